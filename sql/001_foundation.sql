@@ -1,0 +1,160 @@
+-- 001: accounts and the background job queue.
+--
+-- Every migration is idempotent: `prefsctl migrate` runs each file once and
+-- records it in prefs_schema_version, and a file applied twice by hand still
+-- changes nothing.
+
+CREATE TABLE IF NOT EXISTS prefs_account (
+    account_id   bigserial   PRIMARY KEY,
+    client_id    text        NOT NULL UNIQUE
+                 CHECK (client_id ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'),
+    name         text        NOT NULL DEFAULT ''
+                 CHECK (length(name) <= 200),
+    is_active    boolean     NOT NULL DEFAULT true,
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+
+
+-- Background work lives here, not in nginx memory.  The helper process claims
+-- rows with FOR UPDATE SKIP LOCKED and an expiring lease: a killed helper, a
+-- reload (old and new helpers overlap) or a second nginx node never loses a
+-- job, and only the holder of the current lease token may complete it.
+
+CREATE SEQUENCE IF NOT EXISTS prefs_job_lease_seq;
+
+CREATE TABLE IF NOT EXISTS prefs_job (
+    job_id        bigserial   PRIMARY KEY,
+    account_id    bigint      REFERENCES prefs_account ON DELETE CASCADE,
+    job_type      text        NOT NULL CHECK (job_type ~ '^[a-z][a-z0-9_.]{0,63}$'),
+    payload       jsonb       NOT NULL DEFAULT '{}',
+    state         text        NOT NULL DEFAULT 'queued'
+                  CHECK (state IN ('queued', 'running', 'done', 'failed')),
+    run_at        timestamptz NOT NULL DEFAULT now(),
+    attempts      integer     NOT NULL DEFAULT 0,
+    max_attempts  integer     NOT NULL DEFAULT 5 CHECK (max_attempts > 0),
+    lease_owner   text,
+    lease_token   bigint,
+    lease_until   timestamptz,
+    result        jsonb,
+    error         text,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    started_at    timestamptz,
+    finished_at   timestamptz
+);
+
+CREATE INDEX IF NOT EXISTS prefs_job_ready
+    ON prefs_job (run_at, job_id) WHERE state IN ('queued', 'running');
+
+
+-- One row per completion attempt, accepted or refused as stale: what lets a
+-- test (or an operator) see that a job ran to completion exactly once even
+-- when an earlier holder of its lease came back late.
+
+CREATE TABLE IF NOT EXISTS prefs_job_run (
+    job_id       bigint      NOT NULL REFERENCES prefs_job ON DELETE CASCADE,
+    attempt      integer     NOT NULL,
+    lease_owner  text        NOT NULL,
+    accepted     boolean     NOT NULL,
+    recorded_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX IF NOT EXISTS prefs_job_run_job ON prefs_job_run (job_id);
+
+
+CREATE OR REPLACE FUNCTION prefs_job_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('prefs_job', NEW.job_type);
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER prefs_job_notify
+    AFTER INSERT ON prefs_job
+    FOR EACH ROW EXECUTE FUNCTION prefs_job_notify();
+
+
+-- Claim up to p_limit runnable jobs for p_owner.  Jobs whose lease expired
+-- after their last allowed attempt are failed here rather than run again.
+
+CREATE OR REPLACE FUNCTION prefs_job_claim(p_owner text, p_lease interval,
+    p_limit integer)
+RETURNS TABLE (job_id bigint, job_type text, payload text, lease_token bigint,
+    attempt integer)
+LANGUAGE sql AS $$
+    WITH dead AS (
+        UPDATE prefs_job j
+           SET state = 'failed', finished_at = now(),
+               error = 'lease expired after the last attempt'
+         WHERE j.state = 'running' AND j.lease_until < now()
+           AND j.attempts >= j.max_attempts
+    ),
+    c AS (
+        SELECT j.job_id
+          FROM prefs_job j
+         WHERE ((j.state = 'queued' AND j.run_at <= now())
+                OR (j.state = 'running' AND j.lease_until < now()))
+           AND j.attempts < j.max_attempts
+         ORDER BY j.run_at, j.job_id
+         LIMIT p_limit
+           FOR UPDATE SKIP LOCKED
+    )
+    UPDATE prefs_job j
+       SET state = 'running',
+           attempts = j.attempts + 1,
+           lease_owner = p_owner,
+           lease_token = nextval('prefs_job_lease_seq'),
+           lease_until = now() + p_lease,
+           started_at = coalesce(j.started_at, now())
+      FROM c
+     WHERE j.job_id = c.job_id
+    RETURNING j.job_id, j.job_type, j.payload::text, j.lease_token, j.attempts
+$$;
+
+
+-- Finish a job: only the current lease holder may.  p_error NULL means
+-- success; otherwise the job is retried after p_retry_after while attempts
+-- remain, and failed for good after the last one or when p_retry_after is
+-- NULL.  Returns whether the
+-- outcome was accepted.
+
+CREATE OR REPLACE FUNCTION prefs_job_finish(p_job_id bigint, p_token bigint,
+    p_result text, p_error text, p_retry_after interval)
+RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    j prefs_job%ROWTYPE;
+BEGIN
+    SELECT * INTO j FROM prefs_job WHERE prefs_job.job_id = p_job_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+
+    IF j.state <> 'running' OR j.lease_token IS DISTINCT FROM p_token THEN
+        INSERT INTO prefs_job_run (job_id, attempt, lease_owner, accepted)
+        VALUES (p_job_id, j.attempts, coalesce(j.lease_owner, ''), false);
+        RETURN false;
+    END IF;
+
+    IF p_error IS NULL THEN
+        UPDATE prefs_job
+           SET state = 'done', result = p_result::jsonb, error = NULL,
+               finished_at = now(), lease_until = NULL
+         WHERE prefs_job.job_id = p_job_id;
+    ELSIF j.attempts >= j.max_attempts OR p_retry_after IS NULL THEN
+        UPDATE prefs_job
+           SET state = 'failed', error = p_error, finished_at = now(),
+               lease_until = NULL
+         WHERE prefs_job.job_id = p_job_id;
+    ELSE
+        UPDATE prefs_job
+           SET state = 'queued', error = p_error, lease_until = NULL,
+               run_at = now() + p_retry_after
+         WHERE prefs_job.job_id = p_job_id;
+    END IF;
+
+    INSERT INTO prefs_job_run (job_id, attempt, lease_owner, accepted)
+    VALUES (p_job_id, j.attempts, j.lease_owner, true);
+    RETURN true;
+END
+$$;

@@ -1,0 +1,614 @@
+
+/*
+ * Copyright (C) ngx_prefs authors
+ */
+
+
+/*
+ * Directives, configuration, process start-up and the content handler that
+ * hands each request to its API.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_prefs_module.h"
+#include "ngx_prefs_helper.h"
+
+
+static ngx_int_t ngx_http_prefs_handler(ngx_http_request_t *r);
+static void *ngx_http_prefs_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_prefs_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_prefs_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_prefs_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_prefs_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_prefs_spool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_path_t *ngx_http_prefs_path_create(ngx_conf_t *cf,
+    ngx_str_t *name);
+static ngx_int_t ngx_http_prefs_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_prefs_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static ngx_int_t ngx_http_prefs_init_process(ngx_cycle_t *cycle);
+static void ngx_http_prefs_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_enum_t  ngx_http_prefs_api_types[] = {
+    { ngx_string("status"), NGX_HTTP_PREFS_API_STATUS },
+    { ngx_string("v4"), NGX_HTTP_PREFS_API_V4 },
+    { ngx_string("v3"), NGX_HTTP_PREFS_API_V3 },
+    { ngx_string("v3_async"), NGX_HTTP_PREFS_API_V3_ASYNC },
+    { ngx_string("oauth"), NGX_HTTP_PREFS_API_OAUTH },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_prefs_connections_bounds = {
+    ngx_conf_check_num_bounds, 1, 64
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_prefs_helper_jobs_bounds = {
+    ngx_conf_check_num_bounds, 1, 1024
+};
+
+
+static ngx_command_t  ngx_http_prefs_commands[] = {
+
+    { ngx_string("prefs_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_prefs_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("prefs_database"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_prefs_loc_conf_t, db.conninfo),
+      NULL },
+
+    { ngx_string("prefs_db_connections"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_prefs_loc_conf_t, db.max_conns),
+      &ngx_http_prefs_connections_bounds },
+
+    { ngx_string("prefs_db_wait_queue"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_prefs_loc_conf_t, db.max_waiting),
+      NULL },
+
+    { ngx_string("prefs_db_connect_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_prefs_loc_conf_t, db.connect_timeout),
+      NULL },
+
+    { ngx_string("prefs_db_query_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_prefs_loc_conf_t, db.query_timeout),
+      NULL },
+
+    { ngx_string("prefs_db_wait_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_prefs_loc_conf_t, db.queue_timeout),
+      NULL },
+
+    { ngx_string("prefs_db_keepalive_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_prefs_loc_conf_t, db.keepalive_timeout),
+      NULL },
+
+    { ngx_string("prefs_spool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_prefs_spool,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("prefs_helper"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, helper),
+      NULL },
+
+    { ngx_string("prefs_helper_jobs"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, helper_jobs),
+      &ngx_http_prefs_helper_jobs_bounds },
+
+    { ngx_string("prefs_helper_poll_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, helper_poll),
+      NULL },
+
+    { ngx_string("prefs_job_lease"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, job_lease),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_prefs_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_prefs_postconfiguration,      /* postconfiguration */
+
+    ngx_http_prefs_create_main_conf,       /* create main configuration */
+    ngx_http_prefs_init_main_conf,         /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_prefs_create_loc_conf,        /* create location configuration */
+    ngx_http_prefs_merge_loc_conf          /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_prefs_module = {
+    NGX_MODULE_V1,
+    &ngx_http_prefs_module_ctx,            /* module context */
+    ngx_http_prefs_commands,               /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_prefs_init_process,           /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_prefs_exit_process,           /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_str_t  ngx_http_prefs_spool_default = ngx_string("prefs_spool");
+
+
+static ngx_int_t
+ngx_http_prefs_handler(ngx_http_request_t *r)
+{
+    ngx_http_prefs_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
+
+    switch (plcf->api) {
+
+    case NGX_HTTP_PREFS_API_STATUS:
+        return ngx_prefs_status_handler(r);
+
+    default:
+        return ngx_prefs_api_handler(r);
+    }
+}
+
+
+static void *
+ngx_http_prefs_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_prefs_main_conf_t  *pmcf;
+
+    pmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_prefs_main_conf_t));
+    if (pmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&pmcf->pools, cf->pool, 4,
+                       sizeof(ngx_prefs_db_pool_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     pmcf->shm_zone = NULL;
+     *     pmcf->sh = NULL;
+     */
+
+    pmcf->spool = NGX_CONF_UNSET_PTR;
+    pmcf->helper = NGX_CONF_UNSET;
+    pmcf->helper_jobs = NGX_CONF_UNSET_UINT;
+    pmcf->helper_poll = NGX_CONF_UNSET_MSEC;
+    pmcf->job_lease = NGX_CONF_UNSET_MSEC;
+
+    return pmcf;
+}
+
+
+static char *
+ngx_http_prefs_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_prefs_main_conf_t  *pmcf = conf;
+
+    ngx_conf_init_value(pmcf->helper, 1);
+    ngx_conf_init_uint_value(pmcf->helper_jobs, 8);
+    ngx_conf_init_msec_value(pmcf->helper_poll, 2000);
+    ngx_conf_init_msec_value(pmcf->job_lease, 30000);
+
+    if (pmcf->job_lease < 1000) {
+        return "prefs_job_lease must be at least 1s";
+    }
+
+    if (pmcf->spool == NGX_CONF_UNSET_PTR) {
+        pmcf->spool = NULL;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_prefs_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_prefs_loc_conf_t  *plcf;
+
+    plcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_prefs_loc_conf_t));
+    if (plcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     plcf->db.conninfo = { 0, NULL };
+     *     plcf->pool = NULL;
+     *     plcf->api = NGX_HTTP_PREFS_API_NONE;
+     */
+
+    plcf->db.max_conns = NGX_CONF_UNSET_UINT;
+    plcf->db.max_waiting = NGX_CONF_UNSET_UINT;
+    plcf->db.connect_timeout = NGX_CONF_UNSET_MSEC;
+    plcf->db.query_timeout = NGX_CONF_UNSET_MSEC;
+    plcf->db.queue_timeout = NGX_CONF_UNSET_MSEC;
+    plcf->db.keepalive_timeout = NGX_CONF_UNSET_MSEC;
+
+    return plcf;
+}
+
+
+static char *
+ngx_http_prefs_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_prefs_loc_conf_t *prev = parent;
+    ngx_http_prefs_loc_conf_t *conf = child;
+
+    u_char                      *p;
+    ngx_http_prefs_main_conf_t  *pmcf;
+
+    if (conf->db.conninfo.data == NULL) {
+        conf->db.conninfo = prev->db.conninfo;
+        conf->db.conf_file = prev->db.conf_file;
+        conf->db.line = prev->db.line;
+
+    } else if (conf->db.conf_file == NULL) {
+        /* libpq wants a C string */
+        p = ngx_pnalloc(cf->pool, conf->db.conninfo.len + 1);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memcpy(p, conf->db.conninfo.data, conf->db.conninfo.len);
+        p[conf->db.conninfo.len] = '\0';
+        conf->db.conninfo.data = p;
+        conf->db.conf_file = cf->conf_file->file.name.data;
+        conf->db.line = cf->conf_file->line;
+
+        if (ngx_prefs_db_conf_init(cf, &conf->db) != NGX_CONF_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    ngx_conf_merge_uint_value(conf->db.max_conns, prev->db.max_conns, 16);
+    ngx_conf_merge_uint_value(conf->db.max_waiting, prev->db.max_waiting,
+                              1024);
+    ngx_conf_merge_msec_value(conf->db.connect_timeout,
+                              prev->db.connect_timeout, 5000);
+    ngx_conf_merge_msec_value(conf->db.query_timeout,
+                              prev->db.query_timeout, 30000);
+    ngx_conf_merge_msec_value(conf->db.queue_timeout,
+                              prev->db.queue_timeout, 5000);
+    ngx_conf_merge_msec_value(conf->db.keepalive_timeout,
+                              prev->db.keepalive_timeout, 60000);
+
+    if (conf->api == NGX_HTTP_PREFS_API_NONE) {
+        return NGX_CONF_OK;
+    }
+
+    if (conf->db.conninfo.data == NULL) {
+        return "needs \"prefs_database\"";
+    }
+
+    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_prefs_module);
+
+    conf->pool = ngx_prefs_db_pool_add(cf, &pmcf->pools, &conf->db);
+    if (conf->pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_prefs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_prefs_loc_conf_t *plcf = conf;
+
+    ngx_str_t                 *value;
+    ngx_uint_t                 i;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (plcf->api != NGX_HTTP_PREFS_API_NONE) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 0; ngx_http_prefs_api_types[i].name.len; i++) {
+        if (ngx_strcmp(ngx_http_prefs_api_types[i].name.data, value[1].data)
+            == 0)
+        {
+            plcf->api = ngx_http_prefs_api_types[i].value;
+            break;
+        }
+    }
+
+    if (plcf->api == NGX_HTTP_PREFS_API_NONE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\", it must be one of "
+                           "\"status\", \"v4\", \"v3\", \"v3_async\" "
+                           "or \"oauth\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_prefs_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_prefs_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_prefs_main_conf_t *pmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (pmcf->spool != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    pmcf->spool = ngx_http_prefs_path_create(cf, &value[1]);
+    if (pmcf->spool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_path_t *
+ngx_http_prefs_path_create(ngx_conf_t *cf, ngx_str_t *name)
+{
+    ngx_path_t  *path;
+
+    path = ngx_pcalloc(cf->pool, sizeof(ngx_path_t));
+    if (path == NULL) {
+        return NULL;
+    }
+
+    path->name = *name;
+
+    if (path->name.len > 1 && path->name.data[path->name.len - 1] == '/') {
+        path->name.len--;
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &path->name, 0) != NGX_OK) {
+        return NULL;
+    }
+
+    path->conf_file = cf->conf_file->file.name.data;
+    path->line = cf->conf_file->line;
+
+    return path;
+}
+
+
+static ngx_int_t
+ngx_http_prefs_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_str_t                    name;
+    ngx_http_prefs_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_prefs_module);
+
+    if (pmcf->pools.nelts == 0) {
+        return NGX_OK;
+    }
+
+    ngx_str_set(&name, "ngx_http_prefs_status");
+
+    pmcf->shm_zone = ngx_shared_memory_add(cf, &name,
+                                   2 * ngx_pagesize
+                                   + sizeof(ngx_http_prefs_shctx_t),
+                                   &ngx_http_prefs_module);
+    if (pmcf->shm_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    pmcf->shm_zone->init = ngx_http_prefs_init_zone;
+    pmcf->shm_zone->data = pmcf;
+
+    if (!pmcf->helper) {
+        return NGX_OK;
+    }
+
+    /*
+     * The path's manager callback is what makes the nginx master start
+     * (and restart) the helper process: see ngx_prefs_helper.c.
+     */
+
+    if (pmcf->spool == NULL) {
+        pmcf->spool = ngx_http_prefs_path_create(cf,
+                                              &ngx_http_prefs_spool_default);
+        if (pmcf->spool == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    pmcf->spool->manager = ngx_prefs_helper_manager;
+    pmcf->spool->data = pmcf;
+
+    if (ngx_add_path(cf, &pmcf->spool) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_prefs_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_prefs_main_conf_t  *opmcf = data;
+
+    ngx_slab_pool_t             *shpool;
+    ngx_http_prefs_main_conf_t  *pmcf;
+
+    pmcf = shm_zone->data;
+
+    if (opmcf) {
+        /* a reload: the old workers' and the helper's slots live on */
+        pmcf->sh = opmcf->sh;
+        return NGX_OK;
+    }
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        pmcf->sh = shpool->data;
+        return NGX_OK;
+    }
+
+    pmcf->sh = ngx_slab_calloc(shpool, sizeof(ngx_http_prefs_shctx_t));
+    if (pmcf->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    shpool->data = pmcf->sh;
+
+    return NGX_OK;
+}
+
+
+ngx_http_prefs_slot_t *
+ngx_http_prefs_slot(ngx_cycle_t *cycle, ngx_uint_t n)
+{
+    ngx_http_prefs_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_prefs_module);
+
+    if (pmcf == NULL || pmcf->sh == NULL
+        || n > NGX_HTTP_PREFS_HELPER_SLOT)
+    {
+        return NULL;
+    }
+
+    return &pmcf->sh->slots[n];
+}
+
+
+static ngx_int_t
+ngx_http_prefs_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_prefs_slot_t       *slot;
+    ngx_http_prefs_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_prefs_module);
+
+    if (pmcf == NULL || pmcf->pools.nelts == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE
+        && ngx_process != NGX_PROCESS_HELPER)
+    {
+        return NGX_OK;
+    }
+
+    if (ngx_prefs_db_init_process(cycle, &pmcf->pools) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_process == NGX_PROCESS_HELPER) {
+        /* the helper starts its work from the manager callback */
+        return NGX_OK;
+    }
+
+    slot = ngx_http_prefs_slot(cycle,
+                               ngx_process == NGX_PROCESS_WORKER
+                               && ngx_worker < NGX_HTTP_PREFS_MAX_WORKERS
+                               ? ngx_worker : 0);
+    if (slot) {
+        ngx_memzero(slot, sizeof(ngx_http_prefs_slot_t));
+        slot->pid = ngx_pid;
+        slot->started = ngx_time();
+        slot->kind = (ngx_process == NGX_PROCESS_WORKER) ? 1 : 2;
+
+        if (ngx_prefs_status_start(cycle, slot, &pmcf->pools) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_process == NGX_PROCESS_SINGLE && pmcf->helper) {
+        /* no master, so no helper process: run the job loop here */
+        return ngx_prefs_helper_start(cycle, pmcf);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_prefs_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_prefs_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_prefs_module);
+
+    if (pmcf == NULL || pmcf->pools.nelts == 0) {
+        return;
+    }
+
+    ngx_prefs_helper_stop(cycle);
+    ngx_prefs_db_exit_process(&pmcf->pools);
+}

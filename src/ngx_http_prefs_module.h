@@ -1,0 +1,83 @@
+
+/*
+ * Copyright (C) ngx_prefs authors
+ */
+
+
+#ifndef _NGX_HTTP_PREFS_MODULE_H_INCLUDED_
+#define _NGX_HTTP_PREFS_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_prefs_db.h"
+
+
+#define NGX_HTTP_PREFS_API_NONE      0
+#define NGX_HTTP_PREFS_API_STATUS    1
+#define NGX_HTTP_PREFS_API_V4        2
+#define NGX_HTTP_PREFS_API_V3        3
+#define NGX_HTTP_PREFS_API_V3_ASYNC  4
+#define NGX_HTTP_PREFS_API_OAUTH     5
+
+/* status slots: one per worker, then the helper's */
+#define NGX_HTTP_PREFS_MAX_WORKERS   64
+#define NGX_HTTP_PREFS_HELPER_SLOT   NGX_HTTP_PREFS_MAX_WORKERS
+
+
+typedef struct {
+    ngx_pid_t                  pid;
+    time_t                     started;
+    ngx_uint_t                 kind;           /* 0 free, 1 worker, 2 single */
+    ngx_prefs_db_stats_t       db;
+
+    /* the helper's own */
+    time_t                     last_poll;
+    ngx_uint_t                 listening;
+    ngx_uint_t                 jobs_running;
+    ngx_uint_t                 jobs_done;
+    ngx_uint_t                 jobs_failed;
+    ngx_uint_t                 jobs_stale;
+} ngx_http_prefs_slot_t;
+
+
+typedef struct {
+    ngx_http_prefs_slot_t      slots[NGX_HTTP_PREFS_MAX_WORKERS + 1];
+} ngx_http_prefs_shctx_t;
+
+
+typedef struct {
+    ngx_array_t                pools;          /* ngx_prefs_db_pool_t * */
+    ngx_shm_zone_t            *shm_zone;
+    ngx_http_prefs_shctx_t    *sh;
+
+    ngx_path_t                *spool;
+    ngx_flag_t                 helper;
+    ngx_uint_t                 helper_jobs;
+    ngx_msec_t                 helper_poll;
+    ngx_msec_t                 job_lease;
+} ngx_http_prefs_main_conf_t;
+
+
+typedef struct {
+    ngx_prefs_db_conf_t        db;
+    ngx_prefs_db_pool_t       *pool;
+    ngx_uint_t                 api;
+} ngx_http_prefs_loc_conf_t;
+
+
+extern ngx_module_t  ngx_http_prefs_module;
+
+
+ngx_http_prefs_slot_t *ngx_http_prefs_slot(ngx_cycle_t *cycle,
+    ngx_uint_t n);
+
+ngx_int_t ngx_prefs_status_start(ngx_cycle_t *cycle,
+    ngx_http_prefs_slot_t *slot, ngx_array_t *pools);
+ngx_int_t ngx_prefs_status_handler(ngx_http_request_t *r);
+ngx_int_t ngx_prefs_api_handler(ngx_http_request_t *r);
+
+
+#endif /* _NGX_HTTP_PREFS_MODULE_H_INCLUDED_ */

@@ -1,0 +1,211 @@
+
+/*
+ * Copyright (C) ngx_prefs authors
+ */
+
+
+/*
+ * What every handler needs: JSON answers, {"Message": ...} errors, and
+ * running a database query on behalf of a request.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_prefs_http.h"
+
+
+#define NGX_PREFS_HTTP_MESSAGE_MAX  512
+
+
+static void ngx_prefs_http_check_broken(ngx_http_request_t *r);
+
+
+static ngx_str_t  ngx_prefs_http_json_type =
+    ngx_string("application/json; charset=utf-8");
+
+
+ngx_int_t
+ngx_prefs_http_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    json_t *body)
+{
+    size_t        len;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = json_dumpb(body, NULL, 0, JSON_COMPACT);
+
+    b = ngx_create_temp_buf(r->pool, len ? len : 1);
+    if (b == NULL) {
+        json_decref(body);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last += json_dumpb(body, (char *) b->pos, len, JSON_COMPACT);
+    json_decref(body);
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_type = ngx_prefs_http_json_type;
+    r->headers_out.content_type_len = ngx_prefs_http_json_type.len;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    if (r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_int_t
+ngx_prefs_http_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *fmt, ...)
+{
+    u_char   *p;
+    va_list   args;
+    u_char    msg[NGX_PREFS_HTTP_MESSAGE_MAX];
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(msg, msg + sizeof(msg) - 1, fmt, args);
+    va_end(args);
+
+    *p = '\0';
+
+    /* an error answer never keeps a half-read body around */
+    r->keepalive = r->keepalive && r->request_body == NULL
+                   && r->headers_in.content_length_n <= 0;
+
+    return ngx_prefs_http_send_json(r, status,
+                                    json_pack("{s:s}", "Message", msg));
+}
+
+
+ngx_int_t
+ngx_prefs_http_db_error(ngx_http_request_t *r, ngx_prefs_db_query_t *q)
+{
+    ngx_table_elt_t  *h;
+
+    if (q->status == NGX_PREFS_DB_SQL_ERROR) {
+        return ngx_prefs_http_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    "Internal error");
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+
+    if (q->status == NGX_PREFS_DB_UNAVAILABLE) {
+        ngx_str_set(&h->value, "5");
+        return ngx_prefs_http_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                          "The service is temporarily unavailable: "
+                          "its database cannot be reached");
+    }
+
+    ngx_str_set(&h->value, "1");
+
+    return ngx_prefs_http_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                "The service is temporarily unavailable: %s",
+                                ngx_prefs_db_status_text(q));
+}
+
+
+ngx_int_t
+ngx_prefs_http_query(ngx_http_request_t *r, ngx_prefs_db_query_t *q)
+{
+    q->log = r->connection->log;
+    q->wait.log = r->connection->log;
+    q->data = r;
+
+    if (ngx_prefs_db_query_cleanup(r->pool, q) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* a client that goes away cancels its query */
+    r->read_event_handler = ngx_prefs_http_check_broken;
+
+    r->main->count++;
+
+    ngx_prefs_db_submit(q);
+
+    return NGX_DONE;
+}
+
+
+void
+ngx_prefs_http_finalize(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_prefs_http_check_broken(ngx_http_request_t *r)
+{
+    int                n;
+    char               buf[1];
+    ngx_err_t          err;
+    ngx_event_t       *rev;
+    ngx_connection_t  *c;
+
+    c = r->connection;
+    rev = c->read;
+
+    if (c->error || rev->eof) {
+        return;
+    }
+
+#if (NGX_HTTP_V2)
+    if (r->stream) {
+        return;
+    }
+#endif
+
+    n = recv(c->fd, buf, 1, MSG_PEEK);
+    err = ngx_socket_errno;
+
+    if (n > 0 || (n == -1 && err == NGX_EAGAIN)) {
+        /* a pipelined request, or nothing: stop a level-triggered spin */
+        if ((ngx_event_flags & NGX_USE_LEVEL_EVENT) && rev->active) {
+            (void) ngx_del_event(rev, NGX_READ_EVENT, 0);
+        }
+
+        return;
+    }
+
+    rev->eof = 1;
+    c->error = 1;
+
+    ngx_log_error(NGX_LOG_INFO, c->log, n == 0 ? 0 : err,
+                  "client prematurely closed connection, "
+                  "its database query is dropped");
+
+    ngx_http_finalize_request(r, NGX_HTTP_CLIENT_CLOSED_REQUEST);
+}

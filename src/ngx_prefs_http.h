@@ -1,0 +1,32 @@
+
+/*
+ * Copyright (C) ngx_prefs authors
+ */
+
+
+#ifndef _NGX_PREFS_HTTP_H_INCLUDED_
+#define _NGX_PREFS_HTTP_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+
+#include "ngx_prefs_db.h"
+
+
+ngx_int_t ngx_prefs_http_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    json_t *body);
+ngx_int_t ngx_prefs_http_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *fmt, ...);
+ngx_int_t ngx_prefs_http_db_error(ngx_http_request_t *r,
+    ngx_prefs_db_query_t *q);
+
+/* runs a query for a request; the handler finalizes it */
+ngx_int_t ngx_prefs_http_query(ngx_http_request_t *r,
+    ngx_prefs_db_query_t *q);
+void ngx_prefs_http_finalize(ngx_http_request_t *r, ngx_int_t rc);
+
+
+#endif /* _NGX_PREFS_HTTP_H_INCLUDED_ */

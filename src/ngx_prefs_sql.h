@@ -1,0 +1,36 @@
+
+/*
+ * Copyright (C) ngx_prefs authors
+ */
+
+
+#ifndef _NGX_PREFS_SQL_H_INCLUDED_
+#define _NGX_PREFS_SQL_H_INCLUDED_
+
+
+/*
+ * Every statement the module sends is named here and prepared once per
+ * connection.  Values travel only as parameters.
+ */
+
+typedef enum {
+    NGX_PREFS_STMT_STATUS = 0,
+    NGX_PREFS_STMT_ACCOUNT_BY_CLIENT_ID,
+    NGX_PREFS_STMT_JOB_CLAIM,
+    NGX_PREFS_STMT_JOB_FINISH,
+    NGX_PREFS_STMT_MAX
+} ngx_prefs_stmt_e;
+
+
+typedef struct {
+    const char  *name;
+    const char  *sql;
+    int          nparams;
+    unsigned     readonly:1;
+} ngx_prefs_stmt_t;
+
+
+extern const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX];
+
+
+#endif /* _NGX_PREFS_SQL_H_INCLUDED_ */
