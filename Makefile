@@ -1,0 +1,57 @@
+# ngx_prefs: consent and preference management as an nginx module.
+#
+#   make            build build/ngx_http_prefs_module.so
+#   make run        install what is missing, start a private PostgreSQL,
+#                   migrate, load a demo account, serve on 127.0.0.1:$(PORT)
+#   make test       the same set-up on a throwaway database, then the suite
+#   make test SANITIZE=1   the suite against an ASan/UBSan build
+#   make unit       the C unit tests only
+#   make clean
+
+PORT     ?= 8080
+SANITIZE ?=
+CC       ?= cc
+
+ifeq ($(SANITIZE),1)
+BUILD    := build/asan
+MODE     := sanitize
+else
+BUILD    := build
+MODE     :=
+endif
+
+MODULE   := $(BUILD)/ngx_http_prefs_module.so
+SRCS     := $(wildcard src/*.c src/*.h src/lib/*.c src/lib/*.h) config
+
+UNIT_CFLAGS := -std=c99 -g -O1 -Wall -Wextra -Werror -Isrc/lib \
+               -fsanitize=address,undefined -fno-omit-frame-pointer
+UNIT_TESTS  := $(patsubst t/unit/%.c,build/unit/%,$(wildcard t/unit/test_*.c))
+LIB_SRCS    := $(wildcard src/lib/*.c)
+
+.PHONY: all deps run test unit clean
+
+all: $(MODULE)
+
+$(MODULE): $(SRCS) scripts/build.sh
+	@scripts/build.sh $(BUILD) $(MODE)
+
+deps:
+	@scripts/deps.sh
+
+build/unit/%: t/unit/%.c t/unit/unit.h $(LIB_SRCS) $(wildcard src/lib/*.h)
+	@mkdir -p build/unit
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(LIB_SRCS)
+
+unit: $(UNIT_TESTS)
+	@scripts/unit.sh $(UNIT_TESTS)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@PORT=$(PORT) scripts/run.sh $(MODULE)
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_TESTS)
+	@SANITIZE=$(SANITIZE) scripts/test.sh $(MODULE) $(UNIT_TESTS)
+
+clean:
+	rm -rf build t/servroot*

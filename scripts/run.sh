@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# `make run`: a private PostgreSQL under var/pg, migrations, a demo account,
+# then nginx in the foreground on 127.0.0.1:$PORT.  Ctrl-C or SIGTERM stops
+# nginx and PostgreSQL both: nothing it started is left running.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+module=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+port=${PORT:-8080}
+var="$top/var"
+prefix="$var/nginx"
+pgdir="$var/pg"
+nginx_bin=${NGINX:-/usr/sbin/nginx}
+
+mkdir -p "$prefix/spool" "$prefix/client_body"
+
+nginx_pid=
+cleanup() {
+    trap - INT TERM EXIT
+    if [ -n "$nginx_pid" ] && kill -0 "$nginx_pid" 2>/dev/null; then
+        kill -TERM "$nginx_pid" 2>/dev/null || true
+        wait "$nginx_pid" 2>/dev/null || true
+    fi
+    "$top/scripts/pg.sh" stop "$pgdir" || true
+    echo "ngx_prefs: stopped" >&2
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$top/scripts/pg.sh" start "$pgdir"
+cp "$pgdir/conninfo" "$var/prefs.conninfo"
+db=$(cat "$var/prefs.conninfo")
+
+prefsctl="$top/tools/prefsctl"
+"$prefsctl" migrate >/dev/null
+if ! "$prefsctl" account list | grep -q '"ClientId" *: *"demo"'; then
+    "$prefsctl" account create demo --name "Demo Company" >/dev/null
+fi
+
+user=
+[ "$(id -u)" = 0 ] && user="user root;"
+sed -e "s|@MODULE@|$module|g" -e "s|@DATABASE@|$db|g" \
+    -e "s|@PORT@|$port|g" -e "s|@PREFIX@|$prefix|g" -e "s|@USER@|$user|g" \
+    "$top/conf/dev.conf.in" > "$prefix/nginx.conf"
+
+"$nginx_bin" -t -q -p "$prefix" -c "$prefix/nginx.conf"
+
+cat <<MSG
+
+  ngx_prefs is serving on http://127.0.0.1:$port  (Ctrl-C stops it)
+
+  database   $db
+  account    demo (ClientId "demo")
+
+  curl -s http://127.0.0.1:$port/prefs/status
+  curl -s http://127.0.0.1:$port/Profiles/v4/demo/Programs
+  tools/prefsctl account list
+  tools/prefsctl job enqueue prefs.echo '{"value":"hello"}'
+
+MSG
+
+"$nginx_bin" -p "$prefix" -c "$prefix/nginx.conf" &
+nginx_pid=$!
+wait "$nginx_pid"

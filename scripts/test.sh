@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# `make test`: a throwaway PostgreSQL under var/test-pg, migrations, the C
+# unit tests, then the Test::Nginx suites in t/.  The database is destroyed
+# afterwards, whatever happens.
+#
+#   scripts/test.sh MODULE [UNIT_TEST...]
+#   TESTS="t/020-status.t" make test     runs only those suites
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+module=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+shift
+pgdir="$top/var/test-pg"
+
+cleanup() {
+    "$top/scripts/pg.sh" destroy "$pgdir" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$top/scripts/pg.sh" destroy "$pgdir" >/dev/null 2>&1 || true
+"$top/scripts/pg.sh" start "$pgdir" --fast
+db=$(cat "$pgdir/conninfo")
+"$top/tools/prefsctl" --db "$db" migrate >/dev/null
+
+status=0
+
+if [ $# -gt 0 ]; then
+    echo "== C unit tests"
+    "$top/scripts/unit.sh" "$@" || status=1
+fi
+
+export TEST_NGINX_BINARY=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
+export TEST_NGINX_LOAD_MODULES="$module"
+export TEST_NGINX_PREFS_DATABASE="$db"
+export TEST_NGINX_PREFS_PGDIR="$pgdir"
+export TEST_NGINX_PREFS_TOP="$top"
+export PREFS_DATABASE="$db"
+
+inc=()
+perl -MTest::Nginx::Socket -e1 2>/dev/null || inc=(-I "$top/t/lib")
+
+if [ "${SANITIZE:-}" = 1 ]; then
+    # the module is instrumented, nginx is not: preload the runtimes
+    asan_dir="$top/var/asan"
+    rm -rf "$asan_dir"; mkdir -p "$asan_dir"
+    export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
+    export ASAN_OPTIONS="detect_leaks=0:log_path=$asan_dir/asan:abort_on_error=0"
+    export UBSAN_OPTIONS="print_stacktrace=1:log_path=$asan_dir/ubsan"
+fi
+
+echo "== Test::Nginx suites"
+# shellcheck disable=SC2086
+prove "${inc[@]}" -I "$top/t" ${PROVE_FLAGS:-} ${TESTS:-t/} || status=1
+
+if [ "${SANITIZE:-}" = 1 ]; then
+    unset LD_PRELOAD
+    if compgen -G "$top/var/asan/*" >/dev/null; then
+        echo "sanitizer reports:" >&2
+        cat "$top"/var/asan/* >&2
+        status=1
+    else
+        echo "sanitizers: no reports"
+    fi
+fi
+
+exit $status

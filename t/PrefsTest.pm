@@ -1,0 +1,216 @@
+package PrefsTest;
+
+# What the ngx_prefs suites share beyond Test::Nginx: the throwaway database
+# (psql with bound variables, stopping and starting it), and an nginx of our
+# own for the scenarios a block cannot express (a database that goes away
+# and comes back, a helper killed mid-job, a reload, concurrent clients).
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use File::Path qw(make_path remove_tree);
+use File::Temp qw(tempfile);
+use IO::Socket::INET;
+use IO::Select;
+use POSIX qw(WNOHANG);
+use Time::HiRes qw(sleep time);
+
+our @EXPORT = qw(db psql psql_value pg_stop pg_start prefsctl wait_until
+                 start_nginx http_request);
+
+sub db { $ENV{TEST_NGINX_PREFS_DATABASE} or die "TEST_NGINX_PREFS_DATABASE is not set\n" }
+
+sub top { $ENV{TEST_NGINX_PREFS_TOP} || '.' }
+
+# psql("SELECT ... :'name' ...", name => $value): values are psql variables,
+# quoted by psql itself, never pasted into the text.
+sub psql {
+    my ($sql, %vars) = @_;
+    my @cmd = ('psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', db());
+    push @cmd, '-v', "$_=$vars{$_}" for sort keys %vars;
+    my ($tmp, $file) = tempfile(UNLINK => 1);
+    print $tmp $sql;
+    close $tmp;
+    open(my $out, '-|', @cmd, '-f', $file) or die "psql: $!";
+    local $/;
+    my $res = <$out> // '';
+    close $out;
+    die "psql failed ($?) on: $sql\n" if $?;
+    chomp $res;
+    return $res;
+}
+
+sub psql_value { my $v = psql(@_); $v =~ s/\n.*//s; $v }
+
+# prefsctl(@args): (exit code, stdout and stderr together)
+sub prefsctl {
+    my @args = @_;
+    my $pid = open(my $out, '-|') // die "fork: $!";
+    if (!$pid) {
+        open(STDERR, '>&', \*STDOUT);
+        exec(top() . '/tools/prefsctl', '--db', db(), @args) or exit 127;
+    }
+    local $/;
+    my $res = <$out> // '';
+    close $out;
+    return ($? >> 8, $res);
+}
+
+sub pg_stop  { system(top() . '/scripts/pg.sh', 'stop', $ENV{TEST_NGINX_PREFS_PGDIR}) == 0 or die "pg stop failed\n" }
+sub pg_start { system(top() . '/scripts/pg.sh', 'start', $ENV{TEST_NGINX_PREFS_PGDIR}, '--fast') == 0 or die "pg start failed\n" }
+
+# wait_until(sub { ... }, $seconds): polls every 50 ms; the last value.
+sub wait_until {
+    my ($cond, $timeout) = @_;
+    my $deadline = time + ($timeout // 10);
+    while (1) {
+        my $v = $cond->();
+        return $v if $v || time > $deadline;
+        sleep 0.05;
+    }
+}
+
+# One HTTP/1.1 exchange on a fresh connection: (status, {headers}, body).
+sub http_request {
+    my (%a) = @_;
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $a{port},
+                                     Timeout => $a{timeout} // 10)
+        or return (0, {}, "connect: $!");
+    my $body = $a{body} // '';
+    my $req = ($a{method} // 'GET') . " $a{path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+    $req .= "$_: $a{headers}{$_}\r\n" for sort keys %{ $a{headers} || {} };
+    $req .= "Content-Length: " . length($body) . "\r\n" if length $body;
+    $req .= "\r\n$body";
+    print $sock $req;
+    return $sock if $a{no_wait};
+    return read_response($sock, $a{timeout} // 10);
+}
+
+sub read_response {
+    my ($sock, $timeout) = @_;
+    my $sel = IO::Select->new($sock);
+    my $raw = '';
+    my $deadline = time + $timeout;
+    while (time < $deadline) {
+        last unless $sel->can_read($deadline - time);
+        my $n = sysread($sock, my $buf, 65536);
+        last unless $n;
+        $raw .= $buf;
+    }
+    close $sock;
+    my ($head, $body) = split /\r\n\r\n/, $raw, 2;
+    return (0, {}, '') unless defined $head;
+    my ($status) = $head =~ m{^HTTP/1\.\d (\d+)};
+    my %h;
+    for (split /\r\n/, $head) {
+        $h{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
+    }
+    return ($status // 0, \%h, $body // '');
+}
+
+
+# An nginx of the test's own, master on, in t/servroot-<name>.
+sub start_nginx {
+    my (%o) = @_;
+    my $name = $o{name} or die "name";
+    my $root = top() . "/t/servroot-$name";
+    remove_tree($root);
+    make_path("$root/conf", "$root/logs", "$root/spool");
+    my $port = $o{port} // 1990;
+    my $workers = $o{workers} // 2;
+    my $master = exists $o{master} ? ($o{master} ? 'on' : 'off') : 'on';
+    my $user = $> == 0 ? 'user root;' : '';
+    my $db = db();
+    my $http = $o{http_config} // '';
+    my $loc = $o{config} // '';
+    my $modules = join '', map { "load_module $_;\n" } split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} // '');
+    open my $fh, '>', "$root/conf/nginx.conf" or die $!;
+    print $fh <<"CONF";
+$modules
+worker_processes $workers;
+daemon on;
+master_process $master;
+$user
+error_log logs/error.log info;
+pid logs/nginx.pid;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    prefs_database "$db";
+    prefs_spool spool;
+    $http
+    server {
+        listen 127.0.0.1:$port;
+        location = /prefs/status { prefs_api status; }
+        location /Profiles/v4/ { prefs_api v4; }
+        $loc
+    }
+}
+CONF
+    close $fh;
+    my $bin = $ENV{TEST_NGINX_BINARY} || 'nginx';
+    my $self = bless { root => $root, port => $port, bin => $bin }, __PACKAGE__;
+    system($bin, '-p', "$root/", '-c', 'conf/nginx.conf') == 0
+        or die "nginx failed to start: " . $self->error_log;
+    wait_until(sub { -s "$root/logs/nginx.pid" && IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port) }, 10)
+        or die "nginx did not come up: " . $self->error_log;
+    return $self;
+}
+
+sub port { $_[0]{port} }
+
+sub master_pid {
+    my ($self) = @_;
+    open my $fh, '<', "$self->{root}/logs/nginx.pid" or return;
+    my $pid = <$fh>;
+    chomp $pid if defined $pid;
+    return $pid;
+}
+
+# pids of the master's children whose title matches
+sub children {
+    my ($self, $title) = @_;
+    my $master = $self->master_pid or return;
+    my @pids;
+    for my $line (`ps -o pid=,ppid=,args= -e`) {
+        my ($pid, $ppid, $args) = $line =~ /^\s*(\d+)\s+(\d+)\s+(.*)$/ or next;
+        push @pids, $pid if $ppid == $master && $args =~ /$title/;
+    }
+    return @pids;
+}
+
+sub helper_pid { ($_[0]->children('cache manager process'))[0] }
+
+sub request { my $self = shift; http_request(port => $self->{port}, @_) }
+
+sub error_log {
+    my ($self) = @_;
+    open my $fh, '<', "$self->{root}/logs/error.log" or return '';
+    local $/;
+    return <$fh>;
+}
+
+sub reload {
+    my ($self) = @_;
+    system($self->{bin}, '-p', "$self->{root}/", '-c', 'conf/nginx.conf', '-s', 'reload') == 0
+        or die "reload failed";
+}
+
+sub stop {
+    my ($self) = @_;
+    my $pid = $self->master_pid or return;
+    kill 'QUIT', $pid;
+    my $ok = wait_until(sub { !kill(0, $pid) }, 10);
+    if (!$ok) {
+        kill 'KILL', $pid;
+        wait_until(sub { !kill(0, $pid) }, 5);
+    }
+    # no worker or helper outlives its master
+    wait_until(sub { !grep { /nginx: (worker|cache manager)/ && /\Q$self->{root}\E/ } `ps -e -o args=` }, 5);
+    delete $self->{root} unless -e "$self->{root}/logs/nginx.pid";
+}
+
+sub DESTROY { my $self = shift; $self->stop if $self->{root} }
+
+1;
