@@ -31,6 +31,7 @@ static void ngx_prefs_status_refresh_handler(ngx_event_t *ev);
 
 
 static ngx_event_t             ngx_prefs_status_refresh;
+static ngx_connection_t        ngx_prefs_status_ident;
 static ngx_http_prefs_slot_t  *ngx_prefs_status_own;
 static ngx_array_t            *ngx_prefs_status_pools;
 
@@ -42,6 +43,10 @@ ngx_prefs_status_start(ngx_cycle_t *cycle, ngx_http_prefs_slot_t *slot,
     ngx_prefs_status_own = slot;
     ngx_prefs_status_pools = pools;
 
+    /* a debug log prints a timer's "fd" from its data: give it -1 */
+    ngx_prefs_status_ident.fd = (ngx_socket_t) -1;
+
+    ngx_prefs_status_refresh.data = &ngx_prefs_status_ident;
     ngx_prefs_status_refresh.handler = ngx_prefs_status_refresh_handler;
     ngx_prefs_status_refresh.log = cycle->log;
     ngx_prefs_status_refresh.cancelable = 1;
