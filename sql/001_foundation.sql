@@ -45,6 +45,8 @@ CREATE TABLE IF NOT EXISTS prefs_job (
 CREATE INDEX IF NOT EXISTS prefs_job_ready
     ON prefs_job (run_at, job_id) WHERE state IN ('queued', 'running');
 
+CREATE INDEX IF NOT EXISTS prefs_job_account ON prefs_job (account_id);
+
 
 -- One row per completion attempt, accepted or refused as stale: what lets a
 -- test (or an operator) see that a job ran to completion exactly once even
@@ -54,6 +56,7 @@ CREATE TABLE IF NOT EXISTS prefs_job_run (
     job_id       bigint      NOT NULL REFERENCES prefs_job ON DELETE CASCADE,
     attempt      integer     NOT NULL,
     lease_owner  text        NOT NULL,
+    lease_token  bigint      NOT NULL,
     accepted     boolean     NOT NULL,
     recorded_at  timestamptz NOT NULL DEFAULT now()
 );
@@ -84,10 +87,13 @@ RETURNS TABLE (job_id bigint, job_type text, payload text, lease_token bigint,
 LANGUAGE sql AS $$
     WITH dead AS (
         UPDATE prefs_job j
-           SET state = 'failed', finished_at = now(),
+           SET state = 'failed', finished_at = now(), lease_until = NULL,
                error = 'lease expired after the last attempt'
-         WHERE j.state = 'running' AND j.lease_until < now()
-           AND j.attempts >= j.max_attempts
+         WHERE j.job_id IN (
+                SELECT d.job_id FROM prefs_job d
+                 WHERE d.state = 'running' AND d.lease_until < now()
+                   AND d.attempts >= d.max_attempts
+                   FOR UPDATE SKIP LOCKED)
     ),
     c AS (
         SELECT j.job_id
@@ -112,14 +118,17 @@ LANGUAGE sql AS $$
 $$;
 
 
--- Finish a job: only the current lease holder may.  p_error NULL means
+-- Finish a job: only the current lease holder may; the caller says who it
+-- is (owner, token, attempt) so that a refused late outcome is recorded as
+-- its own, not as the current holder's.  p_error NULL means
 -- success; otherwise the job is retried after p_retry_after while attempts
 -- remain, and failed for good after the last one or when p_retry_after is
 -- NULL.  Returns whether the
 -- outcome was accepted.
 
 CREATE OR REPLACE FUNCTION prefs_job_finish(p_job_id bigint, p_token bigint,
-    p_result text, p_error text, p_retry_after interval)
+    p_owner text, p_attempt integer, p_result text, p_error text,
+    p_retry_after interval)
 RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -131,8 +140,9 @@ BEGIN
     END IF;
 
     IF j.state <> 'running' OR j.lease_token IS DISTINCT FROM p_token THEN
-        INSERT INTO prefs_job_run (job_id, attempt, lease_owner, accepted)
-        VALUES (p_job_id, j.attempts, coalesce(j.lease_owner, ''), false);
+        INSERT INTO prefs_job_run
+               (job_id, attempt, lease_owner, lease_token, accepted)
+        VALUES (p_job_id, p_attempt, p_owner, p_token, false);
         RETURN false;
     END IF;
 
@@ -153,8 +163,9 @@ BEGIN
          WHERE prefs_job.job_id = p_job_id;
     END IF;
 
-    INSERT INTO prefs_job_run (job_id, attempt, lease_owner, accepted)
-    VALUES (p_job_id, j.attempts, j.lease_owner, true);
+    INSERT INTO prefs_job_run
+           (job_id, attempt, lease_owner, lease_token, accepted)
+    VALUES (p_job_id, p_attempt, p_owner, p_token, true);
     RETURN true;
 END
 $$;

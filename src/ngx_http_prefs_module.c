@@ -26,8 +26,12 @@ static char *ngx_http_prefs_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_prefs_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_prefs_database(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_prefs_spool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_prefs_check_lease(ngx_conf_t *cf, void *post,
+    void *data);
 static ngx_path_t *ngx_http_prefs_path_create(ngx_conf_t *cf,
     ngx_str_t *name);
 static ngx_int_t ngx_http_prefs_postconfiguration(ngx_conf_t *cf);
@@ -57,6 +61,11 @@ static ngx_conf_num_bounds_t  ngx_http_prefs_helper_jobs_bounds = {
 };
 
 
+static ngx_conf_post_t  ngx_http_prefs_job_lease_post = {
+    ngx_http_prefs_check_lease
+};
+
+
 static ngx_command_t  ngx_http_prefs_commands[] = {
 
     { ngx_string("prefs_api"),
@@ -68,9 +77,9 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
 
     { ngx_string("prefs_database"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_http_prefs_database,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_prefs_loc_conf_t, db.conninfo),
+      0,
       NULL },
 
     { ngx_string("prefs_db_connections"),
@@ -148,7 +157,7 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_prefs_main_conf_t, job_lease),
-      NULL },
+      &ngx_http_prefs_job_lease_post },
 
       ngx_null_command
 };
@@ -250,10 +259,6 @@ ngx_http_prefs_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(pmcf->helper_poll, 2000);
     ngx_conf_init_msec_value(pmcf->job_lease, 30000);
 
-    if (pmcf->job_lease < 1000) {
-        return "prefs_job_lease must be at least 1s";
-    }
-
     if (pmcf->spool == NGX_CONF_UNSET_PTR) {
         pmcf->spool = NULL;
     }
@@ -297,30 +302,12 @@ ngx_http_prefs_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_prefs_loc_conf_t *prev = parent;
     ngx_http_prefs_loc_conf_t *conf = child;
 
-    u_char                      *p;
     ngx_http_prefs_main_conf_t  *pmcf;
 
     if (conf->db.conninfo.data == NULL) {
         conf->db.conninfo = prev->db.conninfo;
         conf->db.conf_file = prev->db.conf_file;
         conf->db.line = prev->db.line;
-
-    } else if (conf->db.conf_file == NULL) {
-        /* libpq wants a C string */
-        p = ngx_pnalloc(cf->pool, conf->db.conninfo.len + 1);
-        if (p == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_memcpy(p, conf->db.conninfo.data, conf->db.conninfo.len);
-        p[conf->db.conninfo.len] = '\0';
-        conf->db.conninfo.data = p;
-        conf->db.conf_file = cf->conf_file->file.name.data;
-        conf->db.line = cf->conf_file->line;
-
-        if (ngx_prefs_db_conf_init(cf, &conf->db) != NGX_CONF_OK) {
-            return NGX_CONF_ERROR;
-        }
     }
 
     ngx_conf_merge_uint_value(conf->db.max_conns, prev->db.max_conns, 16);
@@ -340,7 +327,10 @@ ngx_http_prefs_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (conf->db.conninfo.data == NULL) {
-        return "needs \"prefs_database\"";
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"prefs_api\" in %s:%ui needs \"prefs_database\"",
+                      conf->api_file, conf->api_line);
+        return NGX_CONF_ERROR;
     }
 
     pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_prefs_module);
@@ -386,8 +376,51 @@ ngx_http_prefs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    plcf->api_file = cf->conf_file->file.name.data;
+    plcf->api_line = cf->conf_file->line;
+
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_prefs_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_prefs_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_prefs_loc_conf_t *plcf = conf;
+
+    ngx_str_t  *value;
+
+    if (plcf->db.conninfo.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        return "is empty";
+    }
+
+    /* the configuration parser leaves its tokens null-terminated */
+
+    plcf->db.conninfo = value[1];
+    plcf->db.conf_file = cf->conf_file->file.name.data;
+    plcf->db.line = cf->conf_file->line;
+
+    return ngx_prefs_db_conf_init(cf, &plcf->db);
+}
+
+
+static char *
+ngx_http_prefs_check_lease(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *lease = data;
+
+    if (*lease < 1000) {
+        return "must be at least 1s";
+    }
 
     return NGX_CONF_OK;
 }

@@ -65,6 +65,8 @@ typedef struct {
     ngx_prefs_db_conf_t        db;
     ngx_prefs_db_pool_t       *pool;
     ngx_uint_t                 api;
+    u_char                    *api_file;
+    ngx_uint_t                 api_line;
 } ngx_http_prefs_loc_conf_t;
 
 

@@ -29,7 +29,7 @@ typedef struct {
 } ngx_prefs_api_ctx_t;
 
 
-static ngx_int_t ngx_prefs_api_parse_path(ngx_http_request_t *r,
+static const char *ngx_prefs_api_parse_path(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
 static void ngx_prefs_api_account_done(ngx_prefs_db_query_t *q);
 
@@ -38,6 +38,7 @@ ngx_int_t
 ngx_prefs_api_handler(ngx_http_request_t *r)
 {
     ngx_int_t                   rc;
+    const char                 *err;
     ngx_prefs_api_ctx_t        *ctx;
     ngx_prefs_db_query_t       *q;
     ngx_http_prefs_loc_conf_t  *plcf;
@@ -51,9 +52,10 @@ ngx_prefs_api_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_prefs_module);
 
-    rc = ngx_prefs_api_parse_path(r, ctx);
-    if (rc != NGX_OK) {
-        return rc;
+    err = ngx_prefs_api_parse_path(r, ctx);
+    if (err) {
+        return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
+                                    "The request path is invalid: %s", err);
     }
 
     if (ctx->path.n <= ctx->first) {
@@ -89,7 +91,7 @@ ngx_prefs_api_handler(ngx_http_request_t *r)
  * here strictly, and the location's own segments are skipped.
  */
 
-static ngx_int_t
+static const char *
 ngx_prefs_api_parse_path(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
     int                        rc;
@@ -104,23 +106,20 @@ ngx_prefs_api_parse_path(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
                       : r->unparsed_uri.data + r->unparsed_uri.len;
 
     if (end < p || *p != '/') {
-        return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
-                                    "The request path is invalid");
+        return "it does not start with \"/\"";
     }
 
     len = end - p;
 
     buf = ngx_pnalloc(r->pool, len + PREFS_PATH_MAX_SEGMENTS);
     if (buf == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return "out of memory";
     }
 
     rc = prefs_path_split((char *) p, len, buf, &ctx->path);
 
     if (rc != PREFS_PATH_OK) {
-        return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
-                                    "The request path is invalid: %s",
-                                    prefs_path_strerror(rc));
+        return prefs_path_strerror(rc);
     }
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
@@ -135,7 +134,7 @@ ngx_prefs_api_parse_path(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         }
     }
 
-    return NGX_OK;
+    return NULL;
 }
 
 

@@ -392,11 +392,11 @@ ngx_prefs_runner_start_job(ngx_prefs_runner_t *rn, PGresult *res, int row)
     ngx_prefs_job_field(job->type, 1);
     ngx_prefs_job_field(job->payload, 2);
     ngx_prefs_job_field(job->token, 3);
+    ngx_prefs_job_field(job->attempt_text, 4);
 
 #undef ngx_prefs_job_field
 
-    job->attempt = ngx_atoi((u_char *) PQgetvalue(res, row, 4),
-                            PQgetlength(res, row, 4));
+    job->attempt = ngx_atoi(job->attempt_text.data, job->attempt_text.len);
 
     job->timer.log = rn->log;
     job->timer.data = job;
@@ -450,8 +450,10 @@ ngx_prefs_job_done(ngx_prefs_job_t *job, const char *result,
 
     q->values[0] = (char *) job->id.data;
     q->values[1] = (char *) job->token.data;
-    q->values[2] = result;
-    q->values[3] = error;
+    q->values[2] = rn->owner;
+    q->values[3] = (char *) job->attempt_text.data;
+    q->values[4] = result;
+    q->values[5] = error;
 
     if (error && retry_after) {
         p = ngx_pnalloc(job->pool, NGX_INT_T_LEN + sizeof(" milliseconds"));
@@ -461,7 +463,7 @@ ngx_prefs_job_done(ngx_prefs_job_t *job, const char *result,
         }
 
         *ngx_sprintf(p, "%M milliseconds", retry_after) = '\0';
-        q->values[4] = (char *) p;
+        q->values[6] = (char *) p;
     }
 
     q->handler = ngx_prefs_job_finished;

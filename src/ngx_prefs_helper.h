@@ -35,6 +35,7 @@ struct ngx_prefs_job_s {
     ngx_str_t                  type;
     ngx_str_t                  payload;      /* JSON text, null-terminated */
     ngx_uint_t                 attempt;
+    ngx_str_t                  attempt_text;
 
     ngx_event_t                timer;        /* for the job's own use */
     void                      *ctx;

@@ -27,7 +27,7 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
       3, 0 },
 
     [NGX_PREFS_STMT_JOB_FINISH] = { "prefs_job_finish",
-      "SELECT prefs_job_finish($1::bigint, $2::bigint, $3, $4,"
-      " $5::interval)::text",
-      5, 0 },
+      "SELECT prefs_job_finish($1::bigint, $2::bigint, $3, $4::integer,"
+      " $5, $6, $7::interval)::text",
+      7, 0 },
 };

@@ -217,7 +217,7 @@ SKIP: {
         is $j->{LeaseOwner}, 'test-owner', 'LeaseOwner';
         like $j->{LeaseUntil}, $ISO, 'LeaseUntil';
         like $j->{StartedAt}, $ISO, 'StartedAt';
-        is psql_var_value($db, q{SELECT prefs_job_finish(:'j', :'t', '{"ok":true}', NULL, '1 second')},
+        is psql_var_value($db, q{SELECT prefs_job_finish(:'j', :'t', 'test-owner', 1, '{"ok":true}', NULL, '1 second')},
             j => $jid, t => $token), 't', 'finished with prefs_job_finish';
         $j = decode_out(run({}, '--db', $db, 'job', 'show', $jid));
         is $j->{State}, 'done', 'State done';

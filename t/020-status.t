@@ -21,6 +21,7 @@ Content-Type: application/json; charset=utf-8
 --- response_body_like: ^\{"Database":\{"Reachable":true,"SchemaVersion":[1-9]\d*\},"Workers":\[\{"Pid":\d+,.*"Connections":\{"Open":1,"Busy":\d+,"Idle":\d+\},"Waiting":0,"Queries":\d+,.*"Jobs":\{"Queued":\d+,"Running":\d+\},"Helper":\{"Running":true,"Pid":\d+,"Mode":"in-process",
 --- no_error_log
 [error]
+[alert]
 
 
 === TEST 2: HEAD is answered without a body
@@ -34,6 +35,7 @@ HEAD /prefs/status
 --- response_body
 --- no_error_log
 [error]
+[alert]
 
 
 === TEST 3: other methods are 405
@@ -47,6 +49,7 @@ POST /prefs/status
 --- error_code: 405
 --- no_error_log
 [error]
+[alert]
 
 
 === TEST 4: the helper can be switched off
@@ -61,6 +64,7 @@ GET /prefs/status
 --- response_body_like: "Helper":null
 --- no_error_log
 [error]
+[alert]
 
 
 === TEST 5: a database that cannot be reached is 503 with Retry-After
@@ -89,3 +93,4 @@ GET /prefs/status
 --- response_body_like: "Reachable":true
 --- no_error_log
 [error]
+[alert]

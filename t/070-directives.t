@@ -1,0 +1,82 @@
+# Configuration mistakes are caught when nginx starts, with a clear message.
+use Test::Nginx::Socket 'no_plan';
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: prefs_api needs a database
+--- config
+location /Profiles/v4/ { prefs_api v4; }
+--- must_die
+--- error_log
+needs "prefs_database"
+
+
+=== TEST 2: an unknown API
+--- http_config
+prefs_database "$TEST_NGINX_PREFS_DATABASE";
+--- config
+location /x { prefs_api v5; }
+--- must_die
+--- error_log
+invalid value "v5", it must be one of "status", "v4", "v3", "v3_async" or "oauth"
+
+
+=== TEST 3: a malformed conninfo
+--- http_config
+prefs_database "host=/tmp dbname";
+--- config
+location /x { prefs_api status; }
+--- must_die
+--- error_log
+invalid prefs_database conninfo
+
+
+=== TEST 4: pool size out of range
+--- http_config
+prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_db_connections 0;
+--- config
+location /x { prefs_api status; }
+--- must_die
+--- error_log
+value must be between 1 and 64
+
+
+=== TEST 5: a lease shorter than a second
+--- http_config
+prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_job_lease 500ms;
+--- config
+location /x { prefs_api status; }
+--- must_die
+--- error_log
+"prefs_job_lease" directive must be at least 1s
+
+
+=== TEST 6: prefs_api twice in one location
+--- http_config
+prefs_database "$TEST_NGINX_PREFS_DATABASE";
+--- config
+location /x { prefs_api status; prefs_api v4; }
+--- must_die
+--- error_log
+"prefs_api" directive is duplicate
+
+
+=== TEST 7: settings are inherited and may differ per location
+--- http_config
+prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_db_connections 2;
+--- config
+prefs_db_wait_timeout 1s;
+location = /a { prefs_api status; }
+location = /b { prefs_db_connections 3; prefs_api status; }
+--- request
+GET /b
+--- error_code: 200
+--- no_error_log
+[error]
+[alert]
