@@ -32,6 +32,10 @@ static char *ngx_http_prefs_spool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_prefs_check_lease(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_prefs_check_positive(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_prefs_check_poll(ngx_conf_t *cf, void *post,
+    void *data);
 static ngx_path_t *ngx_http_prefs_path_create(ngx_conf_t *cf,
     ngx_str_t *name);
 static ngx_int_t ngx_http_prefs_postconfiguration(ngx_conf_t *cf);
@@ -61,8 +65,23 @@ static ngx_conf_num_bounds_t  ngx_http_prefs_helper_jobs_bounds = {
 };
 
 
+static ngx_conf_num_bounds_t  ngx_http_prefs_wait_queue_bounds = {
+    ngx_conf_check_num_bounds, 1, 1000000
+};
+
+
 static ngx_conf_post_t  ngx_http_prefs_job_lease_post = {
     ngx_http_prefs_check_lease
+};
+
+
+static ngx_conf_post_t  ngx_http_prefs_positive_post = {
+    ngx_http_prefs_check_positive
+};
+
+
+static ngx_conf_post_t  ngx_http_prefs_poll_post = {
+    ngx_http_prefs_check_poll
 };
 
 
@@ -94,35 +113,35 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_prefs_loc_conf_t, db.max_waiting),
-      NULL },
+      &ngx_http_prefs_wait_queue_bounds },
 
     { ngx_string("prefs_db_connect_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_prefs_loc_conf_t, db.connect_timeout),
-      NULL },
+      &ngx_http_prefs_positive_post },
 
     { ngx_string("prefs_db_query_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_prefs_loc_conf_t, db.query_timeout),
-      NULL },
+      &ngx_http_prefs_positive_post },
 
     { ngx_string("prefs_db_wait_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_prefs_loc_conf_t, db.queue_timeout),
-      NULL },
+      &ngx_http_prefs_positive_post },
 
     { ngx_string("prefs_db_keepalive_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_prefs_loc_conf_t, db.keepalive_timeout),
-      NULL },
+      &ngx_http_prefs_positive_post },
 
     { ngx_string("prefs_spool"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -150,7 +169,7 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_prefs_main_conf_t, helper_poll),
-      NULL },
+      &ngx_http_prefs_poll_post },
 
     { ngx_string("prefs_job_lease"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -313,8 +332,9 @@ ngx_http_prefs_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->db.max_conns, prev->db.max_conns, 16);
     ngx_conf_merge_uint_value(conf->db.max_waiting, prev->db.max_waiting,
                               1024);
+    /* shorter than the wait, so a dead server is told apart from a busy one */
     ngx_conf_merge_msec_value(conf->db.connect_timeout,
-                              prev->db.connect_timeout, 5000);
+                              prev->db.connect_timeout, 3000);
     ngx_conf_merge_msec_value(conf->db.query_timeout,
                               prev->db.query_timeout, 30000);
     ngx_conf_merge_msec_value(conf->db.queue_timeout,
@@ -380,6 +400,18 @@ ngx_http_prefs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     plcf->api_line = cf->conf_file->line;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+#if (NGX_PCRE)
+    /* the clientId is the segment after the location's own: it must have some */
+    if (clcf->regex
+        && (plcf->api == NGX_HTTP_PREFS_API_V4
+            || plcf->api == NGX_HTTP_PREFS_API_V3
+            || plcf->api == NGX_HTTP_PREFS_API_V3_ASYNC))
+    {
+        return "cannot be used in a regex location: use a prefix location";
+    }
+#endif
+
     clcf->handler = ngx_http_prefs_handler;
 
     return NGX_CONF_OK;
@@ -420,6 +452,32 @@ ngx_http_prefs_check_lease(ngx_conf_t *cf, void *post, void *data)
 
     if (*lease < 1000) {
         return "must be at least 1s";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_prefs_check_positive(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *t = data;
+
+    if (*t == 0) {
+        return "must be more than 0";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_prefs_check_poll(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *t = data;
+
+    if (*t < 100) {
+        return "must be at least 100ms";
     }
 
     return NGX_CONF_OK;
@@ -607,10 +665,11 @@ ngx_http_prefs_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    /* a worker past the last slot goes unreported, not into another's */
     slot = ngx_http_prefs_slot(cycle,
-                               ngx_process == NGX_PROCESS_WORKER
-                               && ngx_worker < NGX_HTTP_PREFS_MAX_WORKERS
-                               ? ngx_worker : 0);
+                               ngx_process == NGX_PROCESS_SINGLE ? 0
+                               : ngx_worker < NGX_HTTP_PREFS_MAX_WORKERS
+                               ? ngx_worker : NGX_HTTP_PREFS_MAX_WORKERS + 1);
     if (slot) {
         ngx_memzero(slot, sizeof(ngx_http_prefs_slot_t));
         slot->pid = ngx_pid;

@@ -23,7 +23,7 @@
 #define NGX_HTTP_PREFS_API_OAUTH     5
 
 /* status slots: one per worker, then the helper's */
-#define NGX_HTTP_PREFS_MAX_WORKERS   64
+#define NGX_HTTP_PREFS_MAX_WORKERS   256
 #define NGX_HTTP_PREFS_HELPER_SLOT   NGX_HTTP_PREFS_MAX_WORKERS
 
 

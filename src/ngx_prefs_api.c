@@ -87,8 +87,10 @@ ngx_prefs_api_handler(ngx_http_request_t *r)
 
 
 /*
- * nginx has already decoded r->uri, leniently; the raw path is decoded
- * here strictly, and the location's own segments are skipped.
+ * nginx has already decoded r->uri, leniently, merging slashes and dot
+ * segments; the raw path is decoded here strictly instead, and the
+ * location's own segments are skipped.  After a rewrite the raw path is
+ * not the request's any more: r->uri is taken as it is.
  */
 
 static const char *
@@ -101,11 +103,19 @@ ngx_prefs_api_parse_path(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     ngx_uint_t                 i;
     ngx_http_core_loc_conf_t  *clcf;
 
-    p = r->unparsed_uri.data;
-    end = r->args.len ? r->args.data - 1
-                      : r->unparsed_uri.data + r->unparsed_uri.len;
+    if (r->valid_unparsed_uri) {
+        p = r->unparsed_uri.data;
+        end = ngx_strlchr(p, p + r->unparsed_uri.len, '?');
+        if (end == NULL) {
+            end = p + r->unparsed_uri.len;
+        }
 
-    if (end < p || *p != '/') {
+    } else {
+        p = r->uri.data;
+        end = p + r->uri.len;
+    }
+
+    if (p == end || *p != '/') {
         return "it does not start with \"/\"";
     }
 
@@ -116,7 +126,9 @@ ngx_prefs_api_parse_path(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         return "out of memory";
     }
 
-    rc = prefs_path_split((char *) p, len, buf, &ctx->path);
+    rc = r->valid_unparsed_uri
+         ? prefs_path_split((char *) p, len, buf, &ctx->path)
+         : prefs_path_split_decoded((char *) p, len, buf, &ctx->path);
 
     if (rc != PREFS_PATH_OK) {
         return prefs_path_strerror(rc);

@@ -49,6 +49,7 @@ struct ngx_prefs_db_conn_s {
     ngx_event_t                timer;
     ngx_prefs_db_state_e       state;
     ngx_prefs_db_query_t      *query;
+    const char                *stmt;          /* in flight, for logs */
     PGresult                  *res;
     PGresult                  *error;
     uint64_t                   prepared;
@@ -105,6 +106,8 @@ static void ngx_prefs_db_finish(ngx_prefs_db_query_t *q,
 static void ngx_prefs_db_fail_waiting(ngx_prefs_db_pool_t *pool,
     ngx_prefs_db_status_e status);
 static int ngx_prefs_db_chomp(const char *msg);
+static void ngx_prefs_db_notice(void *arg, const char *message);
+static ngx_flag_t ngx_prefs_db_is_address(const char *host);
 static void ngx_prefs_db_query_pool_cleanup(void *data);
 static void ngx_prefs_db_listen_start(ngx_prefs_db_pool_t *pool);
 static void ngx_prefs_db_listen_retry_handler(ngx_event_t *ev);
@@ -123,20 +126,49 @@ static const char *ngx_prefs_db_status_texts[] = {
 char *
 ngx_prefs_db_conf_init(ngx_conf_t *cf, ngx_prefs_db_conf_t *dc)
 {
-    char                *err;
-    PQconninfoOption    *opts;
+    char                *err, *host, *hostaddr;
+    PQconninfoOption    *opts, *o;
+
+    host = NULL;
+    hostaddr = NULL;
 
     /* catch a malformed conninfo at "nginx -t", not at the first request */
 
     opts = PQconninfoParse((char *) dc->conninfo.data, &err);
     if (opts == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid prefs_database conninfo: %s",
+                           "invalid prefs_database conninfo: %*s",
+                           err ? ngx_prefs_db_chomp(err) : 13,
                            err ? err : "out of memory");
         if (err) {
             PQfreemem(err);
         }
         return NGX_CONF_ERROR;
+    }
+
+    /*
+     * libpq resolves a host name with a blocking getaddrinfo() inside
+     * PQconnectPoll(): say so where it is configured.
+     */
+
+    for (o = opts; o->keyword; o++) {
+        if (ngx_strcmp(o->keyword, "host") == 0) {
+            host = o->val;
+
+        } else if (ngx_strcmp(o->keyword, "hostaddr") == 0) {
+            hostaddr = o->val;
+        }
+    }
+
+    if (host && host[0] && host[0] != '/' && host[0] != '@'
+        && (hostaddr == NULL || hostaddr[0] == '\0')
+        && !ngx_prefs_db_is_address(host))
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "prefs_database host \"%s\" is a name, which "
+                           "libpq resolves with a blocking call in the "
+                           "worker: prefer hostaddr= or a Unix socket",
+                           host);
     }
 
     PQconninfoFree(opts);
@@ -423,6 +455,7 @@ ngx_prefs_db_stats(ngx_array_t *pools, ngx_prefs_db_stats_t *st)
         pool = pp[i];
 
         st->open += pool->nopen;
+        st->connecting += pool->nconnecting;
         st->busy += pool->nbusy;
         st->waiting += pool->nwaiting;
         st->queries += pool->stats.queries;
@@ -510,6 +543,8 @@ ngx_prefs_db_connect(ngx_prefs_db_conn_t *dc)
                                      : "out of memory");
         return NGX_ERROR;
     }
+
+    PQsetNoticeProcessor(dc->pg, ngx_prefs_db_notice, pool);
 
     if (PQsetnonblocking(dc->pg, 1) == -1
         || ngx_prefs_db_wrap_socket(dc) != NGX_OK)
@@ -719,7 +754,8 @@ ngx_prefs_db_read_handler(ngx_event_t *ev)
     case NGX_PREFS_DB_LISTENING:
         if (PQconsumeInput(dc->pg) == 0) {
             ngx_log_error(NGX_LOG_WARN, dc->pool->log, 0,
-                          "prefs db: idle connection lost: %s",
+                          "prefs db: idle connection lost: %*s",
+                          ngx_prefs_db_chomp(PQerrorMessage(dc->pg)),
                           PQerrorMessage(dc->pg));
             ngx_prefs_db_fail(dc, NULL);
             return;
@@ -780,7 +816,7 @@ ngx_prefs_db_timer_handler(ngx_event_t *ev)
          */
         ngx_log_error(NGX_LOG_ERR, ev->log, NGX_ETIMEDOUT,
                       "prefs db: query %s timed out",
-                      ngx_prefs_stmts[dc->query ? dc->query->stmt : 0].name);
+                      dc->stmt ? dc->stmt : "LISTEN");
         dc->pool->stats.timeouts++;
 
         if (dc->query) {
@@ -846,6 +882,7 @@ ngx_prefs_db_send(ngx_prefs_db_conn_t *dc)
 
     st = &ngx_prefs_stmts[q->stmt];
     bit = (ngx_uint_t) 1 << q->stmt;
+    dc->stmt = st->name;
 
     if (!(dc->prepared & bit)) {
         dc->state = NGX_PREFS_DB_PREPARING;
@@ -990,6 +1027,7 @@ ngx_prefs_db_result(ngx_prefs_db_conn_t *dc)
     }
 
     dc->query = NULL;
+    dc->reused = 1;
 
     if (q == NULL) {
         /* its request went away: drop what it got */
@@ -1018,8 +1056,9 @@ ngx_prefs_db_result(ngx_prefs_db_conn_t *dc)
         }
 
         ngx_log_error(NGX_LOG_ERR, q->log, 0,
-                      "prefs db: %s failed: %s",
+                      "prefs db: %s failed: %*s",
                       ngx_prefs_stmts[q->stmt].name,
+                      ngx_prefs_db_chomp(PQresultErrorMessage(dc->error)),
                       PQresultErrorMessage(dc->error));
 
         q->res = dc->error;
@@ -1056,7 +1095,6 @@ ngx_prefs_db_set_idle(ngx_prefs_db_conn_t *dc)
     }
 
     dc->state = NGX_PREFS_DB_IDLE;
-    dc->reused = 1;
     dc->c->idle = 1;
 
     ngx_queue_insert_head(&pool->idle, &dc->queue);
@@ -1128,13 +1166,14 @@ ngx_prefs_db_fail(ngx_prefs_db_conn_t *dc, const char *why)
     }
 
     /*
-     * When no other connect is under way, the waiters learn now that the
-     * database cannot be reached, rather than at their wait timeout; and
-     * no new connect is tried from here, which could fail the same way.
+     * When no connection is left at all, the waiters learn now that the
+     * database cannot be reached, rather than at their wait timeout; while
+     * others are open or connecting, those serve the waiters.  No new
+     * connect is tried from here: it could fail the same way, at once.
      */
 
     if (connecting) {
-        if (pool->nconnecting == 0) {
+        if (pool->nopen == 0) {
             ngx_prefs_db_fail_waiting(pool, NGX_PREFS_DB_UNAVAILABLE);
         }
 
@@ -1315,4 +1354,33 @@ ngx_prefs_db_chomp(const char *msg)
     }
 
     return (int) len;
+}
+
+
+static void
+ngx_prefs_db_notice(void *arg, const char *message)
+{
+    ngx_prefs_db_pool_t  *pool = arg;
+
+    ngx_log_error(NGX_LOG_NOTICE, pool->log, 0, "prefs db: server says: %*s",
+                  ngx_prefs_db_chomp(message), message);
+}
+
+
+/* a numeric IPv4 or IPv6 address, or a comma-separated list of them */
+
+static ngx_flag_t
+ngx_prefs_db_is_address(const char *host)
+{
+    const char  *p;
+
+    for (p = host; *p; p++) {
+        if (!(isxdigit((unsigned char) *p) || *p == '.' || *p == ':'
+              || *p == ','))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
 }

@@ -38,6 +38,7 @@ typedef void (*ngx_prefs_db_notify_pt)(void *data, const char *channel,
 /* per-process totals, copied into the status zone */
 typedef struct {
     ngx_uint_t                 open;
+    ngx_uint_t                 connecting;
     ngx_uint_t                 busy;
     ngx_uint_t                 waiting;
     ngx_uint_t                 queries;

@@ -45,6 +45,8 @@ typedef struct {
     ngx_event_t                   poll;
     ngx_prefs_db_query_t         *claim;
     ngx_pool_t                   *claim_pool;
+    ngx_event_t                   renew;
+    ngx_pool_t                   *renew_pool;
     ngx_queue_t                   jobs;
     ngx_uint_t                    running;
     unsigned                      claiming:1;
@@ -63,6 +65,8 @@ static void ngx_prefs_runner_poll(ngx_prefs_runner_t *rn);
 static void ngx_prefs_runner_claimed(ngx_prefs_db_query_t *q);
 static void ngx_prefs_runner_start_job(ngx_prefs_runner_t *rn, PGresult *res,
     int row);
+static void ngx_prefs_runner_renew_handler(ngx_event_t *ev);
+static void ngx_prefs_runner_renewed(ngx_prefs_db_query_t *q);
 static void ngx_prefs_job_finish(ngx_prefs_job_t *job);
 static void ngx_prefs_job_finished(ngx_prefs_db_query_t *q);
 static void ngx_prefs_job_retry_handler(ngx_event_t *ev);
@@ -83,8 +87,11 @@ ngx_prefs_helper_manager(void *data)
         if (ngx_prefs_helper_start((ngx_cycle_t *) ngx_cycle, pmcf)
             != NGX_OK)
         {
-            /* the master respawns us */
-            exit(2);
+            /* only memory can fail here: try again at the next beat */
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                          "prefs helper: cannot start the job loop");
+            ngx_prefs_runners = NULL;
+            return NGX_PREFS_HELPER_HEARTBEAT;
         }
     }
 
@@ -159,6 +166,11 @@ ngx_prefs_helper_start(ngx_cycle_t *cycle, ngx_http_prefs_main_conf_t *pmcf)
         rn->poll.log = cycle->log;
         rn->poll.cancelable = 1;
 
+        rn->renew.handler = ngx_prefs_runner_renew_handler;
+        rn->renew.data = rn;
+        rn->renew.log = cycle->log;
+        rn->renew.cancelable = 1;
+
         p = ngx_snprintf((u_char *) rn->owner, sizeof(rn->owner) - 1,
                          "%V:%P", &cycle->hostname, ngx_pid);
         *p = '\0';
@@ -222,6 +234,15 @@ ngx_prefs_helper_stop(ngx_cycle_t *cycle)
 
         if (rn[i].poll.timer_set) {
             ngx_del_timer(&rn[i].poll);
+        }
+
+        if (rn[i].renew.timer_set) {
+            ngx_del_timer(&rn[i].renew);
+        }
+
+        if (rn[i].renew_pool) {
+            ngx_destroy_pool(rn[i].renew_pool);
+            rn[i].renew_pool = NULL;
         }
 
         if (rn[i].claim_pool) {
@@ -318,7 +339,6 @@ ngx_prefs_runner_claimed(ngx_prefs_db_query_t *q)
     ngx_prefs_runner_t     *rn = q->data;
     ngx_http_prefs_slot_t  *slot;
 
-    rn->claiming = 0;
     rn->claim = NULL;
 
     slot = ngx_http_prefs_slot(ngx_prefs_helper_cycle,
@@ -344,6 +364,7 @@ ngx_prefs_runner_claimed(ngx_prefs_db_query_t *q)
     /* destroys q and its result */
     ngx_destroy_pool(rn->claim_pool);
     rn->claim_pool = NULL;
+    rn->claiming = 0;
 
     /* a full batch means more may be waiting */
 
@@ -408,6 +429,10 @@ ngx_prefs_runner_start_job(ngx_prefs_runner_t *rn, PGresult *res, int row)
 
     ngx_queue_insert_tail(&rn->jobs, &job->queue);
     rn->running++;
+
+    if (!rn->renew.timer_set) {
+        ngx_add_timer(&rn->renew, rn->pmcf->job_lease / 3);
+    }
 
     ngx_log_error(NGX_LOG_INFO, rn->log, 0,
                   "prefs helper: job %V (%V) attempt %ui started",
@@ -493,19 +518,23 @@ ngx_prefs_job_finished(ngx_prefs_db_query_t *q)
     ngx_prefs_job_t        *job = q->data;
     ngx_http_prefs_slot_t  *slot;
 
+    if (q->status == NGX_PREFS_DB_SQL_ERROR) {
+        /* retrying cannot help: the lease runs out and the job runs again */
+        ngx_log_error(NGX_LOG_ERR, job->log, 0,
+                      "prefs helper: cannot record job %V, giving it up",
+                      &job->id);
+        ngx_prefs_job_free(job);
+        return;
+    }
+
     if (q->status != NGX_PREFS_DB_OK) {
         /*
-         * The outcome is not recorded yet: try again while the lease may
-         * still be ours; past it, the database refuses it as stale.
+         * The database is out of reach: try again while the lease may still
+         * be ours; past it, the database refuses the outcome as stale.
          */
         ngx_log_error(NGX_LOG_WARN, job->log, 0,
                       "prefs helper: cannot record job %V: %s, retrying",
                       &job->id, q->error);
-
-        if (q->res) {
-            PQclear(q->res);
-            q->res = NULL;
-        }
 
         ngx_add_timer(&job->retry, NGX_PREFS_HELPER_FINISH_RETRY);
         return;
@@ -573,6 +602,69 @@ ngx_prefs_job_free(ngx_prefs_job_t *job)
     {
         ngx_prefs_runner_poll(rn);
     }
+}
+
+
+/*
+ * Jobs in progress keep their leases while this process lives: one update
+ * a third of a lease renews all of them.  A killed helper renews nothing,
+ * so its jobs pass to another after at most one lease.
+ */
+
+static void
+ngx_prefs_runner_renew_handler(ngx_event_t *ev)
+{
+    ngx_prefs_runner_t    *rn = ev->data;
+    ngx_prefs_db_query_t  *q;
+
+    if (rn->running == 0 || rn->renew_pool) {
+        goto next;
+    }
+
+    rn->renew_pool = ngx_create_pool(512, rn->log);
+    if (rn->renew_pool == NULL) {
+        goto next;
+    }
+
+    q = ngx_prefs_db_query_create(rn->renew_pool, rn->pool,
+                                  NGX_PREFS_STMT_JOB_RENEW, rn->log);
+    if (q == NULL || ngx_prefs_db_query_cleanup(rn->renew_pool, q) != NGX_OK) {
+        ngx_destroy_pool(rn->renew_pool);
+        rn->renew_pool = NULL;
+        goto next;
+    }
+
+    q->values[0] = rn->owner;
+    q->values[1] = rn->lease;
+    q->handler = ngx_prefs_runner_renewed;
+    q->data = rn;
+
+    ngx_prefs_db_submit(q);
+
+next:
+
+    if (rn->running && !ev->timer_set) {
+        ngx_add_timer(ev, rn->pmcf->job_lease / 3);
+    }
+}
+
+
+static void
+ngx_prefs_runner_renewed(ngx_prefs_db_query_t *q)
+{
+    ngx_prefs_runner_t  *rn = q->data;
+
+    if (q->status != NGX_PREFS_DB_OK) {
+        ngx_log_error(NGX_LOG_WARN, rn->log, 0,
+                      "prefs helper: cannot renew job leases: %s", q->error);
+
+    } else {
+        ngx_log_debug1(NGX_LOG_DEBUG_CORE, rn->log, 0,
+                       "prefs helper: renewed %s leases", PQcmdTuples(q->res));
+    }
+
+    ngx_destroy_pool(rn->renew_pool);
+    rn->renew_pool = NULL;
 }
 
 

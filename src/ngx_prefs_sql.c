@@ -30,4 +30,9 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
       "SELECT prefs_job_finish($1::bigint, $2::bigint, $3, $4::integer,"
       " $5, $6, $7::interval)::text",
       7, 0 },
+
+    [NGX_PREFS_STMT_JOB_RENEW] = { "prefs_job_renew",
+      "UPDATE prefs_job SET lease_until = now() + $2::interval"
+      " WHERE state = 'running' AND lease_owner = $1",
+      2, 0 },
 };

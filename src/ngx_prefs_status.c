@@ -26,6 +26,7 @@
 
 static void ngx_prefs_status_done(ngx_prefs_db_query_t *q);
 static json_t *ngx_prefs_status_slot_json(ngx_http_prefs_slot_t *slot);
+static json_t *ngx_prefs_status_db_json(ngx_prefs_db_stats_t *st);
 static json_t *ngx_prefs_status_time(time_t t);
 static void ngx_prefs_status_refresh_handler(ngx_event_t *ev);
 
@@ -145,12 +146,30 @@ ngx_prefs_status_done(ngx_prefs_db_query_t *q)
 
     } else {
         status = NGX_HTTP_SERVICE_UNAVAILABLE;
-        json_object_set_new(db, "Reachable", json_false());
-        json_object_set_new(db, "Error", json_string(q->error));
-        json_object_set_new(body, "Message",
-                            json_string("The service is temporarily "
-                                        "unavailable: its database cannot "
-                                        "be reached"));
+
+        if (q->status == NGX_PREFS_DB_SQL_ERROR) {
+            /* reached, but not as we need it: most often no schema yet */
+            json_object_set_new(db, "Reachable", json_true());
+            json_object_set_new(db, "Error",
+                json_string(q->res ? PQresultErrorField(q->res,
+                                                   PG_DIAG_MESSAGE_PRIMARY)
+                                   : q->error));
+            json_object_set_new(body, "Message",
+                json_string("The database is reachable but its schema is "
+                            "missing or out of date: run prefsctl migrate"));
+
+        } else {
+            json_object_set_new(db, "Reachable",
+                                q->status == NGX_PREFS_DB_UNAVAILABLE
+                                ? json_false() : json_true());
+            json_object_set_new(db, "Error", json_string(q->error));
+            json_object_set_new(body, "Message",
+                json_string(q->status == NGX_PREFS_DB_UNAVAILABLE
+                            ? "The service is temporarily unavailable: "
+                              "its database cannot be reached"
+                            : "The service is temporarily unavailable: "
+                              "its database is overloaded"));
+        }
 
         h = ngx_list_push(&r->headers_out.headers);
         if (h == NULL) {
@@ -187,7 +206,8 @@ ngx_prefs_status_done(ngx_prefs_db_query_t *q)
             helper = json_pack("{s:b}", "Running", 0);
 
         } else {
-            helper = json_pack("{s:b,s:I,s:s,s:o,s:o,s:b,s:I,s:I,s:I,s:I}",
+            helper = json_pack("{s:b,s:I,s:s,s:o,s:o,s:b,s:I,s:I,s:I,s:I,"
+                               "s:o}",
                         "Running", 1,
                         "Pid", (json_int_t) slot->pid,
                         "Mode", slot->kind == 1 ? "process" : "in-process",
@@ -197,7 +217,8 @@ ngx_prefs_status_done(ngx_prefs_db_query_t *q)
                         "JobsRunning", (json_int_t) slot->jobs_running,
                         "JobsDone", (json_int_t) slot->jobs_done,
                         "JobsFailed", (json_int_t) slot->jobs_failed,
-                        "JobsStale", (json_int_t) slot->jobs_stale);
+                        "JobsStale", (json_int_t) slot->jobs_stale,
+                        "Database", ngx_prefs_status_db_json(&slot->db));
         }
 
         json_object_set_new(body, "Helper", helper);
@@ -219,15 +240,34 @@ failed:
 static json_t *
 ngx_prefs_status_slot_json(ngx_http_prefs_slot_t *slot)
 {
-    ngx_prefs_db_stats_t  *st = &slot->db;
+    json_t  *j, *db;
 
-    return json_pack("{s:I,s:o,s:{s:I,s:I,s:I},s:I,s:I,s:I,s:I,s:I,s:I}",
-                     "Pid", (json_int_t) slot->pid,
-                     "Started", ngx_prefs_status_time(slot->started),
+    j = json_pack("{s:I,s:o}", "Pid", (json_int_t) slot->pid,
+                  "Started", ngx_prefs_status_time(slot->started));
+    db = ngx_prefs_status_db_json(&slot->db);
+
+    if (j == NULL || db == NULL || json_object_update(j, db) != 0) {
+        json_decref(j);
+        json_decref(db);
+        return json_null();
+    }
+
+    json_decref(db);
+
+    return j;
+}
+
+
+static json_t *
+ngx_prefs_status_db_json(ngx_prefs_db_stats_t *st)
+{
+    return json_pack("{s:{s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:I,s:I,s:I}",
                      "Connections",
                          "Open", (json_int_t) st->open,
+                         "Connecting", (json_int_t) st->connecting,
                          "Busy", (json_int_t) st->busy,
-                         "Idle", (json_int_t) (st->open - st->busy),
+                         "Idle", (json_int_t) (st->open - st->busy
+                                               - st->connecting),
                      "Waiting", (json_int_t) st->waiting,
                      "Queries", (json_int_t) st->queries,
                      "Errors", (json_int_t) st->errors,

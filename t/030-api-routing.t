@@ -176,3 +176,36 @@ GET /Profiles/v4/RoutingCo/Programs
 Retry-After: 5
 --- response_body chomp
 {"Message":"The service is temporarily unavailable: its database cannot be reached"}
+
+
+=== TEST 12: a bare "?" ends the path
+--- http_config
+prefs_database "$TEST_NGINX_PREFS_DATABASE";
+--- config
+location /Profiles/v4/ { prefs_api v4; }
+--- request
+GET /Profiles/v4/NoSuchClient?
+--- error_code: 404
+--- response_body chomp
+{"Message":"No account has the clientId \"NoSuchClient\""}
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 13: after a rewrite the new path is routed, with its new arguments
+--- http_config
+prefs_database "$TEST_NGINX_PREFS_DATABASE";
+--- config
+location /Profiles/v4/ { prefs_api v4; }
+location /old/ {
+    rewrite ^/old/(.*)$ /Profiles/v4/$1?added=1 last;
+}
+--- request
+GET /old/Other%2520Co/Programs?x=1
+--- error_code: 404
+--- response_body chomp
+{"Message":"No account has the clientId \"Other%20Co\""}
+--- no_error_log
+[error]
+[alert]

@@ -60,6 +60,12 @@ my $bad = psql_value("INSERT INTO prefs_job (job_type) VALUES ('no.such.type') R
 ok(wait_until(sub { job($bad)->{state} eq 'failed' }, 3), 'an unknown job type fails');
 is(job($bad)->{attempts}, 1, 'without being retried');
 
+# a job longer than its lease keeps it while its helper lives
+$id = enqueue({ value => 'long', sleep_ms => 3500 });
+ok(wait_until(sub { job($id)->{state} eq 'done' }, 8), 'a job longer than the lease completes');
+is(job($id)->{attempts}, 1, 'on its first attempt: the helper renewed its lease');
+is(accepted_runs($id), 1, 'once');
+
 # 2. SIGKILL mid-job
 $id = enqueue({ value => 'survivor', sleep_ms => 1500 });
 ok(wait_until(sub { job($id)->{state} eq 'running' }, 3), 'a long job is running');

@@ -80,3 +80,24 @@ GET /b
 --- no_error_log
 [error]
 [alert]
+
+
+=== TEST 8: the API needs a prefix location to find the clientId
+--- http_config
+prefs_database "$TEST_NGINX_PREFS_DATABASE";
+--- config
+location ~ ^/re/v4/ { prefs_api v4; }
+--- must_die
+--- error_log
+"prefs_api" directive cannot be used in a regex location: use a prefix location
+
+
+=== TEST 9: a zero timeout is refused
+--- http_config
+prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_db_query_timeout 0;
+--- config
+location /x { prefs_api status; }
+--- must_die
+--- error_log
+"prefs_db_query_timeout" directive must be more than 0

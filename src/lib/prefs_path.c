@@ -74,8 +74,53 @@ prefs_percent_decode(const char *src, size_t len, char *dst,
 }
 
 
+static int prefs_path_split_internal(const char *path, size_t len,
+    char *buf, prefs_path_t *out, int decode);
+static long prefs_path_copy(const char *src, size_t len, char *dst);
+
+
 int
 prefs_path_split(const char *path, size_t len, char *buf, prefs_path_t *out)
+{
+    return prefs_path_split_internal(path, len, buf, out, 1);
+}
+
+
+int
+prefs_path_split_decoded(const char *path, size_t len, char *buf,
+    prefs_path_t *out)
+{
+    return prefs_path_split_internal(path, len, buf, out, 0);
+}
+
+
+static long
+prefs_path_copy(const char *src, size_t len, char *dst)
+{
+    size_t         i;
+    unsigned char  c;
+
+    for (i = 0; i < len; i++) {
+        c = (unsigned char) src[i];
+
+        if (c < 0x20 || c == 0x7f) {
+            return PREFS_PATH_NUL;
+        }
+
+        dst[i] = (char) c;
+    }
+
+    if (!prefs_utf8_valid(dst, len)) {
+        return PREFS_PATH_BAD_UTF8;
+    }
+
+    return (long) len;
+}
+
+
+static int
+prefs_path_split_internal(const char *path, size_t len, char *buf,
+    prefs_path_t *out, int decode)
 {
     long         n;
     size_t       i, start;
@@ -96,7 +141,8 @@ prefs_path_split(const char *path, size_t len, char *buf, prefs_path_t *out)
                 return PREFS_PATH_TOO_MANY;
             }
 
-            n = prefs_percent_decode(path + start, i - start, p, 0);
+            n = decode ? prefs_percent_decode(path + start, i - start, p, 0)
+                       : prefs_path_copy(path + start, i - start, p);
             if (n < 0) {
                 return (int) n;
             }

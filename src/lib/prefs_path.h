@@ -47,6 +47,14 @@ typedef struct {
 int prefs_path_split(const char *path, size_t len, char *buf,
     prefs_path_t *out);
 
+/*
+ * The same for a path that is already decoded (nginx's r->uri after a
+ * rewrite): "%" is an ordinary byte; UTF-8, control bytes and dot segments
+ * are still checked.
+ */
+int prefs_path_split_decoded(const char *path, size_t len, char *buf,
+    prefs_path_t *out);
+
 /* decodes %XX escapes strictly; "+" stays "+"; returns the length or < 0 */
 long prefs_percent_decode(const char *src, size_t len, char *dst,
     int plus_is_space);

@@ -79,6 +79,26 @@ test_split(void)
 
 
 static void
+test_split_decoded(void)
+{
+    char          buf[64];
+    prefs_path_t  p;
+
+    is_int(prefs_path_split_decoded("/a%41/b c", 9, buf, &p), PREFS_PATH_OK,
+           "a decoded path splits");
+    is_int(p.n, 2, "two segments");
+    is_str(p.seg[0].data, "a%41", "a percent sign is kept as it is");
+    is_str(p.seg[1].data, "b c", "a space is kept");
+    is_int(prefs_path_split_decoded("/a\nb", 5, buf, &p), PREFS_PATH_NUL,
+           "a control byte is refused");
+    is_int(prefs_path_split_decoded("/a\xff" "b", 5, buf, &p),
+           PREFS_PATH_BAD_UTF8, "invalid UTF-8 is refused");
+    is_int(prefs_path_split_decoded("/a/../b", 7, buf, &p), PREFS_PATH_DOT,
+           "a dot-dot segment is refused");
+}
+
+
+static void
 test_utf8(void)
 {
     ok(prefs_utf8_valid("", 0), "empty is valid");
@@ -112,6 +132,7 @@ int
 main(void)
 {
     test_split();
+    test_split_decoded();
     test_utf8();
     test_decode();
 
