@@ -6,6 +6,7 @@
 #   make test       the same set-up on a throwaway database, then the suite
 #   make test SANITIZE=1   the suite against an ASan/UBSan build
 #   make unit       the C unit tests only
+#   make fuzz       the libFuzzer harnesses, FUZZ_TIME seconds each
 #   make clean
 
 PORT     ?= 8080
@@ -28,7 +29,13 @@ UNIT_CFLAGS := -std=c99 -g -O1 -Wall -Wextra -Werror -Isrc/lib \
 UNIT_TESTS  := $(patsubst t/unit/%.c,build/unit/%,$(wildcard t/unit/test_*.c))
 LIB_SRCS    := $(wildcard src/lib/*.c)
 
-.PHONY: all deps run test unit clean
+FUZZ_TIME   ?= 30
+FUZZ_CC     ?= clang
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all -Isrc/lib
+FUZZERS     := $(patsubst fuzz/%.c,build/fuzz/%,$(wildcard fuzz/fuzz_*.c))
+
+.PHONY: all deps run test unit fuzz clean
 
 all: $(MODULE)
 
@@ -40,10 +47,28 @@ deps:
 
 build/unit/%: t/unit/%.c t/unit/unit.h $(LIB_SRCS) $(wildcard src/lib/*.h)
 	@mkdir -p build/unit
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(LIB_SRCS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(LIB_SRCS) -lcrypto
 
 unit: $(UNIT_TESTS)
 	@scripts/unit.sh $(UNIT_TESTS)
+
+# libFuzzer: each harness runs FUZZ_TIME seconds on a fresh copy of its
+# seed corpus; a crash or sanitizer report fails the target and leaves
+# the input in build/fuzz/<name>-crash-*.
+build/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard src/lib/*.h)
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) -lcrypto
+
+fuzz: $(FUZZERS)
+	@set -e; for f in $(FUZZERS); do                                      \
+	    n=$${f#build/fuzz/fuzz_};                                         \
+	    rm -rf build/fuzz/corpus-$$n;                                     \
+	    mkdir -p build/fuzz/corpus-$$n;                                   \
+	    cp fuzz/corpus/$$n/* build/fuzz/corpus-$$n/;                      \
+	    echo "fuzz: $$n for $(FUZZ_TIME)s";                               \
+	    $$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1             \
+	        -artifact_prefix=build/fuzz/$$n- build/fuzz/corpus-$$n;       \
+	done
 
 run: deps
 	@$(MAKE) --no-print-directory all
