@@ -89,9 +89,9 @@ test_split_decoded(void)
     is_int(p.n, 2, "two segments");
     is_str(p.seg[0].data, "a%41", "a percent sign is kept as it is");
     is_str(p.seg[1].data, "b c", "a space is kept");
-    is_int(prefs_path_split_decoded("/a\nb", 5, buf, &p), PREFS_PATH_NUL,
+    is_int(prefs_path_split_decoded("/a\nb", 4, buf, &p), PREFS_PATH_NUL,
            "a control byte is refused");
-    is_int(prefs_path_split_decoded("/a\xff" "b", 5, buf, &p),
+    is_int(prefs_path_split_decoded("/a\xff" "b", 4, buf, &p),
            PREFS_PATH_BAD_UTF8, "invalid UTF-8 is refused");
     is_int(prefs_path_split_decoded("/a/../b", 7, buf, &p), PREFS_PATH_DOT,
            "a dot-dot segment is refused");
