@@ -37,7 +37,12 @@ FUZZERS     := $(patsubst fuzz/%.c,build/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 
 .PHONY: all deps run test unit fuzz clean
 
-all: $(MODULE)
+all: $(MODULE) build/prefs-secret
+
+build/prefs-secret: tools/prefs-secret.c $(LIB_SRCS) $(wildcard src/lib/*.h)
+	@mkdir -p build
+	$(CC) -std=c99 -O2 -g -Wall -Wextra -Werror -Isrc/lib -o $@ \
+	    tools/prefs-secret.c $(LIB_SRCS) -lcrypto -ljansson
 
 $(MODULE): $(SRCS) scripts/build.sh
 	@scripts/build.sh $(BUILD) $(MODE)

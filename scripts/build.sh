@@ -30,7 +30,7 @@ fi
 
 # Configure once per set of flags; make then rebuilds only what changed.
 stamp="$tree/.prefs-configured"
-want="$ccopt|$ldopt|$top|$src"
+want="$ccopt|$ldopt|$top|$src|$(cksum < "$top/config")"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     rm -rf "$tree"
     cp -a "$src" "$tree"

@@ -32,16 +32,31 @@ trap 'exit 143' TERM
 cp "$pgdir/conninfo" "$var/prefs.conninfo"
 db=$(cat "$var/prefs.conninfo")
 
+key="$var/secret.key"
+if [ ! -s "$key" ]; then
+    (umask 077 && "$top/build/prefs-secret" keygen > "$key")
+fi
+export PREFS_SECRET_KEY="$key"
+
 prefsctl="$top/tools/prefsctl"
 "$prefsctl" migrate >/dev/null
 if ! "$prefsctl" account list | grep -q '"ClientId" *: *"demo"'; then
     "$prefsctl" account create demo --name "Demo Company" >/dev/null
 fi
 
+# the administrator's secret is shown once: a fresh one each run
+if "$prefsctl" user list demo | grep -q '"UserName" *: *"admin"'; then
+    secret=$("$prefsctl" user rotate-secret demo admin | sed -n 's/.*"Secret" *: *"\([^"]*\)".*/\1/p')
+    "$prefsctl" user retire-secrets demo admin --keep 1 >/dev/null
+else
+    secret=$("$prefsctl" user create demo admin --group Administrators | sed -n 's/.*"Secret" *: *"\([^"]*\)".*/\1/p')
+fi
+
 user=
 [ "$(id -u)" = 0 ] && user="user root;"
 sed -e "s|@MODULE@|$module|g" -e "s|@DATABASE@|$db|g" \
     -e "s|@PORT@|$port|g" -e "s|@PREFIX@|$prefix|g" -e "s|@USER@|$user|g" \
+    -e "s|@KEY@|$key|g" \
     "$top/conf/dev.conf.in" > "$prefix/nginx.conf"
 
 "$nginx_bin" -t -q -p "$prefix" -c "$prefix/nginx.conf"
@@ -52,10 +67,15 @@ cat <<MSG
 
   database   $db
   account    demo (ClientId "demo")
+  user       admin (group Administrators)
+  secret     $secret   (shown once; a new one each run)
 
   curl -s http://127.0.0.1:$port/prefs/status
-  curl -s http://127.0.0.1:$port/Profiles/v4/demo/Programs
-  tools/prefsctl account list
+  curl -s -H "Authorization: \$(tools/pnauth demo admin $secret)" \\
+       http://127.0.0.1:$port/Profiles/v4/demo/Users
+  curl -s -H "Authorization: \$(tools/pnauth demo admin $secret)" \\
+       http://127.0.0.1:$port/Profiles/v4/demo/UserGroups
+  tools/prefsctl user list demo
   tools/prefsctl job enqueue prefs.echo '{"value":"hello"}'
 
 MSG

@@ -25,6 +25,10 @@ trap 'exit 143' TERM
 db=$(cat "$pgdir/conninfo")
 "$top/tools/prefsctl" --db "$db" migrate >/dev/null
 
+key="$top/var/test-secret.key"
+mkdir -p "$top/var"
+(umask 077 && "$top/build/prefs-secret" keygen > "$key")
+
 status=0
 
 if [ $# -gt 0 ]; then
@@ -37,7 +41,9 @@ export TEST_NGINX_LOAD_MODULES="$module"
 export TEST_NGINX_PREFS_DATABASE="$db"
 export TEST_NGINX_PREFS_PGDIR="$pgdir"
 export TEST_NGINX_PREFS_TOP="$top"
+export TEST_NGINX_PREFS_KEY="$key"
 export PREFS_DATABASE="$db"
+export PREFS_SECRET_KEY="$key"
 
 inc=()
 perl -MTest::Nginx::Socket -e1 2>/dev/null || inc=(-I "$top/t/lib")

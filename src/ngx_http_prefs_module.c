@@ -15,7 +15,9 @@
 #include <ngx_http.h>
 
 #include "ngx_http_prefs_module.h"
+#include "ngx_prefs_auth.h"
 #include "ngx_prefs_helper.h"
+#include "prefs_auth.h"
 
 
 static ngx_int_t ngx_http_prefs_handler(ngx_http_request_t *r);
@@ -29,6 +31,8 @@ static char *ngx_http_prefs_api(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_prefs_database(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_prefs_spool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_prefs_secret_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_prefs_check_lease(ngx_conf_t *cf, void *post,
     void *data);
@@ -62,6 +66,11 @@ static ngx_conf_num_bounds_t  ngx_http_prefs_connections_bounds = {
 
 static ngx_conf_num_bounds_t  ngx_http_prefs_helper_jobs_bounds = {
     ngx_conf_check_num_bounds, 1, 1024
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_prefs_cache_size_bounds = {
+    ngx_conf_check_num_bounds, 1, 10000000
 };
 
 
@@ -178,6 +187,62 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       offsetof(ngx_http_prefs_main_conf_t, job_lease),
       &ngx_http_prefs_job_lease_post },
 
+    { ngx_string("prefs_secret_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_prefs_secret_key,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("prefs_auth_cache_time"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, auth_cache_time),
+      NULL },
+
+    { ngx_string("prefs_auth_cache_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, auth_cache_size),
+      &ngx_http_prefs_cache_size_bounds },
+
+    { ngx_string("prefs_auth_max_failures"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, auth_max_failures),
+      NULL },
+
+    { ngx_string("prefs_auth_failure_window"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, auth_failure_window),
+      &ngx_http_prefs_positive_post },
+
+    { ngx_string("prefs_oauth_token_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, oauth_token_ttl),
+      NULL },
+
+    { ngx_string("prefs_auth_realm"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, auth_realm),
+      NULL },
+
+    { ngx_string("prefs_max_body"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, max_body),
+      NULL },
+
       ngx_null_command
 };
 
@@ -228,6 +293,9 @@ ngx_http_prefs_handler(ngx_http_request_t *r)
     case NGX_HTTP_PREFS_API_STATUS:
         return ngx_prefs_status_handler(r);
 
+    case NGX_HTTP_PREFS_API_OAUTH:
+        return ngx_prefs_oauth_handler(r);
+
     default:
         return ngx_prefs_api_handler(r);
     }
@@ -263,6 +331,12 @@ ngx_http_prefs_create_main_conf(ngx_conf_t *cf)
     pmcf->helper_jobs = NGX_CONF_UNSET_UINT;
     pmcf->helper_poll = NGX_CONF_UNSET_MSEC;
     pmcf->job_lease = NGX_CONF_UNSET_MSEC;
+    pmcf->auth_cache_time = NGX_CONF_UNSET_MSEC;
+    pmcf->auth_cache_size = NGX_CONF_UNSET_UINT;
+    pmcf->auth_max_failures = NGX_CONF_UNSET_UINT;
+    pmcf->auth_failure_window = NGX_CONF_UNSET_MSEC;
+    pmcf->oauth_token_ttl = NGX_CONF_UNSET;
+    pmcf->max_body = NGX_CONF_UNSET_SIZE;
 
     return pmcf;
 }
@@ -277,6 +351,16 @@ ngx_http_prefs_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(pmcf->helper_jobs, 8);
     ngx_conf_init_msec_value(pmcf->helper_poll, 2000);
     ngx_conf_init_msec_value(pmcf->job_lease, 30000);
+    ngx_conf_init_msec_value(pmcf->auth_cache_time, 10000);
+    ngx_conf_init_uint_value(pmcf->auth_cache_size, 10000);
+    ngx_conf_init_uint_value(pmcf->auth_max_failures, 10);
+    ngx_conf_init_msec_value(pmcf->auth_failure_window, 60000);
+    ngx_conf_init_value(pmcf->oauth_token_ttl, 3600);
+    ngx_conf_init_size_value(pmcf->max_body, 1024 * 1024);
+
+    if (pmcf->auth_realm.data == NULL) {
+        ngx_str_set(&pmcf->auth_realm, "ngx_prefs");
+    }
 
     if (pmcf->spool == NGX_CONF_UNSET_PTR) {
         pmcf->spool = NULL;
@@ -369,9 +453,10 @@ ngx_http_prefs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_prefs_loc_conf_t *plcf = conf;
 
-    ngx_str_t                 *value;
-    ngx_uint_t                 i;
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_str_t                   *value;
+    ngx_uint_t                   i;
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_prefs_main_conf_t  *pmcf;
 
     if (plcf->api != NGX_HTTP_PREFS_API_NONE) {
         return "is duplicate";
@@ -398,6 +483,14 @@ ngx_http_prefs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     plcf->api_file = cf->conf_file->file.name.data;
     plcf->api_line = cf->conf_file->line;
+
+    if (plcf->api == NGX_HTTP_PREFS_API_V4
+        || plcf->api == NGX_HTTP_PREFS_API_V3
+        || plcf->api == NGX_HTTP_PREFS_API_V3_ASYNC)
+    {
+        pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_prefs_module);
+        pmcf->needs_key = 1;
+    }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
@@ -506,6 +599,52 @@ ngx_http_prefs_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * The key that seals HMAC secrets is read here, by the master, before any
+ * worker exists: a missing or malformed file stops nginx from starting.
+ */
+
+static char *
+ngx_http_prefs_secret_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_prefs_main_conf_t *pmcf = conf;
+
+    int         rc;
+    char        err[256];
+    ngx_str_t  *value;
+
+    if (pmcf->secret_key_file.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    pmcf->secret_key_file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &pmcf->secret_key_file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    err[0] = '\0';
+
+    rc = prefs_key_load((char *) pmcf->secret_key_file.data, pmcf->secret_key,
+                        err, sizeof(err));
+
+    if (rc == PREFS_AUTH_KEY_LOOSE) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "prefs_secret_key \"%V\" may be read by other "
+                           "users: chmod 600 it", &pmcf->secret_key_file);
+
+    } else if (rc != PREFS_AUTH_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "prefs_secret_key \"%V\": %s",
+                           &pmcf->secret_key_file, err);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_path_t *
 ngx_http_prefs_path_create(ngx_conf_t *cf, ngx_str_t *name)
 {
@@ -545,10 +684,19 @@ ngx_http_prefs_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    ngx_str_set(&name, "ngx_http_prefs_status");
+    if (pmcf->needs_key && pmcf->secret_key_file.data == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"prefs_api\" v4, v3 and v3_async need "
+                      "\"prefs_secret_key\": the file with the key that "
+                      "seals HMAC secrets");
+        return NGX_ERROR;
+    }
 
+    ngx_str_set(&name, "ngx_http_prefs");
+
+    /* the status slots, and the failed-authentication counters */
     pmcf->shm_zone = ngx_shared_memory_add(cf, &name,
-                                   2 * ngx_pagesize
+                                   1024 * 1024
                                    + sizeof(ngx_http_prefs_shctx_t),
                                    &ngx_http_prefs_module);
     if (pmcf->shm_zone == NULL) {
@@ -596,13 +744,14 @@ ngx_http_prefs_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     pmcf = shm_zone->data;
 
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+    pmcf->shpool = shpool;
+
     if (opmcf) {
         /* a reload: the old workers' and the helper's slots live on */
         pmcf->sh = opmcf->sh;
         return NGX_OK;
     }
-
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
     if (shm_zone->shm.exists) {
         pmcf->sh = shpool->data;
@@ -616,7 +765,7 @@ ngx_http_prefs_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     shpool->data = pmcf->sh;
 
-    return NGX_OK;
+    return ngx_prefs_auth_init_zone(pmcf, shpool);
 }
 
 

@@ -45,6 +45,11 @@ typedef struct {
 
 typedef struct {
     ngx_http_prefs_slot_t      slots[NGX_HTTP_PREFS_MAX_WORKERS + 1];
+
+    /* failed authentications per user name, for all workers */
+    ngx_rbtree_t               fail_tree;
+    ngx_rbtree_node_t          fail_sentinel;
+    ngx_queue_t                fail_lru;
 } ngx_http_prefs_shctx_t;
 
 
@@ -52,12 +57,26 @@ typedef struct {
     ngx_array_t                pools;          /* ngx_prefs_db_pool_t * */
     ngx_shm_zone_t            *shm_zone;
     ngx_http_prefs_shctx_t    *sh;
+    ngx_slab_pool_t           *shpool;
 
     ngx_path_t                *spool;
     ngx_flag_t                 helper;
     ngx_uint_t                 helper_jobs;
     ngx_msec_t                 helper_poll;
     ngx_msec_t                 job_lease;
+
+    /* authentication */
+    u_char                     secret_key[32];
+    ngx_str_t                  secret_key_file;
+    ngx_flag_t                 needs_key;
+    ngx_msec_t                 auth_cache_time;
+    ngx_uint_t                 auth_cache_size;
+    ngx_uint_t                 auth_max_failures;
+    ngx_msec_t                 auth_failure_window;
+    ngx_msec_t                 auth_window_skew;
+    time_t                     oauth_token_ttl;
+    ngx_str_t                  auth_realm;
+    size_t                     max_body;
 } ngx_http_prefs_main_conf_t;
 
 
@@ -80,6 +99,7 @@ ngx_int_t ngx_prefs_status_start(ngx_cycle_t *cycle,
     ngx_http_prefs_slot_t *slot, ngx_array_t *pools);
 ngx_int_t ngx_prefs_status_handler(ngx_http_request_t *r);
 ngx_int_t ngx_prefs_api_handler(ngx_http_request_t *r);
+ngx_int_t ngx_prefs_oauth_handler(ngx_http_request_t *r);
 
 
 #endif /* _NGX_HTTP_PREFS_MODULE_H_INCLUDED_ */

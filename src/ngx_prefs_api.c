@@ -5,11 +5,16 @@
 
 
 /*
- * The API locations ("prefs_api v4", "v3", "v3_async", "oauth"): every
- * route starts with the account's clientId, which is resolved first, so an
- * unknown account is 404 before anything else is looked at.  The routes of
- * each API are added by the issues that build them; until then a known
- * account answers 404 naming the route it does not have.
+ * The API locations ("prefs_api v4", "v3", "v3_async").  A request goes:
+ *
+ *   path      the raw path is decoded strictly; the clientId is the first
+ *             segment after the location's own
+ *   body      a POST, PUT or PATCH body is read whole, within its limit
+ *   account   and credential, from the per-worker cache or in one query:
+ *             an unknown clientId is 404, a bad credential 401 with the
+ *             documented messages, repeated failures for a user name 429
+ *   route     the table below: 404 or 405 when nothing matches, 403 when
+ *             the user's groups lack the route's permission
  */
 
 
@@ -17,33 +22,86 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_prefs_module.h"
+#include "ngx_prefs_api.h"
+#include "ngx_prefs_auth.h"
 #include "ngx_prefs_http.h"
-#include "prefs_path.h"
+#include "ngx_prefs_users.h"
 
 
-typedef struct {
-    prefs_path_t               path;
-    ngx_uint_t                 first;        /* first segment after prefix */
-    ngx_str_t                  client_id;
-} ngx_prefs_api_ctx_t;
+#define NGX_PREFS_AUTH_SKEW  60000
 
 
 static const char *ngx_prefs_api_parse_path(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
-static void ngx_prefs_api_account_done(ngx_prefs_db_query_t *q);
+static void ngx_prefs_api_body_read(ngx_http_request_t *r);
+static ngx_int_t ngx_prefs_api_authenticate(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+static void ngx_prefs_api_auth_done(ngx_prefs_db_query_t *q);
+static ngx_int_t ngx_prefs_api_authorize(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, ngx_prefs_auth_entry_t *e);
+static ngx_int_t ngx_prefs_api_unseal(ngx_http_request_t *r,
+    ngx_prefs_auth_entry_t *e, u_char *list, size_t len);
+static ngx_int_t ngx_prefs_api_auth_failed(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, const char *why);
+static ngx_int_t ngx_prefs_api_route(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+
+
+static const ngx_prefs_route_t  ngx_prefs_api_routes[] = {
+
+    { NGX_HTTP_GET, { "Users", NULL },
+      NGX_PREFS_PERM_USER_MANAGE, NGX_PREFS_API_IN_V4,
+      ngx_prefs_users_list },
+
+    { NGX_HTTP_POST, { "Users", NULL },
+      NGX_PREFS_PERM_USER_MANAGE, NGX_PREFS_API_IN_V4,
+      ngx_prefs_users_create },
+
+    { NGX_HTTP_GET, { "Users", "*", NULL },
+      NGX_PREFS_PERM_USER_MANAGE, NGX_PREFS_API_IN_V4,
+      ngx_prefs_users_get },
+
+    { NGX_HTTP_PUT, { "Users", "*", NULL },
+      NGX_PREFS_PERM_USER_MANAGE, NGX_PREFS_API_IN_V4,
+      ngx_prefs_users_update },
+
+    { NGX_HTTP_DELETE, { "Users", "*", NULL },
+      NGX_PREFS_PERM_USER_MANAGE, NGX_PREFS_API_IN_V4,
+      ngx_prefs_users_delete },
+
+    { NGX_HTTP_GET, { "UserGroups", NULL },
+      NGX_PREFS_PERM_USER_MANAGE, NGX_PREFS_API_IN_V4,
+      ngx_prefs_users_groups },
+
+    { 0, { NULL }, 0, 0, NULL }
+};
+
+
+static const struct {
+    ngx_uint_t                 method;
+    const char                *name;
+} ngx_prefs_api_methods[] = {
+    { NGX_HTTP_GET, "GET" },
+    { NGX_HTTP_POST, "POST" },
+    { NGX_HTTP_PUT, "PUT" },
+    { NGX_HTTP_PATCH, "PATCH" },
+    { NGX_HTTP_DELETE, "DELETE" },
+    { 0, NULL }
+};
+
+
+static ngx_str_t  ngx_prefs_api_json_type = ngx_string("application/json");
+static ngx_str_t  ngx_prefs_api_patch_type =
+    ngx_string("application/json-patch+json");
 
 
 ngx_int_t
 ngx_prefs_api_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                   rc;
-    const char                 *err;
-    ngx_prefs_api_ctx_t        *ctx;
-    ngx_prefs_db_query_t       *q;
-    ngx_http_prefs_loc_conf_t  *plcf;
-
-    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
+    ngx_int_t                    rc;
+    const char                  *err;
+    ngx_prefs_api_ctx_t         *ctx;
+    ngx_http_prefs_main_conf_t  *pmcf;
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_prefs_api_ctx_t));
     if (ctx == NULL) {
@@ -54,11 +112,13 @@ ngx_prefs_api_handler(ngx_http_request_t *r)
 
     err = ngx_prefs_api_parse_path(r, ctx);
     if (err) {
+        (void) ngx_http_discard_request_body(r);
         return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                     "The request path is invalid: %s", err);
     }
 
     if (ctx->path.n <= ctx->first) {
+        (void) ngx_http_discard_request_body(r);
         return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
                                     "The route needs a clientId");
     }
@@ -66,23 +126,175 @@ ngx_prefs_api_handler(ngx_http_request_t *r)
     ctx->client_id.data = (u_char *) ctx->path.seg[ctx->first].data;
     ctx->client_id.len = ctx->path.seg[ctx->first].len;
 
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
+    if (!(r->method & (NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH))) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_prefs_api_authenticate(r, ctx);
+    }
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
+
+    if (r->headers_in.content_length_n > (off_t) pmcf->max_body) {
+        r->keepalive = 0;
+        return ngx_prefs_http_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                    "The body is larger than %uz bytes",
+                                    pmcf->max_body);
+    }
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_prefs_api_body_read);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
         return rc;
     }
 
-    q = ngx_prefs_db_query_create(r->pool, plcf->pool,
-                                  NGX_PREFS_STMT_ACCOUNT_BY_CLIENT_ID,
-                                  r->connection->log);
-    if (q == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return NGX_DONE;
+}
+
+
+static void
+ngx_prefs_api_body_read(ngx_http_request_t *r)
+{
+    u_char                      *p;
+    size_t                       len;
+    ssize_t                      n;
+    ngx_buf_t                   *b;
+    ngx_chain_t                 *cl;
+    ngx_prefs_api_ctx_t         *ctx;
+    ngx_http_prefs_main_conf_t  *pmcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        ngx_http_finalize_request(r, ngx_prefs_api_authenticate(r, ctx));
+        return;
     }
 
-    q->values[0] = (char *) ctx->client_id.data;
-    q->lengths[0] = (int) ctx->client_id.len;
-    q->handler = ngx_prefs_api_account_done;
+    len = 0;
 
-    return ngx_prefs_http_query(r, q);
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        len += b->in_file ? (size_t) (b->file_last - b->file_pos)
+                          : (size_t) (b->last - b->pos);
+    }
+
+    if (len > pmcf->max_body) {
+        ngx_http_finalize_request(r,
+            ngx_prefs_http_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                 "The body is larger than %uz bytes",
+                                 pmcf->max_body));
+        return;
+    }
+
+    p = ngx_pnalloc(r->pool, len + 1);
+    if (p == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx->body.data = p;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            /* a body past client_body_buffer_size went to a file */
+            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                              b->file_pos);
+            if (n != b->file_last - b->file_pos) {
+                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            p += n;
+
+        } else {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        }
+    }
+
+    *p = '\0';
+    ctx->body.len = len;
+
+    ngx_http_finalize_request(r, ngx_prefs_api_authenticate(r, ctx));
+}
+
+
+ngx_int_t
+ngx_prefs_api_json_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    json_t **body)
+{
+    ngx_str_t     *type;
+    json_t        *j;
+    json_error_t   err;
+
+    *body = NULL;
+
+    type = r->headers_in.content_type ? &r->headers_in.content_type->value
+                                      : NULL;
+
+    if (type == NULL
+        || !((type->len >= ngx_prefs_api_json_type.len
+              && ngx_strncasecmp(type->data, ngx_prefs_api_json_type.data,
+                                 ngx_prefs_api_json_type.len) == 0
+              && (type->len == ngx_prefs_api_json_type.len
+                  || type->data[ngx_prefs_api_json_type.len] == ';'))
+             || (r->method == NGX_HTTP_PATCH
+                 && type->len >= ngx_prefs_api_patch_type.len
+                 && ngx_strncasecmp(type->data,
+                                    ngx_prefs_api_patch_type.data,
+                                    ngx_prefs_api_patch_type.len) == 0)))
+    {
+        return ngx_prefs_http_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                    "The body must be application/json");
+    }
+
+    if (ctx->body.len == 0) {
+        return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
+                                    "The request needs a JSON body");
+    }
+
+    j = json_loadb((char *) ctx->body.data, ctx->body.len,
+                   JSON_REJECT_DUPLICATES, &err);
+    if (j == NULL) {
+        return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
+                                    "The body is not valid JSON: %s "
+                                    "(line %d, column %d)",
+                                    err.text, err.line, err.column);
+    }
+
+    *body = j;
+
+    return NGX_OK;
+}
+
+
+int64_t
+ngx_prefs_api_id(ngx_str_t *arg)
+{
+    int64_t     v;
+    ngx_uint_t  i;
+
+    if (arg->len == 0 || arg->len > 18 || arg->data[0] == '0') {
+        return 0;
+    }
+
+    v = 0;
+
+    for (i = 0; i < arg->len; i++) {
+        if (arg->data[i] < '0' || arg->data[i] > '9') {
+            return 0;
+        }
+
+        v = v * 10 + (arg->data[i] - '0');
+    }
+
+    return v;
 }
 
 
@@ -150,31 +362,453 @@ ngx_prefs_api_parse_path(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 }
 
 
-static void
-ngx_prefs_api_account_done(ngx_prefs_db_query_t *q)
+/*
+ * The cache key names the account and the credential: "h" + clientId +
+ * user name for PNAUTHINFO3, "b" + clientId + token hash for a bearer
+ * token, "a" + clientId when the header says nothing usable (to tell 404
+ * from 401).
+ */
+
+static ngx_int_t
+ngx_prefs_api_authenticate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
-    ngx_int_t             rc;
-    ngx_http_request_t   *r = q->data;
-    ngx_prefs_api_ctx_t  *ctx;
+    u_char                      *p;
+    char                         hash[65];
+    ngx_int_t                    rc;
+    ngx_str_t                   *h;
+    ngx_prefs_stmt_e             stmt;
+    ngx_prefs_db_query_t        *q;
+    ngx_prefs_auth_entry_t      *e;
+    ngx_http_prefs_loc_conf_t   *plcf;
+
+    h = r->headers_in.authorization ? &r->headers_in.authorization->value
+                                    : NULL;
+
+    ctx->auth_rc = h ? prefs_auth_parse((char *) h->data, h->len, &ctx->auth)
+                     : PREFS_AUTH_MISSING;
+
+    p = ngx_pnalloc(r->pool, 2 + ctx->client_id.len + 1
+                             + PREFS_AUTH_MAX_USER + 65);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->cache_key.data = p;
+
+    if (ctx->auth_rc != PREFS_AUTH_OK) {
+        stmt = NGX_PREFS_STMT_ACCOUNT_BY_CLIENT_ID;
+        p = ngx_sprintf(p, "a%V", &ctx->client_id);
+
+    } else if (ctx->auth.kind == PREFS_AUTH_HMAC) {
+        stmt = NGX_PREFS_STMT_AUTH_HMAC;
+        p = ngx_sprintf(p, "h%V\n%*s", &ctx->client_id,
+                        ctx->auth.user_len, ctx->auth.user);
+
+    } else {
+        if (prefs_sha256_hex(ctx->auth.token, ctx->auth.token_len, hash)
+            != 0)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        stmt = NGX_PREFS_STMT_AUTH_BEARER;
+        p = ngx_sprintf(p, "b%V\n%s", &ctx->client_id, hash);
+    }
+
+    ctx->cache_key.len = p - ctx->cache_key.data;
+
+    e = ngx_prefs_auth_cache_get(&ctx->cache_key);
+    if (e) {
+        return ngx_prefs_api_authorize(r, ctx, e);
+    }
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
+
+    q = ngx_prefs_db_query_create(r->pool, plcf->pool, stmt,
+                                  r->connection->log);
+    if (q == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the clientId segment is null-terminated by the path parser */
+    q->values[0] = (char *) ctx->client_id.data;
+
+    if (stmt == NGX_PREFS_STMT_AUTH_HMAC) {
+        rc = ngx_prefs_db_param(q, r->pool, 1, (u_char *) ctx->auth.user,
+                                ctx->auth.user_len);
+
+    } else if (stmt == NGX_PREFS_STMT_AUTH_BEARER) {
+        rc = ngx_prefs_db_param(q, r->pool, 1, (u_char *) hash, 64);
+
+    } else {
+        rc = NGX_OK;
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q->handler = ngx_prefs_api_auth_done;
+
+    return ngx_prefs_http_query(r, q);
+}
+
+
+static void
+ngx_prefs_api_auth_done(ngx_prefs_db_query_t *q)
+{
+    ngx_int_t                    rc;
+    PGresult                    *res;
+    ngx_http_request_t          *r = q->data;
+    ngx_prefs_api_ctx_t         *ctx;
+    ngx_prefs_auth_entry_t       entry, *e;
+    ngx_http_prefs_main_conf_t  *pmcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
 
     if (q->status != NGX_PREFS_DB_OK) {
         ngx_prefs_http_finalize(r, ngx_prefs_http_db_error(r, q));
         return;
     }
 
-    if (PQntuples(q->res) == 0) {
-        rc = ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
-                                  "No account has the clientId \"%V\"",
-                                  &ctx->client_id);
-        ngx_prefs_http_finalize(r, rc);
+    res = q->res;
+    ngx_memzero(&entry, sizeof(ngx_prefs_auth_entry_t));
+
+    if (PQntuples(res) == 1) {
+        entry.account_id = ngx_atoof((u_char *) PQgetvalue(res, 0, 0),
+                                     PQgetlength(res, 0, 0));
+    }
+
+    if (entry.account_id > 0 && PQnfields(res) == 7) {
+        entry.window_ms = 1000 * (int64_t) ngx_atoi(
+                                      (u_char *) PQgetvalue(res, 0, 1),
+                                      PQgetlength(res, 0, 1));
+        entry.user_id = ngx_atoof((u_char *) PQgetvalue(res, 0, 2),
+                                  PQgetlength(res, 0, 2));
+        entry.active = (PQgetvalue(res, 0, 3)[0] == 't');
+        entry.perms = ngx_prefs_auth_perms_parse(
+                                      (u_char *) PQgetvalue(res, 0, 4),
+                                      PQgetlength(res, 0, 4));
+        entry.token_expires_ms = ngx_atoof((u_char *) PQgetvalue(res, 0, 6),
+                                           PQgetlength(res, 0, 6));
+
+        if (ngx_prefs_api_unseal(r, &entry, (u_char *) PQgetvalue(res, 0, 5),
+                                 PQgetlength(res, 0, 5))
+            != NGX_OK)
+        {
+            prefs_wipe(entry.secret, sizeof(entry.secret));
+            ngx_prefs_http_finalize(r,
+                ngx_prefs_http_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                     "Internal error"));
+            return;
+        }
+    }
+
+    e = ngx_prefs_auth_cache_put(&ctx->cache_key, &entry,
+                                 pmcf->auth_cache_time, pmcf->auth_cache_size);
+    prefs_wipe(entry.secret, sizeof(entry.secret));
+
+    if (e == NULL) {
+        ngx_prefs_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    rc = ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
-                              "No such route: %V %V",
-                              &r->method_name, &r->uri);
+    rc = ngx_prefs_api_authorize(r, ctx, e);
 
     ngx_prefs_http_finalize(r, rc);
+}
+
+
+static ngx_int_t
+ngx_prefs_api_unseal(ngx_http_request_t *r, ngx_prefs_auth_entry_t *e,
+    u_char *list, size_t len)
+{
+    int                          rc;
+    size_t                       n, plain_len;
+    u_char                      *p, *end, *comma;
+    ngx_http_prefs_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
+
+    p = list;
+    end = list + len;
+
+    while (p < end && e->nsecrets < NGX_PREFS_AUTH_SECRETS) {
+        comma = ngx_strlchr(p, end, ',');
+        n = (comma ? comma : end) - p;
+
+        rc = prefs_secret_open(pmcf->secret_key, (char *) p, n,
+                               e->secret[e->nsecrets],
+                               NGX_PREFS_AUTH_SECRET_MAX, &plain_len);
+
+        if (rc != PREFS_AUTH_OK) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "prefs auth: a secret of user %L cannot be "
+                          "unsealed: was it sealed with another "
+                          "prefs_secret_key?", e->user_id);
+            return NGX_ERROR;
+        }
+
+        e->secret_len[e->nsecrets++] = plain_len;
+        p += n + 1;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_prefs_api_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    ngx_prefs_auth_entry_t *e)
+{
+    int                          rc;
+    time_t                       wait;
+    int64_t                      now;
+    ngx_uint_t                   i;
+    ngx_time_t                  *tp;
+    ngx_table_elt_t             *h;
+    ngx_http_prefs_main_conf_t  *pmcf;
+
+    if (e->account_id <= 0) {
+        return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
+                                    "No account has the clientId \"%V\"",
+                                    &ctx->client_id);
+    }
+
+    if (ctx->auth_rc != PREFS_AUTH_OK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "prefs auth: %s%s%s", prefs_auth_message(ctx->auth_rc),
+                      ctx->auth.reason ? ": " : "",
+                      ctx->auth.reason ? ctx->auth.reason : "");
+        return ngx_prefs_auth_unauthorized(r,
+                                           prefs_auth_message(ctx->auth_rc));
+    }
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
+
+    tp = ngx_timeofday();
+    now = (int64_t) tp->sec * 1000 + tp->msec;
+
+    if (ctx->auth.kind == PREFS_AUTH_BEARER) {
+        if (e->user_id <= 0 || !e->active || e->token_expires_ms <= now) {
+            return ngx_prefs_api_auth_failed(r, ctx,
+                                             "unknown or expired token");
+        }
+
+        goto authorized;
+    }
+
+    /* the failures key is the cache key: account and user name */
+
+    wait = ngx_prefs_auth_throttled(pmcf, &ctx->cache_key);
+
+    if (wait) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Retry-After");
+        h->value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+        if (h->value.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->value.len = ngx_sprintf(h->value.data, "%T", wait)
+                       - h->value.data;
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "prefs auth: user \"%*s\" of \"%V\" refused for %T s "
+                      "after repeated failures",
+                      ctx->auth.user_len, ctx->auth.user, &ctx->client_id,
+                      wait);
+
+        return ngx_prefs_http_error(r, NGX_HTTP_TOO_MANY_REQUESTS,
+                                    "Too many failed attempts for this user: "
+                                    "try again later");
+    }
+
+    rc = prefs_auth_check_time(ctx->auth.ts_ms, now, e->window_ms,
+                               NGX_PREFS_AUTH_SKEW);
+    if (rc != PREFS_AUTH_OK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "prefs auth: timestamp %*s is %s",
+                      ctx->auth.ts_len, ctx->auth.ts,
+                      rc == PREFS_AUTH_TOO_OLD ? "too old" : "in the future");
+        return ngx_prefs_auth_unauthorized(r, prefs_auth_message(rc));
+    }
+
+    if (e->user_id <= 0 || !e->active) {
+        return ngx_prefs_api_auth_failed(r, ctx, "unknown or inactive user");
+    }
+
+    for (i = 0; i < e->nsecrets; i++) {
+        if (prefs_auth_verify(&ctx->auth, e->secret[i], e->secret_len[i],
+                              (char *) ctx->client_id.data,
+                              ctx->client_id.len)
+            == PREFS_AUTH_OK)
+        {
+            goto authorized;
+        }
+    }
+
+    return ngx_prefs_api_auth_failed(r, ctx, "signature does not match");
+
+authorized:
+
+    ctx->account_id = e->account_id;
+    ctx->user_id = e->user_id;
+    ctx->perms = e->perms;
+
+    *ngx_sprintf((u_char *) ctx->account_text, "%L", e->account_id) = '\0';
+    *ngx_sprintf((u_char *) ctx->user_text, "%L", e->user_id) = '\0';
+
+    return ngx_prefs_api_route(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_prefs_api_auth_failed(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    const char *why)
+{
+    ngx_http_prefs_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
+
+    if (ctx->auth.kind == PREFS_AUTH_HMAC) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "prefs auth: user \"%*s\" of \"%V\" refused: %s",
+                      ctx->auth.user_len, ctx->auth.user, &ctx->client_id,
+                      why);
+
+        ngx_prefs_auth_failed(pmcf, &ctx->cache_key);
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "prefs auth: bearer token for \"%V\" refused: %s",
+                      &ctx->client_id, why);
+    }
+
+    return ngx_prefs_auth_unauthorized(r, "Unable to authenticate request");
+}
+
+
+static ngx_int_t
+ngx_prefs_api_route(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    size_t                      len;
+    u_char                     *p;
+    ngx_uint_t                  i, j, n, allow, api;
+    ngx_table_elt_t            *h;
+    prefs_segment_t            *seg;
+    const ngx_prefs_route_t    *rt;
+    ngx_http_prefs_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
+
+    api = (ngx_uint_t) 1 << plcf->api;
+    seg = &ctx->path.seg[ctx->first + 1];
+    n = ctx->path.n - ctx->first - 1;
+    allow = 0;
+
+    for (rt = ngx_prefs_api_routes; rt->handler; rt++) {
+
+        if (!(rt->apis & api)) {
+            continue;
+        }
+
+        ctx->nargs = 0;
+
+        /* ASP.NET routes match without regard to case */
+
+        for (i = 0; i < n && rt->path[i]; i++) {
+            if (rt->path[i][0] == '*') {
+                ctx->args[ctx->nargs].data = (u_char *) seg[i].data;
+                ctx->args[ctx->nargs].len = seg[i].len;
+                ctx->nargs++;
+                continue;
+            }
+
+            len = ngx_strlen(rt->path[i]);
+
+            if (len != seg[i].len
+                || ngx_strncasecmp((u_char *) rt->path[i],
+                                   (u_char *) seg[i].data, len) != 0)
+            {
+                break;
+            }
+        }
+
+        if (i != n || rt->path[i] != NULL) {
+            continue;
+        }
+
+        if (!(rt->methods & r->method)) {
+            allow |= rt->methods;
+            continue;
+        }
+
+        if (!(ctx->perms & rt->perm)) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "prefs auth: user %L lacks %s",
+                          ctx->user_id, ngx_prefs_auth_perm_name(rt->perm));
+            return ngx_prefs_http_error(r, NGX_HTTP_FORBIDDEN,
+                                        "The user lacks the %s permission",
+                                        ngx_prefs_auth_perm_name(rt->perm));
+        }
+
+        ctx->route = rt;
+
+        return rt->handler(r, ctx);
+    }
+
+    if (allow) {
+        h = ngx_list_push(&r->headers_out.headers);
+        p = ngx_pnalloc(r->pool, sizeof("GET, HEAD, POST, PUT, PATCH, DELETE"));
+        if (h == NULL || p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Allow");
+        h->value.data = p;
+
+        for (j = 0; ngx_prefs_api_methods[j].name; j++) {
+            if (allow & ngx_prefs_api_methods[j].method) {
+                p = ngx_sprintf(p, "%s%s", p == h->value.data ? "" : ", ",
+                                ngx_prefs_api_methods[j].name);
+            }
+        }
+
+        h->value.len = p - h->value.data;
+
+        return ngx_prefs_http_error(r, NGX_HTTP_NOT_ALLOWED,
+                                    "The route does not accept %V",
+                                    &r->method_name);
+    }
+
+    return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
+                                "No such route: %V %V",
+                                &r->method_name, &r->uri);
+}
+
+
+/* errors the database raises on purpose, or bad values that got through */
+
+ngx_int_t
+ngx_prefs_api_sql_error(ngx_http_request_t *r, ngx_prefs_db_query_t *q)
+{
+    if (q->status == NGX_PREFS_DB_SQL_ERROR
+        && (ngx_strncmp(q->sqlstate, "22", 2) == 0
+            || ngx_strncmp(q->sqlstate, "23", 2) == 0))
+    {
+        return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
+                                    "A value is invalid: %s",
+                                    PQresultErrorField(q->res,
+                                                    PG_DIAG_MESSAGE_PRIMARY));
+    }
+
+    return ngx_prefs_http_db_error(r, q);
 }

@@ -380,6 +380,27 @@ ngx_prefs_db_query_pool_cleanup(void *data)
 }
 
 
+ngx_int_t
+ngx_prefs_db_param(ngx_prefs_db_query_t *q, ngx_pool_t *p, int i,
+    const u_char *data, size_t len)
+{
+    u_char  *v;
+
+    v = ngx_pnalloc(p, len + 1);
+    if (v == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(v, data, len);
+    v[len] = '\0';
+
+    q->values[i] = (char *) v;
+    q->lengths[i] = (int) len;
+
+    return NGX_OK;
+}
+
+
 void
 ngx_prefs_db_submit(ngx_prefs_db_query_t *q)
 {
@@ -980,6 +1001,7 @@ static void
 ngx_prefs_db_result(ngx_prefs_db_conn_t *dc)
 {
     char                  *state;
+    ngx_uint_t             level;
     ngx_prefs_db_pool_t   *pool = dc->pool;
     ngx_prefs_db_query_t  *q = dc->query;
 
@@ -1055,7 +1077,13 @@ ngx_prefs_db_result(ngx_prefs_db_conn_t *dc)
                         sizeof(q->sqlstate));
         }
 
-        ngx_log_error(NGX_LOG_ERR, q->log, 0,
+        /* refusals the client caused are its mistake, not ours */
+        level = (state && (ngx_strncmp(state, "22", 2) == 0
+                           || ngx_strncmp(state, "23", 2) == 0
+                           || ngx_strncmp(state, "P0", 2) == 0))
+                ? NGX_LOG_INFO : NGX_LOG_ERR;
+
+        ngx_log_error(level, q->log, 0,
                       "prefs db: %s failed: %*s",
                       ngx_prefs_stmts[q->stmt].name,
                       ngx_prefs_db_chomp(PQresultErrorMessage(dc->error)),

@@ -101,6 +101,9 @@ ngx_prefs_db_conf_t *ngx_prefs_db_pool_conf(ngx_prefs_db_pool_t *pool);
 ngx_prefs_db_query_t *ngx_prefs_db_query_create(ngx_pool_t *p,
     ngx_prefs_db_pool_t *pool, ngx_prefs_stmt_e stmt, ngx_log_t *log);
 ngx_int_t ngx_prefs_db_query_cleanup(ngx_pool_t *p, ngx_prefs_db_query_t *q);
+/* libpq reads text parameters up to their NUL: this copies one that has none */
+ngx_int_t ngx_prefs_db_param(ngx_prefs_db_query_t *q, ngx_pool_t *p,
+    int i, const u_char *data, size_t len);
 void ngx_prefs_db_submit(ngx_prefs_db_query_t *q);
 void ngx_prefs_db_cancel(ngx_prefs_db_query_t *q);
 

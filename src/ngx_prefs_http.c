@@ -76,6 +76,76 @@ ngx_prefs_http_send_json(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/* an answer the database already rendered as JSON text */
+
+ngx_int_t
+ngx_prefs_http_send_text(ngx_http_request_t *r, ngx_uint_t status,
+    const char *json, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    b = ngx_create_temp_buf(r->pool, len ? len : 1);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->pos, json, len);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_type = ngx_prefs_http_json_type;
+    r->headers_out.content_type_len = ngx_prefs_http_json_type.len;
+    r->headers_out.content_length_n = len;
+
+    if (r->method == NGX_HTTP_HEAD || len == 0) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * An integer query argument: *value is def when it is absent; NGX_DECLINED
+ * when it is not a number within [min, max] (a 400 for the caller).
+ */
+
+ngx_int_t
+ngx_prefs_http_query_arg(ngx_http_request_t *r, const char *name,
+    ngx_int_t min, ngx_int_t max, ngx_int_t def, ngx_int_t *value)
+{
+    ngx_int_t  n;
+    ngx_str_t  v;
+
+    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &v) != NGX_OK) {
+        *value = def;
+        return NGX_OK;
+    }
+
+    n = ngx_atoi(v.data, v.len);
+
+    if (n == NGX_ERROR || n < min || n > max) {
+        return NGX_DECLINED;
+    }
+
+    *value = n;
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_prefs_http_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *fmt, ...)

@@ -35,4 +35,87 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
       "UPDATE prefs_job SET lease_until = now() + $2::interval"
       " WHERE state = 'running' AND lease_owner = $1",
       2, 0 },
+
+    /*
+     * Authentication: the account and what the credential names in it, in
+     * one row; a missing user or token leaves user_id 0.  Columns: account,
+     * window (s), user, active, permissions, sealed secrets, token expiry.
+     */
+
+    [NGX_PREFS_STMT_AUTH_HMAC] = { "prefs_auth_hmac",
+      "SELECT a.account_id::text, a.auth_window_seconds::text,"
+      " coalesce(u.user_id, 0)::text,"
+      " coalesce(u.is_active, false)::text,"
+      " coalesce(prefs_user_permissions(u.user_id), ''),"
+      " coalesce((SELECT string_agg(s.sealed, ',' ORDER BY s.secret_id DESC)"
+      "   FROM prefs_user_secret s"
+      "  WHERE s.user_id = u.user_id AND s.retired_at IS NULL), ''),"
+      " '0'"
+      " FROM prefs_account a"
+      " LEFT JOIN prefs_user u"
+      "   ON u.account_id = a.account_id AND u.user_name = $2"
+      " WHERE a.client_id = $1 AND a.is_active",
+      2, 1 },
+
+    [NGX_PREFS_STMT_AUTH_BEARER] = { "prefs_auth_bearer",
+      "SELECT a.account_id::text, '0', coalesce(u.user_id, 0)::text,"
+      " coalesce(u.is_active AND t.expires_at > now(), false)::text,"
+      " coalesce(prefs_user_permissions(u.user_id), ''), '',"
+      " coalesce((extract(epoch FROM t.expires_at) * 1000)::bigint, 0)::text"
+      " FROM prefs_account a"
+      " LEFT JOIN prefs_oauth_token t"
+      "   ON t.account_id = a.account_id AND t.token_hash = $2"
+      " LEFT JOIN prefs_user u ON u.user_id = t.user_id"
+      " WHERE a.client_id = $1 AND a.is_active",
+      2, 1 },
+
+    [NGX_PREFS_STMT_OAUTH_ISSUE] = { "prefs_oauth_issue",
+      "SELECT outcome, expires_in::text"
+      " FROM prefs_oauth_issue($1, $2, $3, $4, $5, $6::integer)",
+      6, 0 },
+
+    [NGX_PREFS_STMT_USERS_LIST] = { "prefs_users_list",
+      "WITH page AS (SELECT * FROM prefs_user WHERE account_id = $1"
+      "   ORDER BY user_id LIMIT $2::integer OFFSET $3::integer),"
+      " total AS (SELECT count(*) AS n FROM prefs_user WHERE account_id = $1)"
+      " SELECT json_build_object("
+      "  'Users', coalesce((SELECT json_agg(prefs_user_json(p)"
+      "                     ORDER BY p.user_id) FROM page p), '[]'::json),"
+      "  'Count', (SELECT count(*) FROM page),"
+      "  'HasMore', $3::integer + (SELECT count(*) FROM page)"
+      "             < (SELECT n FROM total),"
+      "  'Limit', $2::integer,"
+      "  'Offset', $3::integer + 1,"
+      "  'TotalResults', (SELECT n FROM total))::text",
+      3, 1 },
+
+    [NGX_PREFS_STMT_USER_GET] = { "prefs_user_get",
+      "SELECT prefs_user_json(u)::text FROM prefs_user u"
+      " WHERE u.account_id = $1 AND u.user_id = $2",
+      2, 1 },
+
+    [NGX_PREFS_STMT_USER_CREATE] = { "prefs_user_create",
+      "SELECT outcome, user_id::text, submitted"
+      " FROM prefs_user_create($1, $2::jsonb)",
+      2, 0 },
+
+    [NGX_PREFS_STMT_USER_UPDATE] = { "prefs_user_update",
+      "SELECT outcome, body FROM prefs_user_update($1, $2, $3::jsonb)",
+      3, 0 },
+
+    [NGX_PREFS_STMT_USER_DEACTIVATE] = { "prefs_user_deactivate",
+      "UPDATE prefs_user SET is_active = false, updated_at = now()"
+      " WHERE account_id = $1 AND user_id = $2 RETURNING user_id::text",
+      2, 0 },
+
+    [NGX_PREFS_STMT_GROUPS_LIST] = { "prefs_groups_list",
+      "SELECT coalesce(json_agg(json_build_object("
+      "  'UserGroupId', g.group_id, 'Name', g.name,"
+      "  'Description', g.description,"
+      "  'Permissions', to_json(g.permissions),"
+      "  'IsBuiltIn', g.account_id IS NULL)"
+      "  ORDER BY g.account_id NULLS FIRST, g.name), '[]'::json)::text"
+      " FROM prefs_user_group g"
+      " WHERE g.account_id IS NULL OR g.account_id = $1",
+      1, 1 },
 };

@@ -16,6 +16,7 @@ __DATA__
 === TEST 1: an unknown clientId is 404
 --- http_config
 prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_secret_key $TEST_NGINX_PREFS_KEY;
 --- config
 location /Profiles/v4/ { prefs_api v4; }
 --- request
@@ -30,16 +31,21 @@ Content-Type: application/json; charset=utf-8
 [alert]
 
 
-=== TEST 2: a known clientId on a route not built yet is 404 naming it
+=== TEST 2: a known clientId without credentials is 401
 --- http_config
 prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_secret_key $TEST_NGINX_PREFS_KEY;
+prefs_auth_realm "https://prefs.example.com";
 --- config
 location /Profiles/v4/ { prefs_api v4; }
 --- request
 GET /Profiles/v4/RoutingCo/Nothing/Here
---- error_code: 404
+--- error_code: 401
+--- response_headers
+WWW-Authenticate: PNAUTHINFO3 realm="https://prefs.example.com"
+Cache-Control: no-cache
 --- response_body chomp
-{"Message":"No such route: GET /Profiles/v4/RoutingCo/Nothing/Here"}
+{"Message":"Missing Authorization Header"}
 --- no_error_log
 [error]
 [alert]
@@ -48,6 +54,7 @@ GET /Profiles/v4/RoutingCo/Nothing/Here
 === TEST 3: no clientId
 --- http_config
 prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_secret_key $TEST_NGINX_PREFS_KEY;
 --- config
 location /Profiles/v4/ { prefs_api v4; }
 --- request
@@ -63,6 +70,7 @@ GET /Profiles/v4/
 === TEST 4: a hostile clientId is only ever a parameter
 --- http_config
 prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_secret_key $TEST_NGINX_PREFS_KEY;
 --- config
 location /Profiles/v4/ { prefs_api v4; }
 --- request
@@ -78,6 +86,7 @@ GET /Profiles/v4/x'%3B%20DROP%20TABLE%20prefs_account%3B--/Programs
 === TEST 5: a path that is not UTF-8 is 400
 --- http_config
 prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_secret_key $TEST_NGINX_PREFS_KEY;
 --- config
 location /Profiles/v4/ { prefs_api v4; }
 --- request
@@ -93,6 +102,7 @@ GET /Profiles/v4/Routing%FFCo/Programs
 === TEST 6: dot segments are 400, not resolved
 --- http_config
 prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_secret_key $TEST_NGINX_PREFS_KEY;
 --- config
 location /Profiles/v4/ { prefs_api v4; }
 --- request
@@ -108,6 +118,7 @@ GET /Profiles/v4/Other/../RoutingCo/Programs
 === TEST 7: an encoded control character is 400
 --- http_config
 prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_secret_key $TEST_NGINX_PREFS_KEY;
 --- config
 location /Profiles/v4/ { prefs_api v4; }
 --- request
@@ -123,6 +134,7 @@ GET /Profiles/v4/Routing%0ACo/Programs
 === TEST 8: the v3 spelling resolves the account the same way
 --- http_config
 prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_secret_key $TEST_NGINX_PREFS_KEY;
 --- config
 location /api/3/ { prefs_api v3; }
 --- request
@@ -138,6 +150,7 @@ GET /api/3/NoSuchClient/Programs
 === TEST 9: the query string does not reach the path
 --- http_config
 prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_secret_key $TEST_NGINX_PREFS_KEY;
 --- config
 location /Profiles/v4/ { prefs_api v4; }
 --- request
@@ -153,6 +166,7 @@ GET /Profiles/v4/NoSuchClient?x=%FF/..
 === TEST 10: a very long clientId is an unknown account, not an error
 --- http_config
 prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_secret_key $TEST_NGINX_PREFS_KEY;
 --- config
 location /Profiles/v4/ { prefs_api v4; }
 --- request eval
@@ -167,6 +181,7 @@ location /Profiles/v4/ { prefs_api v4; }
 === TEST 11: a database that cannot be reached is 503 with Retry-After
 --- http_config
 prefs_database "host=/nonexistent-dir dbname=prefs user=prefs";
+prefs_secret_key $TEST_NGINX_PREFS_KEY;
 --- config
 location /Profiles/v4/ { prefs_api v4; }
 --- request
@@ -181,6 +196,7 @@ Retry-After: 5
 === TEST 12: a bare "?" ends the path
 --- http_config
 prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_secret_key $TEST_NGINX_PREFS_KEY;
 --- config
 location /Profiles/v4/ { prefs_api v4; }
 --- request
@@ -196,6 +212,7 @@ GET /Profiles/v4/NoSuchClient?
 === TEST 13: after a rewrite the new path is routed, with its new arguments
 --- http_config
 prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_secret_key $TEST_NGINX_PREFS_KEY;
 --- config
 location /Profiles/v4/ { prefs_api v4; }
 location /old/ {

@@ -12,21 +12,23 @@ use PrefsTest;
 
 plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE};
 
-my $client = "pool" . $$;
-psql("INSERT INTO prefs_account (client_id) VALUES (:'c')", c => $client);
-my $path = "/Profiles/v4/$client/Nothing";
+# An authenticated GET Users costs one query once the credential is cached.
+my $client = make_account('pool');
+my $secret = make_user($client, 'ops', 'Administrators');
+my $path = "/Profiles/v4/$client/Users";
+sub auth { { Authorization => pnauth($client, 'ops', $secret) } }
 
 sub status_of { my ($ng) = @_;
     my ($s, $h, $b) = $ng->request(path => '/prefs/status');
     return eval { decode_json($b) } || {};
 }
 
-# Holds an exclusive lock on prefs_account, so account lookups wait.
+# Holds an exclusive lock on prefs_user, so listing users waits.
 sub lock_accounts {
     open(my $fh, '|-', 'psql', '-X', '-q', '-d', db()) or die "psql: $!";
     $fh->autoflush(1);
-    print $fh "BEGIN; LOCK TABLE prefs_account IN ACCESS EXCLUSIVE MODE;\n";
-    wait_until(sub { psql_value("SELECT count(*) FROM pg_locks WHERE relation = 'prefs_account'::regclass"
+    print $fh "BEGIN; LOCK TABLE prefs_user IN ACCESS EXCLUSIVE MODE;\n";
+    wait_until(sub { psql_value("SELECT count(*) FROM pg_locks WHERE relation = 'prefs_user'::regclass"
         . " AND mode = 'AccessExclusiveLock' AND granted") == 1 }, 5) or die "no lock";
     return $fh;
 }
@@ -37,13 +39,13 @@ sub unlock_accounts { my ($fh) = @_; print $fh "ROLLBACK;\n\\q\n"; close $fh; }
 {
     my $ng = PrefsTest::start_nginx(name => 'pool', port => 1993, workers => 1,
         http_config => 'prefs_db_connections 2;');
-    my @socks = map { $ng->request(path => $path, no_wait => 1) } 1 .. 40;
+    my @socks = map { $ng->request(path => $path, headers => auth(), no_wait => 1) } 1 .. 40;
     my %codes;
     for my $s (@socks) {
         my ($st) = PrefsTest::read_response($s, 10);
         $codes{$st}++;
     }
-    is_deeply(\%codes, { 404 => 40 }, '40 concurrent requests over 2 connections all completed');
+    is_deeply(\%codes, { 200 => 40 }, '40 concurrent requests over 2 connections all completed');
     my $st = status_of($ng);
     my $w = $st->{Workers}[0] || {};
     cmp_ok($w->{Connections}{Open} // 99, '<=', 2, 'no more connections than the pool size were opened');
@@ -55,14 +57,14 @@ sub unlock_accounts { my ($fh) = @_; print $fh "ROLLBACK;\n\\q\n"; close $fh; }
 {
     my $ng = PrefsTest::start_nginx(name => 'pool', port => 1993, workers => 1,
         http_config => 'prefs_db_connections 1; prefs_db_wait_timeout 300ms; prefs_db_query_timeout 1500ms;');
-    my ($st) = $ng->request(path => $path);
-    is($st, 404, 'the single connection is open');
+    my ($st) = $ng->request(path => $path, headers => auth());
+    is($st, 200, 'the single connection is open');
 
     my $lock = lock_accounts();
     my $t0 = time;
-    my $first = $ng->request(path => $path, no_wait => 1);
+    my $first = $ng->request(path => $path, headers => auth(), no_wait => 1);
     sleep 0.1;
-    my ($st2, $h2, $b2) = $ng->request(path => $path);
+    my ($st2, $h2, $b2) = $ng->request(path => $path, headers => auth());
     my $took2 = time - $t0;
     is($st2, 503, 'a request that gets no connection within the wait bound is 503');
     like(eval { decode_json($b2)->{Message} } // '', qr/busy/, 'saying the connections are busy');
@@ -77,9 +79,9 @@ sub unlock_accounts { my ($fh) = @_; print $fh "ROLLBACK;\n\\q\n"; close $fh; }
     cmp_ok($took1, '<', 3, 'nor long after it');
     unlock_accounts($lock);
 
-    ($st) = $ng->request(path => $path);
-    is($st, 404, 'the pool serves again once the lock is gone');
-    like($ng->error_log, qr/query prefs_account_by_client_id timed out/, 'the timeout was logged');
+    ($st) = $ng->request(path => $path, headers => auth());
+    is($st, 200, 'the pool serves again once the lock is gone');
+    like($ng->error_log, qr/query prefs_users_list timed out/, 'the timeout was logged');
     $ng->stop;
 }
 
@@ -87,19 +89,19 @@ sub unlock_accounts { my ($fh) = @_; print $fh "ROLLBACK;\n\\q\n"; close $fh; }
 {
     my $ng = PrefsTest::start_nginx(name => 'pool', port => 1993, workers => 1,
         http_config => 'prefs_db_connections 1;');
-    my ($st) = $ng->request(path => $path);
-    is($st, 404, 'the single connection is open');
+    my ($st) = $ng->request(path => $path, headers => auth());
+    is($st, 200, 'the single connection is open');
 
     my $lock = lock_accounts();
-    my $sock = $ng->request(path => $path, no_wait => 1);
+    my $sock = $ng->request(path => $path, headers => auth(), no_wait => 1);
     sleep 0.2;
     close $sock;
     ok(wait_until(sub { $ng->error_log =~ /client prematurely closed connection, its database query is dropped/ }, 3),
        'nginx noticed the client went away');
     unlock_accounts($lock);
 
-    ($st) = $ng->request(path => $path);
-    is($st, 404, 'the next request is served');
+    ($st) = $ng->request(path => $path, headers => auth());
+    is($st, 200, 'the next request is served');
     my $w = status_of($ng)->{Workers}[0] || {};
     is($w->{Connections}{Open}, 1, 'on the same single connection, not wedged');
     is($w->{ConnectFailures}, 0, 'without reconnecting');

@@ -9,8 +9,9 @@ use PrefsTest;
 
 plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE};
 
-my $client = "down" . $$;
-psql("INSERT INTO prefs_account (client_id) VALUES (:'c')", c => $client);
+my $client = make_account('down');
+my $secret = make_user($client, 'ops', 'Administrators');
+sub auth { { Authorization => pnauth($client, 'ops', $secret) } }
 
 my $ng = PrefsTest::start_nginx(name => 'dbdown', port => 1991,
     http_config => 'prefs_db_connect_timeout 2s; prefs_db_connections 4;');
@@ -18,14 +19,14 @@ my $ng = PrefsTest::start_nginx(name => 'dbdown', port => 1991,
 my ($st, $h, $body) = $ng->request(path => '/prefs/status');
 is($st, 200, 'status is 200 with the database up');
 
-($st, $h, $body) = $ng->request(path => "/Profiles/v4/$client/Nothing");
-is($st, 404, 'a known account is served while the database is up');
+($st, $h, $body) = $ng->request(path => "/Profiles/v4/$client/Users", headers => auth());
+is($st, 200, 'an authenticated request is served while the database is up');
 
 pg_stop();
 
-for my $path ('/prefs/status', "/Profiles/v4/$client/Nothing") {
+for my $path ('/prefs/status', "/Profiles/v4/$client/Users") {
     my $t0 = time;
-    ($st, $h, $body) = $ng->request(path => $path);
+    ($st, $h, $body) = $ng->request(path => $path, headers => auth());
     my $took = time - $t0;
     is($st, 503, "$path: 503 with the database down");
     ok($h->{'retry-after'}, "$path: Retry-After is set");
@@ -38,8 +39,8 @@ for my $path ('/prefs/status', "/Profiles/v4/$client/Nothing") {
 pg_start();
 
 my $ok = wait_until(sub {
-    my ($s) = $ng->request(path => "/Profiles/v4/$client/Nothing");
-    $s == 404;
+    my ($s) = $ng->request(path => "/Profiles/v4/$client/Users", headers => auth());
+    $s == 200;
 }, 15);
 ok($ok, 'service resumes by itself once the database is back');
 

@@ -7,6 +7,8 @@ run_tests();
 __DATA__
 
 === TEST 1: prefs_api needs a database
+--- http_config
+prefs_secret_key $TEST_NGINX_PREFS_KEY;
 --- config
 location /Profiles/v4/ { prefs_api v4; }
 --- must_die
@@ -101,3 +103,38 @@ location /x { prefs_api status; }
 --- must_die
 --- error_log
 "prefs_db_query_timeout" directive must be more than 0
+
+
+=== TEST 10: the API needs the key that seals secrets
+--- http_config
+prefs_database "$TEST_NGINX_PREFS_DATABASE";
+--- config
+location /Profiles/v4/ { prefs_api v4; }
+--- must_die
+--- error_log
+"prefs_api" v4, v3 and v3_async need "prefs_secret_key"
+
+
+=== TEST 11: a key file that cannot be read stops nginx
+--- http_config
+prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_secret_key /nonexistent/secret.key;
+--- config
+location /Profiles/v4/ { prefs_api v4; }
+--- must_die
+--- error_log
+prefs_secret_key "/nonexistent/secret.key":
+
+
+=== TEST 12: a key file of the wrong length stops nginx
+--- user_files
+>>> short.key
+00112233
+--- http_config
+prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_secret_key ../html/short.key;
+--- config
+location /Profiles/v4/ { prefs_api v4; }
+--- must_die
+--- error_log
+must hold 32 bytes

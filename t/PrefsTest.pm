@@ -17,7 +17,7 @@ use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(db psql psql_value pg_stop pg_start prefsctl wait_until
-                 start_nginx http_request);
+                 start_nginx http_request make_account make_user pnauth);
 
 sub db { $ENV{TEST_NGINX_PREFS_DATABASE} or die "TEST_NGINX_PREFS_DATABASE is not set\n" }
 
@@ -59,6 +59,47 @@ sub prefsctl {
 
 sub pg_stop  { system(top() . '/scripts/pg.sh', 'stop', $ENV{TEST_NGINX_PREFS_PGDIR}) == 0 or die "pg stop failed\n" }
 sub pg_start { system(top() . '/scripts/pg.sh', 'start', $ENV{TEST_NGINX_PREFS_PGDIR}, '--fast') == 0 or die "pg start failed\n" }
+
+# A new account of the test's own: its clientId.
+sub make_account {
+    my ($prefix) = @_;
+    my $client = ($prefix // 'acct') . $$ . int(rand(1e6));
+    psql("INSERT INTO prefs_account (client_id, name) VALUES (:'c', 'test')", c => $client);
+    return $client;
+}
+
+# make_user($client, $user, @groups): a user with a fresh secret, sealed by
+# build/prefs-secret under the test key; returns the secret.
+sub make_user {
+    my ($client, $user, @groups) = @_;
+    my $key = $ENV{TEST_NGINX_PREFS_KEY} or die "TEST_NGINX_PREFS_KEY is not set\n";
+    my ($secret, $sealed) = split ' ', `'@{[top()]}/build/prefs-secret' new '$key'`;
+    die "prefs-secret failed\n" unless $sealed;
+    my $uid = psql_value("INSERT INTO prefs_user (account_id, user_name)"
+        . " SELECT account_id, :'u' FROM prefs_account WHERE client_id = :'c'"
+        . " RETURNING user_id", c => $client, u => $user);
+    for my $g (@groups) {
+        psql("INSERT INTO prefs_user_group_member (user_id, group_id)"
+            . " SELECT :'id', group_id FROM prefs_user_group WHERE name = :'g'"
+            . " AND account_id IS NULL", id => $uid, g => $g);
+    }
+    psql("SELECT prefs_user_secret_add(:'id', :'s', 2)", id => $uid, s => $sealed);
+    return wantarray ? ($secret, $uid) : $secret;
+}
+
+# The Authorization header value for PNAUTHINFO3-HMAC-<alg>.
+sub pnauth {
+    my ($client, $user, $secret, %o) = @_;
+    require Digest::SHA;
+    require POSIX;
+    my $ts = $o{ts} // POSIX::strftime('%Y-%m-%dT%H:%M:%S', gmtime(time + ($o{skew} // 0)));
+    my $alg = $o{alg} // 'SHA256';
+    my $f = { SHA256 => \&Digest::SHA::hmac_sha256_base64, SHA384 => \&Digest::SHA::hmac_sha384_base64,
+              SHA512 => \&Digest::SHA::hmac_sha512_base64 }->{$alg};
+    my $sig = $f->("$client:$user:$ts", $secret);
+    $sig .= '=' while length($sig) % 4;
+    return "PNAUTHINFO3-HMAC-$alg Credential=$user/$ts Signature=$sig";
+}
 
 # wait_until(sub { ... }, $seconds): polls every 50 ms; the last value.
 sub wait_until {
@@ -139,6 +180,7 @@ http {
     access_log off;
     prefs_database "$db";
     prefs_spool spool;
+    prefs_secret_key $ENV{TEST_NGINX_PREFS_KEY};
     $http
     server {
         listen 127.0.0.1:$port;
@@ -193,8 +235,9 @@ sub error_log {
 
 sub reload {
     my ($self) = @_;
-    system($self->{bin}, '-p', "$self->{root}/", '-c', 'conf/nginx.conf', '-s', 'reload') == 0
+    system("'$self->{bin}' -p '$self->{root}/' -c conf/nginx.conf -s reload 2>/dev/null") == 0
         or die "reload failed";
+    # nginx -s says "signal process started" on stderr: that is all
 }
 
 sub stop {

@@ -1,0 +1,402 @@
+-- 002: users, groups and permissions, HMAC secrets, OAuth clients and
+-- tokens.
+--
+-- HMAC secrets are stored sealed (AES-256-GCM, with a key only nginx and
+-- prefsctl hold); OAuth client secrets and bearer tokens only as SHA-256
+-- hashes of random values.
+
+ALTER TABLE prefs_account
+    ADD COLUMN IF NOT EXISTS auth_window_seconds integer NOT NULL DEFAULT 900;
+
+DO $$
+BEGIN
+    ALTER TABLE prefs_account ADD CONSTRAINT prefs_account_auth_window
+        CHECK (auth_window_seconds BETWEEN 60 AND 86400);
+EXCEPTION WHEN duplicate_object THEN
+    NULL;
+END
+$$;
+
+
+CREATE TABLE IF NOT EXISTS prefs_user_group (
+    group_id     bigserial   PRIMARY KEY,
+    -- NULL: a built-in group, offered to every account
+    account_id   bigint      REFERENCES prefs_account ON DELETE CASCADE,
+    name         text        NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+    description  text        NOT NULL DEFAULT '',
+    permissions  text[]      NOT NULL
+                 CHECK (permissions <@ ARRAY['ConfigurationRead',
+                     'ConfigurationWrite', 'ProfileRead', 'ProfileWrite',
+                     'EventDataView', 'WebhookManage', 'BulkImport',
+                     'BulkExport', 'UserManage']),
+    UNIQUE NULLS NOT DISTINCT (account_id, name)
+);
+
+INSERT INTO prefs_user_group (account_id, name, description, permissions)
+VALUES
+    (NULL, 'Administrators', 'Every permission',
+     ARRAY['ConfigurationRead', 'ConfigurationWrite', 'ProfileRead',
+           'ProfileWrite', 'EventDataView', 'WebhookManage', 'BulkImport',
+           'BulkExport', 'UserManage']),
+    (NULL, 'ReadOnly', 'Reads configuration, profiles and events',
+     ARRAY['ConfigurationRead', 'ProfileRead', 'EventDataView']),
+    (NULL, 'Integration', 'What a system integration needs: no user or '
+     'configuration management',
+     ARRAY['ConfigurationRead', 'ProfileRead', 'ProfileWrite',
+           'EventDataView', 'WebhookManage', 'BulkImport', 'BulkExport']),
+    (NULL, 'ConfigurationManagers', 'Reads and writes configuration',
+     ARRAY['ConfigurationRead', 'ConfigurationWrite'])
+ON CONFLICT (account_id, name) DO NOTHING;
+
+
+CREATE TABLE IF NOT EXISTS prefs_user (
+    user_id        bigserial   PRIMARY KEY,
+    account_id     bigint      NOT NULL REFERENCES prefs_account
+                               ON DELETE CASCADE,
+    -- what PNAUTHINFO3 can carry: no "/", white space, "," or controls
+    user_name      text        NOT NULL
+                   CHECK (user_name ~ '^[^/[:space:],[:cntrl:]]{1,128}$'),
+    first_name     text        NOT NULL DEFAULT ''
+                   CHECK (length(first_name) <= 100),
+    last_name      text        NOT NULL DEFAULT ''
+                   CHECK (length(last_name) <= 100),
+    email          text        NOT NULL DEFAULT ''
+                   CHECK (length(email) <= 254),
+    phone          text        NOT NULL DEFAULT ''
+                   CHECK (length(phone) <= 40),
+    description    text        NOT NULL DEFAULT ''
+                   CHECK (length(description) <= 1000),
+    source_group_id bigint,
+    default_landing_page text  NOT NULL DEFAULT 'Dashboard'
+                   CHECK (default_landing_page IN ('Dashboard',
+                          'ProfileSearch', 'DataExport')),
+    is_sso         boolean     NOT NULL DEFAULT false,
+    is_active      boolean     NOT NULL DEFAULT true,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (account_id, user_name)
+);
+
+
+CREATE TABLE IF NOT EXISTS prefs_user_group_member (
+    user_id   bigint NOT NULL REFERENCES prefs_user ON DELETE CASCADE,
+    group_id  bigint NOT NULL REFERENCES prefs_user_group ON DELETE CASCADE,
+    PRIMARY KEY (user_id, group_id)
+);
+
+
+-- A user holds at most two live secrets: the new one and, while clients
+-- move over, the one before it.
+CREATE TABLE IF NOT EXISTS prefs_user_secret (
+    secret_id    bigserial   PRIMARY KEY,
+    user_id      bigint      NOT NULL REFERENCES prefs_user ON DELETE CASCADE,
+    sealed       text        NOT NULL CHECK (sealed ~ '^[A-Za-z0-9+/=]+$'),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    retired_at   timestamptz
+);
+
+CREATE INDEX IF NOT EXISTS prefs_user_secret_live
+    ON prefs_user_secret (user_id) WHERE retired_at IS NULL;
+
+
+CREATE TABLE IF NOT EXISTS prefs_oauth_client (
+    oauth_client_id  bigserial   PRIMARY KEY,
+    client_key       text        NOT NULL UNIQUE
+                     CHECK (client_key ~ '^[A-Za-z0-9_-]{16,128}$'),
+    secret_hash      text        NOT NULL CHECK (secret_hash ~ '^[0-9a-f]{64}$'),
+    user_id          bigint      NOT NULL REFERENCES prefs_user
+                                 ON DELETE CASCADE,
+    is_active        boolean     NOT NULL DEFAULT true,
+    created_at       timestamptz NOT NULL DEFAULT now()
+);
+
+
+CREATE TABLE IF NOT EXISTS prefs_oauth_token (
+    token_hash       text        PRIMARY KEY
+                     CHECK (token_hash ~ '^[0-9a-f]{64}$'),
+    user_id          bigint      NOT NULL REFERENCES prefs_user
+                                 ON DELETE CASCADE,
+    account_id       bigint      NOT NULL REFERENCES prefs_account
+                                 ON DELETE CASCADE,
+    oauth_client_id  bigint      REFERENCES prefs_oauth_client
+                                 ON DELETE CASCADE,
+    expires_at       timestamptz NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX IF NOT EXISTS prefs_oauth_token_expiry
+    ON prefs_oauth_token (expires_at);
+
+
+-- The permissions of a user, from its groups: those of its own account and
+-- the built-in ones.
+CREATE OR REPLACE FUNCTION prefs_user_permissions(p_user_id bigint)
+RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(string_agg(DISTINCT p, ',' ORDER BY p), '')
+      FROM prefs_user_group_member m
+      JOIN prefs_user_group g ON g.group_id = m.group_id
+      JOIN prefs_user u ON u.user_id = m.user_id
+     CROSS JOIN LATERAL unnest(g.permissions) AS p
+     WHERE m.user_id = p_user_id
+       AND (g.account_id IS NULL OR g.account_id = u.account_id)
+$$;
+
+
+-- Adds a sealed secret and retires all but the newest p_keep.
+CREATE OR REPLACE FUNCTION prefs_user_secret_add(p_user_id bigint,
+    p_sealed text, p_keep integer DEFAULT 2)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    id bigint;
+BEGIN
+    INSERT INTO prefs_user_secret (user_id, sealed)
+    VALUES (p_user_id, p_sealed)
+    RETURNING secret_id INTO id;
+
+    UPDATE prefs_user_secret
+       SET retired_at = now()
+     WHERE user_id = p_user_id AND retired_at IS NULL
+       AND secret_id NOT IN (
+           SELECT secret_id FROM prefs_user_secret
+            WHERE user_id = p_user_id AND retired_at IS NULL
+            ORDER BY secret_id DESC LIMIT p_keep);
+
+    RETURN id;
+END
+$$;
+
+
+-- Issues a bearer token for an OAuth client, RFC 6749 §4.4.  Returns the
+-- outcome: 'ok' with the lifetime, or the §5.2 error code.  Only hashes of
+-- the random client secret and token reach the database.
+CREATE OR REPLACE FUNCTION prefs_oauth_issue(p_client_key text,
+    p_secret_hash text, p_scope_client text, p_scope_user text,
+    p_token_hash text, p_ttl_seconds integer)
+RETURNS TABLE (outcome text, expires_in integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    c  record;
+BEGIN
+    SELECT oc.oauth_client_id, oc.secret_hash, oc.is_active AS client_active,
+           u.user_id, u.user_name, u.is_active AS user_active,
+           a.account_id, a.client_id, a.is_active AS account_active
+      INTO c
+      FROM prefs_oauth_client oc
+      JOIN prefs_user u ON u.user_id = oc.user_id
+      JOIN prefs_account a ON a.account_id = u.account_id
+     WHERE oc.client_key = p_client_key;
+
+    IF NOT FOUND OR c.secret_hash <> p_secret_hash OR NOT c.client_active
+       OR NOT c.user_active OR NOT c.account_active
+    THEN
+        RETURN QUERY SELECT 'invalid_client'::text, 0;
+        RETURN;
+    END IF;
+
+    IF p_scope_client IS NOT NULL
+       AND (p_scope_client <> c.client_id OR p_scope_user <> c.user_name)
+    THEN
+        RETURN QUERY SELECT 'invalid_scope'::text, 0;
+        RETURN;
+    END IF;
+
+    DELETE FROM prefs_oauth_token
+     WHERE user_id = c.user_id AND expires_at < now();
+
+    INSERT INTO prefs_oauth_token (token_hash, user_id, account_id,
+                                   oauth_client_id, expires_at)
+    VALUES (p_token_hash, c.user_id, c.account_id, c.oauth_client_id,
+            now() + make_interval(secs => p_ttl_seconds));
+
+    RETURN QUERY SELECT 'ok'::text, p_ttl_seconds;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION prefs_iso(t timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+$$;
+
+
+-- A user as the User Management API answers it.
+CREATE OR REPLACE FUNCTION prefs_user_json(u prefs_user) RETURNS json
+LANGUAGE sql STABLE AS $$
+    SELECT json_build_object(
+        'UserId', u.user_id,
+        'UserName', u.user_name,
+        'FirstName', u.first_name,
+        'LastName', u.last_name,
+        'Email', u.email,
+        'Phone', u.phone,
+        'Description', u.description,
+        'UserGroups', coalesce((
+            SELECT json_agg(g.name ORDER BY g.name)
+              FROM prefs_user_group_member m
+              JOIN prefs_user_group g ON g.group_id = m.group_id
+             WHERE m.user_id = u.user_id), '[]'::json),
+        'SourceGroupID', u.source_group_id,
+        'DefaultLandingPage', u.default_landing_page,
+        'DefaultLandingPageTypeNbr',
+            array_position(ARRAY['Dashboard', 'ProfileSearch', 'DataExport'],
+                           u.default_landing_page),
+        'IsSSO', u.is_sso,
+        'IsActive', u.is_active,
+        'CreatedDate', prefs_iso(u.created_at),
+        'UpdatedDate', prefs_iso(u.updated_at))
+$$;
+
+
+-- Sets the groups of a user by name; returns the first unknown name.
+CREATE OR REPLACE FUNCTION prefs_user_set_groups(p_user_id bigint,
+    p_account_id bigint, p_groups jsonb)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    missing text;
+BEGIN
+    SELECT n INTO missing
+      FROM jsonb_array_elements_text(p_groups) AS n
+     WHERE NOT EXISTS (
+           SELECT 1 FROM prefs_user_group g
+            WHERE g.name = n
+              AND (g.account_id IS NULL OR g.account_id = p_account_id))
+     LIMIT 1;
+
+    IF missing IS NOT NULL THEN
+        RETURN missing;
+    END IF;
+
+    DELETE FROM prefs_user_group_member WHERE user_id = p_user_id;
+
+    INSERT INTO prefs_user_group_member (user_id, group_id)
+    SELECT DISTINCT p_user_id, g.group_id
+      FROM jsonb_array_elements_text(p_groups) AS n
+      JOIN prefs_user_group g ON g.name = n
+       AND (g.account_id IS NULL OR g.account_id = p_account_id);
+
+    RETURN NULL;
+END
+$$;
+
+
+-- Writes the fields given in p (already validated, canonical names) to a
+-- user row.  Fields absent from p are left as they are.
+CREATE OR REPLACE FUNCTION prefs_user_apply(p_user_id bigint, p jsonb)
+RETURNS void
+LANGUAGE sql AS $$
+    UPDATE prefs_user u SET
+        user_name = coalesce(p->>'UserName', u.user_name),
+        first_name = CASE WHEN p ? 'FirstName'
+                     THEN coalesce(p->>'FirstName', '') ELSE u.first_name END,
+        last_name = CASE WHEN p ? 'LastName'
+                    THEN coalesce(p->>'LastName', '') ELSE u.last_name END,
+        email = CASE WHEN p ? 'Email'
+                THEN coalesce(p->>'Email', '') ELSE u.email END,
+        phone = CASE WHEN p ? 'Phone'
+                THEN coalesce(p->>'Phone', '') ELSE u.phone END,
+        description = CASE WHEN p ? 'Description'
+                      THEN coalesce(p->>'Description', '')
+                      ELSE u.description END,
+        source_group_id = CASE WHEN p ? 'SourceGroupID'
+                          THEN (p->>'SourceGroupID')::bigint
+                          ELSE u.source_group_id END,
+        default_landing_page = coalesce(p->>'DefaultLandingPage',
+            (ARRAY['Dashboard', 'ProfileSearch', 'DataExport'])
+                [(p->>'DefaultLandingPageTypeNbr')::integer],
+            u.default_landing_page),
+        is_sso = coalesce((p->>'IsSSO')::boolean, u.is_sso),
+        is_active = coalesce((p->>'IsActive')::boolean, u.is_active),
+        updated_at = now()
+     WHERE u.user_id = p_user_id
+$$;
+
+
+-- POST Users: creates the user, or reactivates an inactive one of the same
+-- name; an active one of that name is a conflict.
+CREATE OR REPLACE FUNCTION prefs_user_create(p_account_id bigint, p jsonb)
+RETURNS TABLE (outcome text, user_id bigint, submitted text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    u        prefs_user%ROWTYPE;
+    missing  text;
+BEGIN
+    SELECT * INTO u FROM prefs_user x
+     WHERE x.account_id = p_account_id AND x.user_name = p->>'UserName'
+       FOR UPDATE;
+
+    IF FOUND AND u.is_active THEN
+        RETURN QUERY SELECT 'exists'::text, u.user_id, NULL::text;
+        RETURN;
+    END IF;
+
+    IF NOT FOUND THEN
+        INSERT INTO prefs_user (account_id, user_name)
+        VALUES (p_account_id, p->>'UserName')
+        RETURNING * INTO u;
+    END IF;
+
+    PERFORM prefs_user_apply(u.user_id,
+                             p || jsonb_build_object('IsActive',
+                                  coalesce((p->>'IsActive')::boolean, true)));
+
+    IF p ? 'UserGroups' AND jsonb_typeof(p->'UserGroups') = 'array' THEN
+        missing := prefs_user_set_groups(u.user_id, p_account_id,
+                                         p->'UserGroups');
+        IF missing IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'P0002',
+                MESSAGE = 'unknown user group', DETAIL = missing;
+        END IF;
+    END IF;
+
+    RETURN QUERY SELECT 'created'::text, u.user_id, prefs_iso(now());
+END
+$$;
+
+
+-- PUT Users/{id}: the fields given; 'not_found', 'exists' (the new
+-- UserName is taken) or 'ok' with the user as JSON.
+CREATE OR REPLACE FUNCTION prefs_user_update(p_account_id bigint,
+    p_user_id bigint, p jsonb)
+RETURNS TABLE (outcome text, body text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    u        prefs_user%ROWTYPE;
+    missing  text;
+BEGIN
+    SELECT * INTO u FROM prefs_user x
+     WHERE x.account_id = p_account_id AND x.user_id = p_user_id
+       FOR UPDATE;
+
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'not_found'::text, NULL::text;
+        RETURN;
+    END IF;
+
+    IF p ? 'UserName' AND p->>'UserName' <> u.user_name
+       AND EXISTS (SELECT 1 FROM prefs_user x
+                    WHERE x.account_id = p_account_id
+                      AND x.user_name = p->>'UserName')
+    THEN
+        RETURN QUERY SELECT 'exists'::text, NULL::text;
+        RETURN;
+    END IF;
+
+    PERFORM prefs_user_apply(u.user_id, p);
+
+    IF p ? 'UserGroups' AND jsonb_typeof(p->'UserGroups') = 'array' THEN
+        missing := prefs_user_set_groups(u.user_id, p_account_id,
+                                         p->'UserGroups');
+        IF missing IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'P0002',
+                MESSAGE = 'unknown user group', DETAIL = missing;
+        END IF;
+    END IF;
+
+    RETURN QUERY
+        SELECT 'ok'::text, prefs_user_json(x)::text
+          FROM prefs_user x WHERE x.user_id = u.user_id;
+END
+$$;

@@ -1,0 +1,477 @@
+
+/*
+ * Copyright (C) ngx_prefs authors
+ */
+
+
+/*
+ * User management (UserManage): POST/GET Users, GET/PUT/DELETE
+ * Users/{userId}, GET UserGroups, with the fields of MyPreferences' own.
+ * Bodies are checked field by field here; the database renders answers.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_prefs_users.h"
+#include "ngx_prefs_http.h"
+#include "prefs_json.h"
+
+
+#define NGX_PREFS_USERS_MSG  256
+
+
+static ngx_int_t ngx_prefs_users_query(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, ngx_prefs_stmt_e stmt,
+    ngx_prefs_db_handler_pt handler, ngx_prefs_db_query_t **qp);
+static ngx_int_t ngx_prefs_users_body(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, int mode, char **text);
+static ngx_int_t ngx_prefs_users_user_id(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, char **id);
+static void ngx_prefs_users_json_done(ngx_prefs_db_query_t *q);
+static void ngx_prefs_users_created(ngx_prefs_db_query_t *q);
+static void ngx_prefs_users_updated(ngx_prefs_db_query_t *q);
+static void ngx_prefs_users_deleted(ngx_prefs_db_query_t *q);
+static ngx_int_t ngx_prefs_users_write_error(ngx_http_request_t *r,
+    ngx_prefs_db_query_t *q);
+
+
+static const char *const  ngx_prefs_users_pages[] = {
+    "Dashboard", "ProfileSearch", "DataExport", NULL
+};
+
+
+/* the characters PNAUTHINFO3 cannot carry in a user name */
+#define NGX_PREFS_USER_NAME_EXCLUDED  "/ ,\t"
+
+
+static const prefs_field_t  ngx_prefs_user_fields[] = {
+    { "UserId", PREFS_JT_INTEGER, 0, 0, NULL, NULL, 0, 1, 0, 0, 0 },
+    { "UserName", PREFS_JT_STRING, 1, 128, NULL,
+      NGX_PREFS_USER_NAME_EXCLUDED, 1, 0, 0, 0, 0 },
+    { "FirstName", PREFS_JT_STRING, 0, 100, NULL, NULL, 0, 0, 1, 0, 0 },
+    { "LastName", PREFS_JT_STRING, 0, 100, NULL, NULL, 0, 0, 1, 0, 0 },
+    { "Email", PREFS_JT_STRING, 0, 254, NULL, NULL, 0, 0, 1, 0, 0 },
+    { "Phone", PREFS_JT_STRING, 0, 40, NULL, NULL, 0, 0, 1, 0, 0 },
+    { "Description", PREFS_JT_STRING, 0, 1000, NULL, NULL, 0, 0, 1, 0, 0 },
+    { "UserGroups", PREFS_JT_STRING_ARRAY, 0, 20, NULL, NULL, 0, 0, 0, 0,
+      100 },
+    { "SourceGroupID", PREFS_JT_INTEGER, 0, 9007199254740991LL, NULL, NULL,
+      0, 0, 1, 0, 0 },
+    { "DefaultLandingPage", PREFS_JT_STRING, 1, 20, ngx_prefs_users_pages,
+      NULL, 0, 0, 0, 0, 0 },
+    { "DefaultLandingPageTypeNbr", PREFS_JT_INTEGER, 1, 3, NULL, NULL,
+      0, 0, 0, 0, 0 },
+    { "IsSSO", PREFS_JT_BOOLEAN, 0, 0, NULL, NULL, 0, 0, 0, 1, 0 },
+    { "IsActive", PREFS_JT_BOOLEAN, 0, 0, NULL, NULL, 0, 0, 0, 0, 0 },
+    { "CreatedDate", PREFS_JT_STRING, 0, 0, NULL, NULL, 0, 1, 0, 0, 0 },
+    { "UpdatedDate", PREFS_JT_STRING, 0, 0, NULL, NULL, 0, 1, 0, 0, 0 },
+    { NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0 }
+};
+
+
+ngx_int_t
+ngx_prefs_users_list(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    u_char                *p;
+    ngx_int_t              limit, offset;
+    ngx_prefs_db_query_t  *q;
+
+    if (ngx_prefs_http_query_arg(r, "limit", 1, 1000, 1000, &limit)
+        != NGX_OK)
+    {
+        return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
+                                    "limit must be an integer from 1 to 1000");
+    }
+
+    if (ngx_prefs_http_query_arg(r, "offset", 1, NGX_MAX_INT32_VALUE, 1,
+                                 &offset)
+        != NGX_OK)
+    {
+        return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
+                                    "offset must be an integer from 1");
+    }
+
+    if (ngx_prefs_users_query(r, ctx, NGX_PREFS_STMT_USERS_LIST,
+                              ngx_prefs_users_json_done, &q)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, 2 * (NGX_INT_T_LEN + 1));
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q->values[1] = (char *) p;
+    p = ngx_sprintf(p, "%i", limit);
+    *p++ = '\0';
+    q->values[2] = (char *) p;
+    *ngx_sprintf(p, "%i", offset - 1) = '\0';
+
+    return ngx_prefs_http_query(r, q);
+}
+
+
+ngx_int_t
+ngx_prefs_users_get(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    char                  *id;
+    ngx_int_t              rc;
+    ngx_prefs_db_query_t  *q;
+
+    rc = ngx_prefs_users_user_id(r, ctx, &id);
+    if (id == NULL) {
+        return rc;
+    }
+
+    if (ngx_prefs_users_query(r, ctx, NGX_PREFS_STMT_USER_GET,
+                              ngx_prefs_users_json_done, &q)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q->values[1] = id;
+
+    return ngx_prefs_http_query(r, q);
+}
+
+
+ngx_int_t
+ngx_prefs_users_groups(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    ngx_prefs_db_query_t  *q;
+
+    if (ngx_prefs_users_query(r, ctx, NGX_PREFS_STMT_GROUPS_LIST,
+                              ngx_prefs_users_json_done, &q)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_prefs_http_query(r, q);
+}
+
+
+ngx_int_t
+ngx_prefs_users_create(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    char                  *text;
+    ngx_int_t              rc;
+    ngx_prefs_db_query_t  *q;
+
+    rc = ngx_prefs_users_body(r, ctx, PREFS_JSON_CREATE, &text);
+    if (text == NULL) {
+        return rc;
+    }
+
+    if (ngx_prefs_users_query(r, ctx, NGX_PREFS_STMT_USER_CREATE,
+                              ngx_prefs_users_created, &q)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q->values[1] = text;
+
+    return ngx_prefs_http_query(r, q);
+}
+
+
+ngx_int_t
+ngx_prefs_users_update(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    char                  *id, *text;
+    ngx_int_t              rc;
+    ngx_prefs_db_query_t  *q;
+
+    rc = ngx_prefs_users_user_id(r, ctx, &id);
+    if (id == NULL) {
+        return rc;
+    }
+
+    rc = ngx_prefs_users_body(r, ctx, PREFS_JSON_UPDATE, &text);
+    if (text == NULL) {
+        return rc;
+    }
+
+    if (ngx_prefs_users_query(r, ctx, NGX_PREFS_STMT_USER_UPDATE,
+                              ngx_prefs_users_updated, &q)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q->values[1] = id;
+    q->values[2] = text;
+
+    return ngx_prefs_http_query(r, q);
+}
+
+
+ngx_int_t
+ngx_prefs_users_delete(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    char                  *id;
+    ngx_int_t              rc;
+    ngx_prefs_db_query_t  *q;
+
+    rc = ngx_prefs_users_user_id(r, ctx, &id);
+    if (id == NULL) {
+        return rc;
+    }
+
+    if (ngx_prefs_users_query(r, ctx, NGX_PREFS_STMT_USER_DEACTIVATE,
+                              ngx_prefs_users_deleted, &q)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q->values[1] = id;
+
+    return ngx_prefs_http_query(r, q);
+}
+
+
+static ngx_int_t
+ngx_prefs_users_query(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    ngx_prefs_stmt_e stmt, ngx_prefs_db_handler_pt handler,
+    ngx_prefs_db_query_t **qp)
+{
+    ngx_prefs_db_query_t       *q;
+    ngx_http_prefs_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
+
+    q = ngx_prefs_db_query_create(r->pool, plcf->pool, stmt,
+                                  r->connection->log);
+    if (q == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* every statement here is scoped to the caller's account: $1 */
+    q->values[0] = ctx->account_text;
+    q->handler = handler;
+
+    *qp = q;
+
+    return NGX_OK;
+}
+
+
+/* *id is NULL when the answer is the returned code */
+
+static ngx_int_t
+ngx_prefs_users_user_id(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    char **id)
+{
+    int64_t  n;
+
+    *id = NULL;
+
+    n = ngx_prefs_api_id(&ctx->args[0]);
+
+    if (n == 0) {
+        return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
+                                    "No user has the id \"%V\"",
+                                    &ctx->args[0]);
+    }
+
+    *id = (char *) ctx->args[0].data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_prefs_users_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    int mode, char **text)
+{
+    char       *dump, msg[NGX_PREFS_USERS_MSG];
+    size_t      len;
+    json_t     *body, *valid;
+    ngx_int_t   rc;
+
+    *text = NULL;
+
+    rc = ngx_prefs_api_json_body(r, ctx, &body);
+    if (body == NULL) {
+        return rc;
+    }
+
+    rc = prefs_json_validate(body, ngx_prefs_user_fields, mode, &valid, msg,
+                             sizeof(msg));
+    json_decref(body);
+
+    if (rc != 0) {
+        return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST, "%s", msg);
+    }
+
+    len = json_dumpb(valid, NULL, 0, JSON_COMPACT);
+    dump = ngx_pnalloc(r->pool, len + 1);
+
+    if (dump == NULL) {
+        json_decref(valid);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    dump[json_dumpb(valid, dump, len, JSON_COMPACT)] = '\0';
+    json_decref(valid);
+
+    *text = dump;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_prefs_users_json_done(ngx_prefs_db_query_t *q)
+{
+    ngx_int_t            rc;
+    ngx_http_request_t  *r = q->data;
+
+    if (q->status != NGX_PREFS_DB_OK) {
+        rc = ngx_prefs_api_sql_error(r, q);
+
+    } else if (PQntuples(q->res) == 0) {
+        rc = ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
+                                  "No such user in this account");
+
+    } else {
+        rc = ngx_prefs_http_send_text(r, NGX_HTTP_OK,
+                                      PQgetvalue(q->res, 0, 0),
+                                      PQgetlength(q->res, 0, 0));
+    }
+
+    ngx_prefs_http_finalize(r, rc);
+}
+
+
+static void
+ngx_prefs_users_created(ngx_prefs_db_query_t *q)
+{
+    u_char               *loc;
+    json_t               *body;
+    ngx_int_t             rc;
+    ngx_http_request_t   *r = q->data;
+    const char           *outcome, *id;
+
+    if (q->status != NGX_PREFS_DB_OK) {
+        ngx_prefs_http_finalize(r, ngx_prefs_users_write_error(r, q));
+        return;
+    }
+
+    outcome = PQgetvalue(q->res, 0, 0);
+    id = PQgetvalue(q->res, 0, 1);
+
+    if (ngx_strcmp(outcome, "exists") == 0) {
+        ngx_prefs_http_finalize(r,
+            ngx_prefs_http_error(r, NGX_HTTP_CONFLICT,
+                                 "An active user with this UserName exists"));
+        return;
+    }
+
+    /* Location: the new user under the same route */
+
+    loc = ngx_pnalloc(r->pool, r->uri.len + 1 + NGX_INT64_LEN);
+    if (loc == NULL) {
+        ngx_prefs_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    r->headers_out.location = ngx_list_push(&r->headers_out.headers);
+    if (r->headers_out.location == NULL) {
+        ngx_prefs_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    r->headers_out.location->hash = 1;
+    ngx_str_set(&r->headers_out.location->key, "Location");
+    r->headers_out.location->value.data = loc;
+    r->headers_out.location->value.len =
+        ngx_sprintf(loc, "%V%s%s", &r->uri,
+                    r->uri.data[r->uri.len - 1] == '/' ? "" : "/", id) - loc;
+
+    body = json_pack("{s:I,s:s}",
+                     "UserId", (json_int_t) ngx_atoof((u_char *) id,
+                                                      ngx_strlen(id)),
+                     "SubmittedTime", PQgetvalue(q->res, 0, 2));
+
+    rc = ngx_prefs_http_send_json(r, NGX_HTTP_CREATED, body);
+
+    ngx_prefs_http_finalize(r, rc);
+}
+
+
+static void
+ngx_prefs_users_updated(ngx_prefs_db_query_t *q)
+{
+    ngx_int_t            rc;
+    const char          *outcome;
+    ngx_http_request_t  *r = q->data;
+
+    if (q->status != NGX_PREFS_DB_OK) {
+        ngx_prefs_http_finalize(r, ngx_prefs_users_write_error(r, q));
+        return;
+    }
+
+    outcome = PQgetvalue(q->res, 0, 0);
+
+    if (ngx_strcmp(outcome, "not_found") == 0) {
+        rc = ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
+                                  "No such user in this account");
+
+    } else if (ngx_strcmp(outcome, "exists") == 0) {
+        rc = ngx_prefs_http_error(r, NGX_HTTP_CONFLICT,
+                                  "Another user has this UserName");
+
+    } else {
+        rc = ngx_prefs_http_send_text(r, NGX_HTTP_OK,
+                                      PQgetvalue(q->res, 0, 1),
+                                      PQgetlength(q->res, 0, 1));
+    }
+
+    ngx_prefs_http_finalize(r, rc);
+}
+
+
+static void
+ngx_prefs_users_deleted(ngx_prefs_db_query_t *q)
+{
+    ngx_int_t            rc;
+    ngx_http_request_t  *r = q->data;
+
+    if (q->status != NGX_PREFS_DB_OK) {
+        rc = ngx_prefs_api_sql_error(r, q);
+
+    } else if (PQntuples(q->res) == 0) {
+        rc = ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
+                                  "No such user in this account");
+
+    } else {
+        rc = ngx_prefs_http_send_text(r, NGX_HTTP_NO_CONTENT, "", 0);
+    }
+
+    ngx_prefs_http_finalize(r, rc);
+}
+
+
+static ngx_int_t
+ngx_prefs_users_write_error(ngx_http_request_t *r, ngx_prefs_db_query_t *q)
+{
+    if (q->status == NGX_PREFS_DB_SQL_ERROR
+        && ngx_strcmp(q->sqlstate, "P0002") == 0)
+    {
+        return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
+                                    "UserGroups: no group is named \"%s\"",
+                                    PQresultErrorField(q->res,
+                                                    PG_DIAG_MESSAGE_DETAIL));
+    }
+
+    return ngx_prefs_api_sql_error(r, q);
+}

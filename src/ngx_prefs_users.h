@@ -1,0 +1,28 @@
+
+/*
+ * Copyright (C) ngx_prefs authors
+ */
+
+
+#ifndef _NGX_PREFS_USERS_H_INCLUDED_
+#define _NGX_PREFS_USERS_H_INCLUDED_
+
+
+#include "ngx_prefs_api.h"
+
+
+ngx_int_t ngx_prefs_users_list(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+ngx_int_t ngx_prefs_users_create(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+ngx_int_t ngx_prefs_users_get(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+ngx_int_t ngx_prefs_users_update(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+ngx_int_t ngx_prefs_users_delete(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+ngx_int_t ngx_prefs_users_groups(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+
+
+#endif /* _NGX_PREFS_USERS_H_INCLUDED_ */
