@@ -38,7 +38,7 @@ static ngx_int_t ngx_prefs_api_authenticate(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
 static void ngx_prefs_api_auth_done(ngx_prefs_db_query_t *q);
 static ngx_int_t ngx_prefs_api_authorize(ngx_http_request_t *r,
-    ngx_prefs_api_ctx_t *ctx, ngx_prefs_auth_entry_t *e);
+    ngx_prefs_api_ctx_t *ctx, ngx_prefs_auth_entry_t *e, ngx_uint_t fresh);
 static ngx_int_t ngx_prefs_api_unseal(ngx_http_request_t *r,
     ngx_prefs_auth_entry_t *e, u_char *list, size_t len);
 static ngx_int_t ngx_prefs_api_auth_failed(ngx_http_request_t *r,
@@ -419,7 +419,17 @@ ngx_prefs_api_authenticate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 
     e = ngx_prefs_auth_cache_get(&ctx->cache_key);
     if (e) {
-        return ngx_prefs_api_authorize(r, ctx, e);
+        rc = ngx_prefs_api_authorize(r, ctx, e, 0);
+
+        if (rc != NGX_AGAIN) {
+            return rc;
+        }
+
+        /*
+         * The cached entry refused the credential: ask the database once,
+         * so that a user, secret or token created since is seen at once.
+         * Refusals stay bounded by prefs_auth_max_failures.
+         */
     }
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
@@ -514,7 +524,7 @@ ngx_prefs_api_auth_done(ngx_prefs_db_query_t *q)
         return;
     }
 
-    rc = ngx_prefs_api_authorize(r, ctx, e);
+    rc = ngx_prefs_api_authorize(r, ctx, e, 1);
 
     ngx_prefs_http_finalize(r, rc);
 }
@@ -558,9 +568,11 @@ ngx_prefs_api_unseal(ngx_http_request_t *r, ngx_prefs_auth_entry_t *e,
 }
 
 
+/* NGX_AGAIN: a cached entry refused the credential, ask the database */
+
 static ngx_int_t
 ngx_prefs_api_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
-    ngx_prefs_auth_entry_t *e)
+    ngx_prefs_auth_entry_t *e, ngx_uint_t fresh)
 {
     int                          rc;
     time_t                       wait;
@@ -592,6 +604,10 @@ ngx_prefs_api_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 
     if (ctx->auth.kind == PREFS_AUTH_BEARER) {
         if (e->user_id <= 0 || !e->active || e->token_expires_ms <= now) {
+            if (!fresh && e->user_id <= 0) {
+                return NGX_AGAIN;
+            }
+
             return ngx_prefs_api_auth_failed(r, ctx,
                                              "unknown or expired token");
         }
@@ -641,6 +657,10 @@ ngx_prefs_api_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     }
 
     if (e->user_id <= 0 || !e->active) {
+        if (!fresh) {
+            return NGX_AGAIN;
+        }
+
         return ngx_prefs_api_auth_failed(r, ctx, "unknown or inactive user");
     }
 
@@ -652,6 +672,10 @@ ngx_prefs_api_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         {
             goto authorized;
         }
+    }
+
+    if (!fresh) {
+        return NGX_AGAIN;
     }
 
     return ngx_prefs_api_auth_failed(r, ctx, "signature does not match");
