@@ -52,7 +52,7 @@ deps:
 
 build/unit/%: t/unit/%.c t/unit/unit.h $(LIB_SRCS) $(wildcard src/lib/*.h)
 	@mkdir -p build/unit
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(LIB_SRCS) -lcrypto
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(LIB_SRCS) -lcrypto -ljansson
 
 unit: $(UNIT_TESTS)
 	@scripts/unit.sh $(UNIT_TESTS)
@@ -62,7 +62,7 @@ unit: $(UNIT_TESTS)
 # the input in build/fuzz/<name>-crash-*.
 build/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard src/lib/*.h)
 	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) -lcrypto
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) -lcrypto -ljansson
 
 fuzz: $(FUZZERS)
 	@set -e; for f in $(FUZZERS); do                                      \

@@ -20,8 +20,9 @@ static int  unit_run, unit_failed;
 
 #define ok(cond, ...)                                                         \
     do {                                                                      \
+        int  ok_ = (cond) ? 1 : 0;                                            \
         unit_run++;                                                           \
-        if (cond) {                                                           \
+        if (ok_) {                                                            \
             printf("ok %d - ", unit_run);                                     \
         } else {                                                              \
             unit_failed++;                                                    \
@@ -29,7 +30,7 @@ static int  unit_run, unit_failed;
         }                                                                     \
         printf(__VA_ARGS__);                                                  \
         printf("\n");                                                         \
-        if (!(cond)) {                                                        \
+        if (!ok_) {                                                           \
             printf("#   failed at %s line %d\n", __FILE__, __LINE__);         \
         }                                                                     \
     } while (0)
