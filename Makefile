@@ -77,7 +77,7 @@ fuzz: $(FUZZERS)
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	@PORT=$(PORT) scripts/run.sh $(MODULE)
+	@PORT=$(PORT) RUN_PARENT=$$PPID scripts/run.sh $(MODULE)
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_TESTS)

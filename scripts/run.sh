@@ -27,6 +27,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# make does not pass a SIGTERM on to its recipe: watch it instead
+watch_pid=${RUN_PARENT:-$PPID}
 
 "$top/scripts/pg.sh" start "$pgdir"
 cp "$pgdir/conninfo" "$var/prefs.conninfo"
@@ -82,4 +86,8 @@ MSG
 
 "$nginx_bin" -p "$prefix" -c "$prefix/nginx.conf" &
 nginx_pid=$!
-wait "$nginx_pid"
+
+while kill -0 "$nginx_pid" 2>/dev/null && kill -0 "$watch_pid" 2>/dev/null; do
+    sleep 1 &
+    wait $! || true
+done
