@@ -1,0 +1,266 @@
+
+/*
+ * Copyright (C) ngx_prefs authors
+ */
+
+
+#include <string.h>
+#include <strings.h>
+#include <stdio.h>
+
+#include "prefs_render.h"
+
+
+static int prefs_is_localized_list(const char *key);
+static int prefs_rename(json_t *obj, const char *from, const char *to);
+static const char *prefs_v3_id_for(const char *list);
+
+
+static const char *const  prefs_localized_lists[] = {
+    "Locales", "FrequencyLocales", "LocalizedFields", "Labels", NULL
+};
+
+
+static int
+prefs_is_localized_list(const char *key)
+{
+    const char *const  *k;
+
+    for (k = prefs_localized_lists; *k; k++) {
+        if (strcmp(*k, key) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+json_t *
+prefs_localize(json_t *v, const char *locale)
+{
+    size_t       i;
+    json_t      *out, *item, *copy, *id;
+    const char  *key;
+
+    if (locale == NULL) {
+        return json_deep_copy(v);
+    }
+
+    if (json_is_object(v)) {
+        out = json_object();
+        if (out == NULL) {
+            return NULL;
+        }
+
+        json_object_foreach(v, key, item) {
+
+            if (json_is_array(item) && prefs_is_localized_list(key)) {
+                copy = json_array();
+
+                json_array_foreach(item, i, id) {
+                    json_t  *lid = json_object_get(id, "LocaleId");
+
+                    if (json_is_string(lid)
+                        && strcasecmp(json_string_value(lid), locale) == 0)
+                    {
+                        json_array_append_new(copy, prefs_localize(id, NULL));
+                    }
+                }
+
+            } else {
+                copy = prefs_localize(item, locale);
+            }
+
+            if (copy == NULL || json_object_set_new(out, key, copy) != 0) {
+                json_decref(out);
+                return NULL;
+            }
+        }
+
+        return out;
+    }
+
+    if (json_is_array(v)) {
+        out = json_array();
+        if (out == NULL) {
+            return NULL;
+        }
+
+        json_array_foreach(v, i, item) {
+            copy = prefs_localize(item, locale);
+
+            if (copy == NULL || json_array_append_new(out, copy) != 0) {
+                json_decref(out);
+                return NULL;
+            }
+        }
+
+        return out;
+    }
+
+    return json_copy(v);
+}
+
+
+static int
+prefs_rename(json_t *obj, const char *from, const char *to)
+{
+    json_t  *v;
+
+    if (json_object_get(obj, to)) {
+        return -1;
+    }
+
+    v = json_object_get(obj, from);
+    json_incref(v);
+
+    if (json_object_del(obj, from) != 0
+        || json_object_set_new(obj, to, v) != 0)
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+int
+prefs_v3_names(json_t *v)
+{
+    char         name[256];
+    size_t       i, len, n;
+    json_t      *item;
+    const char  *key;
+    const char  *keys[128];
+
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, item) {
+            if (prefs_v3_names(item) != 0) {
+                return -1;
+            }
+        }
+
+        return 0;
+    }
+
+    if (!json_is_object(v)) {
+        return 0;
+    }
+
+    /* renaming while iterating would move keys under the iterator */
+
+    n = 0;
+
+    json_object_foreach(v, key, item) {
+        if (prefs_v3_names(item) != 0) {
+            return -1;
+        }
+
+        len = strlen(key);
+
+        if (len > 2 && len < sizeof(name) && strcmp(key + len - 2, "Id") == 0
+            && n < sizeof(keys) / sizeof(keys[0]))
+        {
+            keys[n++] = key;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        len = strlen(keys[i]);
+        memcpy(name, keys[i], len - 2);
+        memcpy(name + len - 2, "ID", 3);
+
+        if (prefs_rename(v, keys[i], name) != 0) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+static const char *
+prefs_v3_id_for(const char *list)
+{
+    if (strcmp(list, "Locales") == 0 || strcmp(list, "FrequencyLocales") == 0
+        || strcmp(list, "LocalizedFields") == 0
+        || strcmp(list, "Labels") == 0)
+    {
+        return "LocaleId";
+    }
+
+    if (strcmp(list, "Frequencies") == 0) {
+        return "FrequencyId";
+    }
+
+    if (strcmp(list, "PreferenceAttributes") == 0) {
+        return "AttributeId";
+    }
+
+    return NULL;
+}
+
+
+int
+prefs_v3_to_v4(json_t *v, const char *top_id)
+{
+    char         name[256];
+    size_t       i, len, n;
+    json_t      *item, *elem;
+    const char  *key, *id;
+    const char  *keys[128];
+
+    if (!json_is_object(v)) {
+        return 0;
+    }
+
+    json_object_del(v, "Link");
+    json_object_del(v, "OptInPreferenceCount");
+    json_object_del(v, "OptOutPreferenceCount");
+
+    n = 0;
+
+    json_object_foreach(v, key, item) {
+
+        if (json_is_array(item)) {
+            id = prefs_v3_id_for(key);
+
+            json_array_foreach(item, i, elem) {
+                if (prefs_v3_to_v4(elem, id) != 0) {
+                    return -1;
+                }
+            }
+        }
+
+        len = strlen(key);
+
+        if (len >= 2 && len < sizeof(name) && strcmp(key + len - 2, "ID") == 0
+            && n < sizeof(keys) / sizeof(keys[0]))
+        {
+            keys[n++] = key;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        len = strlen(keys[i]);
+
+        if (len == 2) {
+            if (top_id == NULL) {
+                continue;
+            }
+
+            snprintf(name, sizeof(name), "%s", top_id);
+
+        } else {
+            memcpy(name, keys[i], len - 2);
+            memcpy(name + len - 2, "Id", 3);
+        }
+
+        if (prefs_rename(v, keys[i], name) != 0) {
+            return -1;
+        }
+    }
+
+    return 0;
+}

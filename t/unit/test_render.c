@@ -1,0 +1,89 @@
+
+/*
+ * Copyright (C) ngx_prefs authors
+ */
+
+
+#include <stdlib.h>
+
+#include "unit.h"
+#include "prefs_render.h"
+
+
+static char *
+dump(json_t *j)
+{
+    static char  buf[2048];
+    char        *s;
+
+    s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    snprintf(buf, sizeof(buf), "%s", s ? s : "(null)");
+    free(s);
+    return buf;
+}
+
+
+int
+main(void)
+{
+    json_t        *in, *out;
+    json_error_t   err;
+
+    in = json_loads("{\"FilterId\":\"F1\",\"Name\":\"n\","
+                    "\"Locales\":[{\"LocaleId\":\"en-US\",\"DisplayTags\":[]},"
+                    "{\"LocaleId\":\"de-DE\",\"DisplayTags\":[1]}],"
+                    "\"FrequencyLocales\":[{\"LocaleId\":\"de-DE\","
+                    "\"Frequencies\":[{\"FrequencyId\":\"W\"}]}],"
+                    "\"Nested\":{\"Labels\":[{\"LocaleId\":\"EN-us\"}]}}",
+                    0, &err);
+    ok(in != NULL, "input parses");
+
+    out = prefs_localize(in, "de-DE");
+    is_str(dump(out), "{\"FilterId\":\"F1\",\"FrequencyLocales\":[{"
+           "\"Frequencies\":[{\"FrequencyId\":\"W\"}],\"LocaleId\":\"de-DE\"}],"
+           "\"Locales\":[{\"DisplayTags\":[1],\"LocaleId\":\"de-DE\"}],"
+           "\"Name\":\"n\",\"Nested\":{\"Labels\":[]}}",
+           "one locale kept in every localized list");
+    json_decref(out);
+
+    out = prefs_localize(in, "en-US");
+    is_str(dump(json_object_get(json_object_get(out, "Nested"), "Labels")),
+           "[{\"LocaleId\":\"EN-us\"}]", "locale ids compare without case");
+    json_decref(out);
+
+    out = prefs_localize(in, NULL);
+    ok(json_equal(out, in) && out != in, "no locale: a whole copy");
+    json_decref(out);
+
+    out = json_deep_copy(in);
+    ok(prefs_v3_names(out) == 0, "v3 names");
+    ok(json_object_get(out, "FilterID") && !json_object_get(out, "FilterId"),
+       "FilterId becomes FilterID");
+    ok(json_object_get(json_array_get(json_object_get(out, "Locales"), 0),
+                       "LocaleID") != NULL, "all the way down");
+    ok(json_object_get(out, "Name") != NULL, "other names stay");
+    json_decref(out);
+
+    json_decref(in);
+
+    in = json_loads("{\"ID\":\"F2\",\"ChannelID\":\"Email\",\"ProgramID\":\"P\","
+                    "\"Link\":10,\"OptInPreferenceCount\":4,"
+                    "\"Locales\":[{\"ID\":\"en-US\",\"DisplayTags\":[]}],"
+                    "\"FrequencyLocales\":[{\"ID\":\"en-US\",\"Frequencies\":"
+                    "[{\"ID\":\"W\"}]}],"
+                    "\"PreferenceAttributes\":[{\"ID\":\"a\"}]}", 0, &err);
+    ok(prefs_v3_to_v4(in, "FilterId") == 0, "v3 body to v4");
+    is_str(dump(in), "{\"ChannelId\":\"Email\",\"FilterId\":\"F2\","
+           "\"FrequencyLocales\":[{\"Frequencies\":[{\"FrequencyId\":\"W\"}],"
+           "\"LocaleId\":\"en-US\"}],\"Locales\":[{\"DisplayTags\":[],"
+           "\"LocaleId\":\"en-US\"}],\"PreferenceAttributes\":[{"
+           "\"AttributeId\":\"a\"}],\"ProgramId\":\"P\"}",
+           "every ID in its v4 name, v3 counters dropped");
+    json_decref(in);
+
+    in = json_loads("{\"FilterID\":\"a\",\"FilterId\":\"b\"}", 0, &err);
+    ok(prefs_v3_to_v4(in, "FilterId") == -1, "both spellings are refused");
+    json_decref(in);
+
+    return unit_done();
+}
