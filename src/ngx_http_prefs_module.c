@@ -16,6 +16,7 @@
 
 #include "ngx_http_prefs_module.h"
 #include "ngx_prefs_auth.h"
+#include "ngx_prefs_config.h"
 #include "ngx_prefs_helper.h"
 #include "prefs_auth.h"
 
@@ -851,5 +852,6 @@ ngx_http_prefs_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_prefs_helper_stop(cycle);
+    ngx_prefs_config_exit();
     ngx_prefs_db_exit_process(&pmcf->pools);
 }

@@ -22,6 +22,9 @@
 #define NGX_HTTP_PREFS_API_V3_ASYNC  4
 #define NGX_HTTP_PREFS_API_OAUTH     5
 
+/* configuration generations: account_id modulo this many counters */
+#define NGX_HTTP_PREFS_CONFIG_GENS   4096
+
 /* status slots: one per worker, then the helper's */
 #define NGX_HTTP_PREFS_MAX_WORKERS   256
 #define NGX_HTTP_PREFS_HELPER_SLOT   NGX_HTTP_PREFS_MAX_WORKERS
@@ -40,11 +43,27 @@ typedef struct {
     ngx_uint_t                 jobs_done;
     ngx_uint_t                 jobs_failed;
     ngx_uint_t                 jobs_stale;
+
+    /* the worker's configuration snapshots */
+    ngx_uint_t                 config_accounts;
+    size_t                     config_bytes;
+    ngx_uint_t                 config_loads;
 } ngx_http_prefs_slot_t;
 
 
 typedef struct {
     ngx_http_prefs_slot_t      slots[NGX_HTTP_PREFS_MAX_WORKERS + 1];
+
+    /*
+     * Configuration changes, as the helper hears of them (NOTIFY
+     * prefs_config): a counter per account (hashed), an epoch bumped
+     * whenever the helper starts listening (what it missed meanwhile is
+     * unknown), and the last time it was known to listen.
+     */
+    ngx_atomic_t               config_gen[NGX_HTTP_PREFS_CONFIG_GENS];
+    ngx_atomic_t               config_epoch;
+    ngx_atomic_t               config_beat;       /* ngx_current_msec */
+    ngx_atomic_t               config_listening;
 
     /* failed authentications per user name, for all workers */
     ngx_rbtree_t               fail_tree;
@@ -94,6 +113,7 @@ extern ngx_module_t  ngx_http_prefs_module;
 
 ngx_http_prefs_slot_t *ngx_http_prefs_slot(ngx_cycle_t *cycle,
     ngx_uint_t n);
+ngx_http_prefs_slot_t *ngx_http_prefs_own_slot(void);
 
 ngx_int_t ngx_prefs_status_start(ngx_cycle_t *cycle,
     ngx_http_prefs_slot_t *slot, ngx_array_t *pools);

@@ -37,6 +37,7 @@ typedef struct {
     ngx_uint_t                 perm;
     ngx_uint_t                 apis;
     ngx_prefs_route_pt         handler;
+    const void                *data;
 } ngx_prefs_route_t;
 
 
@@ -60,6 +61,7 @@ struct ngx_prefs_api_ctx_s {
     ngx_uint_t                 nargs;
 
     ngx_str_t                  body;         /* raw request body, if any */
+    ngx_str_t                  locale_arg;   /* an explicit locale, as sent */
 };
 
 

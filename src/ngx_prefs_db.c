@@ -883,12 +883,29 @@ ngx_prefs_db_send(ngx_prefs_db_conn_t *dc)
     const ngx_prefs_stmt_t  *st;
 
     if (dc->state == NGX_PREFS_DB_LISTEN_SETUP) {
-        char  sql[128];
+        u_char       sql[256], *p, *end;
+        const char  *c, *comma;
 
-        /* the channel is a constant of ours, never input */
-        ngx_snprintf((u_char *) sql, sizeof(sql), "LISTEN %s%Z",
-                     dc->pool->channel);
-        rc = PQsendQuery(dc->pg, sql);
+        /* the channels are constants of ours ("a, b"), never input */
+
+        p = sql;
+        end = sql + sizeof(sql) - 1;
+
+        for (c = dc->pool->channel; *c; c = comma) {
+            comma = strchr(c, ',');
+            if (comma == NULL) {
+                comma = c + ngx_strlen(c);
+            }
+
+            p = ngx_slprintf(p, end, "LISTEN %*s;", comma - c, c);
+
+            while (*comma == ',' || *comma == ' ') {
+                comma++;
+            }
+        }
+
+        *p = '\0';
+        rc = PQsendQuery(dc->pg, (char *) sql);
         goto sent;
     }
 
@@ -1026,7 +1043,7 @@ ngx_prefs_db_result(ngx_prefs_db_conn_t *dc)
                       "prefs db: listening on \"%s\"", pool->channel);
 
         /* whatever was missed while not listening is the caller's to poll */
-        pool->notify(pool->notify_data, pool->channel, NULL);
+        pool->notify(pool->notify_data, NULL, NULL);
         return;
     }
 

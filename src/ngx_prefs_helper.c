@@ -27,9 +27,11 @@
 #include <ngx_event.h>
 
 #include "ngx_prefs_helper.h"
+#include "ngx_prefs_config.h"
 
 
 #define NGX_PREFS_HELPER_HEARTBEAT    1000
+#define NGX_PREFS_HELPER_BEAT         500
 #define NGX_PREFS_HELPER_FINISH_RETRY 1000
 
 #define NGX_PREFS_JOB_PENDING  0
@@ -47,6 +49,7 @@ typedef struct {
     ngx_pool_t                   *claim_pool;
     ngx_event_t                   renew;
     ngx_pool_t                   *renew_pool;
+    ngx_event_t                   beat;
     ngx_queue_t                   jobs;
     ngx_uint_t                    running;
     unsigned                      claiming:1;
@@ -67,6 +70,7 @@ static void ngx_prefs_runner_start_job(ngx_prefs_runner_t *rn, PGresult *res,
     int row);
 static void ngx_prefs_runner_renew_handler(ngx_event_t *ev);
 static void ngx_prefs_runner_renewed(ngx_prefs_db_query_t *q);
+static void ngx_prefs_runner_beat_handler(ngx_event_t *ev);
 static void ngx_prefs_job_finish(ngx_prefs_job_t *job);
 static void ngx_prefs_job_finished(ngx_prefs_db_query_t *q);
 static void ngx_prefs_job_retry_handler(ngx_event_t *ev);
@@ -171,6 +175,11 @@ ngx_prefs_helper_start(ngx_cycle_t *cycle, ngx_http_prefs_main_conf_t *pmcf)
         rn->renew.log = cycle->log;
         rn->renew.cancelable = 1;
 
+        rn->beat.handler = ngx_prefs_runner_beat_handler;
+        rn->beat.data = rn;
+        rn->beat.log = cycle->log;
+        rn->beat.cancelable = 1;
+
         p = ngx_snprintf((u_char *) rn->owner, sizeof(rn->owner) - 1,
                          "%V:%P", &cycle->hostname, ngx_pid);
         *p = '\0';
@@ -192,7 +201,7 @@ ngx_prefs_helper_start(ngx_cycle_t *cycle, ngx_http_prefs_main_conf_t *pmcf)
     rn = ngx_prefs_runners->elts;
 
     for (i = 0; i < ngx_prefs_runners->nelts; i++) {
-        if (ngx_prefs_db_listen(rn[i].pool, "prefs_job",
+        if (ngx_prefs_db_listen(rn[i].pool, "prefs_job, prefs_config",
                                 ngx_prefs_helper_notify, &rn[i])
             != NGX_OK)
         {
@@ -200,6 +209,7 @@ ngx_prefs_helper_start(ngx_cycle_t *cycle, ngx_http_prefs_main_conf_t *pmcf)
         }
 
         ngx_prefs_runner_poll(&rn[i]);
+        ngx_add_timer(&rn[i].beat, NGX_PREFS_HELPER_BEAT);
     }
 
     return NGX_OK;
@@ -240,6 +250,10 @@ ngx_prefs_helper_stop(ngx_cycle_t *cycle)
             ngx_del_timer(&rn[i].renew);
         }
 
+        if (rn[i].beat.timer_set) {
+            ngx_del_timer(&rn[i].beat);
+        }
+
         if (rn[i].renew_pool) {
             ngx_destroy_pool(rn[i].renew_pool);
             rn[i].renew_pool = NULL;
@@ -264,8 +278,22 @@ ngx_prefs_helper_notify(void *data, const char *channel, const char *payload)
 {
     ngx_prefs_runner_t  *rn = data;
 
-    ngx_log_debug1(NGX_LOG_DEBUG_CORE, rn->log, 0,
-                   "prefs helper: notified of %s", payload ? payload : "-");
+    ngx_log_debug2(NGX_LOG_DEBUG_CORE, rn->log, 0,
+                   "prefs helper: notified on %s of %s",
+                   channel ? channel : "-", payload ? payload : "-");
+
+    if (channel == NULL) {
+        /* listening (again): anything may have been missed meanwhile */
+        ngx_prefs_config_changed(rn->pmcf, NULL);
+        ngx_prefs_config_beat(rn->pmcf, 1);
+        ngx_prefs_runner_poll(rn);
+        return;
+    }
+
+    if (ngx_strcmp(channel, "prefs_config") == 0) {
+        ngx_prefs_config_changed(rn->pmcf, payload);
+        return;
+    }
 
     ngx_prefs_runner_poll(rn);
 }
@@ -605,6 +633,19 @@ ngx_prefs_job_free(ngx_prefs_job_t *job)
 }
 
 
+/* tells the workers, twice a second, whether changes are being heard */
+
+static void
+ngx_prefs_runner_beat_handler(ngx_event_t *ev)
+{
+    ngx_prefs_helper_report();
+
+    if (ngx_prefs_runners) {
+        ngx_add_timer(ev, NGX_PREFS_HELPER_BEAT);
+    }
+}
+
+
 /*
  * Jobs in progress keep their leases while this process lives: one update
  * a third of a lease renews all of them.  A killed helper renews nothing,
@@ -692,6 +733,10 @@ ngx_prefs_helper_report(void)
 
     slot->jobs_running = running;
     slot->listening = listening;
+
+    /* workers trust their configuration snapshots while this beats */
+    ngx_prefs_config_beat(rn->pmcf,
+                          listening == ngx_prefs_runners->nelts);
 
     if (ngx_process == NGX_PROCESS_HELPER) {
         ngx_prefs_db_stats(&rn->pmcf->pools, &slot->db);

@@ -118,4 +118,18 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
       " FROM prefs_user_group g"
       " WHERE g.account_id IS NULL OR g.account_id = $1",
       1, 1 },
+
+    [NGX_PREFS_STMT_CONFIG_DOCUMENT] = { "prefs_config_document",
+      "SELECT prefs_config_document($1)",
+      1, 1 },
+
+    [NGX_PREFS_STMT_CONFIG_GENERATION] = { "prefs_config_generation",
+      "SELECT prefs_config_generation($1)::text",
+      1, 1 },
+
+    /* $4: a JSON array of items; all are written, or none */
+    [NGX_PREFS_STMT_CONFIG_WRITE] = { "prefs_config_write_many",
+      "SELECT outcome, item_key, message"
+      " FROM prefs_config_write_many($1, $2, $3, $4::jsonb, $5)",
+      5, 0 },
 };

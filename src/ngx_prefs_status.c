@@ -37,6 +37,13 @@ static ngx_http_prefs_slot_t  *ngx_prefs_status_own;
 static ngx_array_t            *ngx_prefs_status_pools;
 
 
+ngx_http_prefs_slot_t *
+ngx_http_prefs_own_slot(void)
+{
+    return ngx_prefs_status_own;
+}
+
+
 ngx_int_t
 ngx_prefs_status_start(ngx_cycle_t *cycle, ngx_http_prefs_slot_t *slot,
     ngx_array_t *pools)
@@ -242,8 +249,12 @@ ngx_prefs_status_slot_json(ngx_http_prefs_slot_t *slot)
 {
     json_t  *j, *db;
 
-    j = json_pack("{s:I,s:o}", "Pid", (json_int_t) slot->pid,
-                  "Started", ngx_prefs_status_time(slot->started));
+    j = json_pack("{s:I,s:o,s:{s:I,s:I,s:I}}", "Pid", (json_int_t) slot->pid,
+                  "Started", ngx_prefs_status_time(slot->started),
+                  "Configuration",
+                      "Accounts", (json_int_t) slot->config_accounts,
+                      "Bytes", (json_int_t) slot->config_bytes,
+                      "Loads", (json_int_t) slot->config_loads);
     db = ngx_prefs_status_db_json(&slot->db);
 
     if (j == NULL || db == NULL || json_object_update(j, db) != 0) {

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# bench/config_read.sh: an authenticated, negotiated GET .../Programs against
+# nginx serving the identical body as a static file, same workers, same run;
+# then the same route over 1,000 configured accounts, with peak RSS.
+#
+#   bench/config_read.sh [SECONDS] [CONNECTIONS]
+#
+# Needs wrk (Debian package).  Writes bench/out/config_read.txt.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+secs=${1:-10}
+conns=${2:-50}
+port=18181
+out="$top/bench/out"
+pgdir="$top/var/bench-pg"
+prefix="$top/var/bench-nginx"
+key="$top/var/bench-secret.key"
+report="$out/config_read.txt"
+
+command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)" >&2; exit 1; }
+make -s all >/dev/null
+mkdir -p "$out" "$prefix/logs" "$prefix/html"
+
+cleanup() {
+    [ -f "$prefix/logs/nginx.pid" ] && kill "$(cat "$prefix/logs/nginx.pid")" 2>/dev/null || true
+    sleep 1
+    scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
+scripts/pg.sh start "$pgdir" --fast >/dev/null 2>&1
+db=$(cat "$pgdir/conninfo")
+export PREFS_DATABASE="$db"
+(umask 077 && build/prefs-secret keygen > "$key")
+export PREFS_SECRET_KEY="$key"
+
+tools/prefsctl migrate >/dev/null
+tools/prefsctl account create bench --name Bench >/dev/null
+secret=$(tools/prefsctl user create bench reader --group ReadOnly | sed -n 's/.*"Secret" *: *"\([^"]*\)".*/\1/p')
+tools/prefsctl config import bench conf/demo-config.json >/dev/null
+
+cat > "$prefix/nginx.conf" <<CONF
+load_module $top/build/ngx_http_prefs_module.so;
+worker_processes 2;
+error_log logs/error.log warn;
+pid logs/nginx.pid;
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
+events { worker_connections 4096; }
+http {
+    access_log off;
+    prefs_database "$db";
+    prefs_secret_key $key;
+    prefs_spool $prefix/spool;
+    prefs_auth_cache_time 60s;
+    server {
+        listen 127.0.0.1:$port;
+        location /Profiles/v4/ { prefs_api v4; }
+        location = /prefs/status { prefs_api status; }
+        location /static/ { root $prefix/html; default_type application/json; }
+    }
+}
+CONF
+/usr/sbin/nginx -p "$prefix" -c "$prefix/nginx.conf"
+sleep 1
+
+auth=$(tools/pnauth bench reader "$secret")
+url="http://127.0.0.1:$port/Profiles/v4/bench/Programs"
+mkdir -p "$prefix/html/static"
+curl -sf -H "Authorization: $auth" -H "Accept-Language: de-CH, de;q=0.9, en;q=0.5" "$url" \
+    > "$prefix/html/static/programs.json"
+bytes=$(wc -c < "$prefix/html/static/programs.json")
+
+rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p'; }
+p99() { sed -n 's/^ *99% *\([0-9.]*[a-z]*\).*/\1/p'; }
+
+wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Authorization: $auth" \
+    -H "Accept-Language: de-CH, de;q=0.9, en;q=0.5" "$url" > "$out/api.wrk"
+wrk -t2 -c"$conns" -d"${secs}s" --latency "http://127.0.0.1:$port/static/programs.json" > "$out/static.wrk"
+
+api=$(rps < "$out/api.wrk")
+static=$(rps < "$out/static.wrk")
+errors=$(grep -c "Non-2xx" "$out/api.wrk" || true)
+
+# 1,000 accounts: the same configuration and user copied in SQL
+psql -X -q -d "$db" -v ON_ERROR_STOP=1 <<'SQL'
+INSERT INTO prefs_account (client_id, name)
+SELECT 'bench' || n, 'Bench ' || n FROM generate_series(1, 999) n;
+INSERT INTO prefs_config_item (account_id, kind, key, body, is_active)
+SELECT a.account_id, i.kind, i.key, i.body, i.is_active
+  FROM prefs_config_item i JOIN prefs_account b ON b.account_id = i.account_id AND b.client_id = 'bench'
+ CROSS JOIN prefs_account a WHERE a.client_id LIKE 'bench_%';
+INSERT INTO prefs_user (account_id, user_name)
+SELECT account_id, 'reader' FROM prefs_account WHERE client_id LIKE 'bench_%';
+INSERT INTO prefs_user_group_member (user_id, group_id)
+SELECT u.user_id, g.group_id FROM prefs_user u JOIN prefs_account a USING (account_id)
+  JOIN prefs_user_group g ON g.name = 'ReadOnly' AND g.account_id IS NULL WHERE a.client_id LIKE 'bench_%';
+INSERT INTO prefs_user_secret (user_id, sealed)
+SELECT u.user_id, s.sealed FROM prefs_user u JOIN prefs_account a USING (account_id),
+  (SELECT sealed FROM prefs_user_secret s JOIN prefs_user u USING (user_id)
+     JOIN prefs_account a USING (account_id) WHERE a.client_id = 'bench') s
+ WHERE a.client_id LIKE 'bench_%';
+SQL
+
+# a wrk script that walks the accounts, each with its own signature
+lua="$out/accounts.lua"
+{
+    echo "local reqs = {}"
+    for n in bench $(seq -f 'bench%g' 1 999); do
+        printf 'reqs[#reqs+1] = wrk.format("GET", "/Profiles/v4/%s/Programs", {["Authorization"] = "%s", ["Accept-Language"] = "fr-FR"})\n' \
+            "$n" "$(tools/pnauth "$n" reader "$secret")"
+    done
+    echo "local i = 0"
+    echo "request = function() i = i % #reqs + 1; return reqs[i] end"
+} > "$lua"
+
+wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$lua" "http://127.0.0.1:$port" > "$out/accounts.wrk"
+many=$(rps < "$out/accounts.wrk")
+
+rss=0
+for pid in $(pgrep -P "$(cat "$prefix/logs/nginx.pid")"); do
+    kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+    rss=$((rss + kb))
+done
+status=$(curl -s "http://127.0.0.1:$port/prefs/status")
+
+{
+    echo "config_read  $(date -u +%FT%TZ)  $(nproc) cores, 2 workers, $conns connections, ${secs}s each"
+    echo "body                       $bytes bytes (GET Programs, de-CH negotiated to de-DE)"
+    echo "API requests/s             $api   (p99 $(p99 < "$out/api.wrk"))"
+    echo "static file requests/s     $static   (p99 $(p99 < "$out/static.wrk"))"
+    echo "ratio API/static           $(awk -v a="$api" -v s="$static" 'BEGIN { printf "%.2f", a / s }')"
+    echo "non-2xx in the API run     $errors"
+    echo "1,000 accounts requests/s  $many   (p99 $(p99 < "$out/accounts.wrk"))"
+    echo "workers' peak RSS          $((rss / 1024)) MiB in all"
+    echo "snapshots                  $(echo "$status" | grep -o '"Configuration":{[^}]*}' | tr '\n' ' ')"
+} | tee "$report"
