@@ -109,12 +109,18 @@ lua="$out/accounts.lua"
 {
     echo "local reqs = {}"
     for n in bench $(seq -f 'bench%g' 1 999); do
-        printf 'reqs[#reqs+1] = wrk.format("GET", "/Profiles/v4/%s/Programs", {["Authorization"] = "%s", ["Accept-Language"] = "fr-FR"})\n' \
+        printf 'reqs[#reqs+1] = wrk.format("GET", "/Profiles/v4/%s/Programs", {["Host"] = "127.0.0.1", ["Authorization"] = "%s", ["Accept-Language"] = "fr-FR"})\n' \
             "$n" "$(tools/pnauth "$n" reader "$secret")"
     done
     echo "local i = 0"
     echo "request = function() i = i % #reqs + 1; return reqs[i] end"
 } > "$lua"
+
+sample=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: $(tools/pnauth bench7 reader "$secret")" \
+    "http://127.0.0.1:$port/Profiles/v4/bench7/Programs")
+[ "$sample" = 200 ] || { echo "bench: account bench7 answers $sample" >&2;
+    curl -s -H "Authorization: $(tools/pnauth bench7 reader "$secret")" "http://127.0.0.1:$port/Profiles/v4/bench7/Programs" >&2;
+    tail -5 "$prefix/logs/error.log" >&2; }
 
 wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$lua" "http://127.0.0.1:$port" > "$out/accounts.wrk"
 many=$(rps < "$out/accounts.wrk")

@@ -336,7 +336,8 @@ $$;
 -- An integer in p_min..p_max.  Absent or null: null when p_nullable, else
 -- p_default, else required.  1.0 is 1; "1" is not a number.
 CREATE OR REPLACE FUNCTION prefs_cfg_int(o jsonb, p_path text, p_field text,
-    p_min bigint, p_max bigint, p_default bigint, p_nullable boolean DEFAULT false,
+    p_min bigint, p_max bigint, p_default bigint,
+    p_nullable boolean DEFAULT false,
     p_reason text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
@@ -420,6 +421,20 @@ BEGIN
 END
 $$;
 
+-- p_seen plus p_value; p_value must not be in p_seen already.
+CREATE OR REPLACE FUNCTION prefs_cfg_once(p_seen jsonb, p_value text,
+    p_path text)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_seen ? p_value THEN
+        PERFORM prefs_cfg_fail(p_path, prefs_cfg_quote(p_value)
+                               || ' appears more than once');
+    END IF;
+    RETURN p_seen || jsonb_build_object(p_value, true);
+END
+$$;
+
 CREATE OR REPLACE FUNCTION prefs_cfg_channels() RETURNS text[]
 LANGUAGE sql IMMUTABLE AS $$
     SELECT ARRAY['Email', 'Phone', 'Text', 'Fax', 'Mail']
@@ -449,11 +464,7 @@ BEGIN
         ep := base || '[' || e.i || ']';
         PERFORM prefs_cfg_object(e.v, ep, ARRAY['Key', 'Value']);
         k := prefs_cfg_text(e.v, ep, 'Key', true, 100);
-        IF seen ? (k #>> '{}') THEN
-            PERFORM prefs_cfg_fail(ep || '.Key', prefs_cfg_quote(k #>> '{}')
-                                   || ' appears more than once');
-        END IF;
-        seen := seen || jsonb_build_object(k #>> '{}', true);
+        seen := prefs_cfg_once(seen, k #>> '{}', ep || '.Key');
         res := res || jsonb_build_array(jsonb_build_object(
             'Key', k,
             'Value', prefs_cfg_text(e.v, ep, 'Value', false, p_value_max)));
@@ -481,11 +492,7 @@ BEGIN
         ep := base || '[' || e.i || ']';
         PERFORM prefs_cfg_object(e.v, ep, ARRAY['LocaleId', 'DisplayTags']);
         l := prefs_cfg_locale(e.v, ep, 'LocaleId', true);
-        IF seen ? (l #>> '{}') THEN
-            PERFORM prefs_cfg_fail(ep || '.LocaleId', prefs_cfg_quote(l #>> '{}')
-                                   || ' appears more than once');
-        END IF;
-        seen := seen || jsonb_build_object(l #>> '{}', true);
+        seen := prefs_cfg_once(seen, l #>> '{}', ep || '.LocaleId');
         res := res || jsonb_build_array(jsonb_build_object(
             'LocaleId', l,
             'DisplayTags', prefs_cfg_pairs(e.v, ep, 'DisplayTags', 4000)));
@@ -516,34 +523,28 @@ DECLARE
     res      jsonb := '[]';
 BEGIN
     FOR e IN SELECT x.v, x.n - 1 AS i
-               FROM jsonb_array_elements(prefs_cfg_array(o, '', 'FrequencyLocales'))
+               FROM jsonb_array_elements(
+                        prefs_cfg_array(o, '', 'FrequencyLocales'))
                     WITH ORDINALITY AS x(v, n)
     LOOP
         ep := 'FrequencyLocales[' || e.i || ']';
         PERFORM prefs_cfg_object(e.v, ep, ARRAY['LocaleId', 'Frequencies']);
         l := prefs_cfg_locale(e.v, ep, 'LocaleId', true);
-        IF seen ? (l #>> '{}') THEN
-            PERFORM prefs_cfg_fail(ep || '.LocaleId', prefs_cfg_quote(l #>> '{}')
-                                   || ' appears more than once');
-        END IF;
-        seen := seen || jsonb_build_object(l #>> '{}', true);
+        seen := prefs_cfg_once(seen, l #>> '{}', ep || '.LocaleId');
 
         ids := '{}';
         defat := NULL;
         freqs := '[]';
         FOR f IN SELECT x.v, x.n - 1 AS j
-                   FROM jsonb_array_elements(prefs_cfg_array(e.v, ep, 'Frequencies', 100))
+                   FROM jsonb_array_elements(
+                            prefs_cfg_array(e.v, ep, 'Frequencies', 100))
                         WITH ORDINALITY AS x(v, n)
         LOOP
             fp := ep || '.Frequencies[' || f.j || ']';
             PERFORM prefs_cfg_object(f.v, fp, ARRAY['FrequencyId',
                 'DisplayName', 'Description', 'IsDefault', 'DisplayOrder']);
             id := prefs_cfg_id(f.v, fp, 'FrequencyId', true, 20);
-            IF ids ? (id #>> '{}') THEN
-                PERFORM prefs_cfg_fail(fp || '.FrequencyId',
-                    prefs_cfg_quote(id #>> '{}') || ' appears more than once');
-            END IF;
-            ids := ids || jsonb_build_object(id #>> '{}', true);
+            ids := prefs_cfg_once(ids, id #>> '{}', fp || '.FrequencyId');
             isdef := prefs_cfg_bool(f.v, fp, 'IsDefault', false);
             IF isdef = 'true' THEN
                 IF defat IS NOT NULL THEN
@@ -554,8 +555,10 @@ BEGIN
             END IF;
             freqs := freqs || jsonb_build_array(jsonb_build_object(
                 'FrequencyId', id,
-                'DisplayName', prefs_cfg_text(f.v, fp, 'DisplayName', true, 100),
-                'Description', prefs_cfg_text(f.v, fp, 'Description', false, 1000),
+                'DisplayName',
+                    prefs_cfg_text(f.v, fp, 'DisplayName', true, 100),
+                'Description',
+                    prefs_cfg_text(f.v, fp, 'Description', false, 1000),
                 'IsDefault', isdef,
                 'DisplayOrder', prefs_cfg_int(f.v, fp, 'DisplayOrder',
                                     -2147483648, 2147483647, 0)));
@@ -615,10 +618,14 @@ DECLARE
 BEGIN
     PERFORM prefs_cfg_object(b, '', ARRAY['ProgramTypeId', 'Name',
                                           'Description', 'IsActive']);
-    r := jsonb_build_object('ProgramTypeId', prefs_cfg_id(b, '', 'ProgramTypeId', true));
-    r := r || jsonb_build_object('Name', prefs_cfg_text(b, '', 'Name', true, 100));
-    r := r || jsonb_build_object('Description', prefs_cfg_text(b, '', 'Description', false, 1000));
-    RETURN r || jsonb_build_object('IsActive', prefs_cfg_bool(b, '', 'IsActive', true));
+    r := jsonb_build_object('ProgramTypeId',
+        prefs_cfg_id(b, '', 'ProgramTypeId', true));
+    r := r || jsonb_build_object('Name',
+        prefs_cfg_text(b, '', 'Name', true, 100));
+    r := r || jsonb_build_object('Description',
+        prefs_cfg_text(b, '', 'Description', false, 1000));
+    RETURN r || jsonb_build_object('IsActive',
+        prefs_cfg_bool(b, '', 'IsActive', true));
 END
 $$;
 
@@ -630,14 +637,21 @@ BEGIN
     PERFORM prefs_cfg_object(b, '', ARRAY['ProgramId', 'ProgramTypeId', 'Name',
         'Description', 'DisplayOrder', 'CustomProperties', 'Locales',
         'IsActive']);
-    r := jsonb_build_object('ProgramId', prefs_cfg_id(b, '', 'ProgramId', true));
-    r := r || jsonb_build_object('ProgramTypeId', prefs_cfg_id(b, '', 'ProgramTypeId', false));
-    r := r || jsonb_build_object('Name', prefs_cfg_text(b, '', 'Name', true, 100));
-    r := r || jsonb_build_object('Description', prefs_cfg_text(b, '', 'Description', false, 1000));
-    r := r || jsonb_build_object('DisplayOrder', prefs_cfg_int(b, '', 'DisplayOrder', -2147483648, 2147483647, 0));
-    r := r || jsonb_build_object('CustomProperties', prefs_cfg_pairs(b, '', 'CustomProperties', 4000));
+    r := jsonb_build_object('ProgramId',
+        prefs_cfg_id(b, '', 'ProgramId', true));
+    r := r || jsonb_build_object('ProgramTypeId',
+        prefs_cfg_id(b, '', 'ProgramTypeId', false));
+    r := r || jsonb_build_object('Name',
+        prefs_cfg_text(b, '', 'Name', true, 100));
+    r := r || jsonb_build_object('Description',
+        prefs_cfg_text(b, '', 'Description', false, 1000));
+    r := r || jsonb_build_object('DisplayOrder',
+        prefs_cfg_int(b, '', 'DisplayOrder', -2147483648, 2147483647, 0));
+    r := r || jsonb_build_object('CustomProperties',
+        prefs_cfg_pairs(b, '', 'CustomProperties', 4000));
     r := r || jsonb_build_object('Locales', prefs_cfg_display_locales(b, ''));
-    RETURN r || jsonb_build_object('IsActive', prefs_cfg_bool(b, '', 'IsActive', true));
+    RETURN r || jsonb_build_object('IsActive',
+        prefs_cfg_bool(b, '', 'IsActive', true));
 END
 $$;
 
@@ -654,9 +668,12 @@ BEGIN
     PERFORM prefs_cfg_object(b, '', ARRAY['ProgramGroupId', 'Name',
         'Description', 'ParentProgramGroupId', 'ProgramIds',
         'DefaultPreferenceValues', 'DisplayOrder', 'Locales', 'IsActive']);
-    r := jsonb_build_object('ProgramGroupId', prefs_cfg_id(b, '', 'ProgramGroupId', true));
-    r := r || jsonb_build_object('Name', prefs_cfg_text(b, '', 'Name', true, 100));
-    r := r || jsonb_build_object('Description', prefs_cfg_text(b, '', 'Description', false, 1000));
+    r := jsonb_build_object('ProgramGroupId',
+        prefs_cfg_id(b, '', 'ProgramGroupId', true));
+    r := r || jsonb_build_object('Name',
+        prefs_cfg_text(b, '', 'Name', true, 100));
+    r := r || jsonb_build_object('Description',
+        prefs_cfg_text(b, '', 'Description', false, 1000));
     v := prefs_cfg_id(b, '', 'ParentProgramGroupId', false);
     IF v = r -> 'ProgramGroupId' THEN
         PERFORM prefs_cfg_fail('ParentProgramGroupId', 'must not be the group '
@@ -671,16 +688,13 @@ BEGIN
                     WITH ORDINALITY AS x(v, n)
     LOOP
         ep := 'ProgramIds[' || e.i || ']';
-        IF jsonb_typeof(e.v) <> 'string' OR (e.v #>> '{}') !~ '^[A-Za-z0-9_.-]{1,50}$'
+        IF jsonb_typeof(e.v) <> 'string'
+           OR (e.v #>> '{}') !~ '^[A-Za-z0-9_.-]{1,50}$'
         THEN
             PERFORM prefs_cfg_fail(ep, 'must be a ProgramId: 1 to 50 '
                 'characters of A-Z, a-z, 0-9, "_", "." and "-"');
         END IF;
-        IF seen ? (e.v #>> '{}') THEN
-            PERFORM prefs_cfg_fail(ep, prefs_cfg_quote(e.v #>> '{}')
-                                   || ' appears more than once');
-        END IF;
-        seen := seen || jsonb_build_object(e.v #>> '{}', true);
+        seen := prefs_cfg_once(seen, e.v #>> '{}', ep);
         lst := lst || jsonb_build_array(e.v);
     END LOOP;
     r := r || jsonb_build_object('ProgramIds', lst);
@@ -688,17 +702,14 @@ BEGIN
     seen := '{}';
     lst := '[]';
     FOR e IN SELECT x.v, x.n - 1 AS i
-               FROM jsonb_array_elements(prefs_cfg_array(b, '', 'DefaultPreferenceValues'))
+               FROM jsonb_array_elements(
+                        prefs_cfg_array(b, '', 'DefaultPreferenceValues'))
                     WITH ORDINALITY AS x(v, n)
     LOOP
         ep := 'DefaultPreferenceValues[' || e.i || ']';
         PERFORM prefs_cfg_object(e.v, ep, ARRAY['FilterId', 'PreferenceValue']);
         v := prefs_cfg_id(e.v, ep, 'FilterId', true);
-        IF seen ? (v #>> '{}') THEN
-            PERFORM prefs_cfg_fail(ep || '.FilterId', prefs_cfg_quote(v #>> '{}')
-                                   || ' appears more than once');
-        END IF;
-        seen := seen || jsonb_build_object(v #>> '{}', true);
+        seen := prefs_cfg_once(seen, v #>> '{}', ep || '.FilterId');
         lst := lst || jsonb_build_array(jsonb_build_object(
             'FilterId', v,
             'PreferenceValue', prefs_cfg_int(e.v, ep, 'PreferenceValue', 1, 2,
@@ -706,9 +717,11 @@ BEGIN
     END LOOP;
     r := r || jsonb_build_object('DefaultPreferenceValues', lst);
 
-    r := r || jsonb_build_object('DisplayOrder', prefs_cfg_int(b, '', 'DisplayOrder', -2147483648, 2147483647, 0));
+    r := r || jsonb_build_object('DisplayOrder',
+        prefs_cfg_int(b, '', 'DisplayOrder', -2147483648, 2147483647, 0));
     r := r || jsonb_build_object('Locales', prefs_cfg_display_locales(b, ''));
-    RETURN r || jsonb_build_object('IsActive', prefs_cfg_bool(b, '', 'IsActive', true));
+    RETURN r || jsonb_build_object('IsActive',
+        prefs_cfg_bool(b, '', 'IsActive', true));
 END
 $$;
 
@@ -730,11 +743,16 @@ BEGIN
         'DisplayOrder', 'CustomProperties', 'Locales', 'FrequencyLocales',
         'PreferenceAttributes', 'RequiredPreferenceConsents', 'IsActive']);
     r := jsonb_build_object('FilterId', prefs_cfg_id(b, '', 'FilterId', true));
-    r := r || jsonb_build_object('ProgramId', prefs_cfg_id(b, '', 'ProgramId', true));
-    r := r || jsonb_build_object('ChannelId', prefs_cfg_enum(b, '', 'ChannelId', prefs_cfg_channels(), true));
-    r := r || jsonb_build_object('Name', prefs_cfg_text(b, '', 'Name', true, 100));
-    r := r || jsonb_build_object('Description', prefs_cfg_text(b, '', 'Description', false, 1000));
-    r := r || jsonb_build_object('DefaultLocaleId', prefs_cfg_locale(b, '', 'DefaultLocaleId', false));
+    r := r || jsonb_build_object('ProgramId',
+        prefs_cfg_id(b, '', 'ProgramId', true));
+    r := r || jsonb_build_object('ChannelId',
+        prefs_cfg_enum(b, '', 'ChannelId', prefs_cfg_channels(), true));
+    r := r || jsonb_build_object('Name',
+        prefs_cfg_text(b, '', 'Name', true, 100));
+    r := r || jsonb_build_object('Description',
+        prefs_cfg_text(b, '', 'Description', false, 1000));
+    r := r || jsonb_build_object('DefaultLocaleId',
+        prefs_cfg_locale(b, '', 'DefaultLocaleId', false));
     r := r || jsonb_build_object('DefaultPreferenceValue', prefs_cfg_int(b, '',
         'DefaultPreferenceValue', 0, 2, 0, false,
         'must be 0 (none), 1 (opt-in) or 2 (opt-out)'));
@@ -742,28 +760,29 @@ BEGIN
         'OptOutCustomerExpirationDays', 'OptInNonCustomerExpirationDays',
         'OptOutNonCustomerExpirationDays']
     LOOP
-        r := r || jsonb_build_object(f, prefs_cfg_int(b, '', f, 0, 36500, NULL, true));
+        r := r || jsonb_build_object(f,
+            prefs_cfg_int(b, '', f, 0, 36500, NULL, true));
     END LOOP;
-    r := r || jsonb_build_object('DisplayOrder', prefs_cfg_int(b, '', 'DisplayOrder', -2147483648, 2147483647, 0));
-    r := r || jsonb_build_object('CustomProperties', prefs_cfg_pairs(b, '', 'CustomProperties', 4000));
+    r := r || jsonb_build_object('DisplayOrder',
+        prefs_cfg_int(b, '', 'DisplayOrder', -2147483648, 2147483647, 0));
+    r := r || jsonb_build_object('CustomProperties',
+        prefs_cfg_pairs(b, '', 'CustomProperties', 4000));
     r := r || jsonb_build_object('Locales', prefs_cfg_display_locales(b, ''));
-    r := r || jsonb_build_object('FrequencyLocales', prefs_cfg_frequency_locales(b));
+    r := r || jsonb_build_object('FrequencyLocales',
+        prefs_cfg_frequency_locales(b));
 
     seen := '{}';
     lst := '[]';
     FOR e IN SELECT x.v, x.n - 1 AS i
-               FROM jsonb_array_elements(prefs_cfg_array(b, '', 'PreferenceAttributes'))
+               FROM jsonb_array_elements(
+                        prefs_cfg_array(b, '', 'PreferenceAttributes'))
                     WITH ORDINALITY AS x(v, n)
     LOOP
         ep := 'PreferenceAttributes[' || e.i || ']';
         PERFORM prefs_cfg_object(e.v, ep, ARRAY['AttributeId', 'IsRequired',
                                                 'DisplayOrder']);
         v := prefs_cfg_id(e.v, ep, 'AttributeId', true);
-        IF seen ? (v #>> '{}') THEN
-            PERFORM prefs_cfg_fail(ep || '.AttributeId', prefs_cfg_quote(v #>> '{}')
-                                   || ' appears more than once');
-        END IF;
-        seen := seen || jsonb_build_object(v #>> '{}', true);
+        seen := prefs_cfg_once(seen, v #>> '{}', ep || '.AttributeId');
         lst := lst || jsonb_build_array(jsonb_build_object(
             'AttributeId', v,
             'IsRequired', prefs_cfg_bool(e.v, ep, 'IsRequired', false),
@@ -775,17 +794,14 @@ BEGIN
     seen := '{}';
     lst := '[]';
     FOR e IN SELECT x.v, x.n - 1 AS i
-               FROM jsonb_array_elements(prefs_cfg_array(b, '', 'RequiredPreferenceConsents'))
+               FROM jsonb_array_elements(
+                        prefs_cfg_array(b, '', 'RequiredPreferenceConsents'))
                     WITH ORDINALITY AS x(v, n)
     LOOP
         ep := 'RequiredPreferenceConsents[' || e.i || ']';
         PERFORM prefs_cfg_object(e.v, ep, ARRAY['TypeName', 'DisplayOrder']);
         v := prefs_cfg_id(e.v, ep, 'TypeName', true);
-        IF seen ? (v #>> '{}') THEN
-            PERFORM prefs_cfg_fail(ep || '.TypeName', prefs_cfg_quote(v #>> '{}')
-                                   || ' appears more than once');
-        END IF;
-        seen := seen || jsonb_build_object(v #>> '{}', true);
+        seen := prefs_cfg_once(seen, v #>> '{}', ep || '.TypeName');
         lst := lst || jsonb_build_array(jsonb_build_object(
             'TypeName', v,
             'DisplayOrder', prefs_cfg_int(e.v, ep, 'DisplayOrder',
@@ -793,7 +809,8 @@ BEGIN
     END LOOP;
     r := r || jsonb_build_object('RequiredPreferenceConsents', lst);
 
-    RETURN r || jsonb_build_object('IsActive', prefs_cfg_bool(b, '', 'IsActive', true));
+    RETURN r || jsonb_build_object('IsActive',
+        prefs_cfg_bool(b, '', 'IsActive', true));
 END
 $$;
 
@@ -815,11 +832,14 @@ BEGIN
     PERFORM prefs_cfg_object(b, '', ARRAY['TypeName', 'ChannelId', 'IsActive',
                                           'Versions']);
     r := jsonb_build_object('TypeName', prefs_cfg_id(b, '', 'TypeName', true));
-    r := r || jsonb_build_object('ChannelId', prefs_cfg_enum(b, '', 'ChannelId', prefs_cfg_channels(), false));
-    r := r || jsonb_build_object('IsActive', prefs_cfg_bool(b, '', 'IsActive', true));
+    r := r || jsonb_build_object('ChannelId',
+        prefs_cfg_enum(b, '', 'ChannelId', prefs_cfg_channels(), false));
+    r := r || jsonb_build_object('IsActive',
+        prefs_cfg_bool(b, '', 'IsActive', true));
 
     FOR e IN SELECT x.v, x.n - 1 AS i
-               FROM jsonb_array_elements(prefs_cfg_array(b, '', 'Versions', 100))
+               FROM jsonb_array_elements(
+                        prefs_cfg_array(b, '', 'Versions', 100))
                     WITH ORDINALITY AS x(v, n)
     LOOP
         ep := 'Versions[' || e.i || ']';
@@ -827,32 +847,28 @@ BEGIN
             'ExpirationInDays', 'IsActive', 'IsAssociatedWithProfiles',
             'LocalizedFields']);
         v := prefs_cfg_id(e.v, ep, 'ConsentVersion', true);
-        IF seen ? (v #>> '{}') THEN
-            PERFORM prefs_cfg_fail(ep || '.ConsentVersion', prefs_cfg_quote(v #>> '{}')
-                                   || ' appears more than once');
-        END IF;
-        seen := seen || jsonb_build_object(v #>> '{}', true);
+        seen := prefs_cfg_once(seen, v #>> '{}', ep || '.ConsentVersion');
 
         lseen := '{}';
         fields := '[]';
         FOR lf IN SELECT x.v, x.n - 1 AS j
-                    FROM jsonb_array_elements(prefs_cfg_array(e.v, ep, 'LocalizedFields', 100))
+                    FROM jsonb_array_elements(
+                             prefs_cfg_array(e.v, ep, 'LocalizedFields', 100))
                          WITH ORDINALITY AS x(v, n)
         LOOP
             lp := ep || '.LocalizedFields[' || lf.j || ']';
             PERFORM prefs_cfg_object(lf.v, lp, ARRAY['LocaleId', 'Name',
                 'Description', 'ConsentLanguage']);
             l := prefs_cfg_locale(lf.v, lp, 'LocaleId', true);
-            IF lseen ? (l #>> '{}') THEN
-                PERFORM prefs_cfg_fail(lp || '.LocaleId', prefs_cfg_quote(l #>> '{}')
-                                       || ' appears more than once');
-            END IF;
-            lseen := lseen || jsonb_build_object(l #>> '{}', true);
+            lseen := prefs_cfg_once(lseen, l #>> '{}', lp || '.LocaleId');
             fields := fields || jsonb_build_array(jsonb_build_object(
                 'LocaleId', l,
                 'Name', prefs_cfg_text(lf.v, lp, 'Name', true, 100),
-                'Description', prefs_cfg_text(lf.v, lp, 'Description', false, 1000),
-                'ConsentLanguage', prefs_cfg_text(lf.v, lp, 'ConsentLanguage', false, 20000)));
+                'Description',
+                    prefs_cfg_text(lf.v, lp, 'Description', false, 1000),
+                'ConsentLanguage',
+                    prefs_cfg_text(lf.v, lp, 'ConsentLanguage', false,
+                                   20000)));
         END LOOP;
 
         vers := vers || jsonb_build_array(jsonb_build_object(
@@ -880,8 +896,10 @@ DECLARE
 BEGIN
     PERFORM prefs_cfg_object(b, '', ARRAY['Name', 'Description', 'IsActive']);
     r := jsonb_build_object('Name', prefs_cfg_name(b, '', 'Name'));
-    r := r || jsonb_build_object('Description', prefs_cfg_text(b, '', 'Description', false, 1000));
-    RETURN r || jsonb_build_object('IsActive', prefs_cfg_bool(b, '', 'IsActive', true));
+    r := r || jsonb_build_object('Description',
+        prefs_cfg_text(b, '', 'Description', false, 1000));
+    RETURN r || jsonb_build_object('IsActive',
+        prefs_cfg_bool(b, '', 'IsActive', true));
 END
 $$;
 
@@ -920,16 +938,14 @@ BEGIN
             PERFORM prefs_cfg_fail(ep, 'must be a string');
         END IF;
         IF (e.v #>> '{}') ~ '^\s*$' OR char_length(e.v #>> '{}') > 256 THEN
-            PERFORM prefs_cfg_fail(ep, 'must be 1 to 256 characters, not blank');
+            PERFORM prefs_cfg_fail(ep, 'must be 1 to 256 characters, '
+                                       'not blank');
         END IF;
-        IF seen ? (e.v #>> '{}') THEN
-            PERFORM prefs_cfg_fail(ep, prefs_cfg_quote(e.v #>> '{}')
-                                   || ' appears more than once');
-        END IF;
-        seen := seen || jsonb_build_object(e.v #>> '{}', true);
+        seen := prefs_cfg_once(seen, e.v #>> '{}', ep);
     END LOOP;
     r := r || jsonb_build_object('AllowedValues', arr);
-    r := r || jsonb_build_object('IsRequired', prefs_cfg_bool(b, '', 'IsRequired', false));
+    r := r || jsonb_build_object('IsRequired',
+        prefs_cfg_bool(b, '', 'IsRequired', false));
 
     seen := '{}';
     FOR e IN SELECT x.v, x.n - 1 AS i
@@ -939,19 +955,17 @@ BEGIN
         ep := 'Labels[' || e.i || ']';
         PERFORM prefs_cfg_object(e.v, ep, ARRAY['LocaleId', 'Label']);
         l := prefs_cfg_locale(e.v, ep, 'LocaleId', true);
-        IF seen ? (l #>> '{}') THEN
-            PERFORM prefs_cfg_fail(ep || '.LocaleId', prefs_cfg_quote(l #>> '{}')
-                                   || ' appears more than once');
-        END IF;
-        seen := seen || jsonb_build_object(l #>> '{}', true);
+        seen := prefs_cfg_once(seen, l #>> '{}', ep || '.LocaleId');
         lst := lst || jsonb_build_array(jsonb_build_object(
             'LocaleId', l,
             'Label', prefs_cfg_text(e.v, ep, 'Label', true, 100)));
     END LOOP;
     r := r || jsonb_build_object('Labels', lst);
 
-    r := r || jsonb_build_object('DisplayOrder', prefs_cfg_int(b, '', 'DisplayOrder', -2147483648, 2147483647, 0));
-    RETURN r || jsonb_build_object('IsActive', prefs_cfg_bool(b, '', 'IsActive', true));
+    r := r || jsonb_build_object('DisplayOrder',
+        prefs_cfg_int(b, '', 'DisplayOrder', -2147483648, 2147483647, 0));
+    RETURN r || jsonb_build_object('IsActive',
+        prefs_cfg_bool(b, '', 'IsActive', true));
 END
 $$;
 
@@ -987,7 +1001,8 @@ LANGUAGE sql IMMUTABLE AS $$
         SELECT f.o, 0::bigint AS i, 0::bigint AS j, f.field AS path,
                f.ref_kind, b ->> f.field AS ref_key
           FROM (VALUES (1, 'Program', 'ProgramTypeId', 'ProgramType'),
-                       (1, 'ProgramGroup', 'ParentProgramGroupId', 'ProgramGroup'),
+                       (1, 'ProgramGroup', 'ParentProgramGroupId',
+                        'ProgramGroup'),
                        (1, 'Filter', 'ProgramId', 'Program'),
                        (2, 'Filter', 'DefaultLocaleId', 'Locale'))
                AS f(o, kind, field, ref_kind)
@@ -999,10 +1014,11 @@ LANGUAGE sql IMMUTABLE AS $$
                                          THEN b -> 'ProgramIds' END)
                WITH ORDINALITY AS x(v, n)
         UNION ALL
-        SELECT 4, x.n, 0, format('DefaultPreferenceValues[%s].FilterId', x.n - 1),
+        SELECT 4, x.n, 0,
+               format('DefaultPreferenceValues[%s].FilterId', x.n - 1),
                'Filter', x.v ->> 'FilterId'
           FROM jsonb_array_elements(CASE WHEN p_kind = 'ProgramGroup'
-                                         THEN b -> 'DefaultPreferenceValues' END)
+                                    THEN b -> 'DefaultPreferenceValues' END)
                WITH ORDINALITY AS x(v, n)
         UNION ALL
         SELECT 5, x.n, 0, format('Locales[%s].LocaleId', x.n - 1), 'Locale',
@@ -1018,14 +1034,16 @@ LANGUAGE sql IMMUTABLE AS $$
                                          THEN b -> 'FrequencyLocales' END)
                WITH ORDINALITY AS x(v, n)
         UNION ALL
-        SELECT 7, x.n, 0, format('RequiredPreferenceConsents[%s].TypeName', x.n - 1),
+        SELECT 7, x.n, 0,
+               format('RequiredPreferenceConsents[%s].TypeName', x.n - 1),
                'ConsentType', x.v ->> 'TypeName'
           FROM jsonb_array_elements(CASE WHEN p_kind = 'Filter'
-                                         THEN b -> 'RequiredPreferenceConsents' END)
+                                    THEN b -> 'RequiredPreferenceConsents' END)
                WITH ORDINALITY AS x(v, n)
         UNION ALL
         SELECT 8, x.n, y.n,
-               format('Versions[%s].LocalizedFields[%s].LocaleId', x.n - 1, y.n - 1),
+               format('Versions[%s].LocalizedFields[%s].LocaleId',
+                      x.n - 1, y.n - 1),
                'Locale', y.v ->> 'LocaleId'
           FROM jsonb_array_elements(CASE WHEN p_kind = 'ConsentType'
                                          THEN b -> 'Versions' END)
@@ -1069,7 +1087,7 @@ BEGIN
             END IF;
         ELSIF p_index #> ARRAY[r.ref_kind, r.ref_key] IS NULL THEN
             PERFORM prefs_cfg_fail(r.path, prefs_cfg_quote(r.ref_key)
-                                   || ' is not a ' || noun || ' of the document');
+                || ' is not a ' || noun || ' of the document');
         END IF;
     END LOOP;
 END
@@ -1153,7 +1171,6 @@ DECLARE
     have      boolean;
     b         jsonb;
     k         text;
-    v         jsonb;
     n         record;
     usedby    text;
 BEGIN
@@ -1185,7 +1202,8 @@ BEGIN
            FOR UPDATE;
         IF NOT FOUND THEN
             RETURN QUERY SELECT 'not_found'::text, p_key,
-                format('%s: there is no %s %s', coll, kf, prefs_cfg_quote(p_key));
+                format('%s: there is no %s %s', coll, kf,
+                       prefs_cfg_quote(p_key));
             RETURN;
         END IF;
     END IF;
@@ -1248,7 +1266,8 @@ BEGIN
         have := FOUND;
         IF have AND cur.is_active THEN
             RETURN QUERY SELECT 'exists'::text, k,
-                format('%s: %s %s already exists', coll, kf, prefs_cfg_quote(k));
+                format('%s: %s %s already exists', coll, kf,
+                       prefs_cfg_quote(k));
             RETURN;
         END IF;
     ELSE
@@ -1310,7 +1329,8 @@ BEGIN
              ORDER BY f.key COLLATE "C" LIMIT 1;
             IF usedby IS NOT NULL THEN
                 PERFORM prefs_cfg_fail('ChannelId', 'cannot change: filter '
-                    || prefs_cfg_quote(usedby) || ' requires this consent type');
+                    || prefs_cfg_quote(usedby)
+                    || ' requires this consent type');
             END IF;
         END IF;
 
@@ -1346,12 +1366,15 @@ RETURNS text
 LANGUAGE sql STABLE AS $$
     WITH c AS (
         SELECT i.kind,
-               jsonb_agg(i.body ORDER BY coalesce((i.body ->> 'DisplayOrder')::bigint, 0),
-                                         i.key COLLATE "C") AS items
+               jsonb_agg(i.body ORDER BY
+                             coalesce((i.body ->> 'DisplayOrder')::bigint, 0),
+                             i.key COLLATE "C") AS items
           FROM prefs_config_item i
          WHERE i.account_id = p_account_id
            AND (i.is_active OR p_include_inactive)
          GROUP BY i.kind
+    ), k AS (
+        SELECT coalesce(jsonb_object_agg(c.kind, c.items), '{}') AS m FROM c
     )
     SELECT json_build_object(
         'Generation', prefs_config_generation(p_account_id),
@@ -1360,21 +1383,22 @@ LANGUAGE sql STABLE AS $$
                              AND l.kind = 'Locale' AND l.is_active
                              AND l.body -> 'IsDefault' = 'true'
                            ORDER BY l.key COLLATE "C" LIMIT 1),
-        'Locales', coalesce((SELECT items FROM c WHERE kind = 'Locale'), '[]'),
-        'ProgramTypes', coalesce((SELECT items FROM c WHERE kind = 'ProgramType'), '[]'),
-        'Programs', coalesce((SELECT items FROM c WHERE kind = 'Program'), '[]'),
-        'ProgramGroups', coalesce((SELECT items FROM c WHERE kind = 'ProgramGroup'), '[]'),
-        'Filters', coalesce((SELECT items FROM c WHERE kind = 'Filter'), '[]'),
-        'ConsentTypes', coalesce((SELECT items FROM c WHERE kind = 'ConsentType'), '[]'),
+        'Locales', coalesce(k.m -> 'Locale', '[]'),
+        'ProgramTypes', coalesce(k.m -> 'ProgramType', '[]'),
+        'Programs', coalesce(k.m -> 'Program', '[]'),
+        'ProgramGroups', coalesce(k.m -> 'ProgramGroup', '[]'),
+        'Filters', coalesce(k.m -> 'Filter', '[]'),
+        'ConsentTypes', coalesce(k.m -> 'ConsentType', '[]'),
         'ContactTypes', json_build_object(
-            'Email', coalesce((SELECT items FROM c WHERE kind = 'EmailType'), '[]'),
-            'Phone', coalesce((SELECT items FROM c WHERE kind = 'PhoneType'), '[]'),
-            'Address', coalesce((SELECT items FROM c WHERE kind = 'AddressType'), '[]')),
-        'AlternateIdTypes', coalesce((SELECT items FROM c WHERE kind = 'AlternateIdType'), '[]'),
-        'CustomerTypes', coalesce((SELECT items FROM c WHERE kind = 'CustomerType'), '[]'),
-        'GroupTypes', coalesce((SELECT items FROM c WHERE kind = 'GroupType'), '[]'),
-        'CustomFields', coalesce((SELECT items FROM c WHERE kind = 'CustomField'), '[]'),
-        'Tags', coalesce((SELECT items FROM c WHERE kind = 'Tag'), '[]'))::text
+            'Email', coalesce(k.m -> 'EmailType', '[]'),
+            'Phone', coalesce(k.m -> 'PhoneType', '[]'),
+            'Address', coalesce(k.m -> 'AddressType', '[]')),
+        'AlternateIdTypes', coalesce(k.m -> 'AlternateIdType', '[]'),
+        'CustomerTypes', coalesce(k.m -> 'CustomerType', '[]'),
+        'GroupTypes', coalesce(k.m -> 'GroupType', '[]'),
+        'CustomFields', coalesce(k.m -> 'CustomField', '[]'),
+        'Tags', coalesce(k.m -> 'Tag', '[]'))::text
+      FROM k
 $$;
 
 
@@ -1487,7 +1511,8 @@ BEGIN
     -- 3. references, within the document: {kind: {key: IsActive}}
     SELECT coalesce(jsonb_object_agg(s.kind, s.keys), '{}') INTO idx
       FROM (SELECT x.v ->> 'kind' AS kind,
-                   jsonb_object_agg(x.v ->> 'key', x.v #> '{body,IsActive}') AS keys
+                   jsonb_object_agg(x.v ->> 'key',
+                                    x.v #> '{body,IsActive}') AS keys
               FROM unnest(items) AS x(v)
              GROUP BY x.v ->> 'kind') s;
     FOREACH it IN ARRAY items LOOP
@@ -1555,7 +1580,8 @@ BEGIN
         IF prefs_cfg_group_cycle(p_account_id, it ->> 'key') THEN
             RAISE EXCEPTION USING ERRCODE = 'PF001',
                 MESSAGE = (it ->> 'label') || ': ParentProgramGroupId '
-                          || prefs_cfg_quote(it #>> '{body,ParentProgramGroupId}')
+                          || prefs_cfg_quote(
+                                 it #>> '{body,ParentProgramGroupId}')
                           || ' makes the group its own ancestor';
         END IF;
     END LOOP;

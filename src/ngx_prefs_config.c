@@ -9,9 +9,11 @@
  * through the database.
  *
  * Each worker keeps a snapshot per account: the whole configuration as one
- * parsed document (one query, prefs_config_document()), and the bodies it
- * has answered, rendered once per route, argument and locale, with their
- * ETags.  A snapshot is current while the account's counter in the shared
+ * document (one query, prefs_config_document()), kept as text and parsed
+ * only to render a body not rendered yet, and the bodies it has answered,
+ * rendered once per route, argument and locale, with their ETags.  A parsed
+ * document costs several times its text: 1,000 accounts would otherwise
+ * hold hundreds of megabytes per worker.  A snapshot is current while the account's counter in the shared
  * zone has not moved: the helper bumps it when PostgreSQL notifies a change
  * (on this node or any other sharing the database).  When the helper is not
  * known to be listening, a snapshot older than a second is checked against
@@ -59,7 +61,7 @@ struct ngx_prefs_snap_s {
     ngx_uint_t                 refs;
     ngx_uint_t                 current:1;
     ngx_pool_t                 *pool;
-    json_t                     *doc;
+    ngx_str_t                  text;           /* the document, as loaded */
     int64_t                    generation;
     ngx_atomic_uint_t          gen_seen;
     ngx_atomic_uint_t          epoch_seen;
@@ -118,7 +120,7 @@ static ngx_int_t ngx_prefs_config_locale(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, ngx_prefs_snap_t *snap, const char **locale,
     ngx_flag_t *vary);
 static json_t *ngx_prefs_config_render(ngx_http_request_t *r,
-    ngx_prefs_api_ctx_t *ctx, ngx_prefs_snap_t *snap, ngx_uint_t *status,
+    ngx_prefs_api_ctx_t *ctx, json_t *doc, ngx_uint_t *status,
     const char **message);
 static json_t *ngx_prefs_config_programs(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, json_t *doc, const ngx_prefs_cfg_sel_t *sel,
@@ -494,7 +496,8 @@ static ngx_prefs_snap_t *
 ngx_prefs_snap_create(int64_t account_id, const char *text, size_t len,
     ngx_log_t *log)
 {
-    size_t             i;
+    size_t             i, n;
+    u_char            *p;
     json_t            *doc, *locales, *l, *id, *def;
     ngx_pool_t        *pool;
     json_error_t       err;
@@ -524,12 +527,19 @@ ngx_prefs_snap_create(int64_t account_id, const char *text, size_t len,
     }
 
     snap->pool = pool;
-    snap->doc = doc;
     snap->account_id = account_id;
     snap->node.key = (ngx_rbtree_key_t) account_id;
     snap->generation = json_integer_value(json_object_get(doc, "Generation"));
     snap->checked = ngx_current_msec;
-    snap->bytes = len * 4;
+
+    snap->text.data = ngx_pnalloc(pool, len);
+    if (snap->text.data == NULL) {
+        goto failed;
+    }
+
+    ngx_memcpy(snap->text.data, text, len);
+    snap->text.len = len;
+    snap->bytes = sizeof(ngx_prefs_snap_t) + len;
 
     ngx_rbtree_init(&snap->renders, &snap->renders_sentinel,
                     ngx_str_rbtree_insert_value);
@@ -540,13 +550,24 @@ ngx_prefs_snap_create(int64_t account_id, const char *text, size_t len,
         id = json_object_get(l, "LocaleId");
 
         if (json_is_string(id) && snap->nlocales < NGX_PREFS_CONFIG_LOCALES) {
-            snap->locales[snap->nlocales++] = json_string_value(id);
+            n = json_string_length(id);
+            p = ngx_pnalloc(pool, n + 1);
+            if (p == NULL) {
+                goto failed;
+            }
+
+            ngx_memcpy(p, json_string_value(id), n + 1);
+            snap->locales[snap->nlocales++] = (char *) p;
         }
     }
 
     def = json_object_get(doc, "DefaultLocale");
-    snap->default_locale = json_is_string(def) ? json_string_value(def)
-                                               : NULL;
+
+    for (i = 0; json_is_string(def) && i < snap->nlocales; i++) {
+        if (ngx_strcmp(snap->locales[i], json_string_value(def)) == 0) {
+            snap->default_locale = snap->locales[i];
+        }
+    }
 
     /* the default first: "*" in Accept-Language then means the default */
 
@@ -558,7 +579,16 @@ ngx_prefs_snap_create(int64_t account_id, const char *text, size_t len,
         }
     }
 
+    json_decref(doc);
+
     return snap;
+
+failed:
+
+    json_decref(doc);
+    ngx_destroy_pool(pool);
+
+    return NULL;
 }
 
 
@@ -598,7 +628,6 @@ ngx_prefs_snap_release(ngx_prefs_snap_t *snap)
         return;
     }
 
-    json_decref(snap->doc);
     ngx_destroy_pool(snap->pool);
 }
 
@@ -703,7 +732,7 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     char                        *dump;
     u_char                      *p;
     size_t                       len;
-    json_t                      *body;
+    json_t                      *body, *doc;
     uint32_t                     hash;
     ngx_int_t                    rc;
     ngx_str_t                    key, *inm;
@@ -750,7 +779,13 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         status = NGX_HTTP_OK;
         message = NULL;
 
-        body = ngx_prefs_config_render(r, ctx, snap, &status, &message);
+        doc = json_loadb((char *) snap->text.data, snap->text.len, 0, NULL);
+        if (doc == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        body = ngx_prefs_config_render(r, ctx, doc, &status, &message);
+        json_decref(doc);
 
         if (body == NULL) {
             if (message) {
@@ -949,13 +984,11 @@ ngx_prefs_config_wrap(const char *wrapper, json_t *value)
 
 static json_t *
 ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
-    ngx_prefs_snap_t *snap, ngx_uint_t *status, const char **message)
+    json_t *doc, ngx_uint_t *status, const char **message)
 {
-    json_t                     *doc, *arr, *item, *o, *ct;
+    json_t                     *arr, *item, *o, *ct;
     ngx_uint_t                  i;
     const ngx_prefs_cfg_sel_t  *sel = ctx->route->data;
-
-    doc = snap->doc;
 
     switch (sel->what) {
 
