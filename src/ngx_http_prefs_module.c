@@ -348,6 +348,8 @@ ngx_http_prefs_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_prefs_main_conf_t  *pmcf = conf;
 
+    ngx_uint_t  i;
+
     ngx_conf_init_value(pmcf->helper, 1);
     ngx_conf_init_uint_value(pmcf->helper_jobs, 8);
     ngx_conf_init_msec_value(pmcf->helper_poll, 2000);
@@ -361,6 +363,20 @@ ngx_http_prefs_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (pmcf->auth_realm.data == NULL) {
         ngx_str_set(&pmcf->auth_realm, "ngx_prefs");
+    }
+
+    /* it goes inside a quoted-string of WWW-Authenticate as it is */
+    for (i = 0; i < pmcf->auth_realm.len; i++) {
+        if (pmcf->auth_realm.data[i] == '"' || pmcf->auth_realm.data[i] == '\\'
+            || pmcf->auth_realm.data[i] < 0x20)
+        {
+            return "prefs_auth_realm must not hold quotes, backslashes or "
+                   "control characters";
+        }
+    }
+
+    if (pmcf->oauth_token_ttl < 1) {
+        return "prefs_oauth_token_ttl must be at least 1s";
     }
 
     if (pmcf->spool == NGX_CONF_UNSET_PTR) {

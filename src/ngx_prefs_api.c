@@ -302,6 +302,7 @@ static const struct {
     const char                *name;
 } ngx_prefs_api_methods[] = {
     { NGX_HTTP_GET, "GET" },
+    { NGX_HTTP_HEAD, "HEAD" },
     { NGX_HTTP_POST, "POST" },
     { NGX_HTTP_PUT, "PUT" },
     { NGX_HTTP_PATCH, "PATCH" },
@@ -757,10 +758,12 @@ ngx_prefs_api_unseal(ngx_http_request_t *r, ngx_prefs_auth_entry_t *e,
     int                          rc;
     size_t                       n, plain_len;
     u_char                      *p, *end, *comma;
+    ngx_uint_t                   sealed;
     ngx_http_prefs_main_conf_t  *pmcf;
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
 
+    sealed = 0;
     p = list;
     end = list + len;
 
@@ -771,20 +774,22 @@ ngx_prefs_api_unseal(ngx_http_request_t *r, ngx_prefs_auth_entry_t *e,
         rc = prefs_secret_open(pmcf->secret_key, (char *) p, n,
                                e->secret[e->nsecrets],
                                NGX_PREFS_AUTH_SECRET_MAX, &plain_len);
+        p += n + 1;
+        sealed++;
 
         if (rc != PREFS_AUTH_OK) {
+            /* the other secret may still serve: this one is only logged */
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "prefs auth: a secret of user %L cannot be "
                           "unsealed: was it sealed with another "
                           "prefs_secret_key?", e->user_id);
-            return NGX_ERROR;
+            continue;
         }
 
         e->secret_len[e->nsecrets++] = plain_len;
-        p += n + 1;
     }
 
-    return NGX_OK;
+    return (sealed && e->nsecrets == 0) ? NGX_ERROR : NGX_OK;
 }
 
 
@@ -1010,7 +1015,8 @@ ngx_prefs_api_route(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 
     if (allow) {
         h = ngx_list_push(&r->headers_out.headers);
-        p = ngx_pnalloc(r->pool, sizeof("GET, HEAD, POST, PUT, PATCH, DELETE"));
+        p = ngx_pnalloc(r->pool,
+                        sizeof("GET, HEAD, HEAD, POST, PUT, PATCH, DELETE"));
         if (h == NULL || p == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -1018,6 +1024,10 @@ ngx_prefs_api_route(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         h->hash = 1;
         ngx_str_set(&h->key, "Allow");
         h->value.data = p;
+
+        if (allow & NGX_HTTP_GET) {
+            allow |= NGX_HTTP_HEAD;
+        }
 
         for (j = 0; ngx_prefs_api_methods[j].name; j++) {
             if (allow & ngx_prefs_api_methods[j].method) {

@@ -41,6 +41,8 @@
 #define NGX_PREFS_CONFIG_MAX_DEPTH  16
 #define NGX_PREFS_CONFIG_LOCALES    64
 #define NGX_PREFS_CONFIG_KEY_MAX    600
+#define NGX_PREFS_CONFIG_RENDERS    512
+#define NGX_PREFS_CONFIG_ARGS_MAX   256
 
 
 typedef struct ngx_prefs_snap_s  ngx_prefs_snap_t;
@@ -71,6 +73,7 @@ struct ngx_prefs_snap_s {
     const char                 *default_locale;
     ngx_rbtree_t               renders;
     ngx_rbtree_node_t          renders_sentinel;
+    ngx_uint_t                 nrenders;
     size_t                     bytes;
 };
 
@@ -136,6 +139,7 @@ static void ngx_prefs_config_write_done(ngx_prefs_db_query_t *q);
 static void ngx_prefs_config_update_slot(void);
 
 
+static ngx_str_t           ngx_prefs_config_empty = ngx_null_string;
 static ngx_rbtree_t        ngx_prefs_snaps;
 static ngx_rbtree_node_t   ngx_prefs_snaps_sentinel;
 static ngx_rbtree_t        ngx_prefs_loads;
@@ -572,8 +576,9 @@ ngx_prefs_snap_create(int64_t account_id, const char *text, size_t len,
     /* the default first: "*" in Accept-Language then means the default */
 
     for (i = 1; snap->default_locale && i < snap->nlocales; i++) {
-        if (ngx_strcmp(snap->locales[i], snap->default_locale) == 0) {
-            snap->locales[i] = snap->locales[0];
+        if (snap->locales[i] == snap->default_locale) {
+            ngx_memmove(&snap->locales[1], &snap->locales[0],
+                        i * sizeof(const char *));
             snap->locales[0] = snap->default_locale;
             break;
         }
@@ -745,8 +750,10 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_str_node_t              *sn;
     ngx_pool_cleanup_t          *cln;
     ngx_prefs_render_t          *rd;
+    ngx_flag_t                   keep;
     ngx_prefs_snap_ref_t        *ref;
     ngx_http_prefs_loc_conf_t   *plcf;
+    const ngx_prefs_cfg_sel_t   *sel;
 
     rc = ngx_prefs_config_locale(r, ctx, snap, &locale, &vary);
 
@@ -765,10 +772,21 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /*
+     * Only what changes the answer is in the key: other query arguments
+     * would let a client grow the cache at will.  Answers that cannot be
+     * kept (long criteria, too many renders) are rendered for the request.
+     */
+
+    sel = ctx->route->data;
+    keep = (snap->nrenders < NGX_PREFS_CONFIG_RENDERS
+            && (!sel->match || r->args.len <= NGX_PREFS_CONFIG_ARGS_MAX));
+
     key.data = p;
     p = ngx_snprintf(p, NGX_PREFS_CONFIG_KEY_MAX - 1, "%ui|%p|%s|%V|%V|%V",
                      plcf->api, ctx->route, locale ? locale : "*",
-                     &ctx->args[0], &ctx->args[1], &r->args);
+                     &ctx->args[0], &ctx->args[1],
+                     sel->match ? &r->args : &ngx_prefs_config_empty);
     key.len = p - key.data;
 
     hash = ngx_crc32_long(key.data, key.len);
@@ -812,8 +830,8 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 
         len = json_dumpb(body, NULL, 0, JSON_COMPACT);
 
-        rd = ngx_pcalloc(snap->pool, sizeof(ngx_prefs_render_t) + key.len
-                                     + len + 32);
+        rd = ngx_pcalloc(keep ? snap->pool : r->pool,
+                         sizeof(ngx_prefs_render_t) + key.len + len + 32);
         if (rd == NULL) {
             json_decref(body);
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -838,11 +856,14 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                                    rd->body.len) - p;
         rd->status = status;
 
-        rd->sn.node.key = hash;
-        ngx_rbtree_insert(&snap->renders, &rd->sn.node);
+        if (keep) {
+            rd->sn.node.key = hash;
+            ngx_rbtree_insert(&snap->renders, &rd->sn.node);
+            snap->nrenders++;
+            snap->bytes += sizeof(ngx_prefs_render_t) + key.len + len + 32;
+        }
 
-        snap->bytes += sizeof(ngx_prefs_render_t) + key.len + len + 32;
-        if (snap->current) {
+        if (keep && snap->current) {
             ngx_prefs_snaps_bytes += sizeof(ngx_prefs_render_t) + key.len
                                      + len + 32;
             ngx_prefs_config_update_slot();
@@ -986,7 +1007,10 @@ static json_t *
 ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     json_t *doc, ngx_uint_t *status, const char **message)
 {
+    int                         n;
+    char                        canon[64];
     json_t                     *arr, *item, *o, *ct;
+    ngx_str_t                   key;
     ngx_uint_t                  i;
     const ngx_prefs_cfg_sel_t  *sel = ctx->route->data;
 
@@ -1007,8 +1031,19 @@ ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
             return ngx_prefs_config_wrap(sel->wrapper, json_deep_copy(arr));
         }
 
-        item = ngx_prefs_config_find(arr, sel->key_field,
-                                     &ctx->args[sel->key_arg - 1]);
+        key = ctx->args[sel->key_arg - 1];
+
+        if (ngx_strcmp(sel->key_field, "LocaleId") == 0) {
+            /* en_us names en-US */
+            n = prefs_locale_canon((char *) key.data, key.len, canon,
+                                   sizeof(canon));
+            if (n > 0) {
+                key.data = (u_char *) canon;
+                key.len = n;
+            }
+        }
+
+        item = ngx_prefs_config_find(arr, sel->key_field, &key);
         if (item == NULL) {
             *status = NGX_HTTP_NOT_FOUND;
             *message = "No such item in this account's configuration";
@@ -1557,15 +1592,19 @@ static void
 ngx_prefs_config_write_done(ngx_prefs_db_query_t *q)
 {
     int                         i, n;
-    u_char                     *p;
-    json_t                     *keys;
+    u_char                     *p, *id;
+    json_t                     *keys, *body;
+    uintptr_t                   esc;
     ngx_int_t                   rc;
+    ngx_str_t                   uri;
     const char                 *outcome;
     ngx_http_request_t         *r = q->data;
     ngx_prefs_api_ctx_t        *ctx;
+    ngx_http_prefs_loc_conf_t  *plcf;
     const ngx_prefs_cfg_sel_t  *sel;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
     sel = ctx->route->data;
 
     if (q->status != NGX_PREFS_DB_OK) {
@@ -1633,10 +1672,23 @@ ngx_prefs_config_write_done(ngx_prefs_db_query_t *q)
     }
 
     if (r->method == NGX_HTTP_POST) {
-        /* Location: the first item, under the collection's route */
+        /*
+         * Location: the first item, under the collection's route (v3's
+         * Config/Filters is read back at Filters), its key escaped.
+         */
+
+        uri = r->uri;
+
+        if (sel->v3_body && uri.len > sizeof("Config/Filters") - 1) {
+            uri.len -= sizeof("Config/Filters") - 1;
+        }
+
+        id = (u_char *) PQgetvalue(q->res, 0, 1);
+        n = PQgetlength(q->res, 0, 1);
+        esc = ngx_escape_uri(NULL, id, n, NGX_ESCAPE_URI_COMPONENT);
 
         r->headers_out.location = ngx_list_push(&r->headers_out.headers);
-        p = ngx_pnalloc(r->pool, r->uri.len + 2 + PQgetlength(q->res, 0, 1));
+        p = ngx_pnalloc(r->pool, uri.len + sizeof("Filters/") + n + 2 * esc);
 
         if (r->headers_out.location == NULL || p == NULL) {
             json_decref(keys);
@@ -1647,15 +1699,25 @@ ngx_prefs_config_write_done(ngx_prefs_db_query_t *q)
         r->headers_out.location->hash = 1;
         ngx_str_set(&r->headers_out.location->key, "Location");
         r->headers_out.location->value.data = p;
+
+        p = ngx_sprintf(p, "%V%s%s", &uri,
+                        uri.data[uri.len - 1] == '/' ? "" : "/",
+                        sel->v3_body ? "Filters/" : "");
+        p = (u_char *) ngx_escape_uri(p, id, n, NGX_ESCAPE_URI_COMPONENT);
+
         r->headers_out.location->value.len =
-            ngx_sprintf(p, "%V%s%s", &r->uri,
-                        r->uri.data[r->uri.len - 1] == '/' ? "" : "/",
-                        PQgetvalue(q->res, 0, 1)) - p;
+            p - r->headers_out.location->value.data;
+    }
+
+    body = ngx_prefs_config_wrap(sel->wrapper, keys);
+
+    if (plcf->api == NGX_HTTP_PREFS_API_V3 && body) {
+        (void) prefs_v3_names(body);
     }
 
     rc = ngx_prefs_http_send_json(r, r->method == NGX_HTTP_POST
                                      ? NGX_HTTP_CREATED : NGX_HTTP_OK,
-                                  ngx_prefs_config_wrap(sel->wrapper, keys));
+                                  body);
 
     ngx_prefs_http_finalize(r, rc);
 }

@@ -54,6 +54,8 @@ static void ngx_prefs_oauth_issued(ngx_prefs_db_query_t *q);
 static ngx_int_t ngx_prefs_oauth_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *error, const char *description);
 static ngx_int_t ngx_prefs_oauth_no_store(ngx_http_request_t *r);
+static ngx_int_t ngx_prefs_oauth_header(ngx_http_request_t *r,
+    const char *name, const char *value);
 
 
 static ngx_str_t  ngx_prefs_oauth_form_type =
@@ -69,6 +71,11 @@ ngx_prefs_oauth_handler(ngx_http_request_t *r)
 
     if (r->method != NGX_HTTP_POST) {
         (void) ngx_http_discard_request_body(r);
+
+        if (ngx_prefs_oauth_header(r, "Allow", "POST") != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         return ngx_prefs_oauth_error(r, NGX_HTTP_NOT_ALLOWED,
                                      "invalid_request",
                                      "The token endpoint takes POST");
@@ -77,9 +84,14 @@ ngx_prefs_oauth_handler(ngx_http_request_t *r)
     type = r->headers_in.content_type ? &r->headers_in.content_type->value
                                       : NULL;
 
+    /* the type itself, and parameters (";charset=...") at most */
+
     if (type == NULL || type->len < ngx_prefs_oauth_form_type.len
         || ngx_strncasecmp(type->data, ngx_prefs_oauth_form_type.data,
-                           ngx_prefs_oauth_form_type.len) != 0)
+                           ngx_prefs_oauth_form_type.len) != 0
+        || (type->len > ngx_prefs_oauth_form_type.len
+            && type->data[ngx_prefs_oauth_form_type.len] != ';'
+            && type->data[ngx_prefs_oauth_form_type.len] != ' '))
     {
         (void) ngx_http_discard_request_body(r);
         return ngx_prefs_oauth_error(r, NGX_HTTP_BAD_REQUEST,
@@ -321,6 +333,7 @@ static ngx_int_t
 ngx_prefs_oauth_request(ngx_http_request_t *r, ngx_prefs_oauth_ctx_t *ctx)
 {
     u_char                      *slash, *p;
+    time_t                       wait;
     ngx_int_t                    rc;
     ngx_str_t                    form_id, form_secret;
     ngx_prefs_db_query_t        *q;
@@ -401,7 +414,20 @@ ngx_prefs_oauth_request(ngx_http_request_t *r, ngx_prefs_oauth_ctx_t *ctx)
     ctx->fail_key.data = p;
     ctx->fail_key.len = ngx_sprintf(p, "o%V", &ctx->client_id) - p;
 
-    if (ngx_prefs_auth_throttled(pmcf, &ctx->fail_key)) {
+    wait = ngx_prefs_auth_throttled(pmcf, &ctx->fail_key);
+
+    if (wait) {
+        p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN + 1);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        *ngx_sprintf(p, "%T", wait) = '\0';
+
+        if (ngx_prefs_oauth_header(r, "Retry-After", (char *) p) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         return ngx_prefs_oauth_error(r, NGX_HTTP_TOO_MANY_REQUESTS,
                                      "invalid_client",
                                      "Too many failed attempts: try again "
@@ -575,6 +601,27 @@ ngx_prefs_oauth_no_store(ngx_http_request_t *r)
     h->hash = 1;
     ngx_str_set(&h->key, "Pragma");
     ngx_str_set(&h->value, "no-cache");
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_prefs_oauth_header(ngx_http_request_t *r, const char *name,
+    const char *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value.data = (u_char *) value;
+    h->value.len = ngx_strlen(value);
 
     return NGX_OK;
 }

@@ -157,7 +157,7 @@ for my $id ('abc', '0', '-1', '007', '99999999999999999999', '1%27%20OR%201=1') 
 
 ($st, $h, $j) = call('PATCH', "Users/$jane", '{}');
 is($st, 405, 'PATCH Users/{id} is 405');
-is($h->{allow}, 'GET, PUT, DELETE', 'Allow lists what the route takes');
+is($h->{allow}, 'GET, HEAD, PUT, DELETE', 'Allow lists what the route takes');
 ($st, $h, $j) = call('GET', 'Users/1/2/3');
 is($st, 404, 'an unknown route is 404');
 ($st, $h, $j) = call('GET', 'users?limit=0');

@@ -699,33 +699,37 @@ prefs_auth_md_len(int alg)
 }
 
 
-/* the message is fed in pieces: no buffer to size or allocate */
+/*
+ * The message is fed in pieces: no buffer to size or allocate.  Fetching
+ * the HMAC implementation and its digest costs more than the HMAC itself,
+ * so one context per algorithm is made once and re-keyed for each use: a
+ * per-process cache, for single-threaded callers (nginx workers are).
+ */
 
-static int
-prefs_auth_hmac(int alg, const unsigned char *secret, size_t secret_len,
-    const char *client_id, size_t client_len, const char *user,
-    size_t user_len, const char *ts, size_t ts_len, unsigned char *md,
-    size_t *md_len)
+static EVP_MAC_CTX  *prefs_auth_hmac_ctx[PREFS_AUTH_SHA512 + 1];
+
+
+static EVP_MAC_CTX *
+prefs_auth_hmac_context(int alg)
 {
-    int           rc;
     EVP_MAC      *mac;
     OSSL_PARAM    params[2];
     EVP_MAC_CTX  *ctx;
 
-    /* an empty key would let anyone sign */
-    if (secret == NULL || secret_len == 0 || prefs_auth_md_len(alg) == 0) {
-        return PREFS_AUTH_ERROR;
+    if (prefs_auth_hmac_ctx[alg]) {
+        return prefs_auth_hmac_ctx[alg];
     }
 
     mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     if (mac == NULL) {
-        return PREFS_AUTH_ERROR;
+        return NULL;
     }
 
     ctx = EVP_MAC_CTX_new(mac);
+    EVP_MAC_free(mac);
+
     if (ctx == NULL) {
-        EVP_MAC_free(mac);
-        return PREFS_AUTH_ERROR;
+        return NULL;
     }
 
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
@@ -733,9 +737,36 @@ prefs_auth_hmac(int alg, const unsigned char *secret, size_t secret_len,
                                              0);
     params[1] = OSSL_PARAM_construct_end();
 
-    rc = PREFS_AUTH_ERROR;
+    if (EVP_MAC_CTX_set_params(ctx, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        return NULL;
+    }
 
-    if (EVP_MAC_init(ctx, secret, secret_len, params) == 1
+    prefs_auth_hmac_ctx[alg] = ctx;
+
+    return ctx;
+}
+
+
+static int
+prefs_auth_hmac(int alg, const unsigned char *secret, size_t secret_len,
+    const char *client_id, size_t client_len, const char *user,
+    size_t user_len, const char *ts, size_t ts_len, unsigned char *md,
+    size_t *md_len)
+{
+    EVP_MAC_CTX  *ctx;
+
+    /* an empty key would let anyone sign */
+    if (secret == NULL || secret_len == 0 || prefs_auth_md_len(alg) == 0) {
+        return PREFS_AUTH_ERROR;
+    }
+
+    ctx = prefs_auth_hmac_context(alg);
+    if (ctx == NULL) {
+        return PREFS_AUTH_ERROR;
+    }
+
+    if (EVP_MAC_init(ctx, secret, secret_len, NULL) == 1
         && EVP_MAC_update(ctx, (const unsigned char *) client_id, client_len)
            == 1
         && EVP_MAC_update(ctx, (const unsigned char *) ":", 1) == 1
@@ -745,13 +776,10 @@ prefs_auth_hmac(int alg, const unsigned char *secret, size_t secret_len,
         && EVP_MAC_final(ctx, md, md_len, PREFS_AUTH_MD_MAX) == 1
         && *md_len == prefs_auth_md_len(alg))
     {
-        rc = PREFS_AUTH_OK;
+        return PREFS_AUTH_OK;
     }
 
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
-
-    return rc;
+    return PREFS_AUTH_ERROR;
 }
 
 

@@ -55,7 +55,15 @@ prefs_localize(json_t *v, const char *locale)
 
         json_object_foreach(v, key, item) {
 
-            if (json_is_array(item) && prefs_is_localized_list(key)) {
+            /*
+             * A list of locale definitions ({"LocaleId", "IsDefault", ...},
+             * the account's Locales) is data, not text: it is kept whole.
+             */
+
+            if (json_is_array(item) && prefs_is_localized_list(key)
+                && json_object_get(json_array_get(item, 0), "IsDefault")
+                   == NULL)
+            {
                 copy = json_array();
 
                 json_array_foreach(item, i, id) {

@@ -20,7 +20,9 @@
 /*
  * A deep copy of v in which every localized list ("Locales",
  * "FrequencyLocales", "LocalizedFields", "Labels": arrays of objects with a
- * "LocaleId") keeps only the entries of locale.  locale NULL copies all.
+ * "LocaleId") keeps only the entries of locale; a list of locale
+ * definitions (entries with "IsDefault") is kept whole.  locale NULL copies
+ * all.
  */
 json_t *prefs_localize(json_t *v, const char *locale);
 
