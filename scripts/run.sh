@@ -48,6 +48,11 @@ if ! "$prefsctl" account list | grep -q '"ClientId" *: *"demo"'; then
     "$prefsctl" account create demo --name "Demo Company" >/dev/null
 fi
 
+# a rich demo configuration (locales, programs, filters, consents, fields)
+if "$prefsctl" config export demo | grep -q '"Generation" *: *0\b'; then
+    "$prefsctl" config import demo "$top/conf/demo-config.json" >/dev/null
+fi
+
 # the administrator's secret is shown once: a fresh one each run
 if "$prefsctl" user list demo | grep -q '"UserName" *: *"admin"'; then
     secret=$("$prefsctl" user rotate-secret demo admin | sed -n 's/.*"Secret" *: *"\([^"]*\)".*/\1/p')
@@ -78,7 +83,7 @@ cat <<MSG
   curl -s -H "Authorization: \$(tools/pnauth demo admin $secret)" \\
        http://127.0.0.1:$port/Profiles/v4/demo/Users
   curl -s -H "Authorization: \$(tools/pnauth demo admin $secret)" \\
-       http://127.0.0.1:$port/Profiles/v4/demo/UserGroups
+       -H "Accept-Language: de-CH" http://127.0.0.1:$port/Profiles/v4/demo/Programs
   tools/prefsctl user list demo
   tools/prefsctl job enqueue prefs.echo '{"value":"hello"}'
 
