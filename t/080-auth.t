@@ -79,6 +79,32 @@ sub ts { strftime('%Y-%m-%dT%H:%M:%S', gmtime(time + ($_[0] // 0))) }
     is($j->{Message}, 'The difference between the issued timestamp and the current time is too large', 'saying so');
 }
 
+# --- a steady stream of signed requests costs no query to authenticate -------
+
+{
+    my $client = make_account('steady');
+    my $s = make_user($client, 'admin', 'Administrators');
+    my $steady = PrefsTest::start_nginx(name => 'steady', port => 1999, workers => 2,
+                                        http_config => 'prefs_auth_cache_time 60s;');
+    my $get = sub { my ($st) = $steady->request(path => "/Profiles/v4/$client/Users",
+                        headers => { Authorization => pnauth($client, 'admin', $s) }); $st };
+    my $queries = sub {
+        sleep 1.2;    # every worker copies its counters each second
+        my (undef, undef, $b) = $steady->request(path => '/prefs/status');
+        my $j = decode_json($b);
+        my $n = 0;
+        $n += $_->{Queries} for @{ $j->{Workers} };
+        return $n;
+    };
+    $get->() for 1 .. 6;    # warm both workers
+    my $before = $queries->();
+    my @codes = map { $get->() } 1 .. 20;
+    is_deeply([ sort { $a <=> $b } keys %{{ map { $_ => 1 } @codes }} ], [200], '20 signed requests served');
+    my $after = $queries->();
+    is($after - $before, 21, '20 queries for 20 listings and 1 for the status: none to authenticate');
+    $steady->stop;
+}
+
 # --- each 401 --------------------------------------------------------------
 
 my $acme = make_account('acme');
