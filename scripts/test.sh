@@ -49,12 +49,20 @@ inc=()
 perl -MTest::Nginx::Socket -e1 2>/dev/null || inc=(-I "$top/t/lib")
 
 if [ "${SANITIZE:-}" = 1 ]; then
-    # the module is instrumented, nginx is not: preload the runtimes
+    # the module is instrumented, nginx is not: nginx alone (not psql, not
+    # perl) runs with the sanitizer runtimes preloaded, through a wrapper
     asan_dir="$top/var/asan"
     rm -rf "$asan_dir"; mkdir -p "$asan_dir"
-    export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
-    export ASAN_OPTIONS="detect_leaks=0:log_path=$asan_dir/asan:abort_on_error=0"
-    export UBSAN_OPTIONS="print_stacktrace=1:log_path=$asan_dir/ubsan"
+    wrapper="$(dirname "$module")/nginx"
+    cat > "$wrapper" <<WRAP
+#!/bin/sh
+LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \\
+ASAN_OPTIONS="detect_leaks=0:log_path=$asan_dir/asan:abort_on_error=0" \\
+UBSAN_OPTIONS="print_stacktrace=1:log_path=$asan_dir/ubsan" \\
+exec "$TEST_NGINX_BINARY" "\$@"
+WRAP
+    chmod +x "$wrapper"
+    export TEST_NGINX_BINARY="$wrapper"
 fi
 
 echo "== Test::Nginx suites"
@@ -62,7 +70,6 @@ echo "== Test::Nginx suites"
 prove "${inc[@]}" -I "$top/t" ${PROVE_FLAGS:-} ${TESTS:-t/} || status=1
 
 if [ "${SANITIZE:-}" = 1 ]; then
-    unset LD_PRELOAD
     if compgen -G "$top/var/asan/*" >/dev/null; then
         echo "sanitizer reports:" >&2
         cat "$top"/var/asan/* >&2

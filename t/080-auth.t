@@ -96,12 +96,15 @@ sub ts { strftime('%Y-%m-%dT%H:%M:%S', gmtime(time + ($_[0] // 0))) }
         $n += $_->{Queries} for @{ $j->{Workers} };
         return $n;
     };
-    $get->() for 1 .. 6;    # warm both workers
+    $get->() for 1 .. 20;    # warm both workers, most likely
     my $before = $queries->();
     my @codes = map { $get->() } 1 .. 20;
     is_deeply([ sort { $a <=> $b } keys %{{ map { $_ => 1 } @codes }} ], [200], '20 signed requests served');
     my $after = $queries->();
-    is($after - $before, 21, '20 queries for 20 listings and 1 for the status: none to authenticate');
+    # 20 listings, 1 status, and at most one authentication per worker
+    # that the warm-up happened to miss; 41 or more would mean one per request
+    my $delta = $after - $before;
+    ok($delta >= 21 && $delta <= 23, "20 listings cost $delta queries with the status: none per request to authenticate");
     $steady->stop;
 }
 
