@@ -53,7 +53,7 @@ if [ "${SANITIZE:-}" = 1 ]; then
     # perl) runs with the sanitizer runtimes preloaded, through a wrapper
     asan_dir="$top/var/asan"
     rm -rf "$asan_dir"; mkdir -p "$asan_dir"
-    wrapper="$(dirname "$module")/nginx"
+    wrapper="$(dirname "$module")/nginx-sanitized"
     cat > "$wrapper" <<WRAP
 #!/bin/sh
 LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \\

@@ -380,31 +380,16 @@ ngx_prefs_api_handler(ngx_http_request_t *r)
 static void
 ngx_prefs_api_body_read(ngx_http_request_t *r)
 {
-    u_char                      *p;
-    size_t                       len;
-    ssize_t                      n;
-    ngx_buf_t                   *b;
-    ngx_chain_t                 *cl;
+    ngx_int_t                    rc;
     ngx_prefs_api_ctx_t         *ctx;
     ngx_http_prefs_main_conf_t  *pmcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
 
-    if (r->request_body == NULL || r->request_body->bufs == NULL) {
-        ngx_http_finalize_request(r, ngx_prefs_api_authenticate(r, ctx));
-        return;
-    }
+    rc = ngx_prefs_http_read_body(r, pmcf->max_body, &ctx->body);
 
-    len = 0;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-        len += b->in_file ? (size_t) (b->file_last - b->file_pos)
-                          : (size_t) (b->last - b->pos);
-    }
-
-    if (len > pmcf->max_body) {
+    if (rc == NGX_DECLINED) {
         ngx_http_finalize_request(r,
             ngx_prefs_http_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                  "The body is larger than %uz bytes",
@@ -412,35 +397,10 @@ ngx_prefs_api_body_read(ngx_http_request_t *r)
         return;
     }
 
-    p = ngx_pnalloc(r->pool, len + 1);
-    if (p == NULL) {
+    if (rc != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
-
-    ctx->body.data = p;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (b->in_file) {
-            /* a body past client_body_buffer_size went to a file */
-            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
-                              b->file_pos);
-            if (n != b->file_last - b->file_pos) {
-                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-                return;
-            }
-
-            p += n;
-
-        } else {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
-        }
-    }
-
-    *p = '\0';
-    ctx->body.len = len;
 
     ngx_http_finalize_request(r, ngx_prefs_api_authenticate(r, ctx));
 }
@@ -804,7 +764,6 @@ ngx_prefs_api_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     int64_t                      now;
     ngx_uint_t                   i;
     ngx_time_t                  *tp;
-    ngx_table_elt_t             *h;
     ngx_http_prefs_main_conf_t  *pmcf;
 
     if (e->account_id <= 0) {
@@ -845,20 +804,9 @@ ngx_prefs_api_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     wait = ngx_prefs_auth_throttled(pmcf, &ctx->cache_key);
 
     if (wait) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        if (ngx_prefs_http_retry_after(r, wait) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Retry-After");
-        h->value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-        if (h->value.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->value.len = ngx_sprintf(h->value.data, "%T", wait)
-                       - h->value.data;
 
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "prefs auth: user \"%*s\" of \"%V\" refused for %T s "
@@ -948,9 +896,8 @@ static ngx_int_t
 ngx_prefs_api_route(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
     size_t                      len;
-    u_char                     *p;
+    u_char                     *p, *start;
     ngx_uint_t                  i, j, n, allow, api;
-    ngx_table_elt_t            *h;
     prefs_segment_t            *seg;
     const ngx_prefs_route_t    *rt;
     ngx_http_prefs_loc_conf_t  *plcf;
@@ -1014,29 +961,30 @@ ngx_prefs_api_route(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     }
 
     if (allow) {
-        h = ngx_list_push(&r->headers_out.headers);
-        p = ngx_pnalloc(r->pool,
-                        sizeof("GET, HEAD, HEAD, POST, PUT, PATCH, DELETE"));
-        if (h == NULL || p == NULL) {
+        start = ngx_pnalloc(r->pool,
+                            sizeof("GET, HEAD, POST, PUT, PATCH, DELETE"));
+        if (start == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Allow");
-        h->value.data = p;
 
         if (allow & NGX_HTTP_GET) {
             allow |= NGX_HTTP_HEAD;
         }
 
+        p = start;
+
         for (j = 0; ngx_prefs_api_methods[j].name; j++) {
             if (allow & ngx_prefs_api_methods[j].method) {
-                p = ngx_sprintf(p, "%s%s", p == h->value.data ? "" : ", ",
+                p = ngx_sprintf(p, "%s%s", p == start ? "" : ", ",
                                 ngx_prefs_api_methods[j].name);
             }
         }
 
-        h->value.len = p - h->value.data;
+        if (ngx_prefs_http_header(r, "Allow", (char *) start, p - start)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
 
         return ngx_prefs_http_error(r, NGX_HTTP_NOT_ALLOWED,
                                     "The route does not accept %V",

@@ -416,7 +416,6 @@ ngx_prefs_auth_unauthorized(ngx_http_request_t *r, const char *message)
 {
     u_char                      *p;
     size_t                       len;
-    ngx_table_elt_t             *h;
     ngx_http_prefs_main_conf_t  *pmcf;
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
@@ -424,26 +423,21 @@ ngx_prefs_auth_unauthorized(ngx_http_request_t *r, const char *message)
     len = sizeof("PNAUTHINFO3 realm=\"\"") - 1 + pmcf->auth_realm.len;
 
     p = ngx_pnalloc(r->pool, len);
-    h = ngx_list_push(&r->headers_out.headers);
 
-    if (p == NULL || h == NULL) {
+    if (p == NULL
+        || ngx_prefs_http_header(r, "WWW-Authenticate", (char *) p,
+                                 ngx_sprintf(p, "PNAUTHINFO3 realm=\"%V\"",
+                                             &pmcf->auth_realm) - p)
+           != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h->hash = 1;
-    ngx_str_set(&h->key, "WWW-Authenticate");
-    h->value.data = p;
-    h->value.len = ngx_sprintf(p, "PNAUTHINFO3 realm=\"%V\"", &pmcf->auth_realm)
-                   - p;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_prefs_http_header(r, "Cache-Control", "no-cache", 0)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-cache");
 
     return ngx_prefs_http_error(r, NGX_HTTP_UNAUTHORIZED, "%s", message);
 }

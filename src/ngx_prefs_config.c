@@ -745,8 +745,6 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_flag_t                   vary;
     ngx_uint_t                   status;
     const char                  *locale, *message;
-    ngx_chain_t                  out;
-    ngx_table_elt_t             *h;
     ngx_str_node_t              *sn;
     ngx_pool_cleanup_t          *cln;
     ngx_prefs_render_t          *rd;
@@ -873,36 +871,25 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     /* headers */
 
     if (vary) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        if (ngx_prefs_http_header(r, "Vary", "Accept-Language", 0)
+            != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Vary");
-        ngx_str_set(&h->value, "Accept-Language");
     }
 
-    if (locale) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Content-Language");
-        h->value.data = (u_char *) locale;
-        h->value.len = ngx_strlen(locale);
-    }
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (locale
+        && ngx_prefs_http_header(r, "Content-Language", locale, 0) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h->hash = 1;
-    ngx_str_set(&h->key, "ETag");
-    h->value = rd->etag;
+    if (ngx_prefs_http_header(r, "ETag", (char *) rd->etag.data,
+                              rd->etag.len)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     inm = r->headers_in.if_none_match ? &r->headers_in.if_none_match->value
                                       : NULL;
@@ -935,29 +922,8 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     b->pos = rd->body.data;
     b->last = rd->body.data + rd->body.len;
     b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
 
-    r->headers_out.status = rd->status;
-    ngx_str_set(&r->headers_out.content_type,
-                "application/json; charset=utf-8");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_length_n = rd->body.len;
-
-    if (r->method == NGX_HTTP_HEAD) {
-        r->header_only = 1;
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_prefs_http_send_buf(r, rd->status, b);
 }
 
 

@@ -28,28 +28,49 @@ static ngx_str_t  ngx_prefs_http_json_type =
 
 
 ngx_int_t
-ngx_prefs_http_send_json(ngx_http_request_t *r, ngx_uint_t status,
-    json_t *body)
+ngx_prefs_http_header(ngx_http_request_t *r, const char *name,
+    const char *value, size_t len)
 {
-    size_t        len;
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    ngx_table_elt_t  *h;
 
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
     }
 
-    len = json_dumpb(body, NULL, 0, JSON_COMPACT);
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value.data = (u_char *) value;
+    h->value.len = len ? len : ngx_strlen(value);
 
-    b = ngx_create_temp_buf(r->pool, len ? len : 1);
-    if (b == NULL) {
-        json_decref(body);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_prefs_http_retry_after(ngx_http_request_t *r, time_t seconds)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
     }
 
-    b->last += json_dumpb(body, (char *) b->pos, len, JSON_COMPACT);
-    json_decref(body);
+    return ngx_prefs_http_header(r, "Retry-After", (char *) p,
+                                 ngx_sprintf(p, "%T", seconds) - p);
+}
+
+
+/* every JSON answer leaves through here */
+
+ngx_int_t
+ngx_prefs_http_send_buf(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_buf_t *b)
+{
+    ngx_int_t    rc;
+    ngx_chain_t  out;
 
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
@@ -59,7 +80,7 @@ ngx_prefs_http_send_json(ngx_http_request_t *r, ngx_uint_t status,
     r->headers_out.content_type_len = ngx_prefs_http_json_type.len;
     r->headers_out.content_length_n = b->last - b->pos;
 
-    if (r->method == NGX_HTTP_HEAD) {
+    if (r->method == NGX_HTTP_HEAD || b->last == b->pos) {
         r->header_only = 1;
     }
 
@@ -76,15 +97,39 @@ ngx_prefs_http_send_json(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+ngx_int_t
+ngx_prefs_http_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    json_t *body)
+{
+    size_t      len;
+    ngx_buf_t  *b;
+
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = json_dumpb(body, NULL, 0, JSON_COMPACT);
+
+    b = ngx_create_temp_buf(r->pool, len ? len : 1);
+    if (b == NULL) {
+        json_decref(body);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last += json_dumpb(body, (char *) b->pos, len, JSON_COMPACT);
+    json_decref(body);
+
+    return ngx_prefs_http_send_buf(r, status, b);
+}
+
+
 /* an answer the database already rendered as JSON text */
 
 ngx_int_t
 ngx_prefs_http_send_text(ngx_http_request_t *r, ngx_uint_t status,
     const char *json, size_t len)
 {
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    ngx_buf_t  *b;
 
     b = ngx_create_temp_buf(r->pool, len ? len : 1);
     if (b == NULL) {
@@ -92,28 +137,73 @@ ngx_prefs_http_send_text(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     b->last = ngx_cpymem(b->pos, json, len);
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
 
-    r->headers_out.status = status;
-    r->headers_out.content_type = ngx_prefs_http_json_type;
-    r->headers_out.content_type_len = ngx_prefs_http_json_type.len;
-    r->headers_out.content_length_n = len;
+    return ngx_prefs_http_send_buf(r, status, b);
+}
 
-    if (r->method == NGX_HTTP_HEAD || len == 0) {
-        r->header_only = 1;
+
+/*
+ * The whole request body in one piece: what nginx kept in memory and what
+ * it wrote to a file past client_body_buffer_size.  NGX_DECLINED: longer
+ * than max.
+ */
+
+ngx_int_t
+ngx_prefs_http_read_body(ngx_http_request_t *r, size_t max, ngx_str_t *body)
+{
+    u_char       *p;
+    size_t        len;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    body->len = 0;
+    body->data = (u_char *) "";
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
     }
 
-    rc = ngx_http_send_header(r);
+    len = 0;
 
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        len += b->in_file ? (size_t) (b->file_last - b->file_pos)
+                          : (size_t) (b->last - b->pos);
     }
 
-    out.buf = b;
-    out.next = NULL;
+    if (len > max) {
+        return NGX_DECLINED;
+    }
 
-    return ngx_http_output_filter(r, &out);
+    p = ngx_pnalloc(r->pool, len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    body->data = p;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                              b->file_pos);
+            if (n != b->file_last - b->file_pos) {
+                return NGX_ERROR;
+            }
+
+            p += n;
+
+        } else {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        }
+    }
+
+    *p = '\0';
+    body->len = len;
+
+    return NGX_OK;
 }
 
 
@@ -172,29 +262,23 @@ ngx_prefs_http_error(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t
 ngx_prefs_http_db_error(ngx_http_request_t *r, ngx_prefs_db_query_t *q)
 {
-    ngx_table_elt_t  *h;
-
     if (q->status == NGX_PREFS_DB_SQL_ERROR) {
         return ngx_prefs_http_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                     "Internal error");
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_prefs_http_retry_after(r, q->status == NGX_PREFS_DB_UNAVAILABLE
+                                      ? 5 : 1)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h->hash = 1;
-    ngx_str_set(&h->key, "Retry-After");
-
     if (q->status == NGX_PREFS_DB_UNAVAILABLE) {
-        ngx_str_set(&h->value, "5");
         return ngx_prefs_http_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                           "The service is temporarily unavailable: "
                           "its database cannot be reached");
     }
-
-    ngx_str_set(&h->value, "1");
 
     return ngx_prefs_http_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                 "The service is temporarily unavailable: %s",

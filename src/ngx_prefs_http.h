@@ -18,6 +18,14 @@
 
 ngx_int_t ngx_prefs_http_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *body);
+/* an answer header: value must live as long as the request (or be static) */
+ngx_int_t ngx_prefs_http_header(ngx_http_request_t *r, const char *name,
+    const char *value, size_t len);
+ngx_int_t ngx_prefs_http_retry_after(ngx_http_request_t *r, time_t seconds);
+ngx_int_t ngx_prefs_http_send_buf(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_buf_t *b);
+ngx_int_t ngx_prefs_http_read_body(ngx_http_request_t *r, size_t max,
+    ngx_str_t *body);
 ngx_int_t ngx_prefs_http_send_text(ngx_http_request_t *r, ngx_uint_t status,
     const char *json, size_t len);
 ngx_int_t ngx_prefs_http_query_arg(ngx_http_request_t *r, const char *name,

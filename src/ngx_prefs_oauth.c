@@ -54,8 +54,6 @@ static void ngx_prefs_oauth_issued(ngx_prefs_db_query_t *q);
 static ngx_int_t ngx_prefs_oauth_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *error, const char *description);
 static ngx_int_t ngx_prefs_oauth_no_store(ngx_http_request_t *r);
-static ngx_int_t ngx_prefs_oauth_header(ngx_http_request_t *r,
-    const char *name, const char *value);
 
 
 static ngx_str_t  ngx_prefs_oauth_form_type =
@@ -72,7 +70,7 @@ ngx_prefs_oauth_handler(ngx_http_request_t *r)
     if (r->method != NGX_HTTP_POST) {
         (void) ngx_http_discard_request_body(r);
 
-        if (ngx_prefs_oauth_header(r, "Allow", "POST") != NGX_OK) {
+        if (ngx_prefs_http_header(r, "Allow", "POST", 0) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -129,58 +127,27 @@ ngx_prefs_oauth_handler(ngx_http_request_t *r)
 static void
 ngx_prefs_oauth_body(ngx_http_request_t *r)
 {
-    u_char                 *p;
-    size_t                  len;
-    ngx_buf_t              *b;
-    ngx_chain_t            *cl;
+    ngx_int_t               rc;
+    ngx_str_t               body;
     ngx_prefs_oauth_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
 
-    len = 0;
+    rc = ngx_prefs_http_read_body(r, NGX_PREFS_OAUTH_MAX_BODY, &body);
 
-    if (r->request_body) {
-        for (cl = r->request_body->bufs; cl; cl = cl->next) {
-            if (cl->buf->in_file) {
-                /* far past what a token request needs */
-                ngx_http_finalize_request(r,
-                    ngx_prefs_oauth_error(r,
-                                          NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                          "invalid_request",
-                                          "The body is too large"));
-                return;
-            }
-
-            len += cl->buf->last - cl->buf->pos;
-        }
-    }
-
-    if (len > NGX_PREFS_OAUTH_MAX_BODY) {
+    if (rc == NGX_DECLINED) {
         ngx_http_finalize_request(r,
             ngx_prefs_oauth_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                   "invalid_request", "The body is too large"));
         return;
     }
 
-    p = ngx_pnalloc(r->pool, len + 1);
-    if (p == NULL) {
+    if (rc != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    len = 0;
-
-    if (r->request_body) {
-        for (cl = r->request_body->bufs; cl; cl = cl->next) {
-            b = cl->buf;
-            ngx_memcpy(p + len, b->pos, b->last - b->pos);
-            len += b->last - b->pos;
-        }
-    }
-
-    p[len] = '\0';
-
-    if (ngx_prefs_oauth_form(r, ctx, p, len) != NGX_OK) {
+    if (ngx_prefs_oauth_form(r, ctx, body.data, body.len) != NGX_OK) {
         ngx_http_finalize_request(r,
             ngx_prefs_oauth_error(r, NGX_HTTP_BAD_REQUEST, "invalid_request",
                                   "The form is malformed or repeats a "
@@ -417,14 +384,7 @@ ngx_prefs_oauth_request(ngx_http_request_t *r, ngx_prefs_oauth_ctx_t *ctx)
     wait = ngx_prefs_auth_throttled(pmcf, &ctx->fail_key);
 
     if (wait) {
-        p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN + 1);
-        if (p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        *ngx_sprintf(p, "%T", wait) = '\0';
-
-        if (ngx_prefs_oauth_header(r, "Retry-After", (char *) p) != NGX_OK) {
+        if (ngx_prefs_http_retry_after(r, wait) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -542,7 +502,7 @@ static ngx_int_t
 ngx_prefs_oauth_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *error, const char *description)
 {
-    ngx_table_elt_t             *h;
+    u_char                      *p;
     ngx_prefs_oauth_ctx_t       *ctx;
     ngx_http_prefs_main_conf_t  *pmcf;
 
@@ -555,20 +515,16 @@ ngx_prefs_oauth_error(ngx_http_request_t *r, ngx_uint_t status,
     if (status == NGX_HTTP_UNAUTHORIZED && ctx && ctx->basic) {
         pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
 
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        p = ngx_pnalloc(r->pool, sizeof("Basic realm=\"\"") - 1
+                                 + pmcf->auth_realm.len);
+        if (p == NULL
+            || ngx_prefs_http_header(r, "WWW-Authenticate", (char *) p,
+                                     ngx_sprintf(p, "Basic realm=\"%V\"",
+                                                 &pmcf->auth_realm) - p)
+               != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "WWW-Authenticate");
-        h->value.len = sizeof("Basic realm=\"\"") - 1 + pmcf->auth_realm.len;
-        h->value.data = ngx_pnalloc(r->pool, h->value.len);
-        if (h->value.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_sprintf(h->value.data, "Basic realm=\"%V\"", &pmcf->auth_realm);
     }
 
     return ngx_prefs_http_send_json(r, status,
@@ -582,46 +538,18 @@ ngx_prefs_oauth_error(ngx_http_request_t *r, ngx_uint_t status,
 static ngx_int_t
 ngx_prefs_oauth_no_store(ngx_http_request_t *r)
 {
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_prefs_http_header(r, "Cache-Control", "no-store", 0)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_prefs_http_header(r, "Pragma", "no-cache", 0)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Pragma");
-    ngx_str_set(&h->value, "no-cache");
 
     return NGX_OK;
 }
 
-
-static ngx_int_t
-ngx_prefs_oauth_header(ngx_http_request_t *r, const char *name,
-    const char *value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
-    h->value.data = (u_char *) value;
-    h->value.len = ngx_strlen(value);
-
-    return NGX_OK;
-}

@@ -113,7 +113,6 @@ ngx_prefs_status_done(ngx_prefs_db_query_t *q)
 {
     ngx_uint_t                   i, status;
     json_t                      *body, *db, *workers, *helper, *jobs;
-    ngx_table_elt_t             *h;
     ngx_http_request_t          *r = q->data;
     ngx_http_prefs_slot_t       *slot;
     ngx_http_prefs_main_conf_t  *pmcf;
@@ -178,14 +177,9 @@ ngx_prefs_status_done(ngx_prefs_db_query_t *q)
                               "its database is overloaded"));
         }
 
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        if (ngx_prefs_http_retry_after(r, 5) != NGX_OK) {
             goto failed;
         }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Retry-After");
-        ngx_str_set(&h->value, "5");
     }
 
     if (pmcf->sh) {
