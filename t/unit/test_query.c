@@ -1,0 +1,79 @@
+
+/*
+ * Copyright (C) ngx_prefs authors
+ */
+
+
+#include <stdlib.h>
+
+#include "unit.h"
+#include "prefs_query.h"
+
+
+static char  got[1024], err[256];
+
+
+static int
+parse(const char *q)
+{
+    int      rc;
+    char    *s;
+    json_t  *o;
+
+    err[0] = '\0';
+    rc = prefs_query_parse(q, strlen(q), &o, err, sizeof(err));
+
+    if (rc == 0) {
+        s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+        snprintf(got, sizeof(got), "%s", s);
+        free(s);
+        json_decref(o);
+
+    } else {
+        snprintf(got, sizeof(got), "error: %s", err);
+    }
+
+    return rc;
+}
+
+
+int
+main(void)
+{
+    parse("emailAddress=a%40b.c&includeConsentHistory=true");
+    is_str(got, "{\"emailAddress\":\"a@b.c\",\"includeConsentHistory\":"
+           "\"true\"}", "plain parameters, decoded");
+
+    parse("customFields[0].Name=Tier&customFields[0].Value=Gold+Plus"
+          "&customFields[1].Name=X&customFields[1].Value=");
+    is_str(got, "{\"customFields\":[{\"Name\":\"Tier\",\"Value\":"
+           "\"Gold Plus\"},{\"Name\":\"X\",\"Value\":\"\"}]}",
+           "indexed parameters");
+
+    parse("attributes%5B0%5D.Key=a&attributes%5B0%5D.Value=b");
+    is_str(got, "{\"attributes\":[{\"Key\":\"a\",\"Value\":\"b\"}]}",
+           "escaped brackets");
+
+    parse("");
+    is_str(got, "{}", "nothing");
+    parse("&&a=1&&");
+    is_str(got, "{\"a\":\"1\"}", "empty pieces are skipped");
+    parse("flag");
+    is_str(got, "{\"flag\":\"\"}", "a name without a value");
+
+    ok(parse("a=1&a=2") == -1 && strstr(err, "twice"), "a repeated name");
+    ok(parse("a=%zz") == -1 && strstr(err, "badly encoded"), "a bad escape");
+    ok(parse("a=%00") == -1, "an encoded NUL");
+    ok(parse("c[1].Name=x") == -1 && strstr(err, "comes before"),
+       "an index with a gap");
+    ok(parse("c[50].Name=x") == -1, "an index too large");
+    ok(parse("c[-1].Name=x") == -1, "a negative index");
+    ok(parse("c[0]=x") == -1, "an index without a field");
+    ok(parse("c[0].Na-me=x") == -1, "a bad field name");
+    ok(parse("c[0].N=x&c[0].N=y") == -1 && strstr(err, "twice"),
+       "an indexed field twice");
+    ok(parse("a$b=1") == -1, "a bad name");
+    ok(parse("c=1&c[0].N=x") == -1, "a name both plain and indexed");
+
+    return unit_done();
+}
