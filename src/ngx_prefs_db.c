@@ -1412,18 +1412,43 @@ ngx_prefs_db_notice(void *arg, const char *message)
 }
 
 
-/* a numeric IPv4 or IPv6 address, or a comma-separated list of them */
+/*
+ * Numeric IPv4 or IPv6 addresses, comma-separated: each has a colon (and
+ * hex digits), or dots between decimal digits.  "db" or "cafe" is a name.
+ */
 
 static ngx_flag_t
 ngx_prefs_db_is_address(const char *host)
 {
-    const char  *p;
+    const char  *p, *start;
+    ngx_flag_t   colon, dot;
 
-    for (p = host; *p; p++) {
-        if (!(isxdigit((unsigned char) *p) || *p == '.' || *p == ':'
-              || *p == ','))
-        {
-            return 0;
+    for (start = host; *start; start = (*p == ',') ? p + 1 : p) {
+        colon = 0;
+        dot = 0;
+
+        for (p = start; *p && *p != ','; p++) {
+            if (*p == ':') {
+                colon = 1;
+
+            } else if (*p == '.') {
+                dot = 1;
+
+            } else if (!isxdigit((unsigned char) *p)) {
+                return 0;
+            }
+        }
+
+        if (!colon) {
+            if (!dot) {
+                return 0;
+            }
+
+            for (p = start; *p && *p != ','; p++) {
+                if (*p != '.' && !isdigit((unsigned char) *p)) {
+                    return 0;
+                }
+            }
         }
     }
 

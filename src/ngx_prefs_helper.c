@@ -655,6 +655,9 @@ ngx_prefs_runner_beat_handler(ngx_event_t *ev)
 static void
 ngx_prefs_runner_renew_handler(ngx_event_t *ev)
 {
+    u_char                *p;
+    ngx_queue_t           *qh;
+    ngx_prefs_job_t       *job;
     ngx_prefs_runner_t    *rn = ev->data;
     ngx_prefs_db_query_t  *q;
 
@@ -674,6 +677,29 @@ ngx_prefs_runner_renew_handler(ngx_event_t *ev)
         rn->renew_pool = NULL;
         goto next;
     }
+
+    /* only the jobs still held: one given up is left to expire */
+
+    p = ngx_pnalloc(rn->renew_pool, 3 + rn->running * (NGX_INT64_LEN + 1));
+    if (p == NULL) {
+        ngx_destroy_pool(rn->renew_pool);
+        rn->renew_pool = NULL;
+        goto next;
+    }
+
+    q->values[2] = (char *) p;
+    *p++ = '{';
+
+    for (qh = ngx_queue_head(&rn->jobs);
+         qh != ngx_queue_sentinel(&rn->jobs);
+         qh = ngx_queue_next(qh))
+    {
+        job = ngx_queue_data(qh, ngx_prefs_job_t, queue);
+        p = ngx_sprintf(p, "%s%V", p[-1] == '{' ? "" : ",", &job->id);
+    }
+
+    *p++ = '}';
+    *p = '\0';
 
     q->values[0] = rn->owner;
     q->values[1] = rn->lease;

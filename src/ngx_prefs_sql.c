@@ -33,8 +33,9 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
 
     [NGX_PREFS_STMT_JOB_RENEW] = { "prefs_job_renew",
       "UPDATE prefs_job SET lease_until = now() + $2::interval"
-      " WHERE state = 'running' AND lease_owner = $1",
-      2, 0 },
+      " WHERE state = 'running' AND lease_owner = $1"
+      " AND job_id = ANY ($3::bigint[])",
+      3, 0 },
 
     /*
      * Authentication: the account and what the credential names in it, in
@@ -132,4 +133,42 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
       "SELECT outcome, item_key, message"
       " FROM prefs_config_write_many($1, $2, $3, $4::jsonb, $5)",
       5, 0 },
+
+    /*
+     * The Data API: each call validates, writes and appends its events in
+     * one transaction (sql/005_data.sql).  $1 is the account, $2 the user.
+     */
+
+    [NGX_PREFS_STMT_PROFILE_CREATE] = { "prefs_profile_create",
+      "SELECT outcome, profile_id::text, message"
+      " FROM prefs_profile_create($1, $2, $3::jsonb)",
+      3, 0 },
+
+    [NGX_PREFS_STMT_PROFILE_GET] = { "prefs_profile_get",
+      "SELECT prefs_profile_get($1, $2, $3::boolean)",
+      3, 1 },
+
+    [NGX_PREFS_STMT_PROFILE_BY_ALTERNATE_ID] = { "prefs_profile_by_alt",
+      "SELECT prefs_profile_by_alternate_id($1, $2, $3, $4::boolean)",
+      4, 1 },
+
+    [NGX_PREFS_STMT_PROFILE_UPDATE] = { "prefs_profile_update",
+      "SELECT outcome, message FROM prefs_profile_update($1, $2, $3, $4::jsonb)",
+      4, 0 },
+
+    [NGX_PREFS_STMT_PROFILE_DEACTIVATE] = { "prefs_profile_deactivate",
+      "SELECT * FROM prefs_profile_deactivate($1, $2, $3, $4)",
+      4, 0 },
+
+    [NGX_PREFS_STMT_PROFILE_ACTIVATE] = { "prefs_profile_activate",
+      "SELECT * FROM prefs_profile_activate($1, $2, $3)",
+      3, 0 },
+
+    [NGX_PREFS_STMT_PROFILE_ERASE] = { "prefs_profile_erase",
+      "SELECT * FROM prefs_profile_erase($1, $2, $3)",
+      3, 0 },
+
+    [NGX_PREFS_STMT_PROFILE_FIND] = { "prefs_profile_find",
+      "SELECT outcome, body FROM prefs_profile_find($1, $2, $3::jsonb)",
+      3, 1 },
 };
