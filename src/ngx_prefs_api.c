@@ -27,6 +27,7 @@
 #include "ngx_prefs_http.h"
 #include "ngx_prefs_users.h"
 #include "ngx_prefs_config.h"
+#include "ngx_prefs_data.h"
 
 
 #define NGX_PREFS_AUTH_SKEW  60000
@@ -151,6 +152,8 @@ static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_v3_filters =
 #define NGX_PREFS_BOTH (NGX_PREFS_API_IN_V4|NGX_PREFS_API_IN_V3)
 #define NGX_PREFS_CR   NGX_PREFS_PERM_CONFIGURATION_READ
 #define NGX_PREFS_CW   NGX_PREFS_PERM_CONFIGURATION_WRITE
+#define NGX_PREFS_PR   NGX_PREFS_PERM_PROFILE_READ
+#define NGX_PREFS_PW   NGX_PREFS_PERM_PROFILE_WRITE
 
 /* a collection: GET all, GET one, POST, PUT one, DELETE one */
 #define ngx_prefs_cfg_routes(name, sel)                                       \
@@ -266,6 +269,32 @@ static const ngx_prefs_route_t  ngx_prefs_api_routes[] = {
     ngx_prefs_cfg_routes("GroupTypes", group_types),
     ngx_prefs_cfg_routes("CustomFields", custom_fields),
     ngx_prefs_cfg_routes("Tags", tags),
+
+    /* Data: profiles; the lookups before Profile/{profileId} */
+
+    { NGX_HTTP_POST, { "Profile", NULL }, NGX_PREFS_PW, NGX_PREFS_V4,
+      ngx_prefs_data_create, NULL },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Profile", "Email", NULL }, NGX_PREFS_PR,
+      NGX_PREFS_V4, ngx_prefs_data_find, "email" },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Profile", "Phone", NULL }, NGX_PREFS_PR,
+      NGX_PREFS_V4, ngx_prefs_data_find, "phone" },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Profile", "Address", NULL },
+      NGX_PREFS_PR, NGX_PREFS_V4, ngx_prefs_data_find, "address" },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Profile", "CustomFields", NULL },
+      NGX_PREFS_PR, NGX_PREFS_V4, ngx_prefs_data_find, "customfields" },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Profile", "PreferenceAttributes", NULL },
+      NGX_PREFS_PR, NGX_PREFS_V4, ngx_prefs_data_find, "attributes" },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD,
+      { "Profile", "AlternateIdType", "*", "AlternateId", "*", NULL },
+      NGX_PREFS_PR, NGX_PREFS_V4, ngx_prefs_data_get_alternate, NULL },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Profile", "*", NULL }, NGX_PREFS_PR,
+      NGX_PREFS_V4, ngx_prefs_data_get, NULL },
+    { NGX_HTTP_POST, { "Profile", "*", NULL }, NGX_PREFS_PW, NGX_PREFS_V4,
+      ngx_prefs_data_update, NULL },
+    { NGX_HTTP_DELETE, { "Profile", "*", NULL }, NGX_PREFS_PW, NGX_PREFS_V4,
+      ngx_prefs_data_delete, NULL },
+    { NGX_HTTP_POST, { "Profile", "*", "Activate", NULL }, NGX_PREFS_PW,
+      NGX_PREFS_V4, ngx_prefs_data_activate, NULL },
 
     /* User management */
 

@@ -1,0 +1,549 @@
+
+/*
+ * Copyright (C) ngx_prefs authors
+ */
+
+
+/*
+ * The Data API's profile routes (ProfileRead / ProfileWrite).  Each is one
+ * call of a SQL function (sql/005_data.sql) that validates against the
+ * account's configuration, writes, and appends the change's events in the
+ * same transaction: one round trip, and no change without its events.
+ * Here: strict JSON, ids, query strings, and outcomes to HTTP answers.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_prefs_data.h"
+#include "ngx_prefs_http.h"
+#include "prefs_query.h"
+
+
+static ngx_int_t ngx_prefs_data_query(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, ngx_prefs_stmt_e stmt,
+    ngx_prefs_db_handler_pt handler, ngx_prefs_db_query_t **qp);
+static ngx_int_t ngx_prefs_data_body(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, char **text);
+static const char *ngx_prefs_data_profile_id(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+static const char *ngx_prefs_data_history(ngx_http_request_t *r);
+static void ngx_prefs_data_created(ngx_prefs_db_query_t *q);
+static void ngx_prefs_data_updated(ngx_prefs_db_query_t *q);
+static void ngx_prefs_data_profile(ngx_prefs_db_query_t *q);
+static void ngx_prefs_data_changed(ngx_prefs_db_query_t *q);
+static void ngx_prefs_data_found(ngx_prefs_db_query_t *q);
+static ngx_int_t ngx_prefs_data_refusal(ngx_http_request_t *r,
+    const char *outcome, const char *message);
+
+
+ngx_int_t
+ngx_prefs_data_create(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    char                  *text;
+    ngx_int_t              rc;
+    ngx_prefs_db_query_t  *q;
+
+    rc = ngx_prefs_data_body(r, ctx, &text);
+    if (text == NULL) {
+        return rc;
+    }
+
+    if (ngx_prefs_data_query(r, ctx, NGX_PREFS_STMT_PROFILE_CREATE,
+                             ngx_prefs_data_created, &q)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q->values[1] = ctx->user_text;
+    q->values[2] = text;
+
+    return ngx_prefs_http_query(r, q);
+}
+
+
+ngx_int_t
+ngx_prefs_data_get(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    const char            *id;
+    ngx_prefs_db_query_t  *q;
+
+    id = ngx_prefs_data_profile_id(r, ctx);
+    if (id == NULL) {
+        return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
+                                    "No profile has the id \"%V\"",
+                                    &ctx->args[0]);
+    }
+
+    if (ngx_prefs_data_query(r, ctx, NGX_PREFS_STMT_PROFILE_GET,
+                             ngx_prefs_data_profile, &q)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q->values[1] = id;
+    q->values[2] = ngx_prefs_data_history(r);
+
+    return ngx_prefs_http_query(r, q);
+}
+
+
+ngx_int_t
+ngx_prefs_data_get_alternate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    ngx_prefs_db_query_t  *q;
+
+    if (ngx_prefs_data_query(r, ctx, NGX_PREFS_STMT_PROFILE_BY_ALTERNATE_ID,
+                             ngx_prefs_data_profile, &q)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* path segments are null-terminated by the parser */
+    q->values[1] = (char *) ctx->args[0].data;
+    q->values[2] = (char *) ctx->args[1].data;
+    q->values[3] = ngx_prefs_data_history(r);
+
+    return ngx_prefs_http_query(r, q);
+}
+
+
+ngx_int_t
+ngx_prefs_data_update(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    char                  *text;
+    ngx_int_t              rc;
+    const char            *id;
+    ngx_prefs_db_query_t  *q;
+
+    id = ngx_prefs_data_profile_id(r, ctx);
+    if (id == NULL) {
+        return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
+                                    "No profile has the id \"%V\"",
+                                    &ctx->args[0]);
+    }
+
+    rc = ngx_prefs_data_body(r, ctx, &text);
+    if (text == NULL) {
+        return rc;
+    }
+
+    if (ngx_prefs_data_query(r, ctx, NGX_PREFS_STMT_PROFILE_UPDATE,
+                             ngx_prefs_data_updated, &q)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q->values[1] = ctx->user_text;
+    q->values[2] = id;
+    q->values[3] = text;
+
+    return ngx_prefs_http_query(r, q);
+}
+
+
+/* DELETE deactivates with ReasonCode; with erase=true it erases for good */
+
+ngx_int_t
+ngx_prefs_data_delete(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    long                   n;
+    char                  *reason;
+    ngx_str_t              erase, v;
+    const char            *id;
+    ngx_prefs_db_query_t  *q;
+
+    id = ngx_prefs_data_profile_id(r, ctx);
+    if (id == NULL) {
+        return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
+                                    "No profile has the id \"%V\"",
+                                    &ctx->args[0]);
+    }
+
+    if (ngx_http_arg(r, (u_char *) "erase", 5, &erase) == NGX_OK
+        && erase.len == 4 && ngx_strncasecmp(erase.data, (u_char *) "true", 4)
+                             == 0)
+    {
+        if (ngx_prefs_data_query(r, ctx, NGX_PREFS_STMT_PROFILE_ERASE,
+                                 ngx_prefs_data_changed, &q)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        q->values[1] = ctx->user_text;
+        q->values[2] = id;
+
+        return ngx_prefs_http_query(r, q);
+    }
+
+    reason = NULL;
+
+    if (ngx_http_arg(r, (u_char *) "ReasonCode", 10, &v) == NGX_OK) {
+        reason = ngx_pnalloc(r->pool, v.len + 1);
+        if (reason == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        n = prefs_percent_decode((char *) v.data, v.len, reason, 1);
+        if (n < 0 || n > 100) {
+            return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "ReasonCode must be 0 to 100 "
+                                        "characters, percent-encoded");
+        }
+
+        reason[n] = '\0';
+    }
+
+    if (ngx_prefs_data_query(r, ctx, NGX_PREFS_STMT_PROFILE_DEACTIVATE,
+                             ngx_prefs_data_changed, &q)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q->values[1] = ctx->user_text;
+    q->values[2] = id;
+    q->values[3] = reason;
+
+    return ngx_prefs_http_query(r, q);
+}
+
+
+ngx_int_t
+ngx_prefs_data_activate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    const char            *id;
+    ngx_prefs_db_query_t  *q;
+
+    id = ngx_prefs_data_profile_id(r, ctx);
+    if (id == NULL) {
+        return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
+                                    "No profile has the id \"%V\"",
+                                    &ctx->args[0]);
+    }
+
+    if (ngx_prefs_data_query(r, ctx, NGX_PREFS_STMT_PROFILE_ACTIVATE,
+                             ngx_prefs_data_changed, &q)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q->values[1] = ctx->user_text;
+    q->values[2] = id;
+
+    return ngx_prefs_http_query(r, q);
+}
+
+
+/* lookups: the route names what to look by, the query string the values */
+
+ngx_int_t
+ngx_prefs_data_find(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    char                  *text, err[256];
+    size_t                 len;
+    json_t                *args;
+    ngx_prefs_db_query_t  *q;
+
+    if (prefs_query_parse((char *) r->args.data, r->args.len, &args, err,
+                          sizeof(err))
+        != 0)
+    {
+        return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
+                                    "The query string is invalid: %s", err);
+    }
+
+    len = json_dumpb(args, NULL, 0, JSON_COMPACT);
+    text = ngx_pnalloc(r->pool, len + 1);
+
+    if (text == NULL) {
+        json_decref(args);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    text[json_dumpb(args, text, len, JSON_COMPACT)] = '\0';
+    json_decref(args);
+
+    if (ngx_prefs_data_query(r, ctx, NGX_PREFS_STMT_PROFILE_FIND,
+                             ngx_prefs_data_found, &q)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q->values[1] = (char *) ctx->route->data;
+    q->values[2] = text;
+
+    return ngx_prefs_http_query(r, q);
+}
+
+
+static ngx_int_t
+ngx_prefs_data_query(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    ngx_prefs_stmt_e stmt, ngx_prefs_db_handler_pt handler,
+    ngx_prefs_db_query_t **qp)
+{
+    ngx_prefs_db_query_t       *q;
+    ngx_http_prefs_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
+
+    q = ngx_prefs_db_query_create(r->pool, plcf->pool, stmt,
+                                  r->connection->log);
+    if (q == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* every statement here is scoped to the caller's account: $1 */
+    q->values[0] = ctx->account_text;
+    q->handler = handler;
+
+    *qp = q;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_prefs_data_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    char **text)
+{
+    json_t     *body;
+    ngx_int_t   rc;
+
+    *text = NULL;
+
+    rc = ngx_prefs_api_json_body(r, ctx, &body);
+    if (body == NULL) {
+        return rc;
+    }
+
+    rc = json_is_object(body);
+    json_decref(body);
+
+    if (!rc) {
+        return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
+                                    "The body must be a JSON object");
+    }
+
+    /* parsed strictly above (duplicate keys, UTF-8); the text goes on */
+    *text = (char *) ctx->body.data;
+
+    return NGX_OK;
+}
+
+
+static const char *
+ngx_prefs_data_profile_id(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    return ngx_prefs_api_id(&ctx->args[0]) > 0 ? (char *) ctx->args[0].data
+                                                : NULL;
+}
+
+
+static const char *
+ngx_prefs_data_history(ngx_http_request_t *r)
+{
+    ngx_str_t  v;
+
+    if (ngx_http_arg(r, (u_char *) "includeConsentHistory", 21, &v) == NGX_OK
+        && v.len == 4 && ngx_strncasecmp(v.data, (u_char *) "true", 4) == 0)
+    {
+        return "true";
+    }
+
+    return "false";
+}
+
+
+static ngx_int_t
+ngx_prefs_data_refusal(ngx_http_request_t *r, const char *outcome,
+    const char *message)
+{
+    if (ngx_strcmp(outcome, "not_found") == 0) {
+        return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
+                                    "No such profile in this account");
+    }
+
+    if (ngx_strcmp(outcome, "conflict") == 0) {
+        return ngx_prefs_http_error(r, NGX_HTTP_CONFLICT, "%s",
+                                    message && message[0]
+                                    ? message
+                                    : "An alternate id is already in use");
+    }
+
+    if (ngx_strcmp(outcome, "too_many") == 0) {
+        return ngx_prefs_http_error(r, NGX_HTTP_FORBIDDEN,
+                                    "More than 50 profiles match: narrow "
+                                    "the search");
+    }
+
+    return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST, "%s",
+                                message && message[0] ? message
+                                                      : "The request is "
+                                                        "invalid");
+}
+
+
+static void
+ngx_prefs_data_created(ngx_prefs_db_query_t *q)
+{
+    u_char              *p;
+    ngx_int_t            rc;
+    const char          *outcome, *id;
+    ngx_http_request_t  *r = q->data;
+
+    if (q->status != NGX_PREFS_DB_OK) {
+        ngx_prefs_http_finalize(r, ngx_prefs_api_sql_error(r, q));
+        return;
+    }
+
+    outcome = PQgetvalue(q->res, 0, 0);
+    id = PQgetvalue(q->res, 0, 1);
+
+    if (ngx_strcmp(outcome, "created") != 0) {
+        ngx_prefs_http_finalize(r,
+            ngx_prefs_data_refusal(r, outcome, PQgetvalue(q->res, 0, 2)));
+        return;
+    }
+
+    p = ngx_pnalloc(r->pool, r->uri.len + 1 + NGX_INT64_LEN);
+    if (p == NULL) {
+        ngx_prefs_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    r->headers_out.location = ngx_list_push(&r->headers_out.headers);
+    if (r->headers_out.location == NULL) {
+        ngx_prefs_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    r->headers_out.location->hash = 1;
+    ngx_str_set(&r->headers_out.location->key, "Location");
+    r->headers_out.location->value.data = p;
+    r->headers_out.location->value.len =
+        ngx_sprintf(p, "%V%s%s", &r->uri,
+                    r->uri.data[r->uri.len - 1] == '/' ? "" : "/", id) - p;
+
+    rc = ngx_prefs_http_send_json(r, NGX_HTTP_CREATED,
+             json_pack("{s:I}", "ProfileId",
+                       (json_int_t) ngx_atoof((u_char *) id,
+                                              ngx_strlen(id))));
+
+    ngx_prefs_http_finalize(r, rc);
+}
+
+
+static void
+ngx_prefs_data_updated(ngx_prefs_db_query_t *q)
+{
+    ngx_int_t             rc;
+    const char           *outcome;
+    ngx_http_request_t   *r = q->data;
+    ngx_prefs_api_ctx_t  *ctx;
+
+    if (q->status != NGX_PREFS_DB_OK) {
+        ngx_prefs_http_finalize(r, ngx_prefs_api_sql_error(r, q));
+        return;
+    }
+
+    outcome = PQgetvalue(q->res, 0, 0);
+
+    if (ngx_strcmp(outcome, "updated") != 0) {
+        ngx_prefs_http_finalize(r,
+            ngx_prefs_data_refusal(r, outcome, PQgetvalue(q->res, 0, 1)));
+        return;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
+
+    rc = ngx_prefs_http_send_json(r, NGX_HTTP_OK,
+             json_pack("{s:I}", "ProfileId",
+                       (json_int_t) ngx_prefs_api_id(&ctx->args[0])));
+
+    ngx_prefs_http_finalize(r, rc);
+}
+
+
+static void
+ngx_prefs_data_profile(ngx_prefs_db_query_t *q)
+{
+    ngx_int_t            rc;
+    ngx_http_request_t  *r = q->data;
+
+    if (q->status != NGX_PREFS_DB_OK) {
+        rc = ngx_prefs_api_sql_error(r, q);
+
+    } else if (PQntuples(q->res) != 1 || PQgetisnull(q->res, 0, 0)) {
+        rc = ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
+                                  "No such profile in this account");
+
+    } else {
+        rc = ngx_prefs_http_send_text(r, NGX_HTTP_OK,
+                                      PQgetvalue(q->res, 0, 0),
+                                      PQgetlength(q->res, 0, 0));
+    }
+
+    ngx_prefs_http_finalize(r, rc);
+}
+
+
+static void
+ngx_prefs_data_changed(ngx_prefs_db_query_t *q)
+{
+    ngx_int_t            rc;
+    const char          *outcome;
+    ngx_http_request_t  *r = q->data;
+
+    if (q->status != NGX_PREFS_DB_OK) {
+        ngx_prefs_http_finalize(r, ngx_prefs_api_sql_error(r, q));
+        return;
+    }
+
+    outcome = PQntuples(q->res) ? PQgetvalue(q->res, 0, 0) : "not_found";
+
+    if (ngx_strcmp(outcome, "not_found") == 0) {
+        rc = ngx_prefs_data_refusal(r, outcome, NULL);
+
+    } else {
+        rc = ngx_prefs_http_send_text(r, NGX_HTTP_NO_CONTENT, "", 0);
+    }
+
+    ngx_prefs_http_finalize(r, rc);
+}
+
+
+static void
+ngx_prefs_data_found(ngx_prefs_db_query_t *q)
+{
+    ngx_int_t            rc;
+    const char          *outcome;
+    ngx_http_request_t  *r = q->data;
+
+    if (q->status != NGX_PREFS_DB_OK) {
+        ngx_prefs_http_finalize(r, ngx_prefs_api_sql_error(r, q));
+        return;
+    }
+
+    outcome = PQgetvalue(q->res, 0, 0);
+
+    if (ngx_strcmp(outcome, "ok") != 0 && ngx_strcmp(outcome, "found") != 0) {
+        rc = ngx_prefs_data_refusal(r, outcome, PQgetvalue(q->res, 0, 1));
+
+    } else {
+        rc = ngx_prefs_http_send_text(r, NGX_HTTP_OK,
+                                      PQgetvalue(q->res, 0, 1),
+                                      PQgetlength(q->res, 0, 1));
+    }
+
+    ngx_prefs_http_finalize(r, rc);
+}

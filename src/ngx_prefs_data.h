@@ -1,0 +1,30 @@
+
+/*
+ * Copyright (C) ngx_prefs authors
+ */
+
+
+#ifndef _NGX_PREFS_DATA_H_INCLUDED_
+#define _NGX_PREFS_DATA_H_INCLUDED_
+
+
+#include "ngx_prefs_api.h"
+
+
+ngx_int_t ngx_prefs_data_create(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+ngx_int_t ngx_prefs_data_get(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+ngx_int_t ngx_prefs_data_get_alternate(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+ngx_int_t ngx_prefs_data_update(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+ngx_int_t ngx_prefs_data_delete(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+ngx_int_t ngx_prefs_data_activate(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+ngx_int_t ngx_prefs_data_find(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+
+
+#endif /* _NGX_PREFS_DATA_H_INCLUDED_ */
