@@ -296,6 +296,24 @@ static const ngx_prefs_route_t  ngx_prefs_api_routes[] = {
     { NGX_HTTP_POST, { "Profile", "*", "Activate", NULL }, NGX_PREFS_PW,
       NGX_PREFS_V4, ngx_prefs_data_activate, NULL },
 
+    /* the parts of a profile, each read or written alone */
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Profile", "*", "Preferences", NULL },
+      NGX_PREFS_PR, NGX_PREFS_V4, ngx_prefs_data_part_read,
+      "ProfilePreferences" },
+    { NGX_HTTP_POST, { "Profile", "*", "Preferences", NULL }, NGX_PREFS_PW,
+      NGX_PREFS_V4, ngx_prefs_data_part_write, "ProfilePreferences" },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Consents", "*", NULL }, NGX_PREFS_PR,
+      NGX_PREFS_V4, ngx_prefs_data_part_read, "Consents" },
+    { NGX_HTTP_POST, { "Consents", "*", NULL }, NGX_PREFS_PW,
+      NGX_PREFS_V4, ngx_prefs_data_part_write, "Consents" },
+    { NGX_HTTP_POST, { "Profile", "*", "Groups", NULL }, NGX_PREFS_PW,
+      NGX_PREFS_V4, ngx_prefs_data_part_write, "Groups" },
+    { NGX_HTTP_POST, { "Profile", "*", "Tags", NULL }, NGX_PREFS_PW,
+      NGX_PREFS_V4, ngx_prefs_data_part_write, "Tags" },
+    { NGX_HTTP_POST, { "Profile", "*", "CustomFields", NULL }, NGX_PREFS_PW,
+      NGX_PREFS_V4, ngx_prefs_data_part_write, "CustomFields" },
+
     /* User management */
 
     { NGX_HTTP_GET, { "Users", NULL },

@@ -37,6 +37,7 @@ static void ngx_prefs_data_changed(ngx_prefs_db_query_t *q);
 static void ngx_prefs_data_found(ngx_prefs_db_query_t *q);
 static ngx_int_t ngx_prefs_data_refusal(ngx_http_request_t *r,
     const char *outcome, const char *message);
+static void ngx_prefs_data_part(ngx_prefs_db_query_t *q);
 
 
 ngx_int_t
@@ -283,6 +284,150 @@ ngx_prefs_data_find(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     q->values[2] = text;
 
     return ngx_prefs_http_query(r, q);
+}
+
+
+/*
+ * One part of a profile (its preferences, consents, groups, tags, custom
+ * fields), named by the route: read out of the profile, or written as an
+ * UpdateProfile of that part alone, so the same validation and events
+ * serve.  A write takes the part's list, {"<Part>": [...]}, or one item.
+ */
+
+ngx_int_t
+ngx_prefs_data_part_read(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    const char            *id;
+    ngx_prefs_db_query_t  *q;
+
+    id = ngx_prefs_data_profile_id(r, ctx);
+    if (id == NULL) {
+        return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
+                                    "No profile has the id \"%V\"",
+                                    &ctx->args[0]);
+    }
+
+    if (ngx_prefs_data_query(r, ctx, NGX_PREFS_STMT_PROFILE_GET,
+                             ngx_prefs_data_part, &q)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q->values[1] = id;
+    q->values[2] = ngx_prefs_data_history(r);
+
+    return ngx_prefs_http_query(r, q);
+}
+
+
+ngx_int_t
+ngx_prefs_data_part_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    char                  *text;
+    size_t                 len;
+    json_t                *body, *items, *wrap;
+    ngx_int_t              rc;
+    const char            *id, *part;
+    ngx_prefs_db_query_t  *q;
+
+    part = ctx->route->data;
+
+    id = ngx_prefs_data_profile_id(r, ctx);
+    if (id == NULL) {
+        return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
+                                    "No profile has the id \"%V\"",
+                                    &ctx->args[0]);
+    }
+
+    rc = ngx_prefs_api_json_body(r, ctx, &body);
+    if (body == NULL) {
+        return rc;
+    }
+
+    if (json_is_array(body)) {
+        items = json_incref(body);
+
+    } else if (json_is_object(body) && json_object_size(body) == 1
+               && json_is_array(json_object_get(body, part)))
+    {
+        items = json_incref(json_object_get(body, part));
+
+    } else {
+        items = json_array();
+        json_array_append(items, body);
+    }
+
+    json_decref(body);
+
+    wrap = json_object();
+    if (wrap == NULL || json_object_set_new(wrap, part, items) != 0) {
+        json_decref(wrap);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = json_dumpb(wrap, NULL, 0, JSON_COMPACT);
+    text = ngx_pnalloc(r->pool, len + 1);
+
+    if (text == NULL) {
+        json_decref(wrap);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    text[json_dumpb(wrap, text, len, JSON_COMPACT)] = '\0';
+    json_decref(wrap);
+
+    if (ngx_prefs_data_query(r, ctx, NGX_PREFS_STMT_PROFILE_UPDATE,
+                             ngx_prefs_data_updated, &q)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q->values[1] = ctx->user_text;
+    q->values[2] = id;
+    q->values[3] = text;
+
+    return ngx_prefs_http_query(r, q);
+}
+
+
+static void
+ngx_prefs_data_part(ngx_prefs_db_query_t *q)
+{
+    json_t               *profile, *part;
+    ngx_int_t             rc;
+    const char           *name;
+    ngx_http_request_t   *r = q->data;
+    ngx_prefs_api_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
+    name = ctx->route->data;
+
+    if (q->status != NGX_PREFS_DB_OK) {
+        ngx_prefs_http_finalize(r, ngx_prefs_api_sql_error(r, q));
+        return;
+    }
+
+    if (PQntuples(q->res) != 1 || PQgetisnull(q->res, 0, 0)) {
+        ngx_prefs_http_finalize(r,
+            ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
+                                 "No such profile in this account"));
+        return;
+    }
+
+    profile = json_loadb(PQgetvalue(q->res, 0, 0), PQgetlength(q->res, 0, 0),
+                         0, NULL);
+    part = json_object_get(profile, name);
+
+    rc = ngx_prefs_http_send_json(r, NGX_HTTP_OK,
+             json_pack("{s:O,s:O}", "ProfileId",
+                       json_object_get(profile, "ProfileId"),
+                       name, part ? part : json_array()));
+
+    json_decref(profile);
+
+    ngx_prefs_http_finalize(r, rc);
 }
 
 

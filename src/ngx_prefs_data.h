@@ -25,6 +25,10 @@ ngx_int_t ngx_prefs_data_activate(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
 ngx_int_t ngx_prefs_data_find(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
+ngx_int_t ngx_prefs_data_part_read(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+ngx_int_t ngx_prefs_data_part_write(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
 
 
 #endif /* _NGX_PREFS_DATA_H_INCLUDED_ */

@@ -138,6 +138,48 @@ is(psql_value("SELECT count(*) FROM prefs_event WHERE profile_id = :'p' AND even
 unlike(psql_value("SELECT coalesce(string_agg(data::text, ' '), '') FROM prefs_event WHERE profile_id = :'p' AND event_type = 'profile.deleted'", p => $id),
        qr/jane|Doe|Roe/i, 'without personal data in it');
 
+# --- the parts of a profile; two writers at once both land -------------------
+
+($st, $h, $j, $raw) = call('POST', 'Profile', { FirstName => 'Max', CustomFields => \@required,
+    Emails => [ { Address => 'max@example.com', Type => $email_type, IsDefault => JSON::PP::true } ] });
+is($st, 201, 'a second profile') or diag $raw;
+my $max = $j->{ProfileId};
+
+($st, $h, $j, $raw) = call('POST', "Consents/$max", [ { TypeName => 'Marketing', Version => '2.0', Status => 'Granted' } ]);
+is($st, 200, 'POST Consents/{profileId}') or diag $raw;
+($st, $h, $j) = call('GET', "Consents/$max");
+is($j->{Consents}[0]{Status}, 'Granted', 'GET Consents/{profileId}');
+
+($st, $h, $j, $raw) = call('POST', "Profile/$max/Preferences", { ProfilePreferences => [
+    { FilterId => 'NewsletterEmail', ContactPoint => 'max@example.com', PreferenceType => 1, FrequencyId => 'W' } ] });
+is($st, 200, 'POST Profile/{id}/Preferences') or diag $raw;
+($st, $h, $j, $raw) = call('POST', "Profile/$max/Preferences", { FilterId => 'NewsletterEmail',
+    ContactPoint => 'max@example.com', PreferenceType => 1, FrequencyId => 'Y' });
+is($st, 400, 'a frequency the filter lacks is 400') or diag $raw;
+like($j->{Message} // '', qr/FrequencyId/, 'naming FrequencyId');
+
+# two clients add different preferences at the same moment
+my @socks;
+for my $pref ([ 'ProductUpdatesEmail', 'M' ], [ 'PartnerOffersEmail', 'W' ]) {
+    push @socks, $ng->request(method => 'POST', path => "/Profiles/v4/$acme/Profile/$max/Preferences",
+        headers => { Authorization => pnauth($acme, 'admin', $secret), 'Content-Type' => 'application/json' },
+        body => encode_json({ FilterId => $pref->[0], ContactPoint => 'max@example.com', PreferenceType => 1,
+                              FrequencyId => $pref->[1] }), no_wait => 1);
+}
+my @codes = map { (PrefsTest::read_response($_, 10))[0] } @socks;
+is_deeply(\@codes, [200, 200], 'both concurrent writes succeed');
+($st, $h, $j) = call('GET', "Profile/$max/Preferences");
+is_deeply([ sort map { $_->{FilterId} } @{ $j->{ProfilePreferences} } ],
+          [ 'NewsletterEmail', 'PartnerOffersEmail', 'ProductUpdatesEmail' ], 'and both landed, with the first');
+
+my $tag = $cfg->{Tags}[0]{Name};
+($st, $h, $j, $raw) = call('POST', "Profile/$max/Tags", [ $tag ]);
+is($st, 200, "POST Profile/{id}/Tags with the configured tag \"$tag\"") or diag $raw;
+($st, $h, $j) = call('GET', "Profile/$max");
+is_deeply($j->{Tags}, [ $tag ], 'the profile has it');
+($st, $h, $j) = call('POST', "Profile/$max/Tags", [ 'NoSuchTag' ]);
+is($st, 400, 'a tag the account lacks is 400');
+
 my @bad = grep { /\[(error|alert|crit|emerg)\]/ } split /\n/, $ng->error_log;
 is_deeply(\@bad, [], 'no error was logged');
 $ng->stop;
