@@ -615,13 +615,17 @@ ngx_prefs_api_authenticate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     ctx->auth_rc = h ? prefs_auth_parse((char *) h->data, h->len, &ctx->auth)
                      : PREFS_AUTH_MISSING;
 
-    p = ngx_pnalloc(r->pool, 2 + ctx->client_id.len + 1
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 2 + ctx->client_id.len + 1
                              + PREFS_AUTH_MAX_USER + 65);
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ctx->cache_key.data = p;
+
+    /* the database first: one nginx may serve several */
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
+    p = ngx_sprintf(p, "%ui:", ngx_prefs_db_pool_database(plcf->pool));
 
     if (ctx->auth_rc != PREFS_AUTH_OK) {
         stmt = NGX_PREFS_STMT_ACCOUNT_BY_CLIENT_ID;
@@ -659,8 +663,6 @@ ngx_prefs_api_authenticate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
          * Refusals stay bounded by prefs_auth_max_failures.
          */
     }
-
-    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
 
     q = ngx_prefs_db_query_create(r->pool, plcf->pool, stmt,
                                   r->connection->log);

@@ -113,11 +113,13 @@ static void ngx_prefs_config_resume(ngx_prefs_load_t *load,
     ngx_prefs_snap_t *snap, ngx_prefs_db_query_t *failed);
 static void ngx_prefs_waiter_cleanup(void *data);
 static ngx_prefs_snap_t *ngx_prefs_snap_create(int64_t account_id,
-    const char *text, size_t len, ngx_log_t *log);
+    ngx_rbtree_key_t key, const char *text, size_t len, ngx_log_t *log);
 static void ngx_prefs_snap_install(ngx_prefs_snap_t *snap);
 static void ngx_prefs_snap_release(ngx_prefs_snap_t *snap);
 static void ngx_prefs_snap_ref_cleanup(void *data);
-static ngx_prefs_snap_t *ngx_prefs_snap_find(int64_t account_id);
+static ngx_prefs_snap_t *ngx_prefs_snap_find(ngx_rbtree_key_t key);
+static ngx_rbtree_key_t ngx_prefs_snap_key(ngx_http_request_t *r,
+    int64_t account_id);
 static ngx_flag_t ngx_prefs_snap_fresh(ngx_prefs_snap_t *snap);
 static ngx_int_t ngx_prefs_config_locale(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, ngx_prefs_snap_t *snap, const char **locale,
@@ -181,7 +183,7 @@ ngx_prefs_config_read(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 
     ngx_prefs_config_init_trees();
 
-    snap = ngx_prefs_snap_find(ctx->account_id);
+    snap = ngx_prefs_snap_find(ngx_prefs_snap_key(r, ctx->account_id));
 
     if (snap && ngx_prefs_snap_fresh(snap)) {
         return ngx_prefs_config_answer(r, ctx, snap);
@@ -191,8 +193,25 @@ ngx_prefs_config_read(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 }
 
 
+/*
+ * Account ids are unique within a database, and one nginx may serve
+ * several: the key carries the database too.
+ */
+
+static ngx_rbtree_key_t
+ngx_prefs_snap_key(ngx_http_request_t *r, int64_t account_id)
+{
+    ngx_http_prefs_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
+
+    return ((ngx_rbtree_key_t) ngx_prefs_db_pool_database(plcf->pool) << 48)
+           | (ngx_rbtree_key_t) account_id;
+}
+
+
 static ngx_prefs_snap_t *
-ngx_prefs_snap_find(int64_t account_id)
+ngx_prefs_snap_find(ngx_rbtree_key_t key)
 {
     ngx_rbtree_node_t  *node, *sentinel;
     ngx_prefs_snap_t   *snap;
@@ -203,10 +222,10 @@ ngx_prefs_snap_find(int64_t account_id)
     while (node != sentinel) {
         snap = (ngx_prefs_snap_t *) node;
 
-        if ((ngx_rbtree_key_t) account_id < node->key) {
+        if (key < node->key) {
             node = node->left;
 
-        } else if ((ngx_rbtree_key_t) account_id > node->key) {
+        } else if (key > node->key) {
             node = node->right;
 
         } else {
@@ -263,6 +282,7 @@ ngx_prefs_config_wait(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_prefs_snap_t *check)
 {
     ngx_pool_t                  *pool;
+    ngx_rbtree_key_t             key;
     ngx_rbtree_node_t           *node;
     ngx_pool_cleanup_t          *cln;
     ngx_prefs_load_t            *load;
@@ -273,12 +293,13 @@ ngx_prefs_config_wait(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_http_prefs_main_conf_t  *pmcf;
 
     load = NULL;
+    key = ngx_prefs_snap_key(r, ctx->account_id);
 
     for (node = ngx_prefs_loads.root; node != ngx_prefs_loads.sentinel; ) {
-        if ((ngx_rbtree_key_t) ctx->account_id < node->key) {
+        if (key < node->key) {
             node = node->left;
 
-        } else if ((ngx_rbtree_key_t) ctx->account_id > node->key) {
+        } else if (key > node->key) {
             node = node->right;
 
         } else {
@@ -301,7 +322,7 @@ ngx_prefs_config_wait(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 
         load->pool = pool;
         load->account_id = ctx->account_id;
-        load->node.key = (ngx_rbtree_key_t) ctx->account_id;
+        load->node.key = key;
         ngx_queue_init(&load->waiters);
 
         pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
@@ -392,7 +413,7 @@ ngx_prefs_config_loaded(ngx_prefs_db_query_t *q)
     snap = NULL;
 
     if (q->status == NGX_PREFS_DB_OK && PQntuples(q->res) == 1) {
-        snap = ngx_prefs_snap_create(load->account_id,
+        snap = ngx_prefs_snap_create(load->account_id, load->node.key,
                                      PQgetvalue(q->res, 0, 0),
                                      PQgetlength(q->res, 0, 0),
                                      ngx_cycle->log);
@@ -497,8 +518,8 @@ ngx_prefs_config_resume(ngx_prefs_load_t *load, ngx_prefs_snap_t *snap,
 
 
 static ngx_prefs_snap_t *
-ngx_prefs_snap_create(int64_t account_id, const char *text, size_t len,
-    ngx_log_t *log)
+ngx_prefs_snap_create(int64_t account_id, ngx_rbtree_key_t key,
+    const char *text, size_t len, ngx_log_t *log)
 {
     size_t             i, n;
     u_char            *p;
@@ -532,7 +553,7 @@ ngx_prefs_snap_create(int64_t account_id, const char *text, size_t len,
 
     snap->pool = pool;
     snap->account_id = account_id;
-    snap->node.key = (ngx_rbtree_key_t) account_id;
+    snap->node.key = key;
     snap->generation = json_integer_value(json_object_get(doc, "Generation"));
     snap->checked = ngx_current_msec;
 
@@ -602,7 +623,7 @@ ngx_prefs_snap_install(ngx_prefs_snap_t *snap)
 {
     ngx_prefs_snap_t  *old;
 
-    old = ngx_prefs_snap_find(snap->account_id);
+    old = ngx_prefs_snap_find(snap->node.key);
 
     if (old) {
         ngx_rbtree_delete(&ngx_prefs_snaps, &old->node);

@@ -61,6 +61,8 @@ struct ngx_prefs_db_conn_s {
 
 struct ngx_prefs_db_pool_s {
     ngx_prefs_db_conf_t        conf;
+    ngx_uint_t                 index;          /* in the pools array */
+    ngx_uint_t                 database;       /* first pool of its conninfo */
 
     ngx_log_t                 *log;
     ngx_prefs_db_conn_t       *conns;
@@ -211,6 +213,18 @@ ngx_prefs_db_pool_add(ngx_conf_t *cf, ngx_array_t *pools,
     }
 
     pool->conf = *dc;
+    pool->index = pools->nelts;
+    pool->database = pool->index;
+
+    for (i = 0; i < pools->nelts; i++) {
+        if (pp[i]->conf.conninfo.len == dc->conninfo.len
+            && ngx_strncmp(pp[i]->conf.conninfo.data, dc->conninfo.data,
+                           dc->conninfo.len) == 0)
+        {
+            pool->database = pp[i]->database;
+            break;
+        }
+    }
 
     pp = ngx_array_push(pools);
     if (pp == NULL) {
@@ -227,6 +241,19 @@ ngx_prefs_db_conf_t *
 ngx_prefs_db_pool_conf(ngx_prefs_db_pool_t *pool)
 {
     return &pool->conf;
+}
+
+
+/*
+ * Which database (pool) a key belongs to: account ids and user names are
+ * only unique within one, and one nginx may serve several (production and
+ * sandbox).  Pools sharing a conninfo share the number.
+ */
+
+ngx_uint_t
+ngx_prefs_db_pool_database(ngx_prefs_db_pool_t *pool)
+{
+    return pool->database;
 }
 
 

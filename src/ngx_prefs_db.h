@@ -97,6 +97,7 @@ void ngx_prefs_db_exit_process(ngx_array_t *pools);
 ngx_prefs_db_pool_t *ngx_prefs_db_pool_add(ngx_conf_t *cf, ngx_array_t *pools,
     ngx_prefs_db_conf_t *dc);
 ngx_prefs_db_conf_t *ngx_prefs_db_pool_conf(ngx_prefs_db_pool_t *pool);
+ngx_uint_t ngx_prefs_db_pool_database(ngx_prefs_db_pool_t *pool);
 
 ngx_prefs_db_query_t *ngx_prefs_db_query_create(ngx_pool_t *p,
     ngx_prefs_db_pool_t *pool, ngx_prefs_stmt_e stmt, ngx_log_t *log);
