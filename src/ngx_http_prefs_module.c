@@ -41,6 +41,10 @@ static char *ngx_http_prefs_check_positive(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_prefs_check_poll(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_prefs_check_ttl(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_prefs_check_realm(ngx_conf_t *cf, void *post,
+    void *data);
 static ngx_path_t *ngx_http_prefs_path_create(ngx_conf_t *cf,
     ngx_str_t *name);
 static ngx_int_t ngx_http_prefs_postconfiguration(ngx_conf_t *cf);
@@ -92,6 +96,16 @@ static ngx_conf_post_t  ngx_http_prefs_positive_post = {
 
 static ngx_conf_post_t  ngx_http_prefs_poll_post = {
     ngx_http_prefs_check_poll
+};
+
+
+static ngx_conf_post_t  ngx_http_prefs_ttl_post = {
+    ngx_http_prefs_check_ttl
+};
+
+
+static ngx_conf_post_t  ngx_http_prefs_realm_post = {
+    ngx_http_prefs_check_realm
 };
 
 
@@ -228,14 +242,14 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       ngx_conf_set_sec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_prefs_main_conf_t, oauth_token_ttl),
-      NULL },
+      &ngx_http_prefs_ttl_post },
 
     { ngx_string("prefs_auth_realm"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_prefs_main_conf_t, auth_realm),
-      NULL },
+      &ngx_http_prefs_realm_post },
 
     { ngx_string("prefs_max_body"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -348,8 +362,6 @@ ngx_http_prefs_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_prefs_main_conf_t  *pmcf = conf;
 
-    ngx_uint_t  i;
-
     ngx_conf_init_value(pmcf->helper, 1);
     ngx_conf_init_uint_value(pmcf->helper_jobs, 8);
     ngx_conf_init_msec_value(pmcf->helper_poll, 2000);
@@ -363,20 +375,6 @@ ngx_http_prefs_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (pmcf->auth_realm.data == NULL) {
         ngx_str_set(&pmcf->auth_realm, "ngx_prefs");
-    }
-
-    /* it goes inside a quoted-string of WWW-Authenticate as it is */
-    for (i = 0; i < pmcf->auth_realm.len; i++) {
-        if (pmcf->auth_realm.data[i] == '"' || pmcf->auth_realm.data[i] == '\\'
-            || pmcf->auth_realm.data[i] < 0x20)
-        {
-            return "prefs_auth_realm must not hold quotes, backslashes or "
-                   "control characters";
-        }
-    }
-
-    if (pmcf->oauth_token_ttl < 1) {
-        return "prefs_oauth_token_ttl must be at least 1s";
     }
 
     if (pmcf->spool == NGX_CONF_UNSET_PTR) {
@@ -575,6 +573,39 @@ ngx_http_prefs_check_positive(ngx_conf_t *cf, void *post, void *data)
 
     if (*t == 0) {
         return "must be more than 0";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_prefs_check_ttl(ngx_conf_t *cf, void *post, void *data)
+{
+    time_t  *t = data;
+
+    if (*t < 1) {
+        return "must be at least 1s";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* the realm goes inside a quoted-string of WWW-Authenticate as it is */
+
+static char *
+ngx_http_prefs_check_realm(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t   *realm = data;
+    ngx_uint_t   i;
+
+    for (i = 0; i < realm->len; i++) {
+        if (realm->data[i] == '"' || realm->data[i] == '\\'
+            || realm->data[i] < 0x20 || realm->data[i] == 0x7f)
+        {
+            return "must not hold quotes, backslashes or control characters";
+        }
     }
 
     return NGX_CONF_OK;

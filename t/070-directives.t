@@ -138,3 +138,25 @@ location /Profiles/v4/ { prefs_api v4; }
 --- must_die
 --- error_log
 must hold 32 bytes
+
+
+=== TEST 13: a realm that would break the WWW-Authenticate header
+--- http_config
+prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_auth_realm 'a"b';
+--- config
+location /x { prefs_api status; }
+--- must_die
+--- error_log
+"prefs_auth_realm" directive must not hold quotes, backslashes or control characters
+
+
+=== TEST 14: tokens that would expire at once
+--- http_config
+prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_oauth_token_ttl 0;
+--- config
+location /x { prefs_api status; }
+--- must_die
+--- error_log
+"prefs_oauth_token_ttl" directive must be at least 1s
