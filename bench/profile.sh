@@ -1,0 +1,405 @@
+#!/usr/bin/env bash
+# bench/profile.sh: bench/profile_read and bench/profile_write.  wrk on an
+# authenticated GET Profile/{id} of a realistic profile, over 100,000 such
+# profiles picked at random, and on a preference upsert (POST
+# Profile/{id}/Preferences); in the same run pgbench -S on the same
+# database with as many connections as nginx's pools have.
+#
+#   bench/profile.sh [SECONDS] [CONNECTIONS]
+#
+# (PROFILES=N in the environment builds N profiles instead of 100,000: for
+# trying the script out quickly, not for numbers.)
+#
+# A profile: 2 emails, 1 mobile phone, 1 postal address (the three kinds
+# of contact point), 10 preferences over 7 filters and those contact
+# points, 5 consent rows over the 3 consent types (3 current, 2 history),
+# 5 custom fields; written straight into the tables with set-based SQL.
+# Goals: read >= 0.4 of pgbench -S; one database round trip per request
+# (the workers' "Queries" counters of the status endpoint; the auth cache
+# makes authentication free).
+#
+# Needs wrk and pgbench (Debian packages).  Writes bench/out/profile.txt.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+secs=${1:-10}
+conns=${2:-32}
+port=18181
+profiles=${PROFILES:-100000}
+workers=2
+dbconns=16          # prefs_db_connections: per worker
+out="$top/bench/out"
+pgdir="$top/var/bench-pg"
+prefix="$top/var/bench-nginx"
+key="$top/var/bench-secret.key"
+report="$out/profile.txt"
+
+command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)" >&2; exit 1; }
+command -v pgbench >/dev/null || { echo "bench: pgbench is missing (apt-get install postgresql-contrib)" >&2; exit 1; }
+command -v jq >/dev/null || { echo "bench: jq is missing (apt-get install jq)" >&2; exit 1; }
+make -s all >/dev/null
+mkdir -p "$out" "$prefix/logs"
+# nginx loads a copy: a rebuild during the run must not replace the code
+# under the workers' feet
+cp build/ngx_http_prefs_module.so "$prefix/ngx_http_prefs_module.so"
+rev="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src sql 2>/dev/null || echo ' + uncommitted changes in src/ or sql/')"
+
+cleanup() {
+    local pid
+    if [ -f "$prefix/logs/nginx.pid" ]; then
+        pid=$(cat "$prefix/logs/nginx.pid" 2>/dev/null || true)
+        if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        fi
+    fi
+    sleep 1
+    scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
+    rm -rf "$prefix/pgbench"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
+scripts/pg.sh start "$pgdir" --fast >/dev/null 2>&1
+db=$(cat "$pgdir/conninfo")
+export PREFS_DATABASE="$db"
+(umask 077 && build/prefs-secret keygen > "$key")
+export PREFS_SECRET_KEY="$key"
+
+tools/prefsctl migrate >/dev/null
+tools/prefsctl account create bench --name Bench >/dev/null
+secret=$(tools/prefsctl user create bench api --group Integration | sed -n 's/.*"Secret" *: *"\([^"]*\)".*/\1/p')
+tools/prefsctl config import bench conf/demo-config.json >/dev/null
+
+# --------------------------------------------------------------------------
+# 100,000 profiles, set-based, straight into the tables prefs_profile_get
+# reads; values valid for the demo configuration (checked below through
+# the API).  Rows of one profile are written together, as the API would.
+
+t0=$(date +%s)
+psql -X -q -d "$db" -v ON_ERROR_STOP=1 -v n="$profiles" <<'SQL'
+SELECT account_id AS acct FROM prefs_account WHERE client_id = 'bench' \gset
+SELECT user_id AS uid FROM prefs_user WHERE account_id = :acct AND user_name = 'api' \gset
+
+-- the configuration the data refers to must be there
+DO $$
+BEGIN
+    IF (SELECT count(*) FROM prefs_config_item i JOIN prefs_account a USING (account_id)
+         WHERE a.client_id = 'bench' AND i.is_active AND (i.kind, i.key) IN (
+               ('Filter', 'NewsletterEmail'), ('Filter', 'ProductUpdatesEmail'),
+               ('Filter', 'PartnerOffersEmail'), ('Filter', 'NewsletterText'),
+               ('Filter', 'AccountAlertsText'), ('Filter', 'PartnerOffersPhone'),
+               ('Filter', 'ProductUpdatesMail'), ('ConsentType', 'Marketing'),
+               ('ConsentType', 'DataSharing'), ('ConsentType', 'TextMessaging'),
+               ('CustomField', 'FavoriteCategory'), ('CustomField', 'Nickname'),
+               ('CustomField', 'HouseholdSize'), ('CustomField', 'PaperlessBilling'),
+               ('CustomField', 'Birthday'), ('EmailType', 'Personal'),
+               ('EmailType', 'Work'), ('PhoneType', 'Mobile'), ('AddressType', 'Home'),
+               ('CustomerType', 'Consumer'), ('CustomerType', 'Business'),
+               ('CustomerType', 'Prospect'))) <> 22 THEN
+        RAISE EXCEPTION 'the demo configuration lacks an item the bench data uses';
+    END IF;
+END
+$$;
+
+INSERT INTO prefs_profile (account_id, prefix, first_name, middle_name, last_name,
+    default_locale, customer_type, registration_confirmed, edited_by,
+    created_at, updated_at, edited_at)
+SELECT :acct, (ARRAY['Mr.', 'Ms.', 'Dr.', ''])[1 + n % 4], 'First' || n,
+       CASE WHEN n % 3 = 0 THEN 'M.' ELSE '' END, 'Last' || n,
+       (ARRAY['en-US', 'de-DE', 'fr-FR'])[1 + n % 3],
+       (ARRAY['Consumer', 'Business', 'Prospect'])[1 + n % 3],
+       n % 5 <> 0, :uid, t, t, t
+  FROM generate_series(1, :n) n,
+       LATERAL (SELECT now() - make_interval(days => n % 1000) AS t) x
+ ORDER BY n;
+
+CREATE TEMP TABLE bp AS
+SELECT profile_id AS id, created_at AS t FROM prefs_profile WHERE account_id = :acct;
+
+INSERT INTO prefs_profile_email (account_id, profile_id, address, type, is_default,
+                                 created_at, updated_at)
+SELECT :acct, id, 'p' || id || '.' || k || '@example.com',
+       CASE k WHEN 'home' THEN 'Personal' ELSE 'Work' END, k = 'home', t, t
+  FROM bp, unnest(ARRAY['home', 'work']) k
+ ORDER BY id, k;
+
+INSERT INTO prefs_profile_phone (account_id, profile_id, number, type, is_mobile,
+                                 is_default, created_at, updated_at)
+SELECT :acct, id, '+1555' || lpad(id::text, 7, '0'), 'Mobile', true, true, t, t
+  FROM bp ORDER BY id;
+
+INSERT INTO prefs_profile_address (account_id, profile_id, line1, line2, city, state,
+    postal_code, country, type, is_default, created_at, updated_at)
+SELECT :acct, id, (1 + id % 9999) || ' ' || (ARRAY['Main St', 'Oak Ave', 'Elm Rd', 'Pine Ln'])[1 + id % 4],
+       CASE WHEN id % 4 = 0 THEN 'Apt ' || (1 + id % 40) ELSE '' END,
+       (ARRAY['Springfield', 'Riverside', 'Fairview', 'Madison'])[1 + id % 4],
+       (ARRAY['IL', 'CA', 'TX', 'WI'])[1 + id % 4], lpad((id % 100000)::text, 5, '0'),
+       'US', 'Home', true, t, t
+  FROM bp ORDER BY id;
+
+INSERT INTO prefs_profile_custom_field (account_id, profile_id, name, value, updated_at)
+SELECT :acct, id, f, CASE f
+        WHEN 'FavoriteCategory' THEN (ARRAY['Electronics', 'Garden', 'Kitchen', 'Outdoor', 'Toys'])[1 + id % 5]
+        WHEN 'Nickname' THEN 'Nick' || id
+        WHEN 'HouseholdSize' THEN (1 + id % 6)::text
+        WHEN 'PaperlessBilling' THEN CASE WHEN id % 2 = 0 THEN 'true' ELSE 'false' END
+        WHEN 'Birthday' THEN to_char(date '1950-01-01' + (id % 20000)::integer, 'YYYY-MM-DD')
+       END, t
+  FROM bp, unnest(ARRAY['Birthday', 'FavoriteCategory', 'HouseholdSize', 'Nickname',
+                        'PaperlessBilling']) f
+ ORDER BY id, f;
+
+-- the contact points by slot: home / work email, mobile, address
+CREATE TEMP TABLE bc AS
+SELECT e.profile_id, CASE WHEN e.is_default THEN 'home' ELSE 'work' END AS slot,
+       e.email_id, NULL::bigint AS phone_id, NULL::bigint AS address_id,
+       'E' || e.email_id AS ckey
+  FROM prefs_profile_email e WHERE e.account_id = :acct
+UNION ALL
+SELECT p.profile_id, 'mobile', NULL, p.phone_id, NULL, 'P' || p.phone_id
+  FROM prefs_profile_phone p WHERE p.account_id = :acct
+UNION ALL
+SELECT a.profile_id, 'mail', NULL, NULL, a.address_id, 'A' || a.address_id
+  FROM prefs_profile_address a WHERE a.account_id = :acct;
+
+-- 10 preferences: 2 emails x 3 email filters, the mobile for both text
+-- filters and the phone filter, the address for the printed catalogue.
+-- Channel and expiration as prefs_data_apply derives them.
+INSERT INTO prefs_preference (account_id, profile_id, filter_id, channel_id, email_id,
+    phone_id, address_id, contact_key, preference_type, frequency_id, attributes,
+    customer_date, expiration_date, created_at, updated_at)
+SELECT :acct, c.profile_id, s.filter_id, i.body ->> 'ChannelId', c.email_id, c.phone_id,
+       c.address_id, c.ckey, s.ptype, s.freq, s.attrs::jsonb, d.cdate,
+       d.cdate + make_interval(days => (i.body ->> CASE WHEN s.ptype = 1
+           THEN 'OptInCustomerExpirationDays' ELSE 'OptOutCustomerExpirationDays' END)::integer),
+       d.cdate, d.cdate
+  FROM (VALUES
+        (1, 'home', 'NewsletterEmail', 1, 'W', '[{"Key": "Topic", "Value": "Recipes"}]'),
+        (2, 'home', 'ProductUpdatesEmail', 1, 'M', '[{"Key": "ProductLine", "Value": "Kitchen"}]'),
+        (3, 'home', 'PartnerOffersEmail', 2, 'W', '[]'),
+        (4, 'work', 'NewsletterEmail', 2, 'W', '[]'),
+        (5, 'work', 'ProductUpdatesEmail', 1, 'W', '[{"Key": "ProductLine", "Value": "Tools"}]'),
+        (6, 'work', 'PartnerOffersEmail', 2, 'M', '[{"Key": "Partner", "Value": "Globex"}]'),
+        (7, 'mobile', 'NewsletterText', 1, 'W', '[]'),
+        (8, 'mobile', 'AccountAlertsText', 1, NULL, '[{"Key": "QuietHours", "Value": "22-07"}]'),
+        (9, 'mobile', 'PartnerOffersPhone', 2, 'M', '[]'),
+        (10, 'mail', 'ProductUpdatesMail', 1, 'M', '[]'))
+       AS s(ord, slot, filter_id, ptype, freq, attrs)
+  JOIN prefs_config_item i ON i.account_id = :acct AND i.kind = 'Filter'
+                          AND i.key = s.filter_id AND i.is_active
+  JOIN bc c ON c.slot = s.slot,
+       LATERAL (SELECT now() - make_interval(days => (c.profile_id % 300)::integer,
+                                             mins => s.ord) AS cdate) d
+ ORDER BY c.profile_id, s.ord;
+
+-- 5 consent rows: Marketing 1.0 then 2.0, DataSharing denied then
+-- granted, TextMessaging once; oldest first, as they would be recorded
+INSERT INTO prefs_consent (account_id, profile_id, type_name, version, status,
+    recorded_at, recorded_by, customer_date, expiration_date)
+SELECT :acct, b.id, s.type_name, s.version, s.status, d.at, :uid, d.at,
+       d.at + make_interval(days => (SELECT (v ->> 'ExpirationInDays')::integer
+                                       FROM jsonb_array_elements(i.body -> 'Versions') v
+                                      WHERE v ->> 'ConsentVersion' = s.version))
+  FROM (VALUES
+        (1, 'Marketing', '1.0', 1::smallint, 900),
+        (2, 'DataSharing', '1.0', 2::smallint, 600),
+        (3, 'TextMessaging', '2024-01', 1::smallint, 400),
+        (4, 'Marketing', '2.0', 1::smallint, 200),
+        (5, 'DataSharing', '1.0', 1::smallint, 100))
+       AS s(ord, type_name, version, status, days_ago)
+  JOIN prefs_config_item i ON i.account_id = :acct AND i.kind = 'ConsentType'
+                          AND i.key = s.type_name AND i.is_active
+ CROSS JOIN bp b,
+       LATERAL (SELECT now() - make_interval(days => s.days_ago + (b.id % 30)::integer)
+                    AS at) d
+ ORDER BY b.id, s.ord;
+SQL
+psql -X -q -d "$db" -v ON_ERROR_STOP=1 -c 'VACUUM ANALYZE' >/dev/null
+build_secs=$(( $(date +%s) - t0 ))
+read -r lo hi count < <(psql -X -At -F ' ' -d "$db" -c \
+    "SELECT min(profile_id), max(profile_id), count(*) FROM prefs_profile p
+       JOIN prefs_account a USING (account_id) WHERE a.client_id = 'bench'")
+[ "$count" = "$profiles" ] && [ $((hi - lo + 1)) = "$profiles" ] ||
+    { echo "bench: expected $profiles profiles with contiguous ids, have $count ($lo..$hi)" >&2; exit 1; }
+rows=$(psql -X -At -d "$db" -c "SELECT (SELECT count(*) FROM prefs_preference) || ' preferences, '
+    || (SELECT count(*) FROM prefs_consent) || ' consents, '
+    || (SELECT count(*) FROM prefs_profile_custom_field) || ' custom fields, '
+    || pg_size_pretty(pg_database_size(current_database()))")
+
+# pgbench's tables, in the same database (pgbench_*: no collision)
+pgbench -i -s 10 -q "$db" >"$out/pgbench-init.log" 2>&1 ||
+    { cat "$out/pgbench-init.log" >&2; exit 1; }
+
+cat > "$prefix/nginx.conf" <<CONF
+load_module $prefix/ngx_http_prefs_module.so;
+worker_processes $workers;
+error_log logs/error.log warn;
+pid logs/nginx.pid;
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
+events { worker_connections 4096; }
+http {
+    access_log off;
+    prefs_database "$db";
+    prefs_db_connections $dbconns;
+    prefs_secret_key $key;
+    prefs_spool $prefix/spool;
+    prefs_auth_cache_time 60s;
+    server {
+        listen 127.0.0.1:$port;
+        location /Profiles/v4/ { prefs_api v4; }
+        location = /prefs/status { prefs_api status; }
+    }
+}
+CONF
+: > "$prefix/logs/error.log"
+/usr/sbin/nginx -p "$prefix" -c "$prefix/nginx.conf"
+sleep 1
+
+base="http://127.0.0.1:$port"
+auth=$(tools/pnauth bench api "$secret")
+
+# a sample profile through the API: it must render every part
+mid=$(( (lo + hi) / 2 ))
+curl -sf -H "Authorization: $auth" "$base/Profiles/v4/bench/Profile/$mid" > "$out/profile-sample.json" ||
+    { echo "bench: GET Profile/$mid failed" >&2; curl -s -H "Authorization: $auth" "$base/Profiles/v4/bench/Profile/$mid" >&2;
+      tail -5 "$prefix/logs/error.log" >&2; exit 1; }
+shape=$(jq -c '[(.Emails | length), (.PhoneNumbers | length), (.Addresses | length),
+                (.ProfilePreferences | length), ([.ProfilePreferences[] | select(.ContactPoint == null)] | length),
+                (.Consents | length), (.CustomFields | length)]' "$out/profile-sample.json")
+hist=$(curl -sf -H "Authorization: $auth" "$base/Profiles/v4/bench/Profile/$mid?includeConsentHistory=true" | jq '.Consents | length')
+[ "$shape" = "[2,1,1,10,0,3,5]" ] && [ "$hist" = 5 ] ||
+    { echo "bench: the sample profile renders as $shape (emails, phones, addresses, preferences," \
+           "preferences without contact point, consents, custom fields), $hist consents with history;" \
+           "expected [2,1,1,10,0,3,5] and 5" >&2; exit 1; }
+bytes=$(wc -c < "$out/profile-sample.json")
+# the upsert the write run does, once through the API, must be accepted
+wbody="{\"FilterId\":\"NewsletterEmail\",\"ContactPoint\":\"p$mid.home@example.com\",\"PreferenceType\":1,\"FrequencyId\":\"W\",\"Attributes\":[{\"Key\":\"Topic\",\"Value\":\"Recipes\"}]}"
+code=$(curl -s -o "$out/upsert-sample.json" -w '%{http_code}' -H "Authorization: $auth" \
+    -H 'Content-Type: application/json' --data "$wbody" "$base/Profiles/v4/bench/Profile/$mid/Preferences")
+[ "$code" = 200 ] || { echo "bench: POST Profile/$mid/Preferences answers $code:" >&2; cat "$out/upsert-sample.json" >&2; exit 1; }
+
+# wrk scripts: random profile ids; Host set explicitly (wrk.format called
+# from a script lacks it otherwise)
+cat > "$out/profile_read.lua" <<'LUA'
+local n = 0
+function setup(thread) n = n + 1; thread:set("tid", n) end
+function init(args)
+    auth, lo, hi, host = args[1], tonumber(args[2]), tonumber(args[3]), args[4]
+    math.randomseed(os.time() * 100 + tid)
+end
+function request()
+    return wrk.format("GET", "/Profiles/v4/bench/Profile/" .. math.random(lo, hi),
+                      { ["Host"] = host, ["Authorization"] = auth })
+end
+LUA
+cat > "$out/profile_write.lua" <<'LUA'
+-- one preference upserted: NewsletterEmail on the home email, its
+-- FrequencyId flipped from what this thread last set (seeded "W")
+local n = 0
+local last = {}
+function setup(thread) n = n + 1; thread:set("tid", n) end
+function init(args)
+    auth, lo, hi, host = args[1], tonumber(args[2]), tonumber(args[3]), args[4]
+    math.randomseed(os.time() * 100 + tid + 50)
+end
+function request()
+    local id = math.random(lo, hi)
+    local f = last[id] == "M" and "W" or "M"
+    last[id] = f
+    return wrk.format("POST", "/Profiles/v4/bench/Profile/" .. id .. "/Preferences",
+        { ["Host"] = host, ["Authorization"] = auth, ["Content-Type"] = "application/json" },
+        '{"FilterId":"NewsletterEmail","ContactPoint":"p' .. id .. '.home@example.com",'
+        .. '"PreferenceType":1,"FrequencyId":"' .. f .. '",'
+        .. '"Attributes":[{"Key":"Topic","Value":"Recipes"}]}')
+end
+LUA
+
+rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p'; }
+p99() { sed -n 's/^ *99% *\([0-9.]*[a-z]*\).*/\1/p'; }
+done_reqs() { sed -n 's/^ *\([0-9]*\) requests in .*/\1/p'; }
+non2xx() { local v; v=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p'); echo "${v:-0}"; }
+sockerr() { local v; v=$(sed -n 's/^ *Socket errors: *//p'); echo "${v:-none}"; }
+# the workers' Queries counters, summed (each process copies its counters
+# into the status zone once a second: wait that long first).  The status
+# request itself runs one query: a difference of two counts includes the
+# first one's, which per_req takes off.
+queries() { sleep 1.5; curl -sf "$base/prefs/status" | jq '[.Workers[].Queries] | add'; }
+per_req() { awk -v q="$1" -v n="$2" 'BEGIN { printf("%.3f", n > 0 ? (q - 1) / n : 0) }'; }
+dberrors() { curl -sf "$base/prefs/status" | jq '[.Workers[].Errors] | add'; }
+events() { psql -X -At -d "$db" -c "SELECT count(*) FROM prefs_event WHERE event_type = 'preference.updated'"; }
+# one signature for every run (well inside the account's 900 s window), so
+# that each worker authenticates once, in the warm-up, and then from cache
+wrk_run() { # NAME LUA SECONDS
+    wrk -t2 -c"$conns" -d"${3:-$secs}s" --latency -s "$2" "$base" -- \
+        "$auth" "$lo" "$hi" "127.0.0.1:$port" > "$out/$1.wrk"
+}
+
+# warm-up: every worker authenticates and loads the configuration once,
+# PostgreSQL's caches fill; its queries come before the first count
+wrk_run warmup "$out/profile_read.lua" 3
+
+# profile_read
+q0=$(queries)
+wrk_run profile_read "$out/profile_read.lua"
+q1=$(queries)
+read_n=$(done_reqs < "$out/profile_read.wrk")
+
+# pgbench -S: as many connections as the workers' pools together
+pgb_c=$((dbconns * workers))
+pgb_run() { # NAME ARGS...: tps into $pgb, p99 into $pgb_p99, failures into $pgb_fail
+    local name=$1; shift
+    rm -rf "$prefix/pgbench"; mkdir -p "$prefix/pgbench"
+    pgbench -c "$pgb_c" -j 2 -T "$secs" -l --sampling-rate=0.1 --log-prefix="$prefix/pgbench/tx" \
+        "$@" "$db" > "$out/$name.pgbench" 2>&1 || { cat "$out/$name.pgbench" >&2; exit 1; }
+    pgb=$(sed -n 's/^tps = \([0-9.]*\) (without.*/\1/p' "$out/$name.pgbench" | head -1)
+    [ -n "$pgb" ] || pgb=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$out/$name.pgbench" | tail -1)
+    pgb_fail=$(sed -n 's/^number of failed transactions: *\([0-9]*\).*/\1/p' "$out/$name.pgbench")
+    pgb_p99=$(cat "$prefix"/pgbench/tx.* | awk '{ print $3 }' | sort -n |
+        awk '{ v[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1; printf("%.2fms", v[i] / 1000) }')
+}
+pgb_run pgbench_select -S
+sel_tps=$pgb sel_p99=$pgb_p99 sel_fail=${pgb_fail:-n/a}
+
+# diagnostic: the read's SQL alone, prepared as nginx prepares it, from
+# pgbench with the same connections: what the database can give
+acct=$(psql -X -At -d "$db" -c "SELECT account_id FROM prefs_account WHERE client_id = 'bench'")
+printf '\\set id random(%s, %s)\nSELECT prefs_profile_get(%s, :id, false);\n' "$lo" "$hi" "$acct" \
+    > "$out/profile_get.pgbench.sql"
+pgb_run profile_get -M prepared -f "$out/profile_get.pgbench.sql"
+sql_tps=$pgb sql_p99=$pgb_p99
+
+# profile_write
+e0=$(events)
+q2=$(queries)
+wrk_run profile_write "$out/profile_write.lua"
+q3=$(queries)
+e1=$(events)
+write_n=$(done_reqs < "$out/profile_write.wrk")
+
+read_rps=$(rps < "$out/profile_read.wrk")
+write_rps=$(rps < "$out/profile_write.wrk")
+logged=$(grep -cE '\[(error|alert|crit|emerg)\]' "$prefix/logs/error.log" || true)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf("%.2f", b > 0 ? a / b : 0) }'; }
+
+{
+    echo "profile  $(date -u +%FT%TZ)  $(nproc) cores, $workers workers, $conns connections, ${secs}s each"
+    echo "build                      $rev"
+    echo "data                       $profiles profiles built in ${build_secs}s ($rows)"
+    echo "profile                    $bytes bytes (2 emails, 1 mobile, 1 address, 10 preferences, 3 of 5 consents, 5 custom fields)"
+    echo "profile_read requests/s    $read_rps   (p99 $(p99 < "$out/profile_read.wrk"))"
+    echo "profile_write requests/s   $write_rps   (p99 $(p99 < "$out/profile_write.wrk"))"
+    echo "pgbench -S tps             $sel_tps   (p99 $sel_p99; -c $pgb_c = prefs_db_connections $dbconns x $workers workers, -j 2)"
+    echo "ratio read/pgbench -S      $(ratio "$read_rps" "$sel_tps")   (goal >= 0.40)"
+    echo "ratio write/pgbench -S     $(ratio "$write_rps" "$sel_tps")"
+    echo "prefs_profile_get alone    $sql_tps   (p99 $sql_p99; pgbench -M prepared, same -c/-j; read/this $(ratio "$read_rps" "$sql_tps"))"
+    echo "queries per read           $(per_req $((q1 - q0)) "$read_n")   ($((q1 - q0 - 1)) queries / $read_n requests; goal 1)"
+    echo "queries per write          $(per_req $((q3 - q2)) "$write_n")   ($((q3 - q2 - 1)) queries / $write_n requests; goal 1)"
+    echo "writes that changed        $(ratio $((e1 - e0)) "$write_n")   ($((e1 - e0)) preference.updated events / $write_n requests)"
+    echo "non-2xx                    read $(non2xx < "$out/profile_read.wrk"), write $(non2xx < "$out/profile_write.wrk");" \
+         "socket errors: read $(sockerr < "$out/profile_read.wrk"); write $(sockerr < "$out/profile_write.wrk")"
+    echo "pgbench -S failed tx       $sel_fail"
+    echo "database errors            $(dberrors) (workers' Errors counters)"
+    echo "error.log                  $logged lines at error or worse"
+} | tee "$report"
