@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # bench/config_read.sh: an authenticated, negotiated GET .../Programs against
 # nginx serving the identical body as a static file, same workers, same run;
-# then the same route over 1,000 configured accounts, with peak RSS.
+# then the same route over 1,000 configured accounts, with the peak RSS of
+# the worker processes (and, apart, of the helper).
 #
 #   bench/config_read.sh [SECONDS] [CONNECTIONS]
 #
-# Needs wrk (Debian package).  Writes bench/out/config_read.txt.
+# Needs wrk (Debian package).  Writes bench/out/config_read.txt (and the wrk
+# outputs beside it); var/bench-nginx/, var/bench-secret.key and the
+# database under var/bench-pg are removed at exit.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,11 +27,25 @@ make -s all >/dev/null
 mkdir -p "$out" "$prefix/logs" "$prefix/html"
 
 cleanup() {
-    [ -f "$prefix/logs/nginx.pid" ] && kill "$(cat "$prefix/logs/nginx.pid")" 2>/dev/null || true
-    sleep 1
+    local pid=''
+    if [ -f "$prefix/logs/nginx.pid" ]; then
+        pid=$(cat "$prefix/logs/nginx.pid" 2>/dev/null || true)
+    fi
+    if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+        # the master exits after its workers and helper
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
     scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
+    rm -f -- "$key"
+    # bench/out/ stays; the nginx prefix goes once nginx is gone
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        echo "bench: nginx $pid did not stop: $prefix left in place" >&2
+    else
+        rm -rf -- "$prefix"
+    fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
 scripts/pg.sh start "$pgdir" --fast >/dev/null 2>&1
@@ -125,10 +142,21 @@ sample=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: $(tools/pnaut
 wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$lua" "http://127.0.0.1:$port" > "$out/accounts.wrk"
 many=$(rps < "$out/accounts.wrk")
 
-rss=0
-for pid in $(pgrep -P "$(cat "$prefix/logs/nginx.pid")"); do
-    kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-    rss=$((rss + kb))
+# peak RSS (VmHWM) of the master's children: the worker processes, and
+# apart the helper (nginx's "cache manager process", see src/ngx_prefs_helper.c)
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+workers_kb=0 nworkers=0 each='' helper_kb=0 nhelpers=0
+for pid in $(pgrep -P "$(cat "$prefix/logs/nginx.pid")" || true); do
+    cmd=$(tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" || true)
+    kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+    [ -n "$kb" ] || continue
+    case $cmd in
+        *"worker process"*)
+            workers_kb=$((workers_kb + kb)); nworkers=$((nworkers + 1))
+            each="$each${each:+, }$(mib "$kb")" ;;
+        *"cache manager process"*)
+            helper_kb=$((helper_kb + kb)); nhelpers=$((nhelpers + 1)) ;;
+    esac
 done
 status=$(curl -s "http://127.0.0.1:$port/prefs/status")
 
@@ -140,6 +168,11 @@ status=$(curl -s "http://127.0.0.1:$port/prefs/status")
     echo "ratio API/static           $(awk -v a="$api" -v s="$static" 'BEGIN { printf "%.2f", a / s }')"
     echo "non-2xx in the API run     $errors"
     echo "1,000 accounts requests/s  $many   (p99 $(p99 < "$out/accounts.wrk"))"
-    echo "workers' peak RSS          $((rss / 1024)) MiB in all"
+    echo "workers' peak RSS          $(mib "$workers_kb") MiB in all ($nworkers workers: $each MiB)"
+    if [ "$nhelpers" -gt 0 ]; then
+        echo "helper's peak RSS          $(mib "$helper_kb") MiB (not in the workers' figure)"
+    else
+        echo "helper's peak RSS          - (no helper process found)"
+    fi
     echo "snapshots                  $(echo "$status" | grep -o '"Configuration":{[^}]*}' | tr '\n' ' ')"
 } | tee "$report"

@@ -537,7 +537,7 @@ subtest 'user rotate-secret and retire-secrets' => sub {
     $r = ctl('user', 'rotate-secret', $A, 'frank');
     is $r->{rc}, 0, 'rotate exits 0' or diag $r->{err};
     my $o = decode_out($r);
-    is_deeply [sort keys %$o], [qw(LiveSecrets Secret SecretId UserName)], 'keys';
+    is_deeply [sort keys %$o], [qw(ClientId LiveSecrets Secret SecretId UserName)], 'keys';
     is $o->{UserName}, 'frank', 'UserName';
     like $o->{Secret}, $B64URL_SECRET, 'Secret';
     isnt $o->{Secret}, $plain[0], 'a new secret';

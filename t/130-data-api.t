@@ -130,7 +130,7 @@ ok($j->{IsActive}, 'active again');
 
 ($st) = call('DELETE', "Profile/$id?erase=true");
 is($st, 204, 'erase=true erases');
-is(psql_value("SELECT count(*) FROM prefs_profile_email WHERE address = 'jane\@example.com'"), 0, 'the email is gone from the database');
+is(psql_value("SELECT count(*) FROM prefs_profile_email WHERE profile_id = :'p'", p => $id), 0, 'her emails are gone from the database');
 is(psql_value("SELECT count(*) FROM prefs_profile WHERE profile_id = :'p' AND (first_name <> '' OR last_name <> '')", p => $id), 0,
    'so are the names');
 is(psql_value("SELECT count(*) FROM prefs_event WHERE profile_id = :'p' AND event_type = 'profile.deleted'", p => $id), 1,
