@@ -251,7 +251,7 @@ ngx_prefs_data_find(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
     char                  *text, err[256];
     size_t                 len;
-    json_t                *args;
+    json_t                *args, *flag;
     ngx_prefs_db_query_t  *q;
 
     if (prefs_query_parse((char *) r->args.data, r->args.len, &args, err,
@@ -260,6 +260,17 @@ ngx_prefs_data_find(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     {
         return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                     "The query string is invalid: %s", err);
+    }
+
+    /* the one flag among the criteria: a query string has only strings */
+
+    flag = json_object_get(args, "includeConsentHistory");
+
+    if (json_is_string(flag)) {
+        json_object_set_new(args, "includeConsentHistory",
+                            json_boolean(ngx_strcasecmp(
+                                (u_char *) json_string_value(flag),
+                                (u_char *) "true") == 0));
     }
 
     len = json_dumpb(args, NULL, 0, JSON_COMPACT);

@@ -149,6 +149,12 @@ my $max = $j->{ProfileId};
 is($st, 200, 'POST Consents/{profileId}') or diag $raw;
 ($st, $h, $j) = call('GET', "Consents/$max");
 is($j->{Consents}[0]{Status}, 'Granted', 'GET Consents/{profileId}');
+($st) = call('POST', "Consents/$max", [ { TypeName => 'Marketing', Version => '2.0', Status => 'Revoked' } ]);
+is($st, 200, 'a second consent of the same type');
+($st, $h, $j) = call('GET', 'Profile/Email?emailAddress=max%40example.com');
+is_deeply([ map { $_->{Status} } @{ $j->[0]{Consents} } ], ['Revoked'], 'a lookup shows the current consent');
+($st, $h, $j) = call('GET', 'Profile/Email?emailAddress=max%40example.com&includeConsentHistory=true');
+is_deeply([ map { $_->{Status} } @{ $j->[0]{Consents} } ], ['Granted', 'Revoked'], 'and the history with includeConsentHistory=true');
 
 ($st, $h, $j, $raw) = call('POST', "Profile/$max/Preferences", { ProfilePreferences => [
     { FilterId => 'NewsletterEmail', ContactPoint => 'max@example.com', PreferenceType => 1, FrequencyId => 'W' } ] });
