@@ -1063,3 +1063,26 @@ ngx_prefs_api_sql_error(ngx_http_request_t *r, ngx_prefs_db_query_t *q)
 
     return ngx_prefs_http_db_error(r, q);
 }
+
+
+ngx_prefs_db_query_t *
+ngx_prefs_api_query(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    ngx_prefs_stmt_e stmt, ngx_prefs_db_handler_pt handler)
+{
+    ngx_prefs_db_query_t       *q;
+    ngx_http_prefs_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
+
+    q = ngx_prefs_db_query_create(r->pool, plcf->pool, stmt,
+                                  r->connection->log);
+    if (q == NULL) {
+        return NULL;
+    }
+
+    /* every statement of the API is scoped to the caller's account */
+    q->values[0] = ctx->account_text;
+    q->handler = handler;
+
+    return q;
+}

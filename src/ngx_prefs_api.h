@@ -75,5 +75,10 @@ int64_t ngx_prefs_api_id(ngx_str_t *arg);
 ngx_int_t ngx_prefs_api_sql_error(ngx_http_request_t *r,
     ngx_prefs_db_query_t *q);
 
+/* a query of this location's pool whose $1 is the caller's account */
+ngx_prefs_db_query_t *ngx_prefs_api_query(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, ngx_prefs_stmt_e stmt,
+    ngx_prefs_db_handler_pt handler);
+
 
 #endif /* _NGX_PREFS_API_H_INCLUDED_ */

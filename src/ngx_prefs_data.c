@@ -22,9 +22,6 @@
 #include "prefs_query.h"
 
 
-static ngx_int_t ngx_prefs_data_query(ngx_http_request_t *r,
-    ngx_prefs_api_ctx_t *ctx, ngx_prefs_stmt_e stmt,
-    ngx_prefs_db_handler_pt handler, ngx_prefs_db_query_t **qp);
 static ngx_int_t ngx_prefs_data_body(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, char **text);
 static const char *ngx_prefs_data_profile_id(ngx_http_request_t *r,
@@ -52,10 +49,9 @@ ngx_prefs_data_create(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         return rc;
     }
 
-    if (ngx_prefs_data_query(r, ctx, NGX_PREFS_STMT_PROFILE_CREATE,
-                             ngx_prefs_data_created, &q)
-        != NGX_OK)
-    {
+    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_CREATE,
+                            ngx_prefs_data_created);
+    if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -79,10 +75,9 @@ ngx_prefs_data_get(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
                                     &ctx->args[0]);
     }
 
-    if (ngx_prefs_data_query(r, ctx, NGX_PREFS_STMT_PROFILE_GET,
-                             ngx_prefs_data_profile, &q)
-        != NGX_OK)
-    {
+    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_GET,
+                            ngx_prefs_data_profile);
+    if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -98,10 +93,9 @@ ngx_prefs_data_get_alternate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
     ngx_prefs_db_query_t  *q;
 
-    if (ngx_prefs_data_query(r, ctx, NGX_PREFS_STMT_PROFILE_BY_ALTERNATE_ID,
-                             ngx_prefs_data_profile, &q)
-        != NGX_OK)
-    {
+    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_BY_ALTERNATE_ID,
+                            ngx_prefs_data_profile);
+    if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -134,10 +128,9 @@ ngx_prefs_data_update(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         return rc;
     }
 
-    if (ngx_prefs_data_query(r, ctx, NGX_PREFS_STMT_PROFILE_UPDATE,
-                             ngx_prefs_data_updated, &q)
-        != NGX_OK)
-    {
+    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_UPDATE,
+                            ngx_prefs_data_updated);
+    if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -171,10 +164,9 @@ ngx_prefs_data_delete(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         && erase.len == 4 && ngx_strncasecmp(erase.data, (u_char *) "true", 4)
                              == 0)
     {
-        if (ngx_prefs_data_query(r, ctx, NGX_PREFS_STMT_PROFILE_ERASE,
-                                 ngx_prefs_data_changed, &q)
-            != NGX_OK)
-        {
+        q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_ERASE,
+                                ngx_prefs_data_changed);
+        if (q == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -202,10 +194,9 @@ ngx_prefs_data_delete(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         reason[n] = '\0';
     }
 
-    if (ngx_prefs_data_query(r, ctx, NGX_PREFS_STMT_PROFILE_DEACTIVATE,
-                             ngx_prefs_data_changed, &q)
-        != NGX_OK)
-    {
+    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_DEACTIVATE,
+                            ngx_prefs_data_changed);
+    if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -230,10 +221,9 @@ ngx_prefs_data_activate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
                                     &ctx->args[0]);
     }
 
-    if (ngx_prefs_data_query(r, ctx, NGX_PREFS_STMT_PROFILE_ACTIVATE,
-                             ngx_prefs_data_changed, &q)
-        != NGX_OK)
-    {
+    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_ACTIVATE,
+                            ngx_prefs_data_changed);
+    if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -284,10 +274,9 @@ ngx_prefs_data_find(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     text[json_dumpb(args, text, len, JSON_COMPACT)] = '\0';
     json_decref(args);
 
-    if (ngx_prefs_data_query(r, ctx, NGX_PREFS_STMT_PROFILE_FIND,
-                             ngx_prefs_data_found, &q)
-        != NGX_OK)
-    {
+    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_FIND,
+                            ngx_prefs_data_found);
+    if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -318,10 +307,9 @@ ngx_prefs_data_part_read(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
                                     &ctx->args[0]);
     }
 
-    if (ngx_prefs_data_query(r, ctx, NGX_PREFS_STMT_PROFILE_GET,
-                             ngx_prefs_data_part, &q)
-        != NGX_OK)
-    {
+    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_GET,
+                            ngx_prefs_data_part);
+    if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -388,10 +376,9 @@ ngx_prefs_data_part_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     text[json_dumpb(wrap, text, len, JSON_COMPACT)] = '\0';
     json_decref(wrap);
 
-    if (ngx_prefs_data_query(r, ctx, NGX_PREFS_STMT_PROFILE_UPDATE,
-                             ngx_prefs_data_updated, &q)
-        != NGX_OK)
-    {
+    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_UPDATE,
+                            ngx_prefs_data_updated);
+    if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -439,32 +426,6 @@ ngx_prefs_data_part(ngx_prefs_db_query_t *q)
     json_decref(profile);
 
     ngx_prefs_http_finalize(r, rc);
-}
-
-
-static ngx_int_t
-ngx_prefs_data_query(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
-    ngx_prefs_stmt_e stmt, ngx_prefs_db_handler_pt handler,
-    ngx_prefs_db_query_t **qp)
-{
-    ngx_prefs_db_query_t       *q;
-    ngx_http_prefs_loc_conf_t  *plcf;
-
-    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
-
-    q = ngx_prefs_db_query_create(r->pool, plcf->pool, stmt,
-                                  r->connection->log);
-    if (q == NULL) {
-        return NGX_ERROR;
-    }
-
-    /* every statement here is scoped to the caller's account: $1 */
-    q->values[0] = ctx->account_text;
-    q->handler = handler;
-
-    *qp = q;
-
-    return NGX_OK;
 }
 
 

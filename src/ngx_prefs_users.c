@@ -23,9 +23,6 @@
 #define NGX_PREFS_USERS_MSG  256
 
 
-static ngx_int_t ngx_prefs_users_query(ngx_http_request_t *r,
-    ngx_prefs_api_ctx_t *ctx, ngx_prefs_stmt_e stmt,
-    ngx_prefs_db_handler_pt handler, ngx_prefs_db_query_t **qp);
 static ngx_int_t ngx_prefs_users_body(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, int mode, char **text);
 static ngx_int_t ngx_prefs_users_user_id(ngx_http_request_t *r,
@@ -94,10 +91,9 @@ ngx_prefs_users_list(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
                                     "offset must be an integer from 1");
     }
 
-    if (ngx_prefs_users_query(r, ctx, NGX_PREFS_STMT_USERS_LIST,
-                              ngx_prefs_users_json_done, &q)
-        != NGX_OK)
-    {
+    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_USERS_LIST,
+                            ngx_prefs_users_json_done);
+    if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -128,10 +124,9 @@ ngx_prefs_users_get(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         return rc;
     }
 
-    if (ngx_prefs_users_query(r, ctx, NGX_PREFS_STMT_USER_GET,
-                              ngx_prefs_users_json_done, &q)
-        != NGX_OK)
-    {
+    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_USER_GET,
+                            ngx_prefs_users_json_done);
+    if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -146,10 +141,9 @@ ngx_prefs_users_groups(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
     ngx_prefs_db_query_t  *q;
 
-    if (ngx_prefs_users_query(r, ctx, NGX_PREFS_STMT_GROUPS_LIST,
-                              ngx_prefs_users_json_done, &q)
-        != NGX_OK)
-    {
+    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_GROUPS_LIST,
+                            ngx_prefs_users_json_done);
+    if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -169,10 +163,9 @@ ngx_prefs_users_create(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         return rc;
     }
 
-    if (ngx_prefs_users_query(r, ctx, NGX_PREFS_STMT_USER_CREATE,
-                              ngx_prefs_users_created, &q)
-        != NGX_OK)
-    {
+    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_USER_CREATE,
+                            ngx_prefs_users_created);
+    if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -199,10 +192,9 @@ ngx_prefs_users_update(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         return rc;
     }
 
-    if (ngx_prefs_users_query(r, ctx, NGX_PREFS_STMT_USER_UPDATE,
-                              ngx_prefs_users_updated, &q)
-        != NGX_OK)
-    {
+    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_USER_UPDATE,
+                            ngx_prefs_users_updated);
+    if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -225,42 +217,15 @@ ngx_prefs_users_delete(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         return rc;
     }
 
-    if (ngx_prefs_users_query(r, ctx, NGX_PREFS_STMT_USER_DEACTIVATE,
-                              ngx_prefs_users_deleted, &q)
-        != NGX_OK)
-    {
+    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_USER_DEACTIVATE,
+                            ngx_prefs_users_deleted);
+    if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     q->values[1] = id;
 
     return ngx_prefs_http_query(r, q);
-}
-
-
-static ngx_int_t
-ngx_prefs_users_query(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
-    ngx_prefs_stmt_e stmt, ngx_prefs_db_handler_pt handler,
-    ngx_prefs_db_query_t **qp)
-{
-    ngx_prefs_db_query_t       *q;
-    ngx_http_prefs_loc_conf_t  *plcf;
-
-    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
-
-    q = ngx_prefs_db_query_create(r->pool, plcf->pool, stmt,
-                                  r->connection->log);
-    if (q == NULL) {
-        return NGX_ERROR;
-    }
-
-    /* every statement here is scoped to the caller's account: $1 */
-    q->values[0] = ctx->account_text;
-    q->handler = handler;
-
-    *qp = q;
-
-    return NGX_OK;
 }
 
 
