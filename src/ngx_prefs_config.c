@@ -1579,9 +1579,7 @@ static void
 ngx_prefs_config_write_done(ngx_prefs_db_query_t *q)
 {
     int                         i, n;
-    u_char                     *p, *id;
     json_t                     *keys, *body;
-    uintptr_t                   esc;
     ngx_int_t                   rc;
     ngx_str_t                   uri;
     const char                 *outcome;
@@ -1670,30 +1668,15 @@ ngx_prefs_config_write_done(ngx_prefs_db_query_t *q)
             uri.len -= sizeof("Config/Filters") - 1;
         }
 
-        id = (u_char *) PQgetvalue(q->res, 0, 1);
-        n = PQgetlength(q->res, 0, 1);
-        esc = ngx_escape_uri(NULL, id, n, NGX_ESCAPE_URI_COMPONENT);
-
-        r->headers_out.location = ngx_list_push(&r->headers_out.headers);
-        p = ngx_pnalloc(r->pool, uri.len + sizeof("Filters/") + n + 2 * esc);
-
-        if (r->headers_out.location == NULL || p == NULL) {
+        if (ngx_prefs_http_location(r, &uri, sel->v3_body ? "Filters/" : "",
+                                    (u_char *) PQgetvalue(q->res, 0, 1),
+                                    PQgetlength(q->res, 0, 1))
+            != NGX_OK)
+        {
             json_decref(keys);
             ngx_prefs_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
-
-        r->headers_out.location->hash = 1;
-        ngx_str_set(&r->headers_out.location->key, "Location");
-        r->headers_out.location->value.data = p;
-
-        p = ngx_sprintf(p, "%V%s%s", &uri,
-                        uri.data[uri.len - 1] == '/' ? "" : "/",
-                        sel->v3_body ? "Filters/" : "");
-        p = (u_char *) ngx_escape_uri(p, id, n, NGX_ESCAPE_URI_COMPONENT);
-
-        r->headers_out.location->value.len =
-            p - r->headers_out.location->value.data;
     }
 
     body = ngx_prefs_config_wrap(sel->wrapper, keys);

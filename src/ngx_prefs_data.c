@@ -513,7 +513,6 @@ ngx_prefs_data_refusal(ngx_http_request_t *r, const char *outcome,
 static void
 ngx_prefs_data_created(ngx_prefs_db_query_t *q)
 {
-    u_char              *p;
     ngx_int_t            rc;
     const char          *outcome, *id;
     ngx_http_request_t  *r = q->data;
@@ -532,24 +531,13 @@ ngx_prefs_data_created(ngx_prefs_db_query_t *q)
         return;
     }
 
-    p = ngx_pnalloc(r->pool, r->uri.len + 1 + NGX_INT64_LEN);
-    if (p == NULL) {
+    if (ngx_prefs_http_location(r, &r->uri, "", (u_char *) id,
+                                ngx_strlen(id))
+        != NGX_OK)
+    {
         ngx_prefs_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
-
-    r->headers_out.location = ngx_list_push(&r->headers_out.headers);
-    if (r->headers_out.location == NULL) {
-        ngx_prefs_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    r->headers_out.location->hash = 1;
-    ngx_str_set(&r->headers_out.location->key, "Location");
-    r->headers_out.location->value.data = p;
-    r->headers_out.location->value.len =
-        ngx_sprintf(p, "%V%s%s", &r->uri,
-                    r->uri.data[r->uri.len - 1] == '/' ? "" : "/", id) - p;
 
     rc = ngx_prefs_http_send_json(r, NGX_HTTP_CREATED,
              json_pack("{s:I}", "ProfileId",

@@ -63,6 +63,46 @@ ngx_prefs_http_retry_after(ngx_http_request_t *r, time_t seconds)
 }
 
 
+/*
+ * Location of a created item: base (a collection's path), then sub (a
+ * literal path part, or ""), then the item's key, escaped.
+ */
+
+ngx_int_t
+ngx_prefs_http_location(ngx_http_request_t *r, ngx_str_t *base,
+    const char *sub, u_char *key, size_t len)
+{
+    u_char           *p;
+    uintptr_t         esc;
+    ngx_table_elt_t  *h;
+
+    esc = ngx_escape_uri(NULL, key, len, NGX_ESCAPE_URI_COMPONENT);
+
+    p = ngx_pnalloc(r->pool, base->len + 1 + ngx_strlen(sub) + len + 2 * esc);
+    h = ngx_list_push(&r->headers_out.headers);
+
+    if (p == NULL || h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Location");
+    h->value.data = p;
+
+    p = ngx_sprintf(p, "%V%s%s", base,
+                    base->len && base->data[base->len - 1] == '/' ? "" : "/",
+                    sub);
+    p = (u_char *) ngx_escape_uri(p, key, len, NGX_ESCAPE_URI_COMPONENT);
+
+    h->value.len = p - h->value.data;
+
+    /* nginx's header filter makes it absolute */
+    r->headers_out.location = h;
+
+    return NGX_OK;
+}
+
+
 /* every JSON answer leaves through here */
 
 ngx_int_t

@@ -22,6 +22,8 @@ ngx_int_t ngx_prefs_http_send_json(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_prefs_http_header(ngx_http_request_t *r, const char *name,
     const char *value, size_t len);
 ngx_int_t ngx_prefs_http_retry_after(ngx_http_request_t *r, time_t seconds);
+ngx_int_t ngx_prefs_http_location(ngx_http_request_t *r, ngx_str_t *base,
+    const char *sub, u_char *key, size_t len);
 ngx_int_t ngx_prefs_http_send_buf(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t *b);
 ngx_int_t ngx_prefs_http_read_body(ngx_http_request_t *r, size_t max,

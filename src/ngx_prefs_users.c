@@ -320,7 +320,6 @@ ngx_prefs_users_json_done(ngx_prefs_db_query_t *q)
 static void
 ngx_prefs_users_created(ngx_prefs_db_query_t *q)
 {
-    u_char               *loc;
     json_t               *body;
     ngx_int_t             rc;
     ngx_http_request_t   *r = q->data;
@@ -343,24 +342,13 @@ ngx_prefs_users_created(ngx_prefs_db_query_t *q)
 
     /* Location: the new user under the same route */
 
-    loc = ngx_pnalloc(r->pool, r->uri.len + 1 + NGX_INT64_LEN);
-    if (loc == NULL) {
+    if (ngx_prefs_http_location(r, &r->uri, "", (u_char *) id,
+                                ngx_strlen(id))
+        != NGX_OK)
+    {
         ngx_prefs_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
-
-    r->headers_out.location = ngx_list_push(&r->headers_out.headers);
-    if (r->headers_out.location == NULL) {
-        ngx_prefs_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    r->headers_out.location->hash = 1;
-    ngx_str_set(&r->headers_out.location->key, "Location");
-    r->headers_out.location->value.data = loc;
-    r->headers_out.location->value.len =
-        ngx_sprintf(loc, "%V%s%s", &r->uri,
-                    r->uri.data[r->uri.len - 1] == '/' ? "" : "/", id) - loc;
 
     body = json_pack("{s:I,s:s}",
                      "UserId", (json_int_t) ngx_atoof((u_char *) id,
