@@ -44,6 +44,10 @@ export TEST_NGINX_PREFS_TOP="$top"
 export TEST_NGINX_PREFS_KEY="$key"
 export PREFS_DATABASE="$db"
 export PREFS_SECRET_KEY="$key"
+if [ -n "${PREFS_TEST_PORT_OFFSET:-}" ]; then
+    # a second checkout running its suites at the same time
+    export TEST_NGINX_PORT=${TEST_NGINX_PORT:-$((1984 + PREFS_TEST_PORT_OFFSET))}
+fi
 
 inc=()
 perl -MTest::Nginx::Socket -e1 2>/dev/null || inc=(-I "$top/t/lib")

@@ -16,7 +16,7 @@ use IO::Select;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(db psql psql_value pg_stop pg_start prefsctl wait_until
+our @EXPORT = qw(tport db psql psql_value pg_stop pg_start prefsctl wait_until
                  start_nginx http_request make_account make_user pnauth);
 
 sub db { $ENV{TEST_NGINX_PREFS_DATABASE} or die "TEST_NGINX_PREFS_DATABASE is not set\n" }
@@ -152,13 +152,17 @@ sub read_response {
 
 
 # An nginx of the test's own, master on, in t/servroot-<name>.
+# A test's TCP port, moved by PREFS_TEST_PORT_OFFSET so that two checkouts
+# can run their suites at once.
+sub tport { $_[0] + ($ENV{PREFS_TEST_PORT_OFFSET} // 0) }
+
 sub start_nginx {
     my (%o) = @_;
     my $name = $o{name} or die "name";
     my $root = top() . "/t/servroot-$name";
     remove_tree($root);
     make_path("$root/conf", "$root/logs", "$root/spool");
-    my $port = $o{port} // 1990;
+    my $port = tport($o{port} // 1990);
     my $workers = $o{workers} // 2;
     my $master = exists $o{master} ? ($o{master} ? 'on' : 'off') : 'on';
     my $user = $> == 0 ? 'user root;' : '';
