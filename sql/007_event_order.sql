@@ -1,0 +1,49 @@
+-- 007: a commit-ordered position for every event.
+--
+-- event_id comes from a sequence when the row is inserted, so two
+-- transactions can commit their events out of event_id order: a reader
+-- that remembered "the last event_id I saw" would skip an event committed
+-- after it read.  Each event therefore also carries the id of the
+-- transaction that wrote it (txid), and readers walk events in
+-- (txid, event_id) order, only as far as the oldest transaction still
+-- running (pg_snapshot_xmin of the current snapshot): every transaction
+-- below that horizon has ended, so nothing can appear behind a cursor
+-- later.  A long-running writing transaction holds the horizon back; it
+-- delays events, it never loses them.
+--
+--   prefs_event_horizon()      the bound: readers take txid < it
+--   NOTIFY prefs_event         sent by every transaction that adds events,
+--                              so that the helper can deliver at once
+
+ALTER TABLE prefs_event
+    ADD COLUMN IF NOT EXISTS txid xid8 NOT NULL DEFAULT pg_current_xact_id();
+
+CREATE INDEX IF NOT EXISTS prefs_event_order
+    ON prefs_event (txid, event_id);
+CREATE INDEX IF NOT EXISTS prefs_event_account_order
+    ON prefs_event (account_id, txid, event_id);
+
+CREATE OR REPLACE FUNCTION prefs_event_horizon() RETURNS xid8
+LANGUAGE sql STABLE AS $$
+    SELECT pg_snapshot_xmin(pg_current_snapshot())
+$$;
+
+CREATE OR REPLACE FUNCTION prefs_event_add(p_account_id bigint,
+    p_user_id bigint, p_type text, p_profile_id bigint, p_data jsonb,
+    p_previous jsonb DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    id bigint;
+BEGIN
+    INSERT INTO prefs_event (account_id, event_type, entity, subject,
+                             profile_id, data, previous_data, recorded_by)
+    VALUES (p_account_id, p_type, prefs_event_entity(p_type),
+            'Profile/' || p_profile_id, p_profile_id, p_data, p_previous,
+            p_user_id)
+    RETURNING event_id INTO id;
+    -- one notification per transaction whatever the number of events
+    PERFORM pg_notify('prefs_event', '');
+    RETURN id;
+END
+$$;
