@@ -52,7 +52,7 @@ struct ngx_prefs_db_conn_s {
     const char                *stmt;          /* in flight, for logs */
     PGresult                  *res;
     PGresult                  *error;
-    uint64_t                   prepared;
+    uint64_t                   prepared[(NGX_PREFS_STMT_MAX + 63) / 64];
     unsigned                   reused:1;
     unsigned                   listen:1;
     unsigned                   lost:1;
@@ -577,7 +577,7 @@ ngx_prefs_db_connect(ngx_prefs_db_conn_t *dc)
     dc->pg = PQconnectStart((char *) pool->conf.conninfo.data);
 
     dc->state = NGX_PREFS_DB_CONNECTING;
-    dc->prepared = 0;
+    ngx_memzero(dc->prepared, sizeof(dc->prepared));
     dc->reused = 0;
     dc->lost = 0;
 
@@ -905,7 +905,7 @@ static void
 ngx_prefs_db_send(ngx_prefs_db_conn_t *dc)
 {
     int                      rc;
-    ngx_uint_t               bit;
+    uint64_t                 bit;
     ngx_prefs_db_query_t    *q;
     const ngx_prefs_stmt_t  *st;
 
@@ -946,10 +946,10 @@ ngx_prefs_db_send(ngx_prefs_db_conn_t *dc)
     }
 
     st = &ngx_prefs_stmts[q->stmt];
-    bit = (ngx_uint_t) 1 << q->stmt;
+    bit = (uint64_t) 1 << (q->stmt % 64);
     dc->stmt = st->name;
 
-    if (!(dc->prepared & bit)) {
+    if (!(dc->prepared[q->stmt / 64] & bit)) {
         dc->state = NGX_PREFS_DB_PREPARING;
         rc = PQsendPrepare(dc->pg, st->name, st->sql, st->nparams, NULL);
 
@@ -1081,7 +1081,7 @@ ngx_prefs_db_result(ngx_prefs_db_conn_t *dc)
         }
 
         if (q) {
-            dc->prepared |= (uint64_t) 1 << q->stmt;
+            dc->prepared[q->stmt / 64] |= (uint64_t) 1 << (q->stmt % 64);
         }
 
         ngx_prefs_db_send(dc);
