@@ -1,0 +1,127 @@
+#!/usr/bin/perl
+# The rendered copy of a profile (sql/015_profile_doc.sql): GET
+# Profile/{id} answers the copy only while it is current.  After every kind
+# of write the answer must equal a fresh rendering; a copy with a stale
+# xmin is never served; an erased profile leaves no copy behind.
+#
+#   TEST_NGINX_PREFS_DATABASE  conninfo of a migrated database (skipped
+#                              when unset)
+
+use strict;
+use warnings;
+
+use FindBin ();
+use lib $FindBin::Bin;
+use Test::More;
+
+BEGIN {
+    plan skip_all => 'TEST_NGINX_PREFS_DATABASE is not set'
+        unless $ENV{TEST_NGINX_PREFS_DATABASE};
+    $ENV{TEST_NGINX_PREFS_TOP} //= "$FindBin::Bin/..";
+}
+
+use JSON::PP ();
+use PrefsTest;
+
+my $TOP = $ENV{TEST_NGINX_PREFS_TOP};
+my $J   = JSON::PP->new->utf8->canonical;
+
+sub slurp { open my $fh, '<:raw', $_[0] or die "$_[0]: $!"; local $/; scalar <$fh> }
+sub q1 { my $o = psql(@_); $o =~ s/\s+\z//; $o }
+
+my $client = make_account('profdoc');
+my $A = psql_value("SELECT account_id FROM prefs_account WHERE client_id = :'c'", c => $client);
+psql("SELECT prefs_config_import(CAST(:'a' AS bigint), CAST(:'d' AS jsonb))",
+     a => $A, d => slurp("$TOP/conf/demo-config.json"));
+
+sub write_fn {   # a write function of sql/005 that takes (account, user, profile, body)
+    my ($fn, $id, $body) = @_;
+    q1("SELECT row_to_json(r) FROM $fn(CAST(:'a' AS bigint), 7, CAST(:'p' AS bigint), CAST(:'b' AS jsonb)) r",
+       a => $A, p => $id, b => $J->encode($body));
+}
+
+sub served { q1("SELECT prefs_profile_get(CAST(:'a' AS bigint), CAST(:'p' AS bigint), false)", a => $A, p => $_[0]) }
+sub fresh {
+    q1("SELECT prefs_data_profile_json(x, false)::text FROM prefs_profile x WHERE x.profile_id = CAST(:'p' AS bigint)",
+       p => $_[0]);
+}
+sub copies { psql_value("SELECT count(*) FROM prefs_profile_doc WHERE profile_id = CAST(:'p' AS bigint)", p => $_[0]) }
+
+my $out = q1(q{SELECT row_to_json(r) FROM prefs_profile_create(CAST(:'a' AS bigint), 7, CAST(:'b' AS jsonb)) r},
+             a => $A, b => $J->encode({
+    FirstName => 'Ann', LastName => 'Lee',
+    CustomFields => [{ Name => 'FavoriteCategory', Value => 'Garden' }],
+    AlternateIds => [{ Type => 'CRMId', Value => "DOC-$A" }],
+    Emails => [{ Address => 'ann@example.com', Type => 'Personal' }],
+    PhoneNumbers => [{ Number => '+15550100200', Type => 'Mobile', IsMobile => JSON::PP::true }],
+    ProfilePreferences => [{ FilterId => 'NewsletterEmail', ContactPoint => 'ann@example.com',
+                             PreferenceType => 1 }],
+    Consents => [{ TypeName => 'Marketing', Version => '2.0', Status => 'Granted' }] }));
+my $P = $J->decode($out)->{profile_id};
+ok($P, 'a profile') or diag $out;
+
+is(copies($P), 0, 'no copy before the first read');
+my $first = served($P);
+is($first, fresh($P), 'the first read renders');
+is(copies($P), 1, 'and keeps a copy');
+is(served($P), $first, 'the second read answers the copy');
+
+# every kind of change: the next read equals a fresh rendering
+my @changes = (
+    [ 'names', 'prefs_profile_update', { FirstName => 'Anna', MiddleName => 'B' } ],
+    [ 'an email', 'prefs_profile_update', { Emails => [{ Address => 'anna@work.example', Type => 'Work' }] } ],
+    [ 'a phone', 'prefs_profile_update', { PhoneNumbers => [{ Number => '+15550100200', Type => 'Mobile', IsMobile => JSON::PP::false }] } ],
+    [ 'a preference', 'prefs_profile_update', { ProfilePreferences => [{ FilterId => 'NewsletterEmail', ContactPoint => 'ann@example.com', PreferenceType => 2 }] } ],
+    [ 'a consent', 'prefs_profile_update', { Consents => [{ TypeName => 'Marketing', Version => '2.0', Status => 'Revoked' }] } ],
+    [ 'custom fields', 'prefs_profile_update', { CustomFields => [{ Name => 'FavoriteCategory', Value => 'Kitchen' }] } ],
+    [ 'groups and tags', 'prefs_profile_update', { Groups => [{ Type => 'Household', Name => 'Lees' }], Tags => ['VIP'] } ],
+);
+for my $c (@changes) {
+    my ($what, $fn, $body) = @$c;
+    my $before = served($P);
+    my $r = write_fn($fn, $P, $body);
+    like($r, qr/"(?:outcome|status)"\s*:\s*"(?:updated|ok|unchanged)"/, "$what: written") or diag $r;
+    my $now = served($P);
+    is($now, fresh($P), "$what: the next read equals a fresh rendering");
+    isnt($now, $before, "$what: and shows the change");
+    is(served($P), $now, "$what: then the copy is served");
+}
+
+for my $fn (qw(prefs_profile_deactivate prefs_profile_activate)) {
+    my $before = served($P);
+    my $extra = $fn =~ /deactivate/ ? ", 'Moved'" : '';
+    q1("SELECT row_to_json(r) FROM $fn(CAST(:'a' AS bigint), 7, CAST(:'p' AS bigint)$extra) r", a => $A, p => $P);
+    my $now = served($P);
+    is($now, fresh($P), "$fn: the next read equals a fresh rendering");
+    isnt($now, $before, "$fn: and shows the change");
+}
+
+# a copy from another version of the row is never served
+psql("UPDATE prefs_profile_doc SET doc = '{\"stale\":true}', src_xmin = '3' WHERE profile_id = CAST(:'p' AS bigint)", p => $P);
+is(served($P), fresh($P), 'a copy with another xmin is not served');
+is(q1("SELECT doc FROM prefs_profile_doc WHERE profile_id = CAST(:'p' AS bigint)", p => $P), fresh($P),
+   'and is replaced by the fresh rendering');
+
+# the history variant is rendered each time, never from the copy
+my $hist = q1("SELECT prefs_profile_get(CAST(:'a' AS bigint), CAST(:'p' AS bigint), true)", a => $A, p => $P);
+is(scalar(@{ $J->decode($hist)->{Consents} }), 2, 'with history: both consent records');
+
+# another account's id: nothing, and no copy made
+my $other = make_account('profdoc2');
+my $B = psql_value("SELECT account_id FROM prefs_account WHERE client_id = :'c'", c => $other);
+psql("DELETE FROM prefs_profile_doc WHERE profile_id = CAST(:'p' AS bigint)", p => $P);
+is(q1("SELECT prefs_profile_get(CAST(:'a' AS bigint), CAST(:'p' AS bigint), false) IS NULL", a => $B, p => $P), 't',
+   "another account's read: nothing");
+is(copies($P), 0, "another account's read makes no copy");
+
+# erasure: no copy of the personal data survives
+served($P);
+is(copies($P), 1, 'a copy before the erasure');
+q1("SELECT row_to_json(r) FROM prefs_profile_erase(CAST(:'a' AS bigint), 7, CAST(:'p' AS bigint)) r", a => $A, p => $P);
+is(copies($P), 0, 'the erasure deletes the copy');
+unlike(served($P), qr/Ann|Anna|Lee|example\.com|5550100200/, 'the read after the erasure has no personal data');
+is(q1(q{SELECT count(*) FROM prefs_profile_doc d JOIN prefs_profile x USING (profile_id)
+          WHERE x.account_id = CAST(:'a' AS bigint) AND d.doc ~ 'Anna|ann@example|5550100200'}, a => $A), 0,
+   'no copy anywhere holds them');
+
+done_testing();
