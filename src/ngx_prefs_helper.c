@@ -33,6 +33,7 @@
 #define NGX_PREFS_HELPER_HEARTBEAT    1000
 #define NGX_PREFS_HELPER_BEAT         500
 #define NGX_PREFS_HELPER_FINISH_RETRY 1000
+#define NGX_PREFS_HELPER_RETRY_SLACK  50
 
 #define NGX_PREFS_JOB_PENDING  0
 #define NGX_PREFS_JOB_DONE     1
@@ -527,6 +528,22 @@ ngx_prefs_job_done(ngx_prefs_job_t *job, const char *result,
         ngx_log_error(NGX_LOG_WARN, job->log, 0,
                       "prefs helper: job %V (%V) attempt %ui failed: %s",
                       &job->id, &job->type, job->attempt, error);
+    }
+
+    if (error && retry_after) {
+        /* be back for the retry, not a whole poll interval later */
+        retry_after += NGX_PREFS_HELPER_RETRY_SLACK;
+
+        if (!rn->poll.timer_set
+            || (ngx_msec_int_t) (rn->poll.timer.key - ngx_current_msec)
+               > (ngx_msec_int_t) retry_after)
+        {
+            if (rn->poll.timer_set) {
+                ngx_del_timer(&rn->poll);
+            }
+
+            ngx_add_timer(&rn->poll, retry_after);
+        }
     }
 
     ngx_prefs_job_finish(job);
