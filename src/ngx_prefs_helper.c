@@ -66,6 +66,7 @@ static void ngx_prefs_helper_notify(void *data, const char *channel,
     const char *payload);
 static void ngx_prefs_runner_poll_handler(ngx_event_t *ev);
 static void ngx_prefs_runner_poll(ngx_prefs_runner_t *rn);
+static void ngx_prefs_runner_wake(ngx_prefs_runner_t *rn, ngx_msec_t after);
 static void ngx_prefs_runner_claimed(ngx_prefs_db_query_t *q);
 static void ngx_prefs_runner_start_job(ngx_prefs_runner_t *rn, PGresult *res,
     int row);
@@ -307,6 +308,29 @@ ngx_prefs_runner_poll_handler(ngx_event_t *ev)
 }
 
 
+/*
+ * Polls within "after" milliseconds: a job failed with a retry delay is
+ * claimed again after that delay, not a whole poll interval later.
+ */
+
+static void
+ngx_prefs_runner_wake(ngx_prefs_runner_t *rn, ngx_msec_t after)
+{
+    if (rn->poll.timer_set
+        && (ngx_msec_int_t) (rn->poll.timer.key - ngx_current_msec)
+           <= (ngx_msec_int_t) after)
+    {
+        return;
+    }
+
+    if (rn->poll.timer_set) {
+        ngx_del_timer(&rn->poll);
+    }
+
+    ngx_add_timer(&rn->poll, after);
+}
+
+
 static void
 ngx_prefs_runner_poll(ngx_prefs_runner_t *rn)
 {
@@ -530,21 +554,7 @@ ngx_prefs_job_done(ngx_prefs_job_t *job, const char *result,
                       &job->id, &job->type, job->attempt, error);
     }
 
-    if (error && retry_after) {
-        /* be back for the retry, not a whole poll interval later */
-        retry_after += NGX_PREFS_HELPER_RETRY_SLACK;
-
-        if (!rn->poll.timer_set
-            || (ngx_msec_int_t) (rn->poll.timer.key - ngx_current_msec)
-               > (ngx_msec_int_t) retry_after)
-        {
-            if (rn->poll.timer_set) {
-                ngx_del_timer(&rn->poll);
-            }
-
-            ngx_add_timer(&rn->poll, retry_after);
-        }
-    }
+    job->retry_after = error ? retry_after : 0;
 
     ngx_prefs_job_finish(job);
 }
@@ -589,6 +599,11 @@ ngx_prefs_job_finished(ngx_prefs_db_query_t *q)
                                NGX_HTTP_PREFS_HELPER_SLOT);
 
     if (PQntuples(q->res) == 1 && PQgetvalue(q->res, 0, 0)[0] == 't') {
+        if (job->retry_after) {
+            ngx_prefs_runner_wake(job->runner,
+                               job->retry_after + NGX_PREFS_HELPER_RETRY_SLACK);
+        }
+
         ngx_log_error(NGX_LOG_INFO, job->log, 0,
                       "prefs helper: job %V (%V) attempt %ui %s",
                       &job->id, &job->type, job->attempt,

@@ -45,6 +45,7 @@ struct ngx_prefs_job_s {
     ngx_prefs_db_query_t      *finish;
     ngx_event_t                retry;
     ngx_uint_t                 outcome;
+    ngx_msec_t                 retry_after;  /* of a failed attempt */
 };
 
 

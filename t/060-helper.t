@@ -52,9 +52,9 @@ is(accepted_runs($id), 1, 'it completed once');
 
 # a failing job is retried, then succeeds
 $id = enqueue({ value => 2, fail_attempts => 1 });
-my $t0 = time;
+my $t_retry = time;
 ok(wait_until(sub { job($id)->{state} eq 'done' }, 4), 'a job that fails once is retried');
-cmp_ok(time - $t0, '<', 4, 'after its 1 s retry delay, not a 5 s poll interval later');
+cmp_ok(time - $t_retry, '<', 4, 'after its 1 s retry delay, not a 5 s poll interval later');
 is(job($id)->{attempts}, 2, 'on its second attempt');
 
 # a job of an unknown type fails for good at once
