@@ -570,7 +570,9 @@ ngx_prefs_job_finish(ngx_prefs_job_t *job)
 static void
 ngx_prefs_job_finished(ngx_prefs_db_query_t *q)
 {
+    ngx_msec_t              retry;
     ngx_prefs_job_t        *job = q->data;
+    ngx_prefs_runner_t     *rn;
     ngx_http_prefs_slot_t  *slot;
 
     if (q->status == NGX_PREFS_DB_SQL_ERROR) {
@@ -599,11 +601,6 @@ ngx_prefs_job_finished(ngx_prefs_db_query_t *q)
                                NGX_HTTP_PREFS_HELPER_SLOT);
 
     if (PQntuples(q->res) == 1 && PQgetvalue(q->res, 0, 0)[0] == 't') {
-        if (job->retry_after) {
-            ngx_prefs_runner_wake(job->runner,
-                               job->retry_after + NGX_PREFS_HELPER_RETRY_SLACK);
-        }
-
         ngx_log_error(NGX_LOG_INFO, job->log, 0,
                       "prefs helper: job %V (%V) attempt %ui %s",
                       &job->id, &job->type, job->attempt,
@@ -627,7 +624,15 @@ ngx_prefs_job_finished(ngx_prefs_db_query_t *q)
         }
     }
 
+    retry = (job->outcome == NGX_PREFS_JOB_FAILED) ? job->retry_after : 0;
+    rn = job->runner;
+
     ngx_prefs_job_free(job);
+
+    if (retry) {
+        /* after the free: a finishing job polls, and re-arms the timer */
+        ngx_prefs_runner_wake(rn, retry + NGX_PREFS_HELPER_RETRY_SLACK);
+    }
 }
 
 
