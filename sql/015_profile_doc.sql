@@ -108,3 +108,26 @@ BEGIN
     RETURN prefs_profile_doc_fill(p_account_id, p_profile_id);
 END
 $$;
+
+
+-- GET Profile/AlternateIdType/{type}/AlternateId/{id}: the same copy.
+CREATE OR REPLACE FUNCTION prefs_profile_by_alternate_id(p_account_id bigint,
+    p_type text, p_value text, p_include_history boolean)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id  bigint;
+BEGIN
+    SELECT a.profile_id INTO v_id
+      FROM prefs_profile_alternate_id a
+     WHERE a.account_id = p_account_id AND a.type = p_type
+       AND a.value = p_value AND a.is_active
+     LIMIT 1;
+
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+
+    RETURN prefs_profile_get(p_account_id, v_id, p_include_history);
+END
+$$;

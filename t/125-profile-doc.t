@@ -96,6 +96,12 @@ for my $fn (qw(prefs_profile_deactivate prefs_profile_activate)) {
     isnt($now, $before, "$fn: and shows the change");
 }
 
+# by alternate id: the same copy, current
+is(q1("SELECT prefs_profile_by_alternate_id(CAST(:'a' AS bigint), 'CRMId', :'v', false)", a => $A, v => "DOC-$A"),
+   fresh($P), 'by alternate id: the current document');
+is(q1("SELECT prefs_profile_by_alternate_id(CAST(:'a' AS bigint), 'CRMId', 'DOC-none', false) IS NULL", a => $A), 't',
+   'by an unknown alternate id: nothing');
+
 # a copy from another version of the row is never served
 psql("UPDATE prefs_profile_doc SET doc = '{\"stale\":true}', src_xmin = '3' WHERE profile_id = CAST(:'p' AS bigint)", p => $P);
 is(served($P), fresh($P), 'a copy with another xmin is not served');
