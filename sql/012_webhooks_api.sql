@@ -207,6 +207,18 @@ RETURNS text LANGUAGE sql STABLE AS $$
                 ELSE 'Active' END
 $$;
 
+-- The Subscriptions array with each entry's fields in a reader's order
+-- (jsonb sorts them): Entity, EventType, then the qualifier list.
+CREATE OR REPLACE FUNCTION prefs_webhook_subs_json(p_subs jsonb)
+RETURNS json LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(json_agg((SELECT json_object_agg(k, a.x -> k
+                                         ORDER BY k <> 'Entity',
+                                                  k <> 'EventType', k)
+                                FROM jsonb_object_keys(a.x) k)
+                             ORDER BY a.n), '[]'::json)
+      FROM jsonb_array_elements(p_subs) WITH ORDINALITY a(x, n)
+$$;
+
 -- json keeps the order of the fields; never the secrets.
 CREATE OR REPLACE FUNCTION prefs_webhook_subscription_json(
     s prefs_webhook_subscription)
@@ -217,7 +229,7 @@ RETURNS json LANGUAGE sql STABLE AS $$
         'Description', s.description,
         'LocaleId', s.locale,
         'Url', s.url,
-        'Subscriptions', s.subscriptions,
+        'Subscriptions', prefs_webhook_subs_json(s.subscriptions),
         'State', prefs_webhook_state_shown(s),
         'PausedReason', CASE WHEN s.state = 'Paused'
                              THEN s.paused_reason END,

@@ -232,6 +232,22 @@ is($st, 201, 'another account may use the same Url and event');
 ($st, $h, $j) = call('PUT', "Webhooks/Subscriptions/$id", { Url => 'https://hooks.example.com/v2', Name => 'same' });
 is($st, 200, 'a subscription does not conflict with itself');
 
+# concurrent creates of the same Url and event: one wins, the others are 409
+{
+    my $body = encode_json({ Name => 'race', Url => 'https://race.example.com/',
+                             Subscriptions => [ { Entity => 'Tags', EventType => 'tag.added' } ] });
+    my @socks = map {
+        PrefsTest::http_request(port => $ng->port, method => 'POST', path => "/Profiles/v4/$acme/Webhooks/Subscriptions",
+            headers => { Authorization => pnauth($acme, 'admin', $secret), 'Content-Type' => 'application/json' },
+            body => $body, no_wait => 1)
+    } 1 .. 8;
+    my @st = sort map { (PrefsTest::read_response($_, 10))[0] } @socks;
+    is_deeply(\@st, [ 201, (409) x 7 ], 'eight concurrent creates of one Url and event: one 201, seven 409');
+    is(psql_value("SELECT count(*) FROM prefs_webhook_subscription WHERE url = 'https://race.example.com/'"), 1,
+       'and one subscription');
+    psql("DELETE FROM prefs_webhook_subscription WHERE url = 'https://race.example.com/'");
+}
+
 # --- secret rotation -----------------------------------------------------------------------------
 
 my $old_sealed = row($id2)->{secret_sealed};
