@@ -210,6 +210,10 @@ is(events_count(), 2, 'and the event rows');
 
 ($st, $h, $j) = call('PUT', "Webhooks/Subscriptions/$id", { AlternateIdType => undef });
 ok(!defined $j->{AlternateIdType}, 'AlternateIdType null clears it');
+($st, $h, $j) = call('PUT', "Webhooks/Subscriptions/$id", { LocaleId => 'FR_fr' });
+is($j->{LocaleId}, 'fr-FR', 'LocaleId changed, in its canonical spelling');
+($st, $h, $j) = call('PUT', "Webhooks/Subscriptions/$id", { LocaleId => undef });
+is($j->{LocaleId}, 'en-US', 'LocaleId null: back to en-US');
 
 # --- one Url, one event ------------------------------------------------------------------
 
