@@ -348,7 +348,7 @@ BEGIN
         END IF;
         IF p_body ? 'Subscriptions' THEN
             s.subscriptions := prefs_webhook_subs_check(p_account_id,
-                                                        p_body -> 'Subscriptions');
+                                   p_body -> 'Subscriptions');
         END IF;
         IF s.name IS NULL OR s.url IS NULL
            OR jsonb_array_length(s.subscriptions) = 0
