@@ -138,6 +138,19 @@ ok(defined row($id2)->{paused_at}, 'paused_at is set');
 isnt($j->{Secret}, $whsec, 'each subscription has its own secret');
 isnt(row($id2)->{validation_code}, $r->{validation_code}, 'and its own validation code');
 
+# every event type the database knows (but the handshake's) can be subscribed to
+{
+    my @types = split /\n/, psql("SELECT event_type || ' ' || prefs_event_entity(event_type) FROM prefs_event_type_text"
+        . " WHERE locale = 'en-US' AND event_type <> 'webhook.validation' ORDER BY 1");
+    cmp_ok(scalar @types, '>=', 55, 'the event types of contract section 7');
+    ($st, $h, $j, $raw) = call('POST', 'Webhooks/Subscriptions', { Name => 'all', Url => 'https://all.example.com/',
+        Subscriptions => [ map { my ($t, $e) = split ' '; { Entity => $e, EventType => $t } } @types ] });
+    is($st, 201, 'a subscription to every one of them') or diag $raw;
+    is(psql_value("SELECT cardinality(event_types) FROM prefs_webhook_subscription WHERE subscription_id = :'i'", i => $j->{Id}),
+       scalar @types, 'all stored');
+    call('DELETE', "Webhooks/Subscriptions/$j->{Id}");
+}
+
 # --- read ------------------------------------------------------------------------
 
 ($st, $h, $j, $raw) = call('GET', 'Webhooks/Subscriptions');
