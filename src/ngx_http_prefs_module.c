@@ -258,6 +258,13 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       offsetof(ngx_http_prefs_main_conf_t, max_body),
       NULL },
 
+    { ngx_string("prefs_webhook_allow_http"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, webhook_allow_http),
+      NULL },
+
       ngx_null_command
 };
 
@@ -352,6 +359,7 @@ ngx_http_prefs_create_main_conf(ngx_conf_t *cf)
     pmcf->auth_failure_window = NGX_CONF_UNSET_MSEC;
     pmcf->oauth_token_ttl = NGX_CONF_UNSET;
     pmcf->max_body = NGX_CONF_UNSET_SIZE;
+    pmcf->webhook_allow_http = NGX_CONF_UNSET;
 
     return pmcf;
 }
@@ -372,6 +380,7 @@ ngx_http_prefs_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(pmcf->auth_failure_window, 60000);
     ngx_conf_init_value(pmcf->oauth_token_ttl, 3600);
     ngx_conf_init_size_value(pmcf->max_body, 1024 * 1024);
+    ngx_conf_init_value(pmcf->webhook_allow_http, 0);
 
     if (pmcf->auth_realm.data == NULL) {
         ngx_str_set(&pmcf->auth_realm, "ngx_prefs");

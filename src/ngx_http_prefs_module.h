@@ -96,6 +96,9 @@ typedef struct {
     time_t                     oauth_token_ttl;
     ngx_str_t                  auth_realm;
     size_t                     max_body;
+
+    /* webhooks: subscriptions may name plain-http URLs */
+    ngx_flag_t                 webhook_allow_http;
 } ngx_http_prefs_main_conf_t;
 
 

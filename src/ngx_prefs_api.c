@@ -28,6 +28,7 @@
 #include "ngx_prefs_users.h"
 #include "ngx_prefs_config.h"
 #include "ngx_prefs_data.h"
+#include "ngx_prefs_webhooks.h"
 
 
 #define NGX_PREFS_AUTH_SKEW  60000
@@ -269,6 +270,33 @@ static const ngx_prefs_route_t  ngx_prefs_api_routes[] = {
     ngx_prefs_cfg_routes("GroupTypes", group_types),
     ngx_prefs_cfg_routes("CustomFields", custom_fields),
     ngx_prefs_cfg_routes("Tags", tags),
+
+    /* Webhooks: subscriptions and settings (WebhookManage) */
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Webhooks", "Subscriptions", NULL },
+      NGX_PREFS_PERM_WEBHOOK_MANAGE, NGX_PREFS_V4, ngx_prefs_webhooks_list,
+      NULL },
+    { NGX_HTTP_POST, { "Webhooks", "Subscriptions", NULL },
+      NGX_PREFS_PERM_WEBHOOK_MANAGE, NGX_PREFS_V4,
+      ngx_prefs_webhooks_create, NULL },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Webhooks", "Subscriptions", "*", NULL },
+      NGX_PREFS_PERM_WEBHOOK_MANAGE, NGX_PREFS_V4, ngx_prefs_webhooks_list,
+      NULL },
+    { NGX_HTTP_PUT, { "Webhooks", "Subscriptions", "*", NULL },
+      NGX_PREFS_PERM_WEBHOOK_MANAGE, NGX_PREFS_V4,
+      ngx_prefs_webhooks_update, NULL },
+    { NGX_HTTP_DELETE, { "Webhooks", "Subscriptions", "*", NULL },
+      NGX_PREFS_PERM_WEBHOOK_MANAGE, NGX_PREFS_V4,
+      ngx_prefs_webhooks_delete, NULL },
+    { NGX_HTTP_POST, { "Webhooks", "Subscriptions", "*", "Secret", NULL },
+      NGX_PREFS_PERM_WEBHOOK_MANAGE, NGX_PREFS_V4,
+      ngx_prefs_webhooks_rotate, NULL },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Webhooks", "Settings", NULL },
+      NGX_PREFS_PERM_WEBHOOK_MANAGE, NGX_PREFS_V4,
+      ngx_prefs_webhooks_settings_get, NULL },
+    { NGX_HTTP_PUT, { "Webhooks", "Settings", NULL },
+      NGX_PREFS_PERM_WEBHOOK_MANAGE, NGX_PREFS_V4,
+      ngx_prefs_webhooks_settings_put, NULL },
 
     /* Data: profiles; the lookups before Profile/{profileId} */
 

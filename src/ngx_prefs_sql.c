@@ -171,4 +171,38 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
     [NGX_PREFS_STMT_PROFILE_FIND] = { "prefs_profile_find",
       "SELECT outcome, body FROM prefs_profile_find($1, $2, $3::jsonb)",
       3, 1 },
+
+    /*
+     * Webhooks API: subscriptions and settings (sql/012_webhooks_api.sql).
+     * $1 is the account; writes take the user as $2.
+     */
+
+    [NGX_PREFS_STMT_WEBHOOK_LIST] = { "prefs_webhook_list",
+      "SELECT total::text, body"
+      " FROM prefs_webhook_subscription_list($1, $2::bigint)",
+      2, 1 },
+
+    /* $3: the subscription (NULL: create), $5: sealed secret, $6: code */
+    [NGX_PREFS_STMT_WEBHOOK_WRITE] = { "prefs_webhook_write",
+      "SELECT outcome, subscription_id::text, message, body"
+      " FROM prefs_webhook_subscription_write($1, $2, $3::bigint,"
+      " $4::jsonb, $5, $6)",
+      6, 0 },
+
+    [NGX_PREFS_STMT_WEBHOOK_DELETE] = { "prefs_webhook_delete",
+      "SELECT prefs_webhook_subscription_delete($1, $2::bigint)::text",
+      2, 0 },
+
+    [NGX_PREFS_STMT_WEBHOOK_ROTATE] = { "prefs_webhook_rotate",
+      "SELECT subscription_id::text, previous_until"
+      " FROM prefs_webhook_secret_rotate($1, $2, $3::bigint, $4)",
+      4, 0 },
+
+    [NGX_PREFS_STMT_WEBHOOK_SETTINGS_GET] = { "prefs_webhook_settings_get",
+      "SELECT prefs_webhook_settings_json($1)",
+      1, 1 },
+
+    [NGX_PREFS_STMT_WEBHOOK_SETTINGS_PUT] = { "prefs_webhook_settings_put",
+      "SELECT prefs_webhook_settings_put($1, $2, $3::integer, $4::integer)",
+      4, 0 },
 };

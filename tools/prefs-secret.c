@@ -10,6 +10,8 @@
  *   prefs-secret new KEYFILE     a new HMAC secret and its sealed form:
  *                                "<secret> <sealed>" on one line
  *   prefs-secret seal KEYFILE    seals the secret read from stdin
+ *   prefs-secret open KEYFILE    opens the sealed text read from stdin
+ *                                (to check a stored secret)
  *   prefs-secret token [BYTES]   a random token (base64url, 32 bytes)
  *   prefs-secret keygen          a new key file's content (64 hex digits)
  *
@@ -33,7 +35,7 @@ static int
 usage(void)
 {
     fprintf(stderr, "usage: prefs-secret new KEYFILE | seal KEYFILE"
-                    " | token [BYTES] | keygen\n");
+                    " | open KEYFILE | token [BYTES] | keygen\n");
     return 1;
 }
 
@@ -129,6 +131,36 @@ main(int argc, char **argv)
 
         printf("\n");
         prefs_wipe(buf, sizeof(buf));
+        prefs_wipe(key, sizeof(key));
+        return 0;
+    }
+
+    if (strcmp(argv[1], "open") == 0 && argc == 3) {
+        unsigned char  plain[PREFS_SECRET_MAX + 1];
+
+        if (load(argv[2], key) != 0) {
+            return 1;
+        }
+
+        if (fgets(buf, sizeof(buf), stdin) == NULL) {
+            fprintf(stderr, "prefs-secret: no sealed text on stdin\n");
+            return 1;
+        }
+
+        len = strcspn(buf, "\r\n");
+
+        if (prefs_secret_open(key, buf, len, plain, sizeof(plain) - 1, &len)
+            != PREFS_AUTH_OK)
+        {
+            fprintf(stderr, "prefs-secret: cannot open: altered, or sealed "
+                            "with another key\n");
+            prefs_wipe(key, sizeof(key));
+            return 1;
+        }
+
+        fwrite(plain, 1, len, stdout);
+        printf("\n");
+        prefs_wipe(plain, sizeof(plain));
         prefs_wipe(key, sizeof(key));
         return 0;
     }
