@@ -67,6 +67,10 @@ is($h->{'idempotent-replayed'}, 'true', 'Idempotent-Replayed: true');
 is(profiles(), $p0, 'no second profile');
 is(events(), $e0, 'no event either');
 is(named("Idem$$"), 1, 'one profile of that body in the database');
+is(count("SELECT count(*) FROM prefs_idempotency i JOIN prefs_account a USING (account_id) WHERE a.client_id = :'c' AND i.idem_key = :'k'",
+         c => $acme, k => $k1), 1, 'and one row of the key, with its answer');
+is(count("SELECT answer->>'profile_id' FROM prefs_idempotency WHERE idem_key = :'k' AND answer IS NOT NULL", k => $k1), $id1,
+   'the answer stored is the create\'s');
 
 ($st, $h, $j) = call('POST', 'Profile', { %create, LastName => 'Other' }, headers => { 'Idempotency-Key' => $k1 });
 is($st, 422, 'the same key with another body: 422');
@@ -390,7 +394,48 @@ is($st, 400, 'a bad indexed parameter: 400');
 ($st) = call('POST', 'Preferences', [ { CID => $cid, FilterID => 'NewsletterEmail', PreferenceType => 1 } ]);
 is($st, 404, 'the v3 routes are not on the v4 location');
 
-my @bad = grep { /\[(error|alert|crit|emerg)\]/ } split /\n/, $ng->error_log;
+# the Mail and Phone channels
+($st, $h, $j, $raw) = call('POST', 'Preferences', [ { CID => $cid, FilterID => 'ProductUpdatesMail', PreferenceType => 1,
+    ContactElement => { Address1 => '1 Elm St', Address2 => 'Apt 2', City => 'Springfield', StateProvince => 'IL',
+                        PostalCode => '62701', CountryCode => 'US' } } ], v3 => 1);
+is($st, 200, 'a Mail preference with its address') or diag $raw;
+is($j->{Preferences}[0]{ContactElement}{City}, 'Springfield', 'answered with the address');
+($st, $h, $j) = call('GET', "Profile/$vid");
+my ($addr) = grep { $_->{Line1} eq '1 Elm St' } @{ $j->{Addresses} };
+ok($addr && $addr->{State} eq 'IL' && $addr->{Country} eq 'US', 'the address is on the profile (StateProvince, CountryCode)');
+my ($mpref) = grep { $_->{FilterId} eq 'ProductUpdatesMail' } @{ $j->{ProfilePreferences} };
+is($mpref->{ContactPoint}, $addr->{AddressId}, 'the v4 preference names its AddressId');
+my $phone = '+15550100777';
+($st, $h, $j, $raw) = call('POST', 'Preferences', { FilterID => 'PartnerOffersPhone', PreferenceType => 1, FirstName => 'Phil',
+    ContactElement => { PFT => '+1 (555) 010-0777' } }, v3 => 1);
+is($st, 200, 'a new customer by phone number') or diag $raw;
+is($j->{Preferences}[0]{ContactElement}{PFT}, $phone, 'the number, normalized');
+($st, $h, $j) = call('GET', "Profile/Phone?phoneNumber=%2B15550100777");
+is(scalar @$j, 1, 'v4 finds the new profile by its phone');
+is($j->[0]{FirstName}, 'Phil', 'with its name');
+
+# more refusals
+my $op = profiles($other);
+($st, $h, $j) = call('POST', 'Preferences', [ { CID => "C9-$$", FilterID => 'NewsletterEmail', PreferenceType => 1,
+    ContactElement => { Email => "x$$\@example.com" } } ], v3 => 1, client => $other);
+is($st, 400, 'an account without the alternate id type CID cannot write with a CID');
+like($j->{Message} // '', qr/Preferences\[0\]\.CID needs an active alternate id type named 'CID'/, 'and says so');
+is(profiles($other), $op, 'nothing written there');
+($st) = call('POST', 'Preferences', '[' . join(',', ('{"CID":"x","FilterID":"NewsletterEmail","PreferenceType":1}') x 30000) . ']', v3 => 1);
+is($st, 413, 'an oversized body: 413');
+($st, $h, $j) = call('GET', "Preferences/CID/@{['z' x 300]}/Program", undef, v3 => 1);
+is($st, 404, 'a hostile CID: 404');
+($st, $h, $j, $raw) = call('HEAD', "Preferences/CID/$cid/Program", undef, v3 => 1);
+is($st, 200, 'HEAD on a v3 read');
+is($raw, '', 'without a body');
+($st, $h) = call('PUT', $apath, {});
+is($st, 405, 'PUT on the alternate-id preferences route: 405');
+is($h->{allow}, 'GET, HEAD, POST', 'Allow lists its methods');
+($st, $h, $j) = call('GET', 'Profile/Preferences');
+is($st, 404, 'GET Profile/Preferences (no alternate id) is no route of ours');
+
+# (nginx logs the oversized body itself, at error level)
+my @bad = grep { /\[(error|alert|crit|emerg)\]/ && !/client intended to send too large body/ } split /\n/, $ng->error_log;
 is_deeply(\@bad, [], 'no error was logged');
 $ng->stop;
 
