@@ -69,7 +69,9 @@ is(events(), $e0, 'no event either');
 is(named("Idem$$"), 1, 'one profile of that body in the database');
 is(count("SELECT count(*) FROM prefs_idempotency i JOIN prefs_account a USING (account_id) WHERE a.client_id = :'c' AND i.idem_key = :'k'",
          c => $acme, k => $k1), 1, 'and one row of the key, with its answer');
-is(count("SELECT answer->>'profile_id' FROM prefs_idempotency WHERE idem_key = :'k' AND answer IS NOT NULL", k => $k1), $id1,
+is(count("SELECT i.answer->>'profile_id' FROM prefs_idempotency i JOIN prefs_user u USING (user_id)"
+         . " JOIN prefs_account a ON a.account_id = i.account_id"
+         . " WHERE a.client_id = :'c' AND u.user_name = 'admin' AND i.idem_key = :'k'", c => $acme, k => $k1), $id1,
    'the answer stored is the create\'s');
 
 ($st, $h, $j) = call('POST', 'Profile', { %create, LastName => 'Other' }, headers => { 'Idempotency-Key' => $k1 });
