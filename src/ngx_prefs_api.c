@@ -344,7 +344,8 @@ static const ngx_prefs_route_t  ngx_prefs_api_routes[] = {
       NGX_PREFS_PR, NGX_PREFS_V3, ngx_prefs_prefs3_read, "group" },
     { NGX_HTTP_POST, { "Preferences", "ProgramGroup", "*", NULL },
       NGX_PREFS_PW, NGX_PREFS_V3, ngx_prefs_prefs3_write, "group" },
-    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Preferences", "CID", "*", "Program", NULL },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD,
+      { "Preferences", "CID", "*", "Program", NULL },
       NGX_PREFS_PR, NGX_PREFS_V3, ngx_prefs_prefs3_read, "cid" },
 
     /* User management */

@@ -197,7 +197,9 @@ prefs_query_parse(const char *args, size_t len, json_t **out, char *err,
             arr = json_array();
             json_object_set_new(obj, name, arr);
 
-        } else if (!json_is_array(arr)) {
+        } else if (!json_is_array(arr)
+                   || !json_is_object(json_array_get(arr, 0)))
+        {
             snprintf(err, err_size, "%.64s is given twice", name);
             goto failed;
         }

@@ -76,6 +76,7 @@ main(void)
        "a list index twice");
     ok(parse("c[0]=x&c[0].N=y") == -1, "a value then a field at one index");
     ok(parse("c[0].N=y&c[1]=x") == -1, "fields then a value");
+    ok(parse("c[0]=x&c[1].N=y") == -1, "a value then a field at the next index");
     ok(parse("c[0]x=1") == -1, "junk after the index");
     ok(parse("c[0].Na-me=x") == -1, "a bad field name");
     ok(parse("c[0].N=x&c[0].N=y") == -1 && strstr(err, "twice"),
