@@ -628,7 +628,15 @@ BEGIN
                  WHEN chan IN ('Phone', 'Text', 'Fax') THEN ce ->> 'PFT'
                  WHEN chan = 'Mail' THEN ce ->> 'Address1' END;
 
-    -- the profile: by CID, else by the contact element
+    -- the profile: by CID, else by the contact element.  Two requests for
+    -- one new customer are serialized here, so that the second finds the
+    -- profile the first created.
+    PERFORM pg_advisory_xact_lock(hashtextextended(format('prefs_v3/%s/%s',
+        p_account_id, CASE WHEN cid <> '' THEN 'CID/' || cid
+                           WHEN chan IN ('Phone', 'Text', 'Fax')
+                           THEN 'P/' || prefs_data_phone_norm(cval)
+                           ELSE chan || '/' || lower(coalesce(cval, '')) END),
+        0));
     IF cid <> '' THEN
         IF prefs_data_item(p_account_id, 'AlternateIdType', 'CID') IS NULL
         THEN
@@ -999,9 +1007,9 @@ BEGIN
         WHEN SQLSTATE 'PF002' THEN
             RETURN QUERY SELECT 'conflict'::text, SQLERRM;
             RETURN;
-        WHEN unique_violation THEN
+        WHEN unique_violation OR deadlock_detected THEN
             RETURN QUERY SELECT 'conflict'::text,
-                'another request wrote the same customer at the same time: '
+                'another request wrote the same customers at the same time: '
                 'send it again'::text;
             RETURN;
     END;

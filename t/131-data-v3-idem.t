@@ -416,6 +416,27 @@ is($j->{Preferences}[0]{ContactElement}{PFT}, $phone, 'the number, normalized');
 is(scalar @$j, 1, 'v4 finds the new profile by its phone');
 is($j->[0]{FirstName}, 'Phil', 'with its name');
 
+# two writers of one new customer at once: one customer
+my $ccid = "CC-$$";
+my $cbody = encode_json([ { CID => $ccid, FilterID => 'NewsletterEmail', PreferenceType => 1, ContactElement => { Email => "cc$$\@example.com" } } ]);
+my @cs = map { $ng->request(method => 'POST', path => "/api/3/$acme/Preferences",
+    headers => { Authorization => pnauth($acme, 'admin', $secret), 'Content-Type' => 'application/json' },
+    body => $cbody, no_wait => 1) } 1 .. 4;
+my @cst = map { (PrefsTest::read_response($_, 20))[0] } @cs;
+is_deeply(\@cst, [ (200) x 4 ], 'concurrent writers of a new CID: all 200 (the second waits for the first)');
+is(count("SELECT count(*) FROM prefs_profile_alternate_id a JOIN prefs_account c USING (account_id) WHERE c.client_id = :'c' AND a.type = 'CID' AND a.value = :'v'",
+         c => $acme, v => $ccid), 1, 'one customer has the CID');
+
+my $nmail = "nc$$\@example.com";
+my $nbody = encode_json({ FilterID => 'NewsletterEmail', PreferenceType => 1, ContactElement => { Email => $nmail } });
+@cs = map { $ng->request(method => 'POST', path => "/api/3/$acme/Preferences",
+    headers => { Authorization => pnauth($acme, 'admin', $secret), 'Content-Type' => 'application/json' },
+    body => $nbody, no_wait => 1) } 1 .. 4;
+@cst = map { (PrefsTest::read_response($_, 20))[0] } @cs;
+is_deeply(\@cst, [ (200) x 4 ], 'concurrent writers of a new customer by email: all 200');
+is(count("SELECT count(*) FROM prefs_profile_email e JOIN prefs_account c USING (account_id) WHERE c.client_id = :'c' AND e.address = :'v'",
+         c => $acme, v => $nmail), 1, 'one customer has the email');
+
 # more refusals
 my $op = profiles($other);
 ($st, $h, $j) = call('POST', 'Preferences', [ { CID => "C9-$$", FilterID => 'NewsletterEmail', PreferenceType => 1,
