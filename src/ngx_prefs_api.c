@@ -29,6 +29,7 @@
 #include "ngx_prefs_config.h"
 #include "ngx_prefs_data.h"
 #include "ngx_prefs_webhooks.h"
+#include "ngx_prefs_prefs3.h"
 
 
 #define NGX_PREFS_AUTH_SKEW  60000
@@ -341,6 +342,39 @@ static const ngx_prefs_route_t  ngx_prefs_api_routes[] = {
       NGX_PREFS_V4, ngx_prefs_data_part_write, "Tags" },
     { NGX_HTTP_POST, { "Profile", "*", "CustomFields", NULL }, NGX_PREFS_PW,
       NGX_PREFS_V4, ngx_prefs_data_part_write, "CustomFields" },
+
+    /*
+     * Preferences by alternate id, consent history (v4) and the v3
+     * Preferences routes (src/ngx_prefs_prefs3.c).  No Profile/... route
+     * above has six segments, nor matches Profile/Consents/History.
+     */
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD,
+      { "Profile", "Preferences", "AlternateIdType", "*", "AlternateId", "*",
+        NULL },
+      NGX_PREFS_PR, NGX_PREFS_V4, ngx_prefs_prefs3_alt_read, NULL },
+    { NGX_HTTP_POST,
+      { "Profile", "Preferences", "AlternateIdType", "*", "AlternateId", "*",
+        NULL },
+      NGX_PREFS_PW, NGX_PREFS_V4, ngx_prefs_prefs3_alt_write, NULL },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Profile", "Consents", "History", NULL },
+      NGX_PREFS_PR, NGX_PREFS_V4, ngx_prefs_prefs3_history, NULL },
+
+    { NGX_HTTP_POST, { "Preferences", NULL }, NGX_PREFS_PW, NGX_PREFS_V3,
+      ngx_prefs_prefs3_write, "list" },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Preferences", "Attributes", NULL },
+      NGX_PREFS_PR, NGX_PREFS_V3, ngx_prefs_prefs3_read, "attributes" },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Preferences", "Program", "*", NULL },
+      NGX_PREFS_PR, NGX_PREFS_V3, ngx_prefs_prefs3_read, "program" },
+    { NGX_HTTP_POST, { "Preferences", "Program", "*", NULL }, NGX_PREFS_PW,
+      NGX_PREFS_V3, ngx_prefs_prefs3_write, "program" },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Preferences", "ProgramGroup", "*", NULL },
+      NGX_PREFS_PR, NGX_PREFS_V3, ngx_prefs_prefs3_read, "group" },
+    { NGX_HTTP_POST, { "Preferences", "ProgramGroup", "*", NULL },
+      NGX_PREFS_PW, NGX_PREFS_V3, ngx_prefs_prefs3_write, "group" },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD,
+      { "Preferences", "CID", "*", "Program", NULL },
+      NGX_PREFS_PR, NGX_PREFS_V3, ngx_prefs_prefs3_read, "cid" },
 
     /* User management */
 

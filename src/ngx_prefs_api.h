@@ -33,7 +33,8 @@ typedef ngx_int_t (*ngx_prefs_route_pt)(ngx_http_request_t *r,
 
 typedef struct {
     ngx_uint_t                 methods;
-    const char                *path[NGX_PREFS_API_MAX_ARGS + 2];
+    /* up to six segments: Profile/Preferences/AlternateIdType/{t}/... */
+    const char                *path[NGX_PREFS_API_MAX_ARGS + 3];
     ngx_uint_t                 perm;
     ngx_uint_t                 apis;
     ngx_prefs_route_pt         handler;

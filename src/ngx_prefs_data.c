@@ -19,6 +19,7 @@
 
 #include "ngx_prefs_data.h"
 #include "ngx_prefs_http.h"
+#include "ngx_prefs_idem.h"
 #include "prefs_query.h"
 
 
@@ -57,6 +58,11 @@ ngx_prefs_data_create(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 
     q->values[1] = ctx->user_text;
     q->values[2] = text;
+
+    rc = ngx_prefs_idem_apply(r, ctx, NGX_PREFS_STMT_PROFILE_CREATE_KEYED, &q);
+    if (q == NULL) {
+        return rc;
+    }
 
     return ngx_prefs_http_query(r, q);
 }
@@ -519,6 +525,12 @@ ngx_prefs_data_created(ngx_prefs_db_query_t *q)
 
     if (q->status != NGX_PREFS_DB_OK) {
         ngx_prefs_http_finalize(r, ngx_prefs_api_sql_error(r, q));
+        return;
+    }
+
+    rc = ngx_prefs_idem_check(r, q);
+    if (rc != NGX_DECLINED) {
+        ngx_prefs_http_finalize(r, rc);
         return;
     }
 

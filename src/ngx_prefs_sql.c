@@ -205,4 +205,47 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
     [NGX_PREFS_STMT_WEBHOOK_SETTINGS_PUT] = { "prefs_webhook_settings_put",
       "SELECT prefs_webhook_settings_put($1, $2, $3::integer, $4::integer)",
       4, 0 },
+
+    /*
+     * Idempotency-Key (sql/010_idempotency.sql): a create's keyed form
+     * takes its parameters, then the key, the fingerprint and the user,
+     * and answers its columns, then "idempotency" (src/ngx_prefs_idem.h).
+     */
+
+    [NGX_PREFS_STMT_PROFILE_CREATE_KEYED] = { "prefs_profile_create_keyed",
+      "SELECT answer ->> 'outcome', answer ->> 'profile_id',"
+      " answer ->> 'message', idempotency"
+      " FROM prefs_idempotent($1, $6, $4, $5, 'profile.create',"
+      " jsonb_build_array($2::bigint, $3::jsonb))",
+      6, 0 },
+
+    [NGX_PREFS_STMT_USER_CREATE_KEYED] = { "prefs_user_create_keyed",
+      "SELECT answer ->> 'outcome', answer ->> 'user_id',"
+      " answer ->> 'submitted', idempotency"
+      " FROM prefs_idempotent($1, $5, $3, $4, 'user.create',"
+      " jsonb_build_array($2::jsonb))",
+      5, 0 },
+
+    /* the preferences and consent history of a profile by alternate id */
+
+    [NGX_PREFS_STMT_PREFS_BY_ALTERNATE_ID] = { "prefs_prefs_by_alt",
+      "SELECT outcome, profile_id::text, message"
+      " FROM prefs_profile_preferences_by_alternate_id($1, $2, $3, $4,"
+      " $5::jsonb)",
+      5, 0 },
+
+    [NGX_PREFS_STMT_CONSENT_HISTORY] = { "prefs_consent_history",
+      "SELECT outcome, body FROM prefs_profile_consent_history($1, $2::jsonb)",
+      2, 1 },
+
+    /* v3 Preferences: $2 what to read by, $3 the query's values */
+    [NGX_PREFS_STMT_V3_PREFS_READ] = { "prefs_v3_prefs_read",
+      "SELECT outcome, body FROM prefs_v3_preferences_read($1, $2, $3::jsonb)",
+      3, 1 },
+
+    /* $3 the mode (list, program, group), $4 the program (group) id */
+    [NGX_PREFS_STMT_V3_PREFS_WRITE] = { "prefs_v3_prefs_write",
+      "SELECT outcome, body"
+      " FROM prefs_v3_preferences_write($1, $2, $3, $4, $5::jsonb)",
+      5, 0 },
 };

@@ -126,16 +126,18 @@ prefs_query_parse(const char *args, size_t len, json_t **out, char *err,
             continue;
         }
 
-        /* name[index].Field */
+        /* name[index].Field, or name[index] alone: a list of values */
 
         *bracket = '\0';
         close = strchr(bracket + 1, ']');
         dot = close ? close + 1 : NULL;
 
-        if (close == NULL || *dot != '.' || close == bracket + 1
+        if (close == NULL || (*dot != '.' && *dot != '\0')
+            || close == bracket + 1
             || !prefs_query_name_ok(name, strlen(name)))
         {
-            snprintf(err, err_size, "\"%.64s\" is not name[n].Field", name);
+            snprintf(err, err_size, "\"%.64s\" is not name[n] or "
+                     "name[n].Field", name);
             goto failed;
         }
 
@@ -153,6 +155,34 @@ prefs_query_parse(const char *args, size_t len, json_t **out, char *err,
 
         field = dot + 1;
 
+        if (*dot == '\0') {
+            arr = json_object_get(obj, name);
+
+            if (arr == NULL) {
+                arr = json_array();
+                json_object_set_new(obj, name, arr);
+
+            } else if (!json_is_array(arr)
+                       || json_is_object(json_array_get(arr, 0)))
+            {
+                snprintf(err, err_size, "%.64s is given twice", name);
+                goto failed;
+            }
+
+            if ((size_t) idx != json_array_size(arr)) {
+                snprintf(err, err_size, (size_t) idx < json_array_size(arr)
+                         ? "%.64s[%ld] is given twice"
+                         : "%.64s[%ld] comes before %.64s[%ld]",
+                         name, idx, name, (long) json_array_size(arr));
+                goto failed;
+            }
+
+            json_array_append_new(arr, json_string(value));
+
+            start = i + 1;
+            continue;
+        }
+
         if (idx > PREFS_QUERY_MAX_INDEX
             || !prefs_query_name_ok(field, strlen(field)))
         {
@@ -167,7 +197,9 @@ prefs_query_parse(const char *args, size_t len, json_t **out, char *err,
             arr = json_array();
             json_object_set_new(obj, name, arr);
 
-        } else if (!json_is_array(arr)) {
+        } else if (!json_is_array(arr)
+                   || !json_is_object(json_array_get(arr, 0)))
+        {
             snprintf(err, err_size, "%.64s is given twice", name);
             goto failed;
         }
@@ -184,7 +216,7 @@ prefs_query_parse(const char *args, size_t len, json_t **out, char *err,
 
         item = json_array_get(arr, idx);
 
-        if (json_object_get(item, field)) {
+        if (!json_is_object(item) || json_object_get(item, field)) {
             snprintf(err, err_size, "%.64s[%ld].%.64s is given twice", name,
                      idx, field);
             goto failed;
