@@ -188,10 +188,44 @@ is($st, 200, 'IsMobile false') or diag $raw;
 is_deeply(types($e0), [ 'preference.archived', 'contacts.phone.updated',
     ('consent.filterassociation.deactivated') x 2, 'profile.updated' ], 'preference.archived (the Text preference)');
 
+($st, $j, $raw) = call('POST', "Consents/$P", [ { TypeName => 'TextMessaging', Version => '2024-01', Status => 'Granted',
+                                                   ContactPoint => '+15550100200' } ]);
+is($st, 200, 'a consent for the home phone') or diag $raw;
 $e0 = last_event();
 ($st, $j, $raw) = call('POST', "Profile/$P", { PhoneNumbers => [ { Number => '+1 555 010 0200', IsActive => JSON::PP::false } ] });
 is($st, 200, 'a phone number with "IsActive": false') or diag $raw;
-ok((grep { $_ eq 'contacts.phone.deactivated' } @{ types($e0) }), 'contacts.phone.deactivated');
+is_deeply(types($e0), [ 'contacts.phone.deactivated', 'profile.updated' ],
+          'contacts.phone.deactivated; PreserveConsents (default true) keeps its consent\'s association');
+is(psql_value("SELECT count(*) FROM prefs_consent_assoc WHERE profile_id = :'p' AND kind = 'E' AND is_active", p => $P), 1,
+   'still active in the database');
+($st, $j, $raw) = call('POST', "Profile/$P", { PhoneNumbers => [ { Number => '+15550100300' } ] });
+($st, $j, $raw) = call('POST', "Consents/$P", [ { TypeName => 'TextMessaging', Version => '2024-01', Status => 'Granted',
+                                                   ContactPoint => '+15550100300' } ]);
+$e0 = last_event();
+($st, $j, $raw) = call('POST', "Profile/$P", { PreserveConsents => JSON::PP::false,
+    PhoneNumbers => [ { Number => '+15550100300', IsActive => JSON::PP::false } ] });
+is($st, 200, 'another with PreserveConsents false') or diag $raw;
+is_deeply(types($e0), [ 'contacts.phone.deactivated', 'consent.elementassociation.deactivated', 'profile.updated' ],
+          'consent.elementassociation.deactivated');
+
+# an address moves (its AddressId with other lines): without
+# PreservePreferences its mail preferences are archived
+($st, $j, $raw) = call('POST', "Profile/$P/Preferences", { FilterId => 'ProductUpdatesMail', PreferenceType => 1,
+                                                           ContactPoint => $addr{'1 Main St'} });
+is($st, 200, 'a mail preference') or diag $raw;
+$e0 = last_event();
+($st, $j, $raw) = call('POST', "Profile/$P", { Addresses => [ { AddressId => $addr{'1 Main St'}, Line1 => '9 New St',
+                                                                PostalCode => '12345' } ] });
+is($st, 200, 'an address moves, PreservePreferences by default') or diag $raw;
+is_deeply(types($e0), [ 'contacts.address.updated', 'profile.updated' ], 'its preference stays');
+$e0 = last_event();
+($st, $j, $raw) = call('POST', "Profile/$P", { PreservePreferences => JSON::PP::false,
+    Addresses => [ { AddressId => $addr{'1 Main St'}, Line1 => '10 New St', PostalCode => '12345' } ] });
+is($st, 200, 'and again with PreservePreferences false') or diag $raw;
+is_deeply(types($e0), [ 'contacts.address.updated', 'preference.archived', 'profile.updated' ],
+          'its preference is archived');
+($st, $j) = call('POST', "Profile/$P", { PreservePreferences => 'no' });
+is($st, 400, 'a Preserve* flag that is not a boolean: 400');
 
 $e0 = last_event();
 ($st, $j, $raw) = call('POST', "Profile/$P", { Addresses => [ { AddressId => $addr{'2 Side St'}, IsActive => JSON::PP::false } ] });
@@ -471,6 +505,13 @@ is($st, 200, 'removing a whole list') or diag $raw;
 is_deeply([ sort @{ types($e0) } ], [ sort 'contacts.alternateid.deactivated', 'tag.removed', 'tag.removed', 'profile.replaced' ],
           'each item removed with its event');
 is_deeply($j->{Tags}, [], 'no tags left');
+
+# erasure takes the contact points of consents and the associations too
+($st) = call('DELETE', "Profile/$P?erase=true");
+is($st, 204, 'erasing the first profile');
+is(psql_value("SELECT count(*) FROM prefs_consent WHERE profile_id = :'p' AND (contact_point IS NOT NULL OR contact_key <> '')",
+              p => $P), 0, 'no contact point left in its consents');
+is(psql_value("SELECT count(*) FROM prefs_consent_assoc WHERE profile_id = :'p'", p => $P), 0, 'nor associations');
 
 my @bad = grep { /\[(error|alert|crit|emerg)\]/ } split /\n/, $ng->error_log;
 is_deeply(\@bad, [], 'no error was logged');
