@@ -444,6 +444,27 @@ like($j->{Message} // '', qr{Foo/Bar~ is not a known field}, 'the key unescaped'
                                           { op => 'test', path => '/Tags/1', value => 'Early Adopter' } ]);
 is($st, 200, 'tests on array elements and nested keys hold');
 
+# RFC 6901 and 6902 in SQL: the pointer's tokens, and operations on a plain document
+for my $c ([ '""', '{}' ], [ '"/"', '{""}' ], [ '"/a~01b/~1/"', '{a~1b,/,""}' ], [ '"/~0~1"', '{~/}' ],
+           [ '"/0/-"', '{0,-}' ]) {
+    is(psql_value(q{SELECT prefs_jp_pointer(CAST(:'p' AS jsonb), 'x')::text}, p => $c->[0]), $c->[1],
+       "pointer $c->[0] is $c->[1]");
+}
+for my $c (
+    [ '{"a":[1,2]}', '{"op":"add","path":"/a/1","value":9}', '{"a": [1, 9, 2]}' ],
+    [ '{"a":[1,2]}', '{"op":"add","path":"/a/2","value":[3]}', '{"a": [1, 2, [3]]}' ],
+    [ '{"a":[1,2]}', '{"op":"add","path":"/a/-","value":{"b":1}}', '{"a": [1, 2, {"b": 1}]}' ],
+    [ '{"a":[1,2]}', '{"op":"remove","path":"/a/0"}', '{"a": [2]}' ],
+    [ '{"a":[1,2]}', '{"op":"replace","path":"/a/1","value":null}', '{"a": [1, null]}' ],
+    [ '{"a/b":{"~":1}}', '{"op":"replace","path":"/a~1b/~0","value":2}', '{"a/b": {"~": 2}}' ],
+    [ '{"":1}', '{"op":"remove","path":"/"}', '{}' ],
+    [ '{"a":1}', '{"op":"add","path":"","value":[1]}', '[1]' ],
+    [ '{"a":{"b":1.0}}', '{"op":"test","path":"/a/b","value":1}', '{"a": {"b": 1.0}}' ],
+) {
+    is(psql_value(q{SELECT prefs_jp_op(CAST(:'d' AS jsonb), CAST(:'o' AS jsonb), 'x')::text}, d => $c->[0], o => $c->[1]),
+       $c->[2], "$c->[1] on $c->[0]");
+}
+
 # refused patches change nothing
 $snap = snapshot();
 for my $c (
