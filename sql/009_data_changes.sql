@@ -1053,8 +1053,10 @@ LANGUAGE plpgsql AS $$
 DECLARE
     before  jsonb;
 BEGIN
-    SELECT prefs_data_profile_json(p, false)::jsonb INTO before
-      FROM prefs_profile p
+    -- lock first, then read: the statement that waited for the lock sees
+    -- the row as the other writer left it, but its sub-selects (the
+    -- profile's parts) would see them as they were when it started
+    PERFORM 1 FROM prefs_profile p
      WHERE p.account_id = p_account_id AND p.profile_id = p_profile_id
        AND p.erased_at IS NULL
        FOR UPDATE;
@@ -1063,6 +1065,8 @@ BEGIN
             format('there is no profile %s', p_profile_id);
         RETURN;
     END IF;
+    SELECT prefs_data_profile_json(p, false)::jsonb INTO before
+      FROM prefs_profile p WHERE p.profile_id = p_profile_id;
     IF p_body IS NULL OR jsonb_typeof(p_body) <> 'object' THEN
         RETURN QUERY SELECT 'invalid'::text,
             'the body must be a JSON object'::text;
@@ -1473,8 +1477,10 @@ DECLARE
     op      record;
     b       jsonb;
 BEGIN
-    SELECT prefs_data_profile_json(p, false)::jsonb INTO before
-      FROM prefs_profile p
+    -- lock, then read the document in a statement of its own (see
+    -- prefs_profile_update): a patch applies to the profile as the
+    -- previous writer left it
+    PERFORM 1 FROM prefs_profile p
      WHERE p.account_id = p_account_id AND p.profile_id = p_profile_id
        AND p.erased_at IS NULL
        FOR UPDATE;
@@ -1483,6 +1489,8 @@ BEGIN
             format('there is no profile %s', p_profile_id);
         RETURN;
     END IF;
+    SELECT prefs_data_profile_json(p, false)::jsonb INTO before
+      FROM prefs_profile p WHERE p.profile_id = p_profile_id;
     IF jsonb_typeof(p_patch) IS DISTINCT FROM 'array' THEN
         RETURN QUERY SELECT 'invalid'::text,
             'a JSON Patch must be an array of operations'::text;

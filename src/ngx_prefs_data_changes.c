@@ -59,13 +59,13 @@ ngx_prefs_data_part_remove(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         return rc;
     }
 
-    rc = json_is_array(body) || json_is_object(body) || json_is_string(body);
+    rc = json_is_array(body) || json_is_object(body);
     json_decref(body);
 
     if (!rc) {
         return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                     "The body must list what to remove: a "
-                                    "JSON array, object or string");
+                                    "JSON array or object");
     }
 
     q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_REMOVE_PARTS,

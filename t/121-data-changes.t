@@ -10,6 +10,7 @@ use warnings;
 use Test::More;
 use JSON::PP;
 use PrefsTest;
+use POSIX ();
 
 plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE};
 
@@ -517,6 +518,49 @@ is($st, 403, 'without ProfileWrite: 403');
 ($st) = call('PATCH', 'Profile/abc', [ { op => 'remove', path => '/Tags/0' } ]);
 is($st, 404, 'a hostile id: 404');
 is(snapshot(), $snap, 'no refused patch changed anything or recorded an event');
+
+($st, $j, $raw) = call('PATCH', "Profile/$R", [ { op => 'test', path => '/FirstName', value => 'Patricia' } ],
+                       type => 'application/json-patch+json; charset=utf-8');
+is($st, 200, 'application/json-patch+json with a charset') or diag $raw;
+
+# two clients patch at once, each testing the name the other replaces: the
+# row lock serializes them, so exactly one wins and the other's test fails
+$e0 = last_event();
+my @socks = map {
+    my $to = $_;
+    $ng->request(method => 'PATCH', path => "/Profiles/v4/$acme/Profile/$R",
+        headers => { Authorization => pnauth($acme, 'admin', $secret), 'Content-Type' => 'application/json-patch+json' },
+        body => encode_json([ { op => 'test', path => '/FirstName', value => 'Patricia' },
+                              { op => 'replace', path => '/FirstName', value => $to } ]), no_wait => 1)
+} qw(Ann Bea);
+my @codes = sort map { (PrefsTest::read_response($_, 10))[0] } @socks;
+is_deeply(\@codes, [ 200, 409 ], 'concurrent patches: one 200, one 409');
+is(scalar @{ of_type($e0, 'profile.replaced') }, 1, 'one profile.replaced');
+like(get($R)->{FirstName}, qr/^(Ann|Bea)$/, 'the winner\'s name');
+($st, $j, $raw) = call('PATCH', "Profile/$R", [ { op => 'replace', path => '/FirstName', value => 'Patricia' } ]);
+is($st, 200, 'the name back') or diag $raw;
+
+# a patch waiting for the row lock applies to the profile as the writer
+# holding it left it: here another transaction removes the first email
+# while the patch waits
+($st, $j, $raw) = call('PATCH', "Profile/$R", [ { op => 'add', path => '/Emails/-', value => { Address => 'p4@example.com' } } ]);
+is($st, 200, 'a second email') or diag $raw;
+my ($first, $second) = map { $_->{EmailId} } @{ $j->{Emails} };
+my $pid = fork // die "fork: $!";
+if (!$pid) {
+    psql(q{BEGIN;
+           SELECT 1 FROM prefs_profile WHERE profile_id = CAST(:'p' AS bigint) FOR UPDATE;
+           UPDATE prefs_profile_email SET is_active = false WHERE email_id = CAST(:'e' AS bigint);
+           SELECT pg_sleep(2);
+           COMMIT;}, p => $R, e => $first);
+    POSIX::_exit(0);
+}
+select(undef, undef, undef, 0.7);
+($st, $j, $raw) = call('PATCH', "Profile/$R", [ { op => 'test', path => '/Emails/0/EmailId', value => $second },
+                                              { op => 'replace', path => '/MiddleName', value => 'Q' } ]);
+waitpid($pid, 0);
+is($st, 200, 'the patch saw the email list as the other transaction committed it') or diag $raw;
+is_deeply([ map { $_->{EmailId} } @{ $j->{Emails} } ], [ $second ], 'one email left');
 
 # remove a whole list, with the flags in the query string
 $e0 = last_event();
