@@ -332,7 +332,9 @@ BEGIN
             nv := prefs_cfg_text(v, ep, 'Address', true, 254) #>> '{}';
             IF em.email_id IS NOT NULL AND lower(em.address) <> lower(nv)
             THEN
-                IF nv !~ '^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:]]+\.[^@.[:space:][:cntrl:]]+$'
+                -- the rule of 005
+                IF nv !~ ('^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:]]+'
+                          '\.[^@.[:space:][:cntrl:]]+$')
                 THEN
                     PERFORM prefs_cfg_fail(ep || '.Address',
                         'must be an email address such as name@example.com');
@@ -462,8 +464,9 @@ BEGIN
                      WHERE x.profile_id = p_profile_id AND x.is_active
                        AND x.address_id::numeric = (v ->> 'AddressId')::numeric;
                     IF FOUND AND (lower(ad.line1), lower(ad.postal_code))
-                       IS DISTINCT FROM (lower(v ->> 'Line1'),
-                                         lower(coalesce(v ->> 'PostalCode', '')))
+                       IS DISTINCT FROM
+                       (lower(v ->> 'Line1'),
+                        lower(coalesce(v ->> 'PostalCode', '')))
                     THEN
                         moved_addresses := moved_addresses
                             || jsonb_build_array(prefs_data_address_json(ad));
@@ -602,7 +605,8 @@ BEGIN
             ep := 'ProfilePreferences[' || e.i || ']';
             IF jsonb_typeof(e.v) <> 'object'
                OR prefs_cfg_get(e.v, 'IsArchived') IS NULL
-               OR NOT prefs_cfg_bool(e.v, ep, 'IsArchived', false)::text::boolean
+               OR NOT prefs_cfg_bool(e.v, ep, 'IsArchived', false)
+                      ::text::boolean
             THEN
                 lst := lst || jsonb_build_array(e.v);
                 CONTINUE;
@@ -1504,7 +1508,8 @@ BEGIN
     BEGIN
         doc := before;
         FOR op IN SELECT x.v, x.n - 1 AS i
-                    FROM jsonb_array_elements(p_patch) WITH ORDINALITY AS x(v, n)
+                    FROM jsonb_array_elements(p_patch)
+                         WITH ORDINALITY AS x(v, n)
         LOOP
             doc := prefs_jp_op(doc, op.v, '[' || op.i || ']');
         END LOOP;

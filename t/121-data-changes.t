@@ -61,15 +61,18 @@ my @TABLES = qw(prefs_profile prefs_profile_email prefs_profile_phone prefs_prof
     prefs_profile_alternate_id prefs_profile_custom_field prefs_profile_group prefs_profile_tag
     prefs_preference prefs_consent prefs_consent_assoc prefs_event);
 
-# every row of the account's data, as text: what a refused request must leave alone
+# every row of the account's data, as a digest per table (and its row
+# count, to read a failure): what a refused request must leave alone
 sub snapshot {
     return join "\n", map {
-        psql("SELECT coalesce(string_agg(t::text, '|' ORDER BY t::text), '') FROM $_ t WHERE account_id = :'a'",
-             a => $acct)
+        "$_ " . psql("SELECT count(*) || ' ' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
+                     . " FROM $_ t WHERE account_id = :'a'", a => $acct)
     } @TABLES;
 }
 
 sub get { my ($st, $j) = call('GET', "Profile/$_[0]"); return $j }
+
+my $snap0;
 
 # --------------------------------------------------------------------------
 # a profile with something of everything
@@ -127,6 +130,18 @@ my %email = map { $_->{Address} => $_->{EmailId} } @{ $p->{Emails} };
 my %phone = map { $_->{Number} => $_->{PhoneId} } @{ $p->{PhoneNumbers} };
 my %addr = map { $_->{Line1} => $_->{AddressId} } @{ $p->{Addresses} };
 
+# refused changes of value
+$snap0 = snapshot();
+for my $c ([ 'an invalid address', { Emails => [ { EmailId => $email{'a@example.com'}, Address => 'nope' } ] }, qr/Emails\[0\]\.Address must be an email address/ ],
+           [ 'another email of the profile', { Emails => [ { EmailId => $email{'a@example.com'}, Address => 'B@example.com' } ] }, qr/is another email of this profile/ ],
+           [ 'an invalid number', { PhoneNumbers => [ { PhoneId => $phone{'+15550100100'}, Number => 'abc' } ] }, qr/PhoneNumbers\[0\]\.Number must be a phone number/ ],
+           [ 'another number of the profile', { PhoneNumbers => [ { PhoneId => $phone{'+15550100100'}, Number => '+15550100200' } ] }, qr/another phone number/ ]) {
+    ($st, $j) = call('POST', "Profile/$P", $c->[1]);
+    is($st, 400, "a change of value to $c->[0]: 400");
+    like($j->{Message} // '', $c->[2], 'saying why');
+}
+is(snapshot(), $snap0, 'none changed anything');
+
 # --------------------------------------------------------------------------
 # removing contact points
 
@@ -159,6 +174,7 @@ is_deeply(types($e0), [], 'changes nothing');
 ($st, $j) = call('POST', "Profile/$P", { Emails => [ { EmailId => 999999999, IsActive => JSON::PP::false } ] });
 is($st, 400, 'an EmailId the profile lacks is 400');
 like($j->{Message}, qr/Emails\[0\]\.EmailId/, 'naming it');
+
 
 # a phone number changes its value: the consent given for it follows
 $e0 = last_event();
