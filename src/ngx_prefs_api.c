@@ -9,7 +9,8 @@
  *
  *   path      the raw path is decoded strictly; the clientId is the first
  *             segment after the location's own
- *   body      a POST, PUT or PATCH body is read whole, within its limit
+ *   body      a POST, PUT, PATCH or DELETE body is read whole, within its
+ *             limit
  *   account   and credential, from the per-worker cache or in one query:
  *             an unknown clientId is 404, a bad credential 401 with the
  *             documented messages, repeated failures for a user name 429
