@@ -1143,7 +1143,7 @@ BEGIN
                 THEN jsonb_build_object('Name', it, 'IsActive', false)
             WHEN jsonb_typeof(it) = 'string' AND p_part = 'CustomFields'
                 THEN jsonb_build_object('Name', it, 'IsActive', false)
-            WHEN jsonb_typeof(it) = 'object' AND NOT it ? 'IsActive'
+            WHEN jsonb_typeof(it) = 'object'
                 THEN it || '{"IsActive": false}'
             ELSE it END);
     END LOOP;

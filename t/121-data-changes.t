@@ -293,6 +293,8 @@ $p = get($P);
 is_deeply([ $p->{Tags}, $p->{Groups}, [ map { $_->{Name} } @{ $p->{CustomFields} } ] ],
           [ [ 'Do Not Call' ], [], [ 'FavoriteCategory' ] ], 'the profile lacks them');
 $e0 = last_event();
+($st) = call('DELETE', "Profile/$P/Groups", [ { Type => 'Household', Name => 'Does', IsActive => JSON::PP::true } ]);
+is($st, 204, 'DELETE of a group with "IsActive": true still removes (here: nothing)');
 ($st) = call('DELETE', "Profile/$P/Tags", [ 'VIP' ]);
 is($st, 204, 'removing a tag the profile lacks is 204');
 is_deeply(types($e0), [], 'and records nothing');
