@@ -9,7 +9,8 @@
  *
  *   path      the raw path is decoded strictly; the clientId is the first
  *             segment after the location's own
- *   body      a POST, PUT or PATCH body is read whole, within its limit
+ *   body      a POST, PUT, PATCH or DELETE body is read whole, within its
+ *             limit
  *   account   and credential, from the per-worker cache or in one query:
  *             an unknown clientId is 404, a bad credential 401 with the
  *             documented messages, repeated failures for a user name 429
@@ -325,6 +326,20 @@ static const ngx_prefs_route_t  ngx_prefs_api_routes[] = {
     { NGX_HTTP_POST, { "Profile", "*", "Activate", NULL }, NGX_PREFS_PW,
       NGX_PREFS_V4, ngx_prefs_data_activate, NULL },
 
+    /* Data changes: JSON Patch, removing parts (sql/009) */
+
+    { NGX_HTTP_PATCH, { "Profile", "*", NULL }, NGX_PREFS_PW, NGX_PREFS_V4,
+      ngx_prefs_data_patch, NULL },
+    { NGX_HTTP_PATCH,
+      { "Profile", "AlternateIdType", "*", "AlternateId", "*", NULL },
+      NGX_PREFS_PW, NGX_PREFS_V4, ngx_prefs_data_patch_alternate, NULL },
+    { NGX_HTTP_DELETE, { "Profile", "*", "Groups", NULL }, NGX_PREFS_PW,
+      NGX_PREFS_V4, ngx_prefs_data_part_remove, "Groups" },
+    { NGX_HTTP_DELETE, { "Profile", "*", "Tags", NULL }, NGX_PREFS_PW,
+      NGX_PREFS_V4, ngx_prefs_data_part_remove, "Tags" },
+    { NGX_HTTP_DELETE, { "Profile", "*", "CustomFields", NULL }, NGX_PREFS_PW,
+      NGX_PREFS_V4, ngx_prefs_data_part_remove, "CustomFields" },
+
     /* the parts of a profile, each read or written alone */
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Profile", "*", "Preferences", NULL },
@@ -456,7 +471,11 @@ ngx_prefs_api_handler(ngx_http_request_t *r)
     ctx->client_id.data = (u_char *) ctx->path.seg[ctx->first].data;
     ctx->client_id.len = ctx->path.seg[ctx->first].len;
 
-    if (!(r->method & (NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH))) {
+    /* DELETE too: the DELETE part routes list what to remove */
+
+    if (!(r->method
+          & (NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH|NGX_HTTP_DELETE)))
+    {
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
             return rc;

@@ -29,6 +29,12 @@ ngx_int_t ngx_prefs_data_part_read(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
 ngx_int_t ngx_prefs_data_part_write(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
+ngx_int_t ngx_prefs_data_part_remove(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+ngx_int_t ngx_prefs_data_patch(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+ngx_int_t ngx_prefs_data_patch_alternate(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
 
 
 #endif /* _NGX_PREFS_DATA_H_INCLUDED_ */

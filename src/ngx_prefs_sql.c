@@ -248,4 +248,26 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
       "SELECT outcome, body"
       " FROM prefs_v3_preferences_write($1, $2, $3, $4, $5::jsonb)",
       5, 0 },
+
+    /*
+     * Data changes (sql/009_data_changes.sql): the DELETE part routes and
+     * JSON Patch.  $1 the account, $2 the user.
+     */
+
+    [NGX_PREFS_STMT_PROFILE_REMOVE_PARTS] = { "prefs_profile_remove_parts",
+      "SELECT outcome, message"
+      " FROM prefs_profile_remove_parts($1, $2, $3, $4, $5::jsonb)",
+      5, 0 },
+
+    /* $5 the patch, $6 the Preserve* flags as a JSON object */
+    [NGX_PREFS_STMT_PROFILE_PATCH] = { "prefs_profile_patch",
+      "SELECT outcome, body"
+      " FROM prefs_profile_patch($1, $2, $3, $4::jsonb, $5::jsonb)",
+      5, 0 },
+
+    [NGX_PREFS_STMT_PROFILE_PATCH_ALTERNATE] = { "prefs_profile_patch_alt",
+      "SELECT outcome, body"
+      " FROM prefs_profile_patch_alternate($1, $2, $3, $4, $5::jsonb,"
+      " $6::jsonb)",
+      6, 0 },
 };

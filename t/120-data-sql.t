@@ -221,7 +221,9 @@ my $ev = events($A, $e0);
 is_deeply(types($ev), ['profile.created', 'contacts.alternateid.added',
     'contacts.email.added', 'contacts.email.added', 'contacts.phone.added',
     'contacts.address.added', ('customfield.added') x 4, 'group.added', 'tag.added',
-    ('preference.added') x 4, 'consent.added'], 'create: its events');
+    ('preference.added') x 4, 'consent.added',
+    # Marketing, required by three of the filters (sql/009)
+    ('consent.filterassociation.created') x 3], 'create: its events');
 is($ev->[0]{entity}, 'ProfileActions', 'profile.created: entity');
 is($ev->[0]{profile}, $P, 'profile.created: profile id');
 is($ev->[0]{by}, 7, 'profile.created: recorded by the user');
@@ -236,7 +238,7 @@ is($ev->[16]{data}{Status}, 'Granted', 'consent.added: Data');
 ok(!grep({ defined $_->{prev} } @$ev), 'create: no PreviousData');
 my $after = counts($A);
 is($after->{prefs_profile} - $before->{prefs_profile}, 1, 'create: one profile row');
-is($after->{prefs_event} - $before->{prefs_event}, 17, 'create: 17 events');
+is($after->{prefs_event} - $before->{prefs_event}, 20, 'create: 20 events');
 
 # a minimal profile
 $r = create($A, { CustomFields => [{ Name => 'FavoriteCategory', Value => 'Toys' }] });
@@ -420,7 +422,9 @@ is_deeply(types($ev), [
     'contacts.email.updated', 'contacts.email.added', 'contacts.phone.added',
     'customfield.updated', 'customfield.added', 'customfield.deleted',
     'group.added', 'tag.added', 'preference.updated', 'preference.added',
-    'consent.updated', 'consent.added', 'profile.updated'], 'update: its events');
+    # revoking Marketing archives the preferences that require it (sql/009)
+    'consent.updated', ('preference.archived') x 4, 'consent.added',
+    ('consent.filterassociation.deactivated') x 3, 'profile.updated'], 'update: its events');
 my %e = map { $_->{type} => $_ } @$ev;
 is_deeply([$e{'standardfield.firstname.updated'}{data}, $e{'standardfield.firstname.updated'}{prev}],
           [{ FirstName => 'Janet' }, { FirstName => 'Jane' }], 'firstname.updated: Data, PreviousData');
@@ -471,8 +475,8 @@ ok(!(grep { $_->{Name} eq 'Birthday' } @{$p->{CustomFields}}), 'update: custom f
 $e0 = last_event($A);
 $r = update($A, $P, { FirstName => 'Janet', Emails => [{ Address => 'new@example.com' }],
                       Tags => ['VIP'], Groups => [{ Type => 'Company', Name => 'Acme' }],
-                      ProfilePreferences => [{ FilterId => 'NewsletterEmail', ContactPoint => 'new@example.com',
-                                               PreferenceType => 1 }] });
+                      # (NewsletterEmail was archived with the Marketing consent)
+                      ProfilePreferences => [{ FilterId => 'ProductUpdatesMail', PreferenceType => 2 }] });
 is($r->{outcome}, 'updated', 'no-op update: updated');
 is_deeply(events($A, $e0), [], 'no-op update: no events');
 
@@ -480,8 +484,9 @@ is_deeply(events($A, $e0), [], 'no-op update: no events');
 $e0 = last_event($A);
 $r = update($A, $P, { PhoneNumbers => [{ Number => '+15550100100', IsMobile => JSON::PP::false }] });
 is($r->{outcome}, 'updated', 'update: IsMobile false');
-is_deeply(types(events($A, $e0)), ['preference.archived', 'contacts.phone.updated', 'profile.updated'],
-          'IsMobile false: preference.archived');
+# (its text preference was archived with the Marketing consent: see t/121)
+is_deeply(types(events($A, $e0)), ['contacts.phone.updated', 'profile.updated'],
+          'IsMobile false: contacts.phone.updated');
 
 is(update($B, $P, { FirstName => 'X' })->{outcome}, 'not_found', 'update: another account\'s profile: not_found');
 is(update($A, 999999999, { FirstName => 'X' })->{outcome}, 'not_found', 'update: no such profile');
