@@ -87,6 +87,27 @@ for my $c (@changes) {
     is(served($P), $now, "$what: then the copy is served");
 }
 
+# removals (sql/009): through UpdateProfile, the DELETE part routes' function,
+# and JSON Patch
+my @more = (
+    [ 'an email removed', sub { write_fn('prefs_profile_update', $P,
+        { Emails => [{ Address => 'anna@work.example', IsActive => JSON::PP::false }] }) } ],
+    [ 'a tag removed', sub { q1("SELECT row_to_json(r) FROM prefs_profile_remove_parts(CAST(:'a' AS bigint), 7,
+        CAST(:'p' AS bigint), 'Tags', CAST(:'b' AS jsonb)) r", a => $A, p => $P, b => '["VIP"]') } ],
+    [ 'a JSON Patch', sub { q1("SELECT row_to_json(r) FROM prefs_profile_patch(CAST(:'a' AS bigint), 7,
+        CAST(:'p' AS bigint), CAST(:'b' AS jsonb), '{}') r", a => $A, p => $P,
+        b => '[{"op":"replace","path":"/LastName","value":"Li"}]') } ],
+);
+for my $c (@more) {
+    my ($what, $do) = @$c;
+    my $before = served($P);
+    my $r = $do->();
+    unlike($r, qr/invalid|not_found|conflict/, "$what: done") or diag $r;
+    my $now = served($P);
+    is($now, fresh($P), "$what: the next read equals a fresh rendering");
+    isnt($now, $before, "$what: and shows the change");
+}
+
 for my $fn (qw(prefs_profile_deactivate prefs_profile_activate)) {
     my $before = served($P);
     my $extra = $fn =~ /deactivate/ ? ", 'Moved'" : '';
