@@ -421,4 +421,38 @@ $r = post({ url => "http://127.0.0.1:$HTTP/ok?single" });
 is($r->{status}, 200, 'an address works without a resolver, in the single process');
 $ng->stop;
 
+# ---------------------------------------------------------------------------
+# 4. directives that are wrong stop nginx from starting
+
+sub conf_test {
+    my ($http) = @_;
+    my $root = "$dir/conftest";
+    mkdir $root;
+    mkdir "$root/logs";
+    my $modules = join '', map { "load_module $_;\n" } split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} // '');
+    open my $fh, '>', "$root/nginx.conf" or die $!;
+    print $fh "$modules\nerror_log $root/logs/error.log;\npid $root/logs/nginx.pid;\nevents {}\n"
+        . "http { prefs_database \"$ENV{TEST_NGINX_PREFS_DATABASE}\"; prefs_spool $root/spool;"
+        . " prefs_secret_key $ENV{TEST_NGINX_PREFS_KEY}; $http"
+        . " server { listen 127.0.0.1:" . tport(1988) . "; location = /s { prefs_api status; } } }\n";
+    close $fh;
+    my $bin = $ENV{TEST_NGINX_BINARY} || 'nginx';
+    return scalar `'$bin' -t -p '$root/' -c '$root/nginx.conf' 2>&1`;
+}
+
+like(conf_test('prefs_webhook_allow_network 127.0.0.0/8;'), qr/test is successful/,
+     'a valid configuration passes nginx -t');
+like(conf_test('prefs_webhook_allow_network 10.0.0.0/33;'), qr/invalid network "10.0.0.0\/33"/,
+     'a prefix too long is refused');
+like(conf_test('prefs_webhook_allow_network localhost;'), qr/invalid network "localhost"/,
+     'a name is refused as a network');
+like(conf_test("prefs_webhook_ca_file $dir/no-such-ca.pem;"), qr/no-such-ca\.pem/,
+     'a CA file that cannot be loaded is refused');
+like(conf_test('prefs_webhook_response_max 2m;'), qr/must be at most 1m/,
+     'prefs_webhook_response_max is bounded');
+like(conf_test('prefs_webhook_resolver 127.0.0.1 127.0.0.1; prefs_webhook_resolver 127.0.0.1;'),
+     qr/is duplicate/, 'prefs_webhook_resolver twice is refused');
+like(conf_test('prefs_webhook_timeout 0;'), qr/must be more than 0/,
+     'a zero timeout is refused');
+
 done_testing();
