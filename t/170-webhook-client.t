@@ -13,6 +13,7 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 use JSON::PP;
 use IO::Socket::INET;
+use IO::Socket::IP;
 use Socket qw(inet_aton);
 use POSIX ();
 use File::Temp qw(tempdir);
@@ -28,6 +29,7 @@ my $HTTP = tport(1980);
 my $TLS = tport(1981);
 my $TLS_OTHER = tport(1982);
 my $DNS = tport(1983);
+my $HTTP6 = tport(1984);
 my @servers;
 
 END { kill 'TERM', -$_ for @servers }
@@ -152,11 +154,15 @@ sub handle {
 }
 
 sub serve {
-    my ($port, $cert) = @_;
-    my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port, Listen => 64,
-        ReuseAddr => 1) or die "listen $port: $!";
+    my ($port, $cert, $host) = @_;
+    my $l = IO::Socket::IP->new(LocalHost => $host // '127.0.0.1', LocalPort => $port, Listen => 64,
+        ReuseAddr => 1);
+    if (!$l) {
+        die "listen $port: $!" unless $host;
+        return 0;
+    }
     my $pid = fork // die "fork: $!";
-    if ($pid) { close $l; push @servers, $pid; return }
+    if ($pid) { close $l; push @servers, $pid; return 1 }
     setpgrp(0, 0);
     $SIG{CHLD} = 'IGNORE';
     my $conn = 0;
@@ -212,6 +218,7 @@ if ($have_ssl) {
     serve($TLS_OTHER, 'other');
 }
 serve_dns($DNS);
+my $have_ipv6 = serve($HTTP6, undef, '::1');
 
 # --- jobs
 
@@ -292,7 +299,7 @@ $ng->stop;
 
 $ng = PrefsTest::start_nginx(name => 'whclient-open', port => 1996,
     http_config => "$resolver $ca prefs_webhook_allow_http on;"
-        . " prefs_webhook_allow_network 127.0.0.0/8 fd00::/8;"
+        . " prefs_webhook_allow_network 127.0.0.0/8 fd00::/8 ::1;"
         . " prefs_webhook_response_max 1k; prefs_webhook_keepalive_timeout 30s;");
 ok(wait_until(sub { $ng->helper_pid }, 5), 'the helper runs');
 
@@ -357,6 +364,17 @@ like($r->{error}, qr/cannot connect|refused|unreachable/, '  is a connection err
 
 $r = post({ url => 'http://10.0.0.1/ok' });
 ok($r->{refused}, '10.0.0.1 is still refused');
+$r = post({ url => 'http://[::2]/ok' });
+ok($r->{refused}, '::2 is refused (::1 is allowed, not ::/96)');
+
+SKIP: {
+    skip 'no IPv6 loopback', 3 unless $have_ipv6;
+    $r = post({ url => "http://[::1]:$HTTP6/ok6" });
+    is($r->{status}, 200, 'an IPv6 literal inside an allowed range');
+    ($req) = grep { $_->{target} eq '/ok6' } requests($HTTP6);
+    ok($req, 'reaches the IPv6 receiver');
+    is($req && $req->{headers}{host}[0], "[::1]:$HTTP6", 'with the Host in brackets');
+}
 
 # keep-alive: several posts, one connection
 my $before = accepts($HTTP);
