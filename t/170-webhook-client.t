@@ -110,6 +110,7 @@ sub read_request {
         my $n = sysread($c, my $chunk, 65536);
         return undef unless $n;
         $$buf .= $chunk;
+        return { garbage => 1 } if $$buf =~ /^[^A-Z]/;     # a TLS ClientHello, say
     }
     $$buf =~ s/^(.*?)\r\n\r\n//s;
     my ($line, @lines) = split /\r\n/, $1;
@@ -132,6 +133,7 @@ sub handle {
     my $drop_next = 0;
     while (my $r = read_request($c, \$buf)) {
         exit 0 if $drop_next;               # a kept connection dies under the next request
+        if ($r->{garbage}) { respond($c, 400, headers => ['Connection: close']); last }
         $r->{conn} = $conn;
         append("$dir/requests-$port", encode_json($r) . "\n");
         my $t = $r->{target};
@@ -403,7 +405,7 @@ like($ng->error_log, qr/kept connection .* failed .* retrying on a new one/,
      '  the retry is logged');
 
 SKIP: {
-    skip 'no IO::Socket::SSL or openssl', 8 unless $have_ssl;
+    skip 'no IO::Socket::SSL or openssl', 10 unless $have_ssl;
 
     $r = post({ url => "https://127.0.0.1:$TLS/ok" });
     is($r->{status}, 200, 'HTTPS to an address in the certificate') or diag explain $r;
@@ -421,6 +423,10 @@ SKIP: {
     $r = post({ url => "https://127.0.0.1:$TLS_OTHER/ok" });
     is($r->{status}, 0, 'a certificate from another CA fails');
     like($r->{error}, qr/certificate/i, '  as a TLS certificate error') or diag explain $r;
+
+    $r = post({ url => "https://127.0.0.1:$HTTP/ok", timeout_ms => 5000 });
+    is($r->{status}, 0, 'https:// to a plain HTTP receiver fails');
+    like($r->{error}, qr/TLS handshake/, '  in the TLS handshake') or diag explain $r;
 }
 
 my @bad = grep { /\[(alert|crit|emerg)\]/ } split /\n/, $ng->error_log;
