@@ -666,6 +666,8 @@ ngx_prefs_whc_ssl_start(ngx_prefs_whc_ctx_t *ctx)
 
     if (ctx->url.host_type == PREFS_URL_HOST_NAME) {
         /* SNI, and the name the certificate must hold */
+        SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+
         if (SSL_set_tlsext_host_name(ssl, (char *) ctx->host.data) != 1
             || SSL_set1_host(ssl, (char *) ctx->host.data) != 1)
         {
