@@ -37,6 +37,9 @@
 #define NGX_PREFS_WHC_IDLE_MAX     256     /* idle connections in all */
 #define NGX_PREFS_WHC_READ_SIZE    4096
 #define NGX_PREFS_WHC_MAX_ADDRS    16
+#define NGX_PREFS_WHC_SESSIONS     64      /* TLS sessions kept to resume */
+#define NGX_PREFS_WHC_KEY_LEN      (sizeof("https://[]:65535") - 1          \
+                                    + PREFS_URL_MAX_HOST)
 
 
 typedef struct {
@@ -92,6 +95,9 @@ static void ngx_prefs_whc_dummy(ngx_event_t *ev);
 #if (NGX_SSL)
 static void ngx_prefs_whc_ssl_start(ngx_prefs_whc_ctx_t *ctx);
 static void ngx_prefs_whc_ssl_handshaked(ngx_connection_t *c);
+static void ngx_prefs_whc_ssl_save_session(ngx_connection_t *c);
+static ngx_ssl_session_t *ngx_prefs_whc_ssl_session(ngx_str_t *key,
+    ngx_uint_t remove);
 #endif
 static void ngx_prefs_whc_send_request(ngx_prefs_whc_ctx_t *ctx);
 static void ngx_prefs_whc_write_handler(ngx_event_t *wev);
@@ -117,6 +123,26 @@ static ngx_int_t ngx_prefs_whc_sockaddr_family(struct sockaddr *sa,
 static ngx_queue_t  ngx_prefs_whc_idle;
 static ngx_uint_t   ngx_prefs_whc_nidle;
 static ngx_uint_t   ngx_prefs_whc_idle_ready;
+
+#if (NGX_SSL)
+
+/*
+ * The newest TLS session per destination, so that a new connection to a
+ * receiver resumes instead of a full handshake; a small table replaced
+ * round robin.  Only sessions whose certificate passed are kept.
+ */
+
+typedef struct {
+    size_t                        key_len;
+    u_char                        key[NGX_PREFS_WHC_KEY_LEN];
+    ngx_ssl_session_t            *session;
+} ngx_prefs_whc_session_t;
+
+static ngx_prefs_whc_session_t  ngx_prefs_whc_sessions[NGX_PREFS_WHC_SESSIONS];
+static ngx_uint_t               ngx_prefs_whc_session_next;
+static int                      ngx_prefs_whc_ssl_index = -1;
+
+#endif
 
 
 ngx_int_t
@@ -664,6 +690,20 @@ ngx_prefs_whc_ssl_start(ngx_prefs_whc_ctx_t *ctx)
 
     ssl = c->ssl->connection;
 
+    if (SSL_set_ex_data(ssl, ngx_prefs_whc_ssl_index, ctx->conn) == 0) {
+        ngx_prefs_whc_fail(ctx, 0, "cannot create a TLS connection");
+        return;
+    }
+
+    c->ssl->save_session = ngx_prefs_whc_ssl_save_session;
+
+    if (ngx_ssl_set_session(c, ngx_prefs_whc_ssl_session(&ctx->key, 0))
+        != NGX_OK)
+    {
+        ngx_prefs_whc_fail(ctx, 0, "cannot set the TLS session");
+        return;
+    }
+
     if (ctx->url.host_type == PREFS_URL_HOST_NAME) {
         /* SNI, and the name the certificate must hold */
         SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
@@ -701,6 +741,7 @@ ngx_prefs_whc_ssl_handshaked(ngx_connection_t *c)
     ngx_prefs_whc_ctx_t  *ctx = c->data;
 
     if (!c->ssl->handshaked) {
+        (void) ngx_prefs_whc_ssl_session(&ctx->key, 1);
         ngx_prefs_whc_fail(ctx, 0, "TLS handshake with %V failed",
                            &ctx->key);
         return;
@@ -709,6 +750,7 @@ ngx_prefs_whc_ssl_handshaked(ngx_connection_t *c)
     rc = SSL_get_verify_result(c->ssl->connection);
 
     if (rc != X509_V_OK) {
+        (void) ngx_prefs_whc_ssl_session(&ctx->key, 1);
         ngx_prefs_whc_fail(ctx, 0, "TLS certificate of %V not accepted: "
                            "(%l) %s", &ctx->key, rc,
                            X509_verify_cert_error_string(rc));
@@ -716,14 +758,96 @@ ngx_prefs_whc_ssl_handshaked(ngx_connection_t *c)
     }
 
     if (SSL_get0_peer_certificate(c->ssl->connection) == NULL) {
+        (void) ngx_prefs_whc_ssl_session(&ctx->key, 1);
         ngx_prefs_whc_fail(ctx, 0, "%V sent no TLS certificate", &ctx->key);
         return;
     }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, ctx->log, 0,
+                   "prefs webhook: TLS with %V%s", &ctx->key,
+                   SSL_session_reused(c->ssl->connection) ? ", resumed" : "");
 
     c->read->handler = ngx_prefs_whc_read_handler;
     c->write->handler = ngx_prefs_whc_write_handler;
 
     ngx_prefs_whc_send_request(ctx);
+}
+
+
+
+/* OpenSSL has a new session (during or after the handshake): keep it */
+
+static void
+ngx_prefs_whc_ssl_save_session(ngx_connection_t *c)
+{
+    ngx_uint_t                i;
+    ngx_ssl_session_t        *session;
+    ngx_prefs_whc_conn_t     *wc;
+    ngx_prefs_whc_session_t  *s;
+
+    wc = SSL_get_ex_data(c->ssl->connection, ngx_prefs_whc_ssl_index);
+    if (wc == NULL || wc->key.len > NGX_PREFS_WHC_KEY_LEN) {
+        return;
+    }
+
+    session = ngx_ssl_get_session(c);
+    if (session == NULL) {
+        return;
+    }
+
+    for (i = 0; i < NGX_PREFS_WHC_SESSIONS; i++) {
+        s = &ngx_prefs_whc_sessions[i];
+
+        if (s->session && s->key_len == wc->key.len
+            && ngx_memcmp(s->key, wc->key.data, s->key_len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == NGX_PREFS_WHC_SESSIONS) {
+        s = &ngx_prefs_whc_sessions[ngx_prefs_whc_session_next++
+                                    % NGX_PREFS_WHC_SESSIONS];
+    }
+
+    if (s->session) {
+        ngx_ssl_free_session(s->session);
+    }
+
+    s->session = session;
+    s->key_len = wc->key.len;
+    ngx_memcpy(s->key, wc->key.data, wc->key.len);
+}
+
+
+/* the session kept for a destination (not referenced), or forgets it */
+
+static ngx_ssl_session_t *
+ngx_prefs_whc_ssl_session(ngx_str_t *key, ngx_uint_t remove)
+{
+    ngx_uint_t                i;
+    ngx_ssl_session_t        *session;
+    ngx_prefs_whc_session_t  *s;
+
+    for (i = 0; i < NGX_PREFS_WHC_SESSIONS; i++) {
+        s = &ngx_prefs_whc_sessions[i];
+
+        if (s->session && s->key_len == key->len
+            && ngx_memcmp(s->key, key->data, key->len) == 0)
+        {
+            session = s->session;
+
+            if (remove) {
+                ngx_ssl_free_session(session);
+                s->session = NULL;
+                return NULL;
+            }
+
+            return session;
+        }
+    }
+
+    return NULL;
 }
 
 #endif
@@ -1365,6 +1489,19 @@ ngx_prefs_whc_init_conf(ngx_conf_t *cf, ngx_http_prefs_main_conf_t *pmcf)
 
     if (ngx_ssl_trusted_certificate(cf, ssl, &file, 8) != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    /* new sessions reach ngx_prefs_whc_ssl_save_session() */
+    if (ngx_ssl_client_session_cache(cf, ssl, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_prefs_whc_ssl_index == -1) {
+        ngx_prefs_whc_ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+                                                       NULL);
+        if (ngx_prefs_whc_ssl_index == -1) {
+            return NGX_ERROR;
+        }
     }
 
     pmcf->webhook_ssl = ssl;

@@ -128,13 +128,14 @@ sub read_request {
 }
 
 sub handle {
-    my ($c, $port, $conn) = @_;
+    my ($c, $port, $conn, $resumed) = @_;
     my $buf = '';
     my $drop_next = 0;
     while (my $r = read_request($c, \$buf)) {
         exit 0 if $drop_next;               # a kept connection dies under the next request
         if ($r->{garbage}) { respond($c, 400, headers => ['Connection: close']); last }
         $r->{conn} = $conn;
+        $r->{resumed} = $resumed ? 1 : 0;
         append("$dir/requests-$port", encode_json($r) . "\n");
         my $t = $r->{target};
         if ($t =~ m{^/status/(\d+)}) { respond($c, $1, body => "status $1") or last }
@@ -168,6 +169,10 @@ sub serve {
     setpgrp(0, 0);
     $SIG{CHLD} = 'IGNORE';
     my $conn = 0;
+    # one context for all connections: its session ticket key lets clients resume
+    my $ctx = $cert && IO::Socket::SSL::SSL_Context->new(SSL_server => 1,
+        SSL_cert_file => "$dir/$cert.crt", SSL_key_file => "$dir/$cert.key")
+        || ($cert && die "SSL context: " . IO::Socket::SSL::errstr());
     while (1) {
         my $c = $l->accept or next;
         $conn++;
@@ -175,11 +180,12 @@ sub serve {
         my $k = fork;
         if (!defined $k || $k) { close $c; next }
         close $l;
+        my $resumed;
         if ($cert) {
-            IO::Socket::SSL->start_SSL($c, SSL_server => 1, SSL_cert_file => "$dir/$cert.crt",
-                SSL_key_file => "$dir/$cert.key") or POSIX::_exit(0);
+            IO::Socket::SSL->start_SSL($c, SSL_server => 1, SSL_reuse_ctx => $ctx) or POSIX::_exit(0);
+            $resumed = $c->get_session_reused;
         }
-        handle($c, $port, $conn);
+        handle($c, $port, $conn, $resumed);
         POSIX::_exit(0);
     }
 }
@@ -405,7 +411,7 @@ like($ng->error_log, qr/kept connection .* failed .* retrying on a new one/,
      '  the retry is logged');
 
 SKIP: {
-    skip 'no IO::Socket::SSL or openssl', 10 unless $have_ssl;
+    skip 'no IO::Socket::SSL or openssl', 14 unless $have_ssl;
 
     $r = post({ url => "https://127.0.0.1:$TLS/ok" });
     is($r->{status}, 200, 'HTTPS to an address in the certificate') or diag explain $r;
@@ -415,6 +421,16 @@ SKIP: {
     @st = map { post({ url => "https://hook.test:$TLS/ok?n=$_" })->{status} } 1 .. 3;
     is_deeply(\@st, [200, 200, 200], 'three HTTPS posts');
     cmp_ok(accepts($TLS) - $before, '<=', 1, '  over one connection at most');
+
+    # a new connection to the same receiver resumes the TLS session
+    $r = post({ url => "https://hook.test:$TLS/close-after" });
+    is($r->{status}, 200, 'the receiver closes the connection');
+    $r = post({ url => "https://hook.test:$TLS/ok?resume" });
+    is($r->{status}, 200, 'the next HTTPS post');
+    ($req) = grep { $_->{target} eq '/ok?resume' } requests($TLS);
+    ok($req && $req->{resumed}, '  resumed the TLS session on its new connection');
+    ($req) = grep { $_->{target} eq '/ok' } requests($TLS);
+    ok($req && !$req->{resumed}, '  the first connection did not');
 
     $r = post({ url => "https://wrong.test:$TLS/ok" });
     is($r->{status}, 0, 'a name not in the certificate fails');
