@@ -45,6 +45,8 @@ static char *ngx_http_prefs_check_ttl(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_prefs_check_realm(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_prefs_check_response_max(ngx_conf_t *cf, void *post,
+    void *data);
 static ngx_path_t *ngx_http_prefs_path_create(ngx_conf_t *cf,
     ngx_str_t *name);
 static ngx_int_t ngx_http_prefs_postconfiguration(ngx_conf_t *cf);
@@ -81,6 +83,16 @@ static ngx_conf_num_bounds_t  ngx_http_prefs_cache_size_bounds = {
 
 static ngx_conf_num_bounds_t  ngx_http_prefs_wait_queue_bounds = {
     ngx_conf_check_num_bounds, 1, 1000000
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_prefs_keepalive_bounds = {
+    ngx_conf_check_num_bounds, 0, 64
+};
+
+
+static ngx_conf_post_t  ngx_http_prefs_response_max_bounds = {
+    ngx_http_prefs_check_response_max
 };
 
 
@@ -258,12 +270,77 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       offsetof(ngx_http_prefs_main_conf_t, max_body),
       NULL },
 
+    /* the webhook client */
+
     { ngx_string("prefs_webhook_allow_http"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_prefs_main_conf_t, webhook_allow_http),
       NULL },
+
+    { ngx_string("prefs_webhook_allow_network"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_prefs_whc_allow_network,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("prefs_webhook_ca_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, webhook_ca_file),
+      NULL },
+
+    { ngx_string("prefs_webhook_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, webhook_timeout),
+      &ngx_http_prefs_positive_post },
+
+    { ngx_string("prefs_webhook_connect_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, webhook_connect_timeout),
+      &ngx_http_prefs_positive_post },
+
+    { ngx_string("prefs_webhook_response_max"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, webhook_response_max),
+      &ngx_http_prefs_response_max_bounds },
+
+    { ngx_string("prefs_webhook_resolver"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_prefs_whc_resolver,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("prefs_webhook_resolver_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, webhook_resolver_timeout),
+      &ngx_http_prefs_positive_post },
+
+    { ngx_string("prefs_webhook_keepalive"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, webhook_keepalive),
+      &ngx_http_prefs_keepalive_bounds },
+
+    { ngx_string("prefs_webhook_keepalive_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, webhook_keepalive_timeout),
+      &ngx_http_prefs_positive_post },
 
       ngx_null_command
 };
@@ -359,7 +436,23 @@ ngx_http_prefs_create_main_conf(ngx_conf_t *cf)
     pmcf->auth_failure_window = NGX_CONF_UNSET_MSEC;
     pmcf->oauth_token_ttl = NGX_CONF_UNSET;
     pmcf->max_body = NGX_CONF_UNSET_SIZE;
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     pmcf->webhook_allow = NULL;
+     *     pmcf->webhook_ca_file = { 0, NULL };
+     *     pmcf->webhook_resolver = NULL;
+     *     pmcf->webhook_ssl = NULL;
+     */
+
     pmcf->webhook_allow_http = NGX_CONF_UNSET;
+    pmcf->webhook_timeout = NGX_CONF_UNSET_MSEC;
+    pmcf->webhook_connect_timeout = NGX_CONF_UNSET_MSEC;
+    pmcf->webhook_response_max = NGX_CONF_UNSET_SIZE;
+    pmcf->webhook_resolver_timeout = NGX_CONF_UNSET_MSEC;
+    pmcf->webhook_keepalive = NGX_CONF_UNSET_UINT;
+    pmcf->webhook_keepalive_timeout = NGX_CONF_UNSET_MSEC;
 
     return pmcf;
 }
@@ -380,7 +473,14 @@ ngx_http_prefs_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(pmcf->auth_failure_window, 60000);
     ngx_conf_init_value(pmcf->oauth_token_ttl, 3600);
     ngx_conf_init_size_value(pmcf->max_body, 1024 * 1024);
+
     ngx_conf_init_value(pmcf->webhook_allow_http, 0);
+    ngx_conf_init_msec_value(pmcf->webhook_timeout, 10000);
+    ngx_conf_init_msec_value(pmcf->webhook_connect_timeout, 5000);
+    ngx_conf_init_size_value(pmcf->webhook_response_max, 4096);
+    ngx_conf_init_msec_value(pmcf->webhook_resolver_timeout, 5000);
+    ngx_conf_init_uint_value(pmcf->webhook_keepalive, 8);
+    ngx_conf_init_msec_value(pmcf->webhook_keepalive_timeout, 60000);
 
     if (pmcf->auth_realm.data == NULL) {
         ngx_str_set(&pmcf->auth_realm, "ngx_prefs");
@@ -622,6 +722,19 @@ ngx_http_prefs_check_realm(ngx_conf_t *cf, void *post, void *data)
 
 
 static char *
+ngx_http_prefs_check_response_max(ngx_conf_t *cf, void *post, void *data)
+{
+    size_t  *n = data;
+
+    if (*n > 1024 * 1024) {
+        return "must be at most 1m";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
 ngx_http_prefs_check_poll(ngx_conf_t *cf, void *post, void *data)
 {
     ngx_msec_t  *t = data;
@@ -765,6 +878,11 @@ ngx_http_prefs_postconfiguration(ngx_conf_t *cf)
 
     if (!pmcf->helper) {
         return NGX_OK;
+    }
+
+    /* the helper runs the webhook client: its TLS context */
+    if (ngx_prefs_whc_init_conf(cf, pmcf) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     /*

@@ -97,8 +97,20 @@ typedef struct {
     ngx_str_t                  auth_realm;
     size_t                     max_body;
 
-    /* webhooks: subscriptions may name plain-http URLs */
+    /* the webhook client (ngx_prefs_whclient.c) */
     ngx_flag_t                 webhook_allow_http;
+    ngx_array_t               *webhook_allow;      /* prefs_cidr_t */
+    ngx_str_t                  webhook_ca_file;
+    ngx_msec_t                 webhook_timeout;
+    ngx_msec_t                 webhook_connect_timeout;
+    size_t                     webhook_response_max;
+    ngx_resolver_t            *webhook_resolver;
+    ngx_msec_t                 webhook_resolver_timeout;
+    ngx_uint_t                 webhook_keepalive;
+    ngx_msec_t                 webhook_keepalive_timeout;
+#if (NGX_SSL)
+    ngx_ssl_t                 *webhook_ssl;
+#endif
 } ngx_http_prefs_main_conf_t;
 
 
@@ -123,6 +135,15 @@ ngx_int_t ngx_prefs_status_start(ngx_cycle_t *cycle,
 ngx_int_t ngx_prefs_status_handler(ngx_http_request_t *r);
 ngx_int_t ngx_prefs_api_handler(ngx_http_request_t *r);
 ngx_int_t ngx_prefs_oauth_handler(ngx_http_request_t *r);
+
+/* the webhook client's directives (ngx_prefs_whclient.c) */
+#define NGX_PREFS_WHC_CA_FILE  "/etc/ssl/certs/ca-certificates.crt"
+
+char *ngx_prefs_whc_allow_network(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_prefs_whc_resolver(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_prefs_whc_init_conf(ngx_conf_t *cf,
+    ngx_http_prefs_main_conf_t *pmcf);
 
 
 #endif /* _NGX_HTTP_PREFS_MODULE_H_INCLUDED_ */

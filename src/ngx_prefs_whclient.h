@@ -15,6 +15,11 @@
  * is called exactly once, never from inside ngx_prefs_whc_send() itself,
  * with the outcome in the request's "out" fields.  The request (and its
  * pool, which the caller owns) must stay alive until the handler runs.
+ *
+ * ngx_prefs_whc_send() returns NGX_OK, and the handler will run; or
+ * NGX_ERROR when it could not even start (no memory), and the handler will
+ * not run.  Destroying the request's pool before the handler ran cancels
+ * the exchange (the connection is closed, the handler never called).
  */
 
 
