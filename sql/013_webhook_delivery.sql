@@ -1,0 +1,781 @@
+-- 013: webhook delivery.  Every event a subscription selects becomes a
+-- delivery row; the helper claims due rows with a lease, POSTs them signed,
+-- and reports each outcome.  Work lives here, not in the helper: a helper
+-- killed mid-batch leaves leased rows that fall due again when their lease
+-- runs out, and the fan-out cursor moves in the transaction that writes
+-- the deliveries, so nothing is lost and a repeat carries the same
+-- webhook-id (at least once).
+--
+--   prefs_webhook_claim(owner, lease, limit, per_subscription, window)
+--       expires old leases, sends handshakes, fans new events out, then
+--       claims due deliveries fairly: rows to POST, with their bodies
+--   prefs_webhook_result(owner, outcomes jsonb, schedule)
+--       delivered, retried later, dead, or the subscription paused (410)
+--   prefs_webhook_cleanup(window)      delivered rows and attempts expire
+--   prefs_webhook_replay(account, subscription, body)
+--   prefs_webhook_deliveries(account, subscription, state, limit, after)
+--
+-- The retry schedule is the helper's (directive prefs_webhook_retries),
+-- passed with each result: by default 5s 30s 2m 10m 30m 1h 2h 4h 8h 8h,
+-- ten retries over about 24 h after the first attempt, each delay
+-- stretched by a random 0..20 % so that retries of a burst spread out.
+
+
+-- --------------------------------------------------------------------------
+-- Tables
+
+-- a resume already acted upon (catch-up done, or not wanted)
+ALTER TABLE prefs_webhook_subscription
+    ADD COLUMN IF NOT EXISTS resume_handled_at timestamptz;
+
+CREATE TABLE IF NOT EXISTS prefs_webhook_delivery (
+    delivery_id      bigserial   PRIMARY KEY,
+    account_id       bigint      NOT NULL,
+    subscription_id  bigint      NOT NULL
+                     REFERENCES prefs_webhook_subscription ON DELETE CASCADE,
+    -- 'event': event_id and its recorded_date (the partition key);
+    -- 'validation': the handshake of validation_code
+    kind             text        NOT NULL DEFAULT 'event'
+                     CHECK (kind IN ('event', 'validation')),
+    event_id         bigint,
+    event_recorded   timestamptz,
+    validation_code  text,
+    state            text        NOT NULL DEFAULT 'pending'
+                     CHECK (state IN ('pending', 'sending', 'delivered',
+                                      'dead')),
+    attempts         integer     NOT NULL DEFAULT 0,
+    next_attempt_at  timestamptz NOT NULL DEFAULT now(),
+    claimed_at       timestamptz,
+    lease_owner      text,
+    lease_until      timestamptz,
+    last_status      integer,
+    last_error       text,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    delivered_at     timestamptz,
+    dead_at          timestamptz,
+    CHECK ((kind = 'event') = (event_id IS NOT NULL))
+);
+
+-- one delivery per event and subscription; a replay re-queues that row
+CREATE UNIQUE INDEX IF NOT EXISTS prefs_webhook_delivery_event
+    ON prefs_webhook_delivery (subscription_id, event_id)
+    WHERE kind = 'event';
+CREATE INDEX IF NOT EXISTS prefs_webhook_delivery_due
+    ON prefs_webhook_delivery (subscription_id, next_attempt_at)
+    WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS prefs_webhook_delivery_pending
+    ON prefs_webhook_delivery (next_attempt_at)
+    WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS prefs_webhook_delivery_sending
+    ON prefs_webhook_delivery (subscription_id, lease_until)
+    WHERE state = 'sending';
+CREATE INDEX IF NOT EXISTS prefs_webhook_delivery_list
+    ON prefs_webhook_delivery (subscription_id, delivery_id);
+CREATE INDEX IF NOT EXISTS prefs_webhook_delivery_old
+    ON prefs_webhook_delivery (created_at)
+    WHERE state IN ('delivered', 'dead');
+
+-- every attempt, whatever became of it
+CREATE TABLE IF NOT EXISTS prefs_webhook_attempt (
+    attempt_id       bigserial   PRIMARY KEY,
+    delivery_id      bigint      NOT NULL,
+    account_id       bigint      NOT NULL,
+    subscription_id  bigint      NOT NULL,
+    event_id         bigint,
+    attempt          integer     NOT NULL,
+    started_at       timestamptz NOT NULL,
+    finished_at      timestamptz NOT NULL DEFAULT now(),
+    status           integer,
+    error            text,
+    -- delivered | retry | dead | paused | expired
+    outcome          text        NOT NULL,
+    next_attempt_at  timestamptz
+);
+
+CREATE INDEX IF NOT EXISTS prefs_webhook_attempt_delivery
+    ON prefs_webhook_attempt (delivery_id, attempt_id);
+CREATE INDEX IF NOT EXISTS prefs_webhook_attempt_time
+    ON prefs_webhook_attempt (finished_at);
+
+-- the fan-out's position: every event up to (txid, event_id) has its
+-- deliveries.  Starts at the horizon of its creation: events older than
+-- the pipeline are not sent.
+CREATE TABLE IF NOT EXISTS prefs_webhook_cursor (
+    one         boolean     PRIMARY KEY DEFAULT true CHECK (one),
+    txid        xid8        NOT NULL,
+    event_id    bigint      NOT NULL,
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+
+INSERT INTO prefs_webhook_cursor (txid, event_id)
+VALUES (prefs_event_horizon(), 0)
+ON CONFLICT (one) DO NOTHING;
+
+-- requests started per account in the current Duration window
+CREATE TABLE IF NOT EXISTS prefs_webhook_rate (
+    account_id    bigint      PRIMARY KEY,
+    window_start  timestamptz NOT NULL,
+    started       integer     NOT NULL
+);
+
+
+-- --------------------------------------------------------------------------
+-- Fan-out, handshakes and catch-up
+
+-- New events below the horizon become deliveries for each Active,
+-- validated subscription of their account that selects them; the cursor
+-- moves in the same transaction.  Concurrent callers do not wait: the one
+-- without the lock returns 0 and the holder does the work.  Returns the
+-- number of events read (p_batch: there may be more).
+CREATE OR REPLACE FUNCTION prefs_webhook_fanout(p_batch integer)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    h     xid8 := prefs_event_horizon();
+    c     prefs_webhook_cursor;
+    n     integer;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('prefs_webhook_fanout')) THEN
+        RETURN 0;
+    END IF;
+
+    SELECT * INTO c FROM prefs_webhook_cursor WHERE one FOR UPDATE;
+
+    WITH b AS MATERIALIZED (
+        SELECT e.event_id, e.txid, e.account_id, e.event_type, e.data,
+               e.recorded_date
+          FROM prefs_event e
+         WHERE (e.txid, e.event_id) > (c.txid, c.event_id)
+           AND e.txid < h
+         ORDER BY e.txid, e.event_id
+         LIMIT p_batch),
+    ins AS (
+        INSERT INTO prefs_webhook_delivery (account_id, subscription_id,
+                                            kind, event_id, event_recorded)
+        SELECT b.account_id, s.subscription_id, 'event', b.event_id,
+               b.recorded_date
+          FROM b
+          JOIN prefs_webhook_subscription s
+            ON s.account_id = b.account_id
+           AND s.state = 'Active'
+           AND s.validated_at IS NOT NULL
+           AND b.recorded_date >= s.created_at
+         WHERE prefs_event_matches(s.subscriptions, b.event_type, b.data)
+         ORDER BY b.txid, b.event_id
+        ON CONFLICT DO NOTHING),
+    last AS (
+        SELECT b.txid, b.event_id FROM b
+         ORDER BY b.txid DESC, b.event_id DESC
+         LIMIT 1),
+    up AS (
+        UPDATE prefs_webhook_cursor x
+           SET txid = last.txid, event_id = last.event_id, updated_at = now()
+          FROM last
+         WHERE x.one)
+    SELECT count(*) INTO n FROM b;
+
+    RETURN n;
+END
+$$;
+
+
+-- A subscription waiting for its handshake gets one validation delivery
+-- per code; a handshake of a code since replaced is dropped.  Resumed
+-- subscriptions get what they missed (CatchUpOnResume) once.
+CREATE OR REPLACE FUNCTION prefs_webhook_prepare(p_window interval)
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    r  prefs_webhook_subscription;
+BEGIN
+    UPDATE prefs_webhook_delivery d
+       SET state = 'dead', dead_at = now(),
+           last_error = 'superseded by a newer validation code'
+      FROM prefs_webhook_subscription s
+     WHERE d.kind = 'validation'
+       AND d.state = 'pending'
+       AND s.subscription_id = d.subscription_id
+       AND d.validation_code IS DISTINCT FROM s.validation_code;
+
+    INSERT INTO prefs_webhook_delivery (account_id, subscription_id, kind,
+                                        validation_code)
+    SELECT s.account_id, s.subscription_id, 'validation', s.validation_code
+      FROM prefs_webhook_subscription s
+     WHERE s.validation_code IS NOT NULL
+       AND s.validated_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM prefs_webhook_delivery d
+                        WHERE d.subscription_id = s.subscription_id
+                          AND d.kind = 'validation'
+                          AND d.validation_code = s.validation_code);
+
+    FOR r IN SELECT * FROM prefs_webhook_subscription x
+              WHERE x.resumed_at IS NOT NULL
+                AND x.state = 'Active'
+                AND (x.resume_handled_at IS NULL
+                     OR x.resume_handled_at < x.resumed_at)
+              FOR UPDATE SKIP LOCKED
+    LOOP
+        IF r.catch_up_on_resume AND r.paused_at IS NOT NULL
+           AND r.validated_at IS NOT NULL
+        THEN
+            INSERT INTO prefs_webhook_delivery (account_id, subscription_id,
+                                                kind, event_id,
+                                                event_recorded)
+            SELECT e.account_id, r.subscription_id, 'event', e.event_id,
+                   e.recorded_date
+              FROM prefs_event e
+             WHERE e.account_id = r.account_id
+               AND e.recorded_date >= greatest(r.paused_at,
+                                               now() - p_window,
+                                               r.created_at)
+               AND e.recorded_date <= r.resumed_at
+               AND prefs_event_matches(r.subscriptions, e.event_type, e.data)
+             ORDER BY e.txid, e.event_id
+            ON CONFLICT DO NOTHING;
+        END IF;
+
+        UPDATE prefs_webhook_subscription
+           SET resume_handled_at = now()
+         WHERE subscription_id = r.subscription_id;
+    END LOOP;
+END
+$$;
+
+
+-- --------------------------------------------------------------------------
+-- Claiming
+
+-- The body of a delivery: the event's envelope as the subscription wants
+-- it, or the handshake's.
+CREATE OR REPLACE FUNCTION prefs_webhook_body(d prefs_webhook_delivery,
+    s prefs_webhook_subscription)
+RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE d.kind
+        WHEN 'validation' THEN
+            (SELECT jsonb_build_object(
+                'EventId', 'validation-' || d.delivery_id,
+                'EventType', 'webhook.validation',
+                'Entity', 'Webhook',
+                'Subject', 'Webhooks/Subscriptions/' || s.subscription_id,
+                'SubscriptionId', s.subscription_id,
+                'Name', n.name,
+                'Description', n.description,
+                'EventDate', prefs_iso(d.created_at),
+                'QueuedDate', prefs_iso(d.created_at),
+                'RecordedDate', prefs_iso(d.created_at),
+                'ValidationCode', d.validation_code)::text
+               FROM prefs_event_type_name('webhook.validation', s.locale) n)
+        ELSE
+            (SELECT prefs_event_envelope(e, s.locale, s.subscription_id,
+                                         s.alternate_id_type,
+                                         s.is_minimized)::text
+               FROM prefs_event e
+              WHERE e.event_id = d.event_id
+                AND e.recorded_date = d.event_recorded)
+        END
+$$;
+
+
+-- Claims up to p_limit due deliveries for p_owner, with a lease.
+--
+-- Fair: a subscription has at most p_per_sub deliveries in flight, and the
+-- claimed rows alternate between subscriptions (each one's oldest first),
+-- so a slow or failing endpoint never holds back the others.  An account
+-- starts at most MaxConcurrentRequests requests per Duration seconds
+-- (prefs_webhook_settings; 500 per second by default).
+--
+-- Rows: delivery, attempt (its lease token), url, webhook-id,
+-- webhook-timestamp, body, the sealed secret and the previous one while a
+-- rotation lasts, and in every row (also in a lone row with a null
+-- delivery when nothing is due) the milliseconds until the next pending
+-- delivery falls due (null: none).
+CREATE OR REPLACE FUNCTION prefs_webhook_claim(p_owner text,
+    p_lease interval, p_limit integer, p_per_sub integer,
+    p_window interval DEFAULT '15 days')
+RETURNS TABLE (delivery_id bigint, attempt integer, url text,
+               msg_id text, msg_ts bigint, body text, secret text,
+               secret_previous text, next_due_ms bigint)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    ids   bigint[];
+    due   bigint;
+BEGIN
+    -- a killed helper's deliveries: due again
+    WITH x AS (
+        UPDATE prefs_webhook_delivery d
+           SET state = 'pending', next_attempt_at = now(),
+               lease_owner = NULL, lease_until = NULL
+         WHERE d.state = 'sending' AND d.lease_until < now()
+        RETURNING d.*)
+    INSERT INTO prefs_webhook_attempt (delivery_id, account_id,
+        subscription_id, event_id, attempt, started_at, error, outcome,
+        next_attempt_at)
+    SELECT x.delivery_id, x.account_id, x.subscription_id, x.event_id,
+           x.attempts, x.claimed_at, 'lease expired: no outcome reported',
+           'expired', x.next_attempt_at
+      FROM x;
+
+    PERFORM prefs_webhook_prepare(p_window);
+    PERFORM prefs_webhook_fanout(greatest(p_limit, 1000));
+
+    WITH subs AS (
+        SELECT s.subscription_id, s.account_id,
+               s.state = 'Active' AND s.validated_at IS NOT NULL AS open,
+               (SELECT count(*) FROM prefs_webhook_delivery f
+                 WHERE f.subscription_id = s.subscription_id
+                   AND f.state = 'sending') AS busy
+          FROM prefs_webhook_subscription s
+         WHERE EXISTS (SELECT 1 FROM prefs_webhook_delivery p
+                        WHERE p.subscription_id = s.subscription_id
+                          AND p.state = 'pending'
+                          AND p.next_attempt_at <= now())),
+    cand AS (
+        SELECT c.delivery_id, c.account_id, c.rn, c.subscription_id
+          FROM subs,
+               LATERAL (
+                   SELECT d.delivery_id, d.account_id, d.subscription_id,
+                          row_number() OVER (ORDER BY d.next_attempt_at,
+                                                      d.delivery_id) AS rn
+                     FROM prefs_webhook_delivery d
+                    WHERE d.subscription_id = subs.subscription_id
+                      AND d.state = 'pending'
+                      AND d.next_attempt_at <= now()
+                      -- a paused or unvalidated subscription: handshakes only
+                      AND (subs.open OR d.kind = 'validation')
+                    ORDER BY d.next_attempt_at, d.delivery_id
+                    LIMIT greatest(p_per_sub - subs.busy, 0)) c),
+    allowance AS (
+        SELECT a.account_id,
+               coalesce(st.max_concurrent_requests, 500)
+               - CASE WHEN r.window_start > now()
+                            - make_interval(secs => coalesce(st.duration, 1))
+                      THEN r.started ELSE 0 END AS left_
+          FROM (SELECT DISTINCT account_id FROM cand) a
+          LEFT JOIN prefs_webhook_settings st USING (account_id)
+          LEFT JOIN prefs_webhook_rate r USING (account_id)),
+    ranked AS (
+        SELECT cand.delivery_id, cand.rn, cand.subscription_id,
+               row_number() OVER (PARTITION BY cand.account_id
+                                  ORDER BY cand.rn, cand.subscription_id)
+               AS arn,
+               allowance.left_
+          FROM cand JOIN allowance USING (account_id))
+    SELECT array_agg(ranked.delivery_id ORDER BY ranked.rn,
+                     ranked.subscription_id)
+      INTO ids
+      FROM (SELECT * FROM ranked
+             WHERE ranked.arn <= ranked.left_
+             ORDER BY ranked.rn, ranked.subscription_id
+             LIMIT p_limit) ranked;
+
+    IF ids IS NOT NULL THEN
+        UPDATE prefs_webhook_delivery d
+           SET state = 'sending', attempts = d.attempts + 1,
+               claimed_at = now(), lease_owner = p_owner,
+               lease_until = now() + p_lease
+         WHERE d.delivery_id = ANY (ids) AND d.state = 'pending';
+
+        -- the requests this claim starts count against their accounts
+        INSERT INTO prefs_webhook_rate AS r (account_id, window_start, started)
+        SELECT d.account_id, now(), count(*)
+          FROM prefs_webhook_delivery d
+         WHERE d.delivery_id = ANY (ids)
+         GROUP BY d.account_id
+        ON CONFLICT (account_id) DO UPDATE
+           SET window_start = CASE WHEN r.window_start > now()
+                   - make_interval(secs => coalesce((SELECT st.duration
+                         FROM prefs_webhook_settings st
+                        WHERE st.account_id = r.account_id), 1))
+                   THEN r.window_start ELSE now() END,
+               started = CASE WHEN r.window_start > now()
+                   - make_interval(secs => coalesce((SELECT st.duration
+                         FROM prefs_webhook_settings st
+                        WHERE st.account_id = r.account_id), 1))
+                   THEN r.started + EXCLUDED.started
+                   ELSE EXCLUDED.started END;
+    END IF;
+
+    SELECT greatest(0, ceil(extract(epoch FROM min(p.next_attempt_at) - now())
+                            * 1000))::bigint
+      INTO due
+      FROM prefs_webhook_delivery p
+     WHERE p.state = 'pending';
+
+    RETURN QUERY
+    SELECT d.delivery_id, d.attempts, s.url,
+           CASE d.kind WHEN 'validation' THEN 'validation-' || d.delivery_id
+                       ELSE d.event_id::text END,
+           extract(epoch FROM now())::bigint,
+           prefs_webhook_body(d, s),
+           s.secret_sealed,
+           CASE WHEN s.secret_previous_until > now()
+                THEN s.secret_previous END,
+           due
+      FROM prefs_webhook_delivery d
+      JOIN prefs_webhook_subscription s USING (subscription_id)
+     WHERE d.delivery_id = ANY (coalesce(ids, '{}'))
+       AND d.state = 'sending' AND d.lease_owner = p_owner
+     ORDER BY array_position(ids, d.delivery_id);
+
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT NULL::bigint, NULL::integer, NULL::text,
+            NULL::text, NULL::bigint, NULL::text, NULL::text, NULL::text,
+            due;
+    END IF;
+END
+$$;
+
+
+-- --------------------------------------------------------------------------
+-- Outcomes
+
+CREATE OR REPLACE FUNCTION prefs_webhook_json(p_text text)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN p_text::jsonb;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END
+$$;
+
+
+-- The delay after failed attempt p_attempt (1-based): the schedule's, 20 %
+-- of jitter, never before Retry-After (capped at 8 hours); null when the
+-- schedule is spent.
+CREATE OR REPLACE FUNCTION prefs_webhook_backoff(p_attempt integer,
+    p_schedule integer[], p_retry_after integer)
+RETURNS interval
+LANGUAGE sql VOLATILE AS $$
+    SELECT CASE WHEN p_attempt > coalesce(array_length(p_schedule, 1), 0)
+                THEN NULL
+           ELSE make_interval(secs => greatest(
+                    p_schedule[p_attempt] * (1 + random() * 0.2),
+                    least(greatest(coalesce(p_retry_after, 0), 0), 28800)))
+           END
+$$;
+
+
+-- p_outcomes: [{"id": delivery, "attempt": n, "status": http status or 0,
+-- "retry_after": seconds or null, "error": text or null, "refused": bool,
+-- "response": the first bytes of the answer}, ...].  An outcome whose
+-- lease is no longer p_owner's (expired, claimed again) is ignored.
+--
+--   2xx                      delivered (a handshake: only with the echo)
+--   410                      the subscription pauses (Paused, 'Gone'); the
+--                            delivery waits for a resume, not counted
+--   408, 429, 5xx, no answer retried per the schedule, then dead
+--   3xx, other 4xx           dead at once: redirects are not followed, and
+--                            a request the endpoint refuses stays refused
+--   refused by the client    dead at once (destination policy)
+--
+-- A handshake is retried on any failure but a refusal; spent, it is dead
+-- and the subscription stays PendingValidation.  Returns the number of
+-- outcomes recorded.
+CREATE OR REPLACE FUNCTION prefs_webhook_result(p_owner text,
+    p_outcomes jsonb, p_schedule integer[])
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    o        record;
+    d        prefs_webhook_delivery;
+    verdict  text;
+    wait     interval;
+    n        integer := 0;
+BEGIN
+    FOR o IN SELECT (x->>'id')::bigint AS id,
+                    (x->>'attempt')::integer AS attempt,
+                    coalesce((x->>'status')::integer, 0) AS status,
+                    (x->>'retry_after')::integer AS retry_after,
+                    nullif(x->>'error', '') AS error,
+                    coalesce((x->>'refused')::boolean, false) AS refused,
+                    x->>'response' AS response
+               FROM jsonb_array_elements(p_outcomes) x
+              ORDER BY 1
+    LOOP
+        SELECT * INTO d FROM prefs_webhook_delivery x
+         WHERE x.delivery_id = o.id AND x.state = 'sending'
+           AND x.lease_owner = p_owner AND x.attempts = o.attempt
+         FOR UPDATE;
+
+        CONTINUE WHEN NOT FOUND;
+
+        wait := NULL;
+
+        IF o.refused THEN
+            verdict := 'dead';
+        ELSIF d.kind = 'validation' THEN
+            IF o.status BETWEEN 200 AND 299
+               AND prefs_webhook_json(o.response)->>'ValidationResponse'
+                   = d.validation_code
+            THEN
+                verdict := 'delivered';
+                UPDATE prefs_webhook_subscription
+                   SET validated_at = now()
+                 WHERE subscription_id = d.subscription_id
+                   AND validation_code = d.validation_code
+                   AND validated_at IS NULL;
+            ELSE
+                verdict := 'retry';
+                IF o.status BETWEEN 200 AND 299 THEN
+                    o.error := 'the answer did not echo the ValidationCode'
+                               ' as {"ValidationResponse": ...}';
+                END IF;
+            END IF;
+        ELSIF o.status BETWEEN 200 AND 299 THEN
+            verdict := 'delivered';
+        ELSIF o.status = 410 THEN
+            verdict := 'paused';
+        ELSIF o.status = 0 OR o.status IN (408, 429) OR o.status >= 500 THEN
+            verdict := 'retry';
+        ELSE
+            verdict := 'dead';
+            o.error := coalesce(o.error, 'HTTP ' || o.status
+                                || ': not retried (only 408, 429, 5xx and'
+                                || ' failures to answer are)');
+        END IF;
+
+        IF verdict = 'retry' THEN
+            wait := prefs_webhook_backoff(d.attempts, p_schedule,
+                                          o.retry_after);
+            IF wait IS NULL THEN
+                verdict := 'dead';
+                o.error := coalesce(o.error || '; ', '')
+                           || 'last attempt failed: dead letter';
+            END IF;
+        END IF;
+
+        INSERT INTO prefs_webhook_attempt (delivery_id, account_id,
+            subscription_id, event_id, attempt, started_at, status, error,
+            outcome, next_attempt_at)
+        VALUES (d.delivery_id, d.account_id, d.subscription_id, d.event_id,
+                d.attempts, d.claimed_at, nullif(o.status, 0), o.error,
+                verdict, CASE verdict WHEN 'retry' THEN now() + wait END);
+
+        IF verdict = 'delivered' THEN
+            UPDATE prefs_webhook_delivery
+               SET state = 'delivered', delivered_at = now(),
+                   last_status = o.status, last_error = NULL,
+                   lease_owner = NULL, lease_until = NULL
+             WHERE delivery_id = d.delivery_id;
+
+        ELSIF verdict = 'retry' THEN
+            UPDATE prefs_webhook_delivery
+               SET state = 'pending', next_attempt_at = now() + wait,
+                   last_status = nullif(o.status, 0), last_error = o.error,
+                   lease_owner = NULL, lease_until = NULL
+             WHERE delivery_id = d.delivery_id;
+
+        ELSIF verdict = 'paused' THEN
+            -- not the endpoint's failure to count: it asked us to stop
+            UPDATE prefs_webhook_delivery
+               SET state = 'pending', next_attempt_at = now(),
+                   attempts = attempts - 1,
+                   last_status = o.status, last_error = 'HTTP 410: paused',
+                   lease_owner = NULL, lease_until = NULL
+             WHERE delivery_id = d.delivery_id;
+
+            UPDATE prefs_webhook_subscription
+               SET state = 'Paused', paused_reason = 'Gone',
+                   paused_at = now(), updated_at = now()
+             WHERE subscription_id = d.subscription_id
+               AND state = 'Active';
+
+        ELSE
+            UPDATE prefs_webhook_delivery
+               SET state = 'dead', dead_at = now(),
+                   last_status = nullif(o.status, 0), last_error = o.error,
+                   lease_owner = NULL, lease_until = NULL
+             WHERE delivery_id = d.delivery_id;
+        END IF;
+
+        n := n + 1;
+    END LOOP;
+
+    RETURN n;
+END
+$$;
+
+
+-- Delivered rows and attempts older than the window go; dead letters stay
+-- as long (replayable), then go too.
+CREATE OR REPLACE FUNCTION prefs_webhook_cleanup(p_window interval)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    n  integer;
+BEGIN
+    DELETE FROM prefs_webhook_delivery
+     WHERE state IN ('delivered', 'dead')
+       AND created_at < now() - p_window;
+    GET DIAGNOSTICS n = ROW_COUNT;
+
+    DELETE FROM prefs_webhook_attempt
+     WHERE finished_at < now() - p_window;
+
+    RETURN n;
+END
+$$;
+
+
+-- --------------------------------------------------------------------------
+-- Routes: Webhooks/Subscriptions/{id}/Replay and .../Deliveries
+
+-- p_body (checked by the caller for shape): {"EventIds": [...]},
+-- {"StartAt": iso, "EndAt": iso} or {"DeadLetters": true}.  Events the
+-- subscription selects, within the window, are queued again (a delivered
+-- or dead row becomes pending with its attempts reset; a pending one
+-- stays).  outcome: 'ok' with the count, 'not_found', or 'invalid' with a
+-- message.
+CREATE OR REPLACE FUNCTION prefs_webhook_replay(p_account_id bigint,
+    p_subscription_id bigint, p_body jsonb,
+    p_window interval DEFAULT '15 days')
+RETURNS TABLE (outcome text, count integer, message text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    s      prefs_webhook_subscription;
+    lo     timestamptz;
+    hi     timestamptz;
+    n      integer := 0;
+    ids    bigint[];
+BEGIN
+    SELECT * INTO s FROM prefs_webhook_subscription x
+     WHERE x.subscription_id = p_subscription_id
+       AND x.account_id = p_account_id;
+
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'not_found', 0, NULL::text;
+        RETURN;
+    END IF;
+
+    IF p_body ? 'DeadLetters' THEN
+        UPDATE prefs_webhook_delivery d
+           SET state = 'pending', attempts = 0, next_attempt_at = now(),
+               dead_at = NULL, last_error = NULL
+         WHERE d.subscription_id = s.subscription_id
+           AND d.state = 'dead';
+        GET DIAGNOSTICS n = ROW_COUNT;
+
+    ELSE
+        IF p_body ? 'EventIds' THEN
+            BEGIN
+                SELECT array_agg(v::bigint) INTO ids
+                  FROM jsonb_array_elements_text(p_body->'EventIds') v;
+            EXCEPTION WHEN others THEN
+                RETURN QUERY SELECT 'invalid', 0,
+                    'EventIds must hold event ids'::text;
+                RETURN;
+            END;
+            lo := now() - p_window;
+            hi := now();
+        ELSE
+            BEGIN
+                lo := (p_body->>'StartAt')::timestamptz;
+                hi := (p_body->>'EndAt')::timestamptz;
+            EXCEPTION WHEN others THEN
+                RETURN QUERY SELECT 'invalid', 0,
+                    'StartAt and EndAt must be ISO 8601 dates'::text;
+                RETURN;
+            END;
+            IF lo IS NULL OR hi IS NULL OR hi < lo THEN
+                RETURN QUERY SELECT 'invalid', 0,
+                    'StartAt and EndAt must both be given, StartAt first'::text;
+                RETURN;
+            END IF;
+            lo := greatest(lo, now() - p_window);
+        END IF;
+
+        WITH ev AS (
+            SELECT e.event_id, e.recorded_date
+              FROM prefs_event e
+             WHERE e.account_id = s.account_id
+               AND e.recorded_date >= lo AND e.recorded_date <= hi
+               AND (ids IS NULL OR e.event_id = ANY (ids))
+               AND prefs_event_matches(s.subscriptions, e.event_type, e.data)),
+        up AS (
+            INSERT INTO prefs_webhook_delivery AS d (account_id,
+                subscription_id, kind, event_id, event_recorded)
+            SELECT s.account_id, s.subscription_id, 'event', ev.event_id,
+                   ev.recorded_date
+              FROM ev
+            ON CONFLICT (subscription_id, event_id) WHERE kind = 'event'
+            DO UPDATE SET state = 'pending', attempts = 0,
+                          next_attempt_at = now(), dead_at = NULL,
+                          delivered_at = NULL, last_error = NULL
+                    WHERE d.state IN ('delivered', 'dead')
+            RETURNING 1)
+        SELECT count(*) INTO n FROM up;
+    END IF;
+
+    IF n > 0 THEN
+        PERFORM pg_notify('prefs_webhook', '');
+    END IF;
+
+    RETURN QUERY SELECT 'ok', n, NULL::text;
+END
+$$;
+
+
+-- The subscription's deliveries, newest first, each with its attempts:
+-- {"Deliveries": [...], "NextCursor": "..."} or null when the subscription
+-- is not the account's.  p_state: pending | sending | delivered | dead.
+CREATE OR REPLACE FUNCTION prefs_webhook_deliveries(p_account_id bigint,
+    p_subscription_id bigint, p_state text, p_limit integer, p_after bigint)
+RETURNS text
+LANGUAGE sql STABLE AS $$
+    WITH page AS (
+        SELECT d.*
+          FROM prefs_webhook_delivery d
+         WHERE d.subscription_id = p_subscription_id
+           AND d.account_id = p_account_id
+           AND (p_state IS NULL OR d.state = p_state)
+           AND (p_after IS NULL OR d.delivery_id < p_after)
+         ORDER BY d.delivery_id DESC
+         LIMIT p_limit + 1),
+    rows_ AS (
+        SELECT p.*, row_number() OVER (ORDER BY p.delivery_id DESC) AS rn
+          FROM page p)
+    SELECT jsonb_build_object(
+        'Deliveries', coalesce((
+            SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                'DeliveryId', r.delivery_id,
+                'EventId', CASE r.kind WHEN 'validation'
+                               THEN 'validation-' || r.delivery_id
+                               ELSE r.event_id::text END,
+                'Kind', CASE r.kind WHEN 'validation' THEN 'Validation'
+                                    ELSE 'Event' END,
+                'State', initcap(r.state),
+                'IsDeadLetter', r.state = 'dead',
+                'Attempts', r.attempts,
+                'NextAttemptAt', CASE WHEN r.state = 'pending'
+                                      THEN prefs_iso(r.next_attempt_at) END,
+                'LastStatus', r.last_status,
+                'LastError', r.last_error,
+                'CreatedDate', prefs_iso(r.created_at),
+                'DeliveredDate', prefs_iso(r.delivered_at),
+                'DeadDate', prefs_iso(r.dead_at),
+                'AttemptLog', coalesce((
+                    SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                        'Attempt', a.attempt,
+                        'StartedAt', prefs_iso(a.started_at),
+                        'FinishedAt', prefs_iso(a.finished_at),
+                        'Status', a.status,
+                        'Error', a.error,
+                        'Outcome', initcap(a.outcome),
+                        'NextAttemptAt', prefs_iso(a.next_attempt_at)))
+                        ORDER BY a.attempt_id)
+                      FROM prefs_webhook_attempt a
+                     WHERE a.delivery_id = r.delivery_id), '[]')))
+                ORDER BY r.delivery_id DESC)
+              FROM rows_ r WHERE r.rn <= p_limit), '[]'),
+        'NextCursor', (SELECT r.delivery_id::text FROM rows_ r
+                        WHERE r.rn = p_limit
+                          AND EXISTS (SELECT 1 FROM rows_ x
+                                       WHERE x.rn > p_limit)))::text
+     WHERE EXISTS (SELECT 1 FROM prefs_webhook_subscription s
+                    WHERE s.subscription_id = p_subscription_id
+                      AND s.account_id = p_account_id)
+$$;
