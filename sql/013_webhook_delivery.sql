@@ -479,120 +479,124 @@ CREATE OR REPLACE FUNCTION prefs_webhook_result(p_owner text,
 RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
-    o        record;
-    d        prefs_webhook_delivery;
-    verdict  text;
-    wait     interval;
-    n        integer := 0;
+    n          integer;
+    validated  bigint[];
+    codes      text[];
+    gone       bigint[];
 BEGIN
-    FOR o IN SELECT (x->>'id')::bigint AS id,
-                    (x->>'attempt')::integer AS attempt,
-                    coalesce((x->>'status')::integer, 0) AS status,
-                    (x->>'retry_after')::integer AS retry_after,
-                    nullif(x->>'error', '') AS error,
-                    coalesce((x->>'refused')::boolean, false) AS refused,
-                    x->>'response' AS response
-               FROM jsonb_array_elements(p_outcomes) x
-              ORDER BY 1
-    LOOP
-        SELECT * INTO d FROM prefs_webhook_delivery x
-         WHERE x.delivery_id = o.id AND x.state = 'sending'
-           AND x.lease_owner = p_owner AND x.attempts = o.attempt
-         FOR UPDATE;
-
-        CONTINUE WHEN NOT FOUND;
-
-        wait := NULL;
-
-        IF o.refused THEN
-            verdict := 'dead';
-        ELSIF d.kind = 'validation' THEN
-            IF o.status BETWEEN 200 AND 299
-               AND prefs_webhook_json(o.response)->>'ValidationResponse'
-                   = d.validation_code
-            THEN
-                verdict := 'delivered';
-                UPDATE prefs_webhook_subscription
-                   SET validated_at = now()
-                 WHERE subscription_id = d.subscription_id
-                   AND validation_code = d.validation_code
-                   AND validated_at IS NULL;
-            ELSE
-                verdict := 'retry';
-                IF o.status BETWEEN 200 AND 299 THEN
-                    o.error := 'the answer did not echo the ValidationCode'
-                               ' as {"ValidationResponse": ...}';
-                END IF;
-            END IF;
-        ELSIF o.status BETWEEN 200 AND 299 THEN
-            verdict := 'delivered';
-        ELSIF o.status = 410 THEN
-            verdict := 'paused';
-        ELSIF o.status = 0 OR o.status IN (408, 429) OR o.status >= 500 THEN
-            verdict := 'retry';
-        ELSE
-            verdict := 'dead';
-            o.error := coalesce(o.error, 'HTTP ' || o.status
-                                || ': not retried (only 408, 429, 5xx and'
-                                || ' failures to answer are)');
-        END IF;
-
-        IF verdict = 'retry' THEN
-            wait := prefs_webhook_backoff(d.attempts, p_schedule,
-                                          o.retry_after);
-            IF wait IS NULL THEN
-                verdict := 'dead';
-                o.error := coalesce(o.error || '; ', '')
-                           || 'last attempt failed: dead letter';
-            END IF;
-        END IF;
-
+    -- set-based: one statement for the whole batch
+    WITH o AS (
+        SELECT x.id, x.attempt, coalesce(x.status, 0) AS status,
+               x.retry_after, nullif(x.error, '') AS error,
+               coalesce(x.refused, false) AS refused, x.response
+          FROM jsonb_to_recordset(p_outcomes) AS x(id bigint,
+               attempt integer, status integer, retry_after integer,
+               error text, refused boolean, response text)),
+    d AS (
+        SELECT d.delivery_id, d.account_id, d.subscription_id, d.event_id,
+               d.kind, d.validation_code, d.attempts, d.claimed_at,
+               o.status, o.retry_after, o.error, o.refused, o.response
+          FROM prefs_webhook_delivery d
+          JOIN o ON o.id = d.delivery_id
+         WHERE d.state = 'sending' AND d.lease_owner = p_owner
+           AND d.attempts = o.attempt
+         FOR UPDATE OF d),
+    v AS (
+        SELECT d.*,
+               CASE
+               WHEN d.refused THEN 'dead'
+               WHEN d.kind = 'validation' THEN
+                   CASE WHEN d.status BETWEEN 200 AND 299
+                             AND prefs_webhook_json(d.response)
+                                 ->> 'ValidationResponse' = d.validation_code
+                        THEN 'delivered' ELSE 'retry' END
+               WHEN d.status BETWEEN 200 AND 299 THEN 'delivered'
+               WHEN d.status = 410 THEN 'paused'
+               WHEN d.status = 0 OR d.status IN (408, 429)
+                    OR d.status >= 500 THEN 'retry'
+               ELSE 'dead' END AS verdict0
+          FROM d),
+    w AS (
+        SELECT v.*,
+               CASE WHEN v.verdict0 = 'retry'
+                    THEN prefs_webhook_backoff(v.attempts, p_schedule,
+                                               v.retry_after) END AS wait
+          FROM v),
+    f AS (
+        SELECT w.*,
+               CASE WHEN w.verdict0 = 'retry' AND w.wait IS NULL THEN 'dead'
+                    ELSE w.verdict0 END AS verdict,
+               concat_ws('; ',
+                   coalesce(w.error,
+                       CASE WHEN w.kind = 'validation'
+                                 AND w.status BETWEEN 200 AND 299
+                                 AND w.verdict0 = 'retry'
+                            THEN 'the answer did not echo the ValidationCode'
+                                 ' as {"ValidationResponse": ...}'
+                            WHEN w.verdict0 = 'dead' AND NOT w.refused
+                            THEN 'HTTP ' || w.status || ': not retried'
+                                 ' (only 408, 429, 5xx and failures to'
+                                 ' answer are)'
+                            WHEN w.verdict0 = 'paused'
+                            THEN 'HTTP 410: subscription paused' END),
+                   CASE WHEN w.verdict0 = 'retry' AND w.wait IS NULL
+                        THEN 'last attempt failed: dead letter' END)
+               AS message
+          FROM w),
+    ins AS (
         INSERT INTO prefs_webhook_attempt (delivery_id, account_id,
             subscription_id, event_id, attempt, started_at, status, error,
             outcome, next_attempt_at)
-        VALUES (d.delivery_id, d.account_id, d.subscription_id, d.event_id,
-                d.attempts, d.claimed_at, nullif(o.status, 0), o.error,
-                verdict, CASE verdict WHEN 'retry' THEN now() + wait END);
+        SELECT f.delivery_id, f.account_id, f.subscription_id, f.event_id,
+               f.attempts, f.claimed_at, nullif(f.status, 0),
+               nullif(f.message, ''), f.verdict,
+               CASE f.verdict WHEN 'retry' THEN now() + f.wait END
+          FROM f),
+    upd AS (
+        UPDATE prefs_webhook_delivery x
+           SET state = CASE f.verdict WHEN 'delivered' THEN 'delivered'
+                                      WHEN 'dead' THEN 'dead'
+                                      ELSE 'pending' END,
+               next_attempt_at = CASE f.verdict
+                                 WHEN 'retry' THEN now() + f.wait
+                                 WHEN 'paused' THEN now()
+                                 ELSE x.next_attempt_at END,
+               -- a 410 is not the endpoint's failure: not counted
+               attempts = CASE f.verdict WHEN 'paused' THEN x.attempts - 1
+                               ELSE x.attempts END,
+               delivered_at = CASE f.verdict WHEN 'delivered' THEN now()
+                                  ELSE x.delivered_at END,
+               dead_at = CASE f.verdict WHEN 'dead' THEN now()
+                             ELSE x.dead_at END,
+               last_status = nullif(f.status, 0),
+               last_error = nullif(f.message, ''),
+               lease_owner = NULL, lease_until = NULL
+          FROM f
+         WHERE x.delivery_id = f.delivery_id
+        RETURNING f.subscription_id, f.verdict, f.kind, f.validation_code)
+    SELECT count(*),
+           array_agg(upd.subscription_id) FILTER (WHERE upd.verdict = 'delivered'
+                                                  AND upd.kind = 'validation'),
+           array_agg(upd.validation_code) FILTER (WHERE upd.verdict = 'delivered'
+                                                  AND upd.kind = 'validation'),
+           array_agg(DISTINCT upd.subscription_id) FILTER (WHERE upd.verdict = 'paused')
+      INTO n, validated, codes, gone
+      FROM upd;
 
-        IF verdict = 'delivered' THEN
-            UPDATE prefs_webhook_delivery
-               SET state = 'delivered', delivered_at = now(),
-                   last_status = o.status, last_error = NULL,
-                   lease_owner = NULL, lease_until = NULL
-             WHERE delivery_id = d.delivery_id;
+    IF validated IS NOT NULL THEN
+        UPDATE prefs_webhook_subscription s
+           SET validated_at = now()
+          FROM unnest(validated, codes) AS v(id, code)
+         WHERE s.subscription_id = v.id AND s.validation_code = v.code
+           AND s.validated_at IS NULL;
+    END IF;
 
-        ELSIF verdict = 'retry' THEN
-            UPDATE prefs_webhook_delivery
-               SET state = 'pending', next_attempt_at = now() + wait,
-                   last_status = nullif(o.status, 0), last_error = o.error,
-                   lease_owner = NULL, lease_until = NULL
-             WHERE delivery_id = d.delivery_id;
-
-        ELSIF verdict = 'paused' THEN
-            -- not the endpoint's failure to count: it asked us to stop
-            UPDATE prefs_webhook_delivery
-               SET state = 'pending', next_attempt_at = now(),
-                   attempts = attempts - 1,
-                   last_status = o.status, last_error = 'HTTP 410: paused',
-                   lease_owner = NULL, lease_until = NULL
-             WHERE delivery_id = d.delivery_id;
-
-            UPDATE prefs_webhook_subscription
-               SET state = 'Paused', paused_reason = 'Gone',
-                   paused_at = now(), updated_at = now()
-             WHERE subscription_id = d.subscription_id
-               AND state = 'Active';
-
-        ELSE
-            UPDATE prefs_webhook_delivery
-               SET state = 'dead', dead_at = now(),
-                   last_status = nullif(o.status, 0), last_error = o.error,
-                   lease_owner = NULL, lease_until = NULL
-             WHERE delivery_id = d.delivery_id;
-        END IF;
-
-        n := n + 1;
-    END LOOP;
+    IF gone IS NOT NULL THEN
+        UPDATE prefs_webhook_subscription
+           SET state = 'Paused', paused_reason = 'Gone',
+               paused_at = now(), updated_at = now()
+         WHERE subscription_id = ANY (gone) AND state = 'Active';
+    END IF;
 
     RETURN n;
 END

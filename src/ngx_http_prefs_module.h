@@ -96,6 +96,12 @@ typedef struct {
     time_t                     oauth_token_ttl;
     ngx_str_t                  auth_realm;
     size_t                     max_body;
+
+    /* webhook delivery */
+    ngx_str_t                  webhook_retries;     /* "{5,30,...}" */
+    ngx_msec_t                 webhook_lease;
+    ngx_uint_t                 webhook_in_flight;
+    ngx_uint_t                 webhook_sub_in_flight;
 } ngx_http_prefs_main_conf_t;
 
 
