@@ -17,7 +17,7 @@
 --
 -- The retry schedule is the helper's (directive prefs_webhook_retries),
 -- passed with each result: by default 5s 30s 2m 10m 30m 1h 2h 4h 8h 8h,
--- ten retries over about 24 h after the first attempt, each delay
+-- ten retries over about 24 h (23 h 43 m) after the first attempt, each delay
 -- stretched by a random 0..20 % so that retries of a burst spread out.
 
 
