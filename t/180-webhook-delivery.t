@@ -23,6 +23,7 @@ use PrefsTest;
 plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE};
 
 my $json = JSON::PP->new->canonical;
+my $t0;
 my $dir = tempdir(CLEANUP => 1);
 my $rport = tport(1980);
 my $control = "$dir/control.json";
@@ -68,14 +69,14 @@ sub receiver {
             my %h;
             for (split /\r\n/, $head) { $h{lc $1} = $2 if /^([^:]+):\s*(.*)$/ }
             my ($id, $ts, $sigs) = @h{qw(webhook-id webhook-timestamp webhook-signature)};
-            my $ok = 0;
+            my $matched = 0;
             for my $secret (@{ $c->{secrets}{$path} || [] }) {
                 (my $k = $secret) =~ s/^whsec_//;
                 my $want = hmac_sha256_base64("$id.$ts.$body", decode_base64($k));
                 $want .= '=' while length($want) % 4;
-                $ok ||= grep { $_ eq "v1,$want" } split / /, $sigs // '';
+                $matched++ if grep { $_ eq "v1,$want" } split / /, $sigs // '';
             }
-            $ok = 0 unless defined $ts && abs(time - $ts) < 300;
+            my $ok = $matched > 0 && defined $ts && abs(time - $ts) < 300;
             my $s = $c->{paths}{$path} || $c->{default};
             my $ev = eval { decode_json($body) } || {};
             my $status = $s->{status} // 200;
@@ -85,7 +86,7 @@ sub receiver {
                 $rb = $v eq 'echo' ? $json->encode({ ValidationResponse => $ev->{ValidationCode} })
                     : $v eq 'wrong' ? '{"ValidationResponse":"nope"}' : '';
             }
-            print $log $json->encode({ t => time, path => $path, id => $id, ts => $ts, sig_ok => $ok ? 1 : 0,
+            print $log $json->encode({ t => time, path => $path, id => $id, ts => $ts, sig_ok => $ok ? 1 : 0, matched => $matched,
                                        nsig => scalar(split / /, $sigs // ''), status => $status, event => $ev }), "\n";
             my $resp = "HTTP/1.1 $status X\r\nContent-Type: application/json\r\nContent-Length: "
                 . length($rb) . "\r\nConnection: close\r\n";
@@ -120,12 +121,17 @@ my $oadmin = make_user($other, 'admin', 'Administrators');
 my $acct = psql_value("SELECT account_id FROM prefs_account WHERE client_id = :'c'", c => $client);
 my $oacct = psql_value("SELECT account_id FROM prefs_account WHERE client_id = :'c'", c => $other);
 
-sub make_sub {
-    my ($path, %o) = @_;
+sub new_secret {
     my $secret = 'whsec_' . encode_base64(join('', map { chr int rand 256 } 1 .. 24), '');
     my $sealed = `printf '%s' '$secret' | '$ENV{TEST_NGINX_PREFS_TOP}/build/prefs-secret' seal '$ENV{TEST_NGINX_PREFS_KEY}'`;
     chomp $sealed;
     die "seal failed" unless $sealed;
+    return ($secret, $sealed);
+}
+
+sub make_sub {
+    my ($path, %o) = @_;
+    my ($secret, $sealed) = new_secret();
     push @{ $ctl{secrets}{$path} }, $secret;
     control();
     my $id = psql_value(
@@ -135,7 +141,7 @@ sub make_sub {
         . " VALUES (:'a', :'n', :'u', 'Active', :'s', :'sealed', nullif(:'code', ''),"
         . " CASE WHEN :'code' = '' THEN now() END, :'min', nullif(:'alt', ''), :'cu', :'loc')"
         . " RETURNING subscription_id",
-        a => $o{account} // $acct, n => "sub $path", u => "http://127.0.0.1:$rport$path",
+        a => $o{account} // $acct, n => "sub $path", u => $o{url} // "http://127.0.0.1:$rport$path",
         s => $json->encode($o{subs} // [{ EventType => 'profile.created' }]),
         sealed => $sealed, code => $o{code} // '', min => $o{minimized} ? 'true' : 'false',
         alt => $o{alt} // '', cu => $o{catch_up} ? 'true' : 'false', loc => $o{locale} // 'en-US');
@@ -390,7 +396,84 @@ is_deeply([sort { $a <=> $b } map { $_->{id} } events_at('/c1')], [sort { $a <=>
 is_deeply([map { $_->{id} } events_at('/c2')], [$after], 'without it: only the new');
 
 # --------------------------------------------------------------------------
-# 8. The helper killed mid-batch
+# 8. A hanging endpoint does not hold back the others
+
+my $hang = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => tport(1981), Listen => 1024,
+                                 ReuseAddr => 1) or die "hang listener: $!";
+my $H = make_sub('/h', url => 'http://127.0.0.1:' . tport(1981) . '/h',
+                 subs => [{ EventType => 'customfield.added' }]);
+my $F = make_sub('/f', subs => [{ EventType => 'customfield.added' }]);
+$t0 = time;
+psql("SELECT prefs_event_add(:'a', NULL, 'customfield.added', g, jsonb_build_object('Name', 'f' || g))"
+    . " FROM generate_series(1, 200) g", a => $acct);
+ok(wait_until(sub { events_at('/f') >= 200 }, 8), 'a healthy subscription gets its 200 events while another hangs');
+cmp_ok(time - $t0, '<', 8, 'before the hanging requests even time out');
+cmp_ok(psql_value("SELECT count(*) FROM prefs_webhook_delivery WHERE subscription_id = :'s' AND state = 'sending'",
+    s => $H), '<=', 64, 'the hanging one holds at most its 64 slots');
+psql("UPDATE prefs_webhook_subscription SET state = 'Paused' WHERE subscription_id = :'s'", s => $H);
+
+# --------------------------------------------------------------------------
+# 9. Secret rotation: both signatures
+
+my $ROT = make_sub('/rot', subs => [{ EventType => 'customfield.updated' }]);
+my ($new, $newsealed) = new_secret();
+psql("UPDATE prefs_webhook_subscription SET secret_previous = secret_sealed, secret_sealed = :'n',"
+    . " secret_previous_until = now() + interval '1 hour' WHERE subscription_id = :'s'", s => $ROT, n => $newsealed);
+push @{ $ctl{secrets}{'/rot'} }, $new;
+control();
+my $erot = event('customfield.updated', { Name => 'rot' });
+ok(wait_until(sub { events_at('/rot') >= 1 }, 10), 'an event during a rotation');
+my ($grot) = events_at('/rot');
+is($grot->{nsig}, 2, 'carries two signatures');
+is($grot->{matched}, 2, 'one by each secret');
+psql("UPDATE prefs_webhook_subscription SET secret_previous_until = now() WHERE subscription_id = :'s'", s => $ROT);
+$ctl{secrets}{'/rot'} = [$new];
+control();
+event('customfield.updated', { Name => 'rot2' });
+ok(wait_until(sub { events_at('/rot') >= 2 }, 10), 'after the rotation');
+is((events_at('/rot'))[1]{nsig}, 1, 'one signature');
+ok((events_at('/rot'))[1]{sig_ok}, 'by the new secret');
+
+# --------------------------------------------------------------------------
+# 10. The account's rate: MaxConcurrentRequests per Duration
+
+psql("INSERT INTO prefs_webhook_settings (account_id, max_concurrent_requests, duration) VALUES (:'a', 50, 2)",
+     a => $oacct);
+my $RATE = make_sub('/rate', account => $oacct, subs => [{ EventType => 'customfield.deleted' }]);
+psql("SELECT prefs_event_add(:'a', NULL, 'customfield.deleted', g, jsonb_build_object('Name', 'r' || g))"
+    . " FROM generate_series(1, 150) g", a => $oacct);
+ok(wait_until(sub { events_at('/rate') >= 150 }, 20), '150 events at 50 per 2 s');
+my @rt = sort { $a <=> $b } map { $_->{t} } events_at('/rate');
+cmp_ok($rt[-1] - $rt[0], '>=', 3.5, sprintf('took at least two more windows (%.1f s)', $rt[-1] - $rt[0]));
+is(scalar(grep { $_ < $rt[0] + 1.9 } @rt), 50, 'the first window started 50');
+
+# --------------------------------------------------------------------------
+# 11. nginx -s reload and PostgreSQL restarting, mid-stream
+
+my $RL = make_sub('/rl', subs => [{ EventType => 'group.removed' }]);
+psql("SELECT prefs_event_add(:'a', NULL, 'group.removed', g, jsonb_build_object('Name', 'g' || g))"
+    . " FROM generate_series(1, 300) g", a => $acct);
+ok(wait_until(sub { events_at('/rl') >= 1 }, 10), 'a stream is being delivered');
+$ng->reload;
+ok(wait_until(sub { psql_value("SELECT count(*) FROM prefs_webhook_delivery WHERE subscription_id = :'s'"
+    . " AND state = 'delivered'", s => $RL) == 300 }, 20), 'a reload mid-stream loses nothing');
+my %rl = map { $_->{id} => 1 } events_at('/rl');
+is(scalar(keys %rl), 300, 'all 300 reached the receiver');
+
+my $PG = make_sub('/pg', subs => [{ EventType => 'group.added' }]);
+psql("SELECT prefs_event_add(:'a', NULL, 'group.added', g, jsonb_build_object('Name', 'p' || g))"
+    . " FROM generate_series(1, 300) g", a => $acct);
+ok(wait_until(sub { events_at('/pg') >= 1 }, 10), 'another stream is being delivered');
+pg_stop();
+sleep 1;
+pg_start();
+ok(wait_until(sub { psql_value("SELECT count(*) FROM prefs_webhook_delivery WHERE subscription_id = :'s'"
+    . " AND state = 'delivered'", s => $PG) == 300 }, 30), 'PostgreSQL restarting mid-stream loses nothing');
+my %pg = map { $_->{id} => 1 } events_at('/pg');
+is(scalar(keys %pg), 300, 'all 300 reached the receiver');
+
+# --------------------------------------------------------------------------
+# 12. The helper killed mid-batch
 
 my $K = make_sub('/k', subs => [{ EventType => 'tag.added', Tags => [] }]);
 my $helper = $ng->helper_pid;
@@ -405,10 +488,10 @@ my %seen = map { $_->{id} => 1 } events_at('/k');
 is(scalar(keys %seen), 300, 'each of the 300 events reached the receiver at least once');
 
 # --------------------------------------------------------------------------
-# 9. A burst of 1,000 events
+# 13. A burst of 1,000 events
 
 my $B = make_sub('/burst', subs => [{ EventType => 'tag.removed' }]);
-my $t0 = time;
+$t0 = time;
 psql("SELECT prefs_event_add(:'a', NULL, 'tag.removed', g, jsonb_build_object('b', g))"
     . " FROM generate_series(1, 1000) g", a => $acct);
 ok(wait_until(sub { psql_value("SELECT count(*) FROM prefs_webhook_delivery WHERE subscription_id = :'s'"
