@@ -442,6 +442,14 @@ ngx_prefs_whpump_start(ngx_prefs_whpump_t *p, PGresult *res, int row)
     ngx_queue_insert_tail(&p->sending, &d->queue);
     p->nsending++;
 
+    if (PQgetisnull(res, row, 5)) {
+        /* the event left the history window: nothing to send, ever */
+        d->req.refused = 1;
+        ngx_str_set(&d->req.error, "the event is no longer kept");
+        ngx_prefs_whpump_sent(&d->req);
+        return;
+    }
+
     if (nsig == 0) {
         /* nothing we could sign: retried later, the operator is told */
         ngx_str_set(&d->req.error, "the signing secret cannot be opened "
