@@ -69,6 +69,7 @@ struct ngx_prefs_whpump_s {
     ngx_uint_t                    nsending;
     ngx_uint_t                    ndone;
     ngx_uint_t                    nreporting;
+    ngx_uint_t                    asked;
 
     unsigned                      claiming:1;
     unsigned                      again:1;
@@ -246,8 +247,8 @@ ngx_prefs_whpump_claim(ngx_prefs_whpump_t *p)
         return;
     }
 
-    *ngx_sprintf((u_char *) p->limit, "%ui",
-                 p->pmcf->webhook_in_flight - busy) = '\0';
+    p->asked = p->pmcf->webhook_in_flight - busy;
+    *ngx_sprintf((u_char *) p->limit, "%ui", p->asked) = '\0';
 
     q->values[0] = p->owner;
     q->values[1] = p->lease;
@@ -317,9 +318,10 @@ ngx_prefs_whpump_claimed(ngx_prefs_db_query_t *q)
 
     ngx_add_timer(&p->wake, wait);
 
-    if (started) {
-        ngx_log_debug1(NGX_LOG_DEBUG_CORE, p->log, 0,
-                       "prefs webhooks: %d deliveries claimed", started);
+    ngx_log_debug1(NGX_LOG_DEBUG_CORE, p->log, 0,
+                   "prefs webhooks: %d deliveries claimed", started);
+
+    if ((ngx_uint_t) started == p->asked) {
         /* a full batch means more may be waiting */
         p->again = 1;
     }
