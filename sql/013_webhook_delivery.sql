@@ -122,8 +122,9 @@ CREATE TABLE IF NOT EXISTS prefs_webhook_rate (
 -- --------------------------------------------------------------------------
 -- Fan-out, handshakes and catch-up
 
--- New events below the horizon become deliveries for each Active,
--- validated subscription of their account that selects them; the cursor
+-- New events below the horizon become deliveries for each validated
+-- subscription of their account that selects them and was active when
+-- they were recorded (a paused one gets them on resume); the cursor
 -- moves in the same transaction.  Concurrent callers do not wait: the one
 -- without the lock returns 0 and the holder does the work.  Returns the
 -- number of events read (p_batch: there may be more).
@@ -157,9 +158,19 @@ BEGIN
           FROM b
           JOIN prefs_webhook_subscription s
             ON s.account_id = b.account_id
-           AND s.state = 'Active'
            AND s.validated_at IS NOT NULL
            AND b.recorded_date >= s.created_at
+           -- what the subscription was when the event was recorded: an
+           -- event from before a pause waits for the resume; one from
+           -- during a pause goes only by the catch-up
+           AND CASE s.state
+               WHEN 'Active' THEN
+                   s.resumed_at IS NULL OR s.paused_at IS NULL
+                   OR s.catch_up_on_resume
+                   OR NOT (b.recorded_date >= s.paused_at
+                           AND b.recorded_date < s.resumed_at)
+               ELSE s.paused_at IS NOT NULL AND b.recorded_date < s.paused_at
+               END
          WHERE prefs_event_matches(s.subscriptions, b.event_type, b.data)
          ORDER BY b.txid, b.event_id
         ON CONFLICT DO NOTHING),
