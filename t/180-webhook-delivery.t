@@ -395,6 +395,33 @@ is_deeply([sort { $a <=> $b } map { $_->{id} } events_at('/c1')], [sort { $a <=>
           'CatchUpOnResume: what was missed, then the new');
 is_deeply([map { $_->{id} } events_at('/c2')], [$after], 'without it: only the new');
 
+
+# an event recorded before a pause but fanned out after it (the fan-out was
+# held back by a long transaction) waits for the resume; one recorded
+# during the pause is not sent without CatchUpOnResume
+my $LAG = make_sub('/lag');
+open(my $holder, '|-', "psql -X -q -d '$ENV{TEST_NGINX_PREFS_DATABASE}' >/dev/null 2>&1") or die;
+$holder->autoflush(1);
+print $holder "BEGIN; SELECT pg_current_xact_id(); SELECT pg_sleep(60);\n";
+sleep 0.5;
+my $before_pause = event('profile.created', { n => 'before pause' });
+sleep 0.5;
+psql("UPDATE prefs_webhook_subscription SET state = 'Paused', paused_at = now() WHERE subscription_id = :'s'", s => $LAG);
+my $during_pause = event('profile.created', { n => 'during pause' });
+sleep 0.5;
+is(scalar(events_at('/lag')), 0, 'nothing is fanned out past a running transaction');
+psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()");
+close $holder;
+ok(wait_until(sub { dstate($LAG, $before_pause) ne '' }, 10), 'once it ends, the event from before the pause is fanned out');
+like(dstate($LAG, $before_pause), qr/^pending/, 'and waits, the subscription being paused');
+is(dstate($LAG, $during_pause), '', 'the event from during the pause is not');
+psql("UPDATE prefs_webhook_subscription SET state = 'Active', resumed_at = now() WHERE subscription_id = :'s'", s => $LAG);
+my $after_lag = event('profile.created', { n => 'after resume' });
+ok(wait_until(sub { events_at('/lag') >= 2 }, 10), 'resumed, it gets the kept one and the new one');
+sleep 0.5;
+is_deeply([sort { $a <=> $b } map { $_->{id} } events_at('/lag')], [sort { $a <=> $b } $before_pause, $after_lag],
+          'and only those');
+
 # --------------------------------------------------------------------------
 # 8. A hanging endpoint does not hold back the others
 
