@@ -677,11 +677,14 @@ BEGIN
          WHERE x.delivery_id = f.delivery_id
         RETURNING f.subscription_id, f.verdict, f.kind, f.validation_code)
     SELECT count(*),
-           array_agg(upd.subscription_id) FILTER (WHERE upd.verdict = 'delivered'
-                                                  AND upd.kind = 'validation'),
-           array_agg(upd.validation_code) FILTER (WHERE upd.verdict = 'delivered'
-                                                  AND upd.kind = 'validation'),
-           array_agg(DISTINCT upd.subscription_id) FILTER (WHERE upd.verdict = 'paused')
+           array_agg(upd.subscription_id)
+               FILTER (WHERE upd.verdict = 'delivered'
+                         AND upd.kind = 'validation'),
+           array_agg(upd.validation_code)
+               FILTER (WHERE upd.verdict = 'delivered'
+                         AND upd.kind = 'validation'),
+           array_agg(DISTINCT upd.subscription_id)
+               FILTER (WHERE upd.verdict = 'paused')
       INTO n, validated, codes, gone
       FROM upd;
 
