@@ -205,7 +205,6 @@ BEGIN
       FROM prefs_webhook_subscription s
      WHERE d.kind = 'validation'
        AND d.state = 'pending'
-       AND s.validated_at IS NULL
        AND s.subscription_id = d.subscription_id
        AND d.validation_code IS DISTINCT FROM s.validation_code;
 
