@@ -45,6 +45,8 @@ static char *ngx_http_prefs_check_ttl(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_prefs_check_realm(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_prefs_webhook_retries(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_prefs_check_response_max(ngx_conf_t *cf, void *post,
     void *data);
 static ngx_path_t *ngx_http_prefs_path_create(ngx_conf_t *cf,
@@ -93,6 +95,11 @@ static ngx_conf_num_bounds_t  ngx_http_prefs_keepalive_bounds = {
 
 static ngx_conf_post_t  ngx_http_prefs_response_max_bounds = {
     ngx_http_prefs_check_response_max
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_prefs_webhook_in_flight_bounds = {
+    ngx_conf_check_num_bounds, 1, 4096
 };
 
 
@@ -342,6 +349,36 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       offsetof(ngx_http_prefs_main_conf_t, webhook_keepalive_timeout),
       &ngx_http_prefs_positive_post },
 
+    /* webhook delivery */
+
+    { ngx_string("prefs_webhook_retries"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_prefs_webhook_retries,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("prefs_webhook_lease"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, webhook_lease),
+      &ngx_http_prefs_job_lease_post },
+
+    { ngx_string("prefs_webhook_in_flight"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, webhook_in_flight),
+      &ngx_http_prefs_webhook_in_flight_bounds },
+
+    { ngx_string("prefs_webhook_subscription_in_flight"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, webhook_sub_in_flight),
+      &ngx_http_prefs_webhook_in_flight_bounds },
+
       ngx_null_command
 };
 
@@ -436,6 +473,9 @@ ngx_http_prefs_create_main_conf(ngx_conf_t *cf)
     pmcf->auth_failure_window = NGX_CONF_UNSET_MSEC;
     pmcf->oauth_token_ttl = NGX_CONF_UNSET;
     pmcf->max_body = NGX_CONF_UNSET_SIZE;
+    pmcf->webhook_lease = NGX_CONF_UNSET_MSEC;
+    pmcf->webhook_in_flight = NGX_CONF_UNSET_UINT;
+    pmcf->webhook_sub_in_flight = NGX_CONF_UNSET_UINT;
 
     /*
      * set by ngx_pcalloc():
@@ -485,6 +525,16 @@ ngx_http_prefs_init_main_conf(ngx_conf_t *cf, void *conf)
     if (pmcf->auth_realm.data == NULL) {
         ngx_str_set(&pmcf->auth_realm, "ngx_prefs");
     }
+
+    /* about 24 h: see docs/webhook-delivery.md */
+    if (pmcf->webhook_retries.data == NULL) {
+        ngx_str_set(&pmcf->webhook_retries,
+                    "{5,30,120,600,1800,3600,7200,14400,28800,28800}");
+    }
+
+    ngx_conf_init_msec_value(pmcf->webhook_lease, 60000);
+    ngx_conf_init_uint_value(pmcf->webhook_in_flight, 256);
+    ngx_conf_init_uint_value(pmcf->webhook_sub_in_flight, 64);
 
     if (pmcf->spool == NGX_CONF_UNSET_PTR) {
         pmcf->spool = NULL;
@@ -810,6 +860,58 @@ ngx_http_prefs_secret_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            &pmcf->secret_key_file, err);
         return NGX_CONF_ERROR;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/* prefs_webhook_retries 5s 30s 2m ...: the delays after each failure */
+
+static char *
+ngx_http_prefs_webhook_retries(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_prefs_main_conf_t *pmcf = conf;
+
+    u_char      *p;
+    time_t       t;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (pmcf->webhook_retries.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts - 1 > 30) {
+        return "takes at most 30 delays";
+    }
+
+    p = ngx_pnalloc(cf->pool, 2 + cf->args->nelts * (NGX_TIME_T_LEN + 1));
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    pmcf->webhook_retries.data = p;
+    *p++ = '{';
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        t = ngx_parse_time(&value[i], 1);
+
+        if (t == (time_t) NGX_ERROR || t < 1 || t > 86400) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid delay \"%V\": each must be a time "
+                               "from 1s to 1d", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        p = ngx_sprintf(p, "%s%T", i > 1 ? "," : "", t);
+    }
+
+    *p++ = '}';
+    *p = '\0';
+    pmcf->webhook_retries.len = p - pmcf->webhook_retries.data;
 
     return NGX_CONF_OK;
 }

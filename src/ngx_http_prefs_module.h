@@ -111,6 +111,11 @@ typedef struct {
 #if (NGX_SSL)
     ngx_ssl_t                 *webhook_ssl;
 #endif
+    /* webhook delivery */
+    ngx_str_t                  webhook_retries;     /* "{5,30,...}" */
+    ngx_msec_t                 webhook_lease;
+    ngx_uint_t                 webhook_in_flight;
+    ngx_uint_t                 webhook_sub_in_flight;
 } ngx_http_prefs_main_conf_t;
 
 

@@ -31,6 +31,7 @@
 #include "ngx_prefs_data.h"
 #include "ngx_prefs_webhooks.h"
 #include "ngx_prefs_prefs3.h"
+#include "ngx_prefs_deliveries.h"
 
 
 #define NGX_PREFS_AUTH_SKEW  60000
@@ -181,6 +182,16 @@ static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_v3_filters =
 
 
 static const ngx_prefs_route_t  ngx_prefs_api_routes[] = {
+
+    /* Webhook deliveries (ours): the attempts log, dead letters, replay */
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD,
+      { "Webhooks", "Subscriptions", "*", "Deliveries", NULL },
+      NGX_PREFS_PERM_WEBHOOK_MANAGE, NGX_PREFS_V4,
+      ngx_prefs_deliveries_list, NULL },
+    { NGX_HTTP_POST, { "Webhooks", "Subscriptions", "*", "Replay", NULL },
+      NGX_PREFS_PERM_WEBHOOK_MANAGE, NGX_PREFS_V4,
+      ngx_prefs_deliveries_replay, NULL },
 
     /* Configuration: the literal routes first, they shadow the "*" ones */
 

@@ -28,6 +28,7 @@
 
 #include "ngx_prefs_helper.h"
 #include "ngx_prefs_config.h"
+#include "ngx_prefs_webhook_pump.h"
 
 
 #define NGX_PREFS_HELPER_HEARTBEAT    1000
@@ -53,6 +54,7 @@ typedef struct {
     ngx_event_t                   beat;
     ngx_queue_t                   jobs;
     ngx_uint_t                    running;
+    ngx_prefs_whpump_t           *webhooks;
     unsigned                      claiming:1;
     unsigned                      poll_again:1;
 
@@ -194,6 +196,12 @@ ngx_prefs_helper_start(ngx_cycle_t *cycle, ngx_http_prefs_main_conf_t *pmcf)
                          "%ui", pmcf->helper_jobs);
         *p = '\0';
 
+        rn->webhooks = ngx_prefs_whpump_create(cycle, pmcf, rn->pool,
+                                               rn->owner);
+        if (rn->webhooks == NULL) {
+            return NGX_ERROR;
+        }
+
         ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
                       "prefs helper: job loop started as \"%s\"", rn->owner);
     }
@@ -203,7 +211,8 @@ ngx_prefs_helper_start(ngx_cycle_t *cycle, ngx_http_prefs_main_conf_t *pmcf)
     rn = ngx_prefs_runners->elts;
 
     for (i = 0; i < ngx_prefs_runners->nelts; i++) {
-        if (ngx_prefs_db_listen(rn[i].pool, "prefs_job, prefs_config",
+        if (ngx_prefs_db_listen(rn[i].pool, "prefs_job, prefs_config, "
+                                "prefs_event, prefs_webhook",
                                 ngx_prefs_helper_notify, &rn[i])
             != NGX_OK)
         {
@@ -256,6 +265,8 @@ ngx_prefs_helper_stop(ngx_cycle_t *cycle)
             ngx_del_timer(&rn[i].beat);
         }
 
+        ngx_prefs_whpump_stop(rn[i].webhooks);
+
         if (rn[i].renew_pool) {
             ngx_destroy_pool(rn[i].renew_pool);
             rn[i].renew_pool = NULL;
@@ -289,6 +300,14 @@ ngx_prefs_helper_notify(void *data, const char *channel, const char *payload)
         ngx_prefs_config_changed(rn->pmcf, NULL);
         ngx_prefs_config_beat(rn->pmcf, 1);
         ngx_prefs_runner_poll(rn);
+        ngx_prefs_whpump_notify(rn->webhooks, NULL);
+        return;
+    }
+
+    if (ngx_strcmp(channel, "prefs_event") == 0
+        || ngx_strcmp(channel, "prefs_webhook") == 0)
+    {
+        ngx_prefs_whpump_notify(rn->webhooks, channel);
         return;
     }
 

@@ -270,4 +270,33 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
       " FROM prefs_profile_patch_alternate($1, $2, $3, $4, $5::jsonb,"
       " $6::jsonb)",
       6, 0 },
+
+    /*
+     * Webhook delivery: the helper's claim (fan-out, handshakes, leases)
+     * and outcomes; the Deliveries and Replay routes ($1 the account).
+     */
+
+    [NGX_PREFS_STMT_WEBHOOK_CLAIM] = { "prefs_webhook_claim",
+      "SELECT delivery_id::text, attempt::text, url, msg_id, msg_ts::text,"
+      " body, secret, secret_previous, next_due_ms::text"
+      " FROM prefs_webhook_claim($1, $2::interval, $3::integer, $4::integer)",
+      4, 0 },
+
+    [NGX_PREFS_STMT_WEBHOOK_RESULT] = { "prefs_webhook_result",
+      "SELECT prefs_webhook_result($1, $2::jsonb, $3::integer[])::text",
+      3, 0 },
+
+    [NGX_PREFS_STMT_WEBHOOK_CLEANUP] = { "prefs_webhook_cleanup",
+      "SELECT prefs_webhook_cleanup('15 days')::text",
+      0, 0 },
+
+    [NGX_PREFS_STMT_WEBHOOK_DELIVERIES] = { "prefs_webhook_deliveries",
+      "SELECT prefs_webhook_deliveries($1, $2::bigint, $3, $4::integer,"
+      " $5::bigint)",
+      5, 1 },
+
+    [NGX_PREFS_STMT_WEBHOOK_REPLAY] = { "prefs_webhook_replay",
+      "SELECT outcome, count::text, coalesce(message, '')"
+      " FROM prefs_webhook_replay($1, $2::bigint, $3::jsonb)",
+      3, 0 },
 };
