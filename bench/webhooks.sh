@@ -87,6 +87,8 @@ http {
     prefs_database "$db";
     prefs_spool spool;
     prefs_secret_key $key;
+    prefs_webhook_allow_http on;
+    prefs_webhook_allow_network 127.0.0.0/8;
     log_format hook '\$msec \$http_webhook_id';
     access_log off;
     server {
