@@ -6,7 +6,8 @@
 # routes with their bad-input cases.
 #
 # Subscriptions are written straight into the table (the Webhooks API is
-# not this suite's); the client is the plain-HTTP stub until the real one.
+# not this suite's); the client posts plain HTTP to 127.0.0.1, which the
+# configuration allows.
 use strict;
 use warnings;
 use Test::More;
