@@ -526,7 +526,7 @@ ngx_http_prefs_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_str_set(&pmcf->auth_realm, "ngx_prefs");
     }
 
-    /* about 24 h: see docs/webhook-delivery.md */
+    /* about 24 h: see docs/webhooks.md */
     if (pmcf->webhook_retries.data == NULL) {
         ngx_str_set(&pmcf->webhook_retries,
                     "{5,30,120,600,1800,3600,7200,14400,28800,28800}");
