@@ -84,6 +84,11 @@ static ngx_conf_num_bounds_t  ngx_http_prefs_wait_queue_bounds = {
 };
 
 
+static ngx_conf_num_bounds_t  ngx_http_prefs_event_history_bounds = {
+    ngx_conf_check_num_bounds, 1, 3650
+};
+
+
 static ngx_conf_post_t  ngx_http_prefs_job_lease_post = {
     ngx_http_prefs_check_lease
 };
@@ -258,6 +263,13 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       offsetof(ngx_http_prefs_main_conf_t, max_body),
       NULL },
 
+    { ngx_string("prefs_event_history_days"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, event_history_days),
+      &ngx_http_prefs_event_history_bounds },
+
       ngx_null_command
 };
 
@@ -352,6 +364,7 @@ ngx_http_prefs_create_main_conf(ngx_conf_t *cf)
     pmcf->auth_failure_window = NGX_CONF_UNSET_MSEC;
     pmcf->oauth_token_ttl = NGX_CONF_UNSET;
     pmcf->max_body = NGX_CONF_UNSET_SIZE;
+    pmcf->event_history_days = NGX_CONF_UNSET;
 
     return pmcf;
 }
@@ -372,6 +385,7 @@ ngx_http_prefs_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(pmcf->auth_failure_window, 60000);
     ngx_conf_init_value(pmcf->oauth_token_ttl, 3600);
     ngx_conf_init_size_value(pmcf->max_body, 1024 * 1024);
+    ngx_conf_init_value(pmcf->event_history_days, 15);
 
     if (pmcf->auth_realm.data == NULL) {
         ngx_str_set(&pmcf->auth_realm, "ngx_prefs");

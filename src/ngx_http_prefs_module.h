@@ -48,6 +48,13 @@ typedef struct {
     ngx_uint_t                 config_accounts;
     size_t                     config_bytes;
     ngx_uint_t                 config_loads;
+
+    /* the helper's event partition upkeep: the last run, and totals */
+    time_t                     events_upkeep_at;
+    ngx_uint_t                 events_upkeep_failed;
+    ngx_uint_t                 events_upkeep_failures;
+    ngx_uint_t                 events_partitions_created;
+    ngx_uint_t                 events_partitions_dropped;
 } ngx_http_prefs_slot_t;
 
 
@@ -96,6 +103,9 @@ typedef struct {
     time_t                     oauth_token_ttl;
     ngx_str_t                  auth_realm;
     size_t                     max_body;
+
+    /* events: the history window, in days (prefs_event_history_days) */
+    ngx_int_t                  event_history_days;
 } ngx_http_prefs_main_conf_t;
 
 

@@ -171,4 +171,26 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
     [NGX_PREFS_STMT_PROFILE_FIND] = { "prefs_profile_find",
       "SELECT outcome, body FROM prefs_profile_find($1, $2, $3::jsonb)",
       3, 1 },
+
+    /*
+     * The Events API (sql/011_events.sql): $1 the account; a page of
+     * events after a (txid, event_id) position, or one event by id.
+     */
+
+    [NGX_PREFS_STMT_EVENTS_LIST] = { "prefs_events_list",
+      "SELECT outcome, message, events, n::text, last_txid, last_id,"
+      " has_more::text"
+      " FROM prefs_events_list($1, $2, $3::bigint, $4::jsonb, $5, $6,"
+      " $7::bigint, $8::integer, $9::integer)",
+      9, 1 },
+
+    [NGX_PREFS_STMT_EVENT_GET] = { "prefs_event_get",
+      "SELECT prefs_event_get($1, $2::bigint, $3, $4::integer)",
+      4, 1 },
+
+    /* the helper: daily partitions 7 days ahead, $1 days kept */
+    [NGX_PREFS_STMT_EVENTS_MAINTAIN] = { "prefs_events_maintain",
+      "SELECT created::text, dropped::text"
+      " FROM prefs_events_maintain($1::integer)",
+      1, 0 },
 };

@@ -39,6 +39,12 @@ typedef enum {
     NGX_PREFS_STMT_PROFILE_ACTIVATE,
     NGX_PREFS_STMT_PROFILE_ERASE,
     NGX_PREFS_STMT_PROFILE_FIND,
+
+    /* Events API and event partition upkeep (sql/011_events.sql) */
+    NGX_PREFS_STMT_EVENTS_LIST,
+    NGX_PREFS_STMT_EVENT_GET,
+    NGX_PREFS_STMT_EVENTS_MAINTAIN,
+
     NGX_PREFS_STMT_MAX
 } ngx_prefs_stmt_e;
 
