@@ -304,6 +304,10 @@ ngx_prefs_events_params(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     locale = NULL;
 
     if (rc != NGX_OK) {
+        rc = ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
+                                  "locale: event texts exist in en-US, "
+                                  "de-DE, fr-FR and es-ES (and their "
+                                  "languages) only");
         goto failed;
     }
 
@@ -334,8 +338,8 @@ failed:
 /*
  * The texts' locale: locale= if given (a locale without texts of its own
  * takes its language's, as "de-CH" takes "de-DE"; one without either is
- * 400), else Accept-Language negotiated over the locales with texts,
- * else en-US.
+ * NGX_DECLINED, for a 400), else Accept-Language negotiated over the
+ * locales with texts, else en-US.
  */
 
 static ngx_int_t
@@ -356,7 +360,8 @@ ngx_prefs_events_locale(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
             && prefs_locale_canon(json_string_value(value),
                                   json_string_length(value), ranges[0].tag,
                                   sizeof(ranges[0].tag))
-               > 0)
+               > 0
+            && ngx_strcmp(ranges[0].tag, "*") != 0)
         {
             ranges[0].len = ngx_strlen(ranges[0].tag);
             ranges[0].q = PREFS_LOCALE_Q_MAX;
@@ -365,11 +370,8 @@ ngx_prefs_events_locale(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                                     NGX_PREFS_EVENTS_NLOCALES, NULL);
         }
 
-        if (i < 0 || ngx_strcmp(ranges[0].tag, "*") == 0) {
-            return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
-                                        "locale: event texts exist in "
-                                        "en-US, de-DE, fr-FR and es-ES "
-                                        "(and their languages) only");
+        if (i < 0) {
+            return NGX_DECLINED;
         }
 
         *locale = ngx_prefs_events_locales[i];

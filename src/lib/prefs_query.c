@@ -121,21 +121,30 @@ prefs_query_parse(const char *args, size_t len, json_t **out, char *err,
                 goto failed;
             }
 
-            json_object_set_new(obj, name, json_string(value));
+            item = json_string(value);
+            if (item == NULL) {
+                snprintf(err, err_size, "the value of %.64s is not UTF-8",
+                         name);
+                goto failed;
+            }
+
+            json_object_set_new(obj, name, item);
             start = i + 1;
             continue;
         }
 
-        /* name[index].Field */
+        /* name[index].Field, or name[index] alone: a list of values */
 
         *bracket = '\0';
         close = strchr(bracket + 1, ']');
         dot = close ? close + 1 : NULL;
 
-        if (close == NULL || *dot != '.' || close == bracket + 1
+        if (close == NULL || (*dot != '.' && *dot != '\0')
+            || close == bracket + 1
             || !prefs_query_name_ok(name, strlen(name)))
         {
-            snprintf(err, err_size, "\"%.64s\" is not name[n].Field", name);
+            snprintf(err, err_size, "\"%.64s\" is not name[n] or "
+                     "name[n].Field", name);
             goto failed;
         }
 
@@ -151,10 +160,10 @@ prefs_query_parse(const char *args, size_t len, json_t **out, char *err,
             idx = idx * 10 + (*field - '0');
         }
 
-        field = dot + 1;
+        field = (*dot == '.') ? dot + 1 : NULL;
 
         if (idx > PREFS_QUERY_MAX_INDEX
-            || !prefs_query_name_ok(field, strlen(field)))
+            || (field && !prefs_query_name_ok(field, strlen(field))))
         {
             snprintf(err, err_size, "%.64s[%ld]: bad index or field", name,
                      idx);
@@ -178,11 +187,36 @@ prefs_query_parse(const char *args, size_t len, json_t **out, char *err,
             goto failed;
         }
 
+        if (field == NULL) {
+            if ((size_t) idx < json_array_size(arr)) {
+                snprintf(err, err_size, "%.64s[%ld] is given twice", name,
+                         idx);
+                goto failed;
+            }
+
+            item = json_string(value);
+            if (item == NULL) {
+                snprintf(err, err_size, "the value of %.64s[%ld] is not "
+                         "UTF-8", name, idx);
+                goto failed;
+            }
+
+            json_array_append_new(arr, item);
+            start = i + 1;
+            continue;
+        }
+
         if ((size_t) idx == json_array_size(arr)) {
             json_array_append_new(arr, json_object());
         }
 
         item = json_array_get(arr, idx);
+
+        if (!json_is_object(item)) {
+            snprintf(err, err_size, "%.64s[%ld] is both a value and has "
+                     "fields", name, idx);
+            goto failed;
+        }
 
         if (json_object_get(item, field)) {
             snprintf(err, err_size, "%.64s[%ld].%.64s is given twice", name,
@@ -190,7 +224,11 @@ prefs_query_parse(const char *args, size_t len, json_t **out, char *err,
             goto failed;
         }
 
-        json_object_set_new(item, field, json_string(value));
+        if (json_object_set_new(item, field, json_string(value)) != 0) {
+            snprintf(err, err_size, "the value of %.64s[%ld].%.64s is not "
+                     "UTF-8", name, idx, field);
+            goto failed;
+        }
 
         start = i + 1;
     }
