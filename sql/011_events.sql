@@ -104,7 +104,12 @@ CREATE OR REPLACE FUNCTION prefs_events_list(p_account_id bigint,
     p_window_days integer)
 RETURNS TABLE (outcome text, message text, events text, n integer,
                last_txid text, last_id text, has_more boolean)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE
+-- planned with the values at hand: a generic plan cannot tell a cursor
+-- near the end (a few rows: sort them) from one far behind or inside one
+-- large transaction (many rows: read them in index order and stop)
+SET plan_cache_mode = force_custom_plan
+AS $$
 DECLARE
     k             text;
     v             jsonb;
@@ -117,6 +122,8 @@ DECLARE
     v_floor       timestamptz;
     v_subscribed  boolean := (p_kind = 'profile');
     v_after       xid8;
+    v_horizon     xid8 := prefs_event_horizon();
+    v_users       bigint[];
     s_id          bigint;
     s_subs        jsonb;
     s_alt         text;
@@ -193,9 +200,21 @@ BEGIN
     -- the window bounds what is kept; earlier is not an error
     v_start := greatest(v_start, v_floor);
 
-    IF p_after_txid IS NOT NULL THEN
-        v_after := p_after_txid::xid8;
+    -- sourceGroupIds: events carry no source group; their recording
+    -- user's is taken
+    IF v_groups IS NOT NULL THEN
+        SELECT coalesce(array_agg(u.user_id), '{}') INTO v_users
+          FROM prefs_user u
+         WHERE u.account_id = p_account_id
+           AND u.source_group_id = ANY (v_groups);
+        IF cardinality(v_users) = 0 THEN
+            v_start := 'infinity';
+        END IF;
     END IF;
+
+    -- no cursor: from the start; event ids are positive
+    v_after := coalesce(p_after_txid, '0')::xid8;
+    p_after_id := coalesce(p_after_id, 0);
 
     IF p_kind = 'subscription' THEN
         SELECT s.subscription_id, s.subscriptions, s.alternate_id_type
@@ -220,31 +239,60 @@ BEGIN
         END IF;
     END IF;
 
+    -- After the cursor: the rest of its transaction, then the later
+    -- transactions below the horizon.  Two ranges rather than one row
+    -- comparison: the planner estimates each well, where it took
+    -- "(txid, event_id) > (t, n)" for "txid > t" and so expected nothing
+    -- to follow inside one large transaction (sorting 200,000 rows to
+    -- find a page of them).  The filters are the same in both.
     RETURN QUERY
     WITH page AS (
-        SELECT e
-          FROM prefs_event e
-         WHERE e.account_id = p_account_id
-           AND e.txid < prefs_event_horizon()
-           AND (v_after IS NULL OR (e.txid, e.event_id) > (v_after, p_after_id))
-           AND e.recorded_date >= v_start
-           AND (v_end IS NULL OR e.recorded_date < v_end)
-           AND (v_types IS NULL OR e.event_type = ANY (v_types))
-           AND (v_groups IS NULL
-                OR e.recorded_by IN (SELECT u.user_id FROM prefs_user u
-                                      WHERE u.account_id = p_account_id
-                                        AND u.source_group_id
-                                            = ANY (v_groups)))
-           AND (p_kind <> 'profile' OR e.profile_id = p_key)
-           AND (s_subs IS NULL
-                OR prefs_event_matches(s_subs, e.event_type, e.data))
-           AND (NOT v_subscribed
-                OR EXISTS (SELECT 1 FROM prefs_webhook_subscription s
-                            WHERE s.account_id = p_account_id
-                              AND s.state = 'Active'
-                              AND prefs_event_matches(s.subscriptions,
-                                                      e.event_type, e.data)))
-         ORDER BY e.txid, e.event_id
+        SELECT c.e
+          FROM ((SELECT e
+                   FROM prefs_event e
+                  WHERE e.account_id = p_account_id
+                    AND e.txid = v_after
+                    AND e.event_id > p_after_id
+                    AND e.txid < v_horizon
+               AND e.recorded_date >= v_start
+                    AND (v_end IS NULL OR e.recorded_date < v_end)
+                    AND (v_types IS NULL OR e.event_type = ANY (v_types))
+                    AND (v_users IS NULL OR e.recorded_by = ANY (v_users))
+                    AND (p_kind <> 'profile' OR e.profile_id = p_key)
+                    AND (s_subs IS NULL
+                         OR prefs_event_matches(s_subs, e.event_type, e.data))
+                    AND (NOT v_subscribed
+                         OR EXISTS (SELECT 1 FROM prefs_webhook_subscription s
+                                     WHERE s.account_id = p_account_id
+                                       AND s.state = 'Active'
+                                       AND prefs_event_matches(s.subscriptions,
+                                                               e.event_type,
+                                                               e.data)))
+                  ORDER BY e.event_id
+                  LIMIT p_limit + 1)
+                UNION ALL
+                (SELECT e
+                   FROM prefs_event e
+                  WHERE e.account_id = p_account_id
+                    AND e.txid > v_after
+                    AND e.txid < v_horizon
+               AND e.recorded_date >= v_start
+                    AND (v_end IS NULL OR e.recorded_date < v_end)
+                    AND (v_types IS NULL OR e.event_type = ANY (v_types))
+                    AND (v_users IS NULL OR e.recorded_by = ANY (v_users))
+                    AND (p_kind <> 'profile' OR e.profile_id = p_key)
+                    AND (s_subs IS NULL
+                         OR prefs_event_matches(s_subs, e.event_type, e.data))
+                    AND (NOT v_subscribed
+                         OR EXISTS (SELECT 1 FROM prefs_webhook_subscription s
+                                     WHERE s.account_id = p_account_id
+                                       AND s.state = 'Active'
+                                       AND prefs_event_matches(s.subscriptions,
+                                                               e.event_type,
+                                                               e.data)))
+                  ORDER BY e.txid, e.event_id
+                  LIMIT p_limit + 1)) c
+         ORDER BY (c.e).txid, (c.e).event_id
          LIMIT p_limit + 1),
     numbered AS (
         SELECT p.e, row_number() OVER (ORDER BY (p.e).txid, (p.e).event_id)

@@ -442,17 +442,17 @@ ngx_prefs_events_limit(json_t *value)
 static void
 ngx_prefs_events_listed(ngx_prefs_db_query_t *q)
 {
-    u_char               *p;
-    size_t                len;
-    int64_t               id;
-    uint64_t              txid;
-    ngx_int_t             rc;
-    ngx_buf_t            *b;
-    const char           *outcome, *tx, *ev;
-    PGresult             *res;
-    ngx_http_request_t   *r = q->data;
-    ngx_prefs_api_ctx_t  *ctx;
-    char                  cursor[PREFS_CURSOR_SIZE];
+    u_char                      *p;
+    size_t                       len;
+    int64_t                      id;
+    uint64_t                     txid;
+    ngx_int_t                    rc;
+    ngx_buf_t                   *b;
+    const char                  *outcome, *tx, *ev;
+    PGresult                    *res;
+    ngx_http_request_t          *r = q->data;
+    ngx_prefs_api_ctx_t         *ctx;
+    char                         cursor[PREFS_CURSOR_SIZE];
     ngx_http_prefs_main_conf_t  *pmcf;
 
     if (q->status != NGX_PREFS_DB_OK) {

@@ -242,6 +242,21 @@ ok(!$j->{HasMore}, 'HasMore false');
     is(scalar(grep { $once{$_}++ } @all), 0, 'each once');
 }
 
+# --- one transaction with many events, walked a few at a time -------------------------
+
+{
+    my ($before) = walk('Events', 1000);
+    psql("SELECT prefs_event_add(:'a', NULL, 'tag.added', :'p', jsonb_build_object('Name', 'bulk' || g))"
+         . " FROM generate_series(1, 25) g", a => $acct, p => $p2);
+    my ($all) = walk('Events', 4);
+    my %old = map { $_ => 1 } @$before;
+    my @bulk = grep { !$old{$_} } @$all;
+    is(scalar @bulk, 25, 'the 25 events of one transaction, 4 by 4');
+    is_deeply(\@bulk, [ sort { $a <=> $b } @bulk ], 'in their order');
+    my %once;
+    is(scalar(grep { $once{$_}++ } @$all), 0, 'none twice');
+}
+
 # --- filters -------------------------------------------------------------------------------
 
 ($st, $h, $j, $raw) = call('GET', 'Events?eventType=profile.created');

@@ -10,8 +10,10 @@
 #include "prefs_cursor.h"
 
 
-static const unsigned char  key[PREFS_CURSOR_KEY_LEN] = "0123456789abcdef0123456789abcde";
-static const unsigned char  key2[PREFS_CURSOR_KEY_LEN] = "0123456789abcdef0123456789abcdX";
+static const unsigned char  key[PREFS_CURSOR_KEY_LEN] =
+    "0123456789abcdef0123456789abcde";
+static const unsigned char  key2[PREFS_CURSOR_KEY_LEN] =
+    "0123456789abcdef0123456789abcdX";
 
 
 /* decodes from an exact-size copy, so that ASan sees overreads */
