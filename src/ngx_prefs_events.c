@@ -35,6 +35,7 @@
 #define NGX_PREFS_EVENTS_LIMIT_MAX      1000
 #define NGX_PREFS_EVENTS_DEFAULT_LOCALE 0
 
+#define NGX_PREFS_EVENTS_UPKEEP_FIRST   1000
 #define NGX_PREFS_EVENTS_UPKEEP_EVERY   (24 * 60 * 60 * 1000)
 #define NGX_PREFS_EVENTS_UPKEEP_RETRY   (60 * 1000)
 
@@ -616,8 +617,13 @@ ngx_prefs_events_upkeep_start(ngx_cycle_t *cycle, ngx_prefs_db_pool_t *pool,
     up->timer.log = cycle->log;
     up->timer.cancelable = 1;
 
-    /* at once: partitions for the coming days before anything is written */
-    ngx_prefs_events_upkeep_run(&up->timer);
+    /*
+     * Soon after the start, once the job loop's first claim has had its
+     * connection: under "master_process off" the helper shares the
+     * worker's pool, and a burst of three queries at start would open
+     * three connections where one does.
+     */
+    ngx_add_timer(&up->timer, NGX_PREFS_EVENTS_UPKEEP_FIRST);
 
     return up;
 }

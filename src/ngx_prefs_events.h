@@ -26,8 +26,9 @@ ngx_int_t ngx_prefs_events_get(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
 
 /*
- * The helper's partition upkeep for one database: at once, then daily
- * (a minute after a failure).  Stopping cancels a run in progress.
+ * The helper's partition upkeep for one database: a second after the
+ * start, then daily (a minute after a failure).  Stopping cancels a run
+ * in progress.
  */
 ngx_prefs_events_upkeep_t *ngx_prefs_events_upkeep_start(ngx_cycle_t *cycle,
     ngx_prefs_db_pool_t *pool, ngx_http_prefs_main_conf_t *pmcf);
