@@ -187,6 +187,16 @@ prefs_query_parse(const char *args, size_t len, json_t **out, char *err,
             goto failed;
         }
 
+        /* a list is of values or of items with fields, not both */
+
+        if (json_array_size(arr)
+            && json_is_string(json_array_get(arr, 0)) != (field == NULL))
+        {
+            snprintf(err, err_size, "%.64s mixes name[n] and name[n].Field",
+                     name);
+            goto failed;
+        }
+
         if (field == NULL) {
             if ((size_t) idx < json_array_size(arr)) {
                 snprintf(err, err_size, "%.64s[%ld] is given twice", name,
@@ -211,12 +221,6 @@ prefs_query_parse(const char *args, size_t len, json_t **out, char *err,
         }
 
         item = json_array_get(arr, idx);
-
-        if (!json_is_object(item)) {
-            snprintf(err, err_size, "%.64s[%ld] is both a value and has "
-                     "fields", name, idx);
-            goto failed;
-        }
 
         if (json_object_get(item, field)) {
             snprintf(err, err_size, "%.64s[%ld].%.64s is given twice", name,

@@ -77,6 +77,10 @@ main(void)
        "a list item twice");
     ok(parse("c[0]=x&c[0].N=y") == -1, "an item both a value and fields");
     ok(parse("c[0].N=y&c[0]=x") == -1, "the other way round");
+    ok(parse("c[0].N=y&c[1]=x") == -1 && strstr(err, "mixes"),
+       "a list of items and values");
+    ok(parse("c[0]=x&c[1].N=y") == -1 && strstr(err, "mixes"),
+       "a list of values and items");
     ok(parse("c[0]x=1") == -1, "something after the bracket");
     ok(parse("a=%ff") == -1, "a value not UTF-8");
     ok(parse("c[0]=%c3") == -1,
