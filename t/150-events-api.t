@@ -446,6 +446,11 @@ for my $bad ('abc', '0', '-1', '01', '99999999999999999999', '1%00', '..') {
 }
 ($st, $h, $j) = call('POST', 'Events', {});
 is($st, 405, 'POST Events: 405');
+($st, $h, $j, $raw) = call('HEAD', 'Events?limit=1');
+is($st, 200, 'HEAD Events: 200');
+is($raw, '', '... without a body');
+($st) = call('GET', 'Events/Subscription');
+is($st, 404, 'Events/Subscription without an id: 404');
 
 # the helper killed on purpose above is the only alert
 is(join('', grep { /\[(alert|crit|emerg)\]/ && !/cache manager process \d+ exited on signal 9/ }
