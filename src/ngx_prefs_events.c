@@ -13,8 +13,9 @@
  * (src/lib/prefs_cursor); the database checks the filters.
  *
  * And the helper's upkeep of the daily event partitions
- * (prefs_event_partitions through prefs_events_maintain): at start, then
- * daily.  Every helper of every node runs it; the function takes an
+ * (prefs_event_partitions through prefs_events_maintain): a second after
+ * the helper starts, then daily.  Every helper of every node runs it (a
+ * reload or a respawn runs it again); the function takes an
  * advisory lock and is idempotent, so overlapping runs (a reload, two
  * nodes) only wait for each other.
  */
