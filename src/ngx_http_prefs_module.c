@@ -103,6 +103,11 @@ static ngx_conf_num_bounds_t  ngx_http_prefs_webhook_in_flight_bounds = {
 };
 
 
+static ngx_conf_num_bounds_t  ngx_http_prefs_event_history_bounds = {
+    ngx_conf_check_num_bounds, 1, 3650
+};
+
+
 static ngx_conf_post_t  ngx_http_prefs_job_lease_post = {
     ngx_http_prefs_check_lease
 };
@@ -349,6 +354,15 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       offsetof(ngx_http_prefs_main_conf_t, webhook_keepalive_timeout),
       &ngx_http_prefs_positive_post },
 
+    /* events */
+
+    { ngx_string("prefs_event_history_days"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, event_history_days),
+      &ngx_http_prefs_event_history_bounds },
+
     /* webhook delivery */
 
     { ngx_string("prefs_webhook_retries"),
@@ -473,6 +487,7 @@ ngx_http_prefs_create_main_conf(ngx_conf_t *cf)
     pmcf->auth_failure_window = NGX_CONF_UNSET_MSEC;
     pmcf->oauth_token_ttl = NGX_CONF_UNSET;
     pmcf->max_body = NGX_CONF_UNSET_SIZE;
+    pmcf->event_history_days = NGX_CONF_UNSET;
     pmcf->webhook_lease = NGX_CONF_UNSET_MSEC;
     pmcf->webhook_in_flight = NGX_CONF_UNSET_UINT;
     pmcf->webhook_sub_in_flight = NGX_CONF_UNSET_UINT;
@@ -513,6 +528,18 @@ ngx_http_prefs_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(pmcf->auth_failure_window, 60000);
     ngx_conf_init_value(pmcf->oauth_token_ttl, 3600);
     ngx_conf_init_size_value(pmcf->max_body, 1024 * 1024);
+    ngx_conf_init_value(pmcf->event_history_days, 15);
+
+    /* the window as an SQL interval, for webhook deliveries */
+    pmcf->event_window.data = ngx_pnalloc(cf->pool, NGX_INT_T_LEN + 6);
+    if (pmcf->event_window.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    pmcf->event_window.len = ngx_sprintf(pmcf->event_window.data, "%i days",
+                                         pmcf->event_history_days)
+                             - pmcf->event_window.data;
+    pmcf->event_window.data[pmcf->event_window.len] = '\0';
 
     ngx_conf_init_value(pmcf->webhook_allow_http, 0);
     ngx_conf_init_msec_value(pmcf->webhook_timeout, 10000);

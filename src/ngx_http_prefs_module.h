@@ -48,6 +48,13 @@ typedef struct {
     ngx_uint_t                 config_accounts;
     size_t                     config_bytes;
     ngx_uint_t                 config_loads;
+
+    /* the helper's event partition upkeep: the last run, and totals */
+    time_t                     events_upkeep_at;
+    ngx_uint_t                 events_upkeep_failed;
+    ngx_uint_t                 events_upkeep_failures;
+    ngx_uint_t                 events_partitions_created;
+    ngx_uint_t                 events_partitions_dropped;
 } ngx_http_prefs_slot_t;
 
 
@@ -116,6 +123,9 @@ typedef struct {
     ngx_msec_t                 webhook_lease;
     ngx_uint_t                 webhook_in_flight;
     ngx_uint_t                 webhook_sub_in_flight;
+    /* events: the history window, in days (prefs_event_history_days) */
+    ngx_int_t                  event_history_days;
+    ngx_str_t                  event_window;   /* "N days", NUL-terminated */
 } ngx_http_prefs_main_conf_t;
 
 

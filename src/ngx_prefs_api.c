@@ -32,6 +32,7 @@
 #include "ngx_prefs_webhooks.h"
 #include "ngx_prefs_prefs3.h"
 #include "ngx_prefs_deliveries.h"
+#include "ngx_prefs_events.h"
 
 
 #define NGX_PREFS_AUTH_SKEW  60000
@@ -427,6 +428,21 @@ static const ngx_prefs_route_t  ngx_prefs_api_routes[] = {
     { NGX_HTTP_GET, { "UserGroups", NULL },
       NGX_PREFS_PERM_USER_MANAGE, NGX_PREFS_API_IN_V4,
       ngx_prefs_users_groups, NULL },
+
+    /* Events API */
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Events", NULL },
+      NGX_PREFS_PERM_EVENT_DATA_VIEW, NGX_PREFS_API_IN_V4,
+      ngx_prefs_events_list, NGX_PREFS_EVENTS_ACCOUNT },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Events", "Subscription", "*", NULL },
+      NGX_PREFS_PERM_EVENT_DATA_VIEW, NGX_PREFS_API_IN_V4,
+      ngx_prefs_events_list, NGX_PREFS_EVENTS_SUBSCRIPTION },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Events", "Profile", "*", NULL },
+      NGX_PREFS_PERM_EVENT_DATA_VIEW, NGX_PREFS_API_IN_V4,
+      ngx_prefs_events_list, NGX_PREFS_EVENTS_PROFILE },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Events", "*", NULL },
+      NGX_PREFS_PERM_EVENT_DATA_VIEW, NGX_PREFS_API_IN_V4,
+      ngx_prefs_events_get, NULL },
 
     { 0, { NULL }, 0, 0, NULL, NULL }
 };

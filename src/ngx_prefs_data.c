@@ -247,7 +247,8 @@ ngx_prefs_data_find(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
     char                  *text, err[256];
     size_t                 len;
-    json_t                *args, *flag;
+    json_t                *args, *flag, *v;
+    const char            *name;
     ngx_prefs_db_query_t  *q;
 
     if (prefs_query_parse((char *) r->args.data, r->args.len, &args, err,
@@ -256,6 +257,17 @@ ngx_prefs_data_find(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     {
         return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                     "The query string is invalid: %s", err);
+    }
+
+    /* the lookups' lists are of items with fields, never of values */
+
+    json_object_foreach(args, name, v) {
+        if (json_is_string(json_array_get(v, 0))) {
+            json_decref(args);
+            return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "The query string is invalid: "
+                                        "\"%s\" is not name[n].Field", name);
+        }
     }
 
     /* the one flag among the criteria: a query string has only strings */

@@ -120,11 +120,12 @@ ngx_prefs_deliveries_list(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 ngx_int_t
 ngx_prefs_deliveries_replay(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
-    char                  *text;
-    size_t                 len;
-    json_t                *body;
-    ngx_int_t              rc;
-    ngx_prefs_db_query_t  *q;
+    char                        *text;
+    size_t                       len;
+    json_t                      *body;
+    ngx_int_t                    rc;
+    ngx_prefs_db_query_t        *q;
+    ngx_http_prefs_main_conf_t  *pmcf;
 
     rc = ngx_prefs_deliveries_sub(r, ctx);
     if (rc != NGX_DECLINED) {
@@ -159,8 +160,11 @@ ngx_prefs_deliveries_replay(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
+
     q->values[1] = (char *) ctx->args[0].data;
     q->values[2] = text;
+    q->values[3] = (char *) pmcf->event_window.data;
 
     return ngx_prefs_http_query(r, q);
 }

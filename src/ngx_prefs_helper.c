@@ -29,6 +29,7 @@
 #include "ngx_prefs_helper.h"
 #include "ngx_prefs_config.h"
 #include "ngx_prefs_webhook_pump.h"
+#include "ngx_prefs_events.h"
 
 
 #define NGX_PREFS_HELPER_HEARTBEAT    1000
@@ -52,6 +53,7 @@ typedef struct {
     ngx_event_t                   renew;
     ngx_pool_t                   *renew_pool;
     ngx_event_t                   beat;
+    ngx_prefs_events_upkeep_t    *events_upkeep;
     ngx_queue_t                   jobs;
     ngx_uint_t                    running;
     ngx_prefs_whpump_t           *webhooks;
@@ -221,6 +223,12 @@ ngx_prefs_helper_start(ngx_cycle_t *cycle, ngx_http_prefs_main_conf_t *pmcf)
 
         ngx_prefs_runner_poll(&rn[i]);
         ngx_add_timer(&rn[i].beat, NGX_PREFS_HELPER_BEAT);
+
+        rn[i].events_upkeep = ngx_prefs_events_upkeep_start(cycle,
+                                                            rn[i].pool, pmcf);
+        if (rn[i].events_upkeep == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     return NGX_OK;
@@ -266,6 +274,8 @@ ngx_prefs_helper_stop(ngx_cycle_t *cycle)
         }
 
         ngx_prefs_whpump_stop(rn[i].webhooks);
+        ngx_prefs_events_upkeep_stop(rn[i].events_upkeep);
+        rn[i].events_upkeep = NULL;
 
         if (rn[i].renew_pool) {
             ngx_destroy_pool(rn[i].renew_pool);

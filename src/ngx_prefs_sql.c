@@ -279,16 +279,17 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
     [NGX_PREFS_STMT_WEBHOOK_CLAIM] = { "prefs_webhook_claim",
       "SELECT delivery_id::text, attempt::text, url, msg_id, msg_ts::text,"
       " body, secret, secret_previous, next_due_ms::text"
-      " FROM prefs_webhook_claim($1, $2::interval, $3::integer, $4::integer)",
-      4, 0 },
+      " FROM prefs_webhook_claim($1, $2::interval, $3::integer, $4::integer,"
+      " $5::interval)",
+      5, 0 },
 
     [NGX_PREFS_STMT_WEBHOOK_RESULT] = { "prefs_webhook_result",
       "SELECT prefs_webhook_result($1, $2::jsonb, $3::integer[])::text",
       3, 0 },
 
     [NGX_PREFS_STMT_WEBHOOK_CLEANUP] = { "prefs_webhook_cleanup",
-      "SELECT prefs_webhook_cleanup('15 days')::text",
-      0, 0 },
+      "SELECT prefs_webhook_cleanup($1::interval)::text",
+      1, 0 },
 
     [NGX_PREFS_STMT_WEBHOOK_DELIVERIES] = { "prefs_webhook_deliveries",
       "SELECT prefs_webhook_deliveries($1, $2::bigint, $3, $4::integer,"
@@ -297,6 +298,28 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
 
     [NGX_PREFS_STMT_WEBHOOK_REPLAY] = { "prefs_webhook_replay",
       "SELECT outcome, count::text, coalesce(message, '')"
-      " FROM prefs_webhook_replay($1, $2::bigint, $3::jsonb)",
-      3, 0 },
+      " FROM prefs_webhook_replay($1, $2::bigint, $3::jsonb, $4::interval)",
+      4, 0 },
+
+    /*
+     * The Events API (sql/011_events.sql): $1 the account; a page of
+     * events after a (txid, event_id) position, or one event by id.
+     */
+
+    [NGX_PREFS_STMT_EVENTS_LIST] = { "prefs_events_list",
+      "SELECT outcome, message, events, n::text, last_txid, last_id,"
+      " has_more::text"
+      " FROM prefs_events_list($1, $2, $3::bigint, $4::jsonb, $5, $6,"
+      " $7::bigint, $8::integer, $9::integer)",
+      9, 1 },
+
+    [NGX_PREFS_STMT_EVENT_GET] = { "prefs_event_get",
+      "SELECT prefs_event_get($1, $2::bigint, $3, $4::integer)",
+      4, 1 },
+
+    /* the helper: daily partitions 7 days ahead, $1 days kept */
+    [NGX_PREFS_STMT_EVENTS_MAINTAIN] = { "prefs_events_maintain",
+      "SELECT created::text, dropped::text"
+      " FROM prefs_events_maintain($1::integer)",
+      1, 0 },
 };

@@ -65,6 +65,10 @@ typedef enum {
     NGX_PREFS_STMT_WEBHOOK_CLEANUP,
     NGX_PREFS_STMT_WEBHOOK_DELIVERIES,
     NGX_PREFS_STMT_WEBHOOK_REPLAY,
+    /* Events API and event partition upkeep (sql/011_events.sql) */
+    NGX_PREFS_STMT_EVENTS_LIST,
+    NGX_PREFS_STMT_EVENT_GET,
+    NGX_PREFS_STMT_EVENTS_MAINTAIN,
 
     NGX_PREFS_STMT_MAX
 } ngx_prefs_stmt_e;

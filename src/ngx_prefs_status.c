@@ -208,7 +208,7 @@ ngx_prefs_status_done(ngx_prefs_db_query_t *q)
 
         } else {
             helper = json_pack("{s:b,s:I,s:s,s:o,s:o,s:b,s:I,s:I,s:I,s:I,"
-                               "s:o}",
+                               "s:o,s:{s:o,s:b,s:I,s:I,s:I}}",
                         "Running", 1,
                         "Pid", (json_int_t) slot->pid,
                         "Mode", slot->kind == 1 ? "process" : "in-process",
@@ -219,7 +219,17 @@ ngx_prefs_status_done(ngx_prefs_db_query_t *q)
                         "JobsDone", (json_int_t) slot->jobs_done,
                         "JobsFailed", (json_int_t) slot->jobs_failed,
                         "JobsStale", (json_int_t) slot->jobs_stale,
-                        "Database", ngx_prefs_status_db_json(&slot->db));
+                        "Database", ngx_prefs_status_db_json(&slot->db),
+                        "EventPartitions",
+                            "LastRun",
+                            ngx_prefs_status_time(slot->events_upkeep_at),
+                            "LastFailed", slot->events_upkeep_failed ? 1 : 0,
+                            "Failures",
+                            (json_int_t) slot->events_upkeep_failures,
+                            "Created",
+                            (json_int_t) slot->events_partitions_created,
+                            "Dropped",
+                            (json_int_t) slot->events_partitions_dropped);
         }
 
         json_object_set_new(body, "Helper", helper);

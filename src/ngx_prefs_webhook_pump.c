@@ -250,6 +250,7 @@ ngx_prefs_whpump_claim(ngx_prefs_whpump_t *p)
     q->values[1] = p->lease;
     q->values[2] = p->limit;
     q->values[3] = p->per_sub;
+    q->values[4] = (char *) p->pmcf->event_window.data;
     q->handler = ngx_prefs_whpump_claimed;
     q->data = p;
 
@@ -767,6 +768,7 @@ ngx_prefs_whpump_sweep_handler(ngx_event_t *ev)
         return;
     }
 
+    q->values[0] = (char *) p->pmcf->event_window.data;
     q->handler = ngx_prefs_whpump_swept;
     q->data = p;
 

@@ -121,7 +121,14 @@ prefs_query_parse(const char *args, size_t len, json_t **out, char *err,
                 goto failed;
             }
 
-            json_object_set_new(obj, name, json_string(value));
+            item = json_string(value);
+            if (item == NULL) {
+                snprintf(err, err_size, "the value of %.64s is not UTF-8",
+                         name);
+                goto failed;
+            }
+
+            json_object_set_new(obj, name, item);
             start = i + 1;
             continue;
         }
@@ -153,38 +160,10 @@ prefs_query_parse(const char *args, size_t len, json_t **out, char *err,
             idx = idx * 10 + (*field - '0');
         }
 
-        field = dot + 1;
-
-        if (*dot == '\0') {
-            arr = json_object_get(obj, name);
-
-            if (arr == NULL) {
-                arr = json_array();
-                json_object_set_new(obj, name, arr);
-
-            } else if (!json_is_array(arr)
-                       || json_is_object(json_array_get(arr, 0)))
-            {
-                snprintf(err, err_size, "%.64s is given twice", name);
-                goto failed;
-            }
-
-            if ((size_t) idx != json_array_size(arr)) {
-                snprintf(err, err_size, (size_t) idx < json_array_size(arr)
-                         ? "%.64s[%ld] is given twice"
-                         : "%.64s[%ld] comes before %.64s[%ld]",
-                         name, idx, name, (long) json_array_size(arr));
-                goto failed;
-            }
-
-            json_array_append_new(arr, json_string(value));
-
-            start = i + 1;
-            continue;
-        }
+        field = (*dot == '.') ? dot + 1 : NULL;
 
         if (idx > PREFS_QUERY_MAX_INDEX
-            || !prefs_query_name_ok(field, strlen(field)))
+            || (field && !prefs_query_name_ok(field, strlen(field))))
         {
             snprintf(err, err_size, "%.64s[%ld]: bad index or field", name,
                      idx);
@@ -197,9 +176,7 @@ prefs_query_parse(const char *args, size_t len, json_t **out, char *err,
             arr = json_array();
             json_object_set_new(obj, name, arr);
 
-        } else if (!json_is_array(arr)
-                   || !json_is_object(json_array_get(arr, 0)))
-        {
+        } else if (!json_is_array(arr)) {
             snprintf(err, err_size, "%.64s is given twice", name);
             goto failed;
         }
@@ -210,19 +187,52 @@ prefs_query_parse(const char *args, size_t len, json_t **out, char *err,
             goto failed;
         }
 
+        /* a list is of values or of items with fields, not both */
+
+        if (json_array_size(arr)
+            && json_is_string(json_array_get(arr, 0)) != (field == NULL))
+        {
+            snprintf(err, err_size, "%.64s mixes name[n] and name[n].Field",
+                     name);
+            goto failed;
+        }
+
+        if (field == NULL) {
+            if ((size_t) idx < json_array_size(arr)) {
+                snprintf(err, err_size, "%.64s[%ld] is given twice", name,
+                         idx);
+                goto failed;
+            }
+
+            item = json_string(value);
+            if (item == NULL) {
+                snprintf(err, err_size, "the value of %.64s[%ld] is not "
+                         "UTF-8", name, idx);
+                goto failed;
+            }
+
+            json_array_append_new(arr, item);
+            start = i + 1;
+            continue;
+        }
+
         if ((size_t) idx == json_array_size(arr)) {
             json_array_append_new(arr, json_object());
         }
 
         item = json_array_get(arr, idx);
 
-        if (!json_is_object(item) || json_object_get(item, field)) {
+        if (json_object_get(item, field)) {
             snprintf(err, err_size, "%.64s[%ld].%.64s is given twice", name,
                      idx, field);
             goto failed;
         }
 
-        json_object_set_new(item, field, json_string(value));
+        if (json_object_set_new(item, field, json_string(value)) != 0) {
+            snprintf(err, err_size, "the value of %.64s[%ld].%.64s is not "
+                     "UTF-8", name, idx, field);
+            goto failed;
+        }
 
         start = i + 1;
     }

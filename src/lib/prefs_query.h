@@ -12,12 +12,15 @@
  * Query strings in the ASP.NET form MyPreferences clients send:
  *
  *   emailAddress=a%40b.c&customFields[0].Name=Tier&customFields[0].Value=Gold
+ *   &sourceGroupIds[0]=3&sourceGroupIds[1]=5
  *
  * become a JSON object: {"emailAddress": "a@b.c",
- * "customFields": [{"Name": "Tier", "Value": "Gold"}]}.  Names are kept
- * as sent; percent-decoding is strict ("+" is a space); a name given twice,
- * an index past PREFS_QUERY_MAX_INDEX or with a gap, or a bad escape is an
- * error.  Plain C on jansson.
+ * "customFields": [{"Name": "Tier", "Value": "Gold"}],
+ * "sourceGroupIds": ["3", "5"]}.  Names are kept as sent; percent-decoding
+ * is strict ("+" is a space); a name given twice, an index past
+ * PREFS_QUERY_MAX_INDEX or with a gap, name[n] given both alone and with
+ * fields, a value that is not UTF-8, or a bad escape is an error.  Plain C
+ * on jansson.
  */
 
 

@@ -68,16 +68,25 @@ main(void)
        "an index with a gap");
     ok(parse("c[50].Name=x") == -1, "an index too large");
     ok(parse("c[-1].Name=x") == -1, "a negative index");
-    parse("ids[0]=a&ids[1]=b");
-    is_str(got, "{\"ids\":[\"a\",\"b\"]}", "name[n] alone: a list of values");
-    ok(parse("ids[1]=a") == -1 && strstr(err, "comes before"),
+    parse("sourceGroupIds[0]=3&sourceGroupIds[1]=5");
+    is_str(got, "{\"sourceGroupIds\":[\"3\",\"5\"]}",
+           "an indexed list of values");
+    ok(parse("c[1]=x") == -1 && strstr(err, "comes before"),
        "a list with a gap");
-    ok(parse("ids[0]=a&ids[0]=b") == -1 && strstr(err, "twice"),
-       "a list index twice");
-    ok(parse("c[0]=x&c[0].N=y") == -1, "a value then a field at one index");
-    ok(parse("c[0].N=y&c[1]=x") == -1, "fields then a value");
-    ok(parse("c[0]=x&c[1].N=y") == -1, "a value then a field at the next index");
-    ok(parse("c[0]x=1") == -1, "junk after the index");
+    ok(parse("c[0]=x&c[0]=y") == -1 && strstr(err, "twice"),
+       "a list item twice");
+    ok(parse("c[0]=x&c[0].N=y") == -1, "an item both a value and fields");
+    ok(parse("c[0].N=y&c[0]=x") == -1, "the other way round");
+    ok(parse("c[0].N=y&c[1]=x") == -1 && strstr(err, "mixes"),
+       "a list of items and values");
+    ok(parse("c[0]=x&c[1].N=y") == -1 && strstr(err, "mixes"),
+       "a list of values and items");
+    ok(parse("c[0]x=1") == -1, "something after the bracket");
+    ok(parse("a=%ff") == -1, "a value not UTF-8");
+    ok(parse("c[0]=%c3") == -1,
+       "a list item not UTF-8");
+    ok(parse("c[0].N=%ff") == -1,
+       "a field not UTF-8");
     ok(parse("c[0].Na-me=x") == -1, "a bad field name");
     ok(parse("c[0].N=x&c[0].N=y") == -1 && strstr(err, "twice"),
        "an indexed field twice");

@@ -1,0 +1,90 @@
+
+/*
+ * Copyright (C) ngx_prefs authors
+ */
+
+
+/*
+ * libFuzzer harness for ASP.NET query strings: prefs_query_parse() on any
+ * input, from an exact-size copy.  Beyond the sanitizers: an accepted
+ * query is a JSON object whose members are strings or arrays, the arrays
+ * all of strings or all of objects of strings; a refused one says why.
+ */
+
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prefs_query.h"
+
+
+#define check(cond)                                                           \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
+                    #cond);                                                   \
+            abort();                                                          \
+        }                                                                     \
+    } while (0)
+
+
+static void
+check_shape(json_t *obj)
+{
+    size_t       i;
+    json_t      *v, *item, *f;
+    const char  *name, *field;
+
+    check(json_is_object(obj));
+
+    json_object_foreach(obj, name, v) {
+        if (json_is_string(v)) {
+            continue;
+        }
+
+        check(json_is_array(v) && json_array_size(v) > 0);
+
+        json_array_foreach(v, i, item) {
+            check(json_typeof(item)
+                  == json_typeof(json_array_get(v, 0)));
+
+            if (json_is_object(item)) {
+                json_object_foreach(item, field, f) {
+                    check(json_is_string(f));
+                }
+
+            } else {
+                check(json_is_string(item));
+            }
+        }
+    }
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char    *copy, err[256];
+    json_t  *out;
+
+    copy = malloc(size ? size : 1);
+    check(copy != NULL);
+    memcpy(copy, data, size);
+
+    err[0] = '\0';
+
+    if (prefs_query_parse(copy, size, &out, err, sizeof(err)) == 0) {
+        check(out != NULL);
+        check_shape(out);
+        json_decref(out);
+
+    } else {
+        check(out == NULL && err[0] != '\0');
+    }
+
+    free(copy);
+
+    return 0;
+}
