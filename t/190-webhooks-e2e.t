@@ -1,0 +1,173 @@
+#!/usr/bin/perl
+# Webhooks end to end, as a client uses them: a subscription made through
+# the Webhooks API, the handshake answered by a receiver, a profile created
+# through the Data API, its event delivered and signed with the secret the
+# API answered (checked by the Standard Webhooks rules), the same event in
+# the Events API and in the subscription's Deliveries; a rotated secret
+# signs at once; a deleted subscription gets nothing more.
+use strict;
+use warnings;
+use Test::More;
+use Time::HiRes qw(time sleep);
+use JSON::PP;
+use IO::Socket::INET;
+use MIME::Base64 qw(decode_base64);
+use Digest::SHA qw(hmac_sha256_base64);
+use File::Temp qw(tempdir);
+use PrefsTest;
+
+plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE};
+
+my $json = JSON::PP->new->canonical;
+my $dir = tempdir(CLEANUP => 1);
+my $rport = tport(1981);
+my $secrets = "$dir/secrets";
+my $record = "$dir/received.jsonl";
+
+sub set_secrets { open my $f, '>', "$secrets.tmp" or die; print $f join("\n", @_); close $f;
+                  rename "$secrets.tmp", $secrets or die }
+set_secrets();
+
+# The receiver: one request at a time; answers the handshake by echoing
+# its code, every event with 204; records each request and whether one of
+# its signatures is right for one of the secrets in the file.
+my $receiver = fork // die;
+if (!$receiver) {
+    my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $rport,
+                                    Listen => 64, ReuseAddr => 1) or die "receiver: $!";
+    open my $log, '>>', $record or die;
+    $log->autoflush(1);
+    while (my $c = $srv->accept) {
+        my $buf = '';
+        while ($buf !~ /\r\n\r\n/) { sysread($c, $buf, 65536, length $buf) or last }
+        my ($head, $body) = split /\r\n\r\n/, $buf, 2;
+        $body //= '';
+        my ($len) = ($head // '') =~ /^content-length:\s*(\d+)/im;
+        while (length($body) < ($len // 0)) { sysread($c, $body, 65536, length $body) or last }
+        my %h;
+        for (split /\r\n/, $head // '') { $h{lc $1} = $2 if /^([^:]+):\s*(.*)$/ }
+        my ($id, $ts, $sigs) = @h{qw(webhook-id webhook-timestamp webhook-signature)};
+        my @keys = do { open my $f, '<', $secrets; map { chomp; $_ } grep { /\S/ } <$f> };
+        my $ok = 0;
+        for my $s (@keys) {
+            (my $k = $s) =~ s/^whsec_//;
+            my $want = hmac_sha256_base64("$id.$ts.$body", decode_base64($k));
+            $want .= '=' while length($want) % 4;
+            $ok = 1 if grep { $_ eq "v1,$want" } split / /, $sigs // '';
+        }
+        my $ev = eval { decode_json($body) } || {};
+        my $rb = defined $ev->{ValidationCode}
+            ? $json->encode({ ValidationResponse => $ev->{ValidationCode} }) : '';
+        print $log $json->encode({ id => $id, sig_ok => $ok, nsig => scalar(split / /, $sigs // ''),
+                                   fresh => (defined $ts && abs(time - $ts) < 300) ? 1 : 0,
+                                   event => $ev }), "\n";
+        print $c "HTTP/1.1 " . (length $rb ? 200 : 204) . " OK\r\nContent-Type: application/json\r\n"
+            . "Content-Length: " . length($rb) . "\r\nConnection: close\r\n\r\n$rb";
+        close $c;
+    }
+    exit 0;
+}
+END { kill 'KILL', $receiver if $receiver }
+
+sub received {
+    open my $f, '<', $record or return ();
+    return grep { $_ } map { eval { decode_json($_) } } <$f>;
+}
+sub deliveries_of {
+    my ($type) = @_;
+    return grep { ($_->{event}{EventType} // '') eq $type } received();
+}
+
+# an account with the demo configuration, and its administrator
+my $client = make_account('e2e');
+my $admin = make_user($client, 'admin', 'Administrators');
+my $acct = psql_value("SELECT account_id FROM prefs_account WHERE client_id = :'c'", c => $client);
+my $demo = do { local $/; open my $f, '<', "$ENV{TEST_NGINX_PREFS_TOP}/conf/demo-config.json" or die; <$f> };
+psql("SELECT prefs_config_import(CAST(:'a' AS bigint), CAST(:'d' AS jsonb))", a => $acct, d => $demo);
+
+my $ng = PrefsTest::start_nginx(name => 'whe2e', port => 1998, workers => 2,
+    http_config => 'prefs_webhook_allow_http on; prefs_webhook_allow_network 127.0.0.0/8;'
+                 . ' prefs_helper_poll_interval 1s;');
+
+sub api {
+    my ($method, $path, $body) = @_;
+    my %h = (Authorization => pnauth($client, 'admin', $admin));
+    $h{'Content-Type'} = 'application/json' if defined $body;
+    my ($s, $hd, $b) = $ng->request(method => $method, path => "/Profiles/v4/$client/$path",
+        headers => \%h, body => defined $body ? $json->encode($body) : undef);
+    return ($s, (eval { decode_json($b) } // $b));
+}
+
+ok(wait_until(sub {
+    my ($s, $h, $b) = $ng->request(path => '/prefs/status');
+    (eval { decode_json($b) } || {})->{Helper}{Listening};
+}, 10), 'the helper listens');
+
+# 1. subscribe through the API
+my ($st, $sub) = api(POST => 'Webhooks/Subscriptions', {
+    Name => 'Profiles', Url => "http://127.0.0.1:$rport/hook", State => 'Active',
+    Subscriptions => [{ Entity => 'ProfileActions', EventType => 'profile.created' }] });
+is($st, 201, 'subscription created') or diag explain $sub;
+my ($sid, $secret) = ($sub->{Id}, $sub->{Secret});
+like($secret // '', qr/^whsec_[A-Za-z0-9+\/]+=*$/, 'with its secret, once');
+set_secrets($secret);
+
+# 2. the handshake
+ok(wait_until(sub { (api(GET => "Webhooks/Subscriptions/$sid"))[1]{State} eq 'Active' }, 10),
+   'the receiver echoed the validation code: the subscription is Active');
+my ($hs) = grep { defined $_->{event}{ValidationCode} } received();
+ok($hs && $hs->{sig_ok}, 'the handshake was signed with the secret the API answered');
+
+# 3. a profile created through the Data API is delivered
+($st, my $p) = api(POST => 'Profile', { FirstName => 'Ada',
+    CustomFields => [{ Name => 'FavoriteCategory', Value => 'Garden' }] });
+is($st, 201, 'a profile created') or diag explain $p;
+ok(wait_until(sub { deliveries_of('profile.created') }, 10), 'its profile.created event was delivered');
+my ($d) = deliveries_of('profile.created');
+is($d->{event}{ProfileId}, $p->{ProfileId}, 'for that profile');
+ok($d->{sig_ok} && $d->{fresh}, 'signed with the secret, with a current timestamp');
+is($d->{id}, $d->{event}{EventId}, 'webhook-id is the EventId');
+is($d->{event}{SubscriptionId}, $sid, 'the envelope names the subscription');
+
+# 4. the same event through the Events API and the Deliveries route
+($st, my $ev) = api(GET => "Events/$d->{id}");
+is($st, 200, 'Events/{eventId} has it');
+is($ev->{EventType}, 'profile.created', 'of that type');
+is($ev->{ProfileId}, $p->{ProfileId}, 'and that profile');
+($st, my $page) = api(GET => "Events/Subscription/$sid");
+is($st, 200, 'Events/Subscription/{id}');
+ok((grep { $_->{EventId} eq $d->{id} } @{ $page->{Events} || [] }), 'lists it');
+($st, my $dl) = api(GET => "Webhooks/Subscriptions/$sid/Deliveries?state=Delivered");
+is($st, 200, 'Deliveries');
+my $eid = $d->{id};
+like($json->encode($dl), qr/"\Q$eid\E"|:\Q$eid\E[,}]/, 'shows it delivered');
+
+# 5. a rotated secret signs at once (both signatures during the rotation)
+($st, my $rot) = api(POST => "Webhooks/Subscriptions/$sid/Secret", {});
+is($st, 200, 'secret rotated') or diag explain $rot;
+isnt($rot->{Secret}, $secret, 'a new secret');
+set_secrets($rot->{Secret});
+($st, my $p2) = api(POST => 'Profile', { FirstName => 'Bob',
+    CustomFields => [{ Name => 'FavoriteCategory', Value => 'Toys' }] });
+is($st, 201, 'another profile');
+ok(wait_until(sub { grep { $_->{event}{ProfileId} == $p2->{ProfileId} } deliveries_of('profile.created') }, 10),
+   'its event was delivered');
+my ($d2) = grep { $_->{event}{ProfileId} == $p2->{ProfileId} } deliveries_of('profile.created');
+ok($d2->{sig_ok}, 'a receiver that knows only the new secret accepts it');
+is($d2->{nsig}, 2, 'two signatures while the old secret lasts');
+
+# 6. a deleted subscription gets nothing more
+($st) = api(DELETE => "Webhooks/Subscriptions/$sid");
+is($st, 204, 'subscription deleted');
+my $before = () = received();
+($st, my $p3) = api(POST => 'Profile', { FirstName => 'Cy',
+    CustomFields => [{ Name => 'FavoriteCategory', Value => 'Toys' }] });
+is($st, 201, 'a third profile');
+sleep 2;
+is(scalar(() = received()), $before, 'nothing delivered after the delete');
+is(psql_value("SELECT count(*) FROM prefs_webhook_delivery WHERE subscription_id = :'s'", s => $sid), 0,
+   'and no delivery rows are left for it');
+
+unlike($ng->error_log, qr/\[(alert|crit|emerg)\]/, 'no alerts in the error log');
+
+done_testing();
