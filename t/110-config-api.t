@@ -245,6 +245,12 @@ is(scalar @{ $j->{Programs} }, 1, 'v3 IncludeAll/Locale/{locale}');
     Locales => [ { ID => 'en-US', DisplayTags => [ { Key => 'Label', Value => 'By post' } ] } ],
     FrequencyLocales => [ { ID => 'en-US', Frequencies => [ { ID => 'M', DisplayName => 'Monthly', IsDefault => JSON::PP::true } ] } ] } ] }, v3 => 1);
 is($st, 201, 'v3 POST Config/Filters with the reference\'s body') or diag explain $j;
+# a write reaches the other worker's snapshot through the helper, within
+# about a second (below): wait until both serve it, then read it
+ok(wait_until(sub {
+    for (1 .. 4) { my ($s) = call('GET', 'Filters/V3-FILTER'); return 0 unless $s == 200 }
+    1;
+}, 3), 'the v3 filter reaches every worker');
 ($st, $h, $j) = call('GET', 'Filters/V3-FILTER');
 is($j->{Filters}[0]{ChannelId}, 'Mail', 'visible in v4 names');
 
