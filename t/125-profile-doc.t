@@ -60,9 +60,10 @@ my $out = q1(q{SELECT row_to_json(r) FROM prefs_profile_create(CAST(:'a' AS bigi
 my $P = $J->decode($out)->{profile_id};
 ok($P, 'a profile') or diag $out;
 
-is(copies($P), 0, 'no copy before the first read');
+is(copies($P), 1, 'the create kept a copy (sql/016)');
+psql("DELETE FROM prefs_profile_doc WHERE profile_id = CAST(:'p' AS bigint)", p => $P);
 my $first = served($P);
-is($first, fresh($P), 'the first read renders');
+is($first, fresh($P), 'without a copy, the first read renders');
 is(copies($P), 1, 'and keeps a copy');
 is(served($P), $first, 'the second read answers the copy');
 
@@ -85,6 +86,25 @@ for my $c (@changes) {
     is($now, fresh($P), "$what: the next read equals a fresh rendering");
     isnt($now, $before, "$what: and shows the change");
     is(served($P), $now, "$what: then the copy is served");
+}
+
+# writes keep the copy themselves (sql/016): current before any read
+{
+    my $r = write_fn('prefs_profile_update', $P, { FirstName => 'Annie' });
+    like($r, qr/"updated"/, 'an update');
+    is(q1(q{SELECT d.doc FROM prefs_profile_doc d JOIN prefs_profile x USING (profile_id)
+             WHERE x.profile_id = CAST(:'p' AS bigint) AND d.src_xmin = x.xmin}, p => $P), fresh($P),
+       'the update left a current copy, equal to a fresh rendering');
+    my $ev = q1(q{SELECT data::text || '|' || previous_data::text FROM prefs_event
+                   WHERE profile_id = CAST(:'p' AS bigint) AND event_type = 'profile.updated'
+                   ORDER BY event_id DESC LIMIT 1}, p => $P);
+    like($ev, qr/"FirstName": "Annie".*\|.*"FirstName": "Anna"/, 'profile.updated: Data after, PreviousData before');
+    my $c = q1(q{SELECT row_to_json(r) FROM prefs_profile_create(CAST(:'a' AS bigint), 7, CAST(:'b' AS jsonb)) r},
+               a => $A, b => $J->encode({ FirstName => 'New',
+                   CustomFields => [{ Name => 'FavoriteCategory', Value => 'Toys' }] }));
+    my $np = $J->decode($c)->{profile_id};
+    is(copies($np), 1, 'a create leaves a copy');
+    is(served($np), fresh($np), 'which is current');
 }
 
 # removals (sql/009): through UpdateProfile, the DELETE part routes' function,
