@@ -215,6 +215,28 @@ SELECT :acct, b.id, s.type_name, s.version, s.status, d.at, :uid, d.at,
        LATERAL (SELECT now() - make_interval(days => s.days_ago + (b.id % 30)::integer)
                     AS at) d
  ORDER BY b.id, s.ord;
+
+-- the links from each preference to the consents its filter requires, as
+-- the API keeps them (prefs_data_assoc_sync, sql/009): without them every
+-- profile's first write would create them all
+INSERT INTO prefs_consent_assoc (account_id, profile_id, kind, type_name,
+                                 preference_id, consent_id, status)
+SELECT :acct, pr.profile_id, 'F', rc.x ->> 'TypeName', pr.preference_id,
+       c.consent_id,
+       CASE WHEN pr.preference_type = 2 AND c.status = 1 THEN 3 ELSE c.status END
+  FROM prefs_preference pr
+  JOIN prefs_config_item i ON i.account_id = :acct AND i.kind = 'Filter'
+                          AND i.key = pr.filter_id AND i.is_active
+ CROSS JOIN LATERAL jsonb_array_elements(
+           coalesce(i.body -> 'RequiredPreferenceConsents', '[]')) AS rc(x)
+  JOIN LATERAL (
+       SELECT c.consent_id, c.status FROM prefs_consent c
+        WHERE c.profile_id = pr.profile_id AND c.type_name = rc.x ->> 'TypeName'
+          AND c.is_active AND c.contact_key IN (pr.contact_key, '')
+        ORDER BY c.contact_key = pr.contact_key DESC, c.consent_id DESC
+        LIMIT 1) c ON true
+ WHERE pr.account_id = :acct AND NOT pr.is_archived
+ ORDER BY pr.profile_id, pr.preference_id;
 SQL
 psql -X -q -d "$db" -v ON_ERROR_STOP=1 -c 'VACUUM ANALYZE' >/dev/null
 build_secs=$(( $(date +%s) - t0 ))
@@ -224,6 +246,7 @@ read -r lo hi count < <(psql -X -At -F ' ' -d "$db" -c \
 [ "$count" = "$profiles" ] && [ $((hi - lo + 1)) = "$profiles" ] ||
     { echo "bench: expected $profiles profiles with contiguous ids, have $count ($lo..$hi)" >&2; exit 1; }
 rows=$(psql -X -At -d "$db" -c "SELECT (SELECT count(*) FROM prefs_preference) || ' preferences, '
+    || (SELECT count(*) FROM prefs_consent_assoc) || ' consent links, '
     || (SELECT count(*) FROM prefs_consent) || ' consents, '
     || (SELECT count(*) FROM prefs_profile_custom_field) || ' custom fields, '
     || pg_size_pretty(pg_database_size(current_database()))")
@@ -329,6 +352,7 @@ queries() { sleep 1.5; curl -sf "$base/prefs/status" | jq '[.Workers[].Queries] 
 per_req() { awk -v q="$1" -v n="$2" 'BEGIN { printf("%.3f", n > 0 ? (q - 1) / n : 0) }'; }
 dberrors() { curl -sf "$base/prefs/status" | jq '[.Workers[].Errors] | add'; }
 events() { psql -X -At -d "$db" -c "SELECT count(*) FROM prefs_event WHERE event_type = 'preference.updated'"; }
+allevents() { psql -X -At -d "$db" -c "SELECT count(*) FROM prefs_event"; }
 # one signature for every run (well inside the account's 900 s window), so
 # that each worker authenticates once, in the warm-up, and then from cache
 wrk_run() { # NAME LUA SECONDS
@@ -382,11 +406,11 @@ pgb_run profile_get -M prepared -f "$out/profile_get.pgbench.sql"
 sql_tps=$pgb sql_p99=$pgb_p99
 
 # profile_write
-e0=$(events)
+e0=$(events); a0=$(allevents)
 q2=$(queries)
 wrk_run profile_write "$out/profile_write.lua"
 q3=$(queries)
-e1=$(events)
+e1=$(events); a1=$(allevents)
 write_n=$(done_reqs < "$out/profile_write.wrk")
 
 read_rps=$(rps < "$out/profile_read.wrk")
@@ -408,7 +432,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf("%.2f", b > 0 ? a / b : 0) }';
     echo "prefs_profile_get alone    $sql_tps   (p99 $sql_p99; pgbench -M prepared, same -c/-j; read/this $(ratio "$read_rps" "$sql_tps"))"
     echo "queries per read           $(per_req $((q1 - q0)) "$read_n")   ($((q1 - q0 - 1)) queries / $read_n requests; goal 1)"
     echo "queries per write          $(per_req $((q3 - q2)) "$write_n")   ($((q3 - q2 - 1)) queries / $write_n requests; goal 1)"
-    echo "writes that changed        $(ratio $((e1 - e0)) "$write_n")   ($((e1 - e0)) preference.updated events / $write_n requests)"
+    echo "writes that changed        $(ratio $((e1 - e0)) "$write_n")   ($((e1 - e0)) preference.updated events / $write_n requests; $((a1 - a0)) events in all)"
     echo "non-2xx                    read $(non2xx < "$out/profile_read.wrk"), write $(non2xx < "$out/profile_write.wrk");" \
          "socket errors: read $(sockerr < "$out/profile_read.wrk"); write $(sockerr < "$out/profile_write.wrk")"
     echo "pgbench -S failed tx       $sel_fail"

@@ -32,6 +32,7 @@
 
 #define NGX_PREFS_WHPUMP_RETRY      1000     /* database out of reach */
 #define NGX_PREFS_WHPUMP_IDLE_MIN   50       /* blocked by caps: look again */
+#define NGX_PREFS_WHPUMP_NOTIFY_GAP 20       /* claims per notification, ms */
 #define NGX_PREFS_WHPUMP_SWEEP      600000   /* expired rows deleted */
 #define NGX_PREFS_WHPUMP_RESPONSE   256      /* answer bytes reported */
 
@@ -66,6 +67,7 @@ struct ngx_prefs_whpump_s {
     ngx_uint_t                    ndone;
     ngx_uint_t                    nreporting;
     ngx_uint_t                    asked;
+    ngx_msec_t                    claimed_at;
 
     unsigned                      claiming:1;
     unsigned                      again:1;
@@ -80,6 +82,7 @@ struct ngx_prefs_whpump_s {
 
 static void ngx_prefs_whpump_wake_handler(ngx_event_t *ev);
 static void ngx_prefs_whpump_claim(ngx_prefs_whpump_t *p);
+static void ngx_prefs_whpump_soon(ngx_prefs_whpump_t *p);
 static void ngx_prefs_whpump_claimed(ngx_prefs_db_query_t *q);
 static void ngx_prefs_whpump_start(ngx_prefs_whpump_t *p, PGresult *res,
     int row);
@@ -151,8 +154,52 @@ ngx_prefs_whpump_notify(ngx_prefs_whpump_t *p, const char *channel)
         return;
     }
 
-    p->again = 1;
-    ngx_prefs_whpump_claim(p);
+    if (p->claiming) {
+        /* the claim in flight may have missed it: one more after it */
+        p->again = 1;
+        return;
+    }
+
+    ngx_prefs_whpump_soon(p);
+}
+
+
+/*
+ * A claim for events just written: at once, unless one started less than
+ * NGX_PREFS_WHPUMP_NOTIFY_GAP ago; then when that much time has passed.
+ * While writers commit hundreds of times a second, every commit notifies;
+ * one claim per gap takes all their events, where a claim per
+ * notification would keep the database busy fanning out a few events at a
+ * time.  An event after a quiet spell is claimed at once.
+ */
+
+static void
+ngx_prefs_whpump_soon(ngx_prefs_whpump_t *p)
+{
+    ngx_msec_t  elapsed, left;
+
+    elapsed = ngx_current_msec - p->claimed_at;
+
+    if (elapsed >= NGX_PREFS_WHPUMP_NOTIFY_GAP) {
+        p->again = 1;
+        ngx_prefs_whpump_claim(p);
+        return;
+    }
+
+    left = NGX_PREFS_WHPUMP_NOTIFY_GAP - elapsed;
+
+    if (p->wake.timer_set
+        && (ngx_msec_int_t) (p->wake.timer.key - ngx_current_msec)
+           <= (ngx_msec_int_t) left)
+    {
+        return;
+    }
+
+    if (p->wake.timer_set) {
+        ngx_del_timer(&p->wake);
+    }
+
+    ngx_add_timer(&p->wake, left);
 }
 
 
@@ -227,6 +274,7 @@ ngx_prefs_whpump_claim(ngx_prefs_whpump_t *p)
     }
 
     p->again = 0;
+    p->claimed_at = ngx_current_msec;
 
     p->claim_pool = ngx_create_pool(4096, p->log);
     if (p->claim_pool == NULL) {
@@ -321,10 +369,14 @@ ngx_prefs_whpump_claimed(ngx_prefs_db_query_t *q)
     if ((ngx_uint_t) started == p->asked) {
         /* a full batch means more may be waiting */
         p->again = 1;
+        ngx_prefs_whpump_claim(p);
+        return;
     }
 
     if (p->again) {
-        ngx_prefs_whpump_claim(p);
+        /* notified while claiming */
+        p->again = 0;
+        ngx_prefs_whpump_soon(p);
     }
 }
 
