@@ -563,6 +563,18 @@ ngx_http_prefs_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(pmcf->webhook_in_flight, 256);
     ngx_conf_init_uint_value(pmcf->webhook_sub_in_flight, 64);
 
+    /*
+     * a delivery's lease is not renewed while it is on the wire: it must
+     * outlast the exchange, or another claim would send it again meanwhile
+     */
+    if (pmcf->webhook_lease <= pmcf->webhook_timeout) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"prefs_webhook_lease\" (%M ms) must be longer than "
+                      "\"prefs_webhook_timeout\" (%M ms)",
+                      pmcf->webhook_lease, pmcf->webhook_timeout);
+        return NGX_CONF_ERROR;
+    }
+
     if (pmcf->spool == NGX_CONF_UNSET_PTR) {
         pmcf->spool = NULL;
     }

@@ -160,3 +160,16 @@ location /x { prefs_api status; }
 --- must_die
 --- error_log
 "prefs_oauth_token_ttl" directive must be at least 1s
+
+
+
+=== TEST 15: a webhook lease that the exchange could outlast
+--- http_config
+prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_webhook_timeout 30s;
+prefs_webhook_lease 20s;
+--- config
+location /x { prefs_api status; }
+--- must_die
+--- error_log
+"prefs_webhook_lease" (20000 ms) must be longer than "prefs_webhook_timeout" (30000 ms)

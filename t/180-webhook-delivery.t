@@ -171,7 +171,7 @@ sub api {
 }
 
 my $ng = PrefsTest::start_nginx(name => 'pipeline', port => 1997,
-    http_config => 'prefs_webhook_retries 1s 1s 1s; prefs_webhook_lease 3s; prefs_helper_poll_interval 1s; prefs_webhook_allow_http on; prefs_webhook_allow_network 127.0.0.0/8;');
+    http_config => 'prefs_webhook_retries 1s 1s 1s; prefs_webhook_lease 3s; prefs_webhook_timeout 2s; prefs_helper_poll_interval 1s; prefs_webhook_allow_http on; prefs_webhook_allow_network 127.0.0.0/8;');
 
 ok(wait_until(sub { $ng->helper_pid }, 5), 'the helper runs');
 ok(wait_until(sub {
