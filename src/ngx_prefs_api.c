@@ -1173,6 +1173,28 @@ ngx_prefs_api_sql_error(ngx_http_request_t *r, ngx_prefs_db_query_t *q)
 }
 
 
+void
+ngx_prefs_api_send_row(ngx_prefs_db_query_t *q, const char *not_found)
+{
+    ngx_int_t            rc;
+    ngx_http_request_t  *r = q->data;
+
+    if (q->status != NGX_PREFS_DB_OK) {
+        rc = ngx_prefs_api_sql_error(r, q);
+
+    } else if (PQntuples(q->res) != 1 || PQgetisnull(q->res, 0, 0)) {
+        rc = ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND, "%s", not_found);
+
+    } else {
+        rc = ngx_prefs_http_send_text(r, NGX_HTTP_OK,
+                                      PQgetvalue(q->res, 0, 0),
+                                      PQgetlength(q->res, 0, 0));
+    }
+
+    ngx_prefs_http_finalize(r, rc);
+}
+
+
 ngx_prefs_db_query_t *
 ngx_prefs_api_query(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_prefs_stmt_e stmt, ngx_prefs_db_handler_pt handler)

@@ -76,6 +76,13 @@ int64_t ngx_prefs_api_id(ngx_str_t *arg);
 ngx_int_t ngx_prefs_api_sql_error(ngx_http_request_t *r,
     ngx_prefs_db_query_t *q);
 
+/*
+ * The answer of a query whose one row's first column is the JSON body:
+ * 200 with it, 404 with not_found when there is no row or it is NULL, the
+ * query's error otherwise; finalizes the request.
+ */
+void ngx_prefs_api_send_row(ngx_prefs_db_query_t *q, const char *not_found);
+
 /* a query of this location's pool whose $1 is the caller's account */
 ngx_prefs_db_query_t *ngx_prefs_api_query(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, ngx_prefs_stmt_e stmt,

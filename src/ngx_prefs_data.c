@@ -606,23 +606,7 @@ ngx_prefs_data_updated(ngx_prefs_db_query_t *q)
 static void
 ngx_prefs_data_profile(ngx_prefs_db_query_t *q)
 {
-    ngx_int_t            rc;
-    ngx_http_request_t  *r = q->data;
-
-    if (q->status != NGX_PREFS_DB_OK) {
-        rc = ngx_prefs_api_sql_error(r, q);
-
-    } else if (PQntuples(q->res) != 1 || PQgetisnull(q->res, 0, 0)) {
-        rc = ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
-                                  "No such profile in this account");
-
-    } else {
-        rc = ngx_prefs_http_send_text(r, NGX_HTTP_OK,
-                                      PQgetvalue(q->res, 0, 0),
-                                      PQgetlength(q->res, 0, 0));
-    }
-
-    ngx_prefs_http_finalize(r, rc);
+    ngx_prefs_api_send_row(q, "No such profile in this account");
 }
 
 

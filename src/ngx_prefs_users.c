@@ -303,23 +303,7 @@ ngx_prefs_users_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 static void
 ngx_prefs_users_json_done(ngx_prefs_db_query_t *q)
 {
-    ngx_int_t            rc;
-    ngx_http_request_t  *r = q->data;
-
-    if (q->status != NGX_PREFS_DB_OK) {
-        rc = ngx_prefs_api_sql_error(r, q);
-
-    } else if (PQntuples(q->res) == 0) {
-        rc = ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
-                                  "No such user in this account");
-
-    } else {
-        rc = ngx_prefs_http_send_text(r, NGX_HTTP_OK,
-                                      PQgetvalue(q->res, 0, 0),
-                                      PQgetlength(q->res, 0, 0));
-    }
-
-    ngx_prefs_http_finalize(r, rc);
+    ngx_prefs_api_send_row(q, "No such user in this account");
 }
 
 
