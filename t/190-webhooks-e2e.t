@@ -168,6 +168,24 @@ is(scalar(() = received()), $before, 'nothing delivered after the delete');
 is(psql_value("SELECT count(*) FROM prefs_webhook_delivery WHERE subscription_id = :'s'", s => $sid), 0,
    'and no delivery rows are left for it');
 
+# 7. a destination the policy refuses (a private address; only
+# 127.0.0.0/8 is allowed here): the handshake is dead at once, with the
+# reason, and the subscription never becomes Active
+($st, my $priv) = api(POST => 'Webhooks/Subscriptions', {
+    Name => 'Private', Url => 'http://10.1.2.3/hook', State => 'Active',
+    Subscriptions => [{ Entity => 'ProfileActions', EventType => 'profile.created' }] });
+is($st, 201, 'a subscription to a private address is accepted by the API');
+my $pid = $priv->{Id};
+my $dead;
+ok(wait_until(sub {
+    my (undef, $x) = api(GET => "Webhooks/Subscriptions/$pid/Deliveries?state=Dead");
+    $dead = $x;
+    scalar @{ $x->{Deliveries} || [] };
+}, 10), 'its handshake is a dead letter') or diag explain $dead;
+like($json->encode($dead), qr/10\.1\.2\.3|not allowed|refused|global/i, 'naming the refusal');
+is((api(GET => "Webhooks/Subscriptions/$pid"))[1]{State}, 'PendingValidation',
+   'and the subscription stays PendingValidation');
+
 unlike($ng->error_log, qr/\[(alert|crit|emerg)\]/, 'no alerts in the error log');
 
 done_testing();
