@@ -25,8 +25,8 @@
 
 static ngx_int_t ngx_prefs_data_body(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, char **text);
-static const char *ngx_prefs_data_profile_id(ngx_http_request_t *r,
-    ngx_prefs_api_ctx_t *ctx);
+static ngx_int_t ngx_prefs_data_read(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, ngx_prefs_db_handler_pt handler);
 static const char *ngx_prefs_data_history(ngx_http_request_t *r);
 static void ngx_prefs_data_created(ngx_prefs_db_query_t *q);
 static void ngx_prefs_data_updated(ngx_prefs_db_query_t *q);
@@ -71,18 +71,26 @@ ngx_prefs_data_create(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 ngx_int_t
 ngx_prefs_data_get(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
+    return ngx_prefs_data_read(r, ctx, ngx_prefs_data_profile);
+}
+
+
+/* GET Profile/{profileId} and its parts: the profile, answered by handler */
+
+static ngx_int_t
+ngx_prefs_data_read(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    ngx_prefs_db_handler_pt handler)
+{
+    ngx_int_t              rc;
     const char            *id;
     ngx_prefs_db_query_t  *q;
 
-    id = ngx_prefs_data_profile_id(r, ctx);
+    id = ngx_prefs_data_profile_id(r, ctx, &rc);
     if (id == NULL) {
-        return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
-                                    "No profile has the id \"%V\"",
-                                    &ctx->args[0]);
+        return rc;
     }
 
-    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_GET,
-                            ngx_prefs_data_profile);
+    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_GET, handler);
     if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -122,11 +130,9 @@ ngx_prefs_data_update(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     const char            *id;
     ngx_prefs_db_query_t  *q;
 
-    id = ngx_prefs_data_profile_id(r, ctx);
+    id = ngx_prefs_data_profile_id(r, ctx, &rc);
     if (id == NULL) {
-        return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
-                                    "No profile has the id \"%V\"",
-                                    &ctx->args[0]);
+        return rc;
     }
 
     rc = ngx_prefs_data_body(r, ctx, &text);
@@ -156,14 +162,13 @@ ngx_prefs_data_delete(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     long                   n;
     char                  *reason;
     ngx_str_t              erase, v;
+    ngx_int_t              rc;
     const char            *id;
     ngx_prefs_db_query_t  *q;
 
-    id = ngx_prefs_data_profile_id(r, ctx);
+    id = ngx_prefs_data_profile_id(r, ctx, &rc);
     if (id == NULL) {
-        return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
-                                    "No profile has the id \"%V\"",
-                                    &ctx->args[0]);
+        return rc;
     }
 
     if (ngx_http_arg(r, (u_char *) "erase", 5, &erase) == NGX_OK
@@ -217,14 +222,13 @@ ngx_prefs_data_delete(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 ngx_int_t
 ngx_prefs_data_activate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
+    ngx_int_t              rc;
     const char            *id;
     ngx_prefs_db_query_t  *q;
 
-    id = ngx_prefs_data_profile_id(r, ctx);
+    id = ngx_prefs_data_profile_id(r, ctx, &rc);
     if (id == NULL) {
-        return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
-                                    "No profile has the id \"%V\"",
-                                    &ctx->args[0]);
+        return rc;
     }
 
     q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_ACTIVATE,
@@ -315,26 +319,7 @@ ngx_prefs_data_find(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 ngx_int_t
 ngx_prefs_data_part_read(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
-    const char            *id;
-    ngx_prefs_db_query_t  *q;
-
-    id = ngx_prefs_data_profile_id(r, ctx);
-    if (id == NULL) {
-        return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
-                                    "No profile has the id \"%V\"",
-                                    &ctx->args[0]);
-    }
-
-    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_GET,
-                            ngx_prefs_data_part);
-    if (q == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    q->values[1] = id;
-    q->values[2] = ngx_prefs_data_history(r);
-
-    return ngx_prefs_http_query(r, q);
+    return ngx_prefs_data_read(r, ctx, ngx_prefs_data_part);
 }
 
 
@@ -350,11 +335,9 @@ ngx_prefs_data_part_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 
     part = ctx->route->data;
 
-    id = ngx_prefs_data_profile_id(r, ctx);
+    id = ngx_prefs_data_profile_id(r, ctx, &rc);
     if (id == NULL) {
-        return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
-                                    "No profile has the id \"%V\"",
-                                    &ctx->args[0]);
+        return rc;
     }
 
     rc = ngx_prefs_api_json_body(r, ctx, &body);
@@ -476,11 +459,23 @@ ngx_prefs_data_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 }
 
 
-static const char *
-ngx_prefs_data_profile_id(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+/*
+ * The {profileId} of the path; NULL when it is not one, with *rc the 404
+ * answered (path segments are null-terminated by the parser).
+ */
+
+const char *
+ngx_prefs_data_profile_id(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    ngx_int_t *rc)
 {
-    return ngx_prefs_api_id(&ctx->args[0]) > 0 ? (char *) ctx->args[0].data
-                                                : NULL;
+    if (ngx_prefs_api_id(&ctx->args[0]) > 0) {
+        return (char *) ctx->args[0].data;
+    }
+
+    *rc = ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
+                               "No profile has the id \"%V\"",
+                               &ctx->args[0]);
+    return NULL;
 }
 
 

@@ -11,6 +11,8 @@
 #include "ngx_prefs_api.h"
 
 
+const char *ngx_prefs_data_profile_id(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, ngx_int_t *rc);
 ngx_int_t ngx_prefs_data_create(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
 ngx_int_t ngx_prefs_data_get(ngx_http_request_t *r,

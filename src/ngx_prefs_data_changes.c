@@ -48,10 +48,8 @@ ngx_prefs_data_part_remove(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     ngx_int_t              rc;
     ngx_prefs_db_query_t  *q;
 
-    if (ngx_prefs_api_id(&ctx->args[0]) <= 0) {
-        return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
-                                    "No profile has the id \"%V\"",
-                                    &ctx->args[0]);
+    if (ngx_prefs_data_profile_id(r, ctx, &rc) == NULL) {
+        return rc;
     }
 
     rc = ngx_prefs_api_json_body(r, ctx, &body);
@@ -91,10 +89,8 @@ ngx_prefs_data_patch(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     ngx_int_t              rc;
     ngx_prefs_db_query_t  *q;
 
-    if (ngx_prefs_api_id(&ctx->args[0]) <= 0) {
-        return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
-                                    "No profile has the id \"%V\"",
-                                    &ctx->args[0]);
+    if (ngx_prefs_data_profile_id(r, ctx, &rc) == NULL) {
+        return rc;
     }
 
     rc = ngx_prefs_data_patch_body(r, ctx, &flags);
