@@ -1029,9 +1029,9 @@ BEGIN
                               NULL);
         PERFORM prefs_data_apply_ex(p_account_id, p_user_id, pid, p_body,
                                     true);
+        -- the rendering is also kept as the profile's copy (sql/015)
         UPDATE prefs_event x
-           SET data = (SELECT prefs_data_profile_json(p, false)::jsonb
-                         FROM prefs_profile p WHERE p.profile_id = pid)
+           SET data = prefs_profile_doc_fill(p_account_id, pid)::jsonb
          WHERE x.event_id = ev AND x.account_id = p_account_id;
     EXCEPTION
         WHEN SQLSTATE 'PF001' THEN
@@ -1069,8 +1069,8 @@ BEGIN
             format('there is no profile %s', p_profile_id);
         RETURN;
     END IF;
-    SELECT prefs_data_profile_json(p, false)::jsonb INTO before
-      FROM prefs_profile p WHERE p.profile_id = p_profile_id;
+    -- the profile's copy (sql/015), rendered only when it is not current
+    before := prefs_profile_get(p_account_id, p_profile_id, false)::jsonb;
     IF p_body IS NULL OR jsonb_typeof(p_body) <> 'object' THEN
         RETURN QUERY SELECT 'invalid'::text,
             'the body must be a JSON object'::text;
@@ -1081,8 +1081,7 @@ BEGIN
                                false) THEN
             PERFORM prefs_event_add(p_account_id, p_user_id,
                 'profile.updated', p_profile_id,
-                (SELECT prefs_data_profile_json(p, false)::jsonb
-                   FROM prefs_profile p WHERE p.profile_id = p_profile_id),
+                prefs_profile_doc_fill(p_account_id, p_profile_id)::jsonb,
                 before);
         END IF;
     EXCEPTION

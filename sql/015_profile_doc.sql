@@ -45,7 +45,13 @@ CREATE TRIGGER prefs_profile_doc_drop
 
 
 -- Renders the profile and keeps the copy; NULL when there is no such
--- profile in the account.
+-- profile in the account.  Reads call it when the copy is not current;
+-- writes (prefs_profile_create, prefs_profile_update in sql/009) call it
+-- after their last change, for the Data of their event, so the first read
+-- after a change finds a current copy.  In a write the row's xmin is the
+-- writing transaction's (or subtransaction's) id, which is what readers
+-- see once it commits; the FOR SHARE below is then on a row the writer
+-- already holds, and a rollback takes the copy with it.
 CREATE OR REPLACE FUNCTION prefs_profile_doc_fill(p_account_id bigint,
     p_profile_id bigint)
 RETURNS text

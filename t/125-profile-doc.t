@@ -60,7 +60,7 @@ my $out = q1(q{SELECT row_to_json(r) FROM prefs_profile_create(CAST(:'a' AS bigi
 my $P = $J->decode($out)->{profile_id};
 ok($P, 'a profile') or diag $out;
 
-is(copies($P), 1, 'the create kept a copy (sql/016)');
+is(copies($P), 1, 'the create kept a copy');
 psql("DELETE FROM prefs_profile_doc WHERE profile_id = CAST(:'p' AS bigint)", p => $P);
 my $first = served($P);
 is($first, fresh($P), 'without a copy, the first read renders');
@@ -88,7 +88,7 @@ for my $c (@changes) {
     is(served($P), $now, "$what: then the copy is served");
 }
 
-# writes keep the copy themselves (sql/016): current before any read
+# writes keep the copy themselves (sql/009 through prefs_profile_doc_fill): current before any read
 {
     my $r = write_fn('prefs_profile_update', $P, { FirstName => 'Annie' });
     like($r, qr/"updated"/, 'an update');
