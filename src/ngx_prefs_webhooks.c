@@ -22,6 +22,7 @@
 #include "ngx_prefs_webhooks.h"
 #include "ngx_prefs_http.h"
 #include "prefs_json.h"
+#include "prefs_whsig.h"
 #include "prefs_whsub.h"
 
 
@@ -29,7 +30,7 @@
 
 
 typedef struct {
-    char                       plain[PREFS_WHSUB_SECRET_SIZE];
+    char                       plain[PREFS_WHSIG_SECRET_LEN + 1];
     char                      *sealed;
 } ngx_prefs_webhooks_secret_t;
 
@@ -419,16 +420,17 @@ ngx_prefs_webhooks_secret_new(ngx_http_request_t *r)
     ngx_memzero(s, sizeof(ngx_prefs_webhooks_secret_t));
     cln->handler = ngx_prefs_webhooks_secret_wipe;
 
-    size = PREFS_SECRET_B64_SIZE(PREFS_WHSUB_SECRET_LEN);
+    size = PREFS_SECRET_B64_SIZE(PREFS_WHSIG_SECRET_LEN);
 
     s->sealed = ngx_pnalloc(r->pool, size);
     if (s->sealed == NULL) {
         return NULL;
     }
 
-    if (prefs_whsub_secret(s->plain) != 0
+    if (prefs_whsig_secret_generate(s->plain, sizeof(s->plain))
+        != PREFS_WHSIG_OK
         || prefs_secret_seal(pmcf->secret_key, (u_char *) s->plain,
-                             PREFS_WHSUB_SECRET_LEN, s->sealed, size)
+                             PREFS_WHSIG_SECRET_LEN, s->sealed, size)
            != PREFS_AUTH_OK)
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,

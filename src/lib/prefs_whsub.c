@@ -9,12 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "prefs_whsub.h"
 #include "prefs_json.h"
-#include "prefs_b64.h"
 
 
 typedef struct {
@@ -167,25 +164,6 @@ prefs_whsub_event_type(const char *type, const char **entity)
     }
 
     return NULL;
-}
-
-
-int
-prefs_whsub_secret(char out[PREFS_WHSUB_SECRET_SIZE])
-{
-    long           n;
-    unsigned char  raw[PREFS_WHSUB_SECRET_BYTES];
-
-    if (RAND_bytes(raw, sizeof(raw)) != 1) {
-        return -1;
-    }
-
-    memcpy(out, "whsec_", 6);
-    n = prefs_b64_encode(raw, sizeof(raw), out + 6,
-                         PREFS_WHSUB_SECRET_SIZE - 6, PREFS_B64_STD);
-    OPENSSL_cleanse(raw, sizeof(raw));
-
-    return n == PREFS_WHSUB_SECRET_LEN - 6 ? 0 : -1;
 }
 
 

@@ -28,9 +28,6 @@
 #define PREFS_WHSUB_MAX_NAMES     100
 
 /* "whsec_" and the padded base64 of 32 random bytes, and a NUL */
-#define PREFS_WHSUB_SECRET_BYTES  32
-#define PREFS_WHSUB_SECRET_LEN    50
-#define PREFS_WHSUB_SECRET_SIZE   (PREFS_WHSUB_SECRET_LEN + 1)
 
 #define PREFS_WHSUB_SETTINGS_MAX_MIN       50
 #define PREFS_WHSUB_SETTINGS_MAX_MAX       5000
@@ -45,13 +42,6 @@
  * NULL if it is none.
  */
 const char *prefs_whsub_event_type(const char *type, const char **entity);
-
-/*
- * A new signing secret in the Standard Webhooks form: "whsec_" and the
- * base64 of PREFS_WHSUB_SECRET_BYTES bytes from the OpenSSL generator.
- * Returns 0, or -1 if the generator failed.
- */
-int prefs_whsub_secret(char out[PREFS_WHSUB_SECRET_SIZE]);
 
 /*
  * Checks a destination: an absolute http(s) URL of printable ASCII, with

@@ -7,7 +7,6 @@
 #include "unit.h"
 #include "prefs_whsub.h"
 #include "prefs_json.h"
-#include "prefs_b64.h"
 
 
 static char  msg[512];
@@ -112,22 +111,6 @@ main(void)
 {
     char         dump[2048], big[PREFS_WHSUB_URL_MAX + 32];
     const char  *entity;
-
-    /* secrets */
-
-    {
-        char           s1[PREFS_WHSUB_SECRET_SIZE], s2[PREFS_WHSUB_SECRET_SIZE];
-        unsigned char  raw[64];
-
-        ok(prefs_whsub_secret(s1) == 0 && prefs_whsub_secret(s2) == 0,
-           "secrets are made");
-        is_int(strlen(s1), PREFS_WHSUB_SECRET_LEN, "of 50 characters");
-        ok(strncmp(s1, "whsec_", 6) == 0, "starting whsec_");
-        is_int(prefs_b64_decode(s1 + 6, strlen(s1 + 6), raw, sizeof(raw),
-                                PREFS_B64_STD), 32,
-               "then the base64 of 32 bytes");
-        ok(strcmp(s1, s2) != 0, "two are different");
-    }
 
     /* event types */
 
