@@ -17,7 +17,8 @@ use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(tport db psql psql_value pg_stop pg_start prefsctl wait_until
-                 start_nginx http_request make_account make_user pnauth);
+                 start_nginx http_request make_account make_user pnauth
+                 api_account api_user api_blocks);
 
 sub db { $ENV{TEST_NGINX_PREFS_DATABASE} or die "TEST_NGINX_PREFS_DATABASE is not set\n" }
 
@@ -259,5 +260,87 @@ sub stop {
 }
 
 sub DESTROY { my $self = shift; $self->stop if $self->{root} }
+
+# --- Test::Nginx block suites -------------------------------------------------
+#
+# A block suite makes its accounts and users once, before run_tests(), under
+# fixed clientIds of its own (the database is new for every `make test`), and
+# signs each request when the block runs:
+#
+#     use lib 't';
+#     use Test::Nginx::Socket 'no_plan';
+#     use PrefsTest;
+#
+#     api_account('UsersCo');
+#     api_user('UsersCo', 'admin', 'Administrators');
+#     api_blocks();
+#     run_tests();
+#     __DATA__
+#     === TEST 1: ...
+#     --- request
+#     GET /Profiles/v4/UsersCo/Users
+#     --- more_headers eval
+#     PrefsTest::auth('UsersCo', 'admin')
+#
+# `eval` sections run in Test::Base's package under the real runner, so they
+# name PrefsTest's functions (and the suite's variables, `$::name`) in full.
+
+my %Secrets;
+
+# api_account($clientId[, $name]): the account, made unless it exists.
+sub api_account {
+    my ($client, $name) = @_;
+    psql("INSERT INTO prefs_account (client_id, name) VALUES (:'c', :'n')"
+         . " ON CONFLICT (client_id) DO NOTHING", c => $client, n => $name // $client);
+    return $client;
+}
+
+# api_user($clientId, $user, @groups): a user with a fresh secret, kept for
+# auth(); the user's id.
+sub api_user {
+    my ($client, $user, @groups) = @_;
+    my ($secret, $uid) = make_user($client, $user, @groups);
+    $Secrets{$client}{$user} = $secret;
+    return $uid;
+}
+
+sub api_secret {
+    my ($client, $user) = @_;
+    return $Secrets{$client}{$user} // die "no secret for $user of $client: call api_user first\n";
+}
+
+# auth($clientId, $user, %pnauth_options): a more_headers line signing the
+# request now.
+sub auth {
+    my ($client, $user, %o) = @_;
+    return 'Authorization: ' . pnauth($client, $user, api_secret($client, $user), %o) . "\n";
+}
+
+# The module's directives and API locations for every block that does not
+# bring its own: a block's `--- http_config` is added to the defaults unless
+# it names prefs_database itself; a block's `--- config` replaces the default
+# locations.
+our $ApiLocations = <<'LOC';
+location /Profiles/v4/ { prefs_api v4; }
+location /api/3/ { prefs_api v3; }
+location /API/3/async/ { prefs_api v3_async; }
+location = /oauth/token { prefs_api oauth; }
+location = /prefs/status { prefs_api status; }
+LOC
+
+sub api_http_config {
+    return qq{prefs_database "$ENV{TEST_NGINX_PREFS_DATABASE}";\n}
+         . "prefs_secret_key $ENV{TEST_NGINX_PREFS_KEY};\n";
+}
+
+sub api_blocks {
+    Test::Nginx::Util::add_block_preprocessor(sub {
+        my ($block) = @_;
+        my $http = $block->http_config // '';
+        $block->set_value(http_config => api_http_config() . $http)
+            unless $http =~ /\bprefs_database\b/;
+        $block->set_value(config => $ApiLocations) unless defined $block->config;
+    });
+}
 
 1;
