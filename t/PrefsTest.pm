@@ -328,9 +328,12 @@ location = /oauth/token { prefs_api oauth; }
 location = /prefs/status { prefs_api status; }
 LOC
 
+# The spool goes under logs/, which both runners remove between blocks (the
+# real one refuses to remove a server root holding anything else).
 sub api_http_config {
     return qq{prefs_database "$ENV{TEST_NGINX_PREFS_DATABASE}";\n}
-         . "prefs_secret_key $ENV{TEST_NGINX_PREFS_KEY};\n";
+         . "prefs_secret_key $ENV{TEST_NGINX_PREFS_KEY};\n"
+         . "prefs_spool logs/prefs_spool;\n";
 }
 
 sub api_blocks {
