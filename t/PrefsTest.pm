@@ -346,4 +346,173 @@ sub api_blocks {
     });
 }
 
+
+# --- what a block suite checks beyond the answer ---------------------------------
+#
+# api_checks() adds these sections to the blocks of a suite that called
+# api_blocks():
+#
+#     --- response_json eval      the answer, decoded, matches this (json_match);
+#                                 the last answer, when the block sends several
+#     --- sql                     a query run after every request of the block,
+#     --- sql_result              whose `psql -A -t` output is this,
+#     --- sql_result_like         or matches this
+#     --- sql_unchanged           a query answering the same after every request
+#                                 of the block as just before the block
+#
+# The queries name the answer's top-level JSON values as psql variables
+# (:'ProfileId'), so that a block can check what it created.
+
+our $Absent = bless {}, 'PrefsTest::Absent';
+
+# absent(): in a response_json, the field is not there at all.
+sub absent { $Absent }
+
+# contains(@wanted): in a response_json, an array with, for each wanted
+# item, an element matching it (in any order, others allowed).
+sub contains { return bless [ @_ ], 'PrefsTest::Contains' }
+
+# satisfies(sub { ... }, $what): the value makes the sub true.
+sub satisfies { return bless { code => $_[0], what => $_[1] // 'a condition' }, 'PrefsTest::Satisfies' }
+
+# json_match($got, $want): '' when $got has everything $want says, else
+# where and why not.  A hash names the fields that must be there (others
+# may be); an array is the whole array; a qr// matches a string; undef is
+# null; a JSON boolean is matched by 1 or 0.
+sub json_match {
+    my ($got, $want, $at) = @_;
+    $at //= '$';
+    my $show = sub { my $v = shift; defined $v ? (ref $v ? JSON::PP->new->canonical->allow_nonref->encode($v) : "\"$v\"") : 'null' };
+    if (ref $want eq 'PrefsTest::Satisfies') {
+        return $want->{code}->($got) ? '' : "$at: " . $show->($got) . " is not $want->{what}";
+    }
+    if (ref $want eq 'PrefsTest::Contains') {
+        return "$at: not an array but " . $show->($got) if ref $got ne 'ARRAY';
+        for my $i (0 .. $#$want) {
+            return "$at: no element matches " . $show->($want->[$i])
+                unless grep { json_match($_, $want->[$i]) eq '' } @$got;
+        }
+        return '';
+    }
+    if (ref $want eq 'HASH') {
+        return "$at: not an object but " . $show->($got) if ref $got ne 'HASH';
+        for my $k (sort keys %$want) {
+            if (ref $want->{$k} eq 'PrefsTest::Absent') {
+                return "$at.$k is there" if exists $got->{$k};
+                next;
+            }
+            return "$at.$k is missing" unless exists $got->{$k};
+            my $why = json_match($got->{$k}, $want->{$k}, "$at.$k");
+            return $why if $why ne '';
+        }
+        return '';
+    }
+    if (ref $want eq 'ARRAY') {
+        return "$at: not an array but " . $show->($got) if ref $got ne 'ARRAY';
+        return "$at: " . @$got . " elements, not " . @$want . ": " . $show->($got) if @$got != @$want;
+        for my $i (0 .. $#$want) {
+            my $why = json_match($got->[$i], $want->[$i], "$at\[$i]");
+            return $why if $why ne '';
+        }
+        return '';
+    }
+    if (ref $want eq 'Regexp') {
+        return defined $got && !ref $got && $got =~ $want ? '' : "$at: " . $show->($got) . " does not match $want";
+    }
+    if (!defined $want) {
+        return defined $got ? "$at: " . $show->($got) . ", not null" : '';
+    }
+    return "$at: " . $show->($got) . ", not \"$want\""
+        if !defined $got || (ref $got && !JSON::PP::is_bool($got)) || "$got" ne "$want";
+    return '';
+}
+
+sub section {
+    my ($block, $name) = @_;
+    return $block->can($name) ? $block->$name : undef;
+}
+
+sub api_checks {
+    require JSON::PP;
+    require Test::More;
+    Test::Nginx::Util::add_block_preprocessor(sub {
+        my ($block) = @_;
+        my $sql = section($block, 'sql_unchanged');
+        $block->set_value(sql_before => psql($sql)) if defined $sql;
+    });
+    Test::Nginx::Socket::add_response_body_check(sub {
+        my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
+        return if $dry_run;
+        my $name = $block->name;
+        my $json = eval { JSON::PP->new->allow_nonref->decode($body // '') };
+        my $want = section($block, 'response_json');
+        my $req = section($block, 'request');
+        if (defined $want && $req_idx == (ref $req eq 'ARRAY' ? $#$req : 0)) {
+            my $why = defined $json ? json_match($json, $want) : "not JSON: " . ($body // '');
+            Test::More::is($why, '', "$name - response_json");
+        }
+        my %vars = map { $_ => $json->{$_} } grep { defined $json->{$_} && !ref $json->{$_} }
+                   keys %{ ref $json eq 'HASH' ? $json : {} };
+        my $sql = section($block, 'sql');
+        if (defined $sql) {
+            my $got = eval { psql($sql, %vars) } // "psql failed: $@";
+            $got =~ s/\s+\z//;
+            my $like = section($block, 'sql_result_like');
+            if (defined $like) {
+                Test::More::like($got, ref $like ? $like : qr/$like/, "$name - sql_result_like");
+            } else {
+                my $exp = section($block, 'sql_result') // '';
+                $exp =~ s/\s+\z//;
+                Test::More::is($got, $exp, "$name - sql_result");
+            }
+        }
+        my $unchanged = section($block, 'sql_unchanged');
+        if (defined $unchanged) {
+            Test::More::is(psql($unchanged), section($block, 'sql_before'), "$name - sql_unchanged");
+        }
+    });
+}
+
+# api_request($client, $user, $method, $path[, $body[, \%headers]]): a
+# request made while a suite prepares its data, before run_tests(), to an
+# nginx of the suite's own (started on first use, stopped by api_prepared()
+# or at exit): (status, {headers}, decoded JSON or undef, raw body).
+my $Preparer;
+
+sub api_request {
+    my ($client, $user, $method, $path, $body, $headers) = @_;
+    require JSON::PP;
+    if (!$Preparer) {
+        my $free = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1) or die "port: $!";
+        my $port = $free->sockport;
+        close $free;
+        (my $name = $0) =~ s{.*/|\.t$}{}g;
+        $Preparer = start_nginx(name => "prepare-$name", port => $port - ($ENV{PREFS_TEST_PORT_OFFSET} // 0),
+                                workers => 1, config => 'location /api/3/ { prefs_api v3; }');
+    }
+    my %h = (Authorization => pnauth($client, $user, api_secret($client, $user)), %{ $headers || {} });
+    $h{'Content-Type'} //= 'application/json' if defined $body;
+    my $prefix = $path =~ s{^v3:}{} ? '/api/3' : '/Profiles/v4';
+    my ($st, $hd, $raw) = $Preparer->request(method => $method, path => "$prefix/$client/$path", headers => \%h,
+        body => defined $body ? (ref $body ? JSON::PP::encode_json($body) : $body) : undef);
+    return ($st, $hd, scalar eval { JSON::PP::decode_json($raw) }, $raw);
+}
+
+# api_prepared(): the preparation is over; its nginx stops, and must have
+# logged no error.
+sub api_prepared {
+    return unless $Preparer;
+    my @bad = grep { /\[(error|alert|crit|emerg)\]/ } split /\n/, $Preparer->error_log;
+    $Preparer->stop;
+    $Preparer = undef;
+    die "the preparation's nginx logged:\n@bad\n" if @bad;
+}
+
+# api_config_import($clientId): the demo configuration, imported.
+sub api_config_import {
+    my ($client) = @_;
+    my ($rc, $out) = prefsctl('config', 'import', $client, top() . '/conf/demo-config.json');
+    die "config import into $client failed: $out\n" if $rc;
+}
+
 1;
