@@ -354,6 +354,7 @@ sub api_blocks {
 #
 #     --- response_json eval      the answer, decoded, matches this (json_match);
 #                                 the last answer, when the block sends several
+#     --- response_json_list eval one such structure per request of the block
 #     --- sql                     a query run after every request of the block,
 #     --- sql_result              whose `psql -A -t` output is this,
 #     --- sql_result_like         or matches this
@@ -374,6 +375,9 @@ sub contains { return bless [ @_ ], 'PrefsTest::Contains' }
 
 # satisfies(sub { ... }, $what): the value makes the sub true.
 sub satisfies { return bless { code => $_[0], what => $_[1] // 'a condition' }, 'PrefsTest::Satisfies' }
+
+# present(): in a response_json, the field is there, whatever its value.
+sub present { satisfies(sub { 1 }, 'there') }
 
 # json_match($got, $want): '' when $got has everything $want says, else
 # where and why not.  A hash names the fields that must be there (others
@@ -450,6 +454,11 @@ sub api_checks {
         if (defined $want && $req_idx == (ref $req eq 'ARRAY' ? $#$req : 0)) {
             my $why = defined $json ? json_match($json, $want) : "not JSON: " . ($body // '');
             Test::More::is($why, '', "$name - response_json");
+        }
+        my $list = section($block, 'response_json_list');
+        if (defined $list) {
+            my $why = defined $json ? json_match($json, $list->[$req_idx]) : "not JSON: " . ($body // '');
+            Test::More::is($why, '', "$name - response_json_list [$req_idx]");
         }
         my %vars = map { $_ => $json->{$_} } grep { defined $json->{$_} && !ref $json->{$_} }
                    keys %{ ref $json eq 'HASH' ? $json : {} };
