@@ -118,17 +118,19 @@ sub functions {      # name(args) => definition, every function, view and trigge
     return \%d;
 }
 
-# pg_dump --schema-only, as a sorted list of statements, without the daily
-# event partitions (named after the day the database was made)
+# pg_dump --schema-only, as a sorted list of its objects ("Name: ...; Type:
+# ..." and the statements), without the daily event partitions (named after
+# the day the database was made) and without the objects whose header
+# matches one of @skip
 sub schema {
     my ($db, @skip) = @_;
     my $r = run({}, 'pg_dump', '--schema-only', '--no-owner', '--no-privileges',
                 '--exclude-table=prefs_event_p2*', '-d', $db);
     die "pg_dump: $r->{err}" if $r->{rc};
-    my @blocks = grep { /\S/ && !/^\\(?:un)?restrict /m }
-                 map { join "\n", grep { !/^--/ } split /\n/ } split /\n\n+/, $r->{out};
-    my %skip = map { $_ => 1 } @skip;
-    return [sort grep { my $b = $_; !grep { $b =~ /\bpublic\.\Q$_\E\b/ } keys %skip } @blocks];
+    my @objects = grep { !/^\\(?:un)?restrict /m } split /^--\n-- (?=Name: )/m, $r->{out};
+    shift @objects;      # the preamble
+    s/^SET \w+ = [^\n]*;$//mg, s/\s+\z// for @objects;    # settings between sections
+    return [sort grep { my ($head) = /\A([^\n]*)/; !grep { $head =~ $_ } @skip } @objects];
 }
 
 sub tables {         # every table's rows: name => [count, md5 of the sorted rows]
@@ -218,11 +220,16 @@ is q1($NEWDB, q{SELECT count(*) FROM prefs_schema_version WHERE checksum ~ '^[0-
    'each with its checksum';
 my $fn_new = functions($NEWDB);
 
-is_deeply [sort keys %$fn_new], [sort keys %$fn_old],
-    'the same functions, views and triggers as a database made by the old files';
-is_deeply [grep { $fn_new->{$_} ne $fn_old->{$_} } sort keys %$fn_new], [],
+# Added since version 15: prefsctl's functions (sql/functions/ctl.sql; the
+# old prefsctl made them in pg_temp at every call).
+my $SINCE_15 = qr/\bprefs_ctl_\w+\(/;
+my @since = grep { /$SINCE_15/ } sort keys %$fn_new;
+cmp_ok scalar @since, '>=', 10, "prefsctl's functions are new";
+is_deeply [sort grep { !/$SINCE_15/ } keys %$fn_new], [sort keys %$fn_old],
+    'otherwise the same functions, views and triggers as a database made by the old files';
+is_deeply [grep { !/$SINCE_15/ && $fn_new->{$_} ne $fn_old->{$_} } sort keys %$fn_new], [],
     '... with the same definitions (the last one of the old files)';
-is_deeply schema($NEWDB, 'prefs_schema_version'), schema($OLDDB, 'prefs_schema_version'),
+is_deeply schema($NEWDB, qr/prefs_schema_version/, $SINCE_15), schema($OLDDB, qr/prefs_schema_version/),
     'the same tables, indexes, constraints and sequences (pg_dump), but for prefs_schema_version';
 
 # --------------------------------------------------------------------------
