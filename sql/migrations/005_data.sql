@@ -243,6 +243,8 @@ CREATE INDEX IF NOT EXISTS prefs_consent_profile
 -- partition takes what no daily partition covers, so an insert never
 -- fails for want of a partition; prefs_event_partitions moves such rows
 -- into the daily partition when it creates it.
+-- The daily partitions are made after the functions, by
+-- sql/after_migrate.sql, and then by the helper process.
 CREATE TABLE IF NOT EXISTS prefs_event (
     event_id       bigserial   NOT NULL,
     account_id     bigint      NOT NULL,

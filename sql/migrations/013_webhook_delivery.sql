@@ -110,6 +110,7 @@ CREATE TABLE IF NOT EXISTS prefs_webhook_cursor (
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
 
+-- (the horizon written out: migrations call no function of sql/functions)
 INSERT INTO prefs_webhook_cursor (txid, event_id)
 VALUES (pg_snapshot_xmin(pg_current_snapshot()), 0)
 ON CONFLICT (one) DO NOTHING;
