@@ -82,7 +82,7 @@ my @old = grep { m{^sql/\d+_\w+\.sql$} }
           split /\n/, `git -C '$REPO' ls-tree --name-only $OLD sql/ 2>/dev/null`;
 if ($? != 0 || !@old) {
     fail("the upgrade test needs the repository's git history (commit $OLD: the sql/NNN_name.sql files of "
-         . "schema version 15 and that day's tools/prefsctl); run it from a git clone");
+         . "schema version 15 and that day's tools/prefsctl); run it from a full git clone (not a shallow one)");
     done_testing;
     exit;
 }
