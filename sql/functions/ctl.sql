@@ -24,12 +24,6 @@ END
 $$;
 
 
-CREATE OR REPLACE FUNCTION prefs_ctl_time(t timestamptz) RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-$$;
-
-
 CREATE OR REPLACE FUNCTION prefs_ctl_account(p_client text)
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
@@ -105,13 +99,13 @@ BEGIN
             'AccountId', a.account_id,
             'ClientId',  a.client_id,
             'Name',      a.name,
-            'CreatedAt', prefs_ctl_time(a.created_at));
+            'CreatedAt', prefs_iso(a.created_at));
     END IF;
     RETURN json_build_object(
         'AccountId', a.account_id,
         'ClientId',  a.client_id,
         'Name',      a.name,
-        'CreatedAt', prefs_ctl_time(a.created_at),
+        'CreatedAt', prefs_iso(a.created_at),
         'AuthWindowSeconds', a.auth_window_seconds);
 END
 $$;
@@ -125,7 +119,7 @@ LANGUAGE sql STABLE AS $$
         'Name',      name,
         'IsActive',  is_active,
         'AuthWindowSeconds', to_jsonb(a) -> 'auth_window_seconds',
-        'CreatedAt', prefs_ctl_time(created_at))
+        'CreatedAt', prefs_iso(created_at))
         ORDER BY account_id), '[]'::json)
     FROM prefs_account a
 $$;
@@ -216,7 +210,7 @@ BEGIN
                 'Groups',      prefs_ctl_groups(u.user_id),
                 'IsActive',    u.is_active,
                 'LiveSecrets', prefs_ctl_live(u.user_id),
-                'CreatedAt',   prefs_ctl_time(u.created_at))
+                'CreatedAt',   prefs_iso(u.created_at))
               ORDER BY u.user_id), '[]'::json)
               FROM prefs_user u WHERE u.account_id = acct);
 END
@@ -322,7 +316,7 @@ BEGIN
                 'LiveTokens',   (SELECT count(*) FROM prefs_oauth_token t
                                   WHERE t.oauth_client_id = c.oauth_client_id
                                     AND t.expires_at > now()),
-                'CreatedAt',    prefs_ctl_time(c.created_at))
+                'CreatedAt',    prefs_iso(c.created_at))
               ORDER BY c.oauth_client_id), '[]'::json)
               FROM prefs_oauth_client c
               JOIN prefs_user u ON u.user_id = c.user_id
@@ -394,21 +388,21 @@ RETURNS json LANGUAGE sql STABLE AS $$
         'State',       j.state,
         'Attempts',    j.attempts,
         'MaxAttempts', j.max_attempts,
-        'RunAt',       prefs_ctl_time(j.run_at),
+        'RunAt',       prefs_iso(j.run_at),
         'LeaseOwner',  j.lease_owner,
         'LeaseToken',  j.lease_token,
-        'LeaseUntil',  prefs_ctl_time(j.lease_until),
+        'LeaseUntil',  prefs_iso(j.lease_until),
         'Result',      j.result,
         'Error',       j.error,
-        'CreatedAt',   prefs_ctl_time(j.created_at),
-        'StartedAt',   prefs_ctl_time(j.started_at),
-        'FinishedAt',  prefs_ctl_time(j.finished_at),
+        'CreatedAt',   prefs_iso(j.created_at),
+        'StartedAt',   prefs_iso(j.started_at),
+        'FinishedAt',  prefs_iso(j.finished_at),
         'Runs', coalesce((
             SELECT json_agg(json_build_object(
                        'Attempt',    r.attempt,
                        'LeaseOwner', r.lease_owner,
                        'Accepted',   r.accepted,
-                       'RecordedAt', prefs_ctl_time(r.recorded_at))
+                       'RecordedAt', prefs_iso(r.recorded_at))
                      ORDER BY r.recorded_at, r.attempt)
               FROM prefs_job_run r
              WHERE r.job_id = j.job_id), '[]'::json))
