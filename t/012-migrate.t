@@ -235,6 +235,17 @@ is_deeply schema($NEWDB, qr/prefs_schema_version/, $SINCE_15), schema($OLDDB, qr
 # --------------------------------------------------------------------------
 # the upgrade
 
+# functions of files edited or withdrawn after they landed, which an older
+# database still has (017 drops them)
+my @dead = ('prefs_webhook_body(prefs_webhook_delivery,prefs_webhook_subscription)',
+            'prefs_profile_doc_current(bigint)', 'prefs_profile_doc_keep(bigint)');
+q1($OLDDB, q{CREATE FUNCTION prefs_webhook_body(d prefs_webhook_delivery, s prefs_webhook_subscription)
+             RETURNS text LANGUAGE sql STABLE AS $$ SELECT d.kind $$});
+q1($OLDDB, q{CREATE FUNCTION prefs_profile_doc_current(p_profile_id bigint) RETURNS text
+             LANGUAGE sql STABLE AS $$ SELECT NULL::text $$});
+q1($OLDDB, q{CREATE FUNCTION prefs_profile_doc_keep(p_profile_id bigint) RETURNS jsonb
+             LANGUAGE sql AS $$ SELECT NULL::jsonb $$});
+
 $r = migrate($OLDDB);
 is $r->{rc}, 0, 'the version-15 database migrates' or diag $r->{err};
 is_deeply $J->decode($r->{out} || '{}'), { applied => ['017_drop_dead_functions'], version => 17 },
@@ -248,6 +259,8 @@ my @changed = grep { ($rows_after->{$_} // '') ne $rows_before->{$_} } sort keys
 is_deeply \@changed, ['prefs_schema_version'], 'no data changed but the version table (rows and contents)';
 is q1($OLDDB, q{SELECT prefs_profile_get(CAST(:'a' AS bigint), CAST(:'p' AS bigint), false)}, a => $A, p => $P),
    $doc_before, 'the profile reads the same';
+is q1($OLDDB, 'SELECT count(*) FROM unnest(CAST(:\'d\' AS text[])) f WHERE to_regprocedure(f) IS NOT NULL',
+      d => '{' . join(',', map { qq{"$_"} } @dead) . '}'), 0, 'the dead functions are dropped';
 is_deeply functions($OLDDB), $fn_new, 'functions, views and triggers now equal a new database\'s';
 is_deeply schema($OLDDB), schema($NEWDB), 'and so does the whole schema (pg_dump)';
 
