@@ -16,7 +16,7 @@ api_user($acme, 'admin', 'Administrators');
 PrefsTest::api_config_import($acme);
 my $acct = psql_value("SELECT account_id FROM prefs_account WHERE client_id = :'c'", c => $acme);
 
-my $ng = PrefsTest::start_nginx(name => 'events-paging', port => 1994, workers => 2,
+my $ng = PrefsTest::start_nginx_free(name => 'events-paging', workers => 2,
                                 http_config => 'prefs_event_history_days 10;');
 
 sub call {

@@ -483,6 +483,18 @@ sub api_checks {
     });
 }
 
+# free_port(): a TCP port of 127.0.0.1 nobody listens on now.
+sub free_port {
+    my $sock = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1) or die "free port: $!";
+    my $port = $sock->sockport;
+    close $sock;
+    return $port;
+}
+
+# start_nginx_free(%options): start_nginx on a free port, so that suites can
+# run in parallel.
+sub start_nginx_free { start_nginx(@_, port => free_port() - ($ENV{PREFS_TEST_PORT_OFFSET} // 0)) }
+
 # api_request($client, $user, $method, $path[, $body[, \%headers]]): a
 # request made while a suite prepares its data, before run_tests(), to an
 # nginx of the suite's own (started on first use, stopped by api_prepared()
@@ -493,12 +505,9 @@ sub api_request {
     my ($client, $user, $method, $path, $body, $headers) = @_;
     require JSON::PP;
     if (!$Preparer) {
-        my $free = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1) or die "port: $!";
-        my $port = $free->sockport;
-        close $free;
         (my $name = $0) =~ s{.*/|\.t$}{}g;
-        $Preparer = start_nginx(name => "prepare-$name", port => $port - ($ENV{PREFS_TEST_PORT_OFFSET} // 0),
-                                workers => 1, config => 'location /api/3/ { prefs_api v3; }');
+        $Preparer = start_nginx_free(name => "prepare-$name", workers => 1,
+                                     config => 'location /api/3/ { prefs_api v3; }');
     }
     my %h = (Authorization => pnauth($client, $user, api_secret($client, $user)), %{ $headers || {} });
     $h{'Content-Type'} //= 'application/json' if defined $body;
