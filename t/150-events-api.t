@@ -108,6 +108,8 @@ add_block_preprocessor(sub {
     my $http = $block->http_config // '';
     $block->set_value(http_config => "prefs_event_history_days 10;\n$http") unless $http =~ /prefs_event_history_days/;
 });
+# every block only reads: each runs twice, to catch state left between requests
+repeat_each(2);
 api_blocks();
 PrefsTest::api_checks();
 run_tests();
