@@ -11,6 +11,16 @@ use PrefsTest;
 
 plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE};
 
+# A database of its own: the suite drops and attaches partitions of
+# prefs_event, which the upkeep of the other suites' nginx (run beside it by
+# prove -j) must not meet.
+(my $own = db()) =~ s/dbname=\S+/dbname=prefs_upkeep/ or die "no dbname in the conninfo\n";
+psql("SET client_min_messages = warning; DROP DATABASE IF EXISTS prefs_upkeep");
+psql("CREATE DATABASE prefs_upkeep");
+$ENV{TEST_NGINX_PREFS_DATABASE} = $own;
+my ($rc, $out) = prefsctl('migrate');
+is($rc, 0, 'a database of its own, migrated') or BAIL_OUT($out);
+
 # --- partition upkeep when the helper starts ---------------------------------------
 
 my @day = map { strftime('%Y%m%d', gmtime(time + 86400 * $_)) } 0 .. 7;
