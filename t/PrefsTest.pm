@@ -355,7 +355,7 @@ sub api_blocks {
 #     --- response_json eval      the answer, decoded, matches this (json_match);
 #                                 the last answer, when the block sends several
 #     --- response_json_list eval one such structure per request of the block
-#     --- sql                     a query run after every request of the block,
+#     --- sql                     a query run after the block's (last) request,
 #     --- sql_result              whose `psql -A -t` output is this,
 #     --- sql_result_like         or matches this
 #     --- sql_unchanged           a query answering the same after every request
@@ -448,10 +448,11 @@ sub api_checks {
         my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
         return if $dry_run;
         my $name = $block->name;
-        my $json = eval { JSON::PP->new->allow_nonref->decode($body // '') };
-        my $want = section($block, 'response_json');
+        my $json = eval { JSON::PP->new->utf8->allow_nonref->decode($body // '') };
         my $req = section($block, 'request');
-        if (defined $want && $req_idx == (ref $req eq 'ARRAY' ? $#$req : 0)) {
+        my $last = $req_idx == (ref $req eq 'ARRAY' ? $#$req : 0);
+        my $want = section($block, 'response_json');
+        if (defined $want && $last) {
             my $why = defined $json ? json_match($json, $want) : "not JSON: " . ($body // '');
             Test::More::is($why, '', "$name - response_json");
         }
@@ -463,7 +464,7 @@ sub api_checks {
         my %vars = map { $_ => $json->{$_} } grep { defined $json->{$_} && !ref $json->{$_} }
                    keys %{ ref $json eq 'HASH' ? $json : {} };
         my $sql = section($block, 'sql');
-        if (defined $sql) {
+        if (defined $sql && $last) {
             my $got = eval { psql($sql, %vars) } // "psql failed: $@";
             $got =~ s/\s+\z//;
             my $like = section($block, 'sql_result_like');
@@ -482,6 +483,18 @@ sub api_checks {
     });
 }
 
+# free_port(): a TCP port of 127.0.0.1 nobody listens on now.
+sub free_port {
+    my $sock = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1) or die "free port: $!";
+    my $port = $sock->sockport;
+    close $sock;
+    return $port;
+}
+
+# start_nginx_free(%options): start_nginx on a free port, so that suites can
+# run in parallel.
+sub start_nginx_free { start_nginx(@_, port => free_port() - ($ENV{PREFS_TEST_PORT_OFFSET} // 0)) }
+
 # api_request($client, $user, $method, $path[, $body[, \%headers]]): a
 # request made while a suite prepares its data, before run_tests(), to an
 # nginx of the suite's own (started on first use, stopped by api_prepared()
@@ -492,12 +505,9 @@ sub api_request {
     my ($client, $user, $method, $path, $body, $headers) = @_;
     require JSON::PP;
     if (!$Preparer) {
-        my $free = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1) or die "port: $!";
-        my $port = $free->sockport;
-        close $free;
         (my $name = $0) =~ s{.*/|\.t$}{}g;
-        $Preparer = start_nginx(name => "prepare-$name", port => $port - ($ENV{PREFS_TEST_PORT_OFFSET} // 0),
-                                workers => 1, config => 'location /api/3/ { prefs_api v3; }');
+        $Preparer = start_nginx_free(name => "prepare-$name", workers => 1,
+                                     config => 'location /api/3/ { prefs_api v3; }');
     }
     my %h = (Authorization => pnauth($client, $user, api_secret($client, $user)), %{ $headers || {} });
     $h{'Content-Type'} //= 'application/json' if defined $body;
