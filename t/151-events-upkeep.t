@@ -78,11 +78,10 @@ $ng->reload;
 ok(wait_until(sub { runs() > $runs }, 15), 'so does a reload');
 
 
-# the helper killed on purpose above is the only alert (a DROP of an old
-# partition can deadlock with the webhook pump's claim: an [error] the
-# helper retries)
-is(join('', grep { /\[(alert|crit|emerg)\]/ && !/cache manager process \d+ exited on signal 9/ }
-            split /^/, $ng->error_log), '', 'no other alert in the error log');
+# the helper killed on purpose above is the only alert, and nothing else
+# failed (the upkeep once deadlocked with the webhook pump's claim: t/153)
+is(join('', grep { /\[(error|alert|crit|emerg)\]/ && !/cache manager process \d+ exited on signal 9/ }
+            split /^/, $ng->error_log), '', 'no error or other alert in the error log');
 $ng->stop;
 
 done_testing();
