@@ -1,0 +1,88 @@
+
+/*
+ * Copyright (C) ngx_prefs authors
+ */
+
+
+#ifndef _NGX_PREFS_STMT_H_INCLUDED_
+#define _NGX_PREFS_STMT_H_INCLUDED_
+
+
+/*
+ * Every statement the module sends is named here and prepared once per
+ * connection.  Values travel only as parameters.
+ */
+
+typedef enum {
+    NGX_PREFS_STMT_STATUS = 0,
+    NGX_PREFS_STMT_ACCOUNT_BY_CLIENT_ID,
+    NGX_PREFS_STMT_JOB_CLAIM,
+    NGX_PREFS_STMT_JOB_FINISH,
+    NGX_PREFS_STMT_JOB_RENEW,
+    NGX_PREFS_STMT_AUTH_HMAC,
+    NGX_PREFS_STMT_AUTH_BEARER,
+    NGX_PREFS_STMT_OAUTH_ISSUE,
+    NGX_PREFS_STMT_USERS_LIST,
+    NGX_PREFS_STMT_USER_GET,
+    NGX_PREFS_STMT_USER_CREATE,
+    NGX_PREFS_STMT_USER_UPDATE,
+    NGX_PREFS_STMT_USER_DEACTIVATE,
+    NGX_PREFS_STMT_GROUPS_LIST,
+    NGX_PREFS_STMT_CONFIG_DOCUMENT,
+    NGX_PREFS_STMT_CONFIG_GENERATION,
+    NGX_PREFS_STMT_CONFIG_WRITE,
+    NGX_PREFS_STMT_PROFILE_CREATE,
+    NGX_PREFS_STMT_PROFILE_GET,
+    NGX_PREFS_STMT_PROFILE_BY_ALTERNATE_ID,
+    NGX_PREFS_STMT_PROFILE_UPDATE,
+    NGX_PREFS_STMT_PROFILE_DEACTIVATE,
+    NGX_PREFS_STMT_PROFILE_ACTIVATE,
+    NGX_PREFS_STMT_PROFILE_ERASE,
+    NGX_PREFS_STMT_PROFILE_FIND,
+
+    /* Webhooks API: subscriptions and settings */
+    NGX_PREFS_STMT_WEBHOOK_LIST,
+    NGX_PREFS_STMT_WEBHOOK_WRITE,
+    NGX_PREFS_STMT_WEBHOOK_DELETE,
+    NGX_PREFS_STMT_WEBHOOK_ROTATE,
+    NGX_PREFS_STMT_WEBHOOK_SETTINGS_GET,
+    NGX_PREFS_STMT_WEBHOOK_SETTINGS_PUT,
+
+    /* Idempotency-Key, v4 routes by alternate id, v3 Preferences (010) */
+    NGX_PREFS_STMT_PROFILE_CREATE_KEYED,
+    NGX_PREFS_STMT_USER_CREATE_KEYED,
+    NGX_PREFS_STMT_PREFS_BY_ALTERNATE_ID,
+    NGX_PREFS_STMT_CONSENT_HISTORY,
+    NGX_PREFS_STMT_V3_PREFS_READ,
+    NGX_PREFS_STMT_V3_PREFS_WRITE,
+    /* data changes: removing parts, JSON Patch (sql/009) */
+    NGX_PREFS_STMT_PROFILE_REMOVE_PARTS,
+    NGX_PREFS_STMT_PROFILE_PATCH,
+    NGX_PREFS_STMT_PROFILE_PATCH_ALTERNATE,
+    /* webhook delivery (sql/013_webhook_delivery.sql) */
+    NGX_PREFS_STMT_WEBHOOK_CLAIM,
+    NGX_PREFS_STMT_WEBHOOK_RESULT,
+    NGX_PREFS_STMT_WEBHOOK_CLEANUP,
+    NGX_PREFS_STMT_WEBHOOK_DELIVERIES,
+    NGX_PREFS_STMT_WEBHOOK_REPLAY,
+    /* Events API and event partition upkeep (sql/011_events.sql) */
+    NGX_PREFS_STMT_EVENTS_LIST,
+    NGX_PREFS_STMT_EVENT_GET,
+    NGX_PREFS_STMT_EVENTS_MAINTAIN,
+
+    NGX_PREFS_STMT_MAX
+} ngx_prefs_stmt_e;
+
+
+typedef struct {
+    const char  *name;
+    const char  *sql;
+    int          nparams;
+    unsigned     readonly:1;
+} ngx_prefs_stmt_t;
+
+
+extern const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX];
+
+
+#endif /* _NGX_PREFS_STMT_H_INCLUDED_ */
