@@ -60,7 +60,6 @@ static int prefs_auth_hmac(int alg, const unsigned char *secret,
     size_t secret_len, const char *client_id, size_t client_len,
     const char *user, size_t user_len, const char *ts, size_t ts_len,
     unsigned char *md, size_t *md_len);
-static int prefs_hex_value(int c);
 static int prefs_key_error(char *err, size_t err_size, int rc,
     const char *fmt, ...);
 
@@ -1129,8 +1128,8 @@ prefs_key_load(const char *path, unsigned char key[PREFS_AUTH_KEY_LEN],
         n = 32;
 
         for (i = 0; i < 32; i++) {
-            hi = prefs_hex_value((unsigned char) buf[2 * i]);
-            lo = prefs_hex_value((unsigned char) buf[2 * i + 1]);
+            hi = prefs_path_hex((unsigned char) buf[2 * i]);
+            lo = prefs_path_hex((unsigned char) buf[2 * i + 1]);
 
             if (hi < 0 || lo < 0) {
                 n = -1;
@@ -1194,21 +1193,4 @@ prefs_key_error(char *err, size_t err_size, int rc, const char *fmt, ...)
     }
 
     return rc;
-}
-
-
-static int
-prefs_hex_value(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
 }
