@@ -114,6 +114,12 @@ static void ngx_prefs_db_query_pool_cleanup(void *data);
 static void ngx_prefs_db_listen_start(ngx_prefs_db_pool_t *pool);
 static void ngx_prefs_db_listen_retry_handler(ngx_event_t *ev);
 static void ngx_prefs_db_notifies(ngx_prefs_db_conn_t *dc);
+static ngx_int_t ngx_prefs_db_columns(ngx_prefs_db_query_t *q);
+
+
+/* each statement's result columns: position + 1, 0 while unknown */
+static int         ngx_prefs_db_cols[NGX_PREFS_STMT_MAX][NGX_PREFS_COL_MAX];
+static u_char      ngx_prefs_db_cols_known[NGX_PREFS_STMT_MAX];
 
 
 static const char *ngx_prefs_db_status_texts[] = {
@@ -1152,8 +1158,90 @@ ngx_prefs_db_result(ngx_prefs_db_conn_t *dc)
     dc->res = NULL;
 
     ngx_prefs_db_set_idle(dc);
-    ngx_prefs_db_finish(q, NGX_PREFS_DB_OK);
+    ngx_prefs_db_finish(q, ngx_prefs_db_columns(q) == NGX_OK
+                           ? NGX_PREFS_DB_OK : NGX_PREFS_DB_SQL_ERROR);
     ngx_prefs_db_dispatch(pool);
+}
+
+
+/*
+ * The statement's result columns, by name, on its first result: the one
+ * place where the module and the SQL functions agree on a result's shape.
+ * A column missing is a mismatch between the two (a function changed
+ * without its statement): the query fails instead of answering wrong.
+ */
+
+static ngx_int_t
+ngx_prefs_db_columns(ngx_prefs_db_query_t *q)
+{
+    int                      n;
+    ngx_uint_t               i;
+    ngx_prefs_col_e          col;
+    const ngx_prefs_stmt_t  *st;
+
+    if (ngx_prefs_db_cols_known[q->stmt]
+        || PQresultStatus(q->res) != PGRES_TUPLES_OK)
+    {
+        return NGX_OK;
+    }
+
+    st = &ngx_prefs_stmts[q->stmt];
+
+    for (i = 0; i < NGX_PREFS_STMT_COLS && st->cols[i]; i++) {
+        col = st->cols[i];
+        n = PQfnumber(q->res, ngx_prefs_col_names[col]);
+
+        if (n < 0) {
+            ngx_log_error(NGX_LOG_ERR, q->log, 0,
+                          "prefs db: %s answers no column \"%s\": the "
+                          "statement and its SQL function disagree",
+                          st->name, ngx_prefs_col_names[col]);
+            q->error = "the result lacks a column";
+            return NGX_ERROR;
+        }
+
+        ngx_prefs_db_cols[q->stmt][col] = n + 1;
+    }
+
+    ngx_prefs_db_cols_known[q->stmt] = 1;
+
+    return NGX_OK;
+}
+
+
+int
+ngx_prefs_db_column(ngx_prefs_db_query_t *q, ngx_prefs_col_e col)
+{
+    return ngx_prefs_db_cols[q->stmt][col] - 1;
+}
+
+
+char *
+ngx_prefs_db_value(ngx_prefs_db_query_t *q, int row, ngx_prefs_col_e col)
+{
+    return PQgetvalue(q->res, row, ngx_prefs_db_cols[q->stmt][col] - 1);
+}
+
+
+int
+ngx_prefs_db_length(ngx_prefs_db_query_t *q, int row, ngx_prefs_col_e col)
+{
+    return PQgetlength(q->res, row, ngx_prefs_db_cols[q->stmt][col] - 1);
+}
+
+
+int64_t
+ngx_prefs_db_number(ngx_prefs_db_query_t *q, int row, ngx_prefs_col_e col)
+{
+    return ngx_atoof((u_char *) ngx_prefs_db_value(q, row, col),
+                     ngx_prefs_db_length(q, row, col));
+}
+
+
+ngx_flag_t
+ngx_prefs_db_isnull(ngx_prefs_db_query_t *q, int row, ngx_prefs_col_e col)
+{
+    return PQgetisnull(q->res, row, ngx_prefs_db_cols[q->stmt][col] - 1);
 }
 
 

@@ -110,6 +110,22 @@ void ngx_prefs_db_cancel(ngx_prefs_db_query_t *q);
 
 const char *ngx_prefs_db_status_text(ngx_prefs_db_query_t *q);
 
+/*
+ * A result's columns by name (the statement's list in ngx_prefs_stmt.c):
+ * the position is looked up once per process.  ngx_prefs_db_column() is -1
+ * for a column the statement does not answer.
+ */
+int ngx_prefs_db_column(ngx_prefs_db_query_t *q, ngx_prefs_col_e col);
+char *ngx_prefs_db_value(ngx_prefs_db_query_t *q, int row,
+    ngx_prefs_col_e col);
+int ngx_prefs_db_length(ngx_prefs_db_query_t *q, int row,
+    ngx_prefs_col_e col);
+ngx_flag_t ngx_prefs_db_isnull(ngx_prefs_db_query_t *q, int row,
+    ngx_prefs_col_e col);
+/* a decimal column's value; -1 when it is not one */
+int64_t ngx_prefs_db_number(ngx_prefs_db_query_t *q, int row,
+    ngx_prefs_col_e col);
+
 void ngx_prefs_db_stats(ngx_array_t *pools, ngx_prefs_db_stats_t *st);
 
 /* a dedicated LISTEN connection, reconnected for as long as it is wanted */

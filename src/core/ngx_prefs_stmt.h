@@ -74,15 +74,82 @@ typedef enum {
 } ngx_prefs_stmt_e;
 
 
+/*
+ * The result columns, by name: a statement lists the ones it answers, and
+ * handlers read them by name (ngx_prefs_db_value()); the positions are
+ * looked up once per process, on a statement's first result.
+ */
+
+typedef enum {
+    NGX_PREFS_COL_NONE = 0,
+    NGX_PREFS_COL_OUTCOME,
+    NGX_PREFS_COL_MESSAGE,
+    NGX_PREFS_COL_BODY,
+    NGX_PREFS_COL_VERSION,
+    NGX_PREFS_COL_QUEUED,
+    NGX_PREFS_COL_RUNNING,
+    NGX_PREFS_COL_ACCOUNT_ID,
+    NGX_PREFS_COL_CLIENT_ID,
+    NGX_PREFS_COL_NAME,
+    NGX_PREFS_COL_JOB_ID,
+    NGX_PREFS_COL_JOB_TYPE,
+    NGX_PREFS_COL_PAYLOAD,
+    NGX_PREFS_COL_LEASE_TOKEN,
+    NGX_PREFS_COL_ATTEMPT,
+    NGX_PREFS_COL_FINISHED,
+    NGX_PREFS_COL_WINDOW_S,
+    NGX_PREFS_COL_USER_ID,
+    NGX_PREFS_COL_ACTIVE,
+    NGX_PREFS_COL_PERMISSIONS,
+    NGX_PREFS_COL_SECRETS,
+    NGX_PREFS_COL_TOKEN_EXPIRES_MS,
+    NGX_PREFS_COL_EXPIRES_IN,
+    NGX_PREFS_COL_SUBMITTED,
+    NGX_PREFS_COL_DOCUMENT,
+    NGX_PREFS_COL_GENERATION,
+    NGX_PREFS_COL_ITEM_KEY,
+    NGX_PREFS_COL_PROFILE_ID,
+    NGX_PREFS_COL_TOTAL,
+    NGX_PREFS_COL_SUBSCRIPTION_ID,
+    NGX_PREFS_COL_DELETED,
+    NGX_PREFS_COL_PREVIOUS_UNTIL,
+    NGX_PREFS_COL_IDEMPOTENCY,
+    NGX_PREFS_COL_DELIVERY_ID,
+    NGX_PREFS_COL_URL,
+    NGX_PREFS_COL_MSG_ID,
+    NGX_PREFS_COL_MSG_TS,
+    NGX_PREFS_COL_SECRET,
+    NGX_PREFS_COL_SECRET_PREVIOUS,
+    NGX_PREFS_COL_NEXT_DUE_MS,
+    NGX_PREFS_COL_RESULT,
+    NGX_PREFS_COL_REMOVED,
+    NGX_PREFS_COL_COUNT,
+    NGX_PREFS_COL_EVENTS,
+    NGX_PREFS_COL_N,
+    NGX_PREFS_COL_LAST_TXID,
+    NGX_PREFS_COL_LAST_ID,
+    NGX_PREFS_COL_HAS_MORE,
+    NGX_PREFS_COL_CREATED,
+    NGX_PREFS_COL_DROPPED,
+
+    NGX_PREFS_COL_MAX
+} ngx_prefs_col_e;
+
+
+#define NGX_PREFS_STMT_COLS  10
+
+
 typedef struct {
-    const char  *name;
-    const char  *sql;
-    int          nparams;
-    unsigned     readonly:1;
+    const char       *name;
+    const char       *sql;
+    int               nparams;
+    unsigned          readonly:1;
+    ngx_prefs_col_e   cols[NGX_PREFS_STMT_COLS];    /* what it answers */
 } ngx_prefs_stmt_t;
 
 
 extern const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX];
+extern const char *const       ngx_prefs_col_names[NGX_PREFS_COL_MAX];
 
 
 #endif /* _NGX_PREFS_STMT_H_INCLUDED_ */

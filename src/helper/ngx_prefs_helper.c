@@ -73,8 +73,8 @@ static void ngx_prefs_runner_poll_handler(ngx_event_t *ev);
 static void ngx_prefs_runner_poll(ngx_prefs_runner_t *rn);
 static void ngx_prefs_runner_wake(ngx_prefs_runner_t *rn, ngx_msec_t after);
 static void ngx_prefs_runner_claimed(ngx_prefs_db_query_t *q);
-static void ngx_prefs_runner_start_job(ngx_prefs_runner_t *rn, PGresult *res,
-    int row);
+static void ngx_prefs_runner_start_job(ngx_prefs_runner_t *rn,
+    ngx_prefs_db_query_t *q, int row);
 static void ngx_prefs_runner_renew_handler(ngx_event_t *ev);
 static void ngx_prefs_runner_renewed(ngx_prefs_db_query_t *q);
 static void ngx_prefs_runner_beat_handler(ngx_event_t *ev);
@@ -435,7 +435,7 @@ ngx_prefs_runner_claimed(ngx_prefs_db_query_t *q)
         n = PQntuples(q->res);
 
         for (i = 0; i < n; i++) {
-            ngx_prefs_runner_start_job(rn, q->res, i);
+            ngx_prefs_runner_start_job(rn, q, i);
         }
 
     } else {
@@ -459,7 +459,8 @@ ngx_prefs_runner_claimed(ngx_prefs_db_query_t *q)
 
 
 static void
-ngx_prefs_runner_start_job(ngx_prefs_runner_t *rn, PGresult *res, int row)
+ngx_prefs_runner_start_job(ngx_prefs_runner_t *rn, ngx_prefs_db_query_t *q,
+    int row)
 {
     ngx_uint_t                   i;
     ngx_pool_t                  *pool;
@@ -482,20 +483,20 @@ ngx_prefs_runner_start_job(ngx_prefs_runner_t *rn, PGresult *res, int row)
     job->runner = rn;
 
 #define ngx_prefs_job_field(f, col)                                           \
-    f.len = PQgetlength(res, row, col);                                       \
+    f.len = ngx_prefs_db_length(q, row, col);                                 \
     f.data = ngx_pnalloc(pool, f.len + 1);                                    \
     if (f.data == NULL) {                                                     \
         ngx_destroy_pool(pool);                                               \
         return;                                                               \
     }                                                                         \
-    ngx_memcpy(f.data, PQgetvalue(res, row, col), f.len);                     \
+    ngx_memcpy(f.data, ngx_prefs_db_value(q, row, col), f.len);               \
     f.data[f.len] = '\0'
 
-    ngx_prefs_job_field(job->id, 0);
-    ngx_prefs_job_field(job->type, 1);
-    ngx_prefs_job_field(job->payload, 2);
-    ngx_prefs_job_field(job->token, 3);
-    ngx_prefs_job_field(job->attempt_text, 4);
+    ngx_prefs_job_field(job->id, NGX_PREFS_COL_JOB_ID);
+    ngx_prefs_job_field(job->type, NGX_PREFS_COL_JOB_TYPE);
+    ngx_prefs_job_field(job->payload, NGX_PREFS_COL_PAYLOAD);
+    ngx_prefs_job_field(job->token, NGX_PREFS_COL_LEASE_TOKEN);
+    ngx_prefs_job_field(job->attempt_text, NGX_PREFS_COL_ATTEMPT);
 
 #undef ngx_prefs_job_field
 
@@ -628,7 +629,9 @@ ngx_prefs_job_finished(ngx_prefs_db_query_t *q)
 
     slot = ngx_prefs_helper_slot(ngx_prefs_helper_cycle);
 
-    if (PQntuples(q->res) == 1 && PQgetvalue(q->res, 0, 0)[0] == 't') {
+    if (PQntuples(q->res) == 1
+        && ngx_prefs_db_value(q, 0, NGX_PREFS_COL_FINISHED)[0] == 't')
+    {
         ngx_log_error(NGX_LOG_INFO, job->log, 0,
                       "prefs helper: job %V (%V) attempt %ui %s",
                       &job->id, &job->type, job->attempt,

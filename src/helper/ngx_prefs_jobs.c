@@ -26,6 +26,7 @@
 #include <jansson.h>
 
 #include "ngx_prefs_helper.h"
+#include "ngx_prefs_json.h"
 #include "ngx_prefs_whclient.h"
 #include "prefs_path.h"
 #include "prefs_b64.h"
@@ -40,7 +41,6 @@ static void ngx_prefs_job_http_post(ngx_prefs_job_t *job);
 static const char *ngx_prefs_job_http_headers(ngx_prefs_job_t *job,
     json_t *headers, ngx_str_t *out);
 static void ngx_prefs_job_http_posted(ngx_prefs_whc_req_t *req);
-static char *ngx_prefs_job_dump(ngx_pool_t *pool, json_t *json);
 
 
 const ngx_prefs_job_type_t  ngx_prefs_job_types[] = {
@@ -57,10 +57,11 @@ ngx_prefs_job_echo(ngx_prefs_job_t *job)
     json_int_t     sleep_ms;
     json_error_t   err;
 
-    payload = json_loads((char *) job->payload.data, 0, &err);
+    payload = ngx_prefs_json_own(job->pool,
+                                 json_loads((char *) job->payload.data, 0,
+                                            &err));
 
     if (!json_is_object(payload)) {
-        json_decref(payload);
         ngx_prefs_helper_job_done(job, NULL, "payload is not a JSON object", 0);
         return;
     }
@@ -72,7 +73,6 @@ ngx_prefs_job_echo(ngx_prefs_job_t *job)
 
     if (sleep_ms < 0 || sleep_ms > NGX_PREFS_ECHO_MAX_SLEEP) {
         job->ctx = NULL;
-        json_decref(payload);
         ngx_prefs_helper_job_done(job, NULL, "sleep_ms is out of range", 0);
         return;
     }
@@ -85,8 +85,7 @@ ngx_prefs_job_echo(ngx_prefs_job_t *job)
 static void
 ngx_prefs_job_echo_wake(ngx_event_t *ev)
 {
-    char             *dump, *result;
-    size_t            len;
+    char             *result;
     json_t           *payload, *out, *v;
     json_int_t        fail_attempts;
     ngx_prefs_job_t  *job = ev->data;
@@ -98,33 +97,18 @@ ngx_prefs_job_echo_wake(ngx_event_t *ev)
     fail_attempts = json_is_integer(v) ? json_integer_value(v) : 0;
 
     if ((json_int_t) job->attempt <= fail_attempts) {
-        json_decref(payload);
         ngx_prefs_helper_job_done(job, NULL, "failed as asked", 1000);
         return;
     }
 
-    out = json_pack("{s:O?,s:I,s:I}",
-                    "value", json_object_get(payload, "value"),
-                    "attempt", (json_int_t) job->attempt,
-                    "pid", (json_int_t) ngx_pid);
-    json_decref(payload);
+    out = ngx_prefs_json_own(job->pool,
+                             json_pack("{s:O?,s:I,s:I}",
+                                       "value",
+                                       json_object_get(payload, "value"),
+                                       "attempt", (json_int_t) job->attempt,
+                                       "pid", (json_int_t) ngx_pid));
 
-    dump = out ? json_dumps(out, JSON_COMPACT) : NULL;
-    json_decref(out);
-
-    if (dump == NULL) {
-        ngx_prefs_helper_job_done(job, NULL, "out of memory", 1000);
-        return;
-    }
-
-    len = ngx_strlen(dump);
-    result = ngx_pnalloc(job->pool, len + 1);
-
-    if (result) {
-        ngx_memcpy(result, dump, len + 1);
-    }
-
-    free(dump);
+    result = out ? ngx_prefs_json_text(job->pool, out) : NULL;
 
     ngx_prefs_helper_job_done(job, result, result ? NULL : "out of memory",
                               1000);
@@ -140,10 +124,11 @@ ngx_prefs_job_http_post(ngx_prefs_job_t *job)
     json_error_t          err;
     ngx_prefs_whc_req_t  *req;
 
-    payload = json_loads((char *) job->payload.data, 0, &err);
+    payload = ngx_prefs_json_own(job->pool,
+                                 json_loads((char *) job->payload.data, 0,
+                                            &err));
 
     if (!json_is_object(payload)) {
-        json_decref(payload);
         ngx_prefs_helper_job_done(job, NULL, "payload is not a JSON object", 0);
         return;
     }
@@ -189,7 +174,7 @@ ngx_prefs_job_http_post(ngx_prefs_job_t *job)
         ngx_memcpy(req->body.data, json_string_value(body), req->body.len);
 
     } else {
-        text = ngx_prefs_job_dump(job->pool, body);
+        text = ngx_prefs_json_text(job->pool, body);
         if (text == NULL) {
             why = "out of memory";
             goto failed;
@@ -217,8 +202,6 @@ ngx_prefs_job_http_post(ngx_prefs_job_t *job)
         req->timeout = (ngx_msec_t) json_integer_value(timeout);
     }
 
-    json_decref(payload);
-
     req->pool = job->pool;
     req->handler = ngx_prefs_job_http_posted;
     req->data = job;
@@ -231,7 +214,6 @@ ngx_prefs_job_http_post(ngx_prefs_job_t *job)
 
 failed:
 
-    json_decref(payload);
     ngx_prefs_helper_job_done(job, NULL, why, 0);
 }
 
@@ -356,33 +338,9 @@ ngx_prefs_job_http_posted(ngx_prefs_whc_req_t *req)
                     "error", req->error.len ? (char *) req->error.data : NULL,
                     "refused", (int) req->refused);
 
-    result = out ? ngx_prefs_job_dump(job->pool, out) : NULL;
-    json_decref(out);
+    out = ngx_prefs_json_own(job->pool, out);
+    result = out ? ngx_prefs_json_text(job->pool, out) : NULL;
 
     ngx_prefs_helper_job_done(job, result, result ? NULL : "out of memory",
                               1000);
-}
-
-
-static char *
-ngx_prefs_job_dump(ngx_pool_t *pool, json_t *json)
-{
-    char    *dump, *text;
-    size_t   len;
-
-    dump = json_dumps(json, JSON_COMPACT|JSON_ENCODE_ANY);
-    if (dump == NULL) {
-        return NULL;
-    }
-
-    len = ngx_strlen(dump);
-    text = ngx_pnalloc(pool, len + 1);
-
-    if (text) {
-        ngx_memcpy(text, dump, len + 1);
-    }
-
-    free(dump);
-
-    return text;
 }

@@ -141,10 +141,8 @@ ngx_prefs_partitions_done(ngx_prefs_db_query_t *q)
     slot = ngx_prefs_shm_slot(up->pmcf->sh, NGX_PREFS_SHM_HELPER_SLOT);
 
     if (q->status == NGX_PREFS_DB_OK && PQntuples(q->res) == 1) {
-        created = ngx_atoi((u_char *) PQgetvalue(q->res, 0, 0),
-                           PQgetlength(q->res, 0, 0));
-        dropped = ngx_atoi((u_char *) PQgetvalue(q->res, 0, 1),
-                           PQgetlength(q->res, 0, 1));
+        created = ngx_prefs_db_number(q, 0, NGX_PREFS_COL_CREATED);
+        dropped = ngx_prefs_db_number(q, 0, NGX_PREFS_COL_DROPPED);
 
         level = (created || dropped) ? NGX_LOG_NOTICE : NGX_LOG_INFO;
 

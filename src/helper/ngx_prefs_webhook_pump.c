@@ -84,8 +84,8 @@ static void ngx_prefs_whpump_wake_handler(ngx_event_t *ev);
 static void ngx_prefs_whpump_claim(ngx_prefs_whpump_t *p);
 static void ngx_prefs_whpump_soon(ngx_prefs_whpump_t *p);
 static void ngx_prefs_whpump_claimed(ngx_prefs_db_query_t *q);
-static void ngx_prefs_whpump_start(ngx_prefs_whpump_t *p, PGresult *res,
-    int row);
+static void ngx_prefs_whpump_start(ngx_prefs_whpump_t *p,
+    ngx_prefs_db_query_t *q, int row);
 static ngx_int_t ngx_prefs_whpump_sign(ngx_prefs_whpump_t *p,
     const char *sealed, size_t sealed_len, ngx_str_t *id, ngx_str_t *ts,
     ngx_str_t *body, u_char *out);
@@ -323,17 +323,16 @@ ngx_prefs_whpump_claimed(ngx_prefs_db_query_t *q)
         n = PQntuples(q->res);
 
         for (i = 0; i < n; i++) {
-            if (PQgetisnull(q->res, i, 0)) {
+            if (ngx_prefs_db_isnull(q, i, NGX_PREFS_COL_DELIVERY_ID)) {
                 continue;
             }
 
-            ngx_prefs_whpump_start(p, q->res, i);
+            ngx_prefs_whpump_start(p, q, i);
             started++;
         }
 
-        if (n > 0 && !PQgetisnull(q->res, 0, 8)) {
-            due = ngx_atoi((u_char *) PQgetvalue(q->res, 0, 8),
-                           PQgetlength(q->res, 0, 8));
+        if (n > 0 && !ngx_prefs_db_isnull(q, 0, NGX_PREFS_COL_NEXT_DUE_MS)) {
+            due = ngx_prefs_db_number(q, 0, NGX_PREFS_COL_NEXT_DUE_MS);
 
             if (due != NGX_ERROR && (ngx_msec_t) due < wait) {
                 wait = (ngx_msec_t) due;
@@ -382,7 +381,8 @@ ngx_prefs_whpump_claimed(ngx_prefs_db_query_t *q)
 
 
 static void
-ngx_prefs_whpump_start(ngx_prefs_whpump_t *p, PGresult *res, int row)
+ngx_prefs_whpump_start(ngx_prefs_whpump_t *p, ngx_prefs_db_query_t *q,
+    int row)
 {
     u_char                  *m, *h;
     size_t                   id_len, ts_len, body_len;
@@ -409,26 +409,26 @@ ngx_prefs_whpump_start(ngx_prefs_whpump_t *p, PGresult *res, int row)
     d->pump = p;
 
 #define ngx_prefs_whpump_copy(f, col)                                         \
-    f.len = PQgetlength(res, row, col);                                       \
+    f.len = ngx_prefs_db_length(q, row, col);                                 \
     f.data = ngx_pnalloc(pool, f.len + 1);                                    \
     if (f.data == NULL) {                                                     \
         ngx_destroy_pool(pool);                                               \
         return;                                                               \
     }                                                                         \
-    ngx_memcpy(f.data, PQgetvalue(res, row, col), f.len);                     \
+    ngx_memcpy(f.data, ngx_prefs_db_value(q, row, col), f.len);               \
     f.data[f.len] = '\0'
 
-    ngx_prefs_whpump_copy(d->id, 0);
-    ngx_prefs_whpump_copy(d->attempt, 1);
-    ngx_prefs_whpump_copy(d->req.url, 2);
+    ngx_prefs_whpump_copy(d->id, NGX_PREFS_COL_DELIVERY_ID);
+    ngx_prefs_whpump_copy(d->attempt, NGX_PREFS_COL_ATTEMPT);
+    ngx_prefs_whpump_copy(d->req.url, NGX_PREFS_COL_URL);
 
 #undef ngx_prefs_whpump_copy
 
-    id = PQgetvalue(res, row, 3);
-    id_len = PQgetlength(res, row, 3);
-    ts = PQgetvalue(res, row, 4);
-    ts_len = PQgetlength(res, row, 4);
-    body_len = PQgetlength(res, row, 5);
+    id = ngx_prefs_db_value(q, row, NGX_PREFS_COL_MSG_ID);
+    id_len = ngx_prefs_db_length(q, row, NGX_PREFS_COL_MSG_ID);
+    ts = ngx_prefs_db_value(q, row, NGX_PREFS_COL_MSG_TS);
+    ts_len = ngx_prefs_db_length(q, row, NGX_PREFS_COL_MSG_TS);
+    body_len = ngx_prefs_db_length(q, row, NGX_PREFS_COL_BODY);
 
     m = ngx_pnalloc(pool, body_len + 1);
     if (m == NULL) {
@@ -436,7 +436,7 @@ ngx_prefs_whpump_start(ngx_prefs_whpump_t *p, PGresult *res, int row)
         return;
     }
 
-    ngx_memcpy(m, PQgetvalue(res, row, 5), body_len);
+    ngx_memcpy(m, ngx_prefs_db_value(q, row, NGX_PREFS_COL_BODY), body_len);
     m[body_len] = '\0';
 
     d->req.body.data = m;
@@ -449,16 +449,23 @@ ngx_prefs_whpump_start(ngx_prefs_whpump_t *p, PGresult *res, int row)
     sts.data = (u_char *) ts;
     sts.len = ts_len;
 
-    rc = ngx_prefs_whpump_sign(p, PQgetvalue(res, row, 6),
-                               PQgetlength(res, row, 6), &sid, &sts,
+    rc = ngx_prefs_whpump_sign(p,
+                               ngx_prefs_db_value(q, row, NGX_PREFS_COL_SECRET),
+                               ngx_prefs_db_length(q, row,
+                                                   NGX_PREFS_COL_SECRET),
+                               &sid, &sts,
                                &d->req.body, sig[0]);
     if (rc == NGX_OK) {
         nsig++;
     }
 
-    if (!PQgetisnull(res, row, 7)
-        && ngx_prefs_whpump_sign(p, PQgetvalue(res, row, 7),
-                                 PQgetlength(res, row, 7), &sid, &sts,
+    if (!ngx_prefs_db_isnull(q, row, NGX_PREFS_COL_SECRET_PREVIOUS)
+        && ngx_prefs_whpump_sign(p,
+                                 ngx_prefs_db_value(q, row,
+                                             NGX_PREFS_COL_SECRET_PREVIOUS),
+                                 ngx_prefs_db_length(q, row,
+                                             NGX_PREFS_COL_SECRET_PREVIOUS),
+                                 &sid, &sts,
                                  &d->req.body, sig[nsig])
            == NGX_OK)
     {
@@ -496,7 +503,7 @@ ngx_prefs_whpump_start(ngx_prefs_whpump_t *p, PGresult *res, int row)
     ngx_queue_insert_tail(&p->sending, &d->queue);
     p->nsending++;
 
-    if (PQgetisnull(res, row, 5)) {
+    if (ngx_prefs_db_isnull(q, row, NGX_PREFS_COL_BODY)) {
         /* the event left the history window: nothing to send, ever */
         d->req.refused = 1;
         ngx_str_set(&d->req.error, "the event is no longer kept");

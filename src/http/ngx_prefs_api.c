@@ -18,6 +18,7 @@
 #include "ngx_prefs_conf.h"
 #include "ngx_prefs_api.h"
 #include "ngx_prefs_http.h"
+#include "ngx_prefs_json.h"
 
 
 static ngx_str_t  ngx_prefs_api_json_type = ngx_string("application/json");
@@ -68,9 +69,9 @@ ngx_prefs_api_json_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                                     err.text, err.line, err.column);
     }
 
-    *body = j;
+    *body = ngx_prefs_json_own(r->pool, j);
 
-    return NGX_OK;
+    return *body ? NGX_OK : NGX_HTTP_INTERNAL_SERVER_ERROR;
 }
 
 
@@ -126,16 +127,38 @@ ngx_prefs_api_send_row(ngx_prefs_db_query_t *q, const char *not_found)
     if (q->status != NGX_PREFS_DB_OK) {
         rc = ngx_prefs_api_sql_error(r, q);
 
-    } else if (PQntuples(q->res) != 1 || PQgetisnull(q->res, 0, 0)) {
+    } else if (PQntuples(q->res) != 1
+               || ngx_prefs_db_isnull(q, 0, NGX_PREFS_COL_BODY))
+    {
         rc = ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND, "%s", not_found);
 
     } else {
         rc = ngx_prefs_http_send_text(r, NGX_HTTP_OK,
-                                      PQgetvalue(q->res, 0, 0),
-                                      PQgetlength(q->res, 0, 0));
+                             ngx_prefs_db_value(q, 0, NGX_PREFS_COL_BODY),
+                             ngx_prefs_db_length(q, 0, NGX_PREFS_COL_BODY));
     }
 
     ngx_prefs_http_finalize(r, rc);
+}
+
+
+ngx_int_t
+ngx_prefs_api_send_column(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_prefs_db_query_t *q, ngx_prefs_col_e col)
+{
+    return ngx_prefs_http_send_text(r, status, ngx_prefs_db_value(q, 0, col),
+                                    ngx_prefs_db_length(q, 0, col));
+}
+
+
+json_t *
+ngx_prefs_api_column_json(ngx_http_request_t *r, ngx_prefs_db_query_t *q,
+    ngx_prefs_col_e col)
+{
+    return ngx_prefs_json_own(r->pool,
+                               json_loadb(ngx_prefs_db_value(q, 0, col),
+                                          ngx_prefs_db_length(q, 0, col),
+                                          0, NULL));
 }
 
 

@@ -68,7 +68,10 @@ struct ngx_prefs_api_ctx_s {
 };
 
 
-/* a route's JSON body: parsed strictly, or a 400/415 already answered */
+/*
+ * A route's JSON body, parsed strictly and freed with the request; or a
+ * 400/415 already answered (*body NULL).
+ */
 ngx_int_t ngx_prefs_api_json_body(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, json_t **body);
 
@@ -86,6 +89,15 @@ ngx_int_t ngx_prefs_api_sql_error(ngx_http_request_t *r,
 void ngx_prefs_api_send_row(ngx_prefs_db_query_t *q, const char *not_found);
 
 /* a query of this location's pool whose $1 is the caller's account */
+/*
+ * The first row's column as the answer's body; or parsed as JSON and freed
+ * with the request (NULL when it is not JSON).
+ */
+ngx_int_t ngx_prefs_api_send_column(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_prefs_db_query_t *q, ngx_prefs_col_e col);
+json_t *ngx_prefs_api_column_json(ngx_http_request_t *r,
+    ngx_prefs_db_query_t *q, ngx_prefs_col_e col);
+
 ngx_prefs_db_query_t *ngx_prefs_api_query(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, ngx_prefs_stmt_e stmt,
     ngx_prefs_db_handler_pt handler);

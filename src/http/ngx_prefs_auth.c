@@ -568,25 +568,29 @@ ngx_prefs_auth_done(ngx_prefs_db_query_t *q)
     ngx_memzero(&entry, sizeof(ngx_prefs_auth_entry_t));
 
     if (PQntuples(res) == 1) {
-        entry.account_id = ngx_atoof((u_char *) PQgetvalue(res, 0, 0),
-                                     PQgetlength(res, 0, 0));
+        entry.account_id = ngx_prefs_db_number(q, 0, NGX_PREFS_COL_ACCOUNT_ID);
     }
 
-    if (entry.account_id > 0 && PQnfields(res) == 7) {
-        entry.window_ms = 1000 * (int64_t) ngx_atoi(
-                                      (u_char *) PQgetvalue(res, 0, 1),
-                                      PQgetlength(res, 0, 1));
-        entry.user_id = ngx_atoof((u_char *) PQgetvalue(res, 0, 2),
-                                  PQgetlength(res, 0, 2));
-        entry.active = (PQgetvalue(res, 0, 3)[0] == 't');
-        entry.perms = ngx_prefs_auth_perms_parse(
-                                      (u_char *) PQgetvalue(res, 0, 4),
-                                      PQgetlength(res, 0, 4));
-        entry.token_expires_ms = ngx_atoof((u_char *) PQgetvalue(res, 0, 6),
-                                           PQgetlength(res, 0, 6));
+    /* an unknown credential asks only for the account */
 
-        if (ngx_prefs_auth_unseal(r, &entry, (u_char *) PQgetvalue(res, 0, 5),
-                                  PQgetlength(res, 0, 5))
+    if (entry.account_id > 0 && q->stmt != NGX_PREFS_STMT_ACCOUNT_BY_CLIENT_ID)
+    {
+        entry.window_ms = 1000 * ngx_prefs_db_number(q, 0,
+                                                     NGX_PREFS_COL_WINDOW_S);
+        entry.user_id = ngx_prefs_db_number(q, 0, NGX_PREFS_COL_USER_ID);
+        entry.active = (ngx_prefs_db_value(q, 0, NGX_PREFS_COL_ACTIVE)[0]
+                        == 't');
+        entry.perms = ngx_prefs_auth_perms_parse(
+                          (u_char *) ngx_prefs_db_value(q, 0,
+                                                   NGX_PREFS_COL_PERMISSIONS),
+                          ngx_prefs_db_length(q, 0,
+                                              NGX_PREFS_COL_PERMISSIONS));
+        entry.token_expires_ms = ngx_prefs_db_number(q, 0,
+                                             NGX_PREFS_COL_TOKEN_EXPIRES_MS);
+
+        if (ngx_prefs_auth_unseal(r, &entry,
+                (u_char *) ngx_prefs_db_value(q, 0, NGX_PREFS_COL_SECRETS),
+                ngx_prefs_db_length(q, 0, NGX_PREFS_COL_SECRETS))
             != NGX_OK)
         {
             prefs_wipe(entry.secret, sizeof(entry.secret));

@@ -16,6 +16,7 @@
 #include "ngx_prefs_db.h"
 
 
+/* takes the body: it is freed whatever the answer */
 ngx_int_t ngx_prefs_http_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *body);
 /* an answer header: value must live as long as the request (or be static) */

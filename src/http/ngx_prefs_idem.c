@@ -20,6 +20,7 @@
 
 #include "ngx_prefs_idem.h"
 #include "ngx_prefs_http.h"
+#include "ngx_prefs_outcome.h"
 #include "prefs_idem.h"
 
 
@@ -125,24 +126,25 @@ ngx_prefs_idem_apply(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 ngx_int_t
 ngx_prefs_idem_check(ngx_http_request_t *r, ngx_prefs_db_query_t *q)
 {
-    int          col;
-    const char  *state;
+    const char                 *state;
+    const ngx_prefs_outcome_t  *o;
 
-    col = PQfnumber(q->res, "idempotency");
+    /* only the keyed statements answer it */
 
-    if (col < 0 || PQntuples(q->res) != 1) {
+    if (ngx_prefs_db_column(q, NGX_PREFS_COL_IDEMPOTENCY) < 0
+        || PQntuples(q->res) != 1)
+    {
         return NGX_DECLINED;
     }
 
-    state = PQgetvalue(q->res, 0, col);
+    state = ngx_prefs_db_value(q, 0, NGX_PREFS_COL_IDEMPOTENCY);
+    o = ngx_prefs_outcome_find(NGX_PREFS_OUTCOMES_IDEMPOTENCY, state);
 
-    if (ngx_strcmp(state, "mismatch") == 0) {
+    if (o->status == NGX_PREFS_IDEM_UNPROCESSABLE) {
         /* nginx knows no reason phrase for 422 */
         ngx_str_set(&r->headers_out.status_line, "422 Unprocessable Entity");
 
-        return ngx_prefs_http_error(r, NGX_PREFS_IDEM_UNPROCESSABLE,
-                                    "This Idempotency-Key was used for "
-                                    "another request: send a new key");
+        return ngx_prefs_outcome_answer(r, o, q, NGX_PREFS_COL_NONE);
     }
 
     if (ngx_strcmp(state, "replayed") == 0

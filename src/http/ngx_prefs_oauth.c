@@ -20,6 +20,7 @@
 #include "ngx_prefs_conf.h"
 #include "ngx_prefs_auth.h"
 #include "ngx_prefs_http.h"
+#include "ngx_prefs_outcome.h"
 #include "prefs_auth.h"
 #include "prefs_b64.h"
 #include "prefs_path.h"
@@ -449,9 +450,9 @@ ngx_prefs_oauth_issued(ngx_prefs_db_query_t *q)
 {
     json_t                      *body;
     ngx_int_t                    rc;
-    const char                  *outcome;
     ngx_http_request_t          *r = q->data;
     ngx_prefs_oauth_ctx_t       *ctx;
+    const ngx_prefs_outcome_t   *o;
     ngx_http_prefs_main_conf_t  *pmcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
@@ -462,21 +463,18 @@ ngx_prefs_oauth_issued(ngx_prefs_db_query_t *q)
         return;
     }
 
-    outcome = PQgetvalue(q->res, 0, 0);
+    o = ngx_prefs_outcome_of(q, NGX_PREFS_OUTCOMES_OAUTH);
 
-    if (ngx_strcmp(outcome, "invalid_client") == 0) {
+    if (o->status == NGX_HTTP_UNAUTHORIZED) {
         ngx_prefs_auth_failed(pmcf, &ctx->fail_key);
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "prefs oauth: client \"%V\" refused",
                       &ctx->client_id);
-        rc = ngx_prefs_oauth_error(r, NGX_HTTP_UNAUTHORIZED,
-                                   "invalid_client",
-                                   "Client authentication failed");
+    }
 
-    } else if (ngx_strcmp(outcome, "invalid_scope") == 0) {
-        rc = ngx_prefs_oauth_error(r, NGX_HTTP_BAD_REQUEST, "invalid_scope",
-                                   "The scope is not this client's "
-                                   "account and user");
+    if (o->status >= NGX_HTTP_BAD_REQUEST) {
+        /* the error code of RFC 6749 section 5.2 is the outcome itself */
+        rc = ngx_prefs_oauth_error(r, o->status, o->outcome, o->message);
 
     } else if (ngx_prefs_oauth_no_store(r) != NGX_OK) {
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -486,9 +484,8 @@ ngx_prefs_oauth_issued(ngx_prefs_db_query_t *q)
                          "access_token", ctx->token,
                          "token_type", "Bearer",
                          "expires_in",
-                         (json_int_t) ngx_atoi((u_char *) PQgetvalue(q->res,
-                                                                     0, 1),
-                                               PQgetlength(q->res, 0, 1)));
+                         (json_int_t) ngx_prefs_db_number(q, 0,
+                                                  NGX_PREFS_COL_EXPIRES_IN));
         rc = ngx_prefs_http_send_json(r, NGX_HTTP_OK, body);
     }
 

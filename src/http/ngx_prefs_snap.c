@@ -352,9 +352,9 @@ ngx_prefs_snap_loaded(ngx_prefs_db_query_t *q)
 
     if (q->status == NGX_PREFS_DB_OK && PQntuples(q->res) == 1) {
         snap = ngx_prefs_snap_create(load->account_id, load->node.key,
-                                     PQgetvalue(q->res, 0, 0),
-                                     PQgetlength(q->res, 0, 0),
-                                     ngx_cycle->log);
+                        ngx_prefs_db_value(q, 0, NGX_PREFS_COL_DOCUMENT),
+                        ngx_prefs_db_length(q, 0, NGX_PREFS_COL_DOCUMENT),
+                        ngx_cycle->log);
         if (snap) {
             snap->gen_seen = load->gen_seen;
             snap->epoch_seen = load->epoch_seen;
@@ -376,8 +376,7 @@ ngx_prefs_snap_checked(ngx_prefs_db_query_t *q)
     snap = load->check;
 
     if (q->status == NGX_PREFS_DB_OK && PQntuples(q->res) == 1) {
-        generation = ngx_atoof((u_char *) PQgetvalue(q->res, 0, 0),
-                               PQgetlength(q->res, 0, 0));
+        generation = ngx_prefs_db_number(q, 0, NGX_PREFS_COL_GENERATION);
 
         if (generation == snap->generation && snap->current) {
             snap->checked = ngx_current_msec;

@@ -90,16 +90,15 @@ ngx_prefs_status_done(ngx_prefs_db_query_t *q)
         status = NGX_HTTP_OK;
         json_object_set_new(db, "Reachable", json_true());
         json_object_set_new(db, "SchemaVersion",
-                    json_integer(ngx_atoi((u_char *) PQgetvalue(q->res, 0, 0),
-                                          PQgetlength(q->res, 0, 0))));
+                    json_integer(ngx_prefs_db_number(q, 0,
+                                                     NGX_PREFS_COL_VERSION)));
 
         jobs = json_pack("{s:I,s:I}",
                  "Queued",
-                 (json_int_t) ngx_atoi((u_char *) PQgetvalue(q->res, 0, 1),
-                                       PQgetlength(q->res, 0, 1)),
+                 (json_int_t) ngx_prefs_db_number(q, 0, NGX_PREFS_COL_QUEUED),
                  "Running",
-                 (json_int_t) ngx_atoi((u_char *) PQgetvalue(q->res, 0, 2),
-                                       PQgetlength(q->res, 0, 2)));
+                 (json_int_t) ngx_prefs_db_number(q, 0,
+                                                  NGX_PREFS_COL_RUNNING));
         json_object_set_new(body, "Jobs", jobs);
 
     } else {

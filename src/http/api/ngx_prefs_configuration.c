@@ -20,6 +20,8 @@
 #include "ngx_prefs_conf.h"
 #include "ngx_prefs_configuration.h"
 #include "ngx_prefs_http.h"
+#include "ngx_prefs_json.h"
+#include "ngx_prefs_outcome.h"
 #include "ngx_prefs_snap.h"
 #include "prefs_locale.h"
 #include "prefs_render.h"
@@ -200,14 +202,17 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         status = NGX_HTTP_OK;
         message = NULL;
 
-        doc = json_loadb((char *) snap->text.data, snap->text.len, 0, NULL);
+        doc = ngx_prefs_json_own(r->pool,
+                                  json_loadb((char *) snap->text.data,
+                                             snap->text.len, 0, NULL));
         if (doc == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        body = ngx_prefs_config_render(r, ctx, doc, &status, &message);
-        json_decref(doc);
-
+        body = ngx_prefs_json_own(r->pool,
+                                   ngx_prefs_config_render(r, ctx, doc,
+                                                           &status,
+                                                           &message));
         if (body == NULL) {
             if (message) {
                 return ngx_prefs_http_error(r, status, "%s", message);
@@ -217,16 +222,12 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         }
 
         if (locale || plcf->api == NGX_HTTP_PREFS_API_V3) {
-            json_t  *localized = prefs_localize(body, locale);
-
-            json_decref(body);
-            body = localized;
+            body = ngx_prefs_json_own(r->pool, prefs_localize(body, locale));
 
             if (body == NULL
                 || (plcf->api == NGX_HTTP_PREFS_API_V3
                     && prefs_v3_names(body) != 0))
             {
-                json_decref(body);
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
         }
@@ -236,7 +237,6 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         rd = ngx_pcalloc(keep ? snap->pool : r->pool,
                          sizeof(ngx_prefs_render_t) + key.len + len + 32);
         if (rd == NULL) {
-            json_decref(body);
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -248,7 +248,6 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         dump = (char *) p;
         rd->body.data = p;
         rd->body.len = json_dumpb(body, dump, len, JSON_COMPACT);
-        json_decref(body);
         p += rd->body.len;
 
         /* the same configuration renders the same bytes on every node */
@@ -852,7 +851,6 @@ ngx_int_t
 ngx_prefs_config_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
     char                       *text;
-    size_t                      len;
     json_t                     *body, *items, *one;
     ngx_int_t                   rc;
     ngx_prefs_db_query_t       *q;
@@ -869,7 +867,6 @@ ngx_prefs_config_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         }
 
         if (!json_is_object(body)) {
-            json_decref(body);
             return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                         "The body must be a JSON object");
         }
@@ -878,25 +875,21 @@ ngx_prefs_config_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 
         items = json_object_get(body, sel->wrapper);
 
-        if (json_object_size(body) == 1 && json_is_array(items)) {
-            json_incref(items);
+        if (json_object_size(body) != 1 || !json_is_array(items)) {
+            items = ngx_prefs_json_own(r->pool, json_array());
 
-        } else {
-            items = json_array();
-            json_array_append(items, body);
+            if (items == NULL || json_array_append(items, body) != 0) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
         }
 
-        json_decref(body);
-
         if (json_array_size(items) == 0 || json_array_size(items) > 100) {
-            json_decref(items);
             return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                         "%s must hold 1 to 100 items",
                                         sel->wrapper);
         }
 
         if (r->method == NGX_HTTP_PUT && json_array_size(items) != 1) {
-            json_decref(items);
             return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                         "PUT replaces one item");
         }
@@ -906,7 +899,6 @@ ngx_prefs_config_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 
             json_array_foreach(items, i, one) {
                 if (prefs_v3_to_v4(one, sel->key_field) != 0) {
-                    json_decref(items);
                     return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                                 "A field is given in both "
                                                 "spellings");
@@ -914,15 +906,10 @@ ngx_prefs_config_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
             }
         }
 
-        len = json_dumpb(items, NULL, 0, JSON_COMPACT);
-        text = ngx_pnalloc(r->pool, len + 1);
+        text = ngx_prefs_json_text(r->pool, items);
         if (text == NULL) {
-            json_decref(items);
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        text[json_dumpb(items, text, len, JSON_COMPACT)] = '\0';
-        json_decref(items);
     }
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
@@ -954,11 +941,12 @@ ngx_prefs_config_write_done(ngx_prefs_db_query_t *q)
     json_t                     *keys, *body;
     ngx_int_t                   rc;
     ngx_str_t                   uri;
-    const char                 *outcome;
+    const char                 *key;
     ngx_http_request_t         *r = q->data;
     ngx_prefs_api_ctx_t        *ctx;
     ngx_http_prefs_loc_conf_t  *plcf;
     const ngx_prefs_cfg_sel_t  *sel;
+    const ngx_prefs_outcome_t  *o;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
@@ -978,37 +966,23 @@ ngx_prefs_config_write_done(ngx_prefs_db_query_t *q)
 
     /* one row per item; the first refusal speaks for the request */
 
-    outcome = PQgetvalue(q->res, 0, 0);
-
     for (i = 0; i < n; i++) {
-        outcome = PQgetvalue(q->res, i, 0);
+        key = ngx_prefs_db_value(q, i, NGX_PREFS_COL_ITEM_KEY);
+        o = ngx_prefs_outcome_find(NGX_PREFS_OUTCOMES_CONFIG_WRITE,
+                                   ngx_prefs_db_value(q, i,
+                                                      NGX_PREFS_COL_OUTCOME));
 
-        if (ngx_strcmp(outcome, "created") != 0
-            && ngx_strcmp(outcome, "updated") != 0
-            && ngx_strcmp(outcome, "deactivated") != 0)
-        {
-            break;
+        if (o->status >= NGX_HTTP_BAD_REQUEST) {
+            /* the item: as the database names it, or as the path did */
+            ngx_prefs_http_finalize(r,
+                ngx_prefs_outcome_send(r, o,
+                                       ngx_prefs_db_value(q, i,
+                                                      NGX_PREFS_COL_MESSAGE),
+                                       sel->kind,
+                                       o->status == NGX_HTTP_NOT_FOUND
+                                       ? (char *) ctx->args[0].data : key));
+            return;
         }
-    }
-
-    if (i < n) {
-        if (ngx_strcmp(outcome, "exists") == 0) {
-            rc = ngx_prefs_http_error(r, NGX_HTTP_CONFLICT,
-                                      "%s \"%s\" already exists",
-                                      sel->kind, PQgetvalue(q->res, i, 1));
-
-        } else if (ngx_strcmp(outcome, "not_found") == 0) {
-            rc = ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
-                                      "No %s \"%V\" in this account",
-                                      sel->kind, &ctx->args[0]);
-
-        } else {
-            rc = ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST, "%s",
-                                      PQgetvalue(q->res, i, 2));
-        }
-
-        ngx_prefs_http_finalize(r, rc);
-        return;
     }
 
     if (r->method == NGX_HTTP_DELETE) {
@@ -1024,8 +998,11 @@ ngx_prefs_config_write_done(ngx_prefs_db_query_t *q)
     for (i = 0; i < n; i++) {
         json_array_append_new(keys,
                               json_pack("{s:s,s:s}", sel->key_field,
-                                        PQgetvalue(q->res, i, 1),
-                                        "Outcome", PQgetvalue(q->res, i, 0)));
+                                        ngx_prefs_db_value(q, i,
+                                                     NGX_PREFS_COL_ITEM_KEY),
+                                        "Outcome",
+                                        ngx_prefs_db_value(q, i,
+                                                     NGX_PREFS_COL_OUTCOME)));
     }
 
     if (r->method == NGX_HTTP_POST) {
@@ -1040,9 +1017,10 @@ ngx_prefs_config_write_done(ngx_prefs_db_query_t *q)
             uri.len -= sizeof("Config/Filters") - 1;
         }
 
+        key = ngx_prefs_db_value(q, 0, NGX_PREFS_COL_ITEM_KEY);
+
         if (ngx_prefs_http_location(r, &uri, sel->v3_body ? "Filters/" : "",
-                                    (u_char *) PQgetvalue(q->res, 0, 1),
-                                    PQgetlength(q->res, 0, 1))
+                                    (u_char *) key, ngx_strlen(key))
             != NGX_OK)
         {
             json_decref(keys);

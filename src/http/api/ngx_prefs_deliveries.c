@@ -24,6 +24,8 @@
 
 #include "ngx_prefs_deliveries.h"
 #include "ngx_prefs_http.h"
+#include "ngx_prefs_json.h"
+#include "ngx_prefs_outcome.h"
 
 
 #define NGX_PREFS_REPLAY_MAX_IDS  1000
@@ -121,7 +123,6 @@ ngx_int_t
 ngx_prefs_deliveries_replay(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
     char                        *text;
-    size_t                       len;
     json_t                      *body;
     ngx_int_t                    rc;
     ngx_prefs_db_query_t        *q;
@@ -139,20 +140,13 @@ ngx_prefs_deliveries_replay(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 
     rc = ngx_prefs_replay_check(r, body);
     if (rc != NGX_DECLINED) {
-        json_decref(body);
         return rc;
     }
 
-    len = json_dumpb(body, NULL, 0, JSON_COMPACT);
-    text = ngx_pnalloc(r->pool, len + 1);
-
+    text = ngx_prefs_json_text(r->pool, body);
     if (text == NULL) {
-        json_decref(body);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    text[json_dumpb(body, text, len, JSON_COMPACT)] = '\0';
-    json_decref(body);
 
     q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_WEBHOOK_REPLAY,
                             ngx_prefs_deliveries_replayed);
@@ -287,33 +281,18 @@ ngx_prefs_deliveries_listed(ngx_prefs_db_query_t *q)
 static void
 ngx_prefs_deliveries_replayed(ngx_prefs_db_query_t *q)
 {
-    ngx_int_t            rc;
-    const char          *outcome;
-    ngx_http_request_t  *r = q->data;
+    ngx_int_t                   rc;
+    ngx_http_request_t         *r = q->data;
+    const ngx_prefs_outcome_t  *o;
 
-    if (q->status != NGX_PREFS_DB_OK) {
-        ngx_prefs_http_finalize(r, ngx_prefs_api_sql_error(r, q));
-        return;
-    }
+    rc = ngx_prefs_outcome_refused(q, NGX_PREFS_OUTCOMES_WEBHOOK_REPLAY,
+                                   NGX_PREFS_COL_MESSAGE, &o);
 
-    outcome = PQgetvalue(q->res, 0, 0);
-
-    if (ngx_strcmp(outcome, "not_found") == 0) {
-        rc = ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
-                                  "No such webhook subscription in this "
-                                  "account");
-
-    } else if (ngx_strcmp(outcome, "invalid") == 0) {
-        rc = ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST, "%s",
-                                  PQgetvalue(q->res, 0, 2));
-
-    } else {
+    if (rc == NGX_DECLINED) {
         rc = ngx_prefs_http_send_json(r, NGX_HTTP_ACCEPTED,
-                                      json_pack("{s:I}", "Count",
-                                                (json_int_t) ngx_atoi(
-                                                (u_char *) PQgetvalue(q->res,
-                                                                     0, 1),
-                                                PQgetlength(q->res, 0, 1))));
+                 json_pack("{s:I}", "Count",
+                           (json_int_t) ngx_prefs_db_number(q, 0,
+                                                        NGX_PREFS_COL_COUNT)));
     }
 
     ngx_prefs_http_finalize(r, rc);

@@ -22,6 +22,8 @@
 #include "ngx_prefs_conf.h"
 #include "ngx_prefs_events.h"
 #include "ngx_prefs_http.h"
+#include "ngx_prefs_json.h"
+#include "ngx_prefs_outcome.h"
 #include "prefs_query.h"
 #include "prefs_locale.h"
 #include "prefs_cursor.h"
@@ -194,7 +196,6 @@ ngx_prefs_events_params(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 {
     char                        *text;
     void                        *tmp;
-    size_t                       len;
     json_t                      *args, *value, *locale;
     int64_t                      id;
     uint64_t                     txid;
@@ -214,6 +215,11 @@ ngx_prefs_events_params(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                                     "The query string is invalid: %s", err);
     }
 
+    args = ngx_prefs_json_own(r->pool, args);
+    if (args == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     locale = NULL;
 
     /* ASP.NET binds query parameters without regard to case */
@@ -222,18 +228,17 @@ ngx_prefs_events_params(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 
         if (ngx_strcasecmp((u_char *) name, (u_char *) "locale") == 0) {
             if (locale) {
-                rc = ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
-                                          "locale is given twice");
-                goto failed;
+                return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
+                                            "locale is given twice");
             }
 
-            locale = json_incref(value);
+            /* held by args until it is deleted from it */
+            locale = ngx_prefs_json_own(r->pool, json_incref(value));
 
         } else if (!paging) {
-            rc = ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
-                                      "Events/{eventId} takes only locale, "
-                                      "not \"%s\"", name);
-            goto failed;
+            return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "Events/{eventId} takes only locale, "
+                                        "not \"%s\"", name);
 
         } else if (ngx_strcasecmp((u_char *) name, (u_char *) "limit")
                    == 0)
@@ -241,11 +246,10 @@ ngx_prefs_events_params(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
             pp->limit = ngx_prefs_events_limit(value);
 
             if (pp->limit == NGX_ERROR) {
-                rc = ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
-                                          "limit must be a whole number "
-                                          "from 1 to %d",
-                                          NGX_PREFS_EVENTS_LIMIT_MAX);
-                goto failed;
+                return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
+                                            "limit must be a whole number "
+                                            "from 1 to %d",
+                                            NGX_PREFS_EVENTS_LIMIT_MAX);
             }
 
         } else if (ngx_strcasecmp((u_char *) name, (u_char *) "after")
@@ -260,12 +264,11 @@ ngx_prefs_events_params(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                                        &id)
                    != 0)
             {
-                rc = ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
-                                          "after is not a cursor of this "
-                                          "account's events: pass the "
-                                          "NextCursor of an answer as it "
-                                          "came");
-                goto failed;
+                return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
+                                            "after is not a cursor of this "
+                                            "account's events: pass the "
+                                            "NextCursor of an answer as it "
+                                            "came");
             }
 
             pp->after = 1;
@@ -280,38 +283,22 @@ ngx_prefs_events_params(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     }
 
     rc = ngx_prefs_events_locale(r, ctx, locale, &pp->locale);
-    json_decref(locale);
-    locale = NULL;
 
     if (rc != NGX_OK) {
-        rc = ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
-                                  "locale: event texts exist in en-US, "
-                                  "de-DE, fr-FR and es-ES (and their "
-                                  "languages) only");
-        goto failed;
+        return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
+                                    "locale: event texts exist in en-US, "
+                                    "de-DE, fr-FR and es-ES (and their "
+                                    "languages) only");
     }
 
-    len = json_dumpb(args, NULL, 0, JSON_COMPACT);
-    text = ngx_pnalloc(r->pool, len + 1);
-
+    text = ngx_prefs_json_text(r->pool, args);
     if (text == NULL) {
-        json_decref(args);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    text[json_dumpb(args, text, len, JSON_COMPACT)] = '\0';
-    json_decref(args);
 
     pp->args = text;
 
     return NGX_OK;
-
-failed:
-
-    json_decref(locale);
-    json_decref(args);
-
-    return rc;
 }
 
 
@@ -428,11 +415,12 @@ ngx_prefs_events_listed(ngx_prefs_db_query_t *q)
     uint64_t                     txid;
     ngx_int_t                    rc;
     ngx_buf_t                   *b;
-    const char                  *outcome, *tx, *ev;
+    const char                  *tx, *ev;
     PGresult                    *res;
     ngx_http_request_t          *r = q->data;
     ngx_prefs_api_ctx_t         *ctx;
     char                         cursor[PREFS_CURSOR_SIZE];
+    const ngx_prefs_outcome_t   *o;
     ngx_http_prefs_main_conf_t  *pmcf;
 
     if (q->status != NGX_PREFS_DB_OK) {
@@ -448,20 +436,19 @@ ngx_prefs_events_listed(ngx_prefs_db_query_t *q)
         return;
     }
 
-    outcome = PQgetvalue(res, 0, 0);
+    o = ngx_prefs_outcome_of(q, NGX_PREFS_OUTCOMES_EVENTS);
 
-    if (ngx_strcmp(outcome, "ok") != 0) {
+    if (o->status >= NGX_HTTP_BAD_REQUEST) {
         ngx_prefs_http_finalize(r,
-            ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND, "%s",
-                                 PQgetvalue(res, 0, 1)));
+            ngx_prefs_outcome_answer(r, o, q, NGX_PREFS_COL_MESSAGE));
         return;
     }
 
     /* the position to go on from */
 
-    if (!PQgetisnull(res, 0, 4)) {
-        tx = PQgetvalue(res, 0, 4);
-        ev = PQgetvalue(res, 0, 5);
+    if (!ngx_prefs_db_isnull(q, 0, NGX_PREFS_COL_LAST_TXID)) {
+        tx = ngx_prefs_db_value(q, 0, NGX_PREFS_COL_LAST_TXID);
+        ev = ngx_prefs_db_value(q, 0, NGX_PREFS_COL_LAST_ID);
 
     } else {
         tx = q->values[5];
@@ -487,7 +474,8 @@ ngx_prefs_events_listed(ngx_prefs_db_query_t *q)
 
     len = sizeof("{\"Events\":,\"Count\":,\"HasMore\":false,"
                  "\"NextCursor\":\"\"}") - 1
-          + PQgetlength(res, 0, 2) + NGX_INT_T_LEN + PREFS_CURSOR_LEN;
+          + ngx_prefs_db_length(q, 0, NGX_PREFS_COL_EVENTS) + NGX_INT_T_LEN
+          + PREFS_CURSOR_LEN;
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
@@ -496,10 +484,12 @@ ngx_prefs_events_listed(ngx_prefs_db_query_t *q)
     }
 
     p = ngx_cpymem(b->last, "{\"Events\":", sizeof("{\"Events\":") - 1);
-    p = ngx_cpymem(p, PQgetvalue(res, 0, 2), PQgetlength(res, 0, 2));
+    p = ngx_cpymem(p, ngx_prefs_db_value(q, 0, NGX_PREFS_COL_EVENTS),
+                   ngx_prefs_db_length(q, 0, NGX_PREFS_COL_EVENTS));
     p = ngx_sprintf(p, ",\"Count\":%s,\"HasMore\":%s,\"NextCursor\":",
-                    PQgetvalue(res, 0, 3),
-                    PQgetvalue(res, 0, 6)[0] == 't' ? "true" : "false");
+                    ngx_prefs_db_value(q, 0, NGX_PREFS_COL_N),
+                    ngx_prefs_db_value(q, 0, NGX_PREFS_COL_HAS_MORE)[0] == 't'
+                    ? "true" : "false");
 
     if (cursor[0]) {
         p = ngx_sprintf(p, "\"%s\"}", cursor);
@@ -532,7 +522,9 @@ ngx_prefs_events_got(ngx_prefs_db_query_t *q)
     if (q->status != NGX_PREFS_DB_OK) {
         rc = ngx_prefs_api_sql_error(r, q);
 
-    } else if (PQntuples(q->res) != 1 || PQgetisnull(q->res, 0, 0)) {
+    } else if (PQntuples(q->res) != 1
+               || ngx_prefs_db_isnull(q, 0, NGX_PREFS_COL_BODY))
+    {
         rc = ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
                                   "No event has the id \"%V\" in this "
                                   "account's history", &ctx->args[0]);
@@ -541,9 +533,8 @@ ngx_prefs_events_got(ngx_prefs_db_query_t *q)
         rc = ngx_prefs_events_headers(r, ctx, q->values[2]);
 
         if (rc == NGX_OK) {
-            rc = ngx_prefs_http_send_text(r, NGX_HTTP_OK,
-                                          PQgetvalue(q->res, 0, 0),
-                                          PQgetlength(q->res, 0, 0));
+            rc = ngx_prefs_api_send_column(r, NGX_HTTP_OK, q,
+                                           NGX_PREFS_COL_BODY);
         }
     }
 

@@ -22,6 +22,8 @@
 
 #include "ngx_prefs_preferences.h"
 #include "ngx_prefs_http.h"
+#include "ngx_prefs_json.h"
+#include "ngx_prefs_outcome.h"
 #include "prefs_query.h"
 
 
@@ -181,8 +183,7 @@ static char *
 ngx_prefs_preferences_args(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     const char *const *names, ngx_int_t *rc)
 {
-    char         *text, err[256];
-    size_t        len;
+    char         err[256];
     json_t       *args, *v;
     ngx_uint_t    i;
     const char   *key, *kind, *path_name;
@@ -197,6 +198,13 @@ ngx_prefs_preferences_args(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return NULL;
     }
 
+    *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    args = ngx_prefs_json_own(r->pool, args);
+    if (args == NULL) {
+        return NULL;
+    }
+
     for (i = 0; names[i]; i++) {
         for (iter = json_object_iter(args); iter;
              iter = json_object_iter_next(args, iter))
@@ -207,7 +215,6 @@ ngx_prefs_preferences_args(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                 && ngx_strcmp(key, names[i]) != 0)
             {
                 if (json_object_get(args, names[i])) {
-                    json_decref(args);
                     *rc = ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                                "The query string is "
                                                "invalid: %s is given twice",
@@ -236,19 +243,8 @@ ngx_prefs_preferences_args(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                                          ctx->args[0].len));
     }
 
-    len = json_dumpb(args, NULL, 0, JSON_COMPACT);
-    text = ngx_pnalloc(r->pool, len + 1);
-
-    if (text == NULL) {
-        json_decref(args);
-        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        return NULL;
-    }
-
-    text[json_dumpb(args, text, len, JSON_COMPACT)] = '\0';
-    json_decref(args);
-
-    return text;
+    /* NULL: *rc is the 500 set above */
+    return ngx_prefs_json_text(r->pool, args);
 }
 
 
@@ -264,8 +260,6 @@ ngx_prefs_preferences_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     if (body == NULL) {
         return NULL;
     }
-
-    json_decref(body);
 
     return (char *) ctx->body.data;
 }
@@ -283,23 +277,22 @@ ngx_prefs_preferences_alt_found(ngx_prefs_db_query_t *q)
         return;
     }
 
-    if (PQntuples(q->res) != 1 || PQgetisnull(q->res, 0, 0)) {
+    if (PQntuples(q->res) != 1
+        || ngx_prefs_db_isnull(q, 0, NGX_PREFS_COL_BODY))
+    {
         ngx_prefs_http_finalize(r,
             ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
                                  "No such profile in this account"));
         return;
     }
 
-    profile = json_loadb(PQgetvalue(q->res, 0, 0), PQgetlength(q->res, 0, 0),
-                         0, NULL);
+    profile = ngx_prefs_api_column_json(r, q, NGX_PREFS_COL_BODY);
     prefs = json_object_get(profile, "ProfilePreferences");
 
     rc = ngx_prefs_http_send_json(r, NGX_HTTP_OK,
              json_pack("{s:O,s:O}", "ProfileId",
                        json_object_get(profile, "ProfileId"),
                        "ProfilePreferences", prefs ? prefs : json_array()));
-
-    json_decref(profile);
 
     ngx_prefs_http_finalize(r, rc);
 }
@@ -308,36 +301,20 @@ ngx_prefs_preferences_alt_found(ngx_prefs_db_query_t *q)
 static void
 ngx_prefs_preferences_alt_written(ngx_prefs_db_query_t *q)
 {
-    ngx_int_t            rc;
-    const char          *outcome, *id, *message;
-    ngx_http_request_t  *r = q->data;
+    ngx_int_t                   rc;
+    const char                 *id;
+    ngx_http_request_t         *r = q->data;
+    const ngx_prefs_outcome_t  *o;
 
-    if (q->status != NGX_PREFS_DB_OK) {
-        ngx_prefs_http_finalize(r, ngx_prefs_api_sql_error(r, q));
-        return;
-    }
+    rc = ngx_prefs_outcome_refused(q, NGX_PREFS_OUTCOMES_PREFS_ALTERNATE,
+                                   NGX_PREFS_COL_MESSAGE, &o);
 
-    outcome = PQgetvalue(q->res, 0, 0);
-    id = PQgetvalue(q->res, 0, 1);
-    message = PQgetvalue(q->res, 0, 2);
-
-    if (ngx_strcmp(outcome, "updated") == 0) {
+    if (rc == NGX_DECLINED) {
+        id = ngx_prefs_db_value(q, 0, NGX_PREFS_COL_PROFILE_ID);
         rc = ngx_prefs_http_send_json(r, NGX_HTTP_OK,
                  json_pack("{s:I}", "ProfileId",
                            (json_int_t) ngx_atoof((u_char *) id,
                                                   ngx_strlen(id))));
-
-    } else if (ngx_strcmp(outcome, "not_found") == 0) {
-        rc = ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
-                                  "No such profile in this account");
-
-    } else if (ngx_strcmp(outcome, "conflict") == 0) {
-        rc = ngx_prefs_http_error(r, NGX_HTTP_CONFLICT, "%s", message);
-
-    } else {
-        rc = ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST, "%s",
-                                  message[0] ? message
-                                             : "The request is invalid");
     }
 
     ngx_prefs_http_finalize(r, rc);
@@ -349,42 +326,5 @@ ngx_prefs_preferences_alt_written(ngx_prefs_db_query_t *q)
 static void
 ngx_prefs_preferences_done(ngx_prefs_db_query_t *q)
 {
-    ngx_int_t            rc;
-    ngx_uint_t           status;
-    const char          *outcome, *body;
-    ngx_http_request_t  *r = q->data;
-
-    if (q->status != NGX_PREFS_DB_OK) {
-        ngx_prefs_http_finalize(r, ngx_prefs_api_sql_error(r, q));
-        return;
-    }
-
-    outcome = PQgetvalue(q->res, 0, 0);
-    body = PQgetvalue(q->res, 0, 1);
-
-    if (ngx_strcmp(outcome, "ok") == 0) {
-        rc = ngx_prefs_http_send_text(r, NGX_HTTP_OK, body,
-                                      PQgetlength(q->res, 0, 1));
-        ngx_prefs_http_finalize(r, rc);
-        return;
-    }
-
-    if (ngx_strcmp(outcome, "too_many") == 0) {
-        ngx_prefs_http_finalize(r,
-            ngx_prefs_http_error(r, NGX_HTTP_FORBIDDEN,
-                                 "More than 50 profiles match: narrow "
-                                 "the search"));
-        return;
-    }
-
-    status = ngx_strcmp(outcome, "not_found") == 0 ? NGX_HTTP_NOT_FOUND
-             : ngx_strcmp(outcome, "conflict") == 0 ? NGX_HTTP_CONFLICT
-             : NGX_HTTP_BAD_REQUEST;
-
-    if (body[0] == '\0') {
-        body = status == NGX_HTTP_NOT_FOUND ? "No such profile in this account"
-                                            : "The request is invalid";
-    }
-
-    ngx_prefs_http_finalize(r, ngx_prefs_http_error(r, status, "%s", body));
+    ngx_prefs_outcome_reply(q, NGX_PREFS_OUTCOMES_PREFS);
 }

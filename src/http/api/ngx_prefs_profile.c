@@ -19,7 +19,9 @@
 
 #include "ngx_prefs_profile.h"
 #include "ngx_prefs_http.h"
+#include "ngx_prefs_json.h"
 #include "ngx_prefs_idem.h"
+#include "ngx_prefs_outcome.h"
 #include "prefs_query.h"
 
 
@@ -33,8 +35,6 @@ static void ngx_prefs_profile_updated(ngx_prefs_db_query_t *q);
 static void ngx_prefs_profile_profile(ngx_prefs_db_query_t *q);
 static void ngx_prefs_profile_changed(ngx_prefs_db_query_t *q);
 static void ngx_prefs_profile_found(ngx_prefs_db_query_t *q);
-static ngx_int_t ngx_prefs_profile_refusal(ngx_http_request_t *r,
-    const char *outcome, const char *message);
 static void ngx_prefs_profile_part(ngx_prefs_db_query_t *q);
 
 
@@ -250,7 +250,6 @@ ngx_int_t
 ngx_prefs_profile_find(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
     char                  *text, err[256];
-    size_t                 len;
     json_t                *args, *flag, *v;
     const char            *name;
     ngx_prefs_db_query_t  *q;
@@ -263,11 +262,15 @@ ngx_prefs_profile_find(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
                                     "The query string is invalid: %s", err);
     }
 
+    args = ngx_prefs_json_own(r->pool, args);
+    if (args == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     /* the lookups' lists are of items with fields, never of values */
 
     json_object_foreach(args, name, v) {
         if (json_is_string(json_array_get(v, 0))) {
-            json_decref(args);
             return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                         "The query string is invalid: "
                                         "\"%s\" is not name[n].Field", name);
@@ -285,16 +288,10 @@ ngx_prefs_profile_find(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
                                 (u_char *) "true") == 0));
     }
 
-    len = json_dumpb(args, NULL, 0, JSON_COMPACT);
-    text = ngx_pnalloc(r->pool, len + 1);
-
+    text = ngx_prefs_json_text(r->pool, args);
     if (text == NULL) {
-        json_decref(args);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    text[json_dumpb(args, text, len, JSON_COMPACT)] = '\0';
-    json_decref(args);
 
     q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_FIND,
                             ngx_prefs_profile_found);
@@ -327,7 +324,6 @@ ngx_int_t
 ngx_prefs_profile_part_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
     char                  *text;
-    size_t                 len;
     json_t                *body, *items, *wrap;
     ngx_int_t              rc;
     const char            *id, *part;
@@ -358,24 +354,16 @@ ngx_prefs_profile_part_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         json_array_append(items, body);
     }
 
-    json_decref(body);
+    wrap = ngx_prefs_json_own(r->pool, json_object());
 
-    wrap = json_object();
     if (wrap == NULL || json_object_set_new(wrap, part, items) != 0) {
-        json_decref(wrap);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    len = json_dumpb(wrap, NULL, 0, JSON_COMPACT);
-    text = ngx_pnalloc(r->pool, len + 1);
-
+    text = ngx_prefs_json_text(r->pool, wrap);
     if (text == NULL) {
-        json_decref(wrap);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    text[json_dumpb(wrap, text, len, JSON_COMPACT)] = '\0';
-    json_decref(wrap);
 
     q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_UPDATE,
                             ngx_prefs_profile_updated);
@@ -408,23 +396,22 @@ ngx_prefs_profile_part(ngx_prefs_db_query_t *q)
         return;
     }
 
-    if (PQntuples(q->res) != 1 || PQgetisnull(q->res, 0, 0)) {
+    if (PQntuples(q->res) != 1
+        || ngx_prefs_db_isnull(q, 0, NGX_PREFS_COL_BODY))
+    {
         ngx_prefs_http_finalize(r,
             ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
                                  "No such profile in this account"));
         return;
     }
 
-    profile = json_loadb(PQgetvalue(q->res, 0, 0), PQgetlength(q->res, 0, 0),
-                         0, NULL);
+    profile = ngx_prefs_api_column_json(r, q, NGX_PREFS_COL_BODY);
     part = json_object_get(profile, name);
 
     rc = ngx_prefs_http_send_json(r, NGX_HTTP_OK,
              json_pack("{s:O,s:O}", "ProfileId",
                        json_object_get(profile, "ProfileId"),
                        name, part ? part : json_array()));
-
-    json_decref(profile);
 
     ngx_prefs_http_finalize(r, rc);
 }
@@ -444,10 +431,7 @@ ngx_prefs_profile_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return rc;
     }
 
-    rc = json_is_object(body);
-    json_decref(body);
-
-    if (!rc) {
+    if (!json_is_object(body)) {
         return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                     "The body must be a JSON object");
     }
@@ -494,41 +478,13 @@ ngx_prefs_profile_history(ngx_http_request_t *r)
 }
 
 
-static ngx_int_t
-ngx_prefs_profile_refusal(ngx_http_request_t *r, const char *outcome,
-    const char *message)
-{
-    if (ngx_strcmp(outcome, "not_found") == 0) {
-        return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
-                                    "No such profile in this account");
-    }
-
-    if (ngx_strcmp(outcome, "conflict") == 0) {
-        return ngx_prefs_http_error(r, NGX_HTTP_CONFLICT, "%s",
-                                    message && message[0]
-                                    ? message
-                                    : "An alternate id is already in use");
-    }
-
-    if (ngx_strcmp(outcome, "too_many") == 0) {
-        return ngx_prefs_http_error(r, NGX_HTTP_FORBIDDEN,
-                                    "More than 50 profiles match: narrow "
-                                    "the search");
-    }
-
-    return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST, "%s",
-                                message && message[0] ? message
-                                                      : "The request is "
-                                                        "invalid");
-}
-
-
 static void
 ngx_prefs_profile_created(ngx_prefs_db_query_t *q)
 {
-    ngx_int_t            rc;
-    const char          *outcome, *id;
-    ngx_http_request_t  *r = q->data;
+    ngx_int_t                   rc;
+    const char                 *id;
+    ngx_http_request_t         *r = q->data;
+    const ngx_prefs_outcome_t  *o;
 
     if (q->status != NGX_PREFS_DB_OK) {
         ngx_prefs_http_finalize(r, ngx_prefs_api_sql_error(r, q));
@@ -541,12 +497,12 @@ ngx_prefs_profile_created(ngx_prefs_db_query_t *q)
         return;
     }
 
-    outcome = PQgetvalue(q->res, 0, 0);
-    id = PQgetvalue(q->res, 0, 1);
+    o = ngx_prefs_outcome_of(q, NGX_PREFS_OUTCOMES_PROFILE_CREATE);
+    id = ngx_prefs_db_value(q, 0, NGX_PREFS_COL_PROFILE_ID);
 
-    if (ngx_strcmp(outcome, "created") != 0) {
+    if (o->status >= NGX_HTTP_BAD_REQUEST) {
         ngx_prefs_http_finalize(r,
-            ngx_prefs_profile_refusal(r, outcome, PQgetvalue(q->res, 0, 2)));
+            ngx_prefs_outcome_answer(r, o, q, NGX_PREFS_COL_MESSAGE));
         return;
     }
 
@@ -570,21 +526,15 @@ ngx_prefs_profile_created(ngx_prefs_db_query_t *q)
 static void
 ngx_prefs_profile_updated(ngx_prefs_db_query_t *q)
 {
-    ngx_int_t             rc;
-    const char           *outcome;
-    ngx_http_request_t   *r = q->data;
-    ngx_prefs_api_ctx_t  *ctx;
+    ngx_int_t                   rc;
+    ngx_http_request_t         *r = q->data;
+    ngx_prefs_api_ctx_t        *ctx;
+    const ngx_prefs_outcome_t  *o;
 
-    if (q->status != NGX_PREFS_DB_OK) {
-        ngx_prefs_http_finalize(r, ngx_prefs_api_sql_error(r, q));
-        return;
-    }
-
-    outcome = PQgetvalue(q->res, 0, 0);
-
-    if (ngx_strcmp(outcome, "updated") != 0) {
-        ngx_prefs_http_finalize(r,
-            ngx_prefs_profile_refusal(r, outcome, PQgetvalue(q->res, 0, 1)));
+    rc = ngx_prefs_outcome_refused(q, NGX_PREFS_OUTCOMES_PROFILE_UPDATE,
+                                   NGX_PREFS_COL_MESSAGE, &o);
+    if (rc != NGX_DECLINED) {
+        ngx_prefs_http_finalize(r, rc);
         return;
     }
 
@@ -608,21 +558,14 @@ ngx_prefs_profile_profile(ngx_prefs_db_query_t *q)
 static void
 ngx_prefs_profile_changed(ngx_prefs_db_query_t *q)
 {
-    ngx_int_t            rc;
-    const char          *outcome;
-    ngx_http_request_t  *r = q->data;
+    ngx_int_t                   rc;
+    ngx_http_request_t         *r = q->data;
+    const ngx_prefs_outcome_t  *o;
 
-    if (q->status != NGX_PREFS_DB_OK) {
-        ngx_prefs_http_finalize(r, ngx_prefs_api_sql_error(r, q));
-        return;
-    }
+    rc = ngx_prefs_outcome_refused(q, NGX_PREFS_OUTCOMES_PROFILE_STATE,
+                                   NGX_PREFS_COL_NONE, &o);
 
-    outcome = PQntuples(q->res) ? PQgetvalue(q->res, 0, 0) : "not_found";
-
-    if (ngx_strcmp(outcome, "not_found") == 0) {
-        rc = ngx_prefs_profile_refusal(r, outcome, NULL);
-
-    } else {
+    if (rc == NGX_DECLINED) {
         rc = ngx_prefs_http_send_text(r, NGX_HTTP_NO_CONTENT, "", 0);
     }
 
@@ -633,25 +576,5 @@ ngx_prefs_profile_changed(ngx_prefs_db_query_t *q)
 static void
 ngx_prefs_profile_found(ngx_prefs_db_query_t *q)
 {
-    ngx_int_t            rc;
-    const char          *outcome;
-    ngx_http_request_t  *r = q->data;
-
-    if (q->status != NGX_PREFS_DB_OK) {
-        ngx_prefs_http_finalize(r, ngx_prefs_api_sql_error(r, q));
-        return;
-    }
-
-    outcome = PQgetvalue(q->res, 0, 0);
-
-    if (ngx_strcmp(outcome, "ok") != 0 && ngx_strcmp(outcome, "found") != 0) {
-        rc = ngx_prefs_profile_refusal(r, outcome, PQgetvalue(q->res, 0, 1));
-
-    } else {
-        rc = ngx_prefs_http_send_text(r, NGX_HTTP_OK,
-                                      PQgetvalue(q->res, 0, 1),
-                                      PQgetlength(q->res, 0, 1));
-    }
-
-    ngx_prefs_http_finalize(r, rc);
+    ngx_prefs_outcome_reply(q, NGX_PREFS_OUTCOMES_PROFILE_FIND);
 }

@@ -20,6 +20,7 @@
 
 #include "ngx_prefs_profile.h"
 #include "ngx_prefs_http.h"
+#include "ngx_prefs_outcome.h"
 
 
 #define NGX_PREFS_PATCH_MAX_OPS  1000
@@ -29,8 +30,6 @@ static ngx_int_t ngx_prefs_profile_patch_body(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, char **flags);
 static ngx_int_t ngx_prefs_profile_flag(ngx_http_request_t *r, const char *name,
     const char **value);
-static ngx_int_t ngx_prefs_profile_outcome(ngx_http_request_t *r,
-    const char *outcome, const char *message);
 static void ngx_prefs_profile_removed(ngx_prefs_db_query_t *q);
 static void ngx_prefs_profile_patched(ngx_prefs_db_query_t *q);
 
@@ -57,10 +56,7 @@ ngx_prefs_profile_part_remove(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         return rc;
     }
 
-    rc = json_is_array(body) || json_is_object(body);
-    json_decref(body);
-
-    if (!rc) {
+    if (!json_is_array(body) && !json_is_object(body)) {
         return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                     "The body must list what to remove: a "
                                     "JSON array or object");
@@ -194,11 +190,9 @@ ngx_prefs_profile_patch_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return rc;
     }
 
-    rc = json_is_array(body);
     n = json_array_size(body);
-    json_decref(body);
 
-    if (!rc) {
+    if (!json_is_array(body)) {
         return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                     "A JSON Patch must be an array of "
                                     "operations");
@@ -251,57 +245,18 @@ ngx_prefs_profile_flag(ngx_http_request_t *r, const char *name,
 }
 
 
-static ngx_int_t
-ngx_prefs_profile_outcome(ngx_http_request_t *r, const char *outcome,
-    const char *message)
-{
-    ngx_uint_t  status;
-
-    if (ngx_strcmp(outcome, "not_found") == 0) {
-        return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
-                                    "No such profile in this account");
-    }
-
-    if (ngx_strcmp(outcome, "conflict") == 0
-        || ngx_strcmp(outcome, "test_failed") == 0)
-    {
-        status = NGX_HTTP_CONFLICT;
-
-    } else if (ngx_strcmp(outcome, "too_large") == 0) {
-        status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
-
-    } else {
-        status = NGX_HTTP_BAD_REQUEST;
-    }
-
-    return ngx_prefs_http_error(r, status, "%s",
-                                message && message[0] ? message
-                                                      : "The request is "
-                                                        "invalid");
-}
-
-
 static void
 ngx_prefs_profile_removed(ngx_prefs_db_query_t *q)
 {
-    ngx_int_t            rc;
-    const char          *outcome;
-    ngx_http_request_t  *r = q->data;
+    ngx_int_t                   rc;
+    ngx_http_request_t         *r = q->data;
+    const ngx_prefs_outcome_t  *o;
 
-    if (q->status != NGX_PREFS_DB_OK) {
-        ngx_prefs_http_finalize(r, ngx_prefs_api_sql_error(r, q));
-        return;
-    }
+    rc = ngx_prefs_outcome_refused(q, NGX_PREFS_OUTCOMES_PROFILE_REMOVE,
+                                   NGX_PREFS_COL_MESSAGE, &o);
 
-    outcome = PQntuples(q->res) ? PQgetvalue(q->res, 0, 0) : "not_found";
-
-    if (ngx_strcmp(outcome, "updated") == 0) {
+    if (rc == NGX_DECLINED) {
         rc = ngx_prefs_http_send_text(r, NGX_HTTP_NO_CONTENT, "", 0);
-
-    } else {
-        rc = ngx_prefs_profile_outcome(r, outcome,
-                                       PQntuples(q->res)
-                                       ? PQgetvalue(q->res, 0, 1) : NULL);
     }
 
     ngx_prefs_http_finalize(r, rc);
@@ -313,27 +268,5 @@ ngx_prefs_profile_removed(ngx_prefs_db_query_t *q)
 static void
 ngx_prefs_profile_patched(ngx_prefs_db_query_t *q)
 {
-    ngx_int_t            rc;
-    const char          *outcome;
-    ngx_http_request_t  *r = q->data;
-
-    if (q->status != NGX_PREFS_DB_OK) {
-        ngx_prefs_http_finalize(r, ngx_prefs_api_sql_error(r, q));
-        return;
-    }
-
-    outcome = PQntuples(q->res) ? PQgetvalue(q->res, 0, 0) : "not_found";
-
-    if (ngx_strcmp(outcome, "patched") == 0) {
-        rc = ngx_prefs_http_send_text(r, NGX_HTTP_OK,
-                                      PQgetvalue(q->res, 0, 1),
-                                      PQgetlength(q->res, 0, 1));
-
-    } else {
-        rc = ngx_prefs_profile_outcome(r, outcome,
-                                       PQntuples(q->res)
-                                       ? PQgetvalue(q->res, 0, 1) : NULL);
-    }
-
-    ngx_prefs_http_finalize(r, rc);
+    ngx_prefs_outcome_reply(q, NGX_PREFS_OUTCOMES_PROFILE_PATCH);
 }

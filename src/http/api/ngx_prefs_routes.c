@@ -346,7 +346,7 @@ const ngx_prefs_route_t  ngx_prefs_routes[] = {
 
     /*
      * Preferences by alternate id, consent history (v4) and the v3
-     * Preferences routes (src/ngx_prefs_prefs3.c).  No Profile/... route
+     * Preferences routes (ngx_prefs_preferences.c).  No Profile/... route
      * above has six segments, nor matches Profile/Consents/History.
      */
 

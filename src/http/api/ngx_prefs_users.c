@@ -17,6 +17,8 @@
 
 #include "ngx_prefs_users.h"
 #include "ngx_prefs_http.h"
+#include "ngx_prefs_json.h"
+#include "ngx_prefs_outcome.h"
 #include "ngx_prefs_idem.h"
 #include "prefs_json.h"
 
@@ -263,10 +265,9 @@ static ngx_int_t
 ngx_prefs_users_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     int mode, char **text)
 {
-    char       *dump, msg[NGX_PREFS_USERS_MSG];
-    size_t      len;
-    json_t     *body, *valid;
-    ngx_int_t   rc;
+    char       msg[NGX_PREFS_USERS_MSG];
+    json_t    *body, *valid;
+    ngx_int_t  rc;
 
     *text = NULL;
 
@@ -275,28 +276,18 @@ ngx_prefs_users_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return rc;
     }
 
-    rc = prefs_json_validate(body, ngx_prefs_user_fields, mode, &valid, msg,
-                             sizeof(msg));
-    json_decref(body);
-
-    if (rc != 0) {
+    if (prefs_json_validate(body, ngx_prefs_user_fields, mode, &valid, msg,
+                            sizeof(msg))
+        != 0)
+    {
         return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST, "%s", msg);
     }
 
-    len = json_dumpb(valid, NULL, 0, JSON_COMPACT);
-    dump = ngx_pnalloc(r->pool, len + 1);
+    valid = ngx_prefs_json_own(r->pool, valid);
 
-    if (dump == NULL) {
-        json_decref(valid);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    *text = valid ? ngx_prefs_json_text(r->pool, valid) : NULL;
 
-    dump[json_dumpb(valid, dump, len, JSON_COMPACT)] = '\0';
-    json_decref(valid);
-
-    *text = dump;
-
-    return NGX_OK;
+    return *text ? NGX_OK : NGX_HTTP_INTERNAL_SERVER_ERROR;
 }
 
 
@@ -310,10 +301,11 @@ ngx_prefs_users_json_done(ngx_prefs_db_query_t *q)
 static void
 ngx_prefs_users_created(ngx_prefs_db_query_t *q)
 {
-    json_t               *body;
-    ngx_int_t             rc;
-    ngx_http_request_t   *r = q->data;
-    const char           *outcome, *id;
+    json_t                     *body;
+    ngx_int_t                   rc;
+    const char                 *id;
+    ngx_http_request_t         *r = q->data;
+    const ngx_prefs_outcome_t  *o;
 
     if (q->status != NGX_PREFS_DB_OK) {
         ngx_prefs_http_finalize(r, ngx_prefs_users_write_error(r, q));
@@ -326,13 +318,12 @@ ngx_prefs_users_created(ngx_prefs_db_query_t *q)
         return;
     }
 
-    outcome = PQgetvalue(q->res, 0, 0);
-    id = PQgetvalue(q->res, 0, 1);
+    o = ngx_prefs_outcome_of(q, NGX_PREFS_OUTCOMES_USER_CREATE);
+    id = ngx_prefs_db_value(q, 0, NGX_PREFS_COL_USER_ID);
 
-    if (ngx_strcmp(outcome, "exists") == 0) {
-        ngx_prefs_http_finalize(r,
-            ngx_prefs_http_error(r, NGX_HTTP_CONFLICT,
-                                 "An active user with this UserName exists"));
+    if (o->status >= NGX_HTTP_BAD_REQUEST) {
+        ngx_prefs_http_finalize(r, ngx_prefs_outcome_answer(r, o, q,
+                                                    NGX_PREFS_COL_NONE));
         return;
     }
 
@@ -349,7 +340,8 @@ ngx_prefs_users_created(ngx_prefs_db_query_t *q)
     body = json_pack("{s:I,s:s}",
                      "UserId", (json_int_t) ngx_atoof((u_char *) id,
                                                       ngx_strlen(id)),
-                     "SubmittedTime", PQgetvalue(q->res, 0, 2));
+                     "SubmittedTime",
+                     ngx_prefs_db_value(q, 0, NGX_PREFS_COL_SUBMITTED));
 
     rc = ngx_prefs_http_send_json(r, NGX_HTTP_CREATED, body);
 
@@ -360,29 +352,22 @@ ngx_prefs_users_created(ngx_prefs_db_query_t *q)
 static void
 ngx_prefs_users_updated(ngx_prefs_db_query_t *q)
 {
-    ngx_int_t            rc;
-    const char          *outcome;
-    ngx_http_request_t  *r = q->data;
+    ngx_int_t                   rc;
+    ngx_http_request_t         *r = q->data;
+    const ngx_prefs_outcome_t  *o;
 
     if (q->status != NGX_PREFS_DB_OK) {
         ngx_prefs_http_finalize(r, ngx_prefs_users_write_error(r, q));
         return;
     }
 
-    outcome = PQgetvalue(q->res, 0, 0);
+    o = ngx_prefs_outcome_of(q, NGX_PREFS_OUTCOMES_USER_UPDATE);
 
-    if (ngx_strcmp(outcome, "not_found") == 0) {
-        rc = ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
-                                  "No such user in this account");
-
-    } else if (ngx_strcmp(outcome, "exists") == 0) {
-        rc = ngx_prefs_http_error(r, NGX_HTTP_CONFLICT,
-                                  "Another user has this UserName");
+    if (o->status >= NGX_HTTP_BAD_REQUEST) {
+        rc = ngx_prefs_outcome_answer(r, o, q, NGX_PREFS_COL_NONE);
 
     } else {
-        rc = ngx_prefs_http_send_text(r, NGX_HTTP_OK,
-                                      PQgetvalue(q->res, 0, 1),
-                                      PQgetlength(q->res, 0, 1));
+        rc = ngx_prefs_api_send_column(r, NGX_HTTP_OK, q, NGX_PREFS_COL_BODY);
     }
 
     ngx_prefs_http_finalize(r, rc);

@@ -21,6 +21,8 @@
 
 #include "ngx_prefs_webhooks.h"
 #include "ngx_prefs_http.h"
+#include "ngx_prefs_json.h"
+#include "ngx_prefs_outcome.h"
 #include "prefs_json.h"
 #include "prefs_whsig.h"
 #include "prefs_whsub.h"
@@ -243,10 +245,7 @@ ngx_prefs_webhooks_rotate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
             return rc;
         }
 
-        rc = json_is_object(body) && json_object_size(body) == 0;
-        json_decref(body);
-
-        if (!rc) {
+        if (!json_is_object(body) || json_object_size(body) != 0) {
             return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                         "The request takes no body (or {})");
         }
@@ -305,17 +304,15 @@ ngx_prefs_webhooks_settings_put(ngx_http_request_t *r,
         return rc;
     }
 
-    rc = prefs_whsub_settings(body, &valid, msg, sizeof(msg));
-    json_decref(body);
-
-    if (rc != 0) {
+    if (prefs_whsub_settings(body, &valid, msg, sizeof(msg)) != 0) {
         return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST, "%s", msg);
     }
 
+    valid = ngx_prefs_json_own(r->pool, valid);
+
     q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_WEBHOOK_SETTINGS_PUT,
                             ngx_prefs_webhooks_settings_done);
-    if (q == NULL) {
-        json_decref(valid);
+    if (valid == NULL || q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -331,15 +328,12 @@ ngx_prefs_webhooks_settings_put(ngx_http_request_t *r,
 
         p = ngx_pnalloc(r->pool, NGX_INT64_LEN + 1);
         if (p == NULL) {
-            json_decref(valid);
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         *ngx_sprintf(p, "%L", (int64_t) json_integer_value(v)) = '\0';
         q->values[2 + i] = (char *) p;
     }
-
-    json_decref(valid);
 
     return ngx_prefs_http_query(r, q);
 }
@@ -349,10 +343,9 @@ static ngx_int_t
 ngx_prefs_webhooks_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     int mode, char **text)
 {
-    char       *dump, msg[NGX_PREFS_WEBHOOKS_MSG];
-    size_t      len;
-    json_t     *body, *valid;
-    ngx_int_t   rc;
+    char       msg[NGX_PREFS_WEBHOOKS_MSG];
+    json_t    *body, *valid;
+    ngx_int_t  rc;
 
     *text = NULL;
 
@@ -361,28 +354,18 @@ ngx_prefs_webhooks_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return rc;
     }
 
-    rc = prefs_whsub_validate(body, mode, ngx_prefs_webhooks_allow_http(r),
-                              &valid, msg, sizeof(msg));
-    json_decref(body);
-
-    if (rc != 0) {
+    if (prefs_whsub_validate(body, mode, ngx_prefs_webhooks_allow_http(r),
+                             &valid, msg, sizeof(msg))
+        != 0)
+    {
         return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST, "%s", msg);
     }
 
-    len = json_dumpb(valid, NULL, 0, JSON_COMPACT);
-    dump = ngx_pnalloc(r->pool, len + 1);
+    valid = ngx_prefs_json_own(r->pool, valid);
 
-    if (dump == NULL) {
-        json_decref(valid);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    *text = valid ? ngx_prefs_json_text(r->pool, valid) : NULL;
 
-    dump[json_dumpb(valid, dump, len, JSON_COMPACT)] = '\0';
-    json_decref(valid);
-
-    *text = dump;
-
-    return NGX_OK;
+    return *text ? NGX_OK : NGX_HTTP_INTERNAL_SERVER_ERROR;
 }
 
 
@@ -503,7 +486,9 @@ ngx_prefs_webhooks_listed(ngx_prefs_db_query_t *q)
         return;
     }
 
-    if (q->values[1] && ngx_strcmp(PQgetvalue(q->res, 0, 0), "0") == 0) {
+    if (q->values[1]
+        && ngx_strcmp(ngx_prefs_db_value(q, 0, NGX_PREFS_COL_TOTAL), "0") == 0)
+    {
         ngx_prefs_http_finalize(r,
             ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
                                  "No such subscription in this account"));
@@ -511,21 +496,17 @@ ngx_prefs_webhooks_listed(ngx_prefs_db_query_t *q)
     }
 
     if (ctx->nargs == 0) {
-        rc = ngx_prefs_http_send_text(r, NGX_HTTP_OK,
-                                      PQgetvalue(q->res, 0, 1),
-                                      PQgetlength(q->res, 0, 1));
+        rc = ngx_prefs_api_send_column(r, NGX_HTTP_OK, q, NGX_PREFS_COL_BODY);
         ngx_prefs_http_finalize(r, rc);
         return;
     }
 
     /* GET .../Subscriptions/{id}: the one object */
 
-    list = json_loadb(PQgetvalue(q->res, 0, 1), PQgetlength(q->res, 0, 1),
-                      0, NULL);
+    list = ngx_prefs_api_column_json(r, q, NGX_PREFS_COL_BODY);
 
     rc = ngx_prefs_http_send_json(r, NGX_HTTP_OK,
                                   json_incref(json_array_get(list, 0)));
-    json_decref(list);
 
     ngx_prefs_http_finalize(r, rc);
 }
@@ -536,41 +517,29 @@ ngx_prefs_webhooks_written(ngx_prefs_db_query_t *q)
 {
     json_t                       *body;
     ngx_int_t                     rc;
-    const char                   *outcome, *id, *message;
+    const char                   *id;
     ngx_http_request_t           *r = q->data;
+    const ngx_prefs_outcome_t    *o;
     ngx_prefs_webhooks_secret_t  *secret;
 
-    if (q->status != NGX_PREFS_DB_OK) {
-        ngx_prefs_http_finalize(r, ngx_prefs_api_sql_error(r, q));
+    rc = ngx_prefs_outcome_refused(q, NGX_PREFS_OUTCOMES_WEBHOOK_WRITE,
+                                   NGX_PREFS_COL_MESSAGE, &o);
+    if (rc != NGX_DECLINED) {
+        ngx_prefs_http_finalize(r, rc);
         return;
     }
 
-    outcome = PQgetvalue(q->res, 0, 0);
-    id = PQgetvalue(q->res, 0, 1);
-    message = PQgetvalue(q->res, 0, 2);
+    id = ngx_prefs_db_value(q, 0, NGX_PREFS_COL_SUBSCRIPTION_ID);
 
-    if (ngx_strcmp(outcome, "not_found") == 0) {
-        rc = ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
-                                  "No such subscription in this account");
-
-    } else if (ngx_strcmp(outcome, "conflict") == 0) {
-        rc = ngx_prefs_http_error(r, NGX_HTTP_CONFLICT, "%s", message);
-
-    } else if (ngx_strcmp(outcome, "invalid") == 0) {
-        rc = ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST, "%s", message);
-
-    } else if (ngx_strcmp(outcome, "deleted") == 0) {
+    if (o->status == NGX_HTTP_NO_CONTENT) {
         rc = ngx_prefs_http_send_text(r, NGX_HTTP_NO_CONTENT, "", 0);
 
-    } else if (ngx_strcmp(outcome, "updated") == 0) {
-        rc = ngx_prefs_http_send_text(r, NGX_HTTP_OK,
-                                      PQgetvalue(q->res, 0, 3),
-                                      PQgetlength(q->res, 0, 3));
+    } else if (o->status == NGX_HTTP_OK) {
+        rc = ngx_prefs_api_send_column(r, NGX_HTTP_OK, q, NGX_PREFS_COL_BODY);
 
-    } else if (ngx_strcmp(outcome, "created") == 0) {
+    } else {
         secret = ngx_prefs_webhooks_secret_find(r);
-        body = json_loadb(PQgetvalue(q->res, 0, 3), PQgetlength(q->res, 0, 3),
-                          0, NULL);
+        body = ngx_prefs_api_column_json(r, q, NGX_PREFS_COL_BODY);
 
         if (secret == NULL || !json_is_object(body)
             || json_object_set_new(body, "Secret", json_string(secret->plain))
@@ -579,17 +548,12 @@ ngx_prefs_webhooks_written(ngx_prefs_db_query_t *q)
                                        ngx_strlen(id))
                != NGX_OK)
         {
-            json_decref(body);
             rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
 
         } else {
-            rc = ngx_prefs_http_send_json(r, NGX_HTTP_CREATED, body);
+            rc = ngx_prefs_http_send_json(r, NGX_HTTP_CREATED,
+                                          json_incref(body));
         }
-
-    } else {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "prefs webhooks: unexpected outcome \"%s\"", outcome);
-        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ngx_prefs_http_finalize(r, rc);
@@ -605,7 +569,7 @@ ngx_prefs_webhooks_deleted(ngx_prefs_db_query_t *q)
     if (q->status != NGX_PREFS_DB_OK) {
         rc = ngx_prefs_api_sql_error(r, q);
 
-    } else if (PQgetisnull(q->res, 0, 0)) {
+    } else if (ngx_prefs_db_isnull(q, 0, NGX_PREFS_COL_DELETED)) {
         rc = ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
                                   "No such subscription in this account");
 
@@ -627,7 +591,7 @@ ngx_prefs_webhooks_rotated(ngx_prefs_db_query_t *q)
     if (q->status != NGX_PREFS_DB_OK) {
         rc = ngx_prefs_api_sql_error(r, q);
 
-    } else if (PQgetisnull(q->res, 0, 0)) {
+    } else if (ngx_prefs_db_isnull(q, 0, NGX_PREFS_COL_SUBSCRIPTION_ID)) {
         rc = ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
                                   "No such subscription in this account");
 
@@ -638,12 +602,12 @@ ngx_prefs_webhooks_rotated(ngx_prefs_db_query_t *q)
              ? NGX_HTTP_INTERNAL_SERVER_ERROR
              : ngx_prefs_http_send_json(r, NGX_HTTP_OK,
                    json_pack("{s:I,s:s,s:s}",
-                             "Id", (json_int_t) ngx_atoof(
-                                 (u_char *) PQgetvalue(q->res, 0, 0),
-                                 PQgetlength(q->res, 0, 0)),
+                             "Id", (json_int_t) ngx_prefs_db_number(q, 0,
+                                               NGX_PREFS_COL_SUBSCRIPTION_ID),
                              "Secret", secret->plain,
                              "PreviousSecretExpires",
-                             PQgetvalue(q->res, 0, 1)));
+                             ngx_prefs_db_value(q, 0,
+                                             NGX_PREFS_COL_PREVIOUS_UNTIL)));
     }
 
     ngx_prefs_http_finalize(r, rc);
@@ -660,9 +624,7 @@ ngx_prefs_webhooks_settings_done(ngx_prefs_db_query_t *q)
         rc = ngx_prefs_api_sql_error(r, q);
 
     } else {
-        rc = ngx_prefs_http_send_text(r, NGX_HTTP_OK,
-                                      PQgetvalue(q->res, 0, 0),
-                                      PQgetlength(q->res, 0, 0));
+        rc = ngx_prefs_api_send_column(r, NGX_HTTP_OK, q, NGX_PREFS_COL_BODY);
     }
 
     ngx_prefs_http_finalize(r, rc);
