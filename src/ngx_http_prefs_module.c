@@ -25,6 +25,7 @@
 #include "ngx_prefs_helper.h"
 #include "ngx_prefs_whclient.h"
 #include "prefs_auth.h"
+#include "prefs_keyfile.h"
 
 
 static ngx_int_t ngx_http_prefs_handler(ngx_http_request_t *r);

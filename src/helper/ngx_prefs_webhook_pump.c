@@ -27,6 +27,8 @@
 #include "ngx_prefs_webhook_pump.h"
 #include "ngx_prefs_whclient.h"
 #include "prefs_auth.h"
+#include "prefs_hmac.h"
+#include "prefs_seal.h"
 #include "prefs_whsig.h"
 
 

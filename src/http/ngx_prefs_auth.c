@@ -31,6 +31,8 @@
 #include "ngx_prefs_conf.h"
 #include "ngx_prefs_auth.h"
 #include "ngx_prefs_http.h"
+#include "prefs_hmac.h"
+#include "prefs_seal.h"
 
 
 #define NGX_PREFS_AUTH_SKEW  60000

@@ -22,6 +22,7 @@
 #include "ngx_prefs_http.h"
 #include "ngx_prefs_outcome.h"
 #include "prefs_auth.h"
+#include "prefs_hmac.h"
 #include "prefs_b64.h"
 #include "prefs_path.h"
 

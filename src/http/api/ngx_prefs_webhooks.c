@@ -23,7 +23,9 @@
 #include "ngx_prefs_http.h"
 #include "ngx_prefs_json.h"
 #include "ngx_prefs_outcome.h"
+#include "prefs_hmac.h"
 #include "prefs_json.h"
+#include "prefs_seal.h"
 #include "prefs_whsig.h"
 #include "prefs_whsub.h"
 
