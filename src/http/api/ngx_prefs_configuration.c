@@ -27,7 +27,6 @@
 #include "prefs_render.h"
 
 
-#define NGX_PREFS_CONFIG_MAX_DEPTH  16
 #define NGX_PREFS_CONFIG_KEY_MAX    600
 #define NGX_PREFS_CONFIG_RENDERS    512
 #define NGX_PREFS_CONFIG_ARGS_MAX   256
@@ -44,13 +43,8 @@ static json_t *ngx_prefs_config_render(ngx_http_request_t *r,
 static json_t *ngx_prefs_config_programs(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, json_t *doc, const ngx_prefs_cfg_sel_t *sel,
     ngx_uint_t *status, const char **message);
-static json_t *ngx_prefs_config_groups(json_t *groups, const char *parent,
-    ngx_uint_t depth);
-static json_t *ngx_prefs_config_find(json_t *arr, const char *field,
-    ngx_str_t *key);
 static ngx_int_t ngx_prefs_config_criteria(ngx_http_request_t *r,
     json_t **criteria);
-static ngx_flag_t ngx_prefs_config_has_props(json_t *item, json_t *criteria);
 static void ngx_prefs_config_write_done(ngx_prefs_db_query_t *q);
 
 
@@ -319,46 +313,8 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 }
 
 
-static json_t *
-ngx_prefs_config_find(json_t *arr, const char *field, ngx_str_t *key)
-{
-    size_t       i;
-    json_t      *item, *id;
-
-    json_array_foreach(arr, i, item) {
-        id = json_object_get(item, field);
-
-        if (json_is_string(id) && json_string_length(id) == key->len
-            && ngx_strncmp(json_string_value(id), key->data, key->len) == 0)
-        {
-            return item;
-        }
-    }
-
-    return NULL;
-}
 
 
-/* a new object: {wrapper: value}, stealing value */
-
-static json_t *
-ngx_prefs_config_wrap(const char *wrapper, json_t *value)
-{
-    json_t  *o;
-
-    if (value == NULL) {
-        return NULL;
-    }
-
-    o = json_object();
-
-    if (o == NULL || json_object_set_new(o, wrapper, value) != 0) {
-        json_decref(o);
-        return NULL;
-    }
-
-    return o;
-}
 
 
 static json_t *
@@ -382,11 +338,11 @@ ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         }
 
         if (!json_is_array(arr)) {
-            return ngx_prefs_config_wrap(sel->wrapper, json_array());
+            return prefs_config_wrap(sel->wrapper, json_array());
         }
 
         if (sel->key_arg == 0) {
-            return ngx_prefs_config_wrap(sel->wrapper, json_deep_copy(arr));
+            return prefs_config_wrap(sel->wrapper, json_deep_copy(arr));
         }
 
         key = ctx->args[sel->key_arg - 1];
@@ -401,7 +357,8 @@ ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
             }
         }
 
-        item = ngx_prefs_config_find(arr, sel->key_field, &key);
+        item = prefs_config_find(arr, sel->key_field, (char *) key.data,
+                                 key.len);
         if (item == NULL) {
             *status = NGX_HTTP_NOT_FOUND;
             *message = "No such item in this account's configuration";
@@ -411,17 +368,17 @@ ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         o = json_array();
         json_array_append_new(o, json_deep_copy(item));
 
-        return ngx_prefs_config_wrap(sel->wrapper, o);
+        return prefs_config_wrap(sel->wrapper, o);
 
     case NGX_PREFS_CFG_PROGRAMS:
         return ngx_prefs_config_programs(r, ctx, doc, sel, status, message);
 
     case NGX_PREFS_CFG_PROGRAM_GROUPS:
         if (sel->key_arg) {
-            item = ngx_prefs_config_find(json_object_get(doc,
-                                                         "ProgramGroups"),
-                                         "ProgramGroupId",
-                                         &ctx->args[sel->key_arg - 1]);
+            key = ctx->args[sel->key_arg - 1];
+            item = prefs_config_find(json_object_get(doc, "ProgramGroups"),
+                                     "ProgramGroupId", (char *) key.data,
+                                     key.len);
             if (item == NULL) {
                 *status = NGX_HTTP_NOT_FOUND;
                 *message = "No such program group in this account";
@@ -430,18 +387,18 @@ ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 
             o = json_deep_copy(item);
             json_object_set_new(o, "ProgramGroups",
-                                ngx_prefs_config_groups(
+                                prefs_config_groups(
                                     json_object_get(doc, "ProgramGroups"),
                                     json_string_value(json_object_get(
                                         item, "ProgramGroupId")), 1));
             arr = json_array();
             json_array_append_new(arr, o);
 
-            return ngx_prefs_config_wrap("ProgramGroups", arr);
+            return prefs_config_wrap("ProgramGroups", arr);
         }
 
-        return ngx_prefs_config_wrap("ProgramGroups",
-                   ngx_prefs_config_groups(json_object_get(doc,
+        return prefs_config_wrap("ProgramGroups",
+                   prefs_config_groups(json_object_get(doc,
                                                            "ProgramGroups"),
                                            NULL, 0));
 
@@ -460,7 +417,7 @@ ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                                   "Name", ngx_prefs_consent_statuses[i]));
         }
 
-        return ngx_prefs_config_wrap("ConsentStatus", arr);
+        return prefs_config_wrap("ConsentStatus", arr);
 
     case NGX_PREFS_CFG_PROFILE_DOC:
         ct = json_object_get(doc, "ContactTypes");
@@ -494,7 +451,7 @@ ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                       "Programs", json_incref(json_object_get(arr,
                                                               "Programs")),
                       "ProgramGroups",
-                          ngx_prefs_config_groups(
+                          prefs_config_groups(
                               json_object_get(doc, "ProgramGroups"), NULL, 0),
                       "ConsentTypes", json_object_get(doc, "ConsentTypes"));
         json_decref(arr);
@@ -511,45 +468,6 @@ ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 }
 
 
-/* groups under parent (NULL: the top), each with its own children */
-
-static json_t *
-ngx_prefs_config_groups(json_t *groups, const char *parent, ngx_uint_t depth)
-{
-    size_t       i;
-    json_t      *out, *g, *p, *copy;
-    const char  *id;
-
-    out = json_array();
-    if (out == NULL || depth > NGX_PREFS_CONFIG_MAX_DEPTH) {
-        return out;
-    }
-
-    json_array_foreach(groups, i, g) {
-        p = json_object_get(g, "ParentProgramGroupId");
-
-        if (parent == NULL ? json_is_string(p)
-                           : !(json_is_string(p)
-                               && ngx_strcmp(json_string_value(p), parent)
-                                  == 0))
-        {
-            continue;
-        }
-
-        id = json_string_value(json_object_get(g, "ProgramGroupId"));
-        copy = json_deep_copy(g);
-
-        if (copy && id) {
-            json_object_set_new(copy, "ProgramGroups",
-                                ngx_prefs_config_groups(groups, id,
-                                                        depth + 1));
-        }
-
-        json_array_append_new(out, copy);
-    }
-
-    return out;
-}
 
 
 /*
@@ -579,9 +497,10 @@ ngx_prefs_config_programs(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     criteria = NULL;
 
     if (sel->group_arg) {
-        group = ngx_prefs_config_find(json_object_get(doc, "ProgramGroups"),
-                                      "ProgramGroupId",
-                                      &ctx->args[sel->group_arg - 1]);
+        arg = &ctx->args[sel->group_arg - 1];
+        group = prefs_config_find(json_object_get(doc, "ProgramGroups"),
+                                  "ProgramGroupId", (char *) arg->data,
+                                  arg->len);
         if (group == NULL) {
             *status = NGX_HTTP_NOT_FOUND;
             *message = "No such program group in this account";
@@ -648,7 +567,7 @@ ngx_prefs_config_programs(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
             }
         }
 
-        pmatch = criteria ? ngx_prefs_config_has_props(p, criteria) : 1;
+        pmatch = criteria ? prefs_config_has_props(p, criteria) : 1;
 
         copy = json_deep_copy(p);
         pf = json_array();
@@ -663,7 +582,7 @@ ngx_prefs_config_programs(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                 continue;
             }
 
-            if (criteria && !ngx_prefs_config_has_props(f, criteria)) {
+            if (criteria && !prefs_config_has_props(f, criteria)) {
                 if (!(sel->match == NGX_PREFS_CFG_MATCH_ALL || pmatch)) {
                     continue;
                 }
@@ -712,7 +631,7 @@ ngx_prefs_config_programs(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return NULL;
     }
 
-    return ngx_prefs_config_wrap("Programs", out);
+    return prefs_config_wrap("Programs", out);
 }
 
 
@@ -812,37 +731,6 @@ failed:
 }
 
 
-static ngx_flag_t
-ngx_prefs_config_has_props(json_t *item, json_t *criteria)
-{
-    size_t   i, j;
-    json_t  *props, *want, *have;
-    ngx_flag_t  found;
-
-    props = json_object_get(item, "CustomProperties");
-
-    json_array_foreach(criteria, i, want) {
-        found = 0;
-
-        json_array_foreach(props, j, have) {
-            if (json_equal(json_object_get(have, "Key"),
-                           json_object_get(want, "Key"))
-                && (json_object_get(want, "Value") == NULL
-                    || json_equal(json_object_get(have, "Value"),
-                                  json_object_get(want, "Value"))))
-            {
-                found = 1;
-                break;
-            }
-        }
-
-        if (!found) {
-            return 0;
-        }
-    }
-
-    return 1;
-}
 
 
 /* POST, PUT and DELETE on a collection */
@@ -1029,7 +917,7 @@ ngx_prefs_config_write_done(ngx_prefs_db_query_t *q)
         }
     }
 
-    body = ngx_prefs_config_wrap(sel->wrapper, keys);
+    body = prefs_config_wrap(sel->wrapper, keys);
 
     if (plcf->api == NGX_HTTP_PREFS_API_V3 && body) {
         (void) prefs_v3_names(body);
