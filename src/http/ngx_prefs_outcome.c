@@ -42,7 +42,7 @@
 
 static const ngx_prefs_outcome_t  ngx_prefs_outcomes[] = {
 
-    /* profiles (sql/005, 009): writes, search, state, parts and patches */
+    /* profiles: writes, search, state, parts and patches */
 
     { NGX_PREFS_OUTCOMES_PROFILE_CREATE, "created", NGX_HTTP_CREATED,
       NGX_PREFS_O_FIXED, NULL },
@@ -83,7 +83,7 @@ static const ngx_prefs_outcome_t  ngx_prefs_outcomes[] = {
       |NGX_PREFS_OUTCOMES_PREFS_ALTERNATE, NULL, NGX_HTTP_BAD_REQUEST,
       NGX_PREFS_O_SQL_FIRST, NGX_PREFS_O_INVALID },
 
-    /* v3 Preferences, consent history (sql/010): the body says why */
+    /* v3 Preferences, consent history: the body says why */
 
     { NGX_PREFS_OUTCOMES_PREFS, "ok", NGX_HTTP_OK,
       NGX_PREFS_O_FIXED, NULL },
@@ -96,7 +96,7 @@ static const ngx_prefs_outcome_t  ngx_prefs_outcomes[] = {
     { NGX_PREFS_OUTCOMES_PREFS, NULL, NGX_HTTP_BAD_REQUEST,
       NGX_PREFS_O_SQL_FIRST, NGX_PREFS_O_INVALID },
 
-    /* webhook subscriptions (sql/012) and replays (sql/013) */
+    /* webhook subscriptions and replays */
 
     { NGX_PREFS_OUTCOMES_WEBHOOK_WRITE, "created", NGX_HTTP_CREATED,
       NGX_PREFS_O_FIXED, NULL },
@@ -116,7 +116,7 @@ static const ngx_prefs_outcome_t  ngx_prefs_outcomes[] = {
     { NGX_PREFS_OUTCOMES_WEBHOOK_REPLAY, NULL, NGX_HTTP_ACCEPTED,
       NGX_PREFS_O_FIXED, NULL },
 
-    /* users (sql/002) */
+    /* users */
 
     { NGX_PREFS_OUTCOMES_USER_CREATE, "exists", NGX_HTTP_CONFLICT,
       NGX_PREFS_O_FIXED, "An active user with this UserName exists" },
@@ -129,7 +129,7 @@ static const ngx_prefs_outcome_t  ngx_prefs_outcomes[] = {
     { NGX_PREFS_OUTCOMES_USER_UPDATE, NULL, NGX_HTTP_OK,
       NGX_PREFS_O_FIXED, NULL },
 
-    /* configuration items (sql/003, 004): "%s" the kind, then the item */
+    /* configuration items: "%s" the kind, then the item */
 
     { NGX_PREFS_OUTCOMES_CONFIG_WRITE, "created", NGX_HTTP_OK,
       NGX_PREFS_O_FIXED, NULL },
@@ -144,14 +144,14 @@ static const ngx_prefs_outcome_t  ngx_prefs_outcomes[] = {
     { NGX_PREFS_OUTCOMES_CONFIG_WRITE, NULL, NGX_HTTP_BAD_REQUEST,
       NGX_PREFS_O_SQL, NULL },
 
-    /* events (sql/011) */
+    /* events */
 
     { NGX_PREFS_OUTCOMES_EVENTS, "ok", NGX_HTTP_OK,
       NGX_PREFS_O_FIXED, NULL },
     { NGX_PREFS_OUTCOMES_EVENTS, NULL, NGX_HTTP_NOT_FOUND,
       NGX_PREFS_O_SQL, NULL },
 
-    /* the token endpoint (sql/002): RFC 6749 section 5.2 errors */
+    /* the token endpoint: RFC 6749 section 5.2 errors */
 
     { NGX_PREFS_OUTCOMES_OAUTH, "invalid_client", NGX_HTTP_UNAUTHORIZED,
       NGX_PREFS_O_FIXED, "Client authentication failed" },
@@ -160,7 +160,7 @@ static const ngx_prefs_outcome_t  ngx_prefs_outcomes[] = {
     { NGX_PREFS_OUTCOMES_OAUTH, NULL, NGX_HTTP_OK,
       NGX_PREFS_O_FIXED, NULL },
 
-    /* Idempotency-Key (sql/010): the key's state beside the answer */
+    /* Idempotency-Key: the key's state beside the answer */
 
     { NGX_PREFS_OUTCOMES_IDEMPOTENCY, "mismatch", 422,
       NGX_PREFS_O_FIXED, "This Idempotency-Key was used for another "
