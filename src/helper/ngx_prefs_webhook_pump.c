@@ -7,9 +7,12 @@
 /*
  * Webhook delivery in the helper process: one pump per database.
  *
- * The work is rows of prefs_webhook_delivery (sql/013): a claim query fans
- * new events out, sends handshakes and returns due deliveries leased to
- * this process, fairly across subscriptions; each is signed here (Standard
+ * The work is rows of prefs_webhook_delivery (sql/migrations/
+ * 013_webhook_delivery.sql; the claim is prefs_webhook_claim in
+ * sql/functions/webhooks.sql): a claim query fans new events out, sends
+ * handshakes and returns due deliveries leased to this process, fairly
+ * across accounts and then subscriptions (docs/webhooks.md, "Fairness and
+ * rate settings"); each is signed here (Standard
  * Webhooks) and POSTed through ngx_prefs_whc_send(), many at once; the
  * outcomes that have come in are reported in one query while the next
  * ones are still on the wire.  At most one claim and one report query are

@@ -7,7 +7,7 @@
 /*
  * The Events API (EventDataView): GET Events, Events/Subscription/{id},
  * Events/Profile/{id} and Events/{eventId}, each one call of a SQL
- * function of sql/011_events.sql scoped to the caller's account.  Here:
+ * function of sql/functions/events.sql scoped to the caller's account.  Here:
  * the query string (ASP.NET form, src/lib/prefs_query), the locale of
  * Name and Description, the page size and the signed cursor
  * (src/lib/prefs_cursor); the database checks the filters.  The daily
@@ -35,8 +35,9 @@
 
 
 /*
- * The locales with event texts in sql/011_events.sql (and en-US in
- * sql/008), the default first.  Event texts are the server's, not an
+ * The locales with event texts, rows of prefs_event_type_text added by
+ * sql/migrations/011_events.sql (en-US by 008_webhook_base.sql), the
+ * default first.  Event texts are the server's, not an
  * account's: Name and Description are the same for every account.
  */
 static const char *const  ngx_prefs_events_locales[] = {

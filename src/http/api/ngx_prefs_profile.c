@@ -6,7 +6,7 @@
 
 /*
  * The Data API's profile routes (ProfileRead / ProfileWrite).  Each is one
- * call of a SQL function (sql/005_data.sql) that validates against the
+ * call of a SQL function (sql/functions/profile.sql) that validates against the
  * account's configuration, writes, and appends the change's events in the
  * same transaction: one round trip, and no change without its events.
  * Here: strict JSON, ids, query strings, and outcomes to HTTP answers.

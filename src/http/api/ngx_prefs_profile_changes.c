@@ -8,7 +8,7 @@
  * Changes to a profile beyond UpdateProfile: the DELETE part routes
  * (Profile/{id}/Groups, /Tags, /CustomFields) and JSON Patch (PATCH
  * Profile/{id} and by alternate id).  Each is one call of a SQL function
- * of sql/009_data_changes.sql, which applies the change and appends its
+ * of sql/functions/profile.sql, which applies the change and appends its
  * events in one transaction.  Here: the media type, the shape of the
  * body, the Preserve* flags, and outcomes to HTTP answers.
  */

@@ -312,7 +312,7 @@ const ngx_prefs_route_t  ngx_prefs_routes[] = {
     { NGX_HTTP_POST, { "Profile", "*", "Activate", NULL }, NGX_PREFS_PW,
       NGX_PREFS_V4, ngx_prefs_profile_activate, NULL },
 
-    /* Data changes: JSON Patch, removing parts (sql/009) */
+    /* Data changes: JSON Patch, removing parts (sql/functions/profile.sql) */
 
     { NGX_HTTP_PATCH, { "Profile", "*", NULL }, NGX_PREFS_PW, NGX_PREFS_V4,
       ngx_prefs_profile_patch, NULL },

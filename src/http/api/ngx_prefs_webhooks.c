@@ -7,7 +7,7 @@
 /*
  * The Webhooks API (WebhookManage): subscriptions and the account's
  * settings.  A body is checked here (src/lib/prefs_whsub.c) and handed
- * normalized to one SQL function (sql/012_webhooks_api.sql) that checks it
+ * normalized to one SQL function (sql/functions/webhooks.sql) that checks it
  * against the configuration, applies the one-Url-one-event rule and
  * writes.  The signing secret is made here, sealed with prefs_secret_key
  * before it reaches the database, and answered once; the plain text lives
