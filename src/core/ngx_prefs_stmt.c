@@ -7,7 +7,7 @@
 #include "ngx_prefs_stmt.h"
 
 
-const char *const  ngx_prefs_col_names[NGX_PREFS_COL_MAX] = {
+const char *const  ngx_prefs_stmt_col_names[NGX_PREFS_COL_MAX] = {
     "", "outcome", "message", "body", "version", "queued", "running",
     "account_id", "client_id", "name", "job_id", "job_type", "payload",
     "lease_token", "attempt", "finished", "window_s", "user_id", "active",
@@ -20,7 +20,7 @@ const char *const  ngx_prefs_col_names[NGX_PREFS_COL_MAX] = {
 };
 
 
-const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
+const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
 
     [NGX_PREFS_STMT_STATUS] = { "prefs_status",
       "SELECT (SELECT coalesce(max(version), 0) FROM prefs_schema_version)"

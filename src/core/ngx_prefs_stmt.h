@@ -148,8 +148,8 @@ typedef struct {
 } ngx_prefs_stmt_t;
 
 
-extern const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX];
-extern const char *const       ngx_prefs_col_names[NGX_PREFS_COL_MAX];
+extern const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX];
+extern const char *const       ngx_prefs_stmt_col_names[NGX_PREFS_COL_MAX];
 
 
 #endif /* _NGX_PREFS_STMT_H_INCLUDED_ */

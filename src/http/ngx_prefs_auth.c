@@ -62,7 +62,7 @@ static ngx_prefs_auth_fail_t *ngx_prefs_auth_fail_lookup(
     ngx_prefs_shm_t *sh, ngx_str_t *key, uint32_t hash);
 
 
-static const char  *ngx_prefs_perm_names[] = {
+static const char  *ngx_prefs_auth_perm_names[] = {
     "ConfigurationRead",
     "ConfigurationWrite",
     "ProfileRead",
@@ -98,9 +98,9 @@ ngx_prefs_auth_perms_parse(u_char *list, size_t len)
         comma = ngx_strlchr(p, end, ',');
         n = (comma ? comma : end) - p;
 
-        for (i = 0; ngx_prefs_perm_names[i]; i++) {
-            if (ngx_strlen(ngx_prefs_perm_names[i]) == n
-                && ngx_strncmp(ngx_prefs_perm_names[i], p, n) == 0)
+        for (i = 0; ngx_prefs_auth_perm_names[i]; i++) {
+            if (ngx_strlen(ngx_prefs_auth_perm_names[i]) == n
+                && ngx_strncmp(ngx_prefs_auth_perm_names[i], p, n) == 0)
             {
                 perms |= (ngx_uint_t) 1 << i;
                 break;
@@ -119,9 +119,9 @@ ngx_prefs_auth_perm_name(ngx_uint_t perm)
 {
     ngx_uint_t  i;
 
-    for (i = 0; ngx_prefs_perm_names[i]; i++) {
+    for (i = 0; ngx_prefs_auth_perm_names[i]; i++) {
         if (perm == ((ngx_uint_t) 1 << i)) {
-            return ngx_prefs_perm_names[i];
+            return ngx_prefs_auth_perm_names[i];
         }
     }
 

@@ -32,26 +32,27 @@
 #define NGX_PREFS_CONFIG_ARGS_MAX   256
 
 
-static ngx_int_t ngx_prefs_config_answer(ngx_http_request_t *r,
+static ngx_int_t ngx_prefs_configuration_answer(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, ngx_prefs_snap_t *snap);
-static ngx_int_t ngx_prefs_config_locale(ngx_http_request_t *r,
+static ngx_int_t ngx_prefs_configuration_locale(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, ngx_prefs_snap_t *snap, const char **locale,
     ngx_flag_t *vary);
-static json_t *ngx_prefs_config_render(ngx_http_request_t *r,
+static json_t *ngx_prefs_configuration_render(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, json_t *doc, ngx_uint_t *status,
     const char **message);
-static json_t *ngx_prefs_config_programs(ngx_http_request_t *r,
-    ngx_prefs_api_ctx_t *ctx, json_t *doc, const ngx_prefs_cfg_sel_t *sel,
-    ngx_uint_t *status, const char **message);
-static ngx_int_t ngx_prefs_config_criteria(ngx_http_request_t *r,
+static json_t *ngx_prefs_configuration_programs(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t                  *ctx, json_t *doc,
+    const ngx_prefs_configuration_sel_t  *sel, ngx_uint_t *status,
+    const char **message);
+static ngx_int_t ngx_prefs_configuration_criteria(ngx_http_request_t *r,
     json_t **criteria);
-static void ngx_prefs_config_write_done(ngx_prefs_db_query_t *q);
+static void ngx_prefs_configuration_write_done(ngx_prefs_db_query_t *q);
 
 
-static ngx_str_t  ngx_prefs_config_empty = ngx_null_string;
+static ngx_str_t  ngx_prefs_configuration_empty = ngx_null_string;
 
 
-static const char *const  ngx_prefs_consent_statuses[] = {
+static const char *const  ngx_prefs_configuration_consent_statuses[] = {
     "Granted", "Denied", "Revoked", "NotSet", NULL
 };
 
@@ -59,9 +60,9 @@ static const char *const  ngx_prefs_consent_statuses[] = {
 /* GET routes: answered from the account's snapshot */
 
 ngx_int_t
-ngx_prefs_config_read(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+ngx_prefs_configuration_read(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
-    return ngx_prefs_snap_get(r, ctx, ngx_prefs_config_answer);
+    return ngx_prefs_snap_get(r, ctx, ngx_prefs_configuration_answer);
 }
 
 
@@ -72,16 +73,16 @@ ngx_prefs_config_read(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
  */
 
 static ngx_int_t
-ngx_prefs_config_locale(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+ngx_prefs_configuration_locale(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_prefs_snap_t *snap, const char **locale, ngx_flag_t *vary)
 {
-    int                         i, n;
-    char                        canon[64];
-    ngx_str_t                   value;
-    ngx_uint_t                  k;
-    ngx_table_elt_t            *h;
-    prefs_lang_range_t          ranges[PREFS_LOCALE_MAX_RANGES];
-    const ngx_prefs_cfg_sel_t  *sel = ctx->route->data;
+    int                                   i, n;
+    char                                  canon[64];
+    ngx_str_t                             value;
+    ngx_uint_t                            k;
+    ngx_table_elt_t                      *h;
+    prefs_lang_range_t                    ranges[PREFS_LOCALE_MAX_RANGES];
+    const ngx_prefs_configuration_sel_t  *sel = ctx->route->data;
 
     *locale = NULL;
     *vary = 0;
@@ -134,27 +135,27 @@ ngx_prefs_config_locale(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 
 
 static ngx_int_t
-ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+ngx_prefs_configuration_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_prefs_snap_t *snap)
 {
-    char                        *dump;
-    u_char                      *p;
-    size_t                       len;
-    json_t                      *body, *doc;
-    uint32_t                     hash;
-    ngx_int_t                    rc;
-    ngx_str_t                    key, *inm;
-    ngx_buf_t                   *b;
-    ngx_flag_t                   vary;
-    ngx_uint_t                   status;
-    const char                  *locale, *message;
-    ngx_str_node_t              *sn;
-    ngx_prefs_render_t          *rd;
-    ngx_flag_t                   keep;
-    ngx_http_prefs_loc_conf_t   *plcf;
-    const ngx_prefs_cfg_sel_t   *sel;
+    char                                 *dump;
+    u_char                               *p;
+    size_t                                len;
+    json_t                               *body, *doc;
+    uint32_t                              hash;
+    ngx_int_t                             rc;
+    ngx_str_t                             key, *inm;
+    ngx_buf_t                            *b;
+    ngx_flag_t                            vary;
+    ngx_uint_t                            status;
+    const char                           *locale, *message;
+    ngx_str_node_t                       *sn;
+    ngx_prefs_snap_render_t              *rd;
+    ngx_flag_t                            keep;
+    ngx_http_prefs_loc_conf_t            *plcf;
+    const ngx_prefs_configuration_sel_t  *sel;
 
-    rc = ngx_prefs_config_locale(r, ctx, snap, &locale, &vary);
+    rc = ngx_prefs_configuration_locale(r, ctx, snap, &locale, &vary);
 
     if (rc == NGX_DECLINED) {
         return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
@@ -185,12 +186,12 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     p = ngx_snprintf(p, NGX_PREFS_CONFIG_KEY_MAX - 1, "%ui|%p|%s|%V|%V|%V",
                      plcf->api, ctx->route, locale ? locale : "*",
                      &ctx->args[0], &ctx->args[1],
-                     sel->match ? &r->args : &ngx_prefs_config_empty);
+                     sel->match ? &r->args : &ngx_prefs_configuration_empty);
     key.len = p - key.data;
 
     hash = ngx_crc32_long(key.data, key.len);
     sn = ngx_str_rbtree_lookup(&snap->renders, &key, hash);
-    rd = (ngx_prefs_render_t *) sn;
+    rd = (ngx_prefs_snap_render_t *) sn;
 
     if (rd == NULL) {
         status = NGX_HTTP_OK;
@@ -204,9 +205,9 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         }
 
         body = ngx_prefs_json_own(r->pool,
-                                   ngx_prefs_config_render(r, ctx, doc,
-                                                           &status,
-                                                           &message));
+                                   ngx_prefs_configuration_render(r, ctx, doc,
+                                                                  &status,
+                                                                  &message));
         if (body == NULL) {
             if (message) {
                 return ngx_prefs_http_error(r, status, "%s", message);
@@ -229,12 +230,12 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         len = json_dumpb(body, NULL, 0, JSON_COMPACT);
 
         rd = ngx_pcalloc(keep ? snap->pool : r->pool,
-                         sizeof(ngx_prefs_render_t) + key.len + len + 32);
+                         sizeof(ngx_prefs_snap_render_t) + key.len + len + 32);
         if (rd == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        p = (u_char *) rd + sizeof(ngx_prefs_render_t);
+        p = (u_char *) rd + sizeof(ngx_prefs_snap_render_t);
         rd->sn.str.data = p;
         rd->sn.str.len = key.len;
         p = ngx_cpymem(p, key.data, key.len);
@@ -255,7 +256,7 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         if (keep) {
             rd->sn.node.key = hash;
             ngx_prefs_snap_keep(snap, rd,
-                                sizeof(ngx_prefs_render_t) + key.len + len
+                                sizeof(ngx_prefs_snap_render_t) + key.len + len
                                 + 32);
         }
     }
@@ -318,15 +319,15 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 
 
 static json_t *
-ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+ngx_prefs_configuration_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     json_t *doc, ngx_uint_t *status, const char **message)
 {
-    int                         n;
-    char                        canon[64];
-    json_t                     *arr, *item, *o, *ct;
-    ngx_str_t                   key;
-    ngx_uint_t                  i;
-    const ngx_prefs_cfg_sel_t  *sel = ctx->route->data;
+    int                                   n;
+    char                                  canon[64];
+    json_t                               *arr, *item, *o, *ct;
+    ngx_str_t                             key;
+    ngx_uint_t                            i;
+    const ngx_prefs_configuration_sel_t  *sel = ctx->route->data;
 
     switch (sel->what) {
 
@@ -371,7 +372,8 @@ ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return prefs_config_wrap(sel->wrapper, o);
 
     case NGX_PREFS_CFG_PROGRAMS:
-        return ngx_prefs_config_programs(r, ctx, doc, sel, status, message);
+        return ngx_prefs_configuration_programs(r, ctx, doc, sel, status,
+                                                message);
 
     case NGX_PREFS_CFG_PROGRAM_GROUPS:
         if (sel->key_arg) {
@@ -411,10 +413,11 @@ ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     case NGX_PREFS_CFG_CONSENT_STATUS:
         arr = json_array();
 
-        for (i = 0; ngx_prefs_consent_statuses[i]; i++) {
+        for (i = 0; ngx_prefs_configuration_consent_statuses[i]; i++) {
             json_array_append_new(arr, json_pack("{s:I,s:s}",
                                   "Id", (json_int_t) i + 1,
-                                  "Name", ngx_prefs_consent_statuses[i]));
+                                  "Name",
+                                  ngx_prefs_configuration_consent_statuses[i]));
         }
 
         return prefs_config_wrap("ConsentStatus", arr);
@@ -440,7 +443,8 @@ ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return item;
 
     case NGX_PREFS_CFG_PREFERENCE_DOC:
-        arr = ngx_prefs_config_programs(r, ctx, doc, sel, status, message);
+        arr = ngx_prefs_configuration_programs(r, ctx, doc, sel, status,
+                                               message);
         if (arr == NULL) {
             return NULL;
         }
@@ -479,8 +483,9 @@ ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
  */
 
 static json_t *
-ngx_prefs_config_programs(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
-    json_t *doc, const ngx_prefs_cfg_sel_t *sel, ngx_uint_t *status,
+ngx_prefs_configuration_programs(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t                  *ctx, json_t *doc,
+    const ngx_prefs_configuration_sel_t  *sel, ngx_uint_t *status,
     const char **message)
 {
     size_t       i, j, k;
@@ -509,7 +514,7 @@ ngx_prefs_config_programs(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     }
 
     if (sel->match) {
-        rc = ngx_prefs_config_criteria(r, &criteria);
+        rc = ngx_prefs_configuration_criteria(r, &criteria);
 
         if (rc != NGX_OK) {
             *status = NGX_HTTP_BAD_REQUEST;
@@ -641,7 +646,7 @@ ngx_prefs_config_programs(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
  */
 
 static ngx_int_t
-ngx_prefs_config_criteria(ngx_http_request_t *r, json_t **criteria)
+ngx_prefs_configuration_criteria(ngx_http_request_t *r, json_t **criteria)
 {
     long         n;
     char         kbuf[64], vbuf[512];
@@ -736,14 +741,14 @@ failed:
 /* POST, PUT and DELETE on a collection */
 
 ngx_int_t
-ngx_prefs_config_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+ngx_prefs_configuration_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
-    char                       *text;
-    json_t                     *body, *items, *one;
-    ngx_int_t                   rc;
-    ngx_prefs_db_query_t       *q;
-    ngx_http_prefs_loc_conf_t  *plcf;
-    const ngx_prefs_cfg_sel_t  *sel = ctx->route->data;
+    char                                 *text;
+    json_t                               *body, *items, *one;
+    ngx_int_t                             rc;
+    ngx_prefs_db_query_t                 *q;
+    ngx_http_prefs_loc_conf_t            *plcf;
+    const ngx_prefs_configuration_sel_t  *sel = ctx->route->data;
 
     body = NULL;
     text = NULL;
@@ -816,25 +821,25 @@ ngx_prefs_config_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     q->values[3] = text;
     q->values[4] = r->method == NGX_HTTP_POST ? "create"
                    : r->method == NGX_HTTP_PUT ? "replace" : "deactivate";
-    q->handler = ngx_prefs_config_write_done;
+    q->handler = ngx_prefs_configuration_write_done;
 
     return ngx_prefs_http_query(r, q);
 }
 
 
 static void
-ngx_prefs_config_write_done(ngx_prefs_db_query_t *q)
+ngx_prefs_configuration_write_done(ngx_prefs_db_query_t *q)
 {
-    int                         i, n;
-    json_t                     *keys, *body;
-    ngx_int_t                   rc;
-    ngx_str_t                   uri;
-    const char                 *key;
-    ngx_http_request_t         *r = q->data;
-    ngx_prefs_api_ctx_t        *ctx;
-    ngx_http_prefs_loc_conf_t  *plcf;
-    const ngx_prefs_cfg_sel_t  *sel;
-    const ngx_prefs_outcome_t  *o;
+    int                                   i, n;
+    json_t                               *keys, *body;
+    ngx_int_t                             rc;
+    ngx_str_t                             uri;
+    const char                           *key;
+    ngx_http_request_t                   *r = q->data;
+    ngx_prefs_api_ctx_t                  *ctx;
+    ngx_http_prefs_loc_conf_t            *plcf;
+    const ngx_prefs_configuration_sel_t  *sel;
+    const ngx_prefs_outcome_t            *o;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
