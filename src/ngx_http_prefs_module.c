@@ -892,9 +892,9 @@ ngx_http_prefs_secret_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     err[0] = '\0';
 
-    rc = prefs_key_load((char *) pmcf->auth.key_file.data,
-                        pmcf->auth.secret_key,
-                        err, sizeof(err));
+    rc = prefs_keyfile_load((char *) pmcf->auth.key_file.data,
+                            pmcf->auth.secret_key,
+                            err, sizeof(err));
 
     if (rc == PREFS_AUTH_KEY_LOOSE) {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,

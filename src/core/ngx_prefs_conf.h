@@ -58,7 +58,7 @@ typedef struct {
 /* the webhook client and delivery (src/helper/) */
 typedef struct {
     ngx_flag_t                 allow_http;
-    ngx_array_t               *allow;           /* prefs_cidr_t */
+    ngx_array_t               *allow;           /* prefs_netpolicy_cidr_t */
     ngx_str_t                  ca_file;
     ngx_msec_t                 timeout;
     ngx_msec_t                 connect_timeout;

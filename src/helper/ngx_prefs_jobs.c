@@ -308,7 +308,7 @@ ngx_prefs_jobs_http_posted(ngx_prefs_whclient_req_t *req)
     b64 = NULL;
 
     if (req->status && req->response.len
-        && prefs_utf8_valid((char *) req->response.data, req->response.len)
+        && prefs_path_utf8_valid((char *) req->response.data, req->response.len)
         && ngx_strlchr(req->response.data,
                        req->response.data + req->response.len, '\0') == NULL)
     {

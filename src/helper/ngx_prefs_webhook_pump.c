@@ -553,8 +553,8 @@ ngx_prefs_webhook_pump_sign(ngx_prefs_webhook_pump_t *p, const char *sealed,
         return NGX_ERROR;
     }
 
-    if (prefs_secret_open(p->pmcf->auth.secret_key, sealed, sealed_len, plain,
-                          sizeof(plain), &plen)
+    if (prefs_seal_open(p->pmcf->auth.secret_key, sealed, sealed_len, plain,
+                        sizeof(plain), &plen)
         != PREFS_AUTH_OK)
     {
         ngx_log_error(NGX_LOG_ERR, p->log, 0,
@@ -568,7 +568,7 @@ ngx_prefs_webhook_pump_sign(ngx_prefs_webhook_pump_t *p, const char *sealed,
     rc = prefs_whsig_sign(&secret, &plen, 1, (const char *) id->data, id->len,
                           (long long) t, (const char *) body->data, body->len,
                           (char *) out, PREFS_WHSIG_SIG_LEN + 1);
-    prefs_wipe(plain, sizeof(plain));
+    prefs_hmac_wipe(plain, sizeof(plain));
 
     if (rc < 0) {
         ngx_log_error(NGX_LOG_ERR, p->log, 0,

@@ -386,11 +386,11 @@ ngx_prefs_whclient_resolved(ngx_resolver_ctx_t *rctx)
 static void
 ngx_prefs_whclient_check_addrs(ngx_prefs_whclient_ctx_t *ctx)
 {
-    char           text[NGX_INET6_ADDRSTRLEN + 1];
-    u_char        *addr;
-    ngx_int_t      family;
-    ngx_uint_t     i, nallow;
-    prefs_cidr_t  *allow;
+    char                     text[NGX_INET6_ADDRSTRLEN + 1];
+    u_char                  *addr;
+    ngx_int_t                family;
+    ngx_uint_t               i, nallow;
+    prefs_netpolicy_cidr_t  *allow;
 
     if (ctx->naddrs == 0) {
         ngx_prefs_whclient_fail(ctx, 0, "\"%V\" has no address", &ctx->host);
@@ -405,10 +405,10 @@ ngx_prefs_whclient_check_addrs(ngx_prefs_whclient_ctx_t *ctx)
                                                     &addr);
 
         if (family == 0
-            || !prefs_ip_allowed(family, addr, allow, nallow))
+            || !prefs_netpolicy_ip_allowed(family, addr, allow, nallow))
         {
             if (family) {
-                prefs_ip_text(family, addr, text, sizeof(text));
+                prefs_netpolicy_ip_text(family, addr, text, sizeof(text));
 
             } else {
                 ngx_cpystrn((u_char *) text, (u_char *) "?", sizeof(text));
@@ -1384,13 +1384,13 @@ ngx_prefs_whclient_allow_network(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_prefs_main_conf_t *pmcf = conf;
 
-    ngx_str_t     *value;
-    ngx_uint_t     i;
-    prefs_cidr_t  *cidr;
+    ngx_str_t               *value;
+    ngx_uint_t               i;
+    prefs_netpolicy_cidr_t  *cidr;
 
     if (pmcf->webhook.allow == NULL) {
         pmcf->webhook.allow = ngx_array_create(cf->pool, 4,
-                                               sizeof(prefs_cidr_t));
+                                               sizeof(prefs_netpolicy_cidr_t));
         if (pmcf->webhook.allow == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -1404,7 +1404,8 @@ ngx_prefs_whclient_allow_network(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        if (prefs_cidr_parse((char *) value[i].data, value[i].len, cidr)
+        if (prefs_netpolicy_cidr_parse((char *) value[i].data, value[i].len,
+                                       cidr)
             != 0)
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -219,7 +219,7 @@ ngx_prefs_auth_cache_free(ngx_prefs_auth_entry_t *e)
     ngx_queue_remove(&e->lru);
     ngx_prefs_auth_cache_n--;
 
-    prefs_wipe(e->secret, sizeof(e->secret));
+    prefs_hmac_wipe(e->secret, sizeof(e->secret));
     ngx_free(e);
 }
 
@@ -491,7 +491,7 @@ ngx_prefs_auth_request(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
                         ctx->auth.user_len, ctx->auth.user);
 
     } else {
-        if (prefs_sha256_hex(ctx->auth.token, ctx->auth.token_len, hash)
+        if (prefs_hmac_sha256_hex(ctx->auth.token, ctx->auth.token_len, hash)
             != 0)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -595,7 +595,7 @@ ngx_prefs_auth_done(ngx_prefs_db_query_t *q)
                 ngx_prefs_db_length(q, 0, NGX_PREFS_COL_SECRETS))
             != NGX_OK)
         {
-            prefs_wipe(entry.secret, sizeof(entry.secret));
+            prefs_hmac_wipe(entry.secret, sizeof(entry.secret));
             ngx_prefs_http_finalize(r,
                 ngx_prefs_http_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                      "Internal error"));
@@ -605,7 +605,7 @@ ngx_prefs_auth_done(ngx_prefs_db_query_t *q)
 
     e = ngx_prefs_auth_cache_put(&ctx->cache_key, &entry,
                                  pmcf->auth.cache_time, pmcf->auth.cache_size);
-    prefs_wipe(entry.secret, sizeof(entry.secret));
+    prefs_hmac_wipe(entry.secret, sizeof(entry.secret));
 
     if (e == NULL) {
         ngx_prefs_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -638,9 +638,9 @@ ngx_prefs_auth_unseal(ngx_http_request_t *r, ngx_prefs_auth_entry_t *e,
         comma = ngx_strlchr(p, end, ',');
         n = (comma ? comma : end) - p;
 
-        rc = prefs_secret_open(pmcf->auth.secret_key, (char *) p, n,
-                               e->secret[e->nsecrets],
-                               NGX_PREFS_AUTH_SECRET_MAX, &plain_len);
+        rc = prefs_seal_open(pmcf->auth.secret_key, (char *) p, n,
+                             e->secret[e->nsecrets],
+                             NGX_PREFS_AUTH_SECRET_MAX, &plain_len);
         p += n + 1;
         sealed++;
 
@@ -745,7 +745,7 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     }
 
     for (i = 0; i < e->nsecrets; i++) {
-        if (prefs_auth_verify(&ctx->auth, e->secret[i], e->secret_len[i],
+        if (prefs_hmac_verify(&ctx->auth, e->secret[i], e->secret_len[i],
                               (char *) ctx->client_id.data,
                               ctx->client_id.len)
             == PREFS_AUTH_OK)

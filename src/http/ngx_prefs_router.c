@@ -227,7 +227,7 @@ ngx_prefs_router_route(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     size_t                      len;
     u_char                     *p, *start;
     ngx_uint_t                  i, j, n, allow, api;
-    prefs_segment_t            *seg;
+    prefs_path_segment_t       *seg;
     const ngx_prefs_route_t    *rt;
     ngx_http_prefs_loc_conf_t  *plcf;
 

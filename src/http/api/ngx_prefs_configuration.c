@@ -81,7 +81,7 @@ ngx_prefs_configuration_locale(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_str_t                             value;
     ngx_uint_t                            k;
     ngx_table_elt_t                      *h;
-    prefs_lang_range_t                    ranges[PREFS_LOCALE_MAX_RANGES];
+    prefs_locale_range_t                  ranges[PREFS_LOCALE_MAX_RANGES];
     const ngx_prefs_configuration_sel_t  *sel = ctx->route->data;
 
     *locale = NULL;
@@ -122,8 +122,8 @@ ngx_prefs_configuration_locale(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return NGX_OK;
     }
 
-    n = prefs_accept_language_parse((char *) h->value.data, h->value.len,
-                                    ranges, PREFS_LOCALE_MAX_RANGES);
+    n = prefs_locale_accept_parse((char *) h->value.data, h->value.len,
+                                  ranges, PREFS_LOCALE_MAX_RANGES);
 
     i = prefs_locale_lookup(ranges, n > 0 ? (size_t) n : 0, snap->locales,
                             snap->nlocales, NULL);
@@ -217,11 +217,12 @@ ngx_prefs_configuration_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         }
 
         if (locale || plcf->api == NGX_HTTP_PREFS_API_V3) {
-            body = ngx_prefs_json_own(r->pool, prefs_localize(body, locale));
+            body = ngx_prefs_json_own(r->pool,
+                                      prefs_render_localize(body, locale));
 
             if (body == NULL
                 || (plcf->api == NGX_HTTP_PREFS_API_V3
-                    && prefs_v3_names(body) != 0))
+                    && prefs_render_v3_names(body) != 0))
             {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
@@ -339,11 +340,11 @@ ngx_prefs_configuration_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         }
 
         if (!json_is_array(arr)) {
-            return prefs_config_wrap(sel->wrapper, json_array());
+            return prefs_render_config_wrap(sel->wrapper, json_array());
         }
 
         if (sel->key_arg == 0) {
-            return prefs_config_wrap(sel->wrapper, json_deep_copy(arr));
+            return prefs_render_config_wrap(sel->wrapper, json_deep_copy(arr));
         }
 
         key = ctx->args[sel->key_arg - 1];
@@ -358,8 +359,8 @@ ngx_prefs_configuration_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
             }
         }
 
-        item = prefs_config_find(arr, sel->key_field, (char *) key.data,
-                                 key.len);
+        item = prefs_render_config_find(arr, sel->key_field, (char *) key.data,
+                                        key.len);
         if (item == NULL) {
             *status = NGX_HTTP_NOT_FOUND;
             *message = "No such item in this account's configuration";
@@ -369,7 +370,7 @@ ngx_prefs_configuration_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         o = json_array();
         json_array_append_new(o, json_deep_copy(item));
 
-        return prefs_config_wrap(sel->wrapper, o);
+        return prefs_render_config_wrap(sel->wrapper, o);
 
     case NGX_PREFS_CFG_PROGRAMS:
         return ngx_prefs_configuration_programs(r, ctx, doc, sel, status,
@@ -378,9 +379,9 @@ ngx_prefs_configuration_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     case NGX_PREFS_CFG_PROGRAM_GROUPS:
         if (sel->key_arg) {
             key = ctx->args[sel->key_arg - 1];
-            item = prefs_config_find(json_object_get(doc, "ProgramGroups"),
-                                     "ProgramGroupId", (char *) key.data,
-                                     key.len);
+            item = prefs_render_config_find(
+                       json_object_get(doc, "ProgramGroups"),
+                       "ProgramGroupId", (char *) key.data, key.len);
             if (item == NULL) {
                 *status = NGX_HTTP_NOT_FOUND;
                 *message = "No such program group in this account";
@@ -389,20 +390,19 @@ ngx_prefs_configuration_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 
             o = json_deep_copy(item);
             json_object_set_new(o, "ProgramGroups",
-                                prefs_config_groups(
+                                prefs_render_config_groups(
                                     json_object_get(doc, "ProgramGroups"),
                                     json_string_value(json_object_get(
                                         item, "ProgramGroupId")), 1));
             arr = json_array();
             json_array_append_new(arr, o);
 
-            return prefs_config_wrap("ProgramGroups", arr);
+            return prefs_render_config_wrap("ProgramGroups", arr);
         }
 
-        return prefs_config_wrap("ProgramGroups",
-                   prefs_config_groups(json_object_get(doc,
-                                                           "ProgramGroups"),
-                                           NULL, 0));
+        return prefs_render_config_wrap("ProgramGroups",
+                   prefs_render_config_groups(
+                       json_object_get(doc, "ProgramGroups"), NULL, 0));
 
     case NGX_PREFS_CFG_LOCALES:
         o = json_pack("{s:O,s:O}",
@@ -420,7 +420,7 @@ ngx_prefs_configuration_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                                   ngx_prefs_configuration_consent_statuses[i]));
         }
 
-        return prefs_config_wrap("ConsentStatus", arr);
+        return prefs_render_config_wrap("ConsentStatus", arr);
 
     case NGX_PREFS_CFG_PROFILE_DOC:
         ct = json_object_get(doc, "ContactTypes");
@@ -455,7 +455,7 @@ ngx_prefs_configuration_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                       "Programs", json_incref(json_object_get(arr,
                                                               "Programs")),
                       "ProgramGroups",
-                          prefs_config_groups(
+                          prefs_render_config_groups(
                               json_object_get(doc, "ProgramGroups"), NULL, 0),
                       "ConsentTypes", json_object_get(doc, "ConsentTypes"));
         json_decref(arr);
@@ -503,9 +503,9 @@ ngx_prefs_configuration_programs(ngx_http_request_t *r,
 
     if (sel->group_arg) {
         arg = &ctx->args[sel->group_arg - 1];
-        group = prefs_config_find(json_object_get(doc, "ProgramGroups"),
-                                  "ProgramGroupId", (char *) arg->data,
-                                  arg->len);
+        group = prefs_render_config_find(json_object_get(doc, "ProgramGroups"),
+                                         "ProgramGroupId", (char *) arg->data,
+                                         arg->len);
         if (group == NULL) {
             *status = NGX_HTTP_NOT_FOUND;
             *message = "No such program group in this account";
@@ -572,7 +572,7 @@ ngx_prefs_configuration_programs(ngx_http_request_t *r,
             }
         }
 
-        pmatch = criteria ? prefs_config_has_props(p, criteria) : 1;
+        pmatch = criteria ? prefs_render_config_has_props(p, criteria) : 1;
 
         copy = json_deep_copy(p);
         pf = json_array();
@@ -587,7 +587,7 @@ ngx_prefs_configuration_programs(ngx_http_request_t *r,
                 continue;
             }
 
-            if (criteria && !prefs_config_has_props(f, criteria)) {
+            if (criteria && !prefs_render_config_has_props(f, criteria)) {
                 if (!(sel->match == NGX_PREFS_CFG_MATCH_ALL || pmatch)) {
                     continue;
                 }
@@ -636,7 +636,7 @@ ngx_prefs_configuration_programs(ngx_http_request_t *r,
         return NULL;
     }
 
-    return prefs_config_wrap("Programs", out);
+    return prefs_render_config_wrap("Programs", out);
 }
 
 
@@ -671,7 +671,7 @@ ngx_prefs_configuration_criteria(ngx_http_request_t *r, json_t **criteria)
         eq = ngx_strlchr(p, amp, '=');
 
         if (eq && (size_t) (eq - p) < sizeof(kbuf)) {
-            n = prefs_percent_decode((char *) p, eq - p, kbuf, 1);
+            n = prefs_path_percent_decode((char *) p, eq - p, kbuf, 1);
             if (n < 0) {
                 goto failed;
             }
@@ -697,8 +697,8 @@ ngx_prefs_configuration_criteria(ngx_http_request_t *r, json_t **criteria)
                     goto failed;
                 }
 
-                n = prefs_percent_decode((char *) eq + 1, amp - eq - 1, vbuf,
-                                         1);
+                n = prefs_path_percent_decode((char *) eq + 1, amp - eq - 1,
+                                              vbuf, 1);
                 if (n < 0) {
                     goto failed;
                 }
@@ -791,7 +791,7 @@ ngx_prefs_configuration_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
             size_t  i;
 
             json_array_foreach(items, i, one) {
-                if (prefs_v3_to_v4(one, sel->key_field) != 0) {
+                if (prefs_render_v3_to_v4(one, sel->key_field) != 0) {
                     return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                                 "A field is given in both "
                                                 "spellings");
@@ -922,10 +922,10 @@ ngx_prefs_configuration_write_done(ngx_prefs_db_query_t *q)
         }
     }
 
-    body = prefs_config_wrap(sel->wrapper, keys);
+    body = prefs_render_config_wrap(sel->wrapper, keys);
 
     if (plcf->api == NGX_HTTP_PREFS_API_V3 && body) {
-        (void) prefs_v3_names(body);
+        (void) prefs_render_v3_names(body);
     }
 
     rc = ngx_prefs_http_send_json(r, r->method == NGX_HTTP_POST

@@ -314,9 +314,9 @@ static ngx_int_t
 ngx_prefs_events_locale(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     json_t *value, const char **locale)
 {
-    int                  i, n;
-    ngx_table_elt_t     *h;
-    prefs_lang_range_t   ranges[PREFS_LOCALE_MAX_RANGES];
+    int                   i, n;
+    ngx_table_elt_t      *h;
+    prefs_locale_range_t  ranges[PREFS_LOCALE_MAX_RANGES];
 
     if (value) {
         /* explicit: the answer does not vary with Accept-Language */
@@ -354,8 +354,8 @@ ngx_prefs_events_locale(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return NGX_OK;
     }
 
-    n = prefs_accept_language_parse((char *) h->value.data, h->value.len,
-                                    ranges, PREFS_LOCALE_MAX_RANGES);
+    n = prefs_locale_accept_parse((char *) h->value.data, h->value.len,
+                                  ranges, PREFS_LOCALE_MAX_RANGES);
 
     i = prefs_locale_lookup(ranges, n > 0 ? (size_t) n : 0,
                             ngx_prefs_events_locales,

@@ -195,7 +195,7 @@ ngx_prefs_profile_delete(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        n = prefs_percent_decode((char *) v.data, v.len, reason, 1);
+        n = prefs_path_percent_decode((char *) v.data, v.len, reason, 1);
         if (n < 0 || n > 100) {
             return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                         "ReasonCode must be 0 to 100 "

@@ -414,7 +414,7 @@ ngx_prefs_webhooks_secret_new(ngx_http_request_t *r)
 
     if (prefs_whsig_secret_generate(s->plain, sizeof(s->plain))
         != PREFS_WHSIG_OK
-        || prefs_secret_seal(pmcf->auth.secret_key, (u_char *) s->plain,
+        || prefs_seal_secret(pmcf->auth.secret_key, (u_char *) s->plain,
                              PREFS_WHSIG_SECRET_LEN, s->sealed, size)
            != PREFS_AUTH_OK)
     {
@@ -447,7 +447,7 @@ ngx_prefs_webhooks_secret_wipe(void *data)
 {
     ngx_prefs_webhooks_secret_t  *s = data;
 
-    prefs_wipe(s->plain, sizeof(s->plain));
+    prefs_hmac_wipe(s->plain, sizeof(s->plain));
 }
 
 
@@ -463,7 +463,7 @@ ngx_prefs_webhooks_code(ngx_http_request_t *r)
         return NULL;
     }
 
-    if (prefs_random_token(code, 64, 32) != PREFS_AUTH_OK) {
+    if (prefs_hmac_random_token(code, 64, 32) != PREFS_AUTH_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "prefs webhooks: cannot make a validation code");
         return NULL;
