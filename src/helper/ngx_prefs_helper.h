@@ -14,18 +14,18 @@
 #include "ngx_prefs_conf.h"
 
 
-typedef struct ngx_prefs_job_s  ngx_prefs_helper_job_t;
+typedef struct ngx_prefs_helper_job_s  ngx_prefs_helper_job_t;
 
-typedef void (*ngx_prefs_job_run_pt)(ngx_prefs_helper_job_t *job);
+typedef void (*ngx_prefs_helper_job_run_pt)(ngx_prefs_helper_job_t *job);
 
 
 typedef struct {
-    const char                *type;
-    ngx_prefs_job_run_pt       run;
+    const char                   *type;
+    ngx_prefs_helper_job_run_pt   run;
 } ngx_prefs_helper_job_type_t;
 
 
-struct ngx_prefs_job_s {
+struct ngx_prefs_helper_job_s {
     ngx_pool_t                *pool;
     ngx_log_t                 *log;
     void                      *runner;

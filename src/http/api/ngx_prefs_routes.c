@@ -164,7 +164,7 @@ static ngx_prefs_configuration_sel_t  ngx_prefs_routes_v3_filters =
       &ngx_prefs_routes_##sel##_one }
 
 
-const ngx_prefs_route_t  ngx_prefs_routes[] = {
+const ngx_prefs_api_route_t  ngx_prefs_routes[] = {
 
     /* Webhook deliveries (ours): the attempts log, dead letters, replay */
 
