@@ -16,9 +16,10 @@ use IO::Select;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(tport db psql psql_value pg_stop pg_start prefsctl wait_until
+our @EXPORT = qw(tport free_port db psql psql_value pg_stop pg_start prefsctl wait_until
                  start_nginx http_request make_account make_user pnauth
-                 api_account api_user api_blocks spool_blocks);
+                 api_account api_user api_blocks spool_blocks
+                 user_create);
 
 sub db { $ENV{TEST_NGINX_PREFS_DATABASE} or die "TEST_NGINX_PREFS_DATABASE is not set\n" }
 
@@ -152,18 +153,43 @@ sub read_response {
 }
 
 
-# An nginx of the test's own, master on, in t/servroot-<name>.
-# A test's TCP port, moved by PREFS_TEST_PORT_OFFSET so that two checkouts
-# can run their suites at once.
+# A TCP port nothing listens on now, for a server of the test's own (a
+# listener that can bind port 0 itself and read sockport is better still).
+sub free_port {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Proto => 'tcp', Listen => 1)
+        or die "no free port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+# Fixed ports, moved by PREFS_TEST_PORT_OFFSET: kept for suites not yet on
+# free_port(); two suites running at once must not use it.
 sub tport { $_[0] + ($ENV{PREFS_TEST_PORT_OFFSET} // 0) }
 
+# An nginx of the test's own, master on, in t/servroot-<name>, listening on
+# a free port ($ng->port); the server root is removed when the object goes
+# away, unless a test failed or TEST_NGINX_NO_CLEAN is set.
 sub start_nginx {
     my (%o) = @_;
+    my $last;
+    for my $try (1 .. 5) {
+        my $ng = eval { start_nginx_on(free_port(), %o) };
+        return $ng if $ng;
+        $last = $@;
+        # another process took the port between free_port() and nginx
+        die $last unless $last =~ /Address already in use/;
+    }
+    die $last;
+}
+
+sub start_nginx_on {
+    my ($port, %o) = @_;
     my $name = $o{name} or die "name";
     my $root = top() . "/t/servroot-$name";
     remove_tree($root);
     make_path("$root/conf", "$root/logs", "$root/spool");
-    my $port = tport($o{port} // 1990);
     my $workers = $o{workers} // 2;
     my $master = exists $o{master} ? ($o{master} ? 'on' : 'off') : 'on';
     my $user = $> == 0 ? 'user root;' : '';
@@ -247,6 +273,7 @@ sub reload {
 
 sub stop {
     my ($self) = @_;
+    return if $self->{stopped};
     my $pid = $self->master_pid or return;
     kill 'QUIT', $pid;
     my $ok = wait_until(sub { !kill(0, $pid) }, 10);
@@ -256,10 +283,17 @@ sub stop {
     }
     # no worker or helper outlives its master
     wait_until(sub { !grep { /nginx: (worker|cache manager)/ && /\Q$self->{root}\E/ } `ps -e -o args=` }, 5);
-    delete $self->{root} unless -e "$self->{root}/logs/nginx.pid";
+    $self->{stopped} = 1 unless -e "$self->{root}/logs/nginx.pid";
 }
 
-sub DESTROY { my $self = shift; $self->stop if $self->{root} }
+sub DESTROY {
+    my $self = shift;
+    my $root = $self->{root} or return;
+    $self->stop;
+    require Test::Builder;
+    remove_tree($root)
+        unless $ENV{TEST_NGINX_NO_CLEAN} || !Test::Builder->new->is_passing;
+}
 
 # --- Test::Nginx block suites -------------------------------------------------
 #
@@ -354,7 +388,12 @@ sub spool_blocks {
     });
 }
 
+# api_blocks() also checks the database after a block's last request: the
+# SQL of a block's `--- db` section (psql -A -t: one row a line, columns
+# joined by |) must print its `--- db_out`, e.g. that a refused request
+# changed nothing.  Both runners call response body checks the same way.
 sub api_blocks {
+    Test::Nginx::Socket::add_response_body_check(\&db_check);
     Test::Nginx::Util::add_block_preprocessor(sub {
         my ($block) = @_;
         my $http = $block->http_config // '';
@@ -362,6 +401,34 @@ sub api_blocks {
             unless $http =~ /\bprefs_database\b/;
         $block->set_value(config => $ApiLocations) unless defined $block->config;
     });
+}
+
+sub db_check {
+    my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
+    return unless $block->can('db') && defined $block->db;
+    my $reqs = $block->request;
+    return if $req_idx != (ref $reqs eq 'ARRAY' ? $#$reqs : 0);
+    my $name = $block->name;
+    if ($dry_run) {
+        Test::More::pass("$name - db - skipped: $dry_run");
+        return;
+    }
+    my $want = $block->can('db_out') ? $block->db_out // '' : '';
+    chomp $want;
+    Test::More::is(psql($block->db), $want, "$name - db");
+}
+
+# user_create($clientId, {UserName => ..., ...}): a user made by the SQL
+# function behind POST Users, as a block's starting point; its id.
+sub user_create {
+    my ($client, $fields) = @_;
+    require JSON::PP;
+    my $row = psql("SELECT outcome || ' ' || user_id FROM prefs_user_create("
+        . "(SELECT account_id FROM prefs_account WHERE client_id = :'c'), :'j')",
+        c => $client, j => JSON::PP->new->canonical->encode($fields));
+    my ($outcome, $id) = split ' ', $row;
+    die "user_create $fields->{UserName}: $row\n" unless $outcome eq 'created';
+    return $id;
 }
 
 1;
