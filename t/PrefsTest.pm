@@ -414,8 +414,9 @@ sub db_check {
         return;
     }
     my $want = $block->can('db_out') ? $block->db_out // '' : '';
-    chomp $want;
-    Test::More::is(psql($block->db), $want, "$name - db");
+    my $got = psql($block->db);
+    s/\s+\z// for $want, $got;
+    Test::More::is($got, $want, "$name - db");
 }
 
 # user_create($clientId, {UserName => ..., ...}): a user made by the SQL
