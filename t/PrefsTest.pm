@@ -14,12 +14,14 @@ use File::Temp qw(tempfile);
 use IO::Socket::INET;
 use IO::Select;
 use POSIX qw(WNOHANG);
+use Scalar::Util ();
+use Test::Builder;
 use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(tport free_port db psql psql_value pg_stop pg_start prefsctl wait_until
                  start_nginx http_request make_account make_user pnauth
                  api_account api_user api_blocks spool_blocks
-                 user_create);
+                 user_create config_import);
 
 sub db { $ENV{TEST_NGINX_PREFS_DATABASE} or die "TEST_NGINX_PREFS_DATABASE is not set\n" }
 
@@ -171,6 +173,8 @@ sub tport { $_[0] + ($ENV{PREFS_TEST_PORT_OFFSET} // 0) }
 # An nginx of the test's own, master on, in t/servroot-<name>, listening on
 # a free port ($ng->port); the server root is removed when the object goes
 # away, unless a test failed or TEST_NGINX_NO_CLEAN is set.
+my %Started;    # server root => the nginx started there (weak)
+
 sub start_nginx {
     my (%o) = @_;
     my $last;
@@ -228,6 +232,8 @@ CONF
         or die "nginx failed to start: " . $self->error_log;
     wait_until(sub { -s "$root/logs/nginx.pid" && IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port) }, 10)
         or die "nginx did not come up: " . $self->error_log;
+    # a root whose nginx never came up is left for the test to look at
+    Scalar::Util::weaken($Started{$root} = $self);
     return $self;
 }
 
@@ -288,11 +294,19 @@ sub stop {
 
 sub DESTROY {
     my $self = shift;
-    my $root = $self->{root} or return;
-    $self->stop;
-    require Test::Builder;
-    remove_tree($root)
-        unless $ENV{TEST_NGINX_NO_CLEAN} || !Test::Builder->new->is_passing;
+    $self->stop if $self->{root};
+}
+
+# The server roots of the nginx started here go at the end of the file
+# (before global destruction, while Test::Builder still knows whether the
+# file passed), unless a test failed or TEST_NGINX_NO_CLEAN is set.
+
+END {
+    my $keep = $ENV{TEST_NGINX_NO_CLEAN} || !Test::Builder->new->is_passing;
+    for my $root (keys %Started) {
+        $Started{$root}->stop if $Started{$root};
+        remove_tree($root) unless $keep;
+    }
 }
 
 # --- Test::Nginx block suites -------------------------------------------------
@@ -388,12 +402,17 @@ sub spool_blocks {
     });
 }
 
-# api_blocks() also checks the database after a block's last request: the
-# SQL of a block's `--- db` section (psql -A -t: one row a line, columns
-# joined by |) must print its `--- db_out`, e.g. that a refused request
-# changed nothing.  Both runners call response body checks the same way.
+# api_blocks() adds two checks after a block's last request (both runners
+# call response body checks the same way):
+# - `--- db`: its SQL (psql -A -t: one row a line, columns joined by |) must
+#   print the block's `--- db_out`, e.g. that a refused request changed
+#   nothing;
+# - `--- json_check eval`: [ [$what, sub { ... $_[0] ... }, $expected], ... ]:
+#   each sub, given the decoded response body, must return $expected
+#   (is_deeply).
 sub api_blocks {
     Test::Nginx::Socket::add_response_body_check(\&db_check);
+    Test::Nginx::Socket::add_response_body_check(\&check_json);
     Test::Nginx::Util::add_block_preprocessor(sub {
         my ($block) = @_;
         my $http = $block->http_config // '';
@@ -403,11 +422,34 @@ sub api_blocks {
     });
 }
 
+sub last_request {
+    my ($block, $req_idx) = @_;
+    my $reqs = $block->request;
+    return $req_idx == (ref $reqs eq 'ARRAY' ? $#$reqs : 0);
+}
+
+sub check_json {
+    my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
+    return unless $block->can('json_check') && defined $block->json_check;
+    return unless last_request($block, $req_idx);
+    my $name = $block->name;
+    require JSON::PP;
+    my $j = eval { JSON::PP::decode_json($body // '') };
+    for my $c (@{ $block->json_check }) {
+        my ($what, $get, $want) = @$c;
+        if ($dry_run) {
+            Test::More::pass("$name - json - $what - skipped: $dry_run");
+            next;
+        }
+        Test::More::is_deeply(scalar(defined $j ? $get->($j) : undef), $want,
+                              "$name - json - $what");
+    }
+}
+
 sub db_check {
     my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
     return unless $block->can('db') && defined $block->db;
-    my $reqs = $block->request;
-    return if $req_idx != (ref $reqs eq 'ARRAY' ? $#$reqs : 0);
+    return unless last_request($block, $req_idx);
     my $name = $block->name;
     if ($dry_run) {
         Test::More::pass("$name - db - skipped: $dry_run");
@@ -426,10 +468,24 @@ sub user_create {
     require JSON::PP;
     my $row = psql("SELECT outcome || ' ' || user_id FROM prefs_user_create("
         . "(SELECT account_id FROM prefs_account WHERE client_id = :'c'), :'j')",
-        c => $client, j => JSON::PP->new->canonical->encode($fields));
+        c => $client, j => JSON::PP->new->utf8->canonical->encode($fields));
     my ($outcome, $id) = split ' ', $row;
     die "user_create $fields->{UserName}: $row\n" unless $outcome eq 'created';
     return $id;
+}
+
+# config_import($clientId, {Programs => [...], ...}): the account's
+# configuration replaced by prefsctl config import, as a block's starting
+# point; the account's configuration generation after it.
+sub config_import {
+    my ($client, $doc) = @_;
+    require JSON::PP;
+    my ($fh, $file) = tempfile(UNLINK => 1);
+    print $fh JSON::PP->new->utf8->canonical->encode($doc);
+    close $fh;
+    my ($rc, $out) = prefsctl('config', 'import', $client, $file);
+    die "config import $client: $out" if $rc;
+    return JSON::PP::decode_json($out)->{Generation};
 }
 
 1;
