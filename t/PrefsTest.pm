@@ -357,11 +357,39 @@ sub api_secret {
     return $Secrets{$client}{$user} // die "no secret for $user of $client: call api_user first\n";
 }
 
-# auth($clientId, $user, %pnauth_options): a more_headers line signing the
-# request now.
+# auth($clientId, $user, %options): a more_headers line signing the request
+# when its block runs.  Both runners evaluate every block's `eval` sections
+# when run_tests() starts, so the line holds a mark that a block
+# preprocessor replaces with a signature made just before the block's
+# requests: a timestamp some seconds from the edge of the window stays so
+# however long the suite runs.  Options: pnauth's (ts, skew, alg), secret
+# (instead of the one api_user made), lc_scheme (the scheme in lower case).
+my @Deferred;
+my $Signing;
+
 sub auth {
     my ($client, $user, %o) = @_;
-    return 'Authorization: ' . pnauth($client, $user, api_secret($client, $user), %o) . "\n";
+    $o{secret} //= api_secret($client, $user);
+    push @Deferred, [$client, $user, %o];
+    if (!$Signing++) {
+        Test::Nginx::Util::add_block_preprocessor(\&sign_block);
+    }
+    return "Authorization: <<prefs-auth $#Deferred>>\n";
+}
+
+sub sign_block {
+    my ($block) = @_;
+    my $h = $block->more_headers;
+    return unless defined $h;
+    my $sign = sub {
+        my ($client, $user, %o) = @{ $Deferred[$_[0]] };
+        my $v = pnauth($client, $user, delete $o{secret}, %o);
+        $v =~ s/^(\S+)/\L$1/ if $o{lc_scheme};
+        return $v;
+    };
+    my @h = map { my $x = $_; $x =~ s/<<prefs-auth (\d+)>>/$sign->($1)/ge; $x }
+            ref $h eq 'ARRAY' ? @$h : ($h);
+    $block->set_value(more_headers => ref $h eq 'ARRAY' ? \@h : $h[0]);
 }
 
 # The module's directives and API locations for every block that does not
