@@ -47,7 +47,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: POST Users creates: 201 with a UserId, a SubmittedTime and a Location
+=== TEST 1: POST Users creates: 201 with a UserId, a SubmittedTime and a Location; every field stored as given
 --- request
 POST /Profiles/v4/UsersNew/Users
 {"UserName":"jane.doe","FirstName":"Jane","LastName":"Doe","Email":"jane@example.com","Phone":"+1 555 0100","Description":"Ops \u00e9quipe","UserGroups":["ReadOnly","Integration"],"SourceGroupID":7,"DefaultLandingPage":"ProfileSearch","IsSSO":true}
@@ -59,9 +59,13 @@ Location: .*/Profiles/v4/UsersNew/Users/\d+$
 --- response_body_like chomp
 ^\{"UserId" *: *\d+, *"SubmittedTime" *: *"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"\}$
 --- db
-SELECT user_name, first_name, last_name, email, phone, description, u.is_active, is_sso FROM prefs_user u JOIN prefs_account a USING (account_id) WHERE a.client_id = 'UsersNew' AND user_name <> 'admin'
+SELECT (prefs_user_json(u)::jsonb - 'UserId' - 'CreatedDate' - 'UpdatedDate')::text FROM prefs_user u JOIN prefs_account a USING (account_id) WHERE a.client_id = 'UsersNew' AND user_name <> 'admin'
 --- db_out
-jane.doe|Jane|Doe|jane@example.com|+1 555 0100|Ops équipe|t|t
+{"Email": "jane@example.com", "IsSSO": true, "Phone": "+1 555 0100", "IsActive": true, "LastName": "Doe", "UserName": "jane.doe", "FirstName": "Jane", "UserGroups": ["Integration", "ReadOnly"], "Description": "Ops équipe", "SourceGroupID": 7, "DefaultLandingPage": "ProfileSearch", "DefaultLandingPageTypeNbr": 2}
+--- json_check eval
+[
+    ["the UserId is the new user's", sub { ($_[0]{UserId} // '') eq PrefsTest::psql_value("SELECT user_id FROM prefs_user u JOIN prefs_account a USING (account_id) WHERE a.client_id = 'UsersNew' AND user_name = 'jane.doe'") ? 1 : 0 }, 1],
+]
 --- no_error_log
 [error]
 [alert]
