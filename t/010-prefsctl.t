@@ -2,7 +2,8 @@
 # tools/prefsctl against a throwaway, migrated database.
 #
 #   TEST_NGINX_PREFS_DATABASE  conninfo of the database (skipped when unset)
-#   PREFS_TEST_SQL_DIR         migrations to use (default: <repo>/sql)
+#   PREFS_TEST_SQL_DIR         SQL to use (default: <repo>/sql: migrations/ and
+#                              functions/)
 #
 # Uses unique ClientIds and a scratch schema per run, so it can be rerun on
 # the same database.
@@ -180,7 +181,9 @@ SKIP: {
 
     subtest 'migrate from scratch' => sub {
         my ($db, $schema) = scratch_db('real');
-        opendir my $dh, $SQL_DIR or die "$SQL_DIR: $!";
+        # sql/migrations (and sql/functions), or a flat directory of migrations
+        my $mig_dir = -d "$SQL_DIR/migrations" ? "$SQL_DIR/migrations" : $SQL_DIR;
+        opendir my $dh, $mig_dir or die "$mig_dir: $!";
         my @want = map { s/\.sql$//r }
                    sort { ($a =~ /^(\d+)/)[0] <=> ($b =~ /^(\d+)/)[0] }
                    grep { /^\d+_.*\.sql$/ } readdir $dh;
@@ -198,7 +201,7 @@ SKIP: {
             'second run applies nothing';
 
         # Re-running a file by hand changes nothing (the files promise to be idempotent).
-        my $f = "$SQL_DIR/$want[0].sql";
+        my $f = "$mig_dir/$want[0].sql";
         ok eval { psql_var_value($db, "SET client_min_messages = warning;\n\\i :f", f => $f); 1 },
             "$want[0] re-applied by hand without error";
 

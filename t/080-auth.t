@@ -79,10 +79,8 @@ GET /Profiles/v4/SanchezAssociates/Users
 --- more_headers eval
 PrefsTest::auth('SanchezAssociates', 'RickSanchez', secret => 'example-secret-key')
 --- error_code: 200
---- json_check eval
-[
-    ["the account's users", sub { $_[0]{Users}[0]{UserName} }, 'RickSanchez'],
-]
+--- response_json eval
+{ Users => [ { UserName => 'RickSanchez' } ] }
 --- no_error_log
 [error]
 [alert]
@@ -513,13 +511,12 @@ main::form()
 --- error_code: 200
 --- response_headers
 Cache-Control: no-store
---- json_check eval
-[
-    ['token_type Bearer', sub { $_[0]{token_type} }, 'Bearer'],
-    ['expires_in is prefs_oauth_token_ttl', sub { $_[0]{expires_in} }, 2],
-    ['the token is at least 256 random bits', sub { ($_[0]{access_token} // '') =~ /^[A-Za-z0-9_-]{43,}$/ ? 1 : 0 }, 1],
-    ['only its hash is stored', sub { PrefsTest::psql_value("SELECT count(*) FROM prefs_oauth_token WHERE token_hash = :'h'", h => Digest::SHA::sha256_hex($_[0]{access_token} // '')) }, 1],
-]
+--- response_json eval
+{ token_type => 'Bearer', expires_in => 2, access_token => qr/^[A-Za-z0-9_-]{43,}$/ }
+--- sql
+SELECT count(*) FROM prefs_oauth_token WHERE token_hash = encode(sha256(convert_to(:'access_token', 'UTF8')), 'hex')
+--- sql_result
+1
 --- no_error_log
 [error]
 [alert]
@@ -532,10 +529,8 @@ grant_type=client_credentials&scope=AuthCo%2Fintegration
 --- more_headers eval
 main::form() . main::basic("$::key:$::secret")
 --- error_code: 200
---- json_check eval
-[
-    ['token_type Bearer', sub { $_[0]{token_type} }, 'Bearer'],
-]
+--- response_json eval
+{ token_type => 'Bearer' }
 --- no_error_log
 [error]
 [alert]
@@ -547,10 +542,8 @@ main::form() . main::basic("$::key:$::secret")
 --- more_headers eval
 main::form()
 --- error_code: 401
---- json_check eval
-[
-    ['the error', sub { $_[0]{error} }, 'invalid_client'],
-]
+--- response_json eval
+{ error => 'invalid_client' }
 --- no_error_log
 [error]
 [alert]
@@ -562,10 +555,8 @@ main::form()
 --- more_headers eval
 main::form()
 --- error_code: 401
---- json_check eval
-[
-    ['the error', sub { $_[0]{error} }, 'invalid_client'],
-]
+--- response_json eval
+{ error => 'invalid_client' }
 --- no_error_log
 [error]
 [alert]
@@ -577,10 +568,8 @@ main::form()
 --- more_headers eval
 main::form()
 --- error_code: 401
---- json_check eval
-[
-    ['the error', sub { $_[0]{error} }, 'invalid_client'],
-]
+--- response_json eval
+{ error => 'invalid_client' }
 --- no_error_log
 [error]
 [alert]
@@ -592,10 +581,8 @@ main::form()
 --- more_headers eval
 main::form()
 --- error_code: 400
---- json_check eval
-[
-    ['the error', sub { $_[0]{error} }, 'unsupported_grant_type'],
-]
+--- response_json eval
+{ error => 'unsupported_grant_type' }
 --- no_error_log
 [error]
 [alert]
@@ -607,10 +594,8 @@ main::form()
 --- more_headers eval
 main::form()
 --- error_code: 400
---- json_check eval
-[
-    ['the error', sub { $_[0]{error} }, 'invalid_request'],
-]
+--- response_json eval
+{ error => 'invalid_request' }
 --- no_error_log
 [error]
 [alert]
@@ -622,10 +607,8 @@ main::form()
 --- more_headers eval
 main::form()
 --- error_code: 400
---- json_check eval
-[
-    ['the error', sub { $_[0]{error} }, 'invalid_request'],
-]
+--- response_json eval
+{ error => 'invalid_request' }
 --- no_error_log
 [error]
 [alert]
@@ -637,10 +620,8 @@ main::form()
 --- more_headers eval
 main::form()
 --- error_code: 400
---- json_check eval
-[
-    ['the error', sub { $_[0]{error} }, 'invalid_request'],
-]
+--- response_json eval
+{ error => 'invalid_request' }
 --- no_error_log
 [error]
 [alert]
@@ -652,10 +633,8 @@ main::form()
 --- more_headers eval
 main::form()
 --- error_code: 400
---- json_check eval
-[
-    ['the error', sub { $_[0]{error} }, 'invalid_scope'],
-]
+--- response_json eval
+{ error => 'invalid_scope' }
 --- no_error_log
 [error]
 [alert]
@@ -667,10 +646,8 @@ main::form()
 --- more_headers eval
 main::form()
 --- error_code: 400
---- json_check eval
-[
-    ['the error', sub { $_[0]{error} }, 'invalid_scope'],
-]
+--- response_json eval
+{ error => 'invalid_scope' }
 --- no_error_log
 [error]
 [alert]
@@ -682,10 +659,8 @@ main::form()
 --- more_headers eval
 main::form()
 --- error_code: 400
---- json_check eval
-[
-    ['the error', sub { $_[0]{error} }, 'invalid_scope'],
-]
+--- response_json eval
+{ error => 'invalid_scope' }
 --- no_error_log
 [error]
 [alert]
@@ -697,10 +672,8 @@ main::form()
 --- more_headers eval
 main::form() . main::basic("$::key:$::secret")
 --- error_code: 400
---- json_check eval
-[
-    ['the error', sub { $_[0]{error} }, 'invalid_request'],
-]
+--- response_json eval
+{ error => 'invalid_request' }
 --- no_error_log
 [error]
 [alert]
@@ -727,10 +700,8 @@ POST /oauth/token
 --- more_headers eval
 "Content-Type: application/json\n"
 --- error_code: 400
---- json_check eval
-[
-    ['the error', sub { $_[0]{error} }, 'invalid_request'],
-]
+--- response_json eval
+{ error => 'invalid_request' }
 --- no_error_log
 [error]
 [alert]

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# The configuration model in SQL (sql/003_config.sql): prefs_config_write
+# The configuration model in SQL (sql/functions/config.sql): prefs_config_write
 # for every kind, its validation and referential checks, the generation and
 # NOTIFY, prefs_config_document, prefs_config_import (conf/demo-config.json,
 # round trips, all-or-nothing), and prefsctl config export/import.

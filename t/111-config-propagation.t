@@ -30,7 +30,7 @@ my %cfg = (
                        { LocaleId => 'de-DE', DisplayTags => [ { Key => 'Label', Value => 'Neuigkeiten' } ] } ] },
         { FilterId => 'SMS-OFFERS', ProgramId => 'OFFERS', ChannelId => 'Text', Name => 'Offers by SMS' } ],
 );
-config_import($acme, \%cfg);
+api_config_import($acme, \%cfg);
 
 sub call {
     my ($method, $path, $body, %o) = @_;

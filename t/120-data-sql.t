@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# The Data API in SQL (sql/005_data.sql): prefs_profile_create, _get,
+# The Data API in SQL (sql/functions/profile.sql): prefs_profile_create, _get,
 # _by_alternate_id, _update, _deactivate, _activate, _erase, _find, the
 # events each change appends to prefs_event, and prefs_event_partitions.
 #
@@ -222,7 +222,7 @@ is_deeply(types($ev), ['profile.created', 'contacts.alternateid.added',
     'contacts.email.added', 'contacts.email.added', 'contacts.phone.added',
     'contacts.address.added', ('customfield.added') x 4, 'group.added', 'tag.added',
     ('preference.added') x 4, 'consent.added',
-    # Marketing, required by three of the filters (sql/009)
+    # Marketing, required by three of the filters (sql/functions/consents.sql)
     ('consent.filterassociation.created') x 3], 'create: its events');
 is($ev->[0]{entity}, 'ProfileActions', 'profile.created: entity');
 is($ev->[0]{profile}, $P, 'profile.created: profile id');
@@ -422,7 +422,7 @@ is_deeply(types($ev), [
     'contacts.email.updated', 'contacts.email.added', 'contacts.phone.added',
     'customfield.updated', 'customfield.added', 'customfield.deleted',
     'group.added', 'tag.added', 'preference.updated', 'preference.added',
-    # revoking Marketing archives the preferences that require it (sql/009)
+    # revoking Marketing archives the preferences that require it (sql/functions/consents.sql)
     'consent.updated', ('preference.archived') x 4, 'consent.added',
     ('consent.filterassociation.deactivated') x 3, 'profile.updated'], 'update: its events');
 my %e = map { $_->{type} => $_ } @$ev;

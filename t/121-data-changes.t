@@ -1,4 +1,4 @@
-# Changes to a profile beyond adding (sql/009_data_changes.sql,
+# Changes to a profile beyond adding (sql/functions/profile.sql and consents.sql,
 # src/ngx_prefs_data_changes.c), over HTTP with the database checked:
 # removing contact points, alternate ids, groups, tags and custom fields
 # (UpdateProfile, the part routes, the DELETE part routes), the Preserve*

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# The rendered copy of a profile (sql/015_profile_doc.sql): GET
+# The rendered copy of a profile (sql/functions/profile.sql, table in sql/migrations/015_profile_doc.sql): GET
 # Profile/{id} answers the copy only while it is current.  After every kind
 # of write the answer must equal a fresh rendering; a copy with a stale
 # xmin is never served; an erased profile leaves no copy behind.
@@ -34,7 +34,7 @@ my $A = psql_value("SELECT account_id FROM prefs_account WHERE client_id = :'c'"
 psql("SELECT prefs_config_import(CAST(:'a' AS bigint), CAST(:'d' AS jsonb))",
      a => $A, d => slurp("$TOP/conf/demo-config.json"));
 
-sub write_fn {   # a write function of sql/005 that takes (account, user, profile, body)
+sub write_fn {   # a write function of sql/functions/profile.sql that takes (account, user, profile, body)
     my ($fn, $id, $body) = @_;
     q1("SELECT row_to_json(r) FROM $fn(CAST(:'a' AS bigint), 7, CAST(:'p' AS bigint), CAST(:'b' AS jsonb)) r",
        a => $A, p => $id, b => $J->encode($body));
@@ -88,7 +88,7 @@ for my $c (@changes) {
     is(served($P), $now, "$what: then the copy is served");
 }
 
-# writes keep the copy themselves (sql/009 through prefs_profile_doc_fill): current before any read
+# writes keep the copy themselves (through prefs_profile_doc_fill): current before any read
 {
     my $r = write_fn('prefs_profile_update', $P, { FirstName => 'Annie' });
     like($r, qr/"updated"/, 'an update');
@@ -107,7 +107,7 @@ for my $c (@changes) {
     is(served($np), fresh($np), 'which is current');
 }
 
-# removals (sql/009): through UpdateProfile, the DELETE part routes' function,
+# removals: through UpdateProfile, the DELETE part routes' function,
 # and JSON Patch
 my @more = (
     [ 'an email removed', sub { write_fn('prefs_profile_update', $P,

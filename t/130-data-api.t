@@ -1,193 +1,402 @@
 # The Data API's profile routes over HTTP: create (201 + Location), read by
-# id and by alternate id, UpdateProfile, lookups (and the 50-match limit),
-# deactivate / activate / erase, every change with its events, another
-# account's ids, permissions, and bad input changing nothing.
-use strict;
-use warnings;
-use Test::More;
-use JSON::PP;
+# id and by alternate id, UpdateProfile, lookups, deactivate / activate /
+# erase, every change with its events, another account's ids, permissions,
+# and bad input changing nothing.  (Two writers at once, and Location
+# naming the very profile created: t/132-data-api-concurrent.t.)
+use lib 't';
+use Test::Nginx::Socket 'no_plan';
 use PrefsTest;
+use JSON::PP;
 
-plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE};
+our ($jane, $upd, $deact, $inactive, $erase, $max, $cons1, $cons2, $cons3, $other);
 
-my $top = $ENV{TEST_NGINX_PREFS_TOP} || '.';
-my $ng = PrefsTest::start_nginx(name => 'data', port => 1993, workers => 2);
+api_account('DataApiCo');
+api_user('DataApiCo', 'admin', 'Administrators');
+api_user('DataApiCo', 'reader', 'ReadOnly');
+api_account('DataApiOther');
+api_user('DataApiOther', 'admin', 'Administrators');
+PrefsTest::api_config_import('DataApiCo');
+PrefsTest::api_config_import('DataApiOther');
 
-my $acme = make_account('data');
-my $secret = make_user($acme, 'admin', 'Administrators');
-my $reader = make_user($acme, 'reader', 'ReadOnly');
-my $other = make_account('datao');
-my $osecret = make_user($other, 'admin', 'Administrators');
-
-my ($rc, $out) = prefsctl('config', 'import', $acme, "$top/conf/demo-config.json");
-is($rc, 0, 'the demo configuration is imported') or diag $out;
-my $cfg = decode_json(scalar `'$top/tools/prefsctl' --db '@{[db()]}' config export $acme`);
-
-sub call {
-    my ($method, $path, $body, %o) = @_;
-    my $client = $o{client} // $acme;
-    my $user = $o{user} // 'admin';
-    my $s = $client eq $acme ? ($user eq 'reader' ? $reader : $secret) : $osecret;
-    my %h = (Authorization => pnauth($client, $user, $s));
-    $h{'Content-Type'} = 'application/json' if defined $body;
-    my ($st, $hd, $b) = $ng->request(method => $method, path => "/Profiles/v4/$client/$path", headers => \%h,
-                                     body => defined $body ? (ref $body ? encode_json($body) : $body) : undef);
-    my $j = eval { decode_json($b) };
-    return ($st, $hd, $j, $b);
+sub profile {
+    my ($client, %body) = @_;
+    my ($st, undef, $j, $raw) = PrefsTest::api_request($client, 'admin', 'POST', 'Profile',
+        { CustomFields => [ { Name => 'FavoriteCategory', Value => 'Garden' } ], %body });
+    die "preparing a profile: $st $raw\n" unless $st == 201;
+    return $j->{ProfileId};
 }
 
-sub events { psql_value("SELECT count(*) FROM prefs_event e JOIN prefs_account a USING (account_id) WHERE a.client_id = :'c'", c => $acme) }
-sub profiles { psql_value("SELECT count(*) FROM prefs_profile p JOIN prefs_account a USING (account_id) WHERE a.client_id = :'c'", c => $acme) }
-
-my ($email_type) = map { $_->{Name} } @{ $cfg->{ContactTypes}{Email} };
-my %sample = (String => 'x', Number => '1', Boolean => 'true', Date => '2020-01-31', DateTime => '2020-01-31T12:00:00Z');
-my @required = map { { Name => $_->{Name}, Value => $_->{DataType} eq 'List' ? $_->{AllowedValues}[0] : $sample{$_->{DataType}} } }
-               grep { $_->{IsRequired} && $_->{IsActive} } @{ $cfg->{CustomFields} };
-my ($alt_type) = map { $_->{Name} } @{ $cfg->{AlternateIdTypes} };
-
-my ($st, $h, $j, $raw) = call('POST', 'Profile', {
-    FirstName => 'Jane', LastName => 'Doe', DefaultLocale => 'de-DE',
-    Emails => [ { Address => 'jane@example.com', Type => $email_type, IsDefault => JSON::PP::true } ],
-    AlternateIds => [ { Type => $alt_type, Value => "crm-$$" } ], CustomFields => \@required });
-is($st, 201, 'POST Profile: 201') or diag $raw;
-my $id = $j->{ProfileId};
-like($id // '', qr/^\d+$/, 'with a ProfileId');
-like($h->{location} // '', qr{/Profile/$id$}, 'Location names it');
-cmp_ok(events(), '>=', 2, 'its events were recorded with it');
-is(psql_value("SELECT count(*) FROM prefs_event WHERE profile_id = :'p' AND event_type = 'profile.created'", p => $id), 1,
-   'profile.created among them');
-
-($st, $h, $j) = call('GET', "Profile/$id");
-is($st, 200, 'GET Profile/{id}');
-is($j->{FirstName}, 'Jane', 'the profile as written');
-is($j->{Emails}[0]{Address}, 'jane@example.com', 'with its email');
-
-($st, $h, $j) = call('GET', "Profile/AlternateIdType/$alt_type/AlternateId/crm-$$");
-is($j->{ProfileId}, $id, 'GET Profile/AlternateIdType/{type}/AlternateId/{id}');
-
-($st, $h, $j, $raw) = call('POST', "Profile/$id", { LastName => 'Roe' });
-is($st, 200, 'POST Profile/{id} updates') or diag $raw;
-($st, $h, $j) = call('GET', "Profile/$id");
-is($j->{LastName}, 'Roe', 'the part given');
-is($j->{FirstName}, 'Jane', 'the rest left as it was');
-is(psql_value("SELECT count(*) FROM prefs_event WHERE profile_id = :'p' AND previous_data IS NOT NULL", p => $id) > 0 ? 1 : 0, 1,
-   'an update event carries PreviousData');
-
-($st, $h, $j, $raw) = call('GET', 'Profile/Email?emailAddress=jane%40example.com');
-is($st, 200, 'GET Profile/Email') or diag $raw;
-ok((grep { $_->{ProfileId} == $id } @{ ref $j eq 'ARRAY' ? $j : [] }), 'finds her');
-($st, $h, $j) = call('GET', 'Profile/Email?emailAddress=%zz');
-is($st, 400, 'a badly encoded lookup is 400');
-
-# --- bad input changes nothing ---------------------------------------------------
-
-my ($e0, $p0) = (events(), profiles());
-for my $c (
-    [ 'malformed JSON', '{"FirstName":' ],
-    [ 'a duplicate key', '{"FirstName":"a","FirstName":"b"}' ],
-    [ 'an unknown field', { Nickname => 'x' } ],
-    [ 'a wrong type', { FirstName => 42 } ],
-    [ 'an unknown email type', { Emails => [ { Address => 'x@example.com', Type => 'NoSuchType' } ] } ],
-    [ 'an unknown locale', { DefaultLocale => 'xx-XX' } ],
-    [ 'invalid UTF-8', qq({"FirstName":"\xff"}) ],
-) {
-    ($st, $h, $j) = call('POST', 'Profile', $c->[1]);
-    is($st, 400, "$c->[0]: 400");
-    ok(length($j->{Message} // ''), "$c->[0]: with a Message");
-}
-is(events(), $e0, 'no event from any of them');
-is(profiles(), $p0, 'no profile either');
-
-for my $bad ('abc', '0', '-1', '99999999999999999999') {
-    ($st) = call('GET', "Profile/$bad");
-    is($st, 404, "a hostile id \"$bad\" is 404");
+sub prepare {
+    my ($method, $path, $body) = @_;
+    my ($st, undef, undef, $raw) = PrefsTest::api_request('DataApiCo', 'admin', $method, $path, $body);
+    die "preparing $method $path: $st $raw\n" unless $st =~ /^20/;
 }
 
-# --- other accounts, permissions ------------------------------------------------------
+$jane = profile('DataApiCo', FirstName => 'Jane', LastName => 'Doe', DefaultLocale => 'de-DE',
+    Emails => [ { Address => 'jane@example.com', Type => 'Personal', IsDefault => JSON::PP::true() } ],
+    AlternateIds => [ { Type => 'CRMId', Value => 'crm-jane' } ]);
+$upd = profile('DataApiCo', FirstName => 'Una', LastName => 'Doe');
+$deact = profile('DataApiCo', FirstName => 'Dee');
+$inactive = profile('DataApiCo', FirstName => 'Ina');
+prepare('DELETE', "Profile/$inactive");
+$erase = profile('DataApiCo', FirstName => 'Eric', LastName => 'Erased',
+    Emails => [ { Address => 'eric@example.com', Type => 'Personal', IsDefault => JSON::PP::true() } ]);
+$max = profile('DataApiCo', FirstName => 'Max',
+    Emails => [ { Address => 'max@example.com', Type => 'Personal', IsDefault => JSON::PP::true() } ]);
+$cons1 = profile('DataApiCo', FirstName => 'Connie');
+$cons2 = profile('DataApiCo', FirstName => 'Conrad',
+    Emails => [ { Address => 'conrad@example.com', Type => 'Personal', IsDefault => JSON::PP::true() } ]);
+prepare('POST', "Consents/$cons2", [ { TypeName => 'Marketing', Version => '2.0', Status => 'Granted' } ]);
+prepare('POST', "Consents/$cons2", [ { TypeName => 'Marketing', Version => '2.0', Status => 'Revoked' } ]);
+$cons3 = profile('DataApiCo', FirstName => 'Conan');
+prepare('POST', "Consents/$cons3", [ { TypeName => 'Marketing', Version => '2.0', Status => 'Granted' } ]);
+$other = profile('DataApiOther', FirstName => 'Otto');
+PrefsTest::api_prepared();
 
-($st) = call('GET', "Profile/$id", undef, client => $other);
-is($st, 404, 'another account cannot read it');
-($st) = call('POST', "Profile/$id", { LastName => 'X' }, client => $other);
-is($st, 404, 'nor write it');
-($st) = call('DELETE', "Profile/$id", undef, client => $other);
-is($st, 404, 'nor deactivate it');
-($st, $h, $j) = call('POST', 'Profile', { FirstName => 'R' }, user => 'reader');
-is($st, 403, 'ReadOnly cannot create');
-is($j->{Message}, 'The user lacks the ProfileWrite permission', 'naming ProfileWrite');
-($st) = call('GET', "Profile/$id", undef, user => 'reader');
-is($st, 200, 'but can read');
+# what a refused write must leave as it was: the account's events and profiles
+our $untouched = "SELECT (SELECT count(*) FROM prefs_event e JOIN prefs_account a USING (account_id)"
+    . " WHERE a.client_id = 'DataApiCo'), (SELECT count(*) FROM prefs_profile p JOIN prefs_account a"
+    . " USING (account_id) WHERE a.client_id = 'DataApiCo')";
 
-# --- deactivate, activate, erase -----------------------------------------------------------
+api_blocks();
+PrefsTest::api_checks();
+run_tests();
 
-($st) = call('DELETE', "Profile/$id?ReasonCode=moved");
-is($st, 204, 'DELETE deactivates');
-($st, $h, $j) = call('GET', "Profile/$id");
-ok(!$j->{IsActive}, 'inactive now');
-($st) = call('POST', "Profile/$id/Activate", undef);
-is($st, 204, 'Activate reverses it');
-($st, $h, $j) = call('GET', "Profile/$id");
-ok($j->{IsActive}, 'active again');
+__DATA__
 
-($st) = call('DELETE', "Profile/$id?erase=true");
-is($st, 204, 'erase=true erases');
-is(psql_value("SELECT count(*) FROM prefs_profile_email WHERE profile_id = :'p'", p => $id), 0, 'her emails are gone from the database');
-is(psql_value("SELECT count(*) FROM prefs_profile WHERE profile_id = :'p' AND (first_name <> '' OR last_name <> '')", p => $id), 0,
-   'so are the names');
-is(psql_value("SELECT count(*) FROM prefs_event WHERE profile_id = :'p' AND event_type = 'profile.deleted'", p => $id), 1,
-   'profile.deleted was recorded');
-unlike(psql_value("SELECT coalesce(string_agg(data::text, ' '), '') FROM prefs_event WHERE profile_id = :'p' AND event_type = 'profile.deleted'", p => $id),
-       qr/jane|Doe|Roe/i, 'without personal data in it');
+=== TEST 1: POST Profile creates, with its events
+--- request
+POST /Profiles/v4/DataApiCo/Profile
+{"FirstName":"Cleo","LastName":"Create","DefaultLocale":"de-DE","CustomFields":[{"Name":"FavoriteCategory","Value":"Toys"}],
+ "Emails":[{"Address":"cleo@example.com","Type":"Personal","IsDefault":true}]}
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 201
+--- response_headers_like
+Location: .*/Profiles/v4/DataApiCo/Profile/\d+
+--- response_json eval
+{ ProfileId => qr/^\d+$/ }
+--- sql
+SELECT count(*) >= 2, count(*) FILTER (WHERE event_type = 'profile.created')
+FROM prefs_event WHERE profile_id = :'ProfileId'
+--- sql_result
+t|1
+--- no_error_log
+[error]
+[alert]
 
-# --- the parts of a profile; two writers at once both land -------------------
 
-($st, $h, $j, $raw) = call('POST', 'Profile', { FirstName => 'Max', CustomFields => \@required,
-    Emails => [ { Address => 'max@example.com', Type => $email_type, IsDefault => JSON::PP::true } ] });
-is($st, 201, 'a second profile') or diag $raw;
-my $max = $j->{ProfileId};
+=== TEST 2: GET Profile/{id}: the profile as written, with its email
+--- request eval
+"GET /Profiles/v4/DataApiCo/Profile/$::jane"
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ ProfileId => $::jane, FirstName => 'Jane', LastName => 'Doe', Emails => [ { Address => 'jane@example.com' } ] }
+--- no_error_log
+[error]
+[alert]
 
-($st, $h, $j, $raw) = call('POST', "Consents/$max", [ { TypeName => 'Marketing', Version => '2.0', Status => 'Granted' } ]);
-is($st, 200, 'POST Consents/{profileId}') or diag $raw;
-($st, $h, $j) = call('GET', "Consents/$max");
-is($j->{Consents}[0]{Status}, 'Granted', 'GET Consents/{profileId}');
-($st) = call('POST', "Consents/$max", [ { TypeName => 'Marketing', Version => '2.0', Status => 'Revoked' } ]);
-is($st, 200, 'a second consent of the same type');
-($st, $h, $j) = call('GET', 'Profile/Email?emailAddress=max%40example.com');
-is_deeply([ map { $_->{Status} } @{ $j->[0]{Consents} } ], ['Revoked'], 'a lookup shows the current consent');
-($st, $h, $j) = call('GET', 'Profile/Email?emailAddress=max%40example.com&includeConsentHistory=true');
-is_deeply([ map { $_->{Status} } @{ $j->[0]{Consents} } ], ['Granted', 'Revoked'], 'and the history with includeConsentHistory=true');
 
-($st, $h, $j, $raw) = call('POST', "Profile/$max/Preferences", { ProfilePreferences => [
-    { FilterId => 'NewsletterEmail', ContactPoint => 'max@example.com', PreferenceType => 1, FrequencyId => 'W' } ] });
-is($st, 200, 'POST Profile/{id}/Preferences') or diag $raw;
-($st, $h, $j, $raw) = call('POST', "Profile/$max/Preferences", { FilterId => 'NewsletterEmail',
-    ContactPoint => 'max@example.com', PreferenceType => 1, FrequencyId => 'Y' });
-is($st, 400, 'a frequency the filter lacks is 400') or diag $raw;
-like($j->{Message} // '', qr/FrequencyId/, 'naming FrequencyId');
+=== TEST 3: GET Profile/AlternateIdType/{type}/AlternateId/{id}
+--- request
+GET /Profiles/v4/DataApiCo/Profile/AlternateIdType/CRMId/AlternateId/crm-jane
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ ProfileId => $::jane, FirstName => 'Jane' }
+--- no_error_log
+[error]
+[alert]
 
-# two clients add different preferences at the same moment
-my @socks;
-for my $pref ([ 'ProductUpdatesEmail', 'M' ], [ 'PartnerOffersEmail', 'W' ]) {
-    push @socks, $ng->request(method => 'POST', path => "/Profiles/v4/$acme/Profile/$max/Preferences",
-        headers => { Authorization => pnauth($acme, 'admin', $secret), 'Content-Type' => 'application/json' },
-        body => encode_json({ FilterId => $pref->[0], ContactPoint => 'max@example.com', PreferenceType => 1,
-                              FrequencyId => $pref->[1] }), no_wait => 1);
-}
-my @codes = map { (PrefsTest::read_response($_, 10))[0] } @socks;
-is_deeply(\@codes, [200, 200], 'both concurrent writes succeed');
-($st, $h, $j) = call('GET', "Profile/$max/Preferences");
-is_deeply([ sort map { $_->{FilterId} } @{ $j->{ProfilePreferences} } ],
-          [ 'NewsletterEmail', 'PartnerOffersEmail', 'ProductUpdatesEmail' ], 'and both landed, with the first');
 
-my $tag = $cfg->{Tags}[0]{Name};
-($st, $h, $j, $raw) = call('POST', "Profile/$max/Tags", [ $tag ]);
-is($st, 200, "POST Profile/{id}/Tags with the configured tag \"$tag\"") or diag $raw;
-($st, $h, $j) = call('GET', "Profile/$max");
-is_deeply($j->{Tags}, [ $tag ], 'the profile has it');
-($st, $h, $j) = call('POST', "Profile/$max/Tags", [ 'NoSuchTag' ]);
-is($st, 400, 'a tag the account lacks is 400');
+=== TEST 4: POST Profile/{id} updates the part given and leaves the rest
+--- request eval
+[ "POST /Profiles/v4/DataApiCo/Profile/$::upd\n{\"LastName\":\"Roe\"}",
+  "GET /Profiles/v4/DataApiCo/Profile/$::upd" ]
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 200, 200 ]
+--- response_json eval
+{ ProfileId => $::upd, LastName => 'Roe', FirstName => 'Una' }
+--- sql eval
+"SELECT count(*) > 0 FROM prefs_event WHERE profile_id = $::upd AND previous_data IS NOT NULL"
+--- sql_result
+t
+--- no_error_log
+[error]
+[alert]
 
-my @bad = grep { /\[(error|alert|crit|emerg)\]/ } split /\n/, $ng->error_log;
-is_deeply(\@bad, [], 'no error was logged');
-$ng->stop;
 
-done_testing();
+=== TEST 5: GET Profile/Email finds her
+--- request
+GET /Profiles/v4/DataApiCo/Profile/Email?emailAddress=jane%40example.com
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'admin')
+--- error_code: 200
+--- response_json eval
+PrefsTest::contains({ ProfileId => $::jane, FirstName => 'Jane' })
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 6: a badly encoded lookup is 400
+--- request
+GET /Profiles/v4/DataApiCo/Profile/Email?emailAddress=%zz
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'admin')
+--- error_code: 400
+--- response_body_like: ^\{"Message":".+"\}$
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 7: POST Profile with bad bodies: each 400 with a Message, nothing written
+--- request eval
+[ map { "POST /Profiles/v4/DataApiCo/Profile\n$_" }
+  '{"FirstName":',                                                      # malformed JSON
+  '{"FirstName":"a","FirstName":"b"}',                                  # a duplicate key
+  '{"Nickname":"x"}',                                                   # an unknown field
+  '{"FirstName":42}',                                                   # a wrong type
+  '{"Emails":[{"Address":"x@example.com","Type":"NoSuchType"}]}',       # an unknown email type
+  '{"DefaultLocale":"xx-XX"}',                                          # an unknown locale
+  "{\"FirstName\":\"\xff\"}" ]                                          # invalid UTF-8
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ (400) x 7 ]
+--- response_body_like eval
+[ (qr/^\{"Message":".+"\}$/) x 7 ]
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 8: hostile profile ids are 404
+--- request eval
+[ map { "GET /Profiles/v4/DataApiCo/Profile/$_" } 'abc', '0', '-1', '99999999999999999999' ]
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'admin')
+--- error_code eval
+[ (404) x 4 ]
+--- response_body_like eval
+[ (qr/^\{"Message":".+"\}$/) x 4 ]
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 9: another account can neither read, write nor deactivate a profile: 404
+--- request eval
+[ "GET /Profiles/v4/DataApiOther/Profile/$::jane",
+  "POST /Profiles/v4/DataApiOther/Profile/$::jane\n{\"LastName\":\"X\"}",
+  "DELETE /Profiles/v4/DataApiOther/Profile/$::jane" ]
+--- more_headers eval
+PrefsTest::auth('DataApiOther', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ (404) x 3 ]
+--- response_body_like eval
+[ (qr/^\{"Message":".+"\}$/) x 3 ]
+--- sql_unchanged eval
+"SELECT p, (SELECT count(*) FROM prefs_event WHERE profile_id = $::jane) FROM prefs_profile p WHERE profile_id = $::jane"
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 10: ReadOnly cannot create: 403 naming ProfileWrite
+--- request
+POST /Profiles/v4/DataApiCo/Profile
+{"FirstName":"R"}
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'reader') . "Content-Type: application/json\n"
+--- error_code: 403
+--- response_body chomp
+{"Message":"The user lacks the ProfileWrite permission"}
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 11: ReadOnly can read
+--- request eval
+"GET /Profiles/v4/DataApiCo/Profile/$::jane"
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'reader')
+--- error_code: 200
+--- response_json eval
+{ ProfileId => $::jane }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 12: DELETE deactivates
+--- request eval
+[ "DELETE /Profiles/v4/DataApiCo/Profile/$::deact?ReasonCode=moved", "GET /Profiles/v4/DataApiCo/Profile/$::deact" ]
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'admin')
+--- error_code eval
+[ 204, 200 ]
+--- response_json eval
+{ ProfileId => $::deact, IsActive => 0, ReasonCode => 'moved' }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 13: Activate reverses it
+--- request eval
+[ "POST /Profiles/v4/DataApiCo/Profile/$::inactive/Activate", "GET /Profiles/v4/DataApiCo/Profile/$::inactive" ]
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'admin')
+--- error_code eval
+[ 204, 200 ]
+--- response_json eval
+{ ProfileId => $::inactive, IsActive => 1 }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 14: erase=true erases: emails and names gone, profile.deleted recorded without personal data
+--- request eval
+"DELETE /Profiles/v4/DataApiCo/Profile/$::erase?erase=true"
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'admin')
+--- error_code: 204
+--- response_body chomp
+--- sql eval
+"SELECT (SELECT count(*) FROM prefs_profile_email WHERE profile_id = $::erase),"
+. " (SELECT count(*) FROM prefs_profile WHERE profile_id = $::erase AND (first_name <> '' OR last_name <> '')),"
+. " (SELECT count(*) FROM prefs_event WHERE profile_id = $::erase AND event_type = 'profile.deleted'),"
+. " (SELECT coalesce(string_agg(data::text, ' '), '') !~* 'eric|erased' FROM prefs_event"
+. "  WHERE profile_id = $::erase AND event_type = 'profile.deleted')"
+--- sql_result
+0|0|1|t
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 15: POST Consents/{profileId}, then GET Consents/{profileId}
+--- request eval
+[ "POST /Profiles/v4/DataApiCo/Consents/$::cons1\n[{\"TypeName\":\"Marketing\",\"Version\":\"2.0\",\"Status\":\"Granted\"}]",
+  "GET /Profiles/v4/DataApiCo/Consents/$::cons1" ]
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 200, 200 ]
+--- response_json eval
+{ Consents => [ { Status => 'Granted' } ] }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 16: a second consent of the same type
+--- request eval
+"POST /Profiles/v4/DataApiCo/Consents/$::cons3\n[{\"TypeName\":\"Marketing\",\"Version\":\"2.0\",\"Status\":\"Revoked\"}]"
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- sql eval
+"SELECT count(*) >= 2 FROM prefs_event WHERE profile_id = $::cons3 AND event_type LIKE 'consent.%'"
+--- sql_result
+t
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 17: a lookup shows the current consent
+--- request
+GET /Profiles/v4/DataApiCo/Profile/Email?emailAddress=conrad%40example.com
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'admin')
+--- error_code: 200
+--- response_json eval
+[ { ProfileId => $::cons2, Consents => [ { Status => 'Revoked' } ] } ]
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 18: and the history with includeConsentHistory=true
+--- request
+GET /Profiles/v4/DataApiCo/Profile/Email?emailAddress=conrad%40example.com&includeConsentHistory=true
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'admin')
+--- error_code: 200
+--- response_json eval
+[ { ProfileId => $::cons2, Consents => [ { Status => 'Granted' }, { Status => 'Revoked' } ] } ]
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 19: POST Profile/{id}/Preferences
+--- request eval
+"POST /Profiles/v4/DataApiCo/Profile/$::max/Preferences\n"
+. '{"ProfilePreferences":[{"FilterId":"NewsletterEmail","ContactPoint":"max@example.com","PreferenceType":1,"FrequencyId":"W"}]}'
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- sql eval
+"SELECT count(*) FROM prefs_event WHERE profile_id = $::max AND event_type LIKE 'preference.%'"
+--- sql_result_like: ^[1-9]
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 20: a frequency the filter lacks is 400, naming FrequencyId
+--- request eval
+"POST /Profiles/v4/DataApiCo/Profile/$::max/Preferences\n"
+. '{"FilterId":"NewsletterEmail","ContactPoint":"max@example.com","PreferenceType":1,"FrequencyId":"Y"}'
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 400
+--- response_body_like: ^\{"Message":".*FrequencyId.*"\}$
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 21: POST Profile/{id}/Tags with a configured tag: the profile has it
+--- request eval
+[ "POST /Profiles/v4/DataApiCo/Profile/$::max/Tags\n[\"VIP\"]", "GET /Profiles/v4/DataApiCo/Profile/$::max" ]
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 200, 200 ]
+--- response_json eval
+{ ProfileId => $::max, Tags => [ 'VIP' ] }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 22: a tag the account lacks is 400
+--- request eval
+"POST /Profiles/v4/DataApiCo/Profile/$::max/Tags\n[\"NoSuchTag\"]"
+--- more_headers eval
+PrefsTest::auth('DataApiCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 400
+--- response_body_like: ^\{"Message":".+"\}$
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]

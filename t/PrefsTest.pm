@@ -21,7 +21,7 @@ use Time::HiRes qw(sleep time);
 our @EXPORT = qw(tport free_port db psql psql_value pg_stop pg_start prefsctl wait_until
                  start_nginx http_request make_account make_user pnauth
                  api_account api_user api_blocks spool_blocks
-                 user_create config_import);
+                 user_create api_config_import);
 
 sub db { $ENV{TEST_NGINX_PREFS_DATABASE} or die "TEST_NGINX_PREFS_DATABASE is not set\n" }
 
@@ -430,17 +430,9 @@ sub spool_blocks {
     });
 }
 
-# api_blocks() adds two checks after a block's last request (both runners
-# call response body checks the same way):
-# - `--- db`: its SQL (psql -A -t: one row a line, columns joined by |) must
-#   print the block's `--- db_out`, e.g. that a refused request changed
-#   nothing;
-# - `--- json_check eval`: [ [$what, sub { ... $_[0] ... }, $expected], ... ]:
-#   each sub, given the decoded response body, must return $expected
-#   (is_deeply).
+# api_blocks() also installs the checks of api_checks() (below).
 sub api_blocks {
-    Test::Nginx::Socket::add_response_body_check(\&db_check);
-    Test::Nginx::Socket::add_response_body_check(\&check_json);
+    api_checks();
     Test::Nginx::Util::add_block_preprocessor(sub {
         my ($block) = @_;
         my $http = $block->http_config // '';
@@ -450,43 +442,197 @@ sub api_blocks {
     });
 }
 
-sub last_request {
-    my ($block, $req_idx) = @_;
-    my $reqs = $block->request;
-    return $req_idx == (ref $reqs eq 'ARRAY' ? $#$reqs : 0);
-}
 
-sub check_json {
-    my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
-    return unless $block->can('json_check') && defined $block->json_check;
-    return unless last_request($block, $req_idx);
-    my $name = $block->name;
-    require JSON::PP;
-    my $j = eval { JSON::PP::decode_json($body // '') };
-    for my $c (@{ $block->json_check }) {
-        my ($what, $get, $want) = @$c;
-        if ($dry_run) {
-            Test::More::pass("$name - json - $what - skipped: $dry_run");
-            next;
+# --- what a block suite checks beyond the answer ---------------------------------
+#
+# api_checks() adds these sections to the blocks of a suite that called
+# api_blocks():
+#
+#     --- response_json eval      the answer, decoded, matches this (json_match);
+#                                 the last answer, when the block sends several
+#     --- response_json_list eval one such structure per request of the block
+#     --- sql                     a query run after every request of the block,
+#     --- sql_result              whose `psql -A -t` output is this,
+#     --- sql_result_like         or matches this
+#     --- sql_unchanged           a query answering the same after every request
+#                                 of the block as just before the block
+#
+# The queries name the answer's top-level JSON values as psql variables
+# (:'ProfileId'), so that a block can check what it created.
+
+our $Absent = bless {}, 'PrefsTest::Absent';
+
+# absent(): in a response_json, the field is not there at all.
+sub absent { $Absent }
+
+# contains(@wanted): in a response_json, an array with, for each wanted
+# item, an element matching it (in any order, others allowed).
+sub contains { return bless [ @_ ], 'PrefsTest::Contains' }
+
+# satisfies(sub { ... }, $what): the value makes the sub true.
+sub satisfies { return bless { code => $_[0], what => $_[1] // 'a condition' }, 'PrefsTest::Satisfies' }
+
+# present(): in a response_json, the field is there, whatever its value.
+sub present { satisfies(sub { 1 }, 'there') }
+
+# json_match($got, $want): '' when $got has everything $want says, else
+# where and why not.  A hash names the fields that must be there (others
+# may be); an array is the whole array; a qr// matches a string; undef is
+# null; a JSON boolean is matched by 1 or 0.
+sub json_match {
+    my ($got, $want, $at) = @_;
+    $at //= '$';
+    my $show = sub { my $v = shift; defined $v ? (ref $v ? JSON::PP->new->canonical->allow_nonref->encode($v) : "\"$v\"") : 'null' };
+    if (ref $want eq 'PrefsTest::Satisfies') {
+        return $want->{code}->($got) ? '' : "$at: " . $show->($got) . " is not $want->{what}";
+    }
+    if (ref $want eq 'PrefsTest::Contains') {
+        return "$at: not an array but " . $show->($got) if ref $got ne 'ARRAY';
+        for my $i (0 .. $#$want) {
+            return "$at: no element matches " . $show->($want->[$i])
+                unless grep { json_match($_, $want->[$i]) eq '' } @$got;
         }
-        Test::More::is_deeply(scalar(defined $j ? $get->($j) : undef), $want,
-                              "$name - json - $what");
+        return '';
     }
+    if (ref $want eq 'HASH') {
+        return "$at: not an object but " . $show->($got) if ref $got ne 'HASH';
+        for my $k (sort keys %$want) {
+            if (ref $want->{$k} eq 'PrefsTest::Absent') {
+                return "$at.$k is there" if exists $got->{$k};
+                next;
+            }
+            return "$at.$k is missing" unless exists $got->{$k};
+            my $why = json_match($got->{$k}, $want->{$k}, "$at.$k");
+            return $why if $why ne '';
+        }
+        return '';
+    }
+    if (ref $want eq 'ARRAY') {
+        return "$at: not an array but " . $show->($got) if ref $got ne 'ARRAY';
+        return "$at: " . @$got . " elements, not " . @$want . ": " . $show->($got) if @$got != @$want;
+        for my $i (0 .. $#$want) {
+            my $why = json_match($got->[$i], $want->[$i], "$at\[$i]");
+            return $why if $why ne '';
+        }
+        return '';
+    }
+    if (ref $want eq 'Regexp') {
+        return defined $got && !ref $got && $got =~ $want ? '' : "$at: " . $show->($got) . " does not match $want";
+    }
+    if (!defined $want) {
+        return defined $got ? "$at: " . $show->($got) . ", not null" : '';
+    }
+    return "$at: " . $show->($got) . ", not \"$want\""
+        if !defined $got || (ref $got && !JSON::PP::is_bool($got)) || "$got" ne "$want";
+    return '';
 }
 
-sub db_check {
-    my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
-    return unless $block->can('db') && defined $block->db;
-    return unless last_request($block, $req_idx);
-    my $name = $block->name;
-    if ($dry_run) {
-        Test::More::pass("$name - db - skipped: $dry_run");
-        return;
+sub section {
+    my ($block, $name) = @_;
+    return $block->can($name) ? $block->$name : undef;
+}
+
+# api_checks(): installed by api_blocks(); calling it again does nothing.
+my $Checking;
+
+sub api_checks {
+    return if $Checking++;
+    require JSON::PP;
+    require Test::More;
+    Test::Nginx::Util::add_block_preprocessor(sub {
+        my ($block) = @_;
+        my $sql = section($block, 'sql_unchanged');
+        $block->set_value(sql_before => psql($sql)) if defined $sql;
+    });
+    Test::Nginx::Socket::add_response_body_check(sub {
+        my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
+        return if $dry_run;
+        my $name = $block->name;
+        my $json = eval { JSON::PP->new->utf8->allow_nonref->decode($body // '') };
+        my $want = section($block, 'response_json');
+        my $req = section($block, 'request');
+        if (defined $want && $req_idx == (ref $req eq 'ARRAY' ? $#$req : 0)) {
+            my $why = defined $json ? json_match($json, $want) : "not JSON: " . ($body // '');
+            Test::More::is($why, '', "$name - response_json");
+        }
+        my $list = section($block, 'response_json_list');
+        if (defined $list) {
+            my $why = defined $json ? json_match($json, $list->[$req_idx]) : "not JSON: " . ($body // '');
+            Test::More::is($why, '', "$name - response_json_list [$req_idx]");
+        }
+        # psql takes its variables as UTF-8, as the body came
+        my %vars = map { my $v = $json->{$_}; utf8::encode($v); ($_ => $v) }
+                   grep { defined $json->{$_} && !ref $json->{$_} }
+                   keys %{ ref $json eq 'HASH' ? $json : {} };
+        my $sql = section($block, 'sql');
+        if (defined $sql) {
+            my $got = eval { psql($sql, %vars) } // "psql failed: $@";
+            $got =~ s/\s+\z//;
+            my $like = section($block, 'sql_result_like');
+            if (defined $like) {
+                Test::More::like($got, ref $like ? $like : qr/$like/, "$name - sql_result_like");
+            } else {
+                my $exp = section($block, 'sql_result') // '';
+                $exp =~ s/\s+\z//;
+                Test::More::is($got, $exp, "$name - sql_result");
+            }
+        }
+        my $unchanged = section($block, 'sql_unchanged');
+        if (defined $unchanged) {
+            Test::More::is(psql($unchanged), section($block, 'sql_before'), "$name - sql_unchanged");
+        }
+    });
+}
+
+# api_request($client, $user, $method, $path[, $body[, \%headers]]): a
+# request made while a suite prepares its data, before run_tests(), to an
+# nginx of the suite's own (started on first use, stopped by api_prepared()
+# or at exit): (status, {headers}, decoded JSON or undef, raw body).
+my $Preparer;
+
+sub api_request {
+    my ($client, $user, $method, $path, $body, $headers) = @_;
+    require JSON::PP;
+    if (!$Preparer) {
+        (my $name = $0) =~ s{.*/|\.t$}{}g;
+        $Preparer = start_nginx(name => "prepare-$name", workers => 1,
+                                config => 'location /api/3/ { prefs_api v3; }');
     }
-    my $want = $block->can('db_out') ? $block->db_out // '' : '';
-    my $got = psql($block->db);
-    s/\s+\z// for $want, $got;
-    Test::More::is($got, $want, "$name - db");
+    my %h = (Authorization => pnauth($client, $user, api_secret($client, $user)), %{ $headers || {} });
+    $h{'Content-Type'} //= 'application/json' if defined $body;
+    my $prefix = $path =~ s{^v3:}{} ? '/api/3' : '/Profiles/v4';
+    my ($st, $hd, $raw) = $Preparer->request(method => $method, path => "$prefix/$client/$path", headers => \%h,
+        body => defined $body ? (ref $body ? JSON::PP::encode_json($body) : $body) : undef);
+    return ($st, $hd, scalar eval { JSON::PP::decode_json($raw) }, $raw);
+}
+
+# api_prepared(): the preparation is over; its nginx stops, and must have
+# logged no error.
+sub api_prepared {
+    return unless $Preparer;
+    my @bad = grep { /\[(error|alert|crit|emerg)\]/ } split /\n/, $Preparer->error_log;
+    $Preparer->stop;
+    $Preparer = undef;
+    die "the preparation's nginx logged:\n@bad\n" if @bad;
+}
+
+# api_config_import($clientId[, \%doc]): the account's configuration
+# replaced by prefsctl config import: the document given (as the item
+# bodies the API takes: {Programs => [...], ...}), else the demo
+# configuration (conf/demo-config.json); the account's configuration
+# generation after it.
+sub api_config_import {
+    my ($client, $doc) = @_;
+    require JSON::PP;
+    my $file = top() . '/conf/demo-config.json';
+    if ($doc) {
+        (my $fh, $file) = tempfile(UNLINK => 1);
+        print $fh JSON::PP->new->utf8->canonical->encode($doc);
+        close $fh;
+    }
+    my ($rc, $out) = prefsctl('config', 'import', $client, $file);
+    die "config import into $client failed: $out\n" if $rc;
+    return JSON::PP::decode_json($out)->{Generation};
 }
 
 # user_create($clientId, {UserName => ..., ...}): a user made by the SQL
@@ -500,20 +646,6 @@ sub user_create {
     my ($outcome, $id) = split ' ', $row;
     die "user_create $fields->{UserName}: $row\n" unless $outcome eq 'created';
     return $id;
-}
-
-# config_import($clientId, {Programs => [...], ...}): the account's
-# configuration replaced by prefsctl config import, as a block's starting
-# point; the account's configuration generation after it.
-sub config_import {
-    my ($client, $doc) = @_;
-    require JSON::PP;
-    my ($fh, $file) = tempfile(UNLINK => 1);
-    print $fh JSON::PP->new->utf8->canonical->encode($doc);
-    close $fh;
-    my ($rc, $out) = prefsctl('config', 'import', $client, $file);
-    die "config import $client: $out" if $rc;
-    return JSON::PP::decode_json($out)->{Generation};
 }
 
 1;

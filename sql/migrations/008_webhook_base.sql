@@ -8,6 +8,9 @@
 -- "ConsentTypes": [...], "ContactTypes": [...], "Groups": [...],
 -- "CustomFields": [...]}, ...]; event_types is derived from it for
 -- indexing and for the one-Url-one-event rule.
+--
+-- Schema and data only: the functions this version brought live in
+-- sql/functions/ (see sql/README.md).
 
 CREATE TABLE IF NOT EXISTS prefs_webhook_subscription (
     subscription_id     bigserial   PRIMARY KEY,
@@ -66,63 +69,6 @@ CREATE TABLE IF NOT EXISTS prefs_webhook_settings (
     updated_at               timestamptz NOT NULL DEFAULT now(),
     updated_by               bigint
 );
-
-
--- The reference's misspelled type is an alias of the right one.
-CREATE OR REPLACE FUNCTION prefs_event_type_canonical(p_type text)
-RETURNS text LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE p_type
-        WHEN 'consent.elementassocation.deactivated'
-            THEN 'consent.elementassociation.deactivated'
-        ELSE p_type END
-$$;
-
-
--- Does a subscription's "Subscriptions" array select an event of this
--- type and data?  An entry matches when its EventType is the event's and
--- its qualifier list (by entity) is absent, holds the entity's wildcard,
--- or holds the event's qualifier value (compared without case).
-CREATE OR REPLACE FUNCTION prefs_event_matches(p_subs jsonb, p_type text,
-    p_data jsonb)
-RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
-    SELECT EXISTS (
-        SELECT 1
-          FROM jsonb_array_elements(CASE jsonb_typeof(p_subs)
-                   WHEN 'array' THEN p_subs ELSE '[]' END) s,
-               LATERAL (SELECT CASE split_part(p_type, '.', 1)
-                   WHEN 'preference' THEN 'Filters'
-                   WHEN 'consent' THEN 'ConsentTypes'
-                   WHEN 'contacts' THEN 'ContactTypes'
-                   WHEN 'group' THEN 'Groups'
-                   WHEN 'customfield' THEN 'CustomFields'
-                   END AS key,
-                   CASE split_part(p_type, '.', 1)
-                   WHEN 'preference' THEN 'AllFilters'
-                   WHEN 'consent' THEN 'AllConsents'
-                   WHEN 'contacts' THEN 'AllContactTypes'
-                   WHEN 'group' THEN 'AllGroups'
-                   WHEN 'customfield' THEN 'AllCustomFields'
-                   END AS wildcard,
-                   CASE split_part(p_type, '.', 1)
-                   WHEN 'preference' THEN p_data->>'FilterId'
-                   WHEN 'consent' THEN p_data->>'TypeName'
-                   WHEN 'contacts' THEN p_data->>'Type'
-                   WHEN 'group' THEN coalesce(p_data->>'Type',
-                                              p_data->>'Name')
-                   WHEN 'customfield' THEN p_data->>'Name'
-                   END AS value) q
-         WHERE jsonb_typeof(s) = 'object'
-           AND prefs_event_type_canonical(s->>'EventType')
-               = prefs_event_type_canonical(p_type)
-           AND (q.key IS NULL
-                OR jsonb_typeof(s->q.key) IS DISTINCT FROM 'array'
-                OR jsonb_array_length(s->q.key) = 0
-                OR EXISTS (SELECT 1
-                             FROM jsonb_array_elements_text(s->q.key) v
-                            WHERE lower(v) = lower(q.wildcard)
-                               OR lower(v) = lower(q.value)))
-    )
-$$;
 
 
 -- --------------------------------------------------------------------------
@@ -198,69 +144,3 @@ VALUES
  ('webhook.validation', 'en-US', 'Webhook Validation', 'Confirms that the endpoint accepts this subscription''s events.')
 ON CONFLICT (event_type, locale) DO UPDATE
     SET name = EXCLUDED.name, description = EXCLUDED.description;
-
-
--- (name, description) of a type in a locale: the locale, its language,
--- en-US, or the type itself.
-CREATE OR REPLACE FUNCTION prefs_event_type_name(p_type text, p_locale text,
-    OUT name text, OUT description text)
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(t.name, p_type), coalesce(t.description, '')
-      FROM (SELECT 1) one
-      LEFT JOIN LATERAL (
-          SELECT x.name, x.description
-            FROM prefs_event_type_text x
-           WHERE x.event_type = prefs_event_type_canonical(p_type)
-             AND (lower(x.locale) = lower(replace(p_locale, '_', '-'))
-                  OR lower(split_part(x.locale, '-', 1))
-                     = lower(split_part(replace(p_locale, '_', '-'), '-', 1))
-                  OR x.locale = 'en-US')
-           ORDER BY lower(x.locale) = lower(replace(p_locale, '_', '-')) DESC,
-                    lower(split_part(x.locale, '-', 1))
-                    = lower(split_part(replace(p_locale, '_', '-'), '-', 1))
-                    DESC
-           LIMIT 1) t ON true
-$$;
-
-
--- The envelope of contract section 7.  With p_alternate_id_type the
--- ProfileId is the profile's active alternate id of that type (null when
--- it has none); minimized leaves out Data and PreviousData; a subscription
--- id is set on deliveries only.
-CREATE OR REPLACE FUNCTION prefs_event_envelope(e prefs_event,
-    p_locale text DEFAULT 'en-US', p_subscription_id bigint DEFAULT NULL,
-    p_alternate_id_type text DEFAULT NULL, p_minimized boolean DEFAULT false)
-RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT jsonb_strip_nulls(jsonb_build_object(
-               'EventId', e.event_id::text,
-               'EventType', e.event_type,
-               'Entity', e.entity,
-               'Subject', e.subject,
-               'SubscriptionId', p_subscription_id,
-               'Name', n.name,
-               'Description', n.description,
-               'EventDate', prefs_iso(e.event_date),
-               'QueuedDate', prefs_iso(e.queued_date),
-               'RecordedDate', prefs_iso(e.recorded_date),
-               'RecordedBy', (SELECT u.user_name FROM prefs_user u
-                               WHERE u.user_id = e.recorded_by)))
-           || jsonb_build_object('ProfileId',
-                  CASE WHEN p_alternate_id_type IS NULL THEN to_jsonb(e.profile_id)
-                       ELSE to_jsonb((SELECT a.value
-                                        FROM prefs_profile_alternate_id a
-                                       WHERE a.account_id = e.account_id
-                                         AND a.profile_id = e.profile_id
-                                         AND a.type = p_alternate_id_type
-                                         AND a.is_active
-                                       ORDER BY a.alternate_id_id DESC
-                                       LIMIT 1)) END)
-           || CASE WHEN p_alternate_id_type IS NULL THEN '{}'::jsonb
-                   ELSE jsonb_build_object('AlternateIdType', p_alternate_id_type) END
-           || CASE WHEN p_minimized THEN '{}'::jsonb
-                   ELSE jsonb_build_object('Data', e.data)
-                        || CASE WHEN e.previous_data IS NULL THEN '{}'::jsonb
-                                ELSE jsonb_build_object('PreviousData',
-                                                        e.previous_data) END
-              END
-      FROM prefs_event_type_name(e.event_type, p_locale) n
-$$;

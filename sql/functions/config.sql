@@ -1,51 +1,13 @@
--- 003: configuration, the Experience API: locales, program types, programs,
--- program groups, filters, consent types and the profile field definitions
--- (contact types, alternate id types, customer types, group types, custom
--- fields, tags).
+-- Configuration: validation and normalisation of the items (programs,
+-- filters, consent types, custom fields, locales, ...), their writes (one
+-- or many), import and export, and the generation counter that tells the
+-- workers' snapshots to refresh (tables: 003_config).
 --
--- One table of items, one JSON body each (the v4 spelling, PascalCase),
--- validated and normalized here by prefs_config_write -- the single place
--- that knows the shape of a configuration item; prefs_config_import runs the
--- same validation over a whole document.  Readers load the account's whole
--- configuration with prefs_config_document (one query) and keep it in
--- memory; every change bumps the account's generation and NOTIFYs
--- "prefs_config" with the account id, so that they know when to reload.
---
--- Nothing is ever deleted by the API: DELETE deactivates, and an import
--- deactivates what its document leaves out.  Readers skip inactive items.
---
--- Invalid input is reported with SQLSTATE PF001 and a message naming the
--- field, e.g. "FrequencyLocales[0].Frequencies[1].IsDefault must be true or
--- false"; prefs_config_write turns it into the outcome 'invalid'.
-
-CREATE TABLE IF NOT EXISTS prefs_config_item (
-    item_id     bigserial   PRIMARY KEY,
-    account_id  bigint      NOT NULL REFERENCES prefs_account
-                            ON DELETE CASCADE,
-    kind        text        NOT NULL
-                CHECK (kind IN ('Locale', 'ProgramType', 'Program',
-                    'ProgramGroup', 'Filter', 'ConsentType', 'EmailType',
-                    'PhoneType', 'AddressType', 'AlternateIdType',
-                    'CustomerType', 'GroupType', 'CustomField', 'Tag')),
-    key         text        NOT NULL CHECK (char_length(key) BETWEEN 1 AND 100),
-    body        jsonb       NOT NULL CHECK (jsonb_typeof(body) = 'object'),
-    is_active   boolean     NOT NULL DEFAULT true,
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (account_id, kind, key)
-);
-
-
--- The generation of an account's configuration: bumped by every change to
--- its items, in the same transaction.  A reader that loaded generation n
--- needs to reload only when it sees a larger one.  The row is also the lock
--- that serializes configuration writes of one account (prefs_cfg_lock).
-CREATE TABLE IF NOT EXISTS prefs_config_version (
-    account_id  bigint      PRIMARY KEY REFERENCES prefs_account
-                            ON DELETE CASCADE,
-    generation  bigint      NOT NULL DEFAULT 0,
-    updated_at  timestamptz NOT NULL DEFAULT now()
-);
+-- The one current definition of each function and trigger here: edit it in
+-- place and run `prefsctl migrate`, which re-applies every file of
+-- sql/functions (in the order of sql/functions/manifest) in one transaction
+-- after the migrations.  Tables, indexes and data changes go to a new
+-- sql/migrations/NNN_name.sql instead; so does dropping a function.
 
 
 CREATE OR REPLACE FUNCTION prefs_config_bump() RETURNS trigger
@@ -69,6 +31,7 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
 
 CREATE OR REPLACE TRIGGER prefs_config_bump
     AFTER INSERT OR UPDATE OR DELETE ON prefs_config_item
@@ -128,7 +91,6 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 
--- --------------------------------------------------------------------------
 -- Validation helpers.  Each checks one field of object o at path p_path
 -- (the path of o, '' for the item itself) and returns its normalized value:
 -- optional fields that are absent or null get their default.
@@ -143,11 +105,13 @@ BEGIN
 END
 $$;
 
+
 CREATE OR REPLACE FUNCTION prefs_cfg_at(p_path text, p_field text)
 RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN p_path = '' THEN p_field ELSE p_path || '.' || p_field END
 $$;
+
 
 -- Text from the input fit for a message: at most 60 characters, control
 -- characters (C0, DEL, C1) shown as "?".
@@ -158,11 +122,13 @@ LANGUAGE sql IMMUTABLE AS $$
                           '[\u0001-\u001f\u007f-\u009f]', '?', 'g')
 $$;
 
+
 -- A value quoted for a message.
 CREATE OR REPLACE FUNCTION prefs_cfg_quote(p text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT '''' || prefs_cfg_shown(p) || ''''
 $$;
+
 
 -- o -> p_field, with JSON null as absent.
 CREATE OR REPLACE FUNCTION prefs_cfg_get(o jsonb, p_field text) RETURNS jsonb
@@ -170,6 +136,7 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN jsonb_typeof(o -> p_field) = 'null' THEN NULL
                 ELSE o -> p_field END
 $$;
+
 
 -- v must be an object with only the given fields.
 CREATE OR REPLACE FUNCTION prefs_cfg_object(v jsonb, p_path text,
@@ -195,6 +162,7 @@ BEGIN
     END LOOP;
 END
 $$;
+
 
 CREATE OR REPLACE FUNCTION prefs_cfg_text(o jsonb, p_path text, p_field text,
     p_required boolean, p_max integer)
@@ -226,6 +194,7 @@ BEGIN
 END
 $$;
 
+
 -- An id: 1..p_max characters of [A-Za-z0-9_.-].  An optional one may be
 -- absent, null or "" (all stored as null).
 CREATE OR REPLACE FUNCTION prefs_cfg_id(o jsonb, p_path text, p_field text,
@@ -254,6 +223,7 @@ BEGIN
 END
 $$;
 
+
 -- The key of the kinds keyed by Name: 1..100 characters, no "/" (it goes in
 -- a URL path), no control characters, no leading or trailing white space.
 CREATE OR REPLACE FUNCTION prefs_cfg_name(o jsonb, p_path text,
@@ -280,6 +250,7 @@ BEGIN
     RETURN v;
 END
 $$;
+
 
 -- A locale id, stored in its canonical spelling (en_us -> en-US).  An
 -- optional one may be absent, null or "".
@@ -311,6 +282,7 @@ BEGIN
 END
 $$;
 
+
 -- p_default NULL: required.
 CREATE OR REPLACE FUNCTION prefs_cfg_bool(o jsonb, p_path text, p_field text,
     p_default boolean)
@@ -332,6 +304,7 @@ BEGIN
     RETURN v;
 END
 $$;
+
 
 -- An integer in p_min..p_max.  Absent or null: null when p_nullable, else
 -- p_default, else required.  1.0 is 1; "1" is not a number.
@@ -369,6 +342,7 @@ BEGIN
 END
 $$;
 
+
 -- One of p_allowed, matched without regard to case and stored as spelled
 -- there.  An optional one may be absent, null or "".
 CREATE OR REPLACE FUNCTION prefs_cfg_enum(o jsonb, p_path text, p_field text,
@@ -398,6 +372,7 @@ BEGIN
 END
 $$;
 
+
 -- An array (absent or null: empty) of at most p_max elements.
 CREATE OR REPLACE FUNCTION prefs_cfg_array(o jsonb, p_path text, p_field text,
     p_max integer DEFAULT 1000)
@@ -421,6 +396,7 @@ BEGIN
 END
 $$;
 
+
 -- p_seen plus p_value; p_value must not be in p_seen already.
 CREATE OR REPLACE FUNCTION prefs_cfg_once(p_seen jsonb, p_value text,
     p_path text)
@@ -435,14 +411,12 @@ BEGIN
 END
 $$;
 
+
 CREATE OR REPLACE FUNCTION prefs_cfg_channels() RETURNS text[]
 LANGUAGE sql IMMUTABLE AS $$
     SELECT ARRAY['Email', 'Phone', 'Text', 'Fax', 'Mail']
 $$;
 
-
--- --------------------------------------------------------------------------
--- Parts shared by several kinds
 
 -- [{"Key","Value"}], keys unique: CustomProperties, DisplayTags.
 CREATE OR REPLACE FUNCTION prefs_cfg_pairs(o jsonb, p_path text,
@@ -473,6 +447,7 @@ BEGIN
 END
 $$;
 
+
 -- Locales: [{"LocaleId","DisplayTags":[{"Key","Value"}]}], one per locale.
 CREATE OR REPLACE FUNCTION prefs_cfg_display_locales(o jsonb, p_path text)
 RETURNS jsonb
@@ -500,6 +475,7 @@ BEGIN
     RETURN res;
 END
 $$;
+
 
 -- FrequencyLocales: [{"LocaleId","Frequencies":[...]}]: one entry per
 -- locale, the same FrequencyIds in every locale, at most one default each.
@@ -583,7 +559,6 @@ END
 $$;
 
 
--- --------------------------------------------------------------------------
 -- The kinds: each takes a body and returns it normalized (every field
 -- present, defaults filled in, ids and locales canonical) or raises PF001.
 -- References to other items are checked apart (prefs_cfg_check_refs).
@@ -611,6 +586,7 @@ BEGIN
 END
 $$;
 
+
 CREATE OR REPLACE FUNCTION prefs_cfg_norm_program_type(b jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -628,6 +604,7 @@ BEGIN
         prefs_cfg_bool(b, '', 'IsActive', true));
 END
 $$;
+
 
 CREATE OR REPLACE FUNCTION prefs_cfg_norm_program(b jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $$
@@ -654,6 +631,7 @@ BEGIN
         prefs_cfg_bool(b, '', 'IsActive', true));
 END
 $$;
+
 
 CREATE OR REPLACE FUNCTION prefs_cfg_norm_program_group(b jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $$
@@ -724,6 +702,7 @@ BEGIN
         prefs_cfg_bool(b, '', 'IsActive', true));
 END
 $$;
+
 
 CREATE OR REPLACE FUNCTION prefs_cfg_norm_filter(b jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $$
@@ -814,6 +793,7 @@ BEGIN
 END
 $$;
 
+
 CREATE OR REPLACE FUNCTION prefs_cfg_norm_consent_type(b jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -887,6 +867,7 @@ BEGIN
 END
 $$;
 
+
 -- EmailType, PhoneType, AddressType, AlternateIdType, CustomerType,
 -- GroupType, Tag.
 CREATE OR REPLACE FUNCTION prefs_cfg_norm_named(b jsonb) RETURNS jsonb
@@ -902,6 +883,7 @@ BEGIN
         prefs_cfg_bool(b, '', 'IsActive', true));
 END
 $$;
+
 
 CREATE OR REPLACE FUNCTION prefs_cfg_norm_custom_field(b jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $$
@@ -969,6 +951,7 @@ BEGIN
 END
 $$;
 
+
 CREATE OR REPLACE FUNCTION prefs_cfg_normalize(p_kind text, b jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
@@ -989,9 +972,6 @@ BEGIN
 END
 $$;
 
-
--- --------------------------------------------------------------------------
--- References between items
 
 -- The references of a (normalized) body, in field order: where, to what.
 CREATE OR REPLACE FUNCTION prefs_cfg_refs(p_kind text, b jsonb)
@@ -1061,6 +1041,7 @@ LANGUAGE sql IMMUTABLE AS $$
      ORDER BY r.o, r.i, r.j
 $$;
 
+
 -- Every reference of body b must name an item: an active one of the
 -- account (p_index NULL: a single write), or one of the document being
 -- imported (p_index: {kind: {key: is_active}}; inactive ones count, so that
@@ -1093,6 +1074,7 @@ BEGIN
 END
 $$;
 
+
 -- Whether program group p_key is its own ancestor.
 CREATE OR REPLACE FUNCTION prefs_cfg_group_cycle(p_account_id bigint,
     p_key text)
@@ -1113,6 +1095,7 @@ LANGUAGE sql STABLE AS $$
     SELECT EXISTS (SELECT 1 FROM up WHERE up.key = p_key)
 $$;
 
+
 -- Active locales of the account, and how many of them are the default.
 CREATE OR REPLACE FUNCTION prefs_cfg_locale_counts(p_account_id bigint,
     OUT active bigint, OUT defaults bigint)
@@ -1121,6 +1104,7 @@ LANGUAGE sql STABLE AS $$
       FROM prefs_config_item i
      WHERE i.account_id = p_account_id AND i.kind = 'Locale' AND i.is_active
 $$;
+
 
 -- Serializes the configuration writes of one account: the invariants that
 -- span items (one default locale, no cycles, references) are checked
@@ -1142,9 +1126,6 @@ BEGIN
 END
 $$;
 
-
--- --------------------------------------------------------------------------
--- The API
 
 -- POST (p_mode 'create': the key comes from the body; p_key NULL or the
 -- same), PUT ('replace': the key of the path; the body's key field absent
@@ -1592,5 +1573,60 @@ BEGIN
         'Unchanged', same,
         'Deactivated', gone,
         'Generation', prefs_config_generation(p_account_id))::text;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION prefs_config_write_many(p_account_id bigint,
+    p_kind text, p_key text, p_items jsonb, p_mode text)
+RETURNS TABLE (outcome text, item_key text, message text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    w      record;
+    item   jsonb;
+    done   jsonb := '[]'::jsonb;
+    r_out  text;
+    r_key  text;
+    r_msg  text;
+BEGIN
+    IF p_mode = 'deactivate' THEN
+        RETURN QUERY
+            SELECT x.outcome, x.item_key, x.message
+              FROM prefs_config_write(p_account_id, p_kind, p_key, NULL,
+                                      p_mode) x;
+        RETURN;
+    END IF;
+
+    IF jsonb_typeof(p_items) <> 'array' THEN
+        RETURN QUERY SELECT 'invalid'::text, NULL::text,
+                            'The body must hold one item or a list'::text;
+        RETURN;
+    END IF;
+
+    BEGIN
+        FOR item IN SELECT e FROM jsonb_array_elements(p_items) AS e LOOP
+            SELECT x.outcome, x.item_key, x.message INTO w
+              FROM prefs_config_write(p_account_id, p_kind, p_key, item,
+                                      p_mode) x;
+
+            IF w.outcome NOT IN ('created', 'updated', 'deactivated') THEN
+                r_out := w.outcome;
+                r_key := w.item_key;
+                r_msg := w.message;
+                RAISE EXCEPTION USING ERRCODE = 'PF001';
+            END IF;
+
+            done := done || jsonb_build_object('o', w.outcome,
+                                               'k', w.item_key);
+        END LOOP;
+
+    EXCEPTION WHEN SQLSTATE 'PF001' THEN
+        RETURN QUERY SELECT r_out, r_key, r_msg;
+        RETURN;
+    END;
+
+    RETURN QUERY
+        SELECT d->>'o', d->>'k', NULL::text
+          FROM jsonb_array_elements(done) AS d;
 END
 $$;

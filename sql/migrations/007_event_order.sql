@@ -14,6 +14,9 @@
 --   prefs_event_horizon()      the bound: readers take txid < it
 --   NOTIFY prefs_event         sent by every transaction that adds events,
 --                              so that the helper can deliver at once
+--
+-- Schema and data only: the functions this version brought live in
+-- sql/functions/ (see sql/README.md).
 
 ALTER TABLE prefs_event
     ADD COLUMN IF NOT EXISTS txid xid8 NOT NULL DEFAULT pg_current_xact_id();
@@ -22,28 +25,3 @@ CREATE INDEX IF NOT EXISTS prefs_event_order
     ON prefs_event (txid, event_id);
 CREATE INDEX IF NOT EXISTS prefs_event_account_order
     ON prefs_event (account_id, txid, event_id);
-
-CREATE OR REPLACE FUNCTION prefs_event_horizon() RETURNS xid8
-LANGUAGE sql STABLE AS $$
-    SELECT pg_snapshot_xmin(pg_current_snapshot())
-$$;
-
-CREATE OR REPLACE FUNCTION prefs_event_add(p_account_id bigint,
-    p_user_id bigint, p_type text, p_profile_id bigint, p_data jsonb,
-    p_previous jsonb DEFAULT NULL)
-RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    id bigint;
-BEGIN
-    INSERT INTO prefs_event (account_id, event_type, entity, subject,
-                             profile_id, data, previous_data, recorded_by)
-    VALUES (p_account_id, p_type, prefs_event_entity(p_type),
-            'Profile/' || p_profile_id, p_profile_id, p_data, p_previous,
-            p_user_id)
-    RETURNING event_id INTO id;
-    -- one notification per transaction whatever the number of events
-    PERFORM pg_notify('prefs_event', '');
-    RETURN id;
-END
-$$;

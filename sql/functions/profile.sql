@@ -1,372 +1,14 @@
--- 005: the Data API: profiles, their contact points, alternate ids, custom
--- fields, groups, tags, preferences and consents, and the event outbox.
+-- Profiles: the write engine (create, update, patch, remove parts,
+-- activate, erase), contact points, custom fields, groups, tags and
+-- alternate ids, the profile's JSON and its rendered copy, and finding
+-- profiles (tables: 005_data, 009_data_changes, 015_profile_doc).
 --
--- The C side calls only the prefs_profile_* functions below (bodies as
--- jsonb, the v4 spelling).  A body is validated against the account's
--- active configuration (prefs_config_item) while it is applied, inside a
--- subtransaction: an invalid body or a conflict rolls back every row and
--- every event it had written.  Invalid input raises SQLSTATE PF001 with a
--- message naming the field path (the helpers of 003: prefs_cfg_fail and
--- friends), a conflict PF002; the API functions turn them into the
--- outcomes 'invalid' and 'conflict'.
---
--- Every change appends its events to prefs_event in the same transaction.
--- Event types and their Data / PreviousData (jsonb objects):
---
---   profile.created        Data: the whole profile (as prefs_profile_get)
---   profile.updated        Data: the whole profile after the update,
---                          PreviousData: the whole profile before it; only
---                          when the update changed something
---   profile.deactivated    Data: {ProfileId, ReasonCode}
---   profile.reactivated    Data: {ProfileId}
---   profile.deleted        Data: {ProfileId} (no personal data); the Data
---                          and PreviousData of the profile's earlier events
---                          are replaced by {"Erased": true} / NULL
---   contacts.email.added   Data: {EmailId, Address, Type, IsDefault}
---   contacts.email.updated Data / PreviousData: the same, after / before
---   contacts.phone.added / .updated
---                          {PhoneId, Number, Type, IsMobile, IsDefault}
---   contacts.address.added / .updated
---                          {AddressId, Line1, Line2, City, State,
---                           PostalCode, Country, Type, IsDefault}
---   contacts.alternateid.added    Data: {Type, Value}
---   contacts.alternateid.updated  Data / PreviousData: {Type, Value}
---                          (one alternate id per type and profile)
---   contacts.customertype.updated {CustomerType}
---   standardfield.{prefix,firstname,middlename,lastname,suffix}.added /
---     .updated / .deleted  {Prefix} ... {Suffix} (deleted: the new value
---                          is ""); updated also PreviousData
---   standardfield.defaultlocale.updated       {DefaultLocale}
---   standardfield.registrationstatus.updated  {RegistrationConfirmed}
---   preference.added       Data: the preference (as in ProfilePreferences)
---   preference.updated     Data / PreviousData: after / before
---   consent.added          Data: the consent (first of its type)
---   consent.updated        Data: the new consent, PreviousData: the
---                          type's current one before it
---   customfield.added      {Name, Value}
---   customfield.updated    {Name, Value}, PreviousData {Name, Value}
---   customfield.deleted    Data {Name}, PreviousData {Name, Value}
---                          (UpdateProfile with "Value": null)
---   group.added            {Type, Name}
---   tag.added              {Tag}
--- On create, standard fields, customer type, locale and registration
--- status are part of profile.created and have no events of their own.
--- RecordedBy is the user id of the caller.
+-- The one current definition of each function and trigger here: edit it in
+-- place and run `prefsctl migrate`, which re-applies every file of
+-- sql/functions (in the order of sql/functions/manifest) in one transaction
+-- after the migrations.  Tables, indexes and data changes go to a new
+-- sql/migrations/NNN_name.sql instead; so does dropping a function.
 
--- --------------------------------------------------------------------------
--- Tables
-
-CREATE TABLE IF NOT EXISTS prefs_profile (
-    profile_id              bigserial   PRIMARY KEY,
-    account_id              bigint      NOT NULL REFERENCES prefs_account
-                                        ON DELETE CASCADE,
-    prefix                  text        NOT NULL DEFAULT '',
-    first_name              text        NOT NULL DEFAULT '',
-    middle_name             text        NOT NULL DEFAULT '',
-    last_name               text        NOT NULL DEFAULT '',
-    suffix                  text        NOT NULL DEFAULT '',
-    default_locale          text,
-    customer_type           text,
-    registration_confirmed  boolean     NOT NULL DEFAULT false,
-    is_active               boolean     NOT NULL DEFAULT true,
-    reason_code             text,
-    erased_at               timestamptz,
-    created_at              timestamptz NOT NULL DEFAULT now(),
-    updated_at              timestamptz NOT NULL DEFAULT now(),
-    edited_by               bigint,
-    edited_at               timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX IF NOT EXISTS prefs_profile_account
-    ON prefs_profile (account_id, profile_id);
-
-CREATE TABLE IF NOT EXISTS prefs_profile_email (
-    email_id    bigserial   PRIMARY KEY,
-    account_id  bigint      NOT NULL,
-    profile_id  bigint      NOT NULL REFERENCES prefs_profile
-                            ON DELETE CASCADE,
-    address     text        NOT NULL,
-    type        text,
-    is_default  boolean     NOT NULL DEFAULT false,
-    is_active   boolean     NOT NULL DEFAULT true,
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX IF NOT EXISTS prefs_profile_email_profile
-    ON prefs_profile_email (profile_id);
-CREATE INDEX IF NOT EXISTS prefs_profile_email_find
-    ON prefs_profile_email (account_id, lower(address)) WHERE is_active;
-
-CREATE TABLE IF NOT EXISTS prefs_profile_phone (
-    phone_id    bigserial   PRIMARY KEY,
-    account_id  bigint      NOT NULL,
-    profile_id  bigint      NOT NULL REFERENCES prefs_profile
-                            ON DELETE CASCADE,
-    number      text        NOT NULL,   -- normalized: digits, leading "+"
-    type        text,
-    is_mobile   boolean     NOT NULL DEFAULT false,
-    is_default  boolean     NOT NULL DEFAULT false,
-    is_active   boolean     NOT NULL DEFAULT true,
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX IF NOT EXISTS prefs_profile_phone_profile
-    ON prefs_profile_phone (profile_id);
-CREATE INDEX IF NOT EXISTS prefs_profile_phone_find
-    ON prefs_profile_phone (account_id, number) WHERE is_active;
-
-CREATE TABLE IF NOT EXISTS prefs_profile_address (
-    address_id   bigserial   PRIMARY KEY,
-    account_id   bigint      NOT NULL,
-    profile_id   bigint      NOT NULL REFERENCES prefs_profile
-                             ON DELETE CASCADE,
-    line1        text        NOT NULL,
-    line2        text        NOT NULL DEFAULT '',
-    city         text        NOT NULL DEFAULT '',
-    state        text        NOT NULL DEFAULT '',
-    postal_code  text        NOT NULL DEFAULT '',
-    country      text        NOT NULL DEFAULT '',
-    type         text,
-    is_default   boolean     NOT NULL DEFAULT false,
-    is_active    boolean     NOT NULL DEFAULT true,
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    updated_at   timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX IF NOT EXISTS prefs_profile_address_profile
-    ON prefs_profile_address (profile_id);
-CREATE INDEX IF NOT EXISTS prefs_profile_address_find
-    ON prefs_profile_address (account_id, lower(line1), postal_code)
-    WHERE is_active;
-CREATE INDEX IF NOT EXISTS prefs_profile_address_find_postal
-    ON prefs_profile_address (account_id, lower(postal_code)) WHERE is_active;
-
-CREATE TABLE IF NOT EXISTS prefs_profile_alternate_id (
-    alternate_id_id  bigserial   PRIMARY KEY,
-    account_id       bigint      NOT NULL,
-    profile_id       bigint      NOT NULL REFERENCES prefs_profile
-                                 ON DELETE CASCADE,
-    type             text        NOT NULL,
-    value            text        NOT NULL,
-    is_active        boolean     NOT NULL DEFAULT true,
-    created_at       timestamptz NOT NULL DEFAULT now(),
-    updated_at       timestamptz NOT NULL DEFAULT now()
-);
-CREATE UNIQUE INDEX IF NOT EXISTS prefs_profile_alternate_id_unique
-    ON prefs_profile_alternate_id (account_id, type, value) WHERE is_active;
-CREATE INDEX IF NOT EXISTS prefs_profile_alternate_id_profile
-    ON prefs_profile_alternate_id (profile_id);
-
-CREATE TABLE IF NOT EXISTS prefs_profile_custom_field (
-    account_id  bigint      NOT NULL,
-    profile_id  bigint      NOT NULL REFERENCES prefs_profile
-                            ON DELETE CASCADE,
-    name        text        NOT NULL,
-    value       text        NOT NULL,
-    updated_at  timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (profile_id, name)
-);
-CREATE INDEX IF NOT EXISTS prefs_profile_custom_field_find
-    ON prefs_profile_custom_field (account_id, name, value);
-
-CREATE TABLE IF NOT EXISTS prefs_profile_group (
-    account_id  bigint      NOT NULL,
-    profile_id  bigint      NOT NULL REFERENCES prefs_profile
-                            ON DELETE CASCADE,
-    group_type  text        NOT NULL,
-    group_name  text        NOT NULL,
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (profile_id, group_type, group_name)
-);
-CREATE INDEX IF NOT EXISTS prefs_profile_group_find
-    ON prefs_profile_group (account_id, group_type, group_name);
-
-CREATE TABLE IF NOT EXISTS prefs_profile_tag (
-    account_id  bigint      NOT NULL,
-    profile_id  bigint      NOT NULL REFERENCES prefs_profile
-                            ON DELETE CASCADE,
-    tag         text        NOT NULL,
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (profile_id, tag)
-);
-
-CREATE TABLE IF NOT EXISTS prefs_preference (
-    preference_id    bigserial   PRIMARY KEY,
-    account_id       bigint      NOT NULL,
-    profile_id       bigint      NOT NULL REFERENCES prefs_profile
-                                 ON DELETE CASCADE,
-    filter_id        text        NOT NULL,
-    channel_id       text        NOT NULL,
-    email_id         bigint      REFERENCES prefs_profile_email
-                                 ON DELETE SET NULL,
-    phone_id         bigint      REFERENCES prefs_profile_phone
-                                 ON DELETE SET NULL,
-    address_id       bigint      REFERENCES prefs_profile_address
-                                 ON DELETE SET NULL,
-    -- the upsert key besides the filter: 'E<email_id>', 'P<phone_id>',
-    -- 'A<address_id>', '' for a profile-level preference
-    contact_key      text        NOT NULL DEFAULT '',
-    preference_type  smallint    NOT NULL CHECK (preference_type IN (1, 2)),
-    frequency_id     text,
-    attributes       jsonb       NOT NULL DEFAULT '[]',
-    customer_date    timestamptz NOT NULL,
-    expiration_date  timestamptz,
-    is_archived      boolean     NOT NULL DEFAULT false,
-    created_at       timestamptz NOT NULL DEFAULT now(),
-    updated_at       timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (profile_id, filter_id, contact_key)
-);
-CREATE INDEX IF NOT EXISTS prefs_preference_attributes
-    ON prefs_preference USING gin (attributes jsonb_path_ops);
-CREATE INDEX IF NOT EXISTS prefs_preference_account
-    ON prefs_preference (account_id, filter_id);
-
-CREATE TABLE IF NOT EXISTS prefs_consent (
-    consent_id       bigserial   PRIMARY KEY,
-    account_id       bigint      NOT NULL,
-    profile_id       bigint      NOT NULL REFERENCES prefs_profile
-                                 ON DELETE CASCADE,
-    type_name        text        NOT NULL,
-    version          text        NOT NULL,
-    status           smallint    NOT NULL CHECK (status BETWEEN 1 AND 4),
-    recorded_at      timestamptz NOT NULL DEFAULT now(),
-    recorded_by      bigint,
-    customer_date    timestamptz NOT NULL,
-    expiration_date  timestamptz
-);
-CREATE INDEX IF NOT EXISTS prefs_consent_profile
-    ON prefs_consent (profile_id, type_name, consent_id);
-
-
--- The outbox, partitioned by day (UTC) on recorded_date.  The DEFAULT
--- partition takes what no daily partition covers, so an insert never
--- fails for want of a partition; prefs_event_partitions moves such rows
--- into the daily partition when it creates it.
-CREATE TABLE IF NOT EXISTS prefs_event (
-    event_id       bigserial   NOT NULL,
-    account_id     bigint      NOT NULL,
-    event_type     text        NOT NULL,
-    entity         text        NOT NULL,
-    subject        text,
-    profile_id     bigint,
-    data           jsonb,
-    previous_data  jsonb,
-    recorded_by    bigint,
-    event_date     timestamptz NOT NULL DEFAULT now(),
-    recorded_date  timestamptz NOT NULL DEFAULT now(),
-    queued_date    timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (event_id, recorded_date)
-) PARTITION BY RANGE (recorded_date);
-
-CREATE TABLE IF NOT EXISTS prefs_event_default PARTITION OF prefs_event
-    DEFAULT;
-CREATE INDEX IF NOT EXISTS prefs_event_account
-    ON prefs_event (account_id, event_id);
-CREATE INDEX IF NOT EXISTS prefs_event_profile
-    ON prefs_event (account_id, profile_id, event_id);
-CREATE INDEX IF NOT EXISTS prefs_event_type
-    ON prefs_event (account_id, event_type, recorded_date);
-
-
--- Creates the daily partitions from today (UTC) to p_days_ahead days
--- ahead, and drops those wholly older than p_keep_days days (and the
--- DEFAULT partition's rows that old).  Returns what it did:
--- ('created' | 'dropped', partition name).  Idempotent.
-CREATE OR REPLACE FUNCTION prefs_event_partitions(p_days_ahead integer,
-    p_keep_days integer)
-RETURNS TABLE (action text, partition_name text)
-LANGUAGE plpgsql AS $$
-DECLARE
-    today  date := (now() AT TIME ZONE 'UTC')::date;
-    d      date;
-    lo     timestamptz;
-    hi     timestamptz;
-    nm     text;
-    r      record;
-BEGIN
-    IF p_days_ahead IS NULL OR p_days_ahead < 0 OR p_keep_days IS NULL
-       OR p_keep_days < 1 THEN
-        RAISE EXCEPTION USING ERRCODE = '22023',
-            MESSAGE = 'prefs_event_partitions: days ahead must be >= 0 and '
-                      'days kept >= 1';
-    END IF;
-    -- serialize concurrent callers
-    PERFORM pg_advisory_xact_lock(hashtext('prefs_event_partitions'));
-
-    FOR i IN 0 .. p_days_ahead LOOP
-        d := today + i;
-        nm := 'prefs_event_p' || to_char(d, 'YYYYMMDD');
-        CONTINUE WHEN to_regclass(nm) IS NOT NULL;
-        lo := d::timestamp AT TIME ZONE 'UTC';
-        hi := (d + 1)::timestamp AT TIME ZONE 'UTC';
-        -- rows of that day already in DEFAULT go along
-        EXECUTE format('CREATE TABLE %I (LIKE prefs_event INCLUDING DEFAULTS '
-                       'INCLUDING CONSTRAINTS)', nm);
-        EXECUTE format('WITH m AS (DELETE FROM prefs_event_default '
-                       'WHERE recorded_date >= $1 AND recorded_date < $2 '
-                       'RETURNING *) INSERT INTO %I SELECT * FROM m', nm)
-            USING lo, hi;
-        EXECUTE format('ALTER TABLE prefs_event ATTACH PARTITION %I '
-                       'FOR VALUES FROM (%L) TO (%L)', nm, lo, hi);
-        action := 'created';
-        partition_name := nm;
-        RETURN NEXT;
-    END LOOP;
-
-    FOR r IN SELECT c.relname
-               FROM pg_inherits i
-               JOIN pg_class c ON c.oid = i.inhrelid
-              WHERE i.inhparent = 'prefs_event'::regclass
-                AND c.relname ~ '^prefs_event_p[0-9]{8}$'
-              ORDER BY c.relname
-    LOOP
-        d := to_date(substr(r.relname, 14), 'YYYYMMDD');
-        IF d + 1 <= today - p_keep_days THEN
-            EXECUTE format('DROP TABLE %I', r.relname);
-            action := 'dropped';
-            partition_name := r.relname;
-            RETURN NEXT;
-        END IF;
-    END LOOP;
-    DELETE FROM prefs_event_default
-     WHERE recorded_date < (today - p_keep_days)::timestamp AT TIME ZONE 'UTC';
-END
-$$;
-
-SELECT count(*) FROM prefs_event_partitions(7, 15);
-
-
--- --------------------------------------------------------------------------
--- Events
-
-CREATE OR REPLACE FUNCTION prefs_event_entity(p_type text) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE split_part(p_type, '.', 1)
-        WHEN 'profile' THEN 'ProfileActions'
-        WHEN 'preference' THEN 'Preferences'
-        WHEN 'consent' THEN 'Consents'
-        WHEN 'contacts' THEN 'Contacts'
-        WHEN 'standardfield' THEN 'StandardFields'
-        WHEN 'customfield' THEN 'CustomFields'
-        WHEN 'group' THEN 'Groups'
-        WHEN 'tag' THEN 'Tags'
-        ELSE 'Other' END
-$$;
-
-CREATE OR REPLACE FUNCTION prefs_event_add(p_account_id bigint,
-    p_user_id bigint, p_type text, p_profile_id bigint, p_data jsonb,
-    p_previous jsonb DEFAULT NULL)
-RETURNS bigint
-LANGUAGE sql AS $$
-    INSERT INTO prefs_event (account_id, event_type, entity, subject,
-                             profile_id, data, previous_data, recorded_by)
-    VALUES (p_account_id, p_type, prefs_event_entity(p_type),
-            'Profile/' || p_profile_id, p_profile_id, p_data, p_previous,
-            p_user_id)
-    RETURNING event_id
-$$;
-
-
--- --------------------------------------------------------------------------
--- JSON of the parts
 
 CREATE OR REPLACE FUNCTION prefs_data_email_json(e prefs_profile_email)
 RETURNS json LANGUAGE sql STABLE AS $$
@@ -374,11 +16,13 @@ RETURNS json LANGUAGE sql STABLE AS $$
         'Type', e.type, 'IsDefault', e.is_default)
 $$;
 
+
 CREATE OR REPLACE FUNCTION prefs_data_phone_json(p prefs_profile_phone)
 RETURNS json LANGUAGE sql STABLE AS $$
     SELECT json_build_object('PhoneId', p.phone_id, 'Number', p.number,
         'Type', p.type, 'IsMobile', p.is_mobile, 'IsDefault', p.is_default)
 $$;
+
 
 CREATE OR REPLACE FUNCTION prefs_data_address_json(a prefs_profile_address)
 RETURNS json LANGUAGE sql STABLE AS $$
@@ -388,100 +32,88 @@ RETURNS json LANGUAGE sql STABLE AS $$
         'IsDefault', a.is_default)
 $$;
 
-CREATE OR REPLACE FUNCTION prefs_data_pref_json(p prefs_preference)
-RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT json_build_object('FilterId', p.filter_id,
-        'ChannelId', p.channel_id,
-        'ContactPoint', CASE
-            WHEN p.email_id IS NOT NULL THEN to_json((SELECT e.address
-                FROM prefs_profile_email e WHERE e.email_id = p.email_id))
-            WHEN p.phone_id IS NOT NULL THEN to_json((SELECT ph.number
-                FROM prefs_profile_phone ph WHERE ph.phone_id = p.phone_id))
-            WHEN p.address_id IS NOT NULL THEN to_json(p.address_id)
-            END,
-        'PreferenceType', p.preference_type,
-        'FrequencyId', p.frequency_id,
-        'Attributes', p.attributes,
-        'CustomerDate', prefs_iso(p.customer_date),
-        'ExpirationDate', prefs_iso(p.expiration_date),
-        'IsArchived', p.is_archived)
-$$;
 
 CREATE OR REPLACE FUNCTION prefs_data_status_name(s smallint) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT (ARRAY['Granted', 'Denied', 'Revoked', 'NotSet'])[s]
 $$;
 
-CREATE OR REPLACE FUNCTION prefs_data_consent_json(c prefs_consent)
-RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT json_build_object('TypeName', c.type_name, 'Version', c.version,
-        'Status', prefs_data_status_name(c.status),
-        'RecordedDate', prefs_iso(c.recorded_at),
-        'CustomerDate', prefs_iso(c.customer_date),
-        'ExpirationDate', prefs_iso(c.expiration_date))
-$$;
 
--- The profile as GET answers it (json keeps the field order).
 CREATE OR REPLACE FUNCTION prefs_data_profile_json(p prefs_profile,
     p_include_history boolean)
 RETURNS json
-LANGUAGE sql STABLE AS $$
-    SELECT json_build_object(
-        'ProfileId', p.profile_id,
-        'Prefix', p.prefix, 'FirstName', p.first_name,
-        'MiddleName', p.middle_name, 'LastName', p.last_name,
-        'Suffix', p.suffix,
-        'DefaultLocale', p.default_locale,
-        'CustomerType', p.customer_type,
-        'RegistrationConfirmed', p.registration_confirmed,
-        'IsActive', p.is_active,
-        'ReasonCode', p.reason_code,
-        'AlternateIds', coalesce((SELECT json_agg(json_build_object(
-                'Type', a.type, 'Value', a.value)
-                ORDER BY a.type, a.alternate_id_id)
-            FROM prefs_profile_alternate_id a
-            WHERE a.profile_id = p.profile_id AND a.is_active), '[]'),
-        'Emails', coalesce((SELECT json_agg(prefs_data_email_json(e)
-                ORDER BY e.email_id)
-            FROM prefs_profile_email e
-            WHERE e.profile_id = p.profile_id AND e.is_active), '[]'),
-        'PhoneNumbers', coalesce((SELECT json_agg(prefs_data_phone_json(ph)
-                ORDER BY ph.phone_id)
-            FROM prefs_profile_phone ph
-            WHERE ph.profile_id = p.profile_id AND ph.is_active), '[]'),
-        'Addresses', coalesce((SELECT json_agg(prefs_data_address_json(ad)
-                ORDER BY ad.address_id)
-            FROM prefs_profile_address ad
-            WHERE ad.profile_id = p.profile_id AND ad.is_active), '[]'),
-        'CustomFields', coalesce((SELECT json_agg(json_build_object(
-                'Name', cf.name, 'Value', cf.value) ORDER BY cf.name)
-            FROM prefs_profile_custom_field cf
-            WHERE cf.profile_id = p.profile_id), '[]'),
-        'Groups', coalesce((SELECT json_agg(json_build_object(
-                'Type', g.group_type, 'Name', g.group_name)
-                ORDER BY g.group_type, g.group_name)
-            FROM prefs_profile_group g
-            WHERE g.profile_id = p.profile_id), '[]'),
-        'Tags', coalesce((SELECT json_agg(t.tag ORDER BY t.tag)
-            FROM prefs_profile_tag t WHERE t.profile_id = p.profile_id), '[]'),
-        'ProfilePreferences', coalesce((SELECT json_agg(prefs_data_pref_json(pr)
-                ORDER BY pr.preference_id)
-            FROM prefs_preference pr WHERE pr.profile_id = p.profile_id), '[]'),
-        'Consents', coalesce((SELECT json_agg(prefs_data_consent_json(c)
-                ORDER BY c.type_name, c.version, c.recorded_at, c.consent_id)
-            FROM prefs_consent c
-            WHERE c.profile_id = p.profile_id
-              AND (p_include_history OR c.consent_id = (
-                    SELECT max(c2.consent_id) FROM prefs_consent c2
-                     WHERE c2.profile_id = p.profile_id
-                       AND c2.type_name = c.type_name))), '[]'),
-        'Edited', json_build_object('By', p.edited_by,
-                                    'Date', prefs_iso(p.edited_at)))
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN json_build_object(
+            'ProfileId', p.profile_id,
+            'Prefix', p.prefix, 'FirstName', p.first_name,
+            'MiddleName', p.middle_name, 'LastName', p.last_name,
+            'Suffix', p.suffix,
+            'DefaultLocale', p.default_locale,
+            'CustomerType', p.customer_type,
+            'RegistrationConfirmed', p.registration_confirmed,
+            'IsActive', p.is_active,
+            'ReasonCode', p.reason_code,
+            'AlternateIds', coalesce((SELECT json_agg(json_build_object(
+                    'Type', a.type, 'Value', a.value)
+                    ORDER BY a.type, a.alternate_id_id)
+                FROM prefs_profile_alternate_id a
+                WHERE a.profile_id = p.profile_id AND a.is_active), '[]'),
+            'Emails', coalesce((SELECT json_agg(prefs_data_email_json(e)
+                    ORDER BY e.email_id)
+                FROM prefs_profile_email e
+                WHERE e.profile_id = p.profile_id AND e.is_active), '[]'),
+            'PhoneNumbers', coalesce((SELECT json_agg(prefs_data_phone_json(ph)
+                    ORDER BY ph.phone_id)
+                FROM prefs_profile_phone ph
+                WHERE ph.profile_id = p.profile_id AND ph.is_active), '[]'),
+            'Addresses', coalesce((SELECT json_agg(prefs_data_address_json(ad)
+                    ORDER BY ad.address_id)
+                FROM prefs_profile_address ad
+                WHERE ad.profile_id = p.profile_id AND ad.is_active), '[]'),
+            'CustomFields', coalesce((SELECT json_agg(json_build_object(
+                    'Name', cf.name, 'Value', cf.value) ORDER BY cf.name)
+                FROM prefs_profile_custom_field cf
+                WHERE cf.profile_id = p.profile_id), '[]'),
+            'Groups', coalesce((SELECT json_agg(json_build_object(
+                    'Type', g.group_type, 'Name', g.group_name)
+                    ORDER BY g.group_type, g.group_name)
+                FROM prefs_profile_group g
+                WHERE g.profile_id = p.profile_id), '[]'),
+            'Tags', coalesce((SELECT json_agg(t.tag ORDER BY t.tag)
+                FROM prefs_profile_tag t WHERE t.profile_id = p.profile_id), '[]'),
+            'ProfilePreferences', coalesce((SELECT json_agg(json_build_object(
+                    'FilterId', pr.filter_id,
+                    'ChannelId', pr.channel_id,
+                    'ContactPoint', CASE
+                        WHEN pr.email_id IS NOT NULL THEN to_json(e.address)
+                        WHEN pr.phone_id IS NOT NULL THEN to_json(ph.number)
+                        WHEN pr.address_id IS NOT NULL THEN to_json(pr.address_id)
+                        END,
+                    'PreferenceType', pr.preference_type,
+                    'FrequencyId', pr.frequency_id,
+                    'Attributes', pr.attributes,
+                    'CustomerDate', prefs_iso(pr.customer_date),
+                    'ExpirationDate', prefs_iso(pr.expiration_date),
+                    'IsArchived', pr.is_archived)
+                    ORDER BY pr.preference_id)
+                FROM prefs_preference pr
+                LEFT JOIN prefs_profile_email e ON e.email_id = pr.email_id
+                LEFT JOIN prefs_profile_phone ph ON ph.phone_id = pr.phone_id
+                WHERE pr.profile_id = p.profile_id), '[]'),
+            'Consents', coalesce((SELECT json_agg(prefs_data_consent_json(c)
+                    ORDER BY c.type_name, c.version, c.recorded_at, c.consent_id)
+                FROM prefs_consent c
+                WHERE c.profile_id = p.profile_id
+                  AND (p_include_history OR c.consent_id = (
+                        SELECT max(c2.consent_id) FROM prefs_consent c2
+                         WHERE c2.profile_id = p.profile_id
+                           AND c2.type_name = c.type_name))), '[]'),
+            'Edited', json_build_object('By', p.edited_by,
+                                        'Date', prefs_iso(p.edited_at)));
+END
 $$;
 
-
--- --------------------------------------------------------------------------
--- Validation helpers (PF001 via prefs_cfg_fail, see 003)
 
 -- The body of the account's active configuration item, or NULL.
 CREATE OR REPLACE FUNCTION prefs_data_item(p_account_id bigint, p_kind text,
@@ -492,6 +124,7 @@ LANGUAGE sql STABLE AS $$
      WHERE i.account_id = p_account_id AND i.kind = p_kind AND i.key = p_key
        AND i.is_active
 $$;
+
 
 -- Optional reference to a configured item: NULL when absent, null or "".
 CREATE OR REPLACE FUNCTION prefs_data_ref(p_account_id bigint, o jsonb,
@@ -515,12 +148,14 @@ BEGIN
 END
 $$;
 
+
 -- Phone numbers: "+1 (555) 010-0100" -> "+15550100100".
 CREATE OR REPLACE FUNCTION prefs_data_phone_norm(p text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN p ~ '^\s*\+' THEN '+' ELSE '' END
            || regexp_replace(p, '[^0-9]', '', 'g')
 $$;
+
 
 -- A timestamp: ISO 8601; without an offset p_zone is assumed.  A date
 -- alone is p_date_time (local) of that day.
@@ -553,6 +188,7 @@ BEGIN
 END
 $$;
 
+
 -- CustomerDate: absent is now; no offset is US Eastern; a date alone is
 -- 00:00 ET for an opt-in, 23:59:59 ET for an opt-out.
 CREATE OR REPLACE FUNCTION prefs_data_customer_date(o jsonb, p_path text,
@@ -570,6 +206,7 @@ BEGIN
         CASE WHEN p_opt_out THEN time '23:59:59' ELSE time '00:00' END);
 END
 $$;
+
 
 -- A custom field's value, checked against its DataType; stored as text.
 CREATE OR REPLACE FUNCTION prefs_data_custom_value(cfg jsonb, v jsonb,
@@ -626,6 +263,7 @@ BEGIN
 END
 $$;
 
+
 CREATE OR REPLACE FUNCTION prefs_data_conflict(p_message text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -634,7 +272,6 @@ END
 $$;
 
 
--- --------------------------------------------------------------------------
 -- Applying a body: create (p_create) or UpdateProfile.  Raises PF001 /
 -- PF002; the caller runs it in a subtransaction.
 
@@ -1423,12 +1060,6 @@ END
 $$;
 
 
--- --------------------------------------------------------------------------
--- The API
-
--- POST Profile.  Outcomes: created (profile_id), invalid (message: the
--- field path and why), conflict (an alternate id of another active
--- profile).
 CREATE OR REPLACE FUNCTION prefs_profile_create(p_account_id bigint,
     p_user_id bigint, p_body jsonb)
 RETURNS TABLE (outcome text, profile_id bigint, message text)
@@ -1448,10 +1079,11 @@ BEGIN
         RETURNING p.profile_id INTO pid;
         ev := prefs_event_add(p_account_id, p_user_id, 'profile.created', pid,
                               NULL);
-        PERFORM prefs_data_apply(p_account_id, p_user_id, pid, p_body, true);
+        PERFORM prefs_data_apply_ex(p_account_id, p_user_id, pid, p_body,
+                                    true);
+        -- the rendering is also kept as the profile's copy (sql/015)
         UPDATE prefs_event x
-           SET data = (SELECT prefs_data_profile_json(p, false)::jsonb
-                         FROM prefs_profile p WHERE p.profile_id = pid)
+           SET data = prefs_profile_doc_fill(p_account_id, pid)::jsonb
          WHERE x.event_id = ev AND x.account_id = p_account_id;
     EXCEPTION
         WHEN SQLSTATE 'PF001' THEN
@@ -1470,31 +1102,63 @@ BEGIN
 END
 $$;
 
--- GET Profile/{id}: the profile's JSON, NULL when the account has no such
--- profile.  Erased profiles answer their de-identified remains.
+
+-- What GET Profile/{id} runs: the copy when it is current, else a fresh
+-- rendering (kept for the next read).  With the consent history the
+-- document is rendered each time.  (PL/pgSQL: its statements' plans are
+-- kept for the session, where a SQL function's would be made per call.)
 CREATE OR REPLACE FUNCTION prefs_profile_get(p_account_id bigint,
     p_profile_id bigint, p_include_history boolean)
 RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT prefs_data_profile_json(p, coalesce(p_include_history, false))::text
-      FROM prefs_profile p
-     WHERE p.account_id = p_account_id AND p.profile_id = p_profile_id
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_doc  text;
+BEGIN
+    IF coalesce(p_include_history, false) THEN
+        SELECT prefs_data_profile_json(x, true)::text INTO v_doc
+          FROM prefs_profile x
+         WHERE x.account_id = p_account_id AND x.profile_id = p_profile_id;
+        RETURN v_doc;
+    END IF;
+
+    SELECT d.doc INTO v_doc
+      FROM prefs_profile x
+      JOIN prefs_profile_doc d
+        ON d.profile_id = x.profile_id AND d.src_xmin = x.xmin
+     WHERE x.account_id = p_account_id AND x.profile_id = p_profile_id;
+
+    IF FOUND THEN
+        RETURN v_doc;
+    END IF;
+
+    RETURN prefs_profile_doc_fill(p_account_id, p_profile_id);
+END
 $$;
 
+
+-- GET Profile/AlternateIdType/{type}/AlternateId/{id}: the same copy.
 CREATE OR REPLACE FUNCTION prefs_profile_by_alternate_id(p_account_id bigint,
     p_type text, p_value text, p_include_history boolean)
 RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT prefs_data_profile_json(p, coalesce(p_include_history, false))::text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id  bigint;
+BEGIN
+    SELECT a.profile_id INTO v_id
       FROM prefs_profile_alternate_id a
-      JOIN prefs_profile p ON p.profile_id = a.profile_id
      WHERE a.account_id = p_account_id AND a.type = p_type
        AND a.value = p_value AND a.is_active
-     LIMIT 1
+     LIMIT 1;
+
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+
+    RETURN prefs_profile_get(p_account_id, v_id, p_include_history);
+END
 $$;
 
--- POST Profile/{id} (UpdateProfile).  Outcomes: updated, not_found,
--- invalid, conflict.
+
 CREATE OR REPLACE FUNCTION prefs_profile_update(p_account_id bigint,
     p_user_id bigint, p_profile_id bigint, p_body jsonb)
 RETURNS TABLE (outcome text, message text)
@@ -1502,8 +1166,10 @@ LANGUAGE plpgsql AS $$
 DECLARE
     before  jsonb;
 BEGIN
-    SELECT prefs_data_profile_json(p, false)::jsonb INTO before
-      FROM prefs_profile p
+    -- lock first, then read: the statement that waited for the lock sees
+    -- the row as the other writer left it, but its sub-selects (the
+    -- profile's parts) would see them as they were when it started
+    PERFORM 1 FROM prefs_profile p
      WHERE p.account_id = p_account_id AND p.profile_id = p_profile_id
        AND p.erased_at IS NULL
        FOR UPDATE;
@@ -1512,18 +1178,19 @@ BEGIN
             format('there is no profile %s', p_profile_id);
         RETURN;
     END IF;
+    -- the profile's copy (sql/015), rendered only when it is not current
+    before := prefs_profile_get(p_account_id, p_profile_id, false)::jsonb;
     IF p_body IS NULL OR jsonb_typeof(p_body) <> 'object' THEN
         RETURN QUERY SELECT 'invalid'::text,
             'the body must be a JSON object'::text;
         RETURN;
     END IF;
     BEGIN
-        IF prefs_data_apply(p_account_id, p_user_id, p_profile_id, p_body,
-                            false) THEN
+        IF prefs_data_apply_ex(p_account_id, p_user_id, p_profile_id, p_body,
+                               false) THEN
             PERFORM prefs_event_add(p_account_id, p_user_id,
                 'profile.updated', p_profile_id,
-                (SELECT prefs_data_profile_json(p, false)::jsonb
-                   FROM prefs_profile p WHERE p.profile_id = p_profile_id),
+                prefs_profile_doc_fill(p_account_id, p_profile_id)::jsonb,
                 before);
         END IF;
     EXCEPTION
@@ -1542,6 +1209,7 @@ BEGIN
     RETURN QUERY SELECT 'updated'::text, NULL::text;
 END
 $$;
+
 
 -- DELETE Profile/{id}: outcomes deactivated (also when already inactive:
 -- no event then), invalid (ReasonCode over 256 characters), not_found.
@@ -1578,6 +1246,7 @@ BEGIN
 END
 $$;
 
+
 -- POST Profile/{id}/Activate: reactivated (also when already active: no
 -- event then), not_found.
 CREATE OR REPLACE FUNCTION prefs_profile_activate(p_account_id bigint,
@@ -1611,6 +1280,7 @@ BEGIN
     RETURN QUERY SELECT 'reactivated'::text, NULL::text;
 END
 $$;
+
 
 -- Erasure ("right to be forgotten"): names, contact points, alternate ids,
 -- custom fields, groups, tags and preference attributes go for good;
@@ -1814,5 +1484,1141 @@ BEGIN
           FROM prefs_profile p
          WHERE p.profile_id = ANY (ids) AND p.account_id = p_account_id
            AND p.erased_at IS NULL), '[]')::text;
+END
+$$;
+
+
+-- Erasure (prefs_profile_erase) also clears, through this trigger, the
+-- personal data of 009_data_changes' columns and tables: the contact
+-- points of consents and the associations.
+CREATE OR REPLACE FUNCTION prefs_data_erase_trigger() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE prefs_consent c SET contact_point = NULL, contact_key = ''
+     WHERE c.profile_id = NEW.profile_id AND c.contact_point IS NOT NULL;
+    DELETE FROM prefs_consent_assoc a WHERE a.profile_id = NEW.profile_id;
+    RETURN NULL;
+END
+$$;
+
+
+CREATE OR REPLACE TRIGGER prefs_data_erase
+    AFTER UPDATE OF erased_at ON prefs_profile
+    FOR EACH ROW WHEN (NEW.erased_at IS NOT NULL AND OLD.erased_at IS NULL)
+    EXECUTE FUNCTION prefs_data_erase_trigger();
+
+
+-- The contact point of a key as preferences show it: the email address,
+-- the phone number, the AddressId; NULL for ''.
+CREATE OR REPLACE FUNCTION prefs_data_contact_value(p_key text)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT CASE left(p_key, 1)
+        WHEN 'E' THEN (SELECT to_jsonb(e.address) FROM prefs_profile_email e
+                        WHERE e.email_id = substr(p_key, 2)::bigint)
+        WHEN 'P' THEN (SELECT to_jsonb(p.number) FROM prefs_profile_phone p
+                        WHERE p.phone_id = substr(p_key, 2)::bigint)
+        WHEN 'A' THEN to_jsonb(substr(p_key, 2)::bigint)
+        END
+$$;
+
+
+CREATE OR REPLACE FUNCTION prefs_data_contact_type(p_key text)
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE left(p_key, 1) WHEN 'E' THEN 'Email' WHEN 'P' THEN 'Phone'
+                               WHEN 'A' THEN 'Address' END
+$$;
+
+
+-- What happens to a contact point's preferences and consents when it is
+-- removed (p_removed) or changes its value: without PreservePreferences
+-- its preferences are archived; without PreserveConsents its element
+-- associations end, with it they follow the new value (.updated, the old
+-- value in PreviousData).  Returns whether it recorded anything.
+
+CREATE OR REPLACE FUNCTION prefs_data_contact_changed(p_account_id bigint,
+    p_user_id bigint, p_profile_id bigint, p_key text, p_old_value jsonb,
+    p_removed boolean, p_preserve_prefs boolean, p_preserve_consents boolean)
+RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    pf       prefs_preference%ROWTYPE;
+    a        prefs_consent_assoc%ROWTYPE;
+    changed  boolean := false;
+BEGIN
+    IF NOT p_preserve_prefs THEN
+        FOR pf IN UPDATE prefs_preference x
+                     SET is_archived = true, updated_at = now()
+                   WHERE x.profile_id = p_profile_id AND x.contact_key = p_key
+                     AND NOT x.is_archived
+                  RETURNING *
+        LOOP
+            changed := true;
+            PERFORM prefs_event_add(p_account_id, p_user_id,
+                'preference.archived', p_profile_id,
+                prefs_data_pref_json(pf)::jsonb);
+        END LOOP;
+    END IF;
+    FOR a IN SELECT * FROM prefs_consent_assoc x
+              WHERE x.profile_id = p_profile_id AND x.kind = 'E'
+                AND x.contact_key = p_key AND x.is_active
+              ORDER BY x.assoc_id
+    LOOP
+        IF NOT p_preserve_consents THEN
+            changed := true;
+            UPDATE prefs_consent_assoc x SET is_active = false,
+                   updated_at = now()
+             WHERE x.assoc_id = a.assoc_id;
+            PERFORM prefs_event_add(p_account_id, p_user_id,
+                'consent.elementassociation.deactivated', p_profile_id,
+                prefs_data_assoc_json(a)
+                || jsonb_build_object('ContactPoint', p_old_value));
+        ELSIF NOT p_removed THEN
+            changed := true;
+            PERFORM prefs_event_add(p_account_id, p_user_id,
+                'consent.elementassociation.updated', p_profile_id,
+                prefs_data_assoc_json(a),
+                prefs_data_assoc_json(a)
+                || jsonb_build_object('ContactPoint', p_old_value));
+        END IF;
+    END LOOP;
+    RETURN changed;
+END
+$$;
+
+
+-- Removals and value changes of the contact lists, before prefs_data_apply
+-- applies the rest.  Each returns the list left for prefs_data_apply
+-- (removal items taken out) and sets changed.
+
+CREATE OR REPLACE FUNCTION prefs_data_flag(v jsonb, p_path text,
+    p_create boolean)
+RETURNS boolean   -- false: a removal item
+LANGUAGE plpgsql AS $$
+DECLARE
+    f  boolean;
+BEGIN
+    IF jsonb_typeof(v) <> 'object' OR NOT v ? 'IsActive' THEN
+        RETURN true;
+    END IF;
+    f := prefs_cfg_bool(v, p_path, 'IsActive', true)::text::boolean;
+    IF NOT f AND p_create THEN
+        PERFORM prefs_cfg_fail(p_path || '.IsActive',
+            'must be true: a new profile has nothing to remove');
+    END IF;
+    RETURN f;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION prefs_data_remove_lists(p_account_id bigint,
+    p_user_id bigint, p_profile_id bigint, b jsonb, p_create boolean,
+    p_preserve_prefs boolean, p_preserve_consents boolean,
+    INOUT rest jsonb, INOUT changed boolean, INOUT moved_addresses jsonb)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    e       record;
+    ep      text;
+    lst     jsonb;
+    v       jsonb;
+    t       text;
+    nv      text;
+    id      bigint;
+    em      prefs_profile_email%ROWTYPE;
+    ph      prefs_profile_phone%ROWTYPE;
+    ad      prefs_profile_address%ROWTYPE;
+    pf      prefs_preference%ROWTYPE;
+    old_js  jsonb;
+    part    text;
+BEGIN
+    moved_addresses := '[]';
+
+    -- AlternateIds: {"Type", "Value"?, "IsActive": false}
+    IF jsonb_typeof(b -> 'AlternateIds') = 'array' THEN
+        lst := '[]';
+        FOR e IN SELECT x.v, x.n - 1 AS i FROM jsonb_array_elements(
+                     b -> 'AlternateIds') WITH ORDINALITY AS x(v, n)
+        LOOP
+            ep := 'AlternateIds[' || e.i || ']';
+            IF prefs_data_flag(e.v, ep, p_create) THEN
+                lst := lst || jsonb_build_array(CASE WHEN
+                    jsonb_typeof(e.v) = 'object' THEN e.v - 'IsActive'
+                    ELSE e.v END);
+                CONTINUE;
+            END IF;
+            PERFORM prefs_cfg_object(e.v, ep, ARRAY['Type', 'Value',
+                                                    'IsActive']);
+            t := prefs_cfg_text(e.v, ep, 'Type', true, 100) #>> '{}';
+            nv := nullif(prefs_cfg_text(e.v, ep, 'Value', false, 100)
+                         #>> '{}', '');
+            FOR v IN UPDATE prefs_profile_alternate_id a
+                        SET is_active = false, updated_at = now()
+                      WHERE a.profile_id = p_profile_id AND a.type = t
+                        AND a.is_active AND (nv IS NULL OR a.value = nv)
+                     RETURNING jsonb_build_object('Type', a.type,
+                                                  'Value', a.value)
+            LOOP
+                changed := true;
+                PERFORM prefs_event_add(p_account_id, p_user_id,
+                    'contacts.alternateid.deactivated', p_profile_id, v);
+            END LOOP;
+        END LOOP;
+        rest := jsonb_set(rest, '{AlternateIds}', lst);
+    END IF;
+
+    -- Emails: removal by EmailId or Address; an EmailId with another
+    -- Address changes the address
+    IF jsonb_typeof(b -> 'Emails') = 'array' THEN
+        lst := '[]';
+        FOR e IN SELECT x.v, x.n - 1 AS i FROM jsonb_array_elements(
+                     b -> 'Emails') WITH ORDINALITY AS x(v, n)
+        LOOP
+            ep := 'Emails[' || e.i || ']';
+            IF jsonb_typeof(e.v) <> 'object' THEN
+                lst := lst || jsonb_build_array(e.v);
+                CONTINUE;
+            END IF;
+            PERFORM prefs_cfg_object(e.v, ep, ARRAY['EmailId', 'Address',
+                'Type', 'IsDefault', 'IsActive']);
+            id := (prefs_cfg_int(e.v, ep, 'EmailId', 1, 9223372036854775807,
+                                 NULL, true)) #>> '{}';
+            em := NULL;
+            IF id IS NOT NULL THEN
+                SELECT * INTO em FROM prefs_profile_email x
+                 WHERE x.profile_id = p_profile_id AND x.is_active
+                   AND x.email_id = id;
+                IF em.email_id IS NULL THEN
+                    PERFORM prefs_cfg_fail(ep || '.EmailId', format(
+                        'is not an email of this profile (%s)', id));
+                END IF;
+            END IF;
+            IF NOT prefs_data_flag(e.v, ep, p_create) THEN
+                IF em.email_id IS NULL THEN
+                    nv := prefs_cfg_text(e.v, ep, 'Address', true, 254)
+                          #>> '{}';
+                    SELECT * INTO em FROM prefs_profile_email x
+                     WHERE x.profile_id = p_profile_id AND x.is_active
+                       AND lower(x.address) = lower(nv);
+                END IF;
+                CONTINUE WHEN em.email_id IS NULL;
+                UPDATE prefs_profile_email x
+                   SET is_active = false, is_default = false,
+                       updated_at = now()
+                 WHERE x.email_id = em.email_id;
+                changed := true;
+                PERFORM prefs_event_add(p_account_id, p_user_id,
+                    'contacts.email.deactivated', p_profile_id,
+                    prefs_data_email_json(em)::jsonb);
+                PERFORM prefs_data_contact_changed(p_account_id, p_user_id,
+                    p_profile_id, 'E' || em.email_id, to_jsonb(em.address),
+                    true, p_preserve_prefs, p_preserve_consents);
+                CONTINUE;
+            END IF;
+            v := e.v - 'IsActive';
+            nv := prefs_cfg_text(v, ep, 'Address', true, 254) #>> '{}';
+            IF em.email_id IS NOT NULL AND lower(em.address) <> lower(nv)
+            THEN
+                -- the rule of 005
+                IF nv !~ ('^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:]]+'
+                          '\.[^@.[:space:][:cntrl:]]+$')
+                THEN
+                    PERFORM prefs_cfg_fail(ep || '.Address',
+                        'must be an email address such as name@example.com');
+                END IF;
+                IF EXISTS (SELECT 1 FROM prefs_profile_email x
+                            WHERE x.profile_id = p_profile_id AND x.is_active
+                              AND lower(x.address) = lower(nv)) THEN
+                    PERFORM prefs_cfg_fail(ep || '.Address', format(
+                        '%s is another email of this profile',
+                        prefs_cfg_quote(nv)));
+                END IF;
+                old_js := prefs_data_email_json(em)::jsonb;
+                UPDATE prefs_profile_email x SET address = nv,
+                       updated_at = now()
+                 WHERE x.email_id = em.email_id RETURNING * INTO em;
+                changed := true;
+                PERFORM prefs_event_add(p_account_id, p_user_id,
+                    'contacts.email.updated', p_profile_id,
+                    prefs_data_email_json(em)::jsonb, old_js);
+                PERFORM prefs_data_contact_changed(p_account_id, p_user_id,
+                    p_profile_id, 'E' || em.email_id, old_js -> 'Address',
+                    false, p_preserve_prefs, p_preserve_consents);
+            END IF;
+            lst := lst || jsonb_build_array(v);
+        END LOOP;
+        rest := jsonb_set(rest, '{Emails}', lst);
+    END IF;
+
+    -- PhoneNumbers: the same by PhoneId or Number
+    IF jsonb_typeof(b -> 'PhoneNumbers') = 'array' THEN
+        lst := '[]';
+        FOR e IN SELECT x.v, x.n - 1 AS i FROM jsonb_array_elements(
+                     b -> 'PhoneNumbers') WITH ORDINALITY AS x(v, n)
+        LOOP
+            ep := 'PhoneNumbers[' || e.i || ']';
+            IF jsonb_typeof(e.v) <> 'object' THEN
+                lst := lst || jsonb_build_array(e.v);
+                CONTINUE;
+            END IF;
+            PERFORM prefs_cfg_object(e.v, ep, ARRAY['PhoneId', 'Number',
+                'Type', 'IsMobile', 'IsDefault', 'IsActive']);
+            id := (prefs_cfg_int(e.v, ep, 'PhoneId', 1, 9223372036854775807,
+                                 NULL, true)) #>> '{}';
+            ph := NULL;
+            IF id IS NOT NULL THEN
+                SELECT * INTO ph FROM prefs_profile_phone x
+                 WHERE x.profile_id = p_profile_id AND x.is_active
+                   AND x.phone_id = id;
+                IF ph.phone_id IS NULL THEN
+                    PERFORM prefs_cfg_fail(ep || '.PhoneId', format(
+                        'is not a phone number of this profile (%s)', id));
+                END IF;
+            END IF;
+            IF NOT prefs_data_flag(e.v, ep, p_create) THEN
+                IF ph.phone_id IS NULL THEN
+                    nv := prefs_data_phone_norm(prefs_cfg_text(e.v, ep,
+                              'Number', true, 30) #>> '{}');
+                    SELECT * INTO ph FROM prefs_profile_phone x
+                     WHERE x.profile_id = p_profile_id AND x.is_active
+                       AND x.number = nv;
+                END IF;
+                CONTINUE WHEN ph.phone_id IS NULL;
+                UPDATE prefs_profile_phone x
+                   SET is_active = false, is_default = false,
+                       updated_at = now()
+                 WHERE x.phone_id = ph.phone_id;
+                changed := true;
+                PERFORM prefs_event_add(p_account_id, p_user_id,
+                    'contacts.phone.deactivated', p_profile_id,
+                    prefs_data_phone_json(ph)::jsonb);
+                PERFORM prefs_data_contact_changed(p_account_id, p_user_id,
+                    p_profile_id, 'P' || ph.phone_id, to_jsonb(ph.number),
+                    true, p_preserve_prefs, p_preserve_consents);
+                CONTINUE;
+            END IF;
+            v := e.v - 'IsActive';
+            nv := prefs_cfg_text(v, ep, 'Number', true, 30) #>> '{}';
+            IF ph.phone_id IS NOT NULL
+               AND ph.number <> prefs_data_phone_norm(nv) THEN
+                IF nv !~ '^\s*\+?[0-9 ().-]+$'
+                   OR length(prefs_data_phone_norm(nv)) NOT BETWEEN 3 AND 16
+                THEN
+                    PERFORM prefs_cfg_fail(ep || '.Number', 'must be a phone '
+                        'number: an optional "+" and 3 to 15 digits');
+                END IF;
+                nv := prefs_data_phone_norm(nv);
+                IF EXISTS (SELECT 1 FROM prefs_profile_phone x
+                            WHERE x.profile_id = p_profile_id AND x.is_active
+                              AND x.number = nv) THEN
+                    PERFORM prefs_cfg_fail(ep || '.Number', format(
+                        '%s is another phone number of this profile',
+                        prefs_cfg_quote(nv)));
+                END IF;
+                old_js := prefs_data_phone_json(ph)::jsonb;
+                UPDATE prefs_profile_phone x SET number = nv,
+                       updated_at = now()
+                 WHERE x.phone_id = ph.phone_id RETURNING * INTO ph;
+                changed := true;
+                PERFORM prefs_event_add(p_account_id, p_user_id,
+                    'contacts.phone.updated', p_profile_id,
+                    prefs_data_phone_json(ph)::jsonb, old_js);
+                PERFORM prefs_data_contact_changed(p_account_id, p_user_id,
+                    p_profile_id, 'P' || ph.phone_id, old_js -> 'Number',
+                    false, p_preserve_prefs, p_preserve_consents);
+            END IF;
+            lst := lst || jsonb_build_array(v);
+        END LOOP;
+        rest := jsonb_set(rest, '{PhoneNumbers}', lst);
+    END IF;
+
+    -- Addresses: removal by AddressId or Line1 + PostalCode; 005 changes
+    -- the values of an AddressId item, noted here for afterwards
+    IF jsonb_typeof(b -> 'Addresses') = 'array' THEN
+        lst := '[]';
+        FOR e IN SELECT x.v, x.n - 1 AS i FROM jsonb_array_elements(
+                     b -> 'Addresses') WITH ORDINALITY AS x(v, n)
+        LOOP
+            ep := 'Addresses[' || e.i || ']';
+            IF jsonb_typeof(e.v) <> 'object' THEN
+                lst := lst || jsonb_build_array(e.v);
+                CONTINUE;
+            END IF;
+            IF prefs_data_flag(e.v, ep, p_create) THEN
+                v := e.v - 'IsActive';
+                IF jsonb_typeof(v -> 'AddressId') = 'number' THEN
+                    SELECT * INTO ad FROM prefs_profile_address x
+                     WHERE x.profile_id = p_profile_id AND x.is_active
+                       AND x.address_id::numeric = (v ->> 'AddressId')::numeric;
+                    IF FOUND AND (lower(ad.line1), lower(ad.postal_code))
+                       IS DISTINCT FROM
+                       (lower(v ->> 'Line1'),
+                        lower(coalesce(v ->> 'PostalCode', '')))
+                    THEN
+                        moved_addresses := moved_addresses
+                            || jsonb_build_array(prefs_data_address_json(ad));
+                    END IF;
+                END IF;
+                lst := lst || jsonb_build_array(v);
+                CONTINUE;
+            END IF;
+            PERFORM prefs_cfg_object(e.v, ep, ARRAY['AddressId', 'Line1',
+                'Line2', 'City', 'State', 'PostalCode', 'Country', 'Type',
+                'IsDefault', 'IsActive']);
+            id := (prefs_cfg_int(e.v, ep, 'AddressId', 1, 9223372036854775807,
+                                 NULL, true)) #>> '{}';
+            ad := NULL;
+            IF id IS NOT NULL THEN
+                SELECT * INTO ad FROM prefs_profile_address x
+                 WHERE x.profile_id = p_profile_id AND x.is_active
+                   AND x.address_id = id;
+                IF ad.address_id IS NULL THEN
+                    PERFORM prefs_cfg_fail(ep || '.AddressId', format(
+                        'is not an address of this profile (%s)', id));
+                END IF;
+            ELSE
+                nv := prefs_cfg_text(e.v, ep, 'Line1', true, 100) #>> '{}';
+                SELECT * INTO ad FROM prefs_profile_address x
+                 WHERE x.profile_id = p_profile_id AND x.is_active
+                   AND lower(x.line1) = lower(nv)
+                   AND lower(x.postal_code) = lower(coalesce(
+                       prefs_cfg_text(e.v, ep, 'PostalCode', false, 20)
+                       #>> '{}', ''))
+                 ORDER BY x.address_id LIMIT 1;
+            END IF;
+            CONTINUE WHEN ad.address_id IS NULL;
+            UPDATE prefs_profile_address x
+               SET is_active = false, is_default = false, updated_at = now()
+             WHERE x.address_id = ad.address_id;
+            changed := true;
+            PERFORM prefs_event_add(p_account_id, p_user_id,
+                'contacts.address.deactivated', p_profile_id,
+                prefs_data_address_json(ad)::jsonb);
+            PERFORM prefs_data_contact_changed(p_account_id, p_user_id,
+                p_profile_id, 'A' || ad.address_id, to_jsonb(ad.address_id),
+                true, p_preserve_prefs, p_preserve_consents);
+        END LOOP;
+        rest := jsonb_set(rest, '{Addresses}', lst);
+    END IF;
+
+    -- CustomFields: {"Name", "IsActive": false} is 005's {"Name"} (removal,
+    -- refused for a required field)
+    IF jsonb_typeof(b -> 'CustomFields') = 'array' THEN
+        lst := '[]';
+        FOR e IN SELECT x.v, x.n - 1 AS i FROM jsonb_array_elements(
+                     b -> 'CustomFields') WITH ORDINALITY AS x(v, n)
+        LOOP
+            ep := 'CustomFields[' || e.i || ']';
+            IF prefs_data_flag(e.v, ep, p_create) THEN
+                lst := lst || jsonb_build_array(CASE WHEN
+                    jsonb_typeof(e.v) = 'object' THEN e.v - 'IsActive'
+                    ELSE e.v END);
+            ELSE
+                PERFORM prefs_cfg_object(e.v, ep, ARRAY['Name', 'Value',
+                                                        'IsActive']);
+                lst := lst || jsonb_build_array(jsonb_build_object('Name',
+                    prefs_cfg_text(e.v, ep, 'Name', true, 100)));
+            END IF;
+        END LOOP;
+        rest := jsonb_set(rest, '{CustomFields}', lst);
+    END IF;
+
+    -- Groups: {"Type", "Name", "IsActive": false}
+    IF jsonb_typeof(b -> 'Groups') = 'array' THEN
+        lst := '[]';
+        FOR e IN SELECT x.v, x.n - 1 AS i FROM jsonb_array_elements(
+                     b -> 'Groups') WITH ORDINALITY AS x(v, n)
+        LOOP
+            ep := 'Groups[' || e.i || ']';
+            IF prefs_data_flag(e.v, ep, p_create) THEN
+                lst := lst || jsonb_build_array(CASE WHEN
+                    jsonb_typeof(e.v) = 'object' THEN e.v - 'IsActive'
+                    ELSE e.v END);
+                CONTINUE;
+            END IF;
+            PERFORM prefs_cfg_object(e.v, ep, ARRAY['Type', 'Name',
+                                                    'IsActive']);
+            t := prefs_cfg_text(e.v, ep, 'Type', true, 100) #>> '{}';
+            nv := prefs_cfg_text(e.v, ep, 'Name', true, 100) #>> '{}';
+            DELETE FROM prefs_profile_group g
+             WHERE g.profile_id = p_profile_id AND g.group_type = t
+               AND g.group_name = nv;
+            IF FOUND THEN
+                changed := true;
+                PERFORM prefs_event_add(p_account_id, p_user_id,
+                    'group.removed', p_profile_id,
+                    jsonb_build_object('Type', t, 'Name', nv));
+            END IF;
+        END LOOP;
+        rest := jsonb_set(rest, '{Groups}', lst);
+    END IF;
+
+    -- Tags: a string adds; {"Name", "IsActive"} adds or removes
+    IF jsonb_typeof(b -> 'Tags') = 'array' THEN
+        lst := '[]';
+        FOR e IN SELECT x.v, x.n - 1 AS i FROM jsonb_array_elements(
+                     b -> 'Tags') WITH ORDINALITY AS x(v, n)
+        LOOP
+            ep := 'Tags[' || e.i || ']';
+            IF jsonb_typeof(e.v) <> 'object' THEN
+                lst := lst || jsonb_build_array(e.v);
+                CONTINUE;
+            END IF;
+            PERFORM prefs_cfg_object(e.v, ep, ARRAY['Name', 'IsActive']);
+            nv := prefs_cfg_text(e.v, ep, 'Name', true, 100) #>> '{}';
+            IF prefs_data_flag(e.v, ep, p_create) THEN
+                lst := lst || jsonb_build_array(to_jsonb(nv));
+                CONTINUE;
+            END IF;
+            DELETE FROM prefs_profile_tag g
+             WHERE g.profile_id = p_profile_id AND g.tag = nv;
+            IF FOUND THEN
+                changed := true;
+                PERFORM prefs_event_add(p_account_id, p_user_id,
+                    'tag.removed', p_profile_id,
+                    jsonb_build_object('Tag', nv));
+            END IF;
+        END LOOP;
+        rest := jsonb_set(rest, '{Tags}', lst);
+    END IF;
+
+    -- ProfilePreferences: "IsArchived": true archives the preference of
+    -- that filter and contact point
+    IF jsonb_typeof(b -> 'ProfilePreferences') = 'array' THEN
+        lst := '[]';
+        FOR e IN SELECT x.v, x.n - 1 AS i FROM jsonb_array_elements(
+                     b -> 'ProfilePreferences') WITH ORDINALITY AS x(v, n)
+        LOOP
+            ep := 'ProfilePreferences[' || e.i || ']';
+            IF jsonb_typeof(e.v) <> 'object'
+               OR prefs_cfg_get(e.v, 'IsArchived') IS NULL
+               OR NOT prefs_cfg_bool(e.v, ep, 'IsArchived', false)
+                      ::text::boolean
+            THEN
+                lst := lst || jsonb_build_array(e.v);
+                CONTINUE;
+            END IF;
+            IF p_create THEN
+                PERFORM prefs_cfg_fail(ep || '.IsArchived',
+                    'must be false: a new profile has nothing to archive');
+            END IF;
+            nv := prefs_cfg_text(e.v, ep, 'FilterId', true, 50) #>> '{}';
+            v := prefs_cfg_get(e.v, 'ContactPoint');
+            FOR pf IN SELECT x.* FROM prefs_preference x
+                       WHERE x.profile_id = p_profile_id
+                         AND x.filter_id = nv AND NOT x.is_archived
+                         AND coalesce(lower(prefs_data_contact_value(
+                                 x.contact_key) #>> '{}'), '')
+                             IN (coalesce(lower(v #>> '{}'), ''),
+                                 prefs_data_phone_norm(coalesce(v #>> '{}',
+                                                                '')))
+            LOOP
+                UPDATE prefs_preference x SET is_archived = true,
+                       updated_at = now()
+                 WHERE x.preference_id = pf.preference_id
+                RETURNING * INTO pf;
+                changed := true;
+                PERFORM prefs_event_add(p_account_id, p_user_id,
+                    'preference.archived', p_profile_id,
+                    prefs_data_pref_json(pf)::jsonb);
+            END LOOP;
+        END LOOP;
+        rest := jsonb_set(rest, '{ProfilePreferences}', lst);
+    END IF;
+END
+$$;
+
+
+-- The wrapper of prefs_data_apply.  Raises PF001 / PF002; the caller
+-- runs it in a subtransaction.
+
+CREATE OR REPLACE FUNCTION prefs_data_apply_ex(p_account_id bigint,
+    p_user_id bigint, p_profile_id bigint, b jsonb, p_create boolean)
+RETURNS boolean   -- whether anything changed
+LANGUAGE plpgsql AS $$
+DECLARE
+    pp       boolean;
+    pc       boolean;
+    rest     jsonb;
+    changed  boolean := false;
+    moved    jsonb;
+    m        jsonb;
+BEGIN
+    IF b IS NULL OR jsonb_typeof(b) <> 'object' THEN
+        PERFORM prefs_cfg_fail('', 'must be a JSON object');
+    END IF;
+    pp := prefs_cfg_bool(b, '', 'PreservePreferences', true)::text::boolean;
+    pc := prefs_cfg_bool(b, '', 'PreserveConsents', true)::text::boolean;
+    rest := b - 'PreservePreferences' - 'PreserveConsents';
+
+    -- 005 locks the row too; the removals come first
+    PERFORM 1 FROM prefs_profile p WHERE p.profile_id = p_profile_id
+       FOR UPDATE;
+    SELECT x.rest, x.changed, x.moved_addresses INTO rest, changed, moved
+      FROM prefs_data_remove_lists(p_account_id, p_user_id, p_profile_id, b,
+               p_create, pp, pc, rest, false, '[]') x;
+
+    IF prefs_data_apply(p_account_id, p_user_id, p_profile_id,
+                        rest - 'Consents', p_create) THEN
+        changed := true;
+    END IF;
+
+    -- addresses whose AddressId item changed their place
+    FOR m IN SELECT x FROM jsonb_array_elements(moved) x LOOP
+        PERFORM prefs_data_contact_changed(p_account_id, p_user_id,
+            p_profile_id, 'A' || (m ->> 'AddressId'), m -> 'AddressId',
+            false, pp, pc);
+    END LOOP;
+
+    IF prefs_data_consents(p_account_id, p_user_id, p_profile_id, rest) THEN
+        changed := true;
+    END IF;
+    IF prefs_data_assoc_sync(p_account_id, p_user_id, p_profile_id) THEN
+        changed := true;
+    END IF;
+
+    IF changed THEN
+        UPDATE prefs_profile p
+           SET updated_at = now(), edited_at = now(), edited_by = p_user_id
+         WHERE p.profile_id = p_profile_id;
+    END IF;
+    RETURN changed;
+END
+$$;
+
+
+-- DELETE Profile/{id}/Groups, /Tags, /CustomFields: the body lists what to
+-- remove (the part's list, {"<Part>": [...]}, or one item); an item is
+-- what the part's list holds ({"Type","Name"}; "VIP"; {"Name"} or "Name").
+-- Outcomes as prefs_profile_update.
+CREATE OR REPLACE FUNCTION prefs_profile_remove_parts(p_account_id bigint,
+    p_user_id bigint, p_profile_id bigint, p_part text, p_body jsonb)
+RETURNS TABLE (outcome text, message text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    items  jsonb;
+    lst    jsonb := '[]';
+    it     jsonb;
+BEGIN
+    IF p_part NOT IN ('Groups', 'Tags', 'CustomFields') THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = format('unknown part %L', p_part);
+    END IF;
+    items := CASE
+        WHEN jsonb_typeof(p_body) = 'array' THEN p_body
+        WHEN jsonb_typeof(p_body) = 'object' AND p_body ? p_part
+             AND (SELECT count(*) FROM jsonb_object_keys(p_body)) = 1
+             AND jsonb_typeof(p_body -> p_part) = 'array'
+            THEN p_body -> p_part
+        ELSE jsonb_build_array(p_body) END;
+    IF jsonb_array_length(items) = 0 THEN
+        RETURN QUERY SELECT 'invalid'::text,
+            format('%s: the body names nothing to remove', p_part);
+        RETURN;
+    END IF;
+    IF jsonb_array_length(items) > 200 THEN
+        RETURN QUERY SELECT 'invalid'::text,
+            format('%s must have at most 200 elements', p_part);
+        RETURN;
+    END IF;
+    FOR it IN SELECT x FROM jsonb_array_elements(items) x LOOP
+        lst := lst || jsonb_build_array(CASE
+            WHEN jsonb_typeof(it) = 'string' AND p_part = 'Tags'
+                THEN jsonb_build_object('Name', it, 'IsActive', false)
+            WHEN jsonb_typeof(it) = 'string' AND p_part = 'CustomFields'
+                THEN jsonb_build_object('Name', it, 'IsActive', false)
+            WHEN jsonb_typeof(it) = 'object'
+                THEN it || '{"IsActive": false}'
+            ELSE it END);
+    END LOOP;
+    RETURN QUERY SELECT * FROM prefs_profile_update(p_account_id, p_user_id,
+        p_profile_id, jsonb_build_object(p_part, lst));
+END
+$$;
+
+
+-- A pointer's reference tokens; PF001 naming p_where when it is not one.
+CREATE OR REPLACE FUNCTION prefs_jp_pointer(p jsonb, p_where text)
+RETURNS text[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    s     text;
+    toks  text[];
+    i     integer;
+BEGIN
+    IF jsonb_typeof(p) IS DISTINCT FROM 'string' THEN
+        PERFORM prefs_cfg_fail(p_where, 'must be a JSON Pointer (a string)');
+    END IF;
+    s := p #>> '{}';
+    IF s = '' THEN
+        RETURN '{}';
+    END IF;
+    IF left(s, 1) <> '/' THEN
+        PERFORM prefs_cfg_fail(p_where, format(
+            '%s is not a JSON Pointer: it must be empty or start with "/"',
+            prefs_cfg_quote(s)));
+    END IF;
+    IF s ~ '~([^01]|$)' THEN
+        PERFORM prefs_cfg_fail(p_where, format(
+            '%s is not a JSON Pointer: "~" must be followed by 0 or 1',
+            prefs_cfg_quote(s)));
+    END IF;
+    toks := CASE WHEN s = '/' THEN ARRAY['']
+                 ELSE string_to_array(substr(s, 2), '/') END;
+    FOR i IN 1 .. array_length(toks, 1) LOOP
+        toks[i] := replace(replace(toks[i], '~1', '/'), '~0', '~');
+    END LOOP;
+    RETURN toks;
+END
+$$;
+
+
+-- The value at toks, or NULL when there is none.
+CREATE OR REPLACE FUNCTION prefs_jp_get(doc jsonb, toks text[])
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v  jsonb := doc;
+    i  integer;
+BEGIN
+    FOR i IN 1 .. coalesce(array_length(toks, 1), 0) LOOP
+        IF jsonb_typeof(v) = 'object' THEN
+            IF NOT v ? toks[i] THEN
+                RETURN NULL;
+            END IF;
+            v := v -> toks[i];
+        ELSIF jsonb_typeof(v) = 'array' THEN
+            IF toks[i] !~ '^(0|[1-9][0-9]{0,8})$'
+               OR toks[i]::integer >= jsonb_array_length(v) THEN
+                RETURN NULL;
+            END IF;
+            v := v -> toks[i]::integer;
+        ELSE
+            RETURN NULL;
+        END IF;
+    END LOOP;
+    RETURN v;
+END
+$$;
+
+
+-- One operation on doc.  PF001: a bad operation or pointer, a path that
+-- is not there; PF003: a test that does not hold.
+CREATE OR REPLACE FUNCTION prefs_jp_op(doc jsonb, op jsonb, p_where text)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    kind    text;
+    toks    text[];
+    n       integer;
+    ppath   text[];
+    parent  jsonb;
+    last    text;
+    idx     integer;
+    val     jsonb;
+    shown   text;
+BEGIN
+    IF jsonb_typeof(op) IS DISTINCT FROM 'object' THEN
+        PERFORM prefs_cfg_fail(p_where, 'must be an operation object');
+    END IF;
+    IF jsonb_typeof(op -> 'op') IS DISTINCT FROM 'string' THEN
+        PERFORM prefs_cfg_fail(p_where || '.op', 'is required (a string)');
+    END IF;
+    kind := op ->> 'op';
+    IF kind IN ('move', 'copy') THEN
+        PERFORM prefs_cfg_fail(p_where || '.op', format(
+            '%s is not supported: only add, replace, remove and test',
+            prefs_cfg_quote(kind)));
+    ELSIF kind NOT IN ('add', 'replace', 'remove', 'test') THEN
+        PERFORM prefs_cfg_fail(p_where || '.op', format(
+            '%s is not an operation: add, replace, remove or test',
+            prefs_cfg_quote(kind)));
+    END IF;
+    IF NOT op ? 'path' THEN
+        PERFORM prefs_cfg_fail(p_where || '.path', 'is required');
+    END IF;
+    toks := prefs_jp_pointer(op -> 'path', p_where || '.path');
+    shown := prefs_cfg_quote(op ->> 'path');
+    IF kind <> 'remove' THEN
+        IF NOT op ? 'value' THEN
+            PERFORM prefs_cfg_fail(p_where || '.value', 'is required');
+        END IF;
+        val := op -> 'value';
+    END IF;
+
+    IF kind = 'test' THEN
+        IF prefs_jp_get(doc, toks) IS DISTINCT FROM val THEN
+            RAISE EXCEPTION USING ERRCODE = 'PF003', MESSAGE = format(
+                '%s: the test of %s failed', p_where, shown);
+        END IF;
+        RETURN doc;
+    END IF;
+
+    n := coalesce(array_length(toks, 1), 0);
+    IF n = 0 THEN
+        IF kind = 'remove' THEN
+            PERFORM prefs_cfg_fail(p_where || '.path',
+                'cannot remove the whole profile');
+        END IF;
+        RETURN val;
+    END IF;
+    ppath := toks[1:n - 1];
+    last := toks[n];
+    parent := prefs_jp_get(doc, ppath);
+    IF parent IS NULL OR jsonb_typeof(parent) NOT IN ('object', 'array') THEN
+        PERFORM prefs_cfg_fail(p_where || '.path', format(
+            '%s: there is no object or array to hold %s', shown,
+            prefs_cfg_quote(last)));
+    END IF;
+
+    IF jsonb_typeof(parent) = 'object' THEN
+        IF kind <> 'add' AND NOT parent ? last THEN
+            PERFORM prefs_cfg_fail(p_where || '.path', format(
+                '%s does not exist', shown));
+        END IF;
+        parent := CASE WHEN kind = 'remove' THEN parent - last
+                       ELSE parent || jsonb_build_object(last, val) END;
+    ELSE
+        IF kind = 'add' AND last = '-' THEN
+            idx := jsonb_array_length(parent);
+        ELSIF last ~ '^(0|[1-9][0-9]{0,8})$' THEN
+            idx := last::integer;
+        ELSE
+            PERFORM prefs_cfg_fail(p_where || '.path', format(
+                '%s: %s is not an array index', shown,
+                prefs_cfg_quote(last)));
+        END IF;
+        IF idx > jsonb_array_length(parent)
+           OR (kind <> 'add' AND idx = jsonb_array_length(parent)) THEN
+            PERFORM prefs_cfg_fail(p_where || '.path', format(
+                '%s: index %s is out of range', shown, idx));
+        END IF;
+        parent := coalesce((SELECT jsonb_agg(x.v ORDER BY x.n)
+                              FROM jsonb_array_elements(parent)
+                                   WITH ORDINALITY AS x(v, n)
+                             WHERE x.n <= idx), '[]')
+               || CASE WHEN kind = 'remove' THEN '[]'::jsonb
+                       ELSE jsonb_build_array(val) END
+               || coalesce((SELECT jsonb_agg(x.v ORDER BY x.n)
+                              FROM jsonb_array_elements(parent)
+                                   WITH ORDINALITY AS x(v, n)
+                             WHERE x.n > idx + CASE WHEN kind = 'add'
+                                                    THEN 0 ELSE 1 END), '[]');
+    END IF;
+    IF n = 1 THEN
+        RETURN parent;
+    END IF;
+    RETURN jsonb_set(doc, ppath, parent);
+END
+$$;
+
+
+-- Identity keys of an item of a profile list: an item of the patched list
+-- keeps an item of the old one when they share a key.
+CREATE OR REPLACE FUNCTION prefs_jp_keys(p_list text, it jsonb)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT array_remove(CASE p_list
+        WHEN 'AlternateIds' THEN ARRAY[it ->> 'Type']
+        WHEN 'Emails' THEN ARRAY['id:' || (it ->> 'EmailId'),
+                                 'v:' || lower(it ->> 'Address')]
+        WHEN 'PhoneNumbers' THEN ARRAY['id:' || (it ->> 'PhoneId'),
+                                 'v:' || prefs_data_phone_norm(it ->> 'Number')]
+        WHEN 'Addresses' THEN ARRAY['id:' || (it ->> 'AddressId'),
+                                 'v:' || lower(it ->> 'Line1') || '|'
+                                 || lower(coalesce(it ->> 'PostalCode', ''))]
+        WHEN 'CustomFields' THEN ARRAY[it ->> 'Name']
+        WHEN 'Groups' THEN ARRAY[(it ->> 'Type') || '|' || (it ->> 'Name')]
+        WHEN 'Tags' THEN ARRAY[it #>> '{}']
+        WHEN 'ProfilePreferences' THEN ARRAY[(it ->> 'FilterId') || '|'
+                                 || coalesce(lower(it ->> 'ContactPoint'), '')]
+        WHEN 'Consents' THEN ARRAY[(it ->> 'TypeName') || '|'
+                                 || coalesce(lower(it ->> 'ContactPoint'), '')]
+        END, NULL)
+$$;
+
+
+-- The UpdateProfile body that turns profile p_before into p_after (the
+-- patched document): every field set, changed or new list items given,
+-- items gone given as removals.  PF001 for read-only changes.
+CREATE OR REPLACE FUNCTION prefs_jp_body(p_before jsonb, p_after jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    b     jsonb;
+    f     text;
+    l     text;
+    a     jsonb;
+    bl    jsonb;
+    lst   jsonb;
+    it    jsonb;
+    old   jsonb;
+    keys  text[];
+BEGIN
+    IF jsonb_typeof(p_after) IS DISTINCT FROM 'object' THEN
+        PERFORM prefs_cfg_fail('the patched profile', 'must be an object');
+    END IF;
+    FOREACH f IN ARRAY ARRAY['ProfileId', 'IsActive', 'ReasonCode', 'Edited']
+    LOOP
+        IF p_after ? f AND p_after -> f IS DISTINCT FROM p_before -> f THEN
+            PERFORM prefs_cfg_fail(f, 'is read-only: a patch cannot change it');
+        END IF;
+    END LOOP;
+    b := p_after - 'ProfileId' - 'IsActive' - 'ReasonCode' - 'Edited';
+    FOREACH f IN ARRAY ARRAY['Prefix', 'FirstName', 'MiddleName', 'LastName',
+                             'Suffix']
+    LOOP
+        IF NOT b ? f THEN
+            b := b || jsonb_build_object(f, '');
+        END IF;
+    END LOOP;
+    IF NOT b ? 'DefaultLocale' THEN
+        b := b || '{"DefaultLocale": null}';
+    END IF;
+    IF NOT b ? 'CustomerType' THEN
+        b := b || '{"CustomerType": null}';
+    END IF;
+    IF NOT b ? 'RegistrationConfirmed' THEN
+        b := b || '{"RegistrationConfirmed": false}';
+    END IF;
+
+    FOREACH l IN ARRAY ARRAY['AlternateIds', 'Emails', 'PhoneNumbers',
+        'Addresses', 'CustomFields', 'Groups', 'Tags', 'ProfilePreferences',
+        'Consents']
+    LOOP
+        a := coalesce(prefs_cfg_get(p_after, l), '[]');
+        IF jsonb_typeof(a) <> 'array' THEN
+            PERFORM prefs_cfg_fail(l, 'must be an array');
+        END IF;
+        bl := p_before -> l;
+        lst := '[]';
+        keys := '{}';
+        FOR it IN SELECT x FROM jsonb_array_elements(a) x LOOP
+            keys := keys || prefs_jp_keys(l, it);
+            CONTINUE WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(bl) y
+                                   WHERE y = it);
+            -- a changed preference or consent whose CustomerDate was left
+            -- as it was is dated now
+            IF l IN ('ProfilePreferences', 'Consents')
+               AND jsonb_typeof(it) = 'object' THEN
+                SELECT y INTO old FROM jsonb_array_elements(bl) y
+                 WHERE prefs_jp_keys(l, y) && prefs_jp_keys(l, it) LIMIT 1;
+                IF old -> 'CustomerDate' = it -> 'CustomerDate' THEN
+                    it := it - 'CustomerDate';
+                END IF;
+                IF l = 'Consents' THEN
+                    it := it - 'IsActive';
+                END IF;
+                old := NULL;
+            END IF;
+            lst := lst || jsonb_build_array(it);
+        END LOOP;
+        FOR it IN SELECT y FROM jsonb_array_elements(bl) y
+                   WHERE NOT prefs_jp_keys(l, y) && keys
+        LOOP
+            IF l = 'Consents' THEN
+                PERFORM prefs_cfg_fail('Consents', format(
+                    'cannot lose the consent %s: consents are a history; '
+                    'record a Revoked consent instead',
+                    prefs_cfg_quote(it ->> 'TypeName')));
+            END IF;
+            CONTINUE WHEN l = 'ProfilePreferences'
+                          AND (it -> 'IsArchived') = 'true';
+            lst := jsonb_build_array(CASE l
+                WHEN 'AlternateIds' THEN jsonb_build_object('Type',
+                    it -> 'Type', 'Value', it -> 'Value', 'IsActive', false)
+                WHEN 'Emails' THEN jsonb_build_object('EmailId',
+                    it -> 'EmailId', 'IsActive', false)
+                WHEN 'PhoneNumbers' THEN jsonb_build_object('PhoneId',
+                    it -> 'PhoneId', 'IsActive', false)
+                WHEN 'Addresses' THEN jsonb_build_object('AddressId',
+                    it -> 'AddressId', 'IsActive', false)
+                WHEN 'CustomFields' THEN jsonb_build_object('Name',
+                    it -> 'Name', 'IsActive', false)
+                WHEN 'Groups' THEN jsonb_build_object('Type', it -> 'Type',
+                    'Name', it -> 'Name', 'IsActive', false)
+                WHEN 'Tags' THEN jsonb_build_object('Name', it,
+                    'IsActive', false)
+                WHEN 'ProfilePreferences' THEN jsonb_build_object(
+                    'FilterId', it -> 'FilterId',
+                    'ContactPoint', it -> 'ContactPoint', 'IsArchived', true)
+                END) || lst;
+        END LOOP;
+        b := b || jsonb_build_object(l, lst);
+    END LOOP;
+    RETURN b;
+END
+$$;
+
+
+-- PATCH Profile/{id}: the patch (a JSON array of operations, at most
+-- 1000) is applied to the profile as GET renders it, in order, all or
+-- nothing; the result replaces the profile.  p_flags: {"PreserveConsents",
+-- "PreservePreferences"} (booleans, default true).  Outcomes: patched
+-- (body: the profile after), not_found, invalid, conflict (an alternate
+-- id of another profile), test_failed, too_large (body: the message).
+CREATE OR REPLACE FUNCTION prefs_profile_patch(p_account_id bigint,
+    p_user_id bigint, p_profile_id bigint, p_patch jsonb, p_flags jsonb)
+RETURNS TABLE (outcome text, body text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    before  jsonb;
+    doc     jsonb;
+    op      record;
+    b       jsonb;
+BEGIN
+    -- lock, then read the document in a statement of its own (see
+    -- prefs_profile_update): a patch applies to the profile as the
+    -- previous writer left it
+    PERFORM 1 FROM prefs_profile p
+     WHERE p.account_id = p_account_id AND p.profile_id = p_profile_id
+       AND p.erased_at IS NULL
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'not_found'::text,
+            format('there is no profile %s', p_profile_id);
+        RETURN;
+    END IF;
+    SELECT prefs_data_profile_json(p, false)::jsonb INTO before
+      FROM prefs_profile p WHERE p.profile_id = p_profile_id;
+    IF jsonb_typeof(p_patch) IS DISTINCT FROM 'array' THEN
+        RETURN QUERY SELECT 'invalid'::text,
+            'a JSON Patch must be an array of operations'::text;
+        RETURN;
+    END IF;
+    IF jsonb_array_length(p_patch) > 1000 THEN
+        RETURN QUERY SELECT 'too_large'::text,
+            'a JSON Patch may have at most 1000 operations'::text;
+        RETURN;
+    END IF;
+    BEGIN
+        doc := before;
+        FOR op IN SELECT x.v, x.n - 1 AS i
+                    FROM jsonb_array_elements(p_patch)
+                         WITH ORDINALITY AS x(v, n)
+        LOOP
+            doc := prefs_jp_op(doc, op.v, '[' || op.i || ']');
+        END LOOP;
+        b := prefs_jp_body(before, doc);
+        IF jsonb_typeof(p_flags) = 'object' THEN
+            b := b || p_flags;
+        END IF;
+        IF prefs_data_apply_ex(p_account_id, p_user_id, p_profile_id, b,
+                               false) THEN
+            PERFORM prefs_event_add(p_account_id, p_user_id,
+                'profile.replaced', p_profile_id,
+                (SELECT prefs_data_profile_json(p, false)::jsonb
+                   FROM prefs_profile p WHERE p.profile_id = p_profile_id),
+                before);
+        END IF;
+    EXCEPTION
+        WHEN SQLSTATE 'PF001' THEN
+            RETURN QUERY SELECT 'invalid'::text, SQLERRM;
+            RETURN;
+        WHEN SQLSTATE 'PF002' THEN
+            RETURN QUERY SELECT 'conflict'::text, SQLERRM;
+            RETURN;
+        WHEN SQLSTATE 'PF003' THEN
+            RETURN QUERY SELECT 'test_failed'::text, SQLERRM;
+            RETURN;
+        WHEN unique_violation THEN
+            RETURN QUERY SELECT 'conflict'::text,
+                'an alternate id of the profile belongs to another profile'
+                ::text;
+            RETURN;
+    END;
+    RETURN QUERY SELECT 'patched'::text,
+        (SELECT prefs_data_profile_json(p, false)::text
+           FROM prefs_profile p WHERE p.profile_id = p_profile_id);
+END
+$$;
+
+
+-- PATCH Profile/AlternateIdType/{type}/AlternateId/{value}
+CREATE OR REPLACE FUNCTION prefs_profile_patch_alternate(p_account_id bigint,
+    p_user_id bigint, p_type text, p_value text, p_patch jsonb,
+    p_flags jsonb)
+RETURNS TABLE (outcome text, body text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    pid  bigint;
+BEGIN
+    SELECT a.profile_id INTO pid FROM prefs_profile_alternate_id a
+     WHERE a.account_id = p_account_id AND a.type = p_type
+       AND a.value = p_value AND a.is_active
+     LIMIT 1;
+    IF pid IS NULL THEN
+        RETURN QUERY SELECT 'not_found'::text,
+            'no profile has that alternate id'::text;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT * FROM prefs_profile_patch(p_account_id, p_user_id,
+        pid, p_patch, p_flags);
+END
+$$;
+
+
+-- The active profile id of an alternate id, NULL when none.
+CREATE OR REPLACE FUNCTION prefs_data_alternate_profile(p_account_id bigint,
+    p_type text, p_value text)
+RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT a.profile_id FROM prefs_profile_alternate_id a
+     WHERE a.account_id = p_account_id AND a.type = p_type
+       AND a.value = p_value AND a.is_active
+     ORDER BY a.alternate_id_id LIMIT 1
+$$;
+
+
+-- an updated or deleted profile loses its copy at once (personal data
+-- must not linger after an erasure; and the space comes back)
+CREATE OR REPLACE FUNCTION prefs_profile_doc_drop() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM prefs_profile_doc d WHERE d.profile_id = OLD.profile_id;
+    RETURN NULL;
+END
+$$;
+
+
+CREATE OR REPLACE TRIGGER prefs_profile_doc_drop
+    AFTER UPDATE OR DELETE ON prefs_profile
+    FOR EACH ROW EXECUTE FUNCTION prefs_profile_doc_drop();
+
+
+-- Renders the profile and keeps the copy; NULL when there is no such
+-- profile in the account.  Reads call it when the copy is not current;
+-- writes (prefs_profile_create, prefs_profile_update) call it
+-- after their last change, for the Data of their event, so the first read
+-- after a change finds a current copy.  In a write the row's xmin is the
+-- writing transaction's (or subtransaction's) id, which is what readers
+-- see once it commits; the FOR SHARE below is then on a row the writer
+-- already holds, and a rollback takes the copy with it.
+CREATE OR REPLACE FUNCTION prefs_profile_doc_fill(p_account_id bigint,
+    p_profile_id bigint)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_xmin  xid;
+    v_doc   text;
+BEGIN
+    -- one statement: the row's xmin and the document from one snapshot
+    SELECT x.xmin, prefs_data_profile_json(x, false)::text
+      INTO v_xmin, v_doc
+      FROM prefs_profile x
+     WHERE x.account_id = p_account_id AND x.profile_id = p_profile_id;
+
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+
+    INSERT INTO prefs_profile_doc AS d (profile_id, src_xmin, doc)
+    SELECT x.profile_id, v_xmin, v_doc
+      FROM prefs_profile x
+     WHERE x.profile_id = p_profile_id AND x.xmin = v_xmin
+       FOR SHARE OF x
+    ON CONFLICT (profile_id) DO UPDATE
+       SET src_xmin = EXCLUDED.src_xmin, doc = EXCLUDED.doc;
+
+    RETURN v_doc;
 END
 $$;

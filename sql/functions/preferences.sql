@@ -1,169 +1,32 @@
--- 010: Idempotency-Key on creates, the profile routes by alternate id
--- (preferences, consent history), and the v3 (MyPreferences 2.0)
--- Preferences routes over the v4 data.
+-- Preferences: their JSON, and the v3 Preferences routes and the v4 routes
+-- by alternate id over the v4 data.
 --
--- Idempotency.  A create sent with an Idempotency-Key runs inside
--- prefs_idempotent(), which records the key and the create's answer in
--- the same transaction as the create itself:
---
---   INSERT the key (account, user, key)   a concurrent request with the
---     ON CONFLICT DO NOTHING              same key waits here on the
---                                         unique index until the first
---                                         commits, then finds its answer
---   run the operation (its SQL text is registered in
---     prefs_idempotent_operation)
---   keep its answer when its outcome is one of the operation's "kept"
---     outcomes (a create that happened); otherwise drop the key, so that
---     a refused request (400, 409) leaves nothing and may be corrected and
---     sent again with the same key
---
--- A key seen before answers the stored answer ('replayed'), or 'mismatch'
--- when the request's fingerprint (method, route, SHA-256 of the body)
--- differs.  Keys are kept 24 hours: each call deletes up to 16 expired
--- keys (of any account, oldest first), and an expired key found in place is
--- taken over as if it were new.
---
--- A route opts in with (1) a row of prefs_idempotent_operation, (2) a
--- statement that calls prefs_idempotent and answers the columns of the
--- route's plain statement plus "idempotency", (3) ngx_prefs_idem_apply()
--- and ngx_prefs_idem_check() in its C handler (src/ngx_prefs_idem.h).
-
-CREATE TABLE IF NOT EXISTS prefs_idempotency (
-    account_id   bigint      NOT NULL REFERENCES prefs_account
-                             ON DELETE CASCADE,
-    user_id      bigint      NOT NULL,
-    idem_key     text        NOT NULL,
-    fingerprint  text        NOT NULL,
-    operation    text        NOT NULL,
-    answer       jsonb,
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (account_id, user_id, idem_key)
-);
-CREATE INDEX IF NOT EXISTS prefs_idempotency_age
-    ON prefs_idempotency (created_at);
-
--- call: SQL run with $1 the account (bigint), $2 the user (bigint), $3 the
--- operation's arguments (a jsonb array); it returns one row of one jsonb
--- column, the operation's answer, whose "outcome" decides whether the key
--- is kept.
-CREATE TABLE IF NOT EXISTS prefs_idempotent_operation (
-    operation  text    PRIMARY KEY,
-    call       text    NOT NULL,
-    kept       text[]  NOT NULL
-);
-
-INSERT INTO prefs_idempotent_operation (operation, call, kept) VALUES
-    ('profile.create',
-     'SELECT to_jsonb(x) FROM prefs_profile_create($1, ($3 ->> 0)::bigint, '
-     '$3 -> 1) x', '{created}'),
-    ('user.create',
-     'SELECT to_jsonb(x) FROM prefs_user_create($1, $3 -> 0) x', '{created}')
-ON CONFLICT (operation) DO UPDATE
-    SET call = EXCLUDED.call, kept = EXCLUDED.kept;
+-- The one current definition of each function and trigger here: edit it in
+-- place and run `prefsctl migrate`, which re-applies every file of
+-- sql/functions (in the order of sql/functions/manifest) in one transaction
+-- after the migrations.  Tables, indexes and data changes go to a new
+-- sql/migrations/NNN_name.sql instead; so does dropping a function.
 
 
--- idempotency: 'new' (run now, key kept), 'refused' (run now, outcome not
--- kept, key dropped), 'replayed' (the stored answer), 'mismatch' (the key
--- belongs to another request; answer NULL).
-CREATE OR REPLACE FUNCTION prefs_idempotent(p_account_id bigint,
-    p_user_id bigint, p_key text, p_fingerprint text, p_operation text,
-    p_args jsonb)
-RETURNS TABLE (idempotency text, answer jsonb)
-LANGUAGE plpgsql AS $$
-DECLARE
-    op    prefs_idempotent_operation%ROWTYPE;
-    k     prefs_idempotency%ROWTYPE;
-    res   jsonb;
-    mine  boolean := false;
-    ttl   CONSTANT interval := interval '24 hours';
-BEGIN
-    SELECT * INTO op FROM prefs_idempotent_operation o
-     WHERE o.operation = p_operation;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = '22023',
-            MESSAGE = format('unknown idempotent operation %L', p_operation);
-    END IF;
-    IF p_key IS NULL OR char_length(p_key) NOT BETWEEN 1 AND 255
-       OR p_key ~ '[^\x20-\x7e]' THEN
-        RAISE EXCEPTION USING ERRCODE = '22023',
-            MESSAGE = 'an idempotency key is 1 to 255 printable ASCII '
-                      'characters';
-    END IF;
-
-    DELETE FROM prefs_idempotency x
-     WHERE (x.account_id, x.user_id, x.idem_key) IN (
-           SELECT y.account_id, y.user_id, y.idem_key
-             FROM prefs_idempotency y
-            WHERE y.created_at < now() - ttl
-            ORDER BY y.created_at LIMIT 16
-              FOR UPDATE SKIP LOCKED);
-
-    FOR attempt IN 1 .. 3 LOOP
-        INSERT INTO prefs_idempotency (account_id, user_id, idem_key,
-                                       fingerprint, operation)
-        VALUES (p_account_id, p_user_id, p_key, p_fingerprint, p_operation)
-        ON CONFLICT DO NOTHING;
-        IF FOUND THEN
-            mine := true;
-            EXIT;
-        END IF;
-        -- committed by another transaction (waited for above)
-        SELECT * INTO k FROM prefs_idempotency x
-         WHERE x.account_id = p_account_id AND x.user_id = p_user_id
-           AND x.idem_key = p_key
-           FOR UPDATE;
-        CONTINUE WHEN NOT FOUND;      -- removed meanwhile: insert again
-        IF k.created_at < now() - ttl THEN
-            UPDATE prefs_idempotency x
-               SET fingerprint = p_fingerprint, operation = p_operation,
-                   answer = NULL, created_at = now()
-             WHERE x.account_id = p_account_id AND x.user_id = p_user_id
-               AND x.idem_key = p_key;
-            mine := true;
-            EXIT;
-        END IF;
-        IF k.fingerprint <> p_fingerprint THEN
-            RETURN QUERY SELECT 'mismatch'::text, NULL::jsonb;
-            RETURN;
-        END IF;
-        RETURN QUERY SELECT 'replayed'::text, k.answer;
-        RETURN;
-    END LOOP;
-    IF NOT mine THEN
-        RAISE EXCEPTION USING ERRCODE = '40001',
-            MESSAGE = 'the idempotency key changed hands repeatedly';
-    END IF;
-
-    EXECUTE op.call INTO res USING p_account_id, p_user_id, p_args;
-
-    IF res ->> 'outcome' = ANY (op.kept) THEN
-        UPDATE prefs_idempotency x SET answer = res
-         WHERE x.account_id = p_account_id AND x.user_id = p_user_id
-           AND x.idem_key = p_key;
-        RETURN QUERY SELECT 'new'::text, res;
-    ELSE
-        DELETE FROM prefs_idempotency x
-         WHERE x.account_id = p_account_id AND x.user_id = p_user_id
-           AND x.idem_key = p_key;
-        RETURN QUERY SELECT 'refused'::text, res;
-    END IF;
-END
+CREATE OR REPLACE FUNCTION prefs_data_pref_json(p prefs_preference)
+RETURNS json LANGUAGE sql STABLE AS $$
+    SELECT json_build_object('FilterId', p.filter_id,
+        'ChannelId', p.channel_id,
+        'ContactPoint', CASE
+            WHEN p.email_id IS NOT NULL THEN to_json((SELECT e.address
+                FROM prefs_profile_email e WHERE e.email_id = p.email_id))
+            WHEN p.phone_id IS NOT NULL THEN to_json((SELECT ph.number
+                FROM prefs_profile_phone ph WHERE ph.phone_id = p.phone_id))
+            WHEN p.address_id IS NOT NULL THEN to_json(p.address_id)
+            END,
+        'PreferenceType', p.preference_type,
+        'FrequencyId', p.frequency_id,
+        'Attributes', p.attributes,
+        'CustomerDate', prefs_iso(p.customer_date),
+        'ExpirationDate', prefs_iso(p.expiration_date),
+        'IsArchived', p.is_archived)
 $$;
 
-
--- --------------------------------------------------------------------------
--- v4 routes by alternate id
-
--- The active profile id of an alternate id, NULL when none.
-CREATE OR REPLACE FUNCTION prefs_data_alternate_profile(p_account_id bigint,
-    p_type text, p_value text)
-RETURNS bigint
-LANGUAGE sql STABLE AS $$
-    SELECT a.profile_id FROM prefs_profile_alternate_id a
-     WHERE a.account_id = p_account_id AND a.type = p_type
-       AND a.value = p_value AND a.is_active
-     ORDER BY a.alternate_id_id LIMIT 1
-$$;
 
 -- POST Profile/Preferences/AlternateIdType/{type}/AlternateId/{value}: the
 -- body is the preferences' list, {"ProfilePreferences": [...]} or one
@@ -198,56 +61,7 @@ BEGIN
 END
 $$;
 
--- GET Profile/Consents/History?alternateIdType=&alternateId=: the profile's
--- names and alternate ids with its whole consent history, by type, version
--- and date.  p_args: the query string as an object (names in any case).
--- Outcomes: ok (body), not_found, invalid (body: the message).
-CREATE OR REPLACE FUNCTION prefs_profile_consent_history(p_account_id bigint,
-    p_args jsonb)
-RETURNS TABLE (outcome text, body text)
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    t    text;
-    v    text;
-    pid  bigint;
-    p    prefs_profile;
-BEGIN
-    SELECT x.value INTO t FROM jsonb_each_text(p_args) x
-     WHERE lower(x.key) = 'alternateidtype' LIMIT 1;
-    SELECT x.value INTO v FROM jsonb_each_text(p_args) x
-     WHERE lower(x.key) = 'alternateid' LIMIT 1;
-    IF coalesce(t, '') = '' OR coalesce(v, '') = '' THEN
-        RETURN QUERY SELECT 'invalid'::text,
-            'alternateIdType and alternateId are required'::text;
-        RETURN;
-    END IF;
-    pid := prefs_data_alternate_profile(p_account_id, t, v);
-    SELECT * INTO p FROM prefs_profile x
-     WHERE x.account_id = p_account_id AND x.profile_id = pid;
-    IF NOT FOUND THEN
-        RETURN QUERY SELECT 'not_found'::text, NULL::text;
-        RETURN;
-    END IF;
-    RETURN QUERY SELECT 'ok'::text, json_build_object(
-        'ProfileId', p.profile_id,
-        'Prefix', p.prefix, 'FirstName', p.first_name,
-        'MiddleName', p.middle_name, 'LastName', p.last_name,
-        'Suffix', p.suffix,
-        'IsActive', p.is_active,
-        'AlternateIds', coalesce((SELECT json_agg(json_build_object(
-                'Type', a.type, 'Value', a.value)
-                ORDER BY a.type, a.alternate_id_id)
-            FROM prefs_profile_alternate_id a
-            WHERE a.profile_id = p.profile_id AND a.is_active), '[]'),
-        'Consents', coalesce((SELECT json_agg(prefs_data_consent_json(c)
-                ORDER BY c.type_name, c.version, c.recorded_at, c.consent_id)
-            FROM prefs_consent c WHERE c.profile_id = p.profile_id), '[]')
-        )::text;
-END
-$$;
 
-
--- --------------------------------------------------------------------------
 -- v3 Preferences (MyPreferences 2.0): one model, the v3 spelling.
 --
 -- The CID (customer id) of v3 is the profile's alternate id of type "CID"
@@ -306,6 +120,7 @@ LANGUAGE sql STABLE AS $$
         'ExpirationDate', prefs_iso(pr.expiration_date))
 $$;
 
+
 -- The v3 Preferences of the given preference rows, in the order given.
 CREATE OR REPLACE FUNCTION prefs_v3_prefs(p_account_id bigint,
     p_ids bigint[])
@@ -328,6 +143,7 @@ LANGUAGE sql STABLE AS $$
      WHERE pr.account_id = p_account_id
 $$;
 
+
 -- The programs of a program group, with those of its nested groups when
 -- p_nested; NULL when the account has no such group.
 CREATE OR REPLACE FUNCTION prefs_v3_group_programs(p_account_id bigint,
@@ -349,6 +165,7 @@ LANGUAGE sql STABLE AS $$
                 jsonb_array_elements_text(g.body -> 'ProgramIds') AS x),
         '{}') END
 $$;
+
 
 -- GET routes.  p_by / p_args (the query string as an object, plus the
 -- path's values):
@@ -542,6 +359,7 @@ BEGIN
 END
 $$;
 
+
 -- A v3 ContactElement: an object of strings.
 CREATE OR REPLACE FUNCTION prefs_v3_contact(o jsonb, p_path text)
 RETURNS jsonb
@@ -567,6 +385,7 @@ BEGIN
 END
 $$;
 
+
 -- v3 PreferenceAttributes [{"Link","Key","Value"}] -> [{"Key","Value"}].
 CREATE OR REPLACE FUNCTION prefs_v3_attributes(o jsonb, p_path text)
 RETURNS jsonb
@@ -587,6 +406,7 @@ BEGIN
     RETURN res;
 END
 $$;
+
 
 -- One v3 preference item, normalized (see prefs_v3_preferences_write):
 --   {CID, Names: {...}, FilterID, PreferenceType, FrequencyID, Attributes,
@@ -790,6 +610,7 @@ BEGIN
 END
 $$;
 
+
 -- A v3 item of the request, checked and normalized for prefs_v3_apply.
 CREATE OR REPLACE FUNCTION prefs_v3_item(o jsonb, p_at text, p_cat text,
     p_contact jsonb, p_filter text, p_type jsonb, p_optional boolean)
@@ -822,6 +643,7 @@ BEGIN
         'ContactAt', p_cat);
 END
 $$;
+
 
 -- POST Preferences (p_mode 'list': a list of v3 Preferences, as an array,
 -- {"Preferences": [...]} or one object), POST Preferences/Program/{id}

@@ -1,0 +1,10 @@
+-- Run by `prefsctl migrate` after the functions, in their transaction, on
+-- every migrate (Flyway's afterMigrate): upkeep that needs the functions
+-- and must hold right after a migrate, before the helper process first
+-- runs.  Idempotent.
+--
+-- Event partitions from today to 7 days ahead, so that a new database
+-- files today's events in their day's partition.  Nothing is dropped here
+-- (3650 days is prefs_event_history_days' largest value): the helper
+-- drops what is older than the configured history.
+SELECT count(*) FROM prefs_event_partitions(7, 3650);

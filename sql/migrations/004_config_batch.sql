@@ -1,0 +1,9 @@
+-- 004: writing several configuration items in one request, all or none.
+--
+-- The reference's bodies carry lists ({"ConsentTypes": [...]}); each item
+-- goes through prefs_config_write() (003), and the first refusal undoes
+-- the items written before it and is the answer.
+--
+-- This version added functions only: they live in sql/functions/ (see
+-- sql/README.md), and the file stays so that version numbers keep meaning
+-- what they meant.

@@ -1,0 +1,14 @@
+-- 006: reading a profile fast.
+--
+-- prefs_profile_get is what GET Profile/{id} runs on every request.  As SQL
+-- functions its big JSON query was planned again on each call (a SQL
+-- function with sub-selects is neither inlined nor its plan kept across
+-- queries), and prefs_iso, declared IMMUTABLE over the STABLE to_char,
+-- could not be inlined either.  As PL/pgSQL the plan is kept for the
+-- session (nginx keeps its connections), the preferences' contact points
+-- come from joins instead of a sub-select per preference, and prefs_iso
+-- is inlined.  The answer is byte for byte the same.
+--
+-- This version added functions only: they live in sql/functions/ (see
+-- sql/README.md), and the file stays so that version numbers keep meaning
+-- what they meant.
