@@ -431,12 +431,19 @@ sub spool_blocks {
 }
 
 # api_blocks() also installs the checks of api_checks() (below).
+#
+# Their nginx runs no helper unless a block names prefs_helper: any helper
+# claims any account's queued jobs and deliveries, so one in every block's
+# nginx would run, under its own policy, the work of the suites running
+# beside it.
 sub api_blocks {
     api_checks();
     Test::Nginx::Util::add_block_preprocessor(sub {
         my ($block) = @_;
         my $http = $block->http_config // '';
-        $block->set_value(http_config => api_http_config() . $http)
+        $block->set_value(http_config => api_http_config()
+                                         . ($http =~ /\bprefs_helper\b/ ? '' : "prefs_helper off;\n")
+                                         . $http)
             unless $http =~ /\bprefs_database\b/;
         $block->set_value(config => $ApiLocations) unless defined $block->config;
     });
