@@ -74,12 +74,6 @@ WRAP
     export TEST_NGINX_BINARY="$wrapper"
 fi
 
-# Suites that must run alone but cannot carry the mark yet (their files
-# are being rewritten elsewhere): 160 compares every subscription of the
-# database before and after its blocks; 190 needs its deliveries sent by
-# its own nginx's helper, under its own destination policy.
-unmarked_exclusive=" t/160-webhooks-api.t t/190-webhooks-e2e.t "
-
 parallel=()
 exclusive=()
 # shellcheck disable=SC2086
@@ -90,8 +84,7 @@ for t in ${TESTS:-t/}; do
         files=("$t")
     fi
     for f in "${files[@]}"; do
-        if grep -q '^# prefs-test: exclusive' "$f" \
-           || [[ $unmarked_exclusive == *" ${f#./} "* ]]; then
+        if grep -q '^# prefs-test: exclusive' "$f"; then
             exclusive+=("$f")
         else
             parallel+=("$f")

@@ -1,465 +1,1110 @@
 # Idempotency-Key on creates (POST Profile, POST Users): replays, 422 for
-# another request, bad keys, keys per account and user, concurrent
-# duplicates, expiry; the v4 routes by alternate id (preferences, consent
-# history); the v3 Preferences routes over the same data (both ways), with
-# bad input, other accounts and permissions.
-use strict;
-use warnings;
-use Test::More;
-use JSON::PP;
+# another request, bad keys, keys per account and user, expiry; the v4
+# routes by alternate id (preferences, consent history); the v3 Preferences
+# routes over the same data (both ways), with bad input, other accounts and
+# permissions.  (Concurrent duplicates and concurrent writers of one new
+# customer: t/133-data-v3-idem-concurrent.t.)
+use lib 't';
+use Test::Nginx::Socket 'no_plan';
 use PrefsTest;
+use JSON::PP;
 
-plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE};
-
-my $top = $ENV{TEST_NGINX_PREFS_TOP} || '.';
-my $ng = PrefsTest::start_nginx(name => 'datav3', port => 1992, workers => 2,
-                                config => 'location /api/3/ { prefs_api v3; }');
-
-my $acme = make_account('dv3');
-my $secret = make_user($acme, 'admin', 'Administrators');
-my $secret2 = make_user($acme, 'admin2', 'Administrators');
-my $reader = make_user($acme, 'reader', 'ReadOnly');
-my $other = make_account('dv3o');
-my $osecret = make_user($other, 'admin', 'Administrators');
-
-for my $c ($acme, $other) {
-    my ($rc, $out) = prefsctl('config', 'import', $c, "$top/conf/demo-config.json");
-    is($rc, 0, "the demo configuration is imported into $c") or diag $out;
+for my $c ('IdemCo', 'IdemOther', 'IdemTypeCo') {
+    api_account($c);
+    api_user($c, 'admin', 'Administrators');
+    PrefsTest::api_config_import($c);
 }
+api_user('IdemCo', 'admin2', 'Administrators');
+api_user('IdemCo', 'reader', 'ReadOnly');
 
-sub call {
+our @required = ({ Name => 'FavoriteCategory', Value => 'Garden' });
+
+# a request made while preparing, which must succeed: its decoded answer
+sub prepare {
     my ($method, $path, $body, %o) = @_;
-    my $client = $o{client} // $acme;
-    my $user = $o{user} // 'admin';
-    my $s = $client ne $acme ? $osecret : { admin => $secret, admin2 => $secret2, reader => $reader }->{$user};
-    my %h = (Authorization => pnauth($client, $user, $s), %{ $o{headers} || {} });
-    $h{'Content-Type'} //= 'application/json' if defined $body;
-    my $prefix = $o{v3} ? '/api/3' : '/Profiles/v4';
-    my ($st, $hd, $b) = $ng->request(method => $method, path => "$prefix/$client/$path", headers => \%h,
-                                     body => defined $body ? (ref $body ? encode_json($body) : $body) : undef);
-    my $j = eval { decode_json($b) };
-    return ($st, $hd, $j, $b);
+    my ($st, $h, $j, $raw) = PrefsTest::api_request($o{client} // 'IdemCo', 'admin', $method, $path, $body, $o{headers});
+    die "preparing $method $path: $st $raw\n" unless $st =~ /^20/;
+    return wantarray ? ($j, $raw, $h) : $j;
 }
 
-sub count { psql_value(shift, @_) }
-sub events { count("SELECT count(*) FROM prefs_event e JOIN prefs_account a USING (account_id) WHERE a.client_id = :'c'", c => shift // $acme) }
-sub profiles { count("SELECT count(*) FROM prefs_profile p JOIN prefs_account a USING (account_id) WHERE a.client_id = :'c'", c => shift // $acme) }
-sub named { count("SELECT count(*) FROM prefs_profile p JOIN prefs_account a USING (account_id) WHERE a.client_id = :'c' AND p.first_name = :'n'", c => $_[1] // $acme, n => $_[0]) }
+sub profile_by_cid { prepare('GET', "Profile/AlternateIdType/CID/AlternateId/$_[0]")->{ProfileId} }
 
-my @required = ({ Name => 'FavoriteCategory', Value => 'Garden' });
+# a v3 customer's profile id, while the blocks run
+sub profile_id { psql_value("SELECT profile_id FROM prefs_profile_alternate_id WHERE type = 'CID' AND value = :'v'", v => $_[0]) }
 
-# --- Idempotency-Key: POST Profile ------------------------------------------------
+our ($id1, $raw1, $exp_id, $uraw, $alt_a, $alt_r, $alt_r_prefs, $alt_l, $alt_c, $cid_w, $cid_u, $cid_u_last, $cid_p,
+     $cid_p_id, $cid_m_id, $op);
 
-my $k1 = "key-one-$$";
-my %create = (FirstName => "Idem$$", CustomFields => \@required);
-my ($st, $h, $j, $raw) = call('POST', 'Profile', \%create, headers => { 'Idempotency-Key' => $k1 });
-is($st, 201, 'POST Profile with an Idempotency-Key: 201') or diag $raw;
-my ($id1, $loc1, $raw1) = ($j->{ProfileId}, $h->{location}, $raw);
-like($loc1 // '', qr{/Profile/$id1$}, 'with its Location');
-ok(!exists $h->{'idempotent-replayed'}, 'not a replay');
-my ($p0, $e0) = (profiles(), events());
-
-($st, $h, $j, $raw) = call('POST', 'Profile', \%create, headers => { 'Idempotency-Key' => $k1 });
-is($st, 201, 'the retry: the same status');
-is($raw, $raw1, 'the same body');
-is($h->{location}, $loc1, 'the same Location');
-is($h->{'idempotent-replayed'}, 'true', 'Idempotent-Replayed: true');
-is(profiles(), $p0, 'no second profile');
-is(events(), $e0, 'no event either');
-is(named("Idem$$"), 1, 'one profile of that body in the database');
-is(count("SELECT count(*) FROM prefs_idempotency i JOIN prefs_account a USING (account_id) WHERE a.client_id = :'c' AND i.idem_key = :'k'",
-         c => $acme, k => $k1), 1, 'and one row of the key, with its answer');
-is(count("SELECT i.answer->>'profile_id' FROM prefs_idempotency i JOIN prefs_user u USING (user_id)"
-         . " JOIN prefs_account a ON a.account_id = i.account_id"
-         . " WHERE a.client_id = :'c' AND u.user_name = 'admin' AND i.idem_key = :'k'", c => $acme, k => $k1), $id1,
-   'the answer stored is the create\'s');
-
-($st, $h, $j) = call('POST', 'Profile', { %create, LastName => 'Other' }, headers => { 'Idempotency-Key' => $k1 });
-is($st, 422, 'the same key with another body: 422');
-like($j->{Message} // '', qr/Idempotency-Key/, 'with a Message naming the key');
-is(profiles(), $p0, 'nothing created');
-
-($st, $h, $j) = call('POST', 'Users', { UserName => "u$$" }, headers => { 'Idempotency-Key' => $k1 });
-is($st, 422, 'the same key on another route: 422');
-is(count("SELECT count(*) FROM prefs_user WHERE user_name = :'u'", u => "u$$"), 0, 'no user created');
-
-# keys are per account and per user
-($st, $h, $j) = call('POST', 'Profile', \%create, client => $other, headers => { 'Idempotency-Key' => $k1 });
-is($st, 201, 'another account with the same key: a create of its own');
-ok(!exists $h->{'idempotent-replayed'}, 'not a replay');
-is(named("Idem$$", $other), 1, 'in that account');
-isnt($j->{ProfileId}, $id1, 'another profile');
-($st, $h, $j) = call('POST', 'Profile', \%create, user => 'admin2', headers => { 'Idempotency-Key' => $k1 });
-is($st, 201, 'another user of the account with the same key: a create of its own');
-ok(!exists $h->{'idempotent-replayed'}, 'not a replay either');
-is(named("Idem$$"), 2, 'a second profile');
-
-# bad keys
-($p0, $e0) = (profiles(), events());
-for my $c ([ 'an empty key', { 'Idempotency-Key' => '' } ],
-           [ 'a key of 256 characters', { 'Idempotency-Key' => 'k' x 256 } ],
-           [ 'a key that is not ASCII', { 'Idempotency-Key' => "caf\xc3\xa9" } ],
-           [ 'a key with a control character', { 'Idempotency-Key' => "a\x01b" } ],
-           [ 'a bad sf-string', { 'Idempotency-Key' => '"a\\b"' } ],
-           [ 'two keys', { 'Idempotency-Key' => 'a', 'idempotency-key' => 'b' } ]) {
-    ($st, $h, $j) = call('POST', 'Profile', \%create, headers => $c->[1]);
-    is($st, 400, "$c->[0]: 400");
-    like($j->{Message} // '', qr/Idempotency-Key/, "$c->[0]: the Message says why");
-}
-($st) = call('POST', 'Profile', \%create, headers => { 'Idempotency-Key' => 'k' x 255 });
-is($st, 201, 'a key of 255 characters is fine');
-($st, $h) = call('POST', 'Profile', \%create, headers => { 'Idempotency-Key' => '"' . ('k' x 255) . '"' });
-is($h->{'idempotent-replayed'}, 'true', 'and its sf-string form is the same key');
-is(profiles(), $p0 + 1, 'only that one created');
-
-# a refused create keeps no key: the corrected request may use it
-my $k3 = "key-three-$$";
-($st, $h, $j) = call('POST', 'Profile', { FirstName => "Fix$$" }, headers => { 'Idempotency-Key' => $k3 });
-is($st, 400, 'a create refused (a required custom field is missing): 400');
-is(count("SELECT count(*) FROM prefs_idempotency WHERE idem_key = :'k'", k => $k3), 0, 'its key is not kept');
-($st, $h, $j, $raw) = call('POST', 'Profile', { FirstName => "Fix$$", CustomFields => \@required },
-                           headers => { 'Idempotency-Key' => $k3 });
-is($st, 201, 'the corrected request with the same key creates') or diag $raw;
-ok(!exists $h->{'idempotent-replayed'}, 'as a first request');
-is(count("SELECT count(*) FROM prefs_idempotency WHERE idem_key = :'k'", k => $k3), 1, 'and its key is kept now');
-
-# concurrent duplicates: one profile, the same answer for all
-my $k2 = "key-two-$$";
-my @socks;
-my $dup = encode_json({ FirstName => "Conc$$", CustomFields => \@required });   # one key order
-for (1 .. 6) {
-    push @socks, $ng->request(method => 'POST', path => "/Profiles/v4/$acme/Profile",
-        headers => { Authorization => pnauth($acme, 'admin', $secret), 'Content-Type' => 'application/json',
-                     'Idempotency-Key' => $k2 },
-        body => $dup, no_wait => 1);
-}
-my @answers = map { [ PrefsTest::read_response($_, 20) ] } @socks;
-is_deeply([ map { $_->[0] } @answers ], [ (201) x 6 ], 'six concurrent duplicates: all 201');
-is(scalar(keys %{ { map { $_->[2] => 1 } @answers } }), 1, 'with one body');
-is(scalar(grep { ($_->[1]{'idempotent-replayed'} // '') eq 'true' } @answers), 5, 'five of them replays');
-is(named("Conc$$"), 1, 'and one profile in the database');
-
-# keys are kept 24 hours
-psql("UPDATE prefs_idempotency SET created_at = now() - interval '25 hours' WHERE idem_key = :'k'", k => $k1);
+# --- Idempotency-Key ----------------------------------------------------------------
+our $create = JSON::PP->new->canonical->encode({ FirstName => 'Idem', CustomFields => \@required });
+(undef, $raw1) = prepare('POST', 'Profile', $create, headers => { 'Idempotency-Key' => 'key-one' });
+$id1 = decode_json($raw1)->{ProfileId};
+prepare('POST', 'Profile', $create, headers => { 'Idempotency-Key' => 'k' x 255 });
+$exp_id = prepare('POST', 'Profile', $create, headers => { 'Idempotency-Key' => 'key-expired' })->{ProfileId};
+psql("UPDATE prefs_idempotency SET created_at = now() - interval '25 hours' WHERE idem_key = 'key-expired'");
 psql("INSERT INTO prefs_idempotency (account_id, user_id, idem_key, fingerprint, operation, answer, created_at)"
-     . " SELECT account_id, 0, :'k', 'x', 'profile.create', '{}', now() - interval '3 days'"
-     . " FROM prefs_account WHERE client_id = :'c'", k => "stale-$$", c => $acme);
-($st, $h, $j) = call('POST', 'Profile', \%create, headers => { 'Idempotency-Key' => $k1 });
-is($st, 201, 'an expired key: the create runs again');
-ok(!exists $h->{'idempotent-replayed'}, 'not a replay');
-isnt($j->{ProfileId}, $id1, 'a new profile');
-is(count("SELECT count(*) FROM prefs_idempotency WHERE idem_key = :'k'", k => "stale-$$"), 0,
-   'expired keys are deleted as keys are used');
-
-# POST Users opts in the same way
-my %user = (UserName => "idem.user.$$", FirstName => 'I');
-($st, $h, $j, $raw) = call('POST', 'Users', \%user, headers => { 'Idempotency-Key' => "user-$$" });
-is($st, 201, 'POST Users with a key: 201') or diag $raw;
-my ($uraw, $uloc) = ($raw, $h->{location});
-($st, $h, $j, $raw) = call('POST', 'Users', \%user, headers => { 'Idempotency-Key' => "user-$$" });
-is($st, 201, 'its retry: 201 (not 409)');
-is($raw, $uraw, 'the same body, SubmittedTime included');
-is($h->{location}, $uloc, 'the same Location');
-is($h->{'idempotent-replayed'}, 'true', 'a replay');
-($st) = call('POST', 'Users', \%user);
-is($st, 409, 'without the key the same user is a conflict, as before');
+     . " SELECT account_id, 0, 'key-stale', 'x', 'profile.create', '{}', now() - interval '3 days'"
+     . " FROM prefs_account WHERE client_id = 'IdemCo'");
+our $user = '{"UserName":"idem.user","FirstName":"I"}';
+(undef, $uraw) = prepare('POST', 'Users', $user, headers => { 'Idempotency-Key' => 'user-key' });
 
 # --- v4 routes by alternate id ------------------------------------------------------------
-
-my $crm = "crm-$$";
-($st, $h, $j, $raw) = call('POST', 'Profile', { FirstName => 'Alt', CustomFields => \@required,
-    AlternateIds => [ { Type => 'CRMId', Value => $crm } ],
-    Emails => [ { Address => "alt$$\@example.com", IsDefault => JSON::PP::true } ] });
-is($st, 201, 'a profile with an alternate id') or diag $raw;
-my $alt = $j->{ProfileId};
-my $apath = "Profile/Preferences/AlternateIdType/CRMId/AlternateId/$crm";
-
-$e0 = events();
-($st, $h, $j, $raw) = call('POST', $apath, { FilterId => 'NewsletterEmail', ContactPoint => "alt$$\@example.com",
-                                             PreferenceType => 1, FrequencyId => 'W' });
-is($st, 200, 'POST Profile/Preferences/AlternateIdType/{type}/AlternateId/{id}') or diag $raw;
-is_deeply($j, { ProfileId => $alt }, 'answers the profile id');
-is(count("SELECT count(*) FROM prefs_event WHERE profile_id = :'p' AND event_type = 'preference.added'", p => $alt), 1,
-   'preference.added recorded');
-($st, $h, $j, $raw) = call('GET', $apath);
-is($st, 200, 'GET Profile/Preferences/AlternateIdType/{type}/AlternateId/{id}') or diag $raw;
-is($j->{ProfileId}, $alt, 'not taken by another route: the profile named by the alternate id');
-is_deeply([ map { $_->{FilterId} } @{ $j->{ProfilePreferences} || [] } ], [ 'NewsletterEmail' ], 'its preferences');
-my ($st4, $h4, $j4) = call('GET', "Profile/$alt/Preferences");
-is_deeply($j, $j4, 'the same as GET Profile/{id}/Preferences');
-($st, $h, $j) = call('GET', "profile/preferences/alternateidtype/CRMId/alternateid/$crm");
-is($j->{ProfileId}, $alt, 'route names in any case');
-($st, $h, $j) = call('POST', $apath, [ { FilterId => 'PartnerOffersEmail', ContactPoint => "alt$$\@example.com", PreferenceType => 2 } ]);
-is($st, 200, 'a list of preferences');
-($st, $h, $j) = call('POST', $apath, { ProfilePreferences => [ { FilterId => 'NewsletterEmail', ContactPoint => "alt$$\@example.com", PreferenceType => 2 } ] });
-is($st, 200, 'the wrapped list');
-($st, $h, $j) = call('GET', "Profile/$alt/Preferences");
-is_deeply([ map { "$_->{FilterId}:$_->{PreferenceType}" } @{ $j->{ProfilePreferences} } ],
-          [ 'NewsletterEmail:2', 'PartnerOffersEmail:2' ], 'both written, v4 reads them');
-
-$e0 = events();
-for my $c ([ 'an unknown alternate id', 'GET', "Profile/Preferences/AlternateIdType/CRMId/AlternateId/nobody-$$", undef, 404 ],
-           [ 'an unknown alternate id type', 'GET', "Profile/Preferences/AlternateIdType/Nope/AlternateId/$crm", undef, 404 ],
-           [ 'a write to an unknown alternate id', 'POST', "Profile/Preferences/AlternateIdType/CRMId/AlternateId/nobody-$$",
-             { FilterId => 'NewsletterEmail', PreferenceType => 1 }, 404 ],
-           [ 'malformed JSON', 'POST', $apath, '{"FilterId":', 400 ],
-           [ 'an unknown field', 'POST', $apath, { FilterId => 'NewsletterEmail', Colour => 'red' }, 400 ],
-           [ 'an unknown filter', 'POST', $apath, { FilterId => 'Nope', PreferenceType => 1 }, 400 ],
-           [ 'a wrong type', 'POST', $apath, { FilterId => 'NewsletterEmail', ContactPoint => "alt$$\@example.com", PreferenceType => 'yes' }, 400 ],
-           [ 'invalid UTF-8', 'POST', $apath, qq({"FilterId":"\xff"}), 400 ]) {
-    ($st, $h, $j) = call($c->[1], $c->[2], $c->[3]);
-    is($st, $c->[4], "$c->[0]: $c->[4]");
-    ok(length($j->{Message} // ''), "$c->[0]: with a Message");
+sub alt_profile {
+    my ($crm) = @_;
+    return prepare('POST', 'Profile', { FirstName => 'Alt', CustomFields => \@required,
+        AlternateIds => [ { Type => 'CRMId', Value => $crm } ],
+        Emails => [ { Address => "$crm\@example.com", IsDefault => JSON::PP::true() } ] })->{ProfileId};
 }
-($st) = call('POST', $apath, '{}', headers => { 'Content-Type' => 'text/plain' });
-is($st, 415, 'a body that is not JSON: 415');
-($st) = call('GET', $apath, undef, client => $other);
-is($st, 404, 'another account cannot read it');
-($st) = call('POST', $apath, { FilterId => 'NewsletterEmail', PreferenceType => 1 }, client => $other);
-is($st, 404, 'nor write it');
-($st, $h, $j) = call('POST', $apath, { FilterId => 'NewsletterEmail', PreferenceType => 1 }, user => 'reader');
-is($st, 403, 'ReadOnly cannot write');
-is(events(), $e0, 'none of them recorded an event');
+$alt_a = alt_profile('crm-a');
+$alt_r = alt_profile('crm-r');
+prepare('POST', 'Profile/Preferences/AlternateIdType/CRMId/AlternateId/crm-r',
+        { FilterId => 'NewsletterEmail', ContactPoint => 'crm-r@example.com', PreferenceType => 1, FrequencyId => 'W' });
+$alt_r_prefs = prepare('GET', "Profile/$alt_r/Preferences");
+$alt_l = alt_profile('crm-l');
+prepare('POST', 'Profile/Preferences/AlternateIdType/CRMId/AlternateId/crm-l',
+        { FilterId => 'NewsletterEmail', ContactPoint => 'crm-l@example.com', PreferenceType => 1, FrequencyId => 'W' });
+$alt_c = alt_profile('crm-c');
+prepare('POST', "Consents/$alt_c", [ { TypeName => 'Marketing', Version => '2.0', Status => $_ } ]) for 'Granted', 'Revoked';
 
-# consent history by alternate id
-for my $s ('Granted', 'Revoked') {
-    ($st) = call('POST', "Consents/$alt", [ { TypeName => 'Marketing', Version => '2.0', Status => $s } ]);
-    is($st, 200, "a consent $s");
+# --- v3 Preferences -----------------------------------------------------------------------
+prepare('POST', 'AlternateIdTypes', { Name => 'CID', Description => 'v3 customer id' });
+
+# a customer made through v3: (CID, email) with a NewsletterEmail preference
+sub v3_customer {
+    my ($cid, %extra) = @_;
+    prepare('POST', 'v3:Preferences', [ { CID => $cid, FirstName => 'Vera', LastName => 'Three', FilterID => 'NewsletterEmail',
+        PreferenceType => 1, FrequencyID => 'W', ContactElement => { Email => "$cid\@example.com" }, %extra } ]);
+    return $cid;
 }
-($st, $h, $j, $raw) = call('GET', "Profile/Consents/History?alternateIdType=CRMId&alternateId=$crm");
-is($st, 200, 'GET Profile/Consents/History') or diag $raw;
-is($j->{ProfileId}, $alt, 'the profile');
-is($j->{FirstName}, 'Alt', 'with its names');
-is_deeply([ map { $_->{Status} } @{ $j->{Consents} } ], [ 'Granted', 'Revoked' ], 'and the whole history in order');
-($st, $h, $j) = call('GET', "profile/consents/history?AlternateIdType=CRMId&ALTERNATEID=$crm");
-is($j->{ProfileId}, $alt, 'names in any case');
-($st, $h, $j) = call('GET', 'Profile/Consents/History?alternateIdType=CRMId');
-is($st, 400, 'without alternateId: 400');
-like($j->{Message} // '', qr/alternateId/, 'naming it');
-($st) = call('GET', 'Profile/Consents/History?alternateIdType=CRMId&alternateId=%zz');
-is($st, 400, 'a badly encoded query: 400');
-($st) = call('GET', "Profile/Consents/History?alternateIdType=CRMId&alternateId=nobody-$$");
-is($st, 404, 'an unknown alternate id: 404');
-($st) = call('GET', "Profile/Consents/History?alternateIdType=CRMId&alternateId=$crm", undef, client => $other);
-is($st, 404, 'another account: 404');
-
-# --- v3 Preferences ---------------------------------------------------------------------
-
-($st, $h, $j, $raw) = call('POST', 'AlternateIdTypes', { Name => 'CID', Description => 'v3 customer id' });
-is($st, 201, 'the account gets an alternate id type CID') or diag $raw;
-
-my $cid = "C-$$";
-my $mail = "cid$$\@example.com";
-$e0 = events();
-($st, $h, $j, $raw) = call('POST', 'Preferences', [ {
-    CID => $cid, Prefix => '', FirstName => 'Vera', LastName => 'Three', FilterID => 'NewsletterEmail',
-    PreferenceType => 1, FrequencyID => 'W', ContactElement => { Email => $mail, PFT => '' },
-    PreferenceAttributes => [ { Link => 1, Key => 'Topic', Value => 'garden' } ] } ], v3 => 1);
-is($st, 200, 'v3 POST Preferences: 200') or diag $raw;
-my $p3 = $j->{Preferences}[0] || {};
-is($p3->{FilterID}, 'NewsletterEmail', 'answers the preference written, v3 names: FilterID');
-is($p3->{ProgramID}, 'Newsletters', 'ProgramID');
-is($p3->{ChannelID}, 'Email', 'ChannelID');
-is($p3->{CID}, $cid, 'CID');
-is($p3->{ContactElement}{Email}, $mail, 'ContactElement.Email');
-is_deeply($p3->{PreferenceAttributes}, [ { Key => 'Topic', Value => 'garden' } ], 'PreferenceAttributes');
-
-($st, $h, $j, $raw) = call('GET', "Profile/AlternateIdType/CID/AlternateId/$cid");
-is($st, 200, 'v4 finds the customer by the alternate id CID') or diag $raw;
-my $vid = $j->{ProfileId};
-is($j->{FirstName}, 'Vera', 'with the names of the v3 request');
-is($j->{Emails}[0]{Address}, $mail, 'and its email');
-is_deeply([ map { "$_->{FilterId}:$_->{PreferenceType}:$_->{FrequencyId}:$_->{ContactPoint}" } @{ $j->{ProfilePreferences} } ],
-          [ "NewsletterEmail:1:W:$mail" ], 'v4 reads the preference v3 wrote');
-is_deeply([ split /,/, psql_value("SELECT string_agg(event_type, ',' ORDER BY event_id) FROM prefs_event WHERE profile_id = :'p'", p => $vid) ],
-          [ 'profile.created', 'contacts.alternateid.added', 'contacts.email.added', 'preference.added' ],
-          'the events of a v4 create');
-is(count("SELECT count(*) FROM prefs_event WHERE profile_id = :'p' AND event_type = 'profile.created' AND data->>'FirstName' = 'Vera'", p => $vid), 1,
-   'profile.created carries the profile');
-
-# v4 writes, v3 reads
-($st, $h, $j, $raw) = call('POST', "Profile/$vid/Preferences", { FilterId => 'PartnerOffersEmail', ContactPoint => $mail, PreferenceType => 1 });
-is($st, 200, 'v4 adds a preference') or diag $raw;
-($st, $h, $j, $raw) = call('GET', "Preferences/CID/$cid/Program", undef, v3 => 1);
-is($st, 200, 'v3 GET Preferences/CID/{CID}/Program') or diag $raw;
-is_deeply([ map { $_->{FilterID} } @{ $j->{Preferences} } ], [ 'NewsletterEmail', 'PartnerOffersEmail' ], 'both preferences');
-($st, $h, $j) = call('GET', "Preferences/CID/$cid/Program?ProgramIds[0]=PartnerOffers", undef, v3 => 1);
-is_deeply([ map { $_->{FilterID} } @{ $j->{Preferences} } ], [ 'PartnerOffersEmail' ], 'ProgramIds[0] selects a program');
-($st, $h, $j) = call('GET', "preferences/cid/$cid/program?programIds[0]=Newsletters&programIds[1]=PartnerOffers", undef, v3 => 1);
-is(scalar @{ $j->{Preferences} || [] }, 2, 'route and parameter names in any case, two programs');
-($st, $h, $j) = call('GET', "Preferences/Program/Newsletters?CID=$cid", undef, v3 => 1);
-is_deeply([ map { $_->{FilterID} } @{ $j->{Preferences} } ], [ 'NewsletterEmail' ], 'GET Preferences/Program/{programId}?CID=');
-
-($st, $h, $j, $raw) = call('GET', 'Preferences/Attributes?attributes[0].Key=Topic&attributes[0].Value=garden', undef, v3 => 1);
-is($st, 200, 'GET Preferences/Attributes') or diag $raw;
-is_deeply([ map { "$_->{CID}:$_->{FilterID}" } @{ $j->{Preferences} } ], [ "$cid:NewsletterEmail" ], 'finds the preference by its attribute');
-($st, $h, $j) = call('GET', 'Preferences/Attributes?attributes[0].Key=Topic&attributes[0].Value=garden&channels[0]=Mail', undef, v3 => 1);
-is_deeply($j->{Preferences}, [], 'channels[0] narrows it');
-($st, $h, $j) = call('GET', 'Preferences/Attributes', undef, v3 => 1);
-is($st, 400, 'no attribute: 400');
-($st, $h, $j) = call('GET', 'Preferences/Attributes?attributes[0].Key=Topic&attributes[0].Value=garden&channels[0]=Pigeon', undef, v3 => 1);
-is($st, 400, 'an unknown channel: 400');
-
-# an update through v3: the same events as v4's
-my $last = psql_value("SELECT max(event_id) FROM prefs_event WHERE profile_id = :'p'", p => $vid);
-($st, $h, $j, $raw) = call('POST', 'Preferences', { Preferences => [ { CID => $cid, FilterID => 'NewsletterEmail', PreferenceType => 2,
-    ContactElement => { Email => $mail } } ] }, v3 => 1);
-is($st, 200, 'an opt-out through v3 (the wrapped list)') or diag $raw;
-is_deeply([ split /,/, psql_value("SELECT string_agg(event_type, ',' ORDER BY event_id) FROM prefs_event WHERE profile_id = :'p' AND event_id > :'e'",
-                                  p => $vid, e => $last) ],
-          [ 'preference.updated', 'profile.updated' ], 'preference.updated and profile.updated');
-($st, $h, $j) = call('GET', "Profile/$vid/Preferences");
-is((grep { $_->{FilterId} eq 'NewsletterEmail' } @{ $j->{ProfilePreferences} })[0]{PreferenceType}, 2, 'v4 sees the opt-out');
-
-# a program, one channel with its contact element
-($st, $h, $j, $raw) = call('POST', 'Preferences/Program/Newsletters', { CID => $cid, GlobalPreferenceType => 1,
-    ChannelContactPreference => [ { ChannelID => 'Text', ContactElement => { PFT => '+1 555 010 0199' } } ] }, v3 => 1);
-is($st, 200, 'POST Preferences/Program/{programId}') or diag $raw;
-is_deeply([ map { "$_->{FilterID}:$_->{PreferenceType}:$_->{ContactElement}{PFT}" } @{ $j->{Preferences} } ],
-          [ 'NewsletterText:1:+15550100199' ], 'only the filters of that channel, with the number');
-($st, $h, $j) = call('GET', "Profile/$vid");
-ok((grep { $_->{Number} eq '+15550100199' && $_->{IsMobile} } @{ $j->{PhoneNumbers} }), 'the number was added as a mobile');
-
-# a program group with its nested groups
-($st, $h, $j, $raw) = call('POST', 'Preferences/ProgramGroup/MarketingCommunications',
-    { CID => $cid, GlobalPreferenceType => 2, UpdateNestedGroups => 0, FrequencyID => 'M' }, v3 => 1);
-is($st, 200, 'POST Preferences/ProgramGroup/{programGroupId}') or diag $raw;
-is_deeply([ sort map { "$_->{FilterID}:$_->{PreferenceType}" } @{ $j->{Preferences} } ],
-          [ 'NewsletterEmail:2', 'NewsletterText:2', 'PartnerOffersEmail:2', 'PartnerOffersPhone:2' ],
-          'every filter of its programs that the customer has a contact point for');
-($st, $h, $j) = call('GET', "Preferences/ProgramGroup/AllCommunications?CID=$cid", undef, v3 => 1);
-is($st, 200, 'GET Preferences/ProgramGroup/{programGroupId}');
-is(scalar @{ $j->{Preferences} || [] }, 4, 'nested groups included');
-
-# a new customer by contact element alone; all or nothing
-my $newmail = "new$$\@example.com";
-$e0 = events();
-my $p1 = profiles();
-($st, $h, $j, $raw) = call('POST', 'Preferences', [
-    { FilterID => 'NewsletterEmail', PreferenceType => 1, ContactElement => { Email => $newmail } },
-    { FilterID => 'NoSuchFilter', PreferenceType => 1, CID => "C2-$$" } ], v3 => 1);
-is($st, 400, 'one bad item of two: 400');
-like($j->{Message} // '', qr/^Preferences\[1\]\.FilterID 'NoSuchFilter' is not an active filter/, 'naming it in the v3 spelling');
-is(events(), $e0, 'no event');
-is(profiles(), $p1, 'no profile');
-($st, $h, $j, $raw) = call('POST', 'Preferences', { FilterID => 'NewsletterEmail', PreferenceType => 1, ContactElement => { Email => $newmail } }, v3 => 1);
-is($st, 200, 'a customer without CID, by email') or diag $raw;
-is($j->{Preferences}[0]{CID}, undef, 'has no CID');
-is(profiles(), $p1 + 1, 'a new profile');
-($st) = call('POST', 'Preferences', { FilterID => 'NewsletterEmail', PreferenceType => 2, ContactElement => { Email => uc $newmail } }, v3 => 1);
-is(profiles(), $p1 + 1, 'found by its email the second time');
-
-$e0 = events();
-for my $c ([ 'malformed JSON', '[{"FilterID":' ],
-           [ 'no FilterID', [ { CID => $cid, PreferenceType => 1 } ], qr/Preferences\[0\]\.FilterID is required/ ],
-           [ 'a bad PreferenceType', [ { CID => $cid, FilterID => 'NewsletterEmail', PreferenceType => 3 } ], qr/PreferenceType/ ],
-           [ 'an unknown field', [ { CID => $cid, FilterID => 'NewsletterEmail', PreferenceType => 1, Colour => 1 } ], qr/Colour/ ],
-           [ 'a v4 name', [ { CID => $cid, FilterId => 'NewsletterEmail', PreferenceType => 1 } ], qr/FilterId is not a known field/ ],
-           [ 'no CID and no contact', [ { FilterID => 'NewsletterEmail', PreferenceType => 1 } ], qr/CID/ ],
-           [ 'a bad email', [ { CID => "C3-$$", FilterID => 'NewsletterEmail', PreferenceType => 1, ContactElement => { Email => 'nope' } } ],
-             qr/^Preferences\[0\]\.ContactElement\.Email must be an email address/ ],
-           [ 'a frequency the filter lacks', [ { CID => $cid, FilterID => 'NewsletterEmail', PreferenceType => 1, FrequencyID => 'Y' } ],
-             qr/^Preferences\[0\]\.FrequencyID 'Y' is not a frequency/ ],
-           [ 'a bad ContactElement field', [ { CID => $cid, FilterID => 'NewsletterEmail', PreferenceType => 1, ContactElement => { Fax => 1 } } ],
-             qr/ContactElement\.Fax/ ],
-           [ 'an empty list', [] ],
-           [ 'invalid UTF-8', qq([{"CID":"\xff"}]) ]) {
-    ($st, $h, $j) = call('POST', 'Preferences', $c->[1], v3 => 1);
-    is($st, 400, "v3 $c->[0]: 400");
-    like($j->{Message} // '', $c->[2] // qr/./, "v3 $c->[0]: the Message");
+v3_customer('cid-r');
+$cid_w = v3_customer('cid-w');
+v3_customer('cid-r2');
+prepare('POST', 'Profile/' . profile_by_cid('cid-r2') . '/Preferences',
+        { FilterId => 'PartnerOffersEmail', ContactPoint => 'cid-r2@example.com', PreferenceType => 1 });
+v3_customer('cid-a', PreferenceAttributes => [ { Link => 1, Key => 'Topic', Value => 'garden' } ]);
+$cid_u = v3_customer('cid-u');
+$cid_u_last = psql_value("SELECT max(event_id) FROM prefs_event WHERE profile_id = :'p'", p => profile_by_cid('cid-u'));
+$cid_p = v3_customer('cid-p');
+$cid_p_id = profile_by_cid('cid-p');
+for my $cid ('cid-g', 'cid-n') {
+    v3_customer($cid);
+    prepare('POST', 'v3:Preferences/Program/Newsletters', { CID => $cid, GlobalPreferenceType => 1,
+        ChannelContactPreference => [ { ChannelID => 'Text', ContactElement => { PFT => '+1 555 010 0199' } } ] });
 }
-($st, $h, $j) = call('POST', 'Preferences/ProgramGroup/MarketingCommunications', { CID => $cid, GlobalPreferenceType => 1 }, v3 => 1);
-is($st, 400, 'a group without UpdateNestedGroups: 400');
-like($j->{Message} // '', qr/UpdateNestedGroups is required/, 'naming it');
-($st, $h, $j) = call('POST', 'Preferences/Program/Newsletters', { CID => $cid }, v3 => 1);
-is($st, 400, 'a program without GlobalPreferenceType: 400');
-($st) = call('POST', 'Preferences/Program/NoSuchProgram', { CID => $cid, GlobalPreferenceType => 1 }, v3 => 1);
-is($st, 404, 'an unknown program: 404');
-($st) = call('POST', 'Preferences/ProgramGroup/NoSuchGroup', { CID => $cid, GlobalPreferenceType => 1, UpdateNestedGroups => 1 }, v3 => 1);
-is($st, 404, 'an unknown group: 404');
-($st) = call('POST', 'Preferences', [ { CID => $cid, FilterID => 'NewsletterEmail', PreferenceType => 1 } ], v3 => 1, user => 'reader');
-is($st, 403, 'ReadOnly cannot write through v3');
-is(events(), $e0, 'none of them recorded an event');
+prepare('POST', 'v3:Preferences/ProgramGroup/MarketingCommunications',
+        { CID => 'cid-n', GlobalPreferenceType => 2, UpdateNestedGroups => 0, FrequencyID => 'M' });
+v3_customer('cid-m');
+$cid_m_id = profile_by_cid('cid-m');
+prepare('POST', 'v3:Preferences', { FilterID => 'NewsletterEmail', PreferenceType => 1, ContactElement => { Email => 'again@example.com' } });
+$op = prepare('POST', 'Profile', { FirstName => 'Oscar', CustomFields => \@required }, client => 'IdemOther')->{ProfileId};
+PrefsTest::api_prepared();
 
-($st, $h, $j) = call('GET', "Preferences/CID/nobody-$$/Program", undef, v3 => 1);
-is($st, 404, 'an unknown CID: 404');
-($st, $h, $j) = call('GET', "Preferences/CID/$cid/Program", undef, v3 => 1, client => $other);
-is($st, 404, 'another account\'s CID: 404');
-($st, $h, $j) = call('GET', 'Preferences/Attributes?attributes[0].Key=Topic&attributes[0].Value=garden', undef, v3 => 1, client => $other);
-is_deeply($j->{Preferences}, [], 'another account finds none of them by attribute');
-($st) = call('GET', 'Preferences/Program/Newsletters', undef, v3 => 1);
-is($st, 400, 'GET Preferences/Program/{programId} without CID: 400');
-($st) = call('GET', "Preferences/Program/Nope?CID=$cid", undef, v3 => 1);
-is($st, 404, 'an unknown program: 404');
-($st) = call('GET', "Preferences/CID/$cid/Program?ProgramIds[1]=x", undef, v3 => 1);
-is($st, 400, 'a bad indexed parameter: 400');
-($st) = call('POST', 'Preferences', [ { CID => $cid, FilterID => 'NewsletterEmail', PreferenceType => 1 } ]);
-is($st, 404, 'the v3 routes are not on the v4 location');
+# what a refused request must leave as it was: the account's events and profiles
+our $untouched = "SELECT (SELECT count(*) FROM prefs_event e JOIN prefs_account a USING (account_id)"
+    . " WHERE a.client_id = 'IdemCo'), (SELECT count(*) FROM prefs_profile p JOIN prefs_account a"
+    . " USING (account_id) WHERE a.client_id = 'IdemCo')";
+our $others = $untouched =~ s/IdemCo/IdemOther/gr;
 
-# the Mail and Phone channels
-($st, $h, $j, $raw) = call('POST', 'Preferences', [ { CID => $cid, FilterID => 'ProductUpdatesMail', PreferenceType => 1,
-    ContactElement => { Address1 => '1 Elm St', Address2 => 'Apt 2', City => 'Springfield', StateProvince => 'IL',
-                        PostalCode => '62701', CountryCode => 'US' } } ], v3 => 1);
-is($st, 200, 'a Mail preference with its address') or diag $raw;
-is($j->{Preferences}[0]{ContactElement}{City}, 'Springfield', 'answered with the address');
-($st, $h, $j) = call('GET', "Profile/$vid");
-my ($addr) = grep { $_->{Line1} eq '1 Elm St' } @{ $j->{Addresses} };
-ok($addr && $addr->{State} eq 'IL' && $addr->{Country} eq 'US', 'the address is on the profile (StateProvince, CountryCode)');
-my ($mpref) = grep { $_->{FilterId} eq 'ProductUpdatesMail' } @{ $j->{ProfilePreferences} };
-is($mpref->{ContactPoint}, $addr->{AddressId}, 'the v4 preference names its AddressId');
-my $phone = '+15550100777';
-($st, $h, $j, $raw) = call('POST', 'Preferences', { FilterID => 'PartnerOffersPhone', PreferenceType => 1, FirstName => 'Phil',
-    ContactElement => { PFT => '+1 (555) 010-0777' } }, v3 => 1);
-is($st, 200, 'a new customer by phone number') or diag $raw;
-is($j->{Preferences}[0]{ContactElement}{PFT}, $phone, 'the number, normalized');
-($st, $h, $j) = call('GET', "Profile/Phone?phoneNumber=%2B15550100777");
-is(scalar @$j, 1, 'v4 finds the new profile by its phone');
-is($j->[0]{FirstName}, 'Phil', 'with its name');
+our $apath = '/Profiles/v4/IdemCo/Profile/Preferences/AlternateIdType/CRMId/AlternateId';
 
-# two writers of one new customer at once: one customer
-my $ccid = "CC-$$";
-my $cbody = encode_json([ { CID => $ccid, FilterID => 'NewsletterEmail', PreferenceType => 1, ContactElement => { Email => "cc$$\@example.com" } } ]);
-my @cs = map { $ng->request(method => 'POST', path => "/api/3/$acme/Preferences",
-    headers => { Authorization => pnauth($acme, 'admin', $secret), 'Content-Type' => 'application/json' },
-    body => $cbody, no_wait => 1) } 1 .. 4;
-my @cst = map { (PrefsTest::read_response($_, 20))[0] } @cs;
-is_deeply(\@cst, [ (200) x 4 ], 'concurrent writers of a new CID: all 200 (the second waits for the first)');
-is(count("SELECT count(*) FROM prefs_profile_alternate_id a JOIN prefs_account c USING (account_id) WHERE c.client_id = :'c' AND a.type = 'CID' AND a.value = :'v'",
-         c => $acme, v => $ccid), 1, 'one customer has the CID');
+api_blocks();
+PrefsTest::api_checks();
+run_tests();
 
-my $nmail = "nc$$\@example.com";
-my $nbody = encode_json({ FilterID => 'NewsletterEmail', PreferenceType => 1, ContactElement => { Email => $nmail } });
-@cs = map { $ng->request(method => 'POST', path => "/api/3/$acme/Preferences",
-    headers => { Authorization => pnauth($acme, 'admin', $secret), 'Content-Type' => 'application/json' },
-    body => $nbody, no_wait => 1) } 1 .. 4;
-@cst = map { (PrefsTest::read_response($_, 20))[0] } @cs;
-is_deeply(\@cst, [ (200) x 4 ], 'concurrent writers of a new customer by email: all 200');
-is(count("SELECT count(*) FROM prefs_profile_email e JOIN prefs_account c USING (account_id) WHERE c.client_id = :'c' AND e.address = :'v'",
-         c => $acme, v => $nmail), 1, 'one customer has the email');
+__DATA__
 
-# more refusals
-my $op = profiles($other);
-($st, $h, $j) = call('POST', 'Preferences', [ { CID => "C9-$$", FilterID => 'NewsletterEmail', PreferenceType => 1,
-    ContactElement => { Email => "x$$\@example.com" } } ], v3 => 1, client => $other);
-is($st, 400, 'an account without the alternate id type CID cannot write with a CID');
-like($j->{Message} // '', qr/Preferences\[0\]\.CID needs an active alternate id type named 'CID'/, 'and says so');
-is(profiles($other), $op, 'nothing written there');
-($st) = call('POST', 'Preferences', '[' . join(',', ('{"CID":"x","FilterID":"NewsletterEmail","PreferenceType":1}') x 30000) . ']', v3 => 1);
-is($st, 413, 'an oversized body: 413');
-($st, $h, $j) = call('GET', "Preferences/CID/@{['z' x 300]}/Program", undef, v3 => 1);
-is($st, 404, 'a hostile CID: 404');
-($st, $h, $j, $raw) = call('HEAD', "Preferences/CID/$cid/Program", undef, v3 => 1);
-is($st, 200, 'HEAD on a v3 read');
-is($raw, '', 'without a body');
-($st, $h) = call('PUT', $apath, {});
-is($st, 405, 'PUT on the alternate-id preferences route: 405');
-is($h->{allow}, 'GET, HEAD, POST', 'Allow lists its methods');
-($st, $h, $j) = call('GET', 'Profile/Preferences');
-is($st, 404, 'GET Profile/Preferences (no alternate id) is no route of ours');
+=== TEST 1: POST Profile with an Idempotency-Key: 201 with its Location, not a replay; the key kept with its answer
+--- request eval
+"POST /Profiles/v4/IdemCo/Profile\n$::create"
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\nIdempotency-Key: key-first\n"
+--- error_code: 201
+--- response_headers
+!Idempotent-Replayed
+--- response_headers_like
+Location: .*/Profiles/v4/IdemCo/Profile/\d+
+--- response_json eval
+{ ProfileId => qr/^\d+$/ }
+--- sql
+SELECT count(*), min(i.answer->>'profile_id') = :'ProfileId' FROM prefs_idempotency i JOIN prefs_user u USING (user_id)
+JOIN prefs_account a ON a.account_id = i.account_id
+WHERE a.client_id = 'IdemCo' AND u.user_name = 'admin' AND i.idem_key = 'key-first'
+--- sql_result
+1|t
+--- no_error_log
+[error]
+[alert]
 
-# (nginx logs the oversized body itself, at error level)
-my @bad = grep { /\[(error|alert|crit|emerg)\]/ && !/client intended to send too large body/ } split /\n/, $ng->error_log;
-is_deeply(\@bad, [], 'no error was logged');
-$ng->stop;
 
-done_testing();
+=== TEST 2: the retry: the same status, body and profile, Idempotent-Replayed, nothing created
+--- request eval
+"POST /Profiles/v4/IdemCo/Profile\n$::create"
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\nIdempotency-Key: key-one\n"
+--- error_code: 201
+--- response_headers_like eval
+"Location: .*/Profiles/v4/IdemCo/Profile/$::id1\nIdempotent-Replayed: true"
+--- response_body eval
+$::raw1
+--- sql_unchanged eval
+$::untouched
+--- sql
+SELECT count(*) FROM prefs_idempotency i JOIN prefs_account a USING (account_id) JOIN prefs_user u USING (user_id)
+WHERE a.client_id = 'IdemCo' AND u.user_name = 'admin' AND i.idem_key = 'key-one'
+--- sql_result
+1
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 3: the same key with another body: 422 naming the key, nothing created
+--- request eval
+"POST /Profiles/v4/IdemCo/Profile\n" . JSON::PP::encode_json({ FirstName => 'Idem', LastName => 'Other', CustomFields => \@::required })
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\nIdempotency-Key: key-one\n"
+--- error_code: 422
+--- response_json eval
+{ Message => qr/Idempotency-Key/ }
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 4: the same key on another route: 422, no user created
+--- request
+POST /Profiles/v4/IdemCo/Users
+{"UserName":"u-other-route"}
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\nIdempotency-Key: key-one\n"
+--- error_code: 422
+--- response_json eval
+{ Message => qr/Idempotency-Key/ }
+--- sql
+SELECT count(*) FROM prefs_user WHERE user_name = 'u-other-route'
+--- sql_result
+0
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 5: another account with the same key: a create of its own, in that account
+--- request eval
+"POST /Profiles/v4/IdemOther/Profile\n$::create"
+--- more_headers eval
+PrefsTest::auth('IdemOther', 'admin') . "Content-Type: application/json\nIdempotency-Key: key-one\n"
+--- error_code: 201
+--- response_headers
+!Idempotent-Replayed
+--- response_json eval
+{ ProfileId => PrefsTest::satisfies(sub { $_[0] != $::id1 }, 'another profile') }
+--- sql
+SELECT a.client_id FROM prefs_profile p JOIN prefs_account a USING (account_id) WHERE p.profile_id = :'ProfileId'
+--- sql_result
+IdemOther
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 6: another user of the account with the same key: a create of its own
+--- request eval
+"POST /Profiles/v4/IdemCo/Profile\n$::create"
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin2') . "Content-Type: application/json\nIdempotency-Key: key-one\n"
+--- error_code: 201
+--- response_headers
+!Idempotent-Replayed
+--- response_json eval
+{ ProfileId => PrefsTest::satisfies(sub { $_[0] != $::id1 }, 'another profile') }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 7: an empty key: 400, the Message says why, nothing created
+--- request eval
+"POST /Profiles/v4/IdemCo/Profile\n$::create"
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n" . "Idempotency-Key: \n"
+--- error_code: 400
+--- response_json eval
+{ Message => qr/Idempotency-Key/ }
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 8: a key of 256 characters: 400, the Message says why, nothing created
+--- request eval
+"POST /Profiles/v4/IdemCo/Profile\n$::create"
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n" . "Idempotency-Key: " . ("k" x 256) . "\n"
+--- error_code: 400
+--- response_json eval
+{ Message => qr/Idempotency-Key/ }
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 9: a key that is not ASCII: 400, the Message says why, nothing created
+--- request eval
+"POST /Profiles/v4/IdemCo/Profile\n$::create"
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n" . "Idempotency-Key: caf\xc3\xa9\n"
+--- error_code: 400
+--- response_json eval
+{ Message => qr/Idempotency-Key/ }
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 10: a key with a control character: 400, the Message says why, nothing created
+--- request eval
+"POST /Profiles/v4/IdemCo/Profile\n$::create"
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n" . "Idempotency-Key: a\x01b\n"
+--- error_code: 400
+--- response_json eval
+{ Message => qr/Idempotency-Key/ }
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 11: a bad sf-string: 400, the Message says why, nothing created
+--- request eval
+"POST /Profiles/v4/IdemCo/Profile\n$::create"
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n" . "Idempotency-Key: \"a\\b\"\n"
+--- error_code: 400
+--- response_json eval
+{ Message => qr/Idempotency-Key/ }
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 12: two keys: 400, the Message says why, nothing created
+--- request eval
+"POST /Profiles/v4/IdemCo/Profile\n$::create"
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n" . "Idempotency-Key: a\nidempotency-key: b\n"
+--- error_code: 400
+--- response_json eval
+{ Message => qr/Idempotency-Key/ }
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 13: a key of 255 characters is fine
+--- request eval
+"POST /Profiles/v4/IdemCo/Profile\n$::create"
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\nIdempotency-Key: " . ('j' x 255) . "\n"
+--- error_code: 201
+--- response_headers
+!Idempotent-Replayed
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 14: the sf-string form of a key is the same key: a replay, nothing created
+--- request eval
+"POST /Profiles/v4/IdemCo/Profile\n$::create"
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\nIdempotency-Key: \"" . ('k' x 255) . "\"\n"
+--- error_code: 201
+--- response_headers
+Idempotent-Replayed: true
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 15: a create refused (a required custom field is missing) keeps no key
+--- request
+POST /Profiles/v4/IdemCo/Profile
+{"FirstName":"Fix"}
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\nIdempotency-Key: key-refused\n"
+--- error_code: 400
+--- response_json eval
+{ Message => qr/./ }
+--- sql_unchanged eval
+$::untouched
+--- sql
+SELECT count(*) FROM prefs_idempotency WHERE idem_key = 'key-refused'
+--- sql_result
+0
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 16: the corrected request with the key of a refused one creates, as a first request, and the key is kept now
+--- request eval
+[ "POST /Profiles/v4/IdemCo/Profile\n" . '{"FirstName":"Fix"}',
+  "POST /Profiles/v4/IdemCo/Profile\n" . JSON::PP::encode_json({ FirstName => 'Fix', CustomFields => \@::required }) ]
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\nIdempotency-Key: key-corrected\n"
+--- error_code eval
+[ 400, 201 ]
+--- response_headers eval
+[ ("!Idempotent-Replayed") x 2 ]
+--- sql
+SELECT count(*) FROM prefs_idempotency WHERE idem_key = 'key-corrected'
+--- sql_result
+1
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 17: an expired key (kept 24 hours): the create runs again; expired keys are deleted as keys are used
+--- request eval
+"POST /Profiles/v4/IdemCo/Profile\n$::create"
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\nIdempotency-Key: key-expired\n"
+--- error_code: 201
+--- response_headers
+!Idempotent-Replayed
+--- response_json eval
+{ ProfileId => PrefsTest::satisfies(sub { $_[0] != $::exp_id }, 'a new profile') }
+--- sql
+SELECT count(*) FROM prefs_idempotency WHERE idem_key = 'key-stale'
+--- sql_result
+0
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 18: POST Users with a key: 201 as a first request
+--- request
+POST /Profiles/v4/IdemCo/Users
+{"UserName":"idem.first","FirstName":"I"}
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\nIdempotency-Key: user-first\n"
+--- error_code: 201
+--- response_headers
+!Idempotent-Replayed
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 19: its retry: 201 (not 409), the same body, SubmittedTime included, a replay
+--- request eval
+"POST /Profiles/v4/IdemCo/Users\n$::user"
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\nIdempotency-Key: user-key\n"
+--- error_code: 201
+--- response_headers_like
+Location: .*/Profiles/v4/IdemCo/Users/.+
+Idempotent-Replayed: true
+--- response_body eval
+$::uraw
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 20: without the key the same user is a conflict, as before
+--- request eval
+"POST /Profiles/v4/IdemCo/Users\n$::user"
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 409
+--- response_json eval
+{ Message => qr/./ }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 21: POST Profile/Preferences/AlternateIdType/{type}/AlternateId/{id}: the profile id, preference.added recorded
+--- request eval
+"POST $::apath/crm-a\n" . '{"FilterId":"NewsletterEmail","ContactPoint":"crm-a@example.com","PreferenceType":1,"FrequencyId":"W"}'
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- response_body eval
+qq({"ProfileId":$::alt_a})
+--- sql eval
+"SELECT count(*) FROM prefs_event WHERE profile_id = $::alt_a AND event_type = 'preference.added'"
+--- sql_result
+1
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 22: GET Profile/Preferences/AlternateIdType/{type}/AlternateId/{id}: the same as GET Profile/{id}/Preferences
+--- request eval
+"GET $::apath/crm-r"
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin')
+--- error_code: 200
+--- response_json eval
+PrefsTest::satisfies(sub { $_[0]{ProfileId} == $::alt_r && JSON::PP->new->canonical->encode($_[0])
+                           eq JSON::PP->new->canonical->encode($::alt_r_prefs)
+                           && PrefsTest::json_match($_[0], { ProfilePreferences => [ { FilterId => 'NewsletterEmail' } ] }) eq '' },
+                     'the profile named by the alternate id, with its NewsletterEmail preference, as GET Profile/{id}/Preferences')
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 23: route names in any case
+--- request
+GET /Profiles/v4/IdemCo/profile/preferences/alternateidtype/CRMId/alternateid/crm-r
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ ProfileId => $::alt_r }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 24: a list of preferences, the wrapped list: both written, v4 reads them
+--- request eval
+[ "POST $::apath/crm-l\n" . '[{"FilterId":"PartnerOffersEmail","ContactPoint":"crm-l@example.com","PreferenceType":2}]',
+  "POST $::apath/crm-l\n" . '{"ProfilePreferences":[{"FilterId":"NewsletterEmail","ContactPoint":"crm-l@example.com","PreferenceType":2}]}',
+  "GET /Profiles/v4/IdemCo/Profile/$::alt_l/Preferences" ]
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 200, 200, 200 ]
+--- response_json eval
+{ ProfilePreferences => [ { FilterId => 'NewsletterEmail', PreferenceType => 2 },
+                          { FilterId => 'PartnerOffersEmail', PreferenceType => 2 } ] }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 25: unknown alternate ids and bad bodies: 404 or 400 with a Message, no event
+--- request eval
+[ "GET $::apath/nobody", "GET /Profiles/v4/IdemCo/Profile/Preferences/AlternateIdType/Nope/AlternateId/crm-a",
+  "POST $::apath/nobody\n" . '{"FilterId":"NewsletterEmail","PreferenceType":1}',
+  "POST $::apath/crm-a\n" . '{"FilterId":',
+  "POST $::apath/crm-a\n" . '{"FilterId":"NewsletterEmail","Colour":"red"}',
+  "POST $::apath/crm-a\n" . '{"FilterId":"Nope","PreferenceType":1}',
+  "POST $::apath/crm-a\n" . '{"FilterId":"NewsletterEmail","ContactPoint":"crm-a@example.com","PreferenceType":"yes"}',
+  "POST $::apath/crm-a\n" . "{\"FilterId\":\"\xff\"}" ]
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 404, 404, 404, (400) x 5 ]
+--- response_json_list eval
+[ ({ Message => qr/./ }) x 8 ]
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 26: a body that is not JSON: 415
+--- request eval
+"POST $::apath/crm-a\n{}"
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: text/plain\n"
+--- error_code: 415
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 27: another account can neither read nor write by the alternate id
+--- request eval
+[ "GET /Profiles/v4/IdemOther/Profile/Preferences/AlternateIdType/CRMId/AlternateId/crm-a",
+  "POST /Profiles/v4/IdemOther/Profile/Preferences/AlternateIdType/CRMId/AlternateId/crm-a\n"
+  . '{"FilterId":"NewsletterEmail","PreferenceType":1}' ]
+--- more_headers eval
+PrefsTest::auth('IdemOther', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 404, 404 ]
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 28: ReadOnly cannot write by the alternate id
+--- request eval
+"POST $::apath/crm-a\n" . '{"FilterId":"NewsletterEmail","PreferenceType":1}'
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'reader') . "Content-Type: application/json\n"
+--- error_code: 403
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 29: GET Profile/Consents/History: the profile with its names and the whole history in order
+--- request
+GET /Profiles/v4/IdemCo/Profile/Consents/History?alternateIdType=CRMId&alternateId=crm-c
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ ProfileId => $::alt_c, FirstName => 'Alt', Consents => [ { Status => 'Granted' }, { Status => 'Revoked' } ] }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 30: consent history: names in any case
+--- request
+GET /Profiles/v4/IdemCo/profile/consents/history?AlternateIdType=CRMId&ALTERNATEID=crm-c
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ ProfileId => $::alt_c }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 31: consent history without alternateId: 400 naming it; a badly encoded query: 400; an unknown alternate id: 404
+--- request eval
+[ 'GET /Profiles/v4/IdemCo/Profile/Consents/History?alternateIdType=CRMId',
+  'GET /Profiles/v4/IdemCo/Profile/Consents/History?alternateIdType=CRMId&alternateId=%zz',
+  'GET /Profiles/v4/IdemCo/Profile/Consents/History?alternateIdType=CRMId&alternateId=nobody' ]
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin')
+--- error_code eval
+[ 400, 400, 404 ]
+--- response_json_list eval
+[ { Message => qr/alternateId/ }, { Message => qr/./ }, { Message => qr/./ } ]
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 32: consent history of another account: 404
+--- request
+GET /Profiles/v4/IdemOther/Profile/Consents/History?alternateIdType=CRMId&alternateId=crm-c
+--- more_headers eval
+PrefsTest::auth('IdemOther', 'admin')
+--- error_code: 404
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 33: the account gets an alternate id type CID
+--- request
+POST /Profiles/v4/IdemTypeCo/AlternateIdTypes
+{"Name":"CID","Description":"v3 customer id"}
+--- more_headers eval
+PrefsTest::auth('IdemTypeCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 201
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 34: v3 POST Preferences: the preference written in v3 names; the events of a v4 create
+--- request
+POST /api/3/IdemCo/Preferences
+[{"CID":"cid-v1","Prefix":"","FirstName":"Vera","LastName":"Three","FilterID":"NewsletterEmail","PreferenceType":1,
+  "FrequencyID":"W","ContactElement":{"Email":"cid-v1@example.com","PFT":""},
+  "PreferenceAttributes":[{"Link":1,"Key":"Topic","Value":"garden-v1"}]}]
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- response_json eval
+{ Preferences => [ { FilterID => 'NewsletterEmail', ProgramID => 'Newsletters', ChannelID => 'Email', CID => 'cid-v1',
+                     ContactElement => { Email => 'cid-v1@example.com' },
+                     PreferenceAttributes => [ { Key => 'Topic', Value => 'garden-v1' } ] } ] }
+--- sql
+SELECT string_agg(event_type, ',' ORDER BY event_id),
+       count(*) FILTER (WHERE event_type = 'profile.created' AND data->>'FirstName' = 'Vera')
+FROM prefs_event WHERE profile_id = (SELECT profile_id FROM prefs_profile_alternate_id WHERE type = 'CID' AND value = 'cid-v1')
+--- sql_result
+profile.created,contacts.alternateid.added,contacts.email.added,preference.added|1
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 35: v4 finds the v3 customer by the alternate id CID, with its names, email and the preference v3 wrote
+--- request
+GET /Profiles/v4/IdemCo/Profile/AlternateIdType/CID/AlternateId/cid-r
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ FirstName => 'Vera', Emails => [ { Address => 'cid-r@example.com' } ],
+  ProfilePreferences => [ { FilterId => 'NewsletterEmail', PreferenceType => 1, FrequencyId => 'W',
+                            ContactPoint => 'cid-r@example.com' } ] }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 36: v4 adds a preference, v3 GET Preferences/CID/{CID}/Program reads both
+--- request eval
+[ "POST /Profiles/v4/IdemCo/Profile/" . main::profile_id('cid-w') . "/Preferences\n"
+  . '{"FilterId":"PartnerOffersEmail","ContactPoint":"cid-w@example.com","PreferenceType":1}',
+  "GET /api/3/IdemCo/Preferences/CID/cid-w/Program" ]
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 200, 200 ]
+--- response_json eval
+{ Preferences => [ { FilterID => 'NewsletterEmail' }, { FilterID => 'PartnerOffersEmail' } ] }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 37: ProgramIds[0] selects a program
+--- request
+GET /api/3/IdemCo/Preferences/CID/cid-r2/Program?ProgramIds[0]=PartnerOffers
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Preferences => [ { FilterID => 'PartnerOffersEmail' } ] }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 38: route and parameter names in any case, two programs
+--- request
+GET /api/3/IdemCo/preferences/cid/cid-r2/program?programIds[0]=Newsletters&programIds[1]=PartnerOffers
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Preferences => [ PrefsTest::present(), PrefsTest::present() ] }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 39: GET Preferences/Program/{programId}?CID=
+--- request
+GET /api/3/IdemCo/Preferences/Program/Newsletters?CID=cid-r2
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Preferences => [ { FilterID => 'NewsletterEmail' } ] }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 40: GET Preferences/Attributes finds the preference by its attribute
+--- request
+GET /api/3/IdemCo/Preferences/Attributes?attributes[0].Key=Topic&attributes[0].Value=garden
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Preferences => [ { CID => 'cid-a', FilterID => 'NewsletterEmail' } ] }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 41: channels[0] narrows it
+--- request
+GET /api/3/IdemCo/Preferences/Attributes?attributes[0].Key=Topic&attributes[0].Value=garden&channels[0]=Mail
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Preferences => [] }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 42: Preferences/Attributes without an attribute, or with an unknown channel: 400
+--- request eval
+[ 'GET /api/3/IdemCo/Preferences/Attributes',
+  'GET /api/3/IdemCo/Preferences/Attributes?attributes[0].Key=Topic&attributes[0].Value=garden&channels[0]=Pigeon' ]
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin')
+--- error_code eval
+[ 400, 400 ]
+--- response_json_list eval
+[ ({ Message => qr/./ }) x 2 ]
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 43: another account finds none of them by attribute
+--- request
+GET /api/3/IdemOther/Preferences/Attributes?attributes[0].Key=Topic&attributes[0].Value=garden
+--- more_headers eval
+PrefsTest::auth('IdemOther', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Preferences => [] }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 44: an opt-out through v3 (the wrapped list): preference.updated and profile.updated; v4 sees it
+--- request eval
+[ "POST /api/3/IdemCo/Preferences\n"
+  . '{"Preferences":[{"CID":"cid-u","FilterID":"NewsletterEmail","PreferenceType":2,"ContactElement":{"Email":"cid-u@example.com"}}]}',
+  "GET /Profiles/v4/IdemCo/Profile/" . main::profile_id('cid-u') . "/Preferences" ]
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 200, 200 ]
+--- response_json eval
+{ ProfilePreferences => PrefsTest::contains({ FilterId => 'NewsletterEmail', PreferenceType => 2 }) }
+--- sql eval
+"SELECT string_agg(event_type, ',' ORDER BY event_id) FROM prefs_event WHERE profile_id = " . main::profile_id('cid-u')
+. " AND event_id > $::cid_u_last"
+--- sql_result
+preference.updated,profile.updated
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 45: POST Preferences/Program/{programId}: only the filters of that channel, the number added as a mobile
+--- request eval
+[ "POST /api/3/IdemCo/Preferences/Program/Newsletters\n"
+  . '{"CID":"cid-p","GlobalPreferenceType":1,"ChannelContactPreference":[{"ChannelID":"Text","ContactElement":{"PFT":"+1 555 010 0199"}}]}',
+  "GET /Profiles/v4/IdemCo/Profile/$::cid_p_id" ]
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 200, 200 ]
+--- response_json_list eval
+[ { Preferences => [ { FilterID => 'NewsletterText', PreferenceType => 1, ContactElement => { PFT => '+15550100199' } } ] },
+  { PhoneNumbers => PrefsTest::contains({ Number => '+15550100199', IsMobile => 1 }) } ]
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 46: POST Preferences/ProgramGroup/{programGroupId}: every filter of its programs the customer has a contact point for
+--- request
+POST /api/3/IdemCo/Preferences/ProgramGroup/MarketingCommunications
+{"CID":"cid-g","GlobalPreferenceType":2,"UpdateNestedGroups":0,"FrequencyID":"M"}
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- response_json eval
+{ Preferences => PrefsTest::satisfies(sub { CORE::join(',', sort map { "$_->{FilterID}:$_->{PreferenceType}" } @{ $_[0] })
+                                            eq 'NewsletterEmail:2,NewsletterText:2,PartnerOffersEmail:2,PartnerOffersPhone:2' },
+                                      'NewsletterEmail, NewsletterText, PartnerOffersEmail and PartnerOffersPhone, opted out') }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 47: GET Preferences/ProgramGroup/{programGroupId}: nested groups included
+--- request
+GET /api/3/IdemCo/Preferences/ProgramGroup/AllCommunications?CID=cid-n
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Preferences => [ (PrefsTest::present()) x 4 ] }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 48: one bad item of two: 400 naming it in the v3 spelling; no event, no profile
+--- request
+POST /api/3/IdemCo/Preferences
+[{"FilterID":"NewsletterEmail","PreferenceType":1,"ContactElement":{"Email":"allornothing@example.com"}},
+ {"FilterID":"NoSuchFilter","PreferenceType":1,"CID":"C2"}]
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 400
+--- response_json eval
+{ Message => qr/^Preferences\[1\]\.FilterID 'NoSuchFilter' is not an active filter/ }
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 49: a customer without CID, by email: a new profile without CID
+--- request
+POST /api/3/IdemCo/Preferences
+{"FilterID":"NewsletterEmail","PreferenceType":1,"ContactElement":{"Email":"new@example.com"}}
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- response_json eval
+{ Preferences => [ { CID => undef } ] }
+--- sql
+SELECT count(*) FROM prefs_profile_email e JOIN prefs_account c USING (account_id)
+WHERE c.client_id = 'IdemCo' AND e.address = 'new@example.com'
+--- sql_result
+1
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 50: found by its email the second time: no new profile
+--- request
+POST /api/3/IdemCo/Preferences
+{"FilterID":"NewsletterEmail","PreferenceType":2,"ContactElement":{"Email":"AGAIN@EXAMPLE.COM"}}
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- sql
+SELECT count(*) FROM prefs_profile p JOIN prefs_account c USING (account_id)
+WHERE c.client_id = 'IdemCo' AND p.profile_id IN (SELECT profile_id FROM prefs_profile_email WHERE lower(address) = 'again@example.com')
+--- sql_result
+1
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 51: v3 bad bodies: 400 with the Message, no event
+--- request eval
+[ map { "POST /api/3/IdemCo/Preferences\n$_" }
+  '[{"FilterID":',                                                                            # malformed JSON
+  '[{"CID":"cid-r","PreferenceType":1}]',                                                     # no FilterID
+  '[{"CID":"cid-r","FilterID":"NewsletterEmail","PreferenceType":3}]',                        # a bad PreferenceType
+  '[{"CID":"cid-r","FilterID":"NewsletterEmail","PreferenceType":1,"Colour":1}]',             # an unknown field
+  '[{"CID":"cid-r","FilterId":"NewsletterEmail","PreferenceType":1}]',                        # a v4 name
+  '[{"FilterID":"NewsletterEmail","PreferenceType":1}]',                                      # no CID and no contact
+  '[{"CID":"C3","FilterID":"NewsletterEmail","PreferenceType":1,"ContactElement":{"Email":"nope"}}]',   # a bad email
+  '[{"CID":"cid-r","FilterID":"NewsletterEmail","PreferenceType":1,"FrequencyID":"Y"}]',      # a frequency the filter lacks
+  '[{"CID":"cid-r","FilterID":"NewsletterEmail","PreferenceType":1,"ContactElement":{"Fax":1}}]',       # a bad ContactElement field
+  '[]',                                                                                       # an empty list
+  "[{\"CID\":\"\xff\"}]" ]                                                                    # invalid UTF-8
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ (400) x 11 ]
+--- response_json_list eval
+[ map { { Message => $_ } } qr/./, qr/Preferences\[0\]\.FilterID is required/, qr/PreferenceType/, qr/Colour/,
+  qr/FilterId is not a known field/, qr/CID/, qr/^Preferences\[0\]\.ContactElement\.Email must be an email address/,
+  qr/^Preferences\[0\]\.FrequencyID 'Y' is not a frequency/, qr/ContactElement\.Fax/, qr/./, qr/./ ]
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 52: a group without UpdateNestedGroups, a program without GlobalPreferenceType: 400; unknown ones: 404; no event
+--- request eval
+[ "POST /api/3/IdemCo/Preferences/ProgramGroup/MarketingCommunications\n" . '{"CID":"cid-r","GlobalPreferenceType":1}',
+  "POST /api/3/IdemCo/Preferences/Program/Newsletters\n" . '{"CID":"cid-r"}',
+  "POST /api/3/IdemCo/Preferences/Program/NoSuchProgram\n" . '{"CID":"cid-r","GlobalPreferenceType":1}',
+  "POST /api/3/IdemCo/Preferences/ProgramGroup/NoSuchGroup\n" . '{"CID":"cid-r","GlobalPreferenceType":1,"UpdateNestedGroups":1}' ]
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 400, 400, 404, 404 ]
+--- response_json_list eval
+[ { Message => qr/UpdateNestedGroups is required/ }, ({ Message => qr/./ }) x 3 ]
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 53: ReadOnly cannot write through v3
+--- request
+POST /api/3/IdemCo/Preferences
+[{"CID":"cid-r","FilterID":"NewsletterEmail","PreferenceType":1}]
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'reader') . "Content-Type: application/json\n"
+--- error_code: 403
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 54: v3 reads: an unknown or hostile CID, an unknown program: 404; no CID, a bad indexed parameter: 400
+--- request eval
+[ 'GET /api/3/IdemCo/Preferences/CID/nobody/Program', 'GET /api/3/IdemCo/Preferences/CID/' . ('z' x 300) . '/Program',
+  'GET /api/3/IdemCo/Preferences/Program/Nope?CID=cid-r', 'GET /api/3/IdemCo/Preferences/Program/Newsletters',
+  'GET /api/3/IdemCo/Preferences/CID/cid-r/Program?ProgramIds[1]=x' ]
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin')
+--- error_code eval
+[ 404, 404, 404, 400, 400 ]
+--- response_json_list eval
+[ ({ Message => qr/./ }) x 5 ]
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 55: another account's CID: 404
+--- request
+GET /api/3/IdemOther/Preferences/CID/cid-r/Program
+--- more_headers eval
+PrefsTest::auth('IdemOther', 'admin')
+--- error_code: 404
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 56: the v3 routes are not on the v4 location
+--- request
+POST /Profiles/v4/IdemCo/Preferences
+[{"CID":"cid-r","FilterID":"NewsletterEmail","PreferenceType":1}]
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 404
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 57: a Mail preference with its address: on the profile (StateProvince, CountryCode), the v4 preference names its AddressId
+--- request eval
+[ "POST /api/3/IdemCo/Preferences\n"
+  . '[{"CID":"cid-m","FilterID":"ProductUpdatesMail","PreferenceType":1,"ContactElement":{"Address1":"1 Elm St","Address2":"Apt 2",'
+  . '"City":"Springfield","StateProvince":"IL","PostalCode":"62701","CountryCode":"US"}}]',
+  "GET /Profiles/v4/IdemCo/Profile/$::cid_m_id" ]
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 200, 200 ]
+--- response_json_list eval
+[ { Preferences => [ { ContactElement => { City => 'Springfield' } } ] },
+  PrefsTest::satisfies(sub { my ($addr) = grep { $_->{Line1} eq '1 Elm St' } @{ $_[0]{Addresses} };
+                             my ($pref) = grep { $_->{FilterId} eq 'ProductUpdatesMail' } @{ $_[0]{ProfilePreferences} };
+                             $addr && $addr->{State} eq 'IL' && $addr->{Country} eq 'US' && $pref
+                             && $pref->{ContactPoint} eq $addr->{AddressId} },
+                       'the address on the profile, named by the preference') ]
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 58: a new customer by phone number, normalized; v4 finds the new profile by its phone
+--- request eval
+[ "POST /api/3/IdemCo/Preferences\n"
+  . '{"FilterID":"PartnerOffersPhone","PreferenceType":1,"FirstName":"Phil","ContactElement":{"PFT":"+1 (555) 010-0777"}}',
+  'GET /Profiles/v4/IdemCo/Profile/Phone?phoneNumber=%2B15550100777' ]
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 200, 200 ]
+--- response_json_list eval
+[ { Preferences => [ { ContactElement => { PFT => '+15550100777' } } ] }, [ { FirstName => 'Phil' } ] ]
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 59: an account without the alternate id type CID cannot write with a CID, and says so
+--- request
+POST /api/3/IdemOther/Preferences
+[{"CID":"C9","FilterID":"NewsletterEmail","PreferenceType":1,"ContactElement":{"Email":"x@example.com"}}]
+--- more_headers eval
+PrefsTest::auth('IdemOther', 'admin') . "Content-Type: application/json\n"
+--- error_code: 400
+--- response_json eval
+{ Message => qr/Preferences\[0\]\.CID needs an active alternate id type named 'CID'/ }
+--- sql_unchanged eval
+$::others
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 60: an oversized body: 413
+--- request eval
+"POST /api/3/IdemCo/Preferences\n[" . CORE::join(',', ('{"CID":"x","FilterID":"NewsletterEmail","PreferenceType":1}') x 30000) . ']'
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 413
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 61: HEAD on a v3 read: 200 without a body
+--- request
+HEAD /api/3/IdemCo/Preferences/CID/cid-r/Program
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin')
+--- error_code: 200
+--- response_body chomp
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 62: PUT on the alternate-id preferences route: 405, Allow lists its methods
+--- request eval
+"PUT $::apath/crm-a\n{}"
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 405
+--- response_headers
+Allow: GET, HEAD, POST
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 63: GET Profile/Preferences (no alternate id) is no route of ours
+--- request
+GET /Profiles/v4/IdemCo/Profile/Preferences
+--- more_headers eval
+PrefsTest::auth('IdemCo', 'admin')
+--- error_code: 404
+--- no_error_log
+[error]
+[alert]

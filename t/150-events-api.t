@@ -1,460 +1,729 @@
 # The Events API over HTTP: the four routes, their filters, localized
-# Name/Description, cursor paging that neither skips nor repeats an event
-# while writers commit out of order, another account's ids, bad input;
-# and the helper's partition upkeep with prefs_event_history_days.
-use strict;
-use warnings;
-use utf8;
-use Test::More;
+# Name/Description, the window of prefs_event_history_days, another
+# account's ids, permissions, bad input; the directive's range.  (Cursor
+# paging while writers commit out of order: t/152-events-paging.t; the
+# helper's partition upkeep: t/151-events-upkeep.t.)
+use lib 't';
+use Test::Nginx::Socket 'no_plan';
+use PrefsTest;
 use JSON::PP;
 use POSIX qw(strftime);
-use IO::Handle;
-use PrefsTest;
 
-plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE};
-
-my $top = $ENV{TEST_NGINX_PREFS_TOP} || '.';
-
-# --- the directive's range ---------------------------------------------------------
-
-my $bin = $ENV{TEST_NGINX_BINARY} || 'nginx';
-for my $bad (0, 3651, 'x') {
-    # nginx says why on stderr: the check below reads it
-    open(my $saved, '>&', \*STDERR) or die $!;
-    open(STDERR, '>', '/dev/null') or die $!;
-    my $ng = eval { PrefsTest::start_nginx(name => 'events-bad', port => 1995,
-                                           http_config => "prefs_event_history_days $bad;") };
-    open(STDERR, '>&', $saved) or die $!;
-    ok(!$ng, "prefs_event_history_days $bad is refused");
-    $ng->stop if $ng;
-    my $out = `'$bin' -t -p '$top/t/servroot-events-bad/' -c conf/nginx.conf 2>&1`;
-    like($out, qr/value must be between 1 and 3650|"prefs_event_history_days" directive invalid number/,
-         '... naming the directive or its range');
+for my $c ('EventsCo', 'EventsOther', 'EventsPausedCo') {
+    api_account($c);
+    api_user($c, 'admin', 'Administrators');
+    PrefsTest::api_config_import($c);
 }
+our $admin_id = api_user('EventsCo', 'lister', 'Administrators');
+api_user('EventsCo', 'reader', 'ReadOnly');
+api_user('EventsCo', 'cfg', 'ConfigurationManagers');
 
-# --- partition upkeep when the helper starts ---------------------------------------
+sub account_id { psql_value("SELECT account_id FROM prefs_account WHERE client_id = :'c'", c => $_[0]) }
 
-my @day = map { strftime('%Y%m%d', gmtime(time + 86400 * $_)) } 0 .. 7;
-
-# the migration made them: take the last away (it is empty) so that only the
-# helper can bring it back; and an old partition, outside any window, with
-# an event in it
-psql("SET client_min_messages = warning; DROP TABLE IF EXISTS prefs_event_p$day[7]");
-psql("SET client_min_messages = warning; DROP TABLE IF EXISTS prefs_event_p20200101");
-psql("CREATE TABLE prefs_event_p20200101 (LIKE prefs_event INCLUDING DEFAULTS INCLUDING CONSTRAINTS)");
-psql("ALTER TABLE prefs_event ATTACH PARTITION prefs_event_p20200101"
-     . " FOR VALUES FROM ('2020-01-01 00:00+00') TO ('2020-01-02 00:00+00')");
-my $acme = make_account('events');
-psql("INSERT INTO prefs_event (account_id, event_type, entity, recorded_date)"
-     . " SELECT account_id, 'tag.added', 'Tags', '2020-01-01 12:00+00' FROM prefs_account WHERE client_id = :'c'",
-     c => $acme);
-# and a row of the DEFAULT partition older than the window
-psql("INSERT INTO prefs_event (account_id, event_type, entity, recorded_date)"
-     . " SELECT account_id, 'tag.added', 'Tags', now() - interval '40 days' FROM prefs_account WHERE client_id = :'c'",
-     c => $acme);
-is(psql_value("SELECT count(*) FROM prefs_event_default WHERE recorded_date < now() - interval '39 days'"), 1,
-   'an old event sits in the DEFAULT partition');
-
-my $ng = PrefsTest::start_nginx(name => 'events', port => 1994, workers => 2,
-                                http_config => 'prefs_event_history_days 10;');
-
-sub parts { psql_value("SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-                       . " WHERE i.inhparent = 'prefs_event'::regclass AND c.relname = ANY (string_to_array(:'n', ','))",
-                       n => join(',', map { "prefs_event_p$_" } @_)) }
-
-ok(wait_until(sub { parts(@day) == 8 }, 15), 'partitions for today to 7 days ahead exist once nginx runs')
-    or diag $ng->error_log;
-ok(wait_until(sub { psql_value("SELECT to_regclass('prefs_event_p20200101') IS NULL") eq 't' }, 15),
-   'a partition older than the window is dropped');
-is(psql_value("SELECT count(*) FROM prefs_event_default WHERE recorded_date < now() - interval '39 days'"), 0,
-   'and so are DEFAULT rows older than the window');
-like($ng->error_log, qr/event partitions kept for 10 days: \d+ created, \d+ dropped/, 'the helper logs its run');
-
-my ($st, $h, $raw) = $ng->request(path => '/prefs/status');
-my $status = eval { decode_json($raw) } || {};
-my $ep = $status->{Helper}{EventPartitions} || {};
-like($ep->{LastRun} // '', qr/^\d{4}-\d\d-\d\dT/, 'the status shows the last upkeep run');
-cmp_ok($ep->{Created} // 0, '>=', 1, '... what it created');
-cmp_ok($ep->{Dropped} // 0, '>=', 1, '... and dropped');
-ok(!$ep->{LastFailed}, '... and that it did not fail');
-
-# a new helper (a reload, a crash) runs it again at its start
-sub runs { scalar(() = $ng->error_log =~ /event partitions kept for/g) }
-my $runs = runs();
-psql("SET client_min_messages = warning; DROP TABLE IF EXISTS prefs_event_p$day[7]");
-kill 'KILL', $ng->helper_pid;
-ok(wait_until(sub { runs() > $runs && parts($day[7]) == 1 }, 15), 'a helper killed and respawned runs the upkeep again');
-$runs = runs();
-$ng->reload;
-ok(wait_until(sub { runs() > $runs }, 15), 'so does a reload');
-
-# --- accounts, users, profiles -------------------------------------------------------
-
-my ($secret, $admin_id) = make_user($acme, 'admin', 'Administrators');
-my $reader = make_user($acme, 'reader', 'ReadOnly');
-my $config = make_user($acme, 'cfg', 'ConfigurationManagers');
-my $other = make_account('eventso');
-my $osecret = make_user($other, 'admin', 'Administrators');
-my $acct = psql_value("SELECT account_id FROM prefs_account WHERE client_id = :'c'", c => $acme);
-my $oacct = psql_value("SELECT account_id FROM prefs_account WHERE client_id = :'c'", c => $other);
-
-for my $c ($acme, $other) {
-    my ($rc, $out) = prefsctl('config', 'import', $c, "$top/conf/demo-config.json");
-    is($rc, 0, 'the demo configuration is imported') or diag $out;
-}
-my $cfg = decode_json(scalar `'$top/tools/prefsctl' --db '@{[db()]}' config export $acme`);
-my %sample = (String => 'x', Number => '1', Boolean => 'true', Date => '2020-01-31', DateTime => '2020-01-31T12:00:00Z');
-my @required = map { { Name => $_->{Name}, Value => $_->{DataType} eq 'List' ? $_->{AllowedValues}[0] : $sample{$_->{DataType}} } }
-               grep { $_->{IsRequired} && $_->{IsActive} } @{ $cfg->{CustomFields} };
-my ($tag) = map { $_->{Name} } @{ $cfg->{Tags} || [] };
-
-my %secrets = ("$acme/admin" => $secret, "$acme/reader" => $reader, "$acme/cfg" => $config, "$other/admin" => $osecret);
-
-sub call {
-    my ($method, $path, $body, %o) = @_;
-    my $client = $o{client} // $acme;
-    my $user = $o{user} // 'admin';
-    my %hd = (Authorization => pnauth($client, $user, $secrets{"$client/$user"}), %{ $o{headers} || {} });
-    $hd{'Content-Type'} = 'application/json' if defined $body;
-    my ($s, $hh, $b) = $ng->request(method => $method, path => "/Profiles/v4/$client/$path", headers => \%hd,
-                                    body => defined $body ? encode_json($body) : undef);
-    my $j = eval { decode_json($b) };
-    return ($s, $hh, $j, $b);
-}
-
-sub create_profile {
-    my ($first, %o) = @_;
-    my ($s, undef, $j, $b) = call('POST', 'Profile', { FirstName => $first, CustomFields => \@required }, %o);
-    is($s, 201, "profile $first created") or diag $b;
+sub profile {
+    my ($client, $first) = @_;
+    my ($st, undef, $j, $raw) = PrefsTest::api_request($client, 'admin', 'POST', 'Profile',
+        { FirstName => $first, CustomFields => [ { Name => 'FavoriteCategory', Value => 'Garden' } ] });
+    die "preparing a profile: $st $raw\n" unless $st == 201;
     return $j->{ProfileId};
 }
 
-my $p1 = create_profile('Ann');
-my $p2 = create_profile('Bob');
-my $op = create_profile('Oscar', client => $other);
-my ($j);
-($st, $h, $j, $raw) = call('POST', "Profile/$p1", { FirstName => 'Anna' });
-is($st, 200, 'an update of Ann') or diag $raw;
-
-sub db_ids {
-    my ($account, $where) = @_;
-    my $v = psql("SELECT event_id FROM prefs_event WHERE account_id = :'a' AND recorded_date > now() - interval '10 days'"
-                 . ($where ? " AND $where" : '') . " ORDER BY event_id", a => $account);
-    return [ grep { length } split /\n/, $v ];
+sub update {
+    my ($id, $body) = @_;
+    my ($st, undef, undef, $raw) = PrefsTest::api_request('EventsCo', 'admin', 'POST', "Profile/$id", $body);
+    die "preparing an update: $st $raw\n" unless $st == 200;
 }
 
-# --- GET Events -------------------------------------------------------------------------
-
-($st, $h, $j, $raw) = call('GET', 'Events');
-is($st, 200, 'GET Events') or diag $raw;
-is(ref $j->{Events}, 'ARRAY', 'with Events');
-is($j->{Count}, scalar @{ $j->{Events} }, 'and their Count');
-ok(exists $j->{NextCursor} && exists $j->{HasMore}, 'NextCursor and HasMore are there');
-is_deeply([ sort { $a <=> $b } map { $_->{EventId} } @{ $j->{Events} } ], db_ids($acct),
-          'every event of the account in the window, none of another');
-my ($created) = grep { $_->{EventType} eq 'profile.created' && $_->{ProfileId} == $p1 } @{ $j->{Events} };
-ok($created, 'profile.created of Ann is among them');
-is($created->{Name}, 'Profile Created', 'Name in en-US by default');
-is($created->{Entity}, 'ProfileActions', 'Entity');
-is($created->{RecordedBy}, 'admin', 'RecordedBy');
-like($created->{RecordedDate} // '', qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'dates in ISO 8601 UTC');
-ok(!exists $created->{SubscriptionId}, 'no SubscriptionId outside a subscription');
-is($h->{'content-language'}, 'en-US', 'Content-Language: en-US');
-like($h->{vary} // '', qr/Accept-Language/, 'Vary: Accept-Language');
-like($h->{'content-type'} // '', qr{^application/json}, 'JSON');
-my ($update) = grep { $_->{ProfileId} == $p1 && exists $_->{PreviousData} } @{ $j->{Events} };
-ok($update, 'an update carries PreviousData');
-
-($st, $h, $j) = call('GET', 'Events', undef, client => $other);
-is_deeply([ sort { $a <=> $b } map { $_->{EventId} } @{ $j->{Events} } ], db_ids($oacct),
-          'the other account sees only its own');
-
-# --- paging: every event once ---------------------------------------------------------
-
-for my $i (1 .. 7) {
-    ($st, undef, undef, $raw) = call('POST', "Profile/$p2", { MiddleName => "M$i" });
-    is($st, 200, "update $i") or diag $raw;
-}
-
-sub walk {
-    my ($path, $limit, %o) = @_;
-    my ($cursor, @ids, $pages) = ($o{after});
-    while (1) {
-        my $sep = $path =~ /\?/ ? '&' : '?';
-        my ($s, undef, $jj, $b) = call('GET', "$path${sep}limit=$limit" . (defined $cursor ? "&after=$cursor" : ''));
-        die "walk: $s $b" unless $s == 200;
-        push @ids, map { $_->{EventId} } @{ $jj->{Events} };
-        $pages++;
-        $cursor = $jj->{NextCursor} if defined $jj->{NextCursor};
-        last unless $jj->{HasMore};
-        die "walk: too many pages" if $pages > 1000;
-    }
-    return (\@ids, $cursor, $pages);
-}
-
-my ($ids, $cursor, $pages) = walk('Events', 2);
-is_deeply([ sort { $a <=> $b } @$ids ], db_ids($acct), 'walking 2 by 2 gives every event');
-my %seen;
-is(scalar(grep { $seen{$_}++ } @$ids), 0, 'none twice');
-cmp_ok($pages, '>=', 5, "over several pages ($pages)");
-
-($st, $h, $j) = call('GET', "Events?limit=1");
-is($j->{Count}, 1, 'limit=1: one event');
-ok($j->{HasMore}, 'HasMore');
-($st, $h, $j) = call('GET', "Events?after=$cursor");
-is($st, 200, 'after the last cursor');
-is($j->{Count}, 0, 'nothing more');
-is($j->{NextCursor}, $cursor, 'and the same cursor to ask again with');
-ok(!$j->{HasMore}, 'HasMore false');
-
-# --- out-of-order commits --------------------------------------------------------------
-
-{
-    local $ENV{PGAPPNAME} = "events-hold-$$";
-    open(my $hold, '|-', 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', db()) or die "psql: $!";
-    $hold->autoflush(1);
-    print $hold "BEGIN;\nSELECT prefs_event_add($acct, NULL, 'tag.added', $p1, '{\"Name\":\"held\"}');\n";
-    ok(wait_until(sub {
-        psql_value("SELECT count(*) FROM pg_stat_activity WHERE application_name = :'n'"
-                   . " AND state = 'idle in transaction' AND backend_xid IS NOT NULL", n => "events-hold-$$") == 1
-    }, 10), 'a writer holds an event uncommitted');
-
-    my $later = psql_value("SELECT prefs_event_add($acct, NULL, 'tag.added', $p1, '{\"Name\":\"later\"}')");
-    my $held = psql_value("SELECT max(event_id) FROM prefs_event WHERE account_id = :'a' AND data->>'Name' = 'held'", a => $acct);
-    is($held, '', 'the held event is not visible yet');
-    cmp_ok($later, '>', 0, 'another writer committed after it');
-
-    ($st, $h, $j) = call('GET', "Events?after=$cursor");
-    is($st, 200, 'a read while the first writer holds');
-    my @first = map { $_->{EventId} } @{ $j->{Events} };
-    ok(!(grep { $_ eq $later } @first), 'the later commit waits behind the open transaction');
-    my $c2 = $j->{NextCursor};
-
-    print $hold "COMMIT;\n";
-    close $hold;
-    is($?, 0, 'the first writer commits');
-
-    my ($rest) = walk('Events', 1, after => $c2);
-    my @all = (@first, @$rest);
-    my @new = grep { my $x = $_; !grep { $_ eq $x } @$ids } @{ db_ids($acct) };
-    is_deeply([ sort { $a <=> $b } @all ], [ sort { $a <=> $b } @new ], 'both events, the held one and the later one');
-    my %once;
-    is(scalar(grep { $once{$_}++ } @all), 0, 'each once');
-}
-
-# --- one transaction with many events, walked a few at a time -------------------------
-
-{
-    my ($before) = walk('Events', 1000);
-    psql("SELECT prefs_event_add(:'a', NULL, 'tag.added', :'p', jsonb_build_object('Name', 'bulk' || g))"
-         . " FROM generate_series(1, 25) g", a => $acct, p => $p2);
-    my ($all) = walk('Events', 4);
-    my %old = map { $_ => 1 } @$before;
-    my @bulk = grep { !$old{$_} } @$all;
-    is(scalar @bulk, 25, 'the 25 events of one transaction, 4 by 4');
-    is_deeply(\@bulk, [ sort { $a <=> $b } @bulk ], 'in their order');
-    my %once;
-    is(scalar(grep { $once{$_}++ } @$all), 0, 'none twice');
-}
-
-# --- filters -------------------------------------------------------------------------------
-
-($st, $h, $j, $raw) = call('GET', 'Events?eventType=profile.created');
-is($st, 200, 'eventType=profile.created') or diag $raw;
-is_deeply([ sort map { $_->{EventType} } @{ $j->{Events} } ], [ ('profile.created') x 2 ], 'only those');
-
-($st, $h, $j) = call('GET', 'Events?eventType=profile.created,standardfield.middlename.added');
-is_deeply([ sort keys %{{ map { $_->{EventType} => 1 } @{ $j->{Events} } }} ],
-          [ 'profile.created', 'standardfield.middlename.added' ], 'a comma list');
-($st, $h, $j) = call('GET', 'Events?eventType[0]=profile.created&eventType[1]=tag.added');
-is_deeply([ sort keys %{{ map { $_->{EventType} => 1 } @{ $j->{Events} } }} ],
-          [ 'profile.created', 'tag.added' ], 'the indexed form');
-($st, $h, $j) = call('GET', 'Events?EVENTTYPE=tag.added');
-is($st, 200, 'names match without case');
-($st, $h, $j) = call('GET', 'Events?eventType=consent.elementassocation.deactivated');
-is($st, 200, "the reference's misspelled type is accepted");
-is($j->{Count}, 0, '... as its alias (no such events here)');
-
-($st, $h, $j) = call('GET', 'Events?startAt=2000-01-01T00:00:00Z');
-is($st, 200, 'startAt before the window is moved up to it');
-is($j->{Count}, scalar @{ db_ids($acct) }, "... the window's events");
-my $future = strftime('%Y-%m-%dT%H:%M:%SZ', gmtime(time + 3600));
-($st, $h, $j) = call('GET', "Events?startAt=$future");
-is($j->{Count}, 0, 'startAt in the future: none');
-($st, $h, $j) = call('GET', "Events?endAt=2000-01-01");
-is($st, 400, 'endAt before the default startAt: 400');
-my $past = strftime('%Y-%m-%dT%H:%M:%S', gmtime(time - 3600));
-($st, $h, $j) = call('GET', "Events?startAt=$past&endAt=$future&limit=1000");
-is($j->{Count}, scalar @{ db_ids($acct, "recorded_date >= now() - interval '1 hour'") }, 'startAt and endAt without an offset: UTC');
-($st, $h, $j) = call('GET', "Events?startAt=$past%2B00:00&limit=1000");
-is($st, 200, 'with an offset');
-
-# an event 11 days old (outside the window of 10) and one 9 days old, in DEFAULT
-my $old = psql_value("INSERT INTO prefs_event (account_id, event_type, entity, profile_id, recorded_date)"
-                     . " VALUES (:'a', 'tag.added', 'Tags', :'p', now() - interval '11 days') RETURNING event_id",
-                     a => $acct, p => $p1);
-my $recent = psql_value("INSERT INTO prefs_event (account_id, event_type, entity, profile_id, recorded_date)"
-                        . " VALUES (:'a', 'tag.added', 'Tags', :'p', now() - interval '9 days') RETURNING event_id",
-                        a => $acct, p => $p1);
-($st) = call('GET', "Events/$old");
-is($st, 404, 'an event older than prefs_event_history_days is outside the window');
-($st) = call('GET', "Events/$recent");
-is($st, 200, 'one inside it is there');
-($st, $h, $j) = call('GET', 'Events?startAt=2000-01-01&limit=1000');
-ok(!(grep { $_->{EventId} eq $old } @{ $j->{Events} }), 'the listing leaves the old one out');
-ok((grep { $_->{EventId} eq $recent } @{ $j->{Events} }), 'and has the recent one');
-
-# sourceGroupIds: the recording user's source group
-psql("UPDATE prefs_user SET source_group_id = 7 WHERE user_id = :'u'", u => $admin_id);
-($st, $h, $j, $raw) = call('GET', 'Events?sourceGroupIds[0]=7&limit=1000');
-is($st, 200, 'sourceGroupIds[0]=7') or diag $raw;
-is_deeply([ sort { $a <=> $b } map { $_->{EventId} } @{ $j->{Events} } ],
-          db_ids($acct, "recorded_by = $admin_id"), 'the events recorded by users of group 7');
-($st, $h, $j) = call('GET', 'Events?sourceGroupIds[0]=8&sourceGroupIds[1]=9');
-is($j->{Count}, 0, 'groups no user belongs to: none');
-
-# --- subscriptions ---------------------------------------------------------------------------
-
+# a webhook subscription row, as the Webhooks API leaves one
 sub subscription {
-    my ($account, $subs, $state, $alt) = @_;
-    return psql_value("INSERT INTO prefs_webhook_subscription (account_id, name, url, state, subscriptions,"
-                      . " secret_sealed, alternate_id_type) VALUES (:'a', 's', 'https://example.com/h', :'st', :'subs',"
-                      . " 'x', NULLIF(:'alt', '')) RETURNING subscription_id",
-                      a => $account, subs => encode_json($subs), st => $state, alt => $alt // '');
+    my ($client, $state) = @_;
+    return psql_value("INSERT INTO prefs_webhook_subscription (account_id, name, url, state, subscriptions, secret_sealed)"
+                      . " SELECT account_id, 's', 'https://example.com/h', :'st', :'subs', 'x' FROM prefs_account"
+                      . " WHERE client_id = :'c' RETURNING subscription_id",
+                      c => $client, st => $state, subs => encode_json([ { EventType => 'profile.created' } ]));
 }
 
-my $sub = subscription($acct, [ { EventType => 'profile.created' } ], 'Active');
-my $osub = subscription($oacct, [ { EventType => 'profile.created' } ], 'Active');
+our ($acct, $p1, $p2, $op, $pp1, $pp2, $sub, $osub, $psub, $old, $recent, $one, $last_cursor, $ocursor, $forged,
+     $past, $future);
+$acct = account_id('EventsCo');
+$p1 = profile('EventsCo', 'Ann');
+$p2 = profile('EventsCo', 'Bob');
+update($p1, { FirstName => 'Anna' });
+update($p2, { MiddleName => "M$_" }) for 1 .. 7;
+psql("SELECT prefs_event_add(:'a', NULL, 'tag.added', :'p', '{\"Name\":\"x\"}')", a => $acct, p => $p1);
+$op = profile('EventsOther', 'Oscar');
+$pp1 = profile('EventsPausedCo', 'Pia');
+$pp2 = profile('EventsPausedCo', 'Paul');
 
-($st, $h, $j, $raw) = call('GET', "Events/Subscription/$sub");
-is($st, 200, 'GET Events/Subscription/{id}') or diag $raw;
-is_deeply([ sort map { $_->{ProfileId} } @{ $j->{Events} } ], [ sort $p1, $p2 ], 'the events it selects');
-ok(!(grep { $_->{EventType} ne 'profile.created' } @{ $j->{Events} }), 'and no other');
-ok(!(grep { ($_->{SubscriptionId} // 0) != $sub } @{ $j->{Events} }), 'each with its SubscriptionId');
+# an event 11 days old (outside the window of 10) and one 9 days old
+$old = psql_value("INSERT INTO prefs_event (account_id, event_type, entity, profile_id, recorded_date)"
+                  . " VALUES (:'a', 'tag.added', 'Tags', :'p', now() - interval '11 days') RETURNING event_id",
+                  a => $acct, p => $p1);
+$recent = psql_value("INSERT INTO prefs_event (account_id, event_type, entity, profile_id, recorded_date)"
+                     . " VALUES (:'a', 'tag.added', 'Tags', :'p', now() - interval '9 days') RETURNING event_id",
+                     a => $acct, p => $p1);
 
-($st, $h, $j) = call('GET', "Events/Subscription/$osub");
-is($st, 404, "another account's subscription is 404");
-like($j->{Message} // '', qr/subscription/, 'with a Message');
-($st) = call('GET', 'Events/Subscription/999999999');
-is($st, 404, 'an unknown subscription is 404');
+# the events the lister records are of source group 7
+psql("UPDATE prefs_user SET source_group_id = 7 WHERE user_id = :'u'", u => $admin_id);
+psql("SELECT prefs_event_add(:'a', :'u', 'tag.added', :'p', '{\"Name\":\"listed\"}')", a => $acct, u => $admin_id, p => $p2);
 
-# --- a profile's events -------------------------------------------------------------------------
+$sub = subscription('EventsCo', 'Active');
+$osub = subscription('EventsOther', 'Active');
+$psub = subscription('EventsPausedCo', 'Paused');
 
-($st, $h, $j, $raw) = call('GET', "Events/Profile/$p2?subscribedOnly=false&limit=1000");
-is($st, 200, 'Events/Profile/{id}?subscribedOnly=false') or diag $raw;
-is_deeply([ sort { $a <=> $b } map { $_->{EventId} } @{ $j->{Events} } ], db_ids($acct, "profile_id = $p2"),
-          "all of the profile's events");
-($st, $h, $j) = call('GET', "Events/Profile/$p2");
-is_deeply([ map { $_->{EventType} } @{ $j->{Events} } ], [ 'profile.created' ],
-          'subscribedOnly by default: only what an active subscription selects');
-psql("UPDATE prefs_webhook_subscription SET state = 'Paused' WHERE subscription_id = :'s'", s => $sub);
-($st, $h, $j) = call('GET', "Events/Profile/$p2?subscribedOnly=true");
-is($j->{Count}, 0, 'a paused subscription selects nothing for it');
-($st, $h, $j) = call('GET', "Events/Subscription/$sub");
-cmp_ok($j->{Count}, '>=', 2, 'but its own listing still answers');
-($st) = call('GET', "Events/Profile/$op");
-is($st, 404, "another account's profile is 404");
-($st) = call('GET', "Events/Profile/$op?subscribedOnly=false", undef, client => $other);
-is($st, 200, 'which its own account reads');
+$one = psql_value("SELECT event_id FROM prefs_event WHERE profile_id = :'p' AND event_type = 'profile.created'", p => $p1);
+$last_cursor = (PrefsTest::api_request('EventsCo', 'admin', 'GET', 'Events?startAt=2000-01-01&limit=1000'))[2]{NextCursor};
+$ocursor = (PrefsTest::api_request('EventsOther', 'admin', 'GET', 'Events?limit=1'))[2]{NextCursor};
+($forged = $last_cursor) =~ s/^(.{5})(.)/$1 . ($2 eq 'A' ? 'B' : 'A')/e;
+PrefsTest::api_prepared();
 
-# --- one event ---------------------------------------------------------------------------------------
+$past = strftime('%Y-%m-%dT%H:%M:%S', gmtime(time - 3600));
+$future = strftime('%Y-%m-%dT%H:%M:%SZ', gmtime(time + 3600));
 
-my ($one) = @{ db_ids($acct, "profile_id = $p1 AND event_type = 'profile.created'") };
-($st, $h, $j, $raw) = call('GET', "Events/$one");
-is($st, 200, 'GET Events/{eventId}') or diag $raw;
-is($j->{EventId}, $one, 'that event');
-is($j->{EventType}, 'profile.created', 'its type');
-ok(!exists $j->{SubscriptionId}, 'without SubscriptionId');
-($st, $h, $j) = call('GET', "Events/$one", undef, client => $other);
-is($st, 404, "another account's event is 404");
-($st, $h, $j) = call('GET', "Events/$one?limit=3");
-is($st, 400, 'Events/{eventId} takes no other parameter');
-
-# --- locales ---------------------------------------------------------------------------------------
-
-($st, $h, $j) = call('GET', "Events/$one?locale=de-DE");
-is($j->{Name}, 'Profil erstellt', 'locale=de-DE: German');
-is($h->{'content-language'}, 'de-DE', 'Content-Language: de-DE');
-ok(($h->{vary} // '') !~ /Accept-Language/, 'an explicit locale does not vary');
-($st, $h, $j) = call('GET', "Events/$one?locale=fr");
-is($j->{Name}, 'Profil créé', 'locale=fr: French (fr-FR)');
-is($h->{'content-language'}, 'fr-FR', '... Content-Language fr-FR');
-($st, $h, $j) = call('GET', "Events/$one", undef, headers => { 'Accept-Language' => 'es-ES' });
-is($j->{Name}, 'Perfil creado', 'Accept-Language: es-ES: Spanish');
-is($j->{Description}, 'Se creó un perfil.', '... Description too');
-like($h->{vary} // '', qr/Accept-Language/, '... Vary: Accept-Language');
-($st, $h, $j) = call('GET', "Events/$one", undef, headers => { 'Accept-Language' => 'it-IT, de-CH;q=0.8, en;q=0.5' });
-is($h->{'content-language'}, 'de-DE', 'Accept-Language de-CH falls back to de-DE');
-($st, $h, $j) = call('GET', "Events/$one", undef, headers => { 'Accept-Language' => 'ja-JP' });
-is($h->{'content-language'}, 'en-US', 'a header matching nothing: en-US');
-($st, $h, $j) = call('GET', "Events?eventType=profile.created&locale=es_es");
-is($j->{Events}[0]{Name}, 'Perfil creado', 'a listing in es_es');
-($st, $h, $j) = call('GET', "Events?locale=it-IT");
-is($st, 400, 'a locale without texts is 400');
-
-# --- permissions -----------------------------------------------------------------------------------
-
-($st) = call('GET', 'Events', undef, user => 'reader');
-is($st, 200, 'ReadOnly has EventDataView');
-($st, $h, $j) = call('GET', 'Events', undef, user => 'cfg');
-is($st, 403, 'without EventDataView: 403');
-is($j->{Message}, 'The user lacks the EventDataView permission', 'naming it');
-
-# --- bad input -------------------------------------------------------------------------------------
-
-my $ocursor = do { my ($s, undef, $jj) = call('GET', 'Events?limit=1', undef, client => $other); $jj->{NextCursor} };
-my $forged = $cursor;
-substr($forged, 5, 1) = substr($forged, 5, 1) eq 'A' ? 'B' : 'A';
-
-for my $c (
-    [ 'a malformed date', 'Events?startAt=yesterday' ],
-    [ 'a date that does not exist', 'Events?startAt=2026-02-30' ],
-    [ 'endAt before startAt', 'Events?startAt=2026-01-02&endAt=2026-01-01' ],
-    [ 'startAt equal to endAt', 'Events?startAt=2026-01-02&endAt=2026-01-02' ],
-    [ 'limit 0', 'Events?limit=0' ],
-    [ 'limit 1001', 'Events?limit=1001' ],
-    [ 'limit -1', 'Events?limit=-1' ],
-    [ 'limit abc', 'Events?limit=abc' ],
-    [ 'limit 01', 'Events?limit=01' ],
-    [ 'a garbled cursor', 'Events?after=garbage' ],
-    [ 'a forged cursor', "Events?after=$forged" ],
-    [ "another account's cursor", "Events?after=$ocursor" ],
-    [ 'an unknown event type', 'Events?eventType=profile.exploded' ],
-    [ 'an empty event type', 'Events?eventType=' ],
-    [ 'a bad source group', 'Events?sourceGroupIds[0]=abc' ],
-    [ 'a gap in the indexes', 'Events?sourceGroupIds[1]=3' ],
-    [ 'subscribedOnly on Events', 'Events?subscribedOnly=false' ],
-    [ 'subscribedOnly=maybe', "Events/Profile/$p1?subscribedOnly=maybe" ],
-    [ 'an unknown parameter', 'Events?starAt=2026-01-01' ],
-    [ 'a parameter twice', 'Events?limit=1&limit=2' ],
-    [ 'a bad escape', 'Events?eventType=%zz' ],
-    [ 'invalid UTF-8', 'Events?eventType=%ff' ],
-    [ 'a locale that is no tag', 'Events?locale=%21%21' ],
-) {
-    ($st, $h, $j, $raw) = call('GET', $c->[1]);
-    is($st, 400, "$c->[0]: 400") or diag $raw;
-    ok(length($j->{Message} // ''), "$c->[0]: with a Message");
+# the ids of an account's events in the window (and of $where), in order
+sub db_ids {
+    my ($client, $where) = @_;
+    return join ',', split /\n/, psql("SELECT event_id FROM prefs_event e JOIN prefs_account a USING (account_id)"
+        . " WHERE a.client_id = :'c' AND recorded_date > now() - interval '10 days'"
+        . ($where ? " AND $where" : '') . " ORDER BY event_id", c => $client);
 }
 
-for my $bad ('abc', '0', '-1', '01', '99999999999999999999', '1%00', '..') {
-    ($st, $h, $j) = call('GET', "Events/$bad");
-    ok($st == 404 || $st == 400, "a hostile event id \"$bad\" is 4xx ($st)");
-    ($st) = call('GET', "Events/Profile/$bad");
-    ok($st == 404 || $st == 400, "a hostile profile id \"$bad\" is 4xx ($st)");
-    ($st) = call('GET', "Events/Subscription/$bad");
-    ok($st == 404 || $st == 400, "a hostile subscription id \"$bad\" is 4xx ($st)");
+# an answer's Events are those of the account (and of $where)
+sub events_are {
+    my ($client, $where) = @_;
+    return PrefsTest::satisfies(sub { join(',', sort { $a <=> $b } map { $_->{EventId} } @{ $_[0] }) eq db_ids($client, $where) },
+                                "the events of $client" . ($where ? " where $where" : ''));
 }
-($st, $h, $j) = call('POST', 'Events', {});
-is($st, 405, 'POST Events: 405');
-($st, $h, $j, $raw) = call('HEAD', 'Events?limit=1');
-is($st, 200, 'HEAD Events: 200');
-is($raw, '', '... without a body');
-($st) = call('GET', 'Events/Subscription');
-is($st, 404, 'Events/Subscription without an id: 404');
 
-# the helper killed on purpose above is the only alert
-is(join('', grep { /\[(alert|crit|emerg)\]/ && !/cache manager process \d+ exited on signal 9/ }
-            split /^/, $ng->error_log), '', 'no other alert in the error log');
-$ng->stop;
+# the types among an answer's Events
+sub types_are {
+    my @want = @_;
+    return PrefsTest::satisfies(sub { join(',', sort keys %{{ map { $_->{EventType} => 1 } @{ $_[0] } }}) eq join(',', @want) },
+                                "events of the types @want");
+}
 
-done_testing();
+# a window of 10 days for every block that does not set its own
+add_block_preprocessor(sub {
+    my ($block) = @_;
+    my $http = $block->http_config // '';
+    $block->set_value(http_config => "prefs_event_history_days 10;\n$http") unless $http =~ /prefs_event_history_days/;
+});
+# every block only reads: each runs twice, to catch state left between requests
+repeat_each(2);
+api_blocks();
+PrefsTest::api_checks();
+run_tests();
+
+__DATA__
+
+=== TEST 1: prefs_event_history_days 0 is refused, naming its range
+--- http_config
+prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_secret_key $TEST_NGINX_PREFS_KEY;
+prefs_event_history_days 0;
+--- config
+--- must_die
+--- error_log
+value must be between 1 and 3650
+
+
+=== TEST 2: prefs_event_history_days 3651 is refused, naming its range
+--- http_config
+prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_secret_key $TEST_NGINX_PREFS_KEY;
+prefs_event_history_days 3651;
+--- config
+--- must_die
+--- error_log
+value must be between 1 and 3650
+
+
+=== TEST 3: prefs_event_history_days x is refused, naming the directive
+--- http_config
+prefs_database "$TEST_NGINX_PREFS_DATABASE";
+prefs_secret_key $TEST_NGINX_PREFS_KEY;
+prefs_event_history_days x;
+--- config
+--- must_die
+--- error_log
+"prefs_event_history_days" directive invalid number
+
+
+=== TEST 4: GET Events: every event of the account in the window, localized in en-US, with the paging fields
+--- request
+GET /Profiles/v4/EventsCo/Events
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_headers_like
+Content-Language: en-US
+Vary: .*Accept-Language.*
+Content-Type: application/json.*
+--- response_json eval
+PrefsTest::satisfies(sub { my $j = shift; $j->{Count} == @{ $j->{Events} } && exists $j->{NextCursor} && exists $j->{HasMore}
+                           && PrefsTest::json_match($j, {
+    Events => PrefsTest::contains(
+        { EventType => 'profile.created', ProfileId => $::p1, Name => 'Profile Created', Entity => 'ProfileActions',
+          RecordedBy => 'admin', RecordedDate => qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/,
+          SubscriptionId => PrefsTest::absent() },
+        { ProfileId => $::p1, PreviousData => PrefsTest::present() }) }) eq ''
+                           && PrefsTest::json_match($j->{Events}, main::events_are('EventsCo')) eq '' },
+                     'the account\'s events, with Count, NextCursor and HasMore; profile.created of Ann in en-US; an update with PreviousData')
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 5: the other account sees only its own
+--- request
+GET /Profiles/v4/EventsOther/Events
+--- more_headers eval
+PrefsTest::auth('EventsOther', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Events => main::events_are('EventsOther') }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 6: limit=1: one event, HasMore
+--- request
+GET /Profiles/v4/EventsCo/Events?limit=1
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Count => 1, HasMore => 1 }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 7: after the last cursor: nothing more, the same cursor to ask again with
+--- request eval
+"GET /Profiles/v4/EventsCo/Events?after=$::last_cursor"
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Count => 0, NextCursor => $::last_cursor, HasMore => 0 }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 8: eventType=profile.created: only those
+--- request
+GET /Profiles/v4/EventsCo/Events?eventType=profile.created
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Events => [ ({ EventType => 'profile.created' }) x 2 ] }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 9: a comma list of event types
+--- request
+GET /Profiles/v4/EventsCo/Events?eventType=profile.created,standardfield.middlename.added
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Events => main::types_are('profile.created', 'standardfield.middlename.added') }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 10: the indexed form
+--- request
+GET /Profiles/v4/EventsCo/Events?eventType[0]=profile.created&eventType[1]=tag.added
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Events => main::types_are('profile.created', 'tag.added') }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 11: parameter names match without case
+--- request
+GET /Profiles/v4/EventsCo/Events?EVENTTYPE=tag.added
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Events => main::types_are('tag.added') }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 12: the reference's misspelled type is accepted as its alias (no such events here)
+--- request
+GET /Profiles/v4/EventsCo/Events?eventType=consent.elementassocation.deactivated
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Count => 0 }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 13: startAt before the window is moved up to it
+--- request
+GET /Profiles/v4/EventsCo/Events?startAt=2000-01-01T00:00:00Z
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Events => main::events_are('EventsCo') }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 14: startAt in the future: none
+--- request eval
+"GET /Profiles/v4/EventsCo/Events?startAt=$::future"
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Count => 0 }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 15: endAt before the default startAt: 400
+--- request
+GET /Profiles/v4/EventsCo/Events?endAt=2000-01-01
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 400
+--- response_json eval
+{ Message => qr/./ }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 16: startAt and endAt without an offset are UTC; with an offset too
+--- request eval
+[ "GET /Profiles/v4/EventsCo/Events?startAt=$::past&endAt=$::future&limit=1000",
+  "GET /Profiles/v4/EventsCo/Events?startAt=$::past%2B00:00&limit=1000" ]
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code eval
+[ 200, 200 ]
+--- response_json_list eval
+[ ({ Events => main::events_are('EventsCo', "recorded_date >= now() - interval '1 hour'") }) x 2 ]
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 17: an event older than prefs_event_history_days is outside the window; one inside it is there
+--- request eval
+[ "GET /Profiles/v4/EventsCo/Events/$::old", "GET /Profiles/v4/EventsCo/Events/$::recent" ]
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code eval
+[ 404, 200 ]
+--- response_json_list eval
+[ { Message => qr/./ }, { EventId => $::recent } ]
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 18: the listing leaves the old one out and has the recent one
+--- request
+GET /Profiles/v4/EventsCo/Events?startAt=2000-01-01&limit=1000
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Events => PrefsTest::satisfies(sub { my %id = map { $_->{EventId} => 1 } @{ $_[0] }; !$id{$::old} && $id{$::recent} },
+                                 'without the old event, with the recent one') }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 19: sourceGroupIds[0]=7: the events recorded by users of group 7
+--- request
+GET /Profiles/v4/EventsCo/Events?sourceGroupIds[0]=7&limit=1000
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Count => 1, Events => main::events_are('EventsCo', "recorded_by = $::admin_id") }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 20: groups no user belongs to: none
+--- request
+GET /Profiles/v4/EventsCo/Events?sourceGroupIds[0]=8&sourceGroupIds[1]=9
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Count => 0 }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 21: GET Events/Subscription/{id}: the events it selects, and no other, each with its SubscriptionId
+--- request eval
+"GET /Profiles/v4/EventsCo/Events/Subscription/$::sub"
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Events => PrefsTest::satisfies(sub { CORE::join(',', sort map { $_->{ProfileId} } @{ $_[0] }) eq CORE::join(',', sort $::p1, $::p2)
+                                       && !grep { $_->{EventType} ne 'profile.created'
+                                                  || ($_->{SubscriptionId} // 0) != $::sub } @{ $_[0] } },
+                                 'profile.created of Ann and Bob, each with the SubscriptionId') }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 22: another account's subscription is 404, with a Message; so is an unknown one
+--- request eval
+[ "GET /Profiles/v4/EventsCo/Events/Subscription/$::osub", "GET /Profiles/v4/EventsCo/Events/Subscription/999999999" ]
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code eval
+[ 404, 404 ]
+--- response_json_list eval
+[ { Message => qr/subscription/ }, { Message => qr/./ } ]
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 23: Events/Profile/{id}?subscribedOnly=false: all of the profile's events
+--- request eval
+"GET /Profiles/v4/EventsCo/Events/Profile/$::p2?subscribedOnly=false&limit=1000"
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Events => main::events_are('EventsCo', "profile_id = $::p2") }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 24: subscribedOnly by default: only what an active subscription selects
+--- request eval
+"GET /Profiles/v4/EventsCo/Events/Profile/$::p2"
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Events => [ { EventType => 'profile.created', ProfileId => $::p2 } ] }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 25: a paused subscription selects nothing for a profile, but its own listing still answers
+--- request eval
+[ "GET /Profiles/v4/EventsPausedCo/Events/Profile/$::pp2?subscribedOnly=true",
+  "GET /Profiles/v4/EventsPausedCo/Events/Subscription/$::psub" ]
+--- more_headers eval
+PrefsTest::auth('EventsPausedCo', 'admin')
+--- error_code eval
+[ 200, 200 ]
+--- response_json_list eval
+[ { Count => 0 }, { Count => PrefsTest::satisfies(sub { $_[0] >= 2 }, 'at least 2') } ]
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 26: another account's profile is 404
+--- request eval
+"GET /Profiles/v4/EventsCo/Events/Profile/$::op"
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 404
+--- response_json eval
+{ Message => qr/./ }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 27: which its own account reads
+--- request eval
+"GET /Profiles/v4/EventsOther/Events/Profile/$::op?subscribedOnly=false"
+--- more_headers eval
+PrefsTest::auth('EventsOther', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Events => main::events_are('EventsOther', "profile_id = $::op") }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 28: GET Events/{eventId}: that event, without SubscriptionId
+--- request eval
+"GET /Profiles/v4/EventsCo/Events/$::one"
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ EventId => $::one, EventType => 'profile.created', SubscriptionId => PrefsTest::absent() }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 29: another account's event is 404
+--- request eval
+"GET /Profiles/v4/EventsOther/Events/$::one"
+--- more_headers eval
+PrefsTest::auth('EventsOther', 'admin')
+--- error_code: 404
+--- response_json eval
+{ Message => qr/./ }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 30: Events/{eventId} takes no other parameter
+--- request eval
+"GET /Profiles/v4/EventsCo/Events/$::one?limit=3"
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 400
+--- response_json eval
+{ Message => qr/./ }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 31: locale=de-DE: German; an explicit locale does not vary
+--- request eval
+"GET /Profiles/v4/EventsCo/Events/$::one?locale=de-DE"
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_headers
+Content-Language: de-DE
+--- raw_response_headers_unlike
+(?i)vary:[^\r\n]*accept-language
+--- response_json eval
+{ Name => 'Profil erstellt' }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 32: locale=fr: French (fr-FR)
+--- request eval
+"GET /Profiles/v4/EventsCo/Events/$::one?locale=fr"
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_headers
+Content-Language: fr-FR
+--- response_json eval
+{ Name => "Profil cr\x{e9}\x{e9}" }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 33: Accept-Language: es-ES: Spanish, Description too, and Vary: Accept-Language
+--- request eval
+"GET /Profiles/v4/EventsCo/Events/$::one"
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin') . "Accept-Language: es-ES\n"
+--- error_code: 200
+--- response_headers_like
+Vary: .*Accept-Language.*
+--- response_json eval
+{ Name => 'Perfil creado', Description => "Se cre\x{f3} un perfil." }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 34: Accept-Language de-CH falls back to de-DE
+--- request eval
+"GET /Profiles/v4/EventsCo/Events/$::one"
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin') . "Accept-Language: it-IT, de-CH;q=0.8, en;q=0.5\n"
+--- error_code: 200
+--- response_headers
+Content-Language: de-DE
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 35: a header matching nothing: en-US
+--- request eval
+"GET /Profiles/v4/EventsCo/Events/$::one"
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin') . "Accept-Language: ja-JP\n"
+--- error_code: 200
+--- response_headers
+Content-Language: en-US
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 36: a listing in es_es
+--- request
+GET /Profiles/v4/EventsCo/Events?eventType=profile.created&locale=es_es
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Events => [ ({ Name => 'Perfil creado' }) x 2 ] }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 37: a locale without texts is 400
+--- request
+GET /Profiles/v4/EventsCo/Events?locale=it-IT
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 400
+--- response_json eval
+{ Message => qr/./ }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 38: ReadOnly has EventDataView
+--- request
+GET /Profiles/v4/EventsCo/Events
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'reader')
+--- error_code: 200
+--- response_json eval
+{ Events => main::events_are('EventsCo') }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 39: without EventDataView: 403 naming it
+--- request
+GET /Profiles/v4/EventsCo/Events
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'cfg')
+--- error_code: 403
+--- response_body chomp
+{"Message":"The user lacks the EventDataView permission"}
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 40: bad parameters: 400 with a Message each
+--- request eval
+[ map { "GET /Profiles/v4/EventsCo/$_" }
+  'Events?startAt=yesterday',                       # a malformed date
+  'Events?startAt=2026-02-30',                      # a date that does not exist
+  'Events?startAt=2026-01-02&endAt=2026-01-01',     # endAt before startAt
+  'Events?startAt=2026-01-02&endAt=2026-01-02',     # startAt equal to endAt
+  'Events?limit=0', 'Events?limit=1001', 'Events?limit=-1', 'Events?limit=abc', 'Events?limit=01',
+  'Events?after=garbage',                           # a garbled cursor
+  "Events?after=$::forged",                         # a forged cursor
+  "Events?after=$::ocursor",                        # another account's cursor
+  'Events?eventType=profile.exploded',              # an unknown event type
+  'Events?eventType=',                              # an empty event type
+  'Events?sourceGroupIds[0]=abc',                   # a bad source group
+  'Events?sourceGroupIds[1]=3',                     # a gap in the indexes
+  'Events?subscribedOnly=false',                    # subscribedOnly on Events
+  "Events/Profile/$::p1?subscribedOnly=maybe",
+  'Events?starAt=2026-01-01',                       # an unknown parameter
+  'Events?limit=1&limit=2',                         # a parameter twice
+  'Events?eventType=%zz',                           # a bad escape
+  'Events?eventType=%ff',                           # invalid UTF-8
+  'Events?locale=%21%21' ]                          # a locale that is no tag
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code eval
+[ (400) x 23 ]
+--- response_json_list eval
+[ ({ Message => qr/./ }) x 23 ]
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 41: hostile event, profile and subscription ids: 4xx
+--- request eval
+[ map { ("GET /Profiles/v4/EventsCo/Events/$_", "GET /Profiles/v4/EventsCo/Events/Profile/$_",
+         "GET /Profiles/v4/EventsCo/Events/Subscription/$_") }
+  'abc', '0', '-1', '01', '99999999999999999999', '1%00', '..' ]
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code_like eval
+[ (qr/^40[04]$/) x 21 ]
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 42: POST Events: 405
+--- request
+POST /Profiles/v4/EventsCo/Events
+{}
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 405
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 43: HEAD Events: 200 without a body
+--- request
+HEAD /Profiles/v4/EventsCo/Events?limit=1
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 200
+--- response_body chomp
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 44: Events/Subscription without an id: 404
+--- request
+GET /Profiles/v4/EventsCo/Events/Subscription
+--- more_headers eval
+PrefsTest::auth('EventsCo', 'admin')
+--- error_code: 404
+--- no_error_log
+[error]
+[alert]

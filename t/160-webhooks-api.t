@@ -233,12 +233,15 @@ our @bad_settings = (
     [ '{"Settings":', qr/not valid JSON/ ],
 );
 
-# what a refused request must leave as it was (but when the helper, running
-# in the one nginx process, handled a resume of an earlier block)
+# what a refused request must leave as it was: the subscriptions, their
+# event rows and the settings of this suite's accounts (but when the helper,
+# running in the one nginx process, handled a resume of an earlier block)
+our $mine = "account_id IN (SELECT account_id FROM prefs_account WHERE client_id IN"
+    . " ('WebhooksCo', 'WebhooksListCo', 'WebhooksSetCo', 'WebhooksBoundCo', 'WebhooksOther'))";
 our $subscriptions = "SELECT json_agg(to_jsonb(s) - 'resume_handled_at' ORDER BY subscription_id)"
-    . " FROM prefs_webhook_subscription s"
-    . " UNION ALL SELECT json_agg(e ORDER BY subscription_id, event_type) FROM prefs_webhook_subscription_event e";
-our $settings = "SELECT json_agg(s ORDER BY account_id) FROM prefs_webhook_settings s";
+    . " FROM prefs_webhook_subscription s WHERE $mine"
+    . " UNION ALL SELECT json_agg(e ORDER BY subscription_id, event_type) FROM prefs_webhook_subscription_event e WHERE $mine";
+our $settings = "SELECT json_agg(s ORDER BY account_id) FROM prefs_webhook_settings s WHERE $mine";
 
 our $api = '/Profiles/v4/WebhooksCo/Webhooks';
 

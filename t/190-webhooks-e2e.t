@@ -1,10 +1,14 @@
 #!/usr/bin/perl
-# Webhooks end to end, as a client uses them: a subscription made through
+# Webhooks end to end, as a client uses them (procedural: a receiver of its
+# own, and waiting for the helper to deliver): a subscription made through
 # the Webhooks API, the handshake answered by a receiver, a profile created
 # through the Data API, its event delivered and signed with the secret the
 # API answered (checked by the Standard Webhooks rules), the same event in
 # the Events API and in the subscription's Deliveries; a rotated secret
 # signs at once; a deleted subscription gets nothing more.
+#
+# prefs-test: exclusive (scripts/test.sh runs it alone): its deliveries must
+#   be sent by its own nginx's helper, under its own destination policy
 use strict;
 use warnings;
 use Test::More;
@@ -20,7 +24,6 @@ plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE
 
 my $json = JSON::PP->new->canonical;
 my $dir = tempdir(CLEANUP => 1);
-my $rport = tport(1981);
 my $secrets = "$dir/secrets";
 my $record = "$dir/received.jsonl";
 
@@ -30,11 +33,14 @@ set_secrets();
 
 # The receiver: one request at a time; answers the handshake by echoing
 # its code, every event with 204; records each request and whether one of
-# its signatures is right for one of the secrets in the file.
+# its signatures is right for one of the secrets in the file.  It listens
+# on a port the system chooses, before the fork, so that nothing is sent
+# before it listens.
+my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 64, ReuseAddr => 1)
+    or die "receiver: $!";
+my $rport = $srv->sockport;
 my $receiver = fork // die;
 if (!$receiver) {
-    my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $rport,
-                                    Listen => 64, ReuseAddr => 1) or die "receiver: $!";
     open my $log, '>>', $record or die;
     $log->autoflush(1);
     while (my $c = $srv->accept) {
@@ -67,6 +73,7 @@ if (!$receiver) {
     }
     exit 0;
 }
+close $srv;
 END { kill 'KILL', $receiver if $receiver }
 
 sub received {
@@ -85,7 +92,7 @@ my $acct = psql_value("SELECT account_id FROM prefs_account WHERE client_id = :'
 my $demo = do { local $/; open my $f, '<', "$ENV{TEST_NGINX_PREFS_TOP}/conf/demo-config.json" or die; <$f> };
 psql("SELECT prefs_config_import(CAST(:'a' AS bigint), CAST(:'d' AS jsonb))", a => $acct, d => $demo);
 
-my $ng = PrefsTest::start_nginx(name => 'whe2e', port => 1998, workers => 2,
+my $ng = PrefsTest::start_nginx(name => 'whe2e', workers => 2,
     http_config => 'prefs_webhook_allow_http on; prefs_webhook_allow_network 127.0.0.0/8;'
                  . ' prefs_helper_poll_interval 1s;');
 

@@ -458,7 +458,7 @@ sub api_blocks {
 #     --- response_json eval      the answer, decoded, matches this (json_match);
 #                                 the last answer, when the block sends several
 #     --- response_json_list eval one such structure per request of the block
-#     --- sql                     a query run after every request of the block,
+#     --- sql                     a query run after the block's (last) request,
 #     --- sql_result              whose `psql -A -t` output is this,
 #     --- sql_result_like         or matches this
 #     --- sql_unchanged           a query answering the same after every request
@@ -556,9 +556,10 @@ sub api_checks {
         return if $dry_run;
         my $name = $block->name;
         my $json = eval { JSON::PP->new->utf8->allow_nonref->decode($body // '') };
-        my $want = section($block, 'response_json');
         my $req = section($block, 'request');
-        if (defined $want && $req_idx == (ref $req eq 'ARRAY' ? $#$req : 0)) {
+        my $last = $req_idx == (ref $req eq 'ARRAY' ? $#$req : 0);
+        my $want = section($block, 'response_json');
+        if (defined $want && $last) {
             my $why = defined $json ? json_match($json, $want) : "not JSON: " . ($body // '');
             Test::More::is($why, '', "$name - response_json");
         }
@@ -572,7 +573,7 @@ sub api_checks {
                    grep { defined $json->{$_} && !ref $json->{$_} }
                    keys %{ ref $json eq 'HASH' ? $json : {} };
         my $sql = section($block, 'sql');
-        if (defined $sql) {
+        if (defined $sql && $last) {
             my $got = eval { psql($sql, %vars) } // "psql failed: $@";
             $got =~ s/\s+\z//;
             my $like = section($block, 'sql_result_like');

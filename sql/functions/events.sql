@@ -24,6 +24,7 @@ DECLARE
     hi     timestamptz;
     nm     text;
     r      record;
+    timeout text;
 BEGIN
     IF p_days_ahead IS NULL OR p_days_ahead < 0 OR p_keep_days IS NULL
        OR p_keep_days < 1 THEN
@@ -33,6 +34,27 @@ BEGIN
     END IF;
     -- serialize concurrent callers
     PERFORM pg_advisory_xact_lock(hashtext('prefs_event_partitions'));
+
+    -- Dropping a partition locks it, then prefs_event; a reader (the webhook
+    -- claim, the Events API) locks prefs_event, then each partition: the two
+    -- orders deadlock.  So prefs_event is locked first, and only when there
+    -- is a partition to make or drop (once a day): writers queue behind the
+    -- request, hence the short lock_timeout (the caller retries later).
+    IF EXISTS (SELECT FROM generate_series(0, p_days_ahead) AS g(i)
+                WHERE to_regclass('prefs_event_p'
+                                  || to_char(today + g.i, 'YYYYMMDD')) IS NULL)
+       OR EXISTS (SELECT FROM pg_inherits i
+                    JOIN pg_class c ON c.oid = i.inhrelid
+                   WHERE i.inhparent = 'prefs_event'::regclass
+                     AND c.relname ~ '^prefs_event_p[0-9]{8}$'
+                     AND to_date(substr(c.relname, 14), 'YYYYMMDD') + 1
+                         <= today - p_keep_days)
+    THEN
+        timeout := current_setting('lock_timeout');
+        PERFORM set_config('lock_timeout', '2s', true);
+        LOCK TABLE prefs_event IN ACCESS EXCLUSIVE MODE;
+        PERFORM set_config('lock_timeout', timeout, true);
+    END IF;
 
     FOR i IN 0 .. p_days_ahead LOOP
         d := today + i;
