@@ -6,6 +6,7 @@
 #   make test       the same set-up on a throwaway database, then the suite
 #   make test SANITIZE=1   the suite against an ASan/UBSan build
 #   make unit       the C unit tests only
+#   make layers     checks that no include in src/ points up (make does too)
 #   make fuzz       the libFuzzer harnesses, FUZZ_TIME seconds each
 #   make clean
 
@@ -22,7 +23,7 @@ MODE     :=
 endif
 
 MODULE   := $(BUILD)/ngx_http_prefs_module.so
-SRCS     := $(wildcard src/*.c src/*.h src/lib/*.c src/lib/*.h) config
+SRCS     := $(wildcard src/*.c src/*/*.[ch] src/*/*/*.[ch]) config
 
 UNIT_CFLAGS := -std=c99 -g -O1 -Wall -Wextra -Werror -Isrc/lib \
                -fsanitize=address,undefined -fno-omit-frame-pointer
@@ -35,7 +36,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all -Isrc/lib
 FUZZERS     := $(patsubst fuzz/%.c,build/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 
-.PHONY: all deps run test unit fuzz clean
+.PHONY: all deps run test unit fuzz layers clean
 
 all: $(MODULE) build/prefs-secret
 
@@ -44,11 +45,15 @@ build/prefs-secret: tools/prefs-secret.c $(LIB_SRCS) $(wildcard src/lib/*.h)
 	$(CC) -std=c99 -O2 -g -Wall -Wextra -Werror -Isrc/lib -o $@ \
 	    tools/prefs-secret.c $(LIB_SRCS) -lcrypto -ljansson
 
-$(MODULE): $(SRCS) scripts/build.sh
+$(MODULE): $(SRCS) scripts/build.sh scripts/check-layers.sh
+	@scripts/check-layers.sh
 	@scripts/build.sh $(BUILD) $(MODE)
 
 deps:
 	@scripts/deps.sh
+
+layers:
+	@scripts/check-layers.sh
 
 build/unit/%: t/unit/%.c t/unit/unit.h $(LIB_SRCS) $(wildcard src/lib/*.h)
 	@mkdir -p build/unit

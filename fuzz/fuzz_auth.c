@@ -24,6 +24,8 @@
 #include <time.h>
 
 #include "prefs_auth.h"
+#include "prefs_hmac.h"
+#include "prefs_seal.h"
 #include "prefs_b64.h"
 #include "prefs_path.h"
 

@@ -9,8 +9,8 @@
  * The input is checked as a URL (both with and without plain http), and,
  * when it is JSON, as a subscription body (create and update) and as a
  * settings body.  Beyond the sanitizers it checks properties: a URL that
- * passes is normalized to a fixed point of the same length; http passes
- * only when allowed; a body that passes normalizes to one that passes
+ * passes is normalized to a fixed point of the same length and is one the
+ * webhook client's parser accepts too; http passes only when allowed; a body that passes normalizes to one that passes
  * again and normalizes to itself.
  */
 
@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "prefs_json.h"
+#include "prefs_url.h"
 #include "prefs_whsub.h"
 
 
@@ -38,9 +39,10 @@
 static void
 fuzz_url(const char *s, size_t len)
 {
-    int    rc, rc_http;
-    char   msg[256], norm[PREFS_WHSUB_URL_MAX + 1];
-    char   again[PREFS_WHSUB_URL_MAX + 1];
+    int           rc, rc_http;
+    char          msg[256], norm[PREFS_WHSUB_URL_MAX + 1];
+    char          again[PREFS_WHSUB_URL_MAX + 1];
+    prefs_url_t   u;
 
     if (len > PREFS_WHSUB_URL_MAX) {
         check(prefs_whsub_check_url(s, len, 1, norm, sizeof(norm), msg,
@@ -62,6 +64,10 @@ fuzz_url(const char *s, size_t len)
     }
 
     check(strlen(again) == len);
+
+    /* the API accepts no URL the client would refuse to call */
+    check(prefs_url_parse(s, len, &u) == PREFS_URL_OK);
+    check(prefs_url_parse(again, len, &u) == PREFS_URL_OK);
     check(memchr(s, '#', len) == NULL && memchr(s, ' ', len) == NULL);
     check(strncasecmp(s, "http", 4) == 0);
 

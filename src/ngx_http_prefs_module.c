@@ -14,11 +14,18 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_prefs_module.h"
+#include "ngx_prefs_conf.h"
+#include "ngx_prefs_shm.h"
 #include "ngx_prefs_auth.h"
-#include "ngx_prefs_config.h"
+#include "ngx_prefs_oauth.h"
+#include "ngx_prefs_router.h"
+#include "ngx_prefs_snap.h"
+#include "ngx_prefs_status.h"
+#include "ngx_prefs_routes.h"
 #include "ngx_prefs_helper.h"
+#include "ngx_prefs_whclient.h"
 #include "prefs_auth.h"
+#include "prefs_keyfile.h"
 
 
 static ngx_int_t ngx_http_prefs_handler(ngx_http_request_t *r);
@@ -202,28 +209,28 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, helper),
+      offsetof(ngx_http_prefs_main_conf_t, helper.enabled),
       NULL },
 
     { ngx_string("prefs_helper_jobs"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, helper_jobs),
+      offsetof(ngx_http_prefs_main_conf_t, helper.jobs),
       &ngx_http_prefs_helper_jobs_bounds },
 
     { ngx_string("prefs_helper_poll_interval"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, helper_poll),
+      offsetof(ngx_http_prefs_main_conf_t, helper.poll),
       &ngx_http_prefs_poll_post },
 
     { ngx_string("prefs_job_lease"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, job_lease),
+      offsetof(ngx_http_prefs_main_conf_t, helper.job_lease),
       &ngx_http_prefs_job_lease_post },
 
     { ngx_string("prefs_secret_key"),
@@ -237,42 +244,42 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, auth_cache_time),
+      offsetof(ngx_http_prefs_main_conf_t, auth.cache_time),
       NULL },
 
     { ngx_string("prefs_auth_cache_size"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, auth_cache_size),
+      offsetof(ngx_http_prefs_main_conf_t, auth.cache_size),
       &ngx_http_prefs_cache_size_bounds },
 
     { ngx_string("prefs_auth_max_failures"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, auth_max_failures),
+      offsetof(ngx_http_prefs_main_conf_t, auth.max_failures),
       NULL },
 
     { ngx_string("prefs_auth_failure_window"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, auth_failure_window),
+      offsetof(ngx_http_prefs_main_conf_t, auth.failure_window),
       &ngx_http_prefs_positive_post },
 
     { ngx_string("prefs_oauth_token_ttl"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_sec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, oauth_token_ttl),
+      offsetof(ngx_http_prefs_main_conf_t, auth.token_ttl),
       &ngx_http_prefs_ttl_post },
 
     { ngx_string("prefs_auth_realm"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, auth_realm),
+      offsetof(ngx_http_prefs_main_conf_t, auth.realm),
       &ngx_http_prefs_realm_post },
 
     { ngx_string("prefs_max_body"),
@@ -288,7 +295,7 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, webhook_allow_http),
+      offsetof(ngx_http_prefs_main_conf_t, webhook.allow_http),
       NULL },
 
     { ngx_string("prefs_webhook_allow_network"),
@@ -302,28 +309,28 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, webhook_ca_file),
+      offsetof(ngx_http_prefs_main_conf_t, webhook.ca_file),
       NULL },
 
     { ngx_string("prefs_webhook_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, webhook_timeout),
+      offsetof(ngx_http_prefs_main_conf_t, webhook.timeout),
       &ngx_http_prefs_positive_post },
 
     { ngx_string("prefs_webhook_connect_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, webhook_connect_timeout),
+      offsetof(ngx_http_prefs_main_conf_t, webhook.connect_timeout),
       &ngx_http_prefs_positive_post },
 
     { ngx_string("prefs_webhook_response_max"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, webhook_response_max),
+      offsetof(ngx_http_prefs_main_conf_t, webhook.response_max),
       &ngx_http_prefs_response_max_bounds },
 
     { ngx_string("prefs_webhook_resolver"),
@@ -337,21 +344,21 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, webhook_resolver_timeout),
+      offsetof(ngx_http_prefs_main_conf_t, webhook.resolver_timeout),
       &ngx_http_prefs_positive_post },
 
     { ngx_string("prefs_webhook_keepalive"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, webhook_keepalive),
+      offsetof(ngx_http_prefs_main_conf_t, webhook.keepalive),
       &ngx_http_prefs_keepalive_bounds },
 
     { ngx_string("prefs_webhook_keepalive_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, webhook_keepalive_timeout),
+      offsetof(ngx_http_prefs_main_conf_t, webhook.keepalive_timeout),
       &ngx_http_prefs_positive_post },
 
     /* events */
@@ -360,7 +367,7 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, event_history_days),
+      offsetof(ngx_http_prefs_main_conf_t, events.history_days),
       &ngx_http_prefs_event_history_bounds },
 
     /* webhook delivery */
@@ -376,21 +383,21 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, webhook_lease),
+      offsetof(ngx_http_prefs_main_conf_t, webhook.lease),
       &ngx_http_prefs_job_lease_post },
 
     { ngx_string("prefs_webhook_in_flight"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, webhook_in_flight),
+      offsetof(ngx_http_prefs_main_conf_t, webhook.in_flight),
       &ngx_http_prefs_webhook_in_flight_bounds },
 
     { ngx_string("prefs_webhook_subscription_in_flight"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_prefs_main_conf_t, webhook_sub_in_flight),
+      offsetof(ngx_http_prefs_main_conf_t, webhook.sub_in_flight),
       &ngx_http_prefs_webhook_in_flight_bounds },
 
       ngx_null_command
@@ -447,7 +454,7 @@ ngx_http_prefs_handler(ngx_http_request_t *r)
         return ngx_prefs_oauth_handler(r);
 
     default:
-        return ngx_prefs_api_handler(r);
+        return ngx_prefs_router_handler(r);
     }
 }
 
@@ -476,38 +483,38 @@ ngx_http_prefs_create_main_conf(ngx_conf_t *cf)
      *     pmcf->sh = NULL;
      */
 
-    pmcf->spool = NGX_CONF_UNSET_PTR;
-    pmcf->helper = NGX_CONF_UNSET;
-    pmcf->helper_jobs = NGX_CONF_UNSET_UINT;
-    pmcf->helper_poll = NGX_CONF_UNSET_MSEC;
-    pmcf->job_lease = NGX_CONF_UNSET_MSEC;
-    pmcf->auth_cache_time = NGX_CONF_UNSET_MSEC;
-    pmcf->auth_cache_size = NGX_CONF_UNSET_UINT;
-    pmcf->auth_max_failures = NGX_CONF_UNSET_UINT;
-    pmcf->auth_failure_window = NGX_CONF_UNSET_MSEC;
-    pmcf->oauth_token_ttl = NGX_CONF_UNSET;
+    pmcf->helper.spool = NGX_CONF_UNSET_PTR;
+    pmcf->helper.enabled = NGX_CONF_UNSET;
+    pmcf->helper.jobs = NGX_CONF_UNSET_UINT;
+    pmcf->helper.poll = NGX_CONF_UNSET_MSEC;
+    pmcf->helper.job_lease = NGX_CONF_UNSET_MSEC;
+    pmcf->auth.cache_time = NGX_CONF_UNSET_MSEC;
+    pmcf->auth.cache_size = NGX_CONF_UNSET_UINT;
+    pmcf->auth.max_failures = NGX_CONF_UNSET_UINT;
+    pmcf->auth.failure_window = NGX_CONF_UNSET_MSEC;
+    pmcf->auth.token_ttl = NGX_CONF_UNSET;
     pmcf->max_body = NGX_CONF_UNSET_SIZE;
-    pmcf->event_history_days = NGX_CONF_UNSET;
-    pmcf->webhook_lease = NGX_CONF_UNSET_MSEC;
-    pmcf->webhook_in_flight = NGX_CONF_UNSET_UINT;
-    pmcf->webhook_sub_in_flight = NGX_CONF_UNSET_UINT;
+    pmcf->events.history_days = NGX_CONF_UNSET;
+    pmcf->webhook.lease = NGX_CONF_UNSET_MSEC;
+    pmcf->webhook.in_flight = NGX_CONF_UNSET_UINT;
+    pmcf->webhook.sub_in_flight = NGX_CONF_UNSET_UINT;
 
     /*
      * set by ngx_pcalloc():
      *
-     *     pmcf->webhook_allow = NULL;
-     *     pmcf->webhook_ca_file = { 0, NULL };
-     *     pmcf->webhook_resolver = NULL;
-     *     pmcf->webhook_ssl = NULL;
+     *     pmcf->webhook.allow = NULL;
+     *     pmcf->webhook.ca_file = { 0, NULL };
+     *     pmcf->webhook.resolver = NULL;
+     *     pmcf->webhook.ssl = NULL;
      */
 
-    pmcf->webhook_allow_http = NGX_CONF_UNSET;
-    pmcf->webhook_timeout = NGX_CONF_UNSET_MSEC;
-    pmcf->webhook_connect_timeout = NGX_CONF_UNSET_MSEC;
-    pmcf->webhook_response_max = NGX_CONF_UNSET_SIZE;
-    pmcf->webhook_resolver_timeout = NGX_CONF_UNSET_MSEC;
-    pmcf->webhook_keepalive = NGX_CONF_UNSET_UINT;
-    pmcf->webhook_keepalive_timeout = NGX_CONF_UNSET_MSEC;
+    pmcf->webhook.allow_http = NGX_CONF_UNSET;
+    pmcf->webhook.timeout = NGX_CONF_UNSET_MSEC;
+    pmcf->webhook.connect_timeout = NGX_CONF_UNSET_MSEC;
+    pmcf->webhook.response_max = NGX_CONF_UNSET_SIZE;
+    pmcf->webhook.resolver_timeout = NGX_CONF_UNSET_MSEC;
+    pmcf->webhook.keepalive = NGX_CONF_UNSET_UINT;
+    pmcf->webhook.keepalive_timeout = NGX_CONF_UNSET_MSEC;
 
     return pmcf;
 }
@@ -518,65 +525,65 @@ ngx_http_prefs_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_prefs_main_conf_t  *pmcf = conf;
 
-    ngx_conf_init_value(pmcf->helper, 1);
-    ngx_conf_init_uint_value(pmcf->helper_jobs, 8);
-    ngx_conf_init_msec_value(pmcf->helper_poll, 2000);
-    ngx_conf_init_msec_value(pmcf->job_lease, 30000);
-    ngx_conf_init_msec_value(pmcf->auth_cache_time, 10000);
-    ngx_conf_init_uint_value(pmcf->auth_cache_size, 10000);
-    ngx_conf_init_uint_value(pmcf->auth_max_failures, 10);
-    ngx_conf_init_msec_value(pmcf->auth_failure_window, 60000);
-    ngx_conf_init_value(pmcf->oauth_token_ttl, 3600);
+    ngx_conf_init_value(pmcf->helper.enabled, 1);
+    ngx_conf_init_uint_value(pmcf->helper.jobs, 8);
+    ngx_conf_init_msec_value(pmcf->helper.poll, 2000);
+    ngx_conf_init_msec_value(pmcf->helper.job_lease, 30000);
+    ngx_conf_init_msec_value(pmcf->auth.cache_time, 10000);
+    ngx_conf_init_uint_value(pmcf->auth.cache_size, 10000);
+    ngx_conf_init_uint_value(pmcf->auth.max_failures, 10);
+    ngx_conf_init_msec_value(pmcf->auth.failure_window, 60000);
+    ngx_conf_init_value(pmcf->auth.token_ttl, 3600);
     ngx_conf_init_size_value(pmcf->max_body, 1024 * 1024);
-    ngx_conf_init_value(pmcf->event_history_days, 15);
+    ngx_conf_init_value(pmcf->events.history_days, 15);
 
     /* the window as an SQL interval, for webhook deliveries */
-    pmcf->event_window.data = ngx_pnalloc(cf->pool, NGX_INT_T_LEN + 6);
-    if (pmcf->event_window.data == NULL) {
+    pmcf->events.window.data = ngx_pnalloc(cf->pool, NGX_INT_T_LEN + 6);
+    if (pmcf->events.window.data == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    pmcf->event_window.len = ngx_sprintf(pmcf->event_window.data, "%i days",
-                                         pmcf->event_history_days)
-                             - pmcf->event_window.data;
-    pmcf->event_window.data[pmcf->event_window.len] = '\0';
+    pmcf->events.window.len = ngx_sprintf(pmcf->events.window.data, "%i days",
+                                          pmcf->events.history_days)
+                              - pmcf->events.window.data;
+    pmcf->events.window.data[pmcf->events.window.len] = '\0';
 
-    ngx_conf_init_value(pmcf->webhook_allow_http, 0);
-    ngx_conf_init_msec_value(pmcf->webhook_timeout, 10000);
-    ngx_conf_init_msec_value(pmcf->webhook_connect_timeout, 5000);
-    ngx_conf_init_size_value(pmcf->webhook_response_max, 4096);
-    ngx_conf_init_msec_value(pmcf->webhook_resolver_timeout, 5000);
-    ngx_conf_init_uint_value(pmcf->webhook_keepalive, 8);
-    ngx_conf_init_msec_value(pmcf->webhook_keepalive_timeout, 60000);
+    ngx_conf_init_value(pmcf->webhook.allow_http, 0);
+    ngx_conf_init_msec_value(pmcf->webhook.timeout, 10000);
+    ngx_conf_init_msec_value(pmcf->webhook.connect_timeout, 5000);
+    ngx_conf_init_size_value(pmcf->webhook.response_max, 4096);
+    ngx_conf_init_msec_value(pmcf->webhook.resolver_timeout, 5000);
+    ngx_conf_init_uint_value(pmcf->webhook.keepalive, 8);
+    ngx_conf_init_msec_value(pmcf->webhook.keepalive_timeout, 60000);
 
-    if (pmcf->auth_realm.data == NULL) {
-        ngx_str_set(&pmcf->auth_realm, "ngx_prefs");
+    if (pmcf->auth.realm.data == NULL) {
+        ngx_str_set(&pmcf->auth.realm, "ngx_prefs");
     }
 
     /* about 24 h: see docs/webhooks.md */
-    if (pmcf->webhook_retries.data == NULL) {
-        ngx_str_set(&pmcf->webhook_retries,
+    if (pmcf->webhook.retries.data == NULL) {
+        ngx_str_set(&pmcf->webhook.retries,
                     "{5,30,120,600,1800,3600,7200,14400,28800,28800}");
     }
 
-    ngx_conf_init_msec_value(pmcf->webhook_lease, 60000);
-    ngx_conf_init_uint_value(pmcf->webhook_in_flight, 256);
-    ngx_conf_init_uint_value(pmcf->webhook_sub_in_flight, 64);
+    ngx_conf_init_msec_value(pmcf->webhook.lease, 60000);
+    ngx_conf_init_uint_value(pmcf->webhook.in_flight, 256);
+    ngx_conf_init_uint_value(pmcf->webhook.sub_in_flight, 64);
 
     /*
      * a delivery's lease is not renewed while it is on the wire: it must
      * outlast the exchange, or another claim would send it again meanwhile
      */
-    if (pmcf->webhook_lease <= pmcf->webhook_timeout) {
+    if (pmcf->webhook.lease <= pmcf->webhook.timeout) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"prefs_webhook_lease\" (%M ms) must be longer than "
                       "\"prefs_webhook_timeout\" (%M ms)",
-                      pmcf->webhook_lease, pmcf->webhook_timeout);
+                      pmcf->webhook.lease, pmcf->webhook.timeout);
         return NGX_CONF_ERROR;
     }
 
-    if (pmcf->spool == NGX_CONF_UNSET_PTR) {
-        pmcf->spool = NULL;
+    if (pmcf->helper.spool == NGX_CONF_UNSET_PTR) {
+        pmcf->helper.spool = NULL;
     }
 
     return NGX_CONF_OK;
@@ -702,7 +709,7 @@ ngx_http_prefs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         || plcf->api == NGX_HTTP_PREFS_API_V3_ASYNC)
     {
         pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_prefs_module);
-        pmcf->needs_key = 1;
+        pmcf->auth.needs_key = 1;
     }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
@@ -843,14 +850,14 @@ ngx_http_prefs_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_str_t  *value;
 
-    if (pmcf->spool != NGX_CONF_UNSET_PTR) {
+    if (pmcf->helper.spool != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
-    pmcf->spool = ngx_http_prefs_path_create(cf, &value[1]);
-    if (pmcf->spool == NULL) {
+    pmcf->helper.spool = ngx_http_prefs_path_create(cf, &value[1]);
+    if (pmcf->helper.spool == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -872,31 +879,32 @@ ngx_http_prefs_secret_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     char        err[256];
     ngx_str_t  *value;
 
-    if (pmcf->secret_key_file.data) {
+    if (pmcf->auth.key_file.data) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
-    pmcf->secret_key_file = value[1];
+    pmcf->auth.key_file = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &pmcf->secret_key_file, 1) != NGX_OK) {
+    if (ngx_conf_full_name(cf->cycle, &pmcf->auth.key_file, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
     err[0] = '\0';
 
-    rc = prefs_key_load((char *) pmcf->secret_key_file.data, pmcf->secret_key,
+    rc = prefs_key_load((char *) pmcf->auth.key_file.data,
+                        pmcf->auth.secret_key,
                         err, sizeof(err));
 
     if (rc == PREFS_AUTH_KEY_LOOSE) {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
                            "prefs_secret_key \"%V\" may be read by other "
-                           "users: chmod 600 it", &pmcf->secret_key_file);
+                           "users: chmod 600 it", &pmcf->auth.key_file);
 
     } else if (rc != PREFS_AUTH_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "prefs_secret_key \"%V\": %s",
-                           &pmcf->secret_key_file, err);
+                           &pmcf->auth.key_file, err);
         return NGX_CONF_ERROR;
     }
 
@@ -917,7 +925,7 @@ ngx_http_prefs_webhook_retries(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_str_t   *value;
     ngx_uint_t   i;
 
-    if (pmcf->webhook_retries.data) {
+    if (pmcf->webhook.retries.data) {
         return "is duplicate";
     }
 
@@ -932,7 +940,7 @@ ngx_http_prefs_webhook_retries(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    pmcf->webhook_retries.data = p;
+    pmcf->webhook.retries.data = p;
     *p++ = '{';
 
     for (i = 1; i < cf->args->nelts; i++) {
@@ -950,7 +958,7 @@ ngx_http_prefs_webhook_retries(ngx_conf_t *cf, ngx_command_t *cmd,
 
     *p++ = '}';
     *p = '\0';
-    pmcf->webhook_retries.len = p - pmcf->webhook_retries.data;
+    pmcf->webhook.retries.len = p - pmcf->webhook.retries.data;
 
     return NGX_CONF_OK;
 }
@@ -991,11 +999,13 @@ ngx_http_prefs_postconfiguration(ngx_conf_t *cf)
 
     pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_prefs_module);
 
+    ngx_prefs_router_init(ngx_prefs_routes);
+
     if (pmcf->pools.nelts == 0) {
         return NGX_OK;
     }
 
-    if (pmcf->needs_key && pmcf->secret_key_file.data == NULL) {
+    if (pmcf->auth.needs_key && pmcf->auth.key_file.data == NULL) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"prefs_api\" v4, v3 and v3_async need "
                       "\"prefs_secret_key\": the file with the key that "
@@ -1008,7 +1018,7 @@ ngx_http_prefs_postconfiguration(ngx_conf_t *cf)
     /* the status slots, and the failed-authentication counters */
     pmcf->shm_zone = ngx_shared_memory_add(cf, &name,
                                    1024 * 1024
-                                   + sizeof(ngx_http_prefs_shctx_t),
+                                   + sizeof(ngx_prefs_shm_t),
                                    &ngx_http_prefs_module);
     if (pmcf->shm_zone == NULL) {
         return NGX_ERROR;
@@ -1017,7 +1027,7 @@ ngx_http_prefs_postconfiguration(ngx_conf_t *cf)
     pmcf->shm_zone->init = ngx_http_prefs_init_zone;
     pmcf->shm_zone->data = pmcf;
 
-    if (!pmcf->helper) {
+    if (!pmcf->helper.enabled) {
         return NGX_OK;
     }
 
@@ -1031,18 +1041,18 @@ ngx_http_prefs_postconfiguration(ngx_conf_t *cf)
      * (and restart) the helper process: see ngx_prefs_helper.c.
      */
 
-    if (pmcf->spool == NULL) {
-        pmcf->spool = ngx_http_prefs_path_create(cf,
-                                              &ngx_http_prefs_spool_default);
-        if (pmcf->spool == NULL) {
+    if (pmcf->helper.spool == NULL) {
+        pmcf->helper.spool = ngx_http_prefs_path_create(cf,
+                                               &ngx_http_prefs_spool_default);
+        if (pmcf->helper.spool == NULL) {
             return NGX_ERROR;
         }
     }
 
-    pmcf->spool->manager = ngx_prefs_helper_manager;
-    pmcf->spool->data = pmcf;
+    pmcf->helper.spool->manager = ngx_prefs_helper_manager;
+    pmcf->helper.spool->data = pmcf;
 
-    if (ngx_add_path(cf, &pmcf->spool) != NGX_OK) {
+    if (ngx_add_path(cf, &pmcf->helper.spool) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1074,7 +1084,7 @@ ngx_http_prefs_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_OK;
     }
 
-    pmcf->sh = ngx_slab_calloc(shpool, sizeof(ngx_http_prefs_shctx_t));
+    pmcf->sh = ngx_slab_calloc(shpool, sizeof(ngx_prefs_shm_t));
     if (pmcf->sh == NULL) {
         return NGX_ERROR;
     }
@@ -1085,27 +1095,10 @@ ngx_http_prefs_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
-ngx_http_prefs_slot_t *
-ngx_http_prefs_slot(ngx_cycle_t *cycle, ngx_uint_t n)
-{
-    ngx_http_prefs_main_conf_t  *pmcf;
-
-    pmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_prefs_module);
-
-    if (pmcf == NULL || pmcf->sh == NULL
-        || n > NGX_HTTP_PREFS_HELPER_SLOT)
-    {
-        return NULL;
-    }
-
-    return &pmcf->sh->slots[n];
-}
-
-
 static ngx_int_t
 ngx_http_prefs_init_process(ngx_cycle_t *cycle)
 {
-    ngx_http_prefs_slot_t       *slot;
+    ngx_prefs_shm_slot_t        *slot;
     ngx_http_prefs_main_conf_t  *pmcf;
 
     pmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_prefs_module);
@@ -1131,22 +1124,22 @@ ngx_http_prefs_init_process(ngx_cycle_t *cycle)
     }
 
     /* a worker past the last slot goes unreported, not into another's */
-    slot = ngx_http_prefs_slot(cycle,
-                               ngx_process == NGX_PROCESS_SINGLE ? 0
-                               : ngx_worker < NGX_HTTP_PREFS_MAX_WORKERS
-                               ? ngx_worker : NGX_HTTP_PREFS_MAX_WORKERS + 1);
+    slot = ngx_prefs_shm_slot(pmcf->sh,
+                              ngx_process == NGX_PROCESS_SINGLE ? 0
+                              : ngx_worker < NGX_PREFS_SHM_MAX_WORKERS
+                              ? ngx_worker : NGX_PREFS_SHM_MAX_WORKERS + 1);
     if (slot) {
-        ngx_memzero(slot, sizeof(ngx_http_prefs_slot_t));
+        ngx_memzero(slot, sizeof(ngx_prefs_shm_slot_t));
         slot->pid = ngx_pid;
         slot->started = ngx_time();
         slot->kind = (ngx_process == NGX_PROCESS_WORKER) ? 1 : 2;
 
-        if (ngx_prefs_status_start(cycle, slot, &pmcf->pools) != NGX_OK) {
+        if (ngx_prefs_shm_start(cycle, slot, &pmcf->pools) != NGX_OK) {
             return NGX_ERROR;
         }
     }
 
-    if (ngx_process == NGX_PROCESS_SINGLE && pmcf->helper) {
+    if (ngx_process == NGX_PROCESS_SINGLE && pmcf->helper.enabled) {
         /* no master, so no helper process: run the job loop here */
         return ngx_prefs_helper_start(cycle, pmcf);
     }
@@ -1167,6 +1160,6 @@ ngx_http_prefs_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_prefs_helper_stop(cycle);
-    ngx_prefs_config_exit();
+    ngx_prefs_snap_exit();
     ngx_prefs_db_exit_process(&pmcf->pools);
 }

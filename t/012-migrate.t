@@ -220,17 +220,13 @@ is q1($NEWDB, q{SELECT count(*) FROM prefs_schema_version WHERE checksum ~ '^[0-
    'each with its checksum';
 my $fn_new = functions($NEWDB);
 
-# Added since version 15: prefsctl's functions (sql/functions/ctl.sql; the
-# old prefsctl made them in pg_temp at every call).
-my $SINCE_15 = qr/\bprefs_ctl_\w+\(/;
-my @since = grep { /$SINCE_15/ } sort keys %$fn_new;
-cmp_ok scalar @since, '>=', 10, "prefsctl's functions are new";
-is_deeply [sort grep { !/$SINCE_15/ } keys %$fn_new], [sort keys %$fn_old],
-    'otherwise the same functions, views and triggers as a database made by the old files';
-is_deeply [grep { !/$SINCE_15/ && $fn_new->{$_} ne $fn_old->{$_} } sort keys %$fn_new], [],
-    '... with the same definitions (the last one of the old files)';
-is_deeply schema($NEWDB, qr/prefs_schema_version/, $SINCE_15), schema($OLDDB, qr/prefs_schema_version/),
-    'the same tables, indexes, constraints and sequences (pg_dump), but for prefs_schema_version';
+# When the layout was split (b2d5d43) a new database had exactly the old
+# files' last definitions, but for prefsctl's new prefs_ctl_ functions;
+# since then functions change in place, so what holds for good is checked
+# below: an upgraded database ends up equal to a new one, functions and
+# schema.
+cmp_ok scalar(grep { /\bprefs_ctl_\w+\(/ } keys %$fn_new), '>=', 10, "prefsctl's functions are there";
+cmp_ok scalar(keys %$fn_new), '>=', scalar(keys %$fn_old), 'and at least as many functions as version 15 had';
 
 # --------------------------------------------------------------------------
 # the upgrade
@@ -248,8 +244,10 @@ q1($OLDDB, q{CREATE FUNCTION prefs_profile_doc_keep(p_profile_id bigint) RETURNS
 
 $r = migrate($OLDDB);
 is $r->{rc}, 0, 'the version-15 database migrates' or diag $r->{err};
-is_deeply $J->decode($r->{out} || '{}'), { applied => ['017_drop_dead_functions'], version => 17 },
-    'only the new migration is applied';
+my @after_15 = grep { /^(\d+)_/ && $1 > 15 } @files;
+my ($last) = $files[-1] =~ /^(\d+)_/;
+is_deeply $J->decode($r->{out} || '{}'), { applied => \@after_15, version => 0 + $last },
+    'only the migrations after version 15 are applied';
 like $r->{err}, qr/^prefsctl: migrate: recorded the checksums of 14 migrations applied before checksums were kept \(baseline\)/,
     'and the checksums of the applied ones are recorded once (baseline), saying so';
 is q1($OLDDB, q{SELECT count(*) FROM prefs_schema_version WHERE checksum IS NULL}), 0, 'every version has its checksum';
@@ -270,7 +268,7 @@ is_deeply schema($OLDDB), schema($NEWDB), 'and so does the whole schema (pg_dump
 q1($OLDDB, 'DROP FUNCTION prefs_event_horizon()');
 $r = migrate($OLDDB);
 is $r->{rc}, 0, 'a second migrate' or diag $r->{err};
-is_deeply $J->decode($r->{out} || '{}'), { applied => [], version => 17 }, 'applies no migration';
+is_deeply $J->decode($r->{out} || '{}'), { applied => [], version => 0 + $last }, 'applies no migration';
 is $r->{err}, '', 'no second baseline';
 is q1($OLDDB, q{SELECT to_regprocedure('prefs_event_horizon()') IS NOT NULL}), 't',
    're-applies the functions (a dropped one is back)';
@@ -297,7 +295,7 @@ is $r->{rc}, 0, 'migrate with a new function' or diag $r->{err};
 is q1($OLDDB, 'SELECT prefs_t012_probe()'), 'one', 'the function exists';
 spit("$EDIT/functions/common.sql", slurp("$REPO/sql/functions/common.sql") . ($probe =~ s/'one'/'two'/r));
 $r = migrate($OLDDB, '--sql-dir', $EDIT);
-is_deeply [$r->{rc}, $J->decode($r->{out} || '{}')], [0, { applied => [], version => 17 }],
+is_deeply [$r->{rc}, $J->decode($r->{out} || '{}')], [0, { applied => [], version => 0 + $last }],
     'migrate after editing it' or diag $r->{err};
 is q1($OLDDB, 'SELECT prefs_t012_probe()'), 'two', 'the edit took effect';
 

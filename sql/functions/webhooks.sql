@@ -667,17 +667,31 @@ $$;
 
 -- Claims up to p_limit due deliveries for p_owner, with a lease.
 --
--- Fair: a subscription has at most p_per_sub deliveries in flight, and the
--- claimed rows alternate between subscriptions (each one's oldest first),
--- so a slow or failing endpoint never holds back the others.  An account
--- starts at most MaxConcurrentRequests requests per Duration seconds
--- (prefs_webhook_settings; 500 per second by default).
+-- Fair across accounts and subscriptions, so that one tenant's slow,
+-- failing or hanging endpoints never hold back another tenant's delivery:
+--
+--   - an account holds at most three quarters of this helper's slots
+--     (p_limit free now plus those p_owner holds, i.e.
+--     prefs_webhook_in_flight; at least 1), so a quarter is always left
+--     for the other accounts;
+--   - a subscription has at most p_per_sub deliveries in flight (counted
+--     over every helper);
+--   - the free slots are shared out level by level (max-min): each goes to
+--     the account that would then hold the fewest of this helper's slots,
+--     and within it to the subscription that would then have the fewest
+--     deliveries in flight; ties go to the delivery that has waited
+--     longest (so no account or subscription is passed over for good),
+--     and a subscription's deliveries go oldest first;
+--   - an account starts at most MaxConcurrentRequests requests per
+--     Duration seconds (prefs_webhook_settings; 500 per second by default).
 --
 -- Rows: delivery, attempt (its lease token), url, webhook-id,
 -- webhook-timestamp, body, the sealed secret and the previous one while a
 -- rotation lasts, and in every row (also in a lone row with a null
 -- delivery when nothing is due) the milliseconds until the next pending
--- delivery falls due (null: none).
+-- delivery falls due that a claim could take (null: none; one held back
+-- by a full subscription or account waits for a slot to free, and an
+-- outcome reported claims again anyway).
 CREATE OR REPLACE FUNCTION prefs_webhook_claim(p_owner text,
     p_lease interval, p_limit integer, p_per_sub integer,
     p_window interval DEFAULT '15 days')
@@ -687,8 +701,9 @@ RETURNS TABLE (delivery_id bigint, attempt integer, url text,
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
-    ids   bigint[];
-    due   bigint;
+    ids    bigint[];
+    due    bigint;
+    share  bigint;
 BEGIN
     -- a killed helper's deliveries: due again
     WITH x AS (
@@ -708,22 +723,38 @@ BEGIN
     PERFORM prefs_webhook_prepare(p_window);
     PERFORM prefs_webhook_fanout(greatest(p_limit, 1000));
 
-    WITH subs AS (
+    -- the most one account may hold of this helper's slots
+    SELECT greatest(1, (p_limit + count(*)) * 3 / 4)
+      INTO share
+      FROM prefs_webhook_delivery f
+     WHERE f.state = 'sending' AND f.lease_owner = p_owner;
+
+    WITH inflight AS (
+        -- deliveries on the wire, and how many of them are this helper's
+        SELECT f.subscription_id, f.account_id, count(*) AS busy,
+               count(*) FILTER (WHERE f.lease_owner = p_owner) AS mine
+          FROM prefs_webhook_delivery f
+         WHERE f.state = 'sending'
+         GROUP BY f.subscription_id, f.account_id),
+    subs AS (
         SELECT s.subscription_id, s.account_id,
                s.state = 'Active' AND s.validated_at IS NOT NULL AS open,
-               (SELECT count(*) FROM prefs_webhook_delivery f
-                 WHERE f.subscription_id = s.subscription_id
-                   AND f.state = 'sending') AS busy
+               coalesce(i.busy, 0) AS busy
           FROM prefs_webhook_subscription s
+          LEFT JOIN inflight i USING (subscription_id)
          WHERE EXISTS (SELECT 1 FROM prefs_webhook_delivery p
                         WHERE p.subscription_id = s.subscription_id
                           AND p.state = 'pending'
                           AND p.next_attempt_at <= now())),
     cand AS (
-        SELECT c.delivery_id, c.account_id, c.rn, c.subscription_id
+        -- each subscription's oldest due deliveries, up to its room; level:
+        -- its deliveries in flight once this one is claimed too
+        SELECT c.delivery_id, c.account_id, c.subscription_id, c.waited,
+               subs.busy + c.rn AS level
           FROM subs,
                LATERAL (
                    SELECT d.delivery_id, d.account_id, d.subscription_id,
+                          d.next_attempt_at AS waited,
                           row_number() OVER (ORDER BY d.next_attempt_at,
                                                       d.delivery_id) AS rn
                      FROM prefs_webhook_delivery d
@@ -734,29 +765,39 @@ BEGIN
                       AND (subs.open OR d.kind = 'validation')
                     ORDER BY d.next_attempt_at, d.delivery_id
                     LIMIT greatest(p_per_sub - subs.busy, 0)) c),
-    allowance AS (
-        SELECT a.account_id,
-               coalesce(st.max_concurrent_requests, 500)
-               - CASE WHEN r.window_start > now()
-                            - make_interval(secs => coalesce(st.duration, 1))
-                      THEN r.started ELSE 0 END AS left_
+    accounts AS (
+        -- what each account may still take: its share of this helper's
+        -- slots and its request rate, whichever is less
+        SELECT a.account_id, coalesce(h.mine, 0) AS mine,
+               least(share - coalesce(h.mine, 0),
+                     coalesce(st.max_concurrent_requests, 500)
+                     - CASE WHEN r.window_start > now()
+                                 - make_interval(secs =>
+                                                 coalesce(st.duration, 1))
+                            THEN r.started ELSE 0 END) AS room
           FROM (SELECT DISTINCT account_id FROM cand) a
+          LEFT JOIN (SELECT i.account_id, sum(i.mine) AS mine
+                       FROM inflight i GROUP BY i.account_id) h
+                 USING (account_id)
           LEFT JOIN prefs_webhook_settings st USING (account_id)
           LEFT JOIN prefs_webhook_rate r USING (account_id)),
     ranked AS (
-        SELECT cand.delivery_id, cand.rn, cand.subscription_id,
+        -- within an account, round-robin over its subscriptions by level;
+        -- across accounts, by the account's slots held once this is claimed
+        SELECT cand.delivery_id, cand.waited, accounts.mine, accounts.room,
                row_number() OVER (PARTITION BY cand.account_id
-                                  ORDER BY cand.rn, cand.subscription_id)
-               AS arn,
-               allowance.left_
-          FROM cand JOIN allowance USING (account_id))
-    SELECT array_agg(ranked.delivery_id ORDER BY ranked.rn,
-                     ranked.subscription_id)
+                                  ORDER BY cand.level, cand.waited,
+                                           cand.subscription_id,
+                                           cand.delivery_id) AS arn
+          FROM cand JOIN accounts USING (account_id))
+    SELECT array_agg(t.delivery_id ORDER BY t.mine + t.arn, t.waited,
+                     t.delivery_id)
       INTO ids
       FROM (SELECT * FROM ranked
-             WHERE ranked.arn <= ranked.left_
-             ORDER BY ranked.rn, ranked.subscription_id
-             LIMIT p_limit) ranked;
+             WHERE ranked.arn <= ranked.room
+             ORDER BY ranked.mine + ranked.arn, ranked.waited,
+                      ranked.delivery_id
+             LIMIT p_limit) t;
 
     IF ids IS NOT NULL THEN
         UPDATE prefs_webhook_delivery d
@@ -785,7 +826,13 @@ BEGIN
                    ELSE EXCLUDED.started END;
     END IF;
 
-    -- each subscription's next, through the per-subscription index
+    -- each subscription's next, through the per-subscription index, but
+    -- for subscriptions and accounts that are full now
+    WITH inflight AS (
+        SELECT f.subscription_id, f.account_id,
+               f.lease_owner = p_owner AS mine
+          FROM prefs_webhook_delivery f
+         WHERE f.state = 'sending')
     SELECT greatest(0, ceil(extract(epoch FROM min(n.at) - now())
                             * 1000))::bigint
       INTO due
@@ -795,7 +842,16 @@ BEGIN
                      WHERE p.subscription_id = s.subscription_id
                        AND p.state = 'pending'
                      ORDER BY p.next_attempt_at
-                     LIMIT 1) n;
+                     LIMIT 1) n
+     WHERE s.subscription_id NOT IN (SELECT i.subscription_id
+                                       FROM inflight i
+                                      GROUP BY i.subscription_id
+                                     HAVING count(*) >= p_per_sub)
+       AND s.account_id NOT IN (SELECT i.account_id
+                                  FROM inflight i
+                                 WHERE i.mine
+                                 GROUP BY i.account_id
+                                HAVING count(*) >= share);
 
     RETURN QUERY
     WITH c AS MATERIALIZED (

@@ -53,22 +53,13 @@
 #define PREFS_AUTH_MAX_HEADER      4096
 #define PREFS_AUTH_MAX_USER        128
 
-/* a base64 SHA-512 HMAC and its NUL */
+/* the longest digest (SHA-512), and its base64 with the NUL */
+#define PREFS_AUTH_MD_MAX          64
 #define PREFS_AUTH_SIG_SIZE        89
 
 #define PREFS_AUTH_KEY_LEN         32
 #define PREFS_AUTH_MIN_TOKEN       32
 #define PREFS_AUTH_MAX_TOKEN       256
-
-/* sealed secret: version byte, nonce, ciphertext, tag; then base64 */
-#define PREFS_SECRET_VERSION       0x01
-#define PREFS_SECRET_NONCE         12
-#define PREFS_SECRET_TAG           16
-#define PREFS_SECRET_OVERHEAD      (1 + PREFS_SECRET_NONCE + PREFS_SECRET_TAG)
-#define PREFS_SECRET_MAX           1024
-#define PREFS_SECRET_B64_SIZE(n)                                              \
-    (((n) + PREFS_SECRET_OVERHEAD + 2) / 3 * 4 + 1)
-
 
 typedef struct {
     int           kind;        /* PREFS_AUTH_HMAC or PREFS_AUTH_BEARER */
@@ -122,65 +113,7 @@ const char *prefs_auth_message(int rc);
 /* "SHA256" and so on, for logs */
 const char *prefs_auth_alg_name(int alg);
 
-/*
- * out_b64 = Base64(HMAC-alg(secret, "<clientId>:<UserName>:<timestamp>")),
- * NUL-terminated; out_size >= PREFS_AUTH_SIG_SIZE is always enough.
- * An empty secret is refused (PREFS_AUTH_ERROR).
- */
-int prefs_auth_sign(int alg, const unsigned char *secret, size_t secret_len,
-    const char *client_id, size_t client_len, const char *user,
-    size_t user_len, const char *ts, size_t ts_len, char *out_b64,
-    size_t out_size);
-
-/*
- * Checks a parsed PNAUTHINFO3 header against the user's secret, in
- * constant time.  PREFS_AUTH_OK, PREFS_AUTH_BAD_SIGNATURE or
- * PREFS_AUTH_ERROR.
- */
-int prefs_auth_verify(const prefs_auth_t *auth, const unsigned char *secret,
-    size_t secret_len, const char *client_id, size_t client_len);
-
-/* 1 if equal, in time that depends only on the lengths */
-int prefs_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len);
-
-/* clears a secret in a way the compiler cannot drop (OPENSSL_cleanse) */
-void prefs_wipe(void *p, size_t len);
-
-/* nbytes (32..256) random bytes as unpadded base64url, NUL-terminated */
-int prefs_random_token(char *out, size_t out_size, size_t nbytes);
-
-/* lowercase hex SHA-256, NUL-terminated: how tokens and secrets are kept */
-int prefs_sha256_hex(const void *data, size_t len, char out[65]);
-
-/*
- * AES-256-GCM with a random 12-byte nonce; out_b64 gets the padded
- * base64 of 0x01 | nonce | ciphertext | tag(16), NUL-terminated, and
- * needs PREFS_SECRET_B64_SIZE(len) bytes.  The associated data is the
- * version byte followed by "ngx_prefs secret v1", so a tool that seals
- * with any GCM library uses AAD "\x01ngx_prefs secret v1".  At most
- * PREFS_SECRET_MAX bytes are sealed.
- */
-int prefs_secret_seal(const unsigned char key[PREFS_AUTH_KEY_LEN],
-    const unsigned char *plain, size_t len, char *out_b64, size_t out_size);
-
-/*
- * Opens what prefs_secret_seal() made.  PREFS_AUTH_SEALED_BAD if the
- * text was altered, sealed with another key or is not ours;
- * PREFS_AUTH_ERROR if plain_size is too small.  plain is wiped on
- * failure.
- */
-int prefs_secret_open(const unsigned char key[PREFS_AUTH_KEY_LEN],
-    const char *b64, size_t len, unsigned char *plain, size_t plain_size,
-    size_t *plain_len);
-
-/*
- * Reads a 32-byte key written as 64 hex digits, as padded base64 or as
- * unpadded base64url, optionally followed by whitespace.  Returns
- * PREFS_AUTH_OK, PREFS_AUTH_KEY_LOOSE (loaded, with a warning in err) or
- * PREFS_AUTH_KEY_BAD (err says why).
- */
-int prefs_key_load(const char *path, unsigned char key[PREFS_AUTH_KEY_LEN],
-    char *err, size_t err_size);
-
+/* the length of an algorithm's digest, 0 for none */
+size_t prefs_auth_md_len(int alg);
 
 #endif /* _PREFS_AUTH_H_INCLUDED_ */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "prefs_httpresp.h"
+#include "prefs_path.h"
 
 
 #define ST_STATUS       0
@@ -438,15 +439,9 @@ prefs_httpresp_chunk_size(prefs_httpresp_t *r)
     size = 0;
 
     for (i = 0; i < r->line_len; i++) {
-        d = r->line[i];
+        d = prefs_path_hex((unsigned char) r->line[i]);
 
-        if (d >= '0' && d <= '9') {
-            d -= '0';
-
-        } else if ((d | 0x20) >= 'a' && (d | 0x20) <= 'f') {
-            d = (d | 0x20) - 'a' + 10;
-
-        } else {
+        if (d < 0) {
             break;
         }
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "prefs_idem.h"
-#include "prefs_auth.h"
+#include "prefs_hmac.h"
 
 
 long

@@ -9,8 +9,8 @@
 #include "prefs_path.h"
 
 
-static int
-prefs_hex(int c)
+int
+prefs_path_hex(int c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -45,8 +45,8 @@ prefs_percent_decode(const char *src, size_t len, char *dst,
                 return PREFS_PATH_BAD_ESCAPE;
             }
 
-            hi = prefs_hex((unsigned char) src[i + 1]);
-            lo = prefs_hex((unsigned char) src[i + 2]);
+            hi = prefs_path_hex((unsigned char) src[i + 1]);
+            lo = prefs_path_hex((unsigned char) src[i + 2]);
 
             if (hi < 0 || lo < 0) {
                 return PREFS_PATH_BAD_ESCAPE;

@@ -64,4 +64,8 @@ int prefs_utf8_valid(const char *s, size_t len);
 const char *prefs_path_strerror(int rc);
 
 
+/* the value of a hex digit (either case), or -1: the one hex decoder */
+int prefs_path_hex(int c);
+
+
 #endif /* _PREFS_PATH_H_INCLUDED_ */

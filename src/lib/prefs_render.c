@@ -272,3 +272,118 @@ prefs_v3_to_v4(json_t *v, const char *top_id)
 
     return 0;
 }
+
+
+/*
+ * Configuration documents, for the Configuration API's answers.
+ */
+
+json_t *
+prefs_config_find(json_t *arr, const char *field, const char *key,
+    size_t len)
+{
+    size_t   i;
+    json_t  *item, *id;
+
+    json_array_foreach(arr, i, item) {
+        id = json_object_get(item, field);
+
+        if (json_is_string(id) && json_string_length(id) == len
+            && memcmp(json_string_value(id), key, len) == 0)
+        {
+            return item;
+        }
+    }
+
+    return NULL;
+}
+
+
+json_t *
+prefs_config_wrap(const char *wrapper, json_t *value)
+{
+    json_t  *o;
+
+    if (value == NULL) {
+        return NULL;
+    }
+
+    o = json_object();
+
+    if (o == NULL || json_object_set_new(o, wrapper, value) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+
+    return o;
+}
+
+
+json_t *
+prefs_config_groups(json_t *groups, const char *parent, unsigned depth)
+{
+    size_t       i;
+    json_t      *out, *g, *p, *copy;
+    const char  *id;
+
+    out = json_array();
+    if (out == NULL || depth > PREFS_CONFIG_MAX_DEPTH) {
+        return out;
+    }
+
+    json_array_foreach(groups, i, g) {
+        p = json_object_get(g, "ParentProgramGroupId");
+
+        if (parent == NULL ? json_is_string(p)
+                           : !(json_is_string(p)
+                               && strcmp(json_string_value(p), parent) == 0))
+        {
+            continue;
+        }
+
+        id = json_string_value(json_object_get(g, "ProgramGroupId"));
+        copy = json_deep_copy(g);
+
+        if (copy && id) {
+            json_object_set_new(copy, "ProgramGroups",
+                                prefs_config_groups(groups, id, depth + 1));
+        }
+
+        json_array_append_new(out, copy);
+    }
+
+    return out;
+}
+
+
+int
+prefs_config_has_props(json_t *item, json_t *criteria)
+{
+    int      found;
+    size_t   i, j;
+    json_t  *props, *want, *have;
+
+    props = json_object_get(item, "CustomProperties");
+
+    json_array_foreach(criteria, i, want) {
+        found = 0;
+
+        json_array_foreach(props, j, have) {
+            if (json_equal(json_object_get(have, "Key"),
+                           json_object_get(want, "Key"))
+                && (json_object_get(want, "Value") == NULL
+                    || json_equal(json_object_get(have, "Value"),
+                                  json_object_get(want, "Value"))))
+            {
+                found = 1;
+                break;
+            }
+        }
+
+        if (!found) {
+            return 0;
+        }
+    }
+
+    return 1;
+}

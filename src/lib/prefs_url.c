@@ -9,11 +9,11 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 
+#include "prefs_path.h"
 #include "prefs_url.h"
 
 
 static int prefs_url_host(const char *s, size_t len, prefs_url_t *u);
-static int prefs_url_is_hex(int c);
 
 
 int
@@ -140,8 +140,8 @@ prefs_url_parse(const char *s, size_t len, prefs_url_t *u)
         }
 
         if (c == '%') {
-            if (p + i + 2 >= end || !prefs_url_is_hex(p[i + 1])
-                || !prefs_url_is_hex(p[i + 2]))
+            if (p + i + 2 >= end || prefs_path_hex(p[i + 1]) < 0
+                || prefs_path_hex(p[i + 2]) < 0)
             {
                 return PREFS_URL_BAD_PATH;
             }
@@ -174,7 +174,7 @@ prefs_url_host(const char *s, size_t len, prefs_url_t *u)
         }
 
         for (i = 1; i < len - 1; i++) {
-            if (!prefs_url_is_hex(s[i]) && s[i] != ':' && s[i] != '.') {
+            if (prefs_path_hex(s[i]) < 0 && s[i] != ':' && s[i] != '.') {
                 return PREFS_URL_BAD_HOST;
             }
         }
@@ -252,7 +252,7 @@ prefs_url_host(const char *s, size_t len, prefs_url_t *u)
 
     if (n >= 2 && last[0] == '0' && last[1] == 'x') {
         for (i = 2; i < n; i++) {
-            numeric &= prefs_url_is_hex(last[i]);
+            numeric &= (prefs_path_hex(last[i]) >= 0);
         }
 
     } else {
@@ -342,10 +342,3 @@ prefs_url_strerror(int rc)
     return "the URL is not valid";
 }
 
-
-static int
-prefs_url_is_hex(int c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
-           || (c >= 'A' && c <= 'F');
-}

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 
+#include "prefs_url.h"
 #include "prefs_whsub.h"
 #include "prefs_json.h"
 
@@ -167,17 +168,21 @@ prefs_whsub_event_type(const char *type, const char **entity)
 }
 
 
+/*
+ * The webhook client's parser (prefs_url.c) is the one judge of what a
+ * destination is: the API accepts no URL the client would refuse as
+ * malformed.  The checks before it only give the common mistakes their
+ * own messages.
+ */
+
 int
 prefs_whsub_check_url(const char *url, size_t len, int allow_http,
     char *norm, size_t norm_size, char *msg, size_t size)
 {
-    int          bracket;
-    size_t       i, scheme, host, host_end, end;
-    unsigned     port, digits;
-    const char  *why;
+    int          rc;
+    size_t       i, host_end;
     char         c;
-
-    why = NULL;
+    prefs_url_t  u;
 
     if (len == 0 || len > PREFS_WHSUB_URL_MAX || norm_size < len + 1) {
         snprintf(msg, size, "Url must be 1 to %d characters long",
@@ -205,116 +210,78 @@ prefs_whsub_check_url(const char *url, size_t len, int allow_http,
         }
     }
 
-    if (len > 8 && strncasecmp(url, "https://", 8) == 0) {
-        scheme = 5;
+    rc = prefs_url_parse(url, len, &u);
 
-    } else if (len > 7 && strncasecmp(url, "http://", 7) == 0) {
-        scheme = 4;
+    switch (rc) {
 
-        if (!allow_http) {
-            snprintf(msg, size, "Url must be an https URL (plain http is "
-                     "not allowed on this server)");
-            return -1;
-        }
+    case PREFS_URL_OK:
+        break;
 
-    } else {
+    case PREFS_URL_BAD_SCHEME:
         snprintf(msg, size, "Url must be an absolute http or https URL");
         return -1;
-    }
 
-    host = scheme + 3;
-
-    for (end = host; end < len; end++) {
-        if (url[end] == '/' || url[end] == '?') {
-            break;
-        }
-    }
-
-    /* the authority is url[host .. end) */
-
-    if (memchr(url + host, '@', end - host)) {
+    case PREFS_URL_USERINFO:
         snprintf(msg, size, "Url must not carry user information (\"@\")");
+        return -1;
+
+    case PREFS_URL_BAD_PORT:
+        snprintf(msg, size, "Url is invalid: a port is a number from 1 to "
+                 "65535");
+        return -1;
+
+    default:
+        snprintf(msg, size, "Url is invalid: %s", prefs_url_strerror(rc));
         return -1;
     }
 
-    bracket = (host < end && url[host] == '[');
-    host_end = host;
+    /* names as DNS spells them: stricter than the client, on purpose */
 
-    if (bracket) {
-        for (host_end = host + 1; host_end < end; host_end++) {
-            c = url[host_end];
+    for (i = 0; u.host_type == PREFS_URL_HOST_NAME && i < u.host_len; i++) {
+        c = u.host[i];
 
-            if (c == ']') {
-                break;
-            }
-
-            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
-                  || (c >= 'A' && c <= 'F') || c == ':' || c == '.'))
-            {
-                why = "an IPv6 address in brackets holds hex digits, "
-                      "\":\" and \".\"";
-                break;
-            }
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '-'
+              || c == '.'))
+        {
+            snprintf(msg, size, "Url is invalid: a host name holds letters, "
+                     "digits, \"-\" and \".\" (IDNA names in their xn-- "
+                     "form)");
+            return -1;
         }
+    }
 
-        if (why == NULL && (host_end == end || host_end == host + 1)) {
-            why = "an IPv6 address needs its closing \"]\"";
+    if (u.host_type == PREFS_URL_HOST_NAME
+        && (u.host[0] == '.' || u.host[0] == '-'))
+    {
+        snprintf(msg, size, "Url is invalid: a host name starts with a "
+                 "letter or digit");
+        return -1;
+    }
+
+    if (!u.https && !allow_http) {
+        snprintf(msg, size, "Url must be an https URL (plain http is "
+                 "not allowed on this server)");
+        return -1;
+    }
+
+    /* scheme and host in lower case: one destination, one spelling */
+
+    host_end = u.https ? 8 : 7;
+
+    if (url[host_end] == '[') {
+        while (url[host_end] != ']') {
+            host_end++;
         }
 
         host_end++;
 
     } else {
-        for (host_end = host; host_end < end && url[host_end] != ':';
-             host_end++)
+        while (host_end < len && url[host_end] != ':'
+               && url[host_end] != '/' && url[host_end] != '?')
         {
-            c = url[host_end];
-
-            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
-                  || (c >= 'A' && c <= 'Z') || c == '-' || c == '.'))
-            {
-                why = "a host name holds letters, digits, \"-\" and \".\" "
-                      "(IDNA names in their xn-- form)";
-                break;
-            }
-        }
-
-        if (why == NULL && host_end == host) {
-            why = "it needs a host";
-        }
-
-        if (why == NULL && (url[host] == '.' || url[host] == '-')) {
-            why = "a host name starts with a letter or digit";
+            host_end++;
         }
     }
-
-    if (why == NULL && host_end < end) {
-        if (url[host_end] != ':' || host_end + 1 == end) {
-            why = "a port follows the host after \":\"";
-
-        } else {
-            port = 0;
-            digits = 0;
-
-            for (i = host_end + 1; i < end; i++) {
-                if (url[i] < '0' || url[i] > '9' || ++digits > 5) {
-                    break;
-                }
-
-                port = port * 10 + (url[i] - '0');
-            }
-
-            if (i != end || port == 0 || port > 65535) {
-                why = "a port is a number from 1 to 65535";
-            }
-        }
-    }
-
-    if (why) {
-        snprintf(msg, size, "Url is invalid: %s", why);
-        return -1;
-    }
-
-    /* scheme and host in lower case: one destination, one spelling */
 
     for (i = 0; i < len; i++) {
         c = url[i];

@@ -17,6 +17,9 @@
 
 #include "unit.h"
 #include "prefs_auth.h"
+#include "prefs_hmac.h"
+#include "prefs_keyfile.h"
+#include "prefs_seal.h"
 #include "prefs_b64.h"
 
 

@@ -85,5 +85,57 @@ main(void)
     ok(prefs_v3_to_v4(in, "FilterId") == -1, "both spellings are refused");
     json_decref(in);
 
+    /* configuration documents */
+
+    in = json_loads("[{\"Name\":\"ab\"},{\"Name\":\"abc\"},"
+                    "{\"Id\":1}]", 0, &err);
+    ok(prefs_config_find(in, "Name", "abc", 3) == json_array_get(in, 1),
+       "find: the item whose field is the key");
+    ok(prefs_config_find(in, "Name", "abcd", 2) == json_array_get(in, 0),
+       "find: the key is len bytes, not a C string");
+    ok(prefs_config_find(in, "Name", "x", 1) == NULL, "find: none");
+    ok(prefs_config_find(NULL, "Name", "x", 1) == NULL, "find: no array");
+
+    out = prefs_config_wrap("Items", json_incref(in));
+    ok(out && json_object_get(out, "Items") == in, "wrap takes the value");
+    json_decref(out);
+    ok(prefs_config_wrap("Items", NULL) == NULL, "wrap: nothing to wrap");
+    json_decref(in);
+
+    in = json_loads("[{\"ProgramGroupId\":\"A\"},"
+                    "{\"ProgramGroupId\":\"B\",\"ParentProgramGroupId\":\"A\"},"
+                    "{\"ProgramGroupId\":\"C\",\"ParentProgramGroupId\":\"B\"},"
+                    "{\"ProgramGroupId\":\"D\"}]", 0, &err);
+    out = prefs_config_groups(in, NULL, 0);
+    is_str(dump(out), "[{\"ProgramGroupId\":\"A\",\"ProgramGroups\":[{"
+           "\"ParentProgramGroupId\":\"A\",\"ProgramGroupId\":\"B\","
+           "\"ProgramGroups\":[{\"ParentProgramGroupId\":\"B\","
+           "\"ProgramGroupId\":\"C\",\"ProgramGroups\":[]}]}]},"
+           "{\"ProgramGroupId\":\"D\",\"ProgramGroups\":[]}]",
+           "groups nest under their parents");
+    json_decref(out);
+    json_decref(in);
+
+    in = json_loads("[{\"ProgramGroupId\":\"L\","
+                    "\"ParentProgramGroupId\":\"L\"}]", 0, &err);
+    out = prefs_config_groups(in, "L", 0);
+    ok(out != NULL, "a group that is its own parent stops at the depth");
+    json_decref(out);
+    json_decref(in);
+
+    in = json_loads("{\"CustomProperties\":[{\"Key\":\"k\",\"Value\":\"v\"},"
+                    "{\"Key\":\"j\",\"Value\":\"w\"}]}", 0, &err);
+    out = json_loads("[{\"Key\":\"k\",\"Value\":\"v\"},{\"Key\":\"j\"}]", 0,
+                     &err);
+    ok(prefs_config_has_props(in, out) == 1, "has every property asked");
+    json_decref(out);
+    out = json_loads("[{\"Key\":\"k\",\"Value\":\"x\"}]", 0, &err);
+    ok(prefs_config_has_props(in, out) == 0, "a value that differs");
+    json_decref(out);
+    out = json_loads("[]", 0, &err);
+    ok(prefs_config_has_props(in, out) == 1, "no criteria: any item");
+    json_decref(out);
+    json_decref(in);
+
     return unit_done();
 }

@@ -159,6 +159,11 @@ main(void)
     ok(url("https://h:/", 0, NULL), "empty port");
     ok(url("https://h:8a/", 0, NULL), "port not a number");
     ok(url("https://h_x/", 0, NULL), "underscore in host");
+    ok(url("https://127.1/", 0, NULL) && strstr(msg, "number"),
+       "a host the client would read as a number: 127.1");
+    ok(url("https://0x7f.0.0.1/", 0, NULL), "a hex address");
+    ok(url("https://2130706433/", 0, NULL), "an address as one number");
+    ok(url("https://0177.0.0.1/", 0, NULL), "an octal address");
     ok(url("https://[::1/", 0, NULL), "unclosed IPv6");
     ok(url("https://[]/", 0, NULL), "empty IPv6");
     ok(url("https://[::g]/", 0, NULL), "bad IPv6");

@@ -1,0 +1,1571 @@
+
+/*
+ * Copyright (C) ngx_prefs authors
+ */
+
+
+/*
+ * A per-process pool of PostgreSQL connections driven by nginx's event loop.
+ *
+ * libpq runs in non-blocking mode; its socket is wrapped in an
+ * ngx_connection_t whose read event is registered level-triggered, because
+ * PQconsumeInput() does not promise to drain the socket and an edge would be
+ * lost.  The write event is registered only while libpq has unsent output.
+ *
+ * Queries wait in a FIFO when every connection is busy; a new connection is
+ * opened for each waiter beyond those already connecting, up to the pool
+ * size.  A query owns no connection until one is free, so a request that
+ * goes away only has to leave the queue, or detach from the connection,
+ * which then drains its results and becomes idle again.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include "ngx_prefs_db.h"
+
+
+#define NGX_PREFS_DB_LISTEN_RETRY  1000
+
+
+typedef enum {
+    NGX_PREFS_DB_FREE = 0,
+    NGX_PREFS_DB_CONNECTING,
+    NGX_PREFS_DB_IDLE,
+    NGX_PREFS_DB_PREPARING,
+    NGX_PREFS_DB_EXECUTING,
+    NGX_PREFS_DB_LISTEN_SETUP,
+    NGX_PREFS_DB_LISTENING
+} ngx_prefs_db_state_e;
+
+
+struct ngx_prefs_db_conn_s {
+    ngx_queue_t                queue;
+    ngx_prefs_db_pool_t       *pool;
+    PGconn                    *pg;
+    ngx_connection_t          *c;
+    ngx_event_t                timer;
+    ngx_prefs_db_state_e       state;
+    ngx_prefs_db_query_t      *query;
+    const char                *stmt;          /* in flight, for logs */
+    PGresult                  *res;
+    PGresult                  *error;
+    uint64_t                   prepared[(NGX_PREFS_STMT_MAX + 63) / 64];
+    unsigned                   reused:1;
+    unsigned                   listen:1;
+    unsigned                   lost:1;
+};
+
+
+struct ngx_prefs_db_pool_s {
+    ngx_prefs_db_conf_t        conf;
+    ngx_uint_t                 index;          /* in the pools array */
+    ngx_uint_t                 database;       /* first pool of its conninfo */
+
+    ngx_log_t                 *log;
+    ngx_prefs_db_conn_t       *conns;
+    ngx_queue_t                free;
+    ngx_queue_t                idle;
+    ngx_queue_t                waiting;
+    ngx_uint_t                 nopen;
+    ngx_uint_t                 nconnecting;
+    ngx_uint_t                 nbusy;
+    ngx_uint_t                 nwaiting;
+
+    ngx_prefs_db_stats_t       stats;
+
+    /* the LISTEN connection, if any */
+    ngx_prefs_db_conn_t        listener;
+    const char                *channel;
+    ngx_prefs_db_notify_pt     notify;
+    void                      *notify_data;
+    ngx_event_t                listen_retry;
+};
+
+
+static ngx_int_t ngx_prefs_db_connect(ngx_prefs_db_conn_t *dc);
+static void ngx_prefs_db_connect_poll(ngx_prefs_db_conn_t *dc);
+static ngx_int_t ngx_prefs_db_wrap_socket(ngx_prefs_db_conn_t *dc);
+static void ngx_prefs_db_release_socket(ngx_prefs_db_conn_t *dc);
+static ngx_int_t ngx_prefs_db_want_write(ngx_prefs_db_conn_t *dc,
+    ngx_flag_t want);
+static void ngx_prefs_db_read_handler(ngx_event_t *ev);
+static void ngx_prefs_db_write_handler(ngx_event_t *ev);
+static void ngx_prefs_db_timer_handler(ngx_event_t *ev);
+static void ngx_prefs_db_wait_handler(ngx_event_t *ev);
+static void ngx_prefs_db_send(ngx_prefs_db_conn_t *dc);
+static ngx_int_t ngx_prefs_db_flush(ngx_prefs_db_conn_t *dc);
+static void ngx_prefs_db_receive(ngx_prefs_db_conn_t *dc);
+static void ngx_prefs_db_result(ngx_prefs_db_conn_t *dc);
+static void ngx_prefs_db_set_idle(ngx_prefs_db_conn_t *dc);
+static void ngx_prefs_db_dispatch(ngx_prefs_db_pool_t *pool);
+static void ngx_prefs_db_fail(ngx_prefs_db_conn_t *dc, const char *why);
+static void ngx_prefs_db_close(ngx_prefs_db_conn_t *dc);
+static void ngx_prefs_db_finish(ngx_prefs_db_query_t *q,
+    ngx_prefs_db_status_e status);
+static void ngx_prefs_db_fail_waiting(ngx_prefs_db_pool_t *pool,
+    ngx_prefs_db_status_e status);
+static int ngx_prefs_db_chomp(const char *msg);
+static void ngx_prefs_db_notice(void *arg, const char *message);
+static ngx_flag_t ngx_prefs_db_is_address(const char *host);
+static void ngx_prefs_db_query_pool_cleanup(void *data);
+static void ngx_prefs_db_listen_start(ngx_prefs_db_pool_t *pool);
+static void ngx_prefs_db_listen_retry_handler(ngx_event_t *ev);
+static void ngx_prefs_db_notifies(ngx_prefs_db_conn_t *dc);
+static ngx_int_t ngx_prefs_db_columns(ngx_prefs_db_query_t *q);
+
+
+/* each statement's result columns: position + 1, 0 while unknown */
+static int         ngx_prefs_db_cols[NGX_PREFS_STMT_MAX][NGX_PREFS_COL_MAX];
+static u_char      ngx_prefs_db_cols_known[NGX_PREFS_STMT_MAX];
+
+
+static const char *ngx_prefs_db_status_texts[] = {
+    "ok",
+    "the database refused the query",
+    "the database is unavailable",
+    "all database connections are busy",
+    "the database query timed out"
+};
+
+
+char *
+ngx_prefs_db_conf_init(ngx_conf_t *cf, ngx_prefs_db_conf_t *dc)
+{
+    char                *err, *host, *hostaddr;
+    PQconninfoOption    *opts, *o;
+
+    host = NULL;
+    hostaddr = NULL;
+
+    /* catch a malformed conninfo at "nginx -t", not at the first request */
+
+    opts = PQconninfoParse((char *) dc->conninfo.data, &err);
+    if (opts == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid prefs_database conninfo: %*s",
+                           err ? ngx_prefs_db_chomp(err) : 13,
+                           err ? err : "out of memory");
+        if (err) {
+            PQfreemem(err);
+        }
+        return NGX_CONF_ERROR;
+    }
+
+    /*
+     * libpq resolves a host name with a blocking getaddrinfo() inside
+     * PQconnectPoll(): say so where it is configured.
+     */
+
+    for (o = opts; o->keyword; o++) {
+        if (ngx_strcmp(o->keyword, "host") == 0) {
+            host = o->val;
+
+        } else if (ngx_strcmp(o->keyword, "hostaddr") == 0) {
+            hostaddr = o->val;
+        }
+    }
+
+    if (host && host[0] && host[0] != '/' && host[0] != '@'
+        && (hostaddr == NULL || hostaddr[0] == '\0')
+        && !ngx_prefs_db_is_address(host))
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "prefs_database host \"%s\" is a name, which "
+                           "libpq resolves with a blocking call in the "
+                           "worker: prefer hostaddr= or a Unix socket",
+                           host);
+    }
+
+    PQconninfoFree(opts);
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_prefs_db_pool_t *
+ngx_prefs_db_pool_add(ngx_conf_t *cf, ngx_array_t *pools,
+    ngx_prefs_db_conf_t *dc)
+{
+    ngx_uint_t            i;
+    ngx_prefs_db_pool_t  **pp, *pool;
+
+    /* locations with the same settings share one pool */
+
+    pp = pools->elts;
+
+    for (i = 0; i < pools->nelts; i++) {
+        pool = pp[i];
+
+        if (pool->conf.conninfo.len == dc->conninfo.len
+            && ngx_strncmp(pool->conf.conninfo.data, dc->conninfo.data,
+                           dc->conninfo.len) == 0
+            && pool->conf.max_conns == dc->max_conns
+            && pool->conf.max_waiting == dc->max_waiting
+            && pool->conf.connect_timeout == dc->connect_timeout
+            && pool->conf.query_timeout == dc->query_timeout
+            && pool->conf.queue_timeout == dc->queue_timeout
+            && pool->conf.keepalive_timeout == dc->keepalive_timeout)
+        {
+            return pool;
+        }
+    }
+
+    pool = ngx_pcalloc(cf->pool, sizeof(ngx_prefs_db_pool_t));
+    if (pool == NULL) {
+        return NULL;
+    }
+
+    pool->conf = *dc;
+    pool->index = pools->nelts;
+    pool->database = pool->index;
+
+    for (i = 0; i < pools->nelts; i++) {
+        if (pp[i]->conf.conninfo.len == dc->conninfo.len
+            && ngx_strncmp(pp[i]->conf.conninfo.data, dc->conninfo.data,
+                           dc->conninfo.len) == 0)
+        {
+            pool->database = pp[i]->database;
+            break;
+        }
+    }
+
+    pp = ngx_array_push(pools);
+    if (pp == NULL) {
+        return NULL;
+    }
+
+    *pp = pool;
+
+    return pool;
+}
+
+
+ngx_prefs_db_conf_t *
+ngx_prefs_db_pool_conf(ngx_prefs_db_pool_t *pool)
+{
+    return &pool->conf;
+}
+
+
+/*
+ * Which database (pool) a key belongs to: account ids and user names are
+ * only unique within one, and one nginx may serve several (production and
+ * sandbox).  Pools sharing a conninfo share the number.
+ */
+
+ngx_uint_t
+ngx_prefs_db_pool_database(ngx_prefs_db_pool_t *pool)
+{
+    return pool->database;
+}
+
+
+ngx_int_t
+ngx_prefs_db_init_process(ngx_cycle_t *cycle, ngx_array_t *pools)
+{
+    ngx_uint_t            i, n;
+    ngx_prefs_db_pool_t  **pp, *pool;
+    ngx_prefs_db_conn_t  *dc;
+
+    pp = pools->elts;
+
+    for (i = 0; i < pools->nelts; i++) {
+        pool = pp[i];
+
+        pool->log = cycle->log;
+
+        pool->conns = ngx_pcalloc(cycle->pool,
+                            pool->conf.max_conns * sizeof(ngx_prefs_db_conn_t));
+        if (pool->conns == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_queue_init(&pool->free);
+        ngx_queue_init(&pool->idle);
+        ngx_queue_init(&pool->waiting);
+
+        for (n = 0; n < pool->conf.max_conns; n++) {
+            dc = &pool->conns[n];
+            dc->pool = pool;
+            dc->timer.handler = ngx_prefs_db_timer_handler;
+            dc->timer.data = dc;
+            dc->timer.log = cycle->log;
+            ngx_queue_insert_tail(&pool->free, &dc->queue);
+        }
+
+        pool->listener.pool = pool;
+        pool->listener.listen = 1;
+        pool->listener.timer.handler = ngx_prefs_db_timer_handler;
+        pool->listener.timer.data = &pool->listener;
+        pool->listener.timer.log = cycle->log;
+
+        pool->listen_retry.handler = ngx_prefs_db_listen_retry_handler;
+        pool->listen_retry.data = pool;
+        pool->listen_retry.log = cycle->log;
+        pool->listen_retry.cancelable = 1;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_prefs_db_exit_process(ngx_array_t *pools)
+{
+    ngx_uint_t            i, n;
+    ngx_prefs_db_pool_t  **pp, *pool;
+
+    pp = pools->elts;
+
+    for (i = 0; i < pools->nelts; i++) {
+        pool = pp[i];
+
+        if (pool->conns == NULL) {
+            continue;
+        }
+
+        pool->channel = NULL;
+
+        for (n = 0; n < pool->conf.max_conns; n++) {
+            ngx_prefs_db_close(&pool->conns[n]);
+        }
+
+        ngx_prefs_db_close(&pool->listener);
+
+        if (pool->listen_retry.timer_set) {
+            ngx_del_timer(&pool->listen_retry);
+        }
+    }
+}
+
+
+ngx_prefs_db_query_t *
+ngx_prefs_db_query_create(ngx_pool_t *p, ngx_prefs_db_pool_t *pool,
+    ngx_prefs_stmt_e stmt, ngx_log_t *log)
+{
+    int                    n;
+    ngx_prefs_db_query_t  *q;
+
+    q = ngx_pcalloc(p, sizeof(ngx_prefs_db_query_t));
+    if (q == NULL) {
+        return NULL;
+    }
+
+    n = ngx_prefs_stmts[stmt].nparams;
+
+    if (n) {
+        q->values = ngx_pcalloc(p, n * sizeof(char *));
+        q->lengths = ngx_pcalloc(p, n * sizeof(int));
+        if (q->values == NULL || q->lengths == NULL) {
+            return NULL;
+        }
+    }
+
+    q->pool = pool;
+    q->stmt = stmt;
+    q->nparams = n;
+    q->log = log;
+
+    q->wait.handler = ngx_prefs_db_wait_handler;
+    q->wait.data = q;
+    q->wait.log = log;
+
+    return q;
+}
+
+
+/*
+ * Ties the query to the life of a memory pool (a request's): when the pool
+ * goes first, the query leaves its queue or its connection.
+ */
+
+ngx_int_t
+ngx_prefs_db_query_cleanup(ngx_pool_t *p, ngx_prefs_db_query_t *q)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(p, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_prefs_db_query_pool_cleanup;
+    cln->data = q;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_prefs_db_query_pool_cleanup(void *data)
+{
+    ngx_prefs_db_query_t  *q = data;
+
+    ngx_prefs_db_cancel(q);
+
+    if (q->res) {
+        PQclear(q->res);
+        q->res = NULL;
+    }
+}
+
+
+ngx_int_t
+ngx_prefs_db_param(ngx_prefs_db_query_t *q, ngx_pool_t *p, int i,
+    const u_char *data, size_t len)
+{
+    u_char  *v;
+
+    v = ngx_pnalloc(p, len + 1);
+    if (v == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(v, data, len);
+    v[len] = '\0';
+
+    q->values[i] = (char *) v;
+    q->lengths[i] = (int) len;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_prefs_db_submit(ngx_prefs_db_query_t *q)
+{
+    ngx_prefs_db_pool_t  *pool = q->pool;
+
+    q->done = 0;
+    q->status = NGX_PREFS_DB_OK;
+    q->error = NULL;
+    q->sqlstate[0] = '\0';
+
+    pool->stats.queries++;
+
+    if (pool->nwaiting >= pool->conf.max_waiting) {
+        pool->stats.rejected++;
+        ngx_prefs_db_finish(q, NGX_PREFS_DB_BUSY);
+        return;
+    }
+
+    ngx_queue_insert_tail(&pool->waiting, &q->queue);
+    q->queued = 1;
+    pool->nwaiting++;
+
+    ngx_add_timer(&q->wait, pool->conf.queue_timeout);
+
+    ngx_prefs_db_dispatch(pool);
+}
+
+
+void
+ngx_prefs_db_cancel(ngx_prefs_db_query_t *q)
+{
+    if (q->queued) {
+        ngx_queue_remove(&q->queue);
+        q->queued = 0;
+        q->pool->nwaiting--;
+    }
+
+    if (q->wait.timer_set) {
+        ngx_del_timer(&q->wait);
+    }
+
+    if (q->conn) {
+        /* the connection drains what is in flight, then becomes idle */
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, q->log, 0,
+                       "prefs db: query %s detached",
+                       ngx_prefs_stmts[q->stmt].name);
+        q->conn->query = NULL;
+        q->conn = NULL;
+    }
+
+    q->done = 1;
+}
+
+
+const char *
+ngx_prefs_db_status_text(ngx_prefs_db_query_t *q)
+{
+    return ngx_prefs_db_status_texts[q->status];
+}
+
+
+void
+ngx_prefs_db_stats(ngx_array_t *pools, ngx_prefs_db_stats_t *st)
+{
+    ngx_uint_t            i;
+    ngx_prefs_db_pool_t  **pp, *pool;
+
+    ngx_memzero(st, sizeof(ngx_prefs_db_stats_t));
+
+    pp = pools->elts;
+
+    for (i = 0; i < pools->nelts; i++) {
+        pool = pp[i];
+
+        st->open += pool->nopen;
+        st->connecting += pool->nconnecting;
+        st->busy += pool->nbusy;
+        st->waiting += pool->nwaiting;
+        st->queries += pool->stats.queries;
+        st->errors += pool->stats.errors;
+        st->connect_failures += pool->stats.connect_failures;
+        st->timeouts += pool->stats.timeouts;
+        st->rejected += pool->stats.rejected;
+    }
+}
+
+
+static void
+ngx_prefs_db_dispatch(ngx_prefs_db_pool_t *pool)
+{
+    ngx_queue_t           *qh;
+    ngx_prefs_db_conn_t   *dc;
+    ngx_prefs_db_query_t  *q;
+
+    while (!ngx_queue_empty(&pool->waiting) && !ngx_queue_empty(&pool->idle)) {
+
+        qh = ngx_queue_head(&pool->waiting);
+        q = ngx_queue_data(qh, ngx_prefs_db_query_t, queue);
+        ngx_queue_remove(qh);
+        q->queued = 0;
+        pool->nwaiting--;
+
+        if (q->wait.timer_set) {
+            ngx_del_timer(&q->wait);
+        }
+
+        qh = ngx_queue_head(&pool->idle);
+        dc = ngx_queue_data(qh, ngx_prefs_db_conn_t, queue);
+        ngx_queue_remove(qh);
+
+        if (dc->timer.timer_set) {
+            ngx_del_timer(&dc->timer);
+        }
+
+        dc->c->idle = 0;
+        dc->query = q;
+        q->conn = dc;
+        pool->nbusy++;
+
+        ngx_prefs_db_send(dc);
+    }
+
+    /* open connections for the waiters that no connect will serve */
+
+    while (pool->nwaiting > pool->nconnecting
+           && !ngx_queue_empty(&pool->free))
+    {
+        qh = ngx_queue_head(&pool->free);
+        dc = ngx_queue_data(qh, ngx_prefs_db_conn_t, queue);
+        ngx_queue_remove(qh);
+
+        if (ngx_prefs_db_connect(dc) != NGX_OK) {
+            /* the failure has been reported to the waiters */
+            return;
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_prefs_db_connect(ngx_prefs_db_conn_t *dc)
+{
+    ngx_prefs_db_pool_t  *pool = dc->pool;
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, pool->log, 0, "prefs db: connect");
+
+    dc->pg = PQconnectStart((char *) pool->conf.conninfo.data);
+
+    dc->state = NGX_PREFS_DB_CONNECTING;
+    ngx_memzero(dc->prepared, sizeof(dc->prepared));
+    dc->reused = 0;
+    dc->lost = 0;
+
+    if (!dc->listen) {
+        pool->nopen++;
+        pool->nconnecting++;
+    }
+
+    if (dc->pg == NULL || PQstatus(dc->pg) == CONNECTION_BAD) {
+        ngx_prefs_db_fail(dc, dc->pg ? PQerrorMessage(dc->pg)
+                                     : "out of memory");
+        return NGX_ERROR;
+    }
+
+    PQsetNoticeProcessor(dc->pg, ngx_prefs_db_notice, pool);
+
+    if (PQsetnonblocking(dc->pg, 1) == -1
+        || ngx_prefs_db_wrap_socket(dc) != NGX_OK)
+    {
+        ngx_prefs_db_fail(dc, "cannot set up the connection");
+        return NGX_ERROR;
+    }
+
+    dc->timer.cancelable = dc->listen;
+    ngx_add_timer(&dc->timer, pool->conf.connect_timeout);
+
+    /* libpq wants the socket writable first */
+    ngx_prefs_db_connect_poll(dc);
+
+    return dc->state == NGX_PREFS_DB_FREE ? NGX_ERROR : NGX_OK;
+}
+
+
+static void
+ngx_prefs_db_connect_poll(ngx_prefs_db_conn_t *dc)
+{
+    ngx_prefs_db_pool_t          *pool = dc->pool;
+    PostgresPollingStatusType     rc;
+
+    rc = PQconnectPoll(dc->pg);
+
+    /* libpq may move to another socket while it tries other addresses */
+
+    if (dc->c && PQsocket(dc->pg) != dc->c->fd) {
+        ngx_prefs_db_release_socket(dc);
+    }
+
+    if (dc->c == NULL && PQsocket(dc->pg) != -1
+        && ngx_prefs_db_wrap_socket(dc) != NGX_OK)
+    {
+        ngx_prefs_db_fail(dc, "cannot set up the connection");
+        return;
+    }
+
+    switch (rc) {
+
+    case PGRES_POLLING_READING:
+        (void) ngx_prefs_db_want_write(dc, 0);
+        return;
+
+    case PGRES_POLLING_WRITING:
+        (void) ngx_prefs_db_want_write(dc, 1);
+        return;
+
+    case PGRES_POLLING_OK:
+        break;
+
+    default:
+        ngx_prefs_db_fail(dc, PQerrorMessage(dc->pg));
+        return;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, pool->log, 0,
+                   "prefs db: connected, server %d",
+                   PQserverVersion(dc->pg));
+
+    if (dc->timer.timer_set) {
+        ngx_del_timer(&dc->timer);
+    }
+
+    (void) ngx_prefs_db_want_write(dc, 0);
+
+    if (dc->listen) {
+        dc->state = NGX_PREFS_DB_LISTEN_SETUP;
+        ngx_prefs_db_send(dc);
+        return;
+    }
+
+    pool->nconnecting--;
+    ngx_prefs_db_set_idle(dc);
+    ngx_prefs_db_dispatch(pool);
+}
+
+
+static ngx_int_t
+ngx_prefs_db_wrap_socket(ngx_prefs_db_conn_t *dc)
+{
+    ngx_socket_t       fd;
+    ngx_connection_t  *c;
+
+    fd = PQsocket(dc->pg);
+    if (fd == -1) {
+        return NGX_ERROR;
+    }
+
+    c = ngx_get_connection(fd, dc->pool->log);
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    c->data = dc;
+    c->read->handler = ngx_prefs_db_read_handler;
+    c->write->handler = ngx_prefs_db_write_handler;
+    c->read->log = dc->pool->log;
+    c->write->log = dc->pool->log;
+    c->log = dc->pool->log;
+
+    dc->c = c;
+
+    /* level-triggered: see the comment at the top of this file */
+
+    if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_prefs_db_release_socket(ngx_prefs_db_conn_t *dc)
+{
+    ngx_connection_t  *c = dc->c;
+
+    if (c == NULL) {
+        return;
+    }
+
+    /* libpq closes the socket itself: only forget about it */
+
+    if (c->read->active || c->write->active) {
+        if (ngx_del_conn) {
+            (void) ngx_del_conn(c, NGX_CLOSE_EVENT);
+
+        } else {
+            if (c->read->active) {
+                (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
+            }
+
+            if (c->write->active) {
+                (void) ngx_del_event(c->write, NGX_WRITE_EVENT,
+                                     NGX_CLOSE_EVENT);
+            }
+        }
+    }
+
+    if (c->read->timer_set) {
+        ngx_del_timer(c->read);
+    }
+
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    ngx_free_connection(c);
+    c->fd = (ngx_socket_t) -1;
+
+    dc->c = NULL;
+}
+
+
+static ngx_int_t
+ngx_prefs_db_want_write(ngx_prefs_db_conn_t *dc, ngx_flag_t want)
+{
+    ngx_event_t  *wev;
+
+    if (dc->c == NULL) {
+        return NGX_ERROR;
+    }
+
+    wev = dc->c->write;
+
+    if (want && !wev->active) {
+        return ngx_add_event(wev, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
+    }
+
+    if (!want && wev->active) {
+        return ngx_del_event(wev, NGX_WRITE_EVENT, 0);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_prefs_db_read_handler(ngx_event_t *ev)
+{
+    ngx_connection_t     *c = ev->data;
+    ngx_prefs_db_conn_t  *dc = c->data;
+
+    if (c->close) {
+        /* the worker is shutting down and this connection is idle */
+        ngx_prefs_db_close(dc);
+        return;
+    }
+
+    switch (dc->state) {
+
+    case NGX_PREFS_DB_CONNECTING:
+        ngx_prefs_db_connect_poll(dc);
+        return;
+
+    case NGX_PREFS_DB_IDLE:
+    case NGX_PREFS_DB_LISTENING:
+        if (PQconsumeInput(dc->pg) == 0) {
+            ngx_log_error(NGX_LOG_WARN, dc->pool->log, 0,
+                          "prefs db: idle connection lost: %*s",
+                          ngx_prefs_db_chomp(PQerrorMessage(dc->pg)),
+                          PQerrorMessage(dc->pg));
+            ngx_prefs_db_fail(dc, NULL);
+            return;
+        }
+
+        ngx_prefs_db_notifies(dc);
+        return;
+
+    default:
+        ngx_prefs_db_receive(dc);
+        return;
+    }
+}
+
+
+static void
+ngx_prefs_db_write_handler(ngx_event_t *ev)
+{
+    ngx_connection_t     *c = ev->data;
+    ngx_prefs_db_conn_t  *dc = c->data;
+
+    if (dc->state == NGX_PREFS_DB_CONNECTING) {
+        ngx_prefs_db_connect_poll(dc);
+        return;
+    }
+
+    if (ngx_prefs_db_flush(dc) == NGX_ERROR) {
+        ngx_prefs_db_fail(dc, PQerrorMessage(dc->pg));
+    }
+}
+
+
+static void
+ngx_prefs_db_timer_handler(ngx_event_t *ev)
+{
+    ngx_prefs_db_conn_t  *dc = ev->data;
+
+    switch (dc->state) {
+
+    case NGX_PREFS_DB_IDLE:
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+                       "prefs db: keepalive timeout");
+        ngx_prefs_db_close(dc);
+        return;
+
+    case NGX_PREFS_DB_CONNECTING:
+    case NGX_PREFS_DB_LISTEN_SETUP:
+        ngx_log_error(NGX_LOG_ERR, ev->log, NGX_ETIMEDOUT,
+                      "prefs db: connect timed out");
+        ngx_prefs_db_fail(dc, "connect timed out");
+        return;
+
+    default:
+        /*
+         * A query in flight cannot be abandoned on a live connection
+         * (PQcancel blocks): the connection goes, and the server ends the
+         * query when it notices, or at statement_timeout.
+         */
+        ngx_log_error(NGX_LOG_ERR, ev->log, NGX_ETIMEDOUT,
+                      "prefs db: query %s timed out",
+                      dc->stmt ? dc->stmt : "LISTEN");
+        dc->pool->stats.timeouts++;
+
+        if (dc->query) {
+            ngx_prefs_db_query_t  *q = dc->query;
+
+            dc->query = NULL;
+            q->conn = NULL;
+            ngx_prefs_db_close(dc);
+            ngx_prefs_db_finish(q, NGX_PREFS_DB_TIMEOUT);
+            return;
+        }
+
+        ngx_prefs_db_close(dc);
+        return;
+    }
+}
+
+
+static void
+ngx_prefs_db_wait_handler(ngx_event_t *ev)
+{
+    ngx_prefs_db_query_t  *q = ev->data;
+
+    ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                  "prefs db: no free connection within %M ms",
+                  q->pool->conf.queue_timeout);
+
+    ngx_queue_remove(&q->queue);
+    q->queued = 0;
+    q->pool->nwaiting--;
+    q->pool->stats.rejected++;
+
+    ngx_prefs_db_finish(q, NGX_PREFS_DB_BUSY);
+}
+
+
+static void
+ngx_prefs_db_send(ngx_prefs_db_conn_t *dc)
+{
+    int                      rc;
+    uint64_t                 bit;
+    ngx_prefs_db_query_t    *q;
+    const ngx_prefs_stmt_t  *st;
+
+    if (dc->state == NGX_PREFS_DB_LISTEN_SETUP) {
+        u_char       sql[256], *p, *end;
+        const char  *c, *comma;
+
+        /* the channels are constants of ours ("a, b"), never input */
+
+        p = sql;
+        end = sql + sizeof(sql) - 1;
+
+        for (c = dc->pool->channel; *c; c = comma) {
+            comma = strchr(c, ',');
+            if (comma == NULL) {
+                comma = c + ngx_strlen(c);
+            }
+
+            p = ngx_slprintf(p, end, "LISTEN %*s;", comma - c, c);
+
+            while (*comma == ',' || *comma == ' ') {
+                comma++;
+            }
+        }
+
+        *p = '\0';
+        rc = PQsendQuery(dc->pg, (char *) sql);
+        goto sent;
+    }
+
+    q = dc->query;
+
+    if (q == NULL) {
+        /* detached while its statement was being prepared */
+        ngx_prefs_db_set_idle(dc);
+        ngx_prefs_db_dispatch(dc->pool);
+        return;
+    }
+
+    st = &ngx_prefs_stmts[q->stmt];
+    bit = (uint64_t) 1 << (q->stmt % 64);
+    dc->stmt = st->name;
+
+    if (!(dc->prepared[q->stmt / 64] & bit)) {
+        dc->state = NGX_PREFS_DB_PREPARING;
+        rc = PQsendPrepare(dc->pg, st->name, st->sql, st->nparams, NULL);
+
+    } else {
+        dc->state = NGX_PREFS_DB_EXECUTING;
+        rc = PQsendQueryPrepared(dc->pg, st->name, q->nparams, q->values,
+                                 q->lengths, NULL, 0);
+    }
+
+    if (!dc->timer.timer_set) {
+        dc->timer.cancelable = 0;
+        ngx_add_timer(&dc->timer, dc->pool->conf.query_timeout);
+    }
+
+sent:
+
+    if (rc == 0 || ngx_prefs_db_flush(dc) == NGX_ERROR) {
+        ngx_prefs_db_fail(dc, PQerrorMessage(dc->pg));
+    }
+}
+
+
+static ngx_int_t
+ngx_prefs_db_flush(ngx_prefs_db_conn_t *dc)
+{
+    int  rc;
+
+    rc = PQflush(dc->pg);
+
+    if (rc == -1) {
+        return NGX_ERROR;
+    }
+
+    return ngx_prefs_db_want_write(dc, rc == 1);
+}
+
+
+static void
+ngx_prefs_db_receive(ngx_prefs_db_conn_t *dc)
+{
+    PGresult  *res;
+
+    if (PQconsumeInput(dc->pg) == 0) {
+        ngx_prefs_db_fail(dc, PQerrorMessage(dc->pg));
+        return;
+    }
+
+    ngx_prefs_db_notifies(dc);
+
+    while (!PQisBusy(dc->pg)) {
+
+        res = PQgetResult(dc->pg);
+
+        if (res == NULL) {
+            ngx_prefs_db_result(dc);
+            return;
+        }
+
+        switch (PQresultStatus(res)) {
+
+        case PGRES_TUPLES_OK:
+        case PGRES_COMMAND_OK:
+            if (dc->res) {
+                PQclear(dc->res);
+            }
+            dc->res = res;
+            break;
+
+        case PGRES_EMPTY_QUERY:
+        case PGRES_COPY_IN:
+        case PGRES_COPY_OUT:
+        case PGRES_COPY_BOTH:
+            /* never sent by us: a confused connection is not kept */
+            PQclear(res);
+            dc->lost = 1;
+            break;
+
+        default:
+            if (dc->error == NULL) {
+                dc->error = res;
+
+            } else {
+                PQclear(res);
+            }
+        }
+    }
+}
+
+
+/* all results of the last command are in */
+
+static void
+ngx_prefs_db_result(ngx_prefs_db_conn_t *dc)
+{
+    char                  *state;
+    ngx_uint_t             level;
+    ngx_prefs_db_pool_t   *pool = dc->pool;
+    ngx_prefs_db_query_t  *q = dc->query;
+
+    if (dc->lost || PQstatus(dc->pg) == CONNECTION_BAD) {
+        ngx_prefs_db_fail(dc, PQerrorMessage(dc->pg));
+        return;
+    }
+
+    if (dc->state == NGX_PREFS_DB_LISTEN_SETUP) {
+        if (dc->error) {
+            ngx_prefs_db_fail(dc, PQresultErrorMessage(dc->error));
+            return;
+        }
+
+        if (dc->res) {
+            PQclear(dc->res);
+            dc->res = NULL;
+        }
+
+        dc->state = NGX_PREFS_DB_LISTENING;
+        ngx_log_error(NGX_LOG_INFO, pool->log, 0,
+                      "prefs db: listening on \"%s\"", pool->channel);
+
+        /* whatever was missed while not listening is the caller's to poll */
+        pool->notify(pool->notify_data, NULL, NULL);
+        return;
+    }
+
+    if (dc->state == NGX_PREFS_DB_PREPARING && dc->error == NULL) {
+        if (dc->res) {
+            PQclear(dc->res);
+            dc->res = NULL;
+        }
+
+        if (q) {
+            dc->prepared[q->stmt / 64] |= (uint64_t) 1 << (q->stmt % 64);
+        }
+
+        ngx_prefs_db_send(dc);
+        return;
+    }
+
+    if (dc->timer.timer_set) {
+        ngx_del_timer(&dc->timer);
+    }
+
+    dc->query = NULL;
+    dc->reused = 1;
+
+    if (q == NULL) {
+        /* its request went away: drop what it got */
+        if (dc->res) {
+            PQclear(dc->res);
+            dc->res = NULL;
+        }
+
+        if (dc->error) {
+            PQclear(dc->error);
+            dc->error = NULL;
+        }
+
+        ngx_prefs_db_set_idle(dc);
+        ngx_prefs_db_dispatch(pool);
+        return;
+    }
+
+    q->conn = NULL;
+
+    if (dc->error) {
+        state = PQresultErrorField(dc->error, PG_DIAG_SQLSTATE);
+        if (state) {
+            ngx_cpystrn((u_char *) q->sqlstate, (u_char *) state,
+                        sizeof(q->sqlstate));
+        }
+
+        /* refusals the client caused are its mistake, not ours */
+        level = (state && (ngx_strncmp(state, "22", 2) == 0
+                           || ngx_strncmp(state, "23", 2) == 0
+                           || ngx_strncmp(state, "P0", 2) == 0))
+                ? NGX_LOG_INFO : NGX_LOG_ERR;
+
+        ngx_log_error(level, q->log, 0,
+                      "prefs db: %s failed: %*s",
+                      ngx_prefs_stmts[q->stmt].name,
+                      ngx_prefs_db_chomp(PQresultErrorMessage(dc->error)),
+                      PQresultErrorMessage(dc->error));
+
+        q->res = dc->error;
+        dc->error = NULL;
+        pool->stats.errors++;
+
+        if (dc->res) {
+            PQclear(dc->res);
+            dc->res = NULL;
+        }
+
+        ngx_prefs_db_set_idle(dc);
+        ngx_prefs_db_finish(q, NGX_PREFS_DB_SQL_ERROR);
+        ngx_prefs_db_dispatch(pool);
+        return;
+    }
+
+    q->res = dc->res;
+    dc->res = NULL;
+
+    ngx_prefs_db_set_idle(dc);
+    ngx_prefs_db_finish(q, ngx_prefs_db_columns(q) == NGX_OK
+                           ? NGX_PREFS_DB_OK : NGX_PREFS_DB_SQL_ERROR);
+    ngx_prefs_db_dispatch(pool);
+}
+
+
+/*
+ * The statement's result columns, by name, on its first result: the one
+ * place where the module and the SQL functions agree on a result's shape.
+ * A column missing is a mismatch between the two (a function changed
+ * without its statement): the query fails instead of answering wrong.
+ */
+
+static ngx_int_t
+ngx_prefs_db_columns(ngx_prefs_db_query_t *q)
+{
+    int                      n;
+    ngx_uint_t               i;
+    ngx_prefs_col_e          col;
+    const ngx_prefs_stmt_t  *st;
+
+    if (ngx_prefs_db_cols_known[q->stmt]
+        || PQresultStatus(q->res) != PGRES_TUPLES_OK)
+    {
+        return NGX_OK;
+    }
+
+    st = &ngx_prefs_stmts[q->stmt];
+
+    for (i = 0; i < NGX_PREFS_STMT_COLS && st->cols[i]; i++) {
+        col = st->cols[i];
+        n = PQfnumber(q->res, ngx_prefs_col_names[col]);
+
+        if (n < 0) {
+            ngx_log_error(NGX_LOG_ERR, q->log, 0,
+                          "prefs db: %s answers no column \"%s\": the "
+                          "statement and its SQL function disagree",
+                          st->name, ngx_prefs_col_names[col]);
+            q->error = "the result lacks a column";
+            return NGX_ERROR;
+        }
+
+        ngx_prefs_db_cols[q->stmt][col] = n + 1;
+    }
+
+    ngx_prefs_db_cols_known[q->stmt] = 1;
+
+    return NGX_OK;
+}
+
+
+int
+ngx_prefs_db_column(ngx_prefs_db_query_t *q, ngx_prefs_col_e col)
+{
+    return ngx_prefs_db_cols[q->stmt][col] - 1;
+}
+
+
+char *
+ngx_prefs_db_value(ngx_prefs_db_query_t *q, int row, ngx_prefs_col_e col)
+{
+    return PQgetvalue(q->res, row, ngx_prefs_db_cols[q->stmt][col] - 1);
+}
+
+
+int
+ngx_prefs_db_length(ngx_prefs_db_query_t *q, int row, ngx_prefs_col_e col)
+{
+    return PQgetlength(q->res, row, ngx_prefs_db_cols[q->stmt][col] - 1);
+}
+
+
+int64_t
+ngx_prefs_db_number(ngx_prefs_db_query_t *q, int row, ngx_prefs_col_e col)
+{
+    return ngx_atoof((u_char *) ngx_prefs_db_value(q, row, col),
+                     ngx_prefs_db_length(q, row, col));
+}
+
+
+ngx_flag_t
+ngx_prefs_db_isnull(ngx_prefs_db_query_t *q, int row, ngx_prefs_col_e col)
+{
+    return PQgetisnull(q->res, row, ngx_prefs_db_cols[q->stmt][col] - 1);
+}
+
+
+static void
+ngx_prefs_db_set_idle(ngx_prefs_db_conn_t *dc)
+{
+    ngx_prefs_db_pool_t  *pool = dc->pool;
+
+    if (dc->state != NGX_PREFS_DB_CONNECTING) {
+        pool->nbusy--;
+    }
+
+    dc->state = NGX_PREFS_DB_IDLE;
+    dc->c->idle = 1;
+
+    ngx_queue_insert_head(&pool->idle, &dc->queue);
+
+    if (dc->timer.timer_set) {
+        ngx_del_timer(&dc->timer);
+    }
+
+    /* an idle connection does not hold a worker that is shutting down */
+    dc->timer.cancelable = 1;
+    ngx_add_timer(&dc->timer, pool->conf.keepalive_timeout);
+}
+
+
+/*
+ * The connection failed or was lost.  A query on it is retried once on a
+ * fresh connection when that is safe: it was read-only and the connection
+ * had sat idle, so the server most likely went away in between.
+ */
+
+static void
+ngx_prefs_db_fail(ngx_prefs_db_conn_t *dc, const char *why)
+{
+    ngx_flag_t             connecting, retry;
+    ngx_prefs_db_pool_t   *pool = dc->pool;
+    ngx_prefs_db_query_t  *q = dc->query;
+
+    connecting = (dc->state == NGX_PREFS_DB_CONNECTING);
+
+    if (why) {
+        ngx_log_error(NGX_LOG_ERR, pool->log, 0, "prefs db: %s: %*s",
+                      connecting ? "connect failed" : "connection failed",
+                      ngx_prefs_db_chomp(why), why);
+    }
+
+    retry = (q && dc->reused && !q->retried
+             && ngx_prefs_stmts[q->stmt].readonly);
+
+    if (connecting && !dc->listen) {
+        pool->stats.connect_failures++;
+    }
+
+    if (q) {
+        dc->query = NULL;
+        q->conn = NULL;
+    }
+
+    ngx_prefs_db_close(dc);
+
+    if (q) {
+        if (retry) {
+            q->retried = 1;
+            ngx_queue_insert_head(&pool->waiting, &q->queue);
+            q->queued = 1;
+            pool->nwaiting++;
+            ngx_add_timer(&q->wait, pool->conf.queue_timeout);
+
+        } else {
+            ngx_prefs_db_finish(q, NGX_PREFS_DB_UNAVAILABLE);
+        }
+    }
+
+    if (dc->listen) {
+        if (pool->channel && !pool->listen_retry.timer_set) {
+            ngx_add_timer(&pool->listen_retry, NGX_PREFS_DB_LISTEN_RETRY);
+        }
+
+        return;
+    }
+
+    /*
+     * When no connection is left at all, the waiters learn now that the
+     * database cannot be reached, rather than at their wait timeout; while
+     * others are open or connecting, those serve the waiters.  No new
+     * connect is tried from here: it could fail the same way, at once.
+     */
+
+    if (connecting) {
+        if (pool->nopen == 0) {
+            ngx_prefs_db_fail_waiting(pool, NGX_PREFS_DB_UNAVAILABLE);
+        }
+
+        return;
+    }
+
+    ngx_prefs_db_dispatch(pool);
+}
+
+
+static void
+ngx_prefs_db_fail_waiting(ngx_prefs_db_pool_t *pool,
+    ngx_prefs_db_status_e status)
+{
+    ngx_queue_t            failed, *qh;
+    ngx_prefs_db_query_t  *q;
+
+    /* a handler may submit again: those join a new queue */
+
+    if (ngx_queue_empty(&pool->waiting)) {
+        return;
+    }
+
+    failed = pool->waiting;
+    failed.next->prev = &failed;
+    failed.prev->next = &failed;
+    ngx_queue_init(&pool->waiting);
+    pool->nwaiting = 0;
+
+    while (!ngx_queue_empty(&failed)) {
+        qh = ngx_queue_head(&failed);
+        q = ngx_queue_data(qh, ngx_prefs_db_query_t, queue);
+
+        ngx_queue_remove(qh);
+        q->queued = 0;
+
+        ngx_prefs_db_finish(q, status);
+    }
+}
+
+
+static void
+ngx_prefs_db_close(ngx_prefs_db_conn_t *dc)
+{
+    ngx_prefs_db_pool_t  *pool = dc->pool;
+
+    if (dc->state == NGX_PREFS_DB_FREE) {
+        return;
+    }
+
+    if (dc->timer.timer_set) {
+        ngx_del_timer(&dc->timer);
+    }
+
+    if (!dc->listen) {
+        switch (dc->state) {
+        case NGX_PREFS_DB_CONNECTING:
+            pool->nconnecting--;
+            break;
+        case NGX_PREFS_DB_IDLE:
+            ngx_queue_remove(&dc->queue);
+            break;
+        default:
+            pool->nbusy--;
+        }
+
+        pool->nopen--;
+        ngx_queue_insert_tail(&pool->free, &dc->queue);
+    }
+
+    ngx_prefs_db_release_socket(dc);
+
+    if (dc->res) {
+        PQclear(dc->res);
+        dc->res = NULL;
+    }
+
+    if (dc->error) {
+        PQclear(dc->error);
+        dc->error = NULL;
+    }
+
+    if (dc->pg) {
+        PQfinish(dc->pg);
+        dc->pg = NULL;
+    }
+
+    dc->state = NGX_PREFS_DB_FREE;
+}
+
+
+static void
+ngx_prefs_db_finish(ngx_prefs_db_query_t *q, ngx_prefs_db_status_e status)
+{
+    if (q->wait.timer_set) {
+        ngx_del_timer(&q->wait);
+    }
+
+    q->status = status;
+    q->done = 1;
+
+    if (q->error == NULL) {
+        q->error = ngx_prefs_db_status_texts[status];
+    }
+
+    q->handler(q);
+}
+
+
+ngx_int_t
+ngx_prefs_db_listen(ngx_prefs_db_pool_t *pool, const char *channel,
+    ngx_prefs_db_notify_pt handler, void *data)
+{
+    pool->channel = channel;
+    pool->notify = handler;
+    pool->notify_data = data;
+
+    ngx_prefs_db_listen_start(pool);
+
+    return NGX_OK;
+}
+
+
+ngx_flag_t
+ngx_prefs_db_listening(ngx_prefs_db_pool_t *pool)
+{
+    return pool->listener.state == NGX_PREFS_DB_LISTENING;
+}
+
+
+static void
+ngx_prefs_db_listen_start(ngx_prefs_db_pool_t *pool)
+{
+    ngx_prefs_db_conn_t  *dc = &pool->listener;
+
+    if (dc->state != NGX_PREFS_DB_FREE || pool->channel == NULL) {
+        return;
+    }
+
+    (void) ngx_prefs_db_connect(dc);
+}
+
+
+static void
+ngx_prefs_db_listen_retry_handler(ngx_event_t *ev)
+{
+    ngx_prefs_db_listen_start(ev->data);
+}
+
+
+static void
+ngx_prefs_db_notifies(ngx_prefs_db_conn_t *dc)
+{
+    PGnotify             *n;
+    ngx_prefs_db_pool_t  *pool = dc->pool;
+
+    while ((n = PQnotifies(dc->pg)) != NULL) {
+        if (dc->listen && pool->notify) {
+            pool->notify(pool->notify_data, n->relname, n->extra);
+        }
+
+        PQfreemem(n);
+    }
+}
+
+
+/* libpq's messages end with a newline that a log line does not want */
+
+static int
+ngx_prefs_db_chomp(const char *msg)
+{
+    size_t  len;
+
+    len = ngx_strlen(msg);
+
+    while (len && (msg[len - 1] == '\n' || msg[len - 1] == ' ')) {
+        len--;
+    }
+
+    return (int) len;
+}
+
+
+static void
+ngx_prefs_db_notice(void *arg, const char *message)
+{
+    ngx_prefs_db_pool_t  *pool = arg;
+
+    ngx_log_error(NGX_LOG_NOTICE, pool->log, 0, "prefs db: server says: %*s",
+                  ngx_prefs_db_chomp(message), message);
+}
+
+
+/*
+ * Numeric IPv4 or IPv6 addresses, comma-separated: each has a colon (and
+ * hex digits), or dots between decimal digits.  "db" or "cafe" is a name.
+ */
+
+static ngx_flag_t
+ngx_prefs_db_is_address(const char *host)
+{
+    const char  *p, *start;
+    ngx_flag_t   colon, dot;
+
+    for (start = host; *start; start = (*p == ',') ? p + 1 : p) {
+        colon = 0;
+        dot = 0;
+
+        for (p = start; *p && *p != ','; p++) {
+            if (*p == ':') {
+                colon = 1;
+
+            } else if (*p == '.') {
+                dot = 1;
+
+            } else if (!isxdigit((unsigned char) *p)) {
+                return 0;
+            }
+        }
+
+        if (!colon) {
+            if (!dot) {
+                return 0;
+            }
+
+            for (p = start; *p && *p != ','; p++) {
+                if (*p != '.' && !isdigit((unsigned char) *p)) {
+                    return 0;
+                }
+            }
+        }
+    }
+
+    return 1;
+}

@@ -1,0 +1,417 @@
+
+/*
+ * Copyright (C) ngx_prefs authors
+ */
+
+
+#include "ngx_prefs_stmt.h"
+
+
+const char *const  ngx_prefs_col_names[NGX_PREFS_COL_MAX] = {
+    "", "outcome", "message", "body", "version", "queued", "running",
+    "account_id", "client_id", "name", "job_id", "job_type", "payload",
+    "lease_token", "attempt", "finished", "window_s", "user_id", "active",
+    "permissions", "secrets", "token_expires_ms", "expires_in", "submitted",
+    "document", "generation", "item_key", "profile_id", "total",
+    "subscription_id", "deleted", "previous_until", "idempotency",
+    "delivery_id", "url", "msg_id", "msg_ts", "secret", "secret_previous",
+    "next_due_ms", "result", "removed", "count", "events", "n", "last_txid",
+    "last_id", "has_more", "created", "dropped"
+};
+
+
+const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
+
+    [NGX_PREFS_STMT_STATUS] = { "prefs_status",
+      "SELECT (SELECT coalesce(max(version), 0) FROM prefs_schema_version)"
+      "::text AS version,"
+      " (SELECT count(*) FROM prefs_job WHERE state = 'queued')::text"
+      " AS queued,"
+      " (SELECT count(*) FROM prefs_job WHERE state = 'running')::text"
+      " AS running",
+      0, 1,
+      { NGX_PREFS_COL_VERSION, NGX_PREFS_COL_QUEUED, NGX_PREFS_COL_RUNNING } },
+
+    [NGX_PREFS_STMT_ACCOUNT_BY_CLIENT_ID] = { "prefs_account_by_client_id",
+      "SELECT account_id::text, client_id, name FROM prefs_account"
+      " WHERE client_id = $1 AND is_active",
+      1, 1,
+      { NGX_PREFS_COL_ACCOUNT_ID, NGX_PREFS_COL_CLIENT_ID,
+        NGX_PREFS_COL_NAME } },
+
+    [NGX_PREFS_STMT_JOB_CLAIM] = { "prefs_job_claim",
+      "SELECT job_id::text, job_type, payload, lease_token::text,"
+      " attempt::text FROM prefs_job_claim($1, $2::interval, $3::integer)",
+      3, 0,
+      { NGX_PREFS_COL_JOB_ID, NGX_PREFS_COL_JOB_TYPE, NGX_PREFS_COL_PAYLOAD,
+        NGX_PREFS_COL_LEASE_TOKEN, NGX_PREFS_COL_ATTEMPT } },
+
+    [NGX_PREFS_STMT_JOB_FINISH] = { "prefs_job_finish",
+      "SELECT prefs_job_finish($1::bigint, $2::bigint, $3, $4::integer,"
+      " $5, $6, $7::interval)::text AS finished",
+      7, 0,
+      { NGX_PREFS_COL_FINISHED } },
+
+    [NGX_PREFS_STMT_JOB_RENEW] = { "prefs_job_renew",
+      "UPDATE prefs_job SET lease_until = now() + $2::interval"
+      " WHERE state = 'running' AND lease_owner = $1"
+      " AND job_id = ANY ($3::bigint[])",
+      3, 0, { NGX_PREFS_COL_NONE } },
+
+    /*
+     * Authentication: the account and what the credential names in it, in
+     * one row; a missing user or token leaves user_id 0.  Columns: account,
+     * window (s), user, active, permissions, sealed secrets, token expiry.
+     */
+
+    [NGX_PREFS_STMT_AUTH_HMAC] = { "prefs_auth_hmac",
+      "SELECT a.account_id::text AS account_id,"
+      " a.auth_window_seconds::text AS window_s,"
+      " coalesce(u.user_id, 0)::text AS user_id,"
+      " coalesce(u.is_active, false)::text AS active,"
+      " coalesce(prefs_user_permissions(u.user_id), '') AS permissions,"
+      " coalesce((SELECT string_agg(s.sealed, ',' ORDER BY s.secret_id DESC)"
+      "   FROM prefs_user_secret s"
+      "  WHERE s.user_id = u.user_id AND s.retired_at IS NULL), '')"
+      " AS secrets,"
+      " '0' AS token_expires_ms"
+      " FROM prefs_account a"
+      " LEFT JOIN prefs_user u"
+      "   ON u.account_id = a.account_id AND u.user_name = $2"
+      " WHERE a.client_id = $1 AND a.is_active",
+      2, 1,
+      { NGX_PREFS_COL_ACCOUNT_ID, NGX_PREFS_COL_WINDOW_S,
+        NGX_PREFS_COL_USER_ID, NGX_PREFS_COL_ACTIVE, NGX_PREFS_COL_PERMISSIONS,
+        NGX_PREFS_COL_SECRETS, NGX_PREFS_COL_TOKEN_EXPIRES_MS } },
+
+    [NGX_PREFS_STMT_AUTH_BEARER] = { "prefs_auth_bearer",
+      "SELECT a.account_id::text AS account_id, '0' AS window_s,"
+      " coalesce(u.user_id, 0)::text AS user_id,"
+      " coalesce(u.is_active AND t.expires_at > now(), false)::text"
+      " AS active,"
+      " coalesce(prefs_user_permissions(u.user_id), '') AS permissions,"
+      " '' AS secrets,"
+      " coalesce((extract(epoch FROM t.expires_at) * 1000)::bigint, 0)::text"
+      " AS token_expires_ms"
+      " FROM prefs_account a"
+      " LEFT JOIN prefs_oauth_token t"
+      "   ON t.account_id = a.account_id AND t.token_hash = $2"
+      " LEFT JOIN prefs_user u ON u.user_id = t.user_id"
+      " WHERE a.client_id = $1 AND a.is_active",
+      2, 1,
+      { NGX_PREFS_COL_ACCOUNT_ID, NGX_PREFS_COL_WINDOW_S,
+        NGX_PREFS_COL_USER_ID, NGX_PREFS_COL_ACTIVE, NGX_PREFS_COL_PERMISSIONS,
+        NGX_PREFS_COL_SECRETS, NGX_PREFS_COL_TOKEN_EXPIRES_MS } },
+
+    [NGX_PREFS_STMT_OAUTH_ISSUE] = { "prefs_oauth_issue",
+      "SELECT outcome, expires_in::text"
+      " FROM prefs_oauth_issue($1, $2, $3, $4, $5, $6::integer)",
+      6, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_EXPIRES_IN } },
+
+    [NGX_PREFS_STMT_USERS_LIST] = { "prefs_users_list",
+      "WITH page AS (SELECT * FROM prefs_user WHERE account_id = $1"
+      "   ORDER BY user_id LIMIT $2::integer OFFSET $3::integer),"
+      " total AS (SELECT count(*) AS n FROM prefs_user WHERE account_id = $1)"
+      " SELECT json_build_object("
+      "  'Users', coalesce((SELECT json_agg(prefs_user_json(p)"
+      "                     ORDER BY p.user_id) FROM page p), '[]'::json),"
+      "  'Count', (SELECT count(*) FROM page),"
+      "  'HasMore', $3::integer + (SELECT count(*) FROM page)"
+      "             < (SELECT n FROM total),"
+      "  'Limit', $2::integer,"
+      "  'Offset', $3::integer + 1,"
+      "  'TotalResults', (SELECT n FROM total))::text AS body",
+      3, 1,
+      { NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_USER_GET] = { "prefs_user_get",
+      "SELECT prefs_user_json(u)::text AS body FROM prefs_user u"
+      " WHERE u.account_id = $1 AND u.user_id = $2",
+      2, 1,
+      { NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_USER_CREATE] = { "prefs_user_create",
+      "SELECT outcome, user_id::text, submitted"
+      " FROM prefs_user_create($1, $2::jsonb)",
+      2, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_USER_ID,
+        NGX_PREFS_COL_SUBMITTED } },
+
+    [NGX_PREFS_STMT_USER_UPDATE] = { "prefs_user_update",
+      "SELECT outcome, body FROM prefs_user_update($1, $2, $3::jsonb)",
+      3, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_USER_DEACTIVATE] = { "prefs_user_deactivate",
+      "UPDATE prefs_user SET is_active = false, updated_at = now()"
+      " WHERE account_id = $1 AND user_id = $2 RETURNING user_id::text",
+      2, 0,
+      { NGX_PREFS_COL_USER_ID } },
+
+    [NGX_PREFS_STMT_GROUPS_LIST] = { "prefs_groups_list",
+      "SELECT coalesce(json_agg(json_build_object("
+      "  'UserGroupId', g.group_id, 'Name', g.name,"
+      "  'Description', g.description,"
+      "  'Permissions', to_json(g.permissions),"
+      "  'IsBuiltIn', g.account_id IS NULL)"
+      "  ORDER BY g.account_id NULLS FIRST, g.name), '[]'::json)::text AS body"
+      " FROM prefs_user_group g"
+      " WHERE g.account_id IS NULL OR g.account_id = $1",
+      1, 1,
+      { NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_CONFIG_DOCUMENT] = { "prefs_config_document",
+      "SELECT prefs_config_document($1) AS document",
+      1, 1,
+      { NGX_PREFS_COL_DOCUMENT } },
+
+    [NGX_PREFS_STMT_CONFIG_GENERATION] = { "prefs_config_generation",
+      "SELECT prefs_config_generation($1)::text AS generation",
+      1, 1,
+      { NGX_PREFS_COL_GENERATION } },
+
+    /* $4: a JSON array of items; all are written, or none */
+    [NGX_PREFS_STMT_CONFIG_WRITE] = { "prefs_config_write_many",
+      "SELECT outcome, item_key, message"
+      " FROM prefs_config_write_many($1, $2, $3, $4::jsonb, $5)",
+      5, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_ITEM_KEY,
+        NGX_PREFS_COL_MESSAGE } },
+
+    /*
+     * The Data API: each call validates, writes and appends its events in
+     * one transaction (sql/005_data.sql).  $1 is the account, $2 the user.
+     */
+
+    [NGX_PREFS_STMT_PROFILE_CREATE] = { "prefs_profile_create",
+      "SELECT outcome, profile_id::text, message"
+      " FROM prefs_profile_create($1, $2, $3::jsonb)",
+      3, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_PROFILE_ID,
+        NGX_PREFS_COL_MESSAGE } },
+
+    [NGX_PREFS_STMT_PROFILE_GET] = { "prefs_profile_get",
+      "SELECT prefs_profile_get($1, $2, $3::boolean) AS body",
+      3, 1,
+      { NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_PROFILE_BY_ALTERNATE_ID] = { "prefs_profile_by_alt",
+      "SELECT prefs_profile_by_alternate_id($1, $2, $3, $4::boolean) AS body",
+      4, 1,
+      { NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_PROFILE_UPDATE] = { "prefs_profile_update",
+      "SELECT outcome, message"
+      " FROM prefs_profile_update($1, $2, $3, $4::jsonb)",
+      4, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE } },
+
+    [NGX_PREFS_STMT_PROFILE_DEACTIVATE] = { "prefs_profile_deactivate",
+      "SELECT * FROM prefs_profile_deactivate($1, $2, $3, $4)",
+      4, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE } },
+
+    [NGX_PREFS_STMT_PROFILE_ACTIVATE] = { "prefs_profile_activate",
+      "SELECT * FROM prefs_profile_activate($1, $2, $3)",
+      3, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE } },
+
+    [NGX_PREFS_STMT_PROFILE_ERASE] = { "prefs_profile_erase",
+      "SELECT * FROM prefs_profile_erase($1, $2, $3)",
+      3, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE } },
+
+    [NGX_PREFS_STMT_PROFILE_FIND] = { "prefs_profile_find",
+      "SELECT outcome, body FROM prefs_profile_find($1, $2, $3::jsonb)",
+      3, 1,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY } },
+
+    /*
+     * Webhooks API: subscriptions and settings (sql/012_webhooks_api.sql).
+     * $1 is the account; writes take the user as $2.
+     */
+
+    [NGX_PREFS_STMT_WEBHOOK_LIST] = { "prefs_webhook_list",
+      "SELECT total::text, body"
+      " FROM prefs_webhook_subscription_list($1, $2::bigint)",
+      2, 1,
+      { NGX_PREFS_COL_TOTAL, NGX_PREFS_COL_BODY } },
+
+    /* $3: the subscription (NULL: create), $5: sealed secret, $6: code */
+    [NGX_PREFS_STMT_WEBHOOK_WRITE] = { "prefs_webhook_write",
+      "SELECT outcome, subscription_id::text, message, body"
+      " FROM prefs_webhook_subscription_write($1, $2, $3::bigint,"
+      " $4::jsonb, $5, $6)",
+      6, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_SUBSCRIPTION_ID,
+        NGX_PREFS_COL_MESSAGE, NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_WEBHOOK_DELETE] = { "prefs_webhook_delete",
+      "SELECT prefs_webhook_subscription_delete($1, $2::bigint)::text"
+      " AS deleted",
+      2, 0,
+      { NGX_PREFS_COL_DELETED } },
+
+    [NGX_PREFS_STMT_WEBHOOK_ROTATE] = { "prefs_webhook_rotate",
+      "SELECT subscription_id::text, previous_until"
+      " FROM prefs_webhook_secret_rotate($1, $2, $3::bigint, $4)",
+      4, 0,
+      { NGX_PREFS_COL_SUBSCRIPTION_ID, NGX_PREFS_COL_PREVIOUS_UNTIL } },
+
+    [NGX_PREFS_STMT_WEBHOOK_SETTINGS_GET] = { "prefs_webhook_settings_get",
+      "SELECT prefs_webhook_settings_json($1) AS body",
+      1, 1,
+      { NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_WEBHOOK_SETTINGS_PUT] = { "prefs_webhook_settings_put",
+      "SELECT prefs_webhook_settings_put($1, $2, $3::integer, $4::integer)"
+      " AS body",
+      4, 0,
+      { NGX_PREFS_COL_BODY } },
+
+    /*
+     * Idempotency-Key (sql/010_idempotency.sql): a create's keyed form
+     * takes its parameters, then the key, the fingerprint and the user,
+     * and answers its columns, then "idempotency" (src/http/ngx_prefs_idem.h).
+     */
+
+    [NGX_PREFS_STMT_PROFILE_CREATE_KEYED] = { "prefs_profile_create_keyed",
+      "SELECT answer ->> 'outcome' AS outcome,"
+      " answer ->> 'profile_id' AS profile_id,"
+      " answer ->> 'message' AS message, idempotency"
+      " FROM prefs_idempotent($1, $6, $4, $5, 'profile.create',"
+      " jsonb_build_array($2::bigint, $3::jsonb))",
+      6, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_PROFILE_ID, NGX_PREFS_COL_MESSAGE,
+        NGX_PREFS_COL_IDEMPOTENCY } },
+
+    [NGX_PREFS_STMT_USER_CREATE_KEYED] = { "prefs_user_create_keyed",
+      "SELECT answer ->> 'outcome' AS outcome,"
+      " answer ->> 'user_id' AS user_id,"
+      " answer ->> 'submitted' AS submitted, idempotency"
+      " FROM prefs_idempotent($1, $5, $3, $4, 'user.create',"
+      " jsonb_build_array($2::jsonb))",
+      5, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_USER_ID, NGX_PREFS_COL_SUBMITTED,
+        NGX_PREFS_COL_IDEMPOTENCY } },
+
+    /* the preferences and consent history of a profile by alternate id */
+
+    [NGX_PREFS_STMT_PREFS_BY_ALTERNATE_ID] = { "prefs_prefs_by_alt",
+      "SELECT outcome, profile_id::text, message"
+      " FROM prefs_profile_preferences_by_alternate_id($1, $2, $3, $4,"
+      " $5::jsonb)",
+      5, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_PROFILE_ID,
+        NGX_PREFS_COL_MESSAGE } },
+
+    [NGX_PREFS_STMT_CONSENT_HISTORY] = { "prefs_consent_history",
+      "SELECT outcome, body FROM prefs_profile_consent_history($1, $2::jsonb)",
+      2, 1,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY } },
+
+    /* v3 Preferences: $2 what to read by, $3 the query's values */
+    [NGX_PREFS_STMT_V3_PREFS_READ] = { "prefs_v3_prefs_read",
+      "SELECT outcome, body FROM prefs_v3_preferences_read($1, $2, $3::jsonb)",
+      3, 1,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY } },
+
+    /* $3 the mode (list, program, group), $4 the program (group) id */
+    [NGX_PREFS_STMT_V3_PREFS_WRITE] = { "prefs_v3_prefs_write",
+      "SELECT outcome, body"
+      " FROM prefs_v3_preferences_write($1, $2, $3, $4, $5::jsonb)",
+      5, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY } },
+
+    /*
+     * Data changes (sql/009_data_changes.sql): the DELETE part routes and
+     * JSON Patch.  $1 the account, $2 the user.
+     */
+
+    [NGX_PREFS_STMT_PROFILE_REMOVE_PARTS] = { "prefs_profile_remove_parts",
+      "SELECT outcome, message"
+      " FROM prefs_profile_remove_parts($1, $2, $3, $4, $5::jsonb)",
+      5, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE } },
+
+    /* $5 the patch, $6 the Preserve* flags as a JSON object */
+    [NGX_PREFS_STMT_PROFILE_PATCH] = { "prefs_profile_patch",
+      "SELECT outcome, body"
+      " FROM prefs_profile_patch($1, $2, $3, $4::jsonb, $5::jsonb)",
+      5, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_PROFILE_PATCH_ALTERNATE] = { "prefs_profile_patch_alt",
+      "SELECT outcome, body"
+      " FROM prefs_profile_patch_alternate($1, $2, $3, $4, $5::jsonb,"
+      " $6::jsonb)",
+      6, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY } },
+
+    /*
+     * Webhook delivery: the helper's claim (fan-out, handshakes, leases)
+     * and outcomes; the Deliveries and Replay routes ($1 the account).
+     */
+
+    [NGX_PREFS_STMT_WEBHOOK_CLAIM] = { "prefs_webhook_claim",
+      "SELECT delivery_id::text, attempt::text, url, msg_id, msg_ts::text,"
+      " body, secret, secret_previous, next_due_ms::text"
+      " FROM prefs_webhook_claim($1, $2::interval, $3::integer, $4::integer,"
+      " $5::interval)",
+      5, 0,
+      { NGX_PREFS_COL_DELIVERY_ID, NGX_PREFS_COL_ATTEMPT, NGX_PREFS_COL_URL,
+        NGX_PREFS_COL_MSG_ID, NGX_PREFS_COL_MSG_TS, NGX_PREFS_COL_BODY,
+        NGX_PREFS_COL_SECRET, NGX_PREFS_COL_SECRET_PREVIOUS,
+        NGX_PREFS_COL_NEXT_DUE_MS } },
+
+    [NGX_PREFS_STMT_WEBHOOK_RESULT] = { "prefs_webhook_result",
+      "SELECT prefs_webhook_result($1, $2::jsonb, $3::integer[])::text"
+      " AS result",
+      3, 0,
+      { NGX_PREFS_COL_RESULT } },
+
+    [NGX_PREFS_STMT_WEBHOOK_CLEANUP] = { "prefs_webhook_cleanup",
+      "SELECT prefs_webhook_cleanup($1::interval)::text AS removed",
+      1, 0,
+      { NGX_PREFS_COL_REMOVED } },
+
+    [NGX_PREFS_STMT_WEBHOOK_DELIVERIES] = { "prefs_webhook_deliveries",
+      "SELECT prefs_webhook_deliveries($1, $2::bigint, $3, $4::integer,"
+      " $5::bigint) AS body",
+      5, 1,
+      { NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_WEBHOOK_REPLAY] = { "prefs_webhook_replay",
+      "SELECT outcome, count::text, coalesce(message, '') AS message"
+      " FROM prefs_webhook_replay($1, $2::bigint, $3::jsonb, $4::interval)",
+      4, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_COUNT, NGX_PREFS_COL_MESSAGE } },
+
+    /*
+     * The Events API (sql/011_events.sql): $1 the account; a page of
+     * events after a (txid, event_id) position, or one event by id.
+     */
+
+    [NGX_PREFS_STMT_EVENTS_LIST] = { "prefs_events_list",
+      "SELECT outcome, message, events, n::text, last_txid, last_id,"
+      " has_more::text"
+      " FROM prefs_events_list($1, $2, $3::bigint, $4::jsonb, $5, $6,"
+      " $7::bigint, $8::integer, $9::integer)",
+      9, 1,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE, NGX_PREFS_COL_EVENTS,
+        NGX_PREFS_COL_N, NGX_PREFS_COL_LAST_TXID, NGX_PREFS_COL_LAST_ID,
+        NGX_PREFS_COL_HAS_MORE } },
+
+    [NGX_PREFS_STMT_EVENT_GET] = { "prefs_event_get",
+      "SELECT prefs_event_get($1, $2::bigint, $3, $4::integer) AS body",
+      4, 1,
+      { NGX_PREFS_COL_BODY } },
+
+    /* the helper: daily partitions 7 days ahead, $1 days kept */
+    [NGX_PREFS_STMT_EVENTS_MAINTAIN] = { "prefs_events_maintain",
+      "SELECT created::text, dropped::text"
+      " FROM prefs_events_maintain($1::integer)",
+      1, 0,
+      { NGX_PREFS_COL_CREATED, NGX_PREFS_COL_DROPPED } },
+};

@@ -1,0 +1,106 @@
+
+/*
+ * Copyright (C) ngx_prefs authors
+ */
+
+
+#ifndef _NGX_PREFS_API_H_INCLUDED_
+#define _NGX_PREFS_API_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+
+#include "ngx_prefs_conf.h"
+#include "prefs_path.h"
+#include "prefs_auth.h"
+
+
+#define NGX_PREFS_API_MAX_ARGS  4
+
+#define NGX_PREFS_API_IN_V4        (1 << NGX_HTTP_PREFS_API_V4)
+#define NGX_PREFS_API_IN_V3        (1 << NGX_HTTP_PREFS_API_V3)
+#define NGX_PREFS_API_IN_V3_ASYNC  (1 << NGX_HTTP_PREFS_API_V3_ASYNC)
+
+
+typedef struct ngx_prefs_api_ctx_s  ngx_prefs_api_ctx_t;
+
+typedef ngx_int_t (*ngx_prefs_route_pt)(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+
+
+typedef struct {
+    ngx_uint_t                 methods;
+    /* up to six segments: Profile/Preferences/AlternateIdType/{t}/... */
+    const char                *path[NGX_PREFS_API_MAX_ARGS + 3];
+    ngx_uint_t                 perm;
+    ngx_uint_t                 apis;
+    ngx_prefs_route_pt         handler;
+    const void                *data;
+} ngx_prefs_route_t;
+
+
+struct ngx_prefs_api_ctx_s {
+    prefs_path_t               path;
+    ngx_uint_t                 first;        /* the clientId's segment */
+    ngx_str_t                  client_id;
+
+    prefs_auth_t               auth;
+    int                        auth_rc;
+    ngx_str_t                  cache_key;
+
+    int64_t                    account_id;
+    int64_t                    user_id;
+    ngx_uint_t                 perms;
+    char                       account_text[NGX_INT64_LEN + 1];
+    char                       user_text[NGX_INT64_LEN + 1];
+
+    const ngx_prefs_route_t   *route;
+    ngx_str_t                  args[NGX_PREFS_API_MAX_ARGS];
+    ngx_uint_t                 nargs;
+
+    ngx_prefs_route_pt         authorized;   /* runs once authenticated */
+
+    ngx_str_t                  body;         /* raw request body, if any */
+    ngx_str_t                  locale_arg;   /* an explicit locale, as sent */
+};
+
+
+/*
+ * A route's JSON body, parsed strictly and freed with the request; or a
+ * 400/415 already answered (*body NULL).
+ */
+ngx_int_t ngx_prefs_api_json_body(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, json_t **body);
+
+/* a numeric id from a path argument: > 0, or 0 when it is not one */
+int64_t ngx_prefs_api_id(ngx_str_t *arg);
+
+ngx_int_t ngx_prefs_api_sql_error(ngx_http_request_t *r,
+    ngx_prefs_db_query_t *q);
+
+/*
+ * The answer of a query whose one row's first column is the JSON body:
+ * 200 with it, 404 with not_found when there is no row or it is NULL, the
+ * query's error otherwise; finalizes the request.
+ */
+void ngx_prefs_api_send_row(ngx_prefs_db_query_t *q, const char *not_found);
+
+/* a query of this location's pool whose $1 is the caller's account */
+/*
+ * The first row's column as the answer's body; or parsed as JSON and freed
+ * with the request (NULL when it is not JSON).
+ */
+ngx_int_t ngx_prefs_api_send_column(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_prefs_db_query_t *q, ngx_prefs_col_e col);
+json_t *ngx_prefs_api_column_json(ngx_http_request_t *r,
+    ngx_prefs_db_query_t *q, ngx_prefs_col_e col);
+
+ngx_prefs_db_query_t *ngx_prefs_api_query(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, ngx_prefs_stmt_e stmt,
+    ngx_prefs_db_handler_pt handler);
+
+
+#endif /* _NGX_PREFS_API_H_INCLUDED_ */

@@ -1,0 +1,326 @@
+
+/*
+ * Copyright (C) ngx_prefs authors
+ */
+
+
+/*
+ * The API locations ("prefs_api v4", "v3", "v3_async").  A request goes:
+ *
+ *   path      the raw path is decoded strictly; the clientId is the first
+ *             segment after the location's own
+ *   body      a POST, PUT, PATCH or DELETE body is read whole, within its
+ *             limit
+ *   account   and credential, from the per-worker cache or in one query:
+ *             an unknown clientId is 404, a bad credential 401 with the
+ *             documented messages, repeated failures for a user name 429
+ *   route     the table of src/http/api/ngx_prefs_routes.c: 404 or 405
+ *             when nothing matches, 403 when the user's groups lack the
+ *             route's permission
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_prefs_conf.h"
+#include "ngx_prefs_api.h"
+#include "ngx_prefs_auth.h"
+#include "ngx_prefs_http.h"
+#include "ngx_prefs_router.h"
+
+
+static void ngx_prefs_router_body_read(ngx_http_request_t *r);
+static const char *ngx_prefs_router_parse_path(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+static ngx_int_t ngx_prefs_router_route(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+
+
+static const ngx_prefs_route_t  *ngx_prefs_router_routes;
+
+
+static const struct {
+    ngx_uint_t                 method;
+    const char                *name;
+} ngx_prefs_router_methods[] = {
+    { NGX_HTTP_GET, "GET" },
+    { NGX_HTTP_HEAD, "HEAD" },
+    { NGX_HTTP_POST, "POST" },
+    { NGX_HTTP_PUT, "PUT" },
+    { NGX_HTTP_PATCH, "PATCH" },
+    { NGX_HTTP_DELETE, "DELETE" },
+    { 0, NULL }
+};
+
+
+void
+ngx_prefs_router_init(const ngx_prefs_route_t *routes)
+{
+    ngx_prefs_router_routes = routes;
+}
+
+
+ngx_int_t
+ngx_prefs_router_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    const char                  *err;
+    ngx_prefs_api_ctx_t         *ctx;
+    ngx_http_prefs_main_conf_t  *pmcf;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_prefs_api_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_prefs_module);
+    ctx->authorized = ngx_prefs_router_route;
+
+    err = ngx_prefs_router_parse_path(r, ctx);
+    if (err) {
+        (void) ngx_http_discard_request_body(r);
+        return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
+                                    "The request path is invalid: %s", err);
+    }
+
+    if (ctx->path.n <= ctx->first) {
+        (void) ngx_http_discard_request_body(r);
+        return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
+                                    "The route needs a clientId");
+    }
+
+    ctx->client_id.data = (u_char *) ctx->path.seg[ctx->first].data;
+    ctx->client_id.len = ctx->path.seg[ctx->first].len;
+
+    /* DELETE too: the DELETE part routes list what to remove */
+
+    if (!(r->method
+          & (NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH|NGX_HTTP_DELETE)))
+    {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_prefs_auth_request(r, ctx);
+    }
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
+
+    if (r->headers_in.content_length_n > (off_t) pmcf->max_body) {
+        r->keepalive = 0;
+        return ngx_prefs_http_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                    "The body is larger than %uz bytes",
+                                    pmcf->max_body);
+    }
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_prefs_router_body_read);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_prefs_router_body_read(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_prefs_api_ctx_t         *ctx;
+    ngx_http_prefs_main_conf_t  *pmcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
+
+    rc = ngx_prefs_http_read_body(r, pmcf->max_body, &ctx->body);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_finalize_request(r,
+            ngx_prefs_http_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                 "The body is larger than %uz bytes",
+                                 pmcf->max_body));
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_finalize_request(r, ngx_prefs_auth_request(r, ctx));
+}
+
+
+/*
+ * nginx has already decoded r->uri, leniently, merging slashes and dot
+ * segments; the raw path is decoded here strictly instead, and the
+ * location's own segments are skipped.  After a rewrite the raw path is
+ * not the request's any more: r->uri is taken as it is.
+ */
+
+static const char *
+ngx_prefs_router_parse_path(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    int                        rc;
+    char                      *buf;
+    size_t                     len;
+    u_char                    *p, *end;
+    ngx_uint_t                 i;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (r->valid_unparsed_uri) {
+        p = r->unparsed_uri.data;
+        end = ngx_strlchr(p, p + r->unparsed_uri.len, '?');
+        if (end == NULL) {
+            end = p + r->unparsed_uri.len;
+        }
+
+    } else {
+        p = r->uri.data;
+        end = p + r->uri.len;
+    }
+
+    if (p == end || *p != '/') {
+        return "it does not start with \"/\"";
+    }
+
+    len = end - p;
+
+    buf = ngx_pnalloc(r->pool, len + PREFS_PATH_MAX_SEGMENTS);
+    if (buf == NULL) {
+        return "out of memory";
+    }
+
+    rc = r->valid_unparsed_uri
+         ? prefs_path_split((char *) p, len, buf, &ctx->path)
+         : prefs_path_split_decoded((char *) p, len, buf, &ctx->path);
+
+    if (rc != PREFS_PATH_OK) {
+        return prefs_path_strerror(rc);
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    ctx->first = 0;
+
+    for (i = 0; i < clcf->name.len; i++) {
+        if (clcf->name.data[i] != '/'
+            && (i == 0 || clcf->name.data[i - 1] == '/'))
+        {
+            ctx->first++;
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_int_t
+ngx_prefs_router_route(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    size_t                      len;
+    u_char                     *p, *start;
+    ngx_uint_t                  i, j, n, allow, api;
+    prefs_segment_t            *seg;
+    const ngx_prefs_route_t    *rt;
+    ngx_http_prefs_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
+
+    api = (ngx_uint_t) 1 << plcf->api;
+    seg = &ctx->path.seg[ctx->first + 1];
+    n = ctx->path.n - ctx->first - 1;
+    allow = 0;
+
+    for (rt = ngx_prefs_router_routes; rt->handler; rt++) {
+
+        if (!(rt->apis & api)) {
+            continue;
+        }
+
+        ctx->nargs = 0;
+
+        /* ASP.NET routes match without regard to case */
+
+        for (i = 0; i < n && rt->path[i]; i++) {
+            if (rt->path[i][0] == '*') {
+                ctx->args[ctx->nargs].data = (u_char *) seg[i].data;
+                ctx->args[ctx->nargs].len = seg[i].len;
+                ctx->nargs++;
+                continue;
+            }
+
+            len = ngx_strlen(rt->path[i]);
+
+            if (len != seg[i].len
+                || ngx_strncasecmp((u_char *) rt->path[i],
+                                   (u_char *) seg[i].data, len) != 0)
+            {
+                break;
+            }
+        }
+
+        if (i != n || rt->path[i] != NULL) {
+            continue;
+        }
+
+        if (!(rt->methods & r->method)) {
+            allow |= rt->methods;
+            continue;
+        }
+
+        if (!(ctx->perms & rt->perm)) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "prefs auth: user %L lacks %s",
+                          ctx->user_id, ngx_prefs_auth_perm_name(rt->perm));
+            return ngx_prefs_http_error(r, NGX_HTTP_FORBIDDEN,
+                                        "The user lacks the %s permission",
+                                        ngx_prefs_auth_perm_name(rt->perm));
+        }
+
+        ctx->route = rt;
+
+        return rt->handler(r, ctx);
+    }
+
+    if (allow) {
+        start = ngx_pnalloc(r->pool,
+                            sizeof("GET, HEAD, POST, PUT, PATCH, DELETE"));
+        if (start == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (allow & NGX_HTTP_GET) {
+            allow |= NGX_HTTP_HEAD;
+        }
+
+        p = start;
+
+        for (j = 0; ngx_prefs_router_methods[j].name; j++) {
+            if (allow & ngx_prefs_router_methods[j].method) {
+                p = ngx_sprintf(p, "%s%s", p == start ? "" : ", ",
+                                ngx_prefs_router_methods[j].name);
+            }
+        }
+
+        if (ngx_prefs_http_header(r, "Allow", (char *) start, p - start)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_prefs_http_error(r, NGX_HTTP_NOT_ALLOWED,
+                                    "The route does not accept %V",
+                                    &r->method_name);
+    }
+
+    return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
+                                "No such route: %V %V",
+                                &r->method_name, &r->uri);
+}
