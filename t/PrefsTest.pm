@@ -18,7 +18,7 @@ use Scalar::Util ();
 use Test::Builder;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(tport free_port db psql psql_value pg_stop pg_start prefsctl wait_until
+our @EXPORT = qw(free_port db psql psql_value pg_stop pg_start prefsctl wait_until
                  start_nginx http_request make_account make_user pnauth
                  api_account api_user api_blocks spool_blocks
                  user_create api_config_import);
@@ -165,10 +165,6 @@ sub free_port {
     close $s;
     return $port;
 }
-
-# Fixed ports, moved by PREFS_TEST_PORT_OFFSET: kept for suites not yet on
-# free_port(); two suites running at once must not use it.
-sub tport { $_[0] + ($ENV{PREFS_TEST_PORT_OFFSET} // 0) }
 
 # An nginx of the test's own, master on, in t/servroot-<name>, listening on
 # a free port ($ng->port); the server root is removed when the object goes
