@@ -4,7 +4,6 @@ use lib 't';
 use Test::Nginx::Socket 'no_plan';
 use PrefsTest;
 
-spool_blocks();
 
 repeat_each(2);
 no_shuffle();

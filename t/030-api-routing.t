@@ -7,7 +7,6 @@ use PrefsTest;
 psql("INSERT INTO prefs_account (client_id, name) VALUES ('RoutingCo', 'Routing')"
      . " ON CONFLICT (client_id) DO NOTHING");
 
-spool_blocks();
 repeat_each(2);
 no_shuffle();
 run_tests();

@@ -3,7 +3,6 @@ use lib 't';
 use Test::Nginx::Socket 'no_plan';
 use PrefsTest;
 
-spool_blocks();
 
 no_shuffle();
 run_tests();

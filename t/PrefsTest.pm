@@ -20,7 +20,7 @@ use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(free_port db psql psql_value pg_stop pg_start prefsctl wait_until
                  start_nginx http_request make_account make_user pnauth
-                 api_account api_user api_blocks spool_blocks
+                 api_account api_user api_blocks
                  user_create api_config_import);
 
 sub db { $ENV{TEST_NGINX_PREFS_DATABASE} or die "TEST_NGINX_PREFS_DATABASE is not set\n" }
@@ -400,30 +400,9 @@ location = /oauth/token { prefs_api oauth; }
 location = /prefs/status { prefs_api status; }
 LOC
 
-# The spool nginx creates for the helper (prefs_spool) must be one the
-# runners clear between blocks: both remove conf, html, logs, *_cache and
-# *_temp, then rmdir the server root, and bail out of the run when anything
-# else is left.  The module's default, <prefix>/prefs_spool, is not one of
-# them; <prefix>/prefs_temp follows nginx's own convention for the
-# directories it makes under its prefix (client_body_temp, proxy_temp...).
-our $Spool = "prefs_spool prefs_temp;\n";
-
 sub api_http_config {
     return qq{prefs_database "$ENV{TEST_NGINX_PREFS_DATABASE}";\n}
-         . "prefs_secret_key $ENV{TEST_NGINX_PREFS_KEY};\n"
-         . $Spool;
-}
-
-# spool_blocks(): blocks that name prefs_database themselves get the spool
-# above unless they choose one.
-sub spool_blocks {
-    Test::Nginx::Util::add_block_preprocessor(sub {
-        my ($block) = @_;
-        my $http = $block->http_config // '';
-        my $all = $http . ($block->config // '');
-        $block->set_value(http_config => $http . "\n" . $Spool)
-            if $all =~ /\bprefs_database\b/ && $all !~ /\bprefs_spool\b/;
-    });
+         . "prefs_secret_key $ENV{TEST_NGINX_PREFS_KEY};\n";
 }
 
 # api_blocks() also installs the checks of api_checks() (below).
