@@ -1,20 +1,21 @@
-# JSON Patch on a profile over HTTP (PATCH Profile/{id} and by alternate
-# id, sql/functions/profile.sql, src/http/api/ngx_prefs_profile_changes.c):
-# each change answered with the profile as it is now and recorded with its
-# per-part events and profile.replaced; the refused patches (bad
-# operations, pointers, indexes, read-only fields, another account, no
-# permission, the wrong media type) change nothing and record nothing; and
-# the parts' refused removals (DELETE part routes) likewise.  Every block
-# starts from a profile of its own made in the preamble.  The changes that
-# build on one another (removing contact points, Preserve* flags, consents
-# with a locale and a contact point, the consent associations), the SQL
-# pointer functions and the patches that race: t/122-data-changes-seq.t.
+# Changes to a profile beyond adding (sql/functions/profile.sql and
+# consents.sql, src/http/api/ngx_prefs_profile_changes.c), over HTTP with
+# the database checked: removing contact points, alternate ids, groups, tags
+# and custom fields (UpdateProfile, the part routes, the DELETE part
+# routes), the Preserve* flags, consents with a locale and a contact point,
+# the consent associations, JSON Patch, erasure, and each with its events;
+# a refused request changes nothing and records nothing.  Every block starts
+# from a profile of its own made in the preamble; where a change builds on
+# earlier ones (a phone number changed, then deactivated, ...), the preamble
+# makes that step's profile by sending it the steps before (@Steps).  Two
+# patches racing, a patch waiting for a row lock and the JSON Pointer
+# functions in SQL: t/122-data-changes-seq.t.
 use lib 't';
 use Test::Nginx::Socket 'no_plan';
 use PrefsTest;
 use JSON::PP;
 
-our ($pat, $pa1, $pa2, $pa3, $pa4, $pa6, $pa7, $del, $e0, $snapshot, $alt);
+our ($pat, $pa1, $pa2, $pa3, $pa4, $pa6, $pa7, $del, $e0, $snapshot, $alt, @g, @q, $base, $Ibase, %P, %I);
 
 api_account('DataChgCo');
 api_user('DataChgCo', 'admin', 'Administrators');
@@ -46,6 +47,130 @@ $pa6 = profile(FirstName => 'Pat', LastName => 'Ch', AlternateIds => [ { Type =>
 $pa7 = profile(FirstName => 'Pat', AlternateIds => [ { Type => 'LoyaltyNumber', Value => "$alt-7" } ],
     Tags => [ 'VIP', 'Early Adopter' ]);
 $del = profile(FirstName => 'Del', Tags => [ 'Do Not Call' ], Groups => [ { Type => 'Household', Name => 'Does' } ]);
+
+sub prepare {
+    my ($method, $path, $body) = @_;
+    my ($st, undef, undef, $raw) = PrefsTest::api_request('DataChgCo', 'admin', $method, $path, $body);
+    die "preparing $method $path: $st $raw\n" unless $st =~ /^20/;
+}
+
+# groups, tags and custom fields: $g[n] has had the steps before step n
+# ($g[4], all of them)
+my @gsteps = (
+    [ 'POST', 'Groups', [ { Type => 'Company', Name => 'Acme', IsActive => JSON::PP::false() } ] ],
+    [ 'POST', '', { Tags => [ { Name => 'VIP', IsActive => JSON::PP::false() }, 'Do Not Call' ] } ],
+    [ 'POST', 'CustomFields', { Name => 'Nickname', IsActive => JSON::PP::false() } ],
+    [ 'DELETE', 'Tags', [ 'Early Adopter' ] ],
+    [ 'DELETE', 'Groups', { Groups => [ { Type => 'Household', Name => 'Does' } ] } ],
+    [ 'DELETE', 'CustomFields', [ 'HouseholdSize' ] ],
+);
+for my $n (0 .. 4) {
+    $g[$n] = profile(FirstName => 'Gil', Tags => [ 'VIP', 'Early Adopter' ],
+        Groups => [ { Type => 'Household', Name => 'Does' }, { Type => 'Company', Name => 'Acme' } ],
+        CustomFields => [ { Name => 'FavoriteCategory', Value => 'Garden' }, { Name => 'Nickname', Value => 'JJ' },
+                          { Name => 'HouseholdSize', Value => 3 } ]);
+    prepare($_->[0], "Profile/$g[$n]" . ($_->[1] ne '' ? "/$_->[1]" : ''), $_->[2])
+        for @gsteps[0 .. ($n == 4 ? 5 : $n - 1)];
+}
+
+# a profile with something of everything, its alternate id $crm: the body
+# that makes it, and the profile made
+sub base { profile(%{ base_doc($_[0]) }) }
+
+sub base_doc {
+    my ($crm) = @_;
+    my $t = JSON::PP::true();
+    return { FirstName => 'Jane', LastName => 'Doe',
+        AlternateIds => [ { Type => 'CRMId', Value => $crm } ],
+        Emails => [ { Address => 'a@example.com', Type => 'Personal', IsDefault => $t },
+                    { Address => 'b@example.com', Type => 'Work' }, { Address => 'c@example.com' } ],
+        PhoneNumbers => [ { Number => '+15550100100', Type => 'Mobile', IsMobile => $t },
+                          { Number => '+15550100200', Type => 'Home' } ],
+        Addresses => [ { Line1 => '1 Main St', City => 'Springfield', PostalCode => '12345', Type => 'Home' },
+                       { Line1 => '2 Side St', PostalCode => '54321' } ],
+        CustomFields => [ { Name => 'FavoriteCategory', Value => 'Garden' }, { Name => 'Nickname', Value => 'JJ' },
+                          { Name => 'HouseholdSize', Value => 3 } ],
+        Groups => [ { Type => 'Household', Name => 'Does' }, { Type => 'Company', Name => 'Acme' } ],
+        Tags => [ 'VIP', 'Early Adopter' ],
+        ProfilePreferences => [
+            { FilterId => 'NewsletterEmail', ContactPoint => 'a@example.com', PreferenceType => 1 },
+            { FilterId => 'PartnerOffersEmail', ContactPoint => 'b@example.com', PreferenceType => 1 },
+            { FilterId => 'ProductUpdatesEmail', ContactPoint => 'c@example.com', PreferenceType => 1 },
+            { FilterId => 'NewsletterText', ContactPoint => '+15550100100', PreferenceType => 1 } ],
+        Consents => [ { TypeName => 'Marketing', Version => '2.0', Status => 'Granted', Locale => 'en-US' },
+                      { TypeName => 'DataSharing', Version => '1.0', Status => 'Granted' },
+                      { TypeName => 'TextMessaging', Version => '2024-01', Status => 'Granted',
+                        ContactPoint => '+1 555 010 0100' } ] };
+}
+
+# the ids of a profile's emails, phone numbers and addresses, by value
+sub ids {
+    my ($p) = @_;
+    my ($st, undef, $j, $raw) = PrefsTest::api_request('DataChgCo', 'admin', 'GET', "Profile/$p");
+    die "reading profile $p: $st $raw\n" unless $st == 200;
+    return { email => { map { $_->{Address} => $_->{EmailId} } @{ $j->{Emails} } },
+             phone => { map { $_->{Number} => $_->{PhoneId} } @{ $j->{PhoneNumbers} } },
+             addr => { map { $_->{Line1} => $_->{AddressId} } @{ $j->{Addresses} } } };
+}
+
+# Removing contact points and changing them, one step after another as a
+# client would: each step's block runs on a profile of its own that has had
+# the steps before it ($P{step}, its ids $I{step}), made here.
+my $f = JSON::PP::false();
+our @Steps = (
+    email_off => sub { ('POST', "Profile/$_[0]", { Emails => [ { Address => 'c@example.com', IsActive => $f } ] }) },
+    email_id_off => sub { ('POST', "Profile/$_[0]", { PreservePreferences => $f,
+        Emails => [ { EmailId => $_[1]{email}{'b@example.com'}, IsActive => $f } ] }) },
+    phone_number => sub { ('POST', "Profile/$_[0]", { PhoneNumbers => [ { PhoneId => $_[1]{phone}{'+15550100100'},
+        Number => '+1 555 010 0101' } ] }) },
+    phone_number_unkept => sub { ('POST', "Profile/$_[0]", { PreserveConsents => $f,
+        PhoneNumbers => [ { PhoneId => $_[1]{phone}{'+15550100100'}, Number => '+15550100102' } ] }) },
+    not_mobile => sub { ('POST', "Profile/$_[0]", { PhoneNumbers => [ { Number => '+15550100102', IsMobile => $f } ] }) },
+    home_consent => sub { ('POST', "Consents/$_[0]", [ { TypeName => 'TextMessaging', Version => '2024-01',
+        Status => 'Granted', ContactPoint => '+15550100200' } ]) },
+    phone_off => sub { ('POST', "Profile/$_[0]", { PhoneNumbers => [ { Number => '+1 555 010 0200', IsActive => $f } ] }) },
+    third_phone => sub { ('POST', "Profile/$_[0]", { PhoneNumbers => [ { Number => '+15550100300' } ] }) },
+    third_consent => sub { ('POST', "Consents/$_[0]", [ { TypeName => 'TextMessaging', Version => '2024-01',
+        Status => 'Granted', ContactPoint => '+15550100300' } ]) },
+    phone_off_unkept => sub { ('POST', "Profile/$_[0]", { PreserveConsents => $f,
+        PhoneNumbers => [ { Number => '+15550100300', IsActive => $f } ] }) },
+    mail_pref => sub { ('POST', "Profile/$_[0]/Preferences", { FilterId => 'ProductUpdatesMail', PreferenceType => 1,
+        ContactPoint => $_[1]{addr}{'1 Main St'} }) },
+    address_moves => sub { ('POST', "Profile/$_[0]", { Addresses => [ { AddressId => $_[1]{addr}{'1 Main St'},
+        Line1 => '9 New St', PostalCode => '12345' } ] }) },
+    address_moves_unkept => sub { ('POST', "Profile/$_[0]", { PreservePreferences => $f,
+        Addresses => [ { AddressId => $_[1]{addr}{'1 Main St'}, Line1 => '10 New St', PostalCode => '12345' } ] }) },
+    address_off => sub { ('POST', "Profile/$_[0]", { Addresses => [ { AddressId => $_[1]{addr}{'2 Side St'},
+        IsActive => $f } ] }) },
+    alternate_id_off => sub { ('POST', "Profile/$_[0]", { AlternateIds => [ { Type => 'CRMId', IsActive => $f } ] }) },
+    archived => sub { ('POST', "Profile/$_[0]/Preferences", { FilterId => 'ProductUpdatesEmail',
+        ContactPoint => 'c@example.com', PreferenceType => 1, IsArchived => JSON::PP::true() }) },
+    erase => sub { ('DELETE', "Profile/$_[0]?erase=true") },
+);
+$base = base("crm-$$");
+$Ibase = ids($base);
+for (my $n = 0; $n < @Steps; $n += 2) {
+    my $name = $Steps[$n];
+    $P{$name} = base("crm-$$-$name");
+    $I{$name} = ids($P{$name});
+    for (my $k = 1; $k < $n; $k += 2) {
+        prepare($Steps[$k]->($P{$name}, $I{$name}));
+    }
+}
+
+# consents: $q[n] has had the steps before step n ($q[3], both)
+my @qsteps = (
+    [ 'POST', "Consents/%d", [ { TypeName => 'Marketing', Version => '2.0', Status => 'Granted', Locale => 'de_de' } ] ],
+    [ 'POST', "Profile/%d/Preferences", { FilterId => 'NewsletterEmail', ContactPoint => 'q@example.com', PreferenceType => 2 } ],
+);
+for my $n (0 .. 3) {
+    $q[$n] = profile(FirstName => 'Q', Emails => [ { Address => 'q@example.com' } ],
+        ProfilePreferences => [ { FilterId => 'NewsletterEmail', ContactPoint => 'q@example.com', PreferenceType => 1 },
+                                { FilterId => 'PartnerOffersEmail', ContactPoint => 'q@example.com', PreferenceType => 1 } ],
+        Consents => [ { TypeName => 'Marketing', Version => '2.0', Status => 'Granted', Locale => 'en-US' },
+                      { TypeName => 'DataSharing', Version => '1.0', Status => 'Granted' } ]);
+    prepare($_->[0], sprintf($_->[1], $q[$n]), $_->[2]) for @qsteps[0 .. ($n == 3 ? 1 : $n - 1)];
+}
 PrefsTest::api_prepared();
 
 # the events recorded after the preamble
@@ -71,6 +196,30 @@ sub events {
     my ($p) = @_;
     return "SELECT string_agg(event_type, ' ' ORDER BY event_id) FROM prefs_event"
          . " WHERE profile_id = $p AND event_id > $e0";
+}
+
+# those types, then for each [type, expression] the expression on the
+# profile's first event of that type after the preamble
+sub facts {
+    my ($p, @x) = @_;
+    return "SELECT (" . events($p) . ")" . join '', map {
+        ", (SELECT $_->[1] FROM prefs_event WHERE profile_id = $p AND event_id > $e0"
+        . " AND event_type = '$_->[0]' ORDER BY event_id LIMIT 1)"
+    } @x;
+}
+
+# the request of a step (above) on its own profile
+sub step {
+    my ($name) = @_;
+    my %s = @Steps;
+    my ($m, $path, $body) = $s{$name}->($P{$name}, $I{$name});
+    return "$m /Profiles/v4/DataChgCo/$path" . (defined $body ? "\n" . encode_json($body) : '');
+}
+
+# a consent type's records in a list of consents: "locale:active" each
+sub locales {
+    my ($type, $consents) = @_;
+    return join ' ', map { "$_->{Locale}:" . ($_->{IsActive} ? 1 : 0) } grep { $_->{TypeName} eq $type } @$consents;
 }
 
 api_blocks();
@@ -421,6 +570,483 @@ PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\nContent
 { Message => qr/./ }
 --- sql_unchanged eval
 $::snapshot
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 20: POST Profile/{id}/Groups with "IsActive": false: group.removed
+--- request eval
+"POST /Profiles/v4/DataChgCo/Profile/$::g[0]/Groups\n" . '[{"Type":"Company","Name":"Acme","IsActive":false}]'
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- sql eval
+main::facts($::g[0], [ 'group.removed', 'data::text' ])
+--- sql_result
+group.removed profile.updated|{"Name": "Acme", "Type": "Company"}
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 21: a tag as {"Name","IsActive":false} beside one added: tag.removed, tag.added
+--- request eval
+"POST /Profiles/v4/DataChgCo/Profile/$::g[1]\n" . '{"Tags":[{"Name":"VIP","IsActive":false},"Do Not Call"]}'
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- sql eval
+main::facts($::g[1], [ 'tag.removed', 'data::text' ])
+--- sql_result
+tag.removed tag.added profile.updated|{"Tag": "VIP"}
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 22: a custom field with "IsActive": false: customfield.deleted, with its Data and PreviousData
+--- request eval
+"POST /Profiles/v4/DataChgCo/Profile/$::g[2]/CustomFields\n" . '{"Name":"Nickname","IsActive":false}'
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- sql eval
+main::facts($::g[2], [ 'customfield.deleted', 'data::text' ], [ 'customfield.deleted', 'previous_data::text' ])
+--- sql_result
+customfield.deleted profile.updated|{"Name": "Nickname"}|{"Name": "Nickname", "Value": "JJ"}
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 23: DELETE Profile/{id}/Tags, /Groups, /CustomFields: each with its events, the profile lacks them
+--- request eval
+my $p = "/Profiles/v4/DataChgCo/Profile/$::g[3]";
+[ "DELETE $p/Tags\n" . '["Early Adopter"]',
+  "DELETE $p/Groups\n" . '{"Groups":[{"Type":"Household","Name":"Does"}]}',
+  "DELETE $p/CustomFields\n" . '["HouseholdSize"]',
+  "GET $p" ]
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 204, 204, 204, 200 ]
+--- response_json eval
+{ Tags => [ 'Do Not Call' ], Groups => [], CustomFields => [ { Name => 'FavoriteCategory' } ] }
+--- sql eval
+main::events($::g[3])
+--- sql_result
+tag.removed profile.updated group.removed profile.updated customfield.deleted profile.updated
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 24: DELETE of a group with "IsActive": true still removes (here: nothing); a tag the profile lacks: 204, nothing recorded
+--- request eval
+my $p = "/Profiles/v4/DataChgCo/Profile/$::g[4]";
+[ "DELETE $p/Groups\n" . '[{"Type":"Household","Name":"Does","IsActive":true}]',
+  "DELETE $p/Tags\n" . '["VIP"]' ]
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 204, 204 ]
+--- sql_unchanged eval
+$::snapshot
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 25: the same consent in another locale: consent.deactivated, consent.added; the associations move to the new record; the history keeps the old one
+--- request eval
+[ "POST /Profiles/v4/DataChgCo/Consents/$::q[0]\n" . '[{"TypeName":"Marketing","Version":"2.0","Status":"Granted","Locale":"de_de"}]',
+  "GET /Profiles/v4/DataChgCo/Consents/$::q[0]?includeConsentHistory=true" ]
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 200, 200 ]
+--- response_json eval
+{ Consents => PrefsTest::satisfies(sub { main::locales('Marketing', $_[0]) eq 'en-US:0 de-DE:1' },
+                                    'the Marketing records en-US (inactive), then de-DE') }
+--- sql eval
+main::facts($::q[0], [ 'consent.deactivated', "data->>'Locale'" ], [ 'consent.deactivated', "data->>'IsActive'" ],
+            [ 'consent.added', "data->>'Locale'" ], [ 'consent.filterassociation.updated', "data->>'Locale'" ],
+            [ 'consent.filterassociation.updated', "previous_data->>'Locale'" ])
+--- sql_result
+consent.deactivated consent.added consent.filterassociation.updated consent.filterassociation.updated profile.updated|en-US|false|de-DE|de-DE|en-US
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 26: opting out of a preference linked to a consent: consent.updated, Granted -> Revoked for that preference; the profile's consent stays Granted
+--- request eval
+[ "POST /Profiles/v4/DataChgCo/Profile/$::q[1]/Preferences\n"
+  . '{"FilterId":"NewsletterEmail","ContactPoint":"q@example.com","PreferenceType":2}',
+  "GET /Profiles/v4/DataChgCo/Consents/$::q[1]" ]
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 200, 200 ]
+--- response_json eval
+{ Consents => PrefsTest::contains({ TypeName => 'Marketing', Status => 'Granted' }) }
+--- sql eval
+main::facts($::q[1], map { [ 'consent.updated', $_ ] }
+            "data->>'Status'", "previous_data->>'Status'", "data->>'FilterId'", "data->>'TypeName'")
+--- sql_result
+preference.updated consent.updated profile.updated|Revoked|Granted|NewsletterEmail|Marketing
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 27: revoking a consent archives the preferences whose filters require it; their associations end
+--- request eval
+"POST /Profiles/v4/DataChgCo/Consents/$::q[2]\n" . '{"TypeName":"DataSharing","Version":"1.0","Status":"Revoked"}'
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- sql eval
+main::facts($::q[2], [ 'preference.archived', "data->>'FilterId'" ])
+--- sql_result
+consent.updated preference.archived consent.filterassociation.deactivated consent.filterassociation.deactivated profile.updated|PartnerOffersEmail
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 28: refused consents: each 400, nothing changed or recorded
+--- request eval
+my $c = "POST /Profiles/v4/DataChgCo/Consents/$::q[3]\n";
+[ $c . '{"TypeName":"Marketing","Version":"2.0","Status":1,"ContactPoint":"q@example.com"}',    # a type without a channel
+  $c . '{"TypeName":"TextMessaging","Version":"2024-01","Status":1,"ContactPoint":"+15559999999"}', # a contact point the profile lacks
+  $c . '{"TypeName":"Marketing","Version":"2.0","Status":1,"Locale":"xx-XX"}',                    # a locale the account lacks
+  $c . '{"TypeName":"Marketing","Version":"2.0","Status":1,"Locale":5}' ]                         # a wrong type of locale
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ (400) x 4 ]
+--- sql_unchanged eval
+$::snapshot
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 29: a profile with every part: a consent given for a phone number and each consent a preference's filter requires are associated, with their events
+--- request eval
+"POST /Profiles/v4/DataChgCo/Profile\n" . JSON::PP::encode_json(main::base_doc("crm-$$-new"))
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 201
+--- response_json eval
+{ ProfileId => qr/^\d+$/ }
+--- sql
+SELECT (SELECT count(*) FROM prefs_event WHERE profile_id = :'ProfileId' AND event_type = 'consent.elementassociation.created'),
+       (SELECT concat_ws('/', data->>'TypeName', data->>'Version', data->>'Status', data->>'ContactType', data->>'ContactPoint')
+        FROM prefs_event WHERE profile_id = :'ProfileId' AND event_type = 'consent.elementassociation.created'),
+       (SELECT count(*) FROM prefs_event WHERE profile_id = :'ProfileId' AND event_type = 'consent.filterassociation.created'),
+       (SELECT concat_ws('/', data->>'TypeName', data->>'Version', data->>'Status', data->>'Locale', data->>'FilterId',
+                         data->>'ContactPoint')
+        FROM prefs_event WHERE profile_id = :'ProfileId' AND event_type = 'consent.filterassociation.created'
+        ORDER BY event_id LIMIT 1),
+       (SELECT count(*) FROM prefs_consent_assoc WHERE profile_id = :'ProfileId' AND is_active)
+--- sql_result
+1|TextMessaging/2024-01/Granted/Phone/+15550100100|5|Marketing/2.0/Granted/en-US/NewsletterEmail/a@example.com|6
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 30: the consents show their contact point and locale
+--- request eval
+"GET /Profiles/v4/DataChgCo/Profile/$::base"
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Consents => PrefsTest::contains({ TypeName => 'TextMessaging', ContactPoint => '+15550100100' },
+                                  { TypeName => 'Marketing', Locale => 'en-US' }) }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 31: refused changes of value, and a Preserve* flag that is not a boolean: each 400 saying why, nothing changed or recorded
+--- request eval
+my $p = "POST /Profiles/v4/DataChgCo/Profile/$::base\n";
+my $i = $::Ibase;
+[ map { $p . JSON::PP::encode_json($_) }
+  { Emails => [ { EmailId => $i->{email}{'a@example.com'}, Address => 'nope' } ] },               # an invalid address
+  { Emails => [ { EmailId => $i->{email}{'a@example.com'}, Address => 'B@example.com' } ] },      # another email of the profile
+  { PhoneNumbers => [ { PhoneId => $i->{phone}{'+15550100100'}, Number => 'abc' } ] },            # an invalid number
+  { PhoneNumbers => [ { PhoneId => $i->{phone}{'+15550100100'}, Number => '+15550100200' } ] },  # another number of the profile
+  { PreservePreferences => 'no' } ]
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ (400) x 5 ]
+--- response_json_list eval
+[ map { { Message => $_ } } qr/Emails\[0\]\.Address must be an email address/, qr/is another email of this profile/,
+  qr/PhoneNumbers\[0\]\.Number must be a phone number/, qr/another phone number/, qr/./ ]
+--- sql_unchanged eval
+$::snapshot
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 32: an email with "IsActive": false: contacts.email.deactivated; the row kept, inactive; PreservePreferences (default true) keeps its preference
+--- request eval
+[ main::step('email_off'), "GET /Profiles/v4/DataChgCo/Profile/$::P{email_off}" ]
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 200, 200 ]
+--- response_json eval
+{ Emails => PrefsTest::satisfies(sub { !grep { $_->{Address} eq 'c@example.com' } @{ $_[0] } }, 'without c@example.com'),
+  ProfilePreferences => PrefsTest::contains({ FilterId => 'ProductUpdatesEmail',
+                                              IsArchived => PrefsTest::satisfies(sub { !$_[0] }, 'not archived') }) }
+--- sql eval
+main::facts($::P{email_off}, [ 'contacts.email.deactivated', "data->>'Address'" ])
+. ", (SELECT is_active FROM prefs_profile_email WHERE email_id = $::I{email_off}{email}{'c@example.com'})"
+--- sql_result
+contacts.email.deactivated profile.updated|c@example.com|f
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 33: an email by EmailId with PreservePreferences false: its preference is archived, its consent associations end
+--- request eval
+main::step('email_id_off')
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- sql eval
+main::facts($::P{email_id_off}, [ 'preference.archived', "data->>'FilterId'" ])
+--- sql_result
+contacts.email.deactivated preference.archived consent.filterassociation.deactivated consent.filterassociation.deactivated profile.updated|PartnerOffersEmail
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 34: removing an email the profile lacks changes nothing; an EmailId the profile lacks is 400 naming it
+--- request eval
+my $p = "POST /Profiles/v4/DataChgCo/Profile/$::base\n";
+[ $p . '{"Emails":[{"Address":"nobody@example.com","IsActive":false}]}',
+  $p . '{"Emails":[{"EmailId":999999999,"IsActive":false}]}' ]
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 200, 400 ]
+--- response_json eval
+{ Message => qr/Emails\[0\]\.EmailId/ }
+--- sql_unchanged eval
+"SELECT count(*) FROM prefs_event WHERE profile_id = $::base"
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 35: a PhoneId with another Number: PreserveConsents (default true) moves the consent given for it, and its preference follows
+--- request eval
+[ main::step('phone_number'), "GET /Profiles/v4/DataChgCo/Profile/$::P{phone_number}" ]
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 200, 200 ]
+--- response_json eval
+{ ProfilePreferences => PrefsTest::contains({ FilterId => 'NewsletterText', ContactPoint => '+15550100101' }) }
+--- sql eval
+main::facts($::P{phone_number}, [ 'contacts.phone.updated', "data->>'Number'" ],
+            [ 'contacts.phone.updated', "previous_data->>'Number'" ],
+            [ 'consent.elementassociation.updated', "data->>'ContactPoint'" ],
+            [ 'consent.elementassociation.updated', "previous_data->>'ContactPoint'" ])
+--- sql_result
+contacts.phone.updated consent.elementassociation.updated profile.updated|+15550100101|+15550100100|+15550100101|+15550100100
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 36: again with PreserveConsents false: consent.elementassociation.deactivated naming the number it was given for
+--- request eval
+main::step('phone_number_unkept')
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- sql eval
+main::facts($::P{phone_number_unkept}, [ 'consent.elementassociation.deactivated', "data->>'ContactPoint'" ])
+--- sql_result
+contacts.phone.updated consent.elementassociation.deactivated profile.updated|+15550100101
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 37: IsMobile false archives the text preference
+--- request eval
+main::step('not_mobile')
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- sql eval
+main::events($::P{not_mobile})
+--- sql_result
+preference.archived contacts.phone.updated consent.filterassociation.deactivated consent.filterassociation.deactivated profile.updated
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 38: a consent for the home phone
+--- request eval
+main::step('home_consent')
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- sql eval
+"SELECT count(*) FROM prefs_consent_assoc WHERE profile_id = $::P{home_consent} AND kind = 'E' AND is_active"
+--- sql_result
+1
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 39: a phone number with "IsActive": false: contacts.phone.deactivated; PreserveConsents (default true) keeps its consent's association
+--- request eval
+main::step('phone_off')
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- sql eval
+"SELECT (" . main::events($::P{phone_off}) . "), (SELECT count(*) FROM prefs_consent_assoc"
+. " WHERE profile_id = $::P{phone_off} AND kind = 'E' AND is_active)"
+--- sql_result
+contacts.phone.deactivated profile.updated|1
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 40: another with PreserveConsents false: consent.elementassociation.deactivated
+--- request eval
+main::step('phone_off_unkept')
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- sql eval
+main::events($::P{phone_off_unkept})
+--- sql_result
+contacts.phone.deactivated consent.elementassociation.deactivated profile.updated
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 41: a mail preference for an address
+--- request eval
+main::step('mail_pref')
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 42: an address moves (its AddressId with other lines), PreservePreferences by default: its preference stays
+--- request eval
+main::step('address_moves')
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- sql eval
+main::events($::P{address_moves})
+--- sql_result
+contacts.address.updated profile.updated
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 43: and again with PreservePreferences false: its mail preference is archived
+--- request eval
+main::step('address_moves_unkept')
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- sql eval
+main::events($::P{address_moves_unkept})
+--- sql_result
+contacts.address.updated preference.archived profile.updated
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 44: an address by AddressId with "IsActive": false: contacts.address.deactivated, its Data the address
+--- request eval
+main::step('address_off')
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- sql eval
+main::facts($::P{address_off}, [ 'contacts.address.deactivated', "data->>'Line1'" ])
+--- sql_result
+contacts.address.deactivated profile.updated|2 Side St
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 45: an alternate id by type with "IsActive": false: contacts.alternateid.deactivated; the profile is not found by it any more
+--- request eval
+[ main::step('alternate_id_off'), "GET /Profiles/v4/DataChgCo/Profile/AlternateIdType/CRMId/AlternateId/crm-$$-alternate_id_off" ]
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 200, 404 ]
+--- sql eval
+main::facts($::P{alternate_id_off}, [ 'contacts.alternateid.deactivated',
+    "data = jsonb_build_object('Type', 'CRMId', 'Value', 'crm-$$-alternate_id_off')" ])
+--- sql_result
+contacts.alternateid.deactivated profile.updated|t
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 46: a preference with "IsArchived": true is archived
+--- request eval
+main::step('archived')
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- sql eval
+main::events($::P{archived})
+--- sql_result
+preference.archived profile.updated
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 47: erasure takes the contact points of consents and the associations too
+--- request eval
+main::step('erase')
+--- more_headers eval
+PrefsTest::auth('DataChgCo', 'admin')
+--- error_code: 204
+--- sql eval
+"SELECT (SELECT count(*) FROM prefs_consent WHERE profile_id = $::P{erase} AND (contact_point IS NOT NULL OR contact_key <> '')),"
+. " (SELECT count(*) FROM prefs_consent_assoc WHERE profile_id = $::P{erase})"
+--- sql_result
+0|0
 --- no_error_log
 [error]
 [alert]
