@@ -9,7 +9,7 @@
 # earlier ones (a phone number changed, then deactivated, ...), the preamble
 # makes that step's profile by sending it the steps before (@Steps).  Two
 # patches racing, a patch waiting for a row lock and the JSON Pointer
-# functions in SQL: t/122-data-changes-seq.t.
+# functions in SQL: t/122-data-patch-concurrent.t.
 use lib 't';
 use Test::Nginx::Socket 'no_plan';
 use PrefsTest;
