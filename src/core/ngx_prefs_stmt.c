@@ -64,7 +64,7 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
      * window (s), user, active, permissions, sealed secrets, token expiry.
      */
 
-    [NGX_PREFS_STMT_AUTH_HMAC] = { "prefs_hmac_compute",
+    [NGX_PREFS_STMT_AUTH_HMAC] = { "prefs_auth_hmac",
       "SELECT a.account_id::text AS account_id,"
       " a.auth_window_seconds::text AS window_s,"
       " coalesce(u.user_id, 0)::text AS user_id,"
