@@ -1138,6 +1138,7 @@ ngx_prefs_db_result(ngx_prefs_db_conn_t *dc)
     char                  *state;
     ngx_uint_t             level;
     ngx_prefs_db_pool_t   *pool = dc->pool;
+    ngx_prefs_db_status_e  status;
     ngx_prefs_db_query_t  *q = dc->query;
 
     if (dc->lost || PQstatus(dc->pg) == CONNECTION_BAD) {
@@ -1214,43 +1215,38 @@ ngx_prefs_db_result(ngx_prefs_db_conn_t *dc)
 
         if (state && ngx_strcmp(state, "57014") == 0) {
 
-            /* statement_timeout: the server stopped it, the connection
-             * is still good */
+            /*
+             * statement_timeout: the server stopped the statement and the
+             * connection is still good
+             */
 
             ngx_log_error(NGX_LOG_ERR, q->log, 0,
                           "prefs db: query %s timed out in the server",
                           ngx_prefs_stmts[q->stmt].name);
 
             PQclear(dc->error);
-            dc->error = NULL;
             pool->stats.timeouts++;
+            status = NGX_PREFS_DB_TIMEOUT;
 
-            if (dc->res) {
-                PQclear(dc->res);
-                dc->res = NULL;
-            }
+        } else {
+            /* refusals the client caused are its mistake, not ours */
+            level = (state && (ngx_strncmp(state, "22", 2) == 0
+                               || ngx_strncmp(state, "23", 2) == 0
+                               || ngx_strncmp(state, "P0", 2) == 0))
+                    ? NGX_LOG_INFO : NGX_LOG_ERR;
 
-            ngx_prefs_db_set_idle(dc);
-            ngx_prefs_db_finish(q, NGX_PREFS_DB_TIMEOUT);
-            ngx_prefs_db_dispatch(pool);
-            return;
+            ngx_log_error(level, q->log, 0,
+                          "prefs db: %s failed: %*s",
+                          ngx_prefs_stmts[q->stmt].name,
+                          ngx_prefs_db_chomp(PQresultErrorMessage(dc->error)),
+                          PQresultErrorMessage(dc->error));
+
+            q->res = dc->error;
+            pool->stats.errors++;
+            status = NGX_PREFS_DB_SQL_ERROR;
         }
 
-        /* refusals the client caused are its mistake, not ours */
-        level = (state && (ngx_strncmp(state, "22", 2) == 0
-                           || ngx_strncmp(state, "23", 2) == 0
-                           || ngx_strncmp(state, "P0", 2) == 0))
-                ? NGX_LOG_INFO : NGX_LOG_ERR;
-
-        ngx_log_error(level, q->log, 0,
-                      "prefs db: %s failed: %*s",
-                      ngx_prefs_stmts[q->stmt].name,
-                      ngx_prefs_db_chomp(PQresultErrorMessage(dc->error)),
-                      PQresultErrorMessage(dc->error));
-
-        q->res = dc->error;
         dc->error = NULL;
-        pool->stats.errors++;
 
         if (dc->res) {
             PQclear(dc->res);
@@ -1258,7 +1254,7 @@ ngx_prefs_db_result(ngx_prefs_db_conn_t *dc)
         }
 
         ngx_prefs_db_set_idle(dc);
-        ngx_prefs_db_finish(q, NGX_PREFS_DB_SQL_ERROR);
+        ngx_prefs_db_finish(q, status);
         ngx_prefs_db_dispatch(pool);
         return;
     }
