@@ -87,12 +87,15 @@ is($st, 204, 'DELETE deactivates: 204');
 ($st, $h, $j) = call('GET', "Users/$jane");
 ok(!$j->{IsActive}, 'the user is inactive, not gone');
 
+# a deleted user's name makes a new user (issue 16; t/091-users-delete.t)
 ($st, $h, $j) = call('POST', 'Users', encode_json({ UserName => 'jane.doe', FirstName => 'Janet' }));
-is($st, 201, 'POST of an inactive user\'s name reactivates it: 201');
-is($j->{UserId}, $jane, 'the same UserId');
-($st, $h, $j) = call('GET', "Users/$jane");
-ok($j->{IsActive}, 'active again');
+is($st, 201, 'POST of a deleted user\'s name creates a user: 201');
+isnt($j->{UserId}, $jane, 'a new UserId');
+my $janet = $j->{UserId};
+($st, $h, $j) = call('GET', "Users/$janet");
+ok($j->{IsActive}, 'active');
 is($j->{FirstName}, 'Janet', 'with the new fields');
+$jane = $janet;
 
 # --- other accounts -------------------------------------------------------------------
 

@@ -10,6 +10,16 @@
 
 -- The permissions of a user, from its groups: those of its own account and
 -- the built-in ones.
+-- DELETE Users/{id} (prefs_user_delete) keeps the row; a deleted user
+-- is found by id, never by name.
+CREATE OR REPLACE FUNCTION prefs_user_is_deleted(p_user_id bigint)
+RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM prefs_user_deleted d
+                    WHERE d.user_id = p_user_id)
+$$;
+
+
 CREATE OR REPLACE FUNCTION prefs_user_permissions(p_user_id bigint)
 RETURNS text
 LANGUAGE sql STABLE AS $$
@@ -189,7 +199,8 @@ $$;
 
 
 -- POST Users: creates the user, or reactivates an inactive one of the same
--- name; an active one of that name is a conflict.
+-- name (deactivated, not deleted); an active one of that name is a
+-- conflict.
 CREATE OR REPLACE FUNCTION prefs_user_create(p_account_id bigint, p jsonb)
 RETURNS TABLE (outcome text, user_id bigint, submitted text)
 LANGUAGE plpgsql AS $$
@@ -199,6 +210,7 @@ DECLARE
 BEGIN
     SELECT * INTO u FROM prefs_user x
      WHERE x.account_id = p_account_id AND x.user_name = p->>'UserName'
+       AND NOT prefs_user_is_deleted(x.user_id)
        FOR UPDATE;
 
     IF FOUND AND u.is_active THEN
@@ -244,7 +256,9 @@ BEGIN
      WHERE x.account_id = p_account_id AND x.user_id = p_user_id
        FOR UPDATE;
 
-    IF NOT FOUND THEN
+    -- a deleted user stays readable, never writable: its name may be
+    -- another user's now
+    IF NOT FOUND OR prefs_user_is_deleted(u.user_id) THEN
         RETURN QUERY SELECT 'not_found'::text, NULL::text;
         RETURN;
     END IF;
@@ -252,7 +266,8 @@ BEGIN
     IF p ? 'UserName' AND p->>'UserName' <> u.user_name
        AND EXISTS (SELECT 1 FROM prefs_user x
                     WHERE x.account_id = p_account_id
-                      AND x.user_name = p->>'UserName')
+                      AND x.user_name = p->>'UserName'
+                      AND NOT prefs_user_is_deleted(x.user_id))
     THEN
         RETURN QUERY SELECT 'exists'::text, NULL::text;
         RETURN;
@@ -272,5 +287,41 @@ BEGIN
     RETURN QUERY
         SELECT 'ok'::text, prefs_user_json(x)::text
           FROM prefs_user x WHERE x.user_id = u.user_id;
+END
+$$;
+
+
+-- DELETE Users/{id}: the user is deleted at once with every credential it
+-- had: its secrets are retired, its OAuth clients deactivated, its tokens
+-- dropped, and the workers' credential caches are told (prefs_config, see
+-- src/http/ngx_prefs_auth.c).  The row stays, inactive, so that GET
+-- Users/{id} and the events still name it; its name is free for a new
+-- user.  No row: no such user in the account.
+CREATE OR REPLACE FUNCTION prefs_user_delete(p_account_id bigint,
+    p_user_id bigint)
+RETURNS TABLE (user_id bigint)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    id  bigint;
+BEGIN
+    UPDATE prefs_user u SET is_active = false, updated_at = now()
+     WHERE u.account_id = p_account_id AND u.user_id = p_user_id
+    RETURNING u.user_id INTO id;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+
+    INSERT INTO prefs_user_deleted AS d (user_id) VALUES (id)
+    ON CONFLICT (user_id) DO NOTHING;
+    UPDATE prefs_user_secret s SET retired_at = now()
+     WHERE s.user_id = id AND s.retired_at IS NULL;
+    UPDATE prefs_oauth_client c SET is_active = false
+     WHERE c.user_id = id AND c.is_active;
+    DELETE FROM prefs_oauth_token t WHERE t.user_id = id;
+
+    PERFORM pg_notify('prefs_config', p_account_id::text);
+
+    RETURN QUERY SELECT id;
 END
 $$;

@@ -78,6 +78,7 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
       " FROM prefs_account a"
       " LEFT JOIN prefs_user u"
       "   ON u.account_id = a.account_id AND u.user_name = $2"
+      "  AND NOT prefs_user_is_deleted(u.user_id)"
       " WHERE a.client_id = $1 AND a.is_active",
       2, 1,
       { NGX_PREFS_COL_ACCOUNT_ID, NGX_PREFS_COL_WINDOW_S,
@@ -143,9 +144,8 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
       3, 0,
       { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY } },
 
-    [NGX_PREFS_STMT_USER_DEACTIVATE] = { "prefs_user_deactivate",
-      "UPDATE prefs_user SET is_active = false, updated_at = now()"
-      " WHERE account_id = $1 AND user_id = $2 RETURNING user_id::text",
+    [NGX_PREFS_STMT_USER_DEACTIVATE] = { "prefs_user_delete",
+      "SELECT user_id::text AS user_id FROM prefs_user_delete($1, $2)",
       2, 0,
       { NGX_PREFS_COL_USER_ID } },
 
