@@ -143,7 +143,7 @@ wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$lua" "http://127.0.0.1:$port" > "
 many=$(rps < "$out/accounts.wrk")
 
 # peak RSS (VmHWM) of the master's children: the worker processes, and
-# apart the helper (nginx's "cache manager process", see src/ngx_prefs_helper.c)
+# apart the helper (nginx's "cache manager process", see src/helper/ngx_prefs_helper.c)
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 workers_kb=0 nworkers=0 each='' helper_kb=0 nhelpers=0
 for pid in $(pgrep -P "$(cat "$prefix/logs/nginx.pid")" || true); do

@@ -217,7 +217,7 @@ SELECT :acct, b.id, s.type_name, s.version, s.status, d.at, :uid, d.at,
  ORDER BY b.id, s.ord;
 
 -- the links from each preference to the consents its filter requires, as
--- the API keeps them (prefs_data_assoc_sync, sql/009): without them every
+-- the API keeps them (prefs_data_assoc_sync, sql/functions/consents.sql): without them every
 -- profile's first write would create them all
 INSERT INTO prefs_consent_assoc (account_id, profile_id, kind, type_name,
                                  preference_id, consent_id, status)
@@ -365,7 +365,7 @@ wrk_run() { # NAME LUA SECONDS
 wrk_run warmup "$out/profile_read.lua" 3
 
 # profile_read, cold: right after the load no profile has a rendered copy
-# (sql/015_profile_doc.sql), so most reads render and keep one
+# (prefs_profile_doc, sql/migrations/015_profile_doc.sql), so most reads render and keep one
 wrk_run profile_read_cold "$out/profile_read.lua"
 copies_cold=$(psql -X -At -d "$db" -c "SELECT count(*) FROM prefs_profile_doc")
 

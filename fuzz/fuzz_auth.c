@@ -85,22 +85,22 @@ fuzz_header(const char *data, size_t size)
     check(within(a.user, a.user_len, data, size));
     check(within(a.ts, a.ts_len, data, size));
     check(within(a.sig, a.sig_len, data, size));
-    check(prefs_utf8_valid(a.user, a.user_len));
+    check(prefs_path_utf8_valid(a.user, a.user_len));
 
     for (i = 0; i < a.user_len; i++) {
         check(a.user[i] != '/' && a.user[i] != ' ' && a.user[i] != ','
               && (unsigned char) a.user[i] >= 0x20);
     }
 
-    check(prefs_iso8601_parse(a.ts, a.ts_len, &ms) == PREFS_AUTH_OK);
+    check(prefs_auth_iso8601_parse(a.ts, a.ts_len, &ms) == PREFS_AUTH_OK);
     check(ms == a.ts_ms);
 
-    rc = prefs_auth_verify(&a, fuzz_secret, sizeof(fuzz_secret) - 1, "C", 1);
+    rc = prefs_hmac_verify(&a, fuzz_secret, sizeof(fuzz_secret) - 1, "C", 1);
     check(rc == PREFS_AUTH_OK || rc == PREFS_AUTH_BAD_SIGNATURE);
 
     /* sign what was parsed, write it out again: it must come back whole */
 
-    rc = prefs_auth_sign(a.alg, fuzz_secret, sizeof(fuzz_secret) - 1, "C", 1,
+    rc = prefs_hmac_sign(a.alg, fuzz_secret, sizeof(fuzz_secret) - 1, "C", 1,
                          a.user, a.user_len, a.ts, a.ts_len, sig,
                          sizeof(sig));
     check(rc == PREFS_AUTH_OK);
@@ -117,9 +117,9 @@ fuzz_header(const char *data, size_t size)
     check(b.alg == a.alg && b.ts_ms == a.ts_ms);
     check(b.user_len == a.user_len
           && memcmp(b.user, a.user, a.user_len) == 0);
-    check(prefs_auth_verify(&b, fuzz_secret, sizeof(fuzz_secret) - 1, "C", 1)
+    check(prefs_hmac_verify(&b, fuzz_secret, sizeof(fuzz_secret) - 1, "C", 1)
           == PREFS_AUTH_OK);
-    check(prefs_auth_verify(&b, fuzz_secret, sizeof(fuzz_secret) - 1, "D", 1)
+    check(prefs_hmac_verify(&b, fuzz_secret, sizeof(fuzz_secret) - 1, "D", 1)
           == PREFS_AUTH_BAD_SIGNATURE);
 }
 
@@ -145,7 +145,7 @@ fuzz_iso8601(const char *data, size_t size)
     size_t     i, frac;
     struct tm  tm;
 
-    rc = prefs_iso8601_parse(data, size, &ms);
+    rc = prefs_auth_iso8601_parse(data, size, &ms);
     check(rc == PREFS_AUTH_OK || rc == PREFS_AUTH_BAD_DATE);
 
     if (rc != PREFS_AUTH_OK) {
@@ -270,7 +270,7 @@ fuzz_sealed(const char *data, size_t size)
     size_t         len;
     unsigned char  plain[PREFS_SECRET_MAX];
 
-    rc = prefs_secret_open(fuzz_key, data, size, plain, sizeof(plain), &len);
+    rc = prefs_seal_open(fuzz_key, data, size, plain, sizeof(plain), &len);
 
     /* a forgery without the key would be a finding in OpenSSL, not here */
     check(rc == PREFS_AUTH_SEALED_BAD || rc == PREFS_AUTH_ERROR);

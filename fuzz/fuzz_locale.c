@@ -141,14 +141,14 @@ fuzz_canon(const char *data, size_t size)
 
 
 static int
-is_any(const prefs_lang_range_t *r)
+is_any(const prefs_locale_range_t *r)
 {
     return r->len == 1 && r->tag[0] == '*';
 }
 
 
 static void
-check_ranges(const prefs_lang_range_t *r, int n, size_t max)
+check_ranges(const prefs_locale_range_t *r, int n, size_t max)
 {
     int   i, m;
     char  again[PREFS_LOCALE_TAG_MAX + 1];
@@ -173,7 +173,7 @@ check_ranges(const prefs_lang_range_t *r, int n, size_t max)
 /* whether locale is one of the candidates of a range with q > 0 */
 
 static int
-asked_for(const prefs_lang_range_t *r, int n, const char *locale, int kind)
+asked_for(const prefs_locale_range_t *r, int n, const char *locale, int kind)
 {
     int     i;
     size_t  len, alen;
@@ -204,12 +204,12 @@ asked_for(const prefs_lang_range_t *r, int n, const char *locale, int kind)
 
 
 static void
-check_lookup(const prefs_lang_range_t *r, int n, const char *const *avail,
+check_lookup(const prefs_locale_range_t *r, int n, const char *const *avail,
     size_t navail)
 {
-    int                 i, idx, kind, any, zeros, k, m;
-    size_t              j;
-    prefs_lang_range_t  pos[PREFS_LOCALE_MAX_RANGES];
+    int                   i, idx, kind, any, zeros, k, m;
+    size_t                j;
+    prefs_locale_range_t  pos[PREFS_LOCALE_MAX_RANGES];
 
     idx = prefs_locale_lookup(r, (size_t) n, avail, navail, &kind);
 
@@ -291,7 +291,7 @@ check_lookup(const prefs_lang_range_t *r, int n, const char *const *avail,
 /* field by field: the bytes after a tag's NUL and padding are not set */
 
 static int
-ranges_eq(const prefs_lang_range_t *a, const prefs_lang_range_t *b, int n)
+ranges_eq(const prefs_locale_range_t *a, const prefs_locale_range_t *b, int n)
 {
     int  i;
 
@@ -308,22 +308,22 @@ ranges_eq(const prefs_lang_range_t *a, const prefs_lang_range_t *b, int n)
 
 
 static int
-parse_check(const char *data, size_t size, prefs_lang_range_t *r)
+parse_check(const char *data, size_t size, prefs_locale_range_t *r)
 {
-    int                 n, m;
-    prefs_lang_range_t  few[3];
+    int                   n, m;
+    prefs_locale_range_t  few[3];
 
-    n = prefs_accept_language_parse(data, size, r, PREFS_LOCALE_MAX_RANGES);
+    n = prefs_locale_accept_parse(data, size, r, PREFS_LOCALE_MAX_RANGES);
     check_ranges(r, n, PREFS_LOCALE_MAX_RANGES);
 
     /* a smaller max keeps the head of the same list */
 
-    m = prefs_accept_language_parse(data, size, few, 3);
+    m = prefs_locale_accept_parse(data, size, few, 3);
     check_ranges(few, m, 3);
     check(m == (n < 3 ? n : 3));
     check(ranges_eq(few, r, m));
 
-    check(prefs_accept_language_parse(data, size, NULL, 0) == 0);
+    check(prefs_locale_accept_parse(data, size, NULL, 0) == 0);
 
     return n;
 }
@@ -332,10 +332,11 @@ parse_check(const char *data, size_t size, prefs_lang_range_t *r)
 static void
 fuzz_header(const char *data, size_t size)
 {
-    int                 n, m;
-    char               *big;
-    size_t              cut, total;
-    prefs_lang_range_t  r[PREFS_LOCALE_MAX_RANGES], t[PREFS_LOCALE_MAX_RANGES];
+    int                   n, m;
+    char                 *big;
+    size_t                cut, total;
+    prefs_locale_range_t  r[PREFS_LOCALE_MAX_RANGES];
+    prefs_locale_range_t  t[PREFS_LOCALE_MAX_RANGES];
 
     n = parse_check(data, size, r);
     check_lookup(r, n, fixed, sizeof(fixed) / sizeof(fixed[0]));
@@ -364,7 +365,7 @@ fuzz_header(const char *data, size_t size)
         }
     }
 
-    m = prefs_accept_language_parse(big, cut, t, PREFS_LOCALE_MAX_RANGES);
+    m = prefs_locale_accept_parse(big, cut, t, PREFS_LOCALE_MAX_RANGES);
     check(m == n && ranges_eq(r, t, n));
 
     check_lookup(r, n, fixed, sizeof(fixed) / sizeof(fixed[0]));
@@ -378,11 +379,11 @@ fuzz_header(const char *data, size_t size)
 static void
 fuzz_own_list(const char *data, size_t size)
 {
-    int                 n, f;
-    char               *buf, *p, *nl;
-    size_t              navail, hlen;
-    const char         *avail[FUZZ_MAX_AVAIL];
-    prefs_lang_range_t  r[PREFS_LOCALE_MAX_RANGES];
+    int                   n, f;
+    char                 *buf, *p, *nl;
+    size_t                navail, hlen;
+    const char           *avail[FUZZ_MAX_AVAIL];
+    prefs_locale_range_t  r[PREFS_LOCALE_MAX_RANGES];
 
     nl = memchr(data, '\n', size);
     if (nl == NULL) {
@@ -410,7 +411,7 @@ fuzz_own_list(const char *data, size_t size)
         *p++ = '\0';
     }
 
-    n = prefs_accept_language_parse(data, hlen, r, PREFS_LOCALE_MAX_RANGES);
+    n = prefs_locale_accept_parse(data, hlen, r, PREFS_LOCALE_MAX_RANGES);
     check_ranges(r, n, PREFS_LOCALE_MAX_RANGES);
     check_lookup(r, n, avail, navail);
 

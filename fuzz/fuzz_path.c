@@ -7,7 +7,7 @@
 /*
  * libFuzzer harness for request paths and query strings:
  * prefs_path_split() with the smallest buffer its contract allows, and
- * prefs_percent_decode() in both modes.  Beyond the sanitizers it checks
+ * prefs_path_percent_decode() in both modes.  Beyond the sanitizers it checks
  * that what comes out is what the callers rely on (NUL-terminated UTF-8
  * without control characters or dot segments), and that decoding
  * inverts percent-encoding.
@@ -37,7 +37,7 @@ check_clean(const char *s, size_t len)
 {
     size_t  i;
 
-    check(prefs_utf8_valid(s, len));
+    check(prefs_path_utf8_valid(s, len));
 
     for (i = 0; i < len; i++) {
         check((unsigned char) s[i] >= 0x20 && s[i] != 0x7f);
@@ -101,7 +101,7 @@ fuzz_decode(const char *data, size_t size, int plus_is_space)
     dst = malloc(size ? size : 1);
     check(dst != NULL);
 
-    n = prefs_percent_decode(data, size, dst, plus_is_space);
+    n = prefs_path_percent_decode(data, size, dst, plus_is_space);
 
     check(n == PREFS_PATH_BAD_ESCAPE || n == PREFS_PATH_NUL
           || n == PREFS_PATH_BAD_UTF8 || (n >= 0 && (size_t) n <= size));
@@ -127,7 +127,7 @@ fuzz_decode(const char *data, size_t size, int plus_is_space)
             enc[3 * i + 2] = hex[(unsigned char) dst[i] & 0x0f];
         }
 
-        m = prefs_percent_decode(enc, 3 * (size_t) n, back, plus_is_space);
+        m = prefs_path_percent_decode(enc, 3 * (size_t) n, back, plus_is_space);
         check(m == n && memcmp(back, dst, (size_t) n) == 0);
 
         free(enc);

@@ -35,11 +35,11 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int            rc, family;
-    char          *copy, text[64];
-    size_t         i;
-    prefs_url_t    u;
-    prefs_cidr_t   cidr;
+    int                     rc, family;
+    char                   *copy, text[64];
+    size_t                  i;
+    prefs_url_t             u;
+    prefs_netpolicy_cidr_t  cidr;
 
     copy = malloc(size ? size : 1);
     check(copy != NULL);
@@ -75,16 +75,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (u.host_type != PREFS_URL_HOST_NAME) {
             family = u.host_type == PREFS_URL_HOST_IPV4 ? 4 : 6;
-            prefs_ip_text(family, u.addr, text, sizeof(text));
+            prefs_netpolicy_ip_text(family, u.addr, text, sizeof(text));
             check(text[0] != '\0');
-            (void) prefs_ip_is_global(family, u.addr);
+            (void) prefs_netpolicy_ip_is_global(family, u.addr);
         }
     }
 
-    if (prefs_cidr_parse(copy, size, &cidr) == 0) {
+    if (prefs_netpolicy_cidr_parse(copy, size, &cidr) == 0) {
         check(cidr.family == 4 || cidr.family == 6);
         check(cidr.prefix <= (cidr.family == 4 ? 32u : 128u));
-        check(prefs_cidr_match(&cidr, cidr.family, cidr.addr));
+        check(prefs_netpolicy_cidr_match(&cidr, cidr.family, cidr.addr));
     }
 
     free(copy);

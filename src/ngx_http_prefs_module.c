@@ -300,7 +300,7 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
 
     { ngx_string("prefs_webhook_allow_network"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
-      ngx_prefs_whc_allow_network,
+      ngx_prefs_whclient_allow_network,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -335,7 +335,7 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
 
     { ngx_string("prefs_webhook_resolver"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
-      ngx_prefs_whc_resolver,
+      ngx_prefs_whclient_resolver,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -892,9 +892,9 @@ ngx_http_prefs_secret_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     err[0] = '\0';
 
-    rc = prefs_key_load((char *) pmcf->auth.key_file.data,
-                        pmcf->auth.secret_key,
-                        err, sizeof(err));
+    rc = prefs_keyfile_load((char *) pmcf->auth.key_file.data,
+                            pmcf->auth.secret_key,
+                            err, sizeof(err));
 
     if (rc == PREFS_AUTH_KEY_LOOSE) {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
@@ -1032,7 +1032,7 @@ ngx_http_prefs_postconfiguration(ngx_conf_t *cf)
     }
 
     /* the helper runs the webhook client: its TLS context */
-    if (ngx_prefs_whc_init_conf(cf, pmcf) != NGX_OK) {
+    if (ngx_prefs_whclient_init_conf(cf, pmcf) != NGX_OK) {
         return NGX_ERROR;
     }
 

@@ -1,5 +1,5 @@
 # Changes to a profile beyond adding (sql/functions/profile.sql and consents.sql,
-# src/ngx_prefs_data_changes.c), over HTTP with the database checked:
+# src/http/api/ngx_prefs_profile_changes.c), over HTTP with the database checked:
 # removing contact points, alternate ids, groups, tags and custom fields
 # (UpdateProfile, the part routes, the DELETE part routes), the Preserve*
 # flags, consents with a locale and a contact point, the consent

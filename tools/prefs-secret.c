@@ -50,7 +50,7 @@ load(const char *path, unsigned char key[PREFS_AUTH_KEY_LEN])
     char  err[256];
 
     err[0] = '\0';
-    rc = prefs_key_load(path, key, err, sizeof(err));
+    rc = prefs_keyfile_load(path, key, err, sizeof(err));
 
     if (rc != PREFS_AUTH_OK && rc != PREFS_AUTH_KEY_LOOSE) {
         fprintf(stderr, "prefs-secret: %s: %s\n", path, err);
@@ -66,7 +66,7 @@ seal(const unsigned char *key, const char *secret)
 {
     char  out[PREFS_SECRET_B64_SIZE(PREFS_SECRET_MAX)];
 
-    if (prefs_secret_seal(key, (const unsigned char *) secret,
+    if (prefs_seal_secret(key, (const unsigned char *) secret,
                           strlen(secret), out, sizeof(out))
         != PREFS_AUTH_OK)
     {
@@ -93,7 +93,7 @@ main(int argc, char **argv)
 
     if (strcmp(argv[1], "new") == 0 && argc == 3) {
         if (load(argv[2], key) != 0
-            || prefs_random_token(token, sizeof(token), PREFS_SECRET_BYTES)
+            || prefs_hmac_random_token(token, sizeof(token), PREFS_SECRET_BYTES)
                != PREFS_AUTH_OK)
         {
             return 1;
@@ -105,8 +105,8 @@ main(int argc, char **argv)
         }
 
         printf("\n");
-        prefs_wipe(token, sizeof(token));
-        prefs_wipe(key, sizeof(key));
+        prefs_hmac_wipe(token, sizeof(token));
+        prefs_hmac_wipe(key, sizeof(key));
         return 0;
     }
 
@@ -133,8 +133,8 @@ main(int argc, char **argv)
         }
 
         printf("\n");
-        prefs_wipe(buf, sizeof(buf));
-        prefs_wipe(key, sizeof(key));
+        prefs_hmac_wipe(buf, sizeof(buf));
+        prefs_hmac_wipe(key, sizeof(key));
         return 0;
     }
 
@@ -152,19 +152,19 @@ main(int argc, char **argv)
 
         len = strcspn(buf, "\r\n");
 
-        if (prefs_secret_open(key, buf, len, plain, sizeof(plain) - 1, &len)
+        if (prefs_seal_open(key, buf, len, plain, sizeof(plain) - 1, &len)
             != PREFS_AUTH_OK)
         {
             fprintf(stderr, "prefs-secret: cannot open: altered, or sealed "
                             "with another key\n");
-            prefs_wipe(key, sizeof(key));
+            prefs_hmac_wipe(key, sizeof(key));
             return 1;
         }
 
         fwrite(plain, 1, len, stdout);
         printf("\n");
-        prefs_wipe(plain, sizeof(plain));
-        prefs_wipe(key, sizeof(key));
+        prefs_hmac_wipe(plain, sizeof(plain));
+        prefs_hmac_wipe(key, sizeof(key));
         return 0;
     }
 
@@ -172,7 +172,7 @@ main(int argc, char **argv)
         n = argc == 3 ? strtol(argv[2], NULL, 10) : PREFS_SECRET_BYTES;
 
         if (n < PREFS_AUTH_MIN_TOKEN || n > 128
-            || prefs_random_token(token, sizeof(token), (size_t) n)
+            || prefs_hmac_random_token(token, sizeof(token), (size_t) n)
                != PREFS_AUTH_OK)
         {
             fprintf(stderr, "prefs-secret: a token is 32 to 128 bytes\n");
@@ -185,7 +185,7 @@ main(int argc, char **argv)
 
     if (strcmp(argv[1], "keygen") == 0 && argc == 2) {
         /* 32 random bytes, through the one random source the module uses */
-        if (prefs_random_token(token, sizeof(token), PREFS_AUTH_KEY_LEN)
+        if (prefs_hmac_random_token(token, sizeof(token), PREFS_AUTH_KEY_LEN)
             != PREFS_AUTH_OK
             || prefs_b64_decode(token, strlen(token), key, sizeof(key),
                                 PREFS_B64_URL)
@@ -200,7 +200,7 @@ main(int argc, char **argv)
         }
 
         printf("\n");
-        prefs_wipe(key, sizeof(key));
+        prefs_hmac_wipe(key, sizeof(key));
         return 0;
     }
 

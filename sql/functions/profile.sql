@@ -1081,7 +1081,7 @@ BEGIN
                               NULL);
         PERFORM prefs_data_apply_ex(p_account_id, p_user_id, pid, p_body,
                                     true);
-        -- the rendering is also kept as the profile's copy (sql/015)
+        -- the rendering is also kept as the profile's copy (prefs_profile_doc)
         UPDATE prefs_event x
            SET data = prefs_profile_doc_fill(p_account_id, pid)::jsonb
          WHERE x.event_id = ev AND x.account_id = p_account_id;
@@ -1178,7 +1178,7 @@ BEGIN
             format('there is no profile %s', p_profile_id);
         RETURN;
     END IF;
-    -- the profile's copy (sql/015), rendered only when it is not current
+    -- the profile's copy (prefs_profile_doc), rendered only when it is not current
     before := prefs_profile_get(p_account_id, p_profile_id, false)::jsonb;
     IF p_body IS NULL OR jsonb_typeof(p_body) <> 'object' THEN
         RETURN QUERY SELECT 'invalid'::text,

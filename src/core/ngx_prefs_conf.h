@@ -38,7 +38,7 @@ typedef struct {
     ngx_uint_t                 jobs;
     ngx_msec_t                 poll;
     ngx_msec_t                 job_lease;
-} ngx_prefs_helper_conf_t;
+} ngx_prefs_conf_helper_t;
 
 
 /* authentication (src/http/ngx_prefs_auth.c, ngx_prefs_oauth.c) */
@@ -52,13 +52,13 @@ typedef struct {
     ngx_msec_t                 failure_window;
     time_t                     token_ttl;
     ngx_str_t                  realm;
-} ngx_prefs_auth_conf_t;
+} ngx_prefs_conf_auth_t;
 
 
 /* the webhook client and delivery (src/helper/) */
 typedef struct {
     ngx_flag_t                 allow_http;
-    ngx_array_t               *allow;           /* prefs_cidr_t */
+    ngx_array_t               *allow;           /* prefs_netpolicy_cidr_t */
     ngx_str_t                  ca_file;
     ngx_msec_t                 timeout;
     ngx_msec_t                 connect_timeout;
@@ -74,14 +74,14 @@ typedef struct {
     ngx_msec_t                 lease;
     ngx_uint_t                 in_flight;
     ngx_uint_t                 sub_in_flight;
-} ngx_prefs_webhook_conf_t;
+} ngx_prefs_conf_webhook_t;
 
 
 /* events: the history window (prefs_event_history_days) */
 typedef struct {
     ngx_int_t                  history_days;
     ngx_str_t                  window;          /* "N days", NUL-terminated */
-} ngx_prefs_events_conf_t;
+} ngx_prefs_conf_events_t;
 
 
 typedef struct {
@@ -91,10 +91,10 @@ typedef struct {
     ngx_slab_pool_t           *shpool;
     size_t                     max_body;
 
-    ngx_prefs_helper_conf_t    helper;
-    ngx_prefs_auth_conf_t      auth;
-    ngx_prefs_webhook_conf_t   webhook;
-    ngx_prefs_events_conf_t    events;
+    ngx_prefs_conf_helper_t    helper;
+    ngx_prefs_conf_auth_t      auth;
+    ngx_prefs_conf_webhook_t   webhook;
+    ngx_prefs_conf_events_t    events;
 } ngx_http_prefs_main_conf_t;
 
 

@@ -437,7 +437,7 @@ ngx_prefs_db_query_create(ngx_pool_t *p, ngx_prefs_db_pool_t *pool,
         return NULL;
     }
 
-    n = ngx_prefs_stmts[stmt].nparams;
+    n = ngx_prefs_stmt_catalogue[stmt].nparams;
 
     if (n) {
         q->values = ngx_pcalloc(p, n * sizeof(char *));
@@ -562,7 +562,7 @@ ngx_prefs_db_cancel(ngx_prefs_db_query_t *q)
         /* the connection drains what is in flight, then becomes idle */
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, q->log, 0,
                        "prefs db: query %s detached",
-                       ngx_prefs_stmts[q->stmt].name);
+                       ngx_prefs_stmt_catalogue[q->stmt].name);
         q->conn->query = NULL;
         q->conn = NULL;
     }
@@ -1036,7 +1036,7 @@ ngx_prefs_db_send(ngx_prefs_db_conn_t *dc)
         return;
     }
 
-    st = &ngx_prefs_stmts[q->stmt];
+    st = &ngx_prefs_stmt_catalogue[q->stmt];
     bit = (uint64_t) 1 << (q->stmt % 64);
     dc->stmt = st->name;
 
@@ -1222,7 +1222,7 @@ ngx_prefs_db_result(ngx_prefs_db_conn_t *dc)
 
             ngx_log_error(NGX_LOG_ERR, q->log, 0,
                           "prefs db: query %s timed out in the server",
-                          ngx_prefs_stmts[q->stmt].name);
+                          ngx_prefs_stmt_catalogue[q->stmt].name);
 
             PQclear(dc->error);
             pool->stats.timeouts++;
@@ -1237,7 +1237,7 @@ ngx_prefs_db_result(ngx_prefs_db_conn_t *dc)
 
             ngx_log_error(level, q->log, 0,
                           "prefs db: %s failed: %*s",
-                          ngx_prefs_stmts[q->stmt].name,
+                          ngx_prefs_stmt_catalogue[q->stmt].name,
                           ngx_prefs_db_chomp(PQresultErrorMessage(dc->error)),
                           PQresultErrorMessage(dc->error));
 
@@ -1290,17 +1290,17 @@ ngx_prefs_db_columns(ngx_prefs_db_query_t *q)
         return NGX_OK;
     }
 
-    st = &ngx_prefs_stmts[q->stmt];
+    st = &ngx_prefs_stmt_catalogue[q->stmt];
 
     for (i = 0; i < NGX_PREFS_STMT_COLS && st->cols[i]; i++) {
         col = st->cols[i];
-        n = PQfnumber(q->res, ngx_prefs_col_names[col]);
+        n = PQfnumber(q->res, ngx_prefs_stmt_col_names[col]);
 
         if (n < 0) {
             ngx_log_error(NGX_LOG_ERR, q->log, 0,
                           "prefs db: %s answers no column \"%s\": the "
                           "statement and its SQL function disagree",
-                          st->name, ngx_prefs_col_names[col]);
+                          st->name, ngx_prefs_stmt_col_names[col]);
             q->error = "the result lacks a column";
             return NGX_ERROR;
         }
@@ -1396,7 +1396,7 @@ ngx_prefs_db_fail(ngx_prefs_db_conn_t *dc, const char *why)
     }
 
     retry = (q && dc->reused && !q->retried
-             && ngx_prefs_stmts[q->stmt].readonly);
+             && ngx_prefs_stmt_catalogue[q->stmt].readonly);
 
     if (connecting && !dc->listen) {
         pool->stats.connect_failures++;

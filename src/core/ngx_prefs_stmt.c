@@ -7,7 +7,7 @@
 #include "ngx_prefs_stmt.h"
 
 
-const char *const  ngx_prefs_col_names[NGX_PREFS_COL_MAX] = {
+const char *const  ngx_prefs_stmt_col_names[NGX_PREFS_COL_MAX] = {
     "", "outcome", "message", "body", "version", "queued", "running",
     "account_id", "client_id", "name", "job_id", "job_type", "payload",
     "lease_token", "attempt", "finished", "window_s", "user_id", "active",
@@ -20,7 +20,7 @@ const char *const  ngx_prefs_col_names[NGX_PREFS_COL_MAX] = {
 };
 
 
-const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
+const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
 
     [NGX_PREFS_STMT_STATUS] = { "prefs_status",
       "SELECT (SELECT coalesce(max(version), 0) FROM prefs_schema_version)"
@@ -64,7 +64,7 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
      * window (s), user, active, permissions, sealed secrets, token expiry.
      */
 
-    [NGX_PREFS_STMT_AUTH_HMAC] = { "prefs_auth_hmac",
+    [NGX_PREFS_STMT_AUTH_HMAC] = { "prefs_hmac_compute",
       "SELECT a.account_id::text AS account_id,"
       " a.auth_window_seconds::text AS window_s,"
       " coalesce(u.user_id, 0)::text AS user_id,"
@@ -181,7 +181,8 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
 
     /*
      * The Data API: each call validates, writes and appends its events in
-     * one transaction (sql/005_data.sql).  $1 is the account, $2 the user.
+     * one transaction (sql/functions/profile.sql).  $1 is the account, $2
+     * the user.
      */
 
     [NGX_PREFS_STMT_PROFILE_CREATE] = { "prefs_profile_create",
@@ -228,7 +229,7 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
       { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY } },
 
     /*
-     * Webhooks API: subscriptions and settings (sql/012_webhooks_api.sql).
+     * Webhooks API: subscriptions and settings (sql/functions/webhooks.sql).
      * $1 is the account; writes take the user as $2.
      */
 
@@ -271,7 +272,7 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
       { NGX_PREFS_COL_BODY } },
 
     /*
-     * Idempotency-Key (sql/010_idempotency.sql): a create's keyed form
+     * Idempotency-Key (sql/functions/idempotency.sql): a create's keyed form
      * takes its parameters, then the key, the fingerprint and the user,
      * and answers its columns, then "idempotency" (src/http/ngx_prefs_idem.h).
      */
@@ -325,7 +326,7 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
       { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY } },
 
     /*
-     * Data changes (sql/009_data_changes.sql): the DELETE part routes and
+     * Data changes (sql/functions/profile.sql): the DELETE part routes and
      * JSON Patch.  $1 the account, $2 the user.
      */
 
@@ -389,7 +390,7 @@ const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX] = {
       { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_COUNT, NGX_PREFS_COL_MESSAGE } },
 
     /*
-     * The Events API (sql/011_events.sql): $1 the account; a page of
+     * The Events API (sql/functions/events.sql): $1 the account; a page of
      * events after a (txid, event_id) position, or one event by id.
      */
 

@@ -55,17 +55,17 @@ typedef enum {
     NGX_PREFS_STMT_CONSENT_HISTORY,
     NGX_PREFS_STMT_V3_PREFS_READ,
     NGX_PREFS_STMT_V3_PREFS_WRITE,
-    /* data changes: removing parts, JSON Patch (sql/009) */
+    /* data changes: removing parts, JSON Patch (sql/functions/profile.sql) */
     NGX_PREFS_STMT_PROFILE_REMOVE_PARTS,
     NGX_PREFS_STMT_PROFILE_PATCH,
     NGX_PREFS_STMT_PROFILE_PATCH_ALTERNATE,
-    /* webhook delivery (sql/013_webhook_delivery.sql) */
+    /* webhook delivery (sql/functions/webhooks.sql) */
     NGX_PREFS_STMT_WEBHOOK_CLAIM,
     NGX_PREFS_STMT_WEBHOOK_RESULT,
     NGX_PREFS_STMT_WEBHOOK_CLEANUP,
     NGX_PREFS_STMT_WEBHOOK_DELIVERIES,
     NGX_PREFS_STMT_WEBHOOK_REPLAY,
-    /* Events API and event partition upkeep (sql/011_events.sql) */
+    /* Events API and event partition upkeep (sql/functions/events.sql) */
     NGX_PREFS_STMT_EVENTS_LIST,
     NGX_PREFS_STMT_EVENT_GET,
     NGX_PREFS_STMT_EVENTS_MAINTAIN,
@@ -148,8 +148,8 @@ typedef struct {
 } ngx_prefs_stmt_t;
 
 
-extern const ngx_prefs_stmt_t  ngx_prefs_stmts[NGX_PREFS_STMT_MAX];
-extern const char *const       ngx_prefs_col_names[NGX_PREFS_COL_MAX];
+extern const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX];
+extern const char *const       ngx_prefs_stmt_col_names[NGX_PREFS_COL_MAX];
 
 
 #endif /* _NGX_PREFS_STMT_H_INCLUDED_ */

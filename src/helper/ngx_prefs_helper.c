@@ -56,36 +56,38 @@ typedef struct {
     ngx_prefs_partitions_t       *partitions;
     ngx_queue_t                   jobs;
     ngx_uint_t                    running;
-    ngx_prefs_whpump_t           *webhooks;
+    ngx_prefs_webhook_pump_t     *webhooks;
     unsigned                      claiming:1;
     unsigned                      poll_again:1;
 
     char                          owner[NGX_MAXHOSTNAMELEN + 32];
     char                          lease[32];
     char                          limit[NGX_INT_T_LEN + 1];
-} ngx_prefs_runner_t;
+} ngx_prefs_helper_runner_t;
 
 
 static ngx_prefs_shm_slot_t *ngx_prefs_helper_slot(ngx_cycle_t *cycle);
 static void ngx_prefs_helper_notify(void *data, const char *channel,
     const char *payload);
-static void ngx_prefs_runner_poll_handler(ngx_event_t *ev);
-static void ngx_prefs_runner_poll(ngx_prefs_runner_t *rn);
-static void ngx_prefs_runner_wake(ngx_prefs_runner_t *rn, ngx_msec_t after);
-static void ngx_prefs_runner_claimed(ngx_prefs_db_query_t *q);
-static void ngx_prefs_runner_start_job(ngx_prefs_runner_t *rn,
+static void ngx_prefs_helper_runner_poll_handler(ngx_event_t *ev);
+static void ngx_prefs_helper_runner_poll(ngx_prefs_helper_runner_t *rn);
+static void ngx_prefs_helper_runner_wake(ngx_prefs_helper_runner_t *rn,
+    ngx_msec_t after);
+static void ngx_prefs_helper_runner_claimed(ngx_prefs_db_query_t *q);
+static void ngx_prefs_helper_runner_start_job(ngx_prefs_helper_runner_t *rn,
     ngx_prefs_db_query_t *q, int row);
-static void ngx_prefs_runner_renew_handler(ngx_event_t *ev);
-static void ngx_prefs_runner_renewed(ngx_prefs_db_query_t *q);
-static void ngx_prefs_runner_beat_handler(ngx_event_t *ev);
-static void ngx_prefs_job_finish(ngx_prefs_job_t *job);
-static void ngx_prefs_job_finished(ngx_prefs_db_query_t *q);
-static void ngx_prefs_job_retry_handler(ngx_event_t *ev);
-static void ngx_prefs_job_free(ngx_prefs_job_t *job);
+static void ngx_prefs_helper_runner_renew_handler(ngx_event_t *ev);
+static void ngx_prefs_helper_runner_renewed(ngx_prefs_db_query_t *q);
+static void ngx_prefs_helper_runner_beat_handler(ngx_event_t *ev);
+static void ngx_prefs_helper_job_finish(ngx_prefs_helper_job_t *job);
+static void ngx_prefs_helper_job_finished(ngx_prefs_db_query_t *q);
+static void ngx_prefs_helper_job_retry_handler(ngx_event_t *ev);
+static void ngx_prefs_helper_job_free(ngx_prefs_helper_job_t *job);
 static void ngx_prefs_helper_report(void);
 
 
-static ngx_array_t   *ngx_prefs_runners;   /* ngx_prefs_runner_t */
+/* of ngx_prefs_helper_runner_t */
+static ngx_array_t   *ngx_prefs_helper_runners;
 static ngx_cycle_t   *ngx_prefs_helper_cycle;
 
 
@@ -94,14 +96,14 @@ ngx_prefs_helper_manager(void *data)
 {
     ngx_http_prefs_main_conf_t  *pmcf = data;
 
-    if (ngx_prefs_runners == NULL) {
+    if (ngx_prefs_helper_runners == NULL) {
         if (ngx_prefs_helper_start((ngx_cycle_t *) ngx_cycle, pmcf)
             != NGX_OK)
         {
             /* only memory can fail here: try again at the next beat */
             ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
                           "prefs helper: cannot start the job loop");
-            ngx_prefs_runners = NULL;
+            ngx_prefs_helper_runners = NULL;
             return NGX_PREFS_HELPER_HEARTBEAT;
         }
     }
@@ -115,18 +117,19 @@ ngx_prefs_helper_manager(void *data)
 ngx_int_t
 ngx_prefs_helper_start(ngx_cycle_t *cycle, ngx_http_prefs_main_conf_t *pmcf)
 {
-    u_char                   *p;
-    ngx_uint_t                i, j;
-    ngx_prefs_runner_t       *rn;
-    ngx_prefs_db_pool_t     **pools;
-    ngx_prefs_db_conf_t      *a, *b;
-    ngx_prefs_shm_slot_t     *slot;
+    u_char                     *p;
+    ngx_uint_t                  i, j;
+    ngx_prefs_helper_runner_t  *rn;
+    ngx_prefs_db_pool_t       **pools;
+    ngx_prefs_db_conf_t        *a, *b;
+    ngx_prefs_shm_slot_t       *slot;
 
     ngx_prefs_helper_cycle = cycle;
 
-    ngx_prefs_runners = ngx_array_create(cycle->pool, pmcf->pools.nelts,
-                                         sizeof(ngx_prefs_runner_t));
-    if (ngx_prefs_runners == NULL) {
+    ngx_prefs_helper_runners =
+        ngx_array_create(cycle->pool, pmcf->pools.nelts,
+                         sizeof(ngx_prefs_helper_runner_t));
+    if (ngx_prefs_helper_runners == NULL) {
         return NGX_ERROR;
     }
 
@@ -160,29 +163,29 @@ ngx_prefs_helper_start(ngx_cycle_t *cycle, ngx_http_prefs_main_conf_t *pmcf)
             continue;
         }
 
-        rn = ngx_array_push(ngx_prefs_runners);
+        rn = ngx_array_push(ngx_prefs_helper_runners);
         if (rn == NULL) {
             return NGX_ERROR;
         }
 
-        ngx_memzero(rn, sizeof(ngx_prefs_runner_t));
+        ngx_memzero(rn, sizeof(ngx_prefs_helper_runner_t));
 
         rn->pool = pools[i];
         rn->pmcf = pmcf;
         rn->log = cycle->log;
         ngx_queue_init(&rn->jobs);
 
-        rn->poll.handler = ngx_prefs_runner_poll_handler;
+        rn->poll.handler = ngx_prefs_helper_runner_poll_handler;
         rn->poll.data = rn;
         rn->poll.log = cycle->log;
         rn->poll.cancelable = 1;
 
-        rn->renew.handler = ngx_prefs_runner_renew_handler;
+        rn->renew.handler = ngx_prefs_helper_runner_renew_handler;
         rn->renew.data = rn;
         rn->renew.log = cycle->log;
         rn->renew.cancelable = 1;
 
-        rn->beat.handler = ngx_prefs_runner_beat_handler;
+        rn->beat.handler = ngx_prefs_helper_runner_beat_handler;
         rn->beat.data = rn;
         rn->beat.log = cycle->log;
         rn->beat.cancelable = 1;
@@ -199,8 +202,8 @@ ngx_prefs_helper_start(ngx_cycle_t *cycle, ngx_http_prefs_main_conf_t *pmcf)
                          "%ui", pmcf->helper.jobs);
         *p = '\0';
 
-        rn->webhooks = ngx_prefs_whpump_create(cycle, pmcf, rn->pool,
-                                               rn->owner);
+        rn->webhooks = ngx_prefs_webhook_pump_create(cycle, pmcf, rn->pool,
+                                                     rn->owner);
         if (rn->webhooks == NULL) {
             return NGX_ERROR;
         }
@@ -211,9 +214,9 @@ ngx_prefs_helper_start(ngx_cycle_t *cycle, ngx_http_prefs_main_conf_t *pmcf)
 
     /* the array does not move from here on */
 
-    rn = ngx_prefs_runners->elts;
+    rn = ngx_prefs_helper_runners->elts;
 
-    for (i = 0; i < ngx_prefs_runners->nelts; i++) {
+    for (i = 0; i < ngx_prefs_helper_runners->nelts; i++) {
         if (ngx_prefs_db_listen(rn[i].pool, "prefs_job, prefs_config, "
                                 "prefs_event, prefs_webhook",
                                 ngx_prefs_helper_notify, &rn[i])
@@ -222,7 +225,7 @@ ngx_prefs_helper_start(ngx_cycle_t *cycle, ngx_http_prefs_main_conf_t *pmcf)
             return NGX_ERROR;
         }
 
-        ngx_prefs_runner_poll(&rn[i]);
+        ngx_prefs_helper_runner_poll(&rn[i]);
         ngx_add_timer(&rn[i].beat, NGX_PREFS_HELPER_BEAT);
 
         rn[i].partitions = ngx_prefs_partitions_start(cycle, rn[i].pool,
@@ -239,14 +242,14 @@ ngx_prefs_helper_start(ngx_cycle_t *cycle, ngx_http_prefs_main_conf_t *pmcf)
 void
 ngx_prefs_helper_stop(ngx_cycle_t *cycle)
 {
-    ngx_uint_t           i;
-    ngx_queue_t         *qh;
-    ngx_prefs_job_t     *job;
-    ngx_prefs_runner_t  *rn;
+    ngx_uint_t                  i;
+    ngx_queue_t                *qh;
+    ngx_prefs_helper_job_t     *job;
+    ngx_prefs_helper_runner_t  *rn;
 
     ngx_array_t         *runners;
 
-    if (ngx_prefs_runners == NULL) {
+    if (ngx_prefs_helper_runners == NULL) {
         return;
     }
 
@@ -255,8 +258,8 @@ ngx_prefs_helper_stop(ngx_cycle_t *cycle)
      * another helper takes them.
      */
 
-    runners = ngx_prefs_runners;
-    ngx_prefs_runners = NULL;
+    runners = ngx_prefs_helper_runners;
+    ngx_prefs_helper_runners = NULL;
 
     rn = runners->elts;
 
@@ -274,7 +277,7 @@ ngx_prefs_helper_stop(ngx_cycle_t *cycle)
             ngx_del_timer(&rn[i].beat);
         }
 
-        ngx_prefs_whpump_stop(rn[i].webhooks);
+        ngx_prefs_webhook_pump_stop(rn[i].webhooks);
         ngx_prefs_partitions_stop(rn[i].partitions);
         rn[i].partitions = NULL;
 
@@ -290,8 +293,8 @@ ngx_prefs_helper_stop(ngx_cycle_t *cycle)
 
         while (!ngx_queue_empty(&rn[i].jobs)) {
             qh = ngx_queue_head(&rn[i].jobs);
-            job = ngx_queue_data(qh, ngx_prefs_job_t, queue);
-            ngx_prefs_job_free(job);
+            job = ngx_queue_data(qh, ngx_prefs_helper_job_t, queue);
+            ngx_prefs_helper_job_free(job);
         }
     }
 }
@@ -300,7 +303,7 @@ ngx_prefs_helper_stop(ngx_cycle_t *cycle)
 static void
 ngx_prefs_helper_notify(void *data, const char *channel, const char *payload)
 {
-    ngx_prefs_runner_t  *rn = data;
+    ngx_prefs_helper_runner_t  *rn = data;
 
     ngx_log_debug2(NGX_LOG_DEBUG_CORE, rn->log, 0,
                    "prefs helper: notified on %s of %s",
@@ -310,15 +313,15 @@ ngx_prefs_helper_notify(void *data, const char *channel, const char *payload)
         /* listening (again): anything may have been missed meanwhile */
         ngx_prefs_config_relay_changed(rn->pmcf, NULL);
         ngx_prefs_config_relay_beat(rn->pmcf, 1);
-        ngx_prefs_runner_poll(rn);
-        ngx_prefs_whpump_notify(rn->webhooks, NULL);
+        ngx_prefs_helper_runner_poll(rn);
+        ngx_prefs_webhook_pump_notify(rn->webhooks, NULL);
         return;
     }
 
     if (ngx_strcmp(channel, "prefs_event") == 0
         || ngx_strcmp(channel, "prefs_webhook") == 0)
     {
-        ngx_prefs_whpump_notify(rn->webhooks, channel);
+        ngx_prefs_webhook_pump_notify(rn->webhooks, channel);
         return;
     }
 
@@ -327,14 +330,14 @@ ngx_prefs_helper_notify(void *data, const char *channel, const char *payload)
         return;
     }
 
-    ngx_prefs_runner_poll(rn);
+    ngx_prefs_helper_runner_poll(rn);
 }
 
 
 static void
-ngx_prefs_runner_poll_handler(ngx_event_t *ev)
+ngx_prefs_helper_runner_poll_handler(ngx_event_t *ev)
 {
-    ngx_prefs_runner_poll(ev->data);
+    ngx_prefs_helper_runner_poll(ev->data);
 }
 
 
@@ -344,7 +347,7 @@ ngx_prefs_runner_poll_handler(ngx_event_t *ev)
  */
 
 static void
-ngx_prefs_runner_wake(ngx_prefs_runner_t *rn, ngx_msec_t after)
+ngx_prefs_helper_runner_wake(ngx_prefs_helper_runner_t *rn, ngx_msec_t after)
 {
     if (rn->poll.timer_set
         && (ngx_msec_int_t) (rn->poll.timer.key - ngx_current_msec)
@@ -362,7 +365,7 @@ ngx_prefs_runner_wake(ngx_prefs_runner_t *rn, ngx_msec_t after)
 
 
 static void
-ngx_prefs_runner_poll(ngx_prefs_runner_t *rn)
+ngx_prefs_helper_runner_poll(ngx_prefs_helper_runner_t *rn)
 {
     ngx_prefs_db_query_t  *q;
 
@@ -405,7 +408,7 @@ ngx_prefs_runner_poll(ngx_prefs_runner_t *rn)
     q->values[0] = rn->owner;
     q->values[1] = rn->lease;
     q->values[2] = rn->limit;
-    q->handler = ngx_prefs_runner_claimed;
+    q->handler = ngx_prefs_helper_runner_claimed;
     q->data = rn;
 
     rn->claim = q;
@@ -416,11 +419,11 @@ ngx_prefs_runner_poll(ngx_prefs_runner_t *rn)
 
 
 static void
-ngx_prefs_runner_claimed(ngx_prefs_db_query_t *q)
+ngx_prefs_helper_runner_claimed(ngx_prefs_db_query_t *q)
 {
-    int                      i, n;
-    ngx_prefs_runner_t      *rn = q->data;
-    ngx_prefs_shm_slot_t    *slot;
+    int                         i, n;
+    ngx_prefs_helper_runner_t  *rn = q->data;
+    ngx_prefs_shm_slot_t       *slot;
 
     rn->claim = NULL;
 
@@ -435,7 +438,7 @@ ngx_prefs_runner_claimed(ngx_prefs_db_query_t *q)
         n = PQntuples(q->res);
 
         for (i = 0; i < n; i++) {
-            ngx_prefs_runner_start_job(rn, q, i);
+            ngx_prefs_helper_runner_start_job(rn, q, i);
         }
 
     } else {
@@ -453,26 +456,26 @@ ngx_prefs_runner_claimed(ngx_prefs_db_query_t *q)
     if (rn->poll_again
         || (n > 0 && rn->running < rn->pmcf->helper.jobs))
     {
-        ngx_prefs_runner_poll(rn);
+        ngx_prefs_helper_runner_poll(rn);
     }
 }
 
 
 static void
-ngx_prefs_runner_start_job(ngx_prefs_runner_t *rn, ngx_prefs_db_query_t *q,
-    int row)
+ngx_prefs_helper_runner_start_job(ngx_prefs_helper_runner_t *rn,
+    ngx_prefs_db_query_t *q, int row)
 {
-    ngx_uint_t                   i;
-    ngx_pool_t                  *pool;
-    ngx_prefs_job_t             *job;
-    const ngx_prefs_job_type_t  *t;
+    ngx_uint_t                          i;
+    ngx_pool_t                         *pool;
+    ngx_prefs_helper_job_t             *job;
+    const ngx_prefs_helper_job_type_t  *t;
 
     pool = ngx_create_pool(2048, rn->log);
     if (pool == NULL) {
         return;
     }
 
-    job = ngx_pcalloc(pool, sizeof(ngx_prefs_job_t));
+    job = ngx_pcalloc(pool, sizeof(ngx_prefs_helper_job_t));
     if (job == NULL) {
         ngx_destroy_pool(pool);
         return;
@@ -507,7 +510,7 @@ ngx_prefs_runner_start_job(ngx_prefs_runner_t *rn, ngx_prefs_db_query_t *q,
     job->timer.cancelable = 1;
     job->retry.log = rn->log;
     job->retry.data = job;
-    job->retry.handler = ngx_prefs_job_retry_handler;
+    job->retry.handler = ngx_prefs_helper_job_retry_handler;
     job->retry.cancelable = 1;
 
     ngx_queue_insert_tail(&rn->jobs, &job->queue);
@@ -521,8 +524,8 @@ ngx_prefs_runner_start_job(ngx_prefs_runner_t *rn, ngx_prefs_db_query_t *q,
                   "prefs helper: job %V (%V) attempt %ui started",
                   &job->id, &job->type, job->attempt);
 
-    for (i = 0; ngx_prefs_job_types[i].type; i++) {
-        t = &ngx_prefs_job_types[i];
+    for (i = 0; ngx_prefs_jobs_types[i].type; i++) {
+        t = &ngx_prefs_jobs_types[i];
 
         if (ngx_strcmp(job->type.data, t->type) == 0) {
             t->run(job);
@@ -535,12 +538,12 @@ ngx_prefs_runner_start_job(ngx_prefs_runner_t *rn, ngx_prefs_db_query_t *q,
 
 
 void
-ngx_prefs_helper_job_done(ngx_prefs_job_t *job, const char *result,
+ngx_prefs_helper_job_done(ngx_prefs_helper_job_t *job, const char *result,
     const char *error, ngx_msec_t retry_after)
 {
-    u_char                *p;
-    ngx_prefs_runner_t    *rn = job->runner;
-    ngx_prefs_db_query_t  *q;
+    u_char                     *p;
+    ngx_prefs_helper_runner_t  *rn = job->runner;
+    ngx_prefs_db_query_t       *q;
 
     if (job->timer.timer_set) {
         ngx_del_timer(&job->timer);
@@ -552,7 +555,7 @@ ngx_prefs_helper_job_done(ngx_prefs_job_t *job, const char *result,
                                   NGX_PREFS_STMT_JOB_FINISH, job->log);
     if (q == NULL || ngx_prefs_db_query_cleanup(job->pool, q) != NGX_OK) {
         /* the lease runs out and the job is run again */
-        ngx_prefs_job_free(job);
+        ngx_prefs_helper_job_free(job);
         return;
     }
 
@@ -566,7 +569,7 @@ ngx_prefs_helper_job_done(ngx_prefs_job_t *job, const char *result,
     if (error && retry_after) {
         p = ngx_pnalloc(job->pool, NGX_INT_T_LEN + sizeof(" milliseconds"));
         if (p == NULL) {
-            ngx_prefs_job_free(job);
+            ngx_prefs_helper_job_free(job);
             return;
         }
 
@@ -574,7 +577,7 @@ ngx_prefs_helper_job_done(ngx_prefs_job_t *job, const char *result,
         q->values[6] = (char *) p;
     }
 
-    q->handler = ngx_prefs_job_finished;
+    q->handler = ngx_prefs_helper_job_finished;
     q->data = job;
     job->finish = q;
 
@@ -586,31 +589,31 @@ ngx_prefs_helper_job_done(ngx_prefs_job_t *job, const char *result,
 
     job->retry_after = error ? retry_after : 0;
 
-    ngx_prefs_job_finish(job);
+    ngx_prefs_helper_job_finish(job);
 }
 
 
 static void
-ngx_prefs_job_finish(ngx_prefs_job_t *job)
+ngx_prefs_helper_job_finish(ngx_prefs_helper_job_t *job)
 {
     ngx_prefs_db_submit(job->finish);
 }
 
 
 static void
-ngx_prefs_job_finished(ngx_prefs_db_query_t *q)
+ngx_prefs_helper_job_finished(ngx_prefs_db_query_t *q)
 {
-    ngx_msec_t               retry;
-    ngx_prefs_job_t         *job = q->data;
-    ngx_prefs_runner_t      *rn;
-    ngx_prefs_shm_slot_t    *slot;
+    ngx_msec_t                  retry;
+    ngx_prefs_helper_job_t     *job = q->data;
+    ngx_prefs_helper_runner_t  *rn;
+    ngx_prefs_shm_slot_t       *slot;
 
     if (q->status == NGX_PREFS_DB_SQL_ERROR) {
         /* retrying cannot help: the lease runs out and the job runs again */
         ngx_log_error(NGX_LOG_ERR, job->log, 0,
                       "prefs helper: cannot record job %V, giving it up",
                       &job->id);
-        ngx_prefs_job_free(job);
+        ngx_prefs_helper_job_free(job);
         return;
     }
 
@@ -658,26 +661,26 @@ ngx_prefs_job_finished(ngx_prefs_db_query_t *q)
     retry = (job->outcome == NGX_PREFS_JOB_FAILED) ? job->retry_after : 0;
     rn = job->runner;
 
-    ngx_prefs_job_free(job);
+    ngx_prefs_helper_job_free(job);
 
     if (retry) {
         /* after the free: a finishing job polls, and re-arms the timer */
-        ngx_prefs_runner_wake(rn, retry + NGX_PREFS_HELPER_RETRY_SLACK);
+        ngx_prefs_helper_runner_wake(rn, retry + NGX_PREFS_HELPER_RETRY_SLACK);
     }
 }
 
 
 static void
-ngx_prefs_job_retry_handler(ngx_event_t *ev)
+ngx_prefs_helper_job_retry_handler(ngx_event_t *ev)
 {
-    ngx_prefs_job_finish(ev->data);
+    ngx_prefs_helper_job_finish(ev->data);
 }
 
 
 static void
-ngx_prefs_job_free(ngx_prefs_job_t *job)
+ngx_prefs_helper_job_free(ngx_prefs_helper_job_t *job)
 {
-    ngx_prefs_runner_t  *rn = job->runner;
+    ngx_prefs_helper_runner_t  *rn = job->runner;
 
     if (job->timer.timer_set) {
         ngx_del_timer(&job->timer);
@@ -693,10 +696,10 @@ ngx_prefs_job_free(ngx_prefs_job_t *job)
     /* cancels the finish query, if any, through its cleanup */
     ngx_destroy_pool(job->pool);
 
-    if (ngx_prefs_runners && rn->running < rn->pmcf->helper.jobs
+    if (ngx_prefs_helper_runners && rn->running < rn->pmcf->helper.jobs
         && !rn->claiming)
     {
-        ngx_prefs_runner_poll(rn);
+        ngx_prefs_helper_runner_poll(rn);
     }
 }
 
@@ -704,11 +707,11 @@ ngx_prefs_job_free(ngx_prefs_job_t *job)
 /* tells the workers, twice a second, whether changes are being heard */
 
 static void
-ngx_prefs_runner_beat_handler(ngx_event_t *ev)
+ngx_prefs_helper_runner_beat_handler(ngx_event_t *ev)
 {
     ngx_prefs_helper_report();
 
-    if (ngx_prefs_runners) {
+    if (ngx_prefs_helper_runners) {
         ngx_add_timer(ev, NGX_PREFS_HELPER_BEAT);
     }
 }
@@ -721,13 +724,13 @@ ngx_prefs_runner_beat_handler(ngx_event_t *ev)
  */
 
 static void
-ngx_prefs_runner_renew_handler(ngx_event_t *ev)
+ngx_prefs_helper_runner_renew_handler(ngx_event_t *ev)
 {
-    u_char                *p;
-    ngx_queue_t           *qh;
-    ngx_prefs_job_t       *job;
-    ngx_prefs_runner_t    *rn = ev->data;
-    ngx_prefs_db_query_t  *q;
+    u_char                     *p;
+    ngx_queue_t                *qh;
+    ngx_prefs_helper_job_t     *job;
+    ngx_prefs_helper_runner_t  *rn = ev->data;
+    ngx_prefs_db_query_t       *q;
 
     if (rn->running == 0 || rn->renew_pool) {
         goto next;
@@ -762,7 +765,7 @@ ngx_prefs_runner_renew_handler(ngx_event_t *ev)
          qh != ngx_queue_sentinel(&rn->jobs);
          qh = ngx_queue_next(qh))
     {
-        job = ngx_queue_data(qh, ngx_prefs_job_t, queue);
+        job = ngx_queue_data(qh, ngx_prefs_helper_job_t, queue);
         p = ngx_sprintf(p, "%s%V", p[-1] == '{' ? "" : ",", &job->id);
     }
 
@@ -771,7 +774,7 @@ ngx_prefs_runner_renew_handler(ngx_event_t *ev)
 
     q->values[0] = rn->owner;
     q->values[1] = rn->lease;
-    q->handler = ngx_prefs_runner_renewed;
+    q->handler = ngx_prefs_helper_runner_renewed;
     q->data = rn;
 
     ngx_prefs_db_submit(q);
@@ -785,9 +788,9 @@ next:
 
 
 static void
-ngx_prefs_runner_renewed(ngx_prefs_db_query_t *q)
+ngx_prefs_helper_runner_renewed(ngx_prefs_db_query_t *q)
 {
-    ngx_prefs_runner_t  *rn = q->data;
+    ngx_prefs_helper_runner_t  *rn = q->data;
 
     if (q->status != NGX_PREFS_DB_OK) {
         ngx_log_error(NGX_LOG_WARN, rn->log, 0,
@@ -806,20 +809,20 @@ ngx_prefs_runner_renewed(ngx_prefs_db_query_t *q)
 static void
 ngx_prefs_helper_report(void)
 {
-    ngx_uint_t               i, running, listening;
-    ngx_prefs_runner_t      *rn;
-    ngx_prefs_shm_slot_t    *slot;
+    ngx_uint_t                  i, running, listening;
+    ngx_prefs_helper_runner_t  *rn;
+    ngx_prefs_shm_slot_t       *slot;
 
     slot = ngx_prefs_helper_slot(ngx_prefs_helper_cycle);
-    if (slot == NULL || ngx_prefs_runners == NULL) {
+    if (slot == NULL || ngx_prefs_helper_runners == NULL) {
         return;
     }
 
     running = 0;
     listening = 0;
-    rn = ngx_prefs_runners->elts;
+    rn = ngx_prefs_helper_runners->elts;
 
-    for (i = 0; i < ngx_prefs_runners->nelts; i++) {
+    for (i = 0; i < ngx_prefs_helper_runners->nelts; i++) {
         running += rn[i].running;
         listening += ngx_prefs_db_listening(rn[i].pool) ? 1 : 0;
     }
@@ -829,7 +832,7 @@ ngx_prefs_helper_report(void)
 
     /* workers trust their configuration snapshots while this beats */
     ngx_prefs_config_relay_beat(rn->pmcf,
-                                listening == ngx_prefs_runners->nelts);
+                                listening == ngx_prefs_helper_runners->nelts);
 
     if (ngx_process == NGX_PROCESS_HELPER) {
         ngx_prefs_db_stats(&rn->pmcf->pools, &slot->db);

@@ -14,18 +14,18 @@
 #include "ngx_prefs_conf.h"
 
 
-typedef struct ngx_prefs_job_s  ngx_prefs_job_t;
+typedef struct ngx_prefs_helper_job_s  ngx_prefs_helper_job_t;
 
-typedef void (*ngx_prefs_job_run_pt)(ngx_prefs_job_t *job);
+typedef void (*ngx_prefs_helper_job_run_pt)(ngx_prefs_helper_job_t *job);
 
 
 typedef struct {
-    const char                *type;
-    ngx_prefs_job_run_pt       run;
-} ngx_prefs_job_type_t;
+    const char                   *type;
+    ngx_prefs_helper_job_run_pt   run;
+} ngx_prefs_helper_job_type_t;
 
 
-struct ngx_prefs_job_s {
+struct ngx_prefs_helper_job_s {
     ngx_pool_t                *pool;
     ngx_log_t                 *log;
     void                      *runner;
@@ -49,7 +49,7 @@ struct ngx_prefs_job_s {
 };
 
 
-extern const ngx_prefs_job_type_t  ngx_prefs_job_types[];
+extern const ngx_prefs_helper_job_type_t  ngx_prefs_jobs_types[];
 
 
 ngx_msec_t ngx_prefs_helper_manager(void *data);
@@ -62,7 +62,7 @@ void ngx_prefs_helper_stop(ngx_cycle_t *cycle);
  * message (NULL on success); a failed job is tried again after retry_after
  * while attempts remain, or never again when retry_after is 0.
  */
-void ngx_prefs_helper_job_done(ngx_prefs_job_t *job, const char *result,
+void ngx_prefs_helper_job_done(ngx_prefs_helper_job_t *job, const char *result,
     const char *error, ngx_msec_t retry_after);
 
 

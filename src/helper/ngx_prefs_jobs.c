@@ -35,23 +35,23 @@
 #define NGX_PREFS_ECHO_MAX_SLEEP  600000
 
 
-static void ngx_prefs_job_echo(ngx_prefs_job_t *job);
-static void ngx_prefs_job_echo_wake(ngx_event_t *ev);
-static void ngx_prefs_job_http_post(ngx_prefs_job_t *job);
-static const char *ngx_prefs_job_http_headers(ngx_prefs_job_t *job,
+static void ngx_prefs_jobs_echo(ngx_prefs_helper_job_t *job);
+static void ngx_prefs_jobs_echo_wake(ngx_event_t *ev);
+static void ngx_prefs_jobs_http_post(ngx_prefs_helper_job_t *job);
+static const char *ngx_prefs_jobs_http_headers(ngx_prefs_helper_job_t *job,
     json_t *headers, ngx_str_t *out);
-static void ngx_prefs_job_http_posted(ngx_prefs_whc_req_t *req);
+static void ngx_prefs_jobs_http_posted(ngx_prefs_whclient_req_t *req);
 
 
-const ngx_prefs_job_type_t  ngx_prefs_job_types[] = {
-    { "prefs.echo", ngx_prefs_job_echo },
-    { "prefs.http_post", ngx_prefs_job_http_post },
+const ngx_prefs_helper_job_type_t  ngx_prefs_jobs_types[] = {
+    { "prefs.echo", ngx_prefs_jobs_echo },
+    { "prefs.http_post", ngx_prefs_jobs_http_post },
     { NULL, NULL }
 };
 
 
 static void
-ngx_prefs_job_echo(ngx_prefs_job_t *job)
+ngx_prefs_jobs_echo(ngx_prefs_helper_job_t *job)
 {
     json_t        *payload, *v;
     json_int_t     sleep_ms;
@@ -77,18 +77,18 @@ ngx_prefs_job_echo(ngx_prefs_job_t *job)
         return;
     }
 
-    job->timer.handler = ngx_prefs_job_echo_wake;
+    job->timer.handler = ngx_prefs_jobs_echo_wake;
     ngx_add_timer(&job->timer, (ngx_msec_t) sleep_ms);
 }
 
 
 static void
-ngx_prefs_job_echo_wake(ngx_event_t *ev)
+ngx_prefs_jobs_echo_wake(ngx_event_t *ev)
 {
-    char             *result;
-    json_t           *payload, *out, *v;
-    json_int_t        fail_attempts;
-    ngx_prefs_job_t  *job = ev->data;
+    char                    *result;
+    json_t                  *payload, *out, *v;
+    json_int_t               fail_attempts;
+    ngx_prefs_helper_job_t  *job = ev->data;
 
     payload = job->ctx;
     job->ctx = NULL;
@@ -116,13 +116,13 @@ ngx_prefs_job_echo_wake(ngx_event_t *ev)
 
 
 static void
-ngx_prefs_job_http_post(ngx_prefs_job_t *job)
+ngx_prefs_jobs_http_post(ngx_prefs_helper_job_t *job)
 {
-    json_t               *payload, *url, *body, *headers, *timeout;
-    char                 *text;
-    const char           *why;
-    json_error_t          err;
-    ngx_prefs_whc_req_t  *req;
+    json_t                    *payload, *url, *body, *headers, *timeout;
+    char                      *text;
+    const char                *why;
+    json_error_t               err;
+    ngx_prefs_whclient_req_t  *req;
 
     payload = ngx_prefs_json_own(job->pool,
                                  json_loads((char *) job->payload.data, 0,
@@ -140,7 +140,7 @@ ngx_prefs_job_http_post(ngx_prefs_job_t *job)
 
     why = NULL;
 
-    req = ngx_pcalloc(job->pool, sizeof(ngx_prefs_whc_req_t));
+    req = ngx_pcalloc(job->pool, sizeof(ngx_prefs_whclient_req_t));
     if (req == NULL) {
         why = "out of memory";
         goto failed;
@@ -185,7 +185,7 @@ ngx_prefs_job_http_post(ngx_prefs_job_t *job)
     }
 
     if (headers) {
-        why = ngx_prefs_job_http_headers(job, headers, &req->headers);
+        why = ngx_prefs_jobs_http_headers(job, headers, &req->headers);
         if (why) {
             goto failed;
         }
@@ -203,10 +203,10 @@ ngx_prefs_job_http_post(ngx_prefs_job_t *job)
     }
 
     req->pool = job->pool;
-    req->handler = ngx_prefs_job_http_posted;
+    req->handler = ngx_prefs_jobs_http_posted;
     req->data = job;
 
-    if (ngx_prefs_whc_send(req) != NGX_OK) {
+    if (ngx_prefs_whclient_send(req) != NGX_OK) {
         ngx_prefs_helper_job_done(job, NULL, "out of memory", 1000);
     }
 
@@ -221,7 +221,7 @@ failed:
 /* header lines from {name: value}: tokens and values without CR or LF */
 
 static const char *
-ngx_prefs_job_http_headers(ngx_prefs_job_t *job, json_t *headers,
+ngx_prefs_jobs_http_headers(ngx_prefs_helper_job_t *job, json_t *headers,
     ngx_str_t *out)
 {
     u_char      *p;
@@ -298,17 +298,17 @@ ngx_prefs_job_http_headers(ngx_prefs_job_t *job, json_t *headers,
 
 
 static void
-ngx_prefs_job_http_posted(ngx_prefs_whc_req_t *req)
+ngx_prefs_jobs_http_posted(ngx_prefs_whclient_req_t *req)
 {
-    char             *result, *b64;
-    json_t           *out, *response;
-    ngx_prefs_job_t  *job = req->data;
+    char                    *result, *b64;
+    json_t                  *out, *response;
+    ngx_prefs_helper_job_t  *job = req->data;
 
     response = NULL;
     b64 = NULL;
 
     if (req->status && req->response.len
-        && prefs_utf8_valid((char *) req->response.data, req->response.len)
+        && prefs_path_utf8_valid((char *) req->response.data, req->response.len)
         && ngx_strlchr(req->response.data,
                        req->response.data + req->response.len, '\0') == NULL)
     {

@@ -7,10 +7,13 @@
 /*
  * Webhook delivery in the helper process: one pump per database.
  *
- * The work is rows of prefs_webhook_delivery (sql/013): a claim query fans
- * new events out, sends handshakes and returns due deliveries leased to
- * this process, fairly across subscriptions; each is signed here (Standard
- * Webhooks) and POSTed through ngx_prefs_whc_send(), many at once; the
+ * The work is rows of prefs_webhook_delivery (sql/migrations/
+ * 013_webhook_delivery.sql; the claim is prefs_webhook_claim in
+ * sql/functions/webhooks.sql): a claim query fans new events out, sends
+ * handshakes and returns due deliveries leased to this process, fairly
+ * across accounts and then subscriptions (docs/webhooks.md, "Fairness and
+ * rate settings"); each is signed here (Standard
+ * Webhooks) and POSTed through ngx_prefs_whclient_send(), many at once; the
  * outcomes that have come in are reported in one query while the next
  * ones are still on the wire.  At most one claim and one report query are
  * in flight.  NOTIFY prefs_event (new events) and prefs_webhook (replays)
@@ -42,14 +45,14 @@
 typedef struct {
     ngx_queue_t                queue;
     ngx_pool_t                *pool;
-    ngx_prefs_whpump_t        *pump;
-    ngx_prefs_whc_req_t        req;
+    ngx_prefs_webhook_pump_t  *pump;
+    ngx_prefs_whclient_req_t   req;
     ngx_str_t                  id;
     ngx_str_t                  attempt;
-} ngx_prefs_whdelivery_t;
+} ngx_prefs_webhook_pump_delivery_t;
 
 
-struct ngx_prefs_whpump_s {
+struct ngx_prefs_webhook_pump_s {
     ngx_prefs_db_pool_t          *pool;
     ngx_http_prefs_main_conf_t   *pmcf;
     ngx_log_t                    *log;
@@ -82,32 +85,33 @@ struct ngx_prefs_whpump_s {
 };
 
 
-static void ngx_prefs_whpump_wake_handler(ngx_event_t *ev);
-static void ngx_prefs_whpump_claim(ngx_prefs_whpump_t *p);
-static void ngx_prefs_whpump_soon(ngx_prefs_whpump_t *p);
-static void ngx_prefs_whpump_claimed(ngx_prefs_db_query_t *q);
-static void ngx_prefs_whpump_start(ngx_prefs_whpump_t *p,
+static void ngx_prefs_webhook_pump_wake_handler(ngx_event_t *ev);
+static void ngx_prefs_webhook_pump_claim(ngx_prefs_webhook_pump_t *p);
+static void ngx_prefs_webhook_pump_soon(ngx_prefs_webhook_pump_t *p);
+static void ngx_prefs_webhook_pump_claimed(ngx_prefs_db_query_t *q);
+static void ngx_prefs_webhook_pump_start(ngx_prefs_webhook_pump_t *p,
     ngx_prefs_db_query_t *q, int row);
-static ngx_int_t ngx_prefs_whpump_sign(ngx_prefs_whpump_t *p,
+static ngx_int_t ngx_prefs_webhook_pump_sign(ngx_prefs_webhook_pump_t *p,
     const char *sealed, size_t sealed_len, ngx_str_t *id, ngx_str_t *ts,
     ngx_str_t *body, u_char *out);
-static void ngx_prefs_whpump_sent(ngx_prefs_whc_req_t *req);
-static void ngx_prefs_whpump_report(ngx_prefs_whpump_t *p);
-static void ngx_prefs_whpump_reported(ngx_prefs_db_query_t *q);
-static void ngx_prefs_whpump_report_retry(ngx_event_t *ev);
-static u_char *ngx_prefs_whpump_json_str(u_char *p, ngx_str_t *s,
+static void ngx_prefs_webhook_pump_sent(ngx_prefs_whclient_req_t *req);
+static void ngx_prefs_webhook_pump_report(ngx_prefs_webhook_pump_t *p);
+static void ngx_prefs_webhook_pump_reported(ngx_prefs_db_query_t *q);
+static void ngx_prefs_webhook_pump_report_retry(ngx_event_t *ev);
+static u_char *ngx_prefs_webhook_pump_json_str(u_char *p, ngx_str_t *s,
     size_t max);
-static void ngx_prefs_whpump_sweep_handler(ngx_event_t *ev);
-static void ngx_prefs_whpump_swept(ngx_prefs_db_query_t *q);
+static void ngx_prefs_webhook_pump_sweep_handler(ngx_event_t *ev);
+static void ngx_prefs_webhook_pump_swept(ngx_prefs_db_query_t *q);
 
 
-ngx_prefs_whpump_t *
-ngx_prefs_whpump_create(ngx_cycle_t *cycle, ngx_http_prefs_main_conf_t *pmcf,
-    ngx_prefs_db_pool_t *pool, const char *owner)
+ngx_prefs_webhook_pump_t *
+ngx_prefs_webhook_pump_create(ngx_cycle_t *cycle,
+    ngx_http_prefs_main_conf_t *pmcf, ngx_prefs_db_pool_t *pool,
+    const char *owner)
 {
-    ngx_prefs_whpump_t  *p;
+    ngx_prefs_webhook_pump_t  *p;
 
-    p = ngx_pcalloc(cycle->pool, sizeof(ngx_prefs_whpump_t));
+    p = ngx_pcalloc(cycle->pool, sizeof(ngx_prefs_webhook_pump_t));
     if (p == NULL) {
         return NULL;
     }
@@ -120,17 +124,17 @@ ngx_prefs_whpump_create(ngx_cycle_t *cycle, ngx_http_prefs_main_conf_t *pmcf,
     ngx_queue_init(&p->done);
     ngx_queue_init(&p->reporting);
 
-    p->wake.handler = ngx_prefs_whpump_wake_handler;
+    p->wake.handler = ngx_prefs_webhook_pump_wake_handler;
     p->wake.data = p;
     p->wake.log = cycle->log;
     p->wake.cancelable = 1;
 
-    p->sweep.handler = ngx_prefs_whpump_sweep_handler;
+    p->sweep.handler = ngx_prefs_webhook_pump_sweep_handler;
     p->sweep.data = p;
     p->sweep.log = cycle->log;
     p->sweep.cancelable = 1;
 
-    p->report_retry.handler = ngx_prefs_whpump_report_retry;
+    p->report_retry.handler = ngx_prefs_webhook_pump_report_retry;
     p->report_retry.data = p;
     p->report_retry.log = cycle->log;
     p->report_retry.cancelable = 1;
@@ -150,7 +154,7 @@ ngx_prefs_whpump_create(ngx_cycle_t *cycle, ngx_http_prefs_main_conf_t *pmcf,
 
 
 void
-ngx_prefs_whpump_notify(ngx_prefs_whpump_t *p, const char *channel)
+ngx_prefs_webhook_pump_notify(ngx_prefs_webhook_pump_t *p, const char *channel)
 {
     if (p == NULL || p->stopped) {
         return;
@@ -162,7 +166,7 @@ ngx_prefs_whpump_notify(ngx_prefs_whpump_t *p, const char *channel)
         return;
     }
 
-    ngx_prefs_whpump_soon(p);
+    ngx_prefs_webhook_pump_soon(p);
 }
 
 
@@ -176,7 +180,7 @@ ngx_prefs_whpump_notify(ngx_prefs_whpump_t *p, const char *channel)
  */
 
 static void
-ngx_prefs_whpump_soon(ngx_prefs_whpump_t *p)
+ngx_prefs_webhook_pump_soon(ngx_prefs_webhook_pump_t *p)
 {
     ngx_msec_t  elapsed, left;
 
@@ -184,7 +188,7 @@ ngx_prefs_whpump_soon(ngx_prefs_whpump_t *p)
 
     if (elapsed >= NGX_PREFS_WHPUMP_NOTIFY_GAP) {
         p->again = 1;
-        ngx_prefs_whpump_claim(p);
+        ngx_prefs_webhook_pump_claim(p);
         return;
     }
 
@@ -206,7 +210,7 @@ ngx_prefs_whpump_soon(ngx_prefs_whpump_t *p)
 
 
 void
-ngx_prefs_whpump_stop(ngx_prefs_whpump_t *p)
+ngx_prefs_webhook_pump_stop(ngx_prefs_webhook_pump_t *p)
 {
     if (p == NULL) {
         return;
@@ -249,17 +253,17 @@ ngx_prefs_whpump_stop(ngx_prefs_whpump_t *p)
 
 
 static void
-ngx_prefs_whpump_wake_handler(ngx_event_t *ev)
+ngx_prefs_webhook_pump_wake_handler(ngx_event_t *ev)
 {
-    ngx_prefs_whpump_t  *p = ev->data;
+    ngx_prefs_webhook_pump_t  *p = ev->data;
 
     p->again = 1;
-    ngx_prefs_whpump_claim(p);
+    ngx_prefs_webhook_pump_claim(p);
 }
 
 
 static void
-ngx_prefs_whpump_claim(ngx_prefs_whpump_t *p)
+ngx_prefs_webhook_pump_claim(ngx_prefs_webhook_pump_t *p)
 {
     ngx_uint_t             busy;
     ngx_prefs_db_query_t  *q;
@@ -301,7 +305,7 @@ ngx_prefs_whpump_claim(ngx_prefs_whpump_t *p)
     q->values[2] = p->limit;
     q->values[3] = p->per_sub;
     q->values[4] = (char *) p->pmcf->events.window.data;
-    q->handler = ngx_prefs_whpump_claimed;
+    q->handler = ngx_prefs_webhook_pump_claimed;
     q->data = p;
 
     p->claiming = 1;
@@ -311,12 +315,12 @@ ngx_prefs_whpump_claim(ngx_prefs_whpump_t *p)
 
 
 static void
-ngx_prefs_whpump_claimed(ngx_prefs_db_query_t *q)
+ngx_prefs_webhook_pump_claimed(ngx_prefs_db_query_t *q)
 {
-    int                  i, n, started;
-    ngx_int_t            due;
-    ngx_msec_t           wait;
-    ngx_prefs_whpump_t  *p = q->data;
+    int                        i, n, started;
+    ngx_int_t                  due;
+    ngx_msec_t                 wait;
+    ngx_prefs_webhook_pump_t  *p = q->data;
 
     started = 0;
     wait = p->pmcf->helper.poll;
@@ -329,7 +333,7 @@ ngx_prefs_whpump_claimed(ngx_prefs_db_query_t *q)
                 continue;
             }
 
-            ngx_prefs_whpump_start(p, q, i);
+            ngx_prefs_webhook_pump_start(p, q, i);
             started++;
         }
 
@@ -370,28 +374,28 @@ ngx_prefs_whpump_claimed(ngx_prefs_db_query_t *q)
     if ((ngx_uint_t) started == p->asked) {
         /* a full batch means more may be waiting */
         p->again = 1;
-        ngx_prefs_whpump_claim(p);
+        ngx_prefs_webhook_pump_claim(p);
         return;
     }
 
     if (p->again) {
         /* notified while claiming */
         p->again = 0;
-        ngx_prefs_whpump_soon(p);
+        ngx_prefs_webhook_pump_soon(p);
     }
 }
 
 
 static void
-ngx_prefs_whpump_start(ngx_prefs_whpump_t *p, ngx_prefs_db_query_t *q,
-    int row)
+ngx_prefs_webhook_pump_start(ngx_prefs_webhook_pump_t *p,
+    ngx_prefs_db_query_t *q, int row)
 {
-    u_char                  *m, *h;
-    size_t                   id_len, ts_len, body_len;
-    ngx_int_t                rc;
-    ngx_pool_t              *pool;
-    const char              *id, *ts;
-    ngx_prefs_whdelivery_t  *d;
+    u_char                             *m, *h;
+    size_t                              id_len, ts_len, body_len;
+    ngx_int_t                           rc;
+    ngx_pool_t                         *pool;
+    const char                         *id, *ts;
+    ngx_prefs_webhook_pump_delivery_t  *d;
     u_char                   sig[2][PREFS_WHSIG_SIG_LEN + 1];
     size_t                   nsig;
     ngx_str_t                sid, sts;
@@ -401,7 +405,7 @@ ngx_prefs_whpump_start(ngx_prefs_whpump_t *p, ngx_prefs_db_query_t *q,
         return;
     }
 
-    d = ngx_pcalloc(pool, sizeof(ngx_prefs_whdelivery_t));
+    d = ngx_pcalloc(pool, sizeof(ngx_prefs_webhook_pump_delivery_t));
     if (d == NULL) {
         ngx_destroy_pool(pool);
         return;
@@ -410,7 +414,7 @@ ngx_prefs_whpump_start(ngx_prefs_whpump_t *p, ngx_prefs_db_query_t *q,
     d->pool = pool;
     d->pump = p;
 
-#define ngx_prefs_whpump_copy(f, col)                                         \
+#define ngx_prefs_webhook_pump_copy(f, col)                                   \
     f.len = ngx_prefs_db_length(q, row, col);                                 \
     f.data = ngx_pnalloc(pool, f.len + 1);                                    \
     if (f.data == NULL) {                                                     \
@@ -420,11 +424,11 @@ ngx_prefs_whpump_start(ngx_prefs_whpump_t *p, ngx_prefs_db_query_t *q,
     ngx_memcpy(f.data, ngx_prefs_db_value(q, row, col), f.len);               \
     f.data[f.len] = '\0'
 
-    ngx_prefs_whpump_copy(d->id, NGX_PREFS_COL_DELIVERY_ID);
-    ngx_prefs_whpump_copy(d->attempt, NGX_PREFS_COL_ATTEMPT);
-    ngx_prefs_whpump_copy(d->req.url, NGX_PREFS_COL_URL);
+    ngx_prefs_webhook_pump_copy(d->id, NGX_PREFS_COL_DELIVERY_ID);
+    ngx_prefs_webhook_pump_copy(d->attempt, NGX_PREFS_COL_ATTEMPT);
+    ngx_prefs_webhook_pump_copy(d->req.url, NGX_PREFS_COL_URL);
 
-#undef ngx_prefs_whpump_copy
+#undef ngx_prefs_webhook_pump_copy
 
     id = ngx_prefs_db_value(q, row, NGX_PREFS_COL_MSG_ID);
     id_len = ngx_prefs_db_length(q, row, NGX_PREFS_COL_MSG_ID);
@@ -451,24 +455,23 @@ ngx_prefs_whpump_start(ngx_prefs_whpump_t *p, ngx_prefs_db_query_t *q,
     sts.data = (u_char *) ts;
     sts.len = ts_len;
 
-    rc = ngx_prefs_whpump_sign(p,
-                               ngx_prefs_db_value(q, row, NGX_PREFS_COL_SECRET),
-                               ngx_prefs_db_length(q, row,
-                                                   NGX_PREFS_COL_SECRET),
-                               &sid, &sts,
-                               &d->req.body, sig[0]);
+    rc = ngx_prefs_webhook_pump_sign(p,
+                                     ngx_prefs_db_value(q, row,
+                                                        NGX_PREFS_COL_SECRET),
+                                     ngx_prefs_db_length(q, row,
+                                                         NGX_PREFS_COL_SECRET),
+                                     &sid, &sts, &d->req.body, sig[0]);
     if (rc == NGX_OK) {
         nsig++;
     }
 
     if (!ngx_prefs_db_isnull(q, row, NGX_PREFS_COL_SECRET_PREVIOUS)
-        && ngx_prefs_whpump_sign(p,
-                                 ngx_prefs_db_value(q, row,
-                                             NGX_PREFS_COL_SECRET_PREVIOUS),
-                                 ngx_prefs_db_length(q, row,
-                                             NGX_PREFS_COL_SECRET_PREVIOUS),
-                                 &sid, &sts,
-                                 &d->req.body, sig[nsig])
+        && ngx_prefs_webhook_pump_sign(p,
+                                       ngx_prefs_db_value(q, row,
+                                           NGX_PREFS_COL_SECRET_PREVIOUS),
+                                       ngx_prefs_db_length(q, row,
+                                           NGX_PREFS_COL_SECRET_PREVIOUS),
+                                       &sid, &sts, &d->req.body, sig[nsig])
            == NGX_OK)
     {
         nsig++;
@@ -498,7 +501,7 @@ ngx_prefs_whpump_start(ngx_prefs_whpump_t *p, ngx_prefs_db_query_t *q,
 
     d->req.headers.len = h - d->req.headers.data;
     d->req.pool = pool;
-    d->req.handler = ngx_prefs_whpump_sent;
+    d->req.handler = ngx_prefs_webhook_pump_sent;
     d->req.data = d;
     d->req.retry_after = -1;
 
@@ -509,7 +512,7 @@ ngx_prefs_whpump_start(ngx_prefs_whpump_t *p, ngx_prefs_db_query_t *q,
         /* the event left the history window: nothing to send, ever */
         d->req.refused = 1;
         ngx_str_set(&d->req.error, "the event is no longer kept");
-        ngx_prefs_whpump_sent(&d->req);
+        ngx_prefs_webhook_pump_sent(&d->req);
         return;
     }
 
@@ -517,14 +520,14 @@ ngx_prefs_whpump_start(ngx_prefs_whpump_t *p, ngx_prefs_db_query_t *q,
         /* nothing we could sign: retried later, the operator is told */
         ngx_str_set(&d->req.error, "the signing secret cannot be opened "
                     "with prefs_secret_key");
-        ngx_prefs_whpump_sent(&d->req);
+        ngx_prefs_webhook_pump_sent(&d->req);
         return;
     }
 
-    if (ngx_prefs_whc_send(&d->req) != NGX_OK) {
+    if (ngx_prefs_whclient_send(&d->req) != NGX_OK) {
         d->req.status = 0;
         ngx_str_set(&d->req.error, "the request could not be started");
-        ngx_prefs_whpump_sent(&d->req);
+        ngx_prefs_webhook_pump_sent(&d->req);
     }
 }
 
@@ -535,7 +538,7 @@ ngx_prefs_whpump_start(ngx_prefs_whpump_t *p, ngx_prefs_db_query_t *q,
  */
 
 static ngx_int_t
-ngx_prefs_whpump_sign(ngx_prefs_whpump_t *p, const char *sealed,
+ngx_prefs_webhook_pump_sign(ngx_prefs_webhook_pump_t *p, const char *sealed,
     size_t sealed_len, ngx_str_t *id, ngx_str_t *ts, ngx_str_t *body,
     u_char *out)
 {
@@ -550,8 +553,8 @@ ngx_prefs_whpump_sign(ngx_prefs_whpump_t *p, const char *sealed,
         return NGX_ERROR;
     }
 
-    if (prefs_secret_open(p->pmcf->auth.secret_key, sealed, sealed_len, plain,
-                          sizeof(plain), &plen)
+    if (prefs_seal_open(p->pmcf->auth.secret_key, sealed, sealed_len, plain,
+                        sizeof(plain), &plen)
         != PREFS_AUTH_OK)
     {
         ngx_log_error(NGX_LOG_ERR, p->log, 0,
@@ -565,7 +568,7 @@ ngx_prefs_whpump_sign(ngx_prefs_whpump_t *p, const char *sealed,
     rc = prefs_whsig_sign(&secret, &plen, 1, (const char *) id->data, id->len,
                           (long long) t, (const char *) body->data, body->len,
                           (char *) out, PREFS_WHSIG_SIG_LEN + 1);
-    prefs_wipe(plain, sizeof(plain));
+    prefs_hmac_wipe(plain, sizeof(plain));
 
     if (rc < 0) {
         ngx_log_error(NGX_LOG_ERR, p->log, 0,
@@ -579,10 +582,10 @@ ngx_prefs_whpump_sign(ngx_prefs_whpump_t *p, const char *sealed,
 
 
 static void
-ngx_prefs_whpump_sent(ngx_prefs_whc_req_t *req)
+ngx_prefs_webhook_pump_sent(ngx_prefs_whclient_req_t *req)
 {
-    ngx_prefs_whdelivery_t  *d = req->data;
-    ngx_prefs_whpump_t      *p = d->pump;
+    ngx_prefs_webhook_pump_delivery_t  *d = req->data;
+    ngx_prefs_webhook_pump_t           *p = d->pump;
 
     ngx_queue_remove(&d->queue);
     p->nsending--;
@@ -601,20 +604,20 @@ ngx_prefs_whpump_sent(ngx_prefs_whc_req_t *req)
         return;
     }
 
-    ngx_prefs_whpump_report(p);
+    ngx_prefs_webhook_pump_report(p);
 }
 
 
 /* every outcome come in since the last report, in one query */
 
 static void
-ngx_prefs_whpump_report(ngx_prefs_whpump_t *p)
+ngx_prefs_webhook_pump_report(ngx_prefs_webhook_pump_t *p)
 {
-    u_char                  *b, *s;
-    size_t                   size;
-    ngx_queue_t             *qh;
-    ngx_prefs_db_query_t    *q;
-    ngx_prefs_whdelivery_t  *d;
+    u_char                             *b, *s;
+    size_t                              size;
+    ngx_queue_t                        *qh;
+    ngx_prefs_db_query_t               *q;
+    ngx_prefs_webhook_pump_delivery_t  *d;
 
     if (p->report_pool || p->ndone == 0 || p->report_retry.timer_set) {
         return;
@@ -639,7 +642,7 @@ ngx_prefs_whpump_report(ngx_prefs_whpump_t *p)
          qh != ngx_queue_sentinel(&p->done);
          qh = ngx_queue_next(qh))
     {
-        d = ngx_queue_data(qh, ngx_prefs_whdelivery_t, queue);
+        d = ngx_queue_data(qh, ngx_prefs_webhook_pump_delivery_t, queue);
         size += sizeof("{\"id\":,\"attempt\":,\"status\":,\"retry_after\":,"
                        "\"refused\":false,\"error\":\"\",\"response\":\"\"},")
                 + d->id.len + d->attempt.len + 2 * NGX_INT_T_LEN
@@ -656,7 +659,7 @@ ngx_prefs_whpump_report(ngx_prefs_whpump_t *p)
 
     while (!ngx_queue_empty(&p->done)) {
         qh = ngx_queue_head(&p->done);
-        d = ngx_queue_data(qh, ngx_prefs_whdelivery_t, queue);
+        d = ngx_queue_data(qh, ngx_prefs_webhook_pump_delivery_t, queue);
 
         ngx_queue_remove(qh);
         p->ndone--;
@@ -676,10 +679,10 @@ ngx_prefs_whpump_report(ngx_prefs_whpump_t *p)
 
         s = ngx_sprintf(s, "\"refused\":%s,\"error\":",
                         d->req.refused ? "true" : "false");
-        s = ngx_prefs_whpump_json_str(s, &d->req.error, d->req.error.len);
+        s = ngx_prefs_webhook_pump_json_str(s, &d->req.error, d->req.error.len);
         s = ngx_cpymem(s, ",\"response\":", sizeof(",\"response\":") - 1);
-        s = ngx_prefs_whpump_json_str(s, &d->req.response,
-                                      NGX_PREFS_WHPUMP_RESPONSE);
+        s = ngx_prefs_webhook_pump_json_str(s, &d->req.response,
+                                            NGX_PREFS_WHPUMP_RESPONSE);
         *s++ = '}';
     }
 
@@ -689,7 +692,7 @@ ngx_prefs_whpump_report(ngx_prefs_whpump_t *p)
     q->values[0] = p->owner;
     q->values[1] = (char *) b;
     q->values[2] = (char *) p->pmcf->webhook.retries.data;
-    q->handler = ngx_prefs_whpump_reported;
+    q->handler = ngx_prefs_webhook_pump_reported;
     q->data = p;
 
     ngx_prefs_db_submit(q);
@@ -704,11 +707,11 @@ failed:
 
 
 static void
-ngx_prefs_whpump_reported(ngx_prefs_db_query_t *q)
+ngx_prefs_webhook_pump_reported(ngx_prefs_db_query_t *q)
 {
-    ngx_queue_t             *qh;
-    ngx_prefs_whpump_t      *p = q->data;
-    ngx_prefs_whdelivery_t  *d;
+    ngx_queue_t                        *qh;
+    ngx_prefs_webhook_pump_t           *p = q->data;
+    ngx_prefs_webhook_pump_delivery_t  *d;
 
     if (q->status != NGX_PREFS_DB_OK && q->status != NGX_PREFS_DB_SQL_ERROR) {
         /*
@@ -744,7 +747,7 @@ ngx_prefs_whpump_reported(ngx_prefs_db_query_t *q)
 
     while (!ngx_queue_empty(&p->reporting)) {
         qh = ngx_queue_head(&p->reporting);
-        d = ngx_queue_data(qh, ngx_prefs_whdelivery_t, queue);
+        d = ngx_queue_data(qh, ngx_prefs_webhook_pump_delivery_t, queue);
         ngx_queue_remove(qh);
         p->nreporting--;
         ngx_destroy_pool(d->pool);
@@ -755,15 +758,15 @@ ngx_prefs_whpump_reported(ngx_prefs_db_query_t *q)
 
     /* room was made, and a failure may have queued a retry */
     p->again = 1;
-    ngx_prefs_whpump_claim(p);
-    ngx_prefs_whpump_report(p);
+    ngx_prefs_webhook_pump_claim(p);
+    ngx_prefs_webhook_pump_report(p);
 }
 
 
 static void
-ngx_prefs_whpump_report_retry(ngx_event_t *ev)
+ngx_prefs_webhook_pump_report_retry(ngx_event_t *ev)
 {
-    ngx_prefs_whpump_report(ev->data);
+    ngx_prefs_webhook_pump_report(ev->data);
 }
 
 
@@ -774,7 +777,7 @@ ngx_prefs_whpump_report_retry(ngx_event_t *ev)
  */
 
 static u_char *
-ngx_prefs_whpump_json_str(u_char *p, ngx_str_t *s, size_t max)
+ngx_prefs_webhook_pump_json_str(u_char *p, ngx_str_t *s, size_t max)
 {
     u_char      c;
     ngx_uint_t  i;
@@ -803,10 +806,10 @@ ngx_prefs_whpump_json_str(u_char *p, ngx_str_t *s, size_t max)
 
 
 static void
-ngx_prefs_whpump_sweep_handler(ngx_event_t *ev)
+ngx_prefs_webhook_pump_sweep_handler(ngx_event_t *ev)
 {
-    ngx_prefs_whpump_t    *p = ev->data;
-    ngx_prefs_db_query_t  *q;
+    ngx_prefs_webhook_pump_t  *p = ev->data;
+    ngx_prefs_db_query_t      *q;
 
     ngx_add_timer(ev, NGX_PREFS_WHPUMP_SWEEP);
 
@@ -830,7 +833,7 @@ ngx_prefs_whpump_sweep_handler(ngx_event_t *ev)
     }
 
     q->values[0] = (char *) p->pmcf->events.window.data;
-    q->handler = ngx_prefs_whpump_swept;
+    q->handler = ngx_prefs_webhook_pump_swept;
     q->data = p;
 
     ngx_prefs_db_submit(q);
@@ -838,9 +841,9 @@ ngx_prefs_whpump_sweep_handler(ngx_event_t *ev)
 
 
 static void
-ngx_prefs_whpump_swept(ngx_prefs_db_query_t *q)
+ngx_prefs_webhook_pump_swept(ngx_prefs_db_query_t *q)
 {
-    ngx_prefs_whpump_t  *p = q->data;
+    ngx_prefs_webhook_pump_t  *p = q->data;
 
     if (q->status != NGX_PREFS_DB_OK) {
         ngx_log_error(NGX_LOG_WARN, p->log, 0,

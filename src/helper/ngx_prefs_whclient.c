@@ -49,11 +49,11 @@ typedef struct {
     struct sockaddr              *sockaddr;
     socklen_t                     socklen;
     ngx_uint_t                    exchanges;
-} ngx_prefs_whc_conn_t;
+} ngx_prefs_whclient_conn_t;
 
 
 typedef struct {
-    ngx_prefs_whc_req_t          *req;
+    ngx_prefs_whclient_req_t     *req;
     ngx_pool_t                   *pool;
     ngx_pool_cleanup_t           *cln;      /* in the caller's pool */
     ngx_log_t                    *log;
@@ -68,7 +68,7 @@ typedef struct {
     ngx_uint_t                    next_addr;
     ngx_resolver_ctx_t           *resolving;
 
-    ngx_prefs_whc_conn_t         *conn;
+    ngx_prefs_whclient_conn_t    *conn;
     u_char                       *out_start;
     u_char                       *out_pos;
     u_char                       *out_last;
@@ -83,46 +83,48 @@ typedef struct {
     unsigned                      reused:1;
     unsigned                      retried:1;
     unsigned                      finished:1;
-} ngx_prefs_whc_ctx_t;
+} ngx_prefs_whclient_ctx_t;
 
 
-static void ngx_prefs_whc_resolved(ngx_resolver_ctx_t *rctx);
-static void ngx_prefs_whc_check_addrs(ngx_prefs_whc_ctx_t *ctx);
-static void ngx_prefs_whc_start(ngx_prefs_whc_ctx_t *ctx);
-static void ngx_prefs_whc_connect(ngx_prefs_whc_ctx_t *ctx);
-static void ngx_prefs_whc_connected(ngx_event_t *wev);
-static void ngx_prefs_whc_dummy(ngx_event_t *ev);
+static void ngx_prefs_whclient_resolved(ngx_resolver_ctx_t *rctx);
+static void ngx_prefs_whclient_check_addrs(ngx_prefs_whclient_ctx_t *ctx);
+static void ngx_prefs_whclient_start(ngx_prefs_whclient_ctx_t *ctx);
+static void ngx_prefs_whclient_connect(ngx_prefs_whclient_ctx_t *ctx);
+static void ngx_prefs_whclient_connected(ngx_event_t *wev);
+static void ngx_prefs_whclient_dummy(ngx_event_t *ev);
 #if (NGX_SSL)
-static void ngx_prefs_whc_ssl_start(ngx_prefs_whc_ctx_t *ctx);
-static void ngx_prefs_whc_ssl_handshaked(ngx_connection_t *c);
-static void ngx_prefs_whc_ssl_save_session(ngx_connection_t *c);
-static ngx_ssl_session_t *ngx_prefs_whc_ssl_session(ngx_str_t *key,
+static void ngx_prefs_whclient_ssl_start(ngx_prefs_whclient_ctx_t *ctx);
+static void ngx_prefs_whclient_ssl_handshaked(ngx_connection_t *c);
+static void ngx_prefs_whclient_ssl_save_session(ngx_connection_t *c);
+static ngx_ssl_session_t *ngx_prefs_whclient_ssl_session(ngx_str_t *key,
     ngx_uint_t remove);
 #endif
-static void ngx_prefs_whc_send_request(ngx_prefs_whc_ctx_t *ctx);
-static void ngx_prefs_whc_write_handler(ngx_event_t *wev);
-static void ngx_prefs_whc_read_handler(ngx_event_t *rev);
-static void ngx_prefs_whc_response(ngx_prefs_whc_ctx_t *ctx,
+static void ngx_prefs_whclient_send_request(ngx_prefs_whclient_ctx_t *ctx);
+static void ngx_prefs_whclient_write_handler(ngx_event_t *wev);
+static void ngx_prefs_whclient_read_handler(ngx_event_t *rev);
+static void ngx_prefs_whclient_response(ngx_prefs_whclient_ctx_t *ctx,
     ngx_uint_t keepalive);
-static void ngx_prefs_whc_broken(ngx_prefs_whc_ctx_t *ctx, const char *what);
-static void ngx_prefs_whc_fail(ngx_prefs_whc_ctx_t *ctx, ngx_uint_t refused,
-    const char *fmt, ...);
-static void ngx_prefs_whc_finish(ngx_prefs_whc_ctx_t *ctx);
-static void ngx_prefs_whc_done_handler(ngx_event_t *ev);
-static void ngx_prefs_whc_timeout_handler(ngx_event_t *ev);
-static void ngx_prefs_whc_cancel(void *data);
-static void ngx_prefs_whc_abort(ngx_prefs_whc_ctx_t *ctx);
-static ngx_prefs_whc_conn_t *ngx_prefs_whc_idle_get(ngx_prefs_whc_ctx_t *ctx);
-static void ngx_prefs_whc_idle_put(ngx_prefs_whc_conn_t *wc);
-static void ngx_prefs_whc_idle_handler(ngx_event_t *ev);
-static void ngx_prefs_whc_close(ngx_connection_t *c);
-static ngx_int_t ngx_prefs_whc_sockaddr_family(struct sockaddr *sa,
+static void ngx_prefs_whclient_broken(ngx_prefs_whclient_ctx_t *ctx,
+    const char *what);
+static void ngx_prefs_whclient_fail(ngx_prefs_whclient_ctx_t *ctx,
+    ngx_uint_t refused, const char *fmt, ...);
+static void ngx_prefs_whclient_finish(ngx_prefs_whclient_ctx_t *ctx);
+static void ngx_prefs_whclient_done_handler(ngx_event_t *ev);
+static void ngx_prefs_whclient_timeout_handler(ngx_event_t *ev);
+static void ngx_prefs_whclient_cancel(void *data);
+static void ngx_prefs_whclient_abort(ngx_prefs_whclient_ctx_t *ctx);
+static ngx_prefs_whclient_conn_t *ngx_prefs_whclient_idle_get(
+    ngx_prefs_whclient_ctx_t *ctx);
+static void ngx_prefs_whclient_idle_put(ngx_prefs_whclient_conn_t *wc);
+static void ngx_prefs_whclient_idle_handler(ngx_event_t *ev);
+static void ngx_prefs_whclient_close(ngx_connection_t *c);
+static ngx_int_t ngx_prefs_whclient_sockaddr_family(struct sockaddr *sa,
     u_char **addr);
 
 
-static ngx_queue_t  ngx_prefs_whc_idle;
-static ngx_uint_t   ngx_prefs_whc_nidle;
-static ngx_uint_t   ngx_prefs_whc_idle_ready;
+static ngx_queue_t  ngx_prefs_whclient_idle;
+static ngx_uint_t   ngx_prefs_whclient_nidle;
+static ngx_uint_t   ngx_prefs_whclient_idle_ready;
 
 #if (NGX_SSL)
 
@@ -136,22 +138,23 @@ typedef struct {
     size_t                        key_len;
     u_char                        key[NGX_PREFS_WHC_KEY_LEN];
     ngx_ssl_session_t            *session;
-} ngx_prefs_whc_session_t;
+} ngx_prefs_whclient_session_t;
 
-static ngx_prefs_whc_session_t  ngx_prefs_whc_sessions[NGX_PREFS_WHC_SESSIONS];
-static ngx_uint_t               ngx_prefs_whc_session_next;
-static int                      ngx_prefs_whc_ssl_index = -1;
+static ngx_prefs_whclient_session_t
+    ngx_prefs_whclient_sessions[NGX_PREFS_WHC_SESSIONS];
+static ngx_uint_t  ngx_prefs_whclient_session_next;
+static int         ngx_prefs_whclient_ssl_index = -1;
 
 #endif
 
 
 ngx_int_t
-ngx_prefs_whc_send(ngx_prefs_whc_req_t *req)
+ngx_prefs_whclient_send(ngx_prefs_whclient_req_t *req)
 {
     int                          rc;
     u_char                      *p;
     ngx_pool_t                  *pool;
-    ngx_prefs_whc_ctx_t         *ctx;
+    ngx_prefs_whclient_ctx_t    *ctx;
     struct sockaddr_in          *sin;
 #if (NGX_HAVE_INET6)
     struct sockaddr_in6         *sin6;
@@ -163,9 +166,9 @@ ngx_prefs_whc_send(ngx_prefs_whc_req_t *req)
     ngx_str_null(&req->error);
     req->refused = 0;
 
-    if (!ngx_prefs_whc_idle_ready) {
-        ngx_queue_init(&ngx_prefs_whc_idle);
-        ngx_prefs_whc_idle_ready = 1;
+    if (!ngx_prefs_whclient_idle_ready) {
+        ngx_queue_init(&ngx_prefs_whclient_idle);
+        ngx_prefs_whclient_idle_ready = 1;
     }
 
     pool = ngx_create_pool(2048, ngx_cycle->log);
@@ -173,7 +176,7 @@ ngx_prefs_whc_send(ngx_prefs_whc_req_t *req)
         return NGX_ERROR;
     }
 
-    ctx = ngx_pcalloc(pool, sizeof(ngx_prefs_whc_ctx_t));
+    ctx = ngx_pcalloc(pool, sizeof(ngx_prefs_whclient_ctx_t));
     if (ctx == NULL) {
         ngx_destroy_pool(pool);
         return NGX_ERROR;
@@ -185,7 +188,7 @@ ngx_prefs_whc_send(ngx_prefs_whc_req_t *req)
         return NGX_ERROR;
     }
 
-    ctx->cln->handler = ngx_prefs_whc_cancel;
+    ctx->cln->handler = ngx_prefs_whclient_cancel;
     ctx->cln->data = ctx;
 
     ctx->req = req;
@@ -194,12 +197,12 @@ ngx_prefs_whc_send(ngx_prefs_whc_req_t *req)
     ctx->pmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                     ngx_http_prefs_module);
 
-    ctx->timer.handler = ngx_prefs_whc_timeout_handler;
+    ctx->timer.handler = ngx_prefs_whclient_timeout_handler;
     ctx->timer.data = ctx;
     ctx->timer.log = ctx->log;
     ctx->timer.cancelable = 1;
 
-    ctx->done.handler = ngx_prefs_whc_done_handler;
+    ctx->done.handler = ngx_prefs_whclient_done_handler;
     ctx->done.data = ctx;
     ctx->done.log = ctx->log;
 
@@ -209,13 +212,13 @@ ngx_prefs_whc_send(ngx_prefs_whc_req_t *req)
     rc = prefs_url_parse((char *) req->url.data, req->url.len, &ctx->url);
 
     if (rc != PREFS_URL_OK) {
-        ngx_prefs_whc_fail(ctx, 1, "%s", prefs_url_strerror(rc));
+        ngx_prefs_whclient_fail(ctx, 1, "%s", prefs_url_strerror(rc));
         return NGX_OK;
     }
 
     if (!ctx->url.https && !ctx->pmcf->webhook.allow_http) {
-        ngx_prefs_whc_fail(ctx, 1, "plain http:// destinations are not "
-                           "allowed (prefs_webhook_allow_http)");
+        ngx_prefs_whclient_fail(ctx, 1, "plain http:// destinations are not "
+                                "allowed (prefs_webhook_allow_http)");
         return NGX_OK;
     }
 
@@ -230,7 +233,7 @@ ngx_prefs_whc_send(ngx_prefs_whc_req_t *req)
     if (ctx->host.data == NULL || ctx->key.data == NULL || ctx->resp == NULL
         || ctx->body == NULL || ctx->in == NULL)
     {
-        ngx_prefs_whc_fail(ctx, 0, "out of memory");
+        ngx_prefs_whclient_fail(ctx, 0, "out of memory");
         return NGX_OK;
     }
 
@@ -247,9 +250,9 @@ ngx_prefs_whc_send(ngx_prefs_whc_req_t *req)
     if (ctx->url.host_type == PREFS_URL_HOST_NAME) {
 
         if (ctx->pmcf->webhook.resolver == NULL) {
-            ngx_prefs_whc_fail(ctx, 0, "cannot resolve \"%V\": no "
-                               "prefs_webhook_resolver is configured",
-                               &ctx->host);
+            ngx_prefs_whclient_fail(ctx, 0, "cannot resolve \"%V\": no "
+                                    "prefs_webhook_resolver is configured",
+                                    &ctx->host);
             return NGX_OK;
         }
 
@@ -257,20 +260,21 @@ ngx_prefs_whc_send(ngx_prefs_whc_req_t *req)
                                            NULL);
         if (ctx->resolving == NULL || ctx->resolving == NGX_NO_RESOLVER) {
             ctx->resolving = NULL;
-            ngx_prefs_whc_fail(ctx, 0, "cannot start resolving \"%V\"",
-                               &ctx->host);
+            ngx_prefs_whclient_fail(ctx, 0, "cannot start resolving \"%V\"",
+                                    &ctx->host);
             return NGX_OK;
         }
 
         ctx->resolving->name = ctx->host;
-        ctx->resolving->handler = ngx_prefs_whc_resolved;
+        ctx->resolving->handler = ngx_prefs_whclient_resolved;
         ctx->resolving->data = ctx;
         ctx->resolving->timeout = ctx->pmcf->webhook.resolver_timeout;
 
         if (ngx_resolve_name(ctx->resolving) != NGX_OK) {
             /* the resolver freed its context */
             ctx->resolving = NULL;
-            ngx_prefs_whc_fail(ctx, 0, "cannot resolve \"%V\"", &ctx->host);
+            ngx_prefs_whclient_fail(ctx, 0, "cannot resolve \"%V\"",
+                                    &ctx->host);
         }
 
         /* the handler may have run already: ctx is not to be touched */
@@ -282,7 +286,7 @@ ngx_prefs_whc_send(ngx_prefs_whc_req_t *req)
 
     ctx->addrs = ngx_pcalloc(pool, sizeof(ngx_addr_t));
     if (ctx->addrs == NULL) {
-        ngx_prefs_whc_fail(ctx, 0, "out of memory");
+        ngx_prefs_whclient_fail(ctx, 0, "out of memory");
         return NGX_OK;
     }
 
@@ -291,7 +295,7 @@ ngx_prefs_whc_send(ngx_prefs_whc_req_t *req)
     if (ctx->url.host_type == PREFS_URL_HOST_IPV4) {
         sin = ngx_pcalloc(pool, sizeof(struct sockaddr_in));
         if (sin == NULL) {
-            ngx_prefs_whc_fail(ctx, 0, "out of memory");
+            ngx_prefs_whclient_fail(ctx, 0, "out of memory");
             return NGX_OK;
         }
 
@@ -306,7 +310,7 @@ ngx_prefs_whc_send(ngx_prefs_whc_req_t *req)
 #if (NGX_HAVE_INET6)
         sin6 = ngx_pcalloc(pool, sizeof(struct sockaddr_in6));
         if (sin6 == NULL) {
-            ngx_prefs_whc_fail(ctx, 0, "out of memory");
+            ngx_prefs_whclient_fail(ctx, 0, "out of memory");
             return NGX_OK;
         }
 
@@ -317,21 +321,21 @@ ngx_prefs_whc_send(ngx_prefs_whc_req_t *req)
         ctx->addrs[0].sockaddr = (struct sockaddr *) sin6;
         ctx->addrs[0].socklen = sizeof(struct sockaddr_in6);
 #else
-        ngx_prefs_whc_fail(ctx, 1, "IPv6 is not supported");
+        ngx_prefs_whclient_fail(ctx, 1, "IPv6 is not supported");
         return NGX_OK;
 #endif
     }
 
-    ngx_prefs_whc_check_addrs(ctx);
+    ngx_prefs_whclient_check_addrs(ctx);
 
     return NGX_OK;
 }
 
 
 static void
-ngx_prefs_whc_resolved(ngx_resolver_ctx_t *rctx)
+ngx_prefs_whclient_resolved(ngx_resolver_ctx_t *rctx)
 {
-    ngx_prefs_whc_ctx_t  *ctx = rctx->data;
+    ngx_prefs_whclient_ctx_t  *ctx = rctx->data;
 
     ngx_uint_t            i, n;
     struct sockaddr      *sa;
@@ -339,8 +343,8 @@ ngx_prefs_whc_resolved(ngx_resolver_ctx_t *rctx)
     ctx->resolving = NULL;
 
     if (rctx->state) {
-        ngx_prefs_whc_fail(ctx, 0, "cannot resolve \"%V\": %s",
-                           &ctx->host, ngx_resolver_strerror(rctx->state));
+        ngx_prefs_whclient_fail(ctx, 0, "cannot resolve \"%V\": %s",
+                                &ctx->host, ngx_resolver_strerror(rctx->state));
         ngx_resolve_name_done(rctx);
         return;
     }
@@ -349,7 +353,7 @@ ngx_prefs_whc_resolved(ngx_resolver_ctx_t *rctx)
 
     ctx->addrs = ngx_pcalloc(ctx->pool, n * sizeof(ngx_addr_t));
     if (ctx->addrs == NULL) {
-        ngx_prefs_whc_fail(ctx, 0, "out of memory");
+        ngx_prefs_whclient_fail(ctx, 0, "out of memory");
         ngx_resolve_name_done(rctx);
         return;
     }
@@ -357,7 +361,7 @@ ngx_prefs_whc_resolved(ngx_resolver_ctx_t *rctx)
     for (i = 0; i < n; i++) {
         sa = ngx_palloc(ctx->pool, rctx->addrs[i].socklen);
         if (sa == NULL) {
-            ngx_prefs_whc_fail(ctx, 0, "out of memory");
+            ngx_prefs_whclient_fail(ctx, 0, "out of memory");
             ngx_resolve_name_done(rctx);
             return;
         }
@@ -373,23 +377,23 @@ ngx_prefs_whc_resolved(ngx_resolver_ctx_t *rctx)
 
     ngx_resolve_name_done(rctx);
 
-    ngx_prefs_whc_check_addrs(ctx);
+    ngx_prefs_whclient_check_addrs(ctx);
 }
 
 
 /* every address must be allowed: any one may be the one connected to */
 
 static void
-ngx_prefs_whc_check_addrs(ngx_prefs_whc_ctx_t *ctx)
+ngx_prefs_whclient_check_addrs(ngx_prefs_whclient_ctx_t *ctx)
 {
-    char           text[NGX_INET6_ADDRSTRLEN + 1];
-    u_char        *addr;
-    ngx_int_t      family;
-    ngx_uint_t     i, nallow;
-    prefs_cidr_t  *allow;
+    char                     text[NGX_INET6_ADDRSTRLEN + 1];
+    u_char                  *addr;
+    ngx_int_t                family;
+    ngx_uint_t               i, nallow;
+    prefs_netpolicy_cidr_t  *allow;
 
     if (ctx->naddrs == 0) {
-        ngx_prefs_whc_fail(ctx, 0, "\"%V\" has no address", &ctx->host);
+        ngx_prefs_whclient_fail(ctx, 0, "\"%V\" has no address", &ctx->host);
         return;
     }
 
@@ -397,40 +401,40 @@ ngx_prefs_whc_check_addrs(ngx_prefs_whc_ctx_t *ctx)
     nallow = ctx->pmcf->webhook.allow ? ctx->pmcf->webhook.allow->nelts : 0;
 
     for (i = 0; i < ctx->naddrs; i++) {
-        family = ngx_prefs_whc_sockaddr_family(ctx->addrs[i].sockaddr,
-                                               &addr);
+        family = ngx_prefs_whclient_sockaddr_family(ctx->addrs[i].sockaddr,
+                                                    &addr);
 
         if (family == 0
-            || !prefs_ip_allowed(family, addr, allow, nallow))
+            || !prefs_netpolicy_ip_allowed(family, addr, allow, nallow))
         {
             if (family) {
-                prefs_ip_text(family, addr, text, sizeof(text));
+                prefs_netpolicy_ip_text(family, addr, text, sizeof(text));
 
             } else {
                 ngx_cpystrn((u_char *) text, (u_char *) "?", sizeof(text));
             }
 
             if (ctx->url.host_type == PREFS_URL_HOST_NAME) {
-                ngx_prefs_whc_fail(ctx, 1, "\"%V\" resolves to %s, which is "
-                                   "not a global address "
-                                   "(prefs_webhook_allow_network)",
-                                   &ctx->host, text);
+                ngx_prefs_whclient_fail(ctx, 1, "\"%V\" resolves to %s, "
+                                        "which is not a global address "
+                                        "(prefs_webhook_allow_network)",
+                                        &ctx->host, text);
 
             } else {
-                ngx_prefs_whc_fail(ctx, 1, "%s is not a global address "
-                                   "(prefs_webhook_allow_network)", text);
+                ngx_prefs_whclient_fail(ctx, 1, "%s is not a global address "
+                                        "(prefs_webhook_allow_network)", text);
             }
 
             return;
         }
     }
 
-    ngx_prefs_whc_start(ctx);
+    ngx_prefs_whclient_start(ctx);
 }
 
 
 static ngx_int_t
-ngx_prefs_whc_sockaddr_family(struct sockaddr *sa, u_char **addr)
+ngx_prefs_whclient_sockaddr_family(struct sockaddr *sa, u_char **addr)
 {
     switch (sa->sa_family) {
 
@@ -450,13 +454,13 @@ ngx_prefs_whc_sockaddr_family(struct sockaddr *sa, u_char **addr)
 
 
 static void
-ngx_prefs_whc_start(ngx_prefs_whc_ctx_t *ctx)
+ngx_prefs_whclient_start(ngx_prefs_whclient_ctx_t *ctx)
 {
-    size_t                len;
-    u_char               *p;
-    ngx_str_t             target;
-    ngx_connection_t     *c;
-    ngx_prefs_whc_req_t  *req = ctx->req;
+    size_t                     len;
+    u_char                    *p;
+    ngx_str_t                  target;
+    ngx_connection_t          *c;
+    ngx_prefs_whclient_req_t  *req = ctx->req;
 
     /* the request, once: it may be sent twice, on a reused then a new one */
 
@@ -473,7 +477,7 @@ ngx_prefs_whc_start(ngx_prefs_whc_ctx_t *ctx)
 
         p = ngx_pnalloc(ctx->pool, len);
         if (p == NULL) {
-            ngx_prefs_whc_fail(ctx, 0, "out of memory");
+            ngx_prefs_whclient_fail(ctx, 0, "out of memory");
             return;
         }
 
@@ -505,43 +509,43 @@ ngx_prefs_whc_start(ngx_prefs_whc_ctx_t *ctx)
                         ctx->pmcf->webhook.response_max, ngx_time());
 
     if (!ctx->retried) {
-        ctx->conn = ngx_prefs_whc_idle_get(ctx);
+        ctx->conn = ngx_prefs_whclient_idle_get(ctx);
 
         if (ctx->conn) {
             ctx->reused = 1;
             c = ctx->conn->connection;
             c->data = ctx;
-            c->read->handler = ngx_prefs_whc_read_handler;
-            c->write->handler = ngx_prefs_whc_write_handler;
+            c->read->handler = ngx_prefs_whclient_read_handler;
+            c->write->handler = ngx_prefs_whclient_write_handler;
 
             ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ctx->log, 0,
                            "prefs webhook: reusing a connection to %V",
                            &ctx->key);
 
-            ngx_prefs_whc_send_request(ctx);
+            ngx_prefs_whclient_send_request(ctx);
             return;
         }
     }
 
-    ngx_prefs_whc_connect(ctx);
+    ngx_prefs_whclient_connect(ctx);
 }
 
 
 static void
-ngx_prefs_whc_connect(ngx_prefs_whc_ctx_t *ctx)
+ngx_prefs_whclient_connect(ngx_prefs_whclient_ctx_t *ctx)
 {
-    ngx_int_t               rc;
-    ngx_str_t               name;
-    ngx_addr_t             *addr;
-    ngx_pool_t             *pool;
-    ngx_connection_t       *c;
-    ngx_prefs_whc_conn_t   *wc;
-    ngx_peer_connection_t   pc;
+    ngx_int_t                   rc;
+    ngx_str_t                   name;
+    ngx_addr_t                 *addr;
+    ngx_pool_t                 *pool;
+    ngx_connection_t           *c;
+    ngx_prefs_whclient_conn_t  *wc;
+    ngx_peer_connection_t       pc;
 
     ctx->reused = 0;
 
     if (ctx->next_addr >= ctx->naddrs) {
-        ngx_prefs_whc_fail(ctx, 0, "cannot connect to %V", &ctx->key);
+        ngx_prefs_whclient_fail(ctx, 0, "cannot connect to %V", &ctx->key);
         return;
     }
 
@@ -567,18 +571,18 @@ ngx_prefs_whc_connect(ngx_prefs_whc_ctx_t *ctx)
         }
 
         if (ctx->next_addr < ctx->naddrs) {
-            ngx_prefs_whc_connect(ctx);
+            ngx_prefs_whclient_connect(ctx);
             return;
         }
 
-        ngx_prefs_whc_fail(ctx, 0, "cannot connect to %V", &ctx->key);
+        ngx_prefs_whclient_fail(ctx, 0, "cannot connect to %V", &ctx->key);
         return;
     }
 
     c = pc.connection;
 
     pool = ngx_create_pool(1024, ctx->log);
-    wc = pool ? ngx_pcalloc(pool, sizeof(ngx_prefs_whc_conn_t)) : NULL;
+    wc = pool ? ngx_pcalloc(pool, sizeof(ngx_prefs_whclient_conn_t)) : NULL;
 
     if (wc) {
         wc->key.data = ngx_pstrdup(pool, &ctx->key);
@@ -591,7 +595,7 @@ ngx_prefs_whc_connect(ngx_prefs_whc_ctx_t *ctx)
         }
 
         ngx_close_connection(c);
-        ngx_prefs_whc_fail(ctx, 0, "out of memory");
+        ngx_prefs_whclient_fail(ctx, 0, "out of memory");
         return;
     }
 
@@ -605,28 +609,28 @@ ngx_prefs_whc_connect(ngx_prefs_whc_ctx_t *ctx)
     ctx->conn = wc;
 
     c->data = ctx;
-    c->read->handler = ngx_prefs_whc_dummy;
-    c->write->handler = ngx_prefs_whc_connected;
+    c->read->handler = ngx_prefs_whclient_dummy;
+    c->write->handler = ngx_prefs_whclient_connected;
 
     if (rc == NGX_AGAIN) {
         ngx_add_timer(c->write, ctx->pmcf->webhook.connect_timeout);
         return;
     }
 
-    ngx_prefs_whc_connected(c->write);
+    ngx_prefs_whclient_connected(c->write);
 }
 
 
 static void
-ngx_prefs_whc_connected(ngx_event_t *wev)
+ngx_prefs_whclient_connected(ngx_event_t *wev)
 {
-    int                   err;
-    socklen_t             len;
-    ngx_connection_t     *c = wev->data;
-    ngx_prefs_whc_ctx_t  *ctx = c->data;
+    int                        err;
+    socklen_t                  len;
+    ngx_connection_t          *c = wev->data;
+    ngx_prefs_whclient_ctx_t  *ctx = c->data;
 
     if (wev->timedout) {
-        ngx_prefs_whc_broken(ctx, "connect timed out");
+        ngx_prefs_whclient_broken(ctx, "connect timed out");
         return;
     }
 
@@ -644,23 +648,23 @@ ngx_prefs_whc_connected(ngx_event_t *wev)
     if (err) {
         ngx_log_error(NGX_LOG_INFO, ctx->log, err,
                       "prefs webhook: connect() to %V failed", &ctx->key);
-        ngx_prefs_whc_broken(ctx, "connection refused or unreachable");
+        ngx_prefs_whclient_broken(ctx, "connection refused or unreachable");
         return;
     }
 
 #if (NGX_SSL)
     if (ctx->url.https) {
-        ngx_prefs_whc_ssl_start(ctx);
+        ngx_prefs_whclient_ssl_start(ctx);
         return;
     }
 #endif
 
-    ngx_prefs_whc_send_request(ctx);
+    ngx_prefs_whclient_send_request(ctx);
 }
 
 
 static void
-ngx_prefs_whc_dummy(ngx_event_t *ev)
+ngx_prefs_whclient_dummy(ngx_event_t *ev)
 {
 }
 
@@ -668,15 +672,15 @@ ngx_prefs_whc_dummy(ngx_event_t *ev)
 #if (NGX_SSL)
 
 static void
-ngx_prefs_whc_ssl_start(ngx_prefs_whc_ctx_t *ctx)
+ngx_prefs_whclient_ssl_start(ngx_prefs_whclient_ctx_t *ctx)
 {
     SSL               *ssl;
     ngx_int_t          rc;
     ngx_connection_t  *c = ctx->conn->connection;
 
     if (ctx->pmcf->webhook.ssl == NULL) {
-        ngx_prefs_whc_fail(ctx, 0, "HTTPS is unavailable: no "
-                           "prefs_webhook_ca_file could be loaded");
+        ngx_prefs_whclient_fail(ctx, 0, "HTTPS is unavailable: no "
+                                "prefs_webhook_ca_file could be loaded");
         return;
     }
 
@@ -684,23 +688,23 @@ ngx_prefs_whc_ssl_start(ngx_prefs_whc_ctx_t *ctx)
                                   NGX_SSL_BUFFER|NGX_SSL_CLIENT)
         != NGX_OK)
     {
-        ngx_prefs_whc_fail(ctx, 0, "cannot create a TLS connection");
+        ngx_prefs_whclient_fail(ctx, 0, "cannot create a TLS connection");
         return;
     }
 
     ssl = c->ssl->connection;
 
-    if (SSL_set_ex_data(ssl, ngx_prefs_whc_ssl_index, ctx->conn) == 0) {
-        ngx_prefs_whc_fail(ctx, 0, "cannot create a TLS connection");
+    if (SSL_set_ex_data(ssl, ngx_prefs_whclient_ssl_index, ctx->conn) == 0) {
+        ngx_prefs_whclient_fail(ctx, 0, "cannot create a TLS connection");
         return;
     }
 
-    c->ssl->save_session = ngx_prefs_whc_ssl_save_session;
+    c->ssl->save_session = ngx_prefs_whclient_ssl_save_session;
 
-    if (ngx_ssl_set_session(c, ngx_prefs_whc_ssl_session(&ctx->key, 0))
+    if (ngx_ssl_set_session(c, ngx_prefs_whclient_ssl_session(&ctx->key, 0))
         != NGX_OK)
     {
-        ngx_prefs_whc_fail(ctx, 0, "cannot set the TLS session");
+        ngx_prefs_whclient_fail(ctx, 0, "cannot set the TLS session");
         return;
     }
 
@@ -711,7 +715,7 @@ ngx_prefs_whc_ssl_start(ngx_prefs_whc_ctx_t *ctx)
         if (SSL_set_tlsext_host_name(ssl, (char *) ctx->host.data) != 1
             || SSL_set1_host(ssl, (char *) ctx->host.data) != 1)
         {
-            ngx_prefs_whc_fail(ctx, 0, "cannot set the TLS server name");
+            ngx_prefs_whclient_fail(ctx, 0, "cannot set the TLS server name");
             return;
         }
 
@@ -719,47 +723,48 @@ ngx_prefs_whc_ssl_start(ngx_prefs_whc_ctx_t *ctx)
                                              (char *) ctx->host.data)
                != 1)
     {
-        ngx_prefs_whc_fail(ctx, 0, "cannot set the TLS server address");
+        ngx_prefs_whclient_fail(ctx, 0, "cannot set the TLS server address");
         return;
     }
 
     rc = ngx_ssl_handshake(c);
 
     if (rc == NGX_AGAIN) {
-        c->ssl->handler = ngx_prefs_whc_ssl_handshaked;
+        c->ssl->handler = ngx_prefs_whclient_ssl_handshaked;
         return;
     }
 
-    ngx_prefs_whc_ssl_handshaked(c);
+    ngx_prefs_whclient_ssl_handshaked(c);
 }
 
 
 static void
-ngx_prefs_whc_ssl_handshaked(ngx_connection_t *c)
+ngx_prefs_whclient_ssl_handshaked(ngx_connection_t *c)
 {
-    long                  rc;
-    ngx_prefs_whc_ctx_t  *ctx = c->data;
+    long                       rc;
+    ngx_prefs_whclient_ctx_t  *ctx = c->data;
 
     if (!c->ssl->handshaked) {
-        (void) ngx_prefs_whc_ssl_session(&ctx->key, 1);
-        ngx_prefs_whc_fail(ctx, 0, "TLS handshake with %V failed",
-                           &ctx->key);
+        (void) ngx_prefs_whclient_ssl_session(&ctx->key, 1);
+        ngx_prefs_whclient_fail(ctx, 0, "TLS handshake with %V failed",
+                                &ctx->key);
         return;
     }
 
     rc = SSL_get_verify_result(c->ssl->connection);
 
     if (rc != X509_V_OK) {
-        (void) ngx_prefs_whc_ssl_session(&ctx->key, 1);
-        ngx_prefs_whc_fail(ctx, 0, "TLS certificate of %V not accepted: "
-                           "(%l) %s", &ctx->key, rc,
-                           X509_verify_cert_error_string(rc));
+        (void) ngx_prefs_whclient_ssl_session(&ctx->key, 1);
+        ngx_prefs_whclient_fail(ctx, 0, "TLS certificate of %V not accepted: "
+                                "(%l) %s", &ctx->key, rc,
+                                X509_verify_cert_error_string(rc));
         return;
     }
 
     if (SSL_get0_peer_certificate(c->ssl->connection) == NULL) {
-        (void) ngx_prefs_whc_ssl_session(&ctx->key, 1);
-        ngx_prefs_whc_fail(ctx, 0, "%V sent no TLS certificate", &ctx->key);
+        (void) ngx_prefs_whclient_ssl_session(&ctx->key, 1);
+        ngx_prefs_whclient_fail(ctx, 0, "%V sent no TLS certificate",
+                                &ctx->key);
         return;
     }
 
@@ -767,10 +772,10 @@ ngx_prefs_whc_ssl_handshaked(ngx_connection_t *c)
                    "prefs webhook: TLS with %V%s", &ctx->key,
                    SSL_session_reused(c->ssl->connection) ? ", resumed" : "");
 
-    c->read->handler = ngx_prefs_whc_read_handler;
-    c->write->handler = ngx_prefs_whc_write_handler;
+    c->read->handler = ngx_prefs_whclient_read_handler;
+    c->write->handler = ngx_prefs_whclient_write_handler;
 
-    ngx_prefs_whc_send_request(ctx);
+    ngx_prefs_whclient_send_request(ctx);
 }
 
 
@@ -778,14 +783,14 @@ ngx_prefs_whc_ssl_handshaked(ngx_connection_t *c)
 /* OpenSSL has a new session (during or after the handshake): keep it */
 
 static void
-ngx_prefs_whc_ssl_save_session(ngx_connection_t *c)
+ngx_prefs_whclient_ssl_save_session(ngx_connection_t *c)
 {
-    ngx_uint_t                i;
-    ngx_ssl_session_t        *session;
-    ngx_prefs_whc_conn_t     *wc;
-    ngx_prefs_whc_session_t  *s;
+    ngx_uint_t                     i;
+    ngx_ssl_session_t             *session;
+    ngx_prefs_whclient_conn_t     *wc;
+    ngx_prefs_whclient_session_t  *s;
 
-    wc = SSL_get_ex_data(c->ssl->connection, ngx_prefs_whc_ssl_index);
+    wc = SSL_get_ex_data(c->ssl->connection, ngx_prefs_whclient_ssl_index);
     if (wc == NULL || wc->key.len > NGX_PREFS_WHC_KEY_LEN) {
         return;
     }
@@ -796,7 +801,7 @@ ngx_prefs_whc_ssl_save_session(ngx_connection_t *c)
     }
 
     for (i = 0; i < NGX_PREFS_WHC_SESSIONS; i++) {
-        s = &ngx_prefs_whc_sessions[i];
+        s = &ngx_prefs_whclient_sessions[i];
 
         if (s->session && s->key_len == wc->key.len
             && ngx_memcmp(s->key, wc->key.data, s->key_len) == 0)
@@ -806,7 +811,7 @@ ngx_prefs_whc_ssl_save_session(ngx_connection_t *c)
     }
 
     if (i == NGX_PREFS_WHC_SESSIONS) {
-        s = &ngx_prefs_whc_sessions[ngx_prefs_whc_session_next++
+        s = &ngx_prefs_whclient_sessions[ngx_prefs_whclient_session_next++
                                     % NGX_PREFS_WHC_SESSIONS];
     }
 
@@ -823,14 +828,14 @@ ngx_prefs_whc_ssl_save_session(ngx_connection_t *c)
 /* the session kept for a destination (not referenced), or forgets it */
 
 static ngx_ssl_session_t *
-ngx_prefs_whc_ssl_session(ngx_str_t *key, ngx_uint_t remove)
+ngx_prefs_whclient_ssl_session(ngx_str_t *key, ngx_uint_t remove)
 {
-    ngx_uint_t                i;
-    ngx_ssl_session_t        *session;
-    ngx_prefs_whc_session_t  *s;
+    ngx_uint_t                     i;
+    ngx_ssl_session_t             *session;
+    ngx_prefs_whclient_session_t  *s;
 
     for (i = 0; i < NGX_PREFS_WHC_SESSIONS; i++) {
-        s = &ngx_prefs_whc_sessions[i];
+        s = &ngx_prefs_whclient_sessions[i];
 
         if (s->session && s->key_len == key->len
             && ngx_memcmp(s->key, key->data, key->len) == 0)
@@ -854,14 +859,14 @@ ngx_prefs_whc_ssl_session(ngx_str_t *key, ngx_uint_t remove)
 
 
 static void
-ngx_prefs_whc_send_request(ngx_prefs_whc_ctx_t *ctx)
+ngx_prefs_whclient_send_request(ngx_prefs_whclient_ctx_t *ctx)
 {
     ssize_t            n;
     u_char            *pos;
     ngx_connection_t  *c = ctx->conn->connection;
 
-    c->read->handler = ngx_prefs_whc_read_handler;
-    c->write->handler = ngx_prefs_whc_write_handler;
+    c->read->handler = ngx_prefs_whclient_read_handler;
+    c->write->handler = ngx_prefs_whclient_write_handler;
 
     pos = ctx->out_pos;
 
@@ -871,13 +876,13 @@ ngx_prefs_whc_send_request(ngx_prefs_whc_ctx_t *ctx)
         if (n == NGX_AGAIN) {
             ctx->out_pos = pos;
             if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
-                ngx_prefs_whc_broken(ctx, "cannot wait to write");
+                ngx_prefs_whclient_broken(ctx, "cannot wait to write");
             }
             return;
         }
 
         if (n == NGX_ERROR || n == 0) {
-            ngx_prefs_whc_broken(ctx, "cannot send the request");
+            ngx_prefs_whclient_broken(ctx, "cannot send the request");
             return;
         }
 
@@ -888,35 +893,35 @@ ngx_prefs_whc_send_request(ngx_prefs_whc_ctx_t *ctx)
 
     ctx->out_pos = pos;
     ctx->sent = 1;
-    c->write->handler = ngx_prefs_whc_dummy;
+    c->write->handler = ngx_prefs_whclient_dummy;
 
-    ngx_prefs_whc_read_handler(c->read);
+    ngx_prefs_whclient_read_handler(c->read);
 }
 
 
 static void
-ngx_prefs_whc_write_handler(ngx_event_t *wev)
+ngx_prefs_whclient_write_handler(ngx_event_t *wev)
 {
-    ngx_connection_t     *c = wev->data;
-    ngx_prefs_whc_ctx_t  *ctx = c->data;
+    ngx_connection_t          *c = wev->data;
+    ngx_prefs_whclient_ctx_t  *ctx = c->data;
 
-    ngx_prefs_whc_send_request(ctx);
+    ngx_prefs_whclient_send_request(ctx);
 }
 
 
 static void
-ngx_prefs_whc_read_handler(ngx_event_t *rev)
+ngx_prefs_whclient_read_handler(ngx_event_t *rev)
 {
-    int                   rc;
-    size_t                used;
-    ssize_t               n;
-    ngx_connection_t     *c = rev->data;
-    ngx_prefs_whc_ctx_t  *ctx = c->data;
+    int                        rc;
+    size_t                     used;
+    ssize_t                    n;
+    ngx_connection_t          *c = rev->data;
+    ngx_prefs_whclient_ctx_t  *ctx = c->data;
 
     if (!ctx->sent) {
         /* still sending: a response this early is read afterwards */
         if (ngx_handle_read_event(rev, 0) != NGX_OK) {
-            ngx_prefs_whc_broken(ctx, "cannot wait to read");
+            ngx_prefs_whclient_broken(ctx, "cannot wait to read");
         }
         return;
     }
@@ -926,23 +931,23 @@ ngx_prefs_whc_read_handler(ngx_event_t *rev)
 
         if (n == NGX_AGAIN) {
             if (ngx_handle_read_event(rev, 0) != NGX_OK) {
-                ngx_prefs_whc_broken(ctx, "cannot wait to read");
+                ngx_prefs_whclient_broken(ctx, "cannot wait to read");
             }
             return;
         }
 
         if (n == NGX_ERROR) {
-            ngx_prefs_whc_broken(ctx, "cannot read the response");
+            ngx_prefs_whclient_broken(ctx, "cannot read the response");
             return;
         }
 
         if (n == 0) {
             if (prefs_httpresp_eof(ctx->resp) == PREFS_HTTPRESP_DONE) {
-                ngx_prefs_whc_response(ctx, 0);
+                ngx_prefs_whclient_response(ctx, 0);
                 return;
             }
 
-            ngx_prefs_whc_broken(ctx, ctx->resp->error);
+            ngx_prefs_whclient_broken(ctx, ctx->resp->error);
             return;
         }
 
@@ -951,14 +956,14 @@ ngx_prefs_whc_read_handler(ngx_event_t *rev)
 
         if (rc == PREFS_HTTPRESP_DONE) {
             /* bytes past the response: the connection cannot be trusted */
-            ngx_prefs_whc_response(ctx, ctx->resp->keepalive
+            ngx_prefs_whclient_response(ctx, ctx->resp->keepalive
                                         && used == (size_t) n);
             return;
         }
 
         if (rc == PREFS_HTTPRESP_ERROR) {
-            ngx_prefs_whc_fail(ctx, 0, "bad response from %V: %s",
-                               &ctx->key, ctx->resp->error);
+            ngx_prefs_whclient_fail(ctx, 0, "bad response from %V: %s",
+                                    &ctx->key, ctx->resp->error);
             return;
         }
     }
@@ -966,10 +971,10 @@ ngx_prefs_whc_read_handler(ngx_event_t *rev)
 
 
 static void
-ngx_prefs_whc_response(ngx_prefs_whc_ctx_t *ctx, ngx_uint_t keepalive)
+ngx_prefs_whclient_response(ngx_prefs_whclient_ctx_t *ctx, ngx_uint_t keepalive)
 {
-    ngx_prefs_whc_req_t   *req = ctx->req;
-    ngx_prefs_whc_conn_t  *wc = ctx->conn;
+    ngx_prefs_whclient_req_t   *req = ctx->req;
+    ngx_prefs_whclient_conn_t  *wc = ctx->conn;
 
     req->status = ctx->resp->status;
     req->retry_after = ctx->resp->retry_after;
@@ -989,13 +994,13 @@ ngx_prefs_whc_response(ngx_prefs_whc_ctx_t *ctx, ngx_uint_t keepalive)
     wc->exchanges++;
 
     if (keepalive && ctx->pmcf->webhook.keepalive) {
-        ngx_prefs_whc_idle_put(wc);
+        ngx_prefs_whclient_idle_put(wc);
 
     } else {
-        ngx_prefs_whc_close(wc->connection);
+        ngx_prefs_whclient_close(wc->connection);
     }
 
-    ngx_prefs_whc_finish(ctx);
+    ngx_prefs_whclient_finish(ctx);
 }
 
 
@@ -1006,7 +1011,7 @@ ngx_prefs_whc_response(ngx_prefs_whc_ctx_t *ctx, ngx_uint_t keepalive)
  */
 
 static void
-ngx_prefs_whc_broken(ngx_prefs_whc_ctx_t *ctx, const char *what)
+ngx_prefs_whclient_broken(ngx_prefs_whclient_ctx_t *ctx, const char *what)
 {
     ngx_connection_t  *c;
 
@@ -1018,37 +1023,37 @@ ngx_prefs_whc_broken(ngx_prefs_whc_ctx_t *ctx, const char *what)
                       "retrying on a new one", &ctx->key, what);
 
         ctx->conn = NULL;
-        ngx_prefs_whc_close(c);
+        ngx_prefs_whclient_close(c);
 
         ctx->retried = 1;
         ctx->next_addr = 0;
-        ngx_prefs_whc_start(ctx);
+        ngx_prefs_whclient_start(ctx);
         return;
     }
 
-    if (!ctx->reused && c->write->handler == ngx_prefs_whc_connected
+    if (!ctx->reused && c->write->handler == ngx_prefs_whclient_connected
         && ctx->next_addr < ctx->naddrs)
     {
         /* not connected: the name's next address */
         ctx->conn = NULL;
-        ngx_prefs_whc_close(c);
-        ngx_prefs_whc_connect(ctx);
+        ngx_prefs_whclient_close(c);
+        ngx_prefs_whclient_connect(ctx);
         return;
     }
 
-    ngx_prefs_whc_fail(ctx, 0, "%V: %s", &ctx->key,
-                       what ? what : "connection failed");
+    ngx_prefs_whclient_fail(ctx, 0, "%V: %s", &ctx->key,
+                            what ? what : "connection failed");
 }
 
 
 static void
-ngx_prefs_whc_fail(ngx_prefs_whc_ctx_t *ctx, ngx_uint_t refused,
+ngx_prefs_whclient_fail(ngx_prefs_whclient_ctx_t *ctx, ngx_uint_t refused,
     const char *fmt, ...)
 {
-    u_char               *p, buf[NGX_MAX_ERROR_STR];
-    va_list               args;
-    ngx_uint_t            level;
-    ngx_prefs_whc_req_t  *req = ctx->req;
+    u_char                    *p, buf[NGX_MAX_ERROR_STR];
+    va_list                    args;
+    ngx_uint_t                 level;
+    ngx_prefs_whclient_req_t  *req = ctx->req;
 
     if (ctx->finished) {
         return;
@@ -1074,7 +1079,7 @@ ngx_prefs_whc_fail(ngx_prefs_whc_ctx_t *ctx, ngx_uint_t refused,
                   refused ? " (refused)" : "");
 
     if (ctx->conn) {
-        ngx_prefs_whc_close(ctx->conn->connection);
+        ngx_prefs_whclient_close(ctx->conn->connection);
         ctx->conn = NULL;
     }
 
@@ -1083,14 +1088,14 @@ ngx_prefs_whc_fail(ngx_prefs_whc_ctx_t *ctx, ngx_uint_t refused,
         ctx->resolving = NULL;
     }
 
-    ngx_prefs_whc_finish(ctx);
+    ngx_prefs_whclient_finish(ctx);
 }
 
 
-/* the handler is never called from inside ngx_prefs_whc_send() */
+/* the handler is never called from inside ngx_prefs_whclient_send() */
 
 static void
-ngx_prefs_whc_finish(ngx_prefs_whc_ctx_t *ctx)
+ngx_prefs_whclient_finish(ngx_prefs_whclient_ctx_t *ctx)
 {
     if (ctx->finished) {
         return;
@@ -1107,11 +1112,11 @@ ngx_prefs_whc_finish(ngx_prefs_whc_ctx_t *ctx)
 
 
 static void
-ngx_prefs_whc_done_handler(ngx_event_t *ev)
+ngx_prefs_whclient_done_handler(ngx_event_t *ev)
 {
-    ngx_prefs_whc_ctx_t  *ctx = ev->data;
+    ngx_prefs_whclient_ctx_t  *ctx = ev->data;
 
-    ngx_prefs_whc_req_t  *req;
+    ngx_prefs_whclient_req_t  *req;
 
     req = ctx->req;
     ctx->cln->handler = NULL;
@@ -1123,28 +1128,28 @@ ngx_prefs_whc_done_handler(ngx_event_t *ev)
 
 
 static void
-ngx_prefs_whc_timeout_handler(ngx_event_t *ev)
+ngx_prefs_whclient_timeout_handler(ngx_event_t *ev)
 {
-    ngx_prefs_whc_ctx_t  *ctx = ev->data;
+    ngx_prefs_whclient_ctx_t  *ctx = ev->data;
 
-    ngx_prefs_whc_fail(ctx, 0, "%V: no complete answer within the timeout",
-                       &ctx->key);
+    ngx_prefs_whclient_fail(ctx, 0, "%V: no complete answer within the timeout",
+                            &ctx->key);
 }
 
 
 /* the caller's pool is being destroyed before the handler ran */
 
 static void
-ngx_prefs_whc_cancel(void *data)
+ngx_prefs_whclient_cancel(void *data)
 {
-    ngx_prefs_whc_ctx_t  *ctx = data;
+    ngx_prefs_whclient_ctx_t  *ctx = data;
 
-    ngx_prefs_whc_abort(ctx);
+    ngx_prefs_whclient_abort(ctx);
 }
 
 
 static void
-ngx_prefs_whc_abort(ngx_prefs_whc_ctx_t *ctx)
+ngx_prefs_whclient_abort(ngx_prefs_whclient_ctx_t *ctx)
 {
     if (ctx->done.posted) {
         ngx_delete_posted_event(&ctx->done);
@@ -1160,7 +1165,7 @@ ngx_prefs_whc_abort(ngx_prefs_whc_ctx_t *ctx)
     }
 
     if (ctx->conn) {
-        ngx_prefs_whc_close(ctx->conn->connection);
+        ngx_prefs_whclient_close(ctx->conn->connection);
         ctx->conn = NULL;
     }
 
@@ -1170,19 +1175,19 @@ ngx_prefs_whc_abort(ngx_prefs_whc_ctx_t *ctx)
 
 /* the most recently parked connection to one of the addresses */
 
-static ngx_prefs_whc_conn_t *
-ngx_prefs_whc_idle_get(ngx_prefs_whc_ctx_t *ctx)
+static ngx_prefs_whclient_conn_t *
+ngx_prefs_whclient_idle_get(ngx_prefs_whclient_ctx_t *ctx)
 {
-    ngx_uint_t             i;
-    ngx_queue_t           *q;
-    ngx_connection_t      *c;
-    ngx_prefs_whc_conn_t  *wc;
+    ngx_uint_t                  i;
+    ngx_queue_t                *q;
+    ngx_connection_t           *c;
+    ngx_prefs_whclient_conn_t  *wc;
 
-    for (q = ngx_queue_head(&ngx_prefs_whc_idle);
-         q != ngx_queue_sentinel(&ngx_prefs_whc_idle);
+    for (q = ngx_queue_head(&ngx_prefs_whclient_idle);
+         q != ngx_queue_sentinel(&ngx_prefs_whclient_idle);
          q = ngx_queue_next(q))
     {
-        wc = ngx_queue_data(q, ngx_prefs_whc_conn_t, queue);
+        wc = ngx_queue_data(q, ngx_prefs_whclient_conn_t, queue);
 
         if (wc->key.len != ctx->key.len
             || ngx_strncmp(wc->key.data, ctx->key.data, ctx->key.len) != 0)
@@ -1206,7 +1211,7 @@ ngx_prefs_whc_idle_get(ngx_prefs_whc_ctx_t *ctx)
 
         ngx_queue_remove(q);
         ngx_queue_init(q);
-        ngx_prefs_whc_nidle--;
+        ngx_prefs_whclient_nidle--;
 
         c = wc->connection;
         c->idle = 0;
@@ -1226,14 +1231,14 @@ ngx_prefs_whc_idle_get(ngx_prefs_whc_ctx_t *ctx)
 
 
 static void
-ngx_prefs_whc_idle_put(ngx_prefs_whc_conn_t *wc)
+ngx_prefs_whclient_idle_put(ngx_prefs_whclient_conn_t *wc)
 {
     u_char                        b;
     ssize_t                       n;
     ngx_uint_t                    same;
     ngx_queue_t                  *q, *oldest;
     ngx_connection_t             *c = wc->connection;
-    ngx_prefs_whc_conn_t         *other;
+    ngx_prefs_whclient_conn_t    *other;
     ngx_http_prefs_main_conf_t   *pmcf;
 
     pmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
@@ -1244,13 +1249,13 @@ ngx_prefs_whc_idle_put(ngx_prefs_whc_conn_t *wc)
         n = c->recv(c, &b, 1);
 
         if (n != NGX_AGAIN) {
-            ngx_prefs_whc_close(c);
+            ngx_prefs_whclient_close(c);
             return;
         }
     }
 
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-        ngx_prefs_whc_close(c);
+        ngx_prefs_whclient_close(c);
         return;
     }
 
@@ -1259,11 +1264,11 @@ ngx_prefs_whc_idle_put(ngx_prefs_whc_conn_t *wc)
     same = 0;
     oldest = NULL;
 
-    for (q = ngx_queue_head(&ngx_prefs_whc_idle);
-         q != ngx_queue_sentinel(&ngx_prefs_whc_idle);
+    for (q = ngx_queue_head(&ngx_prefs_whclient_idle);
+         q != ngx_queue_sentinel(&ngx_prefs_whclient_idle);
          q = ngx_queue_next(q))
     {
-        other = ngx_queue_data(q, ngx_prefs_whc_conn_t, queue);
+        other = ngx_queue_data(q, ngx_prefs_whclient_conn_t, queue);
 
         if (other->key.len == wc->key.len
             && ngx_strncmp(other->key.data, wc->key.data, wc->key.len) == 0)
@@ -1274,26 +1279,26 @@ ngx_prefs_whc_idle_put(ngx_prefs_whc_conn_t *wc)
     }
 
     if (same >= pmcf->webhook.keepalive && oldest) {
-        other = ngx_queue_data(oldest, ngx_prefs_whc_conn_t, queue);
-        ngx_prefs_whc_close(other->connection);
+        other = ngx_queue_data(oldest, ngx_prefs_whclient_conn_t, queue);
+        ngx_prefs_whclient_close(other->connection);
     }
 
-    if (ngx_prefs_whc_nidle >= NGX_PREFS_WHC_IDLE_MAX) {
-        q = ngx_queue_last(&ngx_prefs_whc_idle);
-        other = ngx_queue_data(q, ngx_prefs_whc_conn_t, queue);
-        ngx_prefs_whc_close(other->connection);
+    if (ngx_prefs_whclient_nidle >= NGX_PREFS_WHC_IDLE_MAX) {
+        q = ngx_queue_last(&ngx_prefs_whclient_idle);
+        other = ngx_queue_data(q, ngx_prefs_whclient_conn_t, queue);
+        ngx_prefs_whclient_close(other->connection);
     }
 
-    ngx_queue_insert_head(&ngx_prefs_whc_idle, &wc->queue);
-    ngx_prefs_whc_nidle++;
+    ngx_queue_insert_head(&ngx_prefs_whclient_idle, &wc->queue);
+    ngx_prefs_whclient_nidle++;
 
     c->data = wc;
     c->idle = 1;
     c->log = ngx_cycle->log;
     c->read->log = c->log;
     c->write->log = c->log;
-    c->read->handler = ngx_prefs_whc_idle_handler;
-    c->write->handler = ngx_prefs_whc_dummy;
+    c->read->handler = ngx_prefs_whclient_idle_handler;
+    c->write->handler = ngx_prefs_whclient_dummy;
 
     ngx_add_timer(c->read, pmcf->webhook.keepalive_timeout);
 }
@@ -1302,12 +1307,12 @@ ngx_prefs_whc_idle_put(ngx_prefs_whc_conn_t *wc)
 /* an idle connection that times out, or that the server closes */
 
 static void
-ngx_prefs_whc_idle_handler(ngx_event_t *ev)
+ngx_prefs_whclient_idle_handler(ngx_event_t *ev)
 {
-    int                    n;
-    char                   buf[1];
-    ngx_connection_t      *c = ev->data;
-    ngx_prefs_whc_conn_t  *wc = c->data;
+    int                         n;
+    char                        buf[1];
+    ngx_connection_t           *c = ev->data;
+    ngx_prefs_whclient_conn_t  *wc = c->data;
 
     if (ev->timedout || c->close) {
         goto close;
@@ -1338,20 +1343,20 @@ close:
                    "prefs webhook: closing an idle connection to %V",
                    &wc->key);
 
-    ngx_prefs_whc_close(c);
+    ngx_prefs_whclient_close(c);
 }
 
 
 static void
-ngx_prefs_whc_close(ngx_connection_t *c)
+ngx_prefs_whclient_close(ngx_connection_t *c)
 {
-    ngx_pool_t            *pool;
-    ngx_prefs_whc_conn_t  *wc;
+    ngx_pool_t                 *pool;
+    ngx_prefs_whclient_conn_t  *wc;
 
     if (c->idle) {
         wc = c->data;
         ngx_queue_remove(&wc->queue);
-        ngx_prefs_whc_nidle--;
+        ngx_prefs_whclient_nidle--;
         c->idle = 0;
     }
 
@@ -1375,17 +1380,17 @@ ngx_prefs_whc_close(ngx_connection_t *c)
 /* configuration */
 
 char *
-ngx_prefs_whc_allow_network(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_prefs_whclient_allow_network(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_prefs_main_conf_t *pmcf = conf;
 
-    ngx_str_t     *value;
-    ngx_uint_t     i;
-    prefs_cidr_t  *cidr;
+    ngx_str_t               *value;
+    ngx_uint_t               i;
+    prefs_netpolicy_cidr_t  *cidr;
 
     if (pmcf->webhook.allow == NULL) {
         pmcf->webhook.allow = ngx_array_create(cf->pool, 4,
-                                               sizeof(prefs_cidr_t));
+                                               sizeof(prefs_netpolicy_cidr_t));
         if (pmcf->webhook.allow == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -1399,7 +1404,8 @@ ngx_prefs_whc_allow_network(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        if (prefs_cidr_parse((char *) value[i].data, value[i].len, cidr)
+        if (prefs_netpolicy_cidr_parse((char *) value[i].data, value[i].len,
+                                       cidr)
             != 0)
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1415,7 +1421,7 @@ ngx_prefs_whc_allow_network(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 char *
-ngx_prefs_whc_resolver(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_prefs_whclient_resolver(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_prefs_main_conf_t *pmcf = conf;
 
@@ -1444,7 +1450,7 @@ ngx_prefs_whc_resolver(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
  */
 
 ngx_int_t
-ngx_prefs_whc_init_conf(ngx_conf_t *cf, ngx_http_prefs_main_conf_t *pmcf)
+ngx_prefs_whclient_init_conf(ngx_conf_t *cf, ngx_http_prefs_main_conf_t *pmcf)
 {
 #if (NGX_SSL)
     ngx_ssl_t           *ssl;
@@ -1491,15 +1497,15 @@ ngx_prefs_whc_init_conf(ngx_conf_t *cf, ngx_http_prefs_main_conf_t *pmcf)
         return NGX_ERROR;
     }
 
-    /* new sessions reach ngx_prefs_whc_ssl_save_session() */
+    /* new sessions reach ngx_prefs_whclient_ssl_save_session() */
     if (ngx_ssl_client_session_cache(cf, ssl, 1) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    if (ngx_prefs_whc_ssl_index == -1) {
-        ngx_prefs_whc_ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL,
-                                                       NULL);
-        if (ngx_prefs_whc_ssl_index == -1) {
+    if (ngx_prefs_whclient_ssl_index == -1) {
+        ngx_prefs_whclient_ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+                                                            NULL);
+        if (ngx_prefs_whclient_ssl_index == -1) {
             return NGX_ERROR;
         }
     }

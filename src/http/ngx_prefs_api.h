@@ -27,7 +27,7 @@
 
 typedef struct ngx_prefs_api_ctx_s  ngx_prefs_api_ctx_t;
 
-typedef ngx_int_t (*ngx_prefs_route_pt)(ngx_http_request_t *r,
+typedef ngx_int_t (*ngx_prefs_api_route_pt)(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
 
 
@@ -37,34 +37,34 @@ typedef struct {
     const char                *path[NGX_PREFS_API_MAX_ARGS + 3];
     ngx_uint_t                 perm;
     ngx_uint_t                 apis;
-    ngx_prefs_route_pt         handler;
+    ngx_prefs_api_route_pt     handler;
     const void                *data;
-} ngx_prefs_route_t;
+} ngx_prefs_api_route_t;
 
 
 struct ngx_prefs_api_ctx_s {
-    prefs_path_t               path;
-    ngx_uint_t                 first;        /* the clientId's segment */
-    ngx_str_t                  client_id;
+    prefs_path_t                  path;
+    ngx_uint_t                    first;       /* the clientId's segment */
+    ngx_str_t                     client_id;
 
-    prefs_auth_t               auth;
-    int                        auth_rc;
-    ngx_str_t                  cache_key;
+    prefs_auth_t                  auth;
+    int                           auth_rc;
+    ngx_str_t                     cache_key;
 
-    int64_t                    account_id;
-    int64_t                    user_id;
-    ngx_uint_t                 perms;
-    char                       account_text[NGX_INT64_LEN + 1];
-    char                       user_text[NGX_INT64_LEN + 1];
+    int64_t                       account_id;
+    int64_t                       user_id;
+    ngx_uint_t                    perms;
+    char                          account_text[NGX_INT64_LEN + 1];
+    char                          user_text[NGX_INT64_LEN + 1];
 
-    const ngx_prefs_route_t   *route;
-    ngx_str_t                  args[NGX_PREFS_API_MAX_ARGS];
-    ngx_uint_t                 nargs;
+    const ngx_prefs_api_route_t  *route;
+    ngx_str_t                     args[NGX_PREFS_API_MAX_ARGS];
+    ngx_uint_t                    nargs;
 
-    ngx_prefs_route_pt         authorized;   /* runs once authenticated */
+    ngx_prefs_api_route_pt        authorized;  /* runs once authenticated */
 
-    ngx_str_t                  body;         /* raw request body, if any */
-    ngx_str_t                  locale_arg;   /* an explicit locale, as sent */
+    ngx_str_t                     body;        /* raw request body, if any */
+    ngx_str_t                     locale_arg;  /* an explicit locale, as sent */
 };
 
 

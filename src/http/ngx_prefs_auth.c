@@ -65,7 +65,7 @@ static ngx_prefs_auth_fail_t *ngx_prefs_auth_fail_lookup(
     ngx_prefs_shm_t *sh, ngx_str_t *key, uint32_t hash);
 
 
-static const char  *ngx_prefs_perm_names[] = {
+static const char  *ngx_prefs_auth_perm_names[] = {
     "ConfigurationRead",
     "ConfigurationWrite",
     "ProfileRead",
@@ -101,9 +101,9 @@ ngx_prefs_auth_perms_parse(u_char *list, size_t len)
         comma = ngx_strlchr(p, end, ',');
         n = (comma ? comma : end) - p;
 
-        for (i = 0; ngx_prefs_perm_names[i]; i++) {
-            if (ngx_strlen(ngx_prefs_perm_names[i]) == n
-                && ngx_strncmp(ngx_prefs_perm_names[i], p, n) == 0)
+        for (i = 0; ngx_prefs_auth_perm_names[i]; i++) {
+            if (ngx_strlen(ngx_prefs_auth_perm_names[i]) == n
+                && ngx_strncmp(ngx_prefs_auth_perm_names[i], p, n) == 0)
             {
                 perms |= (ngx_uint_t) 1 << i;
                 break;
@@ -122,9 +122,9 @@ ngx_prefs_auth_perm_name(ngx_uint_t perm)
 {
     ngx_uint_t  i;
 
-    for (i = 0; ngx_prefs_perm_names[i]; i++) {
+    for (i = 0; ngx_prefs_auth_perm_names[i]; i++) {
         if (perm == ((ngx_uint_t) 1 << i)) {
-            return ngx_prefs_perm_names[i];
+            return ngx_prefs_auth_perm_names[i];
         }
     }
 
@@ -270,7 +270,7 @@ ngx_prefs_auth_cache_free(ngx_prefs_auth_entry_t *e)
     ngx_queue_remove(&e->lru);
     ngx_prefs_auth_cache_n--;
 
-    prefs_wipe(e->secret, sizeof(e->secret));
+    prefs_hmac_wipe(e->secret, sizeof(e->secret));
     ngx_free(e);
 }
 
@@ -542,7 +542,7 @@ ngx_prefs_auth_request(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
                         ctx->auth.user_len, ctx->auth.user);
 
     } else {
-        if (prefs_sha256_hex(ctx->auth.token, ctx->auth.token_len, hash)
+        if (prefs_hmac_sha256_hex(ctx->auth.token, ctx->auth.token_len, hash)
             != 0)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -646,7 +646,7 @@ ngx_prefs_auth_done(ngx_prefs_db_query_t *q)
                 ngx_prefs_db_length(q, 0, NGX_PREFS_COL_SECRETS))
             != NGX_OK)
         {
-            prefs_wipe(entry.secret, sizeof(entry.secret));
+            prefs_hmac_wipe(entry.secret, sizeof(entry.secret));
             ngx_prefs_http_finalize(r,
                 ngx_prefs_http_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                      "Internal error"));
@@ -656,7 +656,7 @@ ngx_prefs_auth_done(ngx_prefs_db_query_t *q)
 
     e = ngx_prefs_auth_cache_put(&ctx->cache_key, &entry,
                                  pmcf->auth.cache_time, pmcf->auth.cache_size);
-    prefs_wipe(entry.secret, sizeof(entry.secret));
+    prefs_hmac_wipe(entry.secret, sizeof(entry.secret));
 
     if (e == NULL) {
         ngx_prefs_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -689,9 +689,9 @@ ngx_prefs_auth_unseal(ngx_http_request_t *r, ngx_prefs_auth_entry_t *e,
         comma = ngx_strlchr(p, end, ',');
         n = (comma ? comma : end) - p;
 
-        rc = prefs_secret_open(pmcf->auth.secret_key, (char *) p, n,
-                               e->secret[e->nsecrets],
-                               NGX_PREFS_AUTH_SECRET_MAX, &plain_len);
+        rc = prefs_seal_open(pmcf->auth.secret_key, (char *) p, n,
+                             e->secret[e->nsecrets],
+                             NGX_PREFS_AUTH_SECRET_MAX, &plain_len);
         p += n + 1;
         sealed++;
 
@@ -796,7 +796,7 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     }
 
     for (i = 0; i < e->nsecrets; i++) {
-        if (prefs_auth_verify(&ctx->auth, e->secret[i], e->secret_len[i],
+        if (prefs_hmac_verify(&ctx->auth, e->secret[i], e->secret_len[i],
                               (char *) ctx->client_id.data,
                               ctx->client_id.len)
             == PREFS_AUTH_OK)

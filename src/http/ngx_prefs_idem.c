@@ -9,7 +9,7 @@
  * request's fingerprint made (method, route, SHA-256 of the body), and
  * the create's statement swapped for its keyed form, which records the key
  * and the answer in the create's own transaction (prefs_idempotent in
- * sql/010_idempotency.sql).  The answer of a replay comes from the same
+ * sql/functions/idempotency.sql).  The answer of a replay comes from the same
  * columns as the first one, so the route's handler renders it the same.
  */
 

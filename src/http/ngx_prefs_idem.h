@@ -15,10 +15,12 @@
  * Idempotency-Key on a create (ours).  A route opts in:
  *
  *   SQL   a row of prefs_idempotent_operation naming the create's call
- *         (sql/010_idempotency.sql), and a "keyed" statement: the plain
- *         statement's parameters, then $n+1 the key, $n+2 the fingerprint,
- *         $n+3 the user id; it calls prefs_idempotent() and answers the
- *         plain statement's columns followed by a column "idempotency"
+ *         (the table and its rows: sql/migrations/010_idempotency.sql; a
+ *         new row comes in a new migration), and a "keyed" statement:
+ *         the plain statement's parameters, then $n+1 the key, $n+2 the
+ *         fingerprint, $n+3 the user id; it calls prefs_idempotent() and
+ *         answers the plain statement's columns followed by a column
+ *         "idempotency"
  *
  *   C     after filling the plain query:
  *             rc = ngx_prefs_idem_apply(r, ctx, KEYED_STMT, &q);

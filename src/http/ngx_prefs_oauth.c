@@ -218,8 +218,8 @@ ngx_prefs_oauth_form(ngx_http_request_t *r, ngx_prefs_oauth_ctx_t *ctx,
                 return NGX_ERROR;
             }
 
-            n = prefs_percent_decode((char *) eq + 1, amp - eq - 1,
-                                     (char *) v, 1);
+            n = prefs_path_percent_decode((char *) eq + 1, amp - eq - 1,
+                                          (char *) v, 1);
             if (n < 0) {
                 return NGX_ERROR;
             }
@@ -277,7 +277,8 @@ ngx_prefs_oauth_basic(ngx_http_request_t *r, ngx_prefs_oauth_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    n = prefs_percent_decode((char *) decoded, colon - decoded, (char *) id, 1);
+    n = prefs_path_percent_decode((char *) decoded, colon - decoded,
+                                  (char *) id, 1);
     if (n < 0) {
         return NGX_DECLINED;
     }
@@ -285,8 +286,9 @@ ngx_prefs_oauth_basic(ngx_http_request_t *r, ngx_prefs_oauth_ctx_t *ctx)
     ctx->client_id.data = id;
     ctx->client_id.len = (size_t) n;
 
-    n = prefs_percent_decode((char *) colon + 1, decoded + dlen - colon - 1,
-                             (char *) secret, 1);
+    n = prefs_path_percent_decode((char *) colon + 1,
+                                  decoded + dlen - colon - 1,
+                                  (char *) secret, 1);
     if (n < 0) {
         return NGX_DECLINED;
     }
@@ -396,12 +398,13 @@ ngx_prefs_oauth_request(ngx_http_request_t *r, ngx_prefs_oauth_ctx_t *ctx)
                                      "later");
     }
 
-    if (prefs_random_token(ctx->token, sizeof(ctx->token),
-                           NGX_PREFS_OAUTH_TOKEN) != PREFS_AUTH_OK
-        || prefs_sha256_hex(ctx->token, ngx_strlen(ctx->token),
-                            ctx->token_hash) != 0
-        || prefs_sha256_hex(ctx->client_secret.data, ctx->client_secret.len,
-                            ctx->secret_hash) != 0)
+    if (prefs_hmac_random_token(ctx->token, sizeof(ctx->token),
+                                NGX_PREFS_OAUTH_TOKEN) != PREFS_AUTH_OK
+        || prefs_hmac_sha256_hex(ctx->token, ngx_strlen(ctx->token),
+                                 ctx->token_hash) != 0
+        || prefs_hmac_sha256_hex(ctx->client_secret.data,
+                                 ctx->client_secret.len,
+                                 ctx->secret_hash) != 0)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -490,7 +493,7 @@ ngx_prefs_oauth_issued(ngx_prefs_db_query_t *q)
         rc = ngx_prefs_http_send_json(r, NGX_HTTP_OK, body);
     }
 
-    prefs_wipe(ctx->token, sizeof(ctx->token));
+    prefs_hmac_wipe(ctx->token, sizeof(ctx->token));
 
     ngx_prefs_http_finalize(r, rc);
 }

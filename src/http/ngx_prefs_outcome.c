@@ -40,7 +40,7 @@
 #define NGX_PREFS_O_TOO_MANY   "More than 50 profiles match: narrow the search"
 
 
-static const ngx_prefs_outcome_t  ngx_prefs_outcomes[] = {
+static const ngx_prefs_outcome_t  ngx_prefs_outcome_table[] = {
 
     /* profiles: writes, search, state, parts and patches */
 
@@ -183,7 +183,7 @@ ngx_prefs_outcome_find(ngx_uint_t set, const char *outcome)
 {
     const ngx_prefs_outcome_t  *o;
 
-    for (o = ngx_prefs_outcomes; o->sets; o++) {
+    for (o = ngx_prefs_outcome_table; o->sets; o++) {
         if ((o->sets & set)
             && (o->outcome == NULL || ngx_strcmp(o->outcome, outcome) == 0))
         {

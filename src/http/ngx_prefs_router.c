@@ -38,7 +38,7 @@ static ngx_int_t ngx_prefs_router_route(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
 
 
-static const ngx_prefs_route_t  *ngx_prefs_router_routes;
+static const ngx_prefs_api_route_t  *ngx_prefs_router_routes;
 
 
 static const struct {
@@ -56,7 +56,7 @@ static const struct {
 
 
 void
-ngx_prefs_router_init(const ngx_prefs_route_t *routes)
+ngx_prefs_router_init(const ngx_prefs_api_route_t *routes)
 {
     ngx_prefs_router_routes = routes;
 }
@@ -224,12 +224,12 @@ ngx_prefs_router_parse_path(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 static ngx_int_t
 ngx_prefs_router_route(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
-    size_t                      len;
-    u_char                     *p, *start;
-    ngx_uint_t                  i, j, n, allow, api;
-    prefs_segment_t            *seg;
-    const ngx_prefs_route_t    *rt;
-    ngx_http_prefs_loc_conf_t  *plcf;
+    size_t                        len;
+    u_char                       *p, *start;
+    ngx_uint_t                    i, j, n, allow, api;
+    prefs_path_segment_t         *seg;
+    const ngx_prefs_api_route_t  *rt;
+    ngx_http_prefs_loc_conf_t    *plcf;
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
 

@@ -16,7 +16,7 @@
 
 
 /* the route table, given once at configuration by the module */
-void ngx_prefs_router_init(const ngx_prefs_route_t *routes);
+void ngx_prefs_router_init(const ngx_prefs_api_route_t *routes);
 
 /* the content handler of the API locations */
 ngx_int_t ngx_prefs_router_handler(ngx_http_request_t *r);

@@ -48,16 +48,16 @@ typedef struct {
     ngx_atomic_uint_t          gen_seen;
     ngx_atomic_uint_t          epoch_seen;
     ngx_prefs_snap_t           *check;         /* a generation check */
-} ngx_prefs_load_t;
+} ngx_prefs_snap_load_t;
 
 
 typedef struct {
     ngx_queue_t                  queue;
     ngx_http_request_t          *r;
     ngx_prefs_api_ctx_t         *ctx;
-    ngx_prefs_load_t            *load;
+    ngx_prefs_snap_load_t       *load;
     ngx_prefs_snap_answer_pt     answer;
-} ngx_prefs_waiter_t;
+} ngx_prefs_snap_waiter_t;
 
 
 typedef struct {
@@ -70,7 +70,7 @@ static ngx_int_t ngx_prefs_snap_wait(ngx_http_request_t *r,
     ngx_prefs_snap_answer_pt answer);
 static void ngx_prefs_snap_loaded(ngx_prefs_db_query_t *q);
 static void ngx_prefs_snap_checked(ngx_prefs_db_query_t *q);
-static void ngx_prefs_snap_resume(ngx_prefs_load_t *load,
+static void ngx_prefs_snap_resume(ngx_prefs_snap_load_t *load,
     ngx_prefs_snap_t *snap, ngx_prefs_db_query_t *failed);
 static void ngx_prefs_snap_waiter_cleanup(void *data);
 static ngx_prefs_snap_t *ngx_prefs_snap_create(int64_t account_id,
@@ -85,30 +85,30 @@ static ngx_flag_t ngx_prefs_snap_fresh(ngx_prefs_snap_t *snap);
 static void ngx_prefs_snap_update_slot(void);
 
 
-static ngx_rbtree_t        ngx_prefs_snaps;
-static ngx_rbtree_node_t   ngx_prefs_snaps_sentinel;
-static ngx_rbtree_t        ngx_prefs_loads;
-static ngx_rbtree_node_t   ngx_prefs_loads_sentinel;
-static ngx_queue_t         ngx_prefs_snaps_all;
-static ngx_uint_t          ngx_prefs_snaps_ready;
-static ngx_uint_t          ngx_prefs_snaps_n;
-static size_t              ngx_prefs_snaps_bytes;
-static ngx_uint_t          ngx_prefs_snaps_loads;
+static ngx_rbtree_t       ngx_prefs_snap_tree;
+static ngx_rbtree_node_t  ngx_prefs_snap_sentinel;
+static ngx_rbtree_t       ngx_prefs_snap_load_tree;
+static ngx_rbtree_node_t  ngx_prefs_snap_load_sentinel;
+static ngx_queue_t        ngx_prefs_snap_all;
+static ngx_uint_t         ngx_prefs_snap_ready;
+static ngx_uint_t         ngx_prefs_snap_n;
+static size_t             ngx_prefs_snap_bytes;
+static ngx_uint_t         ngx_prefs_snap_loads;
 
 
 static void
 ngx_prefs_snap_init_trees(void)
 {
-    if (ngx_prefs_snaps_ready) {
+    if (ngx_prefs_snap_ready) {
         return;
     }
 
-    ngx_rbtree_init(&ngx_prefs_snaps, &ngx_prefs_snaps_sentinel,
+    ngx_rbtree_init(&ngx_prefs_snap_tree, &ngx_prefs_snap_sentinel,
                     ngx_rbtree_insert_value);
-    ngx_rbtree_init(&ngx_prefs_loads, &ngx_prefs_loads_sentinel,
+    ngx_rbtree_init(&ngx_prefs_snap_load_tree, &ngx_prefs_snap_load_sentinel,
                     ngx_rbtree_insert_value);
-    ngx_queue_init(&ngx_prefs_snaps_all);
-    ngx_prefs_snaps_ready = 1;
+    ngx_queue_init(&ngx_prefs_snap_all);
+    ngx_prefs_snap_ready = 1;
 }
 
 
@@ -153,8 +153,8 @@ ngx_prefs_snap_find(ngx_rbtree_key_t key)
     ngx_rbtree_node_t  *node, *sentinel;
     ngx_prefs_snap_t   *snap;
 
-    node = ngx_prefs_snaps.root;
-    sentinel = ngx_prefs_snaps.sentinel;
+    node = ngx_prefs_snap_tree.root;
+    sentinel = ngx_prefs_snap_tree.sentinel;
 
     while (node != sentinel) {
         snap = (ngx_prefs_snap_t *) node;
@@ -222,8 +222,8 @@ ngx_prefs_snap_wait(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_rbtree_key_t             key;
     ngx_rbtree_node_t           *node;
     ngx_pool_cleanup_t          *cln;
-    ngx_prefs_load_t            *load;
-    ngx_prefs_waiter_t          *w;
+    ngx_prefs_snap_load_t       *load;
+    ngx_prefs_snap_waiter_t     *w;
     ngx_prefs_db_query_t        *q;
     ngx_prefs_shm_t             *sh;
     ngx_http_prefs_loc_conf_t   *plcf;
@@ -232,7 +232,10 @@ ngx_prefs_snap_wait(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     load = NULL;
     key = ngx_prefs_snap_key(r, ctx->account_id);
 
-    for (node = ngx_prefs_loads.root; node != ngx_prefs_loads.sentinel; ) {
+    for (node = ngx_prefs_snap_load_tree.root;
+         node != ngx_prefs_snap_load_tree.sentinel;
+         /* void */)
+    {
         if (key < node->key) {
             node = node->left;
 
@@ -240,7 +243,7 @@ ngx_prefs_snap_wait(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
             node = node->right;
 
         } else {
-            load = (ngx_prefs_load_t *) node;
+            load = (ngx_prefs_snap_load_t *) node;
             break;
         }
     }
@@ -251,7 +254,7 @@ ngx_prefs_snap_wait(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        load = ngx_pcalloc(pool, sizeof(ngx_prefs_load_t));
+        load = ngx_pcalloc(pool, sizeof(ngx_prefs_snap_load_t));
         if (load == NULL) {
             ngx_destroy_pool(pool);
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -297,7 +300,7 @@ ngx_prefs_snap_wait(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                            : ngx_prefs_snap_loaded;
         q->data = load;
 
-        ngx_rbtree_insert(&ngx_prefs_loads, &load->node);
+        ngx_rbtree_insert(&ngx_prefs_snap_load_tree, &load->node);
 
         ngx_prefs_db_submit(q);
 
@@ -309,7 +312,7 @@ ngx_prefs_snap_wait(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         }
     }
 
-    w = ngx_pcalloc(r->pool, sizeof(ngx_prefs_waiter_t));
+    w = ngx_pcalloc(r->pool, sizeof(ngx_prefs_snap_waiter_t));
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (w == NULL || cln == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -333,7 +336,7 @@ ngx_prefs_snap_wait(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 static void
 ngx_prefs_snap_waiter_cleanup(void *data)
 {
-    ngx_prefs_waiter_t  *w = data;
+    ngx_prefs_snap_waiter_t  *w = data;
 
     if (w->load) {
         ngx_queue_remove(&w->queue);
@@ -345,8 +348,8 @@ ngx_prefs_snap_waiter_cleanup(void *data)
 static void
 ngx_prefs_snap_loaded(ngx_prefs_db_query_t *q)
 {
-    ngx_prefs_load_t  *load = q->data;
-    ngx_prefs_snap_t  *snap;
+    ngx_prefs_snap_load_t  *load = q->data;
+    ngx_prefs_snap_t       *snap;
 
     snap = NULL;
 
@@ -369,9 +372,9 @@ ngx_prefs_snap_loaded(ngx_prefs_db_query_t *q)
 static void
 ngx_prefs_snap_checked(ngx_prefs_db_query_t *q)
 {
-    int64_t            generation;
-    ngx_prefs_load_t  *load = q->data;
-    ngx_prefs_snap_t  *snap;
+    int64_t                 generation;
+    ngx_prefs_snap_load_t  *load = q->data;
+    ngx_prefs_snap_t       *snap;
 
     snap = load->check;
 
@@ -410,19 +413,19 @@ ngx_prefs_snap_checked(ngx_prefs_db_query_t *q)
 
 
 static void
-ngx_prefs_snap_resume(ngx_prefs_load_t *load, ngx_prefs_snap_t *snap,
+ngx_prefs_snap_resume(ngx_prefs_snap_load_t *load, ngx_prefs_snap_t *snap,
     ngx_prefs_db_query_t *failed)
 {
-    ngx_int_t            rc;
-    ngx_queue_t         *qh;
-    ngx_prefs_waiter_t  *w;
-    ngx_http_request_t  *r;
+    ngx_int_t                 rc;
+    ngx_queue_t              *qh;
+    ngx_prefs_snap_waiter_t  *w;
+    ngx_http_request_t       *r;
 
-    ngx_rbtree_delete(&ngx_prefs_loads, &load->node);
+    ngx_rbtree_delete(&ngx_prefs_snap_load_tree, &load->node);
 
     while (!ngx_queue_empty(&load->waiters)) {
         qh = ngx_queue_head(&load->waiters);
-        w = ngx_queue_data(qh, ngx_prefs_waiter_t, queue);
+        w = ngx_queue_data(qh, ngx_prefs_snap_waiter_t, queue);
         ngx_queue_remove(qh);
         w->load = NULL;
 
@@ -563,22 +566,22 @@ ngx_prefs_snap_install(ngx_prefs_snap_t *snap)
     old = ngx_prefs_snap_find(snap->node.key);
 
     if (old) {
-        ngx_rbtree_delete(&ngx_prefs_snaps, &old->node);
+        ngx_rbtree_delete(&ngx_prefs_snap_tree, &old->node);
         ngx_queue_remove(&old->queue);
         old->current = 0;
-        ngx_prefs_snaps_n--;
-        ngx_prefs_snaps_bytes -= old->bytes;
+        ngx_prefs_snap_n--;
+        ngx_prefs_snap_bytes -= old->bytes;
         ngx_prefs_snap_release(old);
     }
 
     snap->current = 1;
     snap->refs++;
 
-    ngx_rbtree_insert(&ngx_prefs_snaps, &snap->node);
-    ngx_queue_insert_head(&ngx_prefs_snaps_all, &snap->queue);
-    ngx_prefs_snaps_n++;
-    ngx_prefs_snaps_bytes += snap->bytes;
-    ngx_prefs_snaps_loads++;
+    ngx_rbtree_insert(&ngx_prefs_snap_tree, &snap->node);
+    ngx_queue_insert_head(&ngx_prefs_snap_all, &snap->queue);
+    ngx_prefs_snap_n++;
+    ngx_prefs_snap_bytes += snap->bytes;
+    ngx_prefs_snap_loads++;
 
     ngx_prefs_snap_update_slot();
 }
@@ -614,9 +617,9 @@ ngx_prefs_snap_update_slot(void)
         return;
     }
 
-    slot->config_accounts = ngx_prefs_snaps_n;
-    slot->config_bytes = ngx_prefs_snaps_bytes;
-    slot->config_loads = ngx_prefs_snaps_loads;
+    slot->config_accounts = ngx_prefs_snap_n;
+    slot->config_bytes = ngx_prefs_snap_bytes;
+    slot->config_loads = ngx_prefs_snap_loads;
 }
 
 
@@ -626,15 +629,15 @@ ngx_prefs_snap_exit(void)
     ngx_queue_t       *q;
     ngx_prefs_snap_t  *snap;
 
-    if (!ngx_prefs_snaps_ready) {
+    if (!ngx_prefs_snap_ready) {
         return;
     }
 
-    while (!ngx_queue_empty(&ngx_prefs_snaps_all)) {
-        q = ngx_queue_head(&ngx_prefs_snaps_all);
+    while (!ngx_queue_empty(&ngx_prefs_snap_all)) {
+        q = ngx_queue_head(&ngx_prefs_snap_all);
         snap = ngx_queue_data(q, ngx_prefs_snap_t, queue);
         ngx_queue_remove(q);
-        ngx_rbtree_delete(&ngx_prefs_snaps, &snap->node);
+        ngx_rbtree_delete(&ngx_prefs_snap_tree, &snap->node);
         snap->current = 0;
         ngx_prefs_snap_release(snap);
     }
@@ -642,7 +645,7 @@ ngx_prefs_snap_exit(void)
 
 
 void
-ngx_prefs_snap_keep(ngx_prefs_snap_t *snap, ngx_prefs_render_t *rd,
+ngx_prefs_snap_keep(ngx_prefs_snap_t *snap, ngx_prefs_snap_render_t *rd,
     size_t size)
 {
     ngx_rbtree_insert(&snap->renders, &rd->sn.node);
@@ -650,7 +653,7 @@ ngx_prefs_snap_keep(ngx_prefs_snap_t *snap, ngx_prefs_render_t *rd,
     snap->bytes += size;
 
     if (snap->current) {
-        ngx_prefs_snaps_bytes += size;
+        ngx_prefs_snap_bytes += size;
         ngx_prefs_snap_update_slot();
     }
 }

@@ -26,7 +26,7 @@ typedef struct {
     ngx_str_t                  body;
     ngx_str_t                  etag;
     ngx_uint_t                 status;
-} ngx_prefs_render_t;
+} ngx_prefs_snap_render_t;
 
 
 struct ngx_prefs_snap_s {
@@ -60,7 +60,7 @@ typedef ngx_int_t (*ngx_prefs_snap_answer_pt)(ngx_http_request_t *r,
 ngx_int_t ngx_prefs_snap_get(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_prefs_snap_answer_pt answer);
 /* keeps a render of size bytes in the snapshot's cache */
-void ngx_prefs_snap_keep(ngx_prefs_snap_t *snap, ngx_prefs_render_t *rd,
+void ngx_prefs_snap_keep(ngx_prefs_snap_t *snap, ngx_prefs_snap_render_t *rd,
     size_t size);
 /* the snapshot outlives the request's response */
 ngx_int_t ngx_prefs_snap_hold(ngx_http_request_t *r, ngx_prefs_snap_t *snap);

@@ -18,7 +18,7 @@
 #include "prefs_path.h"
 
 
-#define prefs_ows(c)       ((c) == ' ' || (c) == '\t')
+#define prefs_locale_ows(c)       ((c) == ' ' || (c) == '\t')
 #define prefs_digit(c)     ((c) >= '0' && (c) <= '9')
 #define prefs_nelts(a)     (sizeof(a) / sizeof((a)[0]))
 
@@ -36,8 +36,8 @@ static int prefs_auth_parse_hmac(const char *p, const char *end,
 static int prefs_auth_parse_bearer(const char *p, const char *end,
     prefs_auth_t *out);
 static const char *prefs_auth_check_user(const char *user, size_t len);
-static int prefs_digits(const char *s, size_t n);
-static int64_t prefs_days_from_civil(int64_t y, int m, int d);
+static int prefs_auth_digits(const char *s, size_t n);
+static int64_t prefs_auth_days_from_civil(int64_t y, int m, int d);
 
 
 /*
@@ -71,11 +71,11 @@ prefs_auth_parse(const char *value, size_t len, prefs_auth_t *out)
     p = value;
     end = value + len;
 
-    while (p < end && prefs_ows(*p)) {
+    while (p < end && prefs_locale_ows(*p)) {
         p++;
     }
 
-    while (end > p && prefs_ows(end[-1])) {
+    while (end > p && prefs_locale_ows(end[-1])) {
         end--;
     }
 
@@ -85,7 +85,7 @@ prefs_auth_parse(const char *value, size_t len, prefs_auth_t *out)
 
     scheme = p;
 
-    while (p < end && !prefs_ows(*p)) {
+    while (p < end && !prefs_locale_ows(*p)) {
         p++;
     }
 
@@ -144,14 +144,14 @@ prefs_auth_parse_hmac(const char *p, const char *end, prefs_auth_t *out)
                                "the header has no parameters");
     }
 
-    while (p < end && prefs_ows(*p)) {
+    while (p < end && prefs_locale_ows(*p)) {
         p++;
     }
 
     for ( ;; ) {
         name = p;
 
-        while (p < end && *p != '=' && *p != ',' && !prefs_ows(*p)) {
+        while (p < end && *p != '=' && *p != ',' && !prefs_locale_ows(*p)) {
             p++;
         }
 
@@ -163,7 +163,7 @@ prefs_auth_parse_hmac(const char *p, const char *end, prefs_auth_t *out)
         name_len = (size_t) (p - name);
         val = ++p;
 
-        while (p < end && *p != ',' && !prefs_ows(*p)) {
+        while (p < end && *p != ',' && !prefs_locale_ows(*p)) {
             p++;
         }
 
@@ -202,14 +202,14 @@ prefs_auth_parse_hmac(const char *p, const char *end, prefs_auth_t *out)
             break;
         }
 
-        while (p < end && prefs_ows(*p)) {
+        while (p < end && prefs_locale_ows(*p)) {
             p++;
         }
 
         if (p < end && *p == ',') {
             p++;
 
-            while (p < end && prefs_ows(*p)) {
+            while (p < end && prefs_locale_ows(*p)) {
                 p++;
             }
         }
@@ -263,7 +263,7 @@ prefs_auth_parse_hmac(const char *p, const char *end, prefs_auth_t *out)
      * message is the one that tells a client what to fix.
      */
 
-    rc = prefs_iso8601_parse(out->ts, out->ts_len, &out->ts_ms);
+    rc = prefs_auth_iso8601_parse(out->ts, out->ts_len, &out->ts_ms);
     if (rc != PREFS_AUTH_OK) {
         return prefs_auth_fail(out, PREFS_AUTH_BAD_DATE,
                                "the timestamp is not ISO 8601");
@@ -306,7 +306,7 @@ prefs_auth_check_user(const char *user, size_t len)
         return "the user name is longer than 128 bytes";
     }
 
-    if (!prefs_utf8_valid(user, len)) {
+    if (!prefs_path_utf8_valid(user, len)) {
         return "the user name is not UTF-8";
     }
 
@@ -346,7 +346,7 @@ prefs_auth_parse_bearer(const char *p, const char *end, prefs_auth_t *out)
     const char  *tok;
     char         c;
 
-    while (p < end && prefs_ows(*p)) {
+    while (p < end && prefs_locale_ows(*p)) {
         p++;
     }
 
@@ -440,7 +440,7 @@ prefs_auth_ieq(const char *s, size_t len, const char *lit)
  */
 
 int
-prefs_iso8601_parse(const char *s, size_t len, int64_t *epoch_ms)
+prefs_auth_iso8601_parse(const char *s, size_t len, int64_t *epoch_ms)
 {
     int      year, month, day, hour, min, sec, oh, om, ms, n, sign, mdays;
     size_t   i;
@@ -457,12 +457,12 @@ prefs_iso8601_parse(const char *s, size_t len, int64_t *epoch_ms)
         return PREFS_AUTH_BAD_DATE;
     }
 
-    year = prefs_digits(s, 4);
-    month = prefs_digits(s + 5, 2);
-    day = prefs_digits(s + 8, 2);
-    hour = prefs_digits(s + 11, 2);
-    min = prefs_digits(s + 14, 2);
-    sec = prefs_digits(s + 17, 2);
+    year = prefs_auth_digits(s, 4);
+    month = prefs_auth_digits(s + 5, 2);
+    day = prefs_auth_digits(s + 8, 2);
+    hour = prefs_auth_digits(s + 11, 2);
+    min = prefs_auth_digits(s + 14, 2);
+    sec = prefs_auth_digits(s + 17, 2);
 
     if (year < 1970 || month < 1 || month > 12 || day < 1
         || hour < 0 || hour > 23 || min < 0 || min > 59
@@ -519,8 +519,8 @@ prefs_iso8601_parse(const char *s, size_t len, int64_t *epoch_ms)
         }
 
         sign = (s[i] == '-') ? -1 : 1;
-        oh = prefs_digits(s + i + 1, 2);
-        om = prefs_digits(s + i + 4, 2);
+        oh = prefs_auth_digits(s + i + 1, 2);
+        om = prefs_auth_digits(s + i + 4, 2);
 
         if (oh < 0 || om < 0 || om > 59 || oh * 60 + om > 14 * 60) {
             return PREFS_AUTH_BAD_DATE;
@@ -534,7 +534,7 @@ prefs_iso8601_parse(const char *s, size_t len, int64_t *epoch_ms)
         return PREFS_AUTH_BAD_DATE;
     }
 
-    t = prefs_days_from_civil(year, month, day) * 86400
+    t = prefs_auth_days_from_civil(year, month, day) * 86400
         + hour * 3600 + min * 60 + sec - offset * 60;
 
     *epoch_ms = t * 1000 + ms;
@@ -546,7 +546,7 @@ prefs_iso8601_parse(const char *s, size_t len, int64_t *epoch_ms)
 /* the value of n decimal digits, or -1 */
 
 static int
-prefs_digits(const char *s, size_t n)
+prefs_auth_digits(const char *s, size_t n)
 {
     int     v;
     size_t  i;
@@ -573,7 +573,7 @@ prefs_digits(const char *s, size_t n)
  */
 
 static int64_t
-prefs_days_from_civil(int64_t y, int m, int d)
+prefs_auth_days_from_civil(int64_t y, int m, int d)
 {
     int64_t  era, yoe, doy, doe;
 

@@ -98,7 +98,7 @@ int prefs_auth_parse(const char *value, size_t len, prefs_auth_t *out);
  * Sets *epoch_ms (the fraction truncated to milliseconds).  Returns
  * PREFS_AUTH_OK or PREFS_AUTH_BAD_DATE.
  */
-int prefs_iso8601_parse(const char *s, size_t len, int64_t *epoch_ms);
+int prefs_auth_iso8601_parse(const char *s, size_t len, int64_t *epoch_ms);
 
 /*
  * OK when now - window <= ts <= now + skew (both bounds inclusive);

@@ -24,7 +24,7 @@
 #include "prefs_hmac.h"
 
 
-static int prefs_auth_hmac(int alg, const unsigned char *secret,
+static int prefs_hmac_compute(int alg, const unsigned char *secret,
     size_t secret_len, const char *client_id, size_t client_len,
     const char *user, size_t user_len, const char *ts, size_t ts_len,
     unsigned char *md, size_t *md_len);
@@ -37,18 +37,18 @@ static int prefs_auth_hmac(int alg, const unsigned char *secret,
  * per-process cache, for single-threaded callers (nginx workers are).
  */
 
-static EVP_MAC_CTX  *prefs_auth_hmac_ctx[PREFS_AUTH_SHA512 + 1];
+static EVP_MAC_CTX  *prefs_hmac_ctx[PREFS_AUTH_SHA512 + 1];
 
 
 static EVP_MAC_CTX *
-prefs_auth_hmac_context(int alg)
+prefs_hmac_context(int alg)
 {
     EVP_MAC      *mac;
     OSSL_PARAM    params[2];
     EVP_MAC_CTX  *ctx;
 
-    if (prefs_auth_hmac_ctx[alg]) {
-        return prefs_auth_hmac_ctx[alg];
+    if (prefs_hmac_ctx[alg]) {
+        return prefs_hmac_ctx[alg];
     }
 
     mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
@@ -73,14 +73,14 @@ prefs_auth_hmac_context(int alg)
         return NULL;
     }
 
-    prefs_auth_hmac_ctx[alg] = ctx;
+    prefs_hmac_ctx[alg] = ctx;
 
     return ctx;
 }
 
 
 static int
-prefs_auth_hmac(int alg, const unsigned char *secret, size_t secret_len,
+prefs_hmac_compute(int alg, const unsigned char *secret, size_t secret_len,
     const char *client_id, size_t client_len, const char *user,
     size_t user_len, const char *ts, size_t ts_len, unsigned char *md,
     size_t *md_len)
@@ -92,7 +92,7 @@ prefs_auth_hmac(int alg, const unsigned char *secret, size_t secret_len,
         return PREFS_AUTH_ERROR;
     }
 
-    ctx = prefs_auth_hmac_context(alg);
+    ctx = prefs_hmac_context(alg);
     if (ctx == NULL) {
         return PREFS_AUTH_ERROR;
     }
@@ -115,7 +115,7 @@ prefs_auth_hmac(int alg, const unsigned char *secret, size_t secret_len,
 
 
 int
-prefs_auth_sign(int alg, const unsigned char *secret, size_t secret_len,
+prefs_hmac_sign(int alg, const unsigned char *secret, size_t secret_len,
     const char *client_id, size_t client_len, const char *user,
     size_t user_len, const char *ts, size_t ts_len, char *out_b64,
     size_t out_size)
@@ -124,8 +124,8 @@ prefs_auth_sign(int alg, const unsigned char *secret, size_t secret_len,
     size_t         md_len;
     unsigned char  md[PREFS_AUTH_MD_MAX];
 
-    rc = prefs_auth_hmac(alg, secret, secret_len, client_id, client_len,
-                         user, user_len, ts, ts_len, md, &md_len);
+    rc = prefs_hmac_compute(alg, secret, secret_len, client_id, client_len,
+                            user, user_len, ts, ts_len, md, &md_len);
     if (rc != PREFS_AUTH_OK) {
         return rc;
     }
@@ -145,7 +145,7 @@ prefs_auth_sign(int alg, const unsigned char *secret, size_t secret_len,
  */
 
 int
-prefs_auth_verify(const prefs_auth_t *auth, const unsigned char *secret,
+prefs_hmac_verify(const prefs_auth_t *auth, const unsigned char *secret,
     size_t secret_len, const char *client_id, size_t client_len)
 {
     int            rc;
@@ -157,9 +157,9 @@ prefs_auth_verify(const prefs_auth_t *auth, const unsigned char *secret,
         return PREFS_AUTH_ERROR;
     }
 
-    rc = prefs_auth_hmac(auth->alg, secret, secret_len, client_id, client_len,
-                         auth->user, auth->user_len, auth->ts, auth->ts_len,
-                         md, &md_len);
+    rc = prefs_hmac_compute(auth->alg, secret, secret_len, client_id,
+                            client_len, auth->user, auth->user_len, auth->ts,
+                            auth->ts_len, md, &md_len);
     if (rc != PREFS_AUTH_OK) {
         return rc;
     }
@@ -182,7 +182,7 @@ prefs_auth_verify(const prefs_auth_t *auth, const unsigned char *secret,
 
 
 int
-prefs_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len)
+prefs_hmac_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len)
 {
     if (a_len != b_len) {
         return 0;
@@ -193,14 +193,14 @@ prefs_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len)
 
 
 void
-prefs_wipe(void *p, size_t len)
+prefs_hmac_wipe(void *p, size_t len)
 {
     OPENSSL_cleanse(p, len);
 }
 
 
 int
-prefs_random_token(char *out, size_t out_size, size_t nbytes)
+prefs_hmac_random_token(char *out, size_t out_size, size_t nbytes)
 {
     int            rc;
     unsigned char  buf[PREFS_AUTH_MAX_TOKEN];
@@ -223,7 +223,7 @@ prefs_random_token(char *out, size_t out_size, size_t nbytes)
 
 
 int
-prefs_sha256_hex(const void *data, size_t len, char out[65])
+prefs_hmac_sha256_hex(const void *data, size_t len, char out[65])
 {
     size_t         i;
     unsigned int   n;

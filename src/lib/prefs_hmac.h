@@ -24,7 +24,7 @@
  * NUL-terminated; out_size >= PREFS_AUTH_SIG_SIZE is always enough.
  * An empty secret is refused (PREFS_AUTH_ERROR).
  */
-int prefs_auth_sign(int alg, const unsigned char *secret, size_t secret_len,
+int prefs_hmac_sign(int alg, const unsigned char *secret, size_t secret_len,
     const char *client_id, size_t client_len, const char *user,
     size_t user_len, const char *ts, size_t ts_len, char *out_b64,
     size_t out_size);
@@ -34,20 +34,21 @@ int prefs_auth_sign(int alg, const unsigned char *secret, size_t secret_len,
  * constant time.  PREFS_AUTH_OK, PREFS_AUTH_BAD_SIGNATURE or
  * PREFS_AUTH_ERROR.
  */
-int prefs_auth_verify(const prefs_auth_t *auth, const unsigned char *secret,
+int prefs_hmac_verify(const prefs_auth_t *auth, const unsigned char *secret,
     size_t secret_len, const char *client_id, size_t client_len);
 
 /* 1 if equal, in time that depends only on the lengths */
-int prefs_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len);
+int prefs_hmac_ct_equal(const void *a, size_t a_len, const void *b,
+    size_t b_len);
 
 /* clears a secret in a way the compiler cannot drop (OPENSSL_cleanse) */
-void prefs_wipe(void *p, size_t len);
+void prefs_hmac_wipe(void *p, size_t len);
 
 /* nbytes (32..256) random bytes as unpadded base64url, NUL-terminated */
-int prefs_random_token(char *out, size_t out_size, size_t nbytes);
+int prefs_hmac_random_token(char *out, size_t out_size, size_t nbytes);
 
 /* lowercase hex SHA-256, NUL-terminated: how tokens and secrets are kept */
-int prefs_sha256_hex(const void *data, size_t len, char out[65]);
+int prefs_hmac_sha256_hex(const void *data, size_t len, char out[65]);
 
 
 #endif /* _PREFS_HMAC_H_INCLUDED_ */

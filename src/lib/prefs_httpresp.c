@@ -34,10 +34,10 @@ static void prefs_httpresp_keep(prefs_httpresp_t *r, const char *p,
     size_t n);
 static int prefs_httpresp_fail(prefs_httpresp_t *r, const char *error);
 static void prefs_httpresp_reset(prefs_httpresp_t *r);
-static int prefs_http_token_char(int c);
-static int prefs_http_has_token(const char *s, size_t len, const char *tok,
+static int prefs_httpresp_token_char(int c);
+static int prefs_httpresp_has_token(const char *s, size_t len, const char *tok,
     int last_only);
-static int prefs_ieq(const char *a, size_t len, const char *b);
+static int prefs_httpresp_ieq(const char *a, size_t len, const char *b);
 
 
 void
@@ -315,7 +315,7 @@ prefs_httpresp_header(prefs_httpresp_t *r)
         return prefs_httpresp_fail(r, "a folded response header line");
     }
 
-    for (i = 0; i < r->line_len && prefs_http_token_char(p[i]); i++) {
+    for (i = 0; i < r->line_len && prefs_httpresp_token_char(p[i]); i++) {
         /* void */
     }
 
@@ -348,7 +348,7 @@ prefs_httpresp_header(prefs_httpresp_t *r)
         }
     }
 
-    if (prefs_ieq(name, name_len, "content-length")) {
+    if (prefs_httpresp_ieq(name, name_len, "content-length")) {
         if (value_len == 0 || value_len > 18) {
             return prefs_httpresp_fail(r, "a bad Content-Length");
         }
@@ -370,17 +370,17 @@ prefs_httpresp_header(prefs_httpresp_t *r)
 
         r->content_length = cl;
 
-    } else if (prefs_ieq(name, name_len, "transfer-encoding")) {
-        r->chunked = prefs_http_has_token(value, value_len, "chunked", 1);
+    } else if (prefs_httpresp_ieq(name, name_len, "transfer-encoding")) {
+        r->chunked = prefs_httpresp_has_token(value, value_len, "chunked", 1);
         r->until_close = !r->chunked;
 
-    } else if (prefs_ieq(name, name_len, "connection")) {
-        r->conn_close |= prefs_http_has_token(value, value_len, "close", 0);
-        r->conn_keepalive |= prefs_http_has_token(value, value_len,
-                                                  "keep-alive", 0);
+    } else if (prefs_httpresp_ieq(name, name_len, "connection")) {
+        r->conn_close |= prefs_httpresp_has_token(value, value_len, "close", 0);
+        r->conn_keepalive |= prefs_httpresp_has_token(value, value_len,
+                                                      "keep-alive", 0);
 
-    } else if (prefs_ieq(name, name_len, "retry-after")) {
-        r->retry_after = prefs_http_retry_after(value, value_len, r->now);
+    } else if (prefs_httpresp_ieq(name, name_len, "retry-after")) {
+        r->retry_after = prefs_httpresp_retry_after(value, value_len, r->now);
     }
 
     return PREFS_HTTPRESP_DONE;
@@ -504,7 +504,7 @@ prefs_httpresp_fail(prefs_httpresp_t *r, const char *error)
 
 
 static int
-prefs_http_token_char(int c)
+prefs_httpresp_token_char(int c)
 {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
         || (c >= '0' && c <= '9'))
@@ -519,7 +519,7 @@ prefs_http_token_char(int c)
 /* a comma-separated token list holds tok (or ends with it) */
 
 static int
-prefs_http_has_token(const char *s, size_t len, const char *tok,
+prefs_httpresp_has_token(const char *s, size_t len, const char *tok,
     int last_only)
 {
     int     found;
@@ -546,7 +546,7 @@ prefs_http_has_token(const char *s, size_t len, const char *tok,
         }
 
         if (end > start) {
-            if (prefs_ieq(s + start, end - start, tok)) {
+            if (prefs_httpresp_ieq(s + start, end - start, tok)) {
                 found = 1;
 
             } else if (last_only) {
@@ -562,7 +562,7 @@ prefs_http_has_token(const char *s, size_t len, const char *tok,
 
 
 static int
-prefs_ieq(const char *a, size_t len, const char *b)
+prefs_httpresp_ieq(const char *a, size_t len, const char *b)
 {
     size_t  i;
 
@@ -577,7 +577,7 @@ prefs_ieq(const char *a, size_t len, const char *b)
 
 
 long
-prefs_http_retry_after(const char *s, size_t len, time_t now)
+prefs_httpresp_retry_after(const char *s, size_t len, time_t now)
 {
     size_t     i;
     time_t     t;
@@ -603,7 +603,7 @@ prefs_http_retry_after(const char *s, size_t len, time_t now)
         return v > PREFS_RETRY_AFTER_MAX ? PREFS_RETRY_AFTER_MAX : (long) v;
     }
 
-    t = prefs_http_date(s, len);
+    t = prefs_httpresp_date(s, len);
 
     if (t == (time_t) -1) {
         return -1;
@@ -620,7 +620,7 @@ prefs_http_retry_after(const char *s, size_t len, time_t now)
 
 
 static int
-prefs_date_num(const char *s, size_t n, int *out)
+prefs_httpresp_date_num(const char *s, size_t n, int *out)
 {
     size_t  i;
     int     v;
@@ -646,7 +646,7 @@ prefs_date_num(const char *s, size_t n, int *out)
 
 
 static int
-prefs_date_month(const char *s)
+prefs_httpresp_date_month(const char *s)
 {
     int  i;
 
@@ -663,11 +663,12 @@ prefs_date_month(const char *s)
 
 
 static int
-prefs_date_time(const char *s, int *h, int *m, int *sec)
+prefs_httpresp_date_time(const char *s, int *h, int *m, int *sec)
 {
     if (s[2] != ':' || s[5] != ':'
-        || prefs_date_num(s, 2, h) || prefs_date_num(s + 3, 2, m)
-        || prefs_date_num(s + 6, 2, sec)
+        || prefs_httpresp_date_num(s, 2, h)
+        || prefs_httpresp_date_num(s + 3, 2, m)
+        || prefs_httpresp_date_num(s + 6, 2, sec)
         || *h > 23 || *m > 59 || *sec > 60)
     {
         return -1;
@@ -678,7 +679,7 @@ prefs_date_time(const char *s, int *h, int *m, int *sec)
 
 
 time_t
-prefs_http_date(const char *s, size_t len)
+prefs_httpresp_date(const char *s, size_t len)
 {
     int          day, mon, year, h, m, sec;
     long long    y, era, yoe, doy, doe, days;
@@ -690,10 +691,10 @@ prefs_http_date(const char *s, size_t len)
         /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
         if (len != 29 || s[4] != ' ' || s[7] != ' ' || s[11] != ' '
             || s[16] != ' ' || s[25] != ' ' || memcmp(s + 26, "GMT", 3) != 0
-            || prefs_date_num(s + 5, 2, &day)
-            || (mon = prefs_date_month(s + 8)) < 0
-            || prefs_date_num(s + 12, 4, &year)
-            || prefs_date_time(s + 17, &h, &m, &sec))
+            || prefs_httpresp_date_num(s + 5, 2, &day)
+            || (mon = prefs_httpresp_date_month(s + 8)) < 0
+            || prefs_httpresp_date_num(s + 12, 4, &year)
+            || prefs_httpresp_date_time(s + 17, &h, &m, &sec))
         {
             return (time_t) -1;
         }
@@ -705,10 +706,10 @@ prefs_http_date(const char *s, size_t len)
 
         if (len != 23 || s[0] != ' ' || s[3] != '-' || s[7] != '-'
             || s[10] != ' ' || s[19] != ' ' || memcmp(s + 20, "GMT", 3) != 0
-            || prefs_date_num(s + 1, 2, &day)
-            || (mon = prefs_date_month(s + 4)) < 0
-            || prefs_date_num(s + 8, 2, &year)
-            || prefs_date_time(s + 11, &h, &m, &sec))
+            || prefs_httpresp_date_num(s + 1, 2, &day)
+            || (mon = prefs_httpresp_date_month(s + 4)) < 0
+            || prefs_httpresp_date_num(s + 8, 2, &year)
+            || prefs_httpresp_date_time(s + 11, &h, &m, &sec))
         {
             return (time_t) -1;
         }
@@ -719,10 +720,10 @@ prefs_http_date(const char *s, size_t len)
         /* asctime: "Sun Nov  6 08:49:37 1994" */
         if (len != 24 || s[3] != ' ' || s[7] != ' ' || s[10] != ' '
             || s[19] != ' '
-            || (mon = prefs_date_month(s + 4)) < 0
-            || prefs_date_num(s + 8, 2, &day)
-            || prefs_date_time(s + 11, &h, &m, &sec)
-            || prefs_date_num(s + 20, 4, &year))
+            || (mon = prefs_httpresp_date_month(s + 4)) < 0
+            || prefs_httpresp_date_num(s + 8, 2, &day)
+            || prefs_httpresp_date_time(s + 11, &h, &m, &sec)
+            || prefs_httpresp_date_num(s + 20, 4, &year))
         {
             return (time_t) -1;
         }

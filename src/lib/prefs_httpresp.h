@@ -81,10 +81,10 @@ int prefs_httpresp_eof(prefs_httpresp_t *r);
  * A Retry-After value: delay-seconds, or an HTTP-date (IMF-fixdate,
  * RFC 850 or asctime) as seconds from now (0 when past).  -1 if invalid.
  */
-long prefs_http_retry_after(const char *s, size_t len, time_t now);
+long prefs_httpresp_retry_after(const char *s, size_t len, time_t now);
 
 /* an HTTP-date as a time_t, or -1 */
-time_t prefs_http_date(const char *s, size_t len);
+time_t prefs_httpresp_date(const char *s, size_t len);
 
 
 #endif /* _PREFS_HTTPRESP_H_INCLUDED_ */

@@ -73,7 +73,7 @@ prefs_idem_fingerprint(const char *method, size_t method_len,
 
     n = method_len + 1 + route_len + 1 + 64;
 
-    if (n + 1 > out_size || prefs_sha256_hex(body, body_len, hash) != 0) {
+    if (n + 1 > out_size || prefs_hmac_sha256_hex(body, body_len, hash) != 0) {
         return -1;
     }
 

@@ -11,12 +11,12 @@
 #include "prefs_json.h"
 
 
-static int prefs_json_check_string(const prefs_field_t *f, json_t *v,
+static int prefs_json_check_string(const prefs_json_field_t *f, json_t *v,
     char *msg, size_t size);
 
 
 size_t
-prefs_utf8_length(const char *s, size_t len)
+prefs_json_utf8_length(const char *s, size_t len)
 {
     size_t  i, n;
 
@@ -33,7 +33,7 @@ prefs_utf8_length(const char *s, size_t len)
 
 
 static int
-prefs_json_check_string(const prefs_field_t *f, json_t *v, char *msg,
+prefs_json_check_string(const prefs_json_field_t *f, json_t *v, char *msg,
     size_t size)
 {
     size_t               i, n, len;
@@ -48,7 +48,7 @@ prefs_json_check_string(const prefs_field_t *f, json_t *v, char *msg,
         return -1;
     }
 
-    n = prefs_utf8_length(s, len);
+    n = prefs_json_utf8_length(s, len);
 
     if ((long long) n < f->min || (long long) n > f->max) {
         if (f->min == f->max) {
@@ -96,14 +96,14 @@ prefs_json_check_string(const prefs_field_t *f, json_t *v, char *msg,
 
 
 int
-prefs_json_validate(json_t *body, const prefs_field_t *fields, int mode,
+prefs_json_validate(json_t *body, const prefs_json_field_t *fields, int mode,
     json_t **out, char *msg, size_t size)
 {
-    size_t                i, n;
-    json_t               *v, *item, *res;
-    const char           *key;
-    const prefs_field_t  *f;
-    prefs_field_t         one;
+    size_t                     i, n;
+    json_t                    *v, *item, *res;
+    const char                *key;
+    const prefs_json_field_t  *f;
+    prefs_json_field_t         one;
 
     *out = NULL;
 

@@ -38,7 +38,7 @@ typedef struct {
     unsigned             nullable:1;
     unsigned             create_only:1;
     long long            item_max;    /* string array: characters per item */
-} prefs_field_t;
+} prefs_json_field_t;
 
 
 #define PREFS_JSON_CREATE  1
@@ -50,10 +50,10 @@ typedef struct {
  * regard to case as ASP.NET does, and builds *out: the same values under
  * the canonical names.  Returns 0, or -1 with a message naming the field.
  */
-int prefs_json_validate(json_t *body, const prefs_field_t *fields, int mode,
-    json_t **out, char *msg, size_t size);
+int prefs_json_validate(json_t *body, const prefs_json_field_t *fields,
+    int mode, json_t **out, char *msg, size_t size);
 
-size_t prefs_utf8_length(const char *s, size_t len);
+size_t prefs_json_utf8_length(const char *s, size_t len);
 
 
 #endif /* _PREFS_JSON_H_INCLUDED_ */

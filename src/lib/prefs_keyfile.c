@@ -31,12 +31,12 @@
 #define PREFS_KEY_FILE_MAX     256
 
 
-static int prefs_key_error(char *err, size_t err_size, int rc,
+static int prefs_keyfile_error(char *err, size_t err_size, int rc,
     const char *fmt, ...);
 
 
 int
-prefs_key_load(const char *path, unsigned char key[PREFS_AUTH_KEY_LEN],
+prefs_keyfile_load(const char *path, unsigned char key[PREFS_AUTH_KEY_LEN],
     char *err, size_t err_size)
 {
     int            fd, hi, lo, rc;
@@ -53,23 +53,24 @@ prefs_key_load(const char *path, unsigned char key[PREFS_AUTH_KEY_LEN],
 
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd == -1) {
-        return prefs_key_error(err, err_size, PREFS_AUTH_KEY_BAD,
-                               "cannot open key file \"%s\": %s",
-                               path, strerror(errno));
+        return prefs_keyfile_error(err, err_size, PREFS_AUTH_KEY_BAD,
+                                   "cannot open key file \"%s\": %s",
+                                   path, strerror(errno));
     }
 
     if (fstat(fd, &st) == -1) {
         rc = errno;
         close(fd);
-        return prefs_key_error(err, err_size, PREFS_AUTH_KEY_BAD,
-                               "cannot stat key file \"%s\": %s",
-                               path, strerror(rc));
+        return prefs_keyfile_error(err, err_size, PREFS_AUTH_KEY_BAD,
+                                   "cannot stat key file \"%s\": %s",
+                                   path, strerror(rc));
     }
 
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return prefs_key_error(err, err_size, PREFS_AUTH_KEY_BAD,
-                               "key file \"%s\" is not a regular file", path);
+        return prefs_keyfile_error(err, err_size, PREFS_AUTH_KEY_BAD,
+                                   "key file \"%s\" is not a regular file",
+                                   path);
     }
 
     len = 0;
@@ -85,9 +86,9 @@ prefs_key_load(const char *path, unsigned char key[PREFS_AUTH_KEY_LEN],
             rc = errno;
             close(fd);
             OPENSSL_cleanse(buf, sizeof(buf));
-            return prefs_key_error(err, err_size, PREFS_AUTH_KEY_BAD,
-                                   "cannot read key file \"%s\": %s",
-                                   path, strerror(rc));
+            return prefs_keyfile_error(err, err_size, PREFS_AUTH_KEY_BAD,
+                                       "cannot read key file \"%s\": %s",
+                                       path, strerror(rc));
         }
 
         if (got == 0) {
@@ -101,9 +102,9 @@ prefs_key_load(const char *path, unsigned char key[PREFS_AUTH_KEY_LEN],
 
     if (len == sizeof(buf)) {
         OPENSSL_cleanse(buf, sizeof(buf));
-        return prefs_key_error(err, err_size, PREFS_AUTH_KEY_BAD,
-                               "key file \"%s\" is longer than %d bytes",
-                               path, PREFS_KEY_FILE_MAX);
+        return prefs_keyfile_error(err, err_size, PREFS_AUTH_KEY_BAD,
+                                   "key file \"%s\" is longer than %d bytes",
+                                   path, PREFS_KEY_FILE_MAX);
     }
 
     while (len > 0 && (buf[len - 1] == ' ' || buf[len - 1] == '\t'
@@ -137,19 +138,20 @@ prefs_key_load(const char *path, unsigned char key[PREFS_AUTH_KEY_LEN],
 
     } else {
         OPENSSL_cleanse(buf, sizeof(buf));
-        return prefs_key_error(err, err_size, PREFS_AUTH_KEY_BAD,
-                               "key file \"%s\" must hold 32 bytes as 64 hex "
-                               "digits or in base64, not %zu characters",
-                               path, len);
+        return prefs_keyfile_error(err, err_size, PREFS_AUTH_KEY_BAD,
+                                   "key file \"%s\" must hold 32 bytes as "
+                                   "64 hex digits or in base64, not %zu "
+                                   "characters",
+                                   path, len);
     }
 
     OPENSSL_cleanse(buf, sizeof(buf));
 
     if (n != 32) {
         OPENSSL_cleanse(tmp, sizeof(tmp));
-        return prefs_key_error(err, err_size, PREFS_AUTH_KEY_BAD,
-                               "key file \"%s\" is not valid %s", path,
-                               len == 64 ? "hex" : "base64 for 32 bytes");
+        return prefs_keyfile_error(err, err_size, PREFS_AUTH_KEY_BAD,
+                                   "key file \"%s\" is not valid %s", path,
+                                   len == 64 ? "hex" : "base64 for 32 bytes");
     }
 
     memcpy(key, tmp, PREFS_AUTH_KEY_LEN);
@@ -161,10 +163,10 @@ prefs_key_load(const char *path, unsigned char key[PREFS_AUTH_KEY_LEN],
      */
 
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        return prefs_key_error(err, err_size, PREFS_AUTH_KEY_LOOSE,
-                               "key file \"%s\" is accessible by group or "
-                               "others (mode %04o), it should be 0600",
-                               path, (unsigned) (st.st_mode & 07777));
+        return prefs_keyfile_error(err, err_size, PREFS_AUTH_KEY_LOOSE,
+                                   "key file \"%s\" is accessible by group or "
+                                   "others (mode %04o), it should be 0600",
+                                   path, (unsigned) (st.st_mode & 07777));
     }
 
     return PREFS_AUTH_OK;
@@ -172,7 +174,7 @@ prefs_key_load(const char *path, unsigned char key[PREFS_AUTH_KEY_LEN],
 
 
 static int
-prefs_key_error(char *err, size_t err_size, int rc, const char *fmt, ...)
+prefs_keyfile_error(char *err, size_t err_size, int rc, const char *fmt, ...)
 {
     va_list  args;
 

@@ -22,7 +22,7 @@
  * PREFS_AUTH_OK, PREFS_AUTH_KEY_LOOSE (loaded, with a warning in err) or
  * PREFS_AUTH_KEY_BAD (err says why).
  */
-int prefs_key_load(const char *path, unsigned char key[PREFS_AUTH_KEY_LEN],
+int prefs_keyfile_load(const char *path, unsigned char key[PREFS_AUTH_KEY_LEN],
     char *err, size_t err_size);
 
 

@@ -14,20 +14,20 @@ static int prefs_locale_fold(int c);
 static int prefs_locale_starts(const char *s, size_t slen, const char *p,
     size_t plen);
 static size_t prefs_locale_truncate(const char *tag, size_t len);
-static int prefs_accept_language_entry(const char *s, size_t len,
-    prefs_lang_range_t *r);
-static size_t prefs_ows(const char *s, size_t i, size_t len);
-static int prefs_locale_usable(const prefs_lang_range_t *r);
-static int prefs_locale_is_any(const prefs_lang_range_t *r);
-static int prefs_locale_excluded(const prefs_lang_range_t *ranges, size_t n,
+static int prefs_locale_accept_entry(const char *s, size_t len,
+    prefs_locale_range_t *r);
+static size_t prefs_locale_ows(const char *s, size_t i, size_t len);
+static int prefs_locale_usable(const prefs_locale_range_t *r);
+static int prefs_locale_is_any(const prefs_locale_range_t *r);
+static int prefs_locale_excluded(const prefs_locale_range_t *ranges, size_t n,
     const char *locale, size_t len, size_t clen);
-static int prefs_locale_first(const prefs_lang_range_t *ranges, size_t n,
+static int prefs_locale_first(const prefs_locale_range_t *ranges, size_t n,
     const char *tag, size_t len, int exact, const char *const *available,
     size_t navail);
-static int prefs_locale_later(const prefs_lang_range_t *ranges, size_t n,
+static int prefs_locale_later(const prefs_locale_range_t *ranges, size_t n,
     size_t k, const char *prefix, size_t plen, const char *const *available,
     size_t navail);
-static int prefs_locale_lookup_range(const prefs_lang_range_t *ranges,
+static int prefs_locale_lookup_range(const prefs_locale_range_t *ranges,
     size_t n, size_t k, const char *const *available, size_t navail,
     int *kind);
 
@@ -148,11 +148,11 @@ prefs_locale_canon(const char *in, size_t len, char *out, size_t out_size)
 
 
 int
-prefs_accept_language_parse(const char *value, size_t len,
-    prefs_lang_range_t *out, size_t max)
+prefs_locale_accept_parse(const char *value, size_t len,
+    prefs_locale_range_t *out, size_t max)
 {
-    size_t              n, p, end, pos;
-    prefs_lang_range_t  r;
+    size_t                n, p, end, pos;
+    prefs_locale_range_t  r;
 
     if (max > PREFS_LOCALE_MAX_RANGES) {
         max = PREFS_LOCALE_MAX_RANGES;
@@ -181,7 +181,7 @@ prefs_accept_language_parse(const char *value, size_t len,
             /* void */
         }
 
-        if (prefs_accept_language_entry(value + p, end - p, &r) != 0) {
+        if (prefs_locale_accept_entry(value + p, end - p, &r) != 0) {
             continue;
         }
 
@@ -214,7 +214,7 @@ prefs_accept_language_parse(const char *value, size_t len,
 
 
 static size_t
-prefs_ows(const char *s, size_t i, size_t len)
+prefs_locale_ows(const char *s, size_t i, size_t len)
 {
     while (i < len && (s[i] == ' ' || s[i] == '\t')) {
         i++;
@@ -231,13 +231,13 @@ prefs_ows(const char *s, size_t i, size_t len)
  */
 
 static int
-prefs_accept_language_entry(const char *s, size_t len, prefs_lang_range_t *r)
+prefs_locale_accept_entry(const char *s, size_t len, prefs_locale_range_t *r)
 {
     int           n;
     size_t        i, start, digits;
     unsigned int  q, scale;
 
-    i = prefs_ows(s, 0, len);
+    i = prefs_locale_ows(s, 0, len);
     start = i;
 
     while (i < len && s[i] != ';' && s[i] != ' ' && s[i] != '\t') {
@@ -252,7 +252,7 @@ prefs_accept_language_entry(const char *s, size_t len, prefs_lang_range_t *r)
     r->len = (size_t) n;
     r->q = PREFS_LOCALE_Q_MAX;
 
-    i = prefs_ows(s, i, len);
+    i = prefs_locale_ows(s, i, len);
 
     if (i == len) {
         return 0;
@@ -262,19 +262,19 @@ prefs_accept_language_entry(const char *s, size_t len, prefs_lang_range_t *r)
         return -1;
     }
 
-    i = prefs_ows(s, i + 1, len);
+    i = prefs_locale_ows(s, i + 1, len);
 
     if (i == len || (s[i] | 0x20) != 'q') {
         return -1;
     }
 
-    i = prefs_ows(s, i + 1, len);
+    i = prefs_locale_ows(s, i + 1, len);
 
     if (i == len || s[i] != '=') {
         return -1;
     }
 
-    i = prefs_ows(s, i + 1, len);
+    i = prefs_locale_ows(s, i + 1, len);
 
     if (i == len) {
         return -1;
@@ -314,7 +314,7 @@ prefs_accept_language_entry(const char *s, size_t len, prefs_lang_range_t *r)
 
     /* a fourth decimal, "1.5" or anything else left is garbage */
 
-    if (prefs_ows(s, i, len) != len) {
+    if (prefs_locale_ows(s, i, len) != len) {
         return -1;
     }
 
@@ -343,7 +343,7 @@ prefs_locale_find(const char *tag, size_t len,
 
 
 int
-prefs_locale_lookup(const prefs_lang_range_t *ranges, size_t n,
+prefs_locale_lookup(const prefs_locale_range_t *ranges, size_t n,
     const char *const *available, size_t navail, int *matched_by_header)
 {
     int     idx, kind, any;
@@ -396,7 +396,7 @@ prefs_locale_lookup(const prefs_lang_range_t *ranges, size_t n,
 
 
 static int
-prefs_locale_lookup_range(const prefs_lang_range_t *ranges, size_t n,
+prefs_locale_lookup_range(const prefs_locale_range_t *ranges, size_t n,
     size_t k, const char *const *available, size_t navail, int *kind)
 {
     int          i, j;
@@ -437,7 +437,7 @@ prefs_locale_lookup_range(const prefs_lang_range_t *ranges, size_t n,
  */
 
 static int
-prefs_locale_first(const prefs_lang_range_t *ranges, size_t n,
+prefs_locale_first(const prefs_locale_range_t *ranges, size_t n,
     const char *tag, size_t len, int exact, const char *const *available,
     size_t navail)
 {
@@ -469,13 +469,13 @@ prefs_locale_first(const prefs_lang_range_t *ranges, size_t n,
  */
 
 static int
-prefs_locale_later(const prefs_lang_range_t *ranges, size_t n, size_t k,
+prefs_locale_later(const prefs_locale_range_t *ranges, size_t n, size_t k,
     const char *prefix, size_t plen, const char *const *available,
     size_t navail)
 {
-    int                        i;
-    size_t                     j, len;
-    const prefs_lang_range_t  *r;
+    int                          i;
+    size_t                       j, len;
+    const prefs_locale_range_t  *r;
 
     for (j = k + 1; j < n; j++) {
         r = &ranges[j];
@@ -511,7 +511,7 @@ prefs_locale_later(const prefs_lang_range_t *ranges, size_t n, size_t k,
  */
 
 static int
-prefs_locale_excluded(const prefs_lang_range_t *ranges, size_t n,
+prefs_locale_excluded(const prefs_locale_range_t *ranges, size_t n,
     const char *locale, size_t len, size_t clen)
 {
     int     excluded;
@@ -604,14 +604,14 @@ prefs_locale_truncate(const char *tag, size_t len)
 
 
 static int
-prefs_locale_usable(const prefs_lang_range_t *r)
+prefs_locale_usable(const prefs_locale_range_t *r)
 {
     return r->len > 0 && r->len <= PREFS_LOCALE_TAG_MAX;
 }
 
 
 static int
-prefs_locale_is_any(const prefs_lang_range_t *r)
+prefs_locale_is_any(const prefs_locale_range_t *r)
 {
     return r->len == 1 && r->tag[0] == '*';
 }

@@ -46,7 +46,7 @@ typedef struct {
                                                      NUL-terminated */
     size_t        len;
     unsigned int  q;                               /* 0 .. 1000 */
-} prefs_lang_range_t;
+} prefs_locale_range_t;
 
 
 /*
@@ -77,15 +77,15 @@ int prefs_locale_canon(const char *in, size_t len, char *out,
  * are valid, those with the highest q are kept (the earlier ones among
  * equals).  Returns the count.
  */
-int prefs_accept_language_parse(const char *value, size_t len,
-    prefs_lang_range_t *out, size_t max);
+int prefs_locale_accept_parse(const char *value, size_t len,
+    prefs_locale_range_t *out, size_t max);
 
 /*
  * Chooses one of available[0..navail) (NUL-terminated tags in any case,
  * "_" or "-"; NULL and empty entries are skipped) for ranges[0..n) (at
  * most PREFS_LOCALE_MAX_RANGES are looked at) by RFC 4647 section 3.4
  * lookup: each range with q > 0, in the order given (best first, as
- * prefs_accept_language_parse() leaves them), is tried as it is and then
+ * prefs_locale_accept_parse() leaves them), is tried as it is and then
  * cut subtag by subtag from the end, a singleton left at the end going
  * with its subtag ("zh-Hant-CN-x-a-b", "zh-Hant-CN-x-a", "zh-Hant-CN",
  * "zh-Hant", "zh"); the first locale equal to a candidate wins.
@@ -117,7 +117,7 @@ int prefs_accept_language_parse(const char *value, size_t len,
  * caller then uses the account's default locale).  *matched_by_header,
  * when not NULL, is set to a PREFS_LOCALE_MATCH_* value.
  */
-int prefs_locale_lookup(const prefs_lang_range_t *ranges, size_t n,
+int prefs_locale_lookup(const prefs_locale_range_t *ranges, size_t n,
     const char *const *available, size_t navail, int *matched_by_header);
 
 /*

@@ -15,12 +15,12 @@
 typedef struct {
     unsigned char    addr[16];
     unsigned         prefix;
-} prefs_range_t;
+} prefs_netpolicy_range_t;
 
 
 /* RFC 6890 and successors: the IPv4 ranges that are not globally reachable */
 
-static const prefs_range_t  prefs_ipv4_special[] = {
+static const prefs_netpolicy_range_t  prefs_netpolicy_ipv4_special[] = {
     { { 0, 0, 0, 0 }, 8 },              /* "this network" */
     { { 10, 0, 0, 0 }, 8 },             /* private */
     { { 100, 64, 0, 0 }, 10 },          /* shared address space (CGN) */
@@ -48,19 +48,19 @@ static const prefs_range_t  prefs_ipv4_special[] = {
  * ORCHID ranges: it is refused as a whole, no webhook needs them.
  */
 
-static const prefs_range_t  prefs_ipv6_special[] = {
+static const prefs_netpolicy_range_t  prefs_netpolicy_ipv6_special[] = {
     { { 0x20, 0x01, 0x00, 0x00 }, 23 },         /* IETF protocol assignments */
     { { 0x20, 0x01, 0x0d, 0xb8 }, 32 },         /* documentation */
     { { 0x3f, 0xff, 0x00, 0x00 }, 20 },         /* documentation (RFC 9637) */
 };
 
 
-static int prefs_prefix_match(const unsigned char *a, const unsigned char *b,
-    unsigned prefix);
+static int prefs_netpolicy_prefix_match(const unsigned char *a,
+    const unsigned char *b, unsigned prefix);
 
 
 static int
-prefs_prefix_match(const unsigned char *a, const unsigned char *b,
+prefs_netpolicy_prefix_match(const unsigned char *a, const unsigned char *b,
     unsigned prefix)
 {
     unsigned       bytes, bits;
@@ -84,7 +84,7 @@ prefs_prefix_match(const unsigned char *a, const unsigned char *b,
 
 
 int
-prefs_ip_is_global(int family, const unsigned char *addr)
+prefs_netpolicy_ip_is_global(int family, const unsigned char *addr)
 {
     size_t  i;
 
@@ -97,11 +97,12 @@ prefs_ip_is_global(int family, const unsigned char *addr)
     };
 
     if (family == 4) {
-        for (i = 0; i < sizeof(prefs_ipv4_special)
-                        / sizeof(prefs_ipv4_special[0]); i++)
+        for (i = 0; i < sizeof(prefs_netpolicy_ipv4_special)
+                        / sizeof(prefs_netpolicy_ipv4_special[0]); i++)
         {
-            if (prefs_prefix_match(addr, prefs_ipv4_special[i].addr,
-                                   prefs_ipv4_special[i].prefix))
+            if (prefs_netpolicy_prefix_match(addr,
+                    prefs_netpolicy_ipv4_special[i].addr,
+                    prefs_netpolicy_ipv4_special[i].prefix))
             {
                 return 0;
             }
@@ -117,24 +118,25 @@ prefs_ip_is_global(int family, const unsigned char *addr)
     /* ::ffff:a.b.c.d and 64:ff9b::a.b.c.d reach a.b.c.d */
 
     if (memcmp(addr, mapped, 12) == 0 || memcmp(addr, nat64, 12) == 0) {
-        return prefs_ip_is_global(4, addr + 12);
+        return prefs_netpolicy_ip_is_global(4, addr + 12);
     }
 
     /* 6to4 2002:a.b.c.d::/48 is a tunnel to a.b.c.d */
 
     if (addr[0] == 0x20 && addr[1] == 0x02) {
-        return prefs_ip_is_global(4, addr + 2);
+        return prefs_netpolicy_ip_is_global(4, addr + 2);
     }
 
     if ((addr[0] & 0xe0) != 0x20) {
         return 0;
     }
 
-    for (i = 0; i < sizeof(prefs_ipv6_special)
-                    / sizeof(prefs_ipv6_special[0]); i++)
+    for (i = 0; i < sizeof(prefs_netpolicy_ipv6_special)
+                    / sizeof(prefs_netpolicy_ipv6_special[0]); i++)
     {
-        if (prefs_prefix_match(addr, prefs_ipv6_special[i].addr,
-                               prefs_ipv6_special[i].prefix))
+        if (prefs_netpolicy_prefix_match(addr,
+                prefs_netpolicy_ipv6_special[i].addr,
+                prefs_netpolicy_ipv6_special[i].prefix))
         {
             return 0;
         }
@@ -145,13 +147,14 @@ prefs_ip_is_global(int family, const unsigned char *addr)
 
 
 int
-prefs_cidr_parse(const char *s, size_t len, prefs_cidr_t *cidr)
+prefs_netpolicy_cidr_parse(const char *s, size_t len,
+    prefs_netpolicy_cidr_t *cidr)
 {
     char      buf[64];
     size_t    i, alen;
     unsigned  prefix, max, bits;
 
-    memset(cidr, 0, sizeof(prefs_cidr_t));
+    memset(cidr, 0, sizeof(prefs_netpolicy_cidr_t));
 
     for (alen = 0; alen < len && s[alen] != '/'; alen++) { /* void */ }
 
@@ -162,7 +165,7 @@ prefs_cidr_parse(const char *s, size_t len, prefs_cidr_t *cidr)
     memcpy(buf, s, alen);
     buf[alen] = '\0';
 
-    if (prefs_ipv4_parse(buf, alen, cidr->addr) == 0) {
+    if (prefs_url_ipv4_parse(buf, alen, cidr->addr) == 0) {
         cidr->family = 4;
         max = 32;
 
@@ -211,7 +214,7 @@ prefs_cidr_parse(const char *s, size_t len, prefs_cidr_t *cidr)
 
 
 int
-prefs_cidr_match(const prefs_cidr_t *cidr, int family,
+prefs_netpolicy_cidr_match(const prefs_netpolicy_cidr_t *cidr, int family,
     const unsigned char *addr)
 {
     static const unsigned char  mapped[12] = {
@@ -227,28 +230,29 @@ prefs_cidr_match(const prefs_cidr_t *cidr, int family,
         return 0;
     }
 
-    return prefs_prefix_match(addr, cidr->addr, cidr->prefix);
+    return prefs_netpolicy_prefix_match(addr, cidr->addr, cidr->prefix);
 }
 
 
 int
-prefs_ip_allowed(int family, const unsigned char *addr,
-    const prefs_cidr_t *allow, size_t nallow)
+prefs_netpolicy_ip_allowed(int family, const unsigned char *addr,
+    const prefs_netpolicy_cidr_t *allow, size_t nallow)
 {
     size_t  i;
 
     for (i = 0; i < nallow; i++) {
-        if (prefs_cidr_match(&allow[i], family, addr)) {
+        if (prefs_netpolicy_cidr_match(&allow[i], family, addr)) {
             return 1;
         }
     }
 
-    return prefs_ip_is_global(family, addr);
+    return prefs_netpolicy_ip_is_global(family, addr);
 }
 
 
 char *
-prefs_ip_text(int family, const unsigned char *addr, char *buf, size_t size)
+prefs_netpolicy_ip_text(int family, const unsigned char *addr, char *buf,
+    size_t size)
 {
     if (inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, buf,
                   (socklen_t) size) == NULL)

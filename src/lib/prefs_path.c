@@ -27,7 +27,7 @@ prefs_path_hex(int c)
 
 
 long
-prefs_percent_decode(const char *src, size_t len, char *dst,
+prefs_path_percent_decode(const char *src, size_t len, char *dst,
     int plus_is_space)
 {
     int            hi, lo;
@@ -66,7 +66,7 @@ prefs_percent_decode(const char *src, size_t len, char *dst,
         *p++ = (char) c;
     }
 
-    if (!prefs_utf8_valid(dst, (size_t) (p - dst))) {
+    if (!prefs_path_utf8_valid(dst, (size_t) (p - dst))) {
         return PREFS_PATH_BAD_UTF8;
     }
 
@@ -110,7 +110,7 @@ prefs_path_copy(const char *src, size_t len, char *dst)
         dst[i] = (char) c;
     }
 
-    if (!prefs_utf8_valid(dst, len)) {
+    if (!prefs_path_utf8_valid(dst, len)) {
         return PREFS_PATH_BAD_UTF8;
     }
 
@@ -141,8 +141,9 @@ prefs_path_split_internal(const char *path, size_t len, char *buf,
                 return PREFS_PATH_TOO_MANY;
             }
 
-            n = decode ? prefs_percent_decode(path + start, i - start, p, 0)
-                       : prefs_path_copy(path + start, i - start, p);
+            n = decode
+                ? prefs_path_percent_decode(path + start, i - start, p, 0)
+                : prefs_path_copy(path + start, i - start, p);
             if (n < 0) {
                 return (int) n;
             }
@@ -170,7 +171,7 @@ prefs_path_split_internal(const char *path, size_t len, char *buf,
 /* RFC 3629: no overlongs, no surrogates, nothing past U+10FFFF */
 
 int
-prefs_utf8_valid(const char *s, size_t len)
+prefs_path_utf8_valid(const char *s, size_t len)
 {
     size_t         i, n, k;
     unsigned int   cp;

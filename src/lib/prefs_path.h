@@ -30,12 +30,12 @@
 typedef struct {
     const char  *data;     /* decoded, null-terminated, inside the buffer */
     size_t       len;
-} prefs_segment_t;
+} prefs_path_segment_t;
 
 
 typedef struct {
-    prefs_segment_t  seg[PREFS_PATH_MAX_SEGMENTS];
-    size_t           n;
+    prefs_path_segment_t  seg[PREFS_PATH_MAX_SEGMENTS];
+    size_t                n;
 } prefs_path_t;
 
 
@@ -56,10 +56,10 @@ int prefs_path_split_decoded(const char *path, size_t len, char *buf,
     prefs_path_t *out);
 
 /* decodes %XX escapes strictly; "+" stays "+"; returns the length or < 0 */
-long prefs_percent_decode(const char *src, size_t len, char *dst,
+long prefs_path_percent_decode(const char *src, size_t len, char *dst,
     int plus_is_space);
 
-int prefs_utf8_valid(const char *s, size_t len);
+int prefs_path_utf8_valid(const char *s, size_t len);
 
 const char *prefs_path_strerror(int rc);
 

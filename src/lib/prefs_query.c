@@ -79,7 +79,7 @@ prefs_query_parse(const char *args, size_t len, json_t **out, char *err,
             goto failed;
         }
 
-        n = prefs_percent_decode(args + start, nlen, name, 1);
+        n = prefs_path_percent_decode(args + start, nlen, name, 1);
         if (n < 0) {
             snprintf(err, err_size, "a parameter name is badly encoded");
             goto failed;
@@ -94,7 +94,7 @@ prefs_query_parse(const char *args, size_t len, json_t **out, char *err,
                 goto failed;
             }
 
-            n = prefs_percent_decode(args + eq + 1, i - eq - 1, value, 1);
+            n = prefs_path_percent_decode(args + eq + 1, i - eq - 1, value, 1);
             if (n < 0) {
                 snprintf(err, err_size, "the value of %.64s is badly "
                          "encoded", name);

@@ -11,22 +11,22 @@
 #include "prefs_render.h"
 
 
-static int prefs_is_localized_list(const char *key);
-static int prefs_rename(json_t *obj, const char *from, const char *to);
-static const char *prefs_v3_id_for(const char *list);
+static int prefs_render_is_localized_list(const char *key);
+static int prefs_render_rename(json_t *obj, const char *from, const char *to);
+static const char *prefs_render_v3_id_for(const char *list);
 
 
-static const char *const  prefs_localized_lists[] = {
+static const char *const  prefs_render_localized_lists[] = {
     "Locales", "FrequencyLocales", "LocalizedFields", "Labels", NULL
 };
 
 
 static int
-prefs_is_localized_list(const char *key)
+prefs_render_is_localized_list(const char *key)
 {
     const char *const  *k;
 
-    for (k = prefs_localized_lists; *k; k++) {
+    for (k = prefs_render_localized_lists; *k; k++) {
         if (strcmp(*k, key) == 0) {
             return 1;
         }
@@ -37,7 +37,7 @@ prefs_is_localized_list(const char *key)
 
 
 json_t *
-prefs_localize(json_t *v, const char *locale)
+prefs_render_localize(json_t *v, const char *locale)
 {
     size_t       i;
     json_t      *out, *item, *copy, *id;
@@ -60,7 +60,7 @@ prefs_localize(json_t *v, const char *locale)
              * the account's Locales) is data, not text: it is kept whole.
              */
 
-            if (json_is_array(item) && prefs_is_localized_list(key)
+            if (json_is_array(item) && prefs_render_is_localized_list(key)
                 && json_object_get(json_array_get(item, 0), "IsDefault")
                    == NULL)
             {
@@ -72,12 +72,13 @@ prefs_localize(json_t *v, const char *locale)
                     if (json_is_string(lid)
                         && strcasecmp(json_string_value(lid), locale) == 0)
                     {
-                        json_array_append_new(copy, prefs_localize(id, NULL));
+                        json_array_append_new(copy,
+                                              prefs_render_localize(id, NULL));
                     }
                 }
 
             } else {
-                copy = prefs_localize(item, locale);
+                copy = prefs_render_localize(item, locale);
             }
 
             if (copy == NULL || json_object_set_new(out, key, copy) != 0) {
@@ -96,7 +97,7 @@ prefs_localize(json_t *v, const char *locale)
         }
 
         json_array_foreach(v, i, item) {
-            copy = prefs_localize(item, locale);
+            copy = prefs_render_localize(item, locale);
 
             if (copy == NULL || json_array_append_new(out, copy) != 0) {
                 json_decref(out);
@@ -112,7 +113,7 @@ prefs_localize(json_t *v, const char *locale)
 
 
 static int
-prefs_rename(json_t *obj, const char *from, const char *to)
+prefs_render_rename(json_t *obj, const char *from, const char *to)
 {
     json_t  *v;
 
@@ -134,7 +135,7 @@ prefs_rename(json_t *obj, const char *from, const char *to)
 
 
 int
-prefs_v3_names(json_t *v)
+prefs_render_v3_names(json_t *v)
 {
     char         name[256];
     size_t       i, len, n;
@@ -144,7 +145,7 @@ prefs_v3_names(json_t *v)
 
     if (json_is_array(v)) {
         json_array_foreach(v, i, item) {
-            if (prefs_v3_names(item) != 0) {
+            if (prefs_render_v3_names(item) != 0) {
                 return -1;
             }
         }
@@ -161,7 +162,7 @@ prefs_v3_names(json_t *v)
     n = 0;
 
     json_object_foreach(v, key, item) {
-        if (prefs_v3_names(item) != 0) {
+        if (prefs_render_v3_names(item) != 0) {
             return -1;
         }
 
@@ -179,7 +180,7 @@ prefs_v3_names(json_t *v)
         memcpy(name, keys[i], len - 2);
         memcpy(name + len - 2, "ID", 3);
 
-        if (prefs_rename(v, keys[i], name) != 0) {
+        if (prefs_render_rename(v, keys[i], name) != 0) {
             return -1;
         }
     }
@@ -189,7 +190,7 @@ prefs_v3_names(json_t *v)
 
 
 static const char *
-prefs_v3_id_for(const char *list)
+prefs_render_v3_id_for(const char *list)
 {
     if (strcmp(list, "Locales") == 0 || strcmp(list, "FrequencyLocales") == 0
         || strcmp(list, "LocalizedFields") == 0
@@ -211,7 +212,7 @@ prefs_v3_id_for(const char *list)
 
 
 int
-prefs_v3_to_v4(json_t *v, const char *top_id)
+prefs_render_v3_to_v4(json_t *v, const char *top_id)
 {
     char         name[256];
     size_t       i, len, n;
@@ -232,10 +233,10 @@ prefs_v3_to_v4(json_t *v, const char *top_id)
     json_object_foreach(v, key, item) {
 
         if (json_is_array(item)) {
-            id = prefs_v3_id_for(key);
+            id = prefs_render_v3_id_for(key);
 
             json_array_foreach(item, i, elem) {
-                if (prefs_v3_to_v4(elem, id) != 0) {
+                if (prefs_render_v3_to_v4(elem, id) != 0) {
                     return -1;
                 }
             }
@@ -265,7 +266,7 @@ prefs_v3_to_v4(json_t *v, const char *top_id)
             memcpy(name + len - 2, "Id", 3);
         }
 
-        if (prefs_rename(v, keys[i], name) != 0) {
+        if (prefs_render_rename(v, keys[i], name) != 0) {
             return -1;
         }
     }
@@ -279,7 +280,7 @@ prefs_v3_to_v4(json_t *v, const char *top_id)
  */
 
 json_t *
-prefs_config_find(json_t *arr, const char *field, const char *key,
+prefs_render_config_find(json_t *arr, const char *field, const char *key,
     size_t len)
 {
     size_t   i;
@@ -300,7 +301,7 @@ prefs_config_find(json_t *arr, const char *field, const char *key,
 
 
 json_t *
-prefs_config_wrap(const char *wrapper, json_t *value)
+prefs_render_config_wrap(const char *wrapper, json_t *value)
 {
     json_t  *o;
 
@@ -320,7 +321,7 @@ prefs_config_wrap(const char *wrapper, json_t *value)
 
 
 json_t *
-prefs_config_groups(json_t *groups, const char *parent, unsigned depth)
+prefs_render_config_groups(json_t *groups, const char *parent, unsigned depth)
 {
     size_t       i;
     json_t      *out, *g, *p, *copy;
@@ -346,7 +347,8 @@ prefs_config_groups(json_t *groups, const char *parent, unsigned depth)
 
         if (copy && id) {
             json_object_set_new(copy, "ProgramGroups",
-                                prefs_config_groups(groups, id, depth + 1));
+                                prefs_render_config_groups(groups, id,
+                                                           depth + 1));
         }
 
         json_array_append_new(out, copy);
@@ -357,7 +359,7 @@ prefs_config_groups(json_t *groups, const char *parent, unsigned depth)
 
 
 int
-prefs_config_has_props(json_t *item, json_t *criteria)
+prefs_render_config_has_props(json_t *item, json_t *criteria)
 {
     int      found;
     size_t   i, j;

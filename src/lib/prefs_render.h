@@ -26,10 +26,10 @@
  * definitions (entries with "IsDefault") is kept whole.  locale NULL copies
  * all.
  */
-json_t *prefs_localize(json_t *v, const char *locale);
+json_t *prefs_render_localize(json_t *v, const char *locale);
 
 /* renames, in place and all the way down, every "...Id" key to "...ID" */
-int prefs_v3_names(json_t *v);
+int prefs_render_v3_names(json_t *v);
 
 /*
  * The other way, for a v3 body: "...ID" becomes "...Id", and a bare "ID"
@@ -38,30 +38,30 @@ int prefs_v3_names(json_t *v);
  * are not stored (Link, OptInPreferenceCount, OptOutPreferenceCount) are
  * dropped.  Returns 0, or -1 when a key would be given twice.
  */
-int prefs_v3_to_v4(json_t *v, const char *top_id);
+int prefs_render_v3_to_v4(json_t *v, const char *top_id);
 
 /* how deep program groups nest in an answer */
 #define PREFS_CONFIG_MAX_DEPTH  16
 
 /* the item of arr whose string field is key[0..len), or NULL (borrowed) */
-json_t *prefs_config_find(json_t *arr, const char *field, const char *key,
-    size_t len);
+json_t *prefs_render_config_find(json_t *arr, const char *field,
+    const char *key, size_t len);
 
 /* a new object {wrapper: value}, taking value; NULL when value is NULL */
-json_t *prefs_config_wrap(const char *wrapper, json_t *value);
+json_t *prefs_render_config_wrap(const char *wrapper, json_t *value);
 
 /*
  * The program groups under parent (NULL: the top ones), each a copy with
  * its own "ProgramGroups" nested, at most PREFS_CONFIG_MAX_DEPTH deep.
  */
-json_t *prefs_config_groups(json_t *groups, const char *parent,
+json_t *prefs_render_config_groups(json_t *groups, const char *parent,
     unsigned depth);
 
 /*
  * 1 when item's "CustomProperties" hold every {"Key", "Value"} of
  * criteria (a criterion without "Value" asks only for the key).
  */
-int prefs_config_has_props(json_t *item, json_t *criteria);
+int prefs_render_config_has_props(json_t *item, json_t *criteria);
 
 
 #endif /* _PREFS_RENDER_H_INCLUDED_ */

@@ -34,7 +34,7 @@
  */
 
 int
-prefs_secret_seal(const unsigned char key[PREFS_AUTH_KEY_LEN],
+prefs_seal_secret(const unsigned char key[PREFS_AUTH_KEY_LEN],
     const unsigned char *plain, size_t len, char *out_b64, size_t out_size)
 {
     int              n, rc;
@@ -86,7 +86,7 @@ prefs_secret_seal(const unsigned char key[PREFS_AUTH_KEY_LEN],
 
 
 int
-prefs_secret_open(const unsigned char key[PREFS_AUTH_KEY_LEN],
+prefs_seal_open(const unsigned char key[PREFS_AUTH_KEY_LEN],
     const char *b64, size_t len, unsigned char *plain, size_t plain_size,
     size_t *plain_len)
 {

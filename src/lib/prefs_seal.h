@@ -37,16 +37,16 @@
  * with any GCM library uses AAD "\x01ngx_prefs secret v1".  At most
  * PREFS_SECRET_MAX bytes are sealed.
  */
-int prefs_secret_seal(const unsigned char key[PREFS_AUTH_KEY_LEN],
+int prefs_seal_secret(const unsigned char key[PREFS_AUTH_KEY_LEN],
     const unsigned char *plain, size_t len, char *out_b64, size_t out_size);
 
 /*
- * Opens what prefs_secret_seal() made.  PREFS_AUTH_SEALED_BAD if the
+ * Opens what prefs_seal_secret() made.  PREFS_AUTH_SEALED_BAD if the
  * text was altered, sealed with another key or is not ours;
  * PREFS_AUTH_ERROR if plain_size is too small.  plain is wiped on
  * failure.
  */
-int prefs_secret_open(const unsigned char key[PREFS_AUTH_KEY_LEN],
+int prefs_seal_open(const unsigned char key[PREFS_AUTH_KEY_LEN],
     const char *b64, size_t len, unsigned char *plain, size_t plain_size,
     size_t *plain_len);
 

@@ -207,7 +207,7 @@ prefs_url_host(const char *s, size_t len, prefs_url_t *u)
         return PREFS_URL_BAD_HOST;
     }
 
-    if (prefs_ipv4_parse(s, len, u->addr) == 0) {
+    if (prefs_url_ipv4_parse(s, len, u->addr) == 0) {
         memcpy(u->host, s, len);
         u->host[len] = '\0';
         u->host_len = len;
@@ -274,7 +274,7 @@ prefs_url_host(const char *s, size_t len, prefs_url_t *u)
 
 
 int
-prefs_ipv4_parse(const char *s, size_t len, unsigned char *addr)
+prefs_url_ipv4_parse(const char *s, size_t len, unsigned char *addr)
 {
     size_t    i, parts, digits;
     unsigned  v;

@@ -57,7 +57,7 @@ int prefs_url_parse(const char *s, size_t len, prefs_url_t *u);
 const char *prefs_url_strerror(int rc);
 
 /* strict dotted quad: four decimal octets without leading zeros */
-int prefs_ipv4_parse(const char *s, size_t len, unsigned char *addr);
+int prefs_url_ipv4_parse(const char *s, size_t len, unsigned char *addr);
 
 
 #endif /* _PREFS_URL_H_INCLUDED_ */

@@ -113,7 +113,7 @@ static const char *const  prefs_whsub_states[] = {
 };
 
 
-static const prefs_field_t  prefs_whsub_fields[] = {
+static const prefs_json_field_t  prefs_whsub_fields[] = {
     { "Id", PREFS_JT_INTEGER, 0, 0, NULL, NULL, 0, 1, 0, 0, 0 },
     { "Name", PREFS_JT_STRING, 1, 200, NULL, NULL, 1, 0, 0, 0, 0 },
     { "Description", PREFS_JT_STRING, 0, 2000, NULL, NULL, 0, 0, 1, 0, 0 },
@@ -134,7 +134,7 @@ static const prefs_field_t  prefs_whsub_fields[] = {
 };
 
 
-static const prefs_field_t  prefs_whsub_settings_fields[] = {
+static const prefs_json_field_t  prefs_whsub_settings_fields[] = {
     { "MaxConcurrentRequests", PREFS_JT_INTEGER,
       PREFS_WHSUB_SETTINGS_MAX_MIN, PREFS_WHSUB_SETTINGS_MAX_MAX,
       NULL, NULL, 0, 0, 0, 0, 0 },
@@ -646,7 +646,7 @@ prefs_whsub_names(json_t *v, const char *at, const prefs_whsub_qualifier_t *q,
         s = json_string_value(item);
         len = json_string_length(item);
 
-        if (s == NULL || len == 0 || prefs_utf8_length(s, len) > 100
+        if (s == NULL || len == 0 || prefs_json_utf8_length(s, len) > 100
             || strlen(s) != len)
         {
             snprintf(msg, size, "%s[%zu] must be a name of 1 to 100 "

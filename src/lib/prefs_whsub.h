@@ -14,7 +14,7 @@
  * URL, each entry of "Subscriptions": its event type, entity and
  * qualifier lists), and the normalized body the database is given.
  * Whether named filters, consent types, ... exist is the database's
- * question (sql/012_webhooks_api.sql).  Plain C on jansson, no nginx
+ * question (sql/functions/webhooks.sql).  Plain C on jansson, no nginx
  * types.
  */
 

@@ -78,7 +78,7 @@ iso(const char *s, int64_t *ms)
     copy = malloc(len ? len : 1);
     memcpy(copy, s, len);
 
-    rc = prefs_iso8601_parse(copy, len, ms);
+    rc = prefs_auth_iso8601_parse(copy, len, ms);
 
     free(copy);
 
@@ -100,31 +100,31 @@ test_vectors(void)
     char          sig[PREFS_AUTH_SIG_SIZE];
     prefs_auth_t  a;
 
-    rc = prefs_auth_sign(PREFS_AUTH_SHA256, SECRET, SECRET_LEN, CLIENT,
+    rc = prefs_hmac_sign(PREFS_AUTH_SHA256, SECRET, SECRET_LEN, CLIENT,
                          CLIENT_LEN, "RickSanchez", 11, TS, 19, sig,
                          sizeof(sig));
     is_int(rc, PREFS_AUTH_OK, "sign SHA256");
     is_str(sig, SIG256, "the contract's test vector");
 
-    rc = prefs_auth_sign(PREFS_AUTH_SHA384, SECRET, SECRET_LEN, CLIENT,
+    rc = prefs_hmac_sign(PREFS_AUTH_SHA384, SECRET, SECRET_LEN, CLIENT,
                          CLIENT_LEN, "RickSanchez", 11, TS, 19, sig,
                          sizeof(sig));
     is_int(rc, PREFS_AUTH_OK, "sign SHA384");
     is_str(sig, SIG384, "SHA384 as openssl dgst computes it");
 
-    rc = prefs_auth_sign(PREFS_AUTH_SHA512, SECRET, SECRET_LEN, CLIENT,
+    rc = prefs_hmac_sign(PREFS_AUTH_SHA512, SECRET, SECRET_LEN, CLIENT,
                          CLIENT_LEN, "RickSanchez", 11, TS, 19, sig,
                          sizeof(sig));
     is_int(rc, PREFS_AUTH_OK, "sign SHA512");
     is_str(sig, SIG512, "SHA512 as openssl dgst computes it");
 
-    is_int(prefs_auth_sign(PREFS_AUTH_SHA512, SECRET, SECRET_LEN, CLIENT,
+    is_int(prefs_hmac_sign(PREFS_AUTH_SHA512, SECRET, SECRET_LEN, CLIENT,
                            CLIENT_LEN, "RickSanchez", 11, TS, 19, sig, 88),
            PREFS_AUTH_ERROR, "no room for a SHA512 signature");
-    is_int(prefs_auth_sign(PREFS_AUTH_SHA256, SECRET, 0, CLIENT, CLIENT_LEN,
+    is_int(prefs_hmac_sign(PREFS_AUTH_SHA256, SECRET, 0, CLIENT, CLIENT_LEN,
                            "RickSanchez", 11, TS, 19, sig, sizeof(sig)),
            PREFS_AUTH_ERROR, "an empty secret is refused");
-    is_int(prefs_auth_sign(7, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN,
+    is_int(prefs_hmac_sign(7, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN,
                            "RickSanchez", 11, TS, 19, sig, sizeof(sig)),
            PREFS_AUTH_ERROR, "an unknown algorithm is refused");
 
@@ -138,50 +138,50 @@ test_vectors(void)
     ok(a.ts_ms == TS_MS, "timestamp parsed");
     ok(a.reason == NULL, "no reason on success");
 
-    is_int(prefs_auth_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
+    is_int(prefs_hmac_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
            PREFS_AUTH_OK, "the reference header verifies");
-    is_int(prefs_auth_verify(&a, SECRET, SECRET_LEN, "SanchezAssociate", 16),
+    is_int(prefs_hmac_verify(&a, SECRET, SECRET_LEN, "SanchezAssociate", 16),
            PREFS_AUTH_BAD_SIGNATURE, "another client id does not verify");
-    is_int(prefs_auth_verify(&a, (const unsigned char *) "example-secret-kez",
+    is_int(prefs_hmac_verify(&a, (const unsigned char *) "example-secret-kez",
                              SECRET_LEN, CLIENT, CLIENT_LEN),
            PREFS_AUTH_BAD_SIGNATURE, "another secret does not verify");
 
     rc = parse(HDR "Credential=RickSanchex/" TS " " SIG, &a);
-    is_int(prefs_auth_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
+    is_int(prefs_hmac_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
            PREFS_AUTH_BAD_SIGNATURE, "another user does not verify");
 
     rc = parse(HDR "Credential=RickSanchez/" TS "Z " SIG, &a);
     is_int(rc, PREFS_AUTH_OK, "same instant with Z parses");
-    is_int(prefs_auth_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
+    is_int(prefs_hmac_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
            PREFS_AUTH_BAD_SIGNATURE, "the timestamp is signed as sent");
 
     rc = parse(HDR CRED " Signature="
                "bDspsV2KDup1P3nMzY8jjhv1pg89uxGp9zED+reLuY0=", &a);
     is_int(rc, PREFS_AUTH_OK, "a wrong signature parses");
-    is_int(prefs_auth_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
+    is_int(prefs_hmac_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
            PREFS_AUTH_BAD_SIGNATURE, "and does not verify");
 
     rc = parse("PNAUTHINFO3-HMAC-SHA384 " CRED " Signature=" SIG384, &a);
     is_int(rc, PREFS_AUTH_OK, "SHA384 header parses");
     is_int(a.alg, PREFS_AUTH_SHA384, "algorithm SHA384");
-    is_int(prefs_auth_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
+    is_int(prefs_hmac_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
            PREFS_AUTH_OK, "SHA384 header verifies");
 
     rc = parse("PNAUTHINFO3-HMAC-SHA512 " CRED " Signature=" SIG512, &a);
     is_int(rc, PREFS_AUTH_OK, "SHA512 header parses");
-    is_int(prefs_auth_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
+    is_int(prefs_hmac_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
            PREFS_AUTH_OK, "SHA512 header verifies");
 
     /* a public MyPreferences client spells the hash in lower case */
     rc = parse("PNAUTHINFO3-HMAC-sha256 " CRED " " SIG, &a);
     is_int(rc, PREFS_AUTH_OK, "PNAUTHINFO3-HMAC-sha256 parses");
-    is_int(prefs_auth_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
+    is_int(prefs_hmac_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
            PREFS_AUTH_OK, "and verifies");
     is_int(parse("pnauthinfo3-hmac-sha256 " CRED " " SIG, &a), PREFS_AUTH_OK,
            "the scheme is case-insensitive (RFC 7235)");
 
     a.kind = PREFS_AUTH_BEARER;
-    is_int(prefs_auth_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
+    is_int(prefs_hmac_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
            PREFS_AUTH_ERROR, "verify refuses a Bearer header");
 }
 
@@ -484,7 +484,7 @@ test_iso8601(void)
                bad[i]);
     }
 
-    is_int(prefs_iso8601_parse(TS "\0", 20, &ms), PREFS_AUTH_BAD_DATE,
+    is_int(prefs_auth_iso8601_parse(TS "\0", 20, &ms), PREFS_AUTH_BAD_DATE,
            "a trailing NUL");
 }
 
@@ -521,7 +521,7 @@ test_every_day(void)
             for (d = 1; d <= mdays; d++) {
                 snprintf(s, sizeof(s), "%04d-%02d-%02dT00:00:00", y, m, d);
 
-                if (prefs_iso8601_parse(s, 19, &ms) != PREFS_AUTH_OK
+                if (prefs_auth_iso8601_parse(s, 19, &ms) != PREFS_AUTH_OK
                     || ms != day * 86400000)
                 {
                     if (good) {
@@ -536,7 +536,7 @@ test_every_day(void)
 
             snprintf(s, sizeof(s), "%04d-%02d-%02dT00:00:00", y, m, d);
 
-            if (prefs_iso8601_parse(s, 19, &ms) != PREFS_AUTH_BAD_DATE) {
+            if (prefs_auth_iso8601_parse(s, 19, &ms) != PREFS_AUTH_BAD_DATE) {
                 if (refused) {
                     printf("# %s was accepted\n", s);
                 }
@@ -593,44 +593,44 @@ test_tokens(void)
     char           t1[400], t2[400], hex[65];
     unsigned char  raw[64];
 
-    is_int(prefs_random_token(t1, sizeof(t1), 32), PREFS_AUTH_OK,
+    is_int(prefs_hmac_random_token(t1, sizeof(t1), 32), PREFS_AUTH_OK,
            "32-byte token");
     is_int(strlen(t1), 43, "43 base64url characters");
     is_int(prefs_b64_decode(t1, 43, raw, sizeof(raw), PREFS_B64_URL), 32,
            "the token decodes as base64url");
-    is_int(prefs_random_token(t2, sizeof(t2), 32), PREFS_AUTH_OK,
+    is_int(prefs_hmac_random_token(t2, sizeof(t2), 32), PREFS_AUTH_OK,
            "another token");
     ok(strcmp(t1, t2) != 0, "tokens differ");
-    is_int(prefs_random_token(t1, sizeof(t1), 48), PREFS_AUTH_OK,
+    is_int(prefs_hmac_random_token(t1, sizeof(t1), 48), PREFS_AUTH_OK,
            "48-byte token");
     is_int(strlen(t1), 64, "64 characters");
-    is_int(prefs_random_token(t1, sizeof(t1), 256), PREFS_AUTH_OK,
+    is_int(prefs_hmac_random_token(t1, sizeof(t1), 256), PREFS_AUTH_OK,
            "256-byte token");
-    is_int(prefs_random_token(t1, sizeof(t1), 31), PREFS_AUTH_ERROR,
+    is_int(prefs_hmac_random_token(t1, sizeof(t1), 31), PREFS_AUTH_ERROR,
            "31 bytes are too few");
-    is_int(prefs_random_token(t1, sizeof(t1), 257), PREFS_AUTH_ERROR,
+    is_int(prefs_hmac_random_token(t1, sizeof(t1), 257), PREFS_AUTH_ERROR,
            "257 bytes are too many");
-    is_int(prefs_random_token(t1, 43, 32), PREFS_AUTH_ERROR,
+    is_int(prefs_hmac_random_token(t1, 43, 32), PREFS_AUTH_ERROR,
            "no room for the NUL");
-    is_int(prefs_random_token(t1, 44, 32), PREFS_AUTH_OK, "exact room");
+    is_int(prefs_hmac_random_token(t1, 44, 32), PREFS_AUTH_OK, "exact room");
 
-    is_int(prefs_sha256_hex("", 0, hex), PREFS_AUTH_OK, "hash of nothing");
+    is_int(prefs_hmac_sha256_hex("", 0, hex), PREFS_AUTH_OK, "hash of nothing");
     is_str(hex,
            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
            "SHA-256 of the empty string");
-    prefs_sha256_hex("abc", 3, hex);
+    prefs_hmac_sha256_hex("abc", 3, hex);
     is_str(hex,
            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
            "SHA-256 of abc (FIPS 180-2)");
 
-    ok(prefs_ct_equal("abc", 3, "abc", 3), "ct_equal equal");
-    ok(!prefs_ct_equal("abc", 3, "abd", 3), "ct_equal differs");
-    ok(!prefs_ct_equal("abc", 3, "abcd", 4), "ct_equal lengths");
-    ok(prefs_ct_equal("", 0, "", 0), "ct_equal empty");
+    ok(prefs_hmac_ct_equal("abc", 3, "abc", 3), "ct_equal equal");
+    ok(!prefs_hmac_ct_equal("abc", 3, "abd", 3), "ct_equal differs");
+    ok(!prefs_hmac_ct_equal("abc", 3, "abcd", 4), "ct_equal lengths");
+    ok(prefs_hmac_ct_equal("", 0, "", 0), "ct_equal empty");
 
     memset(raw, 0x5a, sizeof(raw));
-    prefs_wipe(raw, sizeof(raw));
-    ok(raw[0] == 0 && raw[63] == 0, "prefs_wipe clears");
+    prefs_hmac_wipe(raw, sizeof(raw));
+    ok(raw[0] == 0 && raw[63] == 0, "prefs_hmac_wipe clears");
 }
 
 
@@ -663,24 +663,24 @@ test_seal(void)
 
     for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
         len = lens[i];
-        rc = prefs_secret_seal(key, plain, len, s1, sizeof(s1));
+        rc = prefs_seal_secret(key, plain, len, s1, sizeof(s1));
         is_int(rc, PREFS_AUTH_OK, "seal %zu bytes", len);
         is_int(strlen(s1) + 1, PREFS_SECRET_B64_SIZE(len),
                "sealed size of %zu bytes", len);
-        rc = prefs_secret_open(key, s1, strlen(s1), out, sizeof(out),
-                               &out_len);
+        rc = prefs_seal_open(key, s1, strlen(s1), out, sizeof(out),
+                             &out_len);
         ok(rc == PREFS_AUTH_OK && out_len == len
            && memcmp(out, plain, len) == 0, "round trip of %zu bytes", len);
     }
 
-    is_int(prefs_secret_seal(key, plain, PREFS_SECRET_MAX + 1, s1, sizeof(s1)),
+    is_int(prefs_seal_secret(key, plain, PREFS_SECRET_MAX + 1, s1, sizeof(s1)),
            PREFS_AUTH_ERROR, "more than PREFS_SECRET_MAX is refused");
-    is_int(prefs_secret_seal(key, plain, 18, s1,
+    is_int(prefs_seal_secret(key, plain, 18, s1,
                              PREFS_SECRET_B64_SIZE(18) - 1),
            PREFS_AUTH_ERROR, "too small an output buffer");
 
-    prefs_secret_seal(key, plain, 18, s1, sizeof(s1));
-    prefs_secret_seal(key, plain, 18, s2, sizeof(s2));
+    prefs_seal_secret(key, plain, 18, s1, sizeof(s1));
+    prefs_seal_secret(key, plain, 18, s2, sizeof(s2));
     ok(strcmp(s1, s2) != 0, "sealing twice gives different texts (nonce)");
 
     /* every bit of the binary form is covered by the tag */
@@ -696,8 +696,8 @@ test_seal(void)
         blob[i / 8] ^= (unsigned char) (1 << (i % 8));
 
         memset(out, 0xaa, sizeof(out));
-        rc = prefs_secret_open(key, s2, strlen(s2), out, sizeof(out),
-                               &out_len);
+        rc = prefs_seal_open(key, s2, strlen(s2), out, sizeof(out),
+                             &out_len);
 
         if (rc != PREFS_AUTH_SEALED_BAD || out_len != 0 || out[0] != 0) {
             all = 0;
@@ -707,28 +707,28 @@ test_seal(void)
     ok(all, "flipping any one of %ld bits is detected, output wiped",
        n * 8);
 
-    rc = prefs_secret_open(key2, s1, strlen(s1), out, sizeof(out), &out_len);
+    rc = prefs_seal_open(key2, s1, strlen(s1), out, sizeof(out), &out_len);
     is_int(rc, PREFS_AUTH_SEALED_BAD, "wrong key");
     ok(out[0] == 0 && out[17] == 0, "wrong key: nothing left in the buffer");
 
-    is_int(prefs_secret_open(key, s1, strlen(s1) - 4, out, sizeof(out),
-                             &out_len),
+    is_int(prefs_seal_open(key, s1, strlen(s1) - 4, out, sizeof(out),
+                           &out_len),
            PREFS_AUTH_SEALED_BAD, "truncated");
-    is_int(prefs_secret_open(key, s1, strlen(s1) - 1, out, sizeof(out),
-                             &out_len),
+    is_int(prefs_seal_open(key, s1, strlen(s1) - 1, out, sizeof(out),
+                           &out_len),
            PREFS_AUTH_SEALED_BAD, "not base64");
-    is_int(prefs_secret_open(key, "", 0, out, sizeof(out), &out_len),
+    is_int(prefs_seal_open(key, "", 0, out, sizeof(out), &out_len),
            PREFS_AUTH_SEALED_BAD, "empty");
-    is_int(prefs_secret_open(key, "AQAAAAAAAAAAAAAA", 16, out, sizeof(out),
-                             &out_len),
+    is_int(prefs_seal_open(key, "AQAAAAAAAAAAAAAA", 16, out, sizeof(out),
+                           &out_len),
            PREFS_AUTH_SEALED_BAD, "shorter than the overhead");
-    is_int(prefs_secret_open(key, s1, strlen(s1), out, 17, &out_len),
+    is_int(prefs_seal_open(key, s1, strlen(s1), out, 17, &out_len),
            PREFS_AUTH_ERROR, "too small a plaintext buffer");
 
     blob[0] = 2;
     prefs_b64_encode(blob, (size_t) n, s2, sizeof(s2), PREFS_B64_STD);
-    is_int(prefs_secret_open(key, s2, strlen(s2), out, sizeof(out),
-                             &out_len),
+    is_int(prefs_seal_open(key, s2, strlen(s2), out, sizeof(out),
+                           &out_len),
            PREFS_AUTH_SEALED_BAD, "unknown version byte");
     blob[0] = 1;
 
@@ -771,7 +771,7 @@ key_file(const char *content, size_t len, mode_t mode,
 
     close(fd);
 
-    rc = prefs_key_load(path, key, err, err_size);
+    rc = prefs_keyfile_load(path, key, err, err_size);
 
     unlink(path);
 
@@ -868,16 +868,16 @@ test_key_file(void)
            PREFS_AUTH_KEY_BAD, "a 300-byte file");
     ok(strstr(err, "longer than 256 bytes") != NULL, "says so: %s", err);
 
-    is_int(prefs_key_load("/nonexistent/prefs.key", key, err, sizeof(err)),
+    is_int(prefs_keyfile_load("/nonexistent/prefs.key", key, err, sizeof(err)),
            PREFS_AUTH_KEY_BAD, "missing file");
     ok(strstr(err, "/nonexistent/prefs.key") != NULL
        && strstr(err, "No such file") != NULL, "names file and cause: %s",
        err);
-    is_int(prefs_key_load("/tmp", key, err, sizeof(err)), PREFS_AUTH_KEY_BAD,
-           "a directory");
-    is_int(prefs_key_load("/dev/zero", key, err, sizeof(err)),
+    is_int(prefs_keyfile_load("/tmp", key, err, sizeof(err)),
+           PREFS_AUTH_KEY_BAD, "a directory");
+    is_int(prefs_keyfile_load("/dev/zero", key, err, sizeof(err)),
            PREFS_AUTH_KEY_BAD, "a device");
-    is_int(prefs_key_load("/nonexistent", key, NULL, 0), PREFS_AUTH_KEY_BAD,
+    is_int(prefs_keyfile_load("/nonexistent", key, NULL, 0), PREFS_AUTH_KEY_BAD,
            "no error buffer is fine");
 
 #undef KEY_IS_0_31

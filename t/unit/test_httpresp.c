@@ -262,27 +262,27 @@ main(void)
        "no body buffer");
 
     /* dates */
-    is_int(prefs_http_date("Sun, 06 Nov 1994 08:49:37 GMT", 29), 784111777,
+    is_int(prefs_httpresp_date("Sun, 06 Nov 1994 08:49:37 GMT", 29), 784111777,
            "IMF-fixdate");
-    is_int(prefs_http_date("Sunday, 06-Nov-94 08:49:37 GMT", 30), 784111777,
+    is_int(prefs_httpresp_date("Sunday, 06-Nov-94 08:49:37 GMT", 30), 784111777,
            "RFC 850 date");
-    is_int(prefs_http_date("Sun Nov  6 08:49:37 1994", 24), 784111777,
+    is_int(prefs_httpresp_date("Sun Nov  6 08:49:37 1994", 24), 784111777,
            "asctime date");
-    is_int(prefs_http_date("Thu, 29 Feb 2024 00:00:00 GMT", 29), 1709164800,
+    is_int(prefs_httpresp_date("Thu, 29 Feb 2024 00:00:00 GMT", 29), 1709164800,
            "a leap day");
-    is_int(prefs_http_date("Sun, 06 Nov 1994 08:49:37 UTC", 29), -1,
+    is_int(prefs_httpresp_date("Sun, 06 Nov 1994 08:49:37 UTC", 29), -1,
            "not GMT");
-    is_int(prefs_http_date("Sun, 06 Foo 1994 08:49:37 GMT", 29), -1,
+    is_int(prefs_httpresp_date("Sun, 06 Foo 1994 08:49:37 GMT", 29), -1,
            "no such month");
-    is_int(prefs_http_date("Sun, 06 Nov 1994 25:49:37 GMT", 29), -1,
+    is_int(prefs_httpresp_date("Sun, 06 Nov 1994 25:49:37 GMT", 29), -1,
            "hour 25");
-    is_int(prefs_http_retry_after("0", 1, NOW), 0, "Retry-After: 0");
-    is_int(prefs_http_retry_after("99999999999999", 14, NOW), 0x7fffffffL,
+    is_int(prefs_httpresp_retry_after("0", 1, NOW), 0, "Retry-After: 0");
+    is_int(prefs_httpresp_retry_after("99999999999999", 14, NOW), 0x7fffffffL,
            "a huge Retry-After is capped");
-    is_int(prefs_http_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 29, NOW),
+    is_int(prefs_httpresp_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 29, NOW),
            0, "a past date is 0");
-    is_int(prefs_http_retry_after("12a", 3, NOW), -1, "12a is invalid");
-    is_int(prefs_http_retry_after("-5", 2, NOW), -1, "-5 is invalid");
+    is_int(prefs_httpresp_retry_after("12a", 3, NOW), -1, "12a is invalid");
+    is_int(prefs_httpresp_retry_after("-5", 2, NOW), -1, "-5 is invalid");
 
     return unit_done();
 }

@@ -11,7 +11,7 @@
 static const char *const  colours[] = { "Red", "Green", NULL };
 
 
-static const prefs_field_t  fields[] = {
+static const prefs_json_field_t  fields[] = {
     { "Id", PREFS_JT_INTEGER, 0, 0, NULL, NULL, 0, 1, 0, 0, 0 },
     { "Name", PREFS_JT_STRING, 1, 5, NULL, "/", 1, 0, 0, 0, 0 },
     { "Age", PREFS_JT_INTEGER, 0, 150, NULL, NULL, 0, 0, 1, 0, 0 },
@@ -100,7 +100,7 @@ main(void)
     json_decref(body);
     json_decref(out);
 
-    ok(prefs_utf8_length("\xe2\x82\xac" "a", 4) == 2, "UTF-8 length");
+    ok(prefs_json_utf8_length("\xe2\x82\xac" "a", 4) == 2, "UTF-8 length");
 
     return unit_done();
 }

@@ -25,7 +25,7 @@ canon(const char *tag)
 /* the parsed ranges as "tag:q tag:q", so one is_str() shows them all */
 
 static const char *
-ranges_str(const prefs_lang_range_t *r, int n)
+ranges_str(const prefs_locale_range_t *r, int n)
 {
     int          i;
     size_t       off;
@@ -46,10 +46,10 @@ ranges_str(const prefs_lang_range_t *r, int n)
 static const char *
 parse_n(const char *value, size_t len, size_t max)
 {
-    int                 n;
-    prefs_lang_range_t  r[PREFS_LOCALE_MAX_RANGES];
+    int                   n;
+    prefs_locale_range_t  r[PREFS_LOCALE_MAX_RANGES];
 
-    n = prefs_accept_language_parse(value, len, r, max);
+    n = prefs_locale_accept_parse(value, len, r, max);
 
     return ranges_str(r, n);
 }
@@ -65,10 +65,9 @@ parse(const char *value)
 static int
 count(const char *value, size_t len)
 {
-    prefs_lang_range_t  r[PREFS_LOCALE_MAX_RANGES];
+    prefs_locale_range_t  r[PREFS_LOCALE_MAX_RANGES];
 
-    return prefs_accept_language_parse(value, len, r,
-                                       PREFS_LOCALE_MAX_RANGES);
+    return prefs_locale_accept_parse(value, len, r, PREFS_LOCALE_MAX_RANGES);
 }
 
 
@@ -79,11 +78,11 @@ static int  last_match;
 static const char *
 negotiate(const char *header, const char *const *available, size_t navail)
 {
-    int                 n, i;
-    prefs_lang_range_t  r[PREFS_LOCALE_MAX_RANGES];
+    int                   n, i;
+    prefs_locale_range_t  r[PREFS_LOCALE_MAX_RANGES];
 
-    n = prefs_accept_language_parse(header, strlen(header), r,
-                                    PREFS_LOCALE_MAX_RANGES);
+    n = prefs_locale_accept_parse(header, strlen(header), r,
+                                  PREFS_LOCALE_MAX_RANGES);
     i = prefs_locale_lookup(r, (size_t) n, available, navail, &last_match);
 
     if (i < -1 || i >= (int) navail) {
@@ -233,10 +232,10 @@ test_garbage(void)
 static void
 test_limits(void)
 {
-    int                 n, i;
-    char               *h;
-    size_t              len, k;
-    prefs_lang_range_t  r[PREFS_LOCALE_MAX_RANGES + 8];
+    int                   n, i;
+    char                 *h;
+    size_t                len, k;
+    prefs_locale_range_t  r[PREFS_LOCALE_MAX_RANGES + 8];
 
     is_str(parse_n("en;q=0.1, fr, de;q=0.5, it", 26, 2), "fr:1000 it:1000",
            "max keeps the highest q");
@@ -260,7 +259,7 @@ test_limits(void)
 
     len += sprintf(h + len, "zz");
 
-    n = prefs_accept_language_parse(h, len, r, PREFS_LOCALE_MAX_RANGES + 8);
+    n = prefs_locale_accept_parse(h, len, r, PREFS_LOCALE_MAX_RANGES + 8);
     is_int(n, PREFS_LOCALE_MAX_RANGES, "at most %d ranges",
            PREFS_LOCALE_MAX_RANGES);
     is_str(r[0].tag, "zz", "a later, higher q still comes first");
@@ -303,8 +302,8 @@ test_limits(void)
 static void
 test_lookup(void)
 {
-    int                 m;
-    prefs_lang_range_t  r[2];
+    int                   m;
+    prefs_locale_range_t  r[2];
 
     static const char  *acct[] = { "en-US", "de-DE", "fr-FR" };
     static const char  *zh[] = { "en", "zh", "zh-Hant" };

@@ -20,19 +20,19 @@ global(const char *text)
             return -1;
         }
 
-        return prefs_ip_is_global(6, a);
+        return prefs_netpolicy_ip_is_global(6, a);
     }
 
     if (inet_pton(AF_INET, text, a) != 1) {
         return -1;
     }
 
-    return prefs_ip_is_global(4, a);
+    return prefs_netpolicy_ip_is_global(4, a);
 }
 
 
 static int
-allowed(const char *text, const prefs_cidr_t *allow, size_t n)
+allowed(const char *text, const prefs_netpolicy_cidr_t *allow, size_t n)
 {
     int            family;
     unsigned char  a[16];
@@ -40,24 +40,24 @@ allowed(const char *text, const prefs_cidr_t *allow, size_t n)
     family = strchr(text, ':') ? 6 : 4;
     inet_pton(family == 6 ? AF_INET6 : AF_INET, text, a);
 
-    return prefs_ip_allowed(family, a, allow, n);
+    return prefs_netpolicy_ip_allowed(family, a, allow, n);
 }
 
 
 static int
-cidr(const char *s, prefs_cidr_t *c)
+cidr(const char *s, prefs_netpolicy_cidr_t *c)
 {
-    return prefs_cidr_parse(s, strlen(s), c);
+    return prefs_netpolicy_cidr_parse(s, strlen(s), c);
 }
 
 
 int
 main(void)
 {
-    size_t         i;
-    char           buf[64];
-    prefs_cidr_t   c, allow[2];
-    unsigned char  a[16];
+    size_t                  i;
+    char                    buf[64];
+    prefs_netpolicy_cidr_t  c, allow[2];
+    unsigned char           a[16];
 
     static const char  *refused[] = {
         "0.0.0.0", "0.255.255.255", "10.0.0.1", "10.255.255.255",
@@ -124,12 +124,14 @@ main(void)
 
     cidr("0.0.0.0/0", &c);
     inet_pton(AF_INET, "192.168.9.9", a);
-    ok(prefs_cidr_match(&c, 4, a), "0.0.0.0/0 matches everything IPv4");
+    ok(prefs_netpolicy_cidr_match(&c, 4, a),
+       "0.0.0.0/0 matches everything IPv4");
     inet_pton(AF_INET6, "fe80::1", a);
-    ok(!prefs_cidr_match(&c, 6, a), "but no IPv6");
+    ok(!prefs_netpolicy_cidr_match(&c, 6, a), "but no IPv6");
 
     inet_pton(AF_INET6, "2001:db8::5", a);
-    is_str(prefs_ip_text(6, a, buf, sizeof(buf)), "2001:db8::5", "ip text");
+    is_str(prefs_netpolicy_ip_text(6, a, buf, sizeof(buf)), "2001:db8::5",
+           "ip text");
 
     return unit_done();
 }

@@ -101,17 +101,17 @@ test_split_decoded(void)
 static void
 test_utf8(void)
 {
-    ok(prefs_utf8_valid("", 0), "empty is valid");
-    ok(prefs_utf8_valid("abc", 3), "ASCII is valid");
-    ok(prefs_utf8_valid("\xe2\x82\xac", 3), "euro sign");
-    ok(prefs_utf8_valid("\xf0\x9f\x98\x80", 4), "emoji");
-    ok(!prefs_utf8_valid("\xc0\xaf", 2), "overlong slash");
-    ok(!prefs_utf8_valid("\xe0\x80\xaf", 3), "overlong three bytes");
-    ok(!prefs_utf8_valid("\xed\xa0\x80", 3), "surrogate");
-    ok(!prefs_utf8_valid("\xf4\x90\x80\x80", 4), "past U+10FFFF");
-    ok(!prefs_utf8_valid("\xe2\x82", 2), "truncated");
-    ok(!prefs_utf8_valid("\x80", 1), "lone continuation");
-    ok(!prefs_utf8_valid("\xf5\x80\x80\x80", 4), "F5 lead byte");
+    ok(prefs_path_utf8_valid("", 0), "empty is valid");
+    ok(prefs_path_utf8_valid("abc", 3), "ASCII is valid");
+    ok(prefs_path_utf8_valid("\xe2\x82\xac", 3), "euro sign");
+    ok(prefs_path_utf8_valid("\xf0\x9f\x98\x80", 4), "emoji");
+    ok(!prefs_path_utf8_valid("\xc0\xaf", 2), "overlong slash");
+    ok(!prefs_path_utf8_valid("\xe0\x80\xaf", 3), "overlong three bytes");
+    ok(!prefs_path_utf8_valid("\xed\xa0\x80", 3), "surrogate");
+    ok(!prefs_path_utf8_valid("\xf4\x90\x80\x80", 4), "past U+10FFFF");
+    ok(!prefs_path_utf8_valid("\xe2\x82", 2), "truncated");
+    ok(!prefs_path_utf8_valid("\x80", 1), "lone continuation");
+    ok(!prefs_path_utf8_valid("\xf5\x80\x80\x80", 4), "F5 lead byte");
 }
 
 
@@ -121,7 +121,7 @@ test_decode(void)
     char  out[32];
     long  n;
 
-    n = prefs_percent_decode("a+b%2B", 6, out, 1);
+    n = prefs_path_percent_decode("a+b%2B", 6, out, 1);
     is_int(n, 4, "form decoding length");
     out[n > 0 ? n : 0] = '\0';
     is_str(out, "a b+", "plus is a space in forms, %%2B a plus");

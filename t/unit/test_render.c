@@ -38,7 +38,7 @@ main(void)
                     0, &err);
     ok(in != NULL, "input parses");
 
-    out = prefs_localize(in, "de-DE");
+    out = prefs_render_localize(in, "de-DE");
     is_str(dump(out), "{\"FilterId\":\"F1\",\"FrequencyLocales\":[{"
            "\"Frequencies\":[{\"FrequencyId\":\"W\"}],\"LocaleId\":\"de-DE\"}],"
            "\"Locales\":[{\"DisplayTags\":[1],\"LocaleId\":\"de-DE\"}],"
@@ -46,17 +46,17 @@ main(void)
            "one locale kept in every localized list");
     json_decref(out);
 
-    out = prefs_localize(in, "en-US");
+    out = prefs_render_localize(in, "en-US");
     is_str(dump(json_object_get(json_object_get(out, "Nested"), "Labels")),
            "[{\"LocaleId\":\"EN-us\"}]", "locale ids compare without case");
     json_decref(out);
 
-    out = prefs_localize(in, NULL);
+    out = prefs_render_localize(in, NULL);
     ok(json_equal(out, in) && out != in, "no locale: a whole copy");
     json_decref(out);
 
     out = json_deep_copy(in);
-    ok(prefs_v3_names(out) == 0, "v3 names");
+    ok(prefs_render_v3_names(out) == 0, "v3 names");
     ok(json_object_get(out, "FilterID") && !json_object_get(out, "FilterId"),
        "FilterId becomes FilterID");
     ok(json_object_get(json_array_get(json_object_get(out, "Locales"), 0),
@@ -72,7 +72,7 @@ main(void)
                     "\"FrequencyLocales\":[{\"ID\":\"en-US\",\"Frequencies\":"
                     "[{\"ID\":\"W\"}]}],"
                     "\"PreferenceAttributes\":[{\"ID\":\"a\"}]}", 0, &err);
-    ok(prefs_v3_to_v4(in, "FilterId") == 0, "v3 body to v4");
+    ok(prefs_render_v3_to_v4(in, "FilterId") == 0, "v3 body to v4");
     is_str(dump(in), "{\"ChannelId\":\"Email\",\"FilterId\":\"F2\","
            "\"FrequencyLocales\":[{\"Frequencies\":[{\"FrequencyId\":\"W\"}],"
            "\"LocaleId\":\"en-US\"}],\"Locales\":[{\"DisplayTags\":[],"
@@ -82,31 +82,34 @@ main(void)
     json_decref(in);
 
     in = json_loads("{\"FilterID\":\"a\",\"FilterId\":\"b\"}", 0, &err);
-    ok(prefs_v3_to_v4(in, "FilterId") == -1, "both spellings are refused");
+    ok(prefs_render_v3_to_v4(in, "FilterId") == -1,
+       "both spellings are refused");
     json_decref(in);
 
     /* configuration documents */
 
     in = json_loads("[{\"Name\":\"ab\"},{\"Name\":\"abc\"},"
                     "{\"Id\":1}]", 0, &err);
-    ok(prefs_config_find(in, "Name", "abc", 3) == json_array_get(in, 1),
+    ok(prefs_render_config_find(in, "Name", "abc", 3) == json_array_get(in, 1),
        "find: the item whose field is the key");
-    ok(prefs_config_find(in, "Name", "abcd", 2) == json_array_get(in, 0),
+    ok(prefs_render_config_find(in, "Name", "abcd", 2) == json_array_get(in, 0),
        "find: the key is len bytes, not a C string");
-    ok(prefs_config_find(in, "Name", "x", 1) == NULL, "find: none");
-    ok(prefs_config_find(NULL, "Name", "x", 1) == NULL, "find: no array");
+    ok(prefs_render_config_find(in, "Name", "x", 1) == NULL, "find: none");
+    ok(prefs_render_config_find(NULL, "Name", "x", 1) == NULL,
+       "find: no array");
 
-    out = prefs_config_wrap("Items", json_incref(in));
+    out = prefs_render_config_wrap("Items", json_incref(in));
     ok(out && json_object_get(out, "Items") == in, "wrap takes the value");
     json_decref(out);
-    ok(prefs_config_wrap("Items", NULL) == NULL, "wrap: nothing to wrap");
+    ok(prefs_render_config_wrap("Items", NULL) == NULL,
+       "wrap: nothing to wrap");
     json_decref(in);
 
     in = json_loads("[{\"ProgramGroupId\":\"A\"},"
                     "{\"ProgramGroupId\":\"B\",\"ParentProgramGroupId\":\"A\"},"
                     "{\"ProgramGroupId\":\"C\",\"ParentProgramGroupId\":\"B\"},"
                     "{\"ProgramGroupId\":\"D\"}]", 0, &err);
-    out = prefs_config_groups(in, NULL, 0);
+    out = prefs_render_config_groups(in, NULL, 0);
     is_str(dump(out), "[{\"ProgramGroupId\":\"A\",\"ProgramGroups\":[{"
            "\"ParentProgramGroupId\":\"A\",\"ProgramGroupId\":\"B\","
            "\"ProgramGroups\":[{\"ParentProgramGroupId\":\"B\","
@@ -118,7 +121,7 @@ main(void)
 
     in = json_loads("[{\"ProgramGroupId\":\"L\","
                     "\"ParentProgramGroupId\":\"L\"}]", 0, &err);
-    out = prefs_config_groups(in, "L", 0);
+    out = prefs_render_config_groups(in, "L", 0);
     ok(out != NULL, "a group that is its own parent stops at the depth");
     json_decref(out);
     json_decref(in);
@@ -127,13 +130,13 @@ main(void)
                     "{\"Key\":\"j\",\"Value\":\"w\"}]}", 0, &err);
     out = json_loads("[{\"Key\":\"k\",\"Value\":\"v\"},{\"Key\":\"j\"}]", 0,
                      &err);
-    ok(prefs_config_has_props(in, out) == 1, "has every property asked");
+    ok(prefs_render_config_has_props(in, out) == 1, "has every property asked");
     json_decref(out);
     out = json_loads("[{\"Key\":\"k\",\"Value\":\"x\"}]", 0, &err);
-    ok(prefs_config_has_props(in, out) == 0, "a value that differs");
+    ok(prefs_render_config_has_props(in, out) == 0, "a value that differs");
     json_decref(out);
     out = json_loads("[]", 0, &err);
-    ok(prefs_config_has_props(in, out) == 1, "no criteria: any item");
+    ok(prefs_render_config_has_props(in, out) == 1, "no criteria: any item");
     json_decref(out);
     json_decref(in);
 

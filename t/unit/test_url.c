@@ -154,10 +154,10 @@ main(void)
     {
         unsigned char  a[4];
 
-        ok(prefs_ipv4_parse("0.0.0.0", 7, a) == 0, "0.0.0.0 is a quad");
-        ok(prefs_ipv4_parse("1.2.3", 5, a) == -1, "three parts are not");
-        ok(prefs_ipv4_parse("1.2.3.4.5", 9, a) == -1, "five parts are not");
-        ok(prefs_ipv4_parse("1..3.4", 6, a) == -1, "an empty part is not");
+        ok(prefs_url_ipv4_parse("0.0.0.0", 7, a) == 0, "0.0.0.0 is a quad");
+        ok(prefs_url_ipv4_parse("1.2.3", 5, a) == -1, "three parts are not");
+        ok(prefs_url_ipv4_parse("1.2.3.4.5", 9, a) == -1, "five parts are not");
+        ok(prefs_url_ipv4_parse("1..3.4", 6, a) == -1, "an empty part is not");
     }
 
     ok(strlen(prefs_url_strerror(PREFS_URL_USERINFO)) > 0, "strerror");

@@ -32,26 +32,27 @@
 #define NGX_PREFS_CONFIG_ARGS_MAX   256
 
 
-static ngx_int_t ngx_prefs_config_answer(ngx_http_request_t *r,
+static ngx_int_t ngx_prefs_configuration_answer(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, ngx_prefs_snap_t *snap);
-static ngx_int_t ngx_prefs_config_locale(ngx_http_request_t *r,
+static ngx_int_t ngx_prefs_configuration_locale(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, ngx_prefs_snap_t *snap, const char **locale,
     ngx_flag_t *vary);
-static json_t *ngx_prefs_config_render(ngx_http_request_t *r,
+static json_t *ngx_prefs_configuration_render(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, json_t *doc, ngx_uint_t *status,
     const char **message);
-static json_t *ngx_prefs_config_programs(ngx_http_request_t *r,
-    ngx_prefs_api_ctx_t *ctx, json_t *doc, const ngx_prefs_cfg_sel_t *sel,
-    ngx_uint_t *status, const char **message);
-static ngx_int_t ngx_prefs_config_criteria(ngx_http_request_t *r,
+static json_t *ngx_prefs_configuration_programs(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t                  *ctx, json_t *doc,
+    const ngx_prefs_configuration_sel_t  *sel, ngx_uint_t *status,
+    const char **message);
+static ngx_int_t ngx_prefs_configuration_criteria(ngx_http_request_t *r,
     json_t **criteria);
-static void ngx_prefs_config_write_done(ngx_prefs_db_query_t *q);
+static void ngx_prefs_configuration_write_done(ngx_prefs_db_query_t *q);
 
 
-static ngx_str_t  ngx_prefs_config_empty = ngx_null_string;
+static ngx_str_t  ngx_prefs_configuration_empty = ngx_null_string;
 
 
-static const char *const  ngx_prefs_consent_statuses[] = {
+static const char *const  ngx_prefs_configuration_consent_statuses[] = {
     "Granted", "Denied", "Revoked", "NotSet", NULL
 };
 
@@ -59,9 +60,9 @@ static const char *const  ngx_prefs_consent_statuses[] = {
 /* GET routes: answered from the account's snapshot */
 
 ngx_int_t
-ngx_prefs_config_read(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+ngx_prefs_configuration_read(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
-    return ngx_prefs_snap_get(r, ctx, ngx_prefs_config_answer);
+    return ngx_prefs_snap_get(r, ctx, ngx_prefs_configuration_answer);
 }
 
 
@@ -72,16 +73,16 @@ ngx_prefs_config_read(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
  */
 
 static ngx_int_t
-ngx_prefs_config_locale(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+ngx_prefs_configuration_locale(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_prefs_snap_t *snap, const char **locale, ngx_flag_t *vary)
 {
-    int                         i, n;
-    char                        canon[64];
-    ngx_str_t                   value;
-    ngx_uint_t                  k;
-    ngx_table_elt_t            *h;
-    prefs_lang_range_t          ranges[PREFS_LOCALE_MAX_RANGES];
-    const ngx_prefs_cfg_sel_t  *sel = ctx->route->data;
+    int                                   i, n;
+    char                                  canon[64];
+    ngx_str_t                             value;
+    ngx_uint_t                            k;
+    ngx_table_elt_t                      *h;
+    prefs_locale_range_t                  ranges[PREFS_LOCALE_MAX_RANGES];
+    const ngx_prefs_configuration_sel_t  *sel = ctx->route->data;
 
     *locale = NULL;
     *vary = 0;
@@ -121,8 +122,8 @@ ngx_prefs_config_locale(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return NGX_OK;
     }
 
-    n = prefs_accept_language_parse((char *) h->value.data, h->value.len,
-                                    ranges, PREFS_LOCALE_MAX_RANGES);
+    n = prefs_locale_accept_parse((char *) h->value.data, h->value.len,
+                                  ranges, PREFS_LOCALE_MAX_RANGES);
 
     i = prefs_locale_lookup(ranges, n > 0 ? (size_t) n : 0, snap->locales,
                             snap->nlocales, NULL);
@@ -134,27 +135,27 @@ ngx_prefs_config_locale(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 
 
 static ngx_int_t
-ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+ngx_prefs_configuration_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_prefs_snap_t *snap)
 {
-    char                        *dump;
-    u_char                      *p;
-    size_t                       len;
-    json_t                      *body, *doc;
-    uint32_t                     hash;
-    ngx_int_t                    rc;
-    ngx_str_t                    key, *inm;
-    ngx_buf_t                   *b;
-    ngx_flag_t                   vary;
-    ngx_uint_t                   status;
-    const char                  *locale, *message;
-    ngx_str_node_t              *sn;
-    ngx_prefs_render_t          *rd;
-    ngx_flag_t                   keep;
-    ngx_http_prefs_loc_conf_t   *plcf;
-    const ngx_prefs_cfg_sel_t   *sel;
+    char                                 *dump;
+    u_char                               *p;
+    size_t                                len;
+    json_t                               *body, *doc;
+    uint32_t                              hash;
+    ngx_int_t                             rc;
+    ngx_str_t                             key, *inm;
+    ngx_buf_t                            *b;
+    ngx_flag_t                            vary;
+    ngx_uint_t                            status;
+    const char                           *locale, *message;
+    ngx_str_node_t                       *sn;
+    ngx_prefs_snap_render_t              *rd;
+    ngx_flag_t                            keep;
+    ngx_http_prefs_loc_conf_t            *plcf;
+    const ngx_prefs_configuration_sel_t  *sel;
 
-    rc = ngx_prefs_config_locale(r, ctx, snap, &locale, &vary);
+    rc = ngx_prefs_configuration_locale(r, ctx, snap, &locale, &vary);
 
     if (rc == NGX_DECLINED) {
         return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
@@ -185,12 +186,12 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     p = ngx_snprintf(p, NGX_PREFS_CONFIG_KEY_MAX - 1, "%ui|%p|%s|%V|%V|%V",
                      plcf->api, ctx->route, locale ? locale : "*",
                      &ctx->args[0], &ctx->args[1],
-                     sel->match ? &r->args : &ngx_prefs_config_empty);
+                     sel->match ? &r->args : &ngx_prefs_configuration_empty);
     key.len = p - key.data;
 
     hash = ngx_crc32_long(key.data, key.len);
     sn = ngx_str_rbtree_lookup(&snap->renders, &key, hash);
-    rd = (ngx_prefs_render_t *) sn;
+    rd = (ngx_prefs_snap_render_t *) sn;
 
     if (rd == NULL) {
         status = NGX_HTTP_OK;
@@ -204,9 +205,9 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         }
 
         body = ngx_prefs_json_own(r->pool,
-                                   ngx_prefs_config_render(r, ctx, doc,
-                                                           &status,
-                                                           &message));
+                                   ngx_prefs_configuration_render(r, ctx, doc,
+                                                                  &status,
+                                                                  &message));
         if (body == NULL) {
             if (message) {
                 return ngx_prefs_http_error(r, status, "%s", message);
@@ -216,11 +217,12 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         }
 
         if (locale || plcf->api == NGX_HTTP_PREFS_API_V3) {
-            body = ngx_prefs_json_own(r->pool, prefs_localize(body, locale));
+            body = ngx_prefs_json_own(r->pool,
+                                      prefs_render_localize(body, locale));
 
             if (body == NULL
                 || (plcf->api == NGX_HTTP_PREFS_API_V3
-                    && prefs_v3_names(body) != 0))
+                    && prefs_render_v3_names(body) != 0))
             {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
@@ -229,12 +231,12 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         len = json_dumpb(body, NULL, 0, JSON_COMPACT);
 
         rd = ngx_pcalloc(keep ? snap->pool : r->pool,
-                         sizeof(ngx_prefs_render_t) + key.len + len + 32);
+                         sizeof(ngx_prefs_snap_render_t) + key.len + len + 32);
         if (rd == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        p = (u_char *) rd + sizeof(ngx_prefs_render_t);
+        p = (u_char *) rd + sizeof(ngx_prefs_snap_render_t);
         rd->sn.str.data = p;
         rd->sn.str.len = key.len;
         p = ngx_cpymem(p, key.data, key.len);
@@ -255,7 +257,7 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         if (keep) {
             rd->sn.node.key = hash;
             ngx_prefs_snap_keep(snap, rd,
-                                sizeof(ngx_prefs_render_t) + key.len + len
+                                sizeof(ngx_prefs_snap_render_t) + key.len + len
                                 + 32);
         }
     }
@@ -318,15 +320,15 @@ ngx_prefs_config_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 
 
 static json_t *
-ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+ngx_prefs_configuration_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     json_t *doc, ngx_uint_t *status, const char **message)
 {
-    int                         n;
-    char                        canon[64];
-    json_t                     *arr, *item, *o, *ct;
-    ngx_str_t                   key;
-    ngx_uint_t                  i;
-    const ngx_prefs_cfg_sel_t  *sel = ctx->route->data;
+    int                                   n;
+    char                                  canon[64];
+    json_t                               *arr, *item, *o, *ct;
+    ngx_str_t                             key;
+    ngx_uint_t                            i;
+    const ngx_prefs_configuration_sel_t  *sel = ctx->route->data;
 
     switch (sel->what) {
 
@@ -338,11 +340,11 @@ ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         }
 
         if (!json_is_array(arr)) {
-            return prefs_config_wrap(sel->wrapper, json_array());
+            return prefs_render_config_wrap(sel->wrapper, json_array());
         }
 
         if (sel->key_arg == 0) {
-            return prefs_config_wrap(sel->wrapper, json_deep_copy(arr));
+            return prefs_render_config_wrap(sel->wrapper, json_deep_copy(arr));
         }
 
         key = ctx->args[sel->key_arg - 1];
@@ -357,8 +359,8 @@ ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
             }
         }
 
-        item = prefs_config_find(arr, sel->key_field, (char *) key.data,
-                                 key.len);
+        item = prefs_render_config_find(arr, sel->key_field, (char *) key.data,
+                                        key.len);
         if (item == NULL) {
             *status = NGX_HTTP_NOT_FOUND;
             *message = "No such item in this account's configuration";
@@ -368,17 +370,18 @@ ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         o = json_array();
         json_array_append_new(o, json_deep_copy(item));
 
-        return prefs_config_wrap(sel->wrapper, o);
+        return prefs_render_config_wrap(sel->wrapper, o);
 
     case NGX_PREFS_CFG_PROGRAMS:
-        return ngx_prefs_config_programs(r, ctx, doc, sel, status, message);
+        return ngx_prefs_configuration_programs(r, ctx, doc, sel, status,
+                                                message);
 
     case NGX_PREFS_CFG_PROGRAM_GROUPS:
         if (sel->key_arg) {
             key = ctx->args[sel->key_arg - 1];
-            item = prefs_config_find(json_object_get(doc, "ProgramGroups"),
-                                     "ProgramGroupId", (char *) key.data,
-                                     key.len);
+            item = prefs_render_config_find(
+                       json_object_get(doc, "ProgramGroups"),
+                       "ProgramGroupId", (char *) key.data, key.len);
             if (item == NULL) {
                 *status = NGX_HTTP_NOT_FOUND;
                 *message = "No such program group in this account";
@@ -387,20 +390,19 @@ ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 
             o = json_deep_copy(item);
             json_object_set_new(o, "ProgramGroups",
-                                prefs_config_groups(
+                                prefs_render_config_groups(
                                     json_object_get(doc, "ProgramGroups"),
                                     json_string_value(json_object_get(
                                         item, "ProgramGroupId")), 1));
             arr = json_array();
             json_array_append_new(arr, o);
 
-            return prefs_config_wrap("ProgramGroups", arr);
+            return prefs_render_config_wrap("ProgramGroups", arr);
         }
 
-        return prefs_config_wrap("ProgramGroups",
-                   prefs_config_groups(json_object_get(doc,
-                                                           "ProgramGroups"),
-                                           NULL, 0));
+        return prefs_render_config_wrap("ProgramGroups",
+                   prefs_render_config_groups(
+                       json_object_get(doc, "ProgramGroups"), NULL, 0));
 
     case NGX_PREFS_CFG_LOCALES:
         o = json_pack("{s:O,s:O}",
@@ -411,13 +413,14 @@ ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     case NGX_PREFS_CFG_CONSENT_STATUS:
         arr = json_array();
 
-        for (i = 0; ngx_prefs_consent_statuses[i]; i++) {
+        for (i = 0; ngx_prefs_configuration_consent_statuses[i]; i++) {
             json_array_append_new(arr, json_pack("{s:I,s:s}",
                                   "Id", (json_int_t) i + 1,
-                                  "Name", ngx_prefs_consent_statuses[i]));
+                                  "Name",
+                                  ngx_prefs_configuration_consent_statuses[i]));
         }
 
-        return prefs_config_wrap("ConsentStatus", arr);
+        return prefs_render_config_wrap("ConsentStatus", arr);
 
     case NGX_PREFS_CFG_PROFILE_DOC:
         ct = json_object_get(doc, "ContactTypes");
@@ -440,7 +443,8 @@ ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return item;
 
     case NGX_PREFS_CFG_PREFERENCE_DOC:
-        arr = ngx_prefs_config_programs(r, ctx, doc, sel, status, message);
+        arr = ngx_prefs_configuration_programs(r, ctx, doc, sel, status,
+                                               message);
         if (arr == NULL) {
             return NULL;
         }
@@ -451,7 +455,7 @@ ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                       "Programs", json_incref(json_object_get(arr,
                                                               "Programs")),
                       "ProgramGroups",
-                          prefs_config_groups(
+                          prefs_render_config_groups(
                               json_object_get(doc, "ProgramGroups"), NULL, 0),
                       "ConsentTypes", json_object_get(doc, "ConsentTypes"));
         json_decref(arr);
@@ -479,8 +483,9 @@ ngx_prefs_config_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
  */
 
 static json_t *
-ngx_prefs_config_programs(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
-    json_t *doc, const ngx_prefs_cfg_sel_t *sel, ngx_uint_t *status,
+ngx_prefs_configuration_programs(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t                  *ctx, json_t *doc,
+    const ngx_prefs_configuration_sel_t  *sel, ngx_uint_t *status,
     const char **message)
 {
     size_t       i, j, k;
@@ -498,9 +503,9 @@ ngx_prefs_config_programs(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 
     if (sel->group_arg) {
         arg = &ctx->args[sel->group_arg - 1];
-        group = prefs_config_find(json_object_get(doc, "ProgramGroups"),
-                                  "ProgramGroupId", (char *) arg->data,
-                                  arg->len);
+        group = prefs_render_config_find(json_object_get(doc, "ProgramGroups"),
+                                         "ProgramGroupId", (char *) arg->data,
+                                         arg->len);
         if (group == NULL) {
             *status = NGX_HTTP_NOT_FOUND;
             *message = "No such program group in this account";
@@ -509,7 +514,7 @@ ngx_prefs_config_programs(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     }
 
     if (sel->match) {
-        rc = ngx_prefs_config_criteria(r, &criteria);
+        rc = ngx_prefs_configuration_criteria(r, &criteria);
 
         if (rc != NGX_OK) {
             *status = NGX_HTTP_BAD_REQUEST;
@@ -567,7 +572,7 @@ ngx_prefs_config_programs(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
             }
         }
 
-        pmatch = criteria ? prefs_config_has_props(p, criteria) : 1;
+        pmatch = criteria ? prefs_render_config_has_props(p, criteria) : 1;
 
         copy = json_deep_copy(p);
         pf = json_array();
@@ -582,7 +587,7 @@ ngx_prefs_config_programs(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                 continue;
             }
 
-            if (criteria && !prefs_config_has_props(f, criteria)) {
+            if (criteria && !prefs_render_config_has_props(f, criteria)) {
                 if (!(sel->match == NGX_PREFS_CFG_MATCH_ALL || pmatch)) {
                     continue;
                 }
@@ -631,7 +636,7 @@ ngx_prefs_config_programs(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return NULL;
     }
 
-    return prefs_config_wrap("Programs", out);
+    return prefs_render_config_wrap("Programs", out);
 }
 
 
@@ -641,7 +646,7 @@ ngx_prefs_config_programs(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
  */
 
 static ngx_int_t
-ngx_prefs_config_criteria(ngx_http_request_t *r, json_t **criteria)
+ngx_prefs_configuration_criteria(ngx_http_request_t *r, json_t **criteria)
 {
     long         n;
     char         kbuf[64], vbuf[512];
@@ -666,7 +671,7 @@ ngx_prefs_config_criteria(ngx_http_request_t *r, json_t **criteria)
         eq = ngx_strlchr(p, amp, '=');
 
         if (eq && (size_t) (eq - p) < sizeof(kbuf)) {
-            n = prefs_percent_decode((char *) p, eq - p, kbuf, 1);
+            n = prefs_path_percent_decode((char *) p, eq - p, kbuf, 1);
             if (n < 0) {
                 goto failed;
             }
@@ -692,8 +697,8 @@ ngx_prefs_config_criteria(ngx_http_request_t *r, json_t **criteria)
                     goto failed;
                 }
 
-                n = prefs_percent_decode((char *) eq + 1, amp - eq - 1, vbuf,
-                                         1);
+                n = prefs_path_percent_decode((char *) eq + 1, amp - eq - 1,
+                                              vbuf, 1);
                 if (n < 0) {
                     goto failed;
                 }
@@ -736,14 +741,14 @@ failed:
 /* POST, PUT and DELETE on a collection */
 
 ngx_int_t
-ngx_prefs_config_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+ngx_prefs_configuration_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
-    char                       *text;
-    json_t                     *body, *items, *one;
-    ngx_int_t                   rc;
-    ngx_prefs_db_query_t       *q;
-    ngx_http_prefs_loc_conf_t  *plcf;
-    const ngx_prefs_cfg_sel_t  *sel = ctx->route->data;
+    char                                 *text;
+    json_t                               *body, *items, *one;
+    ngx_int_t                             rc;
+    ngx_prefs_db_query_t                 *q;
+    ngx_http_prefs_loc_conf_t            *plcf;
+    const ngx_prefs_configuration_sel_t  *sel = ctx->route->data;
 
     body = NULL;
     text = NULL;
@@ -786,7 +791,7 @@ ngx_prefs_config_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
             size_t  i;
 
             json_array_foreach(items, i, one) {
-                if (prefs_v3_to_v4(one, sel->key_field) != 0) {
+                if (prefs_render_v3_to_v4(one, sel->key_field) != 0) {
                     return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                                 "A field is given in both "
                                                 "spellings");
@@ -816,25 +821,25 @@ ngx_prefs_config_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     q->values[3] = text;
     q->values[4] = r->method == NGX_HTTP_POST ? "create"
                    : r->method == NGX_HTTP_PUT ? "replace" : "deactivate";
-    q->handler = ngx_prefs_config_write_done;
+    q->handler = ngx_prefs_configuration_write_done;
 
     return ngx_prefs_http_query(r, q);
 }
 
 
 static void
-ngx_prefs_config_write_done(ngx_prefs_db_query_t *q)
+ngx_prefs_configuration_write_done(ngx_prefs_db_query_t *q)
 {
-    int                         i, n;
-    json_t                     *keys, *body;
-    ngx_int_t                   rc;
-    ngx_str_t                   uri;
-    const char                 *key;
-    ngx_http_request_t         *r = q->data;
-    ngx_prefs_api_ctx_t        *ctx;
-    ngx_http_prefs_loc_conf_t  *plcf;
-    const ngx_prefs_cfg_sel_t  *sel;
-    const ngx_prefs_outcome_t  *o;
+    int                                   i, n;
+    json_t                               *keys, *body;
+    ngx_int_t                             rc;
+    ngx_str_t                             uri;
+    const char                           *key;
+    ngx_http_request_t                   *r = q->data;
+    ngx_prefs_api_ctx_t                  *ctx;
+    ngx_http_prefs_loc_conf_t            *plcf;
+    const ngx_prefs_configuration_sel_t  *sel;
+    const ngx_prefs_outcome_t            *o;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
@@ -917,10 +922,10 @@ ngx_prefs_config_write_done(ngx_prefs_db_query_t *q)
         }
     }
 
-    body = prefs_config_wrap(sel->wrapper, keys);
+    body = prefs_render_config_wrap(sel->wrapper, keys);
 
     if (plcf->api == NGX_HTTP_PREFS_API_V3 && body) {
-        (void) prefs_v3_names(body);
+        (void) prefs_render_v3_names(body);
     }
 
     rc = ngx_prefs_http_send_json(r, r->method == NGX_HTTP_POST

@@ -37,12 +37,12 @@ typedef struct {
     ngx_uint_t                 type_arg;
     ngx_uint_t                 match;
     ngx_uint_t                 v3_body;
-} ngx_prefs_cfg_sel_t;
+} ngx_prefs_configuration_sel_t;
 
 
-ngx_int_t ngx_prefs_config_read(ngx_http_request_t *r,
+ngx_int_t ngx_prefs_configuration_read(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
-ngx_int_t ngx_prefs_config_write(ngx_http_request_t *r,
+ngx_int_t ngx_prefs_configuration_write(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
 
 

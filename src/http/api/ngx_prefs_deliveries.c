@@ -33,13 +33,13 @@
 
 static ngx_int_t ngx_prefs_deliveries_sub(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
-static ngx_int_t ngx_prefs_replay_check(ngx_http_request_t *r,
+static ngx_int_t ngx_prefs_deliveries_replay_check(ngx_http_request_t *r,
     json_t *body);
 static void ngx_prefs_deliveries_listed(ngx_prefs_db_query_t *q);
 static void ngx_prefs_deliveries_replayed(ngx_prefs_db_query_t *q);
 
 
-static const char *const  ngx_prefs_delivery_states[] = {
+static const char *const  ngx_prefs_deliveries_states[] = {
     "pending", "sending", "delivered", "dead", NULL
 };
 
@@ -83,13 +83,13 @@ ngx_prefs_deliveries_list(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 
     if (ngx_http_arg(r, (u_char *) "state", 5, &state) == NGX_OK) {
 
-        for (i = 0; ngx_prefs_delivery_states[i]; i++) {
-            if (state.len == ngx_strlen(ngx_prefs_delivery_states[i])
+        for (i = 0; ngx_prefs_deliveries_states[i]; i++) {
+            if (state.len == ngx_strlen(ngx_prefs_deliveries_states[i])
                 && ngx_strncasecmp(state.data,
-                                   (u_char *) ngx_prefs_delivery_states[i],
+                                   (u_char *) ngx_prefs_deliveries_states[i],
                                    state.len) == 0)
             {
-                q->values[2] = ngx_prefs_delivery_states[i];
+                q->values[2] = ngx_prefs_deliveries_states[i];
                 break;
             }
         }
@@ -138,7 +138,7 @@ ngx_prefs_deliveries_replay(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         return rc;
     }
 
-    rc = ngx_prefs_replay_check(r, body);
+    rc = ngx_prefs_deliveries_replay_check(r, body);
     if (rc != NGX_DECLINED) {
         return rc;
     }
@@ -186,7 +186,7 @@ ngx_prefs_deliveries_sub(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
  */
 
 static ngx_int_t
-ngx_prefs_replay_check(ngx_http_request_t *r, json_t *body)
+ngx_prefs_deliveries_replay_check(ngx_http_request_t *r, json_t *body)
 {
     size_t       i;
     json_t      *v, *ids;

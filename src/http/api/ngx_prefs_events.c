@@ -7,7 +7,7 @@
 /*
  * The Events API (EventDataView): GET Events, Events/Subscription/{id},
  * Events/Profile/{id} and Events/{eventId}, each one call of a SQL
- * function of sql/011_events.sql scoped to the caller's account.  Here:
+ * function of sql/functions/events.sql scoped to the caller's account.  Here:
  * the query string (ASP.NET form, src/lib/prefs_query), the locale of
  * Name and Description, the page size and the signed cursor
  * (src/lib/prefs_cursor); the database checks the filters.  The daily
@@ -35,8 +35,9 @@
 
 
 /*
- * The locales with event texts in sql/011_events.sql (and en-US in
- * sql/008), the default first.  Event texts are the server's, not an
+ * The locales with event texts, rows of prefs_event_type_text added by
+ * sql/migrations/011_events.sql (en-US by 008_webhook_base.sql), the
+ * default first.  Event texts are the server's, not an
  * account's: Name and Description are the same for every account.
  */
 static const char *const  ngx_prefs_events_locales[] = {
@@ -313,9 +314,9 @@ static ngx_int_t
 ngx_prefs_events_locale(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     json_t *value, const char **locale)
 {
-    int                  i, n;
-    ngx_table_elt_t     *h;
-    prefs_lang_range_t   ranges[PREFS_LOCALE_MAX_RANGES];
+    int                   i, n;
+    ngx_table_elt_t      *h;
+    prefs_locale_range_t  ranges[PREFS_LOCALE_MAX_RANGES];
 
     if (value) {
         /* explicit: the answer does not vary with Accept-Language */
@@ -353,8 +354,8 @@ ngx_prefs_events_locale(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return NGX_OK;
     }
 
-    n = prefs_accept_language_parse((char *) h->value.data, h->value.len,
-                                    ranges, PREFS_LOCALE_MAX_RANGES);
+    n = prefs_locale_accept_parse((char *) h->value.data, h->value.len,
+                                  ranges, PREFS_LOCALE_MAX_RANGES);
 
     i = prefs_locale_lookup(ranges, n > 0 ? (size_t) n : 0,
                             ngx_prefs_events_locales,

@@ -9,8 +9,9 @@
  * alternate id (a profile's preferences, its consent history), and the v3
  * (MyPreferences 2.0) Preferences routes, whose CID is the profile's
  * alternate id of type "CID".  Each is one call of a SQL function of
- * sql/010_idempotency.sql over the v4 data and its validation and event
- * functions (sql/005_data.sql): a preference written here is the one v4
+ * sql/functions/preferences.sql (the consent history: consents.sql) over
+ * the v4 data and its validation and event functions
+ * (sql/functions/profile.sql): a preference written here is the one v4
  * reads.  Here: the path's and query string's values to JSON, outcomes to
  * HTTP answers.
  */

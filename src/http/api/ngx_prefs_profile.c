@@ -6,7 +6,7 @@
 
 /*
  * The Data API's profile routes (ProfileRead / ProfileWrite).  Each is one
- * call of a SQL function (sql/005_data.sql) that validates against the
+ * call of a SQL function (sql/functions/profile.sql) that validates against the
  * account's configuration, writes, and appends the change's events in the
  * same transaction: one round trip, and no change without its events.
  * Here: strict JSON, ids, query strings, and outcomes to HTTP answers.
@@ -195,7 +195,7 @@ ngx_prefs_profile_delete(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        n = prefs_percent_decode((char *) v.data, v.len, reason, 1);
+        n = prefs_path_percent_decode((char *) v.data, v.len, reason, 1);
         if (n < 0 || n > 100) {
             return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                         "ReasonCode must be 0 to 100 "

@@ -8,7 +8,7 @@
  * Changes to a profile beyond UpdateProfile: the DELETE part routes
  * (Profile/{id}/Groups, /Tags, /CustomFields) and JSON Patch (PATCH
  * Profile/{id} and by alternate id).  Each is one call of a SQL function
- * of sql/009_data_changes.sql, which applies the change and appends its
+ * of sql/functions/profile.sql, which applies the change and appends its
  * events in one transaction.  Here: the media type, the shape of the
  * body, the Preserve* flags, and outcomes to HTTP answers.
  */
@@ -26,22 +26,23 @@
 #define NGX_PREFS_PATCH_MAX_OPS  1000
 
 
-static ngx_int_t ngx_prefs_profile_patch_body(ngx_http_request_t *r,
+static ngx_int_t ngx_prefs_profile_changes_patch_body(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, char **flags);
-static ngx_int_t ngx_prefs_profile_flag(ngx_http_request_t *r, const char *name,
-    const char **value);
-static void ngx_prefs_profile_removed(ngx_prefs_db_query_t *q);
-static void ngx_prefs_profile_patched(ngx_prefs_db_query_t *q);
+static ngx_int_t ngx_prefs_profile_changes_flag(ngx_http_request_t *r,
+    const char *name, const char **value);
+static void ngx_prefs_profile_changes_removed(ngx_prefs_db_query_t *q);
+static void ngx_prefs_profile_changes_patched(ngx_prefs_db_query_t *q);
 
 
-static ngx_str_t  ngx_prefs_profile_patch_type =
+static ngx_str_t  ngx_prefs_profile_changes_patch_type =
     ngx_string("application/json-patch+json");
 
 
 /* the body lists what to remove: the SQL side reads any of its shapes */
 
 ngx_int_t
-ngx_prefs_profile_part_remove(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+ngx_prefs_profile_changes_part_remove(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx)
 {
     json_t                *body;
     ngx_int_t              rc;
@@ -63,7 +64,7 @@ ngx_prefs_profile_part_remove(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     }
 
     q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_REMOVE_PARTS,
-                            ngx_prefs_profile_removed);
+                            ngx_prefs_profile_changes_removed);
     if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -79,7 +80,7 @@ ngx_prefs_profile_part_remove(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 
 
 ngx_int_t
-ngx_prefs_profile_patch(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+ngx_prefs_profile_changes_patch(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
     char                  *flags;
     ngx_int_t              rc;
@@ -89,13 +90,13 @@ ngx_prefs_profile_patch(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         return rc;
     }
 
-    rc = ngx_prefs_profile_patch_body(r, ctx, &flags);
+    rc = ngx_prefs_profile_changes_patch_body(r, ctx, &flags);
     if (flags == NULL) {
         return rc;
     }
 
     q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_PATCH,
-                            ngx_prefs_profile_patched);
+                            ngx_prefs_profile_changes_patched);
     if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -110,20 +111,20 @@ ngx_prefs_profile_patch(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 
 
 ngx_int_t
-ngx_prefs_profile_patch_alternate(ngx_http_request_t *r,
+ngx_prefs_profile_changes_patch_alternate(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx)
 {
     char                  *flags;
     ngx_int_t              rc;
     ngx_prefs_db_query_t  *q;
 
-    rc = ngx_prefs_profile_patch_body(r, ctx, &flags);
+    rc = ngx_prefs_profile_changes_patch_body(r, ctx, &flags);
     if (flags == NULL) {
         return rc;
     }
 
     q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_PATCH_ALTERNATE,
-                            ngx_prefs_profile_patched);
+                            ngx_prefs_profile_changes_patched);
     if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -148,8 +149,8 @@ ngx_prefs_profile_patch_alternate(ngx_http_request_t *r,
  */
 
 static ngx_int_t
-ngx_prefs_profile_patch_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
-    char **flags)
+ngx_prefs_profile_changes_patch_body(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, char **flags)
 {
     size_t        n;
     json_t       *body;
@@ -163,23 +164,28 @@ ngx_prefs_profile_patch_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                                       : NULL;
 
     if (type == NULL
-        || type->len < ngx_prefs_profile_patch_type.len
-        || ngx_strncasecmp(type->data, ngx_prefs_profile_patch_type.data,
-                           ngx_prefs_profile_patch_type.len) != 0
-        || (type->len > ngx_prefs_profile_patch_type.len
-            && type->data[ngx_prefs_profile_patch_type.len] != ';'))
+        || type->len < ngx_prefs_profile_changes_patch_type.len
+        || ngx_strncasecmp(type->data,
+                           ngx_prefs_profile_changes_patch_type.data,
+                           ngx_prefs_profile_changes_patch_type.len) != 0
+        || (type->len > ngx_prefs_profile_changes_patch_type.len
+            && type->data[ngx_prefs_profile_changes_patch_type.len] != ';'))
     {
         return ngx_prefs_http_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
                                     "The body must be "
                                     "application/json-patch+json");
     }
 
-    if (ngx_prefs_profile_flag(r, "PreserveConsents", &consents) != NGX_OK) {
+    if (ngx_prefs_profile_changes_flag(r, "PreserveConsents", &consents)
+        != NGX_OK)
+    {
         return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                     "PreserveConsents must be true or false");
     }
 
-    if (ngx_prefs_profile_flag(r, "PreservePreferences", &prefs) != NGX_OK) {
+    if (ngx_prefs_profile_changes_flag(r, "PreservePreferences", &prefs)
+        != NGX_OK)
+    {
         return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                     "PreservePreferences must be true or "
                                     "false");
@@ -221,7 +227,7 @@ ngx_prefs_profile_patch_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 /* a boolean query argument, true when absent */
 
 static ngx_int_t
-ngx_prefs_profile_flag(ngx_http_request_t *r, const char *name,
+ngx_prefs_profile_changes_flag(ngx_http_request_t *r, const char *name,
     const char **value)
 {
     ngx_str_t  v;
@@ -246,7 +252,7 @@ ngx_prefs_profile_flag(ngx_http_request_t *r, const char *name,
 
 
 static void
-ngx_prefs_profile_removed(ngx_prefs_db_query_t *q)
+ngx_prefs_profile_changes_removed(ngx_prefs_db_query_t *q)
 {
     ngx_int_t                   rc;
     ngx_http_request_t         *r = q->data;
@@ -266,7 +272,7 @@ ngx_prefs_profile_removed(ngx_prefs_db_query_t *q)
 /* a patch answers the profile as it is now, as GET would */
 
 static void
-ngx_prefs_profile_patched(ngx_prefs_db_query_t *q)
+ngx_prefs_profile_changes_patched(ngx_prefs_db_query_t *q)
 {
     ngx_prefs_outcome_reply(q, NGX_PREFS_OUTCOMES_PROFILE_PATCH);
 }

@@ -30,98 +30,98 @@
 
 /* configuration collections: what each reads and writes */
 
-#define ngx_prefs_cfg_coll(name, coll, sub, wrap, field, kind)               \
-    static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_##name =                        \
+#define ngx_prefs_routes_coll(name, coll, sub, wrap, field, kind)             \
+    static ngx_prefs_configuration_sel_t  ngx_prefs_routes_##name =           \
         { NGX_PREFS_CFG_COLLECTION, coll, sub, wrap, field, kind,             \
           0, 0, 0, 0, 0, 0 };                                                 \
-    static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_##name##_one =                  \
+    static ngx_prefs_configuration_sel_t  ngx_prefs_routes_##name##_one =     \
         { NGX_PREFS_CFG_COLLECTION, coll, sub, wrap, field, kind,             \
           1, 0, 0, 0, 0, 0 }
 
-ngx_prefs_cfg_coll(locales, "Locales", NULL, "Locales", "LocaleId",
-                   "Locale");
-ngx_prefs_cfg_coll(program_types, "ProgramTypes", NULL, "ProgramTypes",
-                   "ProgramTypeId", "ProgramType");
-ngx_prefs_cfg_coll(filters, "Filters", NULL, "Filters", "FilterId",
-                   "Filter");
-ngx_prefs_cfg_coll(consent_types, "ConsentTypes", NULL, "ConsentTypes",
-                   "TypeName", "ConsentType");
-ngx_prefs_cfg_coll(email_types, "ContactTypes", "Email", "EmailTypes",
-                   "Name", "EmailType");
-ngx_prefs_cfg_coll(phone_types, "ContactTypes", "Phone", "PhoneTypes",
-                   "Name", "PhoneType");
-ngx_prefs_cfg_coll(address_types, "ContactTypes", "Address", "AddressTypes",
-                   "Name", "AddressType");
-ngx_prefs_cfg_coll(alternate_id_types, "AlternateIdTypes", NULL,
-                   "AlternateIdTypes", "Name", "AlternateIdType");
-ngx_prefs_cfg_coll(customer_types, "CustomerTypes", NULL, "CustomerTypes",
-                   "Name", "CustomerType");
-ngx_prefs_cfg_coll(group_types, "GroupTypes", NULL, "GroupTypes", "Name",
-                   "GroupType");
-ngx_prefs_cfg_coll(custom_fields, "CustomFields", NULL, "CustomFields",
-                   "Name", "CustomField");
-ngx_prefs_cfg_coll(tags, "Tags", NULL, "Tags", "Name", "Tag");
+ngx_prefs_routes_coll(locales, "Locales", NULL, "Locales", "LocaleId",
+                      "Locale");
+ngx_prefs_routes_coll(program_types, "ProgramTypes", NULL, "ProgramTypes",
+                      "ProgramTypeId", "ProgramType");
+ngx_prefs_routes_coll(filters, "Filters", NULL, "Filters", "FilterId",
+                      "Filter");
+ngx_prefs_routes_coll(consent_types, "ConsentTypes", NULL, "ConsentTypes",
+                      "TypeName", "ConsentType");
+ngx_prefs_routes_coll(email_types, "ContactTypes", "Email", "EmailTypes",
+                      "Name", "EmailType");
+ngx_prefs_routes_coll(phone_types, "ContactTypes", "Phone", "PhoneTypes",
+                      "Name", "PhoneType");
+ngx_prefs_routes_coll(address_types, "ContactTypes", "Address", "AddressTypes",
+                      "Name", "AddressType");
+ngx_prefs_routes_coll(alternate_id_types, "AlternateIdTypes", NULL,
+                      "AlternateIdTypes", "Name", "AlternateIdType");
+ngx_prefs_routes_coll(customer_types, "CustomerTypes", NULL, "CustomerTypes",
+                      "Name", "CustomerType");
+ngx_prefs_routes_coll(group_types, "GroupTypes", NULL, "GroupTypes", "Name",
+                      "GroupType");
+ngx_prefs_routes_coll(custom_fields, "CustomFields", NULL, "CustomFields",
+                      "Name", "CustomField");
+ngx_prefs_routes_coll(tags, "Tags", NULL, "Tags", "Name", "Tag");
 
-static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_locales_doc =
+static ngx_prefs_configuration_sel_t  ngx_prefs_routes_locales_doc =
     { NGX_PREFS_CFG_LOCALES, NULL, NULL, "Locales", "LocaleId", "Locale",
       0, 0, 0, 0, 0, 0 };
-static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_consent_status =
+static ngx_prefs_configuration_sel_t  ngx_prefs_routes_consent_status =
     { NGX_PREFS_CFG_CONSENT_STATUS, NULL, NULL, "ConsentStatus", NULL, NULL,
       0, 0, 0, 0, 0, 0 };
-static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_profile_doc =
+static ngx_prefs_configuration_sel_t  ngx_prefs_routes_profile_doc =
     { NGX_PREFS_CFG_PROFILE_DOC, NULL, NULL, NULL, NULL, NULL,
       0, 0, 0, 0, 0, 0 };
-static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_preference_doc =
+static ngx_prefs_configuration_sel_t  ngx_prefs_routes_preference_doc =
     { NGX_PREFS_CFG_PREFERENCE_DOC, NULL, NULL, NULL, NULL, NULL,
       0, 0, 0, 0, 0, 0 };
 
 /* programs: fields are what, ..., key_arg, locale_arg, group_arg, type_arg */
-static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_programs =
+static ngx_prefs_configuration_sel_t  ngx_prefs_routes_programs =
     { NGX_PREFS_CFG_PROGRAMS, "Programs", NULL, "Programs", "ProgramId",
       "Program", 0, 0, 0, 0, 0, 0 };
-static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_program =
+static ngx_prefs_configuration_sel_t  ngx_prefs_routes_program =
     { NGX_PREFS_CFG_PROGRAMS, "Programs", NULL, "Programs", "ProgramId",
       "Program", 1, 0, 0, 0, 0, 0 };
-static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_programs_loc =
+static ngx_prefs_configuration_sel_t  ngx_prefs_routes_programs_loc =
     { NGX_PREFS_CFG_PROGRAMS, "Programs", NULL, "Programs", "ProgramId",
       "Program", 0, 1, 0, 0, 0, 0 };
-static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_program_loc =
+static ngx_prefs_configuration_sel_t  ngx_prefs_routes_program_loc =
     { NGX_PREFS_CFG_PROGRAMS, "Programs", NULL, "Programs", "ProgramId",
       "Program", 1, 2, 0, 0, 0, 0 };
-static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_program_in_group =
+static ngx_prefs_configuration_sel_t  ngx_prefs_routes_program_in_group =
     { NGX_PREFS_CFG_PROGRAMS, "Programs", NULL, "Programs", "ProgramId",
       "Program", 1, 0, 2, 0, 0, 0 };
-static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_program_in_group_loc =
+static ngx_prefs_configuration_sel_t  ngx_prefs_routes_program_in_group_loc =
     { NGX_PREFS_CFG_PROGRAMS, "Programs", NULL, "Programs", "ProgramId",
       "Program", 1, 3, 2, 0, 0, 0 };
-static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_programs_of_type =
+static ngx_prefs_configuration_sel_t  ngx_prefs_routes_programs_of_type =
     { NGX_PREFS_CFG_PROGRAMS, "Programs", NULL, "Programs", "ProgramId",
       "Program", 0, 0, 0, 1, 0, 0 };
-static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_programs_of_type_loc =
+static ngx_prefs_configuration_sel_t  ngx_prefs_routes_programs_of_type_loc =
     { NGX_PREFS_CFG_PROGRAMS, "Programs", NULL, "Programs", "ProgramId",
       "Program", 0, 2, 0, 1, 0, 0 };
-static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_programs_matching =
+static ngx_prefs_configuration_sel_t  ngx_prefs_routes_programs_matching =
     { NGX_PREFS_CFG_PROGRAMS, "Programs", NULL, "Programs", "ProgramId",
       "Program", 0, 0, 0, 0, NGX_PREFS_CFG_MATCH_SOME, 0 };
-static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_programs_matching_loc =
+static ngx_prefs_configuration_sel_t  ngx_prefs_routes_programs_matching_loc =
     { NGX_PREFS_CFG_PROGRAMS, "Programs", NULL, "Programs", "ProgramId",
       "Program", 0, 1, 0, 0, NGX_PREFS_CFG_MATCH_SOME, 0 };
-static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_programs_all =
+static ngx_prefs_configuration_sel_t  ngx_prefs_routes_programs_all =
     { NGX_PREFS_CFG_PROGRAMS, "Programs", NULL, "Programs", "ProgramId",
       "Program", 0, 0, 0, 0, NGX_PREFS_CFG_MATCH_ALL, 0 };
-static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_programs_all_loc =
+static ngx_prefs_configuration_sel_t  ngx_prefs_routes_programs_all_loc =
     { NGX_PREFS_CFG_PROGRAMS, "Programs", NULL, "Programs", "ProgramId",
       "Program", 0, 1, 0, 0, NGX_PREFS_CFG_MATCH_ALL, 0 };
-static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_groups =
+static ngx_prefs_configuration_sel_t  ngx_prefs_routes_groups =
     { NGX_PREFS_CFG_PROGRAM_GROUPS, "ProgramGroups", NULL, "ProgramGroups",
       "ProgramGroupId", "ProgramGroup", 0, 0, 0, 0, 0, 0 };
-static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_group =
+static ngx_prefs_configuration_sel_t  ngx_prefs_routes_group =
     { NGX_PREFS_CFG_PROGRAM_GROUPS, "ProgramGroups", NULL, "ProgramGroups",
       "ProgramGroupId", "ProgramGroup", 1, 0, 0, 0, 0, 0 };
-static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_groups_loc =
+static ngx_prefs_configuration_sel_t  ngx_prefs_routes_groups_loc =
     { NGX_PREFS_CFG_PROGRAM_GROUPS, "ProgramGroups", NULL, "ProgramGroups",
       "ProgramGroupId", "ProgramGroup", 0, 1, 0, 0, 0, 0 };
-static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_v3_filters =
+static ngx_prefs_configuration_sel_t  ngx_prefs_routes_v3_filters =
     { NGX_PREFS_CFG_COLLECTION, "Filters", NULL, "Filters", "FilterId",
       "Filter", 0, 0, 0, 0, 0, 1 };
 
@@ -135,28 +135,36 @@ static ngx_prefs_cfg_sel_t  ngx_prefs_cfg_v3_filters =
 #define NGX_PREFS_PW   NGX_PREFS_PERM_PROFILE_WRITE
 
 /* a collection: GET all, GET one, POST, PUT one, DELETE one */
-#define ngx_prefs_cfg_routes(name, sel)                                       \
+#define ngx_prefs_routes_coll_routes(name, sel)                               \
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { name, NULL }, NGX_PREFS_CR,               \
-      NGX_PREFS_BOTH, ngx_prefs_config_read, &ngx_prefs_cfg_##sel },          \
+      NGX_PREFS_BOTH, ngx_prefs_configuration_read,                           \
+      &ngx_prefs_routes_##sel },                                              \
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { name, "*", NULL }, NGX_PREFS_CR,          \
-      NGX_PREFS_BOTH, ngx_prefs_config_read, &ngx_prefs_cfg_##sel##_one },    \
+      NGX_PREFS_BOTH, ngx_prefs_configuration_read,                           \
+      &ngx_prefs_routes_##sel##_one },                                        \
     { NGX_HTTP_POST, { name, NULL }, NGX_PREFS_CW,                            \
-      NGX_PREFS_V4, ngx_prefs_config_write, &ngx_prefs_cfg_##sel },           \
+      NGX_PREFS_V4, ngx_prefs_configuration_write,                            \
+      &ngx_prefs_routes_##sel },                                              \
     { NGX_HTTP_PUT|NGX_HTTP_DELETE, { name, "*", NULL }, NGX_PREFS_CW,        \
-      NGX_PREFS_V4, ngx_prefs_config_write, &ngx_prefs_cfg_##sel##_one }
+      NGX_PREFS_V4, ngx_prefs_configuration_write,                            \
+      &ngx_prefs_routes_##sel##_one }
 
-#define ngx_prefs_cfg_routes2(name, sub, sel)                                 \
+#define ngx_prefs_routes_coll_routes2(name, sub, sel)                         \
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { name, sub, NULL }, NGX_PREFS_CR,          \
-      NGX_PREFS_BOTH, ngx_prefs_config_read, &ngx_prefs_cfg_##sel },          \
+      NGX_PREFS_BOTH, ngx_prefs_configuration_read,                           \
+      &ngx_prefs_routes_##sel },                                              \
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { name, sub, "*", NULL }, NGX_PREFS_CR,     \
-      NGX_PREFS_BOTH, ngx_prefs_config_read, &ngx_prefs_cfg_##sel##_one },    \
+      NGX_PREFS_BOTH, ngx_prefs_configuration_read,                           \
+      &ngx_prefs_routes_##sel##_one },                                        \
     { NGX_HTTP_POST, { name, sub, NULL }, NGX_PREFS_CW,                       \
-      NGX_PREFS_V4, ngx_prefs_config_write, &ngx_prefs_cfg_##sel },           \
+      NGX_PREFS_V4, ngx_prefs_configuration_write,                            \
+      &ngx_prefs_routes_##sel },                                              \
     { NGX_HTTP_PUT|NGX_HTTP_DELETE, { name, sub, "*", NULL }, NGX_PREFS_CW,   \
-      NGX_PREFS_V4, ngx_prefs_config_write, &ngx_prefs_cfg_##sel##_one }
+      NGX_PREFS_V4, ngx_prefs_configuration_write,                            \
+      &ngx_prefs_routes_##sel##_one }
 
 
-const ngx_prefs_route_t  ngx_prefs_routes[] = {
+const ngx_prefs_api_route_t  ngx_prefs_routes[] = {
 
     /* Webhook deliveries (ours): the attempts log, dead letters, replay */
 
@@ -171,93 +179,99 @@ const ngx_prefs_route_t  ngx_prefs_routes[] = {
     /* Configuration: the literal routes first, they shadow the "*" ones */
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Locales", NULL }, NGX_PREFS_CR,
-      NGX_PREFS_BOTH, ngx_prefs_config_read, &ngx_prefs_cfg_locales_doc },
+      NGX_PREFS_BOTH, ngx_prefs_configuration_read,
+      &ngx_prefs_routes_locales_doc },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "ConsentStatus", NULL }, NGX_PREFS_CR,
-      NGX_PREFS_BOTH, ngx_prefs_config_read, &ngx_prefs_cfg_consent_status },
+      NGX_PREFS_BOTH, ngx_prefs_configuration_read,
+      &ngx_prefs_routes_consent_status },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Configuration", "Profile", NULL },
-      NGX_PREFS_CR, NGX_PREFS_V4, ngx_prefs_config_read,
-      &ngx_prefs_cfg_profile_doc },
+      NGX_PREFS_CR, NGX_PREFS_V4, ngx_prefs_configuration_read,
+      &ngx_prefs_routes_profile_doc },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Configuration", "Preference", NULL },
-      NGX_PREFS_CR, NGX_PREFS_V4, ngx_prefs_config_read,
-      &ngx_prefs_cfg_preference_doc },
+      NGX_PREFS_CR, NGX_PREFS_V4, ngx_prefs_configuration_read,
+      &ngx_prefs_routes_preference_doc },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Programs", NULL }, NGX_PREFS_CR,
-      NGX_PREFS_BOTH, ngx_prefs_config_read, &ngx_prefs_cfg_programs },
+      NGX_PREFS_BOTH, ngx_prefs_configuration_read,
+      &ngx_prefs_routes_programs },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Programs", "Locale", "*", NULL },
-      NGX_PREFS_CR, NGX_PREFS_V3, ngx_prefs_config_read,
-      &ngx_prefs_cfg_programs_loc },
+      NGX_PREFS_CR, NGX_PREFS_V3, ngx_prefs_configuration_read,
+      &ngx_prefs_routes_programs_loc },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Programs", "ProgramTypes", "*", NULL },
-      NGX_PREFS_CR, NGX_PREFS_BOTH, ngx_prefs_config_read,
-      &ngx_prefs_cfg_programs_of_type },
+      NGX_PREFS_CR, NGX_PREFS_BOTH, ngx_prefs_configuration_read,
+      &ngx_prefs_routes_programs_of_type },
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       { "Programs", "ProgramTypes", "*", "Locale", "*", NULL },
-      NGX_PREFS_CR, NGX_PREFS_V3, ngx_prefs_config_read,
-      &ngx_prefs_cfg_programs_of_type_loc },
+      NGX_PREFS_CR, NGX_PREFS_V3, ngx_prefs_configuration_read,
+      &ngx_prefs_routes_programs_of_type_loc },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Programs", "IncludeMatching", NULL },
-      NGX_PREFS_CR, NGX_PREFS_BOTH, ngx_prefs_config_read,
-      &ngx_prefs_cfg_programs_matching },
+      NGX_PREFS_CR, NGX_PREFS_BOTH, ngx_prefs_configuration_read,
+      &ngx_prefs_routes_programs_matching },
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       { "Programs", "IncludeMatching", "Locale", "*", NULL },
-      NGX_PREFS_CR, NGX_PREFS_V3, ngx_prefs_config_read,
-      &ngx_prefs_cfg_programs_matching_loc },
+      NGX_PREFS_CR, NGX_PREFS_V3, ngx_prefs_configuration_read,
+      &ngx_prefs_routes_programs_matching_loc },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Programs", "IncludeAll", NULL },
-      NGX_PREFS_CR, NGX_PREFS_BOTH, ngx_prefs_config_read,
-      &ngx_prefs_cfg_programs_all },
+      NGX_PREFS_CR, NGX_PREFS_BOTH, ngx_prefs_configuration_read,
+      &ngx_prefs_routes_programs_all },
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       { "Programs", "IncludeAll", "Locale", "*", NULL },
-      NGX_PREFS_CR, NGX_PREFS_V3, ngx_prefs_config_read,
-      &ngx_prefs_cfg_programs_all_loc },
+      NGX_PREFS_CR, NGX_PREFS_V3, ngx_prefs_configuration_read,
+      &ngx_prefs_routes_programs_all_loc },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Programs", "*", NULL }, NGX_PREFS_CR,
-      NGX_PREFS_BOTH, ngx_prefs_config_read, &ngx_prefs_cfg_program },
+      NGX_PREFS_BOTH, ngx_prefs_configuration_read, &ngx_prefs_routes_program },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Programs", "*", "Locale", "*", NULL },
-      NGX_PREFS_CR, NGX_PREFS_V3, ngx_prefs_config_read,
-      &ngx_prefs_cfg_program_loc },
+      NGX_PREFS_CR, NGX_PREFS_V3, ngx_prefs_configuration_read,
+      &ngx_prefs_routes_program_loc },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Programs", "*", "*", NULL },
-      NGX_PREFS_CR, NGX_PREFS_BOTH, ngx_prefs_config_read,
-      &ngx_prefs_cfg_program_in_group },
+      NGX_PREFS_CR, NGX_PREFS_BOTH, ngx_prefs_configuration_read,
+      &ngx_prefs_routes_program_in_group },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Programs", "*", "*", "Locale", "*", NULL },
-      NGX_PREFS_CR, NGX_PREFS_V3, ngx_prefs_config_read,
-      &ngx_prefs_cfg_program_in_group_loc },
+      NGX_PREFS_CR, NGX_PREFS_V3, ngx_prefs_configuration_read,
+      &ngx_prefs_routes_program_in_group_loc },
     { NGX_HTTP_POST, { "Programs", NULL }, NGX_PREFS_CW, NGX_PREFS_V4,
-      ngx_prefs_config_write, &ngx_prefs_cfg_programs },
+      ngx_prefs_configuration_write, &ngx_prefs_routes_programs },
     { NGX_HTTP_PUT|NGX_HTTP_DELETE, { "Programs", "*", NULL }, NGX_PREFS_CW,
-      NGX_PREFS_V4, ngx_prefs_config_write, &ngx_prefs_cfg_program },
+      NGX_PREFS_V4, ngx_prefs_configuration_write, &ngx_prefs_routes_program },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "ProgramGroups", NULL }, NGX_PREFS_CR,
-      NGX_PREFS_BOTH, ngx_prefs_config_read, &ngx_prefs_cfg_groups },
+      NGX_PREFS_BOTH, ngx_prefs_configuration_read, &ngx_prefs_routes_groups },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "ProgramGroups", "Locale", "*", NULL },
-      NGX_PREFS_CR, NGX_PREFS_V3, ngx_prefs_config_read,
-      &ngx_prefs_cfg_groups_loc },
+      NGX_PREFS_CR, NGX_PREFS_V3, ngx_prefs_configuration_read,
+      &ngx_prefs_routes_groups_loc },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "ProgramGroups", "*", NULL },
-      NGX_PREFS_CR, NGX_PREFS_BOTH, ngx_prefs_config_read,
-      &ngx_prefs_cfg_group },
+      NGX_PREFS_CR, NGX_PREFS_BOTH, ngx_prefs_configuration_read,
+      &ngx_prefs_routes_group },
     { NGX_HTTP_POST, { "ProgramGroups", NULL }, NGX_PREFS_CW, NGX_PREFS_V4,
-      ngx_prefs_config_write, &ngx_prefs_cfg_groups },
+      ngx_prefs_configuration_write, &ngx_prefs_routes_groups },
     { NGX_HTTP_PUT|NGX_HTTP_DELETE, { "ProgramGroups", "*", NULL },
-      NGX_PREFS_CW, NGX_PREFS_V4, ngx_prefs_config_write,
-      &ngx_prefs_cfg_group },
+      NGX_PREFS_CW, NGX_PREFS_V4, ngx_prefs_configuration_write,
+      &ngx_prefs_routes_group },
 
     { NGX_HTTP_POST, { "Config", "Filters", NULL }, NGX_PREFS_CW,
-      NGX_PREFS_V3, ngx_prefs_config_write, &ngx_prefs_cfg_v3_filters },
+      NGX_PREFS_V3, ngx_prefs_configuration_write,
+      &ngx_prefs_routes_v3_filters },
 
     { NGX_HTTP_POST, { "Locales", NULL }, NGX_PREFS_CW, NGX_PREFS_V4,
-      ngx_prefs_config_write, &ngx_prefs_cfg_locales },
+      ngx_prefs_configuration_write, &ngx_prefs_routes_locales },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Locales", "*", NULL }, NGX_PREFS_CR,
-      NGX_PREFS_BOTH, ngx_prefs_config_read, &ngx_prefs_cfg_locales_one },
+      NGX_PREFS_BOTH, ngx_prefs_configuration_read,
+      &ngx_prefs_routes_locales_one },
     { NGX_HTTP_PUT|NGX_HTTP_DELETE, { "Locales", "*", NULL }, NGX_PREFS_CW,
-      NGX_PREFS_V4, ngx_prefs_config_write, &ngx_prefs_cfg_locales_one },
+      NGX_PREFS_V4, ngx_prefs_configuration_write,
+      &ngx_prefs_routes_locales_one },
 
-    ngx_prefs_cfg_routes("ProgramTypes", program_types),
-    ngx_prefs_cfg_routes("Filters", filters),
-    ngx_prefs_cfg_routes("ConsentTypes", consent_types),
-    ngx_prefs_cfg_routes2("ContactTypes", "Email", email_types),
-    ngx_prefs_cfg_routes2("ContactTypes", "Phone", phone_types),
-    ngx_prefs_cfg_routes2("ContactTypes", "Address", address_types),
-    ngx_prefs_cfg_routes("AlternateIdTypes", alternate_id_types),
-    ngx_prefs_cfg_routes("CustomerTypes", customer_types),
-    ngx_prefs_cfg_routes("GroupTypes", group_types),
-    ngx_prefs_cfg_routes("CustomFields", custom_fields),
-    ngx_prefs_cfg_routes("Tags", tags),
+    ngx_prefs_routes_coll_routes("ProgramTypes", program_types),
+    ngx_prefs_routes_coll_routes("Filters", filters),
+    ngx_prefs_routes_coll_routes("ConsentTypes", consent_types),
+    ngx_prefs_routes_coll_routes2("ContactTypes", "Email", email_types),
+    ngx_prefs_routes_coll_routes2("ContactTypes", "Phone", phone_types),
+    ngx_prefs_routes_coll_routes2("ContactTypes", "Address", address_types),
+    ngx_prefs_routes_coll_routes("AlternateIdTypes", alternate_id_types),
+    ngx_prefs_routes_coll_routes("CustomerTypes", customer_types),
+    ngx_prefs_routes_coll_routes("GroupTypes", group_types),
+    ngx_prefs_routes_coll_routes("CustomFields", custom_fields),
+    ngx_prefs_routes_coll_routes("Tags", tags),
 
     /* Webhooks: subscriptions and settings (WebhookManage) */
 
@@ -312,19 +326,20 @@ const ngx_prefs_route_t  ngx_prefs_routes[] = {
     { NGX_HTTP_POST, { "Profile", "*", "Activate", NULL }, NGX_PREFS_PW,
       NGX_PREFS_V4, ngx_prefs_profile_activate, NULL },
 
-    /* Data changes: JSON Patch, removing parts (sql/009) */
+    /* Data changes: JSON Patch, removing parts (sql/functions/profile.sql) */
 
     { NGX_HTTP_PATCH, { "Profile", "*", NULL }, NGX_PREFS_PW, NGX_PREFS_V4,
-      ngx_prefs_profile_patch, NULL },
+      ngx_prefs_profile_changes_patch, NULL },
     { NGX_HTTP_PATCH,
       { "Profile", "AlternateIdType", "*", "AlternateId", "*", NULL },
-      NGX_PREFS_PW, NGX_PREFS_V4, ngx_prefs_profile_patch_alternate, NULL },
+      NGX_PREFS_PW, NGX_PREFS_V4,
+      ngx_prefs_profile_changes_patch_alternate, NULL },
     { NGX_HTTP_DELETE, { "Profile", "*", "Groups", NULL }, NGX_PREFS_PW,
-      NGX_PREFS_V4, ngx_prefs_profile_part_remove, "Groups" },
+      NGX_PREFS_V4, ngx_prefs_profile_changes_part_remove, "Groups" },
     { NGX_HTTP_DELETE, { "Profile", "*", "Tags", NULL }, NGX_PREFS_PW,
-      NGX_PREFS_V4, ngx_prefs_profile_part_remove, "Tags" },
+      NGX_PREFS_V4, ngx_prefs_profile_changes_part_remove, "Tags" },
     { NGX_HTTP_DELETE, { "Profile", "*", "CustomFields", NULL }, NGX_PREFS_PW,
-      NGX_PREFS_V4, ngx_prefs_profile_part_remove, "CustomFields" },
+      NGX_PREFS_V4, ngx_prefs_profile_changes_part_remove, "CustomFields" },
 
     /* the parts of a profile, each read or written alone */
 

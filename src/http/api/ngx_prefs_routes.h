@@ -16,7 +16,7 @@
 
 
 /* ends with a route whose handler is NULL */
-extern const ngx_prefs_route_t  ngx_prefs_routes[];
+extern const ngx_prefs_api_route_t  ngx_prefs_routes[];
 
 
 #endif /* _NGX_PREFS_ROUTES_H_INCLUDED_ */

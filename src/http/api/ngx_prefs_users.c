@@ -47,7 +47,7 @@ static const char *const  ngx_prefs_users_pages[] = {
 #define NGX_PREFS_USER_NAME_EXCLUDED  "/ ,\t"
 
 
-static const prefs_field_t  ngx_prefs_user_fields[] = {
+static const prefs_json_field_t  ngx_prefs_users_fields[] = {
     { "UserId", PREFS_JT_INTEGER, 0, 0, NULL, NULL, 0, 1, 0, 0, 0 },
     { "UserName", PREFS_JT_STRING, 1, 128, NULL,
       NGX_PREFS_USER_NAME_EXCLUDED, 1, 0, 0, 0, 0 },
@@ -276,7 +276,7 @@ ngx_prefs_users_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return rc;
     }
 
-    if (prefs_json_validate(body, ngx_prefs_user_fields, mode, &valid, msg,
+    if (prefs_json_validate(body, ngx_prefs_users_fields, mode, &valid, msg,
                             sizeof(msg))
         != 0)
     {

@@ -7,7 +7,7 @@
 /*
  * The Webhooks API (WebhookManage): subscriptions and the account's
  * settings.  A body is checked here (src/lib/prefs_whsub.c) and handed
- * normalized to one SQL function (sql/012_webhooks_api.sql) that checks it
+ * normalized to one SQL function (sql/functions/webhooks.sql) that checks it
  * against the configuration, applies the one-Url-one-event rule and
  * writes.  The signing secret is made here, sealed with prefs_secret_key
  * before it reaches the database, and answered once; the plain text lives
@@ -414,7 +414,7 @@ ngx_prefs_webhooks_secret_new(ngx_http_request_t *r)
 
     if (prefs_whsig_secret_generate(s->plain, sizeof(s->plain))
         != PREFS_WHSIG_OK
-        || prefs_secret_seal(pmcf->auth.secret_key, (u_char *) s->plain,
+        || prefs_seal_secret(pmcf->auth.secret_key, (u_char *) s->plain,
                              PREFS_WHSIG_SECRET_LEN, s->sealed, size)
            != PREFS_AUTH_OK)
     {
@@ -447,7 +447,7 @@ ngx_prefs_webhooks_secret_wipe(void *data)
 {
     ngx_prefs_webhooks_secret_t  *s = data;
 
-    prefs_wipe(s->plain, sizeof(s->plain));
+    prefs_hmac_wipe(s->plain, sizeof(s->plain));
 }
 
 
@@ -463,7 +463,7 @@ ngx_prefs_webhooks_code(ngx_http_request_t *r)
         return NULL;
     }
 
-    if (prefs_random_token(code, 64, 32) != PREFS_AUTH_OK) {
+    if (prefs_hmac_random_token(code, 64, 32) != PREFS_AUTH_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "prefs webhooks: cannot make a validation code");
         return NULL;
