@@ -833,8 +833,11 @@ BEGIN
                f.lease_owner = p_owner AS mine
           FROM prefs_webhook_delivery f
          WHERE f.state = 'sending')
-    SELECT greatest(0, ceil(extract(epoch FROM min(n.at) - now())
-                            * 1000))::bigint
+    -- (null when nothing is pending: greatest() would make it 0, and an
+    -- idle helper claim as fast as it may)
+    SELECT CASE WHEN min(n.at) IS NOT NULL
+                THEN greatest(0, ceil(extract(epoch FROM min(n.at) - now())
+                                      * 1000))::bigint END
       INTO due
       FROM prefs_webhook_subscription s,
            LATERAL (SELECT p.next_attempt_at AS at
