@@ -199,8 +199,8 @@ $$;
 
 
 -- POST Users: creates the user, or reactivates an inactive one of the same
--- name (deactivated, not deleted); an active one of that name is a
--- conflict.
+-- name; an active one of that name is a conflict.  (A deleted user no
+-- longer has its name: prefs_user_delete.)
 CREATE OR REPLACE FUNCTION prefs_user_create(p_account_id bigint, p jsonb)
 RETURNS TABLE (outcome text, user_id bigint, submitted text)
 LANGUAGE plpgsql AS $$
@@ -210,7 +210,6 @@ DECLARE
 BEGIN
     SELECT * INTO u FROM prefs_user x
      WHERE x.account_id = p_account_id AND x.user_name = p->>'UserName'
-       AND NOT prefs_user_is_deleted(x.user_id)
        FOR UPDATE;
 
     IF FOUND AND u.is_active THEN
@@ -266,8 +265,7 @@ BEGIN
     IF p ? 'UserName' AND p->>'UserName' <> u.user_name
        AND EXISTS (SELECT 1 FROM prefs_user x
                     WHERE x.account_id = p_account_id
-                      AND x.user_name = p->>'UserName'
-                      AND NOT prefs_user_is_deleted(x.user_id))
+                      AND x.user_name = p->>'UserName')
     THEN
         RETURN QUERY SELECT 'exists'::text, NULL::text;
         RETURN;
@@ -295,33 +293,43 @@ $$;
 -- had: its secrets are retired, its OAuth clients deactivated, its tokens
 -- dropped, and the workers' credential caches are told (prefs_config, see
 -- src/http/ngx_prefs_auth.c).  The row stays, inactive, so that GET
--- Users/{id} and the events still name it; its name is free for a new
--- user.  No row: no such user in the account.
+-- Users/{id} and the events still find it, renamed deleted.<id>.<name>
+-- (at most 128 characters) so that its name is free for a new user; the
+-- name it had is kept in prefs_user_deleted.  No row: no such user in the
+-- account.
 CREATE OR REPLACE FUNCTION prefs_user_delete(p_account_id bigint,
     p_user_id bigint)
 RETURNS TABLE (user_id bigint)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
-    id  bigint;
+    u  prefs_user%ROWTYPE;
 BEGIN
-    UPDATE prefs_user u SET is_active = false, updated_at = now()
-     WHERE u.account_id = p_account_id AND u.user_id = p_user_id
-    RETURNING u.user_id INTO id;
+    SELECT * INTO u FROM prefs_user x
+     WHERE x.account_id = p_account_id AND x.user_id = p_user_id
+       FOR UPDATE;
     IF NOT FOUND THEN
         RETURN;
     END IF;
 
-    INSERT INTO prefs_user_deleted AS d (user_id) VALUES (id)
-    ON CONFLICT (user_id) DO NOTHING;
+    IF NOT prefs_user_is_deleted(u.user_id) THEN
+        INSERT INTO prefs_user_deleted (user_id, user_name)
+        VALUES (u.user_id, u.user_name);
+        UPDATE prefs_user x
+           SET is_active = false, updated_at = now(),
+               user_name = 'deleted.' || u.user_id || '.'
+                           || left(u.user_name, 100)
+         WHERE x.user_id = u.user_id;
+    END IF;
+
     UPDATE prefs_user_secret s SET retired_at = now()
-     WHERE s.user_id = id AND s.retired_at IS NULL;
+     WHERE s.user_id = u.user_id AND s.retired_at IS NULL;
     UPDATE prefs_oauth_client c SET is_active = false
-     WHERE c.user_id = id AND c.is_active;
-    DELETE FROM prefs_oauth_token t WHERE t.user_id = id;
+     WHERE c.user_id = u.user_id AND c.is_active;
+    DELETE FROM prefs_oauth_token t WHERE t.user_id = u.user_id;
 
     PERFORM pg_notify('prefs_config', p_account_id::text);
 
-    RETURN QUERY SELECT id;
+    RETURN QUERY SELECT u.user_id;
 END
 $$;

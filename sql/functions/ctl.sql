@@ -48,7 +48,6 @@ BEGIN
     acct := prefs_ctl_account(p_client);
     SELECT * INTO u FROM prefs_user
      WHERE account_id = acct AND user_name = p_user
-       AND NOT prefs_user_is_deleted(user_id)
        FOR UPDATE;
     IF NOT FOUND THEN
         PERFORM prefs_ctl_fail('no-user');
@@ -156,7 +155,6 @@ BEGIN
 
     SELECT * INTO u FROM prefs_user
      WHERE account_id = acct AND user_name = p_user
-       AND NOT prefs_user_is_deleted(user_id)
        FOR UPDATE;
     reactivate := FOUND;
     IF reactivate AND u.is_active THEN

@@ -78,7 +78,6 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
       " FROM prefs_account a"
       " LEFT JOIN prefs_user u"
       "   ON u.account_id = a.account_id AND u.user_name = $2"
-      "  AND NOT prefs_user_is_deleted(u.user_id)"
       " WHERE a.client_id = $1 AND a.is_active",
       2, 1,
       { NGX_PREFS_COL_ACCOUNT_ID, NGX_PREFS_COL_WINDOW_S,
