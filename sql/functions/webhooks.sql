@@ -844,6 +844,10 @@ BEGIN
                       FROM prefs_webhook_delivery p
                      WHERE p.subscription_id = s.subscription_id
                        AND p.state = 'pending'
+                       -- what the claim above could take: a paused or
+                       -- unvalidated subscription's events are not due
+                       AND (s.state = 'Active' AND s.validated_at IS NOT NULL
+                            OR p.kind = 'validation')
                      ORDER BY p.next_attempt_at
                      LIMIT 1) n
      WHERE s.subscription_id NOT IN (SELECT i.subscription_id
