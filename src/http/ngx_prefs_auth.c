@@ -215,7 +215,6 @@ ngx_prefs_auth_cache_put(ngx_str_t *key, ngx_prefs_auth_entry_t *value,
     if (sh) {
         e->gen_seen = sh->config_gen[e->account_id
                                      % NGX_PREFS_SHM_CONFIG_GENS];
-        e->epoch_seen = sh->config_epoch;
     }
 
     ngx_rbtree_insert(&ngx_prefs_auth_cache, &e->sn.node);
@@ -257,9 +256,15 @@ ngx_prefs_auth_cache_stale(ngx_prefs_auth_entry_t *e)
         return 0;
     }
 
+    /*
+     * Not the epoch: a helper that (re)starts listening may have missed a
+     * notification, but the entries end with prefs_auth_cache_time anyway,
+     * and a cache emptied at every helper start would send every credential
+     * to the database at once.
+     */
+
     return sh->config_gen[e->account_id % NGX_PREFS_SHM_CONFIG_GENS]
-           != e->gen_seen
-           || sh->config_epoch != e->epoch_seen;
+           != e->gen_seen;
 }
 
 

@@ -37,7 +37,6 @@ typedef struct {
     ngx_queue_t                lru;
     ngx_msec_t                 expires;
     ngx_atomic_uint_t          gen_seen;     /* the account's config_gen */
-    ngx_atomic_uint_t          epoch_seen;
 
     int64_t                    account_id;   /* 0: no such account */
     int64_t                    user_id;      /* 0: no such user/token */
