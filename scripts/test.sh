@@ -3,8 +3,14 @@
 # unit tests, then the Test::Nginx suites in t/.  The database is destroyed
 # afterwards, whatever happens.
 #
+# The suites run PREFS_TEST_JOBS (2) at a time, each on random ports with a
+# server root of its own; a suite marked "# prefs-test: exclusive" (it
+# stops the shared database, locks a table, or needs its jobs run by its
+# own helper) runs afterwards, alone.
+#
 #   scripts/test.sh MODULE [UNIT_TEST...]
 #   TESTS="t/020-status.t" make test     runs only those suites
+#   PREFS_TEST_JOBS=1 make test          one suite at a time
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,10 +50,9 @@ export TEST_NGINX_PREFS_TOP="$top"
 export TEST_NGINX_PREFS_KEY="$key"
 export PREFS_DATABASE="$db"
 export PREFS_SECRET_KEY="$key"
-if [ -n "${PREFS_TEST_PORT_OFFSET:-}" ]; then
-    # a second checkout running its suites at the same time
-    export TEST_NGINX_PORT=${TEST_NGINX_PORT:-$((1984 + PREFS_TEST_PORT_OFFSET))}
-fi
+# a random free port and t/servroot_<port> per suite, so that suites (and
+# checkouts) run side by side; both runners support it the same way
+export TEST_NGINX_RANDOMIZE=${TEST_NGINX_RANDOMIZE:-1}
 
 inc=()
 perl -MTest::Nginx::Socket -e1 2>/dev/null || inc=(-I "$top/t/lib")
@@ -69,9 +74,37 @@ WRAP
     export TEST_NGINX_BINARY="$wrapper"
 fi
 
-echo "== Test::Nginx suites"
+parallel=()
+exclusive=()
 # shellcheck disable=SC2086
-prove "${inc[@]}" -I "$top/t" ${PROVE_FLAGS:-} ${TESTS:-t/} || status=1
+for t in ${TESTS:-t/}; do
+    if [ -d "$t" ]; then
+        files=("${t%/}"/*.t)
+    else
+        files=("$t")
+    fi
+    for f in "${files[@]}"; do
+        if grep -q '^# prefs-test: exclusive' "$f"; then
+            exclusive+=("$f")
+        else
+            parallel+=("$f")
+        fi
+    done
+done
+
+echo "== Test::Nginx suites"
+start=$(date +%s)
+if [ ${#parallel[@]} -gt 0 ]; then
+    # shellcheck disable=SC2086
+    prove "${inc[@]}" -I "$top/t" -j "${PREFS_TEST_JOBS:-2}" ${PROVE_FLAGS:-} \
+        "${parallel[@]}" || status=1
+fi
+if [ ${#exclusive[@]} -gt 0 ]; then
+    echo "== suites that run alone"
+    # shellcheck disable=SC2086
+    prove "${inc[@]}" -I "$top/t" ${PROVE_FLAGS:-} "${exclusive[@]}" || status=1
+fi
+echo "suites: $(($(date +%s) - start)) s"
 
 if [ "${SANITIZE:-}" = 1 ]; then
     if compgen -G "$top/var/asan/*" >/dev/null; then

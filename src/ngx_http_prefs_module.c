@@ -435,7 +435,7 @@ ngx_module_t  ngx_http_prefs_module = {
 };
 
 
-static ngx_str_t  ngx_http_prefs_spool_default = ngx_string("prefs_spool");
+static ngx_str_t  ngx_http_prefs_spool_default = ngx_string("prefs_temp");
 
 
 static ngx_int_t

@@ -25,21 +25,18 @@ BEGIN {
 }
 
 use Test::Nginx::Socket;
+use Test::Nginx::Util qw($ServerPort $ServRoot);
 use File::Temp ();
 use IO::Socket::INET ();
 use Cwd ();
 
-if (!$Test::Nginx::Socket::BUNDLED) {
-    plan skip_all => "tests the bundled runner in t/lib, but "
-                     . "$INC{'Test/Nginx/Socket.pm'} was loaded";
-}
 
 repeat_each(2);
 
 # per repetition: sum of the sub-tests of the blocks below (status code +
 # each response_headers line + body + each error_log/no_error_log pattern)
-my $per_repeat = 80;
-my $extra = 13;   # the Perl-level checks after run_tests()
+my $per_repeat = 82;
+my $extra = 19;   # the Perl-level checks after run_tests()
 
 plan tests => repeat_each() * $per_repeat + $extra;
 
@@ -55,8 +52,8 @@ run_tests();
 # exported variables
 # ---------------------------------------------------------------------------
 
-is($ServerPort, server_port(), '$ServerPort is exported');
-is($ServRoot, server_root(), '$ServRoot is exported');
+is($ServerPort, server_port(), '$ServerPort from Test::Nginx::Util');
+is($ServRoot, server_root(), '$ServRoot from Test::Nginx::Util');
 
 # ---------------------------------------------------------------------------
 # child test files
@@ -284,6 +281,149 @@ _EOC_
                      . "survives the test file");
 }
 
+# --- child 3: the server root is cleared like the real module does it --------
+#
+# Between blocks conf/, html/, logs/, cache/, *_cache and *_temp are removed
+# and the server root itself with rmdir: anything else left there (say a
+# directory a module creates under its prefix) bails out of the whole run.
+
+{
+    my ($rc, $out) = run_child('servroot-clean', <<'_EOC_');
+use Test::Nginx::Socket 'no_plan';
+no_shuffle();
+run_tests();
+@@DATA@@
+
+=== TEST 1: leaves what the runner clears
+--- config
+    location = /t {
+        return 200 "one\n";
+    }
+--- init
+for my $d (qw(a_temp b_cache cache logs/sub)) {
+    mkdir(Test::Nginx::Util::server_root() . "/$d") or die "$d: $!";
+}
+--- request
+GET /t
+--- response_body
+one
+
+
+
+=== TEST 2: runs on a clean server root
+--- config
+    location = /t {
+        return 200 "two\n";
+    }
+--- init
+my @left = grep { !m{/(conf|html|logs)$} }
+           glob(Test::Nginx::Util::server_root() . "/*");
+die "left over: @left\n" if @left;
+--- request
+GET /t
+--- response_body
+two
+_EOC_
+
+    ok($rc == 0 && $out =~ /^ok \d+ - \S+ TEST 2: runs on a clean server root/m
+       && $out !~ /^not ok|Bail out/m,
+       "conf, html, logs, cache, *_cache and *_temp are cleared between "
+       . "blocks") or diag($out);
+}
+
+{
+    my ($rc, $out) = run_child('servroot-leftover', <<'_EOC_');
+use Test::Nginx::Socket 'no_plan';
+no_shuffle();
+run_tests();
+@@DATA@@
+
+=== TEST 1: leaves a directory the runner does not own
+--- config
+    location = /t {
+        return 200 "one\n";
+    }
+--- init
+mkdir(Test::Nginx::Util::server_root() . "/prefs_spool") or die $!;
+--- request
+GET /t
+--- response_body
+one
+
+
+
+=== TEST 2: never runs
+--- config
+    location = /t {
+        return 200 "two\n";
+    }
+--- request
+GET /t
+--- response_body
+two
+_EOC_
+
+    isnt($rc, 0, "a leftover directory in the server root fails the run")
+        or diag($out);
+    like($out, qr/Bail ?out.*Can't remove \S+ \(not empty\?\)/i,
+         "... by bailing out, as the real module does") or diag($out);
+    unlike($out, qr/TEST 2: never runs/, "... before the next block")
+        or diag($out);
+}
+
+# --- child 4: exports are the real module's ---------------------------------
+#
+# $ServerPort, $ServRoot, ... come from Test::Nginx::Util only: a file that
+# uses them after "use Test::Nginx::Socket" alone does not compile under
+# the real module, so it must not under this one either.
+
+{
+    my ($rc, $out) = run_child('exports', <<'_EOC_');
+use strict;
+use Test::Nginx::Socket 'no_plan';
+my $port = $ServerPort;
+run_tests();
+@@DATA@@
+
+=== TEST 1: unreachable
+--- config
+--- request
+GET /
+--- error_code: 200
+_EOC_
+
+    like($out, qr/Global symbol "\$ServerPort" requires explicit package/,
+         'Test::Nginx::Socket does not export $ServerPort') or diag($out);
+
+    ($rc, $out) = run_child('exports-util', <<'_EOC_');
+use strict;
+use Test::Nginx::Socket 'no_plan';
+use Test::Nginx::Util qw($ServerPort $ServRoot expand_env_in_text
+                         add_test_cleanup_handler);
+my $cleaned = 0;
+add_test_cleanup_handler(sub { $cleaned++ });
+run_tests();
+is($ServRoot, server_root(), '$ServRoot from Test::Nginx::Util');
+is($ServerPort, $ENV{TEST_NGINX_PORT}, '$ServerPort from Test::Nginx::Util');
+is($cleaned, 1, 'add_test_cleanup_handler runs after each block');
+@@DATA@@
+
+=== TEST 1: served
+--- config
+    location = /t {
+        return 200 "ok\n";
+    }
+--- request
+GET /t
+--- response_body
+ok
+_EOC_
+
+    ok($rc == 0 && $out !~ /^not ok/m,
+       'Test::Nginx::Util exports $ServerPort, $ServRoot, '
+       . 'expand_env_in_text, add_test_cleanup_handler') or diag($out);
+}
+
 __DATA__
 
 === TEST 1: sanity
@@ -370,7 +510,7 @@ GET /t
 
 
 
-=== TEST 7: request body gets Content-Length; $TEST_NGINX_* in config and more_headers
+=== TEST 7: request body gets Content-Length; $TEST_NGINX_* in config and response_body, more_headers eval
 --- config
     location = /echo {
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/dump;
@@ -379,13 +519,27 @@ GET /t
     location = /dump {
         return 200 "body=[$http_x_body] len=$http_content_length port=$http_x_port\n";
     }
---- more_headers
-X-Port: $TEST_NGINX_SERVER_PORT
+--- more_headers eval
+"X-Port: $Test::Nginx::Util::ServerPort"
 --- request
 POST /echo
 hello world
 --- response_body
-body=[hello world] len=11 port=$ServerPort
+body=[hello world] len=11 port=$TEST_NGINX_SERVER_PORT
+
+
+
+=== TEST 7b: $TEST_NGINX_* is not expanded in more_headers, $ServerPort is in response_body
+--- config
+    location = /t {
+        return 200 "raw=[$http_x_raw] port=$server_port\n";
+    }
+--- more_headers
+X-Raw: $TEST_NGINX_SERVER_PORT
+--- request
+GET /t
+--- response_body_like
+^raw=\[\$TEST_NGINX_SERVER_PORT\] port=$ServerPort$
 
 
 

@@ -1,6 +1,9 @@
 # prefs_api status: the pools of every worker, the helper, the job queue
 # and the schema version.
+use lib 't';
 use Test::Nginx::Socket 'no_plan';
+use PrefsTest;
+
 
 repeat_each(2);
 no_shuffle();

@@ -2,6 +2,9 @@
 # connections all complete; a request that cannot get a connection in time
 # is 503; a query past its timeout is 503; a client that goes away mid-query
 # leaves the connection reusable.
+#
+# prefs-test: exclusive (scripts/test.sh runs it alone): locks prefs_user, which every other suite's
+#   requests read
 use strict;
 use warnings;
 use Test::More;
@@ -37,7 +40,7 @@ sub unlock_accounts { my ($fh) = @_; print $fh "ROLLBACK;\n\\q\n"; close $fh; }
 
 # 1. many clients, few connections
 {
-    my $ng = PrefsTest::start_nginx(name => 'pool', port => 1993, workers => 1,
+    my $ng = PrefsTest::start_nginx(name => 'pool', workers => 1,
         http_config => 'prefs_db_connections 2;');
     my @socks = map { $ng->request(path => $path, headers => auth(), no_wait => 1) } 1 .. 40;
     my %codes;
@@ -55,7 +58,7 @@ sub unlock_accounts { my ($fh) = @_; print $fh "ROLLBACK;\n\\q\n"; close $fh; }
 
 # 2. the wait bound and the query timeout
 {
-    my $ng = PrefsTest::start_nginx(name => 'pool', port => 1993, workers => 1,
+    my $ng = PrefsTest::start_nginx(name => 'pool', workers => 1,
         http_config => 'prefs_db_connections 1; prefs_db_wait_timeout 300ms; prefs_db_query_timeout 1500ms;');
     my ($st) = $ng->request(path => $path, headers => auth());
     is($st, 200, 'the single connection is open');
@@ -87,7 +90,7 @@ sub unlock_accounts { my ($fh) = @_; print $fh "ROLLBACK;\n\\q\n"; close $fh; }
 
 # 3. a client that disconnects mid-query
 {
-    my $ng = PrefsTest::start_nginx(name => 'pool', port => 1993, workers => 1,
+    my $ng = PrefsTest::start_nginx(name => 'pool', workers => 1,
         http_config => 'prefs_db_connections 1;');
     my ($st) = $ng->request(path => $path, headers => auth());
     is($st, 200, 'the single connection is open');

@@ -1,5 +1,7 @@
 # The database goes away and comes back: 503 with Retry-After and a Message
 # within the connect timeout, then service resumes without touching nginx.
+#
+# prefs-test: exclusive (scripts/test.sh runs it alone): stops the database every suite shares
 use strict;
 use warnings;
 use Test::More;
@@ -13,7 +15,7 @@ my $client = make_account('down');
 my $secret = make_user($client, 'ops', 'Administrators');
 sub auth { { Authorization => pnauth($client, 'ops', $secret) } }
 
-my $ng = PrefsTest::start_nginx(name => 'dbdown', port => 1991,
+my $ng = PrefsTest::start_nginx(name => 'dbdown',
     http_config => 'prefs_db_connect_timeout 2s; prefs_db_connections 4;');
 
 my ($st, $h, $body) = $ng->request(path => '/prefs/status');

@@ -2,6 +2,9 @@
 # enqueued; a helper killed mid-job is respawned and the job completes once
 # after its lease expires; a reload during a stream of jobs loses none and
 # completes none twice.
+#
+# prefs-test: exclusive (scripts/test.sh runs it alone): its jobs must be run by its own helper (any
+#   nginx's helper claims any queued job)
 use strict;
 use warnings;
 use Test::More;
@@ -27,7 +30,7 @@ sub job { my ($id) = @_;
 
 sub accepted_runs { psql_value("SELECT count(*) FROM prefs_job_run WHERE job_id = :'id' AND accepted", id => $_[0]) }
 
-my $ng = PrefsTest::start_nginx(name => 'helper', port => 1992,
+my $ng = PrefsTest::start_nginx(name => 'helper',
     http_config => 'prefs_job_lease 2s; prefs_helper_poll_interval 5s;');
 
 ok(wait_until(sub { $ng->helper_pid }, 5), 'the master started a helper process');

@@ -1,5 +1,8 @@
 # Configuration mistakes are caught when nginx starts, with a clear message.
+use lib 't';
 use Test::Nginx::Socket 'no_plan';
+use PrefsTest;
+
 
 no_shuffle();
 run_tests();

@@ -15,7 +15,7 @@ use POSIX ();
 plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE};
 
 my $top = $ENV{TEST_NGINX_PREFS_TOP} || '.';
-my $ng = PrefsTest::start_nginx(name => 'datachg', port => 1991, workers => 2);
+my $ng = PrefsTest::start_nginx(name => 'datachg', workers => 2);
 
 my $acme = make_account('chg');
 my $secret = make_user($acme, 'admin', 'Administrators');

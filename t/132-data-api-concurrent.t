@@ -13,7 +13,7 @@ api_account('DataConcCo');
 api_user('DataConcCo', 'admin', 'Administrators');
 PrefsTest::api_config_import('DataConcCo');
 
-my $ng = PrefsTest::start_nginx_free(name => 'data-conc', workers => 2);
+my $ng = PrefsTest::start_nginx(name => 'data-conc', workers => 2);
 my %auth = (Authorization => pnauth('DataConcCo', 'admin', PrefsTest::api_secret('DataConcCo', 'admin')),
             'Content-Type' => 'application/json');
 

@@ -14,8 +14,8 @@ api_account('IdemConcCo');
 api_user('IdemConcCo', 'admin', 'Administrators');
 PrefsTest::api_config_import('IdemConcCo');
 
-my $ng = PrefsTest::start_nginx_free(name => 'idem-conc', workers => 2,
-                                config => 'location /api/3/ { prefs_api v3; }');
+my $ng = PrefsTest::start_nginx(name => 'idem-conc', workers => 2,
+                           config => 'location /api/3/ { prefs_api v3; }');
 
 # $n copies of one request at once: their (status, headers, body)
 sub at_once {

@@ -37,9 +37,10 @@ psql_in($sandbox, "SELECT prefs_user_secret_add($sb_uid, '$sealed', 2)");
 psql("SELECT prefs_config_write(:'a', 'Program', NULL, :'b', 'create')", a => $id,
      b => encode_json({ ProgramId => 'PROD-ONLY', Name => 'Production program' }));
 
-my $ng = PrefsTest::start_nginx(name => 'twodb', port => 1996, workers => 2, http_config => qq{
+my $sandbox_port = free_port();
+my $ng = PrefsTest::start_nginx(name => 'twodb', workers => 2, http_config => qq{
     server {
-        listen 127.0.0.1:@{[ tport(1997) ]};
+        listen 127.0.0.1:$sandbox_port;
         prefs_database "$sandbox";
         location /Profiles/v4/ { prefs_api v4; }
     }
@@ -53,18 +54,18 @@ sub get {
 }
 
 for my $round (1, 2) {    # the second round is served from the caches
-    my ($st, $j) = get(tport(1996), $prod_secret, 'Programs');
+    my ($st, $j) = get($ng->port, $prod_secret, 'Programs');
     is($st, 200, "round $round: production accepts its own user");
     is_deeply([ map { $_->{ProgramId} } @{ $j->{Programs} } ], ['PROD-ONLY'], "round $round: with its configuration");
 
-    ($st, $j) = get(tport(1997), $prod_secret, 'Programs');
+    ($st, $j) = get($sandbox_port, $prod_secret, 'Programs');
     is($st, 401, "round $round: the sandbox refuses production's secret");
 
-    ($st, $j) = get(tport(1997), $sb_secret, 'Programs');
+    ($st, $j) = get($sandbox_port, $sb_secret, 'Programs');
     is($st, 200, "round $round: the sandbox accepts its own user");
     is_deeply($j->{Programs}, [], "round $round: with its own (empty) configuration, not production's");
 
-    ($st, $j) = get(tport(1996), $sb_secret, 'Programs');
+    ($st, $j) = get($ng->port, $sb_secret, 'Programs');
     is($st, 401, "round $round: production refuses the sandbox's secret");
 }
 

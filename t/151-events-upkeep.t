@@ -44,8 +44,8 @@ psql("INSERT INTO prefs_event (account_id, event_type, entity, recorded_date)"
 is(psql_value("SELECT count(*) FROM prefs_event_default WHERE recorded_date < now() - interval '39 days'"), 1,
    'an old event sits in the DEFAULT partition');
 
-my $ng = PrefsTest::start_nginx_free(name => 'events', workers => 2,
-                                http_config => 'prefs_event_history_days 10;');
+my $ng = PrefsTest::start_nginx(name => 'events', workers => 2,
+                           http_config => 'prefs_event_history_days 10;');
 
 sub parts { psql_value("SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
                        . " WHERE i.inhparent = 'prefs_event'::regclass AND c.relname = ANY (string_to_array(:'n', ','))",

@@ -16,8 +16,8 @@ api_user($acme, 'admin', 'Administrators');
 PrefsTest::api_config_import($acme);
 my $acct = psql_value("SELECT account_id FROM prefs_account WHERE client_id = :'c'", c => $acme);
 
-my $ng = PrefsTest::start_nginx_free(name => 'events-paging', workers => 2,
-                                http_config => 'prefs_event_history_days 10;');
+my $ng = PrefsTest::start_nginx(name => 'events-paging', workers => 2,
+                           http_config => 'prefs_event_history_days 10;');
 
 sub call {
     my ($method, $path, $body) = @_;

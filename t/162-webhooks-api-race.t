@@ -12,7 +12,7 @@ plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE
 api_account('WebhooksRaceCo');
 api_user('WebhooksRaceCo', 'admin', 'Administrators');
 
-my $ng = PrefsTest::start_nginx_free(name => 'webhooks-race', workers => 2);
+my $ng = PrefsTest::start_nginx(name => 'webhooks-race', workers => 2);
 
 my $body = encode_json({ Name => 'race', Url => 'https://race.example.com/',
                          Subscriptions => [ { Entity => 'Tags', EventType => 'tag.added' } ] });

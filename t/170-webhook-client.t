@@ -5,8 +5,11 @@
 # (scheme, address ranges, names that resolve to refused addresses), and
 # HTTPS with certificate and host name verification.
 #
-# Receivers are forked Perl servers on tport(1980..1983); a tiny UDP DNS
-# server answers every A question (127.0.0.1, or 10.0.0.1 for "ten.*").
+# Receivers are forked Perl servers on ports the system picks; a tiny UDP
+# DNS server answers every A question (127.0.0.1, or 10.0.0.1 for "ten.*").
+#
+# prefs-test: exclusive (scripts/test.sh runs it alone): its prefs.http_post jobs must be run by the
+#   helper of its own nginx, with that nginx's destination policy
 use strict;
 use warnings;
 use Test::More;
@@ -25,11 +28,7 @@ my $have_ssl = eval { require IO::Socket::SSL; 1 }
     && system('openssl version >/dev/null 2>&1') == 0;
 
 my $dir = tempdir(CLEANUP => 1);
-my $HTTP = tport(1980);
-my $TLS = tport(1981);
-my $TLS_OTHER = tport(1982);
-my $DNS = tport(1983);
-my $HTTP6 = tport(1984);
+my ($HTTP, $TLS, $TLS_OTHER, $DNS, $HTTP6);    # set by serve() below
 my @servers;
 
 END { kill 'TERM', -$_ for @servers }
@@ -156,16 +155,18 @@ sub handle {
     }
 }
 
+# serve($cert, $host): a receiver on a free port of $host; its port, or 0
+# when $host (an IPv6 loopback) cannot be listened on.
 sub serve {
-    my ($port, $cert, $host) = @_;
-    my $l = IO::Socket::IP->new(LocalHost => $host // '127.0.0.1', LocalPort => $port, Listen => 64,
-        ReuseAddr => 1);
+    my ($cert, $host) = @_;
+    my $l = IO::Socket::IP->new(LocalHost => $host // '127.0.0.1', LocalPort => 0, Listen => 64);
     if (!$l) {
-        die "listen $port: $!" unless $host;
+        die "listen: $!" unless $host;
         return 0;
     }
+    my $port = $l->sockport;
     my $pid = fork // die "fork: $!";
-    if ($pid) { close $l; push @servers, $pid; return 1 }
+    if ($pid) { close $l; push @servers, $pid; return $port }
     setpgrp(0, 0);
     $SIG{CHLD} = 'IGNORE';
     my $conn = 0;
@@ -191,11 +192,11 @@ sub serve {
 }
 
 sub serve_dns {
-    my ($port) = @_;
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port, Proto => 'udp')
-        or die "udp $port: $!";
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'udp')
+        or die "udp: $!";
+    my $port = $s->sockport;
     my $pid = fork // die "fork: $!";
-    if ($pid) { close $s; push @servers, $pid; return }
+    if ($pid) { close $s; push @servers, $pid; return $port }
     setpgrp(0, 0);
     while (1) {
         my $peer = $s->recv(my $q, 512) or next;
@@ -220,13 +221,14 @@ sub serve_dns {
     }
 }
 
-serve($HTTP);
+$HTTP = serve();
 if ($have_ssl) {
-    serve($TLS, 'server');
-    serve($TLS_OTHER, 'other');
+    $TLS = serve('server');
+    $TLS_OTHER = serve('other');
 }
-serve_dns($DNS);
-my $have_ipv6 = serve($HTTP6, undef, '::1');
+$DNS = serve_dns();
+$HTTP6 = serve(undef, '::1');
+my $have_ipv6 = $HTTP6 != 0;
 
 # --- jobs
 
@@ -253,7 +255,7 @@ my $ca = $have_ssl ? "prefs_webhook_ca_file $dir/ca.crt;" : '';
 # ---------------------------------------------------------------------------
 # 1. a strict configuration: no plain HTTP, global addresses only
 
-my $ng = PrefsTest::start_nginx(name => 'whclient', port => 1996,
+my $ng = PrefsTest::start_nginx(name => 'whclient',
     http_config => "$resolver $ca");
 ok(wait_until(sub { $ng->helper_pid }, 5), 'the helper runs');
 
@@ -305,7 +307,7 @@ $ng->stop;
 # ---------------------------------------------------------------------------
 # 2. plain HTTP and 127.0.0.0/8 allowed, as a developer would have it
 
-$ng = PrefsTest::start_nginx(name => 'whclient-open', port => 1996,
+$ng = PrefsTest::start_nginx(name => 'whclient-open',
     http_config => "$resolver $ca prefs_webhook_allow_http on;"
         . " prefs_webhook_allow_network 127.0.0.0/8 fd00::/8 ::1;"
         . " prefs_webhook_response_max 1k; prefs_webhook_keepalive_timeout 30s;");
@@ -366,7 +368,7 @@ cmp_ok($r->{took}, '<', 3.5, '  before the receiver answers');
 $r = post({ url => "http://localhost.test:$HTTP/ok" });
 is($r->{status}, 200, 'a name resolving to an allowed address works');
 
-$r = post({ url => "http://127.0.0.1:" . tport(1989) . "/ok" });
+$r = post({ url => "http://127.0.0.1:" . free_port() . "/ok" });
 is($r->{status}, 0, 'nothing listening');
 like($r->{error}, qr/cannot connect|refused|unreachable/, '  is a connection error');
 
@@ -452,7 +454,7 @@ $ng->stop;
 # ---------------------------------------------------------------------------
 # 3. without a resolver, names fail clearly; in-process under master_process off
 
-$ng = PrefsTest::start_nginx(name => 'whclient-single', port => 1996, master => 0,
+$ng = PrefsTest::start_nginx(name => 'whclient-single', master => 0,
     http_config => 'prefs_webhook_allow_http on; prefs_webhook_allow_network 127.0.0.0/8;');
 $r = post({ url => "http://hook.test:$HTTP/ok" });
 is($r->{status}, 0, 'a name without prefs_webhook_resolver fails');
@@ -474,7 +476,7 @@ sub conf_test {
     print $fh "$modules\nerror_log $root/logs/error.log;\npid $root/logs/nginx.pid;\nevents {}\n"
         . "http { prefs_database \"$ENV{TEST_NGINX_PREFS_DATABASE}\"; prefs_spool $root/spool;"
         . " prefs_secret_key $ENV{TEST_NGINX_PREFS_KEY}; $http"
-        . " server { listen 127.0.0.1:" . tport(1988) . "; location = /s { prefs_api status; } } }\n";
+        . " server { listen 127.0.0.1:" . free_port() . "; location = /s { prefs_api status; } } }\n";
     close $fh;
     my $bin = $ENV{TEST_NGINX_BINARY} || 'nginx';
     return scalar `'$bin' -t -p '$root/' -c '$root/nginx.conf' 2>&1`;

@@ -8,6 +8,9 @@
 # Subscriptions are written straight into the table (the Webhooks API is
 # not this suite's); the client posts plain HTTP to 127.0.0.1, which the
 # configuration allows.
+#
+# prefs-test: exclusive (scripts/test.sh runs it alone): restarts the database; its deliveries must be
+#   sent by its own helper
 use strict;
 use warnings;
 use Test::More;
@@ -26,7 +29,10 @@ plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE
 my $json = JSON::PP->new->canonical;
 my $t0;
 my $dir = tempdir(CLEANUP => 1);
-my $rport = tport(1980);
+# the receiver's listening socket, made here so that its port is known
+my $rsrv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                 Listen => 1024) or die "receiver: $!";
+my $rport = $rsrv->sockport;
 my $control = "$dir/control.json";
 my $record = "$dir/received.jsonl";
 
@@ -41,8 +47,7 @@ sub script { my ($path, %s) = @_; $ctl{paths}{$path} = \%s; control() }
 control();
 
 sub receiver {
-    my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $rport,
-                                    Listen => 1024, ReuseAddr => 1) or die "receiver: $!";
+    my $srv = $rsrv;
     my $pid = fork // die;
     if ($pid) { close $srv; return $pid }
     $srv->blocking(0);
@@ -161,16 +166,18 @@ sub dstate {
         . " WHERE subscription_id = :'s' AND event_id = :'e'", s => $sub, e => $event);
 }
 
+my $ng;    # started below; api() talks to it
+
 sub api {
     my ($method, $path, %o) = @_;
     my %h = (Authorization => pnauth($o{client} // $client, 'admin', $o{secret} // $admin));
     $h{'Content-Type'} = $o{type} // 'application/json' if defined $o{body};
-    my ($s, $hd, $b) = http_request(port => tport(1997), method => $method,
+    my ($s, $hd, $b) = http_request(port => $ng->port, method => $method,
         path => "/Profiles/v4/" . ($o{client} // $client) . "/$path", headers => \%h, body => $o{body});
     return ($s, (eval { decode_json($b) } || { raw => $b }));
 }
 
-my $ng = PrefsTest::start_nginx(name => 'pipeline', port => 1997,
+$ng = PrefsTest::start_nginx(name => 'pipeline',
     http_config => 'prefs_webhook_retries 1s 1s 1s; prefs_webhook_lease 3s; prefs_webhook_timeout 2s; prefs_helper_poll_interval 1s; prefs_webhook_allow_http on; prefs_webhook_allow_network 127.0.0.0/8;');
 
 ok(wait_until(sub { $ng->helper_pid }, 5), 'the helper runs');
@@ -374,7 +381,7 @@ is($s, 404, 'another account\'s subscription: 404');
                body => '{"DeadLetters": true}');
 is($s, 404, 'another account\'s replay: 404');
 my $reader = make_user($client, 'reader', 'ReadOnly');
-my ($rs) = http_request(port => tport(1997), path => "/Profiles/v4/$client/Webhooks/Subscriptions/$A/Deliveries",
+my ($rs) = http_request(port => $ng->port, path => "/Profiles/v4/$client/Webhooks/Subscriptions/$A/Deliveries",
     headers => { Authorization => pnauth($client, 'reader', $reader) });
 is($rs, 403, 'without WebhookManage: 403');
 
@@ -426,9 +433,9 @@ is_deeply([sort { $a <=> $b } map { $_->{id} } events_at('/lag')], [sort { $a <=
 # --------------------------------------------------------------------------
 # 8. A hanging endpoint does not hold back the others
 
-my $hang = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => tport(1981), Listen => 1024,
-                                 ReuseAddr => 1) or die "hang listener: $!";
-my $H = make_sub('/h', url => 'http://127.0.0.1:' . tport(1981) . '/h',
+my $hang = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1024)
+    or die "hang listener: $!";
+my $H = make_sub('/h', url => 'http://127.0.0.1:' . $hang->sockport . '/h',
                  subs => [{ EventType => 'customfield.added' }]);
 my $F = make_sub('/f', subs => [{ EventType => 'customfield.added' }]);
 $t0 = time;

@@ -13,6 +13,9 @@
 #
 # Procedural: receivers that hang, and timing.  Both receivers listen on
 # ports the kernel chooses.
+#
+# prefs-test: exclusive (scripts/test.sh runs it alone): its deliveries must
+#   be claimed by its own helper, and its bound is a timing one
 use strict;
 use warnings;
 use Test::More;
@@ -132,7 +135,7 @@ sub delivered_within {
     return (scalar(keys %at), (sort { $b <=> $a } map { $_ - $t0 } values %at)[0] // 999);
 }
 
-my $ng = PrefsTest::start_nginx(name => 'fairness', port => 1987, workers => 1,
+my $ng = PrefsTest::start_nginx(name => 'fairness', workers => 1,
     http_config => 'prefs_webhook_in_flight ' . SLOTS . '; prefs_webhook_subscription_in_flight ' . SLOTS . ';'
         . ' prefs_webhook_timeout ' . HOLD . 's; prefs_webhook_lease ' . (HOLD + 6) . 's;'
         . ' prefs_webhook_retries 1s 1s 1s; prefs_helper_poll_interval 1s;'

@@ -6,6 +6,9 @@
 # API answered (checked by the Standard Webhooks rules), the same event in
 # the Events API and in the subscription's Deliveries; a rotated secret
 # signs at once; a deleted subscription gets nothing more.
+#
+# prefs-test: exclusive (scripts/test.sh runs it alone): its deliveries must
+#   be sent by its own nginx's helper, under its own destination policy
 use strict;
 use warnings;
 use Test::More;
@@ -89,7 +92,7 @@ my $acct = psql_value("SELECT account_id FROM prefs_account WHERE client_id = :'
 my $demo = do { local $/; open my $f, '<', "$ENV{TEST_NGINX_PREFS_TOP}/conf/demo-config.json" or die; <$f> };
 psql("SELECT prefs_config_import(CAST(:'a' AS bigint), CAST(:'d' AS jsonb))", a => $acct, d => $demo);
 
-my $ng = PrefsTest::start_nginx_free(name => 'whe2e', workers => 2,
+my $ng = PrefsTest::start_nginx(name => 'whe2e', workers => 2,
     http_config => 'prefs_webhook_allow_http on; prefs_webhook_allow_network 127.0.0.0/8;'
                  . ' prefs_helper_poll_interval 1s;');
 

@@ -14,11 +14,14 @@ use File::Temp qw(tempfile);
 use IO::Socket::INET;
 use IO::Select;
 use POSIX qw(WNOHANG);
+use Scalar::Util ();
+use Test::Builder;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(tport db psql psql_value pg_stop pg_start prefsctl wait_until
+our @EXPORT = qw(free_port db psql psql_value pg_stop pg_start prefsctl wait_until
                  start_nginx http_request make_account make_user pnauth
-                 api_account api_user api_blocks);
+                 api_account api_user api_blocks
+                 user_create api_config_import);
 
 sub db { $ENV{TEST_NGINX_PREFS_DATABASE} or die "TEST_NGINX_PREFS_DATABASE is not set\n" }
 
@@ -152,18 +155,41 @@ sub read_response {
 }
 
 
-# An nginx of the test's own, master on, in t/servroot-<name>.
-# A test's TCP port, moved by PREFS_TEST_PORT_OFFSET so that two checkouts
-# can run their suites at once.
-sub tport { $_[0] + ($ENV{PREFS_TEST_PORT_OFFSET} // 0) }
+# A TCP port nothing listens on now, for a server of the test's own (a
+# listener that can bind port 0 itself and read sockport is better still).
+sub free_port {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Proto => 'tcp', Listen => 1)
+        or die "no free port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+# An nginx of the test's own, master on, in t/servroot-<name>, listening on
+# a free port ($ng->port); the server root is removed when the object goes
+# away, unless a test failed or TEST_NGINX_NO_CLEAN is set.
+my %Started;    # server root => the nginx started there (weak)
 
 sub start_nginx {
     my (%o) = @_;
+    my $last;
+    for my $try (1 .. 5) {
+        my $ng = eval { start_nginx_on(free_port(), %o) };
+        return $ng if $ng;
+        $last = $@;
+        # another process took the port between free_port() and nginx
+        die $last unless $last =~ /Address already in use/;
+    }
+    die $last;
+}
+
+sub start_nginx_on {
+    my ($port, %o) = @_;
     my $name = $o{name} or die "name";
     my $root = top() . "/t/servroot-$name";
     remove_tree($root);
     make_path("$root/conf", "$root/logs", "$root/spool");
-    my $port = tport($o{port} // 1990);
     my $workers = $o{workers} // 2;
     my $master = exists $o{master} ? ($o{master} ? 'on' : 'off') : 'on';
     my $user = $> == 0 ? 'user root;' : '';
@@ -202,6 +228,8 @@ CONF
         or die "nginx failed to start: " . $self->error_log;
     wait_until(sub { -s "$root/logs/nginx.pid" && IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port) }, 10)
         or die "nginx did not come up: " . $self->error_log;
+    # a root whose nginx never came up is left for the test to look at
+    Scalar::Util::weaken($Started{$root} = $self);
     return $self;
 }
 
@@ -247,6 +275,7 @@ sub reload {
 
 sub stop {
     my ($self) = @_;
+    return if $self->{stopped};
     my $pid = $self->master_pid or return;
     kill 'QUIT', $pid;
     my $ok = wait_until(sub { !kill(0, $pid) }, 10);
@@ -256,10 +285,25 @@ sub stop {
     }
     # no worker or helper outlives its master
     wait_until(sub { !grep { /nginx: (worker|cache manager)/ && /\Q$self->{root}\E/ } `ps -e -o args=` }, 5);
-    delete $self->{root} unless -e "$self->{root}/logs/nginx.pid";
+    $self->{stopped} = 1 unless -e "$self->{root}/logs/nginx.pid";
 }
 
-sub DESTROY { my $self = shift; $self->stop if $self->{root} }
+sub DESTROY {
+    my $self = shift;
+    $self->stop if $self->{root};
+}
+
+# The server roots of the nginx started here go at the end of the file
+# (before global destruction, while Test::Builder still knows whether the
+# file passed), unless a test failed or TEST_NGINX_NO_CLEAN is set.
+
+END {
+    my $keep = $ENV{TEST_NGINX_NO_CLEAN} || !Test::Builder->new->is_passing;
+    for my $root (keys %Started) {
+        $Started{$root}->stop if $Started{$root};
+        remove_tree($root) unless $keep;
+    }
+}
 
 # --- Test::Nginx block suites -------------------------------------------------
 #
@@ -309,11 +353,39 @@ sub api_secret {
     return $Secrets{$client}{$user} // die "no secret for $user of $client: call api_user first\n";
 }
 
-# auth($clientId, $user, %pnauth_options): a more_headers line signing the
-# request now.
+# auth($clientId, $user, %options): a more_headers line signing the request
+# when its block runs.  Both runners evaluate every block's `eval` sections
+# when run_tests() starts, so the line holds a mark that a block
+# preprocessor replaces with a signature made just before the block's
+# requests: a timestamp some seconds from the edge of the window stays so
+# however long the suite runs.  Options: pnauth's (ts, skew, alg), secret
+# (instead of the one api_user made), lc_scheme (the scheme in lower case).
+my @Deferred;
+my $Signing;
+
 sub auth {
     my ($client, $user, %o) = @_;
-    return 'Authorization: ' . pnauth($client, $user, api_secret($client, $user), %o) . "\n";
+    $o{secret} //= api_secret($client, $user);
+    push @Deferred, [$client, $user, %o];
+    if (!$Signing++) {
+        Test::Nginx::Util::add_block_preprocessor(\&sign_block);
+    }
+    return "Authorization: <<prefs-auth $#Deferred>>\n";
+}
+
+sub sign_block {
+    my ($block) = @_;
+    my $h = $block->more_headers;
+    return unless defined $h;
+    my $sign = sub {
+        my ($client, $user, %o) = @{ $Deferred[$_[0]] };
+        my $v = pnauth($client, $user, delete $o{secret}, %o);
+        $v =~ s/^(\S+)/\L$1/ if $o{lc_scheme};
+        return $v;
+    };
+    my @h = map { my $x = $_; $x =~ s/<<prefs-auth (\d+)>>/$sign->($1)/ge; $x }
+            ref $h eq 'ARRAY' ? @$h : ($h);
+    $block->set_value(more_headers => ref $h eq 'ARRAY' ? \@h : $h[0]);
 }
 
 # The module's directives and API locations for every block that does not
@@ -328,19 +400,25 @@ location = /oauth/token { prefs_api oauth; }
 location = /prefs/status { prefs_api status; }
 LOC
 
-# The spool goes under logs/, which both runners remove between blocks (the
-# real one refuses to remove a server root holding anything else).
 sub api_http_config {
     return qq{prefs_database "$ENV{TEST_NGINX_PREFS_DATABASE}";\n}
-         . "prefs_secret_key $ENV{TEST_NGINX_PREFS_KEY};\n"
-         . "prefs_spool logs/prefs_spool;\n";
+         . "prefs_secret_key $ENV{TEST_NGINX_PREFS_KEY};\n";
 }
 
+# api_blocks() also installs the checks of api_checks() (below).
+#
+# Their nginx runs no helper unless a block names prefs_helper: any helper
+# claims any account's queued jobs and deliveries, so one in every block's
+# nginx would run, under its own policy, the work of the suites running
+# beside it.
 sub api_blocks {
+    api_checks();
     Test::Nginx::Util::add_block_preprocessor(sub {
         my ($block) = @_;
         my $http = $block->http_config // '';
-        $block->set_value(http_config => api_http_config() . $http)
+        $block->set_value(http_config => api_http_config()
+                                         . ($http =~ /\bprefs_helper\b/ ? '' : "prefs_helper off;\n")
+                                         . $http)
             unless $http =~ /\bprefs_database\b/;
         $block->set_value(config => $ApiLocations) unless defined $block->config;
     });
@@ -436,7 +514,11 @@ sub section {
     return $block->can($name) ? $block->$name : undef;
 }
 
+# api_checks(): installed by api_blocks(); calling it again does nothing.
+my $Checking;
+
 sub api_checks {
+    return if $Checking++;
     require JSON::PP;
     require Test::More;
     Test::Nginx::Util::add_block_preprocessor(sub {
@@ -461,7 +543,9 @@ sub api_checks {
             my $why = defined $json ? json_match($json, $list->[$req_idx]) : "not JSON: " . ($body // '');
             Test::More::is($why, '', "$name - response_json_list [$req_idx]");
         }
-        my %vars = map { $_ => $json->{$_} } grep { defined $json->{$_} && !ref $json->{$_} }
+        # psql takes its variables as UTF-8, as the body came
+        my %vars = map { my $v = $json->{$_}; utf8::encode($v); ($_ => $v) }
+                   grep { defined $json->{$_} && !ref $json->{$_} }
                    keys %{ ref $json eq 'HASH' ? $json : {} };
         my $sql = section($block, 'sql');
         if (defined $sql && $last) {
@@ -483,18 +567,6 @@ sub api_checks {
     });
 }
 
-# free_port(): a TCP port of 127.0.0.1 nobody listens on now.
-sub free_port {
-    my $sock = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1) or die "free port: $!";
-    my $port = $sock->sockport;
-    close $sock;
-    return $port;
-}
-
-# start_nginx_free(%options): start_nginx on a free port, so that suites can
-# run in parallel.
-sub start_nginx_free { start_nginx(@_, port => free_port() - ($ENV{PREFS_TEST_PORT_OFFSET} // 0)) }
-
 # api_request($client, $user, $method, $path[, $body[, \%headers]]): a
 # request made while a suite prepares its data, before run_tests(), to an
 # nginx of the suite's own (started on first use, stopped by api_prepared()
@@ -506,8 +578,8 @@ sub api_request {
     require JSON::PP;
     if (!$Preparer) {
         (my $name = $0) =~ s{.*/|\.t$}{}g;
-        $Preparer = start_nginx_free(name => "prepare-$name", workers => 1,
-                                     config => 'location /api/3/ { prefs_api v3; }');
+        $Preparer = start_nginx(name => "prepare-$name", workers => 1,
+                                config => 'location /api/3/ { prefs_api v3; }');
     }
     my %h = (Authorization => pnauth($client, $user, api_secret($client, $user)), %{ $headers || {} });
     $h{'Content-Type'} //= 'application/json' if defined $body;
@@ -527,11 +599,36 @@ sub api_prepared {
     die "the preparation's nginx logged:\n@bad\n" if @bad;
 }
 
-# api_config_import($clientId): the demo configuration, imported.
+# api_config_import($clientId[, \%doc]): the account's configuration
+# replaced by prefsctl config import: the document given (as the item
+# bodies the API takes: {Programs => [...], ...}), else the demo
+# configuration (conf/demo-config.json); the account's configuration
+# generation after it.
 sub api_config_import {
-    my ($client) = @_;
-    my ($rc, $out) = prefsctl('config', 'import', $client, top() . '/conf/demo-config.json');
+    my ($client, $doc) = @_;
+    require JSON::PP;
+    my $file = top() . '/conf/demo-config.json';
+    if ($doc) {
+        (my $fh, $file) = tempfile(UNLINK => 1);
+        print $fh JSON::PP->new->utf8->canonical->encode($doc);
+        close $fh;
+    }
+    my ($rc, $out) = prefsctl('config', 'import', $client, $file);
     die "config import into $client failed: $out\n" if $rc;
+    return JSON::PP::decode_json($out)->{Generation};
+}
+
+# user_create($clientId, {UserName => ..., ...}): a user made by the SQL
+# function behind POST Users, as a block's starting point; its id.
+sub user_create {
+    my ($client, $fields) = @_;
+    require JSON::PP;
+    my $row = psql("SELECT outcome || ' ' || user_id FROM prefs_user_create("
+        . "(SELECT account_id FROM prefs_account WHERE client_id = :'c'), :'j')",
+        c => $client, j => JSON::PP->new->utf8->canonical->encode($fields));
+    my ($outcome, $id) = split ' ', $row;
+    die "user_create $fields->{UserName}: $row\n" unless $outcome eq 'created';
+    return $id;
 }
 
 1;

@@ -110,7 +110,9 @@ CREATE OR REPLACE FUNCTION prefs_user_json(u prefs_user) RETURNS json
 LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
         'UserId', u.user_id,
-        'UserName', u.user_name,
+        -- a deleted user by the name it had (prefs_user_delete)
+        'UserName', coalesce((SELECT d.user_name FROM prefs_user_deleted d
+                               WHERE d.user_id = u.user_id), u.user_name),
         'FirstName', u.first_name,
         'LastName', u.last_name,
         'Email', u.email,

@@ -40,8 +40,7 @@ our @EXPORT = qw( env_to_nginx is_str plan run_tests run_test
   server_addr server_root html_dir server_port server_port_for_client
   timeout no_nginx_manager check_accum_error_log
   add_block_preprocessor bail_out add_cleanup_handler
-  add_response_body_check
-  $ServerPort $ServerPortForClient $ServRoot
+  add_test_cleanup_handler use_hup add_response_body_check
 );
 
 our $TotalConnectingTimeouts = 0;
@@ -855,6 +854,7 @@ sub check_response_body ($$$$$$) {
         if (defined $expected && !ref $expected) {
             $expected =~ s/\$ServerPort\b/$ServerPort/g;
             $expected =~ s/\$ServerPortForClient\b/$ServerPortForClient/g;
+            $expected = expand_env_in_text($expected, $name);
         }
 
         if ($dry_run) {

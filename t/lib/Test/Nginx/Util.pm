@@ -64,7 +64,12 @@ our $NoNginxManager         = $ENV{TEST_NGINX_NO_NGINX_MANAGER} || 0;
 our $ConfigPreamble         = '';
 our $FilterHttpConfig;
 
-our (@CleanupHandlers, @BlockPreprocessors, @EnvToNginx);
+our (@CleanupHandlers, @TestCleanupHandlers, @BlockPreprocessors,
+     @EnvToNginx);
+# what the real module exports for its HUP, leak-check, benchmark and
+# SystemTap modes, none of which this copy has
+our ($PcreVersion, $UseStap, $CheckLeak, $Benchmark, $BenchmarkWarmup) =
+    (undef, 0, 0, 0, 0);
 our ($NginxVersion, $NginxRawVersion, $OpenSSLVersion);
 our ($PrevConfig, $PrevBlock, $ErrLogFilePos, $ChildPid);
 
@@ -108,6 +113,7 @@ our $ErrLogFile = File::Spec->catfile($LogDir, 'error.log');
 our $AccLogFile = File::Spec->catfile($LogDir, 'access.log');
 our $HtmlDir    = File::Spec->catfile($ServRoot, 'html');
 our $ConfDir    = File::Spec->catfile($ServRoot, 'conf');
+our $CacheDir   = File::Spec->catfile($ServRoot, 'cache');
 our $ConfFile   = File::Spec->catfile($ConfDir, 'nginx.conf');
 our $PidFile    = File::Spec->catfile($LogDir, 'nginx.pid');
 our $StartOutFile = File::Spec->catfile($LogDir, 'nginx-start.out');
@@ -169,6 +175,16 @@ our @EXPORT = qw(
     server_port_for_client
     no_nginx_manager
     skip_or_fail
+    expand_env_in_text
+    add_test_cleanup_handler
+    is_tcp_port_used
+    is_udp_port_used
+    use_hup
+    $PcreVersion
+    $UseStap
+    $CheckLeak
+    $Benchmark
+    $BenchmarkWarmup
 );
 
 # ---------------------------------------------------------------------------
@@ -231,6 +247,28 @@ sub env_to_nginx (@) {
 
 sub add_block_preprocessor (&) { unshift @BlockPreprocessors, shift }
 sub add_cleanup_handler ($)    { unshift @CleanupHandlers, shift }
+
+# run after each block, with the block
+sub add_test_cleanup_handler ($) { unshift @TestCleanupHandlers, shift }
+
+sub use_hup () {
+    warn "WARNING: use_hup() is not supported by the bundled "
+         . "Test::Nginx::Socket (t/lib); nginx is restarted instead\n";
+}
+
+sub _port_in_proc_net ($$) {
+    my ($port, $file) = @_;
+    open my $fh, '<', $file or die "Could not open $file: $!";
+    while (my $line = <$fh>) {
+        if ($line =~ /^ *\d+: [0-9A-F]+:([0-9A-F]+) / && hex($1) == $port) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+sub is_tcp_port_used ($) { _port_in_proc_net(shift, '/proc/net/tcp') }
+sub is_udp_port_used ($) { _port_in_proc_net(shift, '/proc/net/udp') }
 
 sub bail_out (@) {
     cleanup();
@@ -527,12 +565,15 @@ sub get_nginx_version () {
 sub setup_server_root (;$) {
     if (-d $ServRoot) {
         # only remove what we create ourselves, so that a mis-used
-        # TEST_NGINX_SERVROOT cannot wipe real data
-        remove_tree($ConfDir, $HtmlDir, $LogDir,
+        # TEST_NGINX_SERVROOT cannot wipe real data; anything else left in
+        # the server root stops the whole run, as in the real module
+        remove_tree($ConfDir, $HtmlDir, $LogDir, $CacheDir,
                     glob("$ServRoot/*_cache"), glob("$ServRoot/*_temp"));
-    } else {
-        make_path($ServRoot) or bail_out("Failed to do mkdir $ServRoot\n");
+        rmdir $ServRoot
+            or bail_out("Can't remove $ServRoot (not empty?): $!");
     }
+
+    make_path($ServRoot) or bail_out("Failed to do mkdir $ServRoot\n");
 
     for my $d ($LogDir, $HtmlDir, $ConfDir) {
         mkdir $d or bail_out("Failed to do mkdir $d: $!\n");
@@ -546,7 +587,7 @@ sub setup_server_root (;$) {
     close $out;
 }
 
-sub expand_env_in_text ($$) {
+sub expand_env_in_text ($$;$) {
     my ($text, $name) = @_;
     return $text if !defined $text || ref $text;
     $text =~ s{\$(TEST_NGINX_[_A-Z0-9]+)}{
@@ -994,17 +1035,10 @@ sub flush_pending_failure () {
 # main loop
 # ---------------------------------------------------------------------------
 
-# sections that may contain $TEST_NGINX_* variables.  The real module
-# expands config/http_config/main_config/post_main_config/user_files only
-# (done in write_config_file/write_user_files); we also expand these:
-our @ExtraExpandSections = qw(
-    request raw_request pipelined_requests more_headers
-    response_body response_body_like response_body_unlike
-    response_headers response_headers_like
-    raw_response_headers_like raw_response_headers_unlike
-    error_log no_error_log grep_error_log grep_error_log_out
-    access_log no_access_log shutdown_error_log no_shutdown_error_log
-);
+# $TEST_NGINX_* in sections other than the nginx configuration: the real
+# module expands them in these two (and in response_body, see Socket.pm),
+# nowhere else; a suite that relied on more would break under it.
+our @ExtraExpandSections = qw(pipelined_requests grep_error_log_out);
 
 sub _install_signal_handlers () {
     for my $sig (qw(INT TERM HUP)) {
@@ -1306,6 +1340,10 @@ sub run_test ($) {
                 close $out;
             }
         }
+    }
+
+    for my $hdl (@TestCleanupHandlers) {
+        $hdl->($block);
     }
 }
 
