@@ -15,7 +15,7 @@ plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE
 my $client = api_account('QueryTimeoutCo');
 api_user($client, 'admin', 'Administrators');
 
-my $ng = PrefsTest::start_nginx_free(name => 'query-timeout', workers => 1,
+my $ng = PrefsTest::start_nginx(name => 'query-timeout', workers => 1,
     http_config => 'prefs_db_query_timeout 1s;');
 my %auth = (Authorization => pnauth($client, 'admin', PrefsTest::api_secret($client, 'admin')),
             'Content-Type' => 'application/json');

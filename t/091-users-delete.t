@@ -24,7 +24,7 @@ psql("INSERT INTO prefs_oauth_client (client_key, secret_hash, user_id) VALUES (
 # two workers, credentials cached for a minute: only the revocation can
 # make them stop within the second (and no throttling: every refusal here
 # must be the revocation)
-my $ng = PrefsTest::start_nginx_free(name => 'users-delete', workers => 2,
+my $ng = PrefsTest::start_nginx(name => 'users-delete', workers => 2,
     http_config => 'prefs_auth_cache_time 60s; prefs_auth_max_failures 1000;',
     config => 'location = /oauth/token { prefs_api oauth; }');
 

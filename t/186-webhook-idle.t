@@ -19,7 +19,7 @@ plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE
 psql("UPDATE prefs_webhook_subscription SET state = 'Paused', paused_reason = 'Gone', paused_at = now()"
      . " WHERE state = 'Active'");
 
-my $ng = PrefsTest::start_nginx_free(name => 'webhook-idle', workers => 1,
+my $ng = PrefsTest::start_nginx(name => 'webhook-idle', workers => 1,
     http_config => 'prefs_webhook_allow_http on; prefs_webhook_allow_network 127.0.0.0/8;');
 
 sub status { eval { decode_json(($ng->request(path => '/prefs/status'))[2]) } || {} }
