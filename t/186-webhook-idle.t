@@ -4,6 +4,9 @@
 # where it claimed about twenty times a second (the claim said "due in
 # 0 ms" when nothing was pending); an event written after an idle spell is
 # still claimed and attempted at once (issue 16, finding 8).
+# prefs-test: exclusive (scripts/test.sh runs it alone): a helper claims for
+# the whole database, so an idle node can be measured only while no other
+# suite works, and the subscriptions earlier suites leave are paused here
 use strict;
 use warnings;
 use Test::More;
