@@ -10,6 +10,16 @@
 
 -- The permissions of a user, from its groups: those of its own account and
 -- the built-in ones.
+-- DELETE Users/{id} (prefs_user_delete) keeps the row; a deleted user
+-- is found by id, never by name.
+CREATE OR REPLACE FUNCTION prefs_user_is_deleted(p_user_id bigint)
+RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM prefs_user_deleted d
+                    WHERE d.user_id = p_user_id)
+$$;
+
+
 CREATE OR REPLACE FUNCTION prefs_user_permissions(p_user_id bigint)
 RETURNS text
 LANGUAGE sql STABLE AS $$
@@ -100,7 +110,9 @@ CREATE OR REPLACE FUNCTION prefs_user_json(u prefs_user) RETURNS json
 LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
         'UserId', u.user_id,
-        'UserName', u.user_name,
+        -- a deleted user by the name it had (prefs_user_delete)
+        'UserName', coalesce((SELECT d.user_name FROM prefs_user_deleted d
+                               WHERE d.user_id = u.user_id), u.user_name),
         'FirstName', u.first_name,
         'LastName', u.last_name,
         'Email', u.email,
@@ -189,7 +201,8 @@ $$;
 
 
 -- POST Users: creates the user, or reactivates an inactive one of the same
--- name; an active one of that name is a conflict.
+-- name; an active one of that name is a conflict.  (A deleted user no
+-- longer has its name: prefs_user_delete.)
 CREATE OR REPLACE FUNCTION prefs_user_create(p_account_id bigint, p jsonb)
 RETURNS TABLE (outcome text, user_id bigint, submitted text)
 LANGUAGE plpgsql AS $$
@@ -244,7 +257,9 @@ BEGIN
      WHERE x.account_id = p_account_id AND x.user_id = p_user_id
        FOR UPDATE;
 
-    IF NOT FOUND THEN
+    -- a deleted user stays readable, never writable: its name may be
+    -- another user's now
+    IF NOT FOUND OR prefs_user_is_deleted(u.user_id) THEN
         RETURN QUERY SELECT 'not_found'::text, NULL::text;
         RETURN;
     END IF;
@@ -272,5 +287,51 @@ BEGIN
     RETURN QUERY
         SELECT 'ok'::text, prefs_user_json(x)::text
           FROM prefs_user x WHERE x.user_id = u.user_id;
+END
+$$;
+
+
+-- DELETE Users/{id}: the user is deleted at once with every credential it
+-- had: its secrets are retired, its OAuth clients deactivated, its tokens
+-- dropped, and the workers' credential caches are told (prefs_config, see
+-- src/http/ngx_prefs_auth.c).  The row stays, inactive, so that GET
+-- Users/{id} and the events still find it, renamed deleted.<id>.<name>
+-- (at most 128 characters) so that its name is free for a new user; the
+-- name it had is kept in prefs_user_deleted.  No row: no such user in the
+-- account.
+CREATE OR REPLACE FUNCTION prefs_user_delete(p_account_id bigint,
+    p_user_id bigint)
+RETURNS TABLE (user_id bigint)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    u  prefs_user%ROWTYPE;
+BEGIN
+    SELECT * INTO u FROM prefs_user x
+     WHERE x.account_id = p_account_id AND x.user_id = p_user_id
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+
+    IF NOT prefs_user_is_deleted(u.user_id) THEN
+        INSERT INTO prefs_user_deleted (user_id, user_name)
+        VALUES (u.user_id, u.user_name);
+        UPDATE prefs_user x
+           SET is_active = false, updated_at = now(),
+               user_name = 'deleted.' || u.user_id || '.'
+                           || left(u.user_name, 100)
+         WHERE x.user_id = u.user_id;
+    END IF;
+
+    UPDATE prefs_user_secret s SET retired_at = now()
+     WHERE s.user_id = u.user_id AND s.retired_at IS NULL;
+    UPDATE prefs_oauth_client c SET is_active = false
+     WHERE c.user_id = u.user_id AND c.is_active;
+    DELETE FROM prefs_oauth_token t WHERE t.user_id = u.user_id;
+
+    PERFORM pg_notify('prefs_config', p_account_id::text);
+
+    RETURN QUERY SELECT u.user_id;
 END
 $$;

@@ -1924,17 +1924,11 @@ BEGIN
 
     -- Groups: {"Type", "Name", "IsActive": false}
     IF jsonb_typeof(b -> 'Groups') = 'array' THEN
-        lst := '[]';
         FOR e IN SELECT x.v, x.n - 1 AS i FROM jsonb_array_elements(
                      b -> 'Groups') WITH ORDINALITY AS x(v, n)
         LOOP
             ep := 'Groups[' || e.i || ']';
-            IF prefs_data_flag(e.v, ep, p_create) THEN
-                lst := lst || jsonb_build_array(CASE WHEN
-                    jsonb_typeof(e.v) = 'object' THEN e.v - 'IsActive'
-                    ELSE e.v END);
-                CONTINUE;
-            END IF;
+            CONTINUE WHEN prefs_data_flag(e.v, ep, p_create);
             PERFORM prefs_cfg_object(e.v, ep, ARRAY['Type', 'Name',
                                                     'IsActive']);
             t := prefs_cfg_text(e.v, ep, 'Type', true, 100) #>> '{}';
@@ -1949,26 +1943,26 @@ BEGIN
                     jsonb_build_object('Type', t, 'Name', nv));
             END IF;
         END LOOP;
-        rest := jsonb_set(rest, '{Groups}', lst);
+        -- the items that add, for prefs_data_apply (checked above)
+        rest := jsonb_set(rest, '{Groups}', (
+            SELECT coalesce(jsonb_agg(CASE WHEN jsonb_typeof(x.v) = 'object'
+                                           THEN x.v - 'IsActive' ELSE x.v END
+                                      ORDER BY x.n), '[]')
+              FROM jsonb_array_elements(b -> 'Groups')
+                   WITH ORDINALITY AS x(v, n)
+             WHERE prefs_data_flag(x.v, 'Groups', p_create)));
     END IF;
 
     -- Tags: a string adds; {"Name", "IsActive"} adds or removes
     IF jsonb_typeof(b -> 'Tags') = 'array' THEN
-        lst := '[]';
         FOR e IN SELECT x.v, x.n - 1 AS i FROM jsonb_array_elements(
                      b -> 'Tags') WITH ORDINALITY AS x(v, n)
+            WHERE jsonb_typeof(x.v) = 'object'
         LOOP
             ep := 'Tags[' || e.i || ']';
-            IF jsonb_typeof(e.v) <> 'object' THEN
-                lst := lst || jsonb_build_array(e.v);
-                CONTINUE;
-            END IF;
             PERFORM prefs_cfg_object(e.v, ep, ARRAY['Name', 'IsActive']);
             nv := prefs_cfg_text(e.v, ep, 'Name', true, 100) #>> '{}';
-            IF prefs_data_flag(e.v, ep, p_create) THEN
-                lst := lst || jsonb_build_array(to_jsonb(nv));
-                CONTINUE;
-            END IF;
+            CONTINUE WHEN prefs_data_flag(e.v, ep, p_create);
             DELETE FROM prefs_profile_tag g
              WHERE g.profile_id = p_profile_id AND g.tag = nv;
             IF FOUND THEN
@@ -1978,7 +1972,13 @@ BEGIN
                     jsonb_build_object('Tag', nv));
             END IF;
         END LOOP;
-        rest := jsonb_set(rest, '{Tags}', lst);
+        -- the items that add, as names, for prefs_data_apply
+        rest := jsonb_set(rest, '{Tags}', (
+            SELECT coalesce(jsonb_agg(CASE WHEN jsonb_typeof(x.v) = 'object'
+                                           THEN x.v -> 'Name' ELSE x.v END
+                                      ORDER BY x.n), '[]')
+              FROM jsonb_array_elements(b -> 'Tags') WITH ORDINALITY AS x(v, n)
+             WHERE prefs_data_flag(x.v, 'Tags', p_create)));
     END IF;
 
     -- ProfilePreferences: "IsArchived": true archives the preference of
@@ -2031,6 +2031,21 @@ $$;
 -- The wrapper of prefs_data_apply.  Raises PF001 / PF002; the caller
 -- runs it in a subtransaction.
 
+-- Every list of a profile body (or document) counted before any per-item
+-- work, so that a huge list costs one refusal (PF001 naming the list and
+-- the limit); each list's own, smaller limit is checked where it is read.
+CREATE OR REPLACE FUNCTION prefs_data_list_sizes(b jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM prefs_cfg_array(b, '', l, 1000)
+       FROM unnest(ARRAY['AlternateIds', 'Emails', 'PhoneNumbers',
+                         'Addresses', 'CustomFields', 'Groups', 'Tags',
+                         'ProfilePreferences', 'Consents']) AS l
+      WHERE jsonb_typeof(b -> l) = 'array';
+END
+$$;
+
+
 CREATE OR REPLACE FUNCTION prefs_data_apply_ex(p_account_id bigint,
     p_user_id bigint, p_profile_id bigint, b jsonb, p_create boolean)
 RETURNS boolean   -- whether anything changed
@@ -2046,6 +2061,7 @@ BEGIN
     IF b IS NULL OR jsonb_typeof(b) <> 'object' THEN
         PERFORM prefs_cfg_fail('', 'must be a JSON object');
     END IF;
+    PERFORM prefs_data_list_sizes(b);
     pp := prefs_cfg_bool(b, '', 'PreservePreferences', true)::text::boolean;
     pc := prefs_cfg_bool(b, '', 'PreserveConsents', true)::text::boolean;
     rest := b - 'PreservePreferences' - 'PreserveConsents';
@@ -2096,8 +2112,7 @@ RETURNS TABLE (outcome text, message text)
 LANGUAGE plpgsql AS $$
 DECLARE
     items  jsonb;
-    lst    jsonb := '[]';
-    it     jsonb;
+    lst    jsonb;
 BEGIN
     IF p_part NOT IN ('Groups', 'Tags', 'CustomFields') THEN
         RAISE EXCEPTION USING ERRCODE = '22023',
@@ -2120,16 +2135,15 @@ BEGIN
             format('%s must have at most 200 elements', p_part);
         RETURN;
     END IF;
-    FOR it IN SELECT x FROM jsonb_array_elements(items) x LOOP
-        lst := lst || jsonb_build_array(CASE
-            WHEN jsonb_typeof(it) = 'string' AND p_part = 'Tags'
-                THEN jsonb_build_object('Name', it, 'IsActive', false)
-            WHEN jsonb_typeof(it) = 'string' AND p_part = 'CustomFields'
-                THEN jsonb_build_object('Name', it, 'IsActive', false)
-            WHEN jsonb_typeof(it) = 'object'
-                THEN it || '{"IsActive": false}'
-            ELSE it END);
-    END LOOP;
+    SELECT jsonb_agg(CASE
+               WHEN jsonb_typeof(x.it) = 'string'
+                    AND p_part IN ('Tags', 'CustomFields')
+                   THEN jsonb_build_object('Name', x.it, 'IsActive', false)
+               WHEN jsonb_typeof(x.it) = 'object'
+                   THEN x.it || '{"IsActive": false}'
+               ELSE x.it END ORDER BY x.n)
+      INTO lst
+      FROM jsonb_array_elements(items) WITH ORDINALITY AS x(it, n);
     RETURN QUERY SELECT * FROM prefs_profile_update(p_account_id, p_user_id,
         p_profile_id, jsonb_build_object(p_part, lst));
 END
@@ -2498,6 +2512,7 @@ BEGIN
         LOOP
             doc := prefs_jp_op(doc, op.v, '[' || op.i || ']');
         END LOOP;
+        PERFORM prefs_data_list_sizes(doc);
         b := prefs_jp_body(before, doc);
         IF jsonb_typeof(p_flags) = 'object' THEN
             b := b || p_flags;

@@ -833,14 +833,21 @@ BEGIN
                f.lease_owner = p_owner AS mine
           FROM prefs_webhook_delivery f
          WHERE f.state = 'sending')
-    SELECT greatest(0, ceil(extract(epoch FROM min(n.at) - now())
-                            * 1000))::bigint
+    -- (null when nothing is pending: greatest() would make it 0, and an
+    -- idle helper claim as fast as it may)
+    SELECT CASE WHEN min(n.at) IS NOT NULL
+                THEN greatest(0, ceil(extract(epoch FROM min(n.at) - now())
+                                      * 1000))::bigint END
       INTO due
       FROM prefs_webhook_subscription s,
            LATERAL (SELECT p.next_attempt_at AS at
                       FROM prefs_webhook_delivery p
                      WHERE p.subscription_id = s.subscription_id
                        AND p.state = 'pending'
+                       -- what the claim above could take: a paused or
+                       -- unvalidated subscription's events are not due
+                       AND (s.state = 'Active' AND s.validated_at IS NOT NULL
+                            OR p.kind = 'validation')
                      ORDER BY p.next_attempt_at
                      LIMIT 1) n
      WHERE s.subscription_id NOT IN (SELECT i.subscription_id

@@ -76,6 +76,10 @@ struct ngx_prefs_db_pool_s {
 
     ngx_prefs_db_stats_t       stats;
 
+    /* PQconnectStartParams(): the conninfo, and options with ours added */
+    const char                *keywords[3];
+    const char                *values[3];
+
     /* the LISTEN connection, if any */
     ngx_prefs_db_conn_t        listener;
     const char                *channel;
@@ -110,6 +114,8 @@ static void ngx_prefs_db_fail_waiting(ngx_prefs_db_pool_t *pool,
 static int ngx_prefs_db_chomp(const char *msg);
 static void ngx_prefs_db_notice(void *arg, const char *message);
 static ngx_flag_t ngx_prefs_db_is_address(const char *host);
+static ngx_int_t ngx_prefs_db_conn_params(ngx_conf_t *cf,
+    ngx_prefs_db_pool_t *pool);
 static void ngx_prefs_db_query_pool_cleanup(void *data);
 static void ngx_prefs_db_listen_start(ngx_prefs_db_pool_t *pool);
 static void ngx_prefs_db_listen_retry_handler(ngx_event_t *ev);
@@ -222,6 +228,10 @@ ngx_prefs_db_pool_add(ngx_conf_t *cf, ngx_array_t *pools,
     pool->index = pools->nelts;
     pool->database = pool->index;
 
+    if (ngx_prefs_db_conn_params(cf, pool) != NGX_OK) {
+        return NULL;
+    }
+
     for (i = 0; i < pools->nelts; i++) {
         if (pp[i]->conf.conninfo.len == dc->conninfo.len
             && ngx_strncmp(pp[i]->conf.conninfo.data, dc->conninfo.data,
@@ -240,6 +250,79 @@ ngx_prefs_db_pool_add(ngx_conf_t *cf, ngx_array_t *pools,
     *pp = pool;
 
     return pool;
+}
+
+
+/*
+ * A query that outlives prefs_db_query_timeout must stop in the server, not
+ * only in the module: closing the connection does not stop it, and it would
+ * keep its locks until PostgreSQL noticed.  Every connection of the pool
+ * (the workers' and the helper's) therefore starts with statement_timeout
+ * just under the query timeout, so that the server cancels the statement
+ * first and the connection stays usable; the operator's own "options"
+ * (or PGOPTIONS) are kept before ours.
+ */
+
+static ngx_int_t
+ngx_prefs_db_conn_params(ngx_conf_t *cf, ngx_prefs_db_pool_t *pool)
+{
+    char              *err, *given;
+    u_char            *p;
+    size_t             len;
+    ngx_msec_t         t, margin;
+    PQconninfoOption  *opts, *o;
+
+    opts = PQconninfoParse((char *) pool->conf.conninfo.data, &err);
+    if (opts == NULL) {
+        if (err) {
+            PQfreemem(err);
+        }
+        return NGX_ERROR;
+    }
+
+    given = NULL;
+
+    for (o = opts; o->keyword; o++) {
+        if (ngx_strcmp(o->keyword, "options") == 0) {
+            given = o->val;
+            break;
+        }
+    }
+
+    if (given == NULL || given[0] == '\0') {
+        given = getenv("PGOPTIONS");
+    }
+
+    if (given == NULL) {
+        given = "";
+    }
+
+    t = pool->conf.query_timeout;
+    margin = ngx_min(t / 20, 250);
+    t = (t > margin) ? t - margin : t;
+
+    len = ngx_strlen(given) + sizeof(" -c statement_timeout=") - 1
+          + NGX_INT_T_LEN + 1;
+
+    p = ngx_pnalloc(cf->pool, len);
+    if (p == NULL) {
+        PQconninfoFree(opts);
+        return NGX_ERROR;
+    }
+
+    *ngx_snprintf(p, len - 1, "%s%s-c statement_timeout=%M",
+                  given, given[0] ? " " : "", t) = '\0';
+
+    PQconninfoFree(opts);
+
+    pool->keywords[0] = "dbname";
+    pool->values[0] = (const char *) pool->conf.conninfo.data;
+    pool->keywords[1] = "options";
+    pool->values[1] = (const char *) p;
+    pool->keywords[2] = NULL;
+    pool->values[2] = NULL;
+
+    return NGX_OK;
 }
 
 
@@ -580,7 +663,8 @@ ngx_prefs_db_connect(ngx_prefs_db_conn_t *dc)
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, pool->log, 0, "prefs db: connect");
 
-    dc->pg = PQconnectStart((char *) pool->conf.conninfo.data);
+    /* expand_dbname: the first "dbname" is the whole conninfo */
+    dc->pg = PQconnectStartParams(pool->keywords, pool->values, 1);
 
     dc->state = NGX_PREFS_DB_CONNECTING;
     ngx_memzero(dc->prepared, sizeof(dc->prepared));
@@ -865,8 +949,9 @@ ngx_prefs_db_timer_handler(ngx_event_t *ev)
     default:
         /*
          * A query in flight cannot be abandoned on a live connection
-         * (PQcancel blocks): the connection goes, and the server ends the
-         * query when it notices, or at statement_timeout.
+         * (PQcancel blocks): the connection goes.  The server has
+         * normally cancelled the statement already: statement_timeout is
+         * set just under this timeout (ngx_prefs_db_conn_params()).
          */
         ngx_log_error(NGX_LOG_ERR, ev->log, NGX_ETIMEDOUT,
                       "prefs db: query %s timed out",
@@ -1053,6 +1138,7 @@ ngx_prefs_db_result(ngx_prefs_db_conn_t *dc)
     char                  *state;
     ngx_uint_t             level;
     ngx_prefs_db_pool_t   *pool = dc->pool;
+    ngx_prefs_db_status_e  status;
     ngx_prefs_db_query_t  *q = dc->query;
 
     if (dc->lost || PQstatus(dc->pg) == CONNECTION_BAD) {
@@ -1127,21 +1213,40 @@ ngx_prefs_db_result(ngx_prefs_db_conn_t *dc)
                         sizeof(q->sqlstate));
         }
 
-        /* refusals the client caused are its mistake, not ours */
-        level = (state && (ngx_strncmp(state, "22", 2) == 0
-                           || ngx_strncmp(state, "23", 2) == 0
-                           || ngx_strncmp(state, "P0", 2) == 0))
-                ? NGX_LOG_INFO : NGX_LOG_ERR;
+        if (state && ngx_strcmp(state, "57014") == 0) {
 
-        ngx_log_error(level, q->log, 0,
-                      "prefs db: %s failed: %*s",
-                      ngx_prefs_stmt_catalogue[q->stmt].name,
-                      ngx_prefs_db_chomp(PQresultErrorMessage(dc->error)),
-                      PQresultErrorMessage(dc->error));
+            /*
+             * statement_timeout: the server stopped the statement and the
+             * connection is still good
+             */
 
-        q->res = dc->error;
+            ngx_log_error(NGX_LOG_ERR, q->log, 0,
+                          "prefs db: query %s timed out in the server",
+                          ngx_prefs_stmt_catalogue[q->stmt].name);
+
+            PQclear(dc->error);
+            pool->stats.timeouts++;
+            status = NGX_PREFS_DB_TIMEOUT;
+
+        } else {
+            /* refusals the client caused are its mistake, not ours */
+            level = (state && (ngx_strncmp(state, "22", 2) == 0
+                               || ngx_strncmp(state, "23", 2) == 0
+                               || ngx_strncmp(state, "P0", 2) == 0))
+                    ? NGX_LOG_INFO : NGX_LOG_ERR;
+
+            ngx_log_error(level, q->log, 0,
+                          "prefs db: %s failed: %*s",
+                          ngx_prefs_stmt_catalogue[q->stmt].name,
+                          ngx_prefs_db_chomp(PQresultErrorMessage(dc->error)),
+                          PQresultErrorMessage(dc->error));
+
+            q->res = dc->error;
+            pool->stats.errors++;
+            status = NGX_PREFS_DB_SQL_ERROR;
+        }
+
         dc->error = NULL;
-        pool->stats.errors++;
 
         if (dc->res) {
             PQclear(dc->res);
@@ -1149,7 +1254,7 @@ ngx_prefs_db_result(ngx_prefs_db_conn_t *dc)
         }
 
         ngx_prefs_db_set_idle(dc);
-        ngx_prefs_db_finish(q, NGX_PREFS_DB_SQL_ERROR);
+        ngx_prefs_db_finish(q, status);
         ngx_prefs_db_dispatch(pool);
         return;
     }

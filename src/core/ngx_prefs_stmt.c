@@ -143,9 +143,8 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
       3, 0,
       { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY } },
 
-    [NGX_PREFS_STMT_USER_DEACTIVATE] = { "prefs_user_deactivate",
-      "UPDATE prefs_user SET is_active = false, updated_at = now()"
-      " WHERE account_id = $1 AND user_id = $2 RETURNING user_id::text",
+    [NGX_PREFS_STMT_USER_DEACTIVATE] = { "prefs_user_delete",
+      "SELECT user_id::text AS user_id FROM prefs_user_delete($1, $2)",
       2, 0,
       { NGX_PREFS_COL_USER_ID } },
 

@@ -15,8 +15,9 @@
  * A per-worker cache maps a credential (an account and user name for
  * PNAUTHINFO3, an account and token hash for a bearer token) to what the
  * database said of it, secrets unsealed, for prefs_auth_cache_time; a
- * steady stream of signed requests costs no round trip to authenticate,
- * and a deactivated user stops working when its entry expires.
+ * steady stream of signed requests costs no round trip to authenticate.
+ * A deactivated user stops working when its entry expires; a deleted one
+ * at once, on every worker (ngx_prefs_auth_cache_stale()).
  *
  * Failed attempts per user name are counted in the shared zone, so that
  * every worker sees them: past prefs_auth_max_failures in a window, the
@@ -55,6 +56,8 @@ static ngx_int_t ngx_prefs_auth_unseal(ngx_http_request_t *r,
     ngx_prefs_auth_entry_t *e, u_char *list, size_t len);
 static ngx_int_t ngx_prefs_auth_refuse(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, const char *why);
+static ngx_prefs_shm_t *ngx_prefs_auth_shm(void);
+static ngx_uint_t ngx_prefs_auth_cache_stale(ngx_prefs_auth_entry_t *e);
 static void ngx_prefs_auth_cache_free(ngx_prefs_auth_entry_t *e);
 static void ngx_prefs_auth_fail_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
@@ -149,7 +152,9 @@ ngx_prefs_auth_cache_get(ngx_str_t *key)
 
     e = (ngx_prefs_auth_entry_t *) sn;
 
-    if ((ngx_msec_int_t) (e->expires - ngx_current_msec) <= 0) {
+    if ((ngx_msec_int_t) (e->expires - ngx_current_msec) <= 0
+        || ngx_prefs_auth_cache_stale(e))
+    {
         ngx_prefs_auth_cache_free(e);
         return NULL;
     }
@@ -167,6 +172,7 @@ ngx_prefs_auth_cache_put(ngx_str_t *key, ngx_prefs_auth_entry_t *value,
 {
     ngx_queue_t             *q;
     ngx_str_node_t          *sn;
+    ngx_prefs_shm_t         *sh;
     ngx_prefs_auth_entry_t  *e;
 
     if (!ngx_prefs_auth_cache_ready) {
@@ -204,11 +210,61 @@ ngx_prefs_auth_cache_put(ngx_str_t *key, ngx_prefs_auth_entry_t *value,
     e->sn.node.key = ngx_crc32_long(key->data, key->len);
     e->expires = ngx_current_msec + ttl;
 
+    sh = ngx_prefs_auth_shm();
+
+    if (sh) {
+        e->gen_seen = sh->config_gen[e->account_id
+                                     % NGX_PREFS_SHM_CONFIG_GENS];
+    }
+
     ngx_rbtree_insert(&ngx_prefs_auth_cache, &e->sn.node);
     ngx_queue_insert_head(&ngx_prefs_auth_cache_lru, &e->lru);
     ngx_prefs_auth_cache_n++;
 
     return e;
+}
+
+
+static ngx_prefs_shm_t *
+ngx_prefs_auth_shm(void)
+{
+    ngx_http_prefs_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_prefs_module);
+
+    return pmcf ? pmcf->sh : NULL;
+}
+
+
+/*
+ * Whatever takes access away in the database (DELETE Users/{id}, and any
+ * change of the account's configuration) notifies prefs_config; the helper
+ * bumps the account's counter in the shared zone (src/helper/
+ * ngx_prefs_config_relay.c), and every worker's entries of that account
+ * are stale at once, not when prefs_auth_cache_time ends.
+ */
+
+static ngx_uint_t
+ngx_prefs_auth_cache_stale(ngx_prefs_auth_entry_t *e)
+{
+    ngx_prefs_shm_t  *sh;
+
+    sh = ngx_prefs_auth_shm();
+
+    if (sh == NULL || e->account_id <= 0) {
+        return 0;
+    }
+
+    /*
+     * Not the epoch: a helper that (re)starts listening may have missed a
+     * notification, but the entries end with prefs_auth_cache_time anyway,
+     * and a cache emptied at every helper start would send every credential
+     * to the database at once.
+     */
+
+    return sh->config_gen[e->account_id % NGX_PREFS_SHM_CONFIG_GENS]
+           != e->gen_seen;
 }
 
 

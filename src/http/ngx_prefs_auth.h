@@ -36,6 +36,7 @@ typedef struct {
     ngx_str_node_t             sn;
     ngx_queue_t                lru;
     ngx_msec_t                 expires;
+    ngx_atomic_uint_t          gen_seen;     /* the account's config_gen */
 
     int64_t                    account_id;   /* 0: no such account */
     int64_t                    user_id;      /* 0: no such user/token */

@@ -216,6 +216,15 @@ ngx_prefs_http_read_body(ngx_http_request_t *r, size_t max, ngx_str_t *body)
         return NGX_DECLINED;
     }
 
+    /*
+     * An empty body (Content-Length: 0, a chunked body of no chunks) comes
+     * as a buffer with no memory behind it: nothing to copy from.
+     */
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
     p = ngx_pnalloc(r->pool, len + 1);
     if (p == NULL) {
         return NGX_ERROR;
@@ -235,7 +244,7 @@ ngx_prefs_http_read_body(ngx_http_request_t *r, size_t max, ngx_str_t *body)
 
             p += n;
 
-        } else {
+        } else if (b->last != b->pos) {
             p = ngx_cpymem(p, b->pos, b->last - b->pos);
         }
     }
