@@ -76,6 +76,8 @@ $last_cursor = (PrefsTest::api_request('EventsCo', 'admin', 'GET', 'Events?start
 $ocursor = (PrefsTest::api_request('EventsOther', 'admin', 'GET', 'Events?limit=1'))[2]{NextCursor};
 ($forged = $last_cursor) =~ s/^(.{5})(.)/$1 . ($2 eq 'A' ? 'B' : 'A')/e;
 PrefsTest::api_prepared();
+# every event above is below the Events API's horizon before a block reads
+PrefsTest::events_settled();
 
 $past = strftime('%Y-%m-%dT%H:%M:%S', gmtime(time - 3600));
 $future = strftime('%Y-%m-%dT%H:%M:%SZ', gmtime(time + 3600));

@@ -18,7 +18,7 @@ use Scalar::Util ();
 use Test::Builder;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(free_port db psql psql_value pg_stop pg_start prefsctl wait_until
+our @EXPORT = qw(events_settled free_port db psql psql_value pg_stop pg_start prefsctl wait_until
                  start_nginx http_request make_account make_user pnauth
                  api_account api_user api_blocks
                  user_create api_config_import);
@@ -114,6 +114,20 @@ sub wait_until {
         return $v if $v || time > $deadline;
         sleep 0.05;
     }
+}
+
+# events_settled([$seconds]): waits until every transaction running now has
+# ended.  The Events API and webhook fan-out show events only below the
+# oldest running transaction of the whole cluster (pg_snapshot_xmin), so a
+# transaction another suite holds open (a row lock, a held reader) hides
+# events committed after it began; a suite that expects all of its events
+# waits for this once, after writing them.
+sub events_settled {
+    my ($timeout) = @_;
+    my $now = psql_value("SELECT pg_current_xact_id()");
+    return wait_until(sub {
+        psql_value("SELECT pg_snapshot_xmin(pg_current_snapshot()) > :'x'::xid8", x => $now) eq 't'
+    }, $timeout // 60) or die "events_settled: a transaction older than this one is still running\n";
 }
 
 # One HTTP/1.1 exchange on a fresh connection: (status, {headers}, body).
