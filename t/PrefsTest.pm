@@ -125,9 +125,11 @@ sub wait_until {
 sub events_settled {
     my ($timeout) = @_;
     my $now = psql_value("SELECT pg_current_xact_id()");
-    return wait_until(sub {
+    my $ok = wait_until(sub {
         psql_value("SELECT pg_snapshot_xmin(pg_current_snapshot()) > :'x'::xid8", x => $now) eq 't'
-    }, $timeout // 60) or die "events_settled: a transaction older than this one is still running\n";
+    }, $timeout // 60);
+    die "events_settled: a transaction older than this one is still running\n" unless $ok;
+    return $ok;
 }
 
 # One HTTP/1.1 exchange on a fresh connection: (status, {headers}, body).
