@@ -25,7 +25,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 secs=${1:-10}
 conns=${2:-32}
-port=18181
+port=${PORT:-18181}     # PORT=N: another port, when something else has 18181
 profiles=${PROFILES:-100000}
 workers=2
 dbconns=16          # prefs_db_connections: per worker
@@ -397,6 +397,10 @@ pgb_run() { # NAME ARGS...: tps into $pgb, p99 into $pgb_p99, failures into $pgb
 }
 pgb_run pgbench_select -S
 sel_tps=$pgb sel_p99=$pgb_p99 sel_fail=${pgb_fail:-n/a}
+# pgbench -N: the simple-update transaction (three updates and an insert),
+# the baseline of the write
+pgb_run pgbench_update -N
+upd_tps=$pgb upd_p99=$pgb_p99 upd_fail=${pgb_fail:-n/a}
 
 # diagnostic: the read's SQL alone, prepared as nginx prepares it, from
 # pgbench with the same connections: what the database can give
@@ -428,14 +432,15 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf("%.2f", b > 0 ? a / b : 0) }';
     echo "profile_write requests/s   $write_rps   (p99 $(p99 < "$out/profile_write.wrk"))"
     echo "pgbench -S tps             $sel_tps   (p99 $sel_p99; -c $pgb_c = prefs_db_connections $dbconns x $workers workers, -j 2)"
     echo "ratio read/pgbench -S      $(ratio "$read_rps" "$sel_tps")   (goal >= 0.40; cold: $(ratio "$(rps < "$out/profile_read_cold.wrk")" "$sel_tps"))"
-    echo "ratio write/pgbench -S     $(ratio "$write_rps" "$sel_tps")"
+    echo "pgbench -N tps             $upd_tps   (p99 $upd_p99; same -c/-j)"
+    echo "ratio write/pgbench -N     $(ratio "$write_rps" "$upd_tps")   (goal >= 0.60, p99 < 20 ms)"
     echo "prefs_profile_get alone    $sql_tps   (p99 $sql_p99; pgbench -M prepared, same -c/-j; read/this $(ratio "$read_rps" "$sql_tps"))"
     echo "queries per read           $(per_req $((q1 - q0)) "$read_n")   ($((q1 - q0 - 1)) queries / $read_n requests; goal 1)"
     echo "queries per write          $(per_req $((q3 - q2)) "$write_n")   ($((q3 - q2 - 1)) queries / $write_n requests; goal 1)"
     echo "writes that changed        $(ratio $((e1 - e0)) "$write_n")   ($((e1 - e0)) preference.updated events / $write_n requests; $((a1 - a0)) events in all)"
     echo "non-2xx                    read $(non2xx < "$out/profile_read.wrk"), write $(non2xx < "$out/profile_write.wrk");" \
          "socket errors: read $(sockerr < "$out/profile_read.wrk"); write $(sockerr < "$out/profile_write.wrk")"
-    echo "pgbench -S failed tx       $sel_fail"
+    echo "pgbench failed tx          -S $sel_fail, -N $upd_fail"
     echo "database errors            $(dberrors) (workers' Errors counters)"
     echo "error.log                  $logged lines at error or worse"
 } | tee "$report"
