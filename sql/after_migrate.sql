@@ -8,3 +8,9 @@
 -- (3650 days is prefs_event_history_days' largest value): the helper
 -- drops what is older than the configured history.
 SELECT count(*) FROM prefs_event_partitions(7, 3650);
+
+-- Every profile has its rendered copy (prefs_profile_doc): those missing
+-- one (made before writes kept it, or loaded straight into the tables)
+-- get it here, set-based; on a database where none is missing this is one
+-- anti-join.
+SELECT prefs_profile_doc_build(NULL);

@@ -2,7 +2,10 @@
 # The rendered copy of a profile (sql/functions/profile.sql, table in sql/migrations/015_profile_doc.sql): GET
 # Profile/{id} answers the copy only while it is current.  After every kind
 # of write the answer must equal a fresh rendering; a copy with a stale
-# xmin is never served; an erased profile leaves no copy behind.
+# xmin is never served; an erased profile leaves no copy behind.  Every
+# write leaves a current copy (no read renders), missing copies are built
+# in one statement, and only writes an active webhook subscription waits
+# for send NOTIFY prefs_event.
 #
 #   TEST_NGINX_PREFS_DATABASE  conninfo of a migrated database (skipped
 #                              when unset)
@@ -45,6 +48,11 @@ sub fresh {
     q1("SELECT prefs_data_profile_json(x, false)::text FROM prefs_profile x WHERE x.profile_id = CAST(:'p' AS bigint)",
        p => $_[0]);
 }
+# the copy as the write left it, before any read: only when it is current
+sub kept {
+    q1(q{SELECT d.doc FROM prefs_profile_doc d JOIN prefs_profile x USING (profile_id)
+          WHERE x.profile_id = CAST(:'p' AS bigint) AND d.src_xmin = x.xmin}, p => $_[0]);
+}
 sub copies { psql_value("SELECT count(*) FROM prefs_profile_doc WHERE profile_id = CAST(:'p' AS bigint)", p => $_[0]) }
 
 my $out = q1(q{SELECT row_to_json(r) FROM prefs_profile_create(CAST(:'a' AS bigint), 7, CAST(:'b' AS jsonb)) r},
@@ -82,6 +90,7 @@ for my $c (@changes) {
     my $before = served($P);
     my $r = write_fn($fn, $P, $body);
     like($r, qr/"(?:outcome|status)"\s*:\s*"(?:updated|ok|unchanged)"/, "$what: written") or diag $r;
+    is(kept($P), fresh($P), "$what: the write left a current copy");
     my $now = served($P);
     is($now, fresh($P), "$what: the next read equals a fresh rendering");
     isnt($now, $before, "$what: and shows the change");
@@ -123,6 +132,7 @@ for my $c (@more) {
     my $before = served($P);
     my $r = $do->();
     unlike($r, qr/invalid|not_found|conflict/, "$what: done") or diag $r;
+    is(kept($P), fresh($P), "$what: the write left a current copy");
     my $now = served($P);
     is($now, fresh($P), "$what: the next read equals a fresh rendering");
     isnt($now, $before, "$what: and shows the change");
@@ -132,6 +142,7 @@ for my $fn (qw(prefs_profile_deactivate prefs_profile_activate)) {
     my $before = served($P);
     my $extra = $fn =~ /deactivate/ ? ", 'Moved'" : '';
     q1("SELECT row_to_json(r) FROM $fn(CAST(:'a' AS bigint), 7, CAST(:'p' AS bigint)$extra) r", a => $A, p => $P);
+    is(kept($P), fresh($P), "$fn: the write left a current copy");
     my $now = served($P);
     is($now, fresh($P), "$fn: the next read equals a fresh rendering");
     isnt($now, $before, "$fn: and shows the change");
@@ -142,6 +153,53 @@ is(q1("SELECT prefs_profile_by_alternate_id(CAST(:'a' AS bigint), 'CRMId', :'v',
    fresh($P), 'by alternate id: the current document');
 is(q1("SELECT prefs_profile_by_alternate_id(CAST(:'a' AS bigint), 'CRMId', 'DOC-none', false) IS NULL", a => $A), 't',
    'by an unknown alternate id: nothing');
+
+# a write that fails leaves the copy as it was
+{
+    my $before = kept($P);
+    my $r = write_fn('prefs_profile_update', $P, { FirstName => 'Ada', NoSuchField => 1 });
+    like($r, qr/"invalid"/, 'a refused write') or diag $r;
+    is(kept($P), $before, 'leaves the copy current and unchanged');
+}
+
+# copies missing (a load straight into the tables): built in one statement
+{
+    my @ids = split /\n/, psql("SELECT profile_id FROM prefs_profile WHERE account_id = CAST(:'a' AS bigint)"
+                               . " AND erased_at IS NULL ORDER BY 1", a => $A);
+    psql("DELETE FROM prefs_profile_doc WHERE profile_id IN"
+         . " (SELECT profile_id FROM prefs_profile WHERE account_id = CAST(:'a' AS bigint))", a => $A);
+    is(q1("SELECT prefs_profile_doc_build(CAST(:'a' AS bigint))", a => $A), scalar(@ids),
+       'prefs_profile_doc_build: one copy per profile of the account');
+    is(kept($_), fresh($_), "profile $_: its copy is current") for @ids;
+    is(q1("SELECT prefs_profile_doc_build(CAST(:'a' AS bigint))", a => $A), 0, 'built again: nothing to do');
+    psql("UPDATE prefs_profile_doc SET src_xmin = '3' WHERE profile_id = CAST(:'p' AS bigint)", p => $P);
+    is(q1("SELECT prefs_profile_doc_build(CAST(:'a' AS bigint))", a => $A), 1, 'a stale copy is rebuilt');
+    is(kept($P), fresh($P), 'and current');
+}
+
+# NOTIFY prefs_event (it wakes the webhook pump, and serializes notifying
+# commits database-wide): only from an account with a subscription that
+# takes events now.  psql shows the notifications its own session sent.
+sub notified {
+    my $out = psql("LISTEN prefs_event;\nSELECT 'pid=' || pg_backend_pid();\n"
+                   . "SELECT outcome FROM prefs_profile_update(CAST(:'a' AS bigint), 7, CAST(:'p' AS bigint),"
+                   . " CAST(:'b' AS jsonb));\n",
+                   a => $A, p => $P, b => $J->encode({ FirstName => $_[0] }));
+    like($out, qr/^updated$/m, "write $_[0]: updated") or diag $out;
+    my ($pid) = $out =~ /pid=(\d+)/;
+    return $out =~ /Asynchronous notification "prefs_event" received from server process with PID $pid\b/ ? 1 : 0;
+}
+is(notified('Nora'), 0, 'no subscription: the write sends no NOTIFY');
+my $S = psql_value("INSERT INTO prefs_webhook_subscription (account_id, name, url, state, subscriptions, secret_sealed)"
+                   . " VALUES (CAST(:'a' AS bigint), 's', 'https://example.com/h', 'Active', :'subs', 'x')"
+                   . " RETURNING subscription_id", a => $A, subs => '[{"EventType":"profile.updated"}]');
+is(notified('Nina'), 0, 'a subscription waiting for its handshake: none either');
+psql("UPDATE prefs_webhook_subscription SET validated_at = now() WHERE subscription_id = CAST(:'s' AS bigint)", s => $S);
+is(notified('Nell'), 1, 'a validated active subscription: the write notifies');
+psql("UPDATE prefs_webhook_subscription SET state = 'Paused', paused_at = now() WHERE subscription_id = CAST(:'s' AS bigint)",
+     s => $S);
+is(notified('Noor'), 0, 'paused: none');
+psql("DELETE FROM prefs_webhook_subscription WHERE subscription_id = CAST(:'s' AS bigint)", s => $S);
 
 # a copy from another version of the row is never served
 psql("UPDATE prefs_profile_doc SET doc = '{\"stale\":true}', src_xmin = '3' WHERE profile_id = CAST(:'p' AS bigint)", p => $P);

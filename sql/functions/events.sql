@@ -64,7 +64,7 @@ BEGIN
         hi := (d + 1)::timestamp AT TIME ZONE 'UTC';
         -- rows of that day already in DEFAULT go along
         EXECUTE format('CREATE TABLE %I (LIKE prefs_event INCLUDING DEFAULTS '
-                       'INCLUDING CONSTRAINTS)', nm);
+                       'INCLUDING CONSTRAINTS INCLUDING COMPRESSION)', nm);
         EXECUTE format('WITH m AS (DELETE FROM prefs_event_default '
                        'WHERE recorded_date >= $1 AND recorded_date < $2 '
                        'RETURNING *) INSERT INTO %I SELECT * FROM m', nm)
@@ -126,8 +126,20 @@ BEGIN
             'Profile/' || p_profile_id, p_profile_id, p_data, p_previous,
             p_user_id)
     RETURNING event_id INTO id;
-    -- one notification per transaction whatever the number of events
-    PERFORM pg_notify('prefs_event', '');
+    -- The notification wakes the helper's webhook pump at once; it is
+    -- sent only when the account has a subscription that can take the
+    -- event now.  A transaction that notifies takes a database-wide lock
+    -- at commit (PostgreSQL serializes notifying commits), which capped
+    -- concurrent writes; events no subscription waits for need no wake-up.
+    -- A subscription validated or resumed meanwhile gets its events from
+    -- the pump's next claim (its timer, or any later notification): the
+    -- fan-out reads every event in commit order, notified or not.
+    -- One notification per transaction whatever the number of events.
+    IF EXISTS (SELECT 1 FROM prefs_webhook_subscription s
+                WHERE s.account_id = p_account_id AND s.state = 'Active'
+                  AND s.validated_at IS NOT NULL) THEN
+        PERFORM pg_notify('prefs_event', '');
+    END IF;
     RETURN id;
 END
 $$;

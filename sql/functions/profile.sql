@@ -2600,6 +2600,78 @@ CREATE OR REPLACE TRIGGER prefs_profile_doc_drop
     FOR EACH ROW EXECUTE FUNCTION prefs_profile_doc_drop();
 
 
+-- Builds every missing or stale copy (of one account, or of all when
+-- p_account_id is NULL) in one statement; returns how many it stored.
+-- Run by every migrate (sql/after_migrate.sql) and after loads that write
+-- the tables directly.  Each profile is rendered with the xmin its row had
+-- in the statement's snapshot, and stored only if the row still has it
+-- (the join under FOR SHARE re-checks a row updated meanwhile and drops
+-- it), as prefs_profile_doc_fill does for one.
+CREATE OR REPLACE FUNCTION prefs_profile_doc_build(p_account_id bigint)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    n  bigint;
+BEGIN
+    WITH r AS MATERIALIZED (
+        SELECT x.profile_id, x.xmin AS src_xmin,
+               prefs_data_profile_json(x, false)::text AS doc
+          FROM prefs_profile x
+         WHERE (p_account_id IS NULL OR x.account_id = p_account_id)
+           AND x.erased_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM prefs_profile_doc d
+                            WHERE d.profile_id = x.profile_id
+                              AND d.src_xmin = x.xmin))
+    INSERT INTO prefs_profile_doc AS d (profile_id, src_xmin, doc)
+    SELECT r.profile_id, r.src_xmin, r.doc
+      FROM r JOIN prefs_profile x
+        ON x.profile_id = r.profile_id AND x.xmin = r.src_xmin
+       FOR SHARE OF x
+    ON CONFLICT (profile_id) DO UPDATE
+       SET src_xmin = EXCLUDED.src_xmin, doc = EXCLUDED.doc;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+
+-- Every write keeps the copy current, whatever function made it: at
+-- commit, a profile whose row this transaction updated and whose copy is
+-- not of the row as it now is gets a fresh one (the create and
+-- UpdateProfile functions have made theirs already, for their events:
+-- the check finds it current).  An erased profile gets none.  INSERT is
+-- not watched: a new profile's parts come after its row, and the
+-- functions that create one keep its copy themselves.
+CREATE OR REPLACE FUNCTION prefs_profile_doc_keep() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM prefs_profile x
+                WHERE x.profile_id = NEW.profile_id AND x.erased_at IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM prefs_profile_doc d
+                                   WHERE d.profile_id = x.profile_id
+                                     AND d.src_xmin = x.xmin)) THEN
+        PERFORM prefs_profile_doc_fill(NEW.account_id, NEW.profile_id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+
+-- (a constraint trigger has no CREATE OR REPLACE: made once)
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                    WHERE tgrelid = 'prefs_profile'::regclass
+                      AND tgname = 'prefs_profile_doc_keep') THEN
+        CREATE CONSTRAINT TRIGGER prefs_profile_doc_keep
+            AFTER UPDATE ON prefs_profile
+            DEFERRABLE INITIALLY DEFERRED
+            FOR EACH ROW EXECUTE FUNCTION prefs_profile_doc_keep();
+    END IF;
+END
+$$;
+
+
 -- Renders the profile and keeps the copy; NULL when there is no such
 -- profile in the account.  Reads call it when the copy is not current;
 -- writes (prefs_profile_create, prefs_profile_update) call it
