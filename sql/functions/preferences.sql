@@ -8,9 +8,14 @@
 -- sql/migrations/NNN_name.sql instead; so does dropping a function.
 
 
+-- PL/pgSQL, not SQL: its sub-selects keep a SQL function from being
+-- inlined, and a SQL function that is not is parsed and planned again in
+-- every transaction that calls it (a quarter of a write's time); a
+-- PL/pgSQL function's plan is kept for the session.
 CREATE OR REPLACE FUNCTION prefs_data_pref_json(p prefs_preference)
-RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT json_build_object('FilterId', p.filter_id,
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN json_build_object('FilterId', p.filter_id,
         'ChannelId', p.channel_id,
         'ContactPoint', CASE
             WHEN p.email_id IS NOT NULL THEN to_json((SELECT e.address
@@ -24,7 +29,8 @@ RETURNS json LANGUAGE sql STABLE AS $$
         'Attributes', p.attributes,
         'CustomerDate', prefs_iso(p.customer_date),
         'ExpirationDate', prefs_iso(p.expiration_date),
-        'IsArchived', p.is_archived)
+        'IsArchived', p.is_archived);
+END
 $$;
 
 

@@ -116,13 +116,17 @@ $$;
 
 
 -- The body of the account's active configuration item, or NULL.
+-- (PL/pgSQL: a SQL function with a FROM is not inlined and is planned
+-- again in every transaction; this one's plan is kept for the session.)
 CREATE OR REPLACE FUNCTION prefs_data_item(p_account_id bigint, p_kind text,
     p_key text)
 RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT i.body FROM prefs_config_item i
-     WHERE i.account_id = p_account_id AND i.kind = p_kind AND i.key = p_key
-       AND i.is_active
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT i.body FROM prefs_config_item i
+             WHERE i.account_id = p_account_id AND i.kind = p_kind
+               AND i.key = p_key AND i.is_active);
+END
 $$;
 
 
