@@ -92,6 +92,11 @@ request_ok('ConsentCo', 'POST', "Consents/$p{optout}", { Consents => [ { Consent
 preference($p{optout}, 'q@example.com', 'NewsletterEmail', 1);
 preference($p{optout}, 'q@example.com', 'NewsletterEmail', 2);
 
+# the same opted out and in again
+$p{optin} = profile('ConsentCo', email => 'r@example.com');
+request_ok('ConsentCo', 'POST', "Consents/$p{optin}", { Consents => [ { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1 } ] });
+preference($p{optin}, 'r@example.com', 'NewsletterEmail', $_) for 1, 2, 1;
+
 # a revocation: Granted, then Revoked
 $p{revoked} = profile('ConsentCo');
 request_ok('ConsentCo', 'POST', "Consents/$p{revoked}", { Consents => [ { ConsentType => 'DataSharing', ConsentVersion => '1.0', ConsentStatus => $_ } ] })
@@ -410,6 +415,24 @@ main::writer()
 [ ({ Message => qr/^ReasonCode must be (0 to )?(at most )?256 characters/ }) x 4 ]
 --- sql_unchanged eval
 "SELECT is_active, reason_code FROM prefs_profile WHERE profile_id = $::p{reason_bad}; " . main::events_of($::p{reason_bad})
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 16: opted out and in again: the preference's link is Granted again, in the read and in the events (two consent.updated, 3 then 1)
+--- request eval
+[ "GET /Profiles/v4/ConsentCo/Consents/$::p{optin}",
+  "GET /Profiles/v4/ConsentCo/Events/Profile/$::p{optin}?subscribedOnly=false&eventType=consent.updated" ]
+--- more_headers eval
+main::writer()
+--- error_code eval
+[ 200, 200 ]
+--- response_json_list eval
+[ { Consents => [ { ConsentType => 'Marketing', ConsentStatus => 1,
+      Filters => [ { FilterId => 'NewsletterEmail', ConsentStatus => 1 } ] } ] },
+  { Events => [ { Data => { FilterId => 'NewsletterEmail', ConsentStatus => 3 }, PreviousData => { ConsentStatus => 1 } },
+                { Data => { FilterId => 'NewsletterEmail', ConsentStatus => 1 }, PreviousData => { ConsentStatus => 3 } } ] } ]
 --- no_error_log
 [error]
 [alert]
