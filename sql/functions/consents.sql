@@ -37,18 +37,30 @@ $$;
 -- a Granted consent Revoked for that preference only, which is what the
 -- consent.updated of the opt-out says (prefs_data_assoc_sync): the read
 -- shows the same thing.
+-- (PL/pgSQL: a SQL function with a sub-select is not inlined, and is
+-- parsed and planned again in every transaction that renders a profile;
+-- the contact points are joined, as in prefs_data_profile_json, rather
+-- than looked up one call per filter)
 CREATE OR REPLACE FUNCTION prefs_data_consent_read_json(c prefs_consent)
-RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT (prefs_data_consent_json(c)::jsonb || jsonb_build_object(
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (prefs_data_consent_json(c)::jsonb || jsonb_build_object(
         'Filters', coalesce((SELECT jsonb_agg(jsonb_build_object(
                     'FilterId', p.filter_id, 'ChannelId', p.channel_id,
-                    'ContactPoint', prefs_data_contact_value(p.contact_key),
+                    'ContactPoint', CASE
+                        WHEN p.email_id IS NOT NULL THEN to_jsonb(e.address)
+                        WHEN p.phone_id IS NOT NULL THEN to_jsonb(ph.number)
+                        WHEN p.address_id IS NOT NULL THEN to_jsonb(p.address_id)
+                        END,
                     'ConsentStatus', a.status)
                     ORDER BY p.filter_id, p.contact_key)
                 FROM prefs_consent_assoc a
                 JOIN prefs_preference p ON p.preference_id = a.preference_id
+                LEFT JOIN prefs_profile_email e ON e.email_id = p.email_id
+                LEFT JOIN prefs_profile_phone ph ON ph.phone_id = p.phone_id
                WHERE a.profile_id = c.profile_id AND a.kind = 'F'
-                 AND a.consent_id = c.consent_id AND a.is_active), '[]')))::json
+                 AND a.consent_id = c.consent_id AND a.is_active), '[]')))::json;
+END
 $$;
 
 

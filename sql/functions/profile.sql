@@ -1526,15 +1526,18 @@ CREATE OR REPLACE TRIGGER prefs_data_erase
 
 -- The contact point of a key as preferences show it: the email address,
 -- the phone number, the AddressId; NULL for ''.
+-- (PL/pgSQL: see prefs_data_item)
 CREATE OR REPLACE FUNCTION prefs_data_contact_value(p_key text)
-RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT CASE left(p_key, 1)
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN CASE left(p_key, 1)
         WHEN 'E' THEN (SELECT to_jsonb(e.address) FROM prefs_profile_email e
                         WHERE e.email_id = substr(p_key, 2)::bigint)
         WHEN 'P' THEN (SELECT to_jsonb(p.number) FROM prefs_profile_phone p
                         WHERE p.phone_id = substr(p_key, 2)::bigint)
         WHEN 'A' THEN to_jsonb(substr(p_key, 2)::bigint)
-        END
+        END;
+END
 $$;
 
 
