@@ -31,6 +31,7 @@ PACKAGES=(
     libwww-perl
     wrk
     curl
+    prometheus
 )
 
 check_only=0
