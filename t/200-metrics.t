@@ -222,3 +222,44 @@ X-Route: /Users
 --- no_error_log
 [error]
 [alert]
+
+
+=== TEST 14: a garbled or hostile Accept header gets the text format
+--- request eval
+["GET /prefs/metrics", "GET /prefs/metrics", "GET /prefs/metrics"]
+--- more_headers eval
+["Accept: application/openmetrics-text;q=;;;,,,;q=0\n", "Accept: " . ("application/openmetrics-text;q=0," x 200) . "\n", "Accept: \x01\xff;q=1.5\n"]
+--- error_code eval
+[200, 200, 200]
+--- response_headers eval
+["Content-Type: text/plain; version=0.0.4; charset=utf-8", "Content-Type: text/plain; version=0.0.4; charset=utf-8", "Content-Type: text/plain; version=0.0.4; charset=utf-8"]
+--- response_body_like eval
+[qr/^# HELP prefs_http_requests_total /, qr/^# HELP prefs_http_requests_total /, qr/(?<!# EOF\n)\z/]
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 15: a 429 of limit_req is counted too, under the route it addressed
+--- config
+location /Profiles/v4/ {
+    prefs_api v4;
+    limit_req zone=prefs_metrics_test;
+    limit_req_status 429;
+    limit_req_log_level warn;
+}
+location = /prefs/metrics { prefs_api metrics; }
+--- http_config
+limit_req_zone $prefs_client_id zone=prefs_metrics_test:1m rate=1r/m;
+--- request eval
+["GET /Profiles/v4/MetricsCo/Users", "GET /Profiles/v4/MetricsCo/Users", "GET /prefs/metrics"]
+--- more_headers eval
+[PrefsTest::auth('MetricsCo', 'admin'), PrefsTest::auth('MetricsCo', 'admin'), ""]
+--- error_code eval
+[200, 429, 200]
+--- response_body_like eval
+[qr/"Users"/, qr/429 Too Many Requests/,
+ qr/prefs_http_requests_total\{api="v4",route="\/Users",method="GET",status="2xx"\} 1\nprefs_http_requests_total\{api="v4",route="\/Users",method="GET",status="4xx"\} 1\n(?s:.*)prefs_http_throttled_total\{api="v4"\} 1\n(?s:.*)prefs_auth_failures_total\{reason="throttled"\} 0\n/]
+--- no_error_log
+[error]
+[alert]
