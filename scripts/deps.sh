@@ -32,6 +32,7 @@ PACKAGES=(
     wrk
     curl
     prometheus
+    python3-prometheus-client
 )
 
 check_only=0

@@ -1,7 +1,8 @@
 # prefs_api metrics on a real nginx (master, two workers, the helper): the
 # counters of both workers add up in the shared zone, and a scrape passes
 # `promtool check metrics` (Debian package prometheus; skipped when it is
-# not installed).  OpenMetrics ends with "# EOF".
+# not installed); the OpenMetrics answer passes the Prometheus Python
+# client's parser (python3-prometheus-client; skipped likewise).
 use strict;
 use warnings;
 use lib 't';
@@ -67,6 +68,21 @@ is($code, 200, 'scraped as OpenMetrics');
 like($h->{'content-type'}, qr{^application/openmetrics-text; version=1\.0\.0}, 'its type');
 like($body, qr/^# TYPE prefs_http_requests counter$/m, 'a counter family without _total');
 like($body, qr/\n# EOF\n\z/, 'ends with # EOF');
+
+SKIP: {
+    # the OpenMetrics parser of the Prometheus Python client (Debian
+    # package python3-prometheus-client)
+    skip 'no OpenMetrics parser (Debian package python3-prometheus-client)', 1
+        if system('/usr/bin/python3', '-c', 'import prometheus_client') != 0;
+    my $file = "$ng->{root}/logs/metrics.om";
+    open my $fh, '>', $file or die $!;
+    print $fh $body;
+    close $fh;
+    my $out = `/usr/bin/python3 -c 'import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse
+print(len(list(parse(open(sys.argv[1]).read()))))' '$file' 2>&1`;
+    like($out, qr/^[1-9]\d*$/, 'the OpenMetrics parser reads it') or diag($out);
+}
 
 unlike($ng->error_log, qr/\[(error|alert|crit|emerg)\]/, 'nothing went wrong');
 
