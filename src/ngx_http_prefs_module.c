@@ -487,6 +487,7 @@ ngx_http_prefs_create_main_conf(ngx_conf_t *cf)
      *
      *     pmcf->shm_zone = NULL;
      *     pmcf->sh = NULL;
+     *     pmcf->metrics = 0;
      */
 
     pmcf->helper.spool = NGX_CONF_UNSET_PTR;

@@ -209,7 +209,7 @@ qr/prefs_db_query_duration_seconds_count [1-9]\d*\n(?s:.*)\nprefs_workers 1\n(?s
 [alert]
 
 
-=== TEST 13: without a metrics location nothing is counted, and the variables still work
+=== TEST 13: without a metrics location (no counting) the API and the variables work as before
 --- config
 location /Profiles/v4/ { prefs_api v4; add_header X-Route $prefs_route; }
 --- request
