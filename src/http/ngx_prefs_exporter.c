@@ -80,11 +80,14 @@ static ngx_int_t ngx_prefs_exporter_send(ngx_http_request_t *r,
     ngx_prefs_exporter_out_t *out);
 
 
-static const char *const  ngx_prefs_exporter_apis[NGX_PREFS_METRICS_APIS] = {
+static const char *const  ngx_prefs_exporter_apis[NGX_PREFS_METRICS_APIS] =
+{
     "none", "status", "v4", "v3", "v3_async", "oauth", "metrics", "other"
 };
 
-static const char *const  ngx_prefs_exporter_methods[NGX_PREFS_METRICS_METHODS] = {
+static const char *const
+    ngx_prefs_exporter_methods[NGX_PREFS_METRICS_METHODS] =
+{
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "other"
 };
 
@@ -93,19 +96,28 @@ static const ngx_uint_t  ngx_prefs_exporter_method_bits[] = {
     NGX_HTTP_DELETE
 };
 
-static const char *const  ngx_prefs_exporter_classes[NGX_PREFS_METRICS_CLASSES] = {
+static const char *const
+    ngx_prefs_exporter_classes[NGX_PREFS_METRICS_CLASSES] =
+{
     "1xx", "2xx", "3xx", "4xx", "5xx"
 };
 
-static const char *const  ngx_prefs_exporter_outcomes[NGX_PREFS_METRICS_DB_STATUSES]
-    = { "ok", "sql_error", "unavailable", "busy", "timeout" };
+static const char *const
+    ngx_prefs_exporter_outcomes[NGX_PREFS_METRICS_DB_STATUSES] =
+{
+    "ok", "sql_error", "unavailable", "busy", "timeout"
+};
 
-static const char *const  ngx_prefs_exporter_auth[NGX_PREFS_METRICS_AUTH_REASONS] = {
+static const char *const
+    ngx_prefs_exporter_auth[NGX_PREFS_METRICS_AUTH_REASONS] =
+{
     "header", "unknown_account", "timestamp", "unknown_user", "signature",
     "token", "throttled", "invalid_client"
 };
 
-static const char *const  ngx_prefs_exporter_bulk[NGX_PREFS_METRICS_BULK_STATES] = {
+static const char *const
+    ngx_prefs_exporter_bulk[NGX_PREFS_METRICS_BULK_STATES] =
+{
     "staged", "processed", "failed"
 };
 
@@ -498,7 +510,8 @@ ngx_prefs_exporter_rows(ngx_prefs_exporter_out_t *out,
 {
     int          row, rows;
     char        *value, *p;
-    char         kind[NGX_PREFS_EXPORTER_LABEL], state[NGX_PREFS_EXPORTER_LABEL];
+    char         kind[NGX_PREFS_EXPORTER_LABEL];
+    char         state[NGX_PREFS_EXPORTER_LABEL];
     ngx_uint_t   n;
 
     rows = PQntuples(q->res);

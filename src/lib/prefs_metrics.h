@@ -59,7 +59,8 @@ typedef enum {
     PREFS_METRICS_WH_REASONS
 } prefs_metrics_wh_reason_e;
 
-extern const char *const  prefs_metrics_wh_reason_names[PREFS_METRICS_WH_REASONS];
+extern const char *const
+    prefs_metrics_wh_reason_names[PREFS_METRICS_WH_REASONS];
 
 /*
  * The reason of a failed attempt from what the webhook client reports: the
