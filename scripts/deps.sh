@@ -31,6 +31,8 @@ PACKAGES=(
     libwww-perl
     wrk
     curl
+    prometheus
+    python3-prometheus-client
 )
 
 check_only=0
