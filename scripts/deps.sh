@@ -31,6 +31,10 @@ PACKAGES=(
     libwww-perl
     wrk
     curl
+    # make deb (and t/200-package.t): dpkg-buildpackage, debhelper; nginx-dev
+    # above brings dh_nginx
+    dpkg-dev
+    debhelper
 )
 
 check_only=0
