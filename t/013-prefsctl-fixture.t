@@ -90,21 +90,23 @@ like($conf, qr/^prefs_secret_key \Q$dir\E\/secret\.key;$/m, 'and the key file');
 
 # --- refusals: nothing made ------------------------------------------------------
 
-my $before = psql_value("SELECT count(*) FROM pg_database");
+# argument errors come before any database work: with a server that cannot
+# be reached, they still exit 1 (a connection failure is exit 2)
+my @nodb = ('--db', 'host=/nonexistent-socket-dir dbname=x');
 ($rc, undef, $err) = prefsctl('--db', db(), 'fixture', 'create', '--dir', $dir);
 is($rc, 1, 'a --dir that is not empty: exit 1');
 like($err, qr/exists and is not an empty directory/, 'named');
-($rc, undef, $err) = prefsctl('--db', db(), 'fixture', 'create', '--dir', "$tmp/bad", '--client-id', "x y'; DROP");
-is($rc, 1, 'a bad ClientId: exit 1');
+($rc, undef, $err) = prefsctl(@nodb, 'fixture', 'create', '--dir', "$tmp/bad", '--client-id', "x y'; DROP");
+is($rc, 1, 'a bad ClientId: exit 1, before any database work');
 like($err, qr/invalid ClientId/, 'named');
 ok(!-e "$tmp/bad", 'no directory made');
-($rc, undef, $err) = prefsctl('--db', db(), 'fixture', 'create', '--dir', "$tmp/bad", '--user', "a/b");
+($rc, undef, $err) = prefsctl(@nodb, 'fixture', 'create', '--dir', "$tmp/bad", '--user', "a/b");
 is($rc, 1, 'a bad UserName: exit 1');
-($rc, undef, $err) = prefsctl('--db', db(), 'fixture', 'create', '--dir', "$tmp/bad", '--bogus');
+($rc, undef, $err) = prefsctl(@nodb, 'fixture', 'create', '--dir', "$tmp/bad", '--bogus');
 is($rc, 1, 'an unknown option: exit 1');
-($rc, undef, $err) = prefsctl('--db', db(), 'fixture', 'create', '--config', "$tmp/none.json", '--dir', "$tmp/bad");
+($rc, undef, $err) = prefsctl(@nodb, 'fixture', 'create', '--config', "$tmp/none.json", '--dir', "$tmp/bad");
 is($rc, 1, 'a missing configuration file: exit 1');
-is(psql_value("SELECT count(*) FROM pg_database"), $before, 'no database made by the refusals');
+ok(!-e "$tmp/bad", 'no directory made by the refusals');
 
 # a create that fails halfway (the configuration document is refused by
 # config import, after the database was made) leaves nothing behind
@@ -113,10 +115,12 @@ print $fh '{"Programs": [ {"ProgramId": 42} ]}';
 close $fh;
 ($rc, $out, $err) = prefsctl('--db', db(), 'fixture', 'create', '--dir', "$tmp/half", '--config', "$tmp/broken.json");
 isnt($rc, 0, 'a configuration that config import refuses: the create fails') or diag($out);
-like($err, qr/config import/, 'saying where');
+like($err, qr/'config import' failed/, 'saying where');
+my ($half) = $err =~ /the database (prefs_fixture_[0-9a-f]{16}) is dropped again/;
+ok($half, 'naming the database it had made') or diag($err);
 is($out, '', 'and prints no environment');
 ok(!-e "$tmp/half", 'its directory is gone');
-is(psql_value("SELECT count(*) FROM pg_database"), $before, 'its database is gone');
+is(fixture_dbs($half // 'none'), 0, 'its database is gone');
 
 # a conninfo the server refuses
 ($rc, undef, $err) = prefsctl('--db', 'host=/nonexistent-socket-dir dbname=x', 'fixture', 'create', '--dir', "$tmp/nodb");
