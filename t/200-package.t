@@ -219,6 +219,21 @@ my $log = slurp("$root/logs/error.log");
 unlike($log, qr/\[(error|alert|crit|emerg)\]/, 'nothing in the error log');
 stop_nginx();
 
+# a user's suite as docs/testing.md runs it: the packaged example, the
+# packaged bundled runner, the packaged module, the fixture's environment
+{
+    my $user = "$root/user";
+    make_path("$user/t");
+    my $example = "/usr/share/doc/$PKG/examples/t/prefs-example.t";
+    system('cp', $example, "$user/t/") == 0 or die "cp $example: $?";
+    local @ENV{keys %env} = values %env;
+    local $ENV{TEST_NGINX_BINARY} = '/usr/sbin/nginx';
+    delete local @ENV{qw(PERL5LIB TEST_NGINX_SERVROOT)};
+    local $ENV{TEST_NGINX_RANDOMIZE} = 1;
+    my ($r, $o) = sh("cd '$user' && prove -I /usr/share/ngx-prefs/test-lib t/");
+    is($r, 0, 'the packaged example suite passes with the packaged runner and module') or diag($o);
+}
+
 # --- purging ----------------------------------------------------------------------
 
 ($rc, $out) = sh("/usr/bin/prefsctl fixture drop '$fx_dir'");
