@@ -1,6 +1,7 @@
 # tools/prefsctl fixture create / drop: a throwaway database for a user's
 # Test::Nginx suite (docs/testing.md), what it prints, what it refuses, and
-# that a failed create and a drop leave nothing behind.  The example suite
+# that a failed create and a drop leave nothing behind; Test::Nginx::Prefs
+# (tools/perl) in that fixture.  The example suite
 # that runs in such a fixture is examples/t/ (scripts/test.sh runs it).
 use strict;
 use warnings;
@@ -86,6 +87,37 @@ like($conf, qr/^prefs_secret_key \Q$dir\E\/secret\.key;$/m, 'and the key file');
     local $ENV{TEST_NGINX_PREFS_DATABASE} = $env->{PREFS_DATABASE};
     is(psql_value("SELECT count(*) FROM prefs_user_secret s JOIN prefs_user u USING (user_id) WHERE u.user_name = 'fixer'"),
        1, 'the user has one secret');
+}
+
+# --- Test::Nginx::Prefs in the fixture's environment ---------------------------------
+
+{
+    require lib;
+    lib->import("$top/tools/perl");
+    require Test::Nginx::Prefs;
+    my $module = $ENV{TEST_NGINX_LOAD_MODULES};    # make test SANITIZE=1's, say
+    local @ENV{keys %$env} = values %$env;
+    local $ENV{TEST_NGINX_LOAD_MODULES} = $module if $module;
+    local $ENV{TEST_NGINX_BINARY} = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
+    require Time::Local;
+    my $t = Time::Local::timegm(0, 0, 0, 6, 11, 2026);    # 2026-12-06T00:00:00Z
+    for my $alg (qw(SHA256 SHA384 SHA512)) {
+        local $ENV{PNAUTH_SECRET} = $env->{TEST_NGINX_PREFS_SECRET};
+        my $pn = `'$top/tools/pnauth' FixCo fixer - --alg $alg --time 2026-12-06T00:00:00Z 2>&1` =~ s/\n\z//r;
+        is(Test::Nginx::Prefs::sign(time => $t, alg => $alg), $pn, "sign() agrees with tools/pnauth ($alg)");
+    }
+    like(Test::Nginx::Prefs::sign(time => $t, skew => -60), qr{Credential=fixer/2026-12-05T23:59:00 },
+         'skew moves the timestamp');
+    ok(!eval { Test::Nginx::Prefs::sign(alg => 'MD5'); 1 }, 'an unknown alg dies');
+    {
+        delete local $ENV{TEST_NGINX_PREFS_SECRET};
+        ok(!eval { Test::Nginx::Prefs::sign(); 1 }, 'without the fixture\'s secret, sign() dies');
+        like($@, qr/TEST_NGINX_PREFS_SECRET is not set/, 'naming the variable');
+    }
+    like(Test::Nginx::Prefs::oauth_token(), qr/^[A-Za-z0-9_-]{43,}$/,
+         'oauth_token(): a token from an nginx of its own');
+    ok(!eval { Test::Nginx::Prefs::oauth_token(client_secret => 'wrong'); 1 }, 'a wrong client secret dies');
+    like($@, qr/invalid_client/, 'with the server\'s answer');
 }
 
 # --- refusals: nothing made ------------------------------------------------------
