@@ -39,6 +39,12 @@ plan skip_all => 'the package test installs into the system: it runs as root onl
     unless $> == 0;
 plan skip_all => "the package test needs $_ (make deps installs it)"
     for grep { !have($_) } qw(dpkg dpkg-query dpkg-buildpackage dh_nginx);
+# one package test on the machine at a time (two checkouts' make test): the
+# second waits for the first to have purged the package
+use Fcntl qw(:flock);
+open(my $machine_lock, '>', '/var/lock/ngx-prefs-package-test.lock') or die "lock file: $!";
+flock($machine_lock, LOCK_EX) or die "flock: $!";
+
 plan skip_all => "$PKG is installed on this machine: the test would replace and purge it, so it leaves it alone"
     if pkg_known();
 plan skip_all => '/usr/sbin/nginx (the stock nginx) is missing'
