@@ -11,6 +11,10 @@
 # already (an operator's installation is left alone); otherwise it skips,
 # saying why.  Whatever fails, the package is purged and the nginx stopped
 # on the way out.
+#
+# prefs-test: exclusive (scripts/test.sh runs it alone): building the
+# package keeps both cores busy for a minute, which the timing checks of
+# the suites beside it would feel.
 use strict;
 use warnings;
 use lib 't';
