@@ -256,35 +256,6 @@ ngx_prefs_http_read_body(ngx_http_request_t *r, size_t max, ngx_str_t *body)
 }
 
 
-/*
- * An integer query argument: *value is def when it is absent; NGX_DECLINED
- * when it is not a number within [min, max] (a 400 for the caller).
- */
-
-ngx_int_t
-ngx_prefs_http_query_arg(ngx_http_request_t *r, const char *name,
-    ngx_int_t min, ngx_int_t max, ngx_int_t def, ngx_int_t *value)
-{
-    ngx_int_t  n;
-    ngx_str_t  v;
-
-    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &v) != NGX_OK) {
-        *value = def;
-        return NGX_OK;
-    }
-
-    n = ngx_atoi(v.data, v.len);
-
-    if (n == NGX_ERROR || n < min || n > max) {
-        return NGX_DECLINED;
-    }
-
-    *value = n;
-
-    return NGX_OK;
-}
-
-
 ngx_int_t
 ngx_prefs_http_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *fmt, ...)

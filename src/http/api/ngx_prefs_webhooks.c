@@ -80,6 +80,7 @@ ngx_prefs_webhooks_list(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
     char                  *id;
     ngx_str_t              v;
+    ngx_int_t              rc;
     ngx_prefs_db_query_t  *q;
 
     id = NULL;
@@ -92,10 +93,10 @@ ngx_prefs_webhooks_list(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
                                         &ctx->args[0]);
         }
 
-    } else if (ngx_http_arg(r, (u_char *) "subscriptionId", 14, &v)
-               == NGX_OK)
+    } else if ((rc = ngx_prefs_api_arg(ctx, "subscriptionId", &v))
+               != NGX_DECLINED)
     {
-        if (ngx_prefs_api_id(&v) == 0) {
+        if (rc != NGX_OK || ngx_prefs_api_id(&v) == 0) {
             return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                         "subscriptionId must be a positive "
                                         "integer");
