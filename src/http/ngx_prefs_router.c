@@ -18,7 +18,8 @@
  *             documented messages, repeated failures for a user name 429
  *   route     the table of src/http/api/ngx_prefs_routes.c: 404 or 405
  *             when nothing matches, 403 when the user's groups lack the
- *             route's permission
+ *             route's permission; every route but the configuration's
+ *             answers with Cache-Control: no-store
  */
 
 
@@ -330,6 +331,20 @@ ngx_prefs_router_route(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         }
 
         ctx->route = rt;
+
+        /*
+         * Answers with personal data (profiles, preferences, events, users,
+         * webhook subscriptions and their secrets, deliveries) are not
+         * kept by caches; the configuration's keep their ETags and 304s.
+         */
+
+        if (!(rt->perm & (NGX_PREFS_PERM_CONFIGURATION_READ
+                          |NGX_PREFS_PERM_CONFIGURATION_WRITE))
+            && ngx_prefs_http_header(r, "Cache-Control", "no-store", 0)
+               != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
 
         return rt->handler(r, ctx);
     }
