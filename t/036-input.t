@@ -4,7 +4,10 @@
 # are not UTF-8 refused with 400 before anything runs, a name given twice
 # in any letter case refused with 400 naming it, names matched without
 # regard to case, and messages that quote the request escaped.  Also
-# "Accept-Language: null": no preference, as without the header.
+# "Accept-Language: null": no preference, as without the header.  And
+# names as they enter (user names, configuration keys): taken in NFC,
+# refused with a format character (U+200B, U+202E, ...) or a space that is
+# not U+0020 (user names: no white space at all).
 use lib 't';
 use Test::Nginx::Socket 'no_plan';
 use PrefsTest;
@@ -16,6 +19,12 @@ api_account('QueryCo');
 api_user('QueryCo', 'admin', 'Administrators');
 api_user('QueryCo', 'jane', 'ReadOnly');
 api_user('QueryCo', 'john', 'ReadOnly');
+our $jane_id = psql_value("SELECT user_id FROM prefs_user JOIN prefs_account USING (account_id)"
+                          . " WHERE client_id = 'QueryCo' AND user_name = 'jane'");
+our $users = "SELECT count(*) || ' ' || string_agg(user_name, ',' ORDER BY user_id) FROM prefs_user"
+           . " JOIN prefs_account USING (account_id) WHERE client_id = 'QueryCo'";
+our $tags = "SELECT count(*) || ' ' || coalesce(string_agg(key, ',' ORDER BY item_id), '') FROM prefs_config_item"
+          . " JOIN prefs_account USING (account_id) WHERE client_id = 'QueryCo' AND kind = 'Tag'";
 PrefsTest::api_config_import('QueryCo', {
     Locales => [ { LocaleId => 'en-US', Name => 'English', IsDefault => $T },
                  { LocaleId => 'de-DE', Name => 'Deutsch' },
@@ -30,6 +39,7 @@ PrefsTest::api_config_import('QueryCo', {
         { ProgramId => 'OFFERS', Name => 'Offers', DisplayOrder => 2 } ] });
 
 sub main::reader { PrefsTest::auth('QueryCo', 'admin') . join '', map { "$_\n" } @_ }
+sub main::writer { PrefsTest::auth('QueryCo', 'admin') . "Content-Type: application/json\n" }
 
 api_blocks();
 run_tests();
@@ -248,6 +258,92 @@ main::reader('Accept-Language: de-DE')
 --- error_code: 200
 --- response_headers
 Content-Language: de-DE
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 15: a user name with a format character or a space other than U+0020 is 400; nothing is written
+--- request eval
+[ map { "POST /Profiles/v4/QueryCo/Users\n{\"UserName\":\"$_\"}" }
+  'admin\u200b', 'adm\u00a0in', '\u202eadmin', 'admin\u2060', 'admin\ufeff', 'ad\u3000min', 'admin\u00ad' ]
+--- more_headers eval
+[ map { main::writer() } 1 .. 7 ]
+--- error_code eval
+[ (400) x 7 ]
+--- response_body_like eval
+[ (qr/^\{"Message":"A value is invalid: UserName must not hold invisible format or control characters/) x 1,
+  qr/UserName must not hold white space/, qr/UserName must not hold invisible/, qr/UserName must not hold invisible/,
+  qr/UserName must not hold invisible/, qr/UserName must not hold white space/, qr/UserName must not hold invisible/ ]
+--- sql_unchanged eval
+$::users
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 16: and at PUT Users/{id}
+--- request eval
+"PUT /Profiles/v4/QueryCo/Users/$::jane_id\n" . '{"UserName":"jane\u200b"}'
+--- more_headers eval
+main::writer()
+--- error_code: 400
+--- response_json eval
+{ Message => qr/UserName must not hold invisible format/ }
+--- sql_unchanged eval
+$::users
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 17: a user name is stored in NFC: a decomposed name is its composed form, and then taken
+--- request eval
+[ "POST /Profiles/v4/QueryCo/Users\n" . '{"UserName":"rene\u0301.nfc"}',
+  "POST /Profiles/v4/QueryCo/Users\n" . '{"UserName":"ren\u00e9.nfc"}' ]
+--- more_headers eval
+[ main::writer(), main::writer() ]
+--- error_code eval
+[ 201, 409 ]
+--- sql
+SELECT user_name = E'ren\u00e9.nfc', user_name IS NFC NORMALIZED FROM prefs_user JOIN prefs_account USING (account_id)
+ WHERE client_id = 'QueryCo' AND user_name LIKE 'ren%.nfc'
+--- sql_result
+t|t
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 18: a configuration key with a format character or a non-ASCII space is 400; nothing is written
+--- request eval
+[ map { "POST /Profiles/v4/QueryCo/Tags\n{\"Name\":\"$_\"}" } 'Early\u00a0Adopter', 'VIP\u200b', '\u202eVIP', 'V\u2028IP' ]
+--- more_headers eval
+[ map { main::writer() } 1 .. 4 ]
+--- error_code eval
+[ (400) x 4 ]
+--- response_body_like eval
+[ qr/Name must not hold spaces other than U\+0020/, qr/Name must not hold invisible format/,
+  qr/Name must not hold invisible format/, qr/Name must not hold spaces other than U\+0020/ ]
+--- sql_unchanged eval
+$::tags
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 19: a configuration key is stored in NFC; U+0020 inside stays allowed
+--- request eval
+[ "POST /Profiles/v4/QueryCo/Tags\n" . '{"Name":"Cafe\u0301 Club"}', "POST /Profiles/v4/QueryCo/Tags\n" . '{"Name":"Caf\u00e9 Club"}' ]
+--- more_headers eval
+[ main::writer(), main::writer() ]
+--- error_code eval
+[ 201, 409 ]
+--- sql
+SELECT key = E'Caf\u00e9 Club' FROM prefs_config_item JOIN prefs_account USING (account_id)
+ WHERE client_id = 'QueryCo' AND kind = 'Tag' AND key LIKE 'Caf%'
+--- sql_result
+t
 --- no_error_log
 [error]
 [alert]
