@@ -131,6 +131,7 @@ typedef enum {
     NGX_PREFS_COL_HAS_MORE,
     NGX_PREFS_COL_CREATED,
     NGX_PREFS_COL_DROPPED,
+    NGX_PREFS_COL_AUTH_OPTIONS,
 
     NGX_PREFS_COL_MAX
 } ngx_prefs_col_e;
