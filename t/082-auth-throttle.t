@@ -156,6 +156,12 @@ my $secretB = make_user($acctB, 'admin', 'Administrators');
     is($st, 200, 'the owner of a cached secret is still served from that source');
     ($st) = users_from($ng, '127.0.0.6', $acctA, pnauth($acctA, 'junk1', 'x'));
     is($st, 401, 'another source is not locked');
+
+    # stale timestamps say nothing of a name, but count for the source
+    @codes = map { (users_from($ng, '127.0.0.7', $acctA, pnauth($acctA, "stale$_", 'x', ts => '2020-01-01T00:00:00')))[0] } 1 .. 5;
+    is_deeply(\@codes, [(401) x 5], 'five junk names with stale timestamps are 401s');
+    ($st) = users_from($ng, '127.0.0.7', $acctA, pnauth($acctA, 'stale6', 'x'));
+    is($st, 429, 'and lock their source: no more queries for its junk names');
     $ng->stop;
 }
 

@@ -53,6 +53,11 @@
 /* the longest failure key: "u", source length, source, cache key */
 #define NGX_PREFS_AUTH_FAIL_KEY    255
 
+/* what ngx_prefs_auth_hmac_fail() does */
+#define NGX_PREFS_AUTH_LOOK          0
+#define NGX_PREFS_AUTH_COUNT         1
+#define NGX_PREFS_AUTH_COUNT_SOURCE  2
+
 /* a full zone is logged at most this often, per worker */
 #define NGX_PREFS_AUTH_FULL_LOG    60000
 
@@ -424,7 +429,9 @@ ngx_prefs_auth_failed(ngx_http_prefs_main_conf_t *pmcf, ngx_str_t *key)
  * PNAUTHINFO3 failures are counted twice: per source address ("s"), and
  * per user name from that address ("u").  So a flood of bad signatures
  * or junk names locks its own source, never the name for everyone.
- * count: a failure to count, else only a look.  The seconds the user from
+ * count: a failure to count (NGX_PREFS_AUTH_COUNT), one of the source
+ * only (NGX_PREFS_AUTH_COUNT_SOURCE: a timestamp out of the window, which
+ * says nothing of the name), else only a look.  The seconds the user from
  * this source, or the source, is locked for; *source set when it is the
  * source.
  */
@@ -455,7 +462,7 @@ ngx_prefs_auth_hmac_fail(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 
     ngx_shmtx_lock(&pmcf->shpool->mutex);
 
-    if (pmcf->auth.max_failures) {
+    if (pmcf->auth.max_failures && count != NGX_PREFS_AUTH_COUNT_SOURCE) {
         left = count
                ? ngx_prefs_auth_fail_count_locked(pmcf, &ukey,
                                                   pmcf->auth.max_failures)
@@ -1056,7 +1063,7 @@ ngx_prefs_auth_request(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     }
 
     if (ctx->auth_rc == PREFS_AUTH_OK && ctx->auth.kind == PREFS_AUTH_HMAC) {
-        wait = ngx_prefs_auth_hmac_fail(r, ctx, 0, &source);
+        wait = ngx_prefs_auth_hmac_fail(r, ctx, NGX_PREFS_AUTH_LOOK, &source);
 
         /*
          * A source that keeps failing costs no more queries (a flood of
@@ -1290,6 +1297,15 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                       "prefs auth: timestamp %*s is %s",
                       ctx->auth.ts_len, ctx->auth.ts,
                       rc == PREFS_AUTH_TOO_OLD ? "too old" : "in the future");
+
+        /*
+         * Counted for the source only: else junk names with stale
+         * timestamps would cost a query each and never be throttled.
+         */
+
+        (void) ngx_prefs_auth_hmac_fail(r, ctx, NGX_PREFS_AUTH_COUNT_SOURCE,
+                                        &source);
+
         return ngx_prefs_auth_unauthorized(r, prefs_auth_message(rc));
     }
 
@@ -1335,7 +1351,7 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     if (!fresh) {
         /* a locked name or source gets no query for its wrong guesses */
 
-        wait = ngx_prefs_auth_hmac_fail(r, ctx, 0, &source);
+        wait = ngx_prefs_auth_hmac_fail(r, ctx, NGX_PREFS_AUTH_LOOK, &source);
 
         if (wait) {
             return ngx_prefs_auth_throttle_answer(r, ctx, wait, source);
@@ -1424,7 +1440,7 @@ ngx_prefs_auth_refuse(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                   "prefs auth: user \"%*s\" of \"%V\" refused: %s",
                   ctx->auth.user_len, ctx->auth.user, &ctx->client_id, why);
 
-    wait = ngx_prefs_auth_hmac_fail(r, ctx, 1, &source);
+    wait = ngx_prefs_auth_hmac_fail(r, ctx, NGX_PREFS_AUTH_COUNT, &source);
 
     if (wait) {
         return ngx_prefs_auth_throttle_answer(r, ctx, wait, source);
