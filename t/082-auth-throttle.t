@@ -244,16 +244,19 @@ my $secretB = make_user($acctB, 'admin', 'Administrators');
     ok($full >= 1 && $full <= 2, "the full zone is logged once a worker ($full)");
 
     # the last free slots of the zone's smallest pages go first
-    my (@codes, $body);
+    my (@codes, @sent, $body);
     for (1 .. 200) {
+        my $auth = pnauth($once, 'admin', $secretO, ts => ts_ms());
         my ($c, undef, $b) = req_from($ng, '127.0.0.1', path => "/Profiles/v4/$once/Users",
-            headers => { Authorization => pnauth($once, 'admin', $secretO, ts => ts_ms()) });
+            headers => { Authorization => $auth });
         push @codes, $c;
+        push @sent, $auth;
         $body = $b;
         last if $c != 200;
     }
     is($codes[-1], 503, 'a once-only account fails closed when the replay cache has no room (after '
-                        . (@codes - 1) . ' more)');
+                        . (@codes - 1) . ' more)')
+        or diag join("\n", @sent[-3 .. -1], grep { /thrOnce/ } split /^/, $ng->error_log);
     like($body, qr/replay cache is full/, 'saying why');
     my ($st2) = req_from($ng, '127.0.0.1', path => "/Profiles/v4/$once/Users",
         headers => { Authorization => pnauth($once, 'admin', $secretO, ts => ts_ms()) });

@@ -53,6 +53,11 @@
 /* the longest failure key: "u", source length, source, cache key */
 #define NGX_PREFS_AUTH_FAIL_KEY    255
 
+/* what ngx_prefs_auth_authorize() decided, beside its answer */
+#define NGX_PREFS_AUTH_ANSWERED      0
+#define NGX_PREFS_AUTH_GRANTED       1
+#define NGX_PREFS_AUTH_ASK           2
+
 /* what ngx_prefs_auth_hmac_fail() does */
 #define NGX_PREFS_AUTH_LOOK          0
 #define NGX_PREFS_AUTH_COUNT         1
@@ -93,7 +98,8 @@ typedef struct {
 
 static void ngx_prefs_auth_done(ngx_prefs_db_query_t *q);
 static ngx_int_t ngx_prefs_auth_authorize(ngx_http_request_t *r,
-    ngx_prefs_api_ctx_t *ctx, ngx_prefs_auth_entry_t *e, ngx_uint_t fresh);
+    ngx_prefs_api_ctx_t *ctx, ngx_prefs_auth_entry_t *e, ngx_uint_t fresh,
+    ngx_uint_t *verdict);
 static ngx_int_t ngx_prefs_auth_unseal(ngx_http_request_t *r,
     ngx_prefs_auth_entry_t *e, u_char *list, size_t len);
 static ngx_int_t ngx_prefs_auth_refuse(ngx_http_request_t *r,
@@ -806,8 +812,10 @@ ngx_prefs_auth_replay_claim(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
             goto done;
         }
 
-        /* a signature past its window is refused as too old anyway */
+        /* ended, not yet freed: claimed again, as if new */
         rp->expires_ms = ctx->auth.ts_ms + e->window_ms;
+        ngx_queue_remove(&rp->queue);
+        ngx_queue_insert_head(&pmcf->sh->replay_queue, &rp->queue);
         goto done;
     }
 
@@ -1001,7 +1009,7 @@ ngx_prefs_auth_request(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     time_t                       wait;
     ngx_int_t                    rc;
     ngx_str_t                   *h;
-    ngx_uint_t                   source;
+    ngx_uint_t                   source, verdict;
     ngx_prefs_stmt_e             stmt;
     ngx_prefs_db_query_t        *q;
     ngx_prefs_auth_entry_t      *e;
@@ -1049,9 +1057,13 @@ ngx_prefs_auth_request(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 
     e = ngx_prefs_auth_cache_get(&ctx->cache_key);
     if (e) {
-        rc = ngx_prefs_auth_authorize(r, ctx, e, 0);
+        rc = ngx_prefs_auth_authorize(r, ctx, e, 0, &verdict);
 
-        if (rc != NGX_AGAIN) {
+        if (verdict == NGX_PREFS_AUTH_GRANTED) {
+            return ctx->authorized(r, ctx);
+        }
+
+        if (verdict == NGX_PREFS_AUTH_ANSWERED) {
             return rc;
         }
 
@@ -1111,6 +1123,7 @@ ngx_prefs_auth_done(ngx_prefs_db_query_t *q)
     ngx_int_t                    rc;
     PGresult                    *res;
     ngx_str_t                    options;
+    ngx_uint_t                   verdict;
     ngx_msec_t                   ttl;
     ngx_http_request_t          *r = q->data;
     ngx_prefs_api_ctx_t         *ctx;
@@ -1198,7 +1211,11 @@ ngx_prefs_auth_done(ngx_prefs_db_query_t *q)
         return;
     }
 
-    rc = ngx_prefs_auth_authorize(r, ctx, e, 1);
+    rc = ngx_prefs_auth_authorize(r, ctx, e, 1, &verdict);
+
+    if (verdict == NGX_PREFS_AUTH_GRANTED) {
+        rc = ctx->authorized(r, ctx);
+    }
 
     ngx_prefs_http_finalize(r, rc);
 }
@@ -1246,11 +1263,17 @@ ngx_prefs_auth_unseal(ngx_http_request_t *r, ngx_prefs_auth_entry_t *e,
 }
 
 
-/* NGX_AGAIN: a cached entry refused the credential, ask the database */
+/*
+ * Judges the credential on an entry.  *verdict: ANSWERED (the request is
+ * answered, rc is what the answer returned), GRANTED (ctx names the user:
+ * the caller runs ctx->authorized, so that nothing the route returns is
+ * taken for a verdict), or ASK (a cached entry refused the credential:
+ * ask the database).
+ */
 
 static ngx_int_t
 ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
-    ngx_prefs_auth_entry_t *e, ngx_uint_t fresh)
+    ngx_prefs_auth_entry_t *e, ngx_uint_t fresh, ngx_uint_t *verdict)
 {
     int                          rc;
     time_t                       wait;
@@ -1258,6 +1281,8 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_uint_t                   i, source;
     ngx_time_t                  *tp;
     prefs_auth_binding_t         binding;
+
+    *verdict = NGX_PREFS_AUTH_ANSWERED;
 
     if (e->account_id <= 0) {
         return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
@@ -1280,7 +1305,8 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     if (ctx->auth.kind == PREFS_AUTH_BEARER) {
         if (e->user_id <= 0 || !e->active || e->token_expires_ms <= now) {
             if (!fresh && e->user_id <= 0) {
-                return NGX_AGAIN;
+                *verdict = NGX_PREFS_AUTH_ASK;
+                return NGX_OK;
             }
 
             return ngx_prefs_auth_refuse(r, ctx, "unknown or expired token",
@@ -1357,7 +1383,8 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
             return ngx_prefs_auth_throttle_answer(r, ctx, wait, source);
         }
 
-        return NGX_AGAIN;
+        *verdict = NGX_PREFS_AUTH_ASK;
+        return NGX_OK;
     }
 
     return ngx_prefs_auth_refuse(r, ctx, "signature does not match", NULL);
@@ -1406,7 +1433,9 @@ authorized:
     *ngx_sprintf((u_char *) ctx->account_text, "%L", e->account_id) = '\0';
     *ngx_sprintf((u_char *) ctx->user_text, "%L", e->user_id) = '\0';
 
-    return ctx->authorized(r, ctx);
+    *verdict = NGX_PREFS_AUTH_GRANTED;
+
+    return NGX_OK;
 }
 
 
