@@ -122,10 +122,10 @@ prefs_auth_parse(const char *value, size_t len, prefs_auth_t *out)
  * Parameters are separated by white space, as the reference shows, or
  * by a comma with optional white space, as RFC 7235 auth-param lists
  * are.  Names are case-insensitive (RFC 7235), values are not quoted,
- * each parameter appears once and no other is allowed.  Credential and
- * Signature are the reference's; Binding=request (ours) says that the
- * signature covers the request as well (prefs_hmac_sign_request()).  So a user name
- * cannot hold white space or a comma.
+ * each parameter appears once and no other is allowed.  So a user name
+ * cannot hold white space or a comma.  Credential and Signature are the
+ * reference's; Binding=request (ours) says that the signature covers the
+ * request as well (prefs_hmac_sign_request()).
  */
 
 static int
