@@ -9,15 +9,17 @@
  *
  * A request's credential (PNAUTHINFO3 or a bearer token) and clientId are
  * looked up in the cache or in one query; an unknown clientId is 404, a
- * bad credential 401 with the documented messages, repeated failures for a
- * user name 429.  An authenticated request goes on to ctx->authorized.
+ * bad credential 401 with the documented messages, repeated failures 429.
+ * An authenticated request goes on to ctx->authorized.
  *
  * A per-worker cache maps a credential (an account and user name for
  * PNAUTHINFO3, an account and token hash for a bearer token) to what the
  * database said of it, secrets unsealed, for prefs_auth_cache_time; a
  * steady stream of signed requests costs no round trip to authenticate.
  * A deactivated user stops working when its entry expires; a deleted one
- * at once, on every worker (ngx_prefs_auth_cache_stale()).
+ * at once, on every worker (ngx_prefs_auth_cache_stale()).  That a user
+ * name does not exist is kept briefly (prefs_auth_unknown_user_time), in
+ * at most half the entries.
  *
  * Failed attempts are counted in the shared zone, so that every worker
  * sees them, per source address and per user name from that address: past
