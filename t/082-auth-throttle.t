@@ -40,10 +40,18 @@ sub users_from {
     return ($st, $h, eval { decode_json($b) } || {});
 }
 
-# now, to the millisecond: each signature its own
+# now, to the millisecond, and never the same twice: each signature its
+# own (a request can take less than a millisecond)
+my $last_ts = '';
 sub ts_ms {
-    my $t = time;
-    return POSIX::strftime('%Y-%m-%dT%H:%M:%S', gmtime int $t) . sprintf('.%03d', ($t - int $t) * 1000);
+    my $ts;
+    while (1) {
+        my $t = time;
+        $ts = POSIX::strftime('%Y-%m-%dT%H:%M:%S', gmtime int $t) . sprintf('.%03d', ($t - int $t) * 1000);
+        last if $ts ne $last_ts;
+        Time::HiRes::sleep(0.0005);
+    }
+    return $last_ts = $ts;
 }
 
 # the queries all workers have sent (each copies its counters every second)

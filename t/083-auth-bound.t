@@ -22,10 +22,18 @@ my $ng = PrefsTest::start_nginx(name => 'bound', workers => 2,
 my $acct = make_account('bound');
 my $secret = make_user($acct, 'admin', 'Administrators');
 
-# now, to the millisecond: each signature its own
+# now, to the millisecond, and never the same twice: each signature its
+# own (a request can take less than a millisecond)
+my $last_ts = '';
 sub ts_ms {
-    my $t = time;
-    return POSIX::strftime('%Y-%m-%dT%H:%M:%S', gmtime int $t) . sprintf('.%03d', ($t - int $t) * 1000);
+    my $ts;
+    while (1) {
+        my $t = time;
+        $ts = POSIX::strftime('%Y-%m-%dT%H:%M:%S', gmtime int $t) . sprintf('.%03d', ($t - int $t) * 1000);
+        last if $ts ne $last_ts;
+        Time::HiRes::sleep(0.0005);
+    }
+    return $last_ts = $ts;
 }
 
 sub call {
