@@ -21,11 +21,14 @@
 #include "ngx_prefs_router.h"
 #include "ngx_prefs_snap.h"
 #include "ngx_prefs_status.h"
+#include "ngx_prefs_exporter.h"
+#include "ngx_prefs_vars.h"
 #include "ngx_prefs_routes.h"
 #include "ngx_prefs_helper.h"
 #include "ngx_prefs_whclient.h"
 #include "prefs_auth.h"
 #include "prefs_keyfile.h"
+#include "prefs_url.h"
 
 
 static ngx_int_t ngx_http_prefs_handler(ngx_http_request_t *r);
@@ -52,6 +55,8 @@ static char *ngx_http_prefs_check_ttl(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_prefs_check_realm(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_prefs_check_public_url(ngx_conf_t *cf, void *post,
+    void *data);
 static char *ngx_http_prefs_webhook_retries(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_prefs_check_response_max(ngx_conf_t *cf, void *post,
@@ -71,6 +76,7 @@ static ngx_conf_enum_t  ngx_http_prefs_api_types[] = {
     { ngx_string("v3"), NGX_HTTP_PREFS_API_V3 },
     { ngx_string("v3_async"), NGX_HTTP_PREFS_API_V3_ASYNC },
     { ngx_string("oauth"), NGX_HTTP_PREFS_API_OAUTH },
+    { ngx_string("metrics"), NGX_HTTP_PREFS_API_METRICS },
     { ngx_null_string, 0 }
 };
 
@@ -137,6 +143,11 @@ static ngx_conf_post_t  ngx_http_prefs_ttl_post = {
 
 static ngx_conf_post_t  ngx_http_prefs_realm_post = {
     ngx_http_prefs_check_realm
+};
+
+
+static ngx_conf_post_t  ngx_http_prefs_public_url_post = {
+    ngx_http_prefs_check_public_url
 };
 
 
@@ -303,6 +314,13 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       offsetof(ngx_http_prefs_main_conf_t, auth.realm),
       &ngx_http_prefs_realm_post },
 
+    { ngx_string("prefs_public_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_prefs_loc_conf_t, public_url),
+      &ngx_http_prefs_public_url_post },
+
     { ngx_string("prefs_max_body"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -426,7 +444,7 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_prefs_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_prefs_vars_add,                    /* preconfiguration */
     ngx_http_prefs_postconfiguration,      /* postconfiguration */
 
     ngx_http_prefs_create_main_conf,       /* create main configuration */
@@ -474,6 +492,9 @@ ngx_http_prefs_handler(ngx_http_request_t *r)
     case NGX_HTTP_PREFS_API_OAUTH:
         return ngx_prefs_oauth_handler(r);
 
+    case NGX_HTTP_PREFS_API_METRICS:
+        return ngx_prefs_exporter_handler(r);
+
     default:
         return ngx_prefs_router_handler(r);
     }
@@ -502,6 +523,7 @@ ngx_http_prefs_create_main_conf(ngx_conf_t *cf)
      *
      *     pmcf->shm_zone = NULL;
      *     pmcf->sh = NULL;
+     *     pmcf->metrics = 0;
      */
 
     pmcf->helper.spool = NGX_CONF_UNSET_PTR;
@@ -672,6 +694,7 @@ ngx_http_prefs_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               prev->db.queue_timeout, 5000);
     ngx_conf_merge_msec_value(conf->db.keepalive_timeout,
                               prev->db.keepalive_timeout, 60000);
+    ngx_conf_merge_str_value(conf->public_url, prev->public_url, "");
 
     if (conf->api == NGX_HTTP_PREFS_API_NONE) {
         return NGX_CONF_OK;
@@ -723,13 +746,18 @@ ngx_http_prefs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (plcf->api == NGX_HTTP_PREFS_API_NONE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid value \"%V\", it must be one of "
-                           "\"status\", \"v4\", \"v3\", \"v3_async\" "
-                           "or \"oauth\"", &value[1]);
+                           "\"status\", \"v4\", \"v3\", \"v3_async\", "
+                           "\"oauth\" or \"metrics\"", &value[1]);
         return NGX_CONF_ERROR;
     }
 
     plcf->api_file = cf->conf_file->file.name.data;
     plcf->api_line = cf->conf_file->line;
+
+    if (plcf->api == NGX_HTTP_PREFS_API_METRICS) {
+        pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_prefs_module);
+        pmcf->metrics = 1;
+    }
 
     if (plcf->api == NGX_HTTP_PREFS_API_V4
         || plcf->api == NGX_HTTP_PREFS_API_V3
@@ -838,6 +866,34 @@ ngx_http_prefs_check_realm(ngx_conf_t *cf, void *post, void *data)
         {
             return "must not hold quotes, backslashes or control characters";
         }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* "https://prefs.example.com[:port]": a scheme and an authority, no more */
+
+static char *
+ngx_http_prefs_check_public_url(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t    *url = data;
+    u_char       *p, *end;
+    prefs_url_t   u;
+
+    if (url->len && url->data[url->len - 1] == '/') {
+        url->len--;
+    }
+
+    if (prefs_url_parse((char *) url->data, url->len, &u) != PREFS_URL_OK) {
+        return "must be an http or https URL: a scheme, a host and a port";
+    }
+
+    p = (u_char *) ngx_strstr(url->data, "://") + 3;
+    end = url->data + url->len;
+
+    if (ngx_strlchr(p, end, '/') || ngx_strlchr(p, end, '?')) {
+        return "must be only a scheme, a host and a port, without a path";
     }
 
     return NGX_CONF_OK;
@@ -1022,14 +1078,34 @@ static ngx_int_t
 ngx_http_prefs_postconfiguration(ngx_conf_t *cf)
 {
     ngx_str_t                    name;
+    ngx_http_handler_pt         *h;
+    ngx_http_core_main_conf_t   *cmcf;
     ngx_http_prefs_main_conf_t  *pmcf;
 
     pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_prefs_module);
 
     ngx_prefs_router_init(ngx_prefs_routes);
 
+    if (ngx_prefs_vars_init(cf, ngx_prefs_routes, NGX_PREFS_METRICS_ROUTES)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     if (pmcf->pools.nelts == 0) {
         return NGX_OK;
+    }
+
+    if (pmcf->metrics) {
+        /* without a metrics location, requests are not counted at all */
+        cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+        h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = ngx_prefs_exporter_log;
     }
 
     if (pmcf->auth.needs_key && pmcf->auth.key_file.data == NULL) {
@@ -1140,6 +1216,8 @@ ngx_http_prefs_init_process(ngx_cycle_t *cycle)
     {
         return NGX_OK;
     }
+
+    ngx_prefs_metrics_attach(pmcf->metrics ? &pmcf->sh->metrics : NULL);
 
     if (ngx_prefs_db_init_process(cycle, &pmcf->pools) != NGX_OK) {
         return NGX_ERROR;

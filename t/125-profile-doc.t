@@ -56,7 +56,7 @@ my $out = q1(q{SELECT row_to_json(r) FROM prefs_profile_create(CAST(:'a' AS bigi
     PhoneNumbers => [{ Number => '+15550100200', Type => 'Mobile', IsMobile => JSON::PP::true }],
     ProfilePreferences => [{ FilterId => 'NewsletterEmail', ContactPoint => 'ann@example.com',
                              PreferenceType => 1 }],
-    Consents => [{ TypeName => 'Marketing', Version => '2.0', Status => 'Granted' }] }));
+    Consents => [{ ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1 }] }));
 my $P = $J->decode($out)->{profile_id};
 ok($P, 'a profile') or diag $out;
 
@@ -73,7 +73,7 @@ my @changes = (
     [ 'an email', 'prefs_profile_update', { Emails => [{ Address => 'anna@work.example', Type => 'Work' }] } ],
     [ 'a phone', 'prefs_profile_update', { PhoneNumbers => [{ Number => '+15550100200', Type => 'Mobile', IsMobile => JSON::PP::false }] } ],
     [ 'a preference', 'prefs_profile_update', { ProfilePreferences => [{ FilterId => 'NewsletterEmail', ContactPoint => 'ann@example.com', PreferenceType => 2 }] } ],
-    [ 'a consent', 'prefs_profile_update', { Consents => [{ TypeName => 'Marketing', Version => '2.0', Status => 'Revoked' }] } ],
+    [ 'a consent', 'prefs_profile_update', { Consents => [{ ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 3 }] } ],
     [ 'custom fields', 'prefs_profile_update', { CustomFields => [{ Name => 'FavoriteCategory', Value => 'Kitchen' }] } ],
     [ 'groups and tags', 'prefs_profile_update', { Groups => [{ Type => 'Household', Name => 'Lees' }], Tags => ['VIP'] } ],
 );

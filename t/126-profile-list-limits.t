@@ -39,7 +39,7 @@ sub ::items {
                 Tags => { Name => 'VIP', IsActive => JSON::PP::false() },
                 ProfilePreferences => { FilterId => 'NewsletterEmail', ContactPoint => 'x@example.com',
                                         IsArchived => JSON::PP::true() },
-                Consents => { TypeName => 'Marketing', Version => '2.0', Status => 'Granted' });
+                Consents => { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1 });
     return encode_json({ $list => [ ($item{$list}) x $n ] });
 }
 

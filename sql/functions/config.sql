@@ -225,7 +225,9 @@ $$;
 
 
 -- The key of the kinds keyed by Name: 1..100 characters, no "/" (it goes in
--- a URL path), no control characters, no leading or trailing white space.
+-- a URL path), no control characters, no leading or trailing white space;
+-- in NFC, without format characters or spaces other than U+0020
+-- (prefs_name_nfc, prefs_name_problem in common.sql).
 CREATE OR REPLACE FUNCTION prefs_cfg_name(o jsonb, p_path text,
     p_field text)
 RETURNS jsonb
@@ -241,13 +243,16 @@ BEGIN
     IF jsonb_typeof(v) <> 'string' THEN
         PERFORM prefs_cfg_fail(at, 'must be a string');
     END IF;
-    s := v #>> '{}';
+    s := prefs_name_nfc(v #>> '{}');
     IF s = '' OR char_length(s) > 100 OR s ~ '[[:cntrl:]/]' OR s ~ '^\s|\s$'
     THEN
         PERFORM prefs_cfg_fail(at, 'must be 1 to 100 characters without "/", '
             'control characters or leading or trailing spaces');
     END IF;
-    RETURN v;
+    IF prefs_name_problem(s, true) IS NOT NULL THEN
+        PERFORM prefs_cfg_fail(at, prefs_name_problem(s, true));
+    END IF;
+    RETURN to_jsonb(s);
 END
 $$;
 
@@ -837,12 +842,13 @@ BEGIN
                          WITH ORDINALITY AS x(v, n)
         LOOP
             lp := ep || '.LocalizedFields[' || lf.j || ']';
-            PERFORM prefs_cfg_object(lf.v, lp, ARRAY['LocaleId', 'Name',
+            -- "Locale", as the reference's POST ConsentTypes body names it
+            PERFORM prefs_cfg_object(lf.v, lp, ARRAY['Locale', 'Name',
                 'Description', 'ConsentLanguage']);
-            l := prefs_cfg_locale(lf.v, lp, 'LocaleId', true);
-            lseen := prefs_cfg_once(lseen, l #>> '{}', lp || '.LocaleId');
+            l := prefs_cfg_locale(lf.v, lp, 'Locale', true);
+            lseen := prefs_cfg_once(lseen, l #>> '{}', lp || '.Locale');
             fields := fields || jsonb_build_array(jsonb_build_object(
-                'LocaleId', l,
+                'Locale', l,
                 'Name', prefs_cfg_text(lf.v, lp, 'Name', true, 100),
                 'Description',
                     prefs_cfg_text(lf.v, lp, 'Description', false, 1000),
@@ -1022,9 +1028,9 @@ LANGUAGE sql IMMUTABLE AS $$
                WITH ORDINALITY AS x(v, n)
         UNION ALL
         SELECT 8, x.n, y.n,
-               format('Versions[%s].LocalizedFields[%s].LocaleId',
+               format('Versions[%s].LocalizedFields[%s].Locale',
                       x.n - 1, y.n - 1),
-               'Locale', y.v ->> 'LocaleId'
+               'Locale', y.v ->> 'Locale'
           FROM jsonb_array_elements(CASE WHEN p_kind = 'ConsentType'
                                          THEN b -> 'Versions' END)
                WITH ORDINALITY AS x(v, n)

@@ -176,7 +176,9 @@ RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
                    END AS wildcard,
                    CASE split_part(p_type, '.', 1)
                    WHEN 'preference' THEN p_data->>'FilterId'
-                   WHEN 'consent' THEN p_data->>'TypeName'
+                   -- TypeName: consent events recorded before 021
+                   WHEN 'consent' THEN coalesce(p_data->>'ConsentType',
+                                                p_data->>'TypeName')
                    WHEN 'contacts' THEN p_data->>'Type'
                    WHEN 'group' THEN coalesce(p_data->>'Type',
                                               p_data->>'Name')

@@ -101,7 +101,7 @@ BEGIN
                 LEFT JOIN prefs_profile_email e ON e.email_id = pr.email_id
                 LEFT JOIN prefs_profile_phone ph ON ph.phone_id = pr.phone_id
                 WHERE pr.profile_id = p.profile_id), '[]'),
-            'Consents', coalesce((SELECT json_agg(prefs_data_consent_json(c)
+            'Consents', coalesce((SELECT json_agg(prefs_data_consent_read_json(c)
                     ORDER BY c.type_name, c.version, c.recorded_at, c.consent_id)
                 FROM prefs_consent c
                 WHERE c.profile_id = p.profile_id
@@ -189,22 +189,34 @@ END
 $$;
 
 
--- CustomerDate: absent is now; no offset is US Eastern; a date alone is
--- 00:00 ET for an opt-in, 23:59:59 ET for an opt-out.
-CREATE OR REPLACE FUNCTION prefs_data_customer_date(o jsonb, p_path text,
-    p_opt_out boolean)
+-- A date the customer gave (the reference's CustomerDate rules, which
+-- ConsentDate follows too): field p_field of o; absent (or "") is now; no
+-- offset is US Eastern; a date alone is 00:00 ET, or 23:59:59 ET with
+-- p_end_of_day.
+CREATE OR REPLACE FUNCTION prefs_data_given_date(o jsonb, p_path text,
+    p_field text, p_end_of_day boolean)
 RETURNS timestamptz
 LANGUAGE plpgsql AS $$
 DECLARE
-    v  jsonb := prefs_cfg_get(o, 'CustomerDate');
+    v  jsonb := prefs_cfg_get(o, p_field);
 BEGIN
     IF v IS NULL OR v = '""' THEN
         RETURN now();
     END IF;
-    RETURN prefs_data_time(v, prefs_cfg_at(p_path, 'CustomerDate'),
+    RETURN prefs_data_time(v, prefs_cfg_at(p_path, p_field),
         'America/New_York',
-        CASE WHEN p_opt_out THEN time '23:59:59' ELSE time '00:00' END);
+        CASE WHEN p_end_of_day THEN time '23:59:59' ELSE time '00:00' END);
 END
+$$;
+
+
+-- CustomerDate: a date alone is 00:00 ET for an opt-in, 23:59:59 ET for an
+-- opt-out.
+CREATE OR REPLACE FUNCTION prefs_data_customer_date(o jsonb, p_path text,
+    p_opt_out boolean)
+RETURNS timestamptz
+LANGUAGE sql AS $$
+    SELECT prefs_data_given_date(o, p_path, 'CustomerDate', p_opt_out)
 $$;
 
 
@@ -2345,7 +2357,7 @@ LANGUAGE sql IMMUTABLE AS $$
         WHEN 'Tags' THEN ARRAY[it #>> '{}']
         WHEN 'ProfilePreferences' THEN ARRAY[(it ->> 'FilterId') || '|'
                                  || coalesce(lower(it ->> 'ContactPoint'), '')]
-        WHEN 'Consents' THEN ARRAY[(it ->> 'TypeName') || '|'
+        WHEN 'Consents' THEN ARRAY[(it ->> 'ConsentType') || '|'
                                  || coalesce(lower(it ->> 'ContactPoint'), '')]
         END, NULL)
 $$;
@@ -2416,11 +2428,13 @@ BEGIN
                AND jsonb_typeof(it) = 'object' THEN
                 SELECT y INTO old FROM jsonb_array_elements(bl) y
                  WHERE prefs_jp_keys(l, y) && prefs_jp_keys(l, it) LIMIT 1;
-                IF old -> 'CustomerDate' = it -> 'CustomerDate' THEN
-                    it := it - 'CustomerDate';
-                END IF;
                 IF l = 'Consents' THEN
+                    IF old -> 'ConsentDate' = it -> 'ConsentDate' THEN
+                        it := it - 'ConsentDate';
+                    END IF;
                     it := it - 'IsActive';
+                ELSIF old -> 'CustomerDate' = it -> 'CustomerDate' THEN
+                    it := it - 'CustomerDate';
                 END IF;
                 old := NULL;
             END IF;
@@ -2433,7 +2447,7 @@ BEGIN
                 PERFORM prefs_cfg_fail('Consents', format(
                     'cannot lose the consent %s: consents are a history; '
                     'record a Revoked consent instead',
-                    prefs_cfg_quote(it ->> 'TypeName')));
+                    prefs_cfg_quote(it ->> 'ConsentType')));
             END IF;
             CONTINUE WHEN l = 'ProfilePreferences'
                           AND (it -> 'IsArchived') = 'true';

@@ -29,6 +29,7 @@
 #define NGX_HTTP_PREFS_API_V3        3
 #define NGX_HTTP_PREFS_API_V3_ASYNC  4
 #define NGX_HTTP_PREFS_API_OAUTH     5
+#define NGX_HTTP_PREFS_API_METRICS   6
 
 
 /* the helper process and its job loop (src/helper/) */
@@ -93,6 +94,7 @@ typedef struct {
     ngx_prefs_shm_t           *sh;
     ngx_slab_pool_t           *shpool;
     size_t                     max_body;
+    ngx_flag_t                 metrics;         /* a prefs_api metrics */
 
     ngx_prefs_conf_helper_t    helper;
     ngx_prefs_conf_auth_t      auth;
@@ -107,6 +109,7 @@ typedef struct {
     ngx_uint_t                 api;
     u_char                    *api_file;
     ngx_uint_t                 api_line;
+    ngx_str_t                  public_url;      /* Location's origin */
 } ngx_http_prefs_loc_conf_t;
 
 

@@ -12,6 +12,7 @@
 #include <ngx_core.h>
 
 #include "ngx_prefs_db.h"
+#include "ngx_prefs_metrics.h"
 
 
 /* configuration generations: account_id modulo this many counters */
@@ -79,6 +80,9 @@ typedef struct {
     ngx_rbtree_t               replay_tree;
     ngx_rbtree_node_t          replay_sentinel;
     ngx_queue_t                replay_queue;
+
+    /* "prefs_api metrics": counters of every process */
+    ngx_prefs_metrics_t        metrics;
 } ngx_prefs_shm_t;
 
 

@@ -69,6 +69,8 @@ typedef enum {
     NGX_PREFS_STMT_EVENTS_LIST,
     NGX_PREFS_STMT_EVENT_GET,
     NGX_PREFS_STMT_EVENTS_MAINTAIN,
+    /* prefs_api metrics (sql/functions/metrics.sql) */
+    NGX_PREFS_STMT_METRICS,
 
     NGX_PREFS_STMT_MAX
 } ngx_prefs_stmt_e;
@@ -131,6 +133,8 @@ typedef enum {
     NGX_PREFS_COL_HAS_MORE,
     NGX_PREFS_COL_CREATED,
     NGX_PREFS_COL_DROPPED,
+    NGX_PREFS_COL_KIND,
+    NGX_PREFS_COL_STATE,
     NGX_PREFS_COL_AUTH_OPTIONS,
 
     NGX_PREFS_COL_MAX

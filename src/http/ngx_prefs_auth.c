@@ -1085,6 +1085,7 @@ ngx_prefs_auth_request(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
          */
 
         if (wait && source) {
+            ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_THROTTLED);
             return ngx_prefs_auth_throttle_answer(r, ctx, wait, 1);
         }
     }
@@ -1287,12 +1288,14 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     *verdict = NGX_PREFS_AUTH_ANSWERED;
 
     if (e->account_id <= 0) {
+        ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_ACCOUNT);
         return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
                                     "No account has the clientId \"%V\"",
                                     &ctx->client_id);
     }
 
     if (ctx->auth_rc != PREFS_AUTH_OK) {
+        ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_HEADER);
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "prefs auth: %s%s%s", prefs_auth_message(ctx->auth_rc),
                       ctx->auth.reason ? ": " : "",
@@ -1311,6 +1314,7 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                 return NGX_OK;
             }
 
+            ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_TOKEN);
             return ngx_prefs_auth_refuse(r, ctx, "unknown or expired token",
                                          NULL);
         }
@@ -1321,6 +1325,7 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     rc = prefs_auth_check_time(ctx->auth.ts_ms, now, e->window_ms,
                                NGX_PREFS_AUTH_SKEW);
     if (rc != PREFS_AUTH_OK) {
+        ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_TIMESTAMP);
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "prefs auth: timestamp %*s is %s",
                       ctx->auth.ts_len, ctx->auth.ts,
@@ -1343,6 +1348,7 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
      */
 
     if (e->user_id <= 0 || !e->active) {
+        ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_USER);
         return ngx_prefs_auth_refuse(r, ctx, "unknown or inactive user",
                                      NULL);
     }
@@ -1382,6 +1388,7 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         wait = ngx_prefs_auth_hmac_fail(r, ctx, NGX_PREFS_AUTH_LOOK, &source);
 
         if (wait) {
+            ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_THROTTLED);
             return ngx_prefs_auth_throttle_answer(r, ctx, wait, source);
         }
 
@@ -1389,11 +1396,13 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return NGX_OK;
     }
 
+    ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_SIGNATURE);
     return ngx_prefs_auth_refuse(r, ctx, "signature does not match", NULL);
 
 verified:
 
     if (e->bind && !ctx->auth.bound) {
+        ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_SIGNATURE);
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "prefs auth: user \"%*s\" of \"%V\" refused: the "
                       "account accepts only request-bound signatures",
@@ -1410,6 +1419,7 @@ verified:
             break;
 
         case NGX_DECLINED:
+            ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_SIGNATURE);
             return ngx_prefs_auth_refuse(r, ctx, "the signature was used "
                                          "before",
                                          "This signature has already been "
