@@ -135,6 +135,7 @@ typedef enum {
     NGX_PREFS_COL_DROPPED,
     NGX_PREFS_COL_KIND,
     NGX_PREFS_COL_STATE,
+    NGX_PREFS_COL_AUTH_OPTIONS,
 
     NGX_PREFS_COL_MAX
 } ngx_prefs_col_e;
