@@ -254,9 +254,18 @@ is q1($OLDDB, q{SELECT count(*) FROM prefs_schema_version WHERE checksum IS NULL
 
 my $rows_after = tables($OLDDB);
 my @changed = grep { ($rows_after->{$_} // '') ne $rows_before->{$_} } sort keys %$rows_before;
-is_deeply \@changed, ['prefs_schema_version'], 'no data changed but the version table (rows and contents)';
-is q1($OLDDB, q{SELECT prefs_profile_get(CAST(:'a' AS bigint), CAST(:'p' AS bigint), false)}, a => $A, p => $P),
-   $doc_before, 'the profile reads the same';
+is_deeply \@changed, ['prefs_profile_doc', 'prefs_schema_version'],
+    'no data changed but the version table and the rendered copies (rows and contents)';
+is q1($OLDDB, 'SELECT count(*) FROM prefs_profile_doc'), 0,
+   '019 emptied the copies rendered in the old model';
+# the same profile, read in the reference's model (019_reference_model)
+my ($old_doc, $new_doc) = map { $J->decode($_) } $doc_before,
+    q1($OLDDB, q{SELECT prefs_profile_get(CAST(:'a' AS bigint), CAST(:'p' AS bigint), false)}, a => $A, p => $P);
+is_deeply [$new_doc->{ProfileId}, @{$new_doc->{CustomerName}}{qw(FirstName MiddleName LastName)},
+           $new_doc->{Emails}[0]{EmailAddress}, $new_doc->{Emails}[0]{EmailPreferences}[0]{FilterId}],
+          [$old_doc->{ProfileId}, @$old_doc{qw(FirstName MiddleName LastName)},
+           $old_doc->{Emails}[0]{Address}, $old_doc->{ProfilePreferences}[0]{FilterId}],
+          'the profile reads the same, in the reference\'s model';
 is q1($OLDDB, 'SELECT count(*) FROM unnest(CAST(:\'d\' AS text[])) f WHERE to_regprocedure(f) IS NOT NULL',
       d => '{' . join(',', map { qq{"$_"} } @dead) . '}'), 0, 'the dead functions are dropped';
 is_deeply functions($OLDDB), $fn_new, 'functions, views and triggers now equal a new database\'s';

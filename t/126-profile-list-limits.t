@@ -14,7 +14,7 @@ api_user('ListLimitCo', 'admin', 'Administrators');
 PrefsTest::api_config_import('ListLimitCo');
 {
     my ($st, undef, $j, $raw) = PrefsTest::api_request('ListLimitCo', 'admin', 'POST', 'Profile',
-        { FirstName => 'Lim', CustomFields => [ { Name => 'FavoriteCategory', Value => 'Garden' } ] });
+        { CustomerName => { FirstName => 'Lim' }, CustomFields => [ { Name => 'FavoriteCategory', Value => 'Garden' } ] });
     die "preparing a profile: $st $raw\n" unless $st == 201;
     $pid = $j->{ProfileId};
 }
@@ -31,14 +31,13 @@ $untouched = "SELECT (SELECT count(*) FROM prefs_event e JOIN prefs_account a US
 sub ::items {
     my ($list, $n) = @_;
     my %item = (AlternateIds => { Type => 'CRMId', IsActive => JSON::PP::false() },
-                Emails => { Address => 'x@example.com', IsActive => JSON::PP::false() },
-                PhoneNumbers => { Number => '+15550100100', IsActive => JSON::PP::false() },
+                Emails => { EmailAddress => 'x@example.com', IsActive => JSON::PP::false() },
+                PhoneNumbers => { PhoneNumber => '+15550100100', IsActive => JSON::PP::false() },
                 Addresses => { AddressId => 1, IsActive => JSON::PP::false() },
                 CustomFields => { Name => 'Nickname', IsActive => JSON::PP::false() },
                 Groups => { Type => 'Household', Name => 'Does', IsActive => JSON::PP::false() },
                 Tags => { Name => 'VIP', IsActive => JSON::PP::false() },
-                ProfilePreferences => { FilterId => 'NewsletterEmail', ContactPoint => 'x@example.com',
-                                        IsArchived => JSON::PP::true() },
+                ProfilePreferences => { FilterId => 'NewsletterEmail', IsArchived => JSON::PP::true() },
                 Consents => { TypeName => 'Marketing', Version => '2.0', Status => 'Granted' });
     return encode_json({ $list => [ ($item{$list}) x $n ] });
 }

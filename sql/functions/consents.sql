@@ -377,9 +377,9 @@ BEGIN
     END IF;
     RETURN QUERY SELECT 'ok'::text, json_build_object(
         'ProfileId', p.profile_id,
-        'Prefix', p.prefix, 'FirstName', p.first_name,
-        'MiddleName', p.middle_name, 'LastName', p.last_name,
-        'Suffix', p.suffix,
+        'CustomerName', json_build_object('Prefix', p.prefix,
+            'FirstName', p.first_name, 'MiddleName', p.middle_name,
+            'LastName', p.last_name, 'Suffix', p.suffix),
         'IsActive', p.is_active,
         'AlternateIds', coalesce((SELECT json_agg(json_build_object(
                 'Type', a.type, 'Value', a.value)
