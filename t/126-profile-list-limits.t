@@ -166,3 +166,25 @@ PrefsTest::auth('ListLimitCo', 'admin') . "Content-Type: application/json\n"
 --- no_error_log
 [error]
 [alert]
+
+
+=== TEST 8: the preference lists nested in contact points: at most 500 each, and 500 preferences in a body
+--- request eval
+my $p = { FilterId => 'NewsletterEmail', PreferenceType => 1 };
+[ "POST /Profiles/v4/ListLimitCo/Profile/$::pid\n" . JSON::PP::encode_json({ Emails => [
+      { EmailAddress => 'x@example.com', EmailPreferences => [ ($p) x 501 ] } ] }),
+  "POST /Profiles/v4/ListLimitCo/Profile/$::pid/Preferences\n" . JSON::PP::encode_json({ Emails => [
+      { EmailAddress => 'x@example.com', EmailPreferences => [ ($p) x 300 ] },
+      { EmailAddress => 'y@example.com', EmailPreferences => [ ($p) x 300 ] } ] }) ]
+--- more_headers eval
+PrefsTest::auth('ListLimitCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 400, 400 ]
+--- response_body_like eval
+[ qr/^\{"Message":"Emails\[0\]\.EmailPreferences must have at most 500 elements"\}$/,
+  qr/^\{"Message":"ProfilePreferences with the preferences of the contact points must be at most 500 preferences"\}$/ ]
+--- sql_unchanged eval
+$::untouched
+--- no_error_log
+[error]
+[alert]

@@ -466,3 +466,23 @@ $::untouched
 --- no_error_log
 [error]
 [alert]
+
+
+=== TEST 17: a webhook subscription's ContactTypes selects contact events by the type their model names (EmailAddressType, PhoneNumberType, AddressType)
+--- request eval
+"GET /Profiles/v4/RefModelCo/Profile/$::ref"
+--- more_headers eval
+PrefsTest::auth('RefModelCo', 'admin')
+--- error_code: 200
+--- sql eval
+"SELECT string_agg(concat_ws('/', event_type,"
+. " prefs_event_matches(jsonb_build_array(jsonb_build_object('EventType', event_type,"
+. "     'ContactTypes', jsonb_build_array('Work', 'mobile', 'Home'))), event_type, data),"
+. " prefs_event_matches(jsonb_build_array(jsonb_build_object('EventType', event_type,"
+. "     'ContactTypes', jsonb_build_array('Billing'))), event_type, data)),"
+. " ' ' ORDER BY event_id) FROM prefs_event WHERE profile_id = $::ref AND event_type LIKE 'contacts.%.added'"
+--- sql_result
+contacts.alternateid.added/f/f contacts.email.added/f/f contacts.email.added/t/f contacts.phone.added/t/f contacts.address.added/t/f
+--- no_error_log
+[error]
+[alert]
