@@ -9,15 +9,15 @@
 
 
 -- A preference as the reference's read ProfilePreference (nested in its
--- contact point in a profile): FilterId, ProgramId, ChannelId,
--- PreferenceType, FrequencyId, PreferenceAttributes, CustomerDate,
--- ExpirationDate, LastModifiedDate; IsArchived is ours.
-CREATE OR REPLACE FUNCTION prefs_data_pref_doc_json(p prefs_preference)
+-- contact point in a profile): FilterId, ProgramId (its filter's, given:
+-- the caller reads the filters once), ChannelId, PreferenceType,
+-- FrequencyId, PreferenceAttributes, CustomerDate, ExpirationDate,
+-- LastModifiedDate; IsArchived is ours.
+CREATE OR REPLACE FUNCTION prefs_data_pref_doc_json(p prefs_preference,
+    p_program text)
 RETURNS json LANGUAGE sql STABLE AS $$
     SELECT json_build_object('FilterId', p.filter_id,
-        'ProgramId', (SELECT i.body ->> 'ProgramId' FROM prefs_config_item i
-                       WHERE i.account_id = p.account_id AND i.kind = 'Filter'
-                         AND i.key = p.filter_id),
+        'ProgramId', p_program,
         'ChannelId', p.channel_id,
         'PreferenceType', p.preference_type,
         'FrequencyId', p.frequency_id,
@@ -34,7 +34,10 @@ $$;
 -- contact's model gives it (EmailAddress, PhoneNumber, AddressId).
 CREATE OR REPLACE FUNCTION prefs_data_pref_json(p prefs_preference)
 RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT (prefs_data_pref_doc_json(p)::jsonb || CASE
+    SELECT (prefs_data_pref_doc_json(p, (SELECT i.body ->> 'ProgramId'
+                FROM prefs_config_item i
+               WHERE i.account_id = p.account_id AND i.kind = 'Filter'
+                 AND i.key = p.filter_id))::jsonb || CASE
             WHEN p.email_id IS NOT NULL THEN jsonb_build_object(
                 'EmailAddress', (SELECT e.address FROM prefs_profile_email e
                                   WHERE e.email_id = p.email_id))

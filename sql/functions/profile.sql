@@ -10,32 +10,52 @@
 -- sql/migrations/NNN_name.sql instead; so does dropping a function.
 
 
--- The reference's contact models (mypreferences-api.md 5.2) as events
--- carry them: EmailPreference, PhoneNumbers and Addresses (v3's
--- ContactElement names) without their preferences; the ids are ours.
-CREATE OR REPLACE FUNCTION prefs_data_email_json(e prefs_profile_email)
+-- The reference's contact models (mypreferences-api.md 5.2): an
+-- EmailPreference, and phones and addresses by the same pattern (v3's
+-- ContactElement names); the ids are ours.  Given its preferences (a
+-- JSON array) the contact point is as a profile shows it; without (NULL),
+-- as the Data of its events carry it.
+CREATE OR REPLACE FUNCTION prefs_data_email_json(e prefs_profile_email,
+    p_prefs json DEFAULT NULL)
 RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT json_build_object('EmailId', e.email_id,
-        'EmailAddress', e.address, 'EmailAddressType', e.type,
-        'IsDefault', e.is_default)
+    SELECT CASE WHEN p_prefs IS NULL
+        THEN json_build_object('EmailId', e.email_id,
+            'EmailAddress', e.address, 'EmailAddressType', e.type,
+            'IsDefault', e.is_default)
+        ELSE json_build_object('EmailId', e.email_id,
+            'EmailAddress', e.address, 'EmailAddressType', e.type,
+            'IsDefault', e.is_default, 'EmailPreferences', p_prefs) END
 $$;
 
 
-CREATE OR REPLACE FUNCTION prefs_data_phone_json(p prefs_profile_phone)
+CREATE OR REPLACE FUNCTION prefs_data_phone_json(p prefs_profile_phone,
+    p_prefs json DEFAULT NULL)
 RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT json_build_object('PhoneId', p.phone_id,
-        'PhoneNumber', p.number, 'PhoneNumberType', p.type,
-        'IsMobile', p.is_mobile, 'IsDefault', p.is_default)
+    SELECT CASE WHEN p_prefs IS NULL
+        THEN json_build_object('PhoneId', p.phone_id,
+            'PhoneNumber', p.number, 'PhoneNumberType', p.type,
+            'IsMobile', p.is_mobile, 'IsDefault', p.is_default)
+        ELSE json_build_object('PhoneId', p.phone_id,
+            'PhoneNumber', p.number, 'PhoneNumberType', p.type,
+            'IsMobile', p.is_mobile, 'IsDefault', p.is_default,
+            'PhonePreferences', p_prefs) END
 $$;
 
 
-CREATE OR REPLACE FUNCTION prefs_data_address_json(a prefs_profile_address)
+CREATE OR REPLACE FUNCTION prefs_data_address_json(a prefs_profile_address,
+    p_prefs json DEFAULT NULL)
 RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT json_build_object('AddressId', a.address_id,
-        'Address1', a.line1, 'Address2', a.line2, 'City', a.city,
-        'StateProvince', a.state, 'PostalCode', a.postal_code,
-        'CountryCode', a.country, 'AddressType', a.type,
-        'IsDefault', a.is_default)
+    SELECT CASE WHEN p_prefs IS NULL
+        THEN json_build_object('AddressId', a.address_id,
+            'Address1', a.line1, 'Address2', a.line2, 'City', a.city,
+            'StateProvince', a.state, 'PostalCode', a.postal_code,
+            'CountryCode', a.country, 'AddressType', a.type,
+            'IsDefault', a.is_default)
+        ELSE json_build_object('AddressId', a.address_id,
+            'Address1', a.line1, 'Address2', a.line2, 'City', a.city,
+            'StateProvince', a.state, 'PostalCode', a.postal_code,
+            'CountryCode', a.country, 'AddressType', a.type,
+            'IsDefault', a.is_default, 'AddressPreferences', p_prefs) END
 $$;
 
 
@@ -45,37 +65,34 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 
--- The preferences of one contact point (p_key: 'E<id>', 'P<id>', 'A<id>'),
--- or the profile-level ones (p_key NULL: no contact point, or one erased),
--- as read ProfilePreferences.
-CREATE OR REPLACE FUNCTION prefs_data_prefs_doc_json(p_profile_id bigint,
-    p_key text)
-RETURNS json LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN (SELECT coalesce(json_agg(prefs_data_pref_doc_json(pr)
-                                     ORDER BY pr.preference_id), '[]')
-              FROM prefs_preference pr
-             WHERE pr.profile_id = p_profile_id
-               AND CASE WHEN p_key IS NULL
-                        THEN pr.contact_key = '' OR pr.contact_key LIKE 'X%'
-                        ELSE pr.contact_key = p_key END);
-END
-$$;
-
-
 -- The profile as the reference's UserProfilePreference: contact points
 -- carry their preferences (EmailPreferences, PhonePreferences,
--- AddressPreferences), ProfilePreferences holds those without one.  The
--- preferences of a removed contact point (archived with it, or kept by
+-- AddressPreferences), ProfilePreferences holds those without one (a
+-- channel without contact points, an erased profile's).  The preferences
+-- of a removed contact point (archived with it, or kept by
 -- PreservePreferences) are not shown: their contact point is gone; their
--- events tell their history.  What the create and UpdateProfile functions
--- store as the rendered copy (prefs_profile_doc_fill) and put in the Data of
+-- events tell their history.  The preferences are read once, grouped by
+-- contact point.  What the create and UpdateProfile functions store as the
+-- rendered copy (prefs_profile_doc_fill) and put in the Data of
 -- profile.created / profile.updated.
 CREATE OR REPLACE FUNCTION prefs_data_profile_json(p prefs_profile,
     p_include_history boolean)
 RETURNS json
 LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    pm  jsonb;
 BEGIN
+    SELECT coalesce(jsonb_object_agg(x.k, x.v), '{}') INTO pm
+      FROM (SELECT CASE WHEN pr.contact_key LIKE 'X%' THEN ''
+                        ELSE pr.contact_key END AS k,
+                   json_agg(prefs_data_pref_doc_json(pr, f.body ->> 'ProgramId')
+                            ORDER BY pr.preference_id) AS v
+              FROM prefs_preference pr
+              LEFT JOIN prefs_config_item f
+                ON f.account_id = pr.account_id AND f.kind = 'Filter'
+               AND f.key = pr.filter_id
+             WHERE pr.profile_id = p.profile_id
+             GROUP BY 1) x;
     RETURN json_build_object(
             'ProfileId', p.profile_id,
             'CustomerName', json_build_object('Prefix', p.prefix,
@@ -91,26 +108,18 @@ BEGIN
                     ORDER BY a.type, a.alternate_id_id)
                 FROM prefs_profile_alternate_id a
                 WHERE a.profile_id = p.profile_id AND a.is_active), '[]'),
-            'Emails', coalesce((SELECT json_agg((prefs_data_email_json(e)::jsonb
-                    || jsonb_build_object('EmailPreferences',
-                        prefs_data_prefs_doc_json(p.profile_id,
-                                                  'E' || e.email_id)))
+            'Emails', coalesce((SELECT json_agg(prefs_data_email_json(e,
+                    coalesce(pm -> ('E' || e.email_id), '[]')::json)
                     ORDER BY e.email_id)
                 FROM prefs_profile_email e
                 WHERE e.profile_id = p.profile_id AND e.is_active), '[]'),
-            'PhoneNumbers', coalesce((SELECT json_agg(
-                    (prefs_data_phone_json(ph)::jsonb
-                    || jsonb_build_object('PhonePreferences',
-                        prefs_data_prefs_doc_json(p.profile_id,
-                                                  'P' || ph.phone_id)))
+            'PhoneNumbers', coalesce((SELECT json_agg(prefs_data_phone_json(ph,
+                    coalesce(pm -> ('P' || ph.phone_id), '[]')::json)
                     ORDER BY ph.phone_id)
                 FROM prefs_profile_phone ph
                 WHERE ph.profile_id = p.profile_id AND ph.is_active), '[]'),
-            'Addresses', coalesce((SELECT json_agg(
-                    (prefs_data_address_json(ad)::jsonb
-                    || jsonb_build_object('AddressPreferences',
-                        prefs_data_prefs_doc_json(p.profile_id,
-                                                  'A' || ad.address_id)))
+            'Addresses', coalesce((SELECT json_agg(prefs_data_address_json(ad,
+                    coalesce(pm -> ('A' || ad.address_id), '[]')::json)
                     ORDER BY ad.address_id)
                 FROM prefs_profile_address ad
                 WHERE ad.profile_id = p.profile_id AND ad.is_active), '[]'),
@@ -125,7 +134,7 @@ BEGIN
                 WHERE g.profile_id = p.profile_id), '[]'),
             'Tags', coalesce((SELECT json_agg(t.tag ORDER BY t.tag)
                 FROM prefs_profile_tag t WHERE t.profile_id = p.profile_id), '[]'),
-            'ProfilePreferences', prefs_data_prefs_doc_json(p.profile_id, NULL),
+            'ProfilePreferences', coalesce(pm -> '', '[]'),
             'Consents', coalesce((SELECT json_agg(prefs_data_consent_json(c)
                     ORDER BY c.type_name, c.version, c.recorded_at, c.consent_id)
                 FROM prefs_consent c

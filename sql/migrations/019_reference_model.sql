@@ -14,8 +14,16 @@
 -- normalized number another active phone of its profile already has is
 -- left as it is.
 --
+-- The JSON of a contact point takes its preferences now (a second
+-- argument with a default): the one-argument functions go, or calls would
+-- be ambiguous.
+--
 -- Schema and data only: the functions this version changed live in
 -- sql/functions/ (see sql/README.md).
+
+DROP FUNCTION IF EXISTS prefs_data_email_json(prefs_profile_email);
+DROP FUNCTION IF EXISTS prefs_data_phone_json(prefs_profile_phone);
+DROP FUNCTION IF EXISTS prefs_data_address_json(prefs_profile_address);
 
 DELETE FROM prefs_profile_doc;
 
