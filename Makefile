@@ -8,6 +8,8 @@
 #   make unit       the C unit tests only
 #   make layers     checks that no include in src/ points up (make does too)
 #   make fuzz       the libFuzzer harnesses, FUZZ_TIME seconds each
+#   make deb        build/deb/libnginx-mod-http-prefs_<version>_<arch>.deb
+#                   (debian/; the version is debian/changelog's)
 #   make clean
 
 PORT     ?= 8080
@@ -36,14 +38,14 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all -Isrc/lib
 FUZZERS     := $(patsubst fuzz/%.c,build/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 
-.PHONY: all deps run test unit fuzz layers clean
+.PHONY: all deps run test unit fuzz layers clean deb
 
 all: $(MODULE) build/prefs-secret
 
 build/prefs-secret: tools/prefs-secret.c $(LIB_SRCS) $(wildcard src/lib/*.h)
 	@mkdir -p build
-	$(CC) -std=c99 -O2 -g -Wall -Wextra -Werror -Isrc/lib -o $@ \
-	    tools/prefs-secret.c $(LIB_SRCS) -lcrypto -ljansson
+	$(CC) -std=c99 -O2 -g -Wall -Wextra -Werror -Isrc/lib $(EXTRA_CFLAGS) -o $@ \
+	    tools/prefs-secret.c $(LIB_SRCS) $(EXTRA_LDFLAGS) -lcrypto -ljansson
 
 $(MODULE): $(SRCS) scripts/build.sh scripts/check-layers.sh
 	@scripts/check-layers.sh
@@ -79,6 +81,11 @@ fuzz: $(FUZZERS)
 	    $$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1             \
 	        -artifact_prefix=build/fuzz/$$n- build/fuzz/corpus-$$n;       \
 	done
+
+# The Debian package (debian/, built by dpkg-buildpackage in a copy of the
+# tree under build/deb/); needs no network.
+deb: deps
+	@scripts/deb.sh
 
 run: deps
 	@$(MAKE) --no-print-directory all

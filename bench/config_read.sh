@@ -5,6 +5,9 @@
 # the worker processes (and, apart, of the helper).
 #
 #   bench/config_read.sh [SECONDS] [CONNECTIONS]
+#   PREFS_BENCH_METRICS=1 bench/config_read.sh ...   the same with a
+#                                  "prefs_api metrics" location (every request
+#                                  counted); compare runs back to back
 #
 # Needs wrk (Debian package).  Writes bench/out/config_read.txt (and the wrk
 # outputs beside it); var/bench-nginx/, var/bench-secret.key and the
@@ -76,6 +79,7 @@ http {
         listen 127.0.0.1:$port;
         location /Profiles/v4/ { prefs_api v4; }
         location = /prefs/status { prefs_api status; }
+$( [ "${PREFS_BENCH_METRICS:-0}" = 1 ] && echo "        location = /prefs/metrics { prefs_api metrics; }")
         location /static/ { root $prefix/html; default_type application/json; }
     }
 }
@@ -162,6 +166,7 @@ status=$(curl -s "http://127.0.0.1:$port/prefs/status")
 
 {
     echo "config_read  $(date -u +%FT%TZ)  $(nproc) cores, 2 workers, $conns connections, ${secs}s each"
+    echo "metrics                    $( [ "${PREFS_BENCH_METRICS:-0}" = 1 ] && echo "on (prefs_api metrics)" || echo off)"
     echo "body                       $bytes bytes (GET Programs, de-CH negotiated to de-DE)"
     echo "API requests/s             $api   (p99 $(p99 < "$out/api.wrk"))"
     echo "static file requests/s     $static   (p99 $(p99 < "$out/static.wrk"))"

@@ -31,6 +31,12 @@ PACKAGES=(
     libwww-perl
     wrk
     curl
+    prometheus
+    python3-prometheus-client
+    # make deb (and t/210-package.t): dpkg-buildpackage, debhelper; nginx-dev
+    # above brings dh_nginx
+    dpkg-dev
+    debhelper
 )
 
 check_only=0

@@ -8,8 +8,13 @@
 # stops the shared database, locks a table, or needs its jobs run by its
 # own helper) runs afterwards, alone.
 #
+# Then the example suite of docs/testing.md (examples/t/), the way a user
+# of the module runs it: in the environment of a fixture of its own
+# (prefsctl fixture create), with Test::Nginx::Prefs (tools/perl).
+#
 #   scripts/test.sh MODULE [UNIT_TEST...]
 #   TESTS="t/020-status.t" make test     runs only those suites
+#   TESTS="examples/t/" make test        only the example suite
 #   PREFS_TEST_JOBS=1 make test          one suite at a time
 set -euo pipefail
 
@@ -76,15 +81,18 @@ fi
 
 parallel=()
 exclusive=()
+examples=()
 # shellcheck disable=SC2086
-for t in ${TESTS:-t/}; do
+for t in ${TESTS:-t/ examples/t/}; do
     if [ -d "$t" ]; then
         files=("${t%/}"/*.t)
     else
         files=("$t")
     fi
     for f in "${files[@]}"; do
-        if grep -q '^# prefs-test: exclusive' "$f"; then
+        if [[ $f == examples/* || $f == ./examples/* ]]; then
+            examples+=("$f")
+        elif grep -q '^# prefs-test: exclusive' "$f"; then
             exclusive+=("$f")
         else
             parallel+=("$f")
@@ -103,6 +111,23 @@ if [ ${#exclusive[@]} -gt 0 ]; then
     echo "== suites that run alone"
     # shellcheck disable=SC2086
     prove "${inc[@]}" -I "$top/t" ${PROVE_FLAGS:-} "${exclusive[@]}" || status=1
+fi
+if [ ${#examples[@]} -gt 0 ]; then
+    # alone, like the exclusive ones: its Events check wants no transaction
+    # of another suite running in the cluster
+    echo "== the example suite (docs/testing.md), in a fixture of its own"
+    fixture="$top/var/example-fixture"
+    rm -rf "$fixture"
+    if env_lines=$("$top/tools/prefsctl" --db "$db" fixture create --dir "$fixture" \
+                       --module "$module"); then
+        # shellcheck disable=SC2086
+        (eval "$env_lines" && prove "${inc[@]}" -I "$top/tools/perl" ${PROVE_FLAGS:-} \
+             "${examples[@]}") || status=1
+        "$top/tools/prefsctl" fixture drop "$fixture" >/dev/null || status=1
+    else
+        echo "prefsctl fixture create failed" >&2
+        status=1
+    fi
 fi
 echo "suites: $(($(date +%s) - start)) s"
 

@@ -21,6 +21,8 @@
 #include "ngx_prefs_router.h"
 #include "ngx_prefs_snap.h"
 #include "ngx_prefs_status.h"
+#include "ngx_prefs_exporter.h"
+#include "ngx_prefs_vars.h"
 #include "ngx_prefs_routes.h"
 #include "ngx_prefs_helper.h"
 #include "ngx_prefs_whclient.h"
@@ -71,6 +73,7 @@ static ngx_conf_enum_t  ngx_http_prefs_api_types[] = {
     { ngx_string("v3"), NGX_HTTP_PREFS_API_V3 },
     { ngx_string("v3_async"), NGX_HTTP_PREFS_API_V3_ASYNC },
     { ngx_string("oauth"), NGX_HTTP_PREFS_API_OAUTH },
+    { ngx_string("metrics"), NGX_HTTP_PREFS_API_METRICS },
     { ngx_null_string, 0 }
 };
 
@@ -405,7 +408,7 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_prefs_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_prefs_vars_add,                    /* preconfiguration */
     ngx_http_prefs_postconfiguration,      /* postconfiguration */
 
     ngx_http_prefs_create_main_conf,       /* create main configuration */
@@ -453,6 +456,9 @@ ngx_http_prefs_handler(ngx_http_request_t *r)
     case NGX_HTTP_PREFS_API_OAUTH:
         return ngx_prefs_oauth_handler(r);
 
+    case NGX_HTTP_PREFS_API_METRICS:
+        return ngx_prefs_exporter_handler(r);
+
     default:
         return ngx_prefs_router_handler(r);
     }
@@ -481,6 +487,7 @@ ngx_http_prefs_create_main_conf(ngx_conf_t *cf)
      *
      *     pmcf->shm_zone = NULL;
      *     pmcf->sh = NULL;
+     *     pmcf->metrics = 0;
      */
 
     pmcf->helper.spool = NGX_CONF_UNSET_PTR;
@@ -696,13 +703,18 @@ ngx_http_prefs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (plcf->api == NGX_HTTP_PREFS_API_NONE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid value \"%V\", it must be one of "
-                           "\"status\", \"v4\", \"v3\", \"v3_async\" "
-                           "or \"oauth\"", &value[1]);
+                           "\"status\", \"v4\", \"v3\", \"v3_async\", "
+                           "\"oauth\" or \"metrics\"", &value[1]);
         return NGX_CONF_ERROR;
     }
 
     plcf->api_file = cf->conf_file->file.name.data;
     plcf->api_line = cf->conf_file->line;
+
+    if (plcf->api == NGX_HTTP_PREFS_API_METRICS) {
+        pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_prefs_module);
+        pmcf->metrics = 1;
+    }
 
     if (plcf->api == NGX_HTTP_PREFS_API_V4
         || plcf->api == NGX_HTTP_PREFS_API_V3
@@ -995,14 +1007,34 @@ static ngx_int_t
 ngx_http_prefs_postconfiguration(ngx_conf_t *cf)
 {
     ngx_str_t                    name;
+    ngx_http_handler_pt         *h;
+    ngx_http_core_main_conf_t   *cmcf;
     ngx_http_prefs_main_conf_t  *pmcf;
 
     pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_prefs_module);
 
     ngx_prefs_router_init(ngx_prefs_routes);
 
+    if (ngx_prefs_vars_init(cf, ngx_prefs_routes, NGX_PREFS_METRICS_ROUTES)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     if (pmcf->pools.nelts == 0) {
         return NGX_OK;
+    }
+
+    if (pmcf->metrics) {
+        /* without a metrics location, requests are not counted at all */
+        cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+        h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = ngx_prefs_exporter_log;
     }
 
     if (pmcf->auth.needs_key && pmcf->auth.key_file.data == NULL) {
@@ -1113,6 +1145,8 @@ ngx_http_prefs_init_process(ngx_cycle_t *cycle)
     {
         return NGX_OK;
     }
+
+    ngx_prefs_metrics_attach(pmcf->metrics ? &pmcf->sh->metrics : NULL);
 
     if (ngx_prefs_db_init_process(cycle, &pmcf->pools) != NGX_OK) {
         return NGX_ERROR;

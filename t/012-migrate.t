@@ -86,8 +86,10 @@ if ($? != 0 || !@old) {
     done_testing;
     exit;
 }
-make_path("$TMP/old/sql", "$TMP/old/tools");
-for my $f (@old, 'tools/prefsctl') {
+make_path("$TMP/old/sql", "$TMP/old/tools", "$TMP/old/conf");
+# and that day's demo configuration (its consent types say LocaleId, which
+# 021 renames)
+for my $f (@old, 'tools/prefsctl', 'conf/demo-config.json') {
     my $text = `git -C '$REPO' show '$OLD:$f'`;
     die "git show $OLD:$f failed\n" if $?;
     spit("$TMP/old/$f", $text);
@@ -165,7 +167,7 @@ is q1($OLDDB, q{SELECT count(*) FROM information_schema.columns
 $r = oldctl('account', 'create', 'acme', '--name', 'Acme');
 is $r->{rc}, 0, 'an account' or diag $r->{err};
 my $A = $J->decode($r->{out})->{AccountId};
-$r = oldctl('config', 'import', 'acme', "$REPO/conf/demo-config.json");
+$r = oldctl('config', 'import', 'acme', "$TMP/old/conf/demo-config.json");
 is $r->{rc}, 0, 'its configuration' or diag $r->{err};
 SKIP: {
     skip 'no secret key (TEST_NGINX_PREFS_KEY) or prefs-secret: no user', 1
@@ -202,6 +204,17 @@ my $doc_before = q1($OLDDB, q{SELECT prefs_profile_get(CAST(:'a' AS bigint), CAS
                     a => $A, p => $P);
 
 my $rows_before = tables($OLDDB);
+# the configuration items, every column, with a consent type's
+# LocalizedFields[].LocaleId renamed Locale when $rename (what 021 does)
+sub config_items {
+    my ($rename) = @_;
+    my $body = $rename ? q{CASE WHEN i.kind = 'ConsentType' THEN replace(i.body::text, '"LocaleId"', '"Locale"')::jsonb
+                                ELSE i.body END} : 'i.body';
+    return qq{SELECT md5(string_agg(concat_ws('|', i.item_id, i.account_id, i.kind, i.key, ($body)::text, i.is_active,
+                                            i.created_at, i.updated_at), E'\n' ORDER BY i.item_id))
+                FROM prefs_config_item i};
+}
+my $cfg_before = q1($OLDDB, config_items(1));
 my $fn_old = functions($OLDDB);
 cmp_ok scalar(keys %$rows_before), '>=', 30, 'the tables of version 15';
 
@@ -254,18 +267,33 @@ is q1($OLDDB, q{SELECT count(*) FROM prefs_schema_version WHERE checksum IS NULL
 
 my $rows_after = tables($OLDDB);
 my @changed = grep { ($rows_after->{$_} // '') ne $rows_before->{$_} } sort keys %$rows_before;
-is_deeply \@changed, ['prefs_profile_doc', 'prefs_schema_version'],
-    'no data changed but the version table and the rendered copies (rows and contents)';
+# the data changes later migrations make on purpose: 019 empties the
+# rendered copies (the reference's profile model); 021 renames a consent
+# type's LocalizedFields[].LocaleId (Locale) and drops the rendered copies
+# of profiles with consents (their consents are answered under new names)
+is_deeply \@changed, ['prefs_config_item', 'prefs_config_version', 'prefs_profile_doc', 'prefs_schema_version'],
+    'no data changed but the version table and what 019 and 021 change (rows and contents; a new configuration generation)';
 is q1($OLDDB, 'SELECT count(*) FROM prefs_profile_doc'), 0,
    '019 emptied the copies rendered in the old model';
-# the same profile, read in the reference's model (019_reference_model)
-my ($old_doc, $new_doc) = map { $J->decode($_) } $doc_before,
-    q1($OLDDB, q{SELECT prefs_profile_get(CAST(:'a' AS bigint), CAST(:'p' AS bigint), false)}, a => $A, p => $P);
-is_deeply [$new_doc->{ProfileId}, @{$new_doc->{CustomerName}}{qw(FirstName MiddleName LastName)},
-           $new_doc->{Emails}[0]{EmailAddress}, $new_doc->{Emails}[0]{EmailPreferences}[0]{FilterId}],
-          [$old_doc->{ProfileId}, @$old_doc{qw(FirstName MiddleName LastName)},
-           $old_doc->{Emails}[0]{Address}, $old_doc->{ProfilePreferences}[0]{FilterId}],
-          'the profile reads the same, in the reference\'s model';
+is q1($OLDDB, q{SELECT count(*) FROM prefs_config_item i, jsonb_array_elements(i.body -> 'Versions') v,
+                       jsonb_array_elements(v -> 'LocalizedFields') f
+                 WHERE i.kind = 'ConsentType' AND (f ? 'LocaleId' OR NOT f ? 'Locale')}), 0,
+   '021: every LocalizedFields entry names its Locale';
+is q1($OLDDB, config_items(0)), $cfg_before, '021: and nothing else of the items changed';
+{
+    my ($before, $after) = map { $J->decode($_) } $doc_before,
+        q1($OLDDB, q{SELECT prefs_profile_get(CAST(:'a' AS bigint), CAST(:'p' AS bigint), false)}, a => $A, p => $P);
+    my ($cb, $ca) = (delete $before->{Consents}, delete $after->{Consents});
+    is_deeply [$after->{ProfileId}, @{$after->{CustomerName}}{qw(FirstName MiddleName LastName)},
+               $after->{Emails}[0]{EmailAddress}, $after->{Emails}[0]{EmailPreferences}[0]{FilterId}],
+              [$before->{ProfileId}, @$before{qw(FirstName MiddleName LastName)},
+               $before->{Emails}[0]{Address}, $before->{ProfilePreferences}[0]{FilterId}],
+              'the profile reads the same, in the reference\'s model (019)';
+    is_deeply [ map { [ @$_{qw(ConsentType ConsentVersion ConsentStatus ConsentDate RecordedDate)} ] } @$ca ],
+              [ map { [ $_->{TypeName}, $_->{Version}, { Granted => 1, Denied => 2, Revoked => 3, NotSet => 4 }->{$_->{Status}},
+                        @$_{qw(CustomerDate RecordedDate)} ] } @$cb ],
+              'and its consents are the same records under the reference\'s names (021)';
+}
 is q1($OLDDB, 'SELECT count(*) FROM unnest(CAST(:\'d\' AS text[])) f WHERE to_regprocedure(f) IS NOT NULL',
       d => '{' . join(',', map { qq{"$_"} } @dead) . '}'), 0, 'the dead functions are dropped';
 is_deeply functions($OLDDB), $fn_new, 'functions, views and triggers now equal a new database\'s';

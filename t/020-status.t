@@ -21,7 +21,7 @@ GET /prefs/status
 --- error_code: 200
 --- response_headers
 Content-Type: application/json; charset=utf-8
---- response_body_like: ^\{"Database":\{"Reachable":true,"SchemaVersion":[1-9]\d*\},"Workers":\[\{"Pid":\d+,.*"Connections":\{"Open":[1-9]\d*,"Connecting":0,"Busy":\d+,"Idle":\d+\},"Waiting":0,"Queries":\d+,.*"Jobs":\{"Queued":\d+,"Running":\d+\},"Helper":\{"Running":true,"Pid":\d+,"Mode":"in-process",
+--- response_body_like: ^\{"Database":\{"Reachable":true,"SchemaVersion":[1-9]\d*\},"Workers":\[\{"Pid":\d+,.*"Connections":\{"Open":[1-9]\d*,"Connecting":\d+,"Busy":\d+,"Idle":\d+\},"Waiting":\d+,"Queries":\d+,.*"Jobs":\{"Queued":\d+,"Running":\d+\},"Helper":\{"Running":true,"Pid":\d+,"Mode":"in-process",
 --- no_error_log
 [error]
 [alert]

@@ -26,7 +26,7 @@ prefs_database "$TEST_NGINX_PREFS_DATABASE";
 location /x { prefs_api v5; }
 --- must_die
 --- error_log
-invalid value "v5", it must be one of "status", "v4", "v3", "v3_async" or "oauth"
+invalid value "v5", it must be one of "status", "v4", "v3", "v3_async", "oauth" or "metrics"
 
 
 === TEST 3: a malformed conninfo

@@ -179,7 +179,7 @@ sub base_config {
         [Program => { ProgramId => 'P1', ProgramTypeId => 'PT', Name => 'Newsletters' }],
         [ConsentType => { TypeName => 'Marketing',
             Versions => [{ ConsentVersion => '1.0',
-                LocalizedFields => [{ LocaleId => 'en-US', Name => 'Marketing' }] }] }],
+                LocalizedFields => [{ Locale => 'en-US', Name => 'Marketing' }] }] }],
         [Filter => { FilterId => 'F1', ProgramId => 'P1', ChannelId => 'Email',
             Name => 'Weekly news',
             RequiredPreferenceConsents => [{ TypeName => 'Marketing' }] }],
@@ -427,10 +427,10 @@ subtest 'validation: the message names the field, nothing is written' => sub {
             qr/^ConsentTypes: Versions\[1\]\.ConsentVersion '1\.0' appears more than once$/],
         [ConsentType => $ct->({ ExpirationInDays => '30' }),
             qr/^ConsentTypes: Versions\[0\]\.ExpirationInDays must be an integer from 0 to 36500 or null$/],
-        [ConsentType => $ct->({ LocalizedFields => [{ LocaleId => 'en-US', Name => 'N', ConsentLanguage => 'c' x 20001 }] }),
+        [ConsentType => $ct->({ LocalizedFields => [{ Locale => 'en-US', Name => 'N', ConsentLanguage => 'c' x 20001 }] }),
             qr/^ConsentTypes: Versions\[0\]\.LocalizedFields\[0\]\.ConsentLanguage must be at most 20000 characters$/],
-        [ConsentType => $ct->({ LocalizedFields => [{ Locale => 'en-US', Name => 'N' }] }),
-            qr/^ConsentTypes: Versions\[0\]\.LocalizedFields\[0\]\.Locale is not a known field$/],
+        [ConsentType => $ct->({ LocalizedFields => [{ LocaleId => 'en-US', Name => 'N' }] }),
+            qr/^ConsentTypes: Versions\[0\]\.LocalizedFields\[0\]\.LocaleId is not a known field$/],
         [ConsentType => { TypeName => 'CX', ChannelId => 'Web', Versions => [{ ConsentVersion => '1' }] },
             qr/^ConsentTypes: ChannelId must be one of Email, Phone, Text, Fax, Mail$/],
         [CustomField => $cf->({ DataType => 'List' }),
@@ -512,8 +512,8 @@ subtest 'references' => sub {
         [ProgramGroup => { ProgramGroupId => 'GX', Name => 'G', ParentProgramGroupId => 'Nope' },
             q{ProgramGroups: ParentProgramGroupId 'Nope' is not an active program group}],
         [ConsentType => { TypeName => 'CX', Versions => [{ ConsentVersion => '1',
-                          LocalizedFields => [{ LocaleId => 'en-US', Name => 'a' }, { LocaleId => 'ja-JP', Name => 'b' }] }] },
-            q{ConsentTypes: Versions[0].LocalizedFields[1].LocaleId 'ja-JP' is not an active locale}],
+                          LocalizedFields => [{ Locale => 'en-US', Name => 'a' }, { Locale => 'ja-JP', Name => 'b' }] }] },
+            q{ConsentTypes: Versions[0].LocalizedFields[1].Locale 'ja-JP' is not an active locale}],
         [CustomField => { Name => 'CF', DataType => 'Boolean', Labels => [{ LocaleId => 'nl-NL', Label => 'x' }] },
             q{CustomFields: Labels[0].LocaleId 'nl-NL' is not an active locale}],
     );
@@ -684,7 +684,7 @@ subtest 'import conf/demo-config.json' => sub {
     my ($mkt) = grep { $_->{TypeName} eq 'Marketing' } @{ $d->{ConsentTypes} };
     is_deeply([ map { [$_->{ConsentVersion}, $_->{IsActive} ? 1 : 0] } @{ $mkt->{Versions} } ],
               [['1.0', 0], ['2.0', 1]], 'Marketing: 1.0 inactive, 2.0 active');
-    is_deeply([ sort map { $_->{LocaleId} } @{ $mkt->{Versions}[1]{LocalizedFields} } ],
+    is_deeply([ sort map { $_->{Locale} } @{ $mkt->{Versions}[1]{LocalizedFields} } ],
               [qw(de-DE en-US fr-FR)], '... in three locales');
     is_deeply([ sort map { $_->{DataType} } @{ $d->{CustomFields} } ],
               [sort qw(String Number Boolean Date DateTime List)], 'a custom field of every data type');

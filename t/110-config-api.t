@@ -22,10 +22,10 @@ my %cfg = (
     ProgramTypes => [ { ProgramTypeId => 'NEWS', Name => 'Newsletters' } ],
     ConsentTypes => [ { TypeName => 'Marketing', Versions => [
         { ConsentVersion => '1.0', IsActive => $F, LocalizedFields => [
-            { LocaleId => 'en-US', Name => 'Marketing', Description => 'Old', ConsentLanguage => 'I agree (v1)' } ] },
+            { Locale => 'en-US', Name => 'Marketing', Description => 'Old', ConsentLanguage => 'I agree (v1)' } ] },
         { ConsentVersion => '2.0', IsActive => $T, ExpirationInDays => 365, LocalizedFields => [
-            { LocaleId => 'en-US', Name => 'Marketing', Description => 'Offers', ConsentLanguage => 'I agree' },
-            { LocaleId => 'de-DE', Name => 'Werbung', Description => 'Angebote', ConsentLanguage => 'Ich stimme zu' } ] } ] } ],
+            { Locale => 'en-US', Name => 'Marketing', Description => 'Offers', ConsentLanguage => 'I agree' },
+            { Locale => 'de-DE', Name => 'Werbung', Description => 'Angebote', ConsentLanguage => 'Ich stimme zu' } ] } ] } ],
     Programs => [
         { ProgramId => 'NEWSLETTERS', ProgramTypeId => 'NEWS', Name => 'Newsletters', DisplayOrder => 1,
           CustomProperties => [ { Key => 'Region', Value => 'EU' } ],
@@ -115,7 +115,7 @@ Location: .*/Profiles/v4/CfgWrite/ProgramTypes/PROMO$
 === TEST 3: POST ConsentTypes (the reference's body): 201
 --- request
 POST /Profiles/v4/CfgWrite/ConsentTypes
-{"ConsentTypes":[{"TypeName":"Partners","Versions":[{"ConsentVersion":"1.0","IsActive":false,"LocalizedFields":[{"LocaleId":"en-US","Name":"Partners","Description":"Old","ConsentLanguage":"I agree (v1)"}]},{"ConsentVersion":"2.0","IsActive":true,"ExpirationInDays":365,"LocalizedFields":[{"LocaleId":"en-US","Name":"Partners","Description":"Offers","ConsentLanguage":"I agree"},{"LocaleId":"de-DE","Name":"Partner","Description":"Angebote","ConsentLanguage":"Ich stimme zu"}]}]}]}
+{"ConsentTypes":[{"TypeName":"Partners","Versions":[{"ConsentVersion":"1.0","IsActive":false,"LocalizedFields":[{"Locale":"en-US","Name":"Partners","Description":"Old","ConsentLanguage":"I agree (v1)"}]},{"ConsentVersion":"2.0","IsActive":true,"ExpirationInDays":365,"LocalizedFields":[{"Locale":"en-US","Name":"Partners","Description":"Offers","ConsentLanguage":"I agree"},{"Locale":"de-DE","Name":"Partner","Description":"Angebote","ConsentLanguage":"Ich stimme zu"}]}]}]}
 --- more_headers eval
 main::writer('CfgWrite')
 --- error_code: 201
@@ -634,14 +634,16 @@ main::reader('CfgRead')
 [alert]
 
 
-=== TEST 41: GET ConsentStatus
+=== TEST 41: GET ConsentStatus: the reference's answer, the enum's numbers (1 Granted, 2 Denied, 3 Revoked, 4 NotSet)
 --- request
 GET /Profiles/v4/CfgRead/ConsentStatus
 --- more_headers eval
 main::reader('CfgRead')
 --- error_code: 200
 --- response_json eval
-{ ConsentStatus => [ { Name => 'Granted' }, { Name => 'Denied' }, { Name => 'Revoked' }, { Name => 'NotSet' } ] }
+{ ConsentStatus => [ 1, 2, 3, 4 ] }
+--- response_body_unlike
+Granted
 --- no_error_log
 [error]
 [alert]
@@ -1198,6 +1200,59 @@ main::reader('CfgOther')
 --- error_code: 200
 --- response_json eval
 { Programs => [] }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 84: POST ConsentTypes with the reference's body verbatim (mypreferences-api.md 4.2), then read back with Locale
+--- request eval
+[ 'POST /Profiles/v4/CfgWrite/ConsentTypes
+{ "ConsentTypes": [ { "TypeName": "string", "IsActive": true,
+      "Versions": [ { "ConsentVersion": "string", "ExpirationInDays": 2, "IsActive": true,
+          "IsAssociatedWithProfiles": true,
+          "LocalizedFields": [ { "Locale": "en-US", "Name": "string", "Description": "string",
+                                 "ConsentLanguage": "string" } ] } ] } ] }',
+  'GET /Profiles/v4/CfgWrite/ConsentTypes/string' ]
+--- more_headers eval
+main::writer('CfgWrite')
+--- error_code eval
+[ 201, 200 ]
+--- response_json eval
+{ ConsentTypes => [ { TypeName => 'string', IsActive => 1, Versions => [ { ConsentVersion => 'string',
+    ExpirationInDays => 2, IsActive => 1, IsAssociatedWithProfiles => 1,
+    LocalizedFields => [ { Locale => 'en-US', Name => 'string', Description => 'string', ConsentLanguage => 'string',
+                           LocaleId => PrefsTest::absent() } ] } ] } ] }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 85: a consent type's LocalizedFields in one locale: ?locale= keeps the entries whose Locale it is
+--- request
+GET /Profiles/v4/CfgRead/ConsentTypes/Marketing?locale=de-DE
+--- more_headers eval
+main::reader('CfgRead')
+--- error_code: 200
+--- response_json eval
+{ ConsentTypes => [ { Versions => [ { LocalizedFields => [] },
+    { LocalizedFields => [ { Locale => 'de-DE', Name => 'Werbung' } ] } ] } ] }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 86: the old name LocaleId in LocalizedFields is refused: 400 naming it, nothing changed
+--- request
+POST /Profiles/v4/CfgRead/ConsentTypes
+{"ConsentTypes":[{"TypeName":"Old","Versions":[{"ConsentVersion":"1","LocalizedFields":[{"LocaleId":"en-US","Name":"x"}]}]}]}
+--- more_headers eval
+main::writer('CfgRead')
+--- error_code: 400
+--- response_json eval
+{ Message => 'ConsentTypes: Versions[0].LocalizedFields[0].LocaleId is not a known field' }
+--- sql_unchanged
+SELECT prefs_config_generation(account_id) FROM prefs_account WHERE client_id = 'CfgRead'
 --- no_error_log
 [error]
 [alert]

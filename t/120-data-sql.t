@@ -180,8 +180,8 @@ my %FULL = (
         { FilterId => 'ProductUpdatesMail', PreferenceType => 2, CustomerDate => '2026-07-01T10:00:00' },
         { FilterId => 'PartnerOffersEmail', PreferenceType => 1,
           CustomerDate => '2026-03-01T12:00:00+02:00' } ],
-    Consents => [{ TypeName => 'Marketing', Version => '2.0', Status => 'Granted',
-                   CustomerDate => '2026-01-05T00:00:00Z' }],
+    Consents => [{ ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1,
+                   ConsentDate => '2026-01-05T00:00:00Z' }],
 );
 
 # --------------------------------------------------------------------------
@@ -242,8 +242,8 @@ is_deeply([@{$pref{NewsletterText}}{qw(ProgramId ChannelId IsArchived)}], ['News
 like($pref{NewsletterText}{LastModifiedDate}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/,
      'read ProfilePreference: LastModifiedDate');
 is(scalar @{$p->{Consents}}, 1, 'Consents: one');
-is_deeply([@{$p->{Consents}[0]}{qw(TypeName Version Status CustomerDate ExpirationDate)}],
-          ['Marketing', '2.0', 'Granted', '2026-01-05T00:00:00.000Z', '2028-01-05T00:00:00.000Z'],
+is_deeply([@{$p->{Consents}[0]}{qw(ConsentType ConsentVersion ConsentStatus ConsentDate ExpirationDate)}],
+          ['Marketing', '2.0', 1, '2026-01-05T00:00:00.000Z', '2028-01-05T00:00:00.000Z'],
           'Consents: type, version, status, dates (ExpirationInDays 730)');
 is($p->{Edited}{By}, 7, 'Edited.By: the user');
 like($p->{Edited}{Date}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'Edited.Date: ISO with ms');
@@ -270,7 +270,7 @@ is_deeply([@{$ev->[12]{data}}{qw(FilterId AddressId)}], ['ProductUpdatesMail', $
           'preference.added: Data, with the contact point');
 is_deeply([@{$ev->[14]{data}}{qw(FilterId EmailAddress)}], ['NewsletterEmail', 'jane@example.com'],
           'preference.added: Data, with the email');
-is($ev->[16]{data}{Status}, 'Granted', 'consent.added: Data');
+is($ev->[16]{data}{ConsentStatus}, 1, 'consent.added: Data');
 ok(!grep({ defined $_->{prev} } @$ev), 'create: no PreviousData');
 my $after = counts($A);
 is($after->{prefs_profile} - $before->{prefs_profile}, 1, 'create: one profile row');
@@ -362,11 +362,11 @@ my @bad = (
                     EmailPreferences => [{ FilterId => 'NewsletterEmail', PreferenceType => 1 },
                                          { FilterId => 'NewsletterEmail', PreferenceType => 2 }] }] },
      qr/^Emails\[0\]\.EmailPreferences\[1\] '.*' appears more than once/],
-    [{ Consents => [{ TypeName => 'Nope', Version => '1', Status => 'Granted' }] }, qr/^Consents\[0\]\.TypeName 'Nope' is not an active consent type/],
-    [{ Consents => [{ TypeName => 'Marketing', Version => '1.0', Status => 'Granted' }] },
-     qr/^Consents\[0\]\.Version '1\.0' is not an active version of consent type 'Marketing'/],
-    [{ Consents => [{ TypeName => 'Marketing', Version => '2.0', Status => 'Maybe' }] }, qr/^Consents\[0\]\.Status must be Granted, Denied, Revoked or NotSet/],
-    [{ Consents => [{ TypeName => 'Marketing', Version => '2.0' }] }, qr/^Consents\[0\]\.Status is required/],
+    [{ Consents => [{ ConsentType => 'Nope', ConsentVersion => '1', ConsentStatus => 1 }] }, qr/^Consents\[0\]\.ConsentType 'Nope' is not an active consent type/],
+    [{ Consents => [{ ConsentType => 'Marketing', ConsentVersion => '1.0', ConsentStatus => 1 }] },
+     qr/^Consents\[0\]\.ConsentVersion '1\.0' is not an active version of consent type 'Marketing'/],
+    [{ Consents => [{ ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 'Maybe' }] }, qr/^Consents\[0\]\.ConsentStatus must be 1 \(Granted\), 2 \(Denied\), 3 \(Revoked\) or 4 \(NotSet\)/],
+    [{ Consents => [{ ConsentType => 'Marketing', ConsentVersion => '2.0' }] }, qr/^Consents\[0\]\.ConsentStatus is required/],
     # the reference's names only: the flat dialect is gone
     [{ FirstName => 'Jane' }, qr/^FirstName is not a known field/],
     [{ CustomerName => 'Jane' }, qr/^CustomerName must be a JSON object/],
@@ -464,8 +464,8 @@ $r = update($A, $P, {
     Groups => [{ Type => 'Household', Name => 'Does' }, { Type => 'Company', Name => 'Acme' }],
     Tags => ['VIP', 'Early Adopter'],
     AlternateIds => [{ Type => 'CRMId', Value => "C2-$A" }],
-    Consents => [{ TypeName => 'Marketing', Version => '2.0', Status => 'Revoked' },
-                 { TypeName => 'DataSharing', Version => '1.0', Status => 2 }],
+    Consents => [{ ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 'Revoked' },
+                 { ConsentType => 'DataSharing', ConsentVersion => '1.0', ConsentStatus => 2 }],
 });
 is($r->{outcome}, 'updated', 'update: updated') or diag explain $r;
 $ev = events($A, $e0);
@@ -511,9 +511,9 @@ is_deeply([$e{'preference.updated'}{data}{PreferenceType}, $e{'preference.update
 is($e{'preference.updated'}{data}{CustomerDate}, '2026-02-02T04:59:59.000Z', 'preference.updated: opt-out date');
 is($e{'preference.added'}{data}{EmailAddress}, 'new@example.com', 'preference.added: the new contact point');
 is($e{'preference.updated'}{data}{EmailAddress}, 'JANE@example.com', 'preference.updated: its contact point');
-is_deeply([$e{'consent.updated'}{data}{Status}, $e{'consent.updated'}{prev}{Status}],
-          ['Revoked', 'Granted'], 'consent.updated: Data, PreviousData');
-is($e{'consent.added'}{data}{Status}, 'Denied', 'consent.added: status by number');
+is_deeply([$e{'consent.updated'}{data}{ConsentStatus}, $e{'consent.updated'}{prev}{ConsentStatus}],
+          [3, 1], 'consent.updated: Data, PreviousData');
+is($e{'consent.added'}{data}{ConsentStatus}, 2, 'consent.added: status by number');
 is_deeply([$e{'profile.updated'}{data}{CustomerName}{FirstName}, $e{'profile.updated'}{prev}{CustomerName}{FirstName}],
           ['Janet', 'Jane'], 'profile.updated: Data and PreviousData are the profile');
 

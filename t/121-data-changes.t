@@ -37,12 +37,12 @@ $alt = "L-$$";
 # read by the blocks that change nothing
 $pat = profile(CustomerName => { FirstName => 'Patricia', LastName => 'Chan' }, AlternateIds => [ { Type => 'LoyaltyNumber', Value => $alt } ],
     Emails => [ { EmailAddress => 'p3@example.com' } ], Tags => [ 'Do Not Call', 'Early Adopter' ],
-    Consents => [ { TypeName => 'Marketing', Version => '2.0', Status => 'Granted' } ]);
+    Consents => [ { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1 } ]);
 $pa1 = profile(CustomerName => { FirstName => 'Pat', LastName => 'Ch' }, Tags => [ 'VIP' ]);
 $pa2 = profile(CustomerName => { FirstName => 'Pat' }, Emails => [ { EmailAddress => 'p1@example.com' }, { EmailAddress => 'p2@example.com' } ],
     Tags => [ 'VIP', 'Early Adopter' ]);
 $pa3 = profile(CustomerName => { FirstName => 'Pat' }, Emails => [ { EmailAddress => 'p1@example.com' } ]);
-$pa4 = profile(CustomerName => { FirstName => 'Pat' }, Consents => [ { TypeName => 'Marketing', Version => '2.0', Status => 'Granted' } ]);
+$pa4 = profile(CustomerName => { FirstName => 'Pat' }, Consents => [ { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1 } ]);
 $pa6 = profile(CustomerName => { FirstName => 'Pat', LastName => 'Ch' }, AlternateIds => [ { Type => 'LoyaltyNumber', Value => "$alt-6" } ]);
 $pa7 = profile(CustomerName => { FirstName => 'Pat' }, AlternateIds => [ { Type => 'LoyaltyNumber', Value => "$alt-7" } ],
     Tags => [ 'VIP', 'Early Adopter' ]);
@@ -97,9 +97,9 @@ sub base_doc {
                           { Name => 'HouseholdSize', Value => 3 } ],
         Groups => [ { Type => 'Household', Name => 'Does' }, { Type => 'Company', Name => 'Acme' } ],
         Tags => [ 'VIP', 'Early Adopter' ],
-        Consents => [ { TypeName => 'Marketing', Version => '2.0', Status => 'Granted', Locale => 'en-US' },
-                      { TypeName => 'DataSharing', Version => '1.0', Status => 'Granted' },
-                      { TypeName => 'TextMessaging', Version => '2024-01', Status => 'Granted',
+        Consents => [ { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1, Locale => 'en-US' },
+                      { ConsentType => 'DataSharing', ConsentVersion => '1.0', ConsentStatus => 1 },
+                      { ConsentType => 'TextMessaging', ConsentVersion => '2024-01', ConsentStatus => 1,
                         ContactPoint => '+1 555 010 0100' } ] };
 }
 
@@ -126,12 +126,12 @@ our @Steps = (
     phone_number_unkept => sub { ('POST', "Profile/$_[0]", { PreserveConsents => $f,
         PhoneNumbers => [ { PhoneId => $_[1]{phone}{'+15550100100'}, PhoneNumber => '+15550100102' } ] }) },
     not_mobile => sub { ('POST', "Profile/$_[0]", { PhoneNumbers => [ { PhoneNumber => '+15550100102', IsMobile => $f } ] }) },
-    home_consent => sub { ('POST', "Consents/$_[0]", [ { TypeName => 'TextMessaging', Version => '2024-01',
-        Status => 'Granted', ContactPoint => '+15550100200' } ]) },
+    home_consent => sub { ('POST', "Consents/$_[0]", [ { ConsentType => 'TextMessaging', ConsentVersion => '2024-01',
+        ConsentStatus => 1, ContactPoint => '+15550100200' } ]) },
     phone_off => sub { ('POST', "Profile/$_[0]", { PhoneNumbers => [ { PhoneNumber => '+1 555 010 0200', IsActive => $f } ] }) },
     third_phone => sub { ('POST', "Profile/$_[0]", { PhoneNumbers => [ { PhoneNumber => '+15550100300' } ] }) },
-    third_consent => sub { ('POST', "Consents/$_[0]", [ { TypeName => 'TextMessaging', Version => '2024-01',
-        Status => 'Granted', ContactPoint => '+15550100300' } ]) },
+    third_consent => sub { ('POST', "Consents/$_[0]", [ { ConsentType => 'TextMessaging', ConsentVersion => '2024-01',
+        ConsentStatus => 1, ContactPoint => '+15550100300' } ]) },
     phone_off_unkept => sub { ('POST', "Profile/$_[0]", { PreserveConsents => $f,
         PhoneNumbers => [ { PhoneNumber => '+15550100300', IsActive => $f } ] }) },
     # (profile-level: on the default address, 1 Main St)
@@ -162,7 +162,7 @@ for (my $n = 0; $n < @Steps; $n += 2) {
 
 # consents: $q[n] has had the steps before step n ($q[3], both)
 my @qsteps = (
-    [ 'POST', "Consents/%d", [ { TypeName => 'Marketing', Version => '2.0', Status => 'Granted', Locale => 'de_de' } ] ],
+    [ 'POST', "Consents/%d", [ { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1, Locale => 'de_de' } ] ],
     [ 'POST', "Profile/%d/Preferences", { Emails => [ { EmailAddress => 'q@example.com',
         EmailPreferences => [ { FilterId => 'NewsletterEmail', PreferenceType => 2 } ] } ] } ],
 );
@@ -170,8 +170,8 @@ for my $n (0 .. 3) {
     $q[$n] = profile(CustomerName => { FirstName => 'Q' }, Emails => [ { EmailAddress => 'q@example.com',
             EmailPreferences => [ { FilterId => 'NewsletterEmail', PreferenceType => 1 },
                                   { FilterId => 'PartnerOffersEmail', PreferenceType => 1 } ] } ],
-        Consents => [ { TypeName => 'Marketing', Version => '2.0', Status => 'Granted', Locale => 'en-US' },
-                      { TypeName => 'DataSharing', Version => '1.0', Status => 'Granted' } ]);
+        Consents => [ { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1, Locale => 'en-US' },
+                      { ConsentType => 'DataSharing', ConsentVersion => '1.0', ConsentStatus => 1 } ]);
     prepare($_->[0], sprintf($_->[1], $q[$n]), $_->[2]) for @qsteps[0 .. ($n == 3 ? 1 : $n - 1)];
 }
 PrefsTest::api_prepared();
@@ -222,7 +222,7 @@ sub step {
 # a consent type's records in a list of consents: "locale:active" each
 sub locales {
     my ($type, $consents) = @_;
-    return join ' ', map { "$_->{Locale}:" . ($_->{IsActive} ? 1 : 0) } grep { $_->{TypeName} eq $type } @$consents;
+    return join ' ', map { "$_->{Locale}:" . ($_->{IsActive} ? 1 : 0) } grep { $_->{ConsentType} eq $type } @$consents;
 }
 
 api_blocks();
@@ -289,7 +289,7 @@ contacts.email.updated profile.replaced|p3@example.com|p1@example.com
 
 === TEST 4: PATCH replaces a consent's status: a new consent, consent.updated
 --- request eval
-main::patch('DataChgCo', $::pa4, [ { op => 'replace', path => '/Consents/0/Status', value => 'Revoked' } ])
+main::patch('DataChgCo', $::pa4, [ { op => 'replace', path => '/Consents/0/ConsentStatus', value => 3 } ])
 --- more_headers eval
 PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json-patch+json\n"
 --- error_code: 200
@@ -663,7 +663,7 @@ $::snapshot
 
 === TEST 25: the same consent in another locale: consent.deactivated, consent.added; the associations move to the new record; the history keeps the old one
 --- request eval
-[ "POST /Profiles/v4/DataChgCo/Consents/$::q[0]\n" . '[{"TypeName":"Marketing","Version":"2.0","Status":"Granted","Locale":"de_de"}]',
+[ "POST /Profiles/v4/DataChgCo/Consents/$::q[0]\n" . '[{"ConsentType":"Marketing","ConsentVersion":"2.0","ConsentStatus":1,"Locale":"de_de"}]',
   "GET /Profiles/v4/DataChgCo/Consents/$::q[0]?includeConsentHistory=true" ]
 --- more_headers eval
 PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
@@ -683,7 +683,7 @@ consent.deactivated consent.added consent.filterassociation.updated consent.filt
 [alert]
 
 
-=== TEST 26: opting out of a preference linked to a consent: consent.updated, Granted -> Revoked for that preference; the profile's consent stays Granted
+=== TEST 26: opting out of a preference linked to a consent: consent.updated, Granted -> Revoked for that preference; the profile's consent stays Granted and lists the preference as Revoked
 --- request eval
 [ "POST /Profiles/v4/DataChgCo/Profile/$::q[1]/Preferences\n"
   . '{"Emails":[{"EmailAddress":"q@example.com",'
@@ -694,12 +694,13 @@ PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
 --- error_code eval
 [ 200, 200 ]
 --- response_json eval
-{ Consents => PrefsTest::contains({ TypeName => 'Marketing', Status => 'Granted' }) }
+{ Consents => PrefsTest::contains({ ConsentType => 'Marketing', ConsentStatus => 1,
+    Filters => PrefsTest::contains({ FilterId => 'NewsletterEmail', ConsentStatus => 3 }) }) }
 --- sql eval
 main::facts($::q[1], map { [ 'consent.updated', $_ ] }
-            "data->>'Status'", "previous_data->>'Status'", "data->>'FilterId'", "data->>'TypeName'")
+            "data->>'ConsentStatus'", "previous_data->>'ConsentStatus'", "data->>'FilterId'", "data->>'ConsentType'")
 --- sql_result
-preference.updated consent.updated profile.updated|Revoked|Granted|NewsletterEmail|Marketing
+preference.updated consent.updated profile.updated|3|1|NewsletterEmail|Marketing
 --- no_error_log
 [error]
 [alert]
@@ -707,7 +708,7 @@ preference.updated consent.updated profile.updated|Revoked|Granted|NewsletterEma
 
 === TEST 27: revoking a consent archives the preferences whose filters require it; their associations end
 --- request eval
-"POST /Profiles/v4/DataChgCo/Consents/$::q[2]\n" . '{"TypeName":"DataSharing","Version":"1.0","Status":"Revoked"}'
+"POST /Profiles/v4/DataChgCo/Consents/$::q[2]\n" . '{"ConsentType":"DataSharing","ConsentVersion":"1.0","ConsentStatus":3}'
 --- more_headers eval
 PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
 --- error_code: 200
@@ -723,10 +724,10 @@ consent.updated preference.archived consent.filterassociation.deactivated consen
 === TEST 28: refused consents: each 400, nothing changed or recorded
 --- request eval
 my $c = "POST /Profiles/v4/DataChgCo/Consents/$::q[3]\n";
-[ $c . '{"TypeName":"Marketing","Version":"2.0","Status":1,"ContactPoint":"q@example.com"}',    # a type without a channel
-  $c . '{"TypeName":"TextMessaging","Version":"2024-01","Status":1,"ContactPoint":"+15559999999"}', # a contact point the profile lacks
-  $c . '{"TypeName":"Marketing","Version":"2.0","Status":1,"Locale":"xx-XX"}',                    # a locale the account lacks
-  $c . '{"TypeName":"Marketing","Version":"2.0","Status":1,"Locale":5}' ]                         # a wrong type of locale
+[ $c . '{"ConsentType":"Marketing","ConsentVersion":"2.0","ConsentStatus":1,"ContactPoint":"q@example.com"}',    # a type without a channel
+  $c . '{"ConsentType":"TextMessaging","ConsentVersion":"2024-01","ConsentStatus":1,"ContactPoint":"+15559999999"}', # a contact point the profile lacks
+  $c . '{"ConsentType":"Marketing","ConsentVersion":"2.0","ConsentStatus":1,"Locale":"xx-XX"}',                    # a locale the account lacks
+  $c . '{"ConsentType":"Marketing","ConsentVersion":"2.0","ConsentStatus":1,"Locale":5}' ]                         # a wrong type of locale
 --- more_headers eval
 PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
 --- error_code eval
@@ -748,16 +749,16 @@ PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
 { ProfileId => qr/^\d+$/ }
 --- sql
 SELECT (SELECT count(*) FROM prefs_event WHERE profile_id = :'ProfileId' AND event_type = 'consent.elementassociation.created'),
-       (SELECT concat_ws('/', data->>'TypeName', data->>'Version', data->>'Status', data->>'ContactType', data->>'ContactPoint')
+       (SELECT concat_ws('/', data->>'ConsentType', data->>'ConsentVersion', data->>'ConsentStatus', data->>'ContactType', data->>'ContactPoint')
         FROM prefs_event WHERE profile_id = :'ProfileId' AND event_type = 'consent.elementassociation.created'),
        (SELECT count(*) FROM prefs_event WHERE profile_id = :'ProfileId' AND event_type = 'consent.filterassociation.created'),
-       (SELECT concat_ws('/', data->>'TypeName', data->>'Version', data->>'Status', data->>'Locale', data->>'FilterId',
+       (SELECT concat_ws('/', data->>'ConsentType', data->>'ConsentVersion', data->>'ConsentStatus', data->>'Locale', data->>'FilterId',
                          data->>'ContactPoint')
         FROM prefs_event WHERE profile_id = :'ProfileId' AND event_type = 'consent.filterassociation.created'
         ORDER BY event_id LIMIT 1),
        (SELECT count(*) FROM prefs_consent_assoc WHERE profile_id = :'ProfileId' AND is_active)
 --- sql_result
-1|TextMessaging/2024-01/Granted/Phone/+15550100100|5|Marketing/2.0/Granted/en-US/NewsletterEmail/a@example.com|6
+1|TextMessaging/2024-01/1/Phone/+15550100100|5|Marketing/2.0/1/en-US/NewsletterEmail/a@example.com|6
 --- no_error_log
 [error]
 [alert]
@@ -770,8 +771,8 @@ SELECT (SELECT count(*) FROM prefs_event WHERE profile_id = :'ProfileId' AND eve
 PrefsTest::auth('DataChgCo', 'admin')
 --- error_code: 200
 --- response_json eval
-{ Consents => PrefsTest::contains({ TypeName => 'TextMessaging', ContactPoint => '+15550100100' },
-                                  { TypeName => 'Marketing', Locale => 'en-US' }) }
+{ Consents => PrefsTest::contains({ ConsentType => 'TextMessaging', ContactPoint => '+15550100100' },
+                                  { ConsentType => 'Marketing', Locale => 'en-US' }) }
 --- no_error_log
 [error]
 [alert]

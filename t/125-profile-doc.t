@@ -55,7 +55,7 @@ my $out = q1(q{SELECT row_to_json(r) FROM prefs_profile_create(CAST(:'a' AS bigi
     Emails => [{ EmailAddress => 'ann@example.com', EmailAddressType => 'Personal',
                  EmailPreferences => [{ FilterId => 'NewsletterEmail', PreferenceType => 1 }] }],
     PhoneNumbers => [{ PhoneNumber => '+15550100200', PhoneNumberType => 'Mobile', IsMobile => JSON::PP::true }],
-    Consents => [{ TypeName => 'Marketing', Version => '2.0', Status => 'Granted' }] }));
+    Consents => [{ ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1 }] }));
 my $P = $J->decode($out)->{profile_id};
 ok($P, 'a profile') or diag $out;
 
@@ -75,7 +75,7 @@ my @changes = (
         EmailPreferences => [{ FilterId => 'NewsletterEmail', PreferenceType => 2 }] }] } ],
     [ 'a profile-level preference', 'prefs_profile_update', { ProfilePreferences => [{ FilterId => 'NewsletterEmail',
         PreferenceType => 1 }] } ],
-    [ 'a consent', 'prefs_profile_update', { Consents => [{ TypeName => 'Marketing', Version => '2.0', Status => 'Revoked' }] } ],
+    [ 'a consent', 'prefs_profile_update', { Consents => [{ ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 3 }] } ],
     [ 'custom fields', 'prefs_profile_update', { CustomFields => [{ Name => 'FavoriteCategory', Value => 'Kitchen' }] } ],
     [ 'groups and tags', 'prefs_profile_update', { Groups => [{ Type => 'Household', Name => 'Lees' }], Tags => ['VIP'] } ],
 );

@@ -38,7 +38,7 @@ sub ::items {
                 Groups => { Type => 'Household', Name => 'Does', IsActive => JSON::PP::false() },
                 Tags => { Name => 'VIP', IsActive => JSON::PP::false() },
                 ProfilePreferences => { FilterId => 'NewsletterEmail', IsArchived => JSON::PP::true() },
-                Consents => { TypeName => 'Marketing', Version => '2.0', Status => 'Granted' });
+                Consents => { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1 });
     return encode_json({ $list => [ ($item{$list}) x $n ] });
 }
 

@@ -46,10 +46,10 @@ $max = profile('DataApiCo', CustomerName => { FirstName => 'Max' },
 $cons1 = profile('DataApiCo', CustomerName => { FirstName => 'Connie' });
 $cons2 = profile('DataApiCo', CustomerName => { FirstName => 'Conrad' },
     Emails => [ { EmailAddress => 'conrad@example.com', EmailAddressType => 'Personal', IsDefault => JSON::PP::true() } ]);
-prepare('POST', "Consents/$cons2", [ { TypeName => 'Marketing', Version => '2.0', Status => 'Granted' } ]);
-prepare('POST', "Consents/$cons2", [ { TypeName => 'Marketing', Version => '2.0', Status => 'Revoked' } ]);
+prepare('POST', "Consents/$cons2", [ { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1 } ]);
+prepare('POST', "Consents/$cons2", [ { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 3 } ]);
 $cons3 = profile('DataApiCo', CustomerName => { FirstName => 'Conan' });
-prepare('POST', "Consents/$cons3", [ { TypeName => 'Marketing', Version => '2.0', Status => 'Granted' } ]);
+prepare('POST', "Consents/$cons3", [ { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1 } ]);
 $other = profile('DataApiOther', CustomerName => { FirstName => 'Otto' });
 PrefsTest::api_prepared();
 
@@ -292,14 +292,14 @@ PrefsTest::auth('DataApiCo', 'admin')
 
 === TEST 15: POST Consents/{profileId}, then GET Consents/{profileId}
 --- request eval
-[ "POST /Profiles/v4/DataApiCo/Consents/$::cons1\n[{\"TypeName\":\"Marketing\",\"Version\":\"2.0\",\"Status\":\"Granted\"}]",
+[ "POST /Profiles/v4/DataApiCo/Consents/$::cons1\n[{\"ConsentType\":\"Marketing\",\"ConsentVersion\":\"2.0\",\"ConsentStatus\":1}]",
   "GET /Profiles/v4/DataApiCo/Consents/$::cons1" ]
 --- more_headers eval
 PrefsTest::auth('DataApiCo', 'admin') . "Content-Type: application/json\n"
 --- error_code eval
 [ 200, 200 ]
 --- response_json eval
-{ Consents => [ { Status => 'Granted' } ] }
+{ Consents => [ { ConsentStatus => 1 } ] }
 --- no_error_log
 [error]
 [alert]
@@ -307,7 +307,7 @@ PrefsTest::auth('DataApiCo', 'admin') . "Content-Type: application/json\n"
 
 === TEST 16: a second consent of the same type
 --- request eval
-"POST /Profiles/v4/DataApiCo/Consents/$::cons3\n[{\"TypeName\":\"Marketing\",\"Version\":\"2.0\",\"Status\":\"Revoked\"}]"
+"POST /Profiles/v4/DataApiCo/Consents/$::cons3\n[{\"ConsentType\":\"Marketing\",\"ConsentVersion\":\"2.0\",\"ConsentStatus\":3}]"
 --- more_headers eval
 PrefsTest::auth('DataApiCo', 'admin') . "Content-Type: application/json\n"
 --- error_code: 200
@@ -327,7 +327,7 @@ GET /Profiles/v4/DataApiCo/Profile/Email?emailAddress=conrad%40example.com
 PrefsTest::auth('DataApiCo', 'admin')
 --- error_code: 200
 --- response_json eval
-[ { ProfileId => $::cons2, Consents => [ { Status => 'Revoked' } ] } ]
+[ { ProfileId => $::cons2, Consents => [ { ConsentStatus => 3 } ] } ]
 --- no_error_log
 [error]
 [alert]
@@ -340,7 +340,7 @@ GET /Profiles/v4/DataApiCo/Profile/Email?emailAddress=conrad%40example.com&inclu
 PrefsTest::auth('DataApiCo', 'admin')
 --- error_code: 200
 --- response_json eval
-[ { ProfileId => $::cons2, Consents => [ { Status => 'Granted' }, { Status => 'Revoked' } ] } ]
+[ { ProfileId => $::cons2, Consents => [ { ConsentStatus => 1 }, { ConsentStatus => 3 } ] } ]
 --- no_error_log
 [error]
 [alert]

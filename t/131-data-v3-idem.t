@@ -64,7 +64,7 @@ $alt_l = alt_profile('crm-l');
 prepare('POST', 'Profile/Preferences/AlternateIdType/CRMId/AlternateId/crm-l',
         { Emails => [ { EmailAddress => 'crm-l@example.com', EmailPreferences => [ { FilterId => 'NewsletterEmail', PreferenceType => 1, FrequencyId => 'W' } ] } ] });
 $alt_c = alt_profile('crm-c');
-prepare('POST', "Consents/$alt_c", [ { TypeName => 'Marketing', Version => '2.0', Status => $_ } ]) for 'Granted', 'Revoked';
+prepare('POST', "Consents/$alt_c", [ { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => $_ } ]) for 1, 3;
 
 # --- v3 Preferences -----------------------------------------------------------------------
 prepare('POST', 'AlternateIdTypes', { Name => 'CID', Description => 'v3 customer id' });
@@ -582,7 +582,7 @@ GET /Profiles/v4/IdemCo/Profile/Consents/History?alternateIdType=CRMId&alternate
 PrefsTest::auth('IdemCo', 'admin')
 --- error_code: 200
 --- response_json eval
-{ ProfileId => $::alt_c, CustomerName => { FirstName => 'Alt' }, Consents => [ { Status => 'Granted' }, { Status => 'Revoked' } ] }
+{ ProfileId => $::alt_c, CustomerName => { FirstName => 'Alt' }, Consents => [ { ConsentStatus => 1 }, { ConsentStatus => 3 } ] }
 --- no_error_log
 [error]
 [alert]

@@ -837,12 +837,13 @@ BEGIN
                          WITH ORDINALITY AS x(v, n)
         LOOP
             lp := ep || '.LocalizedFields[' || lf.j || ']';
-            PERFORM prefs_cfg_object(lf.v, lp, ARRAY['LocaleId', 'Name',
+            -- "Locale", as the reference's POST ConsentTypes body names it
+            PERFORM prefs_cfg_object(lf.v, lp, ARRAY['Locale', 'Name',
                 'Description', 'ConsentLanguage']);
-            l := prefs_cfg_locale(lf.v, lp, 'LocaleId', true);
-            lseen := prefs_cfg_once(lseen, l #>> '{}', lp || '.LocaleId');
+            l := prefs_cfg_locale(lf.v, lp, 'Locale', true);
+            lseen := prefs_cfg_once(lseen, l #>> '{}', lp || '.Locale');
             fields := fields || jsonb_build_array(jsonb_build_object(
-                'LocaleId', l,
+                'Locale', l,
                 'Name', prefs_cfg_text(lf.v, lp, 'Name', true, 100),
                 'Description',
                     prefs_cfg_text(lf.v, lp, 'Description', false, 1000),
@@ -1022,9 +1023,9 @@ LANGUAGE sql IMMUTABLE AS $$
                WITH ORDINALITY AS x(v, n)
         UNION ALL
         SELECT 8, x.n, y.n,
-               format('Versions[%s].LocalizedFields[%s].LocaleId',
+               format('Versions[%s].LocalizedFields[%s].Locale',
                       x.n - 1, y.n - 1),
-               'Locale', y.v ->> 'LocaleId'
+               'Locale', y.v ->> 'Locale'
           FROM jsonb_array_elements(CASE WHEN p_kind = 'ConsentType'
                                          THEN b -> 'Versions' END)
                WITH ORDINALITY AS x(v, n)

@@ -8,18 +8,47 @@
 -- sql/migrations/NNN_name.sql instead; so does dropping a function.
 
 
+-- A consent record as the reference names it (create-consent body of
+-- mypreferences-api.md 5.2: ConsentType, ConsentVersion, Locale,
+-- ConsentStatus, ConsentDate) plus what the reference is silent on:
+-- ContactPoint, IsActive, RecordedDate, ExpirationDate.  ConsentStatus is
+-- the number of the reference's enum (1 Granted, 2 Denied, 3 Revoked,
+-- 4 NotSet), as GET ConsentStatus lists it.  The Data of the consent.*
+-- events of a record.
 CREATE OR REPLACE FUNCTION prefs_data_consent_json(c prefs_consent)
 RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT json_build_object('TypeName', c.type_name, 'Version', c.version,
-        'Status', prefs_data_status_name(c.status),
+    SELECT json_build_object('ConsentType', c.type_name,
+        'ConsentVersion', c.version,
         'Locale', c.locale,
+        'ConsentStatus', c.status,
+        'ConsentDate', prefs_iso(c.customer_date),
         'ContactPoint', CASE WHEN c.contact_key LIKE 'A%'
                              THEN to_json(c.contact_point::bigint)
                              ELSE to_json(c.contact_point) END,
         'IsActive', c.is_active,
         'RecordedDate', prefs_iso(c.recorded_at),
-        'CustomerDate', prefs_iso(c.customer_date),
         'ExpirationDate', prefs_iso(c.expiration_date))
+$$;
+
+
+-- A consent record as the reads answer it (GET Consents/{id}, the
+-- profile's Consents, the history): the record, and Filters, the
+-- preferences linked to it with the link's own status.  An opt-out turns
+-- a Granted consent Revoked for that preference only, which is what the
+-- consent.updated of the opt-out says (prefs_data_assoc_sync): the read
+-- shows the same thing.
+CREATE OR REPLACE FUNCTION prefs_data_consent_read_json(c prefs_consent)
+RETURNS json LANGUAGE sql STABLE AS $$
+    SELECT (prefs_data_consent_json(c)::jsonb || jsonb_build_object(
+        'Filters', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                    'FilterId', p.filter_id, 'ChannelId', p.channel_id,
+                    'ContactPoint', prefs_data_contact_value(p.contact_key),
+                    'ConsentStatus', a.status)
+                    ORDER BY p.filter_id, p.contact_key)
+                FROM prefs_consent_assoc a
+                JOIN prefs_preference p ON p.preference_id = a.preference_id
+               WHERE a.profile_id = c.profile_id AND a.kind = 'F'
+                 AND a.consent_id = c.consent_id AND a.is_active), '[]')))::json
 $$;
 
 
@@ -27,9 +56,9 @@ $$;
 -- association's status, and what it links to.
 CREATE OR REPLACE FUNCTION prefs_data_assoc_json(a prefs_consent_assoc)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('TypeName', a.type_name,
-               'Version', c.version, 'Locale', c.locale,
-               'Status', prefs_data_status_name(a.status))
+    SELECT jsonb_build_object('ConsentType', a.type_name,
+               'ConsentVersion', c.version, 'Locale', c.locale,
+               'ConsentStatus', a.status)
            || CASE WHEN a.kind = 'F' THEN jsonb_build_object(
                   'FilterId', p.filter_id, 'ChannelId', p.channel_id,
                   'ContactPoint', prefs_data_contact_value(p.contact_key))
@@ -40,6 +69,37 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
       FROM prefs_consent c
       LEFT JOIN prefs_preference p ON p.preference_id = a.preference_id
      WHERE c.consent_id = a.consent_id
+$$;
+
+
+-- ConsentDate: when the customer gave, refused or withdrew the consent,
+-- by the reference's CustomerDate rules (mypreferences-api.md 5.2):
+-- absent (or "") is now; ISO 8601, without an offset US Eastern time; a
+-- date alone is 00:00 ET for a Granted consent and 23:59:59 ET for any
+-- other status (as for an opt-in and an opt-out), but never later than
+-- now.  A date after now (beyond a minute of clock skew), or a day after
+-- today in US Eastern time, is refused: a consent cannot be given later.
+CREATE OR REPLACE FUNCTION prefs_data_consent_date(o jsonb, p_path text,
+    p_status integer)
+RETURNS timestamptz
+LANGUAGE plpgsql AS $$
+DECLARE
+    d      timestamptz := prefs_data_given_date(o, p_path, 'ConsentDate',
+                                                p_status <> 1);
+    given  text := prefs_cfg_get(o, 'ConsentDate') #>> '{}';
+    later  boolean;
+BEGIN
+    -- a date alone is later when its day is (23:59:59 of today is not)
+    later := CASE WHEN given ~ '^\d{4}-\d{2}-\d{2}$'
+                  THEN given::date
+                       > (now() AT TIME ZONE 'America/New_York')::date
+                  ELSE d > now() + interval '1 minute' END;
+    IF later THEN
+        PERFORM prefs_cfg_fail(prefs_cfg_at(p_path, 'ConsentDate'),
+                               'must not be in the future');
+    END IF;
+    RETURN least(d, now());
+END
 $$;
 
 
@@ -77,24 +137,25 @@ BEGIN
                  WITH ORDINALITY AS x(v, n)
     LOOP
         ep := 'Consents[' || e.i || ']';
-        PERFORM prefs_cfg_object(e.v, ep, ARRAY['TypeName', 'Version',
-            'Status', 'Locale', 'ContactPoint', 'CustomerDate',
-            'RecordedDate', 'ExpirationDate', 'IsActive']);
-        t := prefs_cfg_text(e.v, ep, 'TypeName', true, 50) #>> '{}';
+        PERFORM prefs_cfg_object(e.v, ep, ARRAY['ConsentType',
+            'ConsentVersion', 'Locale', 'ConsentStatus', 'ConsentDate',
+            'ContactPoint', 'IsActive', 'RecordedDate', 'ExpirationDate',
+            'Filters']);
+        t := prefs_cfg_text(e.v, ep, 'ConsentType', true, 50) #>> '{}';
         cfg := prefs_data_item(p_account_id, 'ConsentType', t);
         IF cfg IS NULL THEN
-            PERFORM prefs_cfg_fail(ep || '.TypeName', format(
+            PERFORM prefs_cfg_fail(ep || '.ConsentType', format(
                 '%s is not an active consent type', prefs_cfg_quote(t)));
         END IF;
-        nv := prefs_cfg_text(e.v, ep, 'Version', true, 50) #>> '{}';
+        nv := prefs_cfg_text(e.v, ep, 'ConsentVersion', true, 50) #>> '{}';
         SELECT x INTO ver FROM jsonb_array_elements(cfg -> 'Versions') AS x
          WHERE x ->> 'ConsentVersion' = nv AND x -> 'IsActive' = 'true';
         IF ver IS NULL THEN
-            PERFORM prefs_cfg_fail(ep || '.Version', format(
+            PERFORM prefs_cfg_fail(ep || '.ConsentVersion', format(
                 '%s is not an active version of consent type %s',
                 prefs_cfg_quote(nv), prefs_cfg_quote(t)));
         END IF;
-        v := prefs_cfg_get(e.v, 'Status');
+        v := prefs_cfg_get(e.v, 'ConsentStatus');
         st := NULL;
         IF jsonb_typeof(v) = 'string' THEN
             st := array_position(ARRAY['granted', 'denied', 'revoked',
@@ -104,11 +165,13 @@ BEGIN
             st := v::text::integer;
         END IF;
         IF st IS NULL THEN
-            PERFORM prefs_cfg_fail(ep || '.Status', CASE WHEN v IS NULL
-                THEN 'is required' ELSE 'must be Granted, Denied, Revoked or '
-                'NotSet' END);
+            PERFORM prefs_cfg_fail(ep || '.ConsentStatus', CASE WHEN v IS NULL
+                THEN 'is required' ELSE 'must be 1 (Granted), 2 (Denied), '
+                '3 (Revoked) or 4 (NotSet), or that name' END);
         END IF;
-        PERFORM prefs_cfg_bool(e.v, ep, 'IsActive', true);   -- read-only
+        -- read-only, accepted as a read answers them (JSON Patch)
+        PERFORM prefs_cfg_bool(e.v, ep, 'IsActive', true);
+        PERFORM prefs_cfg_array(e.v, ep, 'Filters');
 
         loc := nullif(prefs_cfg_text(e.v, ep, 'Locale', false, 15) #>> '{}',
                       '');
@@ -159,7 +222,7 @@ BEGIN
             END IF;
         END IF;
 
-        cdate := prefs_data_customer_date(e.v, ep, false);
+        cdate := prefs_data_consent_date(e.v, ep, st);
         prev := NULL;
         SELECT * INTO prev FROM prefs_consent c
          WHERE c.profile_id = p_profile_id AND c.type_name = t
@@ -386,7 +449,8 @@ BEGIN
                 ORDER BY a.type, a.alternate_id_id)
             FROM prefs_profile_alternate_id a
             WHERE a.profile_id = p.profile_id AND a.is_active), '[]'),
-        'Consents', coalesce((SELECT json_agg(prefs_data_consent_json(c)
+        'Consents', coalesce((SELECT json_agg(
+                prefs_data_consent_read_json(c)
                 ORDER BY c.type_name, c.version, c.recorded_at, c.consent_id)
             FROM prefs_consent c WHERE c.profile_id = p.profile_id), '[]')
         )::text;

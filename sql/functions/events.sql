@@ -176,7 +176,9 @@ RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
                    END AS wildcard,
                    CASE split_part(p_type, '.', 1)
                    WHEN 'preference' THEN p_data->>'FilterId'
-                   WHEN 'consent' THEN p_data->>'TypeName'
+                   -- TypeName: consent events recorded before 021
+                   WHEN 'consent' THEN coalesce(p_data->>'ConsentType',
+                                                p_data->>'TypeName')
                    -- an alternate id's Type; a contact point's type by
                    -- the name its model gives it
                    WHEN 'contacts' THEN coalesce(p_data->>'Type',

@@ -135,7 +135,7 @@ BEGIN
             'Tags', coalesce((SELECT json_agg(t.tag ORDER BY t.tag)
                 FROM prefs_profile_tag t WHERE t.profile_id = p.profile_id), '[]'),
             'ProfilePreferences', coalesce(pm -> '', '[]'),
-            'Consents', coalesce((SELECT json_agg(prefs_data_consent_json(c)
+            'Consents', coalesce((SELECT json_agg(prefs_data_consent_read_json(c)
                     ORDER BY c.type_name, c.version, c.recorded_at, c.consent_id)
                 FROM prefs_consent c
                 WHERE c.profile_id = p.profile_id
@@ -223,22 +223,34 @@ END
 $$;
 
 
--- CustomerDate: absent is now; no offset is US Eastern; a date alone is
--- 00:00 ET for an opt-in, 23:59:59 ET for an opt-out.
-CREATE OR REPLACE FUNCTION prefs_data_customer_date(o jsonb, p_path text,
-    p_opt_out boolean)
+-- A date the customer gave (the reference's CustomerDate rules, which
+-- ConsentDate follows too): field p_field of o; absent (or "") is now; no
+-- offset is US Eastern; a date alone is 00:00 ET, or 23:59:59 ET with
+-- p_end_of_day.
+CREATE OR REPLACE FUNCTION prefs_data_given_date(o jsonb, p_path text,
+    p_field text, p_end_of_day boolean)
 RETURNS timestamptz
 LANGUAGE plpgsql AS $$
 DECLARE
-    v  jsonb := prefs_cfg_get(o, 'CustomerDate');
+    v  jsonb := prefs_cfg_get(o, p_field);
 BEGIN
     IF v IS NULL OR v = '""' THEN
         RETURN now();
     END IF;
-    RETURN prefs_data_time(v, prefs_cfg_at(p_path, 'CustomerDate'),
+    RETURN prefs_data_time(v, prefs_cfg_at(p_path, p_field),
         'America/New_York',
-        CASE WHEN p_opt_out THEN time '23:59:59' ELSE time '00:00' END);
+        CASE WHEN p_end_of_day THEN time '23:59:59' ELSE time '00:00' END);
 END
+$$;
+
+
+-- CustomerDate: a date alone is 00:00 ET for an opt-in, 23:59:59 ET for an
+-- opt-out.
+CREATE OR REPLACE FUNCTION prefs_data_customer_date(o jsonb, p_path text,
+    p_opt_out boolean)
+RETURNS timestamptz
+LANGUAGE sql AS $$
+    SELECT prefs_data_given_date(o, p_path, 'CustomerDate', p_opt_out)
 $$;
 
 
@@ -2556,7 +2568,7 @@ LANGUAGE sql IMMUTABLE AS $$
         WHEN 'Groups' THEN ARRAY[(it ->> 'Type') || '|' || (it ->> 'Name')]
         WHEN 'Tags' THEN ARRAY[it #>> '{}']
         WHEN 'ProfilePreferences' THEN ARRAY[it ->> 'FilterId']
-        WHEN 'Consents' THEN ARRAY[(it ->> 'TypeName') || '|'
+        WHEN 'Consents' THEN ARRAY[(it ->> 'ConsentType') || '|'
                                  || coalesce(lower(it ->> 'ContactPoint'), '')]
         END, NULL)
 $$;
@@ -2685,17 +2697,15 @@ BEGIN
                                 prefs_jp_prefs(old -> sub, it -> sub));
                 old := NULL;
             END IF;
-            -- a changed consent whose CustomerDate was left as it was is
+            -- a changed consent whose ConsentDate was left as it was is
             -- dated now
             IF l = 'Consents' AND jsonb_typeof(it) = 'object' THEN
                 SELECT y INTO old FROM jsonb_array_elements(bl) y
                  WHERE prefs_jp_keys(l, y) && prefs_jp_keys(l, it) LIMIT 1;
-                IF old -> 'CustomerDate' = it -> 'CustomerDate' THEN
-                    it := it - 'CustomerDate';
+                IF old -> 'ConsentDate' = it -> 'ConsentDate' THEN
+                    it := it - 'ConsentDate';
                 END IF;
-                IF l = 'Consents' THEN
-                    it := it - 'IsActive';
-                END IF;
+                it := it - 'IsActive';
                 old := NULL;
             END IF;
             lst := lst || jsonb_build_array(it);
@@ -2707,7 +2717,7 @@ BEGIN
                 PERFORM prefs_cfg_fail('Consents', format(
                     'cannot lose the consent %s: consents are a history; '
                     'record a Revoked consent instead',
-                    prefs_cfg_quote(it ->> 'TypeName')));
+                    prefs_cfg_quote(it ->> 'ConsentType')));
             END IF;
             CONTINUE WHEN l = 'ProfilePreferences';
             lst := jsonb_build_array(CASE l

@@ -29,6 +29,7 @@
 #define NGX_HTTP_PREFS_API_V3        3
 #define NGX_HTTP_PREFS_API_V3_ASYNC  4
 #define NGX_HTTP_PREFS_API_OAUTH     5
+#define NGX_HTTP_PREFS_API_METRICS   6
 
 
 /* the helper process and its job loop (src/helper/) */
@@ -90,6 +91,7 @@ typedef struct {
     ngx_prefs_shm_t           *sh;
     ngx_slab_pool_t           *shpool;
     size_t                     max_body;
+    ngx_flag_t                 metrics;         /* a prefs_api metrics */
 
     ngx_prefs_conf_helper_t    helper;
     ngx_prefs_conf_auth_t      auth;

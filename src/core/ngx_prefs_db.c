@@ -25,6 +25,7 @@
 #include <ngx_event.h>
 
 #include "ngx_prefs_db.h"
+#include "ngx_prefs_metrics.h"
 
 
 #define NGX_PREFS_DB_LISTEN_RETRY  1000
@@ -526,6 +527,7 @@ ngx_prefs_db_submit(ngx_prefs_db_query_t *q)
     q->status = NGX_PREFS_DB_OK;
     q->error = NULL;
     q->sqlstate[0] = '\0';
+    q->start = ngx_current_msec;
 
     pool->stats.queries++;
 
@@ -1539,6 +1541,8 @@ ngx_prefs_db_finish(ngx_prefs_db_query_t *q, ngx_prefs_db_status_e status)
 
     q->status = status;
     q->done = 1;
+
+    ngx_prefs_metrics_query(status, ngx_current_msec - q->start);
 
     if (q->error == NULL) {
         q->error = ngx_prefs_db_status_texts[status];

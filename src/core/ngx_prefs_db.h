@@ -84,6 +84,7 @@ struct ngx_prefs_db_query_s {
     ngx_queue_t                queue;
     ngx_event_t                wait;
     ngx_prefs_db_conn_t       *conn;
+    ngx_msec_t                 start;
     unsigned                   queued:1;
     unsigned                   retried:1;
     unsigned                   done:1;

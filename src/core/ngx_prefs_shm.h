@@ -12,6 +12,7 @@
 #include <ngx_core.h>
 
 #include "ngx_prefs_db.h"
+#include "ngx_prefs_metrics.h"
 
 
 /* configuration generations: account_id modulo this many counters */
@@ -68,6 +69,9 @@ typedef struct {
     ngx_rbtree_t               fail_tree;
     ngx_rbtree_node_t          fail_sentinel;
     ngx_queue_t                fail_lru;
+
+    /* "prefs_api metrics": counters of every process */
+    ngx_prefs_metrics_t        metrics;
 } ngx_prefs_shm_t;
 
 

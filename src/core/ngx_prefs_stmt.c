@@ -16,7 +16,7 @@ const char *const  ngx_prefs_stmt_col_names[NGX_PREFS_COL_MAX] = {
     "subscription_id", "deleted", "previous_until", "idempotency",
     "delivery_id", "url", "msg_id", "msg_ts", "secret", "secret_previous",
     "next_due_ms", "result", "removed", "count", "events", "n", "last_txid",
-    "last_id", "has_more", "created", "dropped"
+    "last_id", "has_more", "created", "dropped", "kind", "state"
 };
 
 
@@ -420,4 +420,11 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
       " FROM prefs_events_maintain($1::integer)",
       1, 0,
       { NGX_PREFS_COL_CREATED, NGX_PREFS_COL_DROPPED } },
+
+    /* prefs_api metrics: what the database knows, one value a row */
+    [NGX_PREFS_STMT_METRICS] = { "prefs_metrics_scrape",
+      "SELECT name, kind, state, count::text FROM prefs_metrics_scrape()",
+      0, 1,
+      { NGX_PREFS_COL_NAME, NGX_PREFS_COL_KIND, NGX_PREFS_COL_STATE,
+        NGX_PREFS_COL_COUNT } },
 };

@@ -70,6 +70,8 @@ typedef enum {
     NGX_PREFS_STMT_EVENTS_LIST,
     NGX_PREFS_STMT_EVENT_GET,
     NGX_PREFS_STMT_EVENTS_MAINTAIN,
+    /* prefs_api metrics (sql/functions/metrics.sql) */
+    NGX_PREFS_STMT_METRICS,
 
     NGX_PREFS_STMT_MAX
 } ngx_prefs_stmt_e;
@@ -132,6 +134,8 @@ typedef enum {
     NGX_PREFS_COL_HAS_MORE,
     NGX_PREFS_COL_CREATED,
     NGX_PREFS_COL_DROPPED,
+    NGX_PREFS_COL_KIND,
+    NGX_PREFS_COL_STATE,
 
     NGX_PREFS_COL_MAX
 } ngx_prefs_col_e;

@@ -593,6 +593,8 @@ ngx_prefs_webhook_pump_sent(ngx_prefs_whclient_req_t *req)
     ngx_queue_insert_tail(&p->done, &d->queue);
     p->ndone++;
 
+    ngx_prefs_metrics_webhook(req->status, req->refused, &req->error);
+
     if (req->status == 0 || req->status >= 300) {
         ngx_log_error(NGX_LOG_INFO, p->log, 0,
                       "prefs webhooks: delivery %V attempt %V to \"%V\": "

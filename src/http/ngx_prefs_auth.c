@@ -730,12 +730,14 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_http_prefs_main_conf_t  *pmcf;
 
     if (e->account_id <= 0) {
+        ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_ACCOUNT);
         return ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
                                     "No account has the clientId \"%V\"",
                                     &ctx->client_id);
     }
 
     if (ctx->auth_rc != PREFS_AUTH_OK) {
+        ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_HEADER);
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "prefs auth: %s%s%s", prefs_auth_message(ctx->auth_rc),
                       ctx->auth.reason ? ": " : "",
@@ -755,6 +757,7 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                 return NGX_AGAIN;
             }
 
+            ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_TOKEN);
             return ngx_prefs_auth_refuse(r, ctx,
                                              "unknown or expired token");
         }
@@ -767,6 +770,8 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     wait = ngx_prefs_auth_throttled(pmcf, &ctx->cache_key);
 
     if (wait) {
+        ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_THROTTLED);
+
         if (ngx_prefs_http_retry_after(r, wait) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -785,6 +790,7 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     rc = prefs_auth_check_time(ctx->auth.ts_ms, now, e->window_ms,
                                NGX_PREFS_AUTH_SKEW);
     if (rc != PREFS_AUTH_OK) {
+        ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_TIMESTAMP);
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "prefs auth: timestamp %*s is %s",
                       ctx->auth.ts_len, ctx->auth.ts,
@@ -797,6 +803,7 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
             return NGX_AGAIN;
         }
 
+        ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_USER);
         return ngx_prefs_auth_refuse(r, ctx, "unknown or inactive user");
     }
 
@@ -814,6 +821,7 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return NGX_AGAIN;
     }
 
+    ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_SIGNATURE);
     return ngx_prefs_auth_refuse(r, ctx, "signature does not match");
 
 authorized:

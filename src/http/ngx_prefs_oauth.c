@@ -388,6 +388,8 @@ ngx_prefs_oauth_request(ngx_http_request_t *r, ngx_prefs_oauth_ctx_t *ctx)
     wait = ngx_prefs_auth_throttled(pmcf, &ctx->fail_key);
 
     if (wait) {
+        ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_THROTTLED);
+
         if (ngx_prefs_http_retry_after(r, wait) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -470,6 +472,7 @@ ngx_prefs_oauth_issued(ngx_prefs_db_query_t *q)
     o = ngx_prefs_outcome_of(q, NGX_PREFS_OUTCOMES_OAUTH);
 
     if (o->status == NGX_HTTP_UNAUTHORIZED) {
+        ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_CLIENT);
         ngx_prefs_auth_failed(pmcf, &ctx->fail_key);
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "prefs oauth: client \"%V\" refused",

@@ -61,6 +61,8 @@ static const ngx_prefs_outcome_t  ngx_prefs_outcome_table[] = {
 
     { NGX_PREFS_O_NO_PROFILE, "not_found", NGX_HTTP_NOT_FOUND,
       NGX_PREFS_O_FIXED, "No such profile in this account" },
+    { NGX_PREFS_OUTCOMES_PROFILE_STATE, "invalid", NGX_HTTP_BAD_REQUEST,
+      NGX_PREFS_O_SQL_FIRST, NGX_PREFS_O_INVALID },
     { NGX_PREFS_OUTCOMES_PROFILE_STATE, NULL, NGX_HTTP_NO_CONTENT,
       NGX_PREFS_O_FIXED, NULL },
 

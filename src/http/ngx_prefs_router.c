@@ -32,8 +32,6 @@
 
 
 static void ngx_prefs_router_body_read(ngx_http_request_t *r);
-static const char *ngx_prefs_router_parse_path(ngx_http_request_t *r,
-    ngx_prefs_api_ctx_t *ctx);
 static ngx_int_t ngx_prefs_router_route(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
 
@@ -164,7 +162,7 @@ ngx_prefs_router_body_read(ngx_http_request_t *r)
  * not the request's any more: r->uri is taken as it is.
  */
 
-static const char *
+const char *
 ngx_prefs_router_parse_path(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
     int                        rc;
@@ -221,12 +219,51 @@ ngx_prefs_router_parse_path(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 }
 
 
+/* the route's path matches the segments; its arguments into ctx, if any */
+
+ngx_uint_t
+ngx_prefs_router_path_match(const ngx_prefs_api_route_t *rt,
+    prefs_path_segment_t *seg, ngx_uint_t n, ngx_prefs_api_ctx_t *ctx)
+{
+    size_t      len;
+    ngx_uint_t  i;
+
+    if (ctx) {
+        ctx->nargs = 0;
+    }
+
+    /* ASP.NET routes match without regard to case */
+
+    for (i = 0; i < n && rt->path[i]; i++) {
+        if (rt->path[i][0] == '*') {
+            if (ctx) {
+                ctx->args[ctx->nargs].data = (u_char *) seg[i].data;
+                ctx->args[ctx->nargs].len = seg[i].len;
+                ctx->nargs++;
+            }
+
+            continue;
+        }
+
+        len = ngx_strlen(rt->path[i]);
+
+        if (len != seg[i].len
+            || ngx_strncasecmp((u_char *) rt->path[i],
+                               (u_char *) seg[i].data, len) != 0)
+        {
+            return 0;
+        }
+    }
+
+    return i == n && rt->path[i] == NULL;
+}
+
+
 static ngx_int_t
 ngx_prefs_router_route(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
-    size_t                        len;
     u_char                       *p, *start;
-    ngx_uint_t                    i, j, n, allow, api;
+    ngx_uint_t                    j, n, allow, api;
     prefs_path_segment_t         *seg;
     const ngx_prefs_api_route_t  *rt;
     ngx_http_prefs_loc_conf_t    *plcf;
@@ -244,29 +281,7 @@ ngx_prefs_router_route(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
             continue;
         }
 
-        ctx->nargs = 0;
-
-        /* ASP.NET routes match without regard to case */
-
-        for (i = 0; i < n && rt->path[i]; i++) {
-            if (rt->path[i][0] == '*') {
-                ctx->args[ctx->nargs].data = (u_char *) seg[i].data;
-                ctx->args[ctx->nargs].len = seg[i].len;
-                ctx->nargs++;
-                continue;
-            }
-
-            len = ngx_strlen(rt->path[i]);
-
-            if (len != seg[i].len
-                || ngx_strncasecmp((u_char *) rt->path[i],
-                                   (u_char *) seg[i].data, len) != 0)
-            {
-                break;
-            }
-        }
-
-        if (i != n || rt->path[i] != NULL) {
+        if (!ngx_prefs_router_path_match(rt, seg, n, ctx)) {
             continue;
         }
 

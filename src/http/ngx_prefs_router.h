@@ -18,6 +18,20 @@
 /* the route table, given once at configuration by the module */
 void ngx_prefs_router_init(const ngx_prefs_api_route_t *routes);
 
+/*
+ * The request's path into ctx->path, decoded strictly, and the clientId's
+ * segment (ctx->first); or why it is invalid.
+ */
+const char *ngx_prefs_router_parse_path(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+
+/*
+ * Whether a route's path matches the n segments after the clientId; its
+ * arguments go to ctx->args when ctx is not NULL.
+ */
+ngx_uint_t ngx_prefs_router_path_match(const ngx_prefs_api_route_t *rt,
+    prefs_path_segment_t *seg, ngx_uint_t n, ngx_prefs_api_ctx_t *ctx);
+
 /* the content handler of the API locations */
 ngx_int_t ngx_prefs_router_handler(ngx_http_request_t *r);
 

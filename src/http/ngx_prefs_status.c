@@ -31,6 +31,15 @@ static json_t *ngx_prefs_status_time(time_t t);
 ngx_int_t
 ngx_prefs_status_handler(ngx_http_request_t *r)
 {
+    return ngx_prefs_status_query(r, NGX_PREFS_STMT_STATUS,
+                                  ngx_prefs_status_done);
+}
+
+
+ngx_int_t
+ngx_prefs_status_query(ngx_http_request_t *r, ngx_prefs_stmt_e stmt,
+    ngx_prefs_db_handler_pt handler)
+{
     ngx_int_t                   rc;
     ngx_prefs_db_query_t       *q;
     ngx_http_prefs_loc_conf_t  *plcf;
@@ -46,15 +55,23 @@ ngx_prefs_status_handler(ngx_http_request_t *r)
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
 
-    q = ngx_prefs_db_query_create(r->pool, plcf->pool, NGX_PREFS_STMT_STATUS,
+    q = ngx_prefs_db_query_create(r->pool, plcf->pool, stmt,
                                   r->connection->log);
     if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    q->handler = ngx_prefs_status_done;
+    q->handler = handler;
 
     return ngx_prefs_http_query(r, q);
+}
+
+
+ngx_uint_t
+ngx_prefs_status_slot_live(ngx_prefs_shm_slot_t *slot)
+{
+    return slot->pid != 0
+           && (slot->pid == ngx_pid || kill(slot->pid, 0) == 0);
 }
 
 
@@ -137,10 +154,7 @@ ngx_prefs_status_done(ngx_prefs_db_query_t *q)
         for (i = 0; i < NGX_PREFS_SHM_MAX_WORKERS; i++) {
             slot = &pmcf->sh->slots[i];
 
-            /* slots of workers gone since a reload are skipped */
-            if (slot->kind == 0 || slot->pid == 0
-                || (slot->pid != ngx_pid && kill(slot->pid, 0) == -1))
-            {
+            if (slot->kind == 0 || !ngx_prefs_status_slot_live(slot)) {
                 continue;
             }
 
@@ -152,9 +166,7 @@ ngx_prefs_status_done(ngx_prefs_db_query_t *q)
         if (!pmcf->helper.enabled) {
             helper = json_null();
 
-        } else if (slot->pid == 0
-                   || (slot->pid != ngx_pid && kill(slot->pid, 0) == -1))
-        {
+        } else if (!ngx_prefs_status_slot_live(slot)) {
             helper = json_pack("{s:b}", "Running", 0);
 
         } else {

@@ -11,28 +11,38 @@
 #include "prefs_render.h"
 
 
-static int prefs_render_is_localized_list(const char *key);
+static const char *prefs_render_locale_field(const char *key);
 static int prefs_render_rename(json_t *obj, const char *from, const char *to);
 static const char *prefs_render_v3_id_for(const char *list);
 
 
-static const char *const  prefs_render_localized_lists[] = {
-    "Locales", "FrequencyLocales", "LocalizedFields", "Labels", NULL
+/*
+ * The localized lists and the field naming an entry's locale: a consent
+ * type's "LocalizedFields" say "Locale", as the reference's POST
+ * ConsentTypes body does; the others, which the reference's v4 does not
+ * name, "LocaleId".
+ */
+static const char *const  prefs_render_localized_lists[][2] = {
+    { "Locales", "LocaleId" },
+    { "FrequencyLocales", "LocaleId" },
+    { "LocalizedFields", "Locale" },
+    { "Labels", "LocaleId" },
+    { NULL, NULL }
 };
 
 
-static int
-prefs_render_is_localized_list(const char *key)
+static const char *
+prefs_render_locale_field(const char *key)
 {
-    const char *const  *k;
+    size_t  i;
 
-    for (k = prefs_render_localized_lists; *k; k++) {
-        if (strcmp(*k, key) == 0) {
-            return 1;
+    for (i = 0; prefs_render_localized_lists[i][0]; i++) {
+        if (strcmp(prefs_render_localized_lists[i][0], key) == 0) {
+            return prefs_render_localized_lists[i][1];
         }
     }
 
-    return 0;
+    return NULL;
 }
 
 
@@ -41,7 +51,7 @@ prefs_render_localize(json_t *v, const char *locale)
 {
     size_t       i;
     json_t      *out, *item, *copy, *id;
-    const char  *key;
+    const char  *key, *field;
 
     if (locale == NULL) {
         return json_deep_copy(v);
@@ -60,14 +70,17 @@ prefs_render_localize(json_t *v, const char *locale)
              * the account's Locales) is data, not text: it is kept whole.
              */
 
-            if (json_is_array(item) && prefs_render_is_localized_list(key)
+            field = json_is_array(item) ? prefs_render_locale_field(key)
+                                        : NULL;
+
+            if (field != NULL
                 && json_object_get(json_array_get(item, 0), "IsDefault")
                    == NULL)
             {
                 copy = json_array();
 
                 json_array_foreach(item, i, id) {
-                    json_t  *lid = json_object_get(id, "LocaleId");
+                    json_t  *lid = json_object_get(id, field);
 
                     if (json_is_string(lid)
                         && strcasecmp(json_string_value(lid), locale) == 0)
@@ -192,11 +205,11 @@ prefs_render_v3_names(json_t *v)
 static const char *
 prefs_render_v3_id_for(const char *list)
 {
-    if (strcmp(list, "Locales") == 0 || strcmp(list, "FrequencyLocales") == 0
-        || strcmp(list, "LocalizedFields") == 0
-        || strcmp(list, "Labels") == 0)
-    {
-        return "LocaleId";
+    const char  *field;
+
+    field = prefs_render_locale_field(list);
+    if (field != NULL) {
+        return field;
     }
 
     if (strcmp(list, "Frequencies") == 0) {

@@ -21,10 +21,10 @@
 
 /*
  * A deep copy of v in which every localized list ("Locales",
- * "FrequencyLocales", "LocalizedFields", "Labels": arrays of objects with a
- * "LocaleId") keeps only the entries of locale; a list of locale
- * definitions (entries with "IsDefault") is kept whole.  locale NULL copies
- * all.
+ * "FrequencyLocales", "Labels": arrays of objects with a "LocaleId";
+ * "LocalizedFields", with a "Locale") keeps only the entries of locale; a
+ * list of locale definitions (entries with "IsDefault") is kept whole.
+ * locale NULL copies all.
  */
 json_t *prefs_render_localize(json_t *v, const char *locale);
 
@@ -34,9 +34,9 @@ int prefs_render_v3_names(json_t *v);
 /*
  * The other way, for a v3 body: "...ID" becomes "...Id", and a bare "ID"
  * becomes the key field its context has (FilterId at the top of a filter,
- * LocaleId in locale lists, FrequencyId, AttributeId).  v3's counters that
- * are not stored (Link, OptInPreferenceCount, OptOutPreferenceCount) are
- * dropped.  Returns 0, or -1 when a key would be given twice.
+ * LocaleId in locale lists, Locale in LocalizedFields, FrequencyId,
+ * AttributeId).  v3's counters that are not stored (Link,
+ * OptInPreferenceCount, OptOutPreferenceCount) are dropped.  Returns 0, or -1 when a key would be given twice.
  */
 int prefs_render_v3_to_v4(json_t *v, const char *top_id);
 

@@ -81,6 +81,26 @@ main(void)
            "every ID in its v4 name, v3 counters dropped");
     json_decref(in);
 
+    /* a consent type's LocalizedFields name the locale "Locale" */
+
+    in = json_loads("{\"TypeName\":\"M\",\"Versions\":[{\"LocalizedFields\":"
+                    "[{\"Locale\":\"en-US\",\"Name\":\"e\"},"
+                    "{\"Locale\":\"fr-FR\",\"Name\":\"f\"},"
+                    "{\"LocaleId\":\"fr-FR\",\"Name\":\"x\"}]}]}", 0, &err);
+    out = prefs_render_localize(in, "FR-fr");
+    is_str(dump(out), "{\"TypeName\":\"M\",\"Versions\":[{\"LocalizedFields\":"
+           "[{\"Locale\":\"fr-FR\",\"Name\":\"f\"}]}]}",
+           "LocalizedFields: the entry whose Locale is the locale");
+    json_decref(out);
+    json_decref(in);
+
+    in = json_loads("{\"LocalizedFields\":[{\"ID\":\"en-US\"}]}", 0, &err);
+    ok(prefs_render_v3_to_v4(in, NULL) == 0
+       && json_object_get(json_array_get(json_object_get(in,
+                          "LocalizedFields"), 0), "Locale") != NULL,
+       "v3 body to v4: ID in LocalizedFields is Locale");
+    json_decref(in);
+
     in = json_loads("{\"FilterID\":\"a\",\"FilterId\":\"b\"}", 0, &err);
     ok(prefs_render_v3_to_v4(in, "FilterId") == -1,
        "both spellings are refused");

@@ -52,9 +52,8 @@ static void ngx_prefs_configuration_write_done(ngx_prefs_db_query_t *q);
 static ngx_str_t  ngx_prefs_configuration_empty = ngx_null_string;
 
 
-static const char *const  ngx_prefs_configuration_consent_statuses[] = {
-    "Granted", "Denied", "Revoked", "NotSet", NULL
-};
+/* the reference's ConsentStatus enum: 1 Granted ... 4 NotSet */
+#define NGX_PREFS_CONFIGURATION_CONSENT_STATUSES  4
 
 
 /* GET routes: answered from the account's snapshot */
@@ -413,11 +412,8 @@ ngx_prefs_configuration_render(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     case NGX_PREFS_CFG_CONSENT_STATUS:
         arr = json_array();
 
-        for (i = 0; ngx_prefs_configuration_consent_statuses[i]; i++) {
-            json_array_append_new(arr, json_pack("{s:I,s:s}",
-                                  "Id", (json_int_t) i + 1,
-                                  "Name",
-                                  ngx_prefs_configuration_consent_statuses[i]));
+        for (i = 1; i <= NGX_PREFS_CONFIGURATION_CONSENT_STATUSES; i++) {
+            json_array_append_new(arr, json_integer((json_int_t) i));
         }
 
         return prefs_render_config_wrap("ConsentStatus", arr);

@@ -211,11 +211,17 @@ ngx_prefs_profile_delete(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
+        /* 256 characters (the reference's limit), checked by the SQL */
+
         n = prefs_path_percent_decode((char *) v.data, v.len, reason, 1);
-        if (n < 0 || n > 100) {
+        if (n < 0 || n > 4 * 256
+            || !prefs_path_utf8_valid(reason, (size_t) n)
+            || ngx_strlchr((u_char *) reason, (u_char *) reason + n, '\0'))
+        {
             return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
-                                        "ReasonCode must be 0 to 100 "
-                                        "characters, percent-encoded");
+                                        "ReasonCode must be 0 to 256 "
+                                        "characters of UTF-8, "
+                                        "percent-encoded");
         }
 
         reason[n] = '\0';
@@ -696,7 +702,7 @@ ngx_prefs_profile_changed(ngx_prefs_db_query_t *q)
     const ngx_prefs_outcome_t  *o;
 
     rc = ngx_prefs_outcome_refused(q, NGX_PREFS_OUTCOMES_PROFILE_STATE,
-                                   NGX_PREFS_COL_NONE, &o);
+                                   NGX_PREFS_COL_MESSAGE, &o);
 
     if (rc == NGX_DECLINED) {
         rc = ngx_prefs_http_send_text(r, NGX_HTTP_NO_CONTENT, "", 0);
