@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "prefs_query.h"
 
@@ -30,6 +31,28 @@
     } while (0)
 
 
+/* no two keys are one name in another case */
+
+static void
+check_one_spelling(json_t *obj)
+{
+    void        *a, *b;
+    const char  *ka;
+
+    for (a = json_object_iter(obj); a; a = json_object_iter_next(obj, a)) {
+        ka = json_object_iter_key(a);
+
+        for (b = json_object_iter_next(obj, a); b;
+             b = json_object_iter_next(obj, b))
+        {
+            check(strcasecmp(ka, json_object_iter_key(b)) != 0);
+        }
+
+        check(prefs_query_get(obj, ka) == json_object_iter_value(a));
+    }
+}
+
+
 static void
 check_shape(json_t *obj)
 {
@@ -38,6 +61,7 @@ check_shape(json_t *obj)
     const char  *name, *field;
 
     check(json_is_object(obj));
+    check_one_spelling(obj);
 
     json_object_foreach(obj, name, v) {
         if (json_is_string(v)) {
@@ -51,6 +75,8 @@ check_shape(json_t *obj)
                   == json_typeof(json_array_get(v, 0)));
 
             if (json_is_object(item)) {
+                check_one_spelling(item);
+
                 json_object_foreach(item, field, f) {
                     check(json_is_string(f));
                 }
@@ -67,6 +93,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char    *copy, err[256];
+    size_t   i;
     json_t  *out;
 
     copy = malloc(size ? size : 1);
@@ -82,6 +109,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     } else {
         check(out == NULL && err[0] != '\0');
+
+        /* a message quotes the request escaped: printable ASCII only */
+
+        for (i = 0; err[i]; i++) {
+            check(err[i] >= 0x20 && err[i] < 0x7f);
+        }
     }
 
     free(copy);

@@ -68,6 +68,16 @@ fuzz_url(const char *s, size_t len)
     /* the API accepts no URL the client would refuse to call */
     check(prefs_url_parse(s, len, &u) == PREFS_URL_OK);
     check(prefs_url_parse(again, len, &u) == PREFS_URL_OK);
+
+    /* the address policy at the API: a name always passes, an address
+       exactly when the client's policy allows it */
+    rc = prefs_whsub_check_address(again, len, NULL, 0, msg, sizeof(msg));
+    check(rc == 0 || rc == -1);
+    check(u.host_type != PREFS_URL_HOST_NAME || rc == 0);
+    check(u.host_type == PREFS_URL_HOST_NAME
+          || (rc == 0) == prefs_netpolicy_ip_allowed(
+                              u.host_type == PREFS_URL_HOST_IPV4 ? 4 : 6,
+                              u.addr, NULL, 0));
     check(memchr(s, '#', len) == NULL && memchr(s, ' ', len) == NULL);
     check(strncasecmp(s, "http", 4) == 0);
 

@@ -28,6 +28,7 @@
 #include "ngx_prefs_whclient.h"
 #include "prefs_auth.h"
 #include "prefs_keyfile.h"
+#include "prefs_url.h"
 
 
 static ngx_int_t ngx_http_prefs_handler(ngx_http_request_t *r);
@@ -53,6 +54,8 @@ static char *ngx_http_prefs_check_poll(ngx_conf_t *cf, void *post,
 static char *ngx_http_prefs_check_ttl(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_prefs_check_realm(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_prefs_check_public_url(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_prefs_webhook_retries(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
@@ -140,6 +143,11 @@ static ngx_conf_post_t  ngx_http_prefs_ttl_post = {
 
 static ngx_conf_post_t  ngx_http_prefs_realm_post = {
     ngx_http_prefs_check_realm
+};
+
+
+static ngx_conf_post_t  ngx_http_prefs_public_url_post = {
+    ngx_http_prefs_check_public_url
 };
 
 
@@ -284,6 +292,13 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_prefs_main_conf_t, auth.realm),
       &ngx_http_prefs_realm_post },
+
+    { ngx_string("prefs_public_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_prefs_loc_conf_t, public_url),
+      &ngx_http_prefs_public_url_post },
 
     { ngx_string("prefs_max_body"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -652,6 +667,7 @@ ngx_http_prefs_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               prev->db.queue_timeout, 5000);
     ngx_conf_merge_msec_value(conf->db.keepalive_timeout,
                               prev->db.keepalive_timeout, 60000);
+    ngx_conf_merge_str_value(conf->public_url, prev->public_url, "");
 
     if (conf->api == NGX_HTTP_PREFS_API_NONE) {
         return NGX_CONF_OK;
@@ -823,6 +839,34 @@ ngx_http_prefs_check_realm(ngx_conf_t *cf, void *post, void *data)
         {
             return "must not hold quotes, backslashes or control characters";
         }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* "https://prefs.example.com[:port]": a scheme and an authority, no more */
+
+static char *
+ngx_http_prefs_check_public_url(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t    *url = data;
+    u_char       *p, *end;
+    prefs_url_t   u;
+
+    if (url->len && url->data[url->len - 1] == '/') {
+        url->len--;
+    }
+
+    if (prefs_url_parse((char *) url->data, url->len, &u) != PREFS_URL_OK) {
+        return "must be an http or https URL: a scheme, a host and a port";
+    }
+
+    p = (u_char *) ngx_strstr(url->data, "://") + 3;
+    end = url->data + url->len;
+
+    if (ngx_strlchr(p, end, '/') || ngx_strlchr(p, end, '?')) {
+        return "must be only a scheme, a host and a port, without a path";
     }
 
     return NGX_CONF_OK;

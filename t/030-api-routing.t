@@ -154,7 +154,7 @@ prefs_secret_key $TEST_NGINX_PREFS_KEY;
 --- config
 location /Profiles/v4/ { prefs_api v4; }
 --- request
-GET /Profiles/v4/NoSuchClient?x=%FF/..
+GET /Profiles/v4/NoSuchClient?x=a/../%2e%2e
 --- error_code: 404
 --- response_body chomp
 {"Message":"No account has the clientId \"NoSuchClient\""}

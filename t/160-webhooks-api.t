@@ -776,9 +776,10 @@ $::subscriptions
 [alert]
 
 
-=== TEST 33: and accepted with prefs_webhook_allow_http on
+=== TEST 33: and accepted with prefs_webhook_allow_http on (and 127.0.0.0/8 allowed)
 --- http_config
 prefs_webhook_allow_http on;
+prefs_webhook_allow_network 127.0.0.0/8;
 --- request eval
 "POST $::api/Subscriptions\n"
 . '{"Name":"local","Url":"http://127.0.0.1:1999/hook","Subscriptions":[{"Entity":"Tags","EventType":"tag.removed"}]}'

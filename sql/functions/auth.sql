@@ -200,6 +200,25 @@ LANGUAGE sql AS $$
 $$;
 
 
+-- p with its UserName, if it has one, in NFC; a name with a format
+-- character or white space is refused (SQLSTATE 22023: a 400 naming it).
+-- Every user name enters through here (POST and PUT Users, prefsctl).
+CREATE OR REPLACE FUNCTION prefs_user_name(p jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v_name   text := prefs_name_nfc(p->>'UserName');
+    problem  text := prefs_name_problem(v_name, false);
+BEGIN
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = 'UserName ' || problem;
+    END IF;
+    RETURN CASE WHEN v_name IS NULL THEN p
+                ELSE p || jsonb_build_object('UserName', v_name) END;
+END
+$$;
+
+
 -- POST Users: creates the user, or reactivates an inactive one of the same
 -- name; an active one of that name is a conflict.  (A deleted user no
 -- longer has its name: prefs_user_delete.)
@@ -210,6 +229,8 @@ DECLARE
     u        prefs_user%ROWTYPE;
     missing  text;
 BEGIN
+    p := prefs_user_name(p);
+
     SELECT * INTO u FROM prefs_user x
      WHERE x.account_id = p_account_id AND x.user_name = p->>'UserName'
        FOR UPDATE;
@@ -263,6 +284,8 @@ BEGIN
         RETURN QUERY SELECT 'not_found'::text, NULL::text;
         RETURN;
     END IF;
+
+    p := prefs_user_name(p);
 
     IF p ? 'UserName' AND p->>'UserName' <> u.user_name
        AND EXISTS (SELECT 1 FROM prefs_user x

@@ -225,7 +225,9 @@ $$;
 
 
 -- The key of the kinds keyed by Name: 1..100 characters, no "/" (it goes in
--- a URL path), no control characters, no leading or trailing white space.
+-- a URL path), no control characters, no leading or trailing white space;
+-- in NFC, without format characters or spaces other than U+0020
+-- (prefs_name_nfc, prefs_name_problem in common.sql).
 CREATE OR REPLACE FUNCTION prefs_cfg_name(o jsonb, p_path text,
     p_field text)
 RETURNS jsonb
@@ -241,13 +243,16 @@ BEGIN
     IF jsonb_typeof(v) <> 'string' THEN
         PERFORM prefs_cfg_fail(at, 'must be a string');
     END IF;
-    s := v #>> '{}';
+    s := prefs_name_nfc(v #>> '{}');
     IF s = '' OR char_length(s) > 100 OR s ~ '[[:cntrl:]/]' OR s ~ '^\s|\s$'
     THEN
         PERFORM prefs_cfg_fail(at, 'must be 1 to 100 characters without "/", '
             'control characters or leading or trailing spaces');
     END IF;
-    RETURN v;
+    IF prefs_name_problem(s, true) IS NOT NULL THEN
+        PERFORM prefs_cfg_fail(at, prefs_name_problem(s, true));
+    END IF;
+    RETURN to_jsonb(s);
 END
 $$;
 

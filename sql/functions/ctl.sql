@@ -152,6 +152,8 @@ DECLARE
     r           record;
 BEGIN
     acct := prefs_ctl_account(p_client);
+    p_user := prefs_user_name(jsonb_build_object('UserName', p_user))
+              ->>'UserName';
 
     SELECT * INTO u FROM prefs_user
      WHERE account_id = acct AND user_name = p_user

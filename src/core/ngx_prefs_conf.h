@@ -106,6 +106,7 @@ typedef struct {
     ngx_uint_t                 api;
     u_char                    *api_file;
     ngx_uint_t                 api_line;
+    ngx_str_t                  public_url;      /* Location's origin */
 } ngx_http_prefs_loc_conf_t;
 
 

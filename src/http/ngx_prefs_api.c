@@ -19,6 +19,7 @@
 #include "ngx_prefs_api.h"
 #include "ngx_prefs_http.h"
 #include "ngx_prefs_json.h"
+#include "prefs_query.h"
 
 
 static ngx_str_t  ngx_prefs_api_json_type = ngx_string("application/json");
@@ -72,6 +73,62 @@ ngx_prefs_api_json_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     *body = ngx_prefs_json_own(r->pool, j);
 
     return *body ? NGX_OK : NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+ngx_int_t
+ngx_prefs_api_arg(ngx_prefs_api_ctx_t *ctx, const char *name,
+    ngx_str_t *value)
+{
+    json_t  *v;
+
+    v = prefs_query_get(ctx->query, name);
+
+    if (v == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (!json_is_string(v)) {
+        return NGX_ERROR;
+    }
+
+    value->data = (u_char *) json_string_value(v);
+    value->len = json_string_length(v);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_prefs_api_int_arg(ngx_prefs_api_ctx_t *ctx, const char *name,
+    ngx_int_t min, ngx_int_t max, ngx_int_t def, ngx_int_t *value)
+{
+    ngx_int_t  n, rc;
+    ngx_str_t  v;
+
+    rc = ngx_prefs_api_arg(ctx, name, &v);
+
+    if (rc == NGX_DECLINED) {
+        *value = def;
+        return NGX_OK;
+    }
+
+    n = (rc == NGX_OK) ? ngx_atoi(v.data, v.len) : NGX_ERROR;
+
+    if (n == NGX_ERROR || n < min || n > max) {
+        return NGX_DECLINED;
+    }
+
+    *value = n;
+
+    return NGX_OK;
+}
+
+
+json_t *
+ngx_prefs_api_args_copy(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    return ngx_prefs_json_own(r->pool, json_deep_copy(ctx->query));
 }
 
 

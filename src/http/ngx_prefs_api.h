@@ -63,6 +63,7 @@ struct ngx_prefs_api_ctx_s {
 
     ngx_prefs_api_route_pt        authorized;  /* runs once authenticated */
 
+    json_t                       *query;       /* the query string, decoded */
     ngx_str_t                     body;        /* raw request body, if any */
     ngx_str_t                     locale_arg;  /* an explicit locale, as sent */
 };
@@ -74,6 +75,25 @@ struct ngx_prefs_api_ctx_s {
  */
 ngx_int_t ngx_prefs_api_json_body(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, json_t **body);
+
+/*
+ * A query parameter, by name in any case, from the query string the router
+ * decoded (src/lib/prefs_query.c): NGX_OK with its value (terminated),
+ * NGX_DECLINED when it is absent, NGX_ERROR when it is a list (name[n]).
+ */
+ngx_int_t ngx_prefs_api_arg(ngx_prefs_api_ctx_t *ctx, const char *name,
+    ngx_str_t *value);
+
+/*
+ * An integer query parameter: *value is def when it is absent; NGX_DECLINED
+ * when it is not a number within [min, max] (a 400 for the caller).
+ */
+ngx_int_t ngx_prefs_api_int_arg(ngx_prefs_api_ctx_t *ctx, const char *name,
+    ngx_int_t min, ngx_int_t max, ngx_int_t def, ngx_int_t *value);
+
+/* a copy of the decoded query string the caller may change */
+json_t *ngx_prefs_api_args_copy(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
 
 /* a numeric id from a path argument: > 0, or 0 when it is not one */
 int64_t ngx_prefs_api_id(ngx_str_t *arg);

@@ -14,6 +14,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_prefs_conf.h"
 #include "ngx_prefs_http.h"
 
 
@@ -21,6 +22,8 @@
 
 
 static void ngx_prefs_http_check_broken(ngx_http_request_t *r);
+static ngx_int_t ngx_prefs_http_origin(ngx_http_request_t *r,
+    ngx_str_t *origin);
 
 
 static ngx_str_t  ngx_prefs_http_json_type =
@@ -64,8 +67,94 @@ ngx_prefs_http_retry_after(ngx_http_request_t *r, time_t seconds)
 
 
 /*
- * Location of a created item: base (a collection's path), then sub (a
- * literal path part, or ""), then the item's key, escaped.
+ * The origin (scheme://host[:port]) of a Location: prefs_public_url when it
+ * is set; else the server's own name (its first server_name) with the
+ * connection's scheme and the port it was reached on, unless that is the
+ * scheme's default (or port_in_redirect is off); never the request's Host.
+ * Empty when the server has no name that is a host ("", "_", a wildcard):
+ * Location is then the path alone.
+ */
+
+static ngx_int_t
+ngx_prefs_http_origin(ngx_http_request_t *r, ngx_str_t *origin)
+{
+    u_char                     *p, c;
+    ngx_uint_t                  i, port, https;
+    ngx_str_t                  *name;
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_http_core_srv_conf_t   *cscf;
+    ngx_http_prefs_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
+
+    if (plcf->public_url.len) {
+        *origin = plcf->public_url;
+        return NGX_OK;
+    }
+
+    origin->len = 0;
+    origin->data = NULL;
+
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+    name = &cscf->server_name;
+
+    for (i = 0; i < name->len; i++) {
+        c = ngx_tolower(name->data[i]);
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
+              || c == '.'))
+        {
+            return NGX_OK;
+        }
+    }
+
+    if (name->len == 0) {
+        return NGX_OK;
+    }
+
+    https = 0;
+
+#if (NGX_HTTP_SSL)
+    https = (r->connection->ssl != NULL);
+#endif
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+    port = 0;
+
+    if (clcf->port_in_redirect
+        && ngx_connection_local_sockaddr(r->connection, NULL, 0) == NGX_OK)
+    {
+        port = ngx_inet_get_port(r->connection->local_sockaddr);
+
+        if (port == (https ? 443 : 80)) {
+            port = 0;
+        }
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof("https://:65535") - 1 + name->len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    origin->data = p;
+    p = ngx_sprintf(p, "%s://%V", https ? "https" : "http", name);
+
+    if (port) {
+        p = ngx_sprintf(p, ":%ui", port);
+    }
+
+    origin->len = p - origin->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Location of a created item: the origin (above), base (a collection's
+ * path), then sub (a literal path part, or ""), then the item's key,
+ * escaped.  It is absolute already (or deliberately relative): nginx's
+ * header filter, which would build it from the request's Host, is not
+ * given it.
  */
 
 ngx_int_t
@@ -74,11 +163,17 @@ ngx_prefs_http_location(ngx_http_request_t *r, ngx_str_t *base,
 {
     u_char           *p;
     uintptr_t         esc;
+    ngx_str_t         origin;
     ngx_table_elt_t  *h;
+
+    if (ngx_prefs_http_origin(r, &origin) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     esc = ngx_escape_uri(NULL, key, len, NGX_ESCAPE_URI_COMPONENT);
 
-    p = ngx_pnalloc(r->pool, base->len + 1 + ngx_strlen(sub) + len + 2 * esc);
+    p = ngx_pnalloc(r->pool, origin.len + base->len + 1 + ngx_strlen(sub)
+                             + len + 2 * esc);
     h = ngx_list_push(&r->headers_out.headers);
 
     if (p == NULL || h == NULL) {
@@ -89,15 +184,12 @@ ngx_prefs_http_location(ngx_http_request_t *r, ngx_str_t *base,
     ngx_str_set(&h->key, "Location");
     h->value.data = p;
 
-    p = ngx_sprintf(p, "%V%s%s", base,
+    p = ngx_sprintf(p, "%V%V%s%s", &origin, base,
                     base->len && base->data[base->len - 1] == '/' ? "" : "/",
                     sub);
     p = (u_char *) ngx_escape_uri(p, key, len, NGX_ESCAPE_URI_COMPONENT);
 
     h->value.len = p - h->value.data;
-
-    /* nginx's header filter makes it absolute */
-    r->headers_out.location = h;
 
     return NGX_OK;
 }
@@ -251,35 +343,6 @@ ngx_prefs_http_read_body(ngx_http_request_t *r, size_t max, ngx_str_t *body)
 
     *p = '\0';
     body->len = len;
-
-    return NGX_OK;
-}
-
-
-/*
- * An integer query argument: *value is def when it is absent; NGX_DECLINED
- * when it is not a number within [min, max] (a 400 for the caller).
- */
-
-ngx_int_t
-ngx_prefs_http_query_arg(ngx_http_request_t *r, const char *name,
-    ngx_int_t min, ngx_int_t max, ngx_int_t def, ngx_int_t *value)
-{
-    ngx_int_t  n;
-    ngx_str_t  v;
-
-    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &v) != NGX_OK) {
-        *value = def;
-        return NGX_OK;
-    }
-
-    n = ngx_atoi(v.data, v.len);
-
-    if (n == NGX_ERROR || n < min || n > max) {
-        return NGX_DECLINED;
-    }
-
-    *value = n;
 
     return NGX_OK;
 }

@@ -31,8 +31,6 @@ ngx_int_t ngx_prefs_http_read_body(ngx_http_request_t *r, size_t max,
     ngx_str_t *body);
 ngx_int_t ngx_prefs_http_send_text(ngx_http_request_t *r, ngx_uint_t status,
     const char *json, size_t len);
-ngx_int_t ngx_prefs_http_query_arg(ngx_http_request_t *r, const char *name,
-    ngx_int_t min, ngx_int_t max, ngx_int_t def, ngx_int_t *value);
 ngx_int_t ngx_prefs_http_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *fmt, ...);
 ngx_int_t ngx_prefs_http_db_error(ngx_http_request_t *r,

@@ -9,6 +9,8 @@
  *
  *   path      the raw path is decoded strictly; the clientId is the first
  *             segment after the location's own
+ *   query     the query string is decoded here, once, for every route
+ *             (src/lib/prefs_query.c): handlers read ctx->query
  *   body      a POST, PUT, PATCH or DELETE body is read whole, within its
  *             limit
  *   account   and credential, from the per-worker cache or in one query:
@@ -16,7 +18,8 @@
  *             documented messages, repeated failures for a user name 429
  *   route     the table of src/http/api/ngx_prefs_routes.c: 404 or 405
  *             when nothing matches, 403 when the user's groups lack the
- *             route's permission
+ *             route's permission; every route but the configuration's
+ *             answers with Cache-Control: no-store
  */
 
 
@@ -28,10 +31,14 @@
 #include "ngx_prefs_api.h"
 #include "ngx_prefs_auth.h"
 #include "ngx_prefs_http.h"
+#include "ngx_prefs_json.h"
 #include "ngx_prefs_router.h"
+#include "prefs_query.h"
 
 
 static void ngx_prefs_router_body_read(ngx_http_request_t *r);
+static ngx_int_t ngx_prefs_router_query(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, char *err, size_t err_size);
 static ngx_int_t ngx_prefs_router_route(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
 
@@ -64,6 +71,7 @@ ngx_int_t
 ngx_prefs_router_handler(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
+    char                         query_err[256];
     const char                  *err;
     ngx_prefs_api_ctx_t         *ctx;
     ngx_http_prefs_main_conf_t  *pmcf;
@@ -81,6 +89,19 @@ ngx_prefs_router_handler(ngx_http_request_t *r)
         (void) ngx_http_discard_request_body(r);
         return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                     "The request path is invalid: %s", err);
+    }
+
+    rc = ngx_prefs_router_query(r, ctx, query_err, sizeof(query_err));
+    if (rc != NGX_OK) {
+        (void) ngx_http_discard_request_body(r);
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
+                                    "The query string is invalid: %s",
+                                    query_err);
     }
 
     if (ctx->path.n <= ctx->first) {
@@ -259,6 +280,31 @@ ngx_prefs_router_path_match(const ngx_prefs_api_route_t *rt,
 }
 
 
+/*
+ * The query string, decoded once for every route: a bad escape, a control
+ * character, bytes that are not UTF-8 or a name given twice (in any case)
+ * is NGX_DECLINED with a message (a 400) before anything else runs.
+ */
+
+static ngx_int_t
+ngx_prefs_router_query(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    char *err, size_t err_size)
+{
+    json_t  *query;
+
+    if (prefs_query_parse((char *) r->args.data, r->args.len, &query, err,
+                          err_size)
+        != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx->query = ngx_prefs_json_own(r->pool, query);
+
+    return ctx->query ? NGX_OK : NGX_ERROR;
+}
+
+
 static ngx_int_t
 ngx_prefs_router_route(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
@@ -300,6 +346,20 @@ ngx_prefs_router_route(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         }
 
         ctx->route = rt;
+
+        /*
+         * Answers with personal data (profiles, preferences, events, users,
+         * webhook subscriptions and their secrets, deliveries) are not
+         * kept by caches; the configuration's keep their ETags and 304s.
+         */
+
+        if (!(rt->perm & (NGX_PREFS_PERM_CONFIGURATION_READ
+                          |NGX_PREFS_PERM_CONFIGURATION_WRITE))
+            && ngx_prefs_http_header(r, "Cache-Control", "no-store", 0)
+               != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
 
         return rt->handler(r, ctx);
     }

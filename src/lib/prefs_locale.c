@@ -5,6 +5,7 @@
 
 
 #include <string.h>
+#include <strings.h>
 
 #include "prefs_locale.h"
 
@@ -144,6 +145,22 @@ prefs_locale_canon(const char *in, size_t len, char *out, size_t out_size)
     out[len] = '\0';
 
     return (int) len;
+}
+
+
+int
+prefs_locale_accept_none(const char *value, size_t len)
+{
+    while (len && (value[0] == ' ' || value[0] == '\t')) {
+        value++;
+        len--;
+    }
+
+    while (len && (value[len - 1] == ' ' || value[len - 1] == '\t')) {
+        len--;
+    }
+
+    return len == 4 && strncasecmp(value, "null", 4) == 0;
 }
 
 

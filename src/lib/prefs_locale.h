@@ -81,6 +81,13 @@ int prefs_locale_accept_parse(const char *value, size_t len,
     prefs_locale_range_t *out, size_t max);
 
 /*
+ * 1 when an Accept-Language value states no preference at all, as no
+ * header does: "null" in any case, spaces and tabs around it allowed
+ * (what the MyPreferences reference's own examples send); else 0.
+ */
+int prefs_locale_accept_none(const char *value, size_t len);
+
+/*
  * Chooses one of available[0..navail) (NUL-terminated tags in any case,
  * "_" or "-"; NULL and empty entries are skipped) for ranges[0..n) (at
  * most PREFS_LOCALE_MAX_RANGES are looked at) by RFC 4647 section 3.4

@@ -296,6 +296,39 @@ prefs_whsub_check_url(const char *url, size_t len, int allow_http,
 
 
 int
+prefs_whsub_check_address(const char *url, size_t len,
+    const prefs_netpolicy_cidr_t *allow, size_t nallow, char *msg,
+    size_t size)
+{
+    int          family;
+    char         text[64];
+    prefs_url_t  u;
+
+    if (prefs_url_parse(url, len, &u) != PREFS_URL_OK) {
+        snprintf(msg, size, "Url must be an absolute http or https URL");
+        return -1;
+    }
+
+    if (u.host_type == PREFS_URL_HOST_NAME) {
+        return 0;
+    }
+
+    family = (u.host_type == PREFS_URL_HOST_IPV4) ? 4 : 6;
+
+    if (prefs_netpolicy_ip_allowed(family, u.addr, allow, nallow)) {
+        return 0;
+    }
+
+    snprintf(msg, size, "Url is refused: %s is not a global address, and "
+             "webhooks are not sent to it on this server "
+             "(prefs_webhook_allow_network)",
+             prefs_netpolicy_ip_text(family, u.addr, text, sizeof(text)));
+
+    return -1;
+}
+
+
+int
 prefs_whsub_validate(json_t *body, int mode, int allow_http, json_t **out,
     char *msg, size_t size)
 {

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "prefs_netpolicy.h"
+
 
 #define PREFS_WHSUB_URL_MAX       2048
 #define PREFS_WHSUB_MAX_ENTRIES   100
@@ -52,6 +54,19 @@ const char *prefs_whsub_event_type(const char *type, const char **entity);
  */
 int prefs_whsub_check_url(const char *url, size_t len, int allow_http,
     char *norm, size_t norm_size, char *msg, size_t size);
+
+/*
+ * Checks a destination's host against the webhook client's address policy
+ * (prefs_netpolicy.c): an IP address that is neither global nor inside
+ * one of allow[0..nallow) is one the client will always refuse
+ * (169.254.169.254, 127.0.0.1, [::1], 10.0.0.1, ...).  A host name is
+ * not resolved here: the client checks what it resolves to at every
+ * delivery.  url is one prefs_whsub_check_url() accepted.  Returns 0, or
+ * -1 with a message.
+ */
+int prefs_whsub_check_address(const char *url, size_t len,
+    const prefs_netpolicy_cidr_t *allow, size_t nallow, char *msg,
+    size_t size);
 
 /*
  * Checks a subscription body (mode: PREFS_JSON_CREATE or

@@ -455,5 +455,14 @@ main(void)
     test_lookup();
     test_find();
 
+    /* "Accept-Language: null" is no preference, as no header */
+
+    ok(prefs_locale_accept_none("null", 4), "null is no preference");
+    ok(prefs_locale_accept_none(" NULL\t", 6), "in any case, with spaces");
+    ok(!prefs_locale_accept_none("null, en", 8), "null among ranges is not");
+    ok(!prefs_locale_accept_none("nul", 3), "nul is not");
+    ok(!prefs_locale_accept_none("", 0), "an empty value is not");
+    ok(!prefs_locale_accept_none("en-US", 5), "a range is not");
+
     return unit_done();
 }

@@ -93,5 +93,44 @@ main(void)
     ok(parse("a$b=1") == -1, "a bad name");
     ok(parse("c=1&c[0].N=x") == -1, "a name both plain and indexed");
 
+    /* one rule, in any case: a name is one name however it is spelled */
+
+    ok(parse("limit=1&LIMIT=2") == -1 && strstr(err, "LIMIT is given twice"),
+       "a name repeated in another case");
+    ok(parse("c[0].N=x&c[0].n=y") == -1 && strstr(err, "twice"),
+       "a field repeated in another case");
+    parse("Ids[0]=1&ids[1]=2");
+    is_str(got, "{\"Ids\":[\"1\",\"2\"]}",
+           "an indexed list in two spellings is one list");
+    ok(parse("Ids[0]=1&ids[0]=2") == -1 && strstr(err, "twice"),
+       "an index repeated in another case");
+    ok(parse("a=1&A[0]=2") == -1, "plain and indexed in two spellings");
+
+    /* values: "+" is a space, %2D a hyphen; what a message quotes is escaped */
+
+    parse("locale=fr%2DFR&q=a+b%2Bc");
+    is_str(got, "{\"locale\":\"fr-FR\",\"q\":\"a b+c\"}",
+           "percent-decoded values");
+    ok(parse("a%0A=1") == -1 && strstr(err, "name is badly encoded")
+       && strchr(err, '\n') == NULL, "a control byte in a name");
+    ok(parse("a%E2%80%AE=1") == -1 && strstr(err, "a%E2%80%AE")
+       && strstr(err, "\xe2") == NULL, "U+202E in a name is quoted escaped");
+    ok(parse("a=%0D%0A") == -1 && strstr(err, "the value of a"),
+       "control bytes in a value");
+    ok(parse("x=%80") == -1 && strstr(err, "UTF-8"), "not UTF-8");
+    ok(prefs_query_get(NULL, "a") == NULL, "nothing to look in");
+
+    {
+        char    buf[8];
+        json_t  *o;
+
+        is_str(prefs_query_escape("ab\x01\xff%", 5, buf, sizeof(buf)),
+               "ab%01", "escape cuts whole escapes");
+        ok(prefs_query_parse("Locale=x", 8, &o, err, sizeof(err)) == 0
+           && json_is_string(prefs_query_get(o, "locale"))
+           && prefs_query_get(o, "limit") == NULL, "lookup in any case");
+        json_decref(o);
+    }
+
     return unit_done();
 }

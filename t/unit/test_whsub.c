@@ -333,5 +333,40 @@ main(void)
     ok(settings("{\"Settings\":{},\"Edited\":5}", "Edited must be"),
        "Edited not an object");
 
+    /* the delivery client's address policy, at the API */
+
+    {
+        char                     m[256];
+        prefs_netpolicy_cidr_t   lo;
+        static const char *const  refused[] = {
+            "https://169.254.169.254/latest", "https://127.0.0.1/h",
+            "https://10.1.2.3:8443/h", "https://[::1]/h",
+            "https://[::ffff:127.0.0.1]/h", "https://0.0.0.0/h",
+            "https://192.168.1.1/h", "https://[fe80::1]/h", NULL
+        };
+        int  i;
+
+        for (i = 0; refused[i]; i++) {
+            ok(prefs_whsub_check_address(refused[i], strlen(refused[i]),
+                                         NULL, 0, m, sizeof(m)) == -1
+               && strstr(m, "is not a global address"),
+               "refused: %s", refused[i]);
+        }
+
+        ok(strstr(m, "fe80::1") != NULL, "the message names the address");
+        ok(prefs_whsub_check_address("https://93.184.215.14/h", 23, NULL, 0,
+                                     m, sizeof(m)) == 0, "a global address");
+        ok(prefs_whsub_check_address("https://localhost/h", 19, NULL, 0,
+                                     m, sizeof(m)) == 0,
+           "a name is judged at delivery");
+        ok(prefs_netpolicy_cidr_parse("127.0.0.0/8", 11, &lo) == 0
+           && prefs_whsub_check_address("https://127.0.0.1/h", 19, &lo, 1,
+                                        m, sizeof(m)) == 0,
+           "an allowed range");
+        ok(prefs_whsub_check_address("https://10.0.0.1/h", 18, &lo, 1,
+                                     m, sizeof(m)) == -1,
+           "outside the allowed range");
+    }
+
     return unit_done();
 }

@@ -24,6 +24,7 @@
 #include "ngx_prefs_outcome.h"
 #include "ngx_prefs_snap.h"
 #include "prefs_locale.h"
+#include "prefs_query.h"
 #include "prefs_render.h"
 
 
@@ -44,7 +45,7 @@ static json_t *ngx_prefs_configuration_programs(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t                  *ctx, json_t *doc,
     const ngx_prefs_configuration_sel_t  *sel, ngx_uint_t *status,
     const char **message);
-static ngx_int_t ngx_prefs_configuration_criteria(ngx_http_request_t *r,
+static ngx_int_t ngx_prefs_configuration_criteria(ngx_prefs_api_ctx_t *ctx,
     json_t **criteria);
 static void ngx_prefs_configuration_write_done(ngx_prefs_db_query_t *q);
 
@@ -68,7 +69,8 @@ ngx_prefs_configuration_read(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 /*
  * The locale of a response: explicit (v3 path segment, v4 "locale"),
  * negotiated from Accept-Language, the account's default when the header
- * matches nothing, or none (every locale's text) without either.
+ * matches nothing, or none (every locale's text) without either (or with
+ * "Accept-Language: null").
  */
 
 static ngx_int_t
@@ -89,9 +91,20 @@ ngx_prefs_configuration_locale(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     if (sel->locale_arg) {
         value = ctx->args[sel->locale_arg - 1];
 
-    } else if (ngx_http_arg(r, (u_char *) "locale", 6, &value) != NGX_OK) {
-        value.len = 0;
-        value.data = NULL;
+    } else {
+        switch (ngx_prefs_api_arg(ctx, "locale", &value)) {
+
+        case NGX_OK:
+            break;
+
+        case NGX_DECLINED:
+            value.len = 0;
+            value.data = NULL;
+            break;
+
+        default: /* locale[n]: a list is no locale */
+            ngx_str_set(&value, "");
+        }
     }
 
     if (value.data) {
@@ -117,7 +130,11 @@ ngx_prefs_configuration_locale(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 
     h = r->headers_in.accept_language;
 
-    if (h == NULL) {
+    /* "Accept-Language: null" is no header: every locale's text */
+
+    if (h == NULL || prefs_locale_accept_none((char *) h->value.data,
+                                              h->value.len))
+    {
         return NGX_OK;
     }
 
@@ -137,7 +154,7 @@ static ngx_int_t
 ngx_prefs_configuration_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_prefs_snap_t *snap)
 {
-    char                                 *dump;
+    char                                 *dump, quoted[64 * 3 + 1];
     u_char                               *p;
     size_t                                len;
     json_t                               *body, *doc;
@@ -158,8 +175,12 @@ ngx_prefs_configuration_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 
     if (rc == NGX_DECLINED) {
         return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
-                                    "The locale \"%V\" is not configured "
-                                    "for this account", &ctx->locale_arg);
+                                    "The locale \"%s\" is not configured "
+                                    "for this account",
+                                    prefs_query_escape(
+                                        (char *) ctx->locale_arg.data,
+                                        ctx->locale_arg.len, quoted,
+                                        sizeof(quoted)));
     }
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
@@ -510,7 +531,7 @@ ngx_prefs_configuration_programs(ngx_http_request_t *r,
     }
 
     if (sel->match) {
-        rc = ngx_prefs_configuration_criteria(r, &criteria);
+        rc = ngx_prefs_configuration_criteria(ctx, &criteria);
 
         if (rc != NGX_OK) {
             *status = NGX_HTTP_BAD_REQUEST;
@@ -642,84 +663,46 @@ ngx_prefs_configuration_programs(ngx_http_request_t *r,
  */
 
 static ngx_int_t
-ngx_prefs_configuration_criteria(ngx_http_request_t *r, json_t **criteria)
+ngx_prefs_configuration_criteria(ngx_prefs_api_ctx_t *ctx, json_t **criteria)
 {
-    long         n;
-    char         kbuf[64], vbuf[512];
-    u_char      *p, *end, *amp, *eq, *dot;
-    json_t      *c, *pair;
-    ngx_int_t    idx;
+    size_t       i;
+    json_t      *c, *props, *item, *pair, *v;
+    const char  *name;
 
     c = json_array();
     if (c == NULL) {
         return NGX_ERROR;
     }
 
-    p = r->args.data;
-    end = r->args.data + r->args.len;
+    props = prefs_query_get(ctx->query, "customProperties");
 
-    while (p < end) {
-        amp = ngx_strlchr(p, end, '&');
-        if (amp == NULL) {
-            amp = end;
+    if (props && !json_is_array(props)) {
+        goto failed;
+    }
+
+    json_array_foreach(props, i, item) {
+        if (!json_is_object(item)) {
+            goto failed;
         }
 
-        eq = ngx_strlchr(p, amp, '=');
+        pair = json_object();
+        if (pair == NULL || json_array_append_new(c, pair) != 0) {
+            goto failed;
+        }
 
-        if (eq && (size_t) (eq - p) < sizeof(kbuf)) {
-            n = prefs_path_percent_decode((char *) p, eq - p, kbuf, 1);
-            if (n < 0) {
+        json_object_foreach(item, name, v) {
+            if (ngx_strcasecmp((u_char *) name, (u_char *) "Key") == 0) {
+                json_object_set(pair, "Key", v);
+
+            } else if (ngx_strcasecmp((u_char *) name, (u_char *) "Value")
+                       == 0)
+            {
+                json_object_set(pair, "Value", v);
+
+            } else {
                 goto failed;
             }
-
-            kbuf[n] = '\0';
-
-            if (ngx_strncasecmp((u_char *) kbuf,
-                                (u_char *) "customProperties[", 17) == 0)
-            {
-                idx = ngx_atoi((u_char *) kbuf + 17,
-                               ngx_strlchr((u_char *) kbuf + 17,
-                                           (u_char *) kbuf + n, ']')
-                               ? (size_t) ((u_char *) ngx_strlchr(
-                                     (u_char *) kbuf + 17,
-                                     (u_char *) kbuf + n, ']')
-                                     - (u_char *) kbuf - 17)
-                               : 0);
-                dot = ngx_strlchr((u_char *) kbuf, (u_char *) kbuf + n, '.');
-
-                if (idx < 0 || idx > 31 || dot == NULL
-                    || (size_t) (amp - eq - 1) >= sizeof(vbuf))
-                {
-                    goto failed;
-                }
-
-                n = prefs_path_percent_decode((char *) eq + 1, amp - eq - 1,
-                                              vbuf, 1);
-                if (n < 0) {
-                    goto failed;
-                }
-
-                vbuf[n] = '\0';
-
-                while ((ngx_int_t) json_array_size(c) <= idx) {
-                    json_array_append_new(c, json_object());
-                }
-
-                pair = json_array_get(c, idx);
-
-                if (ngx_strcasecmp(dot + 1, (u_char *) "Key") == 0) {
-                    json_object_set_new(pair, "Key", json_string(vbuf));
-
-                } else if (ngx_strcasecmp(dot + 1, (u_char *) "Value") == 0) {
-                    json_object_set_new(pair, "Value", json_string(vbuf));
-
-                } else {
-                    goto failed;
-                }
-            }
         }
-
-        p = amp + 1;
     }
 
     *criteria = c;
@@ -730,8 +713,6 @@ failed:
     json_decref(c);
     return NGX_ERROR;
 }
-
-
 
 
 /* POST, PUT and DELETE on a collection */

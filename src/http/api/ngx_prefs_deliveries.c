@@ -58,15 +58,15 @@ ngx_prefs_deliveries_list(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         return rc;
     }
 
-    if (ngx_prefs_http_query_arg(r, "limit", 1, 1000, 100, &limit)
+    if (ngx_prefs_api_int_arg(ctx, "limit", 1, 1000, 100, &limit)
         != NGX_OK)
     {
         return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                     "limit must be an integer from 1 to 1000");
     }
 
-    if (ngx_prefs_http_query_arg(r, "after", 1, NGX_MAX_INT_T_VALUE, 0,
-                                 &after)
+    if (ngx_prefs_api_int_arg(ctx, "after", 1, NGX_MAX_INT_T_VALUE, 0,
+                              &after)
         != NGX_OK)
     {
         return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
@@ -81,9 +81,11 @@ ngx_prefs_deliveries_list(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 
     q->values[1] = (char *) ctx->args[0].data;
 
-    if (ngx_http_arg(r, (u_char *) "state", 5, &state) == NGX_OK) {
+    rc = ngx_prefs_api_arg(ctx, "state", &state);
 
-        for (i = 0; ngx_prefs_deliveries_states[i]; i++) {
+    if (rc != NGX_DECLINED) {
+
+        for (i = 0; rc == NGX_OK && ngx_prefs_deliveries_states[i]; i++) {
             if (state.len == ngx_strlen(ngx_prefs_deliveries_states[i])
                 && ngx_strncasecmp(state.data,
                                    (u_char *) ngx_prefs_deliveries_states[i],

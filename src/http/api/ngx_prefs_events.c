@@ -202,21 +202,12 @@ ngx_prefs_events_params(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     uint64_t                     txid;
     ngx_int_t                    rc;
     const char                  *name;
-    char                         err[256];
     ngx_http_prefs_main_conf_t  *pmcf;
 
     ngx_memzero(pp, sizeof(ngx_prefs_events_params_t));
     pp->limit = NGX_PREFS_EVENTS_LIMIT;
 
-    if (prefs_query_parse((char *) r->args.data, r->args.len, &args, err,
-                          sizeof(err))
-        != 0)
-    {
-        return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
-                                    "The query string is invalid: %s", err);
-    }
-
-    args = ngx_prefs_json_own(r->pool, args);
+    args = ngx_prefs_api_args_copy(r, ctx);
     if (args == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -228,10 +219,6 @@ ngx_prefs_events_params(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     json_object_foreach_safe(args, tmp, name, value) {
 
         if (ngx_strcasecmp((u_char *) name, (u_char *) "locale") == 0) {
-            if (locale) {
-                return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
-                                            "locale is given twice");
-            }
 
             /* held by args until it is deleted from it */
             locale = ngx_prefs_json_own(r->pool, json_incref(value));

@@ -185,27 +185,19 @@ static char *
 ngx_prefs_preferences_args(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     const char *const *names, ngx_int_t *rc)
 {
-    char         err[256];
     json_t       *args, *v;
     ngx_uint_t    i;
     const char   *key, *kind, *path_name;
     void         *iter;
 
-    if (prefs_query_parse((char *) r->args.data, r->args.len, &args, err,
-                          sizeof(err))
-        != 0)
-    {
-        *rc = ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
-                                   "The query string is invalid: %s", err);
-        return NULL;
-    }
-
     *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
 
-    args = ngx_prefs_json_own(r->pool, args);
+    args = ngx_prefs_api_args_copy(r, ctx);
     if (args == NULL) {
         return NULL;
     }
+
+    /* the names the database knows, as it spells them (each is there once) */
 
     for (i = 0; names[i]; i++) {
         for (iter = json_object_iter(args); iter;
@@ -216,14 +208,6 @@ ngx_prefs_preferences_args(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
             if (ngx_strcasecmp((u_char *) key, (u_char *) names[i]) == 0
                 && ngx_strcmp(key, names[i]) != 0)
             {
-                if (json_object_get(args, names[i])) {
-                    *rc = ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
-                                               "The query string is "
-                                               "invalid: %s is given twice",
-                                               names[i]);
-                    return NULL;
-                }
-
                 v = json_incref(json_object_iter_value(iter));
                 json_object_del(args, key);
                 json_object_set_new(args, names[i], v);

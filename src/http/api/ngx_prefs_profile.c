@@ -175,7 +175,6 @@ ngx_prefs_profile_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 ngx_int_t
 ngx_prefs_profile_delete(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
-    long                   n;
     char                  *reason;
     ngx_str_t              erase, v;
     ngx_int_t              rc;
@@ -187,7 +186,7 @@ ngx_prefs_profile_delete(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         return rc;
     }
 
-    if (ngx_http_arg(r, (u_char *) "erase", 5, &erase) == NGX_OK
+    if (ngx_prefs_api_arg(ctx, "erase", &erase) == NGX_OK
         && erase.len == 4 && ngx_strncasecmp(erase.data, (u_char *) "true", 4)
                              == 0)
     {
@@ -205,26 +204,19 @@ ngx_prefs_profile_delete(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 
     reason = NULL;
 
-    if (ngx_http_arg(r, (u_char *) "ReasonCode", 10, &v) == NGX_OK) {
-        reason = ngx_pnalloc(r->pool, v.len + 1);
-        if (reason == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    rc = ngx_prefs_api_arg(ctx, "ReasonCode", &v);
 
-        /* 256 characters (the reference's limit), checked by the SQL */
+    /* 256 characters (the reference's limit), checked by the SQL */
 
-        n = prefs_path_percent_decode((char *) v.data, v.len, reason, 1);
-        if (n < 0 || n > 4 * 256
-            || !prefs_path_utf8_valid(reason, (size_t) n)
-            || ngx_strlchr((u_char *) reason, (u_char *) reason + n, '\0'))
-        {
+    if (rc != NGX_DECLINED) {
+        if (rc != NGX_OK || v.len > 4 * 256) {
             return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                         "ReasonCode must be 0 to 256 "
                                         "characters of UTF-8, "
                                         "percent-encoded");
         }
 
-        reason[n] = '\0';
+        reason = (char *) v.data;
     }
 
     q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_DEACTIVATE,
@@ -271,19 +263,10 @@ ngx_prefs_profile_activate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 ngx_int_t
 ngx_prefs_profile_find(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
-    char         err[256];
     json_t      *args, *flag, *v;
     const char  *name;
 
-    if (prefs_query_parse((char *) r->args.data, r->args.len, &args, err,
-                          sizeof(err))
-        != 0)
-    {
-        return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
-                                    "The query string is invalid: %s", err);
-    }
-
-    args = ngx_prefs_json_own(r->pool, args);
+    args = ngx_prefs_api_args_copy(r, ctx);
     if (args == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -605,9 +588,12 @@ ngx_prefs_profile_profile_id(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 static const char *
 ngx_prefs_profile_history(ngx_http_request_t *r)
 {
-    ngx_str_t  v;
+    ngx_str_t             v;
+    ngx_prefs_api_ctx_t  *ctx;
 
-    if (ngx_http_arg(r, (u_char *) "includeConsentHistory", 21, &v) == NGX_OK
+    ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
+
+    if (ngx_prefs_api_arg(ctx, "includeConsentHistory", &v) == NGX_OK
         && v.len == 4 && ngx_strncasecmp(v.data, (u_char *) "true", 4) == 0)
     {
         return "true";

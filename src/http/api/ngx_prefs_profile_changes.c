@@ -230,12 +230,22 @@ static ngx_int_t
 ngx_prefs_profile_changes_flag(ngx_http_request_t *r, const char *name,
     const char **value)
 {
-    ngx_str_t  v;
+    ngx_int_t             rc;
+    ngx_str_t             v;
+    ngx_prefs_api_ctx_t  *ctx;
 
     *value = "true";
 
-    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &v) != NGX_OK) {
+    ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
+
+    rc = ngx_prefs_api_arg(ctx, name, &v);
+
+    if (rc == NGX_DECLINED) {
         return NGX_OK;
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
     }
 
     if (v.len == 4 && ngx_strncasecmp(v.data, (u_char *) "true", 4) == 0) {

@@ -79,15 +79,15 @@ ngx_prefs_users_list(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     ngx_int_t              limit, offset;
     ngx_prefs_db_query_t  *q;
 
-    if (ngx_prefs_http_query_arg(r, "limit", 1, 1000, 1000, &limit)
+    if (ngx_prefs_api_int_arg(ctx, "limit", 1, 1000, 1000, &limit)
         != NGX_OK)
     {
         return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                     "limit must be an integer from 1 to 1000");
     }
 
-    if (ngx_prefs_http_query_arg(r, "offset", 1, NGX_MAX_INT32_VALUE, 1,
-                                 &offset)
+    if (ngx_prefs_api_int_arg(ctx, "offset", 1, NGX_MAX_INT32_VALUE, 1,
+                              &offset)
         != NGX_OK)
     {
         return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,

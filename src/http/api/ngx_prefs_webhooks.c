@@ -40,6 +40,8 @@ typedef struct {
 
 
 static ngx_flag_t ngx_prefs_webhooks_allow_http(ngx_http_request_t *r);
+static ngx_int_t ngx_prefs_webhooks_check_address(ngx_http_request_t *r,
+    json_t *valid, char *msg, size_t size);
 static ngx_int_t ngx_prefs_webhooks_body(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, int mode, char **text);
 static char *ngx_prefs_webhooks_path_id(ngx_http_request_t *r,
@@ -80,6 +82,7 @@ ngx_prefs_webhooks_list(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
     char                  *id;
     ngx_str_t              v;
+    ngx_int_t              rc;
     ngx_prefs_db_query_t  *q;
 
     id = NULL;
@@ -92,10 +95,10 @@ ngx_prefs_webhooks_list(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
                                         &ctx->args[0]);
         }
 
-    } else if (ngx_http_arg(r, (u_char *) "subscriptionId", 14, &v)
-               == NGX_OK)
+    } else if ((rc = ngx_prefs_api_arg(ctx, "subscriptionId", &v))
+               != NGX_DECLINED)
     {
-        if (ngx_prefs_api_id(&v) == 0) {
+        if (rc != NGX_OK || ngx_prefs_api_id(&v) == 0) {
             return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                         "subscriptionId must be a positive "
                                         "integer");
@@ -365,9 +368,53 @@ ngx_prefs_webhooks_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 
     valid = ngx_prefs_json_own(r->pool, valid);
 
+    /* an address the client's policy refuses is refused here, at once */
+
+    if (valid && ngx_prefs_webhooks_check_address(r, valid, msg, sizeof(msg))
+                 != NGX_OK)
+    {
+        return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST, "%s", msg);
+    }
+
     *text = valid ? ngx_prefs_json_text(r->pool, valid) : NULL;
 
     return *text ? NGX_OK : NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+/*
+ * The Url's host against the delivery client's address policy
+ * (prefs_webhook_allow_network): the same judge as at delivery, for hosts
+ * that are addresses; names are judged at delivery, once resolved.
+ */
+
+static ngx_int_t
+ngx_prefs_webhooks_check_address(ngx_http_request_t *r, json_t *valid,
+    char *msg, size_t size)
+{
+    json_t                      *url;
+    ngx_array_t                 *allow;
+    ngx_http_prefs_main_conf_t  *pmcf;
+
+    url = json_object_get(valid, "Url");
+
+    if (!json_is_string(url)) {
+        return NGX_OK;
+    }
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
+    allow = pmcf->webhook.allow;
+
+    if (prefs_whsub_check_address(json_string_value(url),
+                                  json_string_length(url),
+                                  allow ? allow->elts : NULL,
+                                  allow ? allow->nelts : 0, msg, size)
+        != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
 }
 
 
