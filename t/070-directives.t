@@ -75,6 +75,7 @@ location /x { prefs_api status; prefs_api v4; }
 --- http_config
 prefs_database "$TEST_NGINX_PREFS_DATABASE";
 prefs_db_connections 2;
+prefs_helper off;
 --- config
 prefs_db_wait_timeout 1s;
 location = /a { prefs_api status; }

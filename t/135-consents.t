@@ -406,7 +406,8 @@ main::writer()
 --- error_code eval
 [ (400) x 4 ]
 --- response_json_list eval
-[ ({ Message => qr/^ReasonCode must be (0 to )?(at most )?256 characters/ }) x 4 ]
+[ ({ Message => qr/^ReasonCode must be (0 to )?(at most )?256 characters/ }) x 2,
+  ({ Message => qr/^The query string is invalid: the value of ReasonCode is badly encoded/ }) x 2 ]
 --- sql_unchanged eval
 "SELECT is_active, reason_code FROM prefs_profile WHERE profile_id = $::p{reason_bad}; " . main::events_of($::p{reason_bad})
 --- no_error_log
