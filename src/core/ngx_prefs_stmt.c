@@ -214,6 +214,12 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
       4, 0,
       { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE } },
 
+    [NGX_PREFS_STMT_PROFILE_PREFERENCES] = { "prefs_profile_preferences",
+      "SELECT outcome, message"
+      " FROM prefs_profile_preferences($1, $2, $3, $4::jsonb)",
+      4, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE } },
+
     [NGX_PREFS_STMT_PROFILE_DEACTIVATE] = { "prefs_profile_deactivate",
       "SELECT * FROM prefs_profile_deactivate($1, $2, $3, $4)",
       4, 0,
