@@ -31,7 +31,11 @@ PACKAGES=(
     libwww-perl
     wrk
     curl
+    libyaml-libyaml-perl
+    nodejs
 )
+# npm comes with some builds of nodejs (NodeSource's); Debian's is apart
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 check_only=0
 dry_run=0
