@@ -32,6 +32,7 @@ PACKAGES=(
     wrk
     curl
     libyaml-libyaml-perl
+    libjson-validator-perl
     nodejs
 )
 # npm comes with some builds of nodejs (NodeSource's); Debian's is apart
