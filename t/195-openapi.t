@@ -85,8 +85,8 @@ is(scalar(@undocumented), 0, 'every route served is in docs/openapi.yaml')
 is(scalar(@unserved), 0, 'every operation of docs/openapi.yaml is served')
     or diag("documented, not served:\n  " . join("\n  ", map { "$_ ($documented{$_})" } @unserved));
 
-# every documented operation documents how it fails (a 4xx or 5xx answer);
-# the lint checks the rest of its form
+# every documented operation documents how it fails (a 4xx or 5xx answer),
+# and every POST, PUT and PATCH its body; the lint checks the rest
 for my $path (sort keys %{$doc->{paths}}) {
     for my $op (sort keys %{$doc->{paths}{$path}}) {
         next unless $op =~ /^(get|put|post|delete|patch|head)$/;
@@ -94,6 +94,14 @@ for my $path (sort keys %{$doc->{paths}}) {
         my @codes = keys %{$o->{responses} || {}};
         ok((grep { /^[45]/ } @codes), "$op $path documents its errors")
             or diag("responses: @codes");
+        ok($o->{requestBody}, "$op $path documents its request body")
+            if $op =~ /^(post|put|patch)$/;
+        # what every route of an API location can answer: unknown account,
+        # no or a bad credential, throttled, no permission, no database
+        if ($path =~ m{^/(?:Profiles/v4|api/3|API/3/async)/\{clientId\}/}) {
+            my @missing = grep { !$o->{responses}{$_} } qw(401 403 404 429 503);
+            is("@missing", '', "$op $path documents 401, 403, 404, 429 and 503");
+        }
     }
 }
 
