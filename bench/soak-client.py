@@ -211,7 +211,8 @@ def report(d):
             a, b = float(f[1]), float(f[2])
             s = {"start": a, "end": b, "n": int(f[3]), "p99": float(f[4]) / 1000.0,
                  "errors": dict(x.split(":") for x in f[5].split(",") if x),
-                 "status": dict(x.split(":") for x in f[6].split(",") if x)}
+                 "status": dict(x.split(":") for x in (f[6] if len(f) > 6 else "").split(",")
+                                if x)}
             slices.setdefault(kind, []).append(s)
 
     writes = []

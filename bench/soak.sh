@@ -229,9 +229,15 @@ wrk_loop() {
         line=$(wrk -t1 -c"$c" -d10s --timeout 5s -s "$dir/read.lua" "$base" -- \
                "$kind" "$(tools/pnauth soak api "$secret")" "$lo" "$hi" "$r" "$c" 2>&1 | tail -1)
         b=$(date +%s.%N)
-        # "requests p99 x errors statuses" -> "SLICE start end requests p99 errors statuses"
-        set -- $line
-        echo "SLICE $a $b $1 $2 $4 ${5:-}" >> "$dir/wrk-$kind.txt"
+        # "requests p99 x errors statuses" -> "SLICE start end requests p99
+        # errors statuses"; a wrk that failed counts as an error of its own
+        if [[ $line =~ ^[0-9]+\ [0-9]+\ x\  ]]; then
+            set -- $line
+            echo "SLICE $a $b $1 $2 $4 ${5:-}" >> "$dir/wrk-$kind.txt"
+        else
+            echo "SLICE $a $b 0 0 connect:0,read:0,write:0,timeout:0 wrk-failed:1" >> "$dir/wrk-$kind.txt"
+            echo "soak: wrk ($kind) failed: $line" >&2
+        fi
     done
 }
 
