@@ -31,6 +31,7 @@ PACKAGES=(
     libwww-perl
     wrk
     curl
+    python3
     libyaml-libyaml-perl
     libjson-validator-perl
     nodejs
