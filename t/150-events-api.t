@@ -6,6 +6,7 @@
 use lib 't';
 use Test::Nginx::Socket 'no_plan';
 use PrefsTest;
+use PrefsOpenAPI;
 use JSON::PP;
 use POSIX qw(strftime);
 
@@ -114,6 +115,7 @@ add_block_preprocessor(sub {
 repeat_each(2);
 api_blocks();
 PrefsTest::api_checks();
+openapi_responses();
 run_tests();
 
 __DATA__
