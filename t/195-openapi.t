@@ -36,7 +36,7 @@ ok(scalar(keys %prefix) && scalar(keys %exact), 'conf/production.conf has API lo
 
 # what the handlers of the exact locations accept (ngx_prefs_status.c,
 # ngx_prefs_oauth.c); a new kind must be added here
-my %kind_methods = (status => ['GET', 'HEAD'], oauth => ['POST']);
+my %kind_methods = (status => ['GET', 'HEAD'], metrics => ['GET', 'HEAD'], oauth => ['POST']);
 
 # served: "METHOD /path/{}" (a path parameter is "{}")
 my %served;
