@@ -38,10 +38,10 @@ def preference_request(client, profile_id, seq):
     """The write: one preference of the profile's home email."""
     date = datetime.datetime.fromtimestamp(CUSTOMER_DATE_BASE + seq,
                                            datetime.timezone.utc)
-    body = ('{"FilterId":"NewsletterEmail",'
-            '"ContactPoint":"p%d.home@example.com",'
+    body = ('{"Emails":[{"EmailAddress":"p%d.home@example.com",'
+            '"EmailPreferences":[{"FilterId":"NewsletterEmail",'
             '"PreferenceType":1,"FrequencyId":"W",'
-            '"CustomerDate":"%s"}'
+            '"CustomerDate":"%s"}]}]}'
             % (profile_id, date.strftime("%Y-%m-%dT%H:%M:%SZ")))
     return "/Profiles/v4/%s/Profile/%d/Preferences" % (client, profile_id), body
 
