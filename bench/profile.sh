@@ -297,16 +297,17 @@ curl -sf -H "Authorization: $auth" "$base/Profiles/v4/bench/Profile/$mid" > "$ou
     { echo "bench: GET Profile/$mid failed" >&2; curl -s -H "Authorization: $auth" "$base/Profiles/v4/bench/Profile/$mid" >&2;
       tail -5 "$prefix/logs/error.log" >&2; exit 1; }
 shape=$(jq -c '[(.Emails | length), (.PhoneNumbers | length), (.Addresses | length),
-                (.ProfilePreferences | length), ([.ProfilePreferences[] | select(.ContactPoint == null)] | length),
-                (.Consents | length), (.CustomFields | length)]' "$out/profile-sample.json")
+                ([.Emails[].EmailPreferences[], .PhoneNumbers[].PhonePreferences[],
+                  .Addresses[].AddressPreferences[], .ProfilePreferences[]] | length),
+                (.ProfilePreferences | length), (.Consents | length), (.CustomFields | length)]' "$out/profile-sample.json")
 hist=$(curl -sf -H "Authorization: $auth" "$base/Profiles/v4/bench/Profile/$mid?includeConsentHistory=true" | jq '.Consents | length')
 [ "$shape" = "[2,1,1,10,0,3,5]" ] && [ "$hist" = 5 ] ||
     { echo "bench: the sample profile renders as $shape (emails, phones, addresses, preferences," \
-           "preferences without contact point, consents, custom fields), $hist consents with history;" \
+           "profile-level preferences, consents, custom fields), $hist consents with history;" \
            "expected [2,1,1,10,0,3,5] and 5" >&2; exit 1; }
 bytes=$(wc -c < "$out/profile-sample.json")
 # the upsert the write run does, once through the API, must be accepted
-wbody="{\"FilterId\":\"NewsletterEmail\",\"ContactPoint\":\"p$mid.home@example.com\",\"PreferenceType\":1,\"FrequencyId\":\"W\",\"Attributes\":[{\"Key\":\"Topic\",\"Value\":\"Recipes\"}]}"
+wbody="{\"Emails\":[{\"EmailAddress\":\"p$mid.home@example.com\",\"EmailPreferences\":[{\"FilterId\":\"NewsletterEmail\",\"PreferenceType\":1,\"FrequencyId\":\"W\",\"PreferenceAttributes\":[{\"Key\":\"Topic\",\"Value\":\"Recipes\"}]}]}]}"
 code=$(curl -s -o "$out/upsert-sample.json" -w '%{http_code}' -H "Authorization: $auth" \
     -H 'Content-Type: application/json' --data "$wbody" "$base/Profiles/v4/bench/Profile/$mid/Preferences")
 [ "$code" = 200 ] || { echo "bench: POST Profile/$mid/Preferences answers $code:" >&2; cat "$out/upsert-sample.json" >&2; exit 1; }
@@ -341,9 +342,9 @@ function request()
     last[id] = f
     return wrk.format("POST", "/Profiles/v4/bench/Profile/" .. id .. "/Preferences",
         { ["Host"] = host, ["Authorization"] = auth, ["Content-Type"] = "application/json" },
-        '{"FilterId":"NewsletterEmail","ContactPoint":"p' .. id .. '.home@example.com",'
-        .. '"PreferenceType":1,"FrequencyId":"' .. f .. '",'
-        .. '"Attributes":[{"Key":"Topic","Value":"Recipes"}]}')
+        '{"Emails":[{"EmailAddress":"p' .. id .. '.home@example.com","EmailPreferences":[{'
+        .. '"FilterId":"NewsletterEmail","PreferenceType":1,"FrequencyId":"' .. f .. '",'
+        .. '"PreferenceAttributes":[{"Key":"Topic","Value":"Recipes"}]}]}]}')
 end
 LUA
 

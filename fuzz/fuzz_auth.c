@@ -54,11 +54,12 @@ within(const char *p, size_t len, const char *base, size_t size)
 static void
 fuzz_header(const char *data, size_t size)
 {
-    int           rc;
-    int64_t       ms;
-    size_t        i, n;
-    char          sig[PREFS_AUTH_SIG_SIZE], hdr[512];
-    prefs_auth_t  a, b;
+    int                   rc;
+    int64_t               ms;
+    size_t                i, n;
+    char                  sig[PREFS_AUTH_SIG_SIZE], hdr[512];
+    prefs_auth_t          a, b;
+    prefs_auth_binding_t  bind;
 
     rc = prefs_auth_parse(data, size, &a);
 
@@ -94,6 +95,17 @@ fuzz_header(const char *data, size_t size)
 
     check(prefs_auth_iso8601_parse(a.ts, a.ts_len, &ms) == PREFS_AUTH_OK);
     check(ms == a.ts_ms);
+
+    /* a bound header (Binding=request) is checked against a request only */
+
+    if (a.bound) {
+        check(prefs_hmac_verify(&a, fuzz_secret, sizeof(fuzz_secret) - 1,
+                                "C", 1)
+              == PREFS_AUTH_ERROR);
+        check(prefs_hmac_binding_set(&bind, "GET", 3, "/", 1, NULL, 0)
+              == PREFS_AUTH_OK);
+        a.binding = &bind;
+    }
 
     rc = prefs_hmac_verify(&a, fuzz_secret, sizeof(fuzz_secret) - 1, "C", 1);
     check(rc == PREFS_AUTH_OK || rc == PREFS_AUTH_BAD_SIGNATURE);

@@ -37,7 +37,13 @@ PACKAGES=(
     # above brings dh_nginx
     dpkg-dev
     debhelper
+    python3
+    libyaml-libyaml-perl
+    libjson-validator-perl
+    nodejs
 )
+# npm comes with some builds of nodejs (NodeSource's); Debian's is apart
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 check_only=0
 dry_run=0

@@ -86,7 +86,7 @@ cat <<MSG
        -H "Accept-Language: de-CH" http://127.0.0.1:$port/Profiles/v4/demo/Programs
   curl -s -H "Authorization: \$(tools/pnauth demo admin $secret)" \\
        -H 'Content-Type: application/json' \\
-       -d '{"FirstName":"Jane","CustomFields":[{"Name":"FavoriteCategory","Value":"Garden"}]}' \\
+       -d '{"CustomerName":{"FirstName":"Jane"},"CustomFields":[{"Name":"FavoriteCategory","Value":"Garden"}]}' \\
        http://127.0.0.1:$port/Profiles/v4/demo/Profile
   curl -s -H "Authorization: \$(tools/pnauth demo admin $secret)" \\
        "http://127.0.0.1:$port/Profiles/v4/demo/Events?limit=10"

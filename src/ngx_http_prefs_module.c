@@ -272,6 +272,27 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       offsetof(ngx_http_prefs_main_conf_t, auth.max_failures),
       NULL },
 
+    { ngx_string("prefs_auth_source_max_failures"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, auth.source_max_failures),
+      NULL },
+
+    { ngx_string("prefs_auth_failure_delay"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, auth.failure_delay),
+      NULL },
+
+    { ngx_string("prefs_auth_unknown_user_time"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, auth.unknown_user_time),
+      NULL },
+
     { ngx_string("prefs_auth_failure_window"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -514,6 +535,9 @@ ngx_http_prefs_create_main_conf(ngx_conf_t *cf)
     pmcf->auth.cache_size = NGX_CONF_UNSET_UINT;
     pmcf->auth.max_failures = NGX_CONF_UNSET_UINT;
     pmcf->auth.failure_window = NGX_CONF_UNSET_MSEC;
+    pmcf->auth.source_max_failures = NGX_CONF_UNSET_UINT;
+    pmcf->auth.failure_delay = NGX_CONF_UNSET_MSEC;
+    pmcf->auth.unknown_user_time = NGX_CONF_UNSET_MSEC;
     pmcf->auth.token_ttl = NGX_CONF_UNSET;
     pmcf->max_body = NGX_CONF_UNSET_SIZE;
     pmcf->events.history_days = NGX_CONF_UNSET;
@@ -555,6 +579,9 @@ ngx_http_prefs_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(pmcf->auth.cache_size, 10000);
     ngx_conf_init_uint_value(pmcf->auth.max_failures, 10);
     ngx_conf_init_msec_value(pmcf->auth.failure_window, 60000);
+    ngx_conf_init_uint_value(pmcf->auth.source_max_failures, 100);
+    ngx_conf_init_msec_value(pmcf->auth.failure_delay, 500);
+    ngx_conf_init_msec_value(pmcf->auth.unknown_user_time, 5000);
     ngx_conf_init_value(pmcf->auth.token_ttl, 3600);
     ngx_conf_init_size_value(pmcf->max_body, 1024 * 1024);
     ngx_conf_init_value(pmcf->events.history_days, 15);

@@ -7,6 +7,9 @@
 #
 # Uses unique ClientIds and a scratch schema per run, so it can be rerun on
 # the same database.
+# prefs-test: exclusive (scripts/test.sh runs it alone): it counts every
+# account in the database ("nothing created", "the list has every
+# account"), which suites creating accounts beside it would change
 
 use strict;
 use warnings;

@@ -135,18 +135,26 @@ sub schema {
     return [sort grep { my ($head) = /\A([^\n]*)/; !grep { $head =~ $_ } @skip } @objects];
 }
 
-sub tables {         # every table's rows: name => [count, md5 of the sorted rows]
-    my ($db) = @_;
+# every table's rows: name => "count md5-of-the-sorted-rows"; over the
+# columns of $cols (name => column list, from an earlier call) where given,
+# so that a column a migration adds (with its default) is not a change of
+# the data; also returns the column lists it used
+sub tables {
+    my ($db, $cols) = @_;
     my @t = split /\n/, qall($db, qq{
         SELECT string_agg(c.relname, E'\n' ORDER BY c.relname)
           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE $NS AND c.relkind IN ('r', 'p') AND NOT c.relispartition});
-    my %rows;
+    my (%rows, %used);
     for my $t (@t) {
+        my $c = $cols->{$t} // q1($db, qq{SELECT string_agg(quote_ident(attname), ',' ORDER BY attnum)
+                                            FROM pg_attribute WHERE attrelid = :'t'::regclass
+                                             AND attnum > 0 AND NOT attisdropped}, t => $t);
+        $used{$t} = $c;
         $rows{$t} = q1($db, qq{SELECT count(*) || ' ' || coalesce(md5(string_agg(x::text, E'\n' ORDER BY x::text)), '')
-                               FROM "$t" x});
+                               FROM (SELECT $c FROM "$t") x});
     }
-    return \%rows;
+    return wantarray ? (\%rows, \%used) : \%rows;
 }
 
 # --------------------------------------------------------------------------
@@ -203,7 +211,7 @@ is $r->{rc}, 0, 'a job' or diag $r->{err};
 my $doc_before = q1($OLDDB, q{SELECT prefs_profile_get(CAST(:'a' AS bigint), CAST(:'p' AS bigint), false)},
                     a => $A, p => $P);
 
-my $rows_before = tables($OLDDB);
+my ($rows_before, $cols_before) = tables($OLDDB);
 # the configuration items, every column, with a consent type's
 # LocalizedFields[].LocaleId renamed Locale when $rename (what 021 does)
 sub config_items {
@@ -265,13 +273,16 @@ like $r->{err}, qr/^prefsctl: migrate: recorded the checksums of 14 migrations a
     'and the checksums of the applied ones are recorded once (baseline), saying so';
 is q1($OLDDB, q{SELECT count(*) FROM prefs_schema_version WHERE checksum IS NULL}), 0, 'every version has its checksum';
 
-my $rows_after = tables($OLDDB);
+my $rows_after = tables($OLDDB, $cols_before);
 my @changed = grep { ($rows_after->{$_} // '') ne $rows_before->{$_} } sort keys %$rows_before;
-# the data changes a later migration makes on purpose: 021 renames a consent
+# the data changes later migrations make on purpose: 019 empties the
+# rendered copies (the reference's profile model); 021 renames a consent
 # type's LocalizedFields[].LocaleId (Locale) and drops the rendered copies
 # of profiles with consents (their consents are answered under new names)
 is_deeply \@changed, ['prefs_config_item', 'prefs_config_version', 'prefs_profile_doc', 'prefs_schema_version'],
-    'no data changed but the version table and what 021 changes (rows and contents; a new configuration generation)';
+    'no data changed but the version table and what 019 and 021 change (rows and contents; a new configuration generation)';
+is q1($OLDDB, 'SELECT count(*) FROM prefs_profile_doc'), 0,
+   '019 emptied the copies rendered in the old model';
 is q1($OLDDB, q{SELECT count(*) FROM prefs_config_item i, jsonb_array_elements(i.body -> 'Versions') v,
                        jsonb_array_elements(v -> 'LocalizedFields') f
                  WHERE i.kind = 'ConsentType' AND (f ? 'LocaleId' OR NOT f ? 'Locale')}), 0,
@@ -281,11 +292,15 @@ is q1($OLDDB, config_items(0)), $cfg_before, '021: and nothing else of the items
     my ($before, $after) = map { $J->decode($_) } $doc_before,
         q1($OLDDB, q{SELECT prefs_profile_get(CAST(:'a' AS bigint), CAST(:'p' AS bigint), false)}, a => $A, p => $P);
     my ($cb, $ca) = (delete $before->{Consents}, delete $after->{Consents});
-    is_deeply $after, $before, 'the profile reads the same but for its consents';
+    is_deeply [$after->{ProfileId}, @{$after->{CustomerName}}{qw(FirstName MiddleName LastName)},
+               $after->{Emails}[0]{EmailAddress}, $after->{Emails}[0]{EmailPreferences}[0]{FilterId}],
+              [$before->{ProfileId}, @$before{qw(FirstName MiddleName LastName)},
+               $before->{Emails}[0]{Address}, $before->{ProfilePreferences}[0]{FilterId}],
+              'the profile reads the same, in the reference\'s model (019)';
     is_deeply [ map { [ @$_{qw(ConsentType ConsentVersion ConsentStatus ConsentDate RecordedDate)} ] } @$ca ],
               [ map { [ $_->{TypeName}, $_->{Version}, { Granted => 1, Denied => 2, Revoked => 3, NotSet => 4 }->{$_->{Status}},
                         @$_{qw(CustomerDate RecordedDate)} ] } @$cb ],
-              'and those are the same records under the reference\'s names';
+              'and its consents are the same records under the reference\'s names (021)';
 }
 is q1($OLDDB, 'SELECT count(*) FROM unnest(CAST(:\'d\' AS text[])) f WHERE to_regprocedure(f) IS NOT NULL',
       d => '{' . join(',', map { qq{"$_"} } @dead) . '}'), 0, 'the dead functions are dropped';

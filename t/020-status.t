@@ -3,10 +3,12 @@
 use lib 't';
 use Test::Nginx::Socket 'no_plan';
 use PrefsTest;
+use PrefsOpenAPI;
 
 
 repeat_each(2);
 no_shuffle();
+openapi_responses();
 run_tests();
 
 __DATA__

@@ -24,12 +24,12 @@ sub update {
     my ($id, $name) = @_;
     my $t0 = time;
     my ($st, $h, $raw) = $ng->request(method => 'POST', path => "/Profiles/v4/$client/Profile/$id",
-                                      headers => \%auth, body => encode_json({ FirstName => $name }));
+                                      headers => \%auth, body => encode_json({ CustomerName => { FirstName => $name } }));
     return ($st, $h, $raw, time - $t0);
 }
 
 my ($st, $h, $raw) = $ng->request(method => 'POST', path => "/Profiles/v4/$client/Profile",
-                                  headers => \%auth, body => encode_json({ FirstName => 'Before' }));
+                                  headers => \%auth, body => encode_json({ CustomerName => { FirstName => 'Before' } }));
 is($st, 201, 'a profile') or diag $raw;
 my $id = (eval { decode_json($raw) } || {})->{ProfileId} // '';
 like($id, qr/^\d+$/, 'with a ProfileId');

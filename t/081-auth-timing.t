@@ -21,6 +21,7 @@ my $ng = PrefsTest::start_nginx(name => 'auth', workers => 2,
         'prefs_auth_cache_time 1s;',
         'prefs_auth_max_failures 4;',
         'prefs_auth_failure_window 3s;',
+        'prefs_auth_failure_delay 0;',
         'prefs_oauth_token_ttl 2s;',
         'prefs_auth_realm "https://prefs.test";'),
     config => 'location = /oauth/token { prefs_api oauth; }');
@@ -99,19 +100,23 @@ my $other = make_account('other');
 }
 
 # --- throttling of repeated failures --------------------------------------------
+# (by source and by user from a source; the owner of the secret is never
+# refused: t/082-auth-throttle.t)
 
 {
     my $s = make_user($acme, 'target', 'Administrators');
     my @codes = map { (get_users($acme, pnauth($acme, 'target', 'wrong')))[0] } 1 .. 4;
-    is_deeply(\@codes, [401, 401, 401, 401], 'four failures are 401s');
-    my ($st, $h, $j) = get_users($acme, pnauth($acme, 'target', $s));
-    is($st, 429, 'past the limit even the right secret is 429');
+    is_deeply(\@codes, [401, 401, 401, 429], 'three failures are 401s, the fourth locks the name for this source');
+    my ($st, $h, $j) = get_users($acme, pnauth($acme, 'target', 'wrong'));
+    is($st, 429, 'past the limit a wrong secret is 429');
     ok($h->{'retry-after'} && $h->{'retry-after'} <= 3, "with Retry-After ($h->{'retry-after'})");
     like($j->{Message}, qr/Too many failed attempts/, 'saying why');
+    ($st) = get_users($acme, pnauth($acme, 'target', $s));
+    is($st, 200, 'the right secret is never refused');
     ($st) = get_users($acme, pnauth($acme, 'admin', $admin));
     is($st, 200, 'another user of the account is not affected');
-    ok(wait_until(sub { (get_users($acme, pnauth($acme, 'target', $s)))[0] == 200 }, 4.5),
-       'the real user gets in once the window has passed');
+    ok(wait_until(sub { (get_users($acme, pnauth($acme, 'target', 'wrong')))[0] == 401 }, 4.5),
+       'once the window has passed a wrong secret is 401 again');
 }
 
 # --- OAuth 2.0 tokens in use -------------------------------------------------------

@@ -10,6 +10,7 @@
 use lib 't';
 use Test::Nginx::Socket 'no_plan';
 use PrefsTest;
+use PrefsOpenAPI;
 use JSON::PP ();
 
 api_account('UsersCo');
@@ -43,6 +44,7 @@ add_block_preprocessor(sub {
     $block->set_value(http_config => ($block->http_config // '') . "prefs_max_body 4k;\n");
 });
 
+openapi_responses();
 run_tests();
 
 __DATA__

@@ -22,10 +22,11 @@ psql("INSERT INTO prefs_oauth_client (client_key, secret_hash, user_id) VALUES (
      k => $key, h => sha256_hex($csecret), u => $uid);
 
 # two workers, credentials cached for a minute: only the revocation can
-# make them stop within the second (and no throttling: every refusal here
-# must be the revocation)
+# make them stop within the second (and no throttling, no late refusals:
+# every refusal here must be the revocation, and come at once)
 my $ng = PrefsTest::start_nginx(name => 'users-delete', workers => 2,
-    http_config => 'prefs_auth_cache_time 60s; prefs_auth_max_failures 1000;',
+    http_config => 'prefs_auth_cache_time 60s; prefs_auth_max_failures 1000;'
+                 . ' prefs_auth_source_max_failures 0; prefs_auth_failure_delay 0;',
     config => 'location = /oauth/token { prefs_api oauth; }');
 
 sub call {

@@ -12,6 +12,7 @@
 use lib 't';
 use Test::Nginx::Socket 'no_plan';
 use PrefsTest;
+use PrefsOpenAPI;
 use JSON::PP ();
 
 my ($T, $F) = (JSON::PP::true(), JSON::PP::false());
@@ -82,6 +83,7 @@ sub main::writer { PrefsTest::auth($_[0], $_[1] // 'admin') . "Content-Type: app
 sub main::reader { PrefsTest::auth($_[0], 'admin') . join '', map { "$_\n" } @_[1 .. $#_] }
 
 api_blocks();
+openapi_responses();
 run_tests();
 
 __DATA__

@@ -133,18 +133,43 @@ sub events {
 
 sub types { [map { $_->{type} } @{$_[0]}] }
 
+# Every preference of a profile document, wherever it is nested, with the
+# contact point it sits in as Contact (the email address, the phone number,
+# the AddressId; undef for ProfilePreferences).
+sub all_prefs {
+    my ($p) = @_;
+    my @all = map { { %$_, Contact => undef } } @{$p->{ProfilePreferences}};
+    for my $e (@{$p->{Emails}}) {
+        push @all, map { { %$_, Contact => $e->{EmailAddress} } } @{$e->{EmailPreferences}};
+    }
+    for my $ph (@{$p->{PhoneNumbers}}) {
+        push @all, map { { %$_, Contact => $ph->{PhoneNumber} } } @{$ph->{PhonePreferences}};
+    }
+    for my $a (@{$p->{Addresses}}) {
+        push @all, map { { %$_, Contact => $a->{AddressId} } } @{$a->{AddressPreferences}};
+    }
+    return \@all;
+}
+
 my $A = account('dataA');
 my $B = account('dataB');
 
+# A UserProfilePreference (mypreferences-api.md 5.2): the preferences of a
+# contact point nested in it, the profile-level ones on the channel's default
+# contact point.
 my %FULL = (
-    Prefix => 'Dr', FirstName => 'Jane', LastName => 'Doe',
+    CustomerName => { Prefix => 'Dr', FirstName => 'Jane', LastName => 'Doe' },
     DefaultLocale => 'en_us', CustomerType => 'Consumer',
     RegistrationConfirmed => JSON::PP::true,
     AlternateIds => [{ Type => 'CRMId', Value => "C-$A" }],
-    Emails => [{ Address => 'jane@example.com', Type => 'Personal' },
-               { Address => 'jd@work.example', Type => 'Work', IsDefault => JSON::PP::true }],
-    PhoneNumbers => [{ Number => '+1 (555) 010-0100', Type => 'Mobile', IsMobile => JSON::PP::true }],
-    Addresses => [{ Line1 => '1 Main St', City => 'Springfield', PostalCode => '12345', Type => 'Home' }],
+    Emails => [{ EmailAddress => 'jane@example.com', EmailAddressType => 'Personal',
+                 EmailPreferences => [{ FilterId => 'NewsletterEmail', PreferenceType => 1,
+                     PreferenceAttributes => [{ Key => 'Topic', Value => 'garden' }], CustomerDate => '2026-01-05' }] },
+               { EmailAddress => 'jd@work.example', EmailAddressType => 'Work', IsDefault => JSON::PP::true }],
+    PhoneNumbers => [{ PhoneNumber => '+1 (555) 010-0100', PhoneNumberType => 'Mobile', IsMobile => JSON::PP::true,
+                       PhonePreferences => [{ FilterId => 'NewsletterText', PreferenceType => 2,
+                           FrequencyId => 'M', CustomerDate => '2026-01-05' }] }],
+    Addresses => [{ Address1 => '1 Main St', City => 'Springfield', PostalCode => '12345', AddressType => 'Home' }],
     CustomFields => [{ Name => 'FavoriteCategory', Value => 'Garden' },
                      { Name => 'HouseholdSize', Value => 3 },
                      { Name => 'PaperlessBilling', Value => JSON::PP::true },
@@ -152,12 +177,8 @@ my %FULL = (
     Groups => [{ Type => 'Household', Name => 'Does' }],
     Tags => ['VIP'],
     ProfilePreferences => [
-        { FilterId => 'NewsletterEmail', ContactPoint => 'jane@example.com', PreferenceType => 1,
-          Attributes => [{ Key => 'Topic', Value => 'garden' }], CustomerDate => '2026-01-05' },
-        { FilterId => 'NewsletterText', ContactPoint => '+15550100100', PreferenceType => 2,
-          FrequencyId => 'M', CustomerDate => '2026-01-05' },
         { FilterId => 'ProductUpdatesMail', PreferenceType => 2, CustomerDate => '2026-07-01T10:00:00' },
-        { FilterId => 'PartnerOffersEmail', ContactPoint => 'JD@work.example', PreferenceType => 1,
+        { FilterId => 'PartnerOffersEmail', PreferenceType => 1,
           CustomerDate => '2026-03-01T12:00:00+02:00' } ],
     Consents => [{ ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1,
                    ConsentDate => '2026-01-05T00:00:00Z' }],
@@ -175,22 +196,24 @@ ok($P, 'create: a profile id');
 
 my $p = get($A, $P);
 is($p->{ProfileId}, $P, 'get: ProfileId');
-is_deeply([@$p{qw(Prefix FirstName MiddleName LastName DefaultLocale CustomerType)}],
-          ['Dr', 'Jane', '', 'Doe', 'en-US', 'Consumer'], 'get: standard fields, canonical locale');
+is_deeply([@{$p->{CustomerName}}{qw(Prefix FirstName MiddleName LastName Suffix)}, @$p{qw(DefaultLocale CustomerType)}],
+          ['Dr', 'Jane', '', 'Doe', '', 'en-US', 'Consumer'], 'get: CustomerName, canonical locale');
 ok($p->{RegistrationConfirmed} && $p->{IsActive}, 'get: RegistrationConfirmed, IsActive');
 is_deeply($p->{AlternateIds}, [{ Type => 'CRMId', Value => "C-$A" }], 'get: AlternateIds');
-is_deeply([map { [$_->{Address}, $_->{Type}, $_->{IsDefault} ? 1 : 0] } @{$p->{Emails}}],
+is_deeply([map { [$_->{EmailAddress}, $_->{EmailAddressType}, $_->{IsDefault} ? 1 : 0] } @{$p->{Emails}}],
           [['jane@example.com', 'Personal', 0], ['jd@work.example', 'Work', 1]],
           'get: Emails, one default');
-is($p->{PhoneNumbers}[0]{Number}, '+15550100100', 'get: phone number normalized');
+is($p->{PhoneNumbers}[0]{PhoneNumber}, '+15550100100', 'get: phone number normalized');
+is($p->{PhoneNumbers}[0]{PhoneNumberType}, 'Mobile', 'get: PhoneNumberType');
 ok($p->{PhoneNumbers}[0]{IsMobile} && $p->{PhoneNumbers}[0]{IsDefault}, 'get: phone IsMobile, default');
-is($p->{Addresses}[0]{Line1}, '1 Main St', 'get: address');
+is_deeply([@{$p->{Addresses}[0]}{qw(Address1 Address2 City StateProvince PostalCode CountryCode AddressType)}],
+          ['1 Main St', '', 'Springfield', '', '12345', '', 'Home'], 'get: address, v3 ContactElement names');
 is_deeply($p->{CustomFields}, [{ Name => 'Birthday', Value => '1980-02-29' },
     { Name => 'FavoriteCategory', Value => 'Garden' }, { Name => 'HouseholdSize', Value => '3' },
     { Name => 'PaperlessBilling', Value => 'true' }], 'get: CustomFields');
 is_deeply($p->{Groups}, [{ Type => 'Household', Name => 'Does' }], 'get: Groups');
 is_deeply($p->{Tags}, ['VIP'], 'get: Tags');
-my %pref = map { $_->{FilterId} => $_ } @{$p->{ProfilePreferences}};
+my %pref = map { $_->{FilterId} => $_ } @{all_prefs($p)};
 is($pref{NewsletterEmail}{CustomerDate}, '2026-01-05T05:00:00.000Z',
    'CustomerDate: a date alone is 00:00 US Eastern for an opt-in');
 is($pref{NewsletterText}{CustomerDate}, '2026-01-06T04:59:59.000Z',
@@ -206,10 +229,18 @@ is($pref{ProductUpdatesMail}{ExpirationDate}, '2031-06-30T14:00:00.000Z',
 is($pref{NewsletterEmail}{ExpirationDate}, undef, 'ExpirationDate: none when the filter sets none');
 is($pref{NewsletterEmail}{FrequencyId}, 'W', 'FrequencyId: the filter\'s default');
 is($pref{NewsletterText}{FrequencyId}, 'M', 'FrequencyId: as given');
-is($pref{PartnerOffersEmail}{ContactPoint}, 'jd@work.example', 'ContactPoint: the email matched case-insensitively');
-is($pref{ProductUpdatesMail}{ContactPoint}, $p->{Addresses}[0]{AddressId},
-   'ContactPoint: Mail without one is the default address');
-is_deeply($pref{NewsletterEmail}{Attributes}, [{ Key => 'Topic', Value => 'garden' }], 'Attributes');
+is($pref{NewsletterEmail}{Contact}, 'jane@example.com', 'EmailPreferences: on their email');
+is($pref{NewsletterText}{Contact}, '+15550100100', 'PhonePreferences: on their phone');
+is($pref{PartnerOffersEmail}{Contact}, 'jd@work.example',
+   'a profile-level Email preference: on the default email');
+is($pref{ProductUpdatesMail}{Contact}, $p->{Addresses}[0]{AddressId},
+   'a profile-level Mail preference: on the default address');
+is_deeply($p->{ProfilePreferences}, [], 'ProfilePreferences: none without a contact point');
+is_deeply($pref{NewsletterEmail}{PreferenceAttributes}, [{ Key => 'Topic', Value => 'garden' }], 'PreferenceAttributes');
+is_deeply([@{$pref{NewsletterText}}{qw(ProgramId ChannelId IsArchived)}], ['Newsletters', 'Text', JSON::PP::false],
+          'read ProfilePreference: ProgramId, ChannelId');
+like($pref{NewsletterText}{LastModifiedDate}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/,
+     'read ProfilePreference: LastModifiedDate');
 is(scalar @{$p->{Consents}}, 1, 'Consents: one');
 is_deeply([@{$p->{Consents}[0]}{qw(ConsentType ConsentVersion ConsentStatus ConsentDate ExpirationDate)}],
           ['Marketing', '2.0', 1, '2026-01-05T00:00:00.000Z', '2028-01-05T00:00:00.000Z'],
@@ -227,13 +258,18 @@ is_deeply(types($ev), ['profile.created', 'contacts.alternateid.added',
 is($ev->[0]{entity}, 'ProfileActions', 'profile.created: entity');
 is($ev->[0]{profile}, $P, 'profile.created: profile id');
 is($ev->[0]{by}, 7, 'profile.created: recorded by the user');
-is($ev->[0]{data}{FirstName}, 'Jane', 'profile.created: Data is the profile');
+is($ev->[0]{data}{CustomerName}{FirstName}, 'Jane', 'profile.created: Data is the profile');
 is_deeply($ev->[0]{data}{Emails}, $p->{Emails}, 'profile.created: Data has the emails');
-is($ev->[2]{data}{Address}, 'jane@example.com', 'contacts.email.added: Data');
+is_deeply($ev->[2]{data}, { EmailId => $p->{Emails}[0]{EmailId}, EmailAddress => 'jane@example.com',
+          EmailAddressType => 'Personal', IsDefault => JSON::PP::true },
+          'contacts.email.added: Data (the first email is the default until the one marked IsDefault comes)');
 is($ev->[2]{entity}, 'Contacts', 'contacts.email.added: entity');
 is_deeply($ev->[10]{data}, { Type => 'Household', Name => 'Does' }, 'group.added: Data');
 is_deeply($ev->[11]{data}, { Tag => 'VIP' }, 'tag.added: Data');
-is($ev->[12]{data}{FilterId}, 'NewsletterEmail', 'preference.added: Data');
+is_deeply([@{$ev->[12]{data}}{qw(FilterId AddressId)}], ['ProductUpdatesMail', $p->{Addresses}[0]{AddressId}],
+          'preference.added: Data, with the contact point');
+is_deeply([@{$ev->[14]{data}}{qw(FilterId EmailAddress)}], ['NewsletterEmail', 'jane@example.com'],
+          'preference.added: Data, with the email');
 is($ev->[16]{data}{ConsentStatus}, 1, 'consent.added: Data');
 ok(!grep({ defined $_->{prev} } @$ev), 'create: no PreviousData');
 my $after = counts($A);
@@ -254,10 +290,10 @@ psql(q{SELECT prefs_config_write(CAST(:'a' AS bigint), 'Filter', 'PartnerOffersP
 my $long = 'x' x 51;
 my @bad = (
     [{ Nickname => 'x' }, qr/^Nickname is not a known field/],
-    [{ firstName => 'x' }, qr/^firstName is not a known field \(field names are case-sensitive: FirstName\)/],
+    [{ customerName => {} }, qr/^customerName is not a known field \(field names are case-sensitive: CustomerName\)/],
     [{ ProfileId => 5 }, qr/^ProfileId is assigned by the server/],
-    [{ FirstName => $long }, qr/^FirstName must be at most 50 characters/],
-    [{ LastName => 5 }, qr/^LastName must be a string/],
+    [{ CustomerName => { FirstName => $long } }, qr/^CustomerName\.FirstName must be at most 50 characters/],
+    [{ CustomerName => { LastName => 5 } }, qr/^CustomerName\.LastName must be a string/],
     [{ DefaultLocale => 'es-ES' }, qr/^DefaultLocale 'es-ES' is not an active locale/],
     [{ DefaultLocale => 'en-US-x-aaaaaaaaaaaa' }, qr/^DefaultLocale must be a locale id of at most 15/],
     [{ CustomerType => 'Alien' }, qr/^CustomerType 'Alien' is not an active customer type/],
@@ -265,17 +301,17 @@ my @bad = (
     [{ AlternateIds => [{ Type => 'SSN', Value => '1' }] }, qr/^AlternateIds\[0\]\.Type 'SSN' is not an active alternate id type/],
     [{ AlternateIds => [{ Type => 'CRMId' }] }, qr/^AlternateIds\[0\]\.Value is required/],
     [{ AlternateIds => {} }, qr/^AlternateIds must be an array/],
-    [{ Emails => [{ Address => 'a@b.example', Bogus => 1 }] }, qr/^Emails\[0\]\.Bogus is not a known field/],
-    [{ Emails => [{ Address => 'not-an-email' }] }, qr/^Emails\[0\]\.Address must be an email address/],
-    [{ Emails => [{ Address => ('a' x 250) . '@b.example' }] }, qr/^Emails\[0\]\.Address must be at most 254 characters/],
-    [{ Emails => [{ Address => 'a@b.example', Type => 'Secret' }] }, qr/^Emails\[0\]\.Type 'Secret' is not an active email type/],
-    [{ Emails => [{ Address => 'a@b.example' }, { Address => 'A@b.example' }] }, qr/^Emails\[1\]\.Address 'a\@b\.example' appears more than once/],
-    [{ Emails => [{ Address => 'a@b.example', IsDefault => JSON::PP::true }, { Address => 'c@b.example', IsDefault => JSON::PP::true }] },
+    [{ Emails => [{ EmailAddress => 'a@b.example', Bogus => 1 }] }, qr/^Emails\[0\]\.Bogus is not a known field/],
+    [{ Emails => [{ EmailAddress => 'not-an-email' }] }, qr/^Emails\[0\]\.EmailAddress must be an email address/],
+    [{ Emails => [{ EmailAddress => ('a' x 250) . '@b.example' }] }, qr/^Emails\[0\]\.EmailAddress must be at most 256 characters/],
+    [{ Emails => [{ EmailAddress => 'a@b.example', EmailAddressType => 'Secret' }] }, qr/^Emails\[0\]\.EmailAddressType 'Secret' is not an active email type/],
+    [{ Emails => [{ EmailAddress => 'a@b.example' }, { EmailAddress => 'A@b.example' }] }, qr/^Emails\[1\]\.EmailAddress 'a\@b\.example' appears more than once/],
+    [{ Emails => [{ EmailAddress => 'a@b.example', IsDefault => JSON::PP::true }, { EmailAddress => 'c@b.example', IsDefault => JSON::PP::true }] },
      qr/^Emails\[1\]\.IsDefault must be false/],
-    [{ PhoneNumbers => [{ Number => 'call me' }] }, qr/^PhoneNumbers\[0\]\.Number must be a phone number/],
-    [{ PhoneNumbers => [{ Number => '555', Type => 'Pager' }] }, qr/^PhoneNumbers\[0\]\.Type 'Pager' is not an active phone type/],
-    [{ Addresses => [{ City => 'X' }] }, qr/^Addresses\[0\]\.Line1 is required/],
-    [{ Addresses => [{ Line1 => 'x', Type => 'Castle' }] }, qr/^Addresses\[0\]\.Type 'Castle' is not an active address type/],
+    [{ PhoneNumbers => [{ PhoneNumber => 'call me' }] }, qr/^PhoneNumbers\[0\]\.PhoneNumber must be a phone number/],
+    [{ PhoneNumbers => [{ PhoneNumber => '555', PhoneNumberType => 'Pager' }] }, qr/^PhoneNumbers\[0\]\.PhoneNumberType 'Pager' is not an active phone type/],
+    [{ Addresses => [{ City => 'X' }] }, qr/^Addresses\[0\]\.Address1 is required/],
+    [{ Addresses => [{ Address1 => 'x', AddressType => 'Castle' }] }, qr/^Addresses\[0\]\.AddressType 'Castle' is not an active address type/],
     [{ CustomFields => [{ Name => 'ShoeSize', Value => '9' }] }, qr/^CustomFields\[0\]\.Name 'ShoeSize' is not an active custom field/],
     [{ CustomFields => [{ Name => 'HouseholdSize', Value => 'three' }] }, qr/^CustomFields\[0\]\.Value must be a number/],
     [{ CustomFields => [{ Name => 'PaperlessBilling', Value => 'yes' }] }, qr/^CustomFields\[0\]\.Value must be true or false/],
@@ -288,49 +324,68 @@ my @bad = (
     [{ Tags => ['Nobody'] }, qr/^Tags\[0\] 'Nobody' is not an active tag/],
     [{ Tags => [1] }, qr/^Tags\[0\] must be a string/],
     [{ ProfilePreferences => [{ FilterId => 'Nope', PreferenceType => 1 }] }, qr/^ProfilePreferences\[0\]\.FilterId 'Nope' is not an active filter/],
-    [{ PhoneNumbers => [{ Number => '5550100' }],
-       ProfilePreferences => [{ FilterId => 'PartnerOffersPhone', ContactPoint => '5550100', PreferenceType => 1 }] },
-     qr/^ProfilePreferences\[0\]\.FilterId 'PartnerOffersPhone' is not an active filter/],
-    [{ Emails => [{ Address => 'a@b.example' }],
-       ProfilePreferences => [{ FilterId => 'NewsletterEmail', ContactPoint => 'a@b.example', PreferenceType => 3 }] },
-     qr/^ProfilePreferences\[0\]\.PreferenceType must be 1 \(opt-in\) or 2 \(opt-out\)/],
-    [{ Emails => [{ Address => 'a@b.example' }],
-       ProfilePreferences => [{ FilterId => 'NewsletterEmail', ContactPoint => 'a@b.example', PreferenceType => 1, FrequencyId => 'Y' }] },
-     qr/^ProfilePreferences\[0\]\.FrequencyId 'Y' is not a frequency of filter 'NewsletterEmail'/],
-    [{ Emails => [{ Address => 'a@b.example' }],
-       ProfilePreferences => [{ FilterId => 'NewsletterEmail', ContactPoint => 'z@b.example', PreferenceType => 1 }] },
-     qr/^ProfilePreferences\[0\]\.ContactPoint 'z\@b\.example' is not an email address of the profile/],
+    [{ PhoneNumbers => [{ PhoneNumber => '5550100',
+                          PhonePreferences => [{ FilterId => 'PartnerOffersPhone', PreferenceType => 1 }] }] },
+     qr/^PhoneNumbers\[0\]\.PhonePreferences\[0\]\.FilterId 'PartnerOffersPhone' is not an active filter/],
+    [{ Emails => [{ EmailAddress => 'a@b.example',
+                    EmailPreferences => [{ FilterId => 'NewsletterEmail', PreferenceType => 3 }] }] },
+     qr/^Emails\[0\]\.EmailPreferences\[0\]\.PreferenceType must be 1 \(opt-in\) or 2 \(opt-out\)/],
+    [{ Emails => [{ EmailAddress => 'a@b.example',
+                    EmailPreferences => [{ FilterId => 'NewsletterEmail', PreferenceType => 1, FrequencyId => 'Y' }] }] },
+     qr/^Emails\[0\]\.EmailPreferences\[0\]\.FrequencyId 'Y' is not a frequency of filter 'NewsletterEmail'/],
+    [{ PhoneNumbers => [{ PhoneNumber => '5550100',
+                          PhonePreferences => [{ FilterId => 'NewsletterEmail', PreferenceType => 1 }] }] },
+     qr/^PhoneNumbers\[0\]\.PhonePreferences\[0\]\.FilterId 'NewsletterEmail' is a filter of the Email channel: the preferences of PhoneNumbers\[0\] must be on the Phone, Text or Fax channel/],
     [{ ProfilePreferences => [{ FilterId => 'NewsletterEmail', PreferenceType => 1 }] },
-     qr/^ProfilePreferences\[0\]\.ContactPoint must be an email address of the profile/],
-    [{ PhoneNumbers => [{ Number => '5550100' }],
-       ProfilePreferences => [{ FilterId => 'NewsletterText', ContactPoint => '5550100', PreferenceType => 1 }] },
-     qr/^ProfilePreferences\[0\]\.ContactPoint '5550100' is not a mobile number/],
+     qr/^ProfilePreferences\[0\]\.FilterId 'NewsletterEmail' is on the Email channel and the profile has no default email address: give the preference in Emails\[\]\.EmailPreferences/],
+    [{ PhoneNumbers => [{ PhoneNumber => '5550100',
+                          PhonePreferences => [{ FilterId => 'NewsletterText', PreferenceType => 1 }] }] },
+     qr/^PhoneNumbers\[0\]\.PhonePreferences\[0\]\.FilterId 'NewsletterText' is on the Text channel: PhoneNumbers\[0\] must be a mobile number/],
     [{ ProfilePreferences => [{ FilterId => 'ProductUpdatesMail', PreferenceType => 1 }] },
-     qr/^ProfilePreferences\[0\]\.ContactPoint must be the AddressId of an address of the profile/],
-    [{ Emails => [{ Address => 'a@b.example' }],
-       ProfilePreferences => [{ FilterId => 'NewsletterEmail', ContactPoint => 'a@b.example', PreferenceType => 1, ChannelId => 'Mail' }] },
-     qr/^ProfilePreferences\[0\]\.ChannelId must be 'Email'/],
-    [{ Emails => [{ Address => 'a@b.example' }],
-       ProfilePreferences => [{ FilterId => 'NewsletterEmail', ContactPoint => 'a@b.example', PreferenceType => 1,
-                                Attributes => [{ Value => 'x' }] }] },
-     qr/^ProfilePreferences\[0\]\.Attributes\[0\]\.Key is required/],
-    [{ Emails => [{ Address => 'a@b.example' }],
-       ProfilePreferences => [{ FilterId => 'NewsletterEmail', ContactPoint => 'a@b.example', PreferenceType => 1,
-                                Attributes => [{ Key => 'k', Value => 'x', Link => 1 }] }] },
-     qr/^ProfilePreferences\[0\]\.Attributes\[0\]\.Link is not a known field/],
-    [{ Emails => [{ Address => 'a@b.example' }],
-       ProfilePreferences => [{ FilterId => 'NewsletterEmail', ContactPoint => 'a@b.example', PreferenceType => 1,
-                                CustomerDate => '05/01/2026' }] },
-     qr/^ProfilePreferences\[0\]\.CustomerDate must be an ISO 8601 date/],
-    [{ Emails => [{ Address => 'a@b.example' }],
-       ProfilePreferences => [{ FilterId => 'NewsletterEmail', ContactPoint => 'a@b.example', PreferenceType => 1 },
-                              { FilterId => 'NewsletterEmail', ContactPoint => 'A@b.example', PreferenceType => 2 }] },
-     qr/^ProfilePreferences\[1\] '.*' appears more than once/],
+     qr/^ProfilePreferences\[0\]\.FilterId 'ProductUpdatesMail' is on the Mail channel and the profile has no default address/],
+    [{ Emails => [{ EmailAddress => 'a@b.example',
+                    EmailPreferences => [{ FilterId => 'NewsletterEmail', PreferenceType => 1, ChannelId => 'Mail' }] }] },
+     qr/^Emails\[0\]\.EmailPreferences\[0\]\.ChannelId must be 'Email'/],
+    [{ Emails => [{ EmailAddress => 'a@b.example',
+                    EmailPreferences => [{ FilterId => 'NewsletterEmail', PreferenceType => 1,
+                                           PreferenceAttributes => [{ Value => 'x' }] }] }] },
+     qr/^Emails\[0\]\.EmailPreferences\[0\]\.PreferenceAttributes\[0\]\.Key is required/],
+    [{ Emails => [{ EmailAddress => 'a@b.example',
+                    EmailPreferences => [{ FilterId => 'NewsletterEmail', PreferenceType => 1,
+                                           PreferenceAttributes => [{ Key => 'k', Value => 'x', Link => 1 }] }] }] },
+     qr/^Emails\[0\]\.EmailPreferences\[0\]\.PreferenceAttributes\[0\]\.Link is not a known field/],
+    [{ Emails => [{ EmailAddress => 'a@b.example',
+                    EmailPreferences => [{ FilterId => 'NewsletterEmail', PreferenceType => 1,
+                                           CustomerDate => '05/01/2026' }] }] },
+     qr/^Emails\[0\]\.EmailPreferences\[0\]\.CustomerDate must be an ISO 8601 date/],
+    [{ Emails => [{ EmailAddress => 'a@b.example',
+                    EmailPreferences => [{ FilterId => 'NewsletterEmail', PreferenceType => 1 },
+                                         { FilterId => 'NewsletterEmail', PreferenceType => 2 }] }] },
+     qr/^Emails\[0\]\.EmailPreferences\[1\] '.*' appears more than once/],
     [{ Consents => [{ ConsentType => 'Nope', ConsentVersion => '1', ConsentStatus => 1 }] }, qr/^Consents\[0\]\.ConsentType 'Nope' is not an active consent type/],
     [{ Consents => [{ ConsentType => 'Marketing', ConsentVersion => '1.0', ConsentStatus => 1 }] },
      qr/^Consents\[0\]\.ConsentVersion '1\.0' is not an active version of consent type 'Marketing'/],
     [{ Consents => [{ ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 'Maybe' }] }, qr/^Consents\[0\]\.ConsentStatus must be 1 \(Granted\), 2 \(Denied\), 3 \(Revoked\) or 4 \(NotSet\)/],
     [{ Consents => [{ ConsentType => 'Marketing', ConsentVersion => '2.0' }] }, qr/^Consents\[0\]\.ConsentStatus is required/],
+    # the reference's names only: the flat dialect is gone
+    [{ FirstName => 'Jane' }, qr/^FirstName is not a known field/],
+    [{ CustomerName => 'Jane' }, qr/^CustomerName must be a JSON object/],
+    [{ CustomerName => { Nickname => 'J' } }, qr/^CustomerName\.Nickname is not a known field/],
+    [{ Emails => [{ Address => 'a@b.example' }] }, qr/^Emails\[0\]\.Address is not a known field/],
+    [{ Emails => [{ EmailAddress => 'a@b.example' }, { EmailAddress => 'c@b.example', Type => 'Work' }] },
+     qr/^Emails\[1\]\.Type is not a known field/],
+    [{ PhoneNumbers => [{ Number => '5550100' }] }, qr/^PhoneNumbers\[0\]\.Number is not a known field/],
+    [{ Addresses => [{ Line1 => '1 Main St' }] }, qr/^Addresses\[0\]\.Line1 is not a known field/],
+    [{ Emails => [{ EmailAddress => 'a@b.example',
+                    EmailPreferences => [{ FilterId => 'NewsletterEmail', PreferenceType => 1,
+                                           ContactPoint => 'a@b.example' }] }] },
+     qr/^Emails\[0\]\.EmailPreferences\[0\]\.ContactPoint is not a known field/],
+    [{ Emails => [{ EmailAddress => 'a@b.example', EmailPreferences => {} }] },
+     qr/^Emails\[0\]\.EmailPreferences must be an array/],
+    [{ Emails => [{ EmailAddress => 'a@b.example',
+                    EmailPreferences => [{ FilterId => 'NewsletterEmail', PreferenceType => 1,
+                                           Attributes => [] }] }] },
+     qr/^Emails\[0\]\.EmailPreferences\[0\]\.Attributes is not a known field/],
 );
 for my $case (@bad) {
     my ($body, $re) = @$case;
@@ -350,13 +405,13 @@ for my $case (@bad) {
 for my $case (@bad[0, 3, 13, 23, 33, 38, 46]) {
     my ($body, $re) = @$case;
     my $c0 = counts($A);
-    my $r = update($A, $P2, { FirstName => 'Changed', %$body });
+    my $r = update($A, $P2, { CustomerName => { FirstName => 'Changed' }, %$body });
     my $name = substr(js($body), 0, 90);
     is($r->{outcome}, 'invalid', "update invalid: $name");
     like($r->{message} // '', $re, "update message: $name");
     is_deeply(counts($A), $c0, "update: nothing left behind: $name");
 }
-is(get($A, $P2)->{FirstName}, '', 'update: an invalid update changes nothing');
+is(get($A, $P2)->{CustomerName}{FirstName}, '', 'update: an invalid update changes nothing');
 
 is(create($A, '[1]')->{outcome}, 'invalid', 'create: a body that is not an object');
 
@@ -364,7 +419,7 @@ is(create($A, '[1]')->{outcome}, 'invalid', 'create: a body that is not an objec
 {
     my $c0 = counts($A);
     my $r = create($A, { AlternateIds => [{ Type => 'CRMId', Value => "C-$A" }],
-                         Emails => [{ Address => 'x@y.example' }],
+                         Emails => [{ EmailAddress => 'x@y.example' }],
                          CustomFields => [{ Name => 'FavoriteCategory', Value => 'Toys' }] });
     is($r->{outcome}, 'conflict', 'create: alternate id used by another profile: conflict');
     like($r->{message}, qr/AlternateIds\[0\]\.Value: alternate id 'CRMId' 'C-$A' belongs to another profile/,
@@ -395,20 +450,20 @@ is(q1(q{SELECT prefs_profile_by_alternate_id(CAST(:'a' AS bigint), 'LoyaltyNumbe
 
 $e0 = last_event($A);
 $r = update($A, $P, {
-    FirstName => 'Janet', MiddleName => 'Q', Prefix => '',
+    CustomerName => { FirstName => 'Janet', MiddleName => 'Q', Prefix => '' },
     CustomerType => 'Business', DefaultLocale => 'de-DE',
     RegistrationConfirmed => JSON::PP::false,
-    Emails => [{ Address => 'JANE@example.com', Type => 'Work' }, { Address => 'new@example.com' }],
-    PhoneNumbers => [{ Number => '15550100200', Type => 'Home' }],
+    Emails => [{ EmailAddress => 'JANE@example.com', EmailAddressType => 'Work',
+                 EmailPreferences => [{ FilterId => 'NewsletterEmail', PreferenceType => 2,
+                                        CustomerDate => '2026-02-01' }] },
+               { EmailAddress => 'new@example.com',
+                 EmailPreferences => [{ FilterId => 'NewsletterEmail', PreferenceType => 1 }] }],
+    PhoneNumbers => [{ PhoneNumber => '15550100200', PhoneNumberType => 'Home' }],
     CustomFields => [{ Name => 'HouseholdSize', Value => '4' }, { Name => 'Nickname', Value => 'JJ' },
                      { Name => 'Birthday', Value => undef }],
     Groups => [{ Type => 'Household', Name => 'Does' }, { Type => 'Company', Name => 'Acme' }],
     Tags => ['VIP', 'Early Adopter'],
     AlternateIds => [{ Type => 'CRMId', Value => "C2-$A" }],
-    ProfilePreferences => [
-        { FilterId => 'NewsletterEmail', ContactPoint => 'jane@example.com', PreferenceType => 2,
-          CustomerDate => '2026-02-01' },
-        { FilterId => 'NewsletterEmail', ContactPoint => 'new@example.com', PreferenceType => 1 } ],
     Consents => [{ ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 'Revoked' },
                  { ConsentType => 'DataSharing', ConsentVersion => '1.0', ConsentStatus => 2 }],
 });
@@ -441,10 +496,10 @@ is_deeply($e{'standardfield.registrationstatus.updated'}{prev}, { RegistrationCo
           'registrationstatus.updated: PreviousData');
 is_deeply([$e{'contacts.alternateid.updated'}{data}, $e{'contacts.alternateid.updated'}{prev}],
           [{ Type => 'CRMId', Value => "C2-$A" }, { Type => 'CRMId', Value => "C-$A" }], 'alternateid.updated');
-is_deeply([$e{'contacts.email.updated'}{data}{Type}, $e{'contacts.email.updated'}{prev}{Type}],
+is_deeply([$e{'contacts.email.updated'}{data}{EmailAddressType}, $e{'contacts.email.updated'}{prev}{EmailAddressType}],
           ['Work', 'Personal'], 'email.updated: matched by address, Type Data/PreviousData');
-is($e{'contacts.email.updated'}{data}{Address}, 'JANE@example.com', 'email.updated: the spelling given');
-is($e{'contacts.phone.added'}{data}{Number}, '15550100200', 'phone.added');
+is($e{'contacts.email.updated'}{data}{EmailAddress}, 'JANE@example.com', 'email.updated: the spelling given');
+is($e{'contacts.phone.added'}{data}{PhoneNumber}, '15550100200', 'phone.added');
 is_deeply([$e{'customfield.updated'}{data}, $e{'customfield.updated'}{prev}],
           [{ Name => 'HouseholdSize', Value => '4' }, { Name => 'HouseholdSize', Value => '3' }], 'customfield.updated');
 is_deeply([$e{'customfield.deleted'}{data}, $e{'customfield.deleted'}{prev}],
@@ -454,26 +509,29 @@ is_deeply($e{'tag.added'}{data}, { Tag => 'Early Adopter' }, 'tag.added: only th
 is_deeply([$e{'preference.updated'}{data}{PreferenceType}, $e{'preference.updated'}{prev}{PreferenceType}],
           [2, 1], 'preference.updated: Data, PreviousData');
 is($e{'preference.updated'}{data}{CustomerDate}, '2026-02-02T04:59:59.000Z', 'preference.updated: opt-out date');
-is($e{'preference.added'}{data}{ContactPoint}, 'new@example.com', 'preference.added: the new contact point');
+is($e{'preference.added'}{data}{EmailAddress}, 'new@example.com', 'preference.added: the new contact point');
+is($e{'preference.updated'}{data}{EmailAddress}, 'JANE@example.com', 'preference.updated: its contact point');
 is_deeply([$e{'consent.updated'}{data}{ConsentStatus}, $e{'consent.updated'}{prev}{ConsentStatus}],
           [3, 1], 'consent.updated: Data, PreviousData');
 is($e{'consent.added'}{data}{ConsentStatus}, 2, 'consent.added: status by number');
-is_deeply([$e{'profile.updated'}{data}{FirstName}, $e{'profile.updated'}{prev}{FirstName}],
+is_deeply([$e{'profile.updated'}{data}{CustomerName}{FirstName}, $e{'profile.updated'}{prev}{CustomerName}{FirstName}],
           ['Janet', 'Jane'], 'profile.updated: Data and PreviousData are the profile');
 
 $p = get($A, $P);
-is($p->{FirstName}, 'Janet', 'update: FirstName replaced');
-is($p->{LastName}, 'Doe', 'update: LastName left alone');
+is($p->{CustomerName}{FirstName}, 'Janet', 'update: FirstName replaced');
+is($p->{CustomerName}{LastName}, 'Doe', 'update: LastName left alone');
 is(scalar @{$p->{Emails}}, 3, 'update: emails upserted (3)');
 is(scalar @{$p->{PhoneNumbers}}, 2, 'update: phones upserted (2)');
-is(scalar @{$p->{ProfilePreferences}}, 5, 'update: preferences upserted (5)');
+is(scalar @{all_prefs($p)}, 5, 'update: preferences upserted (5)');
+is_deeply([map { $_->{FilterId} } @{$p->{Emails}[2]{EmailPreferences}}], ['NewsletterEmail'],
+          'update: the new email\'s preference nested in it');
 is(scalar @{$p->{Consents}}, 2, 'get: current consents only');
 is(scalar @{get($A, $P, 1)->{Consents}}, 3, 'get: with history, every consent');
 ok(!(grep { $_->{Name} eq 'Birthday' } @{$p->{CustomFields}}), 'update: custom field removed');
 
 # a repeated update changes nothing and appends nothing
 $e0 = last_event($A);
-$r = update($A, $P, { FirstName => 'Janet', Emails => [{ Address => 'new@example.com' }],
+$r = update($A, $P, { CustomerName => { FirstName => 'Janet' }, Emails => [{ EmailAddress => 'new@example.com' }],
                       Tags => ['VIP'], Groups => [{ Type => 'Company', Name => 'Acme' }],
                       # (NewsletterEmail was archived with the Marketing consent)
                       ProfilePreferences => [{ FilterId => 'ProductUpdatesMail', PreferenceType => 2 }] });
@@ -482,14 +540,14 @@ is_deeply(events($A, $e0), [], 'no-op update: no events');
 
 # IsMobile true -> false archives the phone's text preferences
 $e0 = last_event($A);
-$r = update($A, $P, { PhoneNumbers => [{ Number => '+15550100100', IsMobile => JSON::PP::false }] });
+$r = update($A, $P, { PhoneNumbers => [{ PhoneNumber => '+15550100100', IsMobile => JSON::PP::false }] });
 is($r->{outcome}, 'updated', 'update: IsMobile false');
 # (its text preference was archived with the Marketing consent: see t/121)
 is_deeply(types(events($A, $e0)), ['contacts.phone.updated', 'profile.updated'],
           'IsMobile false: contacts.phone.updated');
 
-is(update($B, $P, { FirstName => 'X' })->{outcome}, 'not_found', 'update: another account\'s profile: not_found');
-is(update($A, 999999999, { FirstName => 'X' })->{outcome}, 'not_found', 'update: no such profile');
+is(update($B, $P, { CustomerName => { FirstName => 'X' } })->{outcome}, 'not_found', 'update: another account\'s profile: not_found');
+is(update($A, 999999999, { CustomerName => { FirstName => 'X' } })->{outcome}, 'not_found', 'update: no such profile');
 is(update($A, $P, { ProfileId => $P + 1 })->{outcome}, 'invalid', 'update: ProfileId differing from the path');
 is(update($A, $P, { ProfileId => $P })->{outcome}, 'updated', 'update: ProfileId equal to the path');
 
@@ -521,17 +579,19 @@ $ev = events($A, $e0);
 is_deeply(types($ev), ['profile.deleted'], 'erase: profile.deleted');
 is_deeply($ev->[0]{data}, { ProfileId => $P }, 'profile.deleted: no personal data');
 $p = get($A, $P, 1);
-is_deeply([@$p{qw(FirstName LastName IsActive)}], ['', '', JSON::PP::false], 'erased: no names, inactive');
+is_deeply([@{$p->{CustomerName}}{qw(FirstName LastName)}, $p->{IsActive}], ['', '', JSON::PP::false],
+          'erased: no names, inactive');
 is_deeply([map { scalar @{$p->{$_}} } qw(Emails PhoneNumbers Addresses AlternateIds CustomFields Groups Tags)],
           [0, 0, 0, 0, 0, 0, 0], 'erased: no contact points, ids, custom fields, groups, tags');
-is_deeply([map { @{$_->{Attributes}}, $_->{ContactPoint} // () } @{$p->{ProfilePreferences}}], [],
-          'erased: preferences without attributes or contact points');
+is_deeply([map { [scalar @{$_->{PreferenceAttributes}}, $_->{IsArchived}] } @{$p->{ProfilePreferences}}],
+          [([0, JSON::PP::true]) x 5],
+          'erased: the preferences archived, without attributes or contact points (profile-level)');
 is(scalar @{$p->{Consents}}, 3, 'erased: consent history kept');
 my $leak = q1(q{SELECT count(*) FROM prefs_event WHERE account_id = CAST(:'a' AS bigint)
     AND profile_id = CAST(:'p' AS bigint) AND (data::text ~ 'Jan|example' OR previous_data::text ~ 'Jan|example')},
     a => $A, p => $P);
 is($leak, 0, 'erased: no personal data left in its events');
-is(update($A, $P, { FirstName => 'X' })->{outcome}, 'not_found', 'erased: cannot be updated');
+is(update($A, $P, { CustomerName => { FirstName => 'X' } })->{outcome}, 'not_found', 'erased: cannot be updated');
 is(call3('prefs_profile_erase', $A, $P)->{outcome}, 'not_found', 'erase twice: not_found');
 is(q1(q{SELECT prefs_profile_by_alternate_id(CAST(:'a' AS bigint), 'CRMId', :'v', false)},
         a => $A, v => "C2-$A"), '', 'erased: its alternate id is gone');
@@ -540,14 +600,16 @@ is(q1(q{SELECT prefs_profile_by_alternate_id(CAST(:'a' AS bigint), 'CRMId', :'v'
 # 4. find
 
 my $F = account('dataF');
-my $q = create($F, { FirstName => 'Q', Emails => [{ Address => 'q@find.example' }],
-                     PhoneNumbers => [{ Number => '+44 20 7946 0000', IsMobile => JSON::PP::true }],
-                     Addresses => [{ Line1 => '10 Downing St', City => 'London', PostalCode => 'SW1A 2AA' }],
+my $q = create($F, { CustomerName => { FirstName => 'Q' },
+                     Emails => [{ EmailAddress => 'q@find.example',
+                         EmailPreferences => [{ FilterId => 'NewsletterEmail', PreferenceType => 1,
+                             PreferenceAttributes => [{ Key => 'Topic', Value => 'tea' },
+                                                      { Key => 'HomeStore', Value => 'Soho' }] }] }],
+                     PhoneNumbers => [{ PhoneNumber => '+44 20 7946 0000', IsMobile => JSON::PP::true }],
+                     Addresses => [{ Address1 => '10 Downing St', City => 'London', PostalCode => 'SW1A 2AA' }],
                      CustomFields => [{ Name => 'FavoriteCategory', Value => 'Kitchen' },
                                       { Name => 'Nickname', Value => 'Q' }],
-                     ProfilePreferences => [{ FilterId => 'NewsletterEmail', ContactPoint => 'q@find.example',
-                         PreferenceType => 1, Attributes => [{ Key => 'Topic', Value => 'tea' },
-                                                             { Key => 'HomeStore', Value => 'Soho' }] }] });
+                   });
 is($q->{outcome}, 'created', 'find: a profile');
 my $Q = $q->{profile_id};
 sub found_ids {
@@ -558,8 +620,13 @@ is_deeply(found_ids($F, 'email', { emailAddress => 'Q@FIND.example' }), [$Q], 'f
 is_deeply(found_ids($F, 'email', { emailAddress => 'nobody@find.example' }), [], 'find by email: none');
 is_deeply(found_ids($B, 'email', { emailAddress => 'q@find.example' }), [], 'find by email: not in another account');
 is_deeply(found_ids($F, 'phone', { phoneNumber => '+442079460000' }), [$Q], 'find by phone (normalized)');
+is_deeply(found_ids($F, 'phone', { phoneNumber => '442079460000' }), [$Q], 'find by phone: the digits without "+"');
+is_deeply(found_ids($F, 'phone', { phoneNumber => '+44 (20) 7946-0000' }), [$Q], 'find by phone: any spelling');
+is_deeply(found_ids($F, 'phone', { phoneNumber => '2079460000' }), [], 'find by phone: other digits find nothing');
+is(find($F, 'phone', { phoneNumber => '+' })->{outcome}, 'invalid', 'find by phone: no digits is invalid');
 is_deeply(found_ids($F, 'address', { address1 => '10 downing st', postalCode => 'sw1a 2aa' }), [$Q], 'find by address');
-is_deeply(found_ids($F, 'address', { line1 => '10 Downing St', city => 'Paris' }), [], 'find by address: every field must match');
+is_deeply(found_ids($F, 'address', { address1 => '10 Downing St', city => 'Paris' }), [], 'find by address: every field must match');
+is(find($F, 'address', { line1 => '10 Downing St' })->{outcome}, 'invalid', 'find by address: the reference\'s names only');
 is(find($F, 'address', {})->{outcome}, 'invalid', 'find by address: nothing to match is invalid');
 is_deeply(found_ids($F, 'customfields', [{ Name => 'Nickname', Value => 'Q' }, { Name => 'FavoriteCategory', Value => 'Kitchen' }]),
           [$Q], 'find by custom fields (all)');
@@ -570,13 +637,32 @@ is_deeply(found_ids($F, 'attributes', [{ Key => 'Topic', Value => 'tea' }, { Key
           [$Q], 'find by attributes (two)');
 is_deeply(found_ids($F, 'attributes', [{ Key => 'Topic', Value => 'coffee' }]), [], 'find by attributes: none');
 is(find($F, 'attributes', [{ Key => 'Topic' }])->{outcome}, 'invalid', 'find by attributes: malformed');
+# group profiles: the profile and those sharing a group (type and name) with it
+my @G = map { create($F, { CustomerName => { LastName => "G$_" },
+                           PhoneNumbers => [{ PhoneNumber => "+1 555 0177 00$_" }],
+                           CustomFields => [{ Name => 'FavoriteCategory', Value => 'Toys' }],
+                           Groups => $_ == 3 ? [{ Type => 'Company', Name => 'Smiths' }]
+                                             : [{ Type => 'Household', Name => 'Smiths' }] })->{profile_id} } 1 .. 3;
+my $lone = create($F, { CustomFields => [{ Name => 'FavoriteCategory', Value => 'Toys' }],
+                        PhoneNumbers => [{ PhoneNumber => '+1 555 0177 009' }] })->{profile_id};
+is_deeply(found_ids($F, 'group', { profileId => "$G[0]" }), [@G[0, 1]], 'group: the members of its groups, itself included');
+is_deeply(found_ids($F, 'group', { profileId => "$G[2]" }), [$G[2]], 'group: same name, another group type is another group');
+is_deeply(found_ids($F, 'group', { profileId => "$lone" }), [$lone], 'group: a profile in no group is alone');
+is(find($F, 'group', { profileId => '999999999' })->{outcome}, 'not_found', 'group: no such profile');
+is(find($B, 'group', { profileId => "$G[0]" })->{outcome}, 'not_found', 'group: another account\'s profile');
+is(find($F, 'group', { profileId => 'x' })->{outcome}, 'not_found', 'group: not an id');
+is_deeply(found_ids($F, 'groupphone', { phoneNumber => '15550177002' }), [@G[0, 1]],
+          'group by phone: the profile of the number and its group');
+is_deeply(found_ids($F, 'groupphone', { phoneNumber => '15550177009' }), [$lone], 'group by phone: no group');
+is_deeply(found_ids($F, 'groupphone', { phoneNumber => '15550177555' }), [], 'group by phone: nobody');
+
 my $body = $J->decode(find($F, 'email', { emailAddress => 'q@find.example' })->{body});
-is($body->[0]{Emails}[0]{Address}, 'q@find.example', 'find: the body holds whole profiles');
+is($body->[0]{Emails}[0]{EmailAddress}, 'q@find.example', 'find: the body holds whole profiles');
 
 psql(q{SELECT prefs_profile_create(CAST(:'a' AS bigint), 7,
     jsonb_build_object('CustomFields', jsonb_build_array(
         '{"Name":"FavoriteCategory","Value":"Outdoor"}'::jsonb),
-        'Emails', jsonb_build_array(jsonb_build_object('Address', 'many@find.example'))))
+        'Emails', jsonb_build_array(jsonb_build_object('EmailAddress', 'many@find.example'))))
     FROM generate_series(1, 51)}, a => $F);
 is(find($F, 'customfields', [{ Name => 'FavoriteCategory', Value => 'Outdoor' }])->{outcome}, 'too_many',
    'find: 51 matches: too_many');

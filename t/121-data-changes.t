@@ -35,18 +35,18 @@ sub profile {
 
 $alt = "L-$$";
 # read by the blocks that change nothing
-$pat = profile(FirstName => 'Patricia', LastName => 'Chan', AlternateIds => [ { Type => 'LoyaltyNumber', Value => $alt } ],
-    Emails => [ { Address => 'p3@example.com' } ], Tags => [ 'Do Not Call', 'Early Adopter' ],
+$pat = profile(CustomerName => { FirstName => 'Patricia', LastName => 'Chan' }, AlternateIds => [ { Type => 'LoyaltyNumber', Value => $alt } ],
+    Emails => [ { EmailAddress => 'p3@example.com' } ], Tags => [ 'Do Not Call', 'Early Adopter' ],
     Consents => [ { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1 } ]);
-$pa1 = profile(FirstName => 'Pat', LastName => 'Ch', Tags => [ 'VIP' ]);
-$pa2 = profile(FirstName => 'Pat', Emails => [ { Address => 'p1@example.com' }, { Address => 'p2@example.com' } ],
+$pa1 = profile(CustomerName => { FirstName => 'Pat', LastName => 'Ch' }, Tags => [ 'VIP' ]);
+$pa2 = profile(CustomerName => { FirstName => 'Pat' }, Emails => [ { EmailAddress => 'p1@example.com' }, { EmailAddress => 'p2@example.com' } ],
     Tags => [ 'VIP', 'Early Adopter' ]);
-$pa3 = profile(FirstName => 'Pat', Emails => [ { Address => 'p1@example.com' } ]);
-$pa4 = profile(FirstName => 'Pat', Consents => [ { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1 } ]);
-$pa6 = profile(FirstName => 'Pat', LastName => 'Ch', AlternateIds => [ { Type => 'LoyaltyNumber', Value => "$alt-6" } ]);
-$pa7 = profile(FirstName => 'Pat', AlternateIds => [ { Type => 'LoyaltyNumber', Value => "$alt-7" } ],
+$pa3 = profile(CustomerName => { FirstName => 'Pat' }, Emails => [ { EmailAddress => 'p1@example.com' } ]);
+$pa4 = profile(CustomerName => { FirstName => 'Pat' }, Consents => [ { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1 } ]);
+$pa6 = profile(CustomerName => { FirstName => 'Pat', LastName => 'Ch' }, AlternateIds => [ { Type => 'LoyaltyNumber', Value => "$alt-6" } ]);
+$pa7 = profile(CustomerName => { FirstName => 'Pat' }, AlternateIds => [ { Type => 'LoyaltyNumber', Value => "$alt-7" } ],
     Tags => [ 'VIP', 'Early Adopter' ]);
-$del = profile(FirstName => 'Del', Tags => [ 'Do Not Call' ], Groups => [ { Type => 'Household', Name => 'Does' } ]);
+$del = profile(CustomerName => { FirstName => 'Del' }, Tags => [ 'Do Not Call' ], Groups => [ { Type => 'Household', Name => 'Does' } ]);
 
 sub prepare {
     my ($method, $path, $body) = @_;
@@ -65,7 +65,7 @@ my @gsteps = (
     [ 'DELETE', 'CustomFields', [ 'HouseholdSize' ] ],
 );
 for my $n (0 .. 4) {
-    $g[$n] = profile(FirstName => 'Gil', Tags => [ 'VIP', 'Early Adopter' ],
+    $g[$n] = profile(CustomerName => { FirstName => 'Gil' }, Tags => [ 'VIP', 'Early Adopter' ],
         Groups => [ { Type => 'Household', Name => 'Does' }, { Type => 'Company', Name => 'Acme' } ],
         CustomFields => [ { Name => 'FavoriteCategory', Value => 'Garden' }, { Name => 'Nickname', Value => 'JJ' },
                           { Name => 'HouseholdSize', Value => 3 } ]);
@@ -80,23 +80,23 @@ sub base { profile(%{ base_doc($_[0]) }) }
 sub base_doc {
     my ($crm) = @_;
     my $t = JSON::PP::true();
-    return { FirstName => 'Jane', LastName => 'Doe',
+    return { CustomerName => { FirstName => 'Jane', LastName => 'Doe' },
         AlternateIds => [ { Type => 'CRMId', Value => $crm } ],
-        Emails => [ { Address => 'a@example.com', Type => 'Personal', IsDefault => $t },
-                    { Address => 'b@example.com', Type => 'Work' }, { Address => 'c@example.com' } ],
-        PhoneNumbers => [ { Number => '+15550100100', Type => 'Mobile', IsMobile => $t },
-                          { Number => '+15550100200', Type => 'Home' } ],
-        Addresses => [ { Line1 => '1 Main St', City => 'Springfield', PostalCode => '12345', Type => 'Home' },
-                       { Line1 => '2 Side St', PostalCode => '54321' } ],
+        Emails => [ { EmailAddress => 'a@example.com', EmailAddressType => 'Personal', IsDefault => $t,
+                      EmailPreferences => [ { FilterId => 'NewsletterEmail', PreferenceType => 1 } ] },
+                    { EmailAddress => 'b@example.com', EmailAddressType => 'Work',
+                      EmailPreferences => [ { FilterId => 'PartnerOffersEmail', PreferenceType => 1 } ] },
+                    { EmailAddress => 'c@example.com',
+                      EmailPreferences => [ { FilterId => 'ProductUpdatesEmail', PreferenceType => 1 } ] } ],
+        PhoneNumbers => [ { PhoneNumber => '+15550100100', PhoneNumberType => 'Mobile', IsMobile => $t,
+                            PhonePreferences => [ { FilterId => 'NewsletterText', PreferenceType => 1 } ] },
+                          { PhoneNumber => '+15550100200', PhoneNumberType => 'Home' } ],
+        Addresses => [ { Address1 => '1 Main St', City => 'Springfield', PostalCode => '12345', AddressType => 'Home' },
+                       { Address1 => '2 Side St', PostalCode => '54321' } ],
         CustomFields => [ { Name => 'FavoriteCategory', Value => 'Garden' }, { Name => 'Nickname', Value => 'JJ' },
                           { Name => 'HouseholdSize', Value => 3 } ],
         Groups => [ { Type => 'Household', Name => 'Does' }, { Type => 'Company', Name => 'Acme' } ],
         Tags => [ 'VIP', 'Early Adopter' ],
-        ProfilePreferences => [
-            { FilterId => 'NewsletterEmail', ContactPoint => 'a@example.com', PreferenceType => 1 },
-            { FilterId => 'PartnerOffersEmail', ContactPoint => 'b@example.com', PreferenceType => 1 },
-            { FilterId => 'ProductUpdatesEmail', ContactPoint => 'c@example.com', PreferenceType => 1 },
-            { FilterId => 'NewsletterText', ContactPoint => '+15550100100', PreferenceType => 1 } ],
         Consents => [ { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1, Locale => 'en-US' },
                       { ConsentType => 'DataSharing', ConsentVersion => '1.0', ConsentStatus => 1 },
                       { ConsentType => 'TextMessaging', ConsentVersion => '2024-01', ConsentStatus => 1,
@@ -108,9 +108,9 @@ sub ids {
     my ($p) = @_;
     my ($st, undef, $j, $raw) = PrefsTest::api_request('DataChgCo', 'admin', 'GET', "Profile/$p");
     die "reading profile $p: $st $raw\n" unless $st == 200;
-    return { email => { map { $_->{Address} => $_->{EmailId} } @{ $j->{Emails} } },
-             phone => { map { $_->{Number} => $_->{PhoneId} } @{ $j->{PhoneNumbers} } },
-             addr => { map { $_->{Line1} => $_->{AddressId} } @{ $j->{Addresses} } } };
+    return { email => { map { $_->{EmailAddress} => $_->{EmailId} } @{ $j->{Emails} } },
+             phone => { map { $_->{PhoneNumber} => $_->{PhoneId} } @{ $j->{PhoneNumbers} } },
+             addr => { map { $_->{Address1} => $_->{AddressId} } @{ $j->{Addresses} } } };
 }
 
 # Removing contact points and changing them, one step after another as a
@@ -118,33 +118,35 @@ sub ids {
 # the steps before it ($P{step}, its ids $I{step}), made here.
 my $f = JSON::PP::false();
 our @Steps = (
-    email_off => sub { ('POST', "Profile/$_[0]", { Emails => [ { Address => 'c@example.com', IsActive => $f } ] }) },
+    email_off => sub { ('POST', "Profile/$_[0]", { Emails => [ { EmailAddress => 'c@example.com', IsActive => $f } ] }) },
     email_id_off => sub { ('POST', "Profile/$_[0]", { PreservePreferences => $f,
         Emails => [ { EmailId => $_[1]{email}{'b@example.com'}, IsActive => $f } ] }) },
     phone_number => sub { ('POST', "Profile/$_[0]", { PhoneNumbers => [ { PhoneId => $_[1]{phone}{'+15550100100'},
-        Number => '+1 555 010 0101' } ] }) },
+        PhoneNumber => '+1 555 010 0101' } ] }) },
     phone_number_unkept => sub { ('POST', "Profile/$_[0]", { PreserveConsents => $f,
-        PhoneNumbers => [ { PhoneId => $_[1]{phone}{'+15550100100'}, Number => '+15550100102' } ] }) },
-    not_mobile => sub { ('POST', "Profile/$_[0]", { PhoneNumbers => [ { Number => '+15550100102', IsMobile => $f } ] }) },
+        PhoneNumbers => [ { PhoneId => $_[1]{phone}{'+15550100100'}, PhoneNumber => '+15550100102' } ] }) },
+    not_mobile => sub { ('POST', "Profile/$_[0]", { PhoneNumbers => [ { PhoneNumber => '+15550100102', IsMobile => $f } ] }) },
     home_consent => sub { ('POST', "Consents/$_[0]", [ { ConsentType => 'TextMessaging', ConsentVersion => '2024-01',
         ConsentStatus => 1, ContactPoint => '+15550100200' } ]) },
-    phone_off => sub { ('POST', "Profile/$_[0]", { PhoneNumbers => [ { Number => '+1 555 010 0200', IsActive => $f } ] }) },
-    third_phone => sub { ('POST', "Profile/$_[0]", { PhoneNumbers => [ { Number => '+15550100300' } ] }) },
+    phone_off => sub { ('POST', "Profile/$_[0]", { PhoneNumbers => [ { PhoneNumber => '+1 555 010 0200', IsActive => $f } ] }) },
+    third_phone => sub { ('POST', "Profile/$_[0]", { PhoneNumbers => [ { PhoneNumber => '+15550100300' } ] }) },
     third_consent => sub { ('POST', "Consents/$_[0]", [ { ConsentType => 'TextMessaging', ConsentVersion => '2024-01',
         ConsentStatus => 1, ContactPoint => '+15550100300' } ]) },
     phone_off_unkept => sub { ('POST', "Profile/$_[0]", { PreserveConsents => $f,
-        PhoneNumbers => [ { Number => '+15550100300', IsActive => $f } ] }) },
-    mail_pref => sub { ('POST', "Profile/$_[0]/Preferences", { FilterId => 'ProductUpdatesMail', PreferenceType => 1,
-        ContactPoint => $_[1]{addr}{'1 Main St'} }) },
+        PhoneNumbers => [ { PhoneNumber => '+15550100300', IsActive => $f } ] }) },
+    # (profile-level: on the default address, 1 Main St)
+    mail_pref => sub { ('POST', "Profile/$_[0]/Preferences", { FilterId => 'ProductUpdatesMail', PreferenceType => 1 }) },
     address_moves => sub { ('POST', "Profile/$_[0]", { Addresses => [ { AddressId => $_[1]{addr}{'1 Main St'},
-        Line1 => '9 New St', PostalCode => '12345' } ] }) },
+        Address1 => '9 New St', PostalCode => '12345' } ] }) },
     address_moves_unkept => sub { ('POST', "Profile/$_[0]", { PreservePreferences => $f,
-        Addresses => [ { AddressId => $_[1]{addr}{'1 Main St'}, Line1 => '10 New St', PostalCode => '12345' } ] }) },
+        Addresses => [ { AddressId => $_[1]{addr}{'1 Main St'}, Address1 => '10 New St', PostalCode => '12345' } ] }) },
     address_off => sub { ('POST', "Profile/$_[0]", { Addresses => [ { AddressId => $_[1]{addr}{'2 Side St'},
         IsActive => $f } ] }) },
     alternate_id_off => sub { ('POST', "Profile/$_[0]", { AlternateIds => [ { Type => 'CRMId', IsActive => $f } ] }) },
-    archived => sub { ('POST', "Profile/$_[0]/Preferences", { FilterId => 'ProductUpdatesEmail',
-        ContactPoint => 'c@example.com', PreferenceType => 1, IsArchived => JSON::PP::true() }) },
+    # (the email of step email_off is gone: a preference of an active one)
+    archived => sub { ('POST', "Profile/$_[0]/Preferences", { Emails => [ { EmailAddress => 'a@example.com',
+        EmailPreferences => [ { FilterId => 'NewsletterEmail', PreferenceType => 1,
+                                IsArchived => JSON::PP::true() } ] } ] }) },
     erase => sub { ('DELETE', "Profile/$_[0]?erase=true") },
 );
 $base = base("crm-$$");
@@ -161,12 +163,13 @@ for (my $n = 0; $n < @Steps; $n += 2) {
 # consents: $q[n] has had the steps before step n ($q[3], both)
 my @qsteps = (
     [ 'POST', "Consents/%d", [ { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1, Locale => 'de_de' } ] ],
-    [ 'POST', "Profile/%d/Preferences", { FilterId => 'NewsletterEmail', ContactPoint => 'q@example.com', PreferenceType => 2 } ],
+    [ 'POST', "Profile/%d/Preferences", { Emails => [ { EmailAddress => 'q@example.com',
+        EmailPreferences => [ { FilterId => 'NewsletterEmail', PreferenceType => 2 } ] } ] } ],
 );
 for my $n (0 .. 3) {
-    $q[$n] = profile(FirstName => 'Q', Emails => [ { Address => 'q@example.com' } ],
-        ProfilePreferences => [ { FilterId => 'NewsletterEmail', ContactPoint => 'q@example.com', PreferenceType => 1 },
-                                { FilterId => 'PartnerOffersEmail', ContactPoint => 'q@example.com', PreferenceType => 1 } ],
+    $q[$n] = profile(CustomerName => { FirstName => 'Q' }, Emails => [ { EmailAddress => 'q@example.com',
+            EmailPreferences => [ { FilterId => 'NewsletterEmail', PreferenceType => 1 },
+                                  { FilterId => 'PartnerOffersEmail', PreferenceType => 1 } ] } ],
         Consents => [ { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1, Locale => 'en-US' },
                       { ConsentType => 'DataSharing', ConsentVersion => '1.0', ConsentStatus => 1 } ]);
     prepare($_->[0], sprintf($_->[1], $q[$n]), $_->[2]) for @qsteps[0 .. ($n == 3 ? 1 : $n - 1)];
@@ -229,16 +232,16 @@ __DATA__
 
 === TEST 1: PATCH Profile/{id}: the profile as it is now, the per-part events and profile.replaced
 --- request eval
-main::patch('DataChgCo', $::pa1, [ { op => 'replace', path => '/FirstName', value => 'Patricia' },
+main::patch('DataChgCo', $::pa1, [ { op => 'replace', path => '/CustomerName/FirstName', value => 'Patricia' },
                                    { op => 'add', path => '/Tags/-', value => 'Early Adopter' },
-                                   { op => 'test', path => '/LastName', value => 'Ch' } ])
+                                   { op => 'test', path => '/CustomerName/LastName', value => 'Ch' } ])
 --- more_headers eval
 PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json-patch+json\n"
 --- error_code: 200
 --- response_json eval
-{ ProfileId => $::pa1, FirstName => 'Patricia', Tags => [ 'Early Adopter', 'VIP' ] }
+{ ProfileId => $::pa1, CustomerName => { FirstName => 'Patricia', LastName => 'Ch' }, Tags => [ 'Early Adopter', 'VIP' ] }
 --- sql eval
-"SELECT (" . main::events($::pa1) . "), data->>'FirstName', previous_data->>'FirstName' FROM prefs_event"
+"SELECT (" . main::events($::pa1) . "), data#>>'{CustomerName,FirstName}', previous_data#>>'{CustomerName,FirstName}' FROM prefs_event"
 . " WHERE profile_id = $::pa1 AND event_id > $::e0 AND event_type = 'profile.replaced'"
 --- sql_result
 standardfield.firstname.updated tag.added profile.replaced|Patricia|Pat
@@ -256,7 +259,7 @@ main::patch('DataChgCo', $::pa2, [ { op => 'remove', path => '/Emails/1' },
 PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json-patch+json\n"
 --- error_code: 200
 --- response_json eval
-{ Tags => [ 'Do Not Call', 'Early Adopter' ], Emails => [ { Address => 'p1@example.com' } ] }
+{ Tags => [ 'Do Not Call', 'Early Adopter' ], Emails => [ { EmailAddress => 'p1@example.com' } ] }
 --- sql eval
 main::events($::pa2)
 --- sql_result
@@ -268,14 +271,14 @@ contacts.email.deactivated tag.removed tag.added profile.replaced
 
 === TEST 3: PATCH replaces an email's address: contacts.email.updated (matched by its EmailId)
 --- request eval
-main::patch('DataChgCo', $::pa3, [ { op => 'replace', path => '/Emails/0/Address', value => 'p3@example.com' } ])
+main::patch('DataChgCo', $::pa3, [ { op => 'replace', path => '/Emails/0/EmailAddress', value => 'p3@example.com' } ])
 --- more_headers eval
 PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json-patch+json\n"
 --- error_code: 200
 --- response_json eval
-{ Emails => [ { Address => 'p3@example.com' } ] }
+{ Emails => [ { EmailAddress => 'p3@example.com' } ] }
 --- sql eval
-"SELECT (" . main::events($::pa3) . "), data->>'Address', previous_data->>'Address' FROM prefs_event"
+"SELECT (" . main::events($::pa3) . "), data->>'EmailAddress', previous_data->>'EmailAddress' FROM prefs_event"
 . " WHERE profile_id = $::pa3 AND event_id > $::e0 AND event_type = 'contacts.email.updated'"
 --- sql_result
 contacts.email.updated profile.replaced|p3@example.com|p1@example.com
@@ -301,12 +304,12 @@ consent.updated profile.replaced
 
 === TEST 5: a patch of tests alone changes nothing and records nothing
 --- request eval
-main::patch('DataChgCo', $::pat, [ { op => 'test', path => '/FirstName', value => 'Patricia' } ])
+main::patch('DataChgCo', $::pat, [ { op => 'test', path => '/CustomerName/FirstName', value => 'Patricia' } ])
 --- more_headers eval
 PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json-patch+json\n"
 --- error_code: 200
 --- response_json eval
-{ ProfileId => $::pat, FirstName => 'Patricia' }
+{ ProfileId => $::pat, CustomerName => { FirstName => 'Patricia', LastName => 'Chan' } }
 --- sql_unchanged eval
 $::snapshot
 --- no_error_log
@@ -317,12 +320,12 @@ $::snapshot
 === TEST 6: PATCH Profile/AlternateIdType/{type}/AlternateId/{id}
 --- request eval
 main::patch('DataChgCo', "AlternateIdType/LoyaltyNumber/AlternateId/$::alt-6",
-            [ { op => 'replace', path => '/LastName', value => 'Chan' } ])
+            [ { op => 'replace', path => '/CustomerName/LastName', value => 'Chan' } ])
 --- more_headers eval
 PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json-patch+json\n"
 --- error_code: 200
 --- response_json eval
-{ ProfileId => $::pa6, LastName => 'Chan' }
+{ ProfileId => $::pa6, CustomerName => { FirstName => 'Pat', LastName => 'Chan' } }
 --- sql eval
 "SELECT last_name FROM prefs_profile WHERE profile_id = $::pa6"
 --- sql_result
@@ -349,7 +352,7 @@ $::snapshot
 
 === TEST 8: tests on array elements and nested keys hold; application/json-patch+json with a charset
 --- request eval
-[ main::patch('DataChgCo', $::pat, [ { op => 'test', path => '/Emails/0/Address', value => 'p3@example.com' },
+[ main::patch('DataChgCo', $::pat, [ { op => 'test', path => '/Emails/0/EmailAddress', value => 'p3@example.com' },
                                      { op => 'test', path => '/Tags/1', value => 'Early Adopter' } ]) ]
 --- more_headers eval
 PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json-patch+json; charset=utf-8\n"
@@ -366,15 +369,15 @@ $::snapshot
 === TEST 9: refused patches: each its status, a Message saying why, nothing changed or recorded
 --- request eval
 my @c = (
-    [ [ { op => 'replace', path => '/FirstName', value => 'X' }, { op => 'add', path => '/Tags/-', value => 'VIP' },
-        { op => 'test', path => '/LastName', value => 'Nope' } ] ],                  # a failed test
+    [ [ { op => 'replace', path => '/CustomerName/FirstName', value => 'X' }, { op => 'add', path => '/Tags/-', value => 'VIP' },
+        { op => 'test', path => '/CustomerName/LastName', value => 'Nope' } ] ],                  # a failed test
     [ [ { op => 'test', path => '/Nope', value => 1 } ] ],                           # a test of a missing path
-    [ [ { op => 'move', from => '/FirstName', path => '/LastName' } ] ],
-    [ [ { op => 'copy', from => '/FirstName', path => '/LastName' } ] ],
-    [ [ { op => 'merge', path => '/FirstName', value => 'x' } ] ],                   # an unknown op
-    [ [ { path => '/FirstName', value => 'x' } ] ],                                  # no op
+    [ [ { op => 'move', from => '/CustomerName/FirstName', path => '/CustomerName/LastName' } ] ],
+    [ [ { op => 'copy', from => '/CustomerName/FirstName', path => '/CustomerName/LastName' } ] ],
+    [ [ { op => 'merge', path => '/CustomerName/FirstName', value => 'x' } ] ],                   # an unknown op
+    [ [ { path => '/CustomerName/FirstName', value => 'x' } ] ],                                  # no op
     [ [ { op => 'remove' } ] ],                                                      # no path
-    [ [ { op => 'replace', path => '/FirstName' } ] ],                               # no value
+    [ [ { op => 'replace', path => '/CustomerName/FirstName' } ] ],                               # no value
     [ [ { op => 'replace', path => 'FirstName', value => 'x' } ] ],                  # a pointer without "/"
     [ [ { op => 'add', path => '/a~2b', value => 'x' } ] ],                          # a bad escape
     [ [ { op => 'remove', path => 5 } ] ],                                           # a path not a string
@@ -394,7 +397,7 @@ my @c = (
     [ [ 'remove' ] ],                                                                # an operation not an object
     [ '[{"op":' ],                                                                   # malformed JSON
     [ '[{"op":"remove","op":"add","path":"/Tags/0"}]' ],                             # a duplicate key
-    [ [ map { { op => 'test', path => '/FirstName', value => 'Patricia' } } 1 .. 1001 ] ],  # too many operations
+    [ [ map { { op => 'test', path => '/CustomerName/FirstName', value => 'Patricia' } } 1 .. 1001 ] ],  # too many operations
     [ [ { op => 'remove', path => '/Tags/0' } ], '?PreserveConsents=maybe' ],        # a Preserve* flag not a boolean
 );
 [ (map { main::patch('DataChgCo', $::pat . ($_->[1] // ''), $_->[0]) } @c),
@@ -405,7 +408,7 @@ PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json-patch+js
 [ 409, 409, (400) x 25, 413, 400, 404 ]
 --- response_json_list eval
 [ map { { Message => $_ } }
-  qr/test of '\/LastName' failed/, qr/./, qr/not supported/, qr/not supported/, qr/./, qr/./, qr/./, qr/./,
+  qr/test of '\/CustomerName\/LastName' failed/, qr/./, qr/not supported/, qr/not supported/, qr/./, qr/./, qr/./, qr/./,
   qr/JSON Pointer/, qr/JSON Pointer/, qr/./, qr/not an array index/, qr/./, qr/out of range/, qr/./,
   qr/does not exist/, qr/./, qr/./, qr/ProfileId is read-only/, qr/read-only/, qr/DefaultLocale/,
   qr/Emails must be an array/, qr/consents are a history/, qr/array of operations/, qr/./, qr/./, qr/./,
@@ -517,7 +520,7 @@ my $p = "/Profiles/v4/DataChgCo/Profile/$::del";
   "POST $p/Tags\n[{\"Name\":\"Do Not Call\",\"IsActive\":\"no\"}]",                       # IsActive not a boolean
   "DELETE /Profiles/v4/DataChgCo/Profile/0$::del/Tags\n[\"Do Not Call\"]",                # a hostile id
   "POST /Profiles/v4/DataChgCo/Profile\n"                                                 # a removal in a create
-  . '{"Emails":[{"Address":"x@example.com","IsActive":false}],'
+  . '{"Emails":[{"EmailAddress":"x@example.com","IsActive":false}],'
   . '"CustomFields":[{"Name":"FavoriteCategory","Value":"Toys"}]}' ]
 --- more_headers eval
 PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
@@ -683,7 +686,8 @@ consent.deactivated consent.added consent.filterassociation.updated consent.filt
 === TEST 26: opting out of a preference linked to a consent: consent.updated, Granted -> Revoked for that preference; the profile's consent stays Granted and lists the preference as Revoked
 --- request eval
 [ "POST /Profiles/v4/DataChgCo/Profile/$::q[1]/Preferences\n"
-  . '{"FilterId":"NewsletterEmail","ContactPoint":"q@example.com","PreferenceType":2}',
+  . '{"Emails":[{"EmailAddress":"q@example.com",'
+  . '"EmailPreferences":[{"FilterId":"NewsletterEmail","PreferenceType":2}]}]}',
   "GET /Profiles/v4/DataChgCo/Consents/$::q[1]" ]
 --- more_headers eval
 PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
@@ -779,18 +783,18 @@ PrefsTest::auth('DataChgCo', 'admin')
 my $p = "POST /Profiles/v4/DataChgCo/Profile/$::base\n";
 my $i = $::Ibase;
 [ map { $p . JSON::PP::encode_json($_) }
-  { Emails => [ { EmailId => $i->{email}{'a@example.com'}, Address => 'nope' } ] },               # an invalid address
-  { Emails => [ { EmailId => $i->{email}{'a@example.com'}, Address => 'B@example.com' } ] },      # another email of the profile
-  { PhoneNumbers => [ { PhoneId => $i->{phone}{'+15550100100'}, Number => 'abc' } ] },            # an invalid number
-  { PhoneNumbers => [ { PhoneId => $i->{phone}{'+15550100100'}, Number => '+15550100200' } ] },  # another number of the profile
+  { Emails => [ { EmailId => $i->{email}{'a@example.com'}, EmailAddress => 'nope' } ] },               # an invalid address
+  { Emails => [ { EmailId => $i->{email}{'a@example.com'}, EmailAddress => 'B@example.com' } ] },      # another email of the profile
+  { PhoneNumbers => [ { PhoneId => $i->{phone}{'+15550100100'}, PhoneNumber => 'abc' } ] },            # an invalid number
+  { PhoneNumbers => [ { PhoneId => $i->{phone}{'+15550100100'}, PhoneNumber => '+15550100200' } ] },  # another number of the profile
   { PreservePreferences => 'no' } ]
 --- more_headers eval
 PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
 --- error_code eval
 [ (400) x 5 ]
 --- response_json_list eval
-[ map { { Message => $_ } } qr/Emails\[0\]\.Address must be an email address/, qr/is another email of this profile/,
-  qr/PhoneNumbers\[0\]\.Number must be a phone number/, qr/another phone number/, qr/./ ]
+[ map { { Message => $_ } } qr/Emails\[0\]\.EmailAddress must be an email address/, qr/is another email of this profile/,
+  qr/PhoneNumbers\[0\]\.PhoneNumber must be a phone number/, qr/another phone number/, qr/./ ]
 --- sql_unchanged eval
 $::snapshot
 --- no_error_log
@@ -798,7 +802,7 @@ $::snapshot
 [alert]
 
 
-=== TEST 32: an email with "IsActive": false: contacts.email.deactivated; the row kept, inactive; PreservePreferences (default true) keeps its preference
+=== TEST 32: an email with "IsActive": false: contacts.email.deactivated; the row kept, inactive; PreservePreferences (default true) keeps its preference (not shown: its contact point is gone)
 --- request eval
 [ main::step('email_off'), "GET /Profiles/v4/DataChgCo/Profile/$::P{email_off}" ]
 --- more_headers eval
@@ -806,14 +810,15 @@ PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
 --- error_code eval
 [ 200, 200 ]
 --- response_json eval
-{ Emails => PrefsTest::satisfies(sub { !grep { $_->{Address} eq 'c@example.com' } @{ $_[0] } }, 'without c@example.com'),
-  ProfilePreferences => PrefsTest::contains({ FilterId => 'ProductUpdatesEmail',
-                                              IsArchived => PrefsTest::satisfies(sub { !$_[0] }, 'not archived') }) }
+{ Emails => PrefsTest::satisfies(sub { !grep { $_->{EmailAddress} eq 'c@example.com' } @{ $_[0] } }, 'without c@example.com'),
+  ProfilePreferences => [] }
 --- sql eval
-main::facts($::P{email_off}, [ 'contacts.email.deactivated', "data->>'Address'" ])
+main::facts($::P{email_off}, [ 'contacts.email.deactivated', "data->>'EmailAddress'" ])
 . ", (SELECT is_active FROM prefs_profile_email WHERE email_id = $::I{email_off}{email}{'c@example.com'})"
+. ", (SELECT string_agg(filter_id || ':' || is_archived, ',') FROM prefs_preference"
+. "   WHERE email_id = $::I{email_off}{email}{'c@example.com'})"
 --- sql_result
-contacts.email.deactivated profile.updated|c@example.com|f
+contacts.email.deactivated profile.updated|c@example.com|f|ProductUpdatesEmail:false
 --- no_error_log
 [error]
 [alert]
@@ -837,7 +842,7 @@ contacts.email.deactivated preference.archived consent.filterassociation.deactiv
 === TEST 34: removing an email the profile lacks changes nothing; an EmailId the profile lacks is 400 naming it
 --- request eval
 my $p = "POST /Profiles/v4/DataChgCo/Profile/$::base\n";
-[ $p . '{"Emails":[{"Address":"nobody@example.com","IsActive":false}]}',
+[ $p . '{"Emails":[{"EmailAddress":"nobody@example.com","IsActive":false}]}',
   $p . '{"Emails":[{"EmailId":999999999,"IsActive":false}]}' ]
 --- more_headers eval
 PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
@@ -860,10 +865,11 @@ PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
 --- error_code eval
 [ 200, 200 ]
 --- response_json eval
-{ ProfilePreferences => PrefsTest::contains({ FilterId => 'NewsletterText', ContactPoint => '+15550100101' }) }
+{ PhoneNumbers => PrefsTest::contains({ PhoneNumber => '+15550100101',
+                                        PhonePreferences => [ { FilterId => 'NewsletterText' } ] }) }
 --- sql eval
-main::facts($::P{phone_number}, [ 'contacts.phone.updated', "data->>'Number'" ],
-            [ 'contacts.phone.updated', "previous_data->>'Number'" ],
+main::facts($::P{phone_number}, [ 'contacts.phone.updated', "data->>'PhoneNumber'" ],
+            [ 'contacts.phone.updated', "previous_data->>'PhoneNumber'" ],
             [ 'consent.elementassociation.updated', "data->>'ContactPoint'" ],
             [ 'consent.elementassociation.updated', "previous_data->>'ContactPoint'" ])
 --- sql_result
@@ -997,7 +1003,7 @@ main::step('address_off')
 PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
 --- error_code: 200
 --- sql eval
-main::facts($::P{address_off}, [ 'contacts.address.deactivated', "data->>'Line1'" ])
+main::facts($::P{address_off}, [ 'contacts.address.deactivated', "data->>'Address1'" ])
 --- sql_result
 contacts.address.deactivated profile.updated|2 Side St
 --- no_error_log
@@ -1022,7 +1028,7 @@ contacts.alternateid.deactivated profile.updated|t
 [alert]
 
 
-=== TEST 46: a preference with "IsArchived": true is archived
+=== TEST 46: a preference with "IsArchived": true is archived (nested in its email), its Marketing association ends
 --- request eval
 main::step('archived')
 --- more_headers eval
@@ -1031,7 +1037,7 @@ PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json\n"
 --- sql eval
 main::events($::P{archived})
 --- sql_result
-preference.archived profile.updated
+preference.archived consent.filterassociation.deactivated profile.updated
 --- no_error_log
 [error]
 [alert]

@@ -46,8 +46,8 @@ sub of_type { my ($after, $t) = @_; [ grep { $_->{type} eq $t } @{ events($after
 
 sub get { my ($st, $j) = call('GET', "Profile/$_[0]"); return $j }
 
-my ($st, $j, $raw) = call('POST', 'Profile', { FirstName => 'Patricia', LastName => 'Chan',
-    CustomFields => [ { Name => 'FavoriteCategory', Value => 'Toys' } ], Emails => [ { Address => 'p3@example.com' } ] });
+my ($st, $j, $raw) = call('POST', 'Profile', { CustomerName => { FirstName => 'Patricia', LastName => 'Chan' },
+    CustomFields => [ { Name => 'FavoriteCategory', Value => 'Toys' } ], Emails => [ { EmailAddress => 'p3@example.com' } ] });
 is($st, 201, 'a profile to patch') or diag $raw;
 my $R = $j->{ProfileId};
 my $e0;
@@ -80,20 +80,20 @@ my @socks = map {
     my $to = $_;
     $ng->request(method => 'PATCH', path => "/Profiles/v4/$acme/Profile/$R",
         headers => { Authorization => pnauth($acme, 'admin', $secret), 'Content-Type' => 'application/json-patch+json' },
-        body => encode_json([ { op => 'test', path => '/FirstName', value => 'Patricia' },
-                              { op => 'replace', path => '/FirstName', value => $to } ]), no_wait => 1)
+        body => encode_json([ { op => 'test', path => '/CustomerName/FirstName', value => 'Patricia' },
+                              { op => 'replace', path => '/CustomerName/FirstName', value => $to } ]), no_wait => 1)
 } qw(Ann Bea);
 my @codes = sort map { (PrefsTest::read_response($_, 10))[0] } @socks;
 is_deeply(\@codes, [ 200, 409 ], 'concurrent patches: one 200, one 409');
 is(scalar @{ of_type($e0, 'profile.replaced') }, 1, 'one profile.replaced');
-like(get($R)->{FirstName}, qr/^(Ann|Bea)$/, 'the winner\'s name');
-($st, $j, $raw) = call('PATCH', "Profile/$R", [ { op => 'replace', path => '/FirstName', value => 'Patricia' } ]);
+like(get($R)->{CustomerName}{FirstName}, qr/^(Ann|Bea)$/, 'the winner\'s name');
+($st, $j, $raw) = call('PATCH', "Profile/$R", [ { op => 'replace', path => '/CustomerName/FirstName', value => 'Patricia' } ]);
 is($st, 200, 'the name back') or diag $raw;
 
 # a patch waiting for the row lock applies to the profile as the writer
 # holding it left it: here another transaction removes the first email
 # while the patch waits
-($st, $j, $raw) = call('PATCH', "Profile/$R", [ { op => 'add', path => '/Emails/-', value => { Address => 'p4@example.com' } } ]);
+($st, $j, $raw) = call('PATCH', "Profile/$R", [ { op => 'add', path => '/Emails/-', value => { EmailAddress => 'p4@example.com' } } ]);
 is($st, 200, 'a second email') or diag $raw;
 my ($first, $second) = map { $_->{EmailId} } @{ $j->{Emails} };
 my $pid = fork // die "fork: $!";
@@ -107,7 +107,7 @@ if (!$pid) {
 }
 select(undef, undef, undef, 0.7);
 ($st, $j, $raw) = call('PATCH', "Profile/$R", [ { op => 'test', path => '/Emails/0/EmailId', value => $second },
-                                              { op => 'replace', path => '/MiddleName', value => 'Q' } ]);
+                                              { op => 'replace', path => '/CustomerName/MiddleName', value => 'Q' } ]);
 waitpid($pid, 0);
 is($st, 200, 'the patch saw the email list as the other transaction committed it') or diag $raw;
 is_deeply([ map { $_->{EmailId} } @{ $j->{Emails} } ], [ $second ], 'one email left');

@@ -57,13 +57,12 @@ sub copies { psql_value("SELECT count(*) FROM prefs_profile_doc WHERE profile_id
 
 my $out = q1(q{SELECT row_to_json(r) FROM prefs_profile_create(CAST(:'a' AS bigint), 7, CAST(:'b' AS jsonb)) r},
              a => $A, b => $J->encode({
-    FirstName => 'Ann', LastName => 'Lee',
+    CustomerName => { FirstName => 'Ann', LastName => 'Lee' },
     CustomFields => [{ Name => 'FavoriteCategory', Value => 'Garden' }],
     AlternateIds => [{ Type => 'CRMId', Value => "DOC-$A" }],
-    Emails => [{ Address => 'ann@example.com', Type => 'Personal' }],
-    PhoneNumbers => [{ Number => '+15550100200', Type => 'Mobile', IsMobile => JSON::PP::true }],
-    ProfilePreferences => [{ FilterId => 'NewsletterEmail', ContactPoint => 'ann@example.com',
-                             PreferenceType => 1 }],
+    Emails => [{ EmailAddress => 'ann@example.com', EmailAddressType => 'Personal',
+                 EmailPreferences => [{ FilterId => 'NewsletterEmail', PreferenceType => 1 }] }],
+    PhoneNumbers => [{ PhoneNumber => '+15550100200', PhoneNumberType => 'Mobile', IsMobile => JSON::PP::true }],
     Consents => [{ ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1 }] }));
 my $P = $J->decode($out)->{profile_id};
 ok($P, 'a profile') or diag $out;
@@ -77,10 +76,13 @@ is(served($P), $first, 'the second read answers the copy');
 
 # every kind of change: the next read equals a fresh rendering
 my @changes = (
-    [ 'names', 'prefs_profile_update', { FirstName => 'Anna', MiddleName => 'B' } ],
-    [ 'an email', 'prefs_profile_update', { Emails => [{ Address => 'anna@work.example', Type => 'Work' }] } ],
-    [ 'a phone', 'prefs_profile_update', { PhoneNumbers => [{ Number => '+15550100200', Type => 'Mobile', IsMobile => JSON::PP::false }] } ],
-    [ 'a preference', 'prefs_profile_update', { ProfilePreferences => [{ FilterId => 'NewsletterEmail', ContactPoint => 'ann@example.com', PreferenceType => 2 }] } ],
+    [ 'names', 'prefs_profile_update', { CustomerName => { FirstName => 'Anna', MiddleName => 'B' } } ],
+    [ 'an email', 'prefs_profile_update', { Emails => [{ EmailAddress => 'anna@work.example', EmailAddressType => 'Work' }] } ],
+    [ 'a phone', 'prefs_profile_update', { PhoneNumbers => [{ PhoneNumber => '+15550100200', PhoneNumberType => 'Mobile', IsMobile => JSON::PP::false }] } ],
+    [ 'a preference', 'prefs_profile_update', { Emails => [{ EmailAddress => 'ann@example.com',
+        EmailPreferences => [{ FilterId => 'NewsletterEmail', PreferenceType => 2 }] }] } ],
+    [ 'a profile-level preference', 'prefs_profile_update', { ProfilePreferences => [{ FilterId => 'NewsletterEmail',
+        PreferenceType => 1 }] } ],
     [ 'a consent', 'prefs_profile_update', { Consents => [{ ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 3 }] } ],
     [ 'custom fields', 'prefs_profile_update', { CustomFields => [{ Name => 'FavoriteCategory', Value => 'Kitchen' }] } ],
     [ 'groups and tags', 'prefs_profile_update', { Groups => [{ Type => 'Household', Name => 'Lees' }], Tags => ['VIP'] } ],
@@ -99,7 +101,7 @@ for my $c (@changes) {
 
 # writes keep the copy themselves (through prefs_profile_doc_fill): current before any read
 {
-    my $r = write_fn('prefs_profile_update', $P, { FirstName => 'Annie' });
+    my $r = write_fn('prefs_profile_update', $P, { CustomerName => { FirstName => 'Annie' } });
     like($r, qr/"updated"/, 'an update');
     is(q1(q{SELECT d.doc FROM prefs_profile_doc d JOIN prefs_profile x USING (profile_id)
              WHERE x.profile_id = CAST(:'p' AS bigint) AND d.src_xmin = x.xmin}, p => $P), fresh($P),
@@ -109,7 +111,7 @@ for my $c (@changes) {
                    ORDER BY event_id DESC LIMIT 1}, p => $P);
     like($ev, qr/"FirstName": "Annie".*\|.*"FirstName": "Anna"/, 'profile.updated: Data after, PreviousData before');
     my $c = q1(q{SELECT row_to_json(r) FROM prefs_profile_create(CAST(:'a' AS bigint), 7, CAST(:'b' AS jsonb)) r},
-               a => $A, b => $J->encode({ FirstName => 'New',
+               a => $A, b => $J->encode({ CustomerName => { FirstName => 'New' },
                    CustomFields => [{ Name => 'FavoriteCategory', Value => 'Toys' }] }));
     my $np = $J->decode($c)->{profile_id};
     is(copies($np), 1, 'a create leaves a copy');
@@ -120,12 +122,12 @@ for my $c (@changes) {
 # and JSON Patch
 my @more = (
     [ 'an email removed', sub { write_fn('prefs_profile_update', $P,
-        { Emails => [{ Address => 'anna@work.example', IsActive => JSON::PP::false }] }) } ],
+        { Emails => [{ EmailAddress => 'anna@work.example', IsActive => JSON::PP::false }] }) } ],
     [ 'a tag removed', sub { q1("SELECT row_to_json(r) FROM prefs_profile_remove_parts(CAST(:'a' AS bigint), 7,
         CAST(:'p' AS bigint), 'Tags', CAST(:'b' AS jsonb)) r", a => $A, p => $P, b => '["VIP"]') } ],
     [ 'a JSON Patch', sub { q1("SELECT row_to_json(r) FROM prefs_profile_patch(CAST(:'a' AS bigint), 7,
         CAST(:'p' AS bigint), CAST(:'b' AS jsonb), '{}') r", a => $A, p => $P,
-        b => '[{"op":"replace","path":"/LastName","value":"Li"}]') } ],
+        b => '[{"op":"replace","path":"/CustomerName/LastName","value":"Li"}]') } ],
 );
 for my $c (@more) {
     my ($what, $do) = @$c;

@@ -14,7 +14,7 @@ api_user('ListLimitCo', 'admin', 'Administrators');
 PrefsTest::api_config_import('ListLimitCo');
 {
     my ($st, undef, $j, $raw) = PrefsTest::api_request('ListLimitCo', 'admin', 'POST', 'Profile',
-        { FirstName => 'Lim', CustomFields => [ { Name => 'FavoriteCategory', Value => 'Garden' } ] });
+        { CustomerName => { FirstName => 'Lim' }, CustomFields => [ { Name => 'FavoriteCategory', Value => 'Garden' } ] });
     die "preparing a profile: $st $raw\n" unless $st == 201;
     $pid = $j->{ProfileId};
 }
@@ -31,14 +31,13 @@ $untouched = "SELECT (SELECT count(*) FROM prefs_event e JOIN prefs_account a US
 sub ::items {
     my ($list, $n) = @_;
     my %item = (AlternateIds => { Type => 'CRMId', IsActive => JSON::PP::false() },
-                Emails => { Address => 'x@example.com', IsActive => JSON::PP::false() },
-                PhoneNumbers => { Number => '+15550100100', IsActive => JSON::PP::false() },
+                Emails => { EmailAddress => 'x@example.com', IsActive => JSON::PP::false() },
+                PhoneNumbers => { PhoneNumber => '+15550100100', IsActive => JSON::PP::false() },
                 Addresses => { AddressId => 1, IsActive => JSON::PP::false() },
                 CustomFields => { Name => 'Nickname', IsActive => JSON::PP::false() },
                 Groups => { Type => 'Household', Name => 'Does', IsActive => JSON::PP::false() },
                 Tags => { Name => 'VIP', IsActive => JSON::PP::false() },
-                ProfilePreferences => { FilterId => 'NewsletterEmail', ContactPoint => 'x@example.com',
-                                        IsArchived => JSON::PP::true() },
+                ProfilePreferences => { FilterId => 'NewsletterEmail', IsArchived => JSON::PP::true() },
                 Consents => { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1 });
     return encode_json({ $list => [ ($item{$list}) x $n ] });
 }
@@ -164,6 +163,28 @@ PrefsTest::auth('ListLimitCo', 'admin') . "Content-Type: application/json\n"
 [ 200, 400 ]
 --- response_body_like eval
 [ qr/./, qr/^\{"Message":"Tags must have at most 100 elements"\}$/ ]
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 8: the preference lists nested in contact points: at most 500 each, and 500 preferences in a body
+--- request eval
+my $p = { FilterId => 'NewsletterEmail', PreferenceType => 1 };
+[ "POST /Profiles/v4/ListLimitCo/Profile/$::pid\n" . JSON::PP::encode_json({ Emails => [
+      { EmailAddress => 'x@example.com', EmailPreferences => [ ($p) x 501 ] } ] }),
+  "POST /Profiles/v4/ListLimitCo/Profile/$::pid/Preferences\n" . JSON::PP::encode_json({ Emails => [
+      { EmailAddress => 'x@example.com', EmailPreferences => [ ($p) x 300 ] },
+      { EmailAddress => 'y@example.com', EmailPreferences => [ ($p) x 300 ] } ] }) ]
+--- more_headers eval
+PrefsTest::auth('ListLimitCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ 400, 400 ]
+--- response_body_like eval
+[ qr/^\{"Message":"Emails\[0\]\.EmailPreferences must have at most 500 elements"\}$/,
+  qr/^\{"Message":"ProfilePreferences with the preferences of the contact points must be at most 500 preferences"\}$/ ]
+--- sql_unchanged eval
+$::untouched
 --- no_error_log
 [error]
 [alert]

@@ -32,25 +32,25 @@ sub prepare {
     die "preparing $method $path: $st $raw\n" unless $st =~ /^20/;
 }
 
-$jane = profile('DataApiCo', FirstName => 'Jane', LastName => 'Doe', DefaultLocale => 'de-DE',
-    Emails => [ { Address => 'jane@example.com', Type => 'Personal', IsDefault => JSON::PP::true() } ],
+$jane = profile('DataApiCo', CustomerName => { FirstName => 'Jane', LastName => 'Doe' }, DefaultLocale => 'de-DE',
+    Emails => [ { EmailAddress => 'jane@example.com', EmailAddressType => 'Personal', IsDefault => JSON::PP::true() } ],
     AlternateIds => [ { Type => 'CRMId', Value => 'crm-jane' } ]);
-$upd = profile('DataApiCo', FirstName => 'Una', LastName => 'Doe');
-$deact = profile('DataApiCo', FirstName => 'Dee');
-$inactive = profile('DataApiCo', FirstName => 'Ina');
+$upd = profile('DataApiCo', CustomerName => { FirstName => 'Una', LastName => 'Doe' });
+$deact = profile('DataApiCo', CustomerName => { FirstName => 'Dee' });
+$inactive = profile('DataApiCo', CustomerName => { FirstName => 'Ina' });
 prepare('DELETE', "Profile/$inactive");
-$erase = profile('DataApiCo', FirstName => 'Eric', LastName => 'Erased',
-    Emails => [ { Address => 'eric@example.com', Type => 'Personal', IsDefault => JSON::PP::true() } ]);
-$max = profile('DataApiCo', FirstName => 'Max',
-    Emails => [ { Address => 'max@example.com', Type => 'Personal', IsDefault => JSON::PP::true() } ]);
-$cons1 = profile('DataApiCo', FirstName => 'Connie');
-$cons2 = profile('DataApiCo', FirstName => 'Conrad',
-    Emails => [ { Address => 'conrad@example.com', Type => 'Personal', IsDefault => JSON::PP::true() } ]);
+$erase = profile('DataApiCo', CustomerName => { FirstName => 'Eric', LastName => 'Erased' },
+    Emails => [ { EmailAddress => 'eric@example.com', EmailAddressType => 'Personal', IsDefault => JSON::PP::true() } ]);
+$max = profile('DataApiCo', CustomerName => { FirstName => 'Max' },
+    Emails => [ { EmailAddress => 'max@example.com', EmailAddressType => 'Personal', IsDefault => JSON::PP::true() } ]);
+$cons1 = profile('DataApiCo', CustomerName => { FirstName => 'Connie' });
+$cons2 = profile('DataApiCo', CustomerName => { FirstName => 'Conrad' },
+    Emails => [ { EmailAddress => 'conrad@example.com', EmailAddressType => 'Personal', IsDefault => JSON::PP::true() } ]);
 prepare('POST', "Consents/$cons2", [ { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1 } ]);
 prepare('POST', "Consents/$cons2", [ { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 3 } ]);
-$cons3 = profile('DataApiCo', FirstName => 'Conan');
+$cons3 = profile('DataApiCo', CustomerName => { FirstName => 'Conan' });
 prepare('POST', "Consents/$cons3", [ { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1 } ]);
-$other = profile('DataApiOther', FirstName => 'Otto');
+$other = profile('DataApiOther', CustomerName => { FirstName => 'Otto' });
 PrefsTest::api_prepared();
 
 # what a refused write must leave as it was: the account's events and profiles
@@ -67,8 +67,8 @@ __DATA__
 === TEST 1: POST Profile creates, with its events
 --- request
 POST /Profiles/v4/DataApiCo/Profile
-{"FirstName":"Cleo","LastName":"Create","DefaultLocale":"de-DE","CustomFields":[{"Name":"FavoriteCategory","Value":"Toys"}],
- "Emails":[{"Address":"cleo@example.com","Type":"Personal","IsDefault":true}]}
+{"CustomerName":{"FirstName":"Cleo","LastName":"Create"},"DefaultLocale":"de-DE","CustomFields":[{"Name":"FavoriteCategory","Value":"Toys"}],
+ "Emails":[{"EmailAddress":"cleo@example.com","EmailAddressType":"Personal","IsDefault":true}]}
 --- more_headers eval
 PrefsTest::auth('DataApiCo', 'admin') . "Content-Type: application/json\n"
 --- error_code: 201
@@ -93,7 +93,8 @@ t|1
 PrefsTest::auth('DataApiCo', 'admin')
 --- error_code: 200
 --- response_json eval
-{ ProfileId => $::jane, FirstName => 'Jane', LastName => 'Doe', Emails => [ { Address => 'jane@example.com' } ] }
+{ ProfileId => $::jane, CustomerName => { FirstName => 'Jane', LastName => 'Doe' },
+  Emails => [ { EmailAddress => 'jane@example.com', EmailAddressType => 'Personal', IsDefault => 1 } ] }
 --- no_error_log
 [error]
 [alert]
@@ -106,7 +107,7 @@ GET /Profiles/v4/DataApiCo/Profile/AlternateIdType/CRMId/AlternateId/crm-jane
 PrefsTest::auth('DataApiCo', 'admin')
 --- error_code: 200
 --- response_json eval
-{ ProfileId => $::jane, FirstName => 'Jane' }
+{ ProfileId => $::jane, CustomerName => { FirstName => 'Jane' } }
 --- no_error_log
 [error]
 [alert]
@@ -114,14 +115,14 @@ PrefsTest::auth('DataApiCo', 'admin')
 
 === TEST 4: POST Profile/{id} updates the part given and leaves the rest
 --- request eval
-[ "POST /Profiles/v4/DataApiCo/Profile/$::upd\n{\"LastName\":\"Roe\"}",
+[ "POST /Profiles/v4/DataApiCo/Profile/$::upd\n{\"CustomerName\":{\"LastName\":\"Roe\"}}",
   "GET /Profiles/v4/DataApiCo/Profile/$::upd" ]
 --- more_headers eval
 PrefsTest::auth('DataApiCo', 'admin') . "Content-Type: application/json\n"
 --- error_code eval
 [ 200, 200 ]
 --- response_json eval
-{ ProfileId => $::upd, LastName => 'Roe', FirstName => 'Una' }
+{ ProfileId => $::upd, CustomerName => { LastName => 'Roe', FirstName => 'Una' } }
 --- sql eval
 "SELECT count(*) > 0 FROM prefs_event WHERE profile_id = $::upd AND previous_data IS NOT NULL"
 --- sql_result
@@ -138,7 +139,7 @@ GET /Profiles/v4/DataApiCo/Profile/Email?emailAddress=jane%40example.com
 PrefsTest::auth('DataApiCo', 'admin')
 --- error_code: 200
 --- response_json eval
-PrefsTest::contains({ ProfileId => $::jane, FirstName => 'Jane' })
+PrefsTest::contains({ ProfileId => $::jane, CustomerName => { FirstName => 'Jane' } })
 --- no_error_log
 [error]
 [alert]
@@ -159,19 +160,20 @@ PrefsTest::auth('DataApiCo', 'admin')
 === TEST 7: POST Profile with bad bodies: each 400 with a Message, nothing written
 --- request eval
 [ map { "POST /Profiles/v4/DataApiCo/Profile\n$_" }
-  '{"FirstName":',                                                      # malformed JSON
-  '{"FirstName":"a","FirstName":"b"}',                                  # a duplicate key
+  '{"CustomerName":',                                                   # malformed JSON
+  '{"CustomerName":{"FirstName":"a","FirstName":"b"}}',                 # a duplicate key
   '{"Nickname":"x"}',                                                   # an unknown field
-  '{"FirstName":42}',                                                   # a wrong type
-  '{"Emails":[{"Address":"x@example.com","Type":"NoSuchType"}]}',       # an unknown email type
+  '{"CustomerName":{"FirstName":42}}',                                  # a wrong type
+  '{"Emails":[{"EmailAddress":"x@example.com","EmailAddressType":"NoSuchType"}]}',       # an unknown email type
   '{"DefaultLocale":"xx-XX"}',                                          # an unknown locale
-  "{\"FirstName\":\"\xff\"}" ]                                          # invalid UTF-8
+  "{\"CustomerName\":{\"FirstName\":\"\xff\"}}",                          # invalid UTF-8
+  '{"FirstName":"Flat"}' ]                                              # the flat dialect is gone
 --- more_headers eval
 PrefsTest::auth('DataApiCo', 'admin') . "Content-Type: application/json\n"
 --- error_code eval
-[ (400) x 7 ]
+[ (400) x 8 ]
 --- response_body_like eval
-[ (qr/^\{"Message":".+"\}$/) x 7 ]
+[ (qr/^\{"Message":".+"\}$/) x 7, qr/^\{"Message":"FirstName is not a known field"\}$/ ]
 --- sql_unchanged eval
 $::untouched
 --- no_error_log
@@ -196,7 +198,7 @@ PrefsTest::auth('DataApiCo', 'admin')
 === TEST 9: another account can neither read, write nor deactivate a profile: 404
 --- request eval
 [ "GET /Profiles/v4/DataApiOther/Profile/$::jane",
-  "POST /Profiles/v4/DataApiOther/Profile/$::jane\n{\"LastName\":\"X\"}",
+  "POST /Profiles/v4/DataApiOther/Profile/$::jane\n{\"CustomerName\":{\"LastName\":\"X\"}}",
   "DELETE /Profiles/v4/DataApiOther/Profile/$::jane" ]
 --- more_headers eval
 PrefsTest::auth('DataApiOther', 'admin') . "Content-Type: application/json\n"
@@ -214,7 +216,7 @@ PrefsTest::auth('DataApiOther', 'admin') . "Content-Type: application/json\n"
 === TEST 10: ReadOnly cannot create: 403 naming ProfileWrite
 --- request
 POST /Profiles/v4/DataApiCo/Profile
-{"FirstName":"R"}
+{"CustomerName":{"FirstName":"R"}}
 --- more_headers eval
 PrefsTest::auth('DataApiCo', 'reader') . "Content-Type: application/json\n"
 --- error_code: 403
@@ -347,7 +349,8 @@ PrefsTest::auth('DataApiCo', 'admin')
 === TEST 19: POST Profile/{id}/Preferences
 --- request eval
 "POST /Profiles/v4/DataApiCo/Profile/$::max/Preferences\n"
-. '{"ProfilePreferences":[{"FilterId":"NewsletterEmail","ContactPoint":"max@example.com","PreferenceType":1,"FrequencyId":"W"}]}'
+. '{"Emails":[{"EmailAddress":"max@example.com",'
+. '"EmailPreferences":[{"FilterId":"NewsletterEmail","PreferenceType":1,"FrequencyId":"W"}]}]}'
 --- more_headers eval
 PrefsTest::auth('DataApiCo', 'admin') . "Content-Type: application/json\n"
 --- error_code: 200
@@ -362,7 +365,7 @@ PrefsTest::auth('DataApiCo', 'admin') . "Content-Type: application/json\n"
 === TEST 20: a frequency the filter lacks is 400, naming FrequencyId
 --- request eval
 "POST /Profiles/v4/DataApiCo/Profile/$::max/Preferences\n"
-. '{"FilterId":"NewsletterEmail","ContactPoint":"max@example.com","PreferenceType":1,"FrequencyId":"Y"}'
+. '{"FilterId":"NewsletterEmail","PreferenceType":1,"FrequencyId":"Y"}'
 --- more_headers eval
 PrefsTest::auth('DataApiCo', 'admin') . "Content-Type: application/json\n"
 --- error_code: 400

@@ -36,7 +36,7 @@ our ($id1, $raw1, $exp_id, $uraw, $alt_a, $alt_r, $alt_r_prefs, $alt_l, $alt_c, 
      $cid_p_id, $cid_m_id, $op);
 
 # --- Idempotency-Key ----------------------------------------------------------------
-our $create = JSON::PP->new->canonical->encode({ FirstName => 'Idem', CustomFields => \@required });
+our $create = JSON::PP->new->canonical->encode({ CustomerName => { FirstName => 'Idem' }, CustomFields => \@required });
 (undef, $raw1) = prepare('POST', 'Profile', $create, headers => { 'Idempotency-Key' => 'key-one' });
 $id1 = decode_json($raw1)->{ProfileId};
 prepare('POST', 'Profile', $create, headers => { 'Idempotency-Key' => 'k' x 255 });
@@ -51,18 +51,18 @@ our $user = '{"UserName":"idem.user","FirstName":"I"}';
 # --- v4 routes by alternate id ------------------------------------------------------------
 sub alt_profile {
     my ($crm) = @_;
-    return prepare('POST', 'Profile', { FirstName => 'Alt', CustomFields => \@required,
+    return prepare('POST', 'Profile', { CustomerName => { FirstName => 'Alt' }, CustomFields => \@required,
         AlternateIds => [ { Type => 'CRMId', Value => $crm } ],
-        Emails => [ { Address => "$crm\@example.com", IsDefault => JSON::PP::true() } ] })->{ProfileId};
+        Emails => [ { EmailAddress => "$crm\@example.com", IsDefault => JSON::PP::true() } ] })->{ProfileId};
 }
 $alt_a = alt_profile('crm-a');
 $alt_r = alt_profile('crm-r');
 prepare('POST', 'Profile/Preferences/AlternateIdType/CRMId/AlternateId/crm-r',
-        { FilterId => 'NewsletterEmail', ContactPoint => 'crm-r@example.com', PreferenceType => 1, FrequencyId => 'W' });
+        { Emails => [ { EmailAddress => 'crm-r@example.com', EmailPreferences => [ { FilterId => 'NewsletterEmail', PreferenceType => 1, FrequencyId => 'W' } ] } ] });
 $alt_r_prefs = prepare('GET', "Profile/$alt_r/Preferences");
 $alt_l = alt_profile('crm-l');
 prepare('POST', 'Profile/Preferences/AlternateIdType/CRMId/AlternateId/crm-l',
-        { FilterId => 'NewsletterEmail', ContactPoint => 'crm-l@example.com', PreferenceType => 1, FrequencyId => 'W' });
+        { Emails => [ { EmailAddress => 'crm-l@example.com', EmailPreferences => [ { FilterId => 'NewsletterEmail', PreferenceType => 1, FrequencyId => 'W' } ] } ] });
 $alt_c = alt_profile('crm-c');
 prepare('POST', "Consents/$alt_c", [ { ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => $_ } ]) for 1, 3;
 
@@ -80,7 +80,7 @@ v3_customer('cid-r');
 $cid_w = v3_customer('cid-w');
 v3_customer('cid-r2');
 prepare('POST', 'Profile/' . profile_by_cid('cid-r2') . '/Preferences',
-        { FilterId => 'PartnerOffersEmail', ContactPoint => 'cid-r2@example.com', PreferenceType => 1 });
+        { Emails => [ { EmailAddress => 'cid-r2@example.com', EmailPreferences => [ { FilterId => 'PartnerOffersEmail', PreferenceType => 1 } ] } ] });
 v3_customer('cid-a', PreferenceAttributes => [ { Link => 1, Key => 'Topic', Value => 'garden' } ]);
 $cid_u = v3_customer('cid-u');
 $cid_u_last = psql_value("SELECT max(event_id) FROM prefs_event WHERE profile_id = :'p'", p => profile_by_cid('cid-u'));
@@ -96,7 +96,7 @@ prepare('POST', 'v3:Preferences/ProgramGroup/MarketingCommunications',
 v3_customer('cid-m');
 $cid_m_id = profile_by_cid('cid-m');
 prepare('POST', 'v3:Preferences', { FilterID => 'NewsletterEmail', PreferenceType => 1, ContactElement => { Email => 'again@example.com' } });
-$op = prepare('POST', 'Profile', { FirstName => 'Oscar', CustomFields => \@required }, client => 'IdemOther')->{ProfileId};
+$op = prepare('POST', 'Profile', { CustomerName => { FirstName => 'Oscar' }, CustomFields => \@required }, client => 'IdemOther')->{ProfileId};
 PrefsTest::api_prepared();
 
 # what a refused request must leave as it was: the account's events and profiles
@@ -160,7 +160,7 @@ WHERE a.client_id = 'IdemCo' AND u.user_name = 'admin' AND i.idem_key = 'key-one
 
 === TEST 3: the same key with another body: 422 naming the key, nothing created
 --- request eval
-"POST /Profiles/v4/IdemCo/Profile\n" . JSON::PP::encode_json({ FirstName => 'Idem', LastName => 'Other', CustomFields => \@::required })
+"POST /Profiles/v4/IdemCo/Profile\n" . JSON::PP::encode_json({ CustomerName => { FirstName => 'Idem', LastName => 'Other' }, CustomFields => \@::required })
 --- more_headers eval
 PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\nIdempotency-Key: key-one\n"
 --- error_code: 422
@@ -346,7 +346,7 @@ $::untouched
 === TEST 15: a create refused (a required custom field is missing) keeps no key
 --- request
 POST /Profiles/v4/IdemCo/Profile
-{"FirstName":"Fix"}
+{"CustomerName":{"FirstName":"Fix"}}
 --- more_headers eval
 PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\nIdempotency-Key: key-refused\n"
 --- error_code: 400
@@ -365,8 +365,8 @@ SELECT count(*) FROM prefs_idempotency WHERE idem_key = 'key-refused'
 
 === TEST 16: the corrected request with the key of a refused one creates, as a first request, and the key is kept now
 --- request eval
-[ "POST /Profiles/v4/IdemCo/Profile\n" . '{"FirstName":"Fix"}',
-  "POST /Profiles/v4/IdemCo/Profile\n" . JSON::PP::encode_json({ FirstName => 'Fix', CustomFields => \@::required }) ]
+[ "POST /Profiles/v4/IdemCo/Profile\n" . '{"CustomerName":{"FirstName":"Fix"}}',
+  "POST /Profiles/v4/IdemCo/Profile\n" . JSON::PP::encode_json({ CustomerName => { FirstName => 'Fix' }, CustomFields => \@::required }) ]
 --- more_headers eval
 PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\nIdempotency-Key: key-corrected\n"
 --- error_code eval
@@ -446,7 +446,7 @@ PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
 
 === TEST 21: POST Profile/Preferences/AlternateIdType/{type}/AlternateId/{id}: the profile id, preference.added recorded
 --- request eval
-"POST $::apath/crm-a\n" . '{"FilterId":"NewsletterEmail","ContactPoint":"crm-a@example.com","PreferenceType":1,"FrequencyId":"W"}'
+"POST $::apath/crm-a\n" . '{"Emails":[{"EmailAddress":"crm-a@example.com","EmailPreferences":[{"FilterId":"NewsletterEmail","PreferenceType":1,"FrequencyId":"W"}]}]}'
 --- more_headers eval
 PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
 --- error_code: 200
@@ -470,7 +470,8 @@ PrefsTest::auth('IdemCo', 'admin')
 --- response_json eval
 PrefsTest::satisfies(sub { $_[0]{ProfileId} == $::alt_r && JSON::PP->new->canonical->encode($_[0])
                            eq JSON::PP->new->canonical->encode($::alt_r_prefs)
-                           && PrefsTest::json_match($_[0], { ProfilePreferences => [ { FilterId => 'NewsletterEmail' } ] }) eq '' },
+                           && PrefsTest::json_match($_[0], { Emails => [ { EmailPreferences => [ { FilterId => 'NewsletterEmail' } ] } ] })
+                              eq '' },
                      'the profile named by the alternate id, with its NewsletterEmail preference, as GET Profile/{id}/Preferences')
 --- no_error_log
 [error]
@@ -492,16 +493,19 @@ PrefsTest::auth('IdemCo', 'admin')
 
 === TEST 24: a list of preferences, the wrapped list: both written, v4 reads them
 --- request eval
-[ "POST $::apath/crm-l\n" . '[{"FilterId":"PartnerOffersEmail","ContactPoint":"crm-l@example.com","PreferenceType":2}]',
-  "POST $::apath/crm-l\n" . '{"ProfilePreferences":[{"FilterId":"NewsletterEmail","ContactPoint":"crm-l@example.com","PreferenceType":2}]}',
+[ "POST $::apath/crm-l\n" . '[{"FilterId":"PartnerOffersEmail","PreferenceType":2}]',
+  "POST $::apath/crm-l\n" . '{"ProfilePreferences":[{"FilterId":"NewsletterEmail","PreferenceType":2}]}',
   "GET /Profiles/v4/IdemCo/Profile/$::alt_l/Preferences" ]
 --- more_headers eval
 PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
 --- error_code eval
 [ 200, 200, 200 ]
 --- response_json eval
-{ ProfilePreferences => [ { FilterId => 'NewsletterEmail', PreferenceType => 2 },
-                          { FilterId => 'PartnerOffersEmail', PreferenceType => 2 } ] }
+# (profile-level: on the default email, crm-l@example.com)
+{ ProfilePreferences => [],
+  Emails => [ { EmailAddress => 'crm-l@example.com',
+                EmailPreferences => [ { FilterId => 'NewsletterEmail', PreferenceType => 2 },
+                                      { FilterId => 'PartnerOffersEmail', PreferenceType => 2 } ] } ] }
 --- no_error_log
 [error]
 [alert]
@@ -514,7 +518,7 @@ PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
   "POST $::apath/crm-a\n" . '{"FilterId":',
   "POST $::apath/crm-a\n" . '{"FilterId":"NewsletterEmail","Colour":"red"}',
   "POST $::apath/crm-a\n" . '{"FilterId":"Nope","PreferenceType":1}',
-  "POST $::apath/crm-a\n" . '{"FilterId":"NewsletterEmail","ContactPoint":"crm-a@example.com","PreferenceType":"yes"}',
+  "POST $::apath/crm-a\n" . '{"Emails":[{"EmailAddress":"crm-a@example.com","EmailPreferences":[{"FilterId":"NewsletterEmail","PreferenceType":"yes"}]}]}',
   "POST $::apath/crm-a\n" . "{\"FilterId\":\"\xff\"}" ]
 --- more_headers eval
 PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
@@ -651,7 +655,7 @@ PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
                      PreferenceAttributes => [ { Key => 'Topic', Value => 'garden-v1' } ] } ] }
 --- sql
 SELECT string_agg(event_type, ',' ORDER BY event_id),
-       count(*) FILTER (WHERE event_type = 'profile.created' AND data->>'FirstName' = 'Vera')
+       count(*) FILTER (WHERE event_type = 'profile.created' AND data#>>'{CustomerName,FirstName}' = 'Vera')
 FROM prefs_event WHERE profile_id = (SELECT profile_id FROM prefs_profile_alternate_id WHERE type = 'CID' AND value = 'cid-v1')
 --- sql_result
 profile.created,contacts.alternateid.added,contacts.email.added,preference.added|1
@@ -667,9 +671,9 @@ GET /Profiles/v4/IdemCo/Profile/AlternateIdType/CID/AlternateId/cid-r
 PrefsTest::auth('IdemCo', 'admin')
 --- error_code: 200
 --- response_json eval
-{ FirstName => 'Vera', Emails => [ { Address => 'cid-r@example.com' } ],
-  ProfilePreferences => [ { FilterId => 'NewsletterEmail', PreferenceType => 1, FrequencyId => 'W',
-                            ContactPoint => 'cid-r@example.com' } ] }
+{ CustomerName => { FirstName => 'Vera' }, ProfilePreferences => [],
+  Emails => [ { EmailAddress => 'cid-r@example.com',
+                EmailPreferences => [ { FilterId => 'NewsletterEmail', PreferenceType => 1, FrequencyId => 'W' } ] } ] }
 --- no_error_log
 [error]
 [alert]
@@ -678,7 +682,7 @@ PrefsTest::auth('IdemCo', 'admin')
 === TEST 36: v4 adds a preference, v3 GET Preferences/CID/{CID}/Program reads both
 --- request eval
 [ "POST /Profiles/v4/IdemCo/Profile/" . main::profile_id('cid-w') . "/Preferences\n"
-  . '{"FilterId":"PartnerOffersEmail","ContactPoint":"cid-w@example.com","PreferenceType":1}',
+  . '{"Emails":[{"EmailAddress":"cid-w@example.com","EmailPreferences":[{"FilterId":"PartnerOffersEmail","PreferenceType":1}]}]}',
   "GET /api/3/IdemCo/Preferences/CID/cid-w/Program" ]
 --- more_headers eval
 PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
@@ -794,7 +798,9 @@ PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
 --- error_code eval
 [ 200, 200 ]
 --- response_json eval
-{ ProfilePreferences => PrefsTest::contains({ FilterId => 'NewsletterEmail', PreferenceType => 2 }) }
+{ Emails => PrefsTest::satisfies(sub { grep { $_->{FilterId} eq 'NewsletterEmail' && $_->{PreferenceType} == 2 }
+                                         map { @{ $_->{EmailPreferences} } } @{ $_[0] } },
+                                  'an email with NewsletterEmail opted out') }
 --- sql eval
 "SELECT string_agg(event_type, ',' ORDER BY event_id) FROM prefs_event WHERE profile_id = " . main::profile_id('cid-u')
 . " AND event_id > $::cid_u_last"
@@ -816,7 +822,7 @@ PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
 [ 200, 200 ]
 --- response_json_list eval
 [ { Preferences => [ { FilterID => 'NewsletterText', PreferenceType => 1, ContactElement => { PFT => '+15550100199' } } ] },
-  { PhoneNumbers => PrefsTest::contains({ Number => '+15550100199', IsMobile => 1 }) } ]
+  { PhoneNumbers => PrefsTest::contains({ PhoneNumber => '+15550100199', IsMobile => 1 }) } ]
 --- no_error_log
 [error]
 [alert]
@@ -1007,7 +1013,7 @@ $::untouched
 [alert]
 
 
-=== TEST 57: a Mail preference with its address: on the profile (StateProvince, CountryCode), the v4 preference names its AddressId
+=== TEST 57: a Mail preference with its address: on the profile (StateProvince, CountryCode), the v4 preference nested in it
 --- request eval
 [ "POST /api/3/IdemCo/Preferences\n"
   . '[{"CID":"cid-m","FilterID":"ProductUpdatesMail","PreferenceType":1,"ContactElement":{"Address1":"1 Elm St","Address2":"Apt 2",'
@@ -1019,11 +1025,12 @@ PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
 [ 200, 200 ]
 --- response_json_list eval
 [ { Preferences => [ { ContactElement => { City => 'Springfield' } } ] },
-  PrefsTest::satisfies(sub { my ($addr) = grep { $_->{Line1} eq '1 Elm St' } @{ $_[0]{Addresses} };
-                             my ($pref) = grep { $_->{FilterId} eq 'ProductUpdatesMail' } @{ $_[0]{ProfilePreferences} };
-                             $addr && $addr->{State} eq 'IL' && $addr->{Country} eq 'US' && $pref
-                             && $pref->{ContactPoint} eq $addr->{AddressId} },
-                       'the address on the profile, named by the preference') ]
+  PrefsTest::satisfies(sub { my ($addr) = grep { $_->{Address1} eq '1 Elm St' } @{ $_[0]{Addresses} };
+                             my ($pref) = grep { $_->{FilterId} eq 'ProductUpdatesMail' }
+                                          @{ $addr ? $addr->{AddressPreferences} : [] };
+                             $addr && $addr->{StateProvince} eq 'IL' && $addr->{CountryCode} eq 'US'
+                             && $addr->{Address2} eq 'Apt 2' && $pref },
+                       'the address on the profile, the preference nested in it') ]
 --- no_error_log
 [error]
 [alert]
@@ -1039,7 +1046,7 @@ PrefsTest::auth('IdemCo', 'admin') . "Content-Type: application/json\n"
 --- error_code eval
 [ 200, 200 ]
 --- response_json_list eval
-[ { Preferences => [ { ContactElement => { PFT => '+15550100777' } } ] }, [ { FirstName => 'Phil' } ] ]
+[ { Preferences => [ { ContactElement => { PFT => '+15550100777' } } ] }, [ { CustomerName => { FirstName => 'Phil' } } ] ]
 --- no_error_log
 [error]
 [alert]

@@ -30,7 +30,7 @@ sub at_once {
 
 sub count { psql_value(@_) }
 
-my $dup = encode_json({ FirstName => 'Conc', CustomFields => [ { Name => 'FavoriteCategory', Value => 'Garden' } ] });
+my $dup = encode_json({ CustomerName => { FirstName => 'Conc' }, CustomFields => [ { Name => 'FavoriteCategory', Value => 'Garden' } ] });
 my @answers = at_once(6, '/Profiles/v4/IdemConcCo/Profile', $dup, 'Idempotency-Key' => 'key-two');
 is_deeply([ map { $_->[0] } @answers ], [ (201) x 6 ], 'six concurrent duplicates: all 201');
 is(scalar(keys %{ { map { $_->[2] => 1 } @answers } }), 1, 'with one body');

@@ -46,16 +46,11 @@ sub request_ok {
 }
 
 # A write of a profile in the reference's UserProfilePreference model
-# (EmailAddress, Emails[].EmailPreferences[]).  The profile side of issue
-# 11 converts the profile API to that model; where a server still speaks
-# the flat model it replaces (Emails[].Address, ProfilePreferences[] with a
-# ContactPoint), the same write is sent in that one.  Only the preparation
+# (EmailAddress, Emails[].EmailPreferences[]).  Only the preparation
 # depends on it: the blocks read consents.
 sub profile_write {
-    my ($client, $method, $path, $ref, $flat) = @_;
-    my ($st, $j, $raw) = request($client, $method, $path, $ref);
-    ($st, $j, $raw) = request($client, $method, $path, $flat)
-        if $st == 400 && $raw =~ /EmailAddress is not a known field|EmailPreferences is not a known field/;
+    my ($client, $method, $path, $body) = @_;
+    my ($st, $j, $raw) = request($client, $method, $path, $body);
     die "preparing $method $path: $st $raw\n" unless $st =~ /^20/;
     return $j;
 }
@@ -67,16 +62,15 @@ sub profile {
     my %base = (CustomFields => [ { Name => 'FavoriteCategory', Value => 'Toys' } ]);
     $base{AlternateIds} = [ { Type => 'CRMId', Value => $o{crm} } ] if $o{crm};
     return profile_write($client, 'POST', 'Profile',
-        { %base, Emails => [ { EmailAddress => $email, EmailAddressType => 'Personal', IsDefault => JSON::PP::true() } ] },
-        { %base, Emails => [ { Address => $email, Type => 'Personal', IsDefault => JSON::PP::true() } ] })->{ProfileId};
+        { %base, Emails => [ { EmailAddress => $email, EmailAddressType => 'Personal', IsDefault => JSON::PP::true() } ] })
+        ->{ProfileId};
 }
 
 # A preference of the profile's email address.
 sub preference {
     my ($pid, $email, $filter, $type) = @_;
     profile_write('ConsentCo', 'POST', "Profile/$pid",
-        { Emails => [ { EmailAddress => $email, EmailPreferences => [ { FilterId => $filter, PreferenceType => $type } ] } ] },
-        { ProfilePreferences => [ { FilterId => $filter, ContactPoint => $email, PreferenceType => $type } ] });
+        { Emails => [ { EmailAddress => $email, EmailPreferences => [ { FilterId => $filter, PreferenceType => $type } ] } ] });
 }
 
 $e0 = PrefsTest::psql_value('SELECT coalesce(max(event_id), 0) FROM prefs_event');

@@ -6,6 +6,7 @@
 use lib 't';
 use Test::Nginx::Socket 'no_plan';
 use PrefsTest;
+use PrefsOpenAPI;
 use JSON::PP;
 use POSIX qw(strftime);
 
@@ -23,7 +24,7 @@ sub account_id { psql_value("SELECT account_id FROM prefs_account WHERE client_i
 sub profile {
     my ($client, $first) = @_;
     my ($st, undef, $j, $raw) = PrefsTest::api_request($client, 'admin', 'POST', 'Profile',
-        { FirstName => $first, CustomFields => [ { Name => 'FavoriteCategory', Value => 'Garden' } ] });
+        { CustomerName => { FirstName => $first }, CustomFields => [ { Name => 'FavoriteCategory', Value => 'Garden' } ] });
     die "preparing a profile: $st $raw\n" unless $st == 201;
     return $j->{ProfileId};
 }
@@ -48,8 +49,8 @@ our ($acct, $p1, $p2, $op, $pp1, $pp2, $sub, $osub, $psub, $old, $recent, $one, 
 $acct = account_id('EventsCo');
 $p1 = profile('EventsCo', 'Ann');
 $p2 = profile('EventsCo', 'Bob');
-update($p1, { FirstName => 'Anna' });
-update($p2, { MiddleName => "M$_" }) for 1 .. 7;
+update($p1, { CustomerName => { FirstName => 'Anna' } });
+update($p2, { CustomerName => { MiddleName => "M$_" } }) for 1 .. 7;
 psql("SELECT prefs_event_add(:'a', NULL, 'tag.added', :'p', '{\"Name\":\"x\"}')", a => $acct, p => $p1);
 $op = profile('EventsOther', 'Oscar');
 $pp1 = profile('EventsPausedCo', 'Pia');
@@ -114,6 +115,7 @@ add_block_preprocessor(sub {
 repeat_each(2);
 api_blocks();
 PrefsTest::api_checks();
+openapi_responses();
 run_tests();
 
 __DATA__

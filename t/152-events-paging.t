@@ -30,7 +30,7 @@ sub call {
 
 sub create_profile {
     my ($first) = @_;
-    my ($s, undef, $j, $b) = call('POST', 'Profile', { FirstName => $first,
+    my ($s, undef, $j, $b) = call('POST', 'Profile', { CustomerName => { FirstName => $first },
         CustomFields => [ { Name => 'FavoriteCategory', Value => 'Garden' } ] });
     is($s, 201, "profile $first created") or diag $b;
     return $j->{ProfileId};
@@ -46,10 +46,10 @@ sub db_ids {
 my ($st, $h, $j, $raw);
 my $p1 = create_profile('Ann');
 my $p2 = create_profile('Bob');
-($st, undef, undef, $raw) = call('POST', "Profile/$p1", { FirstName => 'Anna' });
+($st, undef, undef, $raw) = call('POST', "Profile/$p1", { CustomerName => { FirstName => 'Anna' } });
 is($st, 200, 'an update of Ann') or diag $raw;
 for my $i (1 .. 7) {
-    ($st, undef, undef, $raw) = call('POST', "Profile/$p2", { MiddleName => "M$i" });
+    ($st, undef, undef, $raw) = call('POST', "Profile/$p2", { CustomerName => { MiddleName => "M$i" } });
     is($st, 200, "update $i") or diag $raw;
 }
 

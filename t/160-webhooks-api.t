@@ -7,6 +7,7 @@
 use lib 't';
 use Test::Nginx::Socket 'no_plan';
 use PrefsTest;
+use PrefsOpenAPI;
 use JSON::PP;
 
 my $t = JSON::PP::true();
@@ -247,6 +248,7 @@ our $api = '/Profiles/v4/WebhooksCo/Webhooks';
 
 api_blocks();
 PrefsTest::api_checks();
+openapi_responses();
 run_tests();
 
 __DATA__

@@ -126,7 +126,7 @@ my ($hs) = grep { defined $_->{event}{ValidationCode} } received();
 ok($hs && $hs->{sig_ok}, 'the handshake was signed with the secret the API answered');
 
 # 3. a profile created through the Data API is delivered
-($st, my $p) = api(POST => 'Profile', { FirstName => 'Ada',
+($st, my $p) = api(POST => 'Profile', { CustomerName => { FirstName => 'Ada' },
     CustomFields => [{ Name => 'FavoriteCategory', Value => 'Garden' }] });
 is($st, 201, 'a profile created') or diag explain $p;
 ok(wait_until(sub { deliveries_of('profile.created') }, 10), 'its profile.created event was delivered');
@@ -154,7 +154,7 @@ like($json->encode($dl), qr/"\Q$eid\E"|:\Q$eid\E[,}]/, 'shows it delivered');
 is($st, 200, 'secret rotated') or diag explain $rot;
 isnt($rot->{Secret}, $secret, 'a new secret');
 set_secrets($rot->{Secret});
-($st, my $p2) = api(POST => 'Profile', { FirstName => 'Bob',
+($st, my $p2) = api(POST => 'Profile', { CustomerName => { FirstName => 'Bob' },
     CustomFields => [{ Name => 'FavoriteCategory', Value => 'Toys' }] });
 is($st, 201, 'another profile');
 ok(wait_until(sub { grep { $_->{event}{ProfileId} == $p2->{ProfileId} } deliveries_of('profile.created') }, 10),
@@ -167,7 +167,7 @@ is($d2->{nsig}, 2, 'two signatures while the old secret lasts');
 ($st) = api(DELETE => "Webhooks/Subscriptions/$sid");
 is($st, 204, 'subscription deleted');
 my $before = () = received();
-($st, my $p3) = api(POST => 'Profile', { FirstName => 'Cy',
+($st, my $p3) = api(POST => 'Profile', { CustomerName => { FirstName => 'Cy' },
     CustomFields => [{ Name => 'FavoriteCategory', Value => 'Toys' }] });
 is($st, 201, 'a third profile');
 sleep 2;

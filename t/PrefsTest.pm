@@ -100,9 +100,15 @@ sub pnauth {
     my $alg = $o{alg} // 'SHA256';
     my $f = { SHA256 => \&Digest::SHA::hmac_sha256_base64, SHA384 => \&Digest::SHA::hmac_sha384_base64,
               SHA512 => \&Digest::SHA::hmac_sha512_base64 }->{$alg};
-    my $sig = $f->("$client:$user:$ts", $secret);
+    # request => [METHOD, TARGET, BODY]: the request-bound form (ours)
+    my ($string, $binding) = ("$client:$user:$ts", '');
+    if (my $rq = $o{request}) {
+        $string .= "\n$rq->[0]\n$rq->[1]\n" . Digest::SHA::sha256_hex($rq->[2] // '');
+        $binding = ' Binding=request';
+    }
+    my $sig = $f->($string, $secret);
     $sig .= '=' while length($sig) % 4;
-    return "PNAUTHINFO3-HMAC-$alg Credential=$user/$ts Signature=$sig";
+    return "PNAUTHINFO3-HMAC-$alg Credential=$user/$ts$binding Signature=$sig";
 }
 
 # wait_until(sub { ... }, $seconds): polls every 50 ms; the last value.

@@ -77,8 +77,8 @@ Content-Language: fr-FR
 --- config eval: $::Locations
 --- request eval
 [ "POST /Profiles/v4/$::Client/Profile\n"
-  . qq({"FirstName":"Ada","CustomFields":[{"Name":"FavoriteCategory","Value":"Garden"}],)
-  . qq("Emails":[{"Address":"$::Email","Type":"Personal","IsDefault":true}]}),
+  . qq({"CustomerName":{"FirstName":"Ada"},"CustomFields":[{"Name":"FavoriteCategory","Value":"Garden"}],)
+  . qq("Emails":[{"EmailAddress":"$::Email","EmailAddressType":"Personal","IsDefault":true}]}),
   "GET /Profiles/v4/$::Client/Events?eventType=contacts.email.added&limit=1000" ]
 --- more_headers eval
 [ Test::Nginx::Prefs::auth() . "Content-Type: application/json\n",
@@ -86,7 +86,7 @@ Content-Language: fr-FR
 --- error_code eval
 [201, 200]
 --- response_body_like eval
-[ qr/"ProfileId":\d+/, qr/"Address": ?"\Q$::Email\E"/ ]
+[ qr/"ProfileId":\d+/, qr/"EmailAddress": ?"\Q$::Email\E"/ ]
 --- no_error_log
 [error]
 [alert]

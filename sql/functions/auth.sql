@@ -221,7 +221,9 @@ $$;
 
 -- POST Users: creates the user, or reactivates an inactive one of the same
 -- name; an active one of that name is a conflict.  (A deleted user no
--- longer has its name: prefs_user_delete.)
+-- longer has its name: prefs_user_delete.)  The workers may remember that
+-- the name did not exist (src/http/ngx_prefs_auth.c): prefs_config tells
+-- them it does now.
 CREATE OR REPLACE FUNCTION prefs_user_create(p_account_id bigint, p jsonb)
 RETURNS TABLE (outcome text, user_id bigint, submitted text)
 LANGUAGE plpgsql AS $$
@@ -258,6 +260,8 @@ BEGIN
                 MESSAGE = 'unknown user group', DETAIL = missing;
         END IF;
     END IF;
+
+    PERFORM pg_notify('prefs_config', p_account_id::text);
 
     RETURN QUERY SELECT 'created'::text, u.user_id, prefs_iso(now());
 END
@@ -356,5 +360,36 @@ BEGIN
     PERFORM pg_notify('prefs_config', p_account_id::text);
 
     RETURN QUERY SELECT u.user_id;
+END
+$$;
+
+
+-- prefsctl account set-auth-options: the account's PNAUTHINFO3 options
+-- (022_auth_binding, docs/authentication.md); a NULL leaves one as it is.
+-- The workers' credential caches are told (prefs_config), so a change
+-- holds at once.  NULL when there is no such account.
+CREATE OR REPLACE FUNCTION prefs_account_set_auth_options(p_client text,
+    p_bind_request boolean, p_once boolean)
+RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    a  prefs_account;
+BEGIN
+    UPDATE prefs_account
+       SET auth_bind_request = coalesce(p_bind_request, auth_bind_request),
+           auth_once = coalesce(p_once, auth_once)
+     WHERE client_id = p_client
+    RETURNING * INTO a;
+
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+
+    PERFORM pg_notify('prefs_config', a.account_id::text);
+
+    RETURN json_build_object(
+        'ClientId', a.client_id,
+        'AuthBindRequest', a.auth_bind_request,
+        'AuthOnce', a.auth_once);
 END
 $$;

@@ -191,7 +191,11 @@ RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
                    -- TypeName: consent events recorded before 021
                    WHEN 'consent' THEN coalesce(p_data->>'ConsentType',
                                                 p_data->>'TypeName')
-                   WHEN 'contacts' THEN p_data->>'Type'
+                   -- an alternate id's Type; a contact point's type by
+                   -- the name its model gives it
+                   WHEN 'contacts' THEN coalesce(p_data->>'Type',
+                       p_data->>'EmailAddressType', p_data->>'PhoneNumberType',
+                       p_data->>'AddressType')
                    WHEN 'group' THEN coalesce(p_data->>'Type',
                                               p_data->>'Name')
                    WHEN 'customfield' THEN p_data->>'Name'

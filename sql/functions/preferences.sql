@@ -8,37 +8,113 @@
 -- sql/migrations/NNN_name.sql instead; so does dropping a function.
 
 
--- PL/pgSQL, not SQL: its sub-selects keep a SQL function from being
+-- A preference as the reference's read ProfilePreference (nested in its
+-- contact point in a profile): FilterId, ProgramId (its filter's, given:
+-- the caller reads the filters once), ChannelId, PreferenceType,
+-- FrequencyId, PreferenceAttributes, CustomerDate, ExpirationDate,
+-- LastModifiedDate; IsArchived is ours.
+CREATE OR REPLACE FUNCTION prefs_data_pref_doc_json(p prefs_preference,
+    p_program text)
+RETURNS json LANGUAGE sql STABLE AS $$
+    SELECT json_build_object('FilterId', p.filter_id,
+        'ProgramId', p_program,
+        'ChannelId', p.channel_id,
+        'PreferenceType', p.preference_type,
+        'FrequencyId', p.frequency_id,
+        'PreferenceAttributes', p.attributes,
+        'CustomerDate', prefs_iso(p.customer_date),
+        'ExpirationDate', prefs_iso(p.expiration_date),
+        'LastModifiedDate', prefs_iso(p.updated_at),
+        'IsArchived', p.is_archived)
+$$;
+
+
+-- A preference standing alone (the Data of preference.* events): the read
+-- ProfilePreference and the contact point it applies to, by the name the
+-- contact's model gives it (EmailAddress, PhoneNumber, AddressId).
+-- (PL/pgSQL, not SQL: its sub-selects keep a SQL function from being
 -- inlined, and a SQL function that is not is parsed and planned again in
--- every transaction that calls it (a quarter of a write's time); a
--- PL/pgSQL function's plan is kept for the session.
+-- every transaction that calls it; a PL/pgSQL function's plans are kept
+-- for the session.)
 CREATE OR REPLACE FUNCTION prefs_data_pref_json(p prefs_preference)
 RETURNS json LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    RETURN json_build_object('FilterId', p.filter_id,
-        'ChannelId', p.channel_id,
-        'ContactPoint', CASE
-            WHEN p.email_id IS NOT NULL THEN to_json((SELECT e.address
-                FROM prefs_profile_email e WHERE e.email_id = p.email_id))
-            WHEN p.phone_id IS NOT NULL THEN to_json((SELECT ph.number
-                FROM prefs_profile_phone ph WHERE ph.phone_id = p.phone_id))
-            WHEN p.address_id IS NOT NULL THEN to_json(p.address_id)
-            END,
-        'PreferenceType', p.preference_type,
-        'FrequencyId', p.frequency_id,
-        'Attributes', p.attributes,
-        'CustomerDate', prefs_iso(p.customer_date),
-        'ExpirationDate', prefs_iso(p.expiration_date),
-        'IsArchived', p.is_archived);
+    RETURN (prefs_data_pref_doc_json(p, (SELECT i.body ->> 'ProgramId'
+                FROM prefs_config_item i
+               WHERE i.account_id = p.account_id AND i.kind = 'Filter'
+                 AND i.key = p.filter_id))::jsonb || CASE
+            WHEN p.email_id IS NOT NULL THEN jsonb_build_object(
+                'EmailAddress', (SELECT e.address FROM prefs_profile_email e
+                                  WHERE e.email_id = p.email_id))
+            WHEN p.phone_id IS NOT NULL THEN jsonb_build_object(
+                'PhoneNumber', (SELECT ph.number FROM prefs_profile_phone ph
+                                 WHERE ph.phone_id = p.phone_id))
+            WHEN p.address_id IS NOT NULL THEN jsonb_build_object(
+                'AddressId', p.address_id)
+            ELSE '{}' END)::json;
+END
+$$;
+
+
+-- The UpdateProfile body of a preferences write (POST Profile/{id}/
+-- Preferences and by alternate id): the preference part of a
+-- UserProfilePreference (ProfilePreferences, and Emails, PhoneNumbers,
+-- Addresses with their EmailPreferences, PhonePreferences,
+-- AddressPreferences: a contact point the profile lacks is added), a
+-- list of CreateProfilePreference, or one.  PF001 for anything else.
+CREATE OR REPLACE FUNCTION prefs_data_prefs_body(p_body jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF jsonb_typeof(p_body) = 'array' THEN
+        RETURN jsonb_build_object('ProfilePreferences', p_body);
+    ELSIF jsonb_typeof(p_body) <> 'object' OR p_body IS NULL THEN
+        PERFORM prefs_cfg_fail('', 'must be a JSON object or array');
+    ELSIF p_body ? 'FilterId' THEN
+        RETURN jsonb_build_object('ProfilePreferences',
+                                  jsonb_build_array(p_body));
+    END IF;
+    PERFORM prefs_cfg_object(p_body, '', ARRAY['ProfilePreferences', 'Emails',
+        'PhoneNumbers', 'Addresses', 'PreservePreferences',
+        'PreserveConsents']);
+    RETURN p_body;
+END
+$$;
+
+
+-- POST Profile/{id}/Preferences: an UpdateProfile of the preferences alone
+-- (prefs_data_prefs_body), with its rules and events.  Outcomes as
+-- prefs_profile_update.
+CREATE OR REPLACE FUNCTION prefs_profile_preferences(p_account_id bigint,
+    p_user_id bigint, p_profile_id bigint, p_body jsonb)
+RETURNS TABLE (outcome text, message text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    b  jsonb;
+BEGIN
+    BEGIN
+        b := prefs_data_prefs_body(p_body);
+    EXCEPTION WHEN SQLSTATE 'PF001' THEN
+        IF EXISTS (SELECT 1 FROM prefs_profile p
+                    WHERE p.account_id = p_account_id
+                      AND p.profile_id = p_profile_id
+                      AND p.erased_at IS NULL) THEN
+            RETURN QUERY SELECT 'invalid'::text, SQLERRM;
+        ELSE
+            RETURN QUERY SELECT 'not_found'::text,
+                format('there is no profile %s', p_profile_id);
+        END IF;
+        RETURN;
+    END;
+    RETURN QUERY SELECT * FROM prefs_profile_update(p_account_id, p_user_id,
+        p_profile_id, b);
 END
 $$;
 
 
 -- POST Profile/Preferences/AlternateIdType/{type}/AlternateId/{value}: the
--- body is the preferences' list, {"ProfilePreferences": [...]} or one
--- preference; an UpdateProfile of the preferences alone (the rules and
--- events of POST Profile/{id}/Preferences).  Outcomes: updated,
--- not_found, invalid, conflict.
+-- body of POST Profile/{id}/Preferences (prefs_data_prefs_body).
+-- Outcomes: updated, not_found, invalid, conflict.
 CREATE OR REPLACE FUNCTION prefs_profile_preferences_by_alternate_id(
     p_account_id bigint, p_user_id bigint, p_type text, p_value text,
     p_body jsonb)
@@ -46,7 +122,6 @@ RETURNS TABLE (outcome text, profile_id bigint, message text)
 LANGUAGE plpgsql AS $$
 DECLARE
     pid    bigint;
-    items  jsonb;
     r      record;
 BEGIN
     pid := prefs_data_alternate_profile(p_account_id, p_type, p_value);
@@ -54,15 +129,8 @@ BEGIN
         RETURN QUERY SELECT 'not_found'::text, NULL::bigint, NULL::text;
         RETURN;
     END IF;
-    items := CASE
-        WHEN jsonb_typeof(p_body) = 'array' THEN p_body
-        WHEN jsonb_typeof(p_body) = 'object'
-             AND (SELECT count(*) FROM jsonb_object_keys(p_body)) = 1
-             AND jsonb_typeof(p_body -> 'ProfilePreferences') = 'array'
-        THEN p_body -> 'ProfilePreferences'
-        ELSE jsonb_build_array(p_body) END;
-    SELECT * INTO r FROM prefs_profile_update(p_account_id, p_user_id, pid,
-        jsonb_build_object('ProfilePreferences', items)) x;
+    SELECT * INTO r FROM prefs_profile_preferences(p_account_id, p_user_id,
+        pid, p_body) x;
     RETURN QUERY SELECT r.outcome, pid, r.message;
 END
 $$;
@@ -78,7 +146,7 @@ $$;
 --   v3 Preference            v4
 --   CID                      AlternateIds[Type = "CID"].Value
 --   Prefix .. Suffix         the profile's Prefix .. Suffix
---   FilterID                 ProfilePreferences[].FilterId
+--   FilterID                 the preference's FilterId
 --   ProgramID, ChannelID     the filter's ProgramId, ChannelId
 --   PreferenceType           PreferenceType
 --   FrequencyID              FrequencyId
@@ -87,8 +155,7 @@ $$;
 --   ContactElement.Email     the email address (Email channel)
 --   ContactElement.PFT       the phone number (Phone, Text, Fax)
 --   ContactElement.Address1, Address2, City, StateProvince, PostalCode,
---     CountryCode            the address (Mail): Line1, Line2, City,
---                            State, PostalCode, Country
+--     CountryCode            the address (Mail): the same names
 --   CustomProperties         the filter's CustomProperties
 --   LastModifiedDate         when the preference last changed
 --   UserID, SourceID         null (not kept per preference)
@@ -339,18 +406,18 @@ BEGIN
         ('ProfilePreferences[0].FilterId', false, 'FilterID'),
         ('ProfilePreferences[0].FrequencyId', false, 'FrequencyID'),
         ('ProfilePreferences[0].PreferenceType', false, 'PreferenceType'),
-        ('ProfilePreferences[0].Attributes', false, 'PreferenceAttributes'),
+        ('ProfilePreferences[0].PreferenceAttributes', false,
+         'PreferenceAttributes'),
         ('ProfilePreferences[0].CustomerDate', false, 'CustomerDate'),
-        ('ProfilePreferences[0].ContactPoint', true, 'ContactElement'),
         ('ProfilePreferences[0]', false, ''),
-        ('Emails[0].Address', true, 'ContactElement.Email'),
-        ('PhoneNumbers[0].Number', true, 'ContactElement.PFT'),
-        ('Addresses[0].Line1', true, 'ContactElement.Address1'),
-        ('Addresses[0].Line2', true, 'ContactElement.Address2'),
+        ('Emails[0].EmailAddress', true, 'ContactElement.Email'),
+        ('PhoneNumbers[0].PhoneNumber', true, 'ContactElement.PFT'),
+        ('Addresses[0].Address1', true, 'ContactElement.Address1'),
+        ('Addresses[0].Address2', true, 'ContactElement.Address2'),
         ('Addresses[0].City', true, 'ContactElement.City'),
-        ('Addresses[0].State', true, 'ContactElement.StateProvince'),
+        ('Addresses[0].StateProvince', true, 'ContactElement.StateProvince'),
         ('Addresses[0].PostalCode', true, 'ContactElement.PostalCode'),
-        ('Addresses[0].Country', true, 'ContactElement.CountryCode'),
+        ('Addresses[0].CountryCode', true, 'ContactElement.CountryCode'),
         ('AlternateIds[0].Value', false, 'CID'),
         ('AlternateIds[0]', false, 'CID')) AS t(v4, contact, v3)
     LOOP
@@ -482,7 +549,8 @@ BEGIN
     ELSIF chan IN ('Phone', 'Text', 'Fax') THEN
         SELECT min(x.profile_id) INTO pid FROM prefs_profile_phone x
          WHERE x.account_id = p_account_id AND x.is_active
-           AND x.number = prefs_data_phone_norm(cval);
+           AND x.number IN (prefs_data_phone_digits(cval),
+                            '+' || prefs_data_phone_digits(cval));
     ELSIF chan = 'Mail' THEN
         SELECT min(x.profile_id) INTO pid FROM prefs_profile_address x
          WHERE x.account_id = p_account_id AND x.is_active
@@ -498,7 +566,9 @@ BEGIN
                 'before', (SELECT prefs_data_profile_json(p, false)::jsonb
                              FROM prefs_profile p WHERE p.profile_id = pid)));
         END IF;
-        body := it -> 'Names';
+        body := CASE WHEN it -> 'Names' <> '{}'
+                     THEN jsonb_build_object('CustomerName', it -> 'Names')
+                     ELSE '{}' END;
     ELSE
         -- a new customer: the names go into profile.created
         INSERT INTO prefs_profile AS p (account_id, edited_by, prefix,
@@ -525,20 +595,20 @@ BEGIN
     IF coalesce(cval, '') <> '' THEN
         IF chan = 'Email' THEN
             body := body || jsonb_build_object('Emails', jsonb_build_array(
-                jsonb_build_object('Address', cval)));
+                jsonb_build_object('EmailAddress', cval)));
         ELSIF chan IN ('Phone', 'Text', 'Fax') THEN
             body := body || jsonb_build_object('PhoneNumbers',
-                jsonb_build_array(jsonb_build_object('Number', cval)
+                jsonb_build_array(jsonb_build_object('PhoneNumber', cval)
                     || CASE WHEN chan = 'Text'
                             THEN '{"IsMobile": true}'::jsonb
                             ELSE '{}' END));
         ELSIF chan = 'Mail' THEN
             body := body || jsonb_build_object('Addresses', jsonb_build_array(
-                jsonb_build_object('Line1', cval,
-                    'Line2', ce ->> 'Address2', 'City', ce ->> 'City',
-                    'State', ce ->> 'StateProvince',
+                jsonb_build_object('Address1', cval,
+                    'Address2', ce ->> 'Address2', 'City', ce ->> 'City',
+                    'StateProvince', ce ->> 'StateProvince',
                     'PostalCode', ce ->> 'PostalCode',
-                    'Country', ce ->> 'CountryCode')));
+                    'CountryCode', ce ->> 'CountryCode')));
         END IF;
     END IF;
     BEGIN
@@ -562,7 +632,8 @@ BEGIN
           FROM prefs_profile_phone x
          WHERE x.profile_id = pid AND x.is_active
            AND CASE WHEN coalesce(cval, '') <> ''
-                    THEN x.number = prefs_data_phone_norm(cval)
+                    THEN ltrim(x.number, '+')
+                         = prefs_data_phone_digits(cval)
                     WHEN chan = 'Text' THEN x.is_mobile
                     ELSE x.is_default END
          ORDER BY x.is_default DESC, x.phone_id LIMIT 1;
@@ -594,18 +665,16 @@ BEGIN
                    ELSE 'phone number (PFT)' END, prefs_cfg_quote(fid), chan));
     END IF;
 
+    -- the preference, on the contact point found above
     body := jsonb_build_object('FilterId', fid,
         'PreferenceType', it -> 'PreferenceType',
         'FrequencyId', it -> 'FrequencyID',
-        'Attributes', it -> 'Attributes',
+        'PreferenceAttributes', it -> 'Attributes',
         'CustomerDate', it -> 'CustomerDate');
-    IF cp IS NOT NULL THEN
-        body := body || jsonb_build_object('ContactPoint', cp);
-    END IF;
     BEGIN
-        PERFORM prefs_data_apply(p_account_id, p_user_id, pid,
-            jsonb_build_object('ProfilePreferences', jsonb_build_array(body)),
-            false);
+        PERFORM prefs_data_prefs_apply(p_account_id, p_user_id, pid,
+            jsonb_build_array(jsonb_build_object('v', body,
+                'at', 'ProfilePreferences[0]', 'key', ckey)), false);
     EXCEPTION WHEN SQLSTATE 'PF001' THEN
         RAISE EXCEPTION USING ERRCODE = 'PF001',
             MESSAGE = prefs_v3_message(SQLERRM, at, cat);

@@ -10,26 +10,52 @@
 -- sql/migrations/NNN_name.sql instead; so does dropping a function.
 
 
-CREATE OR REPLACE FUNCTION prefs_data_email_json(e prefs_profile_email)
+-- The reference's contact models (mypreferences-api.md 5.2): an
+-- EmailPreference, and phones and addresses by the same pattern (v3's
+-- ContactElement names); the ids are ours.  Given its preferences (a
+-- JSON array) the contact point is as a profile shows it; without (NULL),
+-- as the Data of its events carry it.
+CREATE OR REPLACE FUNCTION prefs_data_email_json(e prefs_profile_email,
+    p_prefs json DEFAULT NULL)
 RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT json_build_object('EmailId', e.email_id, 'Address', e.address,
-        'Type', e.type, 'IsDefault', e.is_default)
+    SELECT CASE WHEN p_prefs IS NULL
+        THEN json_build_object('EmailId', e.email_id,
+            'EmailAddress', e.address, 'EmailAddressType', e.type,
+            'IsDefault', e.is_default)
+        ELSE json_build_object('EmailId', e.email_id,
+            'EmailAddress', e.address, 'EmailAddressType', e.type,
+            'IsDefault', e.is_default, 'EmailPreferences', p_prefs) END
 $$;
 
 
-CREATE OR REPLACE FUNCTION prefs_data_phone_json(p prefs_profile_phone)
+CREATE OR REPLACE FUNCTION prefs_data_phone_json(p prefs_profile_phone,
+    p_prefs json DEFAULT NULL)
 RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT json_build_object('PhoneId', p.phone_id, 'Number', p.number,
-        'Type', p.type, 'IsMobile', p.is_mobile, 'IsDefault', p.is_default)
+    SELECT CASE WHEN p_prefs IS NULL
+        THEN json_build_object('PhoneId', p.phone_id,
+            'PhoneNumber', p.number, 'PhoneNumberType', p.type,
+            'IsMobile', p.is_mobile, 'IsDefault', p.is_default)
+        ELSE json_build_object('PhoneId', p.phone_id,
+            'PhoneNumber', p.number, 'PhoneNumberType', p.type,
+            'IsMobile', p.is_mobile, 'IsDefault', p.is_default,
+            'PhonePreferences', p_prefs) END
 $$;
 
 
-CREATE OR REPLACE FUNCTION prefs_data_address_json(a prefs_profile_address)
+CREATE OR REPLACE FUNCTION prefs_data_address_json(a prefs_profile_address,
+    p_prefs json DEFAULT NULL)
 RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT json_build_object('AddressId', a.address_id, 'Line1', a.line1,
-        'Line2', a.line2, 'City', a.city, 'State', a.state,
-        'PostalCode', a.postal_code, 'Country', a.country, 'Type', a.type,
-        'IsDefault', a.is_default)
+    SELECT CASE WHEN p_prefs IS NULL
+        THEN json_build_object('AddressId', a.address_id,
+            'Address1', a.line1, 'Address2', a.line2, 'City', a.city,
+            'StateProvince', a.state, 'PostalCode', a.postal_code,
+            'CountryCode', a.country, 'AddressType', a.type,
+            'IsDefault', a.is_default)
+        ELSE json_build_object('AddressId', a.address_id,
+            'Address1', a.line1, 'Address2', a.line2, 'City', a.city,
+            'StateProvince', a.state, 'PostalCode', a.postal_code,
+            'CountryCode', a.country, 'AddressType', a.type,
+            'IsDefault', a.is_default, 'AddressPreferences', p_prefs) END
 $$;
 
 
@@ -39,16 +65,39 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 
+-- The profile as the reference's UserProfilePreference: contact points
+-- carry their preferences (EmailPreferences, PhonePreferences,
+-- AddressPreferences), ProfilePreferences holds those without one (a
+-- channel without contact points, an erased profile's).  The preferences
+-- of a removed contact point (archived with it, or kept by
+-- PreservePreferences) are not shown: their contact point is gone; their
+-- events tell their history.  The preferences are read once, grouped by
+-- contact point.  What the create and UpdateProfile functions store as the
+-- rendered copy (prefs_profile_doc_fill) and put in the Data of
+-- profile.created / profile.updated.
 CREATE OR REPLACE FUNCTION prefs_data_profile_json(p prefs_profile,
     p_include_history boolean)
 RETURNS json
 LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    pm  jsonb;
 BEGIN
+    SELECT coalesce(jsonb_object_agg(x.k, x.v), '{}') INTO pm
+      FROM (SELECT CASE WHEN pr.contact_key LIKE 'X%' THEN ''
+                        ELSE pr.contact_key END AS k,
+                   json_agg(prefs_data_pref_doc_json(pr, f.body ->> 'ProgramId')
+                            ORDER BY pr.preference_id) AS v
+              FROM prefs_preference pr
+              LEFT JOIN prefs_config_item f
+                ON f.account_id = pr.account_id AND f.kind = 'Filter'
+               AND f.key = pr.filter_id
+             WHERE pr.profile_id = p.profile_id
+             GROUP BY 1) x;
     RETURN json_build_object(
             'ProfileId', p.profile_id,
-            'Prefix', p.prefix, 'FirstName', p.first_name,
-            'MiddleName', p.middle_name, 'LastName', p.last_name,
-            'Suffix', p.suffix,
+            'CustomerName', json_build_object('Prefix', p.prefix,
+                'FirstName', p.first_name, 'MiddleName', p.middle_name,
+                'LastName', p.last_name, 'Suffix', p.suffix),
             'DefaultLocale', p.default_locale,
             'CustomerType', p.customer_type,
             'RegistrationConfirmed', p.registration_confirmed,
@@ -59,15 +108,18 @@ BEGIN
                     ORDER BY a.type, a.alternate_id_id)
                 FROM prefs_profile_alternate_id a
                 WHERE a.profile_id = p.profile_id AND a.is_active), '[]'),
-            'Emails', coalesce((SELECT json_agg(prefs_data_email_json(e)
+            'Emails', coalesce((SELECT json_agg(prefs_data_email_json(e,
+                    coalesce(pm -> ('E' || e.email_id), '[]')::json)
                     ORDER BY e.email_id)
                 FROM prefs_profile_email e
                 WHERE e.profile_id = p.profile_id AND e.is_active), '[]'),
-            'PhoneNumbers', coalesce((SELECT json_agg(prefs_data_phone_json(ph)
+            'PhoneNumbers', coalesce((SELECT json_agg(prefs_data_phone_json(ph,
+                    coalesce(pm -> ('P' || ph.phone_id), '[]')::json)
                     ORDER BY ph.phone_id)
                 FROM prefs_profile_phone ph
                 WHERE ph.profile_id = p.profile_id AND ph.is_active), '[]'),
-            'Addresses', coalesce((SELECT json_agg(prefs_data_address_json(ad)
+            'Addresses', coalesce((SELECT json_agg(prefs_data_address_json(ad,
+                    coalesce(pm -> ('A' || ad.address_id), '[]')::json)
                     ORDER BY ad.address_id)
                 FROM prefs_profile_address ad
                 WHERE ad.profile_id = p.profile_id AND ad.is_active), '[]'),
@@ -82,25 +134,7 @@ BEGIN
                 WHERE g.profile_id = p.profile_id), '[]'),
             'Tags', coalesce((SELECT json_agg(t.tag ORDER BY t.tag)
                 FROM prefs_profile_tag t WHERE t.profile_id = p.profile_id), '[]'),
-            'ProfilePreferences', coalesce((SELECT json_agg(json_build_object(
-                    'FilterId', pr.filter_id,
-                    'ChannelId', pr.channel_id,
-                    'ContactPoint', CASE
-                        WHEN pr.email_id IS NOT NULL THEN to_json(e.address)
-                        WHEN pr.phone_id IS NOT NULL THEN to_json(ph.number)
-                        WHEN pr.address_id IS NOT NULL THEN to_json(pr.address_id)
-                        END,
-                    'PreferenceType', pr.preference_type,
-                    'FrequencyId', pr.frequency_id,
-                    'Attributes', pr.attributes,
-                    'CustomerDate', prefs_iso(pr.customer_date),
-                    'ExpirationDate', prefs_iso(pr.expiration_date),
-                    'IsArchived', pr.is_archived)
-                    ORDER BY pr.preference_id)
-                FROM prefs_preference pr
-                LEFT JOIN prefs_profile_email e ON e.email_id = pr.email_id
-                LEFT JOIN prefs_profile_phone ph ON ph.phone_id = pr.phone_id
-                WHERE pr.profile_id = p.profile_id), '[]'),
+            'ProfilePreferences', coalesce(pm -> '', '[]'),
             'Consents', coalesce((SELECT json_agg(prefs_data_consent_read_json(c)
                     ORDER BY c.type_name, c.version, c.recorded_at, c.consent_id)
                 FROM prefs_consent c
@@ -318,26 +352,17 @@ DECLARE
     cfg       jsonb;
     seen      jsonb;
     defseen   boolean;
-    fid       text;
-    chan      text;
-    freq      text;
-    ptype     integer;
     cdate     timestamptz;
-    xdate     timestamptz;
     days      bigint;
-    ckey      text;
-    eid       bigint;
-    pid       bigint;
     aid       bigint;
-    attrs     jsonb;
     st        integer;
     ver       jsonb;
 BEGIN
-    PERFORM prefs_cfg_object(b, '', ARRAY['ProfileId', 'Prefix', 'FirstName',
-        'MiddleName', 'LastName', 'Suffix', 'DefaultLocale', 'CustomerType',
-        'RegistrationConfirmed', 'IsActive', 'ReasonCode', 'AlternateIds',
-        'Emails', 'PhoneNumbers', 'Addresses', 'CustomFields', 'Groups',
-        'Tags', 'ProfilePreferences', 'Consents', 'Edited']);
+    PERFORM prefs_cfg_object(b, '', ARRAY['ProfileId', 'CustomerName',
+        'DefaultLocale', 'CustomerType', 'RegistrationConfirmed', 'IsActive',
+        'ReasonCode', 'AlternateIds', 'Emails', 'PhoneNumbers', 'Addresses',
+        'CustomFields', 'Groups', 'Tags', 'ProfilePreferences', 'Consents',
+        'Edited']);
     IF prefs_cfg_get(b, 'ProfileId') IS NOT NULL THEN
         IF p_create THEN
             PERFORM prefs_cfg_fail('ProfileId', 'is assigned by the server');
@@ -356,12 +381,18 @@ BEGIN
     SELECT * INTO pr FROM prefs_profile p
      WHERE p.profile_id = p_profile_id FOR UPDATE;
 
-    -- Standard fields
+    -- Standard fields: CustomerName{Prefix, FirstName, MiddleName,
+    -- LastName, Suffix}; a name left out is left alone
+    v := prefs_cfg_get(b, 'CustomerName');
+    IF v IS NOT NULL THEN
+        PERFORM prefs_cfg_object(v, 'CustomerName', ARRAY['Prefix',
+            'FirstName', 'MiddleName', 'LastName', 'Suffix']);
+    END IF;
     FOREACH f IN ARRAY ARRAY['Prefix', 'FirstName', 'MiddleName', 'LastName',
                              'Suffix']
     LOOP
-        CONTINUE WHEN NOT b ? f;
-        nv := prefs_cfg_text(b, '', f, false, 50) #>> '{}';
+        CONTINUE WHEN v IS NULL OR NOT v ? f;
+        nv := prefs_cfg_text(v, 'CustomerName', f, false, 50) #>> '{}';
         col := CASE f WHEN 'FirstName' THEN 'first_name'
                       WHEN 'MiddleName' THEN 'middle_name'
                       WHEN 'LastName' THEN 'last_name' ELSE lower(f) END;
@@ -491,16 +522,17 @@ BEGIN
                  WITH ORDINALITY AS x(v, n)
     LOOP
         ep := 'Emails[' || e.i || ']';
-        PERFORM prefs_cfg_object(e.v, ep, ARRAY['EmailId', 'Address', 'Type',
-                                                'IsDefault']);
-        nv := prefs_cfg_text(e.v, ep, 'Address', true, 254) #>> '{}';
+        PERFORM prefs_cfg_object(e.v, ep, ARRAY['EmailId', 'EmailAddress',
+            'EmailAddressType', 'IsDefault', 'EmailPreferences', 'Edited']);
+        nv := prefs_cfg_text(e.v, ep, 'EmailAddress', true, 256) #>> '{}';
         IF nv !~ '^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:]]+\.[^@.[:space:][:cntrl:]]+$'
         THEN
-            PERFORM prefs_cfg_fail(ep || '.Address',
+            PERFORM prefs_cfg_fail(ep || '.EmailAddress',
                 'must be an email address such as name@example.com');
         END IF;
-        seen := prefs_cfg_once(seen, lower(nv), ep || '.Address');
-        t := prefs_data_ref(p_account_id, e.v, ep, 'Type', 'EmailType', false);
+        seen := prefs_cfg_once(seen, lower(nv), ep || '.EmailAddress');
+        t := prefs_data_ref(p_account_id, e.v, ep, 'EmailAddressType',
+                            'EmailType', false);
         isdef := (prefs_cfg_bool(e.v, ep, 'IsDefault', false))::text::boolean;
         IF isdef THEN
             IF defseen THEN
@@ -514,7 +546,7 @@ BEGIN
            AND lower(x.address) = lower(nv);
         IF FOUND THEN
             old_js := prefs_data_email_json(em)::jsonb;
-            IF NOT prefs_cfg_get(e.v, 'Type') IS NULL THEN
+            IF NOT prefs_cfg_get(e.v, 'EmailAddressType') IS NULL THEN
                 em.type := t;
             END IF;
             IF prefs_cfg_get(e.v, 'IsDefault') IS NOT NULL THEN
@@ -562,17 +594,19 @@ BEGIN
                  WITH ORDINALITY AS x(v, n)
     LOOP
         ep := 'PhoneNumbers[' || e.i || ']';
-        PERFORM prefs_cfg_object(e.v, ep, ARRAY['PhoneId', 'Number', 'Type',
-                                                'IsMobile', 'IsDefault']);
-        nv := prefs_cfg_text(e.v, ep, 'Number', true, 30) #>> '{}';
+        PERFORM prefs_cfg_object(e.v, ep, ARRAY['PhoneId', 'PhoneNumber',
+            'PhoneNumberType', 'IsMobile', 'IsDefault', 'PhonePreferences',
+            'Edited']);
+        nv := prefs_cfg_text(e.v, ep, 'PhoneNumber', true, 30) #>> '{}';
         IF nv !~ '^\s*\+?[0-9 ().-]+$'
            OR length(prefs_data_phone_norm(nv)) NOT BETWEEN 3 AND 16 THEN
-            PERFORM prefs_cfg_fail(ep || '.Number', 'must be a phone number: '
-                'an optional "+" and 3 to 15 digits');
+            PERFORM prefs_cfg_fail(ep || '.PhoneNumber', 'must be a phone '
+                'number: an optional "+" and 3 to 15 digits');
         END IF;
         nv := prefs_data_phone_norm(nv);
-        seen := prefs_cfg_once(seen, nv, ep || '.Number');
-        t := prefs_data_ref(p_account_id, e.v, ep, 'Type', 'PhoneType', false);
+        seen := prefs_cfg_once(seen, nv, ep || '.PhoneNumber');
+        t := prefs_data_ref(p_account_id, e.v, ep, 'PhoneNumberType',
+                            'PhoneType', false);
         isdef := (prefs_cfg_bool(e.v, ep, 'IsDefault', false))::text::boolean;
         ismob := (prefs_cfg_bool(e.v, ep, 'IsMobile', false))::text::boolean;
         IF isdef THEN
@@ -583,10 +617,11 @@ BEGIN
             defseen := true;
         END IF;
         SELECT * INTO ph FROM prefs_profile_phone x
-         WHERE x.profile_id = p_profile_id AND x.is_active AND x.number = nv;
+         WHERE x.profile_id = p_profile_id AND x.is_active
+           AND ltrim(x.number, '+') = ltrim(nv, '+');
         IF FOUND THEN
             old_js := prefs_data_phone_json(ph)::jsonb;
-            IF prefs_cfg_get(e.v, 'Type') IS NOT NULL THEN
+            IF prefs_cfg_get(e.v, 'PhoneNumberType') IS NOT NULL THEN
                 ph.type := t;
             END IF;
             IF prefs_cfg_get(e.v, 'IsDefault') IS NOT NULL THEN
@@ -649,20 +684,23 @@ BEGIN
                  WITH ORDINALITY AS x(v, n)
     LOOP
         ep := 'Addresses[' || e.i || ']';
-        PERFORM prefs_cfg_object(e.v, ep, ARRAY['AddressId', 'Line1', 'Line2',
-            'City', 'State', 'PostalCode', 'Country', 'Type', 'IsDefault']);
+        PERFORM prefs_cfg_object(e.v, ep, ARRAY['AddressId', 'Address1',
+            'Address2', 'City', 'StateProvince', 'PostalCode', 'CountryCode',
+            'AddressType', 'IsDefault', 'AddressPreferences', 'Edited']);
         aid := (prefs_cfg_int(e.v, ep, 'AddressId', 1, 9223372036854775807,
                               NULL, true)) #>> '{}';
         ad := NULL;
-        ad.line1 := prefs_cfg_text(e.v, ep, 'Line1', true, 100) #>> '{}';
-        ad.line2 := prefs_cfg_text(e.v, ep, 'Line2', false, 100) #>> '{}';
+        ad.line1 := prefs_cfg_text(e.v, ep, 'Address1', true, 100) #>> '{}';
+        ad.line2 := prefs_cfg_text(e.v, ep, 'Address2', false, 100) #>> '{}';
         ad.city := prefs_cfg_text(e.v, ep, 'City', false, 50) #>> '{}';
-        ad.state := prefs_cfg_text(e.v, ep, 'State', false, 50) #>> '{}';
+        ad.state := prefs_cfg_text(e.v, ep, 'StateProvince', false, 50)
+                    #>> '{}';
         ad.postal_code := prefs_cfg_text(e.v, ep, 'PostalCode', false, 20)
                           #>> '{}';
-        ad.country := prefs_cfg_text(e.v, ep, 'Country', false, 50) #>> '{}';
-        ad.type := prefs_data_ref(p_account_id, e.v, ep, 'Type', 'AddressType',
-                                  false);
+        ad.country := prefs_cfg_text(e.v, ep, 'CountryCode', false, 50)
+                      #>> '{}';
+        ad.type := prefs_data_ref(p_account_id, e.v, ep, 'AddressType',
+                                  'AddressType', false);
         isdef := (prefs_cfg_bool(e.v, ep, 'IsDefault', false))::text::boolean;
         IF isdef THEN
             IF defseen THEN
@@ -699,7 +737,7 @@ BEGIN
                SET line1 = ad.line1, line2 = ad.line2, city = ad.city,
                    state = ad.state, postal_code = ad.postal_code,
                    country = ad.country,
-                   type = CASE WHEN prefs_cfg_get(e.v, 'Type') IS NULL
+                   type = CASE WHEN prefs_cfg_get(e.v, 'AddressType') IS NULL
                                THEN a.type ELSE ad.type END,
                    is_default = isdef, updated_at = now()
              WHERE a.address_id = ad.address_id;
@@ -847,168 +885,6 @@ BEGIN
             changed := true;
             PERFORM prefs_event_add(p_account_id, p_user_id, 'tag.added',
                 p_profile_id, jsonb_build_object('Tag', nv));
-        END IF;
-    END LOOP;
-
-    -- Preferences, upserted by (FilterId, ContactPoint)
-    seen := '{}';
-    FOR e IN SELECT x.v, x.n - 1 AS i FROM jsonb_array_elements(
-                 prefs_cfg_array(b, '', 'ProfilePreferences', 500))
-                 WITH ORDINALITY AS x(v, n)
-    LOOP
-        ep := 'ProfilePreferences[' || e.i || ']';
-        PERFORM prefs_cfg_object(e.v, ep, ARRAY['FilterId', 'ChannelId',
-            'ContactPoint', 'PreferenceType', 'FrequencyId', 'Attributes',
-            'CustomerDate', 'ExpirationDate', 'IsArchived']);
-        fid := prefs_cfg_text(e.v, ep, 'FilterId', true, 50) #>> '{}';
-        cfg := prefs_data_item(p_account_id, 'Filter', fid);
-        IF cfg IS NULL THEN
-            PERFORM prefs_cfg_fail(ep || '.FilterId', format(
-                '%s is not an active filter', prefs_cfg_quote(fid)));
-        END IF;
-        chan := cfg ->> 'ChannelId';
-        v := prefs_cfg_get(e.v, 'ChannelId');
-        IF v IS NOT NULL AND v <> '""' AND v <> to_jsonb(chan) THEN
-            PERFORM prefs_cfg_fail(ep || '.ChannelId', format(
-                'must be %s, the channel of filter %s', prefs_cfg_quote(chan),
-                prefs_cfg_quote(fid)));
-        END IF;
-        ptype := (prefs_cfg_int(e.v, ep, 'PreferenceType', 1, 2, NULL, false,
-                  'must be 1 (opt-in) or 2 (opt-out)')) #>> '{}';
-        freq := prefs_cfg_text(e.v, ep, 'FrequencyId', false, 20) #>> '{}';
-        IF freq = '' THEN
-            SELECT fr ->> 'FrequencyId' INTO freq
-              FROM jsonb_array_elements(
-                       cfg #> '{FrequencyLocales,0,Frequencies}') AS fr
-             WHERE fr -> 'IsDefault' = 'true';
-        ELSIF NOT EXISTS (
-                SELECT 1 FROM jsonb_array_elements(
-                         cfg #> '{FrequencyLocales,0,Frequencies}') AS fr
-                 WHERE fr ->> 'FrequencyId' = freq) THEN
-            PERFORM prefs_cfg_fail(ep || '.FrequencyId', format(
-                '%s is not a frequency of filter %s', prefs_cfg_quote(freq),
-                prefs_cfg_quote(fid)));
-        END IF;
-        attrs := prefs_cfg_pairs(e.v, ep, 'Attributes', 4000);
-        PERFORM prefs_cfg_bool(e.v, ep, 'IsArchived', false);  -- read-only
-        cdate := prefs_data_customer_date(e.v, ep, ptype = 2);
-        days := (cfg ->> CASE WHEN ptype = 1
-                              THEN 'OptInCustomerExpirationDays'
-                              ELSE 'OptOutCustomerExpirationDays' END)::bigint;
-        xdate := cdate + make_interval(days => days::integer);
-
-        -- the contact point
-        eid := NULL; pid := NULL; aid := NULL;
-        v := prefs_cfg_get(e.v, 'ContactPoint');
-        IF chan = 'Email' THEN
-            IF v IS NULL OR jsonb_typeof(v) <> 'string' THEN
-                PERFORM prefs_cfg_fail(ep || '.ContactPoint', format(
-                    'must be an email address of the profile (filter %s is '
-                    'on the Email channel)', prefs_cfg_quote(fid)));
-            END IF;
-            SELECT x.email_id INTO eid FROM prefs_profile_email x
-             WHERE x.profile_id = p_profile_id AND x.is_active
-               AND lower(x.address) = lower(v #>> '{}');
-            IF eid IS NULL THEN
-                PERFORM prefs_cfg_fail(ep || '.ContactPoint', format(
-                    '%s is not an email address of the profile',
-                    prefs_cfg_quote(v #>> '{}')));
-            END IF;
-            ckey := 'E' || eid;
-        ELSIF chan IN ('Phone', 'Text', 'Fax') THEN
-            IF v IS NULL OR jsonb_typeof(v) <> 'string' THEN
-                PERFORM prefs_cfg_fail(ep || '.ContactPoint', format(
-                    'must be a phone number of the profile (filter %s is on '
-                    'the %s channel)', prefs_cfg_quote(fid), chan));
-            END IF;
-            SELECT x.phone_id, x.is_mobile INTO pid, ismob
-              FROM prefs_profile_phone x
-             WHERE x.profile_id = p_profile_id AND x.is_active
-               AND x.number = prefs_data_phone_norm(v #>> '{}');
-            IF pid IS NULL THEN
-                PERFORM prefs_cfg_fail(ep || '.ContactPoint', format(
-                    '%s is not a phone number of the profile',
-                    prefs_cfg_quote(v #>> '{}')));
-            END IF;
-            IF chan = 'Text' AND NOT ismob THEN
-                PERFORM prefs_cfg_fail(ep || '.ContactPoint', format(
-                    '%s is not a mobile number (filter %s is on the Text '
-                    'channel)', prefs_cfg_quote(v #>> '{}'),
-                    prefs_cfg_quote(fid)));
-            END IF;
-            ckey := 'P' || pid;
-        ELSIF chan = 'Mail' THEN
-            -- an AddressId; absent: the profile's default address
-            IF v IS NULL THEN
-                SELECT x.address_id INTO aid FROM prefs_profile_address x
-                 WHERE x.profile_id = p_profile_id AND x.is_active
-                   AND x.is_default;
-            ELSIF jsonb_typeof(v) = 'number'
-                  OR (jsonb_typeof(v) = 'string' AND v #>> '{}' ~ '^[0-9]{1,18}$')
-            THEN
-                SELECT x.address_id INTO aid FROM prefs_profile_address x
-                 WHERE x.profile_id = p_profile_id AND x.is_active
-                   AND x.address_id::numeric = (v #>> '{}')::numeric;
-            END IF;
-            IF aid IS NULL THEN
-                PERFORM prefs_cfg_fail(ep || '.ContactPoint', format(
-                    'must be the AddressId of an address of the profile '
-                    '(filter %s is on the Mail channel)',
-                    prefs_cfg_quote(fid)));
-            END IF;
-            ckey := 'A' || aid;
-        ELSE
-            IF v IS NOT NULL AND v <> '""' THEN
-                PERFORM prefs_cfg_fail(ep || '.ContactPoint',
-                    'must be absent: the filter''s channel has no contact point');
-            END IF;
-            ckey := '';
-        END IF;
-        seen := prefs_cfg_once(seen, fid || '/' || ckey, ep);
-
-        SELECT * INTO pf FROM prefs_preference x
-         WHERE x.profile_id = p_profile_id AND x.filter_id = fid
-           AND x.contact_key = ckey FOR UPDATE;
-        IF FOUND THEN
-            old_js := prefs_data_pref_json(pf)::jsonb;
-            UPDATE prefs_preference x
-               SET preference_type = ptype, frequency_id = freq,
-                   attributes = attrs, customer_date = cdate,
-                   expiration_date = xdate, is_archived = false,
-                   channel_id = chan, updated_at = now()
-             WHERE x.preference_id = pf.preference_id
-            RETURNING * INTO pf;
-            -- a new CustomerDate alone (defaulted to now) is no change
-            IF old_js - 'CustomerDate' - 'ExpirationDate'
-               <> prefs_data_pref_json(pf)::jsonb - 'CustomerDate'
-                  - 'ExpirationDate'
-               OR prefs_cfg_get(e.v, 'CustomerDate') IS NOT NULL
-                  AND old_js -> 'CustomerDate'
-                      <> prefs_data_pref_json(pf)::jsonb -> 'CustomerDate'
-            THEN
-                changed := true;
-                PERFORM prefs_event_add(p_account_id, p_user_id,
-                    'preference.updated', p_profile_id,
-                    prefs_data_pref_json(pf)::jsonb, old_js);
-            ELSE
-                -- nothing changed: keep the row as it was
-                UPDATE prefs_preference x
-                   SET customer_date = (old_js ->> 'CustomerDate')::timestamptz,
-                       expiration_date =
-                           (old_js ->> 'ExpirationDate')::timestamptz
-                 WHERE x.preference_id = pf.preference_id;
-            END IF;
-        ELSE
-            INSERT INTO prefs_preference (account_id, profile_id, filter_id,
-                channel_id, email_id, phone_id, address_id, contact_key,
-                preference_type, frequency_id, attributes, customer_date,
-                expiration_date)
-            VALUES (p_account_id, p_profile_id, fid, chan, eid, pid, aid, ckey,
-                ptype, freq, attrs, cdate, xdate)
-            RETURNING * INTO pf;
-            changed := true;
-            PERFORM prefs_event_add(p_account_id, p_user_id, 'preference.added',
-                p_profile_id, prefs_data_pref_json(pf)::jsonb);
         END IF;
     END LOOP;
 
@@ -1346,12 +1222,50 @@ END
 $$;
 
 
+-- A phone number's digits: what a lookup compares, so that 15550100100
+-- finds the stored +15550100100 (prefs_data_phone_norm keeps the "+" a
+-- number was given with).
+CREATE OR REPLACE FUNCTION prefs_data_phone_digits(p text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT regexp_replace(p, '[^0-9]', '', 'g')
+$$;
+
+
+-- Group profiles: the given profiles and every profile that shares a group
+-- (type and name) with one of them, at most 51 (the caller refuses more
+-- than 50); erased ones are left out by the caller.
+CREATE OR REPLACE FUNCTION prefs_data_group_profiles(p_account_id bigint,
+    p_ids bigint[])
+RETURNS bigint[]
+LANGUAGE sql STABLE AS $$
+    SELECT array_agg(x.profile_id) FROM (
+        SELECT DISTINCT y.profile_id FROM (
+            SELECT unnest(p_ids) AS profile_id
+            UNION
+            SELECT m.profile_id
+              FROM prefs_profile_group g
+              JOIN prefs_profile_group m
+                ON m.account_id = g.account_id
+               AND m.group_type = g.group_type
+               AND m.group_name = g.group_name
+             WHERE g.account_id = p_account_id
+               AND g.profile_id = ANY (p_ids)) y
+         ORDER BY y.profile_id LIMIT 51) x
+$$;
+
+
 -- Lookups.  p_by / p_args:
 --   email        {"emailAddress"}
---   phone        {"phoneNumber"}
---   address      {"address1" | "line1", "address2" | "line2", "city",
---                 "stateProvince" | "state", "postalCode", "country",
---                 "addressType"}: at least one; case-insensitive equality
+--   phone        {"phoneNumber"}: the same digits, with or without "+"
+--                (prefs_data_phone_digits), whatever the spelling
+--   address      {"address1", "address2", "city", "stateProvince",
+--                 "postalCode", "countryCode", "addressType"}: at least
+--                one; case-insensitive equality
+--   group        {"profileId"}: the profile and the profiles that share a
+--                group (Groups[]: Type and Name) with it; not_found when
+--                there is no such profile
+--   groupphone   {"phoneNumber"}: the profiles with that phone number
+--                (as phone) and those that share a group with them
 --   customfields [{"Name","Value"}]: every pair (AND)
 --   attributes   [{"Key","Value"}]: one preference carrying every pair
 -- p_args may also be an object with "includeConsentHistory" (boolean) and
@@ -1386,16 +1300,30 @@ BEGIN
           FROM (SELECT DISTINCT e2.profile_id FROM prefs_profile_email e2
                  WHERE e2.account_id = p_account_id AND e2.is_active
                    AND lower(e2.address) = lower(s) LIMIT 51) x;
-    ELSIF p_by = 'phone' THEN
-        s := prefs_data_phone_norm(coalesce(a ->> 'phoneNumber', ''));
-        IF s IN ('', '+') THEN
+    ELSIF p_by IN ('phone', 'groupphone') THEN
+        s := prefs_data_phone_digits(coalesce(a ->> 'phoneNumber', ''));
+        IF s = '' THEN
             RETURN QUERY SELECT 'invalid'::text, 'phoneNumber is required'::text;
             RETURN;
         END IF;
         SELECT array_agg(x.profile_id) INTO ids
           FROM (SELECT DISTINCT ph.profile_id FROM prefs_profile_phone ph
                  WHERE ph.account_id = p_account_id AND ph.is_active
-                   AND ph.number = s LIMIT 51) x;
+                   AND ph.number IN (s, '+' || s) LIMIT 51) x;
+        IF p_by = 'groupphone' THEN
+            ids := prefs_data_group_profiles(p_account_id, ids);
+        END IF;
+    ELSIF p_by = 'group' THEN
+        s := a ->> 'profileId';
+        IF s !~ '^[0-9]{1,18}$' OR NOT EXISTS (
+                SELECT 1 FROM prefs_profile p
+                 WHERE p.account_id = p_account_id
+                   AND p.profile_id = s::bigint AND p.erased_at IS NULL) THEN
+            RETURN QUERY SELECT 'not_found'::text,
+                format('there is no profile %s', s);
+            RETURN;
+        END IF;
+        ids := prefs_data_group_profiles(p_account_id, ARRAY[s::bigint]);
     ELSIF p_by = 'address' THEN
         IF jsonb_typeof(a) <> 'object' THEN
             RETURN QUERY SELECT 'invalid'::text,
@@ -1405,11 +1333,10 @@ BEGIN
         FOR k, s IN SELECT x.key, x.value FROM jsonb_each_text(a) AS x LOOP
             CONTINUE WHEN k = 'includeConsentHistory' OR s IS NULL OR s = '';
             k := CASE lower(k) WHEN 'address1' THEN 'line1'
-                    WHEN 'line1' THEN 'line1' WHEN 'address2' THEN 'line2'
-                    WHEN 'line2' THEN 'line2' WHEN 'city' THEN 'city'
-                    WHEN 'stateprovince' THEN 'state' WHEN 'state' THEN 'state'
+                    WHEN 'address2' THEN 'line2' WHEN 'city' THEN 'city'
+                    WHEN 'stateprovince' THEN 'state'
                     WHEN 'postalcode' THEN 'postal_code'
-                    WHEN 'country' THEN 'country'
+                    WHEN 'countrycode' THEN 'country'
                     WHEN 'addresstype' THEN 'type' END;
             IF k IS NULL THEN
                 RETURN QUERY SELECT 'invalid'::text, 'unknown address argument'::text;
@@ -1685,8 +1612,8 @@ BEGIN
         rest := jsonb_set(rest, '{AlternateIds}', lst);
     END IF;
 
-    -- Emails: removal by EmailId or Address; an EmailId with another
-    -- Address changes the address
+    -- Emails: removal by EmailId or EmailAddress; an EmailId with another
+    -- EmailAddress changes the address
     IF jsonb_typeof(b -> 'Emails') = 'array' THEN
         lst := '[]';
         FOR e IN SELECT x.v, x.n - 1 AS i FROM jsonb_array_elements(
@@ -1697,8 +1624,9 @@ BEGIN
                 lst := lst || jsonb_build_array(e.v);
                 CONTINUE;
             END IF;
-            PERFORM prefs_cfg_object(e.v, ep, ARRAY['EmailId', 'Address',
-                'Type', 'IsDefault', 'IsActive']);
+            PERFORM prefs_cfg_object(e.v, ep, ARRAY['EmailId', 'EmailAddress',
+                'EmailAddressType', 'IsDefault', 'IsActive', 'EmailPreferences',
+                'Edited']);
             id := (prefs_cfg_int(e.v, ep, 'EmailId', 1, 9223372036854775807,
                                  NULL, true)) #>> '{}';
             em := NULL;
@@ -1713,7 +1641,7 @@ BEGIN
             END IF;
             IF NOT prefs_data_flag(e.v, ep, p_create) THEN
                 IF em.email_id IS NULL THEN
-                    nv := prefs_cfg_text(e.v, ep, 'Address', true, 254)
+                    nv := prefs_cfg_text(e.v, ep, 'EmailAddress', true, 256)
                           #>> '{}';
                     SELECT * INTO em FROM prefs_profile_email x
                      WHERE x.profile_id = p_profile_id AND x.is_active
@@ -1734,20 +1662,20 @@ BEGIN
                 CONTINUE;
             END IF;
             v := e.v - 'IsActive';
-            nv := prefs_cfg_text(v, ep, 'Address', true, 254) #>> '{}';
+            nv := prefs_cfg_text(v, ep, 'EmailAddress', true, 256) #>> '{}';
             IF em.email_id IS NOT NULL AND lower(em.address) <> lower(nv)
             THEN
                 -- the rule of 005
                 IF nv !~ ('^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:]]+'
                           '\.[^@.[:space:][:cntrl:]]+$')
                 THEN
-                    PERFORM prefs_cfg_fail(ep || '.Address',
+                    PERFORM prefs_cfg_fail(ep || '.EmailAddress',
                         'must be an email address such as name@example.com');
                 END IF;
                 IF EXISTS (SELECT 1 FROM prefs_profile_email x
                             WHERE x.profile_id = p_profile_id AND x.is_active
                               AND lower(x.address) = lower(nv)) THEN
-                    PERFORM prefs_cfg_fail(ep || '.Address', format(
+                    PERFORM prefs_cfg_fail(ep || '.EmailAddress', format(
                         '%s is another email of this profile',
                         prefs_cfg_quote(nv)));
                 END IF;
@@ -1760,7 +1688,7 @@ BEGIN
                     'contacts.email.updated', p_profile_id,
                     prefs_data_email_json(em)::jsonb, old_js);
                 PERFORM prefs_data_contact_changed(p_account_id, p_user_id,
-                    p_profile_id, 'E' || em.email_id, old_js -> 'Address',
+                    p_profile_id, 'E' || em.email_id, old_js -> 'EmailAddress',
                     false, p_preserve_prefs, p_preserve_consents);
             END IF;
             lst := lst || jsonb_build_array(v);
@@ -1768,7 +1696,7 @@ BEGIN
         rest := jsonb_set(rest, '{Emails}', lst);
     END IF;
 
-    -- PhoneNumbers: the same by PhoneId or Number
+    -- PhoneNumbers: the same by PhoneId or PhoneNumber
     IF jsonb_typeof(b -> 'PhoneNumbers') = 'array' THEN
         lst := '[]';
         FOR e IN SELECT x.v, x.n - 1 AS i FROM jsonb_array_elements(
@@ -1779,8 +1707,9 @@ BEGIN
                 lst := lst || jsonb_build_array(e.v);
                 CONTINUE;
             END IF;
-            PERFORM prefs_cfg_object(e.v, ep, ARRAY['PhoneId', 'Number',
-                'Type', 'IsMobile', 'IsDefault', 'IsActive']);
+            PERFORM prefs_cfg_object(e.v, ep, ARRAY['PhoneId', 'PhoneNumber',
+                'PhoneNumberType', 'IsMobile', 'IsDefault', 'IsActive',
+                'PhonePreferences', 'Edited']);
             id := (prefs_cfg_int(e.v, ep, 'PhoneId', 1, 9223372036854775807,
                                  NULL, true)) #>> '{}';
             ph := NULL;
@@ -1796,10 +1725,10 @@ BEGIN
             IF NOT prefs_data_flag(e.v, ep, p_create) THEN
                 IF ph.phone_id IS NULL THEN
                     nv := prefs_data_phone_norm(prefs_cfg_text(e.v, ep,
-                              'Number', true, 30) #>> '{}');
+                              'PhoneNumber', true, 30) #>> '{}');
                     SELECT * INTO ph FROM prefs_profile_phone x
                      WHERE x.profile_id = p_profile_id AND x.is_active
-                       AND x.number = nv;
+                       AND ltrim(x.number, '+') = ltrim(nv, '+');
                 END IF;
                 CONTINUE WHEN ph.phone_id IS NULL;
                 UPDATE prefs_profile_phone x
@@ -1816,20 +1745,22 @@ BEGIN
                 CONTINUE;
             END IF;
             v := e.v - 'IsActive';
-            nv := prefs_cfg_text(v, ep, 'Number', true, 30) #>> '{}';
+            nv := prefs_cfg_text(v, ep, 'PhoneNumber', true, 30) #>> '{}';
             IF ph.phone_id IS NOT NULL
-               AND ph.number <> prefs_data_phone_norm(nv) THEN
+               AND ltrim(ph.number, '+')
+                   <> prefs_data_phone_digits(nv) THEN
                 IF nv !~ '^\s*\+?[0-9 ().-]+$'
                    OR length(prefs_data_phone_norm(nv)) NOT BETWEEN 3 AND 16
                 THEN
-                    PERFORM prefs_cfg_fail(ep || '.Number', 'must be a phone '
+                    PERFORM prefs_cfg_fail(ep || '.PhoneNumber', 'must be a phone '
                         'number: an optional "+" and 3 to 15 digits');
                 END IF;
                 nv := prefs_data_phone_norm(nv);
                 IF EXISTS (SELECT 1 FROM prefs_profile_phone x
                             WHERE x.profile_id = p_profile_id AND x.is_active
-                              AND x.number = nv) THEN
-                    PERFORM prefs_cfg_fail(ep || '.Number', format(
+                              AND ltrim(x.number, '+') = ltrim(nv, '+'))
+                THEN
+                    PERFORM prefs_cfg_fail(ep || '.PhoneNumber', format(
                         '%s is another phone number of this profile',
                         prefs_cfg_quote(nv)));
                 END IF;
@@ -1842,7 +1773,7 @@ BEGIN
                     'contacts.phone.updated', p_profile_id,
                     prefs_data_phone_json(ph)::jsonb, old_js);
                 PERFORM prefs_data_contact_changed(p_account_id, p_user_id,
-                    p_profile_id, 'P' || ph.phone_id, old_js -> 'Number',
+                    p_profile_id, 'P' || ph.phone_id, old_js -> 'PhoneNumber',
                     false, p_preserve_prefs, p_preserve_consents);
             END IF;
             lst := lst || jsonb_build_array(v);
@@ -1850,7 +1781,7 @@ BEGIN
         rest := jsonb_set(rest, '{PhoneNumbers}', lst);
     END IF;
 
-    -- Addresses: removal by AddressId or Line1 + PostalCode; 005 changes
+    -- Addresses: removal by AddressId or Address1 + PostalCode; 005 changes
     -- the values of an AddressId item, noted here for afterwards
     IF jsonb_typeof(b -> 'Addresses') = 'array' THEN
         lst := '[]';
@@ -1870,7 +1801,7 @@ BEGIN
                        AND x.address_id::numeric = (v ->> 'AddressId')::numeric;
                     IF FOUND AND (lower(ad.line1), lower(ad.postal_code))
                        IS DISTINCT FROM
-                       (lower(v ->> 'Line1'),
+                       (lower(v ->> 'Address1'),
                         lower(coalesce(v ->> 'PostalCode', '')))
                     THEN
                         moved_addresses := moved_addresses
@@ -1880,9 +1811,10 @@ BEGIN
                 lst := lst || jsonb_build_array(v);
                 CONTINUE;
             END IF;
-            PERFORM prefs_cfg_object(e.v, ep, ARRAY['AddressId', 'Line1',
-                'Line2', 'City', 'State', 'PostalCode', 'Country', 'Type',
-                'IsDefault', 'IsActive']);
+            PERFORM prefs_cfg_object(e.v, ep, ARRAY['AddressId', 'Address1',
+                'Address2', 'City', 'StateProvince', 'PostalCode',
+                'CountryCode', 'AddressType', 'IsDefault', 'IsActive',
+                'AddressPreferences', 'Edited']);
             id := (prefs_cfg_int(e.v, ep, 'AddressId', 1, 9223372036854775807,
                                  NULL, true)) #>> '{}';
             ad := NULL;
@@ -1895,7 +1827,7 @@ BEGIN
                         'is not an address of this profile (%s)', id));
                 END IF;
             ELSE
-                nv := prefs_cfg_text(e.v, ep, 'Line1', true, 100) #>> '{}';
+                nv := prefs_cfg_text(e.v, ep, 'Address1', true, 100) #>> '{}';
                 SELECT * INTO ad FROM prefs_profile_address x
                  WHERE x.profile_id = p_profile_id AND x.is_active
                    AND lower(x.line1) = lower(nv)
@@ -2000,49 +1932,321 @@ BEGIN
              WHERE prefs_data_flag(x.v, 'Tags', p_create)));
     END IF;
 
-    -- ProfilePreferences: "IsArchived": true archives the preference of
-    -- that filter and contact point
-    IF jsonb_typeof(b -> 'ProfilePreferences') = 'array' THEN
-        lst := '[]';
-        FOR e IN SELECT x.v, x.n - 1 AS i FROM jsonb_array_elements(
-                     b -> 'ProfilePreferences') WITH ORDINALITY AS x(v, n)
+END
+$$;
+
+
+-- The preferences of a UserProfilePreference body, parsed apart from the
+-- rest: ProfilePreferences[] (profile-level) and the EmailPreferences[],
+-- PhonePreferences[] and AddressPreferences[] nested in the contact points
+-- (a removal item, IsActive false, brings none).  Returns
+-- [{"v": the CreateProfilePreference, "at": its path, "list": "Emails" |
+-- "PhoneNumbers" | "Addresses" | null, "c": the contact item}], in body
+-- order; PF001 past 500 preferences in all, or for a list that is not one.
+CREATE OR REPLACE FUNCTION prefs_data_pref_items(b jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    items  jsonb := '[]';
+    l      record;
+    c      record;
+    lst    jsonb;
+BEGIN
+    SELECT coalesce(jsonb_agg(jsonb_build_object('v', x.v,
+               'at', 'ProfilePreferences[' || x.n - 1 || ']', 'list', NULL,
+               'c', NULL) ORDER BY x.n), '[]')
+      INTO items
+      FROM jsonb_array_elements(prefs_cfg_array(b, '', 'ProfilePreferences',
+                                                500))
+           WITH ORDINALITY AS x(v, n);
+    FOR l IN SELECT * FROM (VALUES ('Emails', 'EmailPreferences', 1),
+                                   ('PhoneNumbers', 'PhonePreferences', 2),
+                                   ('Addresses', 'AddressPreferences', 3))
+                        AS t(list, sub, o) ORDER BY t.o
+    LOOP
+        CONTINUE WHEN jsonb_typeof(b -> l.list) IS DISTINCT FROM 'array';
+        FOR c IN SELECT x.v, x.n - 1 AS i
+                   FROM jsonb_array_elements(b -> l.list)
+                        WITH ORDINALITY AS x(v, n)
+                  WHERE jsonb_typeof(x.v) = 'object'
+                    AND x.v -> 'IsActive' IS DISTINCT FROM 'false'
         LOOP
-            ep := 'ProfilePreferences[' || e.i || ']';
-            IF jsonb_typeof(e.v) <> 'object'
-               OR prefs_cfg_get(e.v, 'IsArchived') IS NULL
-               OR NOT prefs_cfg_bool(e.v, ep, 'IsArchived', false)
-                      ::text::boolean
-            THEN
-                lst := lst || jsonb_build_array(e.v);
-                CONTINUE;
-            END IF;
+            lst := prefs_cfg_array(c.v, l.list || '[' || c.i || ']', l.sub,
+                                   500);
+            items := items || coalesce((SELECT jsonb_agg(jsonb_build_object(
+                    'v', x.v,
+                    'at', format('%s[%s].%s[%s]', l.list, c.i, l.sub, x.n - 1),
+                    'list', l.list, 'c', c.v - l.sub) ORDER BY x.n)
+                FROM jsonb_array_elements(lst) WITH ORDINALITY AS x(v, n)),
+                '[]');
+        END LOOP;
+    END LOOP;
+    IF jsonb_array_length(items) > 500 THEN
+        PERFORM prefs_cfg_fail('ProfilePreferences', 'with the preferences '
+            'of the contact points must be at most 500 preferences');
+    END IF;
+    RETURN items;
+END
+$$;
+
+
+-- The contact point a preference applies to, as prefs_preference keys it
+-- ('E<email_id>', 'P<phone_id>', 'A<address_id>', '' for a channel
+-- without one), or NULL when the profile has none that fits (the caller
+-- words the refusal).  Nested in a contact (p_list, p_contact): that
+-- contact; profile-level: the default contact point of the channel (for
+-- Text, the default phone number when it is a mobile one, else the first
+-- mobile one).
+CREATE OR REPLACE FUNCTION prefs_data_pref_contact(p_profile_id bigint,
+    p_chan text, p_list text, p_contact jsonb)
+RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    id  bigint;
+BEGIN
+    IF p_list = 'Emails' THEN
+        SELECT x.email_id INTO id FROM prefs_profile_email x
+         WHERE x.profile_id = p_profile_id AND x.is_active
+           AND lower(x.address) = lower(p_contact ->> 'EmailAddress');
+        RETURN 'E' || id;
+    ELSIF p_list = 'PhoneNumbers' THEN
+        SELECT x.phone_id INTO id FROM prefs_profile_phone x
+         WHERE x.profile_id = p_profile_id AND x.is_active
+           AND ltrim(x.number, '+')
+               = prefs_data_phone_digits(p_contact ->> 'PhoneNumber');
+        RETURN 'P' || id;
+    ELSIF p_list = 'Addresses' THEN
+        IF jsonb_typeof(p_contact -> 'AddressId') = 'number' THEN
+            SELECT x.address_id INTO id FROM prefs_profile_address x
+             WHERE x.profile_id = p_profile_id AND x.is_active
+               AND x.address_id::numeric
+                   = (p_contact ->> 'AddressId')::numeric;
+        ELSE
+            SELECT x.address_id INTO id FROM prefs_profile_address x
+             WHERE x.profile_id = p_profile_id AND x.is_active
+               AND lower(x.line1) = lower(p_contact ->> 'Address1')
+               AND lower(x.postal_code)
+                   = lower(coalesce(p_contact ->> 'PostalCode', ''))
+             ORDER BY x.address_id LIMIT 1;
+        END IF;
+        RETURN 'A' || id;
+    ELSIF p_chan = 'Email' THEN
+        SELECT x.email_id INTO id FROM prefs_profile_email x
+         WHERE x.profile_id = p_profile_id AND x.is_active AND x.is_default;
+        RETURN 'E' || id;
+    ELSIF p_chan IN ('Phone', 'Fax') THEN
+        SELECT x.phone_id INTO id FROM prefs_profile_phone x
+         WHERE x.profile_id = p_profile_id AND x.is_active AND x.is_default;
+        RETURN 'P' || id;
+    ELSIF p_chan = 'Text' THEN
+        SELECT x.phone_id INTO id FROM prefs_profile_phone x
+         WHERE x.profile_id = p_profile_id AND x.is_active AND x.is_mobile
+         ORDER BY x.is_default DESC, x.phone_id LIMIT 1;
+        RETURN 'P' || id;
+    ELSIF p_chan = 'Mail' THEN
+        SELECT x.address_id INTO id FROM prefs_profile_address x
+         WHERE x.profile_id = p_profile_id AND x.is_active AND x.is_default;
+        RETURN 'A' || id;
+    END IF;
+    RETURN '';
+END
+$$;
+
+
+-- The preferences of a body (prefs_data_pref_items' list), upserted by
+-- (FilterId, contact point) after the contact points are in place; an item
+-- with IsArchived true archives that preference instead.  An item may
+-- carry "key" (a contact key its caller resolved: the v3 routes).  Raises
+-- PF001 naming the item's path.  Returns whether anything changed.
+CREATE OR REPLACE FUNCTION prefs_data_prefs_apply(p_account_id bigint,
+    p_user_id bigint, p_profile_id bigint, p_items jsonb, p_create boolean)
+RETURNS boolean
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    changed  boolean := false;
+    it       jsonb;
+    v        jsonb;
+    ep       text;
+    cfg      jsonb;
+    seen     jsonb := '{}';
+    fid      text;
+    chan     text;
+    freq     text;
+    ptype    integer;
+    cdate    timestamptz;
+    xdate    timestamptz;
+    days     bigint;
+    ckey     text;
+    attrs    jsonb;
+    lst      text;
+    ismob    boolean;
+    old_js   jsonb;
+    ou       timestamptz;
+    pf       prefs_preference%ROWTYPE;
+    want     text;
+BEGIN
+    FOR it IN SELECT x FROM jsonb_array_elements(p_items) x LOOP
+        v := it -> 'v';
+        ep := it ->> 'at';
+        lst := it ->> 'list';
+        PERFORM prefs_cfg_object(v, ep, ARRAY['FilterId', 'PreferenceType',
+            'FrequencyId', 'PreferenceAttributes', 'CustomerDate',
+            'IsArchived',
+            -- read-only (the read ProfilePreference): accepted, ignored
+            'ProgramId', 'ChannelId', 'ExpirationDate', 'LastModifiedDate']);
+        fid := prefs_cfg_text(v, ep, 'FilterId', true, 50) #>> '{}';
+        cfg := prefs_data_item(p_account_id, 'Filter', fid);
+        IF cfg IS NULL THEN
+            PERFORM prefs_cfg_fail(ep || '.FilterId', format(
+                '%s is not an active filter', prefs_cfg_quote(fid)));
+        END IF;
+        chan := cfg ->> 'ChannelId';
+        IF prefs_cfg_get(v, 'ChannelId') IS NOT NULL
+           AND v -> 'ChannelId' NOT IN ('""', to_jsonb(chan)) THEN
+            PERFORM prefs_cfg_fail(ep || '.ChannelId', format(
+                'must be %s, the channel of filter %s', prefs_cfg_quote(chan),
+                prefs_cfg_quote(fid)));
+        END IF;
+        want := CASE lst WHEN 'Emails' THEN 'the Email channel'
+                         WHEN 'PhoneNumbers' THEN 'the Phone, Text or Fax channel'
+                         WHEN 'Addresses' THEN 'the Mail channel' END;
+        IF lst = 'Emails' AND chan <> 'Email'
+           OR lst = 'PhoneNumbers' AND chan NOT IN ('Phone', 'Text', 'Fax')
+           OR lst = 'Addresses' AND chan <> 'Mail' THEN
+            PERFORM prefs_cfg_fail(ep || '.FilterId', format(
+                '%s is a filter of the %s channel: the preferences of %s '
+                'must be on %s', prefs_cfg_quote(fid), chan,
+                regexp_replace(ep, '\.[A-Za-z]+\[\d+\]$', ''), want));
+        END IF;
+        ckey := coalesce(it ->> 'key', prefs_data_pref_contact(p_profile_id,
+                             chan, lst, it -> 'c'));
+
+        IF prefs_cfg_get(v, 'IsArchived') IS NOT NULL
+           AND prefs_cfg_bool(v, ep, 'IsArchived', false)::text::boolean THEN
             IF p_create THEN
                 PERFORM prefs_cfg_fail(ep || '.IsArchived',
                     'must be false: a new profile has nothing to archive');
             END IF;
-            nv := prefs_cfg_text(e.v, ep, 'FilterId', true, 50) #>> '{}';
-            v := prefs_cfg_get(e.v, 'ContactPoint');
-            FOR pf IN SELECT x.* FROM prefs_preference x
-                       WHERE x.profile_id = p_profile_id
-                         AND x.filter_id = nv AND NOT x.is_archived
-                         AND coalesce(lower(prefs_data_contact_value(
-                                 x.contact_key) #>> '{}'), '')
-                             IN (coalesce(lower(v #>> '{}'), ''),
-                                 prefs_data_phone_norm(coalesce(v #>> '{}',
-                                                                '')))
+            FOR pf IN UPDATE prefs_preference x
+                         SET is_archived = true, updated_at = now()
+                       WHERE x.profile_id = p_profile_id AND x.filter_id = fid
+                         AND x.contact_key = ckey AND NOT x.is_archived
+                      RETURNING *
             LOOP
-                UPDATE prefs_preference x SET is_archived = true,
-                       updated_at = now()
-                 WHERE x.preference_id = pf.preference_id
-                RETURNING * INTO pf;
                 changed := true;
                 PERFORM prefs_event_add(p_account_id, p_user_id,
                     'preference.archived', p_profile_id,
                     prefs_data_pref_json(pf)::jsonb);
             END LOOP;
-        END LOOP;
-        rest := jsonb_set(rest, '{ProfilePreferences}', lst);
+            CONTINUE;
+        END IF;
+
+        IF ckey IS NULL THEN
+            PERFORM prefs_cfg_fail(ep || '.FilterId', format(
+                '%s is on the %s channel and the profile has no %s: give '
+                'the preference in %s', prefs_cfg_quote(fid), chan,
+                CASE chan WHEN 'Email' THEN 'default email address'
+                          WHEN 'Text' THEN 'mobile phone number'
+                          WHEN 'Mail' THEN 'default address'
+                          ELSE 'default phone number' END,
+                CASE chan WHEN 'Email' THEN 'Emails[].EmailPreferences'
+                          WHEN 'Mail' THEN 'Addresses[].AddressPreferences'
+                          ELSE 'PhoneNumbers[].PhonePreferences' END));
+        END IF;
+        IF chan = 'Text' AND lst = 'PhoneNumbers' THEN
+            SELECT x.is_mobile INTO ismob FROM prefs_profile_phone x
+             WHERE x.phone_id = substr(ckey, 2)::bigint;
+            IF NOT ismob THEN
+                PERFORM prefs_cfg_fail(ep || '.FilterId', format(
+                    '%s is on the Text channel: %s must be a mobile number '
+                    '(IsMobile)', prefs_cfg_quote(fid),
+                    regexp_replace(ep, '\.[A-Za-z]+\[\d+\]$', '')));
+            END IF;
+        END IF;
+
+        ptype := (prefs_cfg_int(v, ep, 'PreferenceType', 1, 2, NULL, false,
+                  'must be 1 (opt-in) or 2 (opt-out)')) #>> '{}';
+        freq := prefs_cfg_text(v, ep, 'FrequencyId', false, 20) #>> '{}';
+        IF freq = '' THEN
+            SELECT fr ->> 'FrequencyId' INTO freq
+              FROM jsonb_array_elements(
+                       cfg #> '{FrequencyLocales,0,Frequencies}') AS fr
+             WHERE fr -> 'IsDefault' = 'true';
+        ELSIF NOT EXISTS (
+                SELECT 1 FROM jsonb_array_elements(
+                         cfg #> '{FrequencyLocales,0,Frequencies}') AS fr
+                 WHERE fr ->> 'FrequencyId' = freq) THEN
+            PERFORM prefs_cfg_fail(ep || '.FrequencyId', format(
+                '%s is not a frequency of filter %s', prefs_cfg_quote(freq),
+                prefs_cfg_quote(fid)));
+        END IF;
+        attrs := prefs_cfg_pairs(v, ep, 'PreferenceAttributes', 4000);
+        cdate := prefs_data_customer_date(v, ep, ptype = 2);
+        days := (cfg ->> CASE WHEN ptype = 1
+                              THEN 'OptInCustomerExpirationDays'
+                              ELSE 'OptOutCustomerExpirationDays' END)::bigint;
+        xdate := cdate + make_interval(days => days::integer);
+        seen := prefs_cfg_once(seen, fid || '/' || ckey, ep);
+
+        SELECT * INTO pf FROM prefs_preference x
+         WHERE x.profile_id = p_profile_id AND x.filter_id = fid
+           AND x.contact_key = ckey FOR UPDATE;
+        IF FOUND THEN
+            old_js := prefs_data_pref_json(pf)::jsonb;
+            ou := pf.updated_at;
+            UPDATE prefs_preference x
+               SET preference_type = ptype, frequency_id = freq,
+                   attributes = attrs, customer_date = cdate,
+                   expiration_date = xdate, is_archived = false,
+                   channel_id = chan, updated_at = now()
+             WHERE x.preference_id = pf.preference_id
+            RETURNING * INTO pf;
+            -- a new CustomerDate alone (defaulted to now) is no change
+            IF old_js - 'CustomerDate' - 'ExpirationDate' - 'LastModifiedDate'
+               <> prefs_data_pref_json(pf)::jsonb - 'CustomerDate'
+                  - 'ExpirationDate' - 'LastModifiedDate'
+               OR prefs_cfg_get(v, 'CustomerDate') IS NOT NULL
+                  AND old_js -> 'CustomerDate'
+                      <> prefs_data_pref_json(pf)::jsonb -> 'CustomerDate'
+            THEN
+                changed := true;
+                PERFORM prefs_event_add(p_account_id, p_user_id,
+                    'preference.updated', p_profile_id,
+                    prefs_data_pref_json(pf)::jsonb, old_js);
+            ELSE
+                -- nothing changed: keep the row as it was
+                UPDATE prefs_preference x
+                   SET customer_date = (old_js ->> 'CustomerDate')::timestamptz,
+                       expiration_date =
+                           (old_js ->> 'ExpirationDate')::timestamptz,
+                       updated_at = ou
+                 WHERE x.preference_id = pf.preference_id;
+            END IF;
+        ELSE
+            INSERT INTO prefs_preference (account_id, profile_id, filter_id,
+                channel_id, email_id, phone_id, address_id, contact_key,
+                preference_type, frequency_id, attributes, customer_date,
+                expiration_date)
+            VALUES (p_account_id, p_profile_id, fid, chan,
+                CASE WHEN left(ckey, 1) = 'E' THEN substr(ckey, 2)::bigint END,
+                CASE WHEN left(ckey, 1) = 'P' THEN substr(ckey, 2)::bigint END,
+                CASE WHEN left(ckey, 1) = 'A' THEN substr(ckey, 2)::bigint END,
+                ckey, ptype, freq, attrs, cdate, xdate)
+            RETURNING * INTO pf;
+            changed := true;
+            PERFORM prefs_event_add(p_account_id, p_user_id, 'preference.added',
+                p_profile_id, prefs_data_pref_json(pf)::jsonb);
+        END IF;
+    END LOOP;
+    -- a change of the profile is a change of its row (its rendered copy,
+    -- prefs_profile_doc, is current only for the row's xmin)
+    IF changed THEN
+        UPDATE prefs_profile p
+           SET updated_at = now(), edited_at = now(), edited_by = p_user_id
+         WHERE p.profile_id = p_profile_id;
     END IF;
+    RETURN changed;
 END
 $$;
 
@@ -2076,11 +2280,13 @@ DECLARE
     changed  boolean := false;
     moved    jsonb;
     m        jsonb;
+    items    jsonb;
 BEGIN
     IF b IS NULL OR jsonb_typeof(b) <> 'object' THEN
         PERFORM prefs_cfg_fail('', 'must be a JSON object');
     END IF;
     PERFORM prefs_data_list_sizes(b);
+    items := prefs_data_pref_items(b);
     pp := prefs_cfg_bool(b, '', 'PreservePreferences', true)::text::boolean;
     pc := prefs_cfg_bool(b, '', 'PreserveConsents', true)::text::boolean;
     rest := b - 'PreservePreferences' - 'PreserveConsents';
@@ -2093,7 +2299,12 @@ BEGIN
                p_create, pp, pc, rest, false, '[]') x;
 
     IF prefs_data_apply(p_account_id, p_user_id, p_profile_id,
-                        rest - 'Consents', p_create) THEN
+                        rest - 'Consents' - 'ProfilePreferences', p_create)
+    THEN
+        changed := true;
+    END IF;
+    IF prefs_data_prefs_apply(p_account_id, p_user_id, p_profile_id, items,
+                              p_create) THEN
         changed := true;
     END IF;
 
@@ -2353,20 +2564,62 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT array_remove(CASE p_list
         WHEN 'AlternateIds' THEN ARRAY[it ->> 'Type']
         WHEN 'Emails' THEN ARRAY['id:' || (it ->> 'EmailId'),
-                                 'v:' || lower(it ->> 'Address')]
+                                 'v:' || lower(it ->> 'EmailAddress')]
         WHEN 'PhoneNumbers' THEN ARRAY['id:' || (it ->> 'PhoneId'),
-                                 'v:' || prefs_data_phone_norm(it ->> 'Number')]
+                                 'v:' || ltrim(prefs_data_phone_norm(
+                                             it ->> 'PhoneNumber'), '+')]
         WHEN 'Addresses' THEN ARRAY['id:' || (it ->> 'AddressId'),
-                                 'v:' || lower(it ->> 'Line1') || '|'
+                                 'v:' || lower(it ->> 'Address1') || '|'
                                  || lower(coalesce(it ->> 'PostalCode', ''))]
         WHEN 'CustomFields' THEN ARRAY[it ->> 'Name']
         WHEN 'Groups' THEN ARRAY[(it ->> 'Type') || '|' || (it ->> 'Name')]
         WHEN 'Tags' THEN ARRAY[it #>> '{}']
-        WHEN 'ProfilePreferences' THEN ARRAY[(it ->> 'FilterId') || '|'
-                                 || coalesce(lower(it ->> 'ContactPoint'), '')]
+        WHEN 'ProfilePreferences' THEN ARRAY[it ->> 'FilterId']
         WHEN 'Consents' THEN ARRAY[(it ->> 'ConsentType') || '|'
                                  || coalesce(lower(it ->> 'ContactPoint'), '')]
         END, NULL)
+$$;
+
+
+-- The preferences of one list (ProfilePreferences, or those nested in a
+-- contact point) an UpdateProfile must send to turn p_before into p_after:
+-- the new and changed ones (a changed one whose CustomerDate was left as it
+-- was is dated now), and the ones gone, archived.
+CREATE OR REPLACE FUNCTION prefs_jp_prefs(p_before jsonb, p_after jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    lst  jsonb := '[]';
+    it   jsonb;
+    old  jsonb;
+BEGIN
+    p_before := coalesce(p_before, '[]');
+    IF jsonb_typeof(p_after) IS DISTINCT FROM 'array' THEN
+        RETURN p_after;          -- not a list: the write refuses it
+    END IF;
+    FOR it IN SELECT x FROM jsonb_array_elements(p_after) x LOOP
+        CONTINUE WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(p_before) y
+                               WHERE y = it);
+        IF jsonb_typeof(it) = 'object' THEN
+            SELECT y INTO old FROM jsonb_array_elements(p_before) y
+             WHERE y ->> 'FilterId' = it ->> 'FilterId' LIMIT 1;
+            IF old -> 'CustomerDate' = it -> 'CustomerDate' THEN
+                it := it - 'CustomerDate';
+            END IF;
+            old := NULL;
+        END IF;
+        lst := lst || jsonb_build_array(it);
+    END LOOP;
+    FOR it IN SELECT y FROM jsonb_array_elements(p_before) y
+               WHERE (y -> 'IsArchived') IS DISTINCT FROM 'true'
+                 AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p_after) x
+                                  WHERE x ->> 'FilterId' = y ->> 'FilterId')
+    LOOP
+        lst := jsonb_build_array(jsonb_build_object('FilterId',
+                   it -> 'FilterId', 'IsArchived', true)) || lst;
+    END LOOP;
+    RETURN lst;
+END
 $$;
 
 
@@ -2386,6 +2639,7 @@ DECLARE
     it    jsonb;
     old   jsonb;
     keys  text[];
+    sub   text;
 BEGIN
     IF jsonb_typeof(p_after) IS DISTINCT FROM 'object' THEN
         PERFORM prefs_cfg_fail('the patched profile', 'must be an object');
@@ -2397,13 +2651,19 @@ BEGIN
         END IF;
     END LOOP;
     b := p_after - 'ProfileId' - 'IsActive' - 'ReasonCode' - 'Edited';
-    FOREACH f IN ARRAY ARRAY['Prefix', 'FirstName', 'MiddleName', 'LastName',
-                             'Suffix']
-    LOOP
-        IF NOT b ? f THEN
-            b := b || jsonb_build_object(f, '');
-        END IF;
-    END LOOP;
+    -- a name the patch removed is emptied
+    IF jsonb_typeof(b -> 'CustomerName') = 'object' OR NOT b ? 'CustomerName'
+       OR b -> 'CustomerName' = 'null' THEN
+        a := coalesce(prefs_cfg_get(b, 'CustomerName'), '{}');
+        FOREACH f IN ARRAY ARRAY['Prefix', 'FirstName', 'MiddleName',
+                                 'LastName', 'Suffix']
+        LOOP
+            IF NOT a ? f THEN
+                a := a || jsonb_build_object(f, '');
+            END IF;
+        END LOOP;
+        b := b || jsonb_build_object('CustomerName', a);
+    END IF;
     IF NOT b ? 'DefaultLocale' THEN
         b := b || '{"DefaultLocale": null}';
     END IF;
@@ -2429,20 +2689,30 @@ BEGIN
             keys := keys || prefs_jp_keys(l, it);
             CONTINUE WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(bl) y
                                    WHERE y = it);
-            -- a changed preference or consent whose CustomerDate was left
-            -- as it was is dated now
-            IF l IN ('ProfilePreferences', 'Consents')
-               AND jsonb_typeof(it) = 'object' THEN
+            IF l = 'ProfilePreferences' THEN
+                CONTINUE;        -- the whole list below
+            END IF;
+            -- a contact point's preferences: what changed in them
+            sub := CASE l WHEN 'Emails' THEN 'EmailPreferences'
+                          WHEN 'PhoneNumbers' THEN 'PhonePreferences'
+                          WHEN 'Addresses' THEN 'AddressPreferences' END;
+            IF sub IS NOT NULL AND jsonb_typeof(it) = 'object'
+               AND it ? sub THEN
                 SELECT y INTO old FROM jsonb_array_elements(bl) y
                  WHERE prefs_jp_keys(l, y) && prefs_jp_keys(l, it) LIMIT 1;
-                IF l = 'Consents' THEN
-                    IF old -> 'ConsentDate' = it -> 'ConsentDate' THEN
-                        it := it - 'ConsentDate';
-                    END IF;
-                    it := it - 'IsActive';
-                ELSIF old -> 'CustomerDate' = it -> 'CustomerDate' THEN
-                    it := it - 'CustomerDate';
+                it := jsonb_set(it, ARRAY[sub],
+                                prefs_jp_prefs(old -> sub, it -> sub));
+                old := NULL;
+            END IF;
+            -- a changed consent whose ConsentDate was left as it was is
+            -- dated now
+            IF l = 'Consents' AND jsonb_typeof(it) = 'object' THEN
+                SELECT y INTO old FROM jsonb_array_elements(bl) y
+                 WHERE prefs_jp_keys(l, y) && prefs_jp_keys(l, it) LIMIT 1;
+                IF old -> 'ConsentDate' = it -> 'ConsentDate' THEN
+                    it := it - 'ConsentDate';
                 END IF;
+                it := it - 'IsActive';
                 old := NULL;
             END IF;
             lst := lst || jsonb_build_array(it);
@@ -2456,8 +2726,7 @@ BEGIN
                     'record a Revoked consent instead',
                     prefs_cfg_quote(it ->> 'ConsentType')));
             END IF;
-            CONTINUE WHEN l = 'ProfilePreferences'
-                          AND (it -> 'IsArchived') = 'true';
+            CONTINUE WHEN l = 'ProfilePreferences';
             lst := jsonb_build_array(CASE l
                 WHEN 'AlternateIds' THEN jsonb_build_object('Type',
                     it -> 'Type', 'Value', it -> 'Value', 'IsActive', false)
@@ -2473,11 +2742,11 @@ BEGIN
                     'Name', it -> 'Name', 'IsActive', false)
                 WHEN 'Tags' THEN jsonb_build_object('Name', it,
                     'IsActive', false)
-                WHEN 'ProfilePreferences' THEN jsonb_build_object(
-                    'FilterId', it -> 'FilterId',
-                    'ContactPoint', it -> 'ContactPoint', 'IsArchived', true)
                 END) || lst;
         END LOOP;
+        IF l = 'ProfilePreferences' THEN
+            lst := prefs_jp_prefs(bl, a);
+        END IF;
         b := b || jsonb_build_object(l, lst);
     END LOOP;
     RETURN b;

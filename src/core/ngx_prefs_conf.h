@@ -50,7 +50,10 @@ typedef struct {
     ngx_msec_t                 cache_time;
     ngx_uint_t                 cache_size;
     ngx_uint_t                 max_failures;
+    ngx_uint_t                 source_max_failures;
     ngx_msec_t                 failure_window;
+    ngx_msec_t                 failure_delay;
+    ngx_msec_t                 unknown_user_time;
     time_t                     token_ttl;
     ngx_str_t                  realm;
 } ngx_prefs_conf_auth_t;

@@ -65,10 +65,21 @@ typedef struct {
     ngx_atomic_t               config_beat;       /* ngx_current_msec */
     ngx_atomic_t               config_listening;
 
-    /* failed authentications per user name, for all workers */
+    /*
+     * Failed authentications per source, per user name and source, per
+     * OAuth client_id, for all workers (src/http/ngx_prefs_auth.c): the
+     * counting ones least recently failed last, the locked ones (never
+     * evicted before their lock ends) locked longest ago last.
+     */
     ngx_rbtree_t               fail_tree;
     ngx_rbtree_node_t          fail_sentinel;
     ngx_queue_t                fail_lru;
+    ngx_queue_t                fail_locked;
+
+    /* the signatures of once-only accounts seen in their window */
+    ngx_rbtree_t               replay_tree;
+    ngx_rbtree_node_t          replay_sentinel;
+    ngx_queue_t                replay_queue;
 
     /* "prefs_api metrics": counters of every process */
     ngx_prefs_metrics_t        metrics;

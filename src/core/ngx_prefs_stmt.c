@@ -16,7 +16,8 @@ const char *const  ngx_prefs_stmt_col_names[NGX_PREFS_COL_MAX] = {
     "subscription_id", "deleted", "previous_until", "idempotency",
     "delivery_id", "url", "msg_id", "msg_ts", "secret", "secret_previous",
     "next_due_ms", "result", "removed", "count", "events", "n", "last_txid",
-    "last_id", "has_more", "created", "dropped", "kind", "state"
+    "last_id", "has_more", "created", "dropped", "kind", "state",
+    "auth_options"
 };
 
 
@@ -61,7 +62,8 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
     /*
      * Authentication: the account and what the credential names in it, in
      * one row; a missing user or token leaves user_id 0.  Columns: account,
-     * window (s), user, active, permissions, sealed secrets, token expiry.
+     * window (s), user, active, permissions, sealed secrets, token expiry,
+     * the account's PNAUTHINFO3 options ("bind", "once", comma-separated).
      */
 
     [NGX_PREFS_STMT_AUTH_HMAC] = { "prefs_auth_hmac",
@@ -74,7 +76,9 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
       "   FROM prefs_user_secret s"
       "  WHERE s.user_id = u.user_id AND s.retired_at IS NULL), '')"
       " AS secrets,"
-      " '0' AS token_expires_ms"
+      " '0' AS token_expires_ms,"
+      " concat_ws(',', CASE WHEN a.auth_bind_request THEN 'bind' END,"
+      "   CASE WHEN a.auth_once THEN 'once' END) AS auth_options"
       " FROM prefs_account a"
       " LEFT JOIN prefs_user u"
       "   ON u.account_id = a.account_id AND u.user_name = $2"
@@ -82,7 +86,8 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
       2, 1,
       { NGX_PREFS_COL_ACCOUNT_ID, NGX_PREFS_COL_WINDOW_S,
         NGX_PREFS_COL_USER_ID, NGX_PREFS_COL_ACTIVE, NGX_PREFS_COL_PERMISSIONS,
-        NGX_PREFS_COL_SECRETS, NGX_PREFS_COL_TOKEN_EXPIRES_MS } },
+        NGX_PREFS_COL_SECRETS, NGX_PREFS_COL_TOKEN_EXPIRES_MS,
+        NGX_PREFS_COL_AUTH_OPTIONS } },
 
     [NGX_PREFS_STMT_AUTH_BEARER] = { "prefs_auth_bearer",
       "SELECT a.account_id::text AS account_id, '0' AS window_s,"
@@ -92,7 +97,8 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
       " coalesce(prefs_user_permissions(u.user_id), '') AS permissions,"
       " '' AS secrets,"
       " coalesce((extract(epoch FROM t.expires_at) * 1000)::bigint, 0)::text"
-      " AS token_expires_ms"
+      " AS token_expires_ms,"
+      " '' AS auth_options"
       " FROM prefs_account a"
       " LEFT JOIN prefs_oauth_token t"
       "   ON t.account_id = a.account_id AND t.token_hash = $2"
@@ -101,7 +107,8 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
       2, 1,
       { NGX_PREFS_COL_ACCOUNT_ID, NGX_PREFS_COL_WINDOW_S,
         NGX_PREFS_COL_USER_ID, NGX_PREFS_COL_ACTIVE, NGX_PREFS_COL_PERMISSIONS,
-        NGX_PREFS_COL_SECRETS, NGX_PREFS_COL_TOKEN_EXPIRES_MS } },
+        NGX_PREFS_COL_SECRETS, NGX_PREFS_COL_TOKEN_EXPIRES_MS,
+        NGX_PREFS_COL_AUTH_OPTIONS } },
 
     [NGX_PREFS_STMT_OAUTH_ISSUE] = { "prefs_oauth_issue",
       "SELECT outcome, expires_in::text"
@@ -204,6 +211,12 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
     [NGX_PREFS_STMT_PROFILE_UPDATE] = { "prefs_profile_update",
       "SELECT outcome, message"
       " FROM prefs_profile_update($1, $2, $3, $4::jsonb)",
+      4, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE } },
+
+    [NGX_PREFS_STMT_PROFILE_PREFERENCES] = { "prefs_profile_preferences",
+      "SELECT outcome, message"
+      " FROM prefs_profile_preferences($1, $2, $3, $4::jsonb)",
       4, 0,
       { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE } },
 

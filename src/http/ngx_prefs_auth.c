@@ -9,19 +9,29 @@
  *
  * A request's credential (PNAUTHINFO3 or a bearer token) and clientId are
  * looked up in the cache or in one query; an unknown clientId is 404, a
- * bad credential 401 with the documented messages, repeated failures for a
- * user name 429.  An authenticated request goes on to ctx->authorized.
+ * bad credential 401 with the documented messages, repeated failures 429.
+ * An authenticated request goes on to ctx->authorized.
  *
  * A per-worker cache maps a credential (an account and user name for
  * PNAUTHINFO3, an account and token hash for a bearer token) to what the
  * database said of it, secrets unsealed, for prefs_auth_cache_time; a
  * steady stream of signed requests costs no round trip to authenticate.
  * A deactivated user stops working when its entry expires; a deleted one
- * at once, on every worker (ngx_prefs_auth_cache_stale()).
+ * at once, on every worker (ngx_prefs_auth_cache_stale()).  That a user
+ * name does not exist is kept briefly (prefs_auth_unknown_user_time), in
+ * at most half the entries.
  *
- * Failed attempts per user name are counted in the shared zone, so that
- * every worker sees them: past prefs_auth_max_failures in a window, the
- * name is refused with 429 until the window ends.
+ * Failed attempts are counted in the shared zone, so that every worker
+ * sees them, per source address and per user name from that address: past
+ * the limits a wrong signature is 429 for a window, and a source's unknown
+ * names are refused without a query.  A correct signature is never
+ * refused for others' failures: it is checked first.  Every refusal of a
+ * credential is answered after prefs_auth_failure_delay.
+ *
+ * An account may require the request-bound form of PNAUTHINFO3
+ * (Binding=request) and accept each signature once: a replay cache of
+ * signatures in the shared zone, which fails closed when it is full.
+ * docs/authentication.md tells clients; docs/architecture.md the rest.
  */
 
 
@@ -32,30 +42,94 @@
 #include "ngx_prefs_conf.h"
 #include "ngx_prefs_auth.h"
 #include "ngx_prefs_http.h"
+#include "prefs_b64.h"
 #include "prefs_hmac.h"
 #include "prefs_seal.h"
 
 
-#define NGX_PREFS_AUTH_SKEW  60000
+#define NGX_PREFS_AUTH_SKEW        60000
+
+/* an account id, then the start of the signature */
+#define NGX_PREFS_AUTH_REPLAY_KEY  32
+
+/* the longest failure key: "u", source length, source, cache key */
+#define NGX_PREFS_AUTH_FAIL_KEY    255
+
+/* what ngx_prefs_auth_authorize() decided, beside its answer */
+#define NGX_PREFS_AUTH_ANSWERED      0
+#define NGX_PREFS_AUTH_GRANTED       1
+#define NGX_PREFS_AUTH_ASK           2
+
+/* what ngx_prefs_auth_hmac_fail() does */
+#define NGX_PREFS_AUTH_LOOK          0
+#define NGX_PREFS_AUTH_COUNT         1
+#define NGX_PREFS_AUTH_COUNT_SOURCE  2
+
+/* a full zone is logged at most this often, per worker */
+#define NGX_PREFS_AUTH_FULL_LOG    60000
 
 
 typedef struct {
     u_char                     color;
     u_char                     len;
-    ngx_queue_t                lru;
+    u_char                     locked;
+    ngx_queue_t                lru;          /* sh->fail_lru or fail_locked */
     ngx_msec_t                 window_start;
+    ngx_msec_t                 locked_until;
     ngx_uint_t                 count;
     u_char                     data[1];
 } ngx_prefs_auth_fail_t;
 
 
+typedef struct {
+    ngx_str_node_t             sn;
+    ngx_queue_t                queue;
+    int64_t                    expires_ms;   /* wall clock: ts + window */
+    u_char                     key[NGX_PREFS_AUTH_REPLAY_KEY];
+} ngx_prefs_auth_replay_t;
+
+
+/* a refusal, answered after prefs_auth_failure_delay */
+typedef struct {
+    ngx_event_t                ev;
+    ngx_uint_t                 status;
+    time_t                     retry_after;
+    const char                *message;
+} ngx_prefs_auth_delay_t;
+
+
 static void ngx_prefs_auth_done(ngx_prefs_db_query_t *q);
 static ngx_int_t ngx_prefs_auth_authorize(ngx_http_request_t *r,
-    ngx_prefs_api_ctx_t *ctx, ngx_prefs_auth_entry_t *e, ngx_uint_t fresh);
+    ngx_prefs_api_ctx_t *ctx, ngx_prefs_auth_entry_t *e, ngx_uint_t fresh,
+    ngx_uint_t *verdict);
 static ngx_int_t ngx_prefs_auth_unseal(ngx_http_request_t *r,
     ngx_prefs_auth_entry_t *e, u_char *list, size_t len);
 static ngx_int_t ngx_prefs_auth_refuse(ngx_http_request_t *r,
-    ngx_prefs_api_ctx_t *ctx, const char *why);
+    ngx_prefs_api_ctx_t *ctx, const char *why, const char *message);
+static ngx_int_t ngx_prefs_auth_answer_later(ngx_http_request_t *r,
+    ngx_uint_t status, time_t retry_after, const char *message);
+static ngx_int_t ngx_prefs_auth_answer(ngx_http_request_t *r,
+    ngx_uint_t status, time_t retry_after, const char *message);
+static void ngx_prefs_auth_delay_handler(ngx_event_t *ev);
+static void ngx_prefs_auth_delay_cleanup(void *data);
+static ngx_int_t ngx_prefs_auth_throttle_answer(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, time_t wait, ngx_uint_t source);
+static time_t ngx_prefs_auth_hmac_fail(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, ngx_uint_t count, ngx_uint_t *source);
+static void ngx_prefs_auth_fail_keys(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, ngx_str_t *source, ngx_str_t *user);
+static time_t ngx_prefs_auth_fail_left_locked(ngx_prefs_shm_t *sh,
+    ngx_str_t *key);
+static time_t ngx_prefs_auth_fail_count_locked(
+    ngx_http_prefs_main_conf_t *pmcf, ngx_str_t *key, ngx_uint_t max);
+static void ngx_prefs_auth_fail_unlock(ngx_prefs_shm_t *sh,
+    ngx_prefs_auth_fail_t *f);
+static ngx_uint_t ngx_prefs_auth_fail_evict(ngx_http_prefs_main_conf_t *pmcf);
+static ngx_int_t ngx_prefs_auth_replay_claim(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, ngx_prefs_auth_entry_t *e);
+static void ngx_prefs_auth_replay_purge(ngx_http_prefs_main_conf_t *pmcf,
+    int64_t now_ms, ngx_uint_t all);
+static void ngx_prefs_auth_zone_full(ngx_log_t *log, const char *what);
 static ngx_prefs_shm_t *ngx_prefs_auth_shm(void);
 static ngx_uint_t ngx_prefs_auth_cache_stale(ngx_prefs_auth_entry_t *e);
 static void ngx_prefs_auth_cache_free(ngx_prefs_auth_entry_t *e);
@@ -79,11 +153,20 @@ static const char  *ngx_prefs_auth_perm_names[] = {
 };
 
 
+/*
+ * Negative entries (no such account, user or token) have an LRU list of
+ * their own and at most half of prefs_auth_cache_size: a flood of junk
+ * names cannot push the real users' entries out.
+ */
 static ngx_rbtree_t       ngx_prefs_auth_cache;
 static ngx_rbtree_node_t  ngx_prefs_auth_cache_sentinel;
 static ngx_queue_t        ngx_prefs_auth_cache_lru;
+static ngx_queue_t        ngx_prefs_auth_cache_neg_lru;
 static ngx_uint_t         ngx_prefs_auth_cache_n;
+static ngx_uint_t         ngx_prefs_auth_cache_neg_n;
 static ngx_uint_t         ngx_prefs_auth_cache_ready;
+static ngx_msec_t         ngx_prefs_auth_full_logged;
+static ngx_uint_t         ngx_prefs_auth_full_ever;
 
 
 ngx_uint_t
@@ -160,7 +243,8 @@ ngx_prefs_auth_cache_get(ngx_str_t *key)
     }
 
     ngx_queue_remove(&e->lru);
-    ngx_queue_insert_head(&ngx_prefs_auth_cache_lru, &e->lru);
+    ngx_queue_insert_head(e->negative ? &ngx_prefs_auth_cache_neg_lru
+                                      : &ngx_prefs_auth_cache_lru, &e->lru);
 
     return e;
 }
@@ -170,7 +254,8 @@ ngx_prefs_auth_entry_t *
 ngx_prefs_auth_cache_put(ngx_str_t *key, ngx_prefs_auth_entry_t *value,
     ngx_msec_t ttl, ngx_uint_t max)
 {
-    ngx_queue_t             *q;
+    ngx_queue_t             *q, *lru;
+    ngx_uint_t               neg_max;
     ngx_str_node_t          *sn;
     ngx_prefs_shm_t         *sh;
     ngx_prefs_auth_entry_t  *e;
@@ -179,6 +264,7 @@ ngx_prefs_auth_cache_put(ngx_str_t *key, ngx_prefs_auth_entry_t *value,
         ngx_rbtree_init(&ngx_prefs_auth_cache, &ngx_prefs_auth_cache_sentinel,
                         ngx_str_rbtree_insert_value);
         ngx_queue_init(&ngx_prefs_auth_cache_lru);
+        ngx_queue_init(&ngx_prefs_auth_cache_neg_lru);
         ngx_prefs_auth_cache_ready = 1;
     }
 
@@ -188,10 +274,17 @@ ngx_prefs_auth_cache_put(ngx_str_t *key, ngx_prefs_auth_entry_t *value,
         ngx_prefs_auth_cache_free((ngx_prefs_auth_entry_t *) sn);
     }
 
-    while (ngx_prefs_auth_cache_n >= max
-           && !ngx_queue_empty(&ngx_prefs_auth_cache_lru))
+    neg_max = max / 2 ? max / 2 : 1;
+
+    /* negatives make room among themselves, and are the first to go */
+
+    while ((ngx_prefs_auth_cache_n >= max
+            || (value->negative && ngx_prefs_auth_cache_neg_n >= neg_max))
+           && ngx_prefs_auth_cache_n > 0)
     {
-        q = ngx_queue_last(&ngx_prefs_auth_cache_lru);
+        lru = ngx_queue_empty(&ngx_prefs_auth_cache_neg_lru)
+              ? &ngx_prefs_auth_cache_lru : &ngx_prefs_auth_cache_neg_lru;
+        q = ngx_queue_last(lru);
         ngx_prefs_auth_cache_free(ngx_queue_data(q, ngx_prefs_auth_entry_t,
                                                  lru));
     }
@@ -218,8 +311,10 @@ ngx_prefs_auth_cache_put(ngx_str_t *key, ngx_prefs_auth_entry_t *value,
     }
 
     ngx_rbtree_insert(&ngx_prefs_auth_cache, &e->sn.node);
-    ngx_queue_insert_head(&ngx_prefs_auth_cache_lru, &e->lru);
+    ngx_queue_insert_head(e->negative ? &ngx_prefs_auth_cache_neg_lru
+                                      : &ngx_prefs_auth_cache_lru, &e->lru);
     ngx_prefs_auth_cache_n++;
+    ngx_prefs_auth_cache_neg_n += e->negative;
 
     return e;
 }
@@ -274,6 +369,7 @@ ngx_prefs_auth_cache_free(ngx_prefs_auth_entry_t *e)
     ngx_rbtree_delete(&ngx_prefs_auth_cache, &e->sn.node);
     ngx_queue_remove(&e->lru);
     ngx_prefs_auth_cache_n--;
+    ngx_prefs_auth_cache_neg_n -= e->negative;
 
     prefs_hmac_wipe(e->secret, sizeof(e->secret));
     ngx_free(e);
@@ -287,39 +383,36 @@ ngx_prefs_auth_init_zone(ngx_http_prefs_main_conf_t *pmcf,
     ngx_rbtree_init(&pmcf->sh->fail_tree, &pmcf->sh->fail_sentinel,
                     ngx_prefs_auth_fail_insert);
     ngx_queue_init(&pmcf->sh->fail_lru);
+    ngx_queue_init(&pmcf->sh->fail_locked);
+
+    ngx_rbtree_init(&pmcf->sh->replay_tree, &pmcf->sh->replay_sentinel,
+                    ngx_str_rbtree_insert_value);
+    ngx_queue_init(&pmcf->sh->replay_queue);
+
+    /*
+     * A full zone is expected under a flood and handled here: the slab's
+     * own "[crit] ngx_slab_alloc() failed: no memory" for every failed
+     * request would flood the log instead (ngx_prefs_auth_zone_full()).
+     */
+    shpool->log_nomem = 0;
 
     return NGX_OK;
 }
 
 
-/* seconds the name is refused for, or 0 */
+/* seconds the key is refused for, or 0 (the token endpoint's client_id) */
 
 time_t
 ngx_prefs_auth_throttled(ngx_http_prefs_main_conf_t *pmcf, ngx_str_t *key)
 {
-    time_t                  left;
-    ngx_msec_int_t          ms;
-    ngx_prefs_auth_fail_t  *f;
+    time_t  left;
 
     if (pmcf->sh == NULL || pmcf->auth.max_failures == 0) {
         return 0;
     }
 
-    left = 0;
-
     ngx_shmtx_lock(&pmcf->shpool->mutex);
-
-    f = ngx_prefs_auth_fail_lookup(pmcf->sh, key,
-                                   ngx_crc32_short(key->data, key->len));
-
-    if (f && f->count >= pmcf->auth.max_failures) {
-        ms = (ngx_msec_int_t) (f->window_start + pmcf->auth.failure_window
-                               - ngx_current_msec);
-        if (ms > 0) {
-            left = (time_t) ((ms + 999) / 1000);
-        }
-    }
-
+    left = ngx_prefs_auth_fail_left_locked(pmcf->sh, key);
     ngx_shmtx_unlock(&pmcf->shpool->mutex);
 
     return left;
@@ -329,71 +422,474 @@ ngx_prefs_auth_throttled(ngx_http_prefs_main_conf_t *pmcf, ngx_str_t *key)
 void
 ngx_prefs_auth_failed(ngx_http_prefs_main_conf_t *pmcf, ngx_str_t *key)
 {
-    size_t                  size;
-    uint32_t                hash;
-    ngx_queue_t            *q;
-    ngx_rbtree_node_t      *node;
-    ngx_prefs_auth_fail_t  *f;
-
-    if (pmcf->sh == NULL || pmcf->auth.max_failures == 0 || key->len > 255) {
+    if (pmcf->sh == NULL || pmcf->auth.max_failures == 0) {
         return;
     }
 
-    hash = ngx_crc32_short(key->data, key->len);
+    ngx_shmtx_lock(&pmcf->shpool->mutex);
+    (void) ngx_prefs_auth_fail_count_locked(pmcf, key,
+                                            pmcf->auth.max_failures);
+    ngx_shmtx_unlock(&pmcf->shpool->mutex);
+}
+
+
+/*
+ * PNAUTHINFO3 failures are counted twice: per source address ("s"), and
+ * per user name from that address ("u").  So a flood of bad signatures
+ * or junk names locks its own source, never the name for everyone.
+ * count: a failure to count (NGX_PREFS_AUTH_COUNT), one of the source
+ * only (NGX_PREFS_AUTH_COUNT_SOURCE: a timestamp out of the window, which
+ * says nothing of the name), else only a look.  The seconds the user from
+ * this source, or the source, is locked for; *source set when it is the
+ * source.
+ */
+
+static time_t
+ngx_prefs_auth_hmac_fail(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    ngx_uint_t count, ngx_uint_t *source)
+{
+    time_t                       left, sleft;
+    ngx_str_t                    skey, ukey;
+    ngx_http_prefs_main_conf_t  *pmcf;
+    u_char                       buf[2 * (NGX_PREFS_AUTH_FAIL_KEY + 1)];
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
+
+    *source = 0;
+
+    if (pmcf->sh == NULL) {
+        return 0;
+    }
+
+    skey.data = buf;
+    ukey.data = buf + NGX_PREFS_AUTH_FAIL_KEY + 1;
+    ngx_prefs_auth_fail_keys(r, ctx, &skey, &ukey);
+
+    left = 0;
+    sleft = 0;
 
     ngx_shmtx_lock(&pmcf->shpool->mutex);
 
-    f = ngx_prefs_auth_fail_lookup(pmcf->sh, key, hash);
+    if (pmcf->auth.max_failures && count != NGX_PREFS_AUTH_COUNT_SOURCE) {
+        left = count
+               ? ngx_prefs_auth_fail_count_locked(pmcf, &ukey,
+                                                  pmcf->auth.max_failures)
+               : ngx_prefs_auth_fail_left_locked(pmcf->sh, &ukey);
+    }
 
-    if (f) {
-        if ((ngx_msec_int_t) (ngx_current_msec - f->window_start)
-            >= (ngx_msec_int_t) pmcf->auth.failure_window)
-        {
-            f->window_start = ngx_current_msec;
-            f->count = 0;
+    if (pmcf->auth.source_max_failures) {
+        sleft = count
+                ? ngx_prefs_auth_fail_count_locked(pmcf, &skey,
+                                            pmcf->auth.source_max_failures)
+                : ngx_prefs_auth_fail_left_locked(pmcf->sh, &skey);
+    }
+
+    ngx_shmtx_unlock(&pmcf->shpool->mutex);
+
+    if (sleft && (left == 0 || !count)) {
+        *source = 1;
+        return sleft;
+    }
+
+    return left;
+}
+
+
+/*
+ * The source is the client's address (after realip, if configured); an
+ * IPv6 client by its /64, which one host usually has to itself.  ukey is
+ * left empty when the cache key is too long to be a name that exists.
+ */
+
+static void
+ngx_prefs_auth_fail_keys(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    ngx_str_t *source, ngx_str_t *user)
+{
+    u_char               *p, *addr;
+    size_t                n;
+    struct sockaddr_in   *sin;
+#if (NGX_HAVE_INET6)
+    struct sockaddr_in6  *sin6;
+#endif
+
+    switch (r->connection->sockaddr->sa_family) {
+
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        sin6 = (struct sockaddr_in6 *) r->connection->sockaddr;
+
+        if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+            addr = &sin6->sin6_addr.s6_addr[12];
+            n = 4;
+
+        } else {
+            addr = sin6->sin6_addr.s6_addr;
+            n = 8;
         }
 
-        f->count++;
-        ngx_queue_remove(&f->lru);
-        ngx_queue_insert_head(&pmcf->sh->fail_lru, &f->lru);
-        goto done;
+        break;
+#endif
+
+    case AF_INET:
+        sin = (struct sockaddr_in *) r->connection->sockaddr;
+        addr = (u_char *) &sin->sin_addr;
+        n = 4;
+        break;
+
+    default:
+        /* a UNIX socket: every client is the one local source */
+        addr = (u_char *) "unix";
+        n = 4;
+        break;
     }
 
-    size = offsetof(ngx_rbtree_node_t, color)
-           + offsetof(ngx_prefs_auth_fail_t, data) + key->len;
+    p = source->data;
+    *p++ = 's';
+    p = ngx_cpymem(p, addr, n);
+    source->len = p - source->data;
 
-    node = ngx_slab_alloc_locked(pmcf->shpool, size);
+    user->len = 0;
 
-    while (node == NULL && !ngx_queue_empty(&pmcf->sh->fail_lru)) {
-        /* the zone is full: forget the oldest names first */
-        q = ngx_queue_last(&pmcf->sh->fail_lru);
-        f = ngx_queue_data(q, ngx_prefs_auth_fail_t, lru);
-        node = (ngx_rbtree_node_t *)
-                   ((u_char *) f - offsetof(ngx_rbtree_node_t, color));
-        ngx_queue_remove(q);
-        ngx_rbtree_delete(&pmcf->sh->fail_tree, node);
-        ngx_slab_free_locked(pmcf->shpool, node);
+    if (source->len + ctx->cache_key.len <= NGX_PREFS_AUTH_FAIL_KEY) {
+        p = user->data;
+        *p++ = 'u';
+        p = ngx_cpymem(p, source->data + 1, n);
+        p = ngx_cpymem(p, ctx->cache_key.data, ctx->cache_key.len);
+        user->len = p - user->data;
+    }
+}
+
+
+/* seconds the key is locked for, or 0; the zone's mutex held */
+
+static time_t
+ngx_prefs_auth_fail_left_locked(ngx_prefs_shm_t *sh, ngx_str_t *key)
+{
+    ngx_msec_int_t          ms;
+    ngx_prefs_auth_fail_t  *f;
+
+    if (key->len == 0 || key->len > NGX_PREFS_AUTH_FAIL_KEY) {
+        return 0;
+    }
+
+    f = ngx_prefs_auth_fail_lookup(sh, key,
+                                   ngx_crc32_short(key->data, key->len));
+
+    if (f == NULL || !f->locked) {
+        return 0;
+    }
+
+    ms = (ngx_msec_int_t) (f->locked_until - ngx_current_msec);
+
+    return ms > 0 ? (time_t) ((ms + 999) / 1000) : 0;
+}
+
+
+/*
+ * Counts a failure of the key; at max failures within the window the key
+ * is locked for a window from then on: the seconds it is locked for, or
+ * 0.  A locked key is kept on a list of its own and never evicted before
+ * its lock ends (a flood of other names must not lift it).  The zone's
+ * mutex held.
+ */
+
+static time_t
+ngx_prefs_auth_fail_count_locked(ngx_http_prefs_main_conf_t *pmcf,
+    ngx_str_t *key, ngx_uint_t max)
+{
+    size_t                  size;
+    uint32_t                hash;
+    ngx_msec_t              window;
+    ngx_prefs_shm_t        *sh;
+    ngx_rbtree_node_t      *node;
+    ngx_prefs_auth_fail_t  *f;
+
+    if (key->len == 0 || key->len > NGX_PREFS_AUTH_FAIL_KEY) {
+        return 0;
+    }
+
+    sh = pmcf->sh;
+    window = pmcf->auth.failure_window;
+    hash = ngx_crc32_short(key->data, key->len);
+
+    f = ngx_prefs_auth_fail_lookup(sh, key, hash);
+
+    if (f == NULL) {
+        size = offsetof(ngx_rbtree_node_t, color)
+               + offsetof(ngx_prefs_auth_fail_t, data) + key->len;
 
         node = ngx_slab_alloc_locked(pmcf->shpool, size);
+
+        while (node == NULL && ngx_prefs_auth_fail_evict(pmcf)) {
+            node = ngx_slab_alloc_locked(pmcf->shpool, size);
+        }
+
+        if (node == NULL) {
+            ngx_prefs_auth_zone_full(ngx_cycle->log,
+                                     "failures of new names and sources "
+                                     "are not counted until locks end");
+            return 0;
+        }
+
+        node->key = hash;
+        f = (ngx_prefs_auth_fail_t *) &node->color;
+        f->len = (u_char) key->len;
+        f->locked = 0;
+        ngx_memcpy(f->data, key->data, key->len);
+        f->window_start = ngx_current_msec;
+        f->count = 0;
+
+        ngx_rbtree_insert(&sh->fail_tree, node);
+        ngx_queue_insert_head(&sh->fail_lru, &f->lru);
     }
 
-    if (node == NULL) {
+    if (f->locked) {
+        if ((ngx_msec_int_t) (f->locked_until - ngx_current_msec) > 0) {
+            return ngx_prefs_auth_fail_left_locked(sh, key);
+        }
+
+        ngx_prefs_auth_fail_unlock(sh, f);
+    }
+
+    if ((ngx_msec_int_t) (ngx_current_msec - f->window_start)
+        >= (ngx_msec_int_t) window)
+    {
+        f->window_start = ngx_current_msec;
+        f->count = 0;
+    }
+
+    f->count++;
+    ngx_queue_remove(&f->lru);
+
+    if (f->count < max) {
+        ngx_queue_insert_head(&sh->fail_lru, &f->lru);
+        return 0;
+    }
+
+    f->locked = 1;
+    f->locked_until = ngx_current_msec + window;
+    ngx_queue_insert_head(&sh->fail_locked, &f->lru);
+
+    return (time_t) ((window + 999) / 1000);
+}
+
+
+static void
+ngx_prefs_auth_fail_unlock(ngx_prefs_shm_t *sh, ngx_prefs_auth_fail_t *f)
+{
+    f->locked = 0;
+    f->count = 0;
+    f->window_start = ngx_current_msec;
+
+    ngx_queue_remove(&f->lru);
+    ngx_queue_insert_head(&sh->fail_lru, &f->lru);
+}
+
+
+/*
+ * Frees one failure counter to make room: a lock that has ended, else the
+ * counter that failed longest ago; never a live lock.  0: nothing to free.
+ */
+
+static ngx_uint_t
+ngx_prefs_auth_fail_evict(ngx_http_prefs_main_conf_t *pmcf)
+{
+    ngx_queue_t            *q;
+    ngx_prefs_shm_t        *sh;
+    ngx_rbtree_node_t      *node;
+    ngx_prefs_auth_fail_t  *f;
+
+    sh = pmcf->sh;
+    f = NULL;
+
+    if (!ngx_queue_empty(&sh->fail_locked)) {
+        q = ngx_queue_last(&sh->fail_locked);
+        f = ngx_queue_data(q, ngx_prefs_auth_fail_t, lru);
+
+        if ((ngx_msec_int_t) (f->locked_until - ngx_current_msec) > 0) {
+            f = NULL;
+        }
+    }
+
+    if (f == NULL && !ngx_queue_empty(&sh->fail_lru)) {
+        q = ngx_queue_last(&sh->fail_lru);
+        f = ngx_queue_data(q, ngx_prefs_auth_fail_t, lru);
+    }
+
+    if (f == NULL) {
+        return 0;
+    }
+
+    node = (ngx_rbtree_node_t *)
+               ((u_char *) f - offsetof(ngx_rbtree_node_t, color));
+    ngx_queue_remove(&f->lru);
+    ngx_rbtree_delete(&sh->fail_tree, node);
+    ngx_slab_free_locked(pmcf->shpool, node);
+
+    return 1;
+}
+
+
+static void
+ngx_prefs_auth_zone_full(ngx_log_t *log, const char *what)
+{
+    if (ngx_prefs_auth_full_ever
+        && ngx_current_msec - ngx_prefs_auth_full_logged
+           < NGX_PREFS_AUTH_FULL_LOG)
+    {
+        return;
+    }
+
+    ngx_prefs_auth_full_ever = 1;
+    ngx_prefs_auth_full_logged = ngx_current_msec;
+
+    ngx_log_error(NGX_LOG_WARN, log, 0,
+                  "prefs auth: the shared zone \"ngx_http_prefs\" is full: "
+                  "%s (logged at most once a minute)", what);
+}
+
+
+/*
+ * An account with once-only signatures: the first request that shows a
+ * signature claims it until the signature's window ends (its timestamp
+ * plus the account's window).  NGX_OK: first use; NGX_DECLINED: used
+ * before; NGX_BUSY: no room, so the request cannot be checked and is
+ * refused (fails closed).
+ */
+
+static ngx_int_t
+ngx_prefs_auth_replay_claim(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    ngx_prefs_auth_entry_t *e)
+{
+    long                          n;
+    int64_t                       now_ms;
+    uint32_t                      hash;
+    ngx_str_t                     key;
+    ngx_int_t                     rc;
+    ngx_time_t                   *tp;
+    ngx_str_node_t               *sn;
+    ngx_prefs_auth_replay_t      *rp;
+    ngx_http_prefs_main_conf_t   *pmcf;
+    u_char                        raw[PREFS_AUTH_MD_MAX];
+    u_char                        buf[NGX_PREFS_AUTH_REPLAY_KEY];
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
+
+    if (pmcf->sh == NULL) {
+        return NGX_BUSY;
+    }
+
+    /* the parser has checked the signature's base64 and length (>= 32) */
+
+    n = prefs_b64_decode(ctx->auth.sig, ctx->auth.sig_len, raw, sizeof(raw),
+                         PREFS_B64_STD);
+    if (n < NGX_PREFS_AUTH_REPLAY_KEY - (long) sizeof(int64_t)) {
+        return NGX_BUSY;
+    }
+
+    ngx_memcpy(buf, &e->account_id, sizeof(int64_t));
+    ngx_memcpy(buf + sizeof(int64_t), raw,
+               NGX_PREFS_AUTH_REPLAY_KEY - sizeof(int64_t));
+
+    key.data = buf;
+    key.len = NGX_PREFS_AUTH_REPLAY_KEY;
+    hash = ngx_crc32_short(buf, key.len);
+
+    tp = ngx_timeofday();
+    now_ms = (int64_t) tp->sec * 1000 + tp->msec;
+
+    rc = NGX_OK;
+
+    ngx_shmtx_lock(&pmcf->shpool->mutex);
+
+    ngx_prefs_auth_replay_purge(pmcf, now_ms, 0);
+
+    sn = ngx_str_rbtree_lookup(&pmcf->sh->replay_tree, &key, hash);
+
+    if (sn) {
+        rp = (ngx_prefs_auth_replay_t *) sn;
+
+        if (rp->expires_ms >= now_ms) {
+            rc = NGX_DECLINED;
+            goto done;
+        }
+
+        /* ended, not yet freed: claimed again, as if new */
+        rp->expires_ms = ctx->auth.ts_ms + e->window_ms;
+        ngx_queue_remove(&rp->queue);
+        ngx_queue_insert_head(&pmcf->sh->replay_queue, &rp->queue);
         goto done;
     }
 
-    node->key = hash;
-    f = (ngx_prefs_auth_fail_t *) &node->color;
-    f->len = (u_char) key->len;
-    ngx_memcpy(f->data, key->data, key->len);
-    f->window_start = ngx_current_msec;
-    f->count = 1;
+    rp = ngx_slab_alloc_locked(pmcf->shpool, sizeof(ngx_prefs_auth_replay_t));
 
-    ngx_rbtree_insert(&pmcf->sh->fail_tree, node);
-    ngx_queue_insert_head(&pmcf->sh->fail_lru, &f->lru);
+    if (rp == NULL) {
+        ngx_prefs_auth_replay_purge(pmcf, now_ms, 1);
+        rp = ngx_slab_alloc_locked(pmcf->shpool,
+                                   sizeof(ngx_prefs_auth_replay_t));
+    }
+
+    while (rp == NULL && ngx_prefs_auth_fail_evict(pmcf)) {
+        rp = ngx_slab_alloc_locked(pmcf->shpool,
+                                   sizeof(ngx_prefs_auth_replay_t));
+    }
+
+    if (rp == NULL) {
+        ngx_prefs_auth_zone_full(r->connection->log,
+                                 "requests of accounts with once-only "
+                                 "signatures are refused (503)");
+        rc = NGX_BUSY;
+        goto done;
+    }
+
+    ngx_memcpy(rp->key, buf, NGX_PREFS_AUTH_REPLAY_KEY);
+    rp->sn.str.data = rp->key;
+    rp->sn.str.len = NGX_PREFS_AUTH_REPLAY_KEY;
+    rp->sn.node.key = hash;
+    rp->expires_ms = ctx->auth.ts_ms + e->window_ms;
+
+    ngx_rbtree_insert(&pmcf->sh->replay_tree, &rp->sn.node);
+    ngx_queue_insert_head(&pmcf->sh->replay_queue, &rp->queue);
 
 done:
 
     ngx_shmtx_unlock(&pmcf->shpool->mutex);
+
+    return rc;
+}
+
+
+/*
+ * Frees the signatures whose window has ended: from the oldest claimed
+ * while they have, or all of them (the zone is full).  The mutex held.
+ */
+
+static void
+ngx_prefs_auth_replay_purge(ngx_http_prefs_main_conf_t *pmcf, int64_t now_ms,
+    ngx_uint_t all)
+{
+    ngx_queue_t              *q, *prev;
+    ngx_prefs_auth_replay_t  *rp;
+
+    for (q = ngx_queue_last(&pmcf->sh->replay_queue);
+         q != ngx_queue_sentinel(&pmcf->sh->replay_queue);
+         q = prev)
+    {
+        prev = ngx_queue_prev(q);
+        rp = ngx_queue_data(q, ngx_prefs_auth_replay_t, queue);
+
+        if (rp->expires_ms >= now_ms) {
+            if (!all) {
+                return;
+            }
+
+            continue;
+        }
+
+        ngx_queue_remove(q);
+        ngx_rbtree_delete(&pmcf->sh->replay_tree, &rp->sn.node);
+        ngx_slab_free_locked(pmcf->shpool, rp);
+    }
 }
 
 
@@ -512,8 +1008,10 @@ ngx_prefs_auth_request(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
     u_char                      *p;
     char                         hash[65];
+    time_t                       wait;
     ngx_int_t                    rc;
     ngx_str_t                   *h;
+    ngx_uint_t                   source, verdict;
     ngx_prefs_stmt_e             stmt;
     ngx_prefs_db_query_t        *q;
     ngx_prefs_auth_entry_t      *e;
@@ -561,17 +1059,35 @@ ngx_prefs_auth_request(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 
     e = ngx_prefs_auth_cache_get(&ctx->cache_key);
     if (e) {
-        rc = ngx_prefs_auth_authorize(r, ctx, e, 0);
+        rc = ngx_prefs_auth_authorize(r, ctx, e, 0, &verdict);
 
-        if (rc != NGX_AGAIN) {
+        if (verdict == NGX_PREFS_AUTH_GRANTED) {
+            return ctx->authorized(r, ctx);
+        }
+
+        if (verdict == NGX_PREFS_AUTH_ANSWERED) {
             return rc;
         }
 
         /*
          * The cached entry refused the credential: ask the database once,
-         * so that a user, secret or token created since is seen at once.
-         * Refusals stay bounded by prefs_auth_max_failures.
+         * so that a secret or token created since is seen at once.
+         * Refusals stay bounded by the failure limits.
          */
+    }
+
+    if (ctx->auth_rc == PREFS_AUTH_OK && ctx->auth.kind == PREFS_AUTH_HMAC) {
+        wait = ngx_prefs_auth_hmac_fail(r, ctx, NGX_PREFS_AUTH_LOOK, &source);
+
+        /*
+         * A source that keeps failing costs no more queries (a flood of
+         * junk names); only a credential the cache can check gets in.
+         */
+
+        if (wait && source) {
+            ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_THROTTLED);
+            return ngx_prefs_auth_throttle_answer(r, ctx, wait, 1);
+        }
     }
 
     q = ngx_prefs_db_query_create(r->pool, plcf->pool, stmt,
@@ -609,6 +1125,9 @@ ngx_prefs_auth_done(ngx_prefs_db_query_t *q)
 {
     ngx_int_t                    rc;
     PGresult                    *res;
+    ngx_str_t                    options;
+    ngx_uint_t                   verdict;
+    ngx_msec_t                   ttl;
     ngx_http_request_t          *r = q->data;
     ngx_prefs_api_ctx_t         *ctx;
     ngx_prefs_auth_entry_t       entry, *e;
@@ -659,8 +1178,35 @@ ngx_prefs_auth_done(ngx_prefs_db_query_t *q)
         }
     }
 
-    e = ngx_prefs_auth_cache_put(&ctx->cache_key, &entry,
-                                 pmcf->auth.cache_time, pmcf->auth.cache_size);
+    if (entry.account_id > 0 && q->stmt != NGX_PREFS_STMT_ACCOUNT_BY_CLIENT_ID)
+    {
+        options.data = (u_char *) ngx_prefs_db_value(q, 0,
+                                                 NGX_PREFS_COL_AUTH_OPTIONS);
+        options.len = ngx_prefs_db_length(q, 0, NGX_PREFS_COL_AUTH_OPTIONS);
+
+        entry.bind = (ngx_strlcasestrn(options.data,
+                                       options.data + options.len,
+                                       (u_char *) "bind", 4 - 1) != NULL);
+        entry.once = (ngx_strlcasestrn(options.data,
+                                       options.data + options.len,
+                                       (u_char *) "once", 4 - 1) != NULL);
+    }
+
+    entry.negative = (entry.user_id <= 0 || !entry.active);
+
+    /*
+     * That a user name does not exist is remembered briefly: a flood of
+     * it costs one query a worker, and a user created since is seen when
+     * the entry ends, or at once when the creation notifies prefs_config
+     * (POST Users, prefsctl user create).
+     */
+
+    ttl = (q->stmt == NGX_PREFS_STMT_AUTH_HMAC && entry.negative)
+          ? ngx_min(pmcf->auth.unknown_user_time, pmcf->auth.cache_time)
+          : pmcf->auth.cache_time;
+
+    e = ngx_prefs_auth_cache_put(&ctx->cache_key, &entry, ttl,
+                                 pmcf->auth.cache_size);
     prefs_hmac_wipe(entry.secret, sizeof(entry.secret));
 
     if (e == NULL) {
@@ -668,7 +1214,11 @@ ngx_prefs_auth_done(ngx_prefs_db_query_t *q)
         return;
     }
 
-    rc = ngx_prefs_auth_authorize(r, ctx, e, 1);
+    rc = ngx_prefs_auth_authorize(r, ctx, e, 1, &verdict);
+
+    if (verdict == NGX_PREFS_AUTH_GRANTED) {
+        rc = ctx->authorized(r, ctx);
+    }
 
     ngx_prefs_http_finalize(r, rc);
 }
@@ -716,18 +1266,26 @@ ngx_prefs_auth_unseal(ngx_http_request_t *r, ngx_prefs_auth_entry_t *e,
 }
 
 
-/* NGX_AGAIN: a cached entry refused the credential, ask the database */
+/*
+ * Judges the credential on an entry.  *verdict: ANSWERED (the request is
+ * answered, rc is what the answer returned), GRANTED (ctx names the user:
+ * the caller runs ctx->authorized, so that nothing the route returns is
+ * taken for a verdict), or ASK (a cached entry refused the credential:
+ * ask the database).
+ */
 
 static ngx_int_t
 ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
-    ngx_prefs_auth_entry_t *e, ngx_uint_t fresh)
+    ngx_prefs_auth_entry_t *e, ngx_uint_t fresh, ngx_uint_t *verdict)
 {
     int                          rc;
     time_t                       wait;
     int64_t                      now;
-    ngx_uint_t                   i;
+    ngx_uint_t                   i, source;
     ngx_time_t                  *tp;
-    ngx_http_prefs_main_conf_t  *pmcf;
+    prefs_auth_binding_t         binding;
+
+    *verdict = NGX_PREFS_AUTH_ANSWERED;
 
     if (e->account_id <= 0) {
         ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_ACCOUNT);
@@ -746,45 +1304,22 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                                            prefs_auth_message(ctx->auth_rc));
     }
 
-    pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
-
     tp = ngx_timeofday();
     now = (int64_t) tp->sec * 1000 + tp->msec;
 
     if (ctx->auth.kind == PREFS_AUTH_BEARER) {
         if (e->user_id <= 0 || !e->active || e->token_expires_ms <= now) {
             if (!fresh && e->user_id <= 0) {
-                return NGX_AGAIN;
+                *verdict = NGX_PREFS_AUTH_ASK;
+                return NGX_OK;
             }
 
             ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_TOKEN);
-            return ngx_prefs_auth_refuse(r, ctx,
-                                             "unknown or expired token");
+            return ngx_prefs_auth_refuse(r, ctx, "unknown or expired token",
+                                         NULL);
         }
 
         goto authorized;
-    }
-
-    /* the failures key is the cache key: account and user name */
-
-    wait = ngx_prefs_auth_throttled(pmcf, &ctx->cache_key);
-
-    if (wait) {
-        ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_THROTTLED);
-
-        if (ngx_prefs_http_retry_after(r, wait) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "prefs auth: user \"%*s\" of \"%V\" refused for %T s "
-                      "after repeated failures",
-                      ctx->auth.user_len, ctx->auth.user, &ctx->client_id,
-                      wait);
-
-        return ngx_prefs_http_error(r, NGX_HTTP_TOO_MANY_REQUESTS,
-                                    "Too many failed attempts for this user: "
-                                    "try again later");
     }
 
     rc = prefs_auth_check_time(ctx->auth.ts_ms, now, e->window_ms,
@@ -795,16 +1330,46 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                       "prefs auth: timestamp %*s is %s",
                       ctx->auth.ts_len, ctx->auth.ts,
                       rc == PREFS_AUTH_TOO_OLD ? "too old" : "in the future");
+
+        /*
+         * Counted for the source only: else junk names with stale
+         * timestamps would cost a query each and never be throttled.
+         */
+
+        (void) ngx_prefs_auth_hmac_fail(r, ctx, NGX_PREFS_AUTH_COUNT_SOURCE,
+                                        &source);
+
         return ngx_prefs_auth_unauthorized(r, prefs_auth_message(rc));
     }
 
+    /*
+     * An unknown or inactive user, fresh or remembered (a negative entry
+     * lives prefs_auth_unknown_user_time): refused without a query.
+     */
+
     if (e->user_id <= 0 || !e->active) {
-        if (!fresh) {
-            return NGX_AGAIN;
+        ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_USER);
+        return ngx_prefs_auth_refuse(r, ctx, "unknown or inactive user",
+                                     NULL);
+    }
+
+    /*
+     * The signature is checked before any throttling: the owner of the
+     * secret is never refused for what others sent.
+     */
+
+    if (ctx->auth.bound) {
+        if (prefs_hmac_binding_set(&binding, (char *) r->method_name.data,
+                                   r->method_name.len,
+                                   (char *) r->unparsed_uri.data,
+                                   r->unparsed_uri.len,
+                                   ctx->body.data, ctx->body.len)
+            != PREFS_AUTH_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_USER);
-        return ngx_prefs_auth_refuse(r, ctx, "unknown or inactive user");
+        ctx->auth.binding = &binding;
     }
 
     for (i = 0; i < e->nsecrets; i++) {
@@ -813,16 +1378,63 @@ ngx_prefs_auth_authorize(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                               ctx->client_id.len)
             == PREFS_AUTH_OK)
         {
-            goto authorized;
+            goto verified;
         }
     }
 
     if (!fresh) {
-        return NGX_AGAIN;
+        /* a locked name or source gets no query for its wrong guesses */
+
+        wait = ngx_prefs_auth_hmac_fail(r, ctx, NGX_PREFS_AUTH_LOOK, &source);
+
+        if (wait) {
+            ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_THROTTLED);
+            return ngx_prefs_auth_throttle_answer(r, ctx, wait, source);
+        }
+
+        *verdict = NGX_PREFS_AUTH_ASK;
+        return NGX_OK;
     }
 
     ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_SIGNATURE);
-    return ngx_prefs_auth_refuse(r, ctx, "signature does not match");
+    return ngx_prefs_auth_refuse(r, ctx, "signature does not match", NULL);
+
+verified:
+
+    if (e->bind && !ctx->auth.bound) {
+        ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_SIGNATURE);
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "prefs auth: user \"%*s\" of \"%V\" refused: the "
+                      "account accepts only request-bound signatures",
+                      ctx->auth.user_len, ctx->auth.user, &ctx->client_id);
+        return ngx_prefs_auth_unauthorized(r,
+                   "This account accepts only request-bound signatures "
+                   "(Binding=request)");
+    }
+
+    if (e->once) {
+        switch (ngx_prefs_auth_replay_claim(r, ctx, e)) {
+
+        case NGX_OK:
+            break;
+
+        case NGX_DECLINED:
+            ngx_prefs_metrics_auth_failed(NGX_PREFS_METRICS_AUTH_SIGNATURE);
+            return ngx_prefs_auth_refuse(r, ctx, "the signature was used "
+                                         "before",
+                                         "This signature has already been "
+                                         "used");
+
+        default: /* NGX_BUSY */
+            if (ngx_prefs_http_retry_after(r, 1) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            return ngx_prefs_http_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                       "The signature cannot be checked for reuse now "
+                       "(the replay cache is full): try again later");
+        }
+    }
 
 authorized:
 
@@ -833,31 +1445,149 @@ authorized:
     *ngx_sprintf((u_char *) ctx->account_text, "%L", e->account_id) = '\0';
     *ngx_sprintf((u_char *) ctx->user_text, "%L", e->user_id) = '\0';
 
-    return ctx->authorized(r, ctx);
+    *verdict = NGX_PREFS_AUTH_GRANTED;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A refused credential: counted (PNAUTHINFO3), logged, and answered after
+ * prefs_auth_failure_delay; 429 when this failure locked the name or the
+ * source.  message NULL: the contract's one answer.
+ */
+
+static ngx_int_t
+ngx_prefs_auth_refuse(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    const char *why, const char *message)
+{
+    time_t       wait;
+    ngx_uint_t   source;
+
+    if (message == NULL) {
+        message = "Unable to authenticate request";
+    }
+
+    if (ctx->auth.kind != PREFS_AUTH_HMAC) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "prefs auth: bearer token for \"%V\" refused: %s",
+                      &ctx->client_id, why);
+
+        return ngx_prefs_auth_answer_later(r, NGX_HTTP_UNAUTHORIZED, 0,
+                                           message);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "prefs auth: user \"%*s\" of \"%V\" refused: %s",
+                  ctx->auth.user_len, ctx->auth.user, &ctx->client_id, why);
+
+    wait = ngx_prefs_auth_hmac_fail(r, ctx, NGX_PREFS_AUTH_COUNT, &source);
+
+    if (wait) {
+        return ngx_prefs_auth_throttle_answer(r, ctx, wait, source);
+    }
+
+    return ngx_prefs_auth_answer_later(r, NGX_HTTP_UNAUTHORIZED, 0, message);
 }
 
 
 static ngx_int_t
-ngx_prefs_auth_refuse(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
-    const char *why)
+ngx_prefs_auth_throttle_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    time_t wait, ngx_uint_t source)
 {
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "prefs auth: %s \"%*s\" of \"%V\" refused for %T s "
+                  "after repeated failures",
+                  source ? "the source of user" : "user",
+                  ctx->auth.user_len, ctx->auth.user, &ctx->client_id, wait);
+
+    return ngx_prefs_auth_answer_later(r, NGX_HTTP_TOO_MANY_REQUESTS, wait,
+                                       source
+                                       ? "Too many failed attempts from this "
+                                         "address: try again later"
+                                       : "Too many failed attempts for this "
+                                         "user: try again later");
+}
+
+
+static ngx_int_t
+ngx_prefs_auth_answer_later(ngx_http_request_t *r, ngx_uint_t status,
+    time_t retry_after, const char *message)
+{
+    ngx_pool_cleanup_t          *cln;
+    ngx_prefs_auth_delay_t      *d;
     ngx_http_prefs_main_conf_t  *pmcf;
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
 
-    if (ctx->auth.kind == PREFS_AUTH_HMAC) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "prefs auth: user \"%*s\" of \"%V\" refused: %s",
-                      ctx->auth.user_len, ctx->auth.user, &ctx->client_id,
-                      why);
-
-        ngx_prefs_auth_failed(pmcf, &ctx->cache_key);
-
-    } else {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "prefs auth: bearer token for \"%V\" refused: %s",
-                      &ctx->client_id, why);
+    if (pmcf->auth.failure_delay == 0) {
+        return ngx_prefs_auth_answer(r, status, retry_after, message);
     }
 
-    return ngx_prefs_auth_unauthorized(r, "Unable to authenticate request");
+    d = ngx_pcalloc(r->pool, sizeof(ngx_prefs_auth_delay_t));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (d == NULL || cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    d->status = status;
+    d->retry_after = retry_after;
+    d->message = message;
+
+    d->ev.handler = ngx_prefs_auth_delay_handler;
+    d->ev.data = r;
+    d->ev.log = r->connection->log;
+
+    /* a request that ends otherwise (the connection is closed) */
+    cln->handler = ngx_prefs_auth_delay_cleanup;
+    cln->data = &d->ev;
+
+    ngx_add_timer(&d->ev, pmcf->auth.failure_delay);
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_prefs_auth_delay_handler(ngx_event_t *ev)
+{
+    ngx_http_request_t      *r;
+    ngx_prefs_auth_delay_t  *d;
+
+    r = ev->data;
+    d = (ngx_prefs_auth_delay_t *) ev;
+
+    ngx_prefs_http_finalize(r, ngx_prefs_auth_answer(r, d->status,
+                                                     d->retry_after,
+                                                     d->message));
+}
+
+
+static void
+ngx_prefs_auth_delay_cleanup(void *data)
+{
+    ngx_event_t  *ev = data;
+
+    if (ev->timer_set) {
+        ngx_del_timer(ev);
+    }
+}
+
+
+static ngx_int_t
+ngx_prefs_auth_answer(ngx_http_request_t *r, ngx_uint_t status,
+    time_t retry_after, const char *message)
+{
+    if (status == NGX_HTTP_UNAUTHORIZED) {
+        return ngx_prefs_auth_unauthorized(r, message);
+    }
+
+    if (retry_after && ngx_prefs_http_retry_after(r, retry_after) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_prefs_http_error(r, status, "%s", message);
 }

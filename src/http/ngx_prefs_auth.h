@@ -41,6 +41,10 @@ typedef struct {
     int64_t                    account_id;   /* 0: no such account */
     int64_t                    user_id;      /* 0: no such user/token */
     ngx_uint_t                 active;
+    ngx_uint_t                 negative;     /* no account, user or token,
+                                                or an inactive user */
+    ngx_uint_t                 bind;         /* Binding=request required */
+    ngx_uint_t                 once;         /* each signature once */
     ngx_uint_t                 perms;
     int64_t                    window_ms;
     int64_t                    token_expires_ms;

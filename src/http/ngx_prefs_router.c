@@ -46,10 +46,7 @@ static ngx_int_t ngx_prefs_router_route(ngx_http_request_t *r,
 static const ngx_prefs_api_route_t  *ngx_prefs_router_routes;
 
 
-static const struct {
-    ngx_uint_t                 method;
-    const char                *name;
-} ngx_prefs_router_methods[] = {
+const ngx_prefs_router_method_t  ngx_prefs_router_methods[] = {
     { NGX_HTTP_GET, "GET" },
     { NGX_HTTP_HEAD, "HEAD" },
     { NGX_HTTP_POST, "POST" },

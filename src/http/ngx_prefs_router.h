@@ -15,6 +15,15 @@
 #include "ngx_prefs_api.h"
 
 
+typedef struct {
+    ngx_uint_t                 method;
+    const char                *name;
+} ngx_prefs_router_method_t;
+
+
+/* the methods a route may take, by name; ends with a NULL name */
+extern const ngx_prefs_router_method_t  ngx_prefs_router_methods[];
+
 /* the route table, given once at configuration by the module */
 void ngx_prefs_router_init(const ngx_prefs_api_route_t *routes);
 

@@ -123,7 +123,9 @@ prefs_auth_parse(const char *value, size_t len, prefs_auth_t *out)
  * by a comma with optional white space, as RFC 7235 auth-param lists
  * are.  Names are case-insensitive (RFC 7235), values are not quoted,
  * each parameter appears once and no other is allowed.  So a user name
- * cannot hold white space or a comma.
+ * cannot hold white space or a comma.  Credential and Signature are the
+ * reference's; Binding=request (ours) says that the signature covers the
+ * request as well (prefs_hmac_sign_request()).
  */
 
 static int
@@ -192,6 +194,20 @@ prefs_auth_parse_hmac(const char *p, const char *end, prefs_auth_t *out)
             sig = val;
             out->sig = val;
             out->sig_len = val_len;
+
+        } else if (prefs_auth_ieq(name, name_len, "Binding")) {
+            if (out->bound) {
+                return prefs_auth_fail(out, PREFS_AUTH_MALFORMED,
+                                       "Binding is given twice");
+            }
+
+            /* the one binding there is; a later one gets a new name */
+            if (!prefs_auth_ieq(val, val_len, "request")) {
+                return prefs_auth_fail(out, PREFS_AUTH_MALFORMED,
+                                       "Binding is not \"request\"");
+            }
+
+            out->bound = 1;
 
         } else {
             return prefs_auth_fail(out, PREFS_AUTH_MALFORMED,

@@ -57,9 +57,27 @@
 #define PREFS_AUTH_MD_MAX          64
 #define PREFS_AUTH_SIG_SIZE        89
 
+/* the SHA-256 of a body, lowercase hex, with the NUL */
+#define PREFS_AUTH_BODY_HASH_SIZE  65
+
 #define PREFS_AUTH_KEY_LEN         32
 #define PREFS_AUTH_MIN_TOKEN       32
 #define PREFS_AUTH_MAX_TOKEN       256
+
+/*
+ * What a request-bound signature ("Binding=request", ours) covers besides
+ * the reference string: the method, the request target (path and query
+ * exactly as in the request line) and the SHA-256 of the body.  Nothing
+ * here is NUL-terminated but body_hash.
+ */
+typedef struct {
+    const char   *method;
+    size_t        method_len;
+    const char   *target;
+    size_t        target_len;
+    char          body_hash[PREFS_AUTH_BODY_HASH_SIZE];
+} prefs_auth_binding_t;
+
 
 typedef struct {
     int           kind;        /* PREFS_AUTH_HMAC or PREFS_AUTH_BEARER */
@@ -77,6 +95,14 @@ typedef struct {
 
     int64_t       ts_ms;       /* the timestamp, ms since the epoch, UTC */
 
+    int           bound;       /* "Binding=request" was given (HMAC) */
+
+    /*
+     * Set by the caller before a bound signature is verified: the
+     * request as received (prefs_hmac_binding_set()).
+     */
+    const prefs_auth_binding_t  *binding;
+
     const char   *reason;      /* on failure: what was wrong, for the log */
 } prefs_auth_t;
 
@@ -85,8 +111,12 @@ typedef struct {
  * Parses an Authorization header value:
  *
  *   PNAUTHINFO3-HMAC-SHA256 Credential=<UserName>/<timestamp> Signature=<b64>
+ *   PNAUTHINFO3-HMAC-SHA256 Credential=<UserName>/<timestamp>
+ *       Binding=request Signature=<b64>
  *   Bearer <token>
  *
+ * (the second is ours: the signature covers the request too, see
+ * prefs_hmac_sign_request() and docs/authentication.md)
  * with -SHA384 and -SHA512 as well.  Returns PREFS_AUTH_OK or one of
  * MISSING, BAD_SCHEME, BAD_DATE, MALFORMED, and sets out->reason.
  * The timestamp is parsed, not checked against the clock.

@@ -6,7 +6,8 @@
 
 /*
  * PNAUTHINFO3 signatures (HMAC-SHA256/384/512 over
- * "<clientId>:<UserName>:<timestamp>"), and the primitives around secrets:
+ * "<clientId>:<UserName>:<timestamp>", with the request after it in the
+ * bound form), and the primitives around secrets:
  * constant-time comparison, wiping, random tokens, SHA-256 hex.
  */
 
@@ -27,7 +28,7 @@
 static int prefs_hmac_compute(int alg, const unsigned char *secret,
     size_t secret_len, const char *client_id, size_t client_len,
     const char *user, size_t user_len, const char *ts, size_t ts_len,
-    unsigned char *md, size_t *md_len);
+    const prefs_auth_binding_t *b, unsigned char *md, size_t *md_len);
 
 
 /*
@@ -82,8 +83,8 @@ prefs_hmac_context(int alg)
 static int
 prefs_hmac_compute(int alg, const unsigned char *secret, size_t secret_len,
     const char *client_id, size_t client_len, const char *user,
-    size_t user_len, const char *ts, size_t ts_len, unsigned char *md,
-    size_t *md_len)
+    size_t user_len, const char *ts, size_t ts_len,
+    const prefs_auth_binding_t *b, unsigned char *md, size_t *md_len)
 {
     EVP_MAC_CTX  *ctx;
 
@@ -104,6 +105,16 @@ prefs_hmac_compute(int alg, const unsigned char *secret, size_t secret_len,
         && EVP_MAC_update(ctx, (const unsigned char *) user, user_len) == 1
         && EVP_MAC_update(ctx, (const unsigned char *) ":", 1) == 1
         && EVP_MAC_update(ctx, (const unsigned char *) ts, ts_len) == 1
+        && (b == NULL
+            || (EVP_MAC_update(ctx, (const unsigned char *) "\n", 1) == 1
+                && EVP_MAC_update(ctx, (const unsigned char *) b->method,
+                                  b->method_len) == 1
+                && EVP_MAC_update(ctx, (const unsigned char *) "\n", 1) == 1
+                && EVP_MAC_update(ctx, (const unsigned char *) b->target,
+                                  b->target_len) == 1
+                && EVP_MAC_update(ctx, (const unsigned char *) "\n", 1) == 1
+                && EVP_MAC_update(ctx, (const unsigned char *) b->body_hash,
+                                  64) == 1))
         && EVP_MAC_final(ctx, md, md_len, PREFS_AUTH_MD_MAX) == 1
         && *md_len == prefs_auth_md_len(alg))
     {
@@ -120,12 +131,25 @@ prefs_hmac_sign(int alg, const unsigned char *secret, size_t secret_len,
     size_t user_len, const char *ts, size_t ts_len, char *out_b64,
     size_t out_size)
 {
+    return prefs_hmac_sign_request(alg, secret, secret_len, client_id,
+                                   client_len, user, user_len, ts, ts_len,
+                                   NULL, out_b64, out_size);
+}
+
+
+int
+prefs_hmac_sign_request(int alg, const unsigned char *secret,
+    size_t secret_len, const char *client_id, size_t client_len,
+    const char *user, size_t user_len, const char *ts, size_t ts_len,
+    const prefs_auth_binding_t *binding, char *out_b64, size_t out_size)
+{
     int            rc;
     size_t         md_len;
     unsigned char  md[PREFS_AUTH_MD_MAX];
 
     rc = prefs_hmac_compute(alg, secret, secret_len, client_id, client_len,
-                            user, user_len, ts, ts_len, md, &md_len);
+                            user, user_len, ts, ts_len, binding, md,
+                            &md_len);
     if (rc != PREFS_AUTH_OK) {
         return rc;
     }
@@ -153,13 +177,16 @@ prefs_hmac_verify(const prefs_auth_t *auth, const unsigned char *secret,
     size_t         md_len;
     unsigned char  md[PREFS_AUTH_MD_MAX], presented[PREFS_AUTH_MD_MAX];
 
-    if (auth->kind != PREFS_AUTH_HMAC) {
+    if (auth->kind != PREFS_AUTH_HMAC
+        || (auth->bound && auth->binding == NULL))
+    {
         return PREFS_AUTH_ERROR;
     }
 
     rc = prefs_hmac_compute(auth->alg, secret, secret_len, client_id,
                             client_len, auth->user, auth->user_len, auth->ts,
-                            auth->ts_len, md, &md_len);
+                            auth->ts_len, auth->bound ? auth->binding : NULL,
+                            md, &md_len);
     if (rc != PREFS_AUTH_OK) {
         return rc;
     }
@@ -244,4 +271,19 @@ prefs_hmac_sha256_hex(const void *data, size_t len, char out[65])
     out[64] = '\0';
 
     return PREFS_AUTH_OK;
+}
+
+
+int
+prefs_hmac_binding_set(prefs_auth_binding_t *b, const char *method,
+    size_t method_len, const char *target, size_t target_len,
+    const void *body, size_t body_len)
+{
+    b->method = method;
+    b->method_len = method_len;
+    b->target = target;
+    b->target_len = target_len;
+
+    return prefs_hmac_sha256_hex(body_len ? body : "", body_len,
+                                 b->body_hash);
 }

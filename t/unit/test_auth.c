@@ -884,10 +884,120 @@ test_key_file(void)
 }
 
 
+/*
+ * The request-bound form (ours).  The vectors were computed with the
+ * OpenSSL command line:
+ *   printf 'SanchezAssociates:RickSanchez:2015-08-10T20:11:00\nPOST\n%s\n%s' \
+ *     '/Profiles/v4/SanchezAssociates/Users?x=1' \
+ *     "$(printf '%s' '{"a":1}' | sha256sum | cut -d' ' -f1)" \
+ *   | openssl dgst -sha256 -hmac example-secret-key -binary | base64 -w0
+ * and likewise for a GET with an empty body.
+ */
+
+#define BOUND_POST   "jNZVRB2lsGFiN4MDjkHwr1+n+y78gI4US7zoL7NcuRU="
+#define BOUND_GET    "WsMZ2sJ/EvXDbp+XKfRSx2cty9KyFHy+esyNqZ+AOQI="
+#define TARGET_POST  "/Profiles/v4/SanchezAssociates/Users?x=1"
+#define TARGET_GET   "/Profiles/v4/SanchezAssociates/Users"
+
+static void
+test_bound(void)
+{
+    int                   rc;
+    char                  sig[PREFS_AUTH_SIG_SIZE];
+    prefs_auth_t          a;
+    prefs_auth_binding_t  post, get, other;
+
+    is_int(prefs_hmac_binding_set(&post, "POST", 4, TARGET_POST,
+                                  sizeof(TARGET_POST) - 1, "{\"a\":1}", 7),
+           PREFS_AUTH_OK, "a binding is made");
+    ok(strcmp(post.body_hash, "015abd7f5cc57a2dd94b7590f04ad808"
+                              "4273905ee33ec5cebeae62276a97f862") == 0,
+       "the body hash is the SHA-256 hex");
+    is_int(prefs_hmac_binding_set(&get, "GET", 3, TARGET_GET,
+                                  sizeof(TARGET_GET) - 1, NULL, 0),
+           PREFS_AUTH_OK, "an empty body may be NULL");
+    ok(strcmp(get.body_hash, "e3b0c44298fc1c149afbf4c8996fb924"
+                             "27ae41e4649b934ca495991b7852b855") == 0,
+       "the empty body's hash");
+
+    rc = prefs_hmac_sign_request(PREFS_AUTH_SHA256, SECRET, SECRET_LEN,
+                                 CLIENT, CLIENT_LEN, "RickSanchez", 11,
+                                 TS, sizeof(TS) - 1, &post, sig, sizeof(sig));
+    is_int(rc, PREFS_AUTH_OK, "a bound signature is made");
+    is_str(sig, BOUND_POST, "the POST vector");
+
+    rc = prefs_hmac_sign_request(PREFS_AUTH_SHA256, SECRET, SECRET_LEN,
+                                 CLIENT, CLIENT_LEN, "RickSanchez", 11,
+                                 TS, sizeof(TS) - 1, &get, sig, sizeof(sig));
+    is_str(sig, BOUND_GET, "the GET vector");
+
+    rc = prefs_hmac_sign_request(PREFS_AUTH_SHA256, SECRET, SECRET_LEN,
+                                 CLIENT, CLIENT_LEN, "RickSanchez", 11,
+                                 TS, sizeof(TS) - 1, NULL, sig, sizeof(sig));
+    is_str(sig, SIG256, "no binding signs the reference string");
+
+    rc = parse(HDR CRED " Binding=request Signature=" BOUND_POST, &a);
+    is_int(rc, PREFS_AUTH_OK, "a bound header parses");
+    is_int(a.bound, 1, "and says it is bound");
+    is_int(prefs_hmac_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
+           PREFS_AUTH_ERROR, "it is not verified without the request");
+
+    a.binding = &post;
+    is_int(prefs_hmac_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
+           PREFS_AUTH_OK, "it verifies against its request");
+
+    a.binding = &get;
+    is_int(prefs_hmac_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
+           PREFS_AUTH_BAD_SIGNATURE, "not against another request");
+
+    other = post;
+    other.method = "PUT";
+    other.method_len = 3;
+    a.binding = &other;
+    is_int(prefs_hmac_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
+           PREFS_AUTH_BAD_SIGNATURE, "nor with another method");
+
+    other = post;
+    other.target_len--;
+    is_int(prefs_hmac_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
+           PREFS_AUTH_BAD_SIGNATURE, "nor with another query");
+
+    prefs_hmac_binding_set(&other, "POST", 4, TARGET_POST,
+                           sizeof(TARGET_POST) - 1, "{\"a\":2}", 7);
+    is_int(prefs_hmac_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
+           PREFS_AUTH_BAD_SIGNATURE, "nor with another body");
+
+    /* the reference signature does not pass as a bound one, nor back */
+
+    rc = parse(HDR CRED " Binding=request " SIG, &a);
+    a.binding = &get;
+    is_int(prefs_hmac_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
+           PREFS_AUTH_BAD_SIGNATURE, "a reference signature marked bound");
+
+    rc = parse(HDR CRED " Signature=" BOUND_GET, &a);
+    is_int(a.bound, 0, "without Binding the header is not bound");
+    a.binding = &get;
+    is_int(prefs_hmac_verify(&a, SECRET, SECRET_LEN, CLIENT, CLIENT_LEN),
+           PREFS_AUTH_BAD_SIGNATURE, "a bound signature without Binding");
+
+    is_int(parse(HDR CRED ", binding=REQUEST, " SIG, &a), PREFS_AUTH_OK,
+           "the name and value are case-insensitive, commas allowed");
+    is_int(a.bound, 1, "and it is bound");
+    is_int(parse(HDR CRED " Binding=request Binding=request " SIG, &a),
+           PREFS_AUTH_MALFORMED, "Binding twice");
+    is_int(parse(HDR CRED " Binding=body " SIG, &a), PREFS_AUTH_MALFORMED,
+           "an unknown Binding");
+    ok(a.reason && strstr(a.reason, "Binding"), "the reason names it");
+    is_int(parse(HDR CRED " Binding= " SIG, &a), PREFS_AUTH_MALFORMED,
+           "an empty Binding");
+}
+
+
 int
 main(void)
 {
     test_vectors();
+    test_bound();
     test_parse_ok();
     test_parse_errors();
     test_bearer();

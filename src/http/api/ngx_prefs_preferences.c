@@ -22,6 +22,7 @@
 #include <ngx_http.h>
 
 #include "ngx_prefs_preferences.h"
+#include "ngx_prefs_profile.h"
 #include "ngx_prefs_http.h"
 #include "ngx_prefs_json.h"
 #include "ngx_prefs_outcome.h"
@@ -253,7 +254,7 @@ ngx_prefs_preferences_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 static void
 ngx_prefs_preferences_alt_found(ngx_prefs_db_query_t *q)
 {
-    json_t              *profile, *prefs;
+    json_t              *profile;
     ngx_int_t            rc;
     ngx_http_request_t  *r = q->data;
 
@@ -272,12 +273,9 @@ ngx_prefs_preferences_alt_found(ngx_prefs_db_query_t *q)
     }
 
     profile = ngx_prefs_api_column_json(r, q, NGX_PREFS_COL_BODY);
-    prefs = json_object_get(profile, "ProfilePreferences");
 
     rc = ngx_prefs_http_send_json(r, NGX_HTTP_OK,
-             json_pack("{s:O,s:O}", "ProfileId",
-                       json_object_get(profile, "ProfileId"),
-                       "ProfilePreferences", prefs ? prefs : json_array()));
+                                  ngx_prefs_profile_prefs_view(profile));
 
     ngx_prefs_http_finalize(r, rc);
 }

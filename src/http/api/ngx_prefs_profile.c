@@ -36,6 +36,11 @@ static void ngx_prefs_profile_profile(ngx_prefs_db_query_t *q);
 static void ngx_prefs_profile_changed(ngx_prefs_db_query_t *q);
 static void ngx_prefs_profile_found(ngx_prefs_db_query_t *q);
 static void ngx_prefs_profile_part(ngx_prefs_db_query_t *q);
+static ngx_int_t ngx_prefs_profile_write(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, ngx_prefs_stmt_e stmt, const char *id,
+    char *text);
+static ngx_int_t ngx_prefs_profile_find_by(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, const char *by, json_t *args);
 
 
 ngx_int_t
@@ -125,10 +130,9 @@ ngx_prefs_profile_get_alternate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 ngx_int_t
 ngx_prefs_profile_update(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
-    char                  *text;
-    ngx_int_t              rc;
-    const char            *id;
-    ngx_prefs_db_query_t  *q;
+    char        *text;
+    ngx_int_t    rc;
+    const char  *id;
 
     id = ngx_prefs_profile_profile_id(r, ctx, &rc);
     if (id == NULL) {
@@ -140,14 +144,26 @@ ngx_prefs_profile_update(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         return rc;
     }
 
-    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_PROFILE_UPDATE,
-                            ngx_prefs_profile_updated);
+    return ngx_prefs_profile_write(r, ctx, NGX_PREFS_STMT_PROFILE_UPDATE, id,
+                                   text);
+}
+
+
+/* a write of the profile id: user, profile, body; answered as an update */
+
+static ngx_int_t
+ngx_prefs_profile_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    ngx_prefs_stmt_e stmt, const char *id, char *text)
+{
+    ngx_prefs_db_query_t  *q;
+
+    q = ngx_prefs_api_query(r, ctx, stmt, ngx_prefs_profile_updated);
     if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     q->values[1] = ctx->user_text;
-    q->values[2] = id;
+    q->values[2] = (char *) id;
     q->values[3] = text;
 
     return ngx_prefs_http_query(r, q);
@@ -247,10 +263,8 @@ ngx_prefs_profile_activate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 ngx_int_t
 ngx_prefs_profile_find(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
-    char                  *text;
-    json_t                *args, *flag, *v;
-    const char            *name;
-    ngx_prefs_db_query_t  *q;
+    json_t      *args, *flag, *v;
+    const char  *name;
 
     args = ngx_prefs_api_args_copy(r, ctx);
     if (args == NULL) {
@@ -278,6 +292,47 @@ ngx_prefs_profile_find(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
                                 (u_char *) "true") == 0));
     }
 
+    return ngx_prefs_profile_find_by(r, ctx, ctx->route->data, args);
+}
+
+
+/*
+ * GET Profile/{profileId}/Group: the profile and the profiles that share a
+ * group with it (prefs_profile_find's "group")
+ */
+
+ngx_int_t
+ngx_prefs_profile_group(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    json_t      *args;
+    ngx_int_t    rc;
+    const char  *id;
+
+    id = ngx_prefs_profile_profile_id(r, ctx, &rc);
+    if (id == NULL) {
+        return rc;
+    }
+
+    args = ngx_prefs_json_own(r->pool,
+                              json_pack("{s:s,s:b}", "profileId", id,
+                                        "includeConsentHistory",
+                                        ngx_strcmp(ngx_prefs_profile_history(r),
+                                                   "true") == 0));
+    if (args == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_prefs_profile_find_by(r, ctx, "group", args);
+}
+
+
+static ngx_int_t
+ngx_prefs_profile_find_by(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    const char *by, json_t *args)
+{
+    char                  *text;
+    ngx_prefs_db_query_t  *q;
+
     text = ngx_prefs_json_text(r->pool, args);
     if (text == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -289,7 +344,7 @@ ngx_prefs_profile_find(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    q->values[1] = (char *) ctx->route->data;
+    q->values[1] = (char *) by;
     q->values[2] = text;
 
     return ngx_prefs_http_query(r, q);
@@ -369,6 +424,75 @@ ngx_prefs_profile_part_write(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 }
 
 
+/*
+ * POST Profile/{profileId}/Preferences: the preference part of a
+ * UserProfilePreference, a list of CreateProfilePreference or one
+ * (prefs_data_prefs_body says which)
+ */
+
+ngx_int_t
+ngx_prefs_profile_preferences_write(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx)
+{
+    json_t      *body;
+    ngx_int_t    rc;
+    const char  *id;
+
+    id = ngx_prefs_profile_profile_id(r, ctx, &rc);
+    if (id == NULL) {
+        return rc;
+    }
+
+    rc = ngx_prefs_api_json_body(r, ctx, &body);
+    if (body == NULL) {
+        return rc;
+    }
+
+    /* parsed strictly above (duplicate keys, UTF-8); the text goes on */
+    return ngx_prefs_profile_write(r, ctx, NGX_PREFS_STMT_PROFILE_PREFERENCES,
+                                   id, (char *) ctx->body.data);
+}
+
+
+/*
+ * The preferences of a profile as the reference nests them: ProfileId,
+ * ProfilePreferences, and the contact points with their EmailPreferences,
+ * PhonePreferences and AddressPreferences (GET Profile/{id}/Preferences
+ * and by alternate id)
+ */
+
+json_t *
+ngx_prefs_profile_prefs_view(json_t *profile)
+{
+    json_t      *view, *v;
+    ngx_uint_t   i;
+
+    static const char  *fields[] = {
+        "ProfileId", "ProfilePreferences", "Emails", "PhoneNumbers",
+        "Addresses"
+    };
+
+    view = json_object();
+    if (view == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        v = json_object_get(profile, fields[i]);
+
+        if (json_object_set_new(view, fields[i],
+                                v ? json_incref(v) : json_array())
+            != 0)
+        {
+            json_decref(view);
+            return NULL;
+        }
+    }
+
+    return view;
+}
+
+
 static void
 ngx_prefs_profile_part(ngx_prefs_db_query_t *q)
 {
@@ -396,6 +520,14 @@ ngx_prefs_profile_part(ngx_prefs_db_query_t *q)
     }
 
     profile = ngx_prefs_api_column_json(r, q, NGX_PREFS_COL_BODY);
+
+    if (ngx_strcmp(name, "ProfilePreferences") == 0) {
+        rc = ngx_prefs_http_send_json(r, NGX_HTTP_OK,
+                                      ngx_prefs_profile_prefs_view(profile));
+        ngx_prefs_http_finalize(r, rc);
+        return;
+    }
+
     part = json_object_get(profile, name);
 
     rc = ngx_prefs_http_send_json(r, NGX_HTTP_OK,

@@ -31,6 +31,11 @@ ngx_int_t ngx_prefs_profile_part_read(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
 ngx_int_t ngx_prefs_profile_part_write(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
+ngx_int_t ngx_prefs_profile_preferences_write(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+ngx_int_t ngx_prefs_profile_group(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+json_t *ngx_prefs_profile_prefs_view(json_t *profile);
 ngx_int_t ngx_prefs_profile_changes_part_remove(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
 ngx_int_t ngx_prefs_profile_changes_patch(ngx_http_request_t *r,
