@@ -159,7 +159,7 @@ is(q1("SELECT prefs_profile_by_alternate_id(CAST(:'a' AS bigint), 'CRMId', 'DOC-
 # a write that fails leaves the copy as it was
 {
     my $before = kept($P);
-    my $r = write_fn('prefs_profile_update', $P, { FirstName => 'Ada', NoSuchField => 1 });
+    my $r = write_fn('prefs_profile_update', $P, { CustomerName => { FirstName => 'Ada' }, NoSuchField => 1 });
     like($r, qr/"invalid"/, 'a refused write') or diag $r;
     is(kept($P), $before, 'leaves the copy current and unchanged');
 }
@@ -186,7 +186,7 @@ sub notified {
     my $out = psql("LISTEN prefs_event;\nSELECT 'pid=' || pg_backend_pid();\n"
                    . "SELECT outcome FROM prefs_profile_update(CAST(:'a' AS bigint), 7, CAST(:'p' AS bigint),"
                    . " CAST(:'b' AS jsonb));\n",
-                   a => $A, p => $P, b => $J->encode({ FirstName => $_[0] }));
+                   a => $A, p => $P, b => $J->encode({ CustomerName => { FirstName => $_[0] } }));
     like($out, qr/^updated$/m, "write $_[0]: updated") or diag $out;
     my ($pid) = $out =~ /pid=(\d+)/;
     return $out =~ /Asynchronous notification "prefs_event" received from server process with PID $pid\b/ ? 1 : 0;
