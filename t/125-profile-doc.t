@@ -177,6 +177,23 @@ is(q1("SELECT prefs_profile_by_alternate_id(CAST(:'a' AS bigint), 'CRMId', 'DOC-
     psql("UPDATE prefs_profile_doc SET src_xmin = '3' WHERE profile_id = CAST(:'p' AS bigint)", p => $P);
     is(q1("SELECT prefs_profile_doc_build(CAST(:'a' AS bigint))", a => $A), 1, 'a stale copy is rebuilt');
     is(kept($P), fresh($P), 'and current');
+
+    # what prefsctl migrate runs after the functions' transaction: every
+    # account, in batches that commit as they go (each batch's copies are
+    # another transaction's rows)
+    psql("DELETE FROM prefs_profile_doc WHERE profile_id IN"
+         . " (SELECT profile_id FROM prefs_profile WHERE account_id = CAST(:'a' AS bigint))", a => $A);
+    psql("CALL prefs_profile_doc_build_batches(2)");
+    is(q1("SELECT count(*) FROM prefs_profile_doc d JOIN prefs_profile x USING (profile_id)"
+          . " WHERE x.account_id = CAST(:'a' AS bigint) AND d.src_xmin = x.xmin", a => $A), scalar(@ids),
+       'prefs_profile_doc_build_batches: every profile has its current copy');
+    is(kept($_), fresh($_), "profile $_: its copy is current") for @ids;
+    my $batches = int((scalar(@ids) + 1) / 2);
+    cmp_ok(q1("SELECT count(DISTINCT d.xmin::text) FROM prefs_profile_doc d JOIN prefs_profile x USING (profile_id)"
+              . " WHERE x.account_id = CAST(:'a' AS bigint)", a => $A), '>=', $batches,
+           "in batches of 2: at least $batches transactions for " . scalar(@ids) . ' profiles');
+    is(q1("SELECT count(*) FROM prefs_profile_doc_stale(NULL, 0, NULL) s"
+          . " WHERE s.account_id = CAST(:'a' AS bigint)", a => $A), 0, 'nothing stale is left');
 }
 
 # NOTIFY prefs_event (it wakes the webhook pump, and serializes notifying

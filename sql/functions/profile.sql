@@ -2898,17 +2898,59 @@ CREATE OR REPLACE TRIGGER prefs_profile_doc_drop
 -- under FOR SHARE, as for a read).  (Rendering all of them inside one
 -- INSERT ... SELECT was several times slower at 30,000 profiles: the
 -- renderer's statements then ran with plans that scanned whole tables.)
+-- The profiles of an account (NULL: every account) whose copy is missing
+-- or stale, in id order after p_after, at most p_limit (NULL: all).
+CREATE OR REPLACE FUNCTION prefs_profile_doc_stale(p_account_id bigint,
+    p_after bigint, p_limit bigint)
+RETURNS TABLE (account_id bigint, profile_id bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT x.account_id, x.profile_id
+      FROM prefs_profile x
+     WHERE (p_account_id IS NULL OR x.account_id = p_account_id)
+       AND x.profile_id > p_after
+       AND x.erased_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM prefs_profile_doc d
+                        WHERE d.profile_id = x.profile_id
+                          AND d.src_xmin = x.xmin)
+     ORDER BY x.profile_id
+     LIMIT p_limit
+$$;
+
+
 CREATE OR REPLACE FUNCTION prefs_profile_doc_build(p_account_id bigint)
 RETURNS bigint
 LANGUAGE plpgsql AS $$
 BEGIN
-    RETURN (SELECT count(prefs_profile_doc_fill(x.account_id, x.profile_id))
-              FROM prefs_profile x
-             WHERE (p_account_id IS NULL OR x.account_id = p_account_id)
-               AND x.erased_at IS NULL
-               AND NOT EXISTS (SELECT 1 FROM prefs_profile_doc d
-                                WHERE d.profile_id = x.profile_id
-                                  AND d.src_xmin = x.xmin));
+    RETURN (SELECT count(prefs_profile_doc_fill(s.account_id, s.profile_id))
+              FROM prefs_profile_doc_stale(p_account_id, 0, NULL) s);
+END
+$$;
+
+
+-- The same for every account, in batches that commit as they go (CALL it
+-- outside a transaction block): `prefsctl migrate` runs it after the
+-- functions' transaction (sql/after_migrate_batches.sql), so that
+-- rendering the copies of a large database (after a migration that
+-- dropped them) never holds that transaction's locks, nor row locks on
+-- more than a batch of profiles at a time.  One pass in id order: a copy
+-- that a concurrent write makes stale again is that write's to keep.
+CREATE OR REPLACE PROCEDURE prefs_profile_doc_build_batches(
+    p_batch integer DEFAULT 1000)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_last  bigint := 0;
+    v_n     bigint;
+    v_max   bigint;
+BEGIN
+    LOOP
+        SELECT count(*), max(b.profile_id) INTO v_n, v_max
+          FROM (SELECT s.profile_id,
+                       prefs_profile_doc_fill(s.account_id, s.profile_id)
+                  FROM prefs_profile_doc_stale(NULL, v_last, p_batch) s) b;
+        EXIT WHEN v_n = 0;
+        v_last := v_max;
+        COMMIT;
+    END LOOP;
 END
 $$;
 
