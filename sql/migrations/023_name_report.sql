@@ -8,8 +8,9 @@
 -- operator should look at, as WARNINGs (prefsctl migrate shows them):
 -- rename them deliberately, or delete the lookalike.
 
--- the name as ASCII: other characters as \uXXXX, so that what cannot be
--- seen can be read
+-- the name as ASCII: any other character as its code point escaped in
+-- JSON's way (a zero-width space shows as \u200b), so that what cannot
+-- be seen can be read
 CREATE OR REPLACE FUNCTION pg_temp.prefs_023_shown(p text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $f$
     SELECT '"' || string_agg(CASE WHEN c ~ '^[ -~]$' THEN c
