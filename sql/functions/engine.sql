@@ -212,12 +212,23 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 
--- Both functions: p_dry (validation) rolls every item's subtransaction
--- back, so nothing is written and no lock is kept.
+-- The engine's one body.  p_mode:
+--   'apply'     prefs_engine_apply
+--   'validate'  prefs_engine_validate: every item's subtransaction is
+--               rolled back, so nothing is written and no lock is kept
+--   'create'    POST Profile (prefs_profile_create): every item creates a
+--               profile (a ProfileId in it is refused, as the API does)
+--   'update'    UpdateProfile (prefs_profile_update): the batch's one item
+--               is applied to p_profile_id (the path's); a ProfileId in
+--               the body must be that one
+-- state: for a failed item, the SQLSTATE of its error (PF001 invalid,
+-- PF002 or 23505 a conflict, NOTFOUND no such profile), for the Data
+-- API's answers (400, 409, 404).
 CREATE OR REPLACE FUNCTION prefs_engine_run(p_account_id bigint,
-    p_user_id bigint, p_items jsonb, p_opts jsonb, p_dry boolean)
+    p_user_id bigint, p_items jsonb, p_opts jsonb, p_mode text,
+    p_profile_id bigint DEFAULT NULL)
 RETURNS TABLE (item integer, profile_id text, outcome text, path text,
-               message text)
+               message text, state text)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -237,11 +248,19 @@ DECLARE
     msg      text;
     old_src  text := current_setting('prefs.event_source', true);
     old_sup  text := current_setting('prefs.suppress_events', true);
+    p_dry    boolean := p_mode = 'validate';
     v_item   integer[];
     v_key    text[];
     v_round  integer[];
 BEGIN
-    o := prefs_engine_opts(p_account_id, p_opts);
+    -- the Data API's batch of one passes no options: their defaults
+    o := CASE WHEN p_opts IS NULL OR p_opts = '{}' THEN
+             '{"RefreshAlternateIds": false, "RefreshContacts": false,
+               "RefreshCustomFields": false, "RefreshGroups": false,
+               "RefreshTags": false, "AllowPriorConsents": false,
+               "SuppressEvents": false, "Delete": false,
+               "MatchCriteria": null, "Source": null}'
+         ELSE prefs_engine_opts(p_account_id, p_opts) END;
     IF p_items IS NULL OR jsonb_typeof(p_items) <> 'array' THEN
         PERFORM prefs_cfg_fail('', 'must be a JSON array of profiles');
     END IF;
@@ -255,10 +274,16 @@ BEGIN
                OR (o ->> 'RefreshTags')::boolean;
 
     -- stage 1: shape, keys and rounds of the whole batch
-    FOR r IN SELECT * FROM prefs_engine_plan(p_items, mc) x LOOP
-        IF r.message IS NOT NULL THEN
+    FOR r IN SELECT x.item,
+                    CASE p_mode WHEN 'create' THEN NULL
+                                WHEN 'update' THEN p_profile_id::text
+                                ELSE x.key END AS key,
+                    x.round, x.path, x.message
+               FROM prefs_engine_plan(p_items, mc) x LOOP
+        IF r.message IS NOT NULL AND (p_mode NOT IN ('create', 'update')
+                                      OR r.path = '') THEN
             item := r.item; profile_id := NULL; outcome := 'failed';
-            path := r.path; message := r.message;
+            path := r.path; message := r.message; state := 'PF001';
             RETURN NEXT;
         ELSE
             v_item := v_item || r.item;
@@ -316,6 +341,8 @@ BEGIN
                     path := 'ProfileId';
                     message := format('there is no profile %s', r.k);
                 END IF;
+                state := CASE WHEN p_mode = 'update' THEN 'NOTFOUND'
+                              ELSE 'PF001' END;
                 RETURN NEXT;
                 CONTINUE;
             END IF;
@@ -348,8 +375,15 @@ BEGIN
                     END IF;
                     res := 'created';
                 ELSE
+                    -- lock, then read (the profile may have been erased
+                    -- while this waited)
                     PERFORM 1 FROM prefs_profile p
-                     WHERE p.profile_id = pid FOR UPDATE;
+                     WHERE p.profile_id = pid AND p.erased_at IS NULL
+                       FOR UPDATE;
+                    IF NOT FOUND THEN
+                        RAISE EXCEPTION USING ERRCODE = 'PF004',
+                            MESSAGE = format('there is no profile %s', pid);
+                    END IF;
                     IF NOT quiet THEN
                         before := prefs_profile_get(p_account_id, pid,
                                                     false)::jsonb;
@@ -380,23 +414,32 @@ BEGIN
                 WHEN SQLSTATE 'PF001' OR SQLSTATE 'PF002' THEN
                     res := 'failed';
                     msg := SQLERRM;
+                    state := SQLSTATE;
+                WHEN SQLSTATE 'PF004' THEN
+                    res := 'failed';
+                    msg := SQLERRM;
+                    state := CASE WHEN p_mode = 'update' THEN 'NOTFOUND'
+                                  ELSE 'PF001' END;
                 WHEN unique_violation THEN
                     res := 'failed';
                     msg := 'an alternate id of the profile belongs to '
                            'another profile';
+                    state := SQLSTATE;
             END;
             item := r.i;
             outcome := res;
             IF res = 'failed' THEN
                 profile_id := CASE WHEN r.pid IS NOT NULL
                                    THEN r.pid::text END;
-                path := prefs_engine_path(msg);
+                path := CASE WHEN msg LIKE 'there is no profile %'
+                             THEN 'ProfileId' ELSE prefs_engine_path(msg) END;
                 message := msg;
             ELSE
                 profile_id := CASE WHEN NOT p_dry OR r.pid IS NOT NULL
                                    THEN pid::text END;
                 path := NULL;
                 message := NULL;
+                state := NULL;
             END IF;
             RETURN NEXT;
         END LOOP;
@@ -414,7 +457,8 @@ CREATE OR REPLACE FUNCTION prefs_engine_validate(p_account_id bigint,
 RETURNS TABLE (item integer, path text, message text)
 LANGUAGE sql AS $$
     SELECT r.item, r.path, r.message
-      FROM prefs_engine_run(p_account_id, p_user_id, p_items, p_opts, true) r
+      FROM prefs_engine_run(p_account_id, p_user_id, p_items, p_opts,
+                            'validate') r
      WHERE r.outcome = 'failed'
      ORDER BY r.item
 $$;
@@ -427,6 +471,7 @@ RETURNS TABLE (item integer, profile_id text, outcome text, path text,
                message text)
 LANGUAGE sql AS $$
     SELECT r.item, r.profile_id, r.outcome, r.path, r.message
-      FROM prefs_engine_run(p_account_id, p_user_id, p_items, p_opts, false) r
+      FROM prefs_engine_run(p_account_id, p_user_id, p_items, p_opts,
+                            'apply') r
      ORDER BY r.item
 $$;

@@ -956,41 +956,20 @@ CREATE OR REPLACE FUNCTION prefs_profile_create(p_account_id bigint,
     p_user_id bigint, p_body jsonb)
 RETURNS TABLE (outcome text, profile_id bigint, message text)
 LANGUAGE plpgsql AS $$
-DECLARE
-    pid  bigint;
-    ev   bigint;
 BEGIN
     IF p_body IS NULL OR jsonb_typeof(p_body) <> 'object' THEN
         RETURN QUERY SELECT 'invalid'::text, NULL::bigint,
             'the body must be a JSON object'::text;
         RETURN;
     END IF;
-    BEGIN
-        INSERT INTO prefs_profile AS p (account_id, edited_by)
-        VALUES (p_account_id, p_user_id)
-        RETURNING p.profile_id INTO pid;
-        ev := prefs_event_add(p_account_id, p_user_id, 'profile.created', pid,
-                              NULL);
-        PERFORM prefs_data_apply_ex(p_account_id, p_user_id, pid, p_body,
-                                    true);
-        -- the rendering is also kept as the profile's copy (prefs_profile_doc)
-        UPDATE prefs_event x
-           SET data = prefs_profile_doc_fill(p_account_id, pid)::jsonb
-         WHERE x.event_id = ev AND x.account_id = p_account_id;
-    EXCEPTION
-        WHEN SQLSTATE 'PF001' THEN
-            RETURN QUERY SELECT 'invalid'::text, NULL::bigint, SQLERRM;
-            RETURN;
-        WHEN SQLSTATE 'PF002' THEN
-            RETURN QUERY SELECT 'conflict'::text, NULL::bigint, SQLERRM;
-            RETURN;
-        WHEN unique_violation THEN
-            RETURN QUERY SELECT 'conflict'::text, NULL::bigint,
-                'an alternate id of the profile belongs to another profile'
-                ::text;
-            RETURN;
-    END;
-    RETURN QUERY SELECT 'created'::text, pid, NULL::text;
+    -- the write engine's batch of one (sql/functions/engine.sql)
+    RETURN QUERY
+    SELECT CASE WHEN r.outcome <> 'failed' THEN 'created'
+                WHEN r.state = 'PF001' THEN 'invalid'
+                ELSE 'conflict' END,
+           r.profile_id::bigint, r.message
+      FROM prefs_engine_run(p_account_id, p_user_id,
+                            jsonb_build_array(p_body), NULL, 'create') r;
 END
 $$;
 
@@ -1055,50 +1034,31 @@ CREATE OR REPLACE FUNCTION prefs_profile_update(p_account_id bigint,
     p_user_id bigint, p_profile_id bigint, p_body jsonb)
 RETURNS TABLE (outcome text, message text)
 LANGUAGE plpgsql AS $$
-DECLARE
-    before  jsonb;
 BEGIN
-    -- lock first, then read: the statement that waited for the lock sees
-    -- the row as the other writer left it, but its sub-selects (the
-    -- profile's parts) would see them as they were when it started
-    PERFORM 1 FROM prefs_profile p
-     WHERE p.account_id = p_account_id AND p.profile_id = p_profile_id
-       AND p.erased_at IS NULL
-       FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN QUERY SELECT 'not_found'::text,
-            format('there is no profile %s', p_profile_id);
-        RETURN;
-    END IF;
-    -- the profile's copy (prefs_profile_doc), rendered only when it is not current
-    before := prefs_profile_get(p_account_id, p_profile_id, false)::jsonb;
     IF p_body IS NULL OR jsonb_typeof(p_body) <> 'object' THEN
-        RETURN QUERY SELECT 'invalid'::text,
-            'the body must be a JSON object'::text;
+        IF EXISTS (SELECT 1 FROM prefs_profile p
+                    WHERE p.account_id = p_account_id
+                      AND p.profile_id = p_profile_id
+                      AND p.erased_at IS NULL) THEN
+            RETURN QUERY SELECT 'invalid'::text,
+                'the body must be a JSON object'::text;
+        ELSE
+            RETURN QUERY SELECT 'not_found'::text,
+                format('there is no profile %s', p_profile_id);
+        END IF;
         RETURN;
     END IF;
-    BEGIN
-        IF prefs_data_apply_ex(p_account_id, p_user_id, p_profile_id, p_body,
-                               false) THEN
-            PERFORM prefs_event_add(p_account_id, p_user_id,
-                'profile.updated', p_profile_id,
-                prefs_profile_doc_fill(p_account_id, p_profile_id)::jsonb,
-                before);
-        END IF;
-    EXCEPTION
-        WHEN SQLSTATE 'PF001' THEN
-            RETURN QUERY SELECT 'invalid'::text, SQLERRM;
-            RETURN;
-        WHEN SQLSTATE 'PF002' THEN
-            RETURN QUERY SELECT 'conflict'::text, SQLERRM;
-            RETURN;
-        WHEN unique_violation THEN
-            RETURN QUERY SELECT 'conflict'::text,
-                'an alternate id of the profile belongs to another profile'
-                ::text;
-            RETURN;
-    END;
-    RETURN QUERY SELECT 'updated'::text, NULL::text;
+    -- the write engine's batch of one (sql/functions/engine.sql): the
+    -- profile locked, its copy as PreviousData, the change, profile.updated
+    RETURN QUERY
+    SELECT CASE WHEN r.outcome <> 'failed' THEN 'updated'
+                WHEN r.state = 'NOTFOUND' THEN 'not_found'
+                WHEN r.state = 'PF001' THEN 'invalid'
+                ELSE 'conflict' END,
+           r.message
+      FROM prefs_engine_run(p_account_id, p_user_id,
+                            jsonb_build_array(p_body), NULL, 'update',
+                            p_profile_id) r;
 END
 $$;
 
