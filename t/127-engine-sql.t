@@ -46,15 +46,26 @@ sub acct {
 }
 
 # prefs_engine_apply / _validate: their rows as hashes
+# ($per_item: SET prefs.engine_set_based = off, every item through the
+# per-profile functions)
 sub engine {
-    my ($fn, $acct, $items, $opts) = @_;
-    my $out = psql("SELECT coalesce(json_agg(row_to_json(r)), '[]') FROM prefs_engine_$fn("
+    my ($fn, $acct, $items, $opts, $per_item) = @_;
+    my $out = psql(($per_item ? "SET prefs.engine_set_based = off;\n" : '')
+        . "SELECT coalesce(json_agg(row_to_json(r)), '[]') FROM prefs_engine_$fn("
         . "CAST(:'a' AS bigint), 7, CAST(:'i' AS jsonb), CAST(:'o' AS jsonb)) r",
         a => $acct, i => $J->encode($items), o => $J->encode($opts // {}));
     return $J->decode($out);
 }
 sub apply    { engine('apply', @_) }
 sub validate { engine('validate', @_) }
+sub apply_per_item { engine('apply', @_[0 .. 2], 1) }
+
+# how many transaction ids the profiles were written under (the per-profile
+# path gives each item a subtransaction of its own, the set-based one none)
+sub xmins {
+    psql_value(q{SELECT count(DISTINCT xmin::text) FROM prefs_profile
+        WHERE profile_id = ANY (CAST(:'p' AS bigint[]))}, p => '{' . join(',', @_) . '}');
+}
 
 # An error of the options: the exception's message
 sub opts_error {
@@ -185,6 +196,71 @@ sub body { my %o = @_; my $b = $J->decode($J->encode($BODY)); $b->{$_} = $o{$_} 
     $r = apply($B, [{CustomerName => {FirstName => 'Richard'}, ProfileId => 0 + $r->[0]{profile_id}}]);
     is($r->[0]{outcome}, 'unchanged', 'a body that changes nothing: unchanged');
     is_deeply(events($B, $eb), [], 'unchanged: no event');
+}
+
+# --- the set-based path of new profiles: the same as the per-profile one --
+
+{
+    my ($A, $B) = (acct(), acct());
+    # plain bodies (prefs_engine_plain): no preferences, no consents
+    my @plain = map {
+        my $b = body(AlternateIds => [{Type => 'CRMId', Value => "plain-$_"}],
+                     PhoneNumbers => [{PhoneNumber => "+1 (555) 020-00$_", PhoneNumberType => 'Mobile',
+                                       IsMobile => JSON::PP::true}, {PhoneNumber => "555 030 00$_"}],
+                     Addresses => [{Address1 => "$_ Elm St", PostalCode => '10001', AddressType => 'Home',
+                                    IsDefault => JSON::PP::true}, {Address1 => "$_ Oak Ave", City => 'Fairview'}],
+                     CustomFields => [{Name => 'FavoriteCategory', Value => 'Garden'},
+                                      {Name => 'HouseholdSize', Value => " 4 "},
+                                      {Name => 'PaperlessBilling', Value => JSON::PP::true},
+                                      {Name => 'Birthday', Value => '1980-02-28'}],
+                     Groups => [{Type => 'Household', Name => "H$_"}, {Type => 'Company', Name => 'Acme'}],
+                     DefaultLocale => 'de_de', CustomerName => {FirstName => "P$_", Suffix => undef},
+                     PreservePreferences => JSON::PP::false);
+        delete $b->{ProfilePreferences};
+        delete $b->{Consents};
+        $_->{EmailPreferences} = undef, delete $_->{EmailPreferences} for @{$b->{Emails}};
+        delete $_->{PhonePreferences} for @{$b->{PhoneNumbers}};
+        $b->{Emails}[1]{EmailAddress} = "p$_\@work.example";
+        $b->{Emails}[0]{EmailAddress} = "p$_\@example.com";
+        $b;
+    } 1 .. 3;
+    my ($ea, $eb) = (last_event($A), last_event($B));
+    my $ra = apply_per_item($A, \@plain);
+    my $rb = apply($B, \@plain);
+    is_deeply([map { $_->{outcome} } @$rb], [qw(created created created)], 'plain new profiles: created');
+    is_deeply([map { $_->{outcome} } @$ra], [qw(created created created)], 'the same per profile');
+    is(xmins(map { $_->{profile_id} } @$rb), 1, 'set-based: one statement per table, no subtransaction per item');
+    is(xmins(map { $_->{profile_id} } @$ra), 3, 'per profile: a subtransaction each');
+    is_deeply([map { norm(doc($B, $_->{profile_id})) } @$rb], [map { norm(doc($A, $_->{profile_id})) } @$ra],
+              'set-based: the same rendered copies');
+    is_deeply(evnorm(events($B, $eb)), evnorm(events($A, $ea)), 'set-based: the same events, in the same order');
+    is_deeply(counts($B), counts($A), 'set-based: the same rows in every table');
+    is(psql_value(q{SELECT count(*) FROM prefs_profile x JOIN prefs_profile_doc d
+        ON d.profile_id = x.profile_id AND d.src_xmin = x.xmin WHERE x.profile_id = ANY (CAST(:'p' AS bigint[]))},
+        p => '{' . join(',', map { $_->{profile_id} } @$rb) . '}'), 3, 'set-based: the copies are current');
+
+    # a batch mixing plain items, items for the per-profile path and refused ones
+    my ($C, $D) = (acct(), acct());
+    my @mixed = ($plain[0], $BODY, {%{$plain[1]}, Tags => ['Nope']}, $plain[2],
+                 {%{$plain[1]}, AlternateIds => [{Type => 'CRMId', Value => 'plain-1'}]});
+    ($ea, $eb) = (last_event($C), last_event($D));
+    $ra = apply_per_item($C, \@mixed);
+    $rb = apply($D, \@mixed);
+    my $shape = sub { [map { [$_->{item}, $_->{outcome}, $_->{path}, $_->{message}] } @{$_[0]}] };
+    is_deeply($shape->($rb), $shape->($ra), 'a mixed batch: the same outcomes and errors');
+    is_deeply([map { $_->{outcome} } @$rb], [qw(created created failed created failed)], 'a mixed batch: outcomes');
+    is_deeply([sort map { $J->encode(norm(doc($D, $_->{profile_id}))) } grep { $_->{profile_id} } @$rb],
+              [sort map { $J->encode(norm(doc($C, $_->{profile_id}))) } grep { $_->{profile_id} } @$ra],
+              'a mixed batch: the same profiles');
+    is_deeply(counts($D), counts($C), 'a mixed batch: the same rows');
+    is_deeply([sort map { $J->encode($_) } @{evnorm(events($D, $eb))}],
+              [sort map { $J->encode($_) } @{evnorm(events($C, $ea))}], 'a mixed batch: the same events');
+    my $E = acct();
+    is_deeply(validate($E, [$plain[0], {%{$plain[1]}, Tags => ['Nope']}]),
+              [{item => 1, path => 'Tags[0]', message => q{Tags[0] 'Nope' is not an active tag}}],
+              'validate: the plain item is valid, the other refused');
+    is(psql_value(q{SELECT count(*) FROM prefs_profile WHERE account_id = CAST(:'a' AS bigint)}, a => $E), 0,
+       'validate wrote nothing');
 }
 
 # --- per-item errors, nothing written for a refused item ----------------

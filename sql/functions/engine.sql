@@ -212,6 +212,448 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 
+-- The set-based path of new profiles (issue 11 §2).  A new profile whose
+-- body is "plain" (prefs_engine_plain: only the fields below, every value
+-- valid by the checks the per-profile functions make, nothing in it that
+-- depends on another item or on the order of its writes) is written by
+-- prefs_engine_create together with every other plain new profile of the
+-- round: one INSERT per table over the round, one statement for the
+-- rendered copies and the events.  Any other item, a refused one
+-- included, takes the per-profile path, which words its error.  (SET
+-- prefs.engine_set_based = off sends every item that way: the tests
+-- compare the two.)
+--   top level   CustomerName, DefaultLocale, CustomerType,
+--               RegistrationConfirmed, AlternateIds, Emails, PhoneNumbers,
+--               Addresses, CustomFields, Groups, Tags, PreservePreferences,
+--               PreserveConsents, ReasonCode
+--   contacts    without EmailId/PhoneId/AddressId, without preferences;
+--               IsDefault true only on the first of its list; no two
+--               alike (address, number, Address1 + PostalCode)
+--   alternate   no other profile has it, no other item of the batch
+--   ids         carries it
+--   custom      every required one; values of type String, Number,
+--   fields      Boolean, List, and Date (days 1-28)
+
+-- A text field: absent or null (unless required), or a string of at most
+-- p_max characters (not blank when required).
+CREATE OR REPLACE FUNCTION prefs_engine_str_ok(v jsonb, p_max integer,
+    p_required boolean)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN v IS NULL OR jsonb_typeof(v) = 'null' THEN NOT p_required
+                WHEN jsonb_typeof(v) <> 'string' THEN false
+                ELSE char_length(v #>> '{}') <= p_max
+                     AND NOT (p_required AND (v #>> '{}') ~ '^\s*$') END
+$$;
+
+
+CREATE OR REPLACE FUNCTION prefs_engine_keys_ok(v jsonb, p_keys text[])
+RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_typeof(v) = 'object'
+       AND NOT EXISTS (SELECT 1 FROM jsonb_object_keys(v) k
+                        WHERE k <> ALL (p_keys))
+$$;
+
+
+-- An optional reference to the configuration (prefs_data_ref): absent,
+-- null or "", or an active item of that kind.
+CREATE OR REPLACE FUNCTION prefs_engine_ref_ok(p_account_id bigint,
+    p_kind text, v jsonb)
+RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(v #>> '{}', '') = ''
+        OR (prefs_engine_str_ok(v, 100, false)
+            AND EXISTS (SELECT 1 FROM prefs_config_item i
+                         WHERE i.account_id = p_account_id AND i.kind = p_kind
+                           AND i.key = v #>> '{}' AND i.is_active))
+$$;
+
+
+-- IsDefault of the n-th contact point of a new profile's list: absent,
+-- null or a boolean, and true only on the first (the per-profile path
+-- makes the first one the default anyway, and a later one would take
+-- that over after the first one's event).
+CREATE OR REPLACE FUNCTION prefs_engine_default_ok(v jsonb, n bigint)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(jsonb_typeof(v), 'null') IN ('boolean', 'null')
+       AND (n = 1 OR v IS DISTINCT FROM 'true')
+$$;
+
+
+-- A custom field's value as prefs_data_custom_value stores it; NULL when
+-- it would refuse it (or when the plain path leaves it to that function).
+CREATE OR REPLACE FUNCTION prefs_engine_cf_value(cfg jsonb, v jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE cfg ->> 'DataType'
+               WHEN 'String' THEN CASE WHEN char_length(s) <= 4000 THEN s END
+               WHEN 'Number' THEN CASE WHEN s ~
+                   '^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$'
+                   THEN btrim(s) END
+               WHEN 'Boolean' THEN CASE WHEN lower(s) IN ('true', 'false')
+                                        THEN lower(s) END
+               WHEN 'Date' THEN CASE WHEN s ~
+                   '^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$'
+                   THEN s END
+               WHEN 'List' THEN CASE WHEN (cfg -> 'AllowedValues') ? s
+                                     THEN s END
+           END
+      FROM (SELECT CASE jsonb_typeof(v) WHEN 'string' THEN v #>> '{}'
+                        WHEN 'number' THEN v::text
+                        WHEN 'boolean' THEN v::text END AS s) x
+$$;
+
+
+-- The batch exploded: one row per element of the lists p_kinds of the
+-- items p_idx (with their profile ids p_pid, or NULL), n its ordinal.
+CREATE OR REPLACE FUNCTION prefs_engine_explode(p_items jsonb,
+    p_idx integer[], p_pid bigint[], p_kinds text[])
+RETURNS TABLE (i integer, pid bigint, k text, v jsonb, n bigint)
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT u.i, u.pid, l.k, e.v, e.n
+      FROM unnest(p_idx, p_pid) u(i, pid), unnest(p_kinds) l(k),
+           jsonb_array_elements(CASE WHEN jsonb_typeof(p_items -> u.i -> l.k)
+                                          = 'array'
+                                     THEN p_items -> u.i -> l.k
+                                     ELSE '[]' END) WITH ORDINALITY e(v, n)
+$$;
+
+
+-- The items of p_idx (new profiles) that the set-based path can write.
+CREATE OR REPLACE FUNCTION prefs_engine_plain(p_account_id bigint,
+    p_items jsonb, p_idx integer[])
+RETURNS integer[]
+LANGUAGE sql STABLE AS $$
+    WITH c AS (
+        SELECT u.i, p_items -> u.i AS b FROM unnest(p_idx) u(i)
+    ), cfg AS (
+        SELECT i.kind, i.key, i.body FROM prefs_config_item i
+         WHERE i.account_id = p_account_id AND i.is_active
+           AND i.kind IN ('AlternateIdType', 'CustomField', 'GroupType',
+                          'Tag', 'Locale')
+    ), el AS (
+        SELECT x.i, x.k, x.v, x.n
+          FROM prefs_engine_explode(p_items, p_idx, NULL, ARRAY['AlternateIds',
+                   'Emails', 'PhoneNumbers', 'Addresses', 'CustomFields',
+                   'Groups', 'Tags']) x
+    ), bad AS (
+        SELECT c.i FROM c
+         WHERE NOT prefs_engine_keys_ok(c.b, ARRAY['CustomerName',
+                   'DefaultLocale', 'CustomerType', 'RegistrationConfirmed',
+                   'AlternateIds', 'Emails', 'PhoneNumbers', 'Addresses',
+                   'CustomFields', 'Groups', 'Tags', 'PreservePreferences',
+                   'PreserveConsents', 'ReasonCode'])
+            OR EXISTS (SELECT 1 FROM unnest(ARRAY['AlternateIds', 'Emails',
+                           'PhoneNumbers', 'Addresses', 'CustomFields',
+                           'Groups', 'Tags']) l(k)
+                        WHERE jsonb_typeof(c.b -> l.k) NOT IN ('array', 'null')
+                           OR jsonb_array_length(CASE WHEN jsonb_typeof(
+                                  c.b -> l.k) = 'array' THEN c.b -> l.k
+                                  ELSE '[]' END)
+                              > CASE l.k WHEN 'CustomFields' THEN 200
+                                         ELSE 100 END)
+            OR NOT (c.b -> 'CustomerName' IS NULL
+                    OR jsonb_typeof(c.b -> 'CustomerName') = 'null'
+                    OR (prefs_engine_keys_ok(c.b -> 'CustomerName',
+                            ARRAY['Prefix', 'FirstName', 'MiddleName',
+                                  'LastName', 'Suffix'])
+                        AND NOT EXISTS (
+                            SELECT 1 FROM jsonb_each(c.b -> 'CustomerName') f
+                             WHERE NOT prefs_engine_str_ok(f.value, 50,
+                                                           false))))
+            OR NOT (coalesce(c.b ->> 'DefaultLocale', '') = ''
+                    OR (prefs_engine_str_ok(c.b -> 'DefaultLocale', 15, false)
+                        AND EXISTS (SELECT 1 FROM cfg WHERE cfg.kind = 'Locale'
+                                       AND cfg.key = prefs_locale_canonical(
+                                           c.b ->> 'DefaultLocale'))))
+            OR NOT prefs_engine_ref_ok(p_account_id, 'CustomerType',
+                                       c.b -> 'CustomerType')
+            OR EXISTS (SELECT 1 FROM unnest(ARRAY['RegistrationConfirmed',
+                           'PreservePreferences', 'PreserveConsents']) f
+                        WHERE jsonb_typeof(c.b -> f) NOT IN ('boolean', 'null'))
+            OR NOT prefs_engine_str_ok(c.b -> 'ReasonCode', 256, false)
+            -- a required custom field missing
+            OR EXISTS (SELECT 1 FROM cfg
+                        WHERE cfg.kind = 'CustomField'
+                          AND cfg.body -> 'IsRequired' = 'true'
+                          AND NOT EXISTS (SELECT 1 FROM el
+                                           WHERE el.i = c.i
+                                             AND el.k = 'CustomFields'
+                                             AND el.v ->> 'Name' = cfg.key))
+        UNION ALL
+        SELECT el.i FROM el
+         WHERE NOT CASE el.k
+            WHEN 'AlternateIds' THEN
+                prefs_engine_keys_ok(el.v, ARRAY['Type', 'Value'])
+                AND prefs_engine_str_ok(el.v -> 'Type', 100, true)
+                AND prefs_engine_str_ok(el.v -> 'Value', 100, true)
+                AND EXISTS (SELECT 1 FROM cfg WHERE cfg.kind = 'AlternateIdType'
+                               AND cfg.key = el.v ->> 'Type')
+                AND NOT EXISTS (SELECT 1 FROM prefs_profile_alternate_id a
+                                 WHERE a.account_id = p_account_id
+                                   AND a.type = el.v ->> 'Type'
+                                   AND a.value = el.v ->> 'Value'
+                                   AND a.is_active)
+            WHEN 'Emails' THEN
+                prefs_engine_keys_ok(el.v, ARRAY['EmailAddress',
+                    'EmailAddressType', 'IsDefault'])
+                AND prefs_engine_str_ok(el.v -> 'EmailAddress', 256, true)
+                AND (el.v ->> 'EmailAddress') ~ '^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:]]+\.[^@.[:space:][:cntrl:]]+$'
+                AND prefs_engine_ref_ok(p_account_id, 'EmailType', el.v -> 'EmailAddressType')
+                AND prefs_engine_default_ok(el.v -> 'IsDefault', el.n)
+            WHEN 'PhoneNumbers' THEN
+                prefs_engine_keys_ok(el.v, ARRAY['PhoneNumber',
+                    'PhoneNumberType', 'IsMobile', 'IsDefault'])
+                AND prefs_engine_str_ok(el.v -> 'PhoneNumber', 30, true)
+                AND (el.v ->> 'PhoneNumber') ~ '^\s*\+?[0-9 ().-]+$'
+                AND length(prefs_data_phone_norm(el.v ->> 'PhoneNumber'))
+                    BETWEEN 3 AND 16
+                AND prefs_engine_ref_ok(p_account_id, 'PhoneType', el.v -> 'PhoneNumberType')
+                AND coalesce(jsonb_typeof(el.v -> 'IsMobile'), 'null')
+                    IN ('boolean', 'null')
+                AND prefs_engine_default_ok(el.v -> 'IsDefault', el.n)
+            WHEN 'Addresses' THEN
+                prefs_engine_keys_ok(el.v, ARRAY['Address1', 'Address2',
+                    'City', 'StateProvince', 'PostalCode', 'CountryCode',
+                    'AddressType', 'IsDefault'])
+                AND prefs_engine_str_ok(el.v -> 'Address1', 100, true)
+                AND prefs_engine_str_ok(el.v -> 'Address2', 100, false)
+                AND prefs_engine_str_ok(el.v -> 'City', 50, false)
+                AND prefs_engine_str_ok(el.v -> 'StateProvince', 50, false)
+                AND prefs_engine_str_ok(el.v -> 'PostalCode', 20, false)
+                AND prefs_engine_str_ok(el.v -> 'CountryCode', 50, false)
+                AND prefs_engine_ref_ok(p_account_id, 'AddressType', el.v -> 'AddressType')
+                AND prefs_engine_default_ok(el.v -> 'IsDefault', el.n)
+            WHEN 'CustomFields' THEN
+                prefs_engine_keys_ok(el.v, ARRAY['Name', 'Value'])
+                AND prefs_engine_str_ok(el.v -> 'Name', 100, true)
+                AND EXISTS (SELECT 1 FROM cfg WHERE cfg.kind = 'CustomField'
+                               AND cfg.key = el.v ->> 'Name'
+                               AND prefs_engine_cf_value(cfg.body,
+                                       el.v -> 'Value') IS NOT NULL)
+            WHEN 'Groups' THEN
+                prefs_engine_keys_ok(el.v, ARRAY['Type', 'Name'])
+                AND prefs_engine_str_ok(el.v -> 'Type', 100, true)
+                AND prefs_engine_str_ok(el.v -> 'Name', 100, true)
+                AND EXISTS (SELECT 1 FROM cfg WHERE cfg.kind = 'GroupType'
+                               AND cfg.key = el.v ->> 'Type')
+            WHEN 'Tags' THEN
+                jsonb_typeof(el.v) = 'string'
+                AND EXISTS (SELECT 1 FROM cfg WHERE cfg.kind = 'Tag'
+                               AND cfg.key = el.v #>> '{}')
+            END
+        UNION ALL
+        -- two alike in one list
+        SELECT el.i FROM el
+         GROUP BY el.i, el.k, CASE el.k
+             WHEN 'AlternateIds' THEN el.v ->> 'Type'
+             WHEN 'Emails' THEN lower(el.v ->> 'EmailAddress')
+             WHEN 'PhoneNumbers' THEN
+                 ltrim(prefs_data_phone_norm(el.v ->> 'PhoneNumber'), '+')
+             WHEN 'Addresses' THEN lower(el.v ->> 'Address1') || '/'
+                                   || lower(coalesce(el.v ->> 'PostalCode', ''))
+             WHEN 'CustomFields' THEN el.v ->> 'Name'
+             WHEN 'Groups' THEN (el.v ->> 'Type') || '/' || (el.v ->> 'Name')
+             ELSE el.v #>> '{}' END
+        HAVING count(*) > 1
+        UNION ALL
+        -- an alternate id that another item of the batch carries too
+        SELECT el.i FROM el
+          JOIN (SELECT el.v ->> 'Type' AS t, el.v ->> 'Value' AS v
+                  FROM el WHERE el.k = 'AlternateIds'
+                 GROUP BY 1, 2 HAVING count(DISTINCT el.i) > 1) x
+            ON el.k = 'AlternateIds' AND el.v ->> 'Type' = x.t
+           AND el.v ->> 'Value' = x.v
+    )
+    SELECT coalesce(array_agg(c.i ORDER BY c.i), '{}') FROM c
+     WHERE c.i NOT IN (SELECT bad.i FROM bad WHERE bad.i IS NOT NULL)
+$$;
+
+
+-- Writes the plain new profiles p_idx (prefs_engine_plain) set-based:
+-- one INSERT per table, then the rendered copies and the events in one
+-- statement.  Returns (item, profile_id).
+CREATE OR REPLACE FUNCTION prefs_engine_create(p_account_id bigint,
+    p_user_id bigint, p_items jsonb, p_idx integer[], p_quiet boolean)
+RETURNS TABLE (item integer, profile_id bigint)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    v_i    integer[];
+    v_pid  bigint[];
+    n      bigint;
+BEGIN
+    SELECT array_agg(x.i ORDER BY x.i), array_agg(x.pid ORDER BY x.i)
+      INTO v_i, v_pid
+      FROM (SELECT s.i, nextval(pg_get_serial_sequence('prefs_profile',
+                                                       'profile_id')) AS pid
+              FROM (SELECT u.i FROM unnest(p_idx) u(i) ORDER BY u.i) s) x;
+    IF v_i IS NULL THEN
+        RETURN;
+    END IF;
+
+    WITH m AS (
+        SELECT u.i, u.pid, p_items -> u.i AS b
+          FROM unnest(v_i, v_pid) u(i, pid)
+    ), el AS (
+        SELECT * FROM prefs_engine_explode(p_items, v_i, v_pid,
+            ARRAY['AlternateIds', 'Emails', 'PhoneNumbers', 'Addresses',
+                  'CustomFields', 'Groups', 'Tags'])
+    ), ip AS (
+        INSERT INTO prefs_profile (profile_id, account_id, prefix, first_name,
+            middle_name, last_name, suffix, default_locale, customer_type,
+            registration_confirmed, edited_by)
+        SELECT m.pid, p_account_id,
+               coalesce(m.b #>> '{CustomerName,Prefix}', ''),
+               coalesce(m.b #>> '{CustomerName,FirstName}', ''),
+               coalesce(m.b #>> '{CustomerName,MiddleName}', ''),
+               coalesce(m.b #>> '{CustomerName,LastName}', ''),
+               coalesce(m.b #>> '{CustomerName,Suffix}', ''),
+               prefs_locale_canonical(nullif(m.b ->> 'DefaultLocale', '')),
+               nullif(m.b ->> 'CustomerType', ''),
+               coalesce((m.b ->> 'RegistrationConfirmed')::boolean, false),
+               p_user_id
+          FROM m ORDER BY m.i
+        RETURNING 1
+    ), ia AS (
+        INSERT INTO prefs_profile_alternate_id (account_id, profile_id, type,
+                                                value)
+        SELECT p_account_id, el.pid, el.v ->> 'Type', el.v ->> 'Value'
+          FROM el WHERE el.k = 'AlternateIds' ORDER BY el.i, el.n
+        RETURNING 1
+    ), ie AS (
+        INSERT INTO prefs_profile_email (account_id, profile_id, address, type,
+                                         is_default)
+        SELECT p_account_id, el.pid, el.v ->> 'EmailAddress',
+               nullif(el.v ->> 'EmailAddressType', ''), el.n = 1
+          FROM el WHERE el.k = 'Emails' ORDER BY el.i, el.n
+        RETURNING 1
+    ), iph AS (
+        INSERT INTO prefs_profile_phone (account_id, profile_id, number, type,
+                                         is_mobile, is_default)
+        SELECT p_account_id, el.pid,
+               prefs_data_phone_norm(el.v ->> 'PhoneNumber'),
+               nullif(el.v ->> 'PhoneNumberType', ''),
+               coalesce((el.v ->> 'IsMobile')::boolean, false), el.n = 1
+          FROM el WHERE el.k = 'PhoneNumbers' ORDER BY el.i, el.n
+        RETURNING 1
+    ), iad AS (
+        INSERT INTO prefs_profile_address (account_id, profile_id, line1,
+            line2, city, state, postal_code, country, type, is_default)
+        SELECT p_account_id, el.pid, el.v ->> 'Address1',
+               coalesce(el.v ->> 'Address2', ''), coalesce(el.v ->> 'City', ''),
+               coalesce(el.v ->> 'StateProvince', ''),
+               coalesce(el.v ->> 'PostalCode', ''),
+               coalesce(el.v ->> 'CountryCode', ''),
+               nullif(el.v ->> 'AddressType', ''), el.n = 1
+          FROM el WHERE el.k = 'Addresses' ORDER BY el.i, el.n
+        RETURNING 1
+    ), icf AS (
+        INSERT INTO prefs_profile_custom_field (account_id, profile_id, name,
+                                                value)
+        SELECT p_account_id, el.pid, el.v ->> 'Name',
+               prefs_engine_cf_value(i.body, el.v -> 'Value')
+          FROM el
+          JOIN prefs_config_item i ON i.account_id = p_account_id
+                                  AND i.kind = 'CustomField' AND i.is_active
+                                  AND i.key = el.v ->> 'Name'
+         WHERE el.k = 'CustomFields' ORDER BY el.i, el.n
+        RETURNING 1
+    ), ig AS (
+        INSERT INTO prefs_profile_group (account_id, profile_id, group_type,
+                                         group_name)
+        SELECT p_account_id, el.pid, el.v ->> 'Type', el.v ->> 'Name'
+          FROM el WHERE el.k = 'Groups' ORDER BY el.i, el.n
+        RETURNING 1
+    ), it AS (
+        INSERT INTO prefs_profile_tag (account_id, profile_id, tag)
+        SELECT p_account_id, el.pid, el.v #>> '{}'
+          FROM el WHERE el.k = 'Tags' ORDER BY el.i, el.n
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM ip) + (SELECT count(*) FROM ia)
+           + (SELECT count(*) FROM ie) + (SELECT count(*) FROM iph)
+           + (SELECT count(*) FROM iad) + (SELECT count(*) FROM icf)
+           + (SELECT count(*) FROM ig) + (SELECT count(*) FROM it)
+      INTO n;
+
+    -- the rendered copies, and the events in the order the per-profile
+    -- functions write them: profile.created (its Data the copy), then
+    -- alternate ids, emails, phones, addresses, custom fields, groups,
+    -- tags, each list in body order
+    WITH m AS (
+        SELECT u.i, u.pid, p_items -> u.i AS b
+          FROM unnest(v_i, v_pid) u(i, pid)
+    ), d AS (
+        INSERT INTO prefs_profile_doc AS d (profile_id, src_xmin, doc)
+        SELECT x.profile_id, x.xmin, prefs_data_profile_json(x, false)::text
+          FROM prefs_profile x JOIN m ON x.profile_id = m.pid
+        ON CONFLICT (profile_id) DO UPDATE
+           SET src_xmin = EXCLUDED.src_xmin, doc = EXCLUDED.doc
+        RETURNING d.profile_id, d.doc
+    ), el AS (
+        SELECT x.*, array_position(ARRAY['AlternateIds', '', '', '',
+                   'CustomFields', 'Groups', 'Tags'], x.k) AS o
+          FROM prefs_engine_explode(p_items, v_i, v_pid, ARRAY['AlternateIds',
+                   'CustomFields', 'Groups', 'Tags']) x
+    )
+    INSERT INTO prefs_event (account_id, event_type, entity, subject,
+                             profile_id, data, previous_data, recorded_by)
+    SELECT p_account_id, ev.t, prefs_event_entity(ev.t), 'Profile/' || ev.pid,
+           ev.pid, ev.data, NULL, p_user_id
+      FROM (
+        SELECT m.i, 0 AS o, 0::bigint AS n, m.pid, 'profile.created' AS t,
+               d.doc::jsonb AS data
+          FROM m JOIN d ON d.profile_id = m.pid
+        UNION ALL
+        SELECT el.i, el.o, el.n, el.pid, CASE el.k
+                   WHEN 'AlternateIds' THEN 'contacts.alternateid.added'
+                   WHEN 'CustomFields' THEN 'customfield.added'
+                   WHEN 'Groups' THEN 'group.added' ELSE 'tag.added' END,
+               CASE el.k
+                   WHEN 'AlternateIds' THEN jsonb_build_object(
+                       'Type', el.v ->> 'Type', 'Value', el.v ->> 'Value')
+                   WHEN 'CustomFields' THEN jsonb_build_object(
+                       'Name', el.v ->> 'Name', 'Value', cf.value)
+                   WHEN 'Groups' THEN jsonb_build_object(
+                       'Type', el.v ->> 'Type', 'Name', el.v ->> 'Name')
+                   ELSE jsonb_build_object('Tag', el.v #>> '{}') END
+          FROM el
+          LEFT JOIN prefs_profile_custom_field cf
+            ON el.k = 'CustomFields' AND cf.profile_id = el.pid
+           AND cf.name = el.v ->> 'Name'
+        UNION ALL
+        SELECT m.i, 2, x.email_id, m.pid, 'contacts.email.added',
+               prefs_data_email_json(x)::jsonb
+          FROM m JOIN prefs_profile_email x ON x.profile_id = m.pid
+        UNION ALL
+        SELECT m.i, 3, x.phone_id, m.pid, 'contacts.phone.added',
+               prefs_data_phone_json(x)::jsonb
+          FROM m JOIN prefs_profile_phone x ON x.profile_id = m.pid
+        UNION ALL
+        SELECT m.i, 4, x.address_id, m.pid, 'contacts.address.added',
+               prefs_data_address_json(x)::jsonb
+          FROM m JOIN prefs_profile_address x ON x.profile_id = m.pid
+      ) ev
+     WHERE NOT p_quiet
+     ORDER BY ev.i, ev.o, ev.n;
+    GET DIAGNOSTICS n = ROW_COUNT;
+
+    -- the wake-up prefs_event_add sends, once for the batch
+    IF n > 0 AND EXISTS (SELECT 1 FROM prefs_webhook_subscription s
+                          WHERE s.account_id = p_account_id
+                            AND s.state = 'Active'
+                            AND s.validated_at IS NOT NULL) THEN
+        PERFORM pg_notify('prefs_event', '');
+    END IF;
+
+    RETURN QUERY SELECT u.i, u.pid FROM unnest(v_i, v_pid) u(i, pid);
+END
+$$;
+
+
 -- The engine's one body.  p_mode:
 --   'apply'     prefs_engine_apply
 --   'validate'  prefs_engine_validate: every item's subtransaction is
@@ -252,6 +694,10 @@ DECLARE
     v_item   integer[];
     v_key    text[];
     v_round  integer[];
+    r_i      integer[];
+    r_k      text[];
+    r_pid    bigint[];
+    v_fast   integer[];
 BEGIN
     -- the Data API's batch of one passes no options: their defaults
     o := CASE WHEN p_opts IS NULL OR p_opts = '{}' THEN
@@ -301,8 +747,10 @@ BEGIN
     WHILE rnd < last LOOP
         rnd := rnd + 1;
         -- stage 2: the round's items matched in one statement
-        FOR r IN
-            SELECT u.i, u.k,
+        SELECT array_agg(x.i ORDER BY x.i), array_agg(x.k ORDER BY x.i),
+               array_agg(x.pid ORDER BY x.i)
+          INTO r_i, r_k, r_pid
+          FROM (SELECT u.i, u.k,
                    CASE WHEN u.k IS NULL THEN NULL
                         WHEN mc IS NULL THEN
                             (SELECT x.profile_id FROM prefs_profile x
@@ -317,7 +765,47 @@ BEGIN
                                  AND a.is_active
                                LIMIT 1) END AS pid
               FROM unnest(v_item, v_key, v_round) AS u(i, k, rd)
-             WHERE u.rd = rnd
+                 WHERE u.rd = rnd) x;
+
+        -- stage 3a: the plain new profiles of the round, set-based
+        -- (prefs_engine_plain, prefs_engine_create)
+        v_fast := '{}';
+        IF NOT del AND p_mode <> 'update'
+           AND current_setting('prefs.engine_set_based', true)
+               IS DISTINCT FROM 'off' THEN
+            v_fast := prefs_engine_plain(p_account_id, p_items,
+                ARRAY(SELECT u.i FROM unnest(r_i, r_k, r_pid) u(i, k, pid)
+                       WHERE u.pid IS NULL
+                         AND (mc IS NOT NULL OR u.k IS NULL)));
+            IF p_dry THEN
+                FOR r IN SELECT u.i FROM unnest(v_fast) u(i) LOOP
+                    item := r.i; profile_id := NULL; outcome := 'created';
+                    path := NULL; message := NULL; state := NULL;
+                    RETURN NEXT;
+                END LOOP;
+            ELSIF cardinality(v_fast) > 0 THEN
+                BEGIN
+                    FOR r IN SELECT * FROM prefs_engine_create(p_account_id,
+                                 p_user_id, p_items, v_fast, quiet) c LOOP
+                        item := r.item; profile_id := r.profile_id::text;
+                        outcome := 'created'; path := NULL; message := NULL;
+                        state := NULL;
+                        RETURN NEXT;
+                    END LOOP;
+                EXCEPTION WHEN unique_violation THEN
+                    -- an alternate id taken meanwhile by a concurrent
+                    -- write: these items take the per-profile path, which
+                    -- answers the conflict
+                    v_fast := '{}';
+                END;
+            END IF;
+        END IF;
+
+        -- stage 3b: every other item on its own
+        FOR r IN
+            SELECT u.i, u.k, u.pid
+              FROM unnest(r_i, r_k, r_pid) AS u(i, k, pid)
+             WHERE u.i <> ALL (v_fast)
              ORDER BY u.i
         LOOP
             b := p_items -> r.i;
