@@ -7,7 +7,10 @@
 --   create|update <profiles> <seconds> <profiles/s> <data rows> <rows/s> <events> <failed>
 -- (data rows: the rows the batch added or updated in the profile tables,
 -- counted by xmin; events: rows added to prefs_event).
---   psql -v acct=N -v uid=N -v n=1000 -v tag=SOMETHING -f bench/engine_batch.sql
+--   psql -v acct=N -v uid=N -v n=1000 -v tag=SOMETHING [-v consents=0] -f bench/engine_batch.sql
+-- consents=0: the same profiles without their consents, which the
+-- engine writes set-based (prefs_engine_plain); with consents each profile
+-- takes the engine's per-profile path.
 \set QUIET on
 \pset format unaligned
 \pset tuples_only on
@@ -66,6 +69,15 @@ SELECT jsonb_agg(jsonb_build_object(
         jsonb_build_object('Name', 'Birthday', 'Value', '1980-01-01')))
     ORDER BY i) AS items
   FROM generate_series(1, :n) i;
+
+\if :{?consents}
+\else
+\set consents 1
+\endif
+UPDATE eb_items SET items = (SELECT jsonb_agg(x.e - 'Consents' ORDER BY x.n)
+                               FROM jsonb_array_elements(items)
+                                    WITH ORDINALITY x(e, n))
+ WHERE :consents = 0;
 
 -- the data rows a transaction wrote: rows of the profile tables whose
 -- xmin is one of its (sub)transactions' (newer than p_x0)

@@ -202,13 +202,22 @@ sub body { my %o = @_; my $b = $J->decode($J->encode($BODY)); $b->{$_} = $o{$_} 
 
 {
     my ($A, $B) = (acct(), acct());
-    # plain bodies (prefs_engine_plain): no preferences, no consents
+    # plain bodies (prefs_engine_plain): no consents
     my @plain = map {
         my $b = body(AlternateIds => [{Type => 'CRMId', Value => "plain-$_"}],
-                     PhoneNumbers => [{PhoneNumber => "+1 (555) 020-00$_", PhoneNumberType => 'Mobile',
-                                       IsMobile => JSON::PP::true}, {PhoneNumber => "555 030 00$_"}],
+                     PhoneNumbers => [{PhoneNumber => "555 030 00$_",
+                                       PhonePreferences => [{FilterId => 'PartnerOffersPhone', PreferenceType => 2}]},
+                                      {PhoneNumber => "+1 (555) 020-00$_", PhoneNumberType => 'Mobile',
+                                       IsMobile => JSON::PP::true,
+                                       PhonePreferences => [{FilterId => 'NewsletterText', PreferenceType => 1,
+                                           PreferenceAttributes => [{Key => 'Topic', Value => 'x'}, {Key => 'K2'}]}]}],
                      Addresses => [{Address1 => "$_ Elm St", PostalCode => '10001', AddressType => 'Home',
-                                    IsDefault => JSON::PP::true}, {Address1 => "$_ Oak Ave", City => 'Fairview'}],
+                                    IsDefault => JSON::PP::true,
+                                    AddressPreferences => [{FilterId => 'ProductUpdatesMail', PreferenceType => 1}]},
+                                   {Address1 => "$_ Oak Ave", City => 'Fairview'}],
+                     ProfilePreferences => [{FilterId => 'ProductUpdatesEmail', PreferenceType => 1},
+                                            {FilterId => 'AccountAlertsText', PreferenceType => 1.0,
+                                             FrequencyId => ''}],
                      CustomFields => [{Name => 'FavoriteCategory', Value => 'Garden'},
                                       {Name => 'HouseholdSize', Value => " 4 "},
                                       {Name => 'PaperlessBilling', Value => JSON::PP::true},
@@ -216,10 +225,7 @@ sub body { my %o = @_; my $b = $J->decode($J->encode($BODY)); $b->{$_} = $o{$_} 
                      Groups => [{Type => 'Household', Name => "H$_"}, {Type => 'Company', Name => 'Acme'}],
                      DefaultLocale => 'de_de', CustomerName => {FirstName => "P$_", Suffix => undef},
                      PreservePreferences => JSON::PP::false);
-        delete $b->{ProfilePreferences};
         delete $b->{Consents};
-        $_->{EmailPreferences} = undef, delete $_->{EmailPreferences} for @{$b->{Emails}};
-        delete $_->{PhonePreferences} for @{$b->{PhoneNumbers}};
         $b->{Emails}[1]{EmailAddress} = "p$_\@work.example";
         $b->{Emails}[0]{EmailAddress} = "p$_\@example.com";
         $b;

@@ -226,9 +226,13 @@ $$;
 --               RegistrationConfirmed, AlternateIds, Emails, PhoneNumbers,
 --               Addresses, CustomFields, Groups, Tags, PreservePreferences,
 --               PreserveConsents, ReasonCode
---   contacts    without EmailId/PhoneId/AddressId, without preferences;
---               IsDefault true only on the first of its list; no two
---               alike (address, number, Address1 + PostalCode)
+--   contacts    without EmailId/PhoneId/AddressId; IsDefault true only
+--               on the first of its list; no two alike (address, number,
+--               Address1 + PostalCode)
+--   preferences ProfilePreferences and those of the contact points, with
+--               FilterId, PreferenceType, FrequencyId, PreferenceAttributes
+--               (no CustomerDate, no IsArchived), on a contact point the
+--               item gives; no consents (their links take the other path)
 --   alternate   no other profile has it, no other item of the batch
 --   ids         carries it
 --   custom      every required one; values of type String, Number,
@@ -250,9 +254,7 @@ $$;
 CREATE OR REPLACE FUNCTION prefs_engine_keys_ok(v jsonb, p_keys text[])
 RETURNS boolean
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT jsonb_typeof(v) = 'object'
-       AND NOT EXISTS (SELECT 1 FROM jsonb_object_keys(v) k
-                        WHERE k <> ALL (p_keys))
+    SELECT jsonb_typeof(v) = 'object' AND v - p_keys = '{}'::jsonb
 $$;
 
 
@@ -261,12 +263,14 @@ $$;
 CREATE OR REPLACE FUNCTION prefs_engine_ref_ok(p_account_id bigint,
     p_kind text, v jsonb)
 RETURNS boolean
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(v #>> '{}', '') = ''
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN coalesce(v #>> '{}', '') = ''
         OR (prefs_engine_str_ok(v, 100, false)
             AND EXISTS (SELECT 1 FROM prefs_config_item i
                          WHERE i.account_id = p_account_id AND i.kind = p_kind
-                           AND i.key = v #>> '{}' AND i.is_active))
+                           AND i.key = v #>> '{}' AND i.is_active));
+END
 $$;
 
 
@@ -284,25 +288,45 @@ $$;
 
 -- A custom field's value as prefs_data_custom_value stores it; NULL when
 -- it would refuse it (or when the plain path leaves it to that function).
+CREATE OR REPLACE FUNCTION prefs_engine_cf_text(v jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE jsonb_typeof(v) WHEN 'string' THEN v #>> '{}'
+                WHEN 'number' THEN v::text WHEN 'boolean' THEN v::text END
+$$;
+
+
 CREATE OR REPLACE FUNCTION prefs_engine_cf_value(cfg jsonb, v jsonb)
 RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE cfg ->> 'DataType'
-               WHEN 'String' THEN CASE WHEN char_length(s) <= 4000 THEN s END
-               WHEN 'Number' THEN CASE WHEN s ~
-                   '^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$'
-                   THEN btrim(s) END
-               WHEN 'Boolean' THEN CASE WHEN lower(s) IN ('true', 'false')
-                                        THEN lower(s) END
-               WHEN 'Date' THEN CASE WHEN s ~
-                   '^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$'
-                   THEN s END
-               WHEN 'List' THEN CASE WHEN (cfg -> 'AllowedValues') ? s
-                                     THEN s END
-           END
-      FROM (SELECT CASE jsonb_typeof(v) WHEN 'string' THEN v #>> '{}'
-                        WHEN 'number' THEN v::text
-                        WHEN 'boolean' THEN v::text END AS s) x
+        WHEN 'String' THEN CASE WHEN char_length(prefs_engine_cf_text(v))
+                                     <= 4000 THEN prefs_engine_cf_text(v) END
+        WHEN 'Number' THEN CASE WHEN prefs_engine_cf_text(v) ~
+            '^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$'
+            THEN btrim(prefs_engine_cf_text(v)) END
+        WHEN 'Boolean' THEN CASE WHEN lower(prefs_engine_cf_text(v))
+                                      IN ('true', 'false')
+                                 THEN lower(prefs_engine_cf_text(v)) END
+        WHEN 'Date' THEN CASE WHEN prefs_engine_cf_text(v) ~
+            '^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$'
+            THEN prefs_engine_cf_text(v) END
+        WHEN 'List' THEN CASE WHEN (cfg -> 'AllowedValues')
+                                   ? prefs_engine_cf_text(v)
+                              THEN prefs_engine_cf_text(v) END
+    END
+$$;
+
+
+-- The items p_idx of the batch (with their profile ids p_pid, or NULL)
+-- as rows.  (The batch is read once, element by element: p_items -> i for
+-- each item would read the whole batch each time.)
+CREATE OR REPLACE FUNCTION prefs_engine_bodies(p_items jsonb,
+    p_idx integer[], p_pid bigint[])
+RETURNS TABLE (i integer, pid bigint, b jsonb)
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT u.i, u.pid, e.v
+      FROM jsonb_array_elements(p_items) WITH ORDINALITY e(v, n)
+      JOIN unnest(p_idx, p_pid) u(i, pid) ON u.i = e.n - 1
 $$;
 
 
@@ -312,12 +336,82 @@ CREATE OR REPLACE FUNCTION prefs_engine_explode(p_items jsonb,
     p_idx integer[], p_pid bigint[], p_kinds text[])
 RETURNS TABLE (i integer, pid bigint, k text, v jsonb, n bigint)
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT u.i, u.pid, l.k, e.v, e.n
-      FROM unnest(p_idx, p_pid) u(i, pid), unnest(p_kinds) l(k),
-           jsonb_array_elements(CASE WHEN jsonb_typeof(p_items -> u.i -> l.k)
-                                          = 'array'
-                                     THEN p_items -> u.i -> l.k
-                                     ELSE '[]' END) WITH ORDINALITY e(v, n)
+    SELECT d.i, d.pid, l.k, e.v, e.n
+      FROM prefs_engine_bodies(p_items, p_idx, p_pid) d, unnest(p_kinds) l(k),
+           jsonb_array_elements(CASE WHEN jsonb_typeof(d.b -> l.k) = 'array'
+                                     THEN d.b -> l.k ELSE '[]' END)
+               WITH ORDINALITY e(v, n)
+$$;
+
+
+-- The preferences of the items p_idx (profile ids p_pid), exploded:
+-- ProfilePreferences (o 0) and the EmailPreferences, PhonePreferences,
+-- AddressPreferences of the contact points (o 1, 2, 3), with the contact
+-- point each applies to (clist, cn: its list and ordinal, c: the element),
+-- a profile-level one resolved as prefs_data_pref_contact does for a new
+-- profile (the first email, phone or address is the default; Text: the
+-- first phone if mobile, else the first mobile one); NULL when there is
+-- none.  chan is the filter's channel, cfg the filter (NULL: not active).
+CREATE OR REPLACE FUNCTION prefs_engine_prefs(p_account_id bigint,
+    p_items jsonb, p_idx integer[], p_pid bigint[])
+RETURNS TABLE (i integer, pid bigint, o integer, pn bigint, v jsonb,
+               cfg jsonb, chan text, clist text, cn bigint, c jsonb)
+LANGUAGE sql STABLE AS $$
+    WITH p AS (
+        SELECT d.i, d.pid, d.b, q.o, q.ocn, q.list, q.oc, q.pn, q.v
+          FROM prefs_engine_bodies(p_items, p_idx, p_pid) d
+         CROSS JOIN LATERAL (
+            SELECT 0 AS o, 0::bigint AS ocn, NULL::text AS list,
+                   NULL::jsonb AS oc, x.n AS pn, x.v
+              FROM jsonb_array_elements(CASE WHEN jsonb_typeof(
+                       d.b -> 'ProfilePreferences') = 'array'
+                       THEN d.b -> 'ProfilePreferences' ELSE '[]' END)
+                   WITH ORDINALITY x(v, n)
+            UNION ALL
+            SELECT l.o, x.n, l.k, x.v, e.n, e.v
+              FROM (VALUES ('Emails', 'EmailPreferences', 1),
+                           ('PhoneNumbers', 'PhonePreferences', 2),
+                           ('Addresses', 'AddressPreferences', 3)) l(k, sub, o),
+                   jsonb_array_elements(CASE WHEN jsonb_typeof(d.b -> l.k)
+                                                  = 'array'
+                                             THEN d.b -> l.k ELSE '[]' END)
+                       WITH ORDINALITY x(v, n),
+                   jsonb_array_elements(CASE WHEN jsonb_typeof(x.v -> l.sub)
+                                                  = 'array'
+                                             THEN x.v -> l.sub ELSE '[]' END)
+                       WITH ORDINALITY e(v, n)) q
+    ), flt AS MATERIALIZED (
+        SELECT i.key, i.body FROM prefs_config_item i
+         WHERE i.account_id = p_account_id AND i.kind = 'Filter'
+           AND i.is_active
+    ), f AS (
+        SELECT p.*, flt.body AS cfg, flt.body ->> 'ChannelId' AS chan
+          FROM p
+          LEFT JOIN flt ON flt.key = p.v ->> 'FilterId'
+                       AND jsonb_typeof(p.v -> 'FilterId') = 'string'
+    ), r AS (
+        SELECT f.*,
+               CASE WHEN f.list IS NOT NULL THEN f.list
+                    WHEN f.chan = 'Email' THEN 'Emails'
+                    WHEN f.chan IN ('Phone', 'Fax', 'Text') THEN 'PhoneNumbers'
+                    WHEN f.chan = 'Mail' THEN 'Addresses' END AS clist,
+               CASE WHEN f.list IS NOT NULL THEN f.ocn
+                    WHEN f.chan = 'Text' THEN (
+                        SELECT min(x.n) FROM jsonb_array_elements(
+                            CASE WHEN jsonb_typeof(f.b -> 'PhoneNumbers')
+                                      = 'array'
+                                 THEN f.b -> 'PhoneNumbers' ELSE '[]' END)
+                            WITH ORDINALITY x(v, n)
+                         WHERE x.v -> 'IsMobile' = 'true')
+                    WHEN f.chan IN ('Email', 'Phone', 'Fax', 'Mail') THEN 1
+                    ELSE 0 END AS cn
+          FROM f
+    )
+    SELECT r.i, r.pid, r.o, r.pn, r.v, r.cfg, r.chan, r.clist, r.cn,
+           CASE WHEN r.list IS NOT NULL THEN r.oc
+                WHEN r.clist IS NOT NULL
+                THEN r.b -> r.clist -> (r.cn::integer - 1) END
+      FROM r
 $$;
 
 
@@ -326,25 +420,29 @@ CREATE OR REPLACE FUNCTION prefs_engine_plain(p_account_id bigint,
     p_items jsonb, p_idx integer[])
 RETURNS integer[]
 LANGUAGE sql STABLE AS $$
-    WITH c AS (
-        SELECT u.i, p_items -> u.i AS b FROM unnest(p_idx) u(i)
-    ), cfg AS (
+    WITH c AS MATERIALIZED (
+        SELECT d.i, d.b FROM prefs_engine_bodies(p_items, p_idx, NULL) d
+    ), cfg AS MATERIALIZED (
         SELECT i.kind, i.key, i.body FROM prefs_config_item i
          WHERE i.account_id = p_account_id AND i.is_active
            AND i.kind IN ('AlternateIdType', 'CustomField', 'GroupType',
                           'Tag', 'Locale')
-    ), el AS (
+    ), el AS MATERIALIZED (
         SELECT x.i, x.k, x.v, x.n
           FROM prefs_engine_explode(p_items, p_idx, NULL, ARRAY['AlternateIds',
                    'Emails', 'PhoneNumbers', 'Addresses', 'CustomFields',
                    'Groups', 'Tags']) x
+    ), pp AS MATERIALIZED (
+        SELECT * FROM prefs_engine_prefs(p_account_id, p_items, p_idx, NULL)
     ), bad AS (
+        -- (a check that comes out NULL counts as a refusal: the item
+        -- then takes the per-profile path, which decides)
         SELECT c.i FROM c
-         WHERE NOT prefs_engine_keys_ok(c.b, ARRAY['CustomerName',
+         WHERE (NOT prefs_engine_keys_ok(c.b, ARRAY['CustomerName',
                    'DefaultLocale', 'CustomerType', 'RegistrationConfirmed',
                    'AlternateIds', 'Emails', 'PhoneNumbers', 'Addresses',
                    'CustomFields', 'Groups', 'Tags', 'PreservePreferences',
-                   'PreserveConsents', 'ReasonCode'])
+                   'PreserveConsents', 'ReasonCode', 'ProfilePreferences'])
             OR EXISTS (SELECT 1 FROM unnest(ARRAY['AlternateIds', 'Emails',
                            'PhoneNumbers', 'Addresses', 'CustomFields',
                            'Groups', 'Tags']) l(k)
@@ -381,10 +479,11 @@ LANGUAGE sql STABLE AS $$
                           AND NOT EXISTS (SELECT 1 FROM el
                                            WHERE el.i = c.i
                                              AND el.k = 'CustomFields'
-                                             AND el.v ->> 'Name' = cfg.key))
+                                             AND el.v ->> 'Name' = cfg.key)))
+               IS NOT FALSE
         UNION ALL
         SELECT el.i FROM el
-         WHERE NOT CASE el.k
+         WHERE NOT coalesce(CASE el.k
             WHEN 'AlternateIds' THEN
                 prefs_engine_keys_ok(el.v, ARRAY['Type', 'Value'])
                 AND prefs_engine_str_ok(el.v -> 'Type', 100, true)
@@ -398,14 +497,15 @@ LANGUAGE sql STABLE AS $$
                                    AND a.is_active)
             WHEN 'Emails' THEN
                 prefs_engine_keys_ok(el.v, ARRAY['EmailAddress',
-                    'EmailAddressType', 'IsDefault'])
+                    'EmailAddressType', 'IsDefault', 'EmailPreferences'])
                 AND prefs_engine_str_ok(el.v -> 'EmailAddress', 256, true)
                 AND (el.v ->> 'EmailAddress') ~ '^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:]]+\.[^@.[:space:][:cntrl:]]+$'
                 AND prefs_engine_ref_ok(p_account_id, 'EmailType', el.v -> 'EmailAddressType')
                 AND prefs_engine_default_ok(el.v -> 'IsDefault', el.n)
             WHEN 'PhoneNumbers' THEN
                 prefs_engine_keys_ok(el.v, ARRAY['PhoneNumber',
-                    'PhoneNumberType', 'IsMobile', 'IsDefault'])
+                    'PhoneNumberType', 'IsMobile', 'IsDefault',
+                    'PhonePreferences'])
                 AND prefs_engine_str_ok(el.v -> 'PhoneNumber', 30, true)
                 AND (el.v ->> 'PhoneNumber') ~ '^\s*\+?[0-9 ().-]+$'
                 AND length(prefs_data_phone_norm(el.v ->> 'PhoneNumber'))
@@ -417,7 +517,7 @@ LANGUAGE sql STABLE AS $$
             WHEN 'Addresses' THEN
                 prefs_engine_keys_ok(el.v, ARRAY['Address1', 'Address2',
                     'City', 'StateProvince', 'PostalCode', 'CountryCode',
-                    'AddressType', 'IsDefault'])
+                    'AddressType', 'IsDefault', 'AddressPreferences'])
                 AND prefs_engine_str_ok(el.v -> 'Address1', 100, true)
                 AND prefs_engine_str_ok(el.v -> 'Address2', 100, false)
                 AND prefs_engine_str_ok(el.v -> 'City', 50, false)
@@ -443,7 +543,69 @@ LANGUAGE sql STABLE AS $$
                 jsonb_typeof(el.v) = 'string'
                 AND EXISTS (SELECT 1 FROM cfg WHERE cfg.kind = 'Tag'
                                AND cfg.key = el.v #>> '{}')
-            END
+            END, false)
+        UNION ALL
+        -- preferences: a list that is not one, or too many
+        SELECT el.i FROM el
+         WHERE el.k IN ('Emails', 'PhoneNumbers', 'Addresses')
+           AND coalesce(jsonb_typeof(el.v -> (CASE el.k
+                   WHEN 'Emails' THEN 'EmailPreferences'
+                   WHEN 'PhoneNumbers' THEN 'PhonePreferences'
+                   ELSE 'AddressPreferences' END)), 'null')
+               NOT IN ('array', 'null')
+        UNION ALL
+        SELECT c.i FROM c
+         WHERE coalesce(jsonb_typeof(c.b -> 'ProfilePreferences'), 'null')
+               NOT IN ('array', 'null')
+        UNION ALL
+        SELECT p.i FROM pp p
+         GROUP BY p.i HAVING count(*) > 500
+        UNION ALL
+        -- a preference the per-profile path would refuse, or write in a
+        -- way that depends on more than the item (CustomerDate, IsArchived
+        -- and the read-only fields take that path)
+        SELECT p.i FROM pp p
+         WHERE NOT coalesce((
+               prefs_engine_keys_ok(p.v, ARRAY['FilterId', 'PreferenceType',
+                   'FrequencyId', 'PreferenceAttributes'])
+               AND p.cfg IS NOT NULL
+               AND char_length(p.v ->> 'FilterId') <= 50
+               AND p.c IS NOT NULL
+               AND CASE p.o WHEN 0 THEN true
+                            WHEN 1 THEN p.chan = 'Email'
+                            WHEN 2 THEN p.chan IN ('Phone', 'Fax')
+                                        OR p.chan = 'Text'
+                                           AND p.c -> 'IsMobile' = 'true'
+                            ELSE p.chan = 'Mail' END
+               AND jsonb_typeof(p.v -> 'PreferenceType') = 'number'
+               AND (p.v ->> 'PreferenceType') IN ('1', '2')
+               AND (coalesce(p.v ->> 'FrequencyId', '') = ''
+                    OR (prefs_engine_str_ok(p.v -> 'FrequencyId', 20, false)
+                        AND EXISTS (SELECT 1 FROM jsonb_array_elements(
+                                        p.cfg #> '{FrequencyLocales,0,Frequencies}') fr
+                                     WHERE fr ->> 'FrequencyId'
+                                           = p.v ->> 'FrequencyId')))
+               AND (coalesce(jsonb_typeof(p.v -> 'PreferenceAttributes'),
+                             'null') = 'null'
+                    OR (jsonb_typeof(p.v -> 'PreferenceAttributes') = 'array'
+                        AND jsonb_array_length(p.v -> 'PreferenceAttributes')
+                            <= 1000
+                        AND NOT EXISTS (
+                            SELECT 1 FROM jsonb_array_elements(
+                                     p.v -> 'PreferenceAttributes') a
+                             WHERE NOT (prefs_engine_keys_ok(a, ARRAY['Key',
+                                            'Value'])
+                                        AND prefs_engine_str_ok(a -> 'Key',
+                                                                100, true)
+                                        AND prefs_engine_str_ok(a -> 'Value',
+                                                                4000, false)))
+                        AND (SELECT count(*) = count(DISTINCT a ->> 'Key')
+                               FROM jsonb_array_elements(
+                                        p.v -> 'PreferenceAttributes') a)))),
+               false)
+        UNION ALL
+        SELECT p.i FROM pp p
+         GROUP BY p.i, p.v ->> 'FilterId', p.clist, p.cn HAVING count(*) > 1
         UNION ALL
         -- two alike in one list
         SELECT el.i FROM el
@@ -495,8 +657,7 @@ BEGIN
     END IF;
 
     WITH m AS (
-        SELECT u.i, u.pid, p_items -> u.i AS b
-          FROM unnest(v_i, v_pid) u(i, pid)
+        SELECT * FROM prefs_engine_bodies(p_items, v_i, v_pid)
     ), el AS (
         SELECT * FROM prefs_engine_explode(p_items, v_i, v_pid,
             ARRAY['AlternateIds', 'Emails', 'PhoneNumbers', 'Addresses',
@@ -579,13 +740,61 @@ BEGIN
            + (SELECT count(*) FROM ig) + (SELECT count(*) FROM it)
       INTO n;
 
+    -- the preferences, after their contact points (in the order the
+    -- per-profile path writes them)
+    INSERT INTO prefs_preference (account_id, profile_id, filter_id,
+        channel_id, email_id, phone_id, address_id, contact_key,
+        preference_type, frequency_id, attributes, customer_date,
+        expiration_date)
+    SELECT p_account_id, p.pid, p.v ->> 'FilterId', p.chan, x.email_id,
+           x.phone_id, x.address_id,
+           coalesce('E' || x.email_id, 'P' || x.phone_id, 'A' || x.address_id,
+                    ''),
+           t.ptype,
+           CASE WHEN coalesce(p.v ->> 'FrequencyId', '') = ''
+                THEN (SELECT fr ->> 'FrequencyId' FROM jsonb_array_elements(
+                          p.cfg #> '{FrequencyLocales,0,Frequencies}') fr
+                       WHERE fr -> 'IsDefault' = 'true' LIMIT 1)
+                ELSE p.v ->> 'FrequencyId' END,
+           coalesce((SELECT jsonb_agg(jsonb_build_object('Key', a -> 'Key',
+                         'Value', CASE WHEN coalesce(jsonb_typeof(a -> 'Value'),
+                                                     'null') = 'null'
+                                       THEN '""' ELSE a -> 'Value' END)
+                         ORDER BY a.n)
+                       FROM jsonb_array_elements(CASE WHEN jsonb_typeof(
+                                p.v -> 'PreferenceAttributes') = 'array'
+                                THEN p.v -> 'PreferenceAttributes'
+                                ELSE '[]' END) WITH ORDINALITY a(a, n)), '[]'),
+           now(),
+           now() + make_interval(days => (p.cfg ->> CASE WHEN t.ptype = 1
+                   THEN 'OptInCustomerExpirationDays'
+                   ELSE 'OptOutCustomerExpirationDays' END)::integer)
+      FROM prefs_engine_prefs(p_account_id, p_items, v_i, v_pid) p
+     CROSS JOIN LATERAL (SELECT (p.v ->> 'PreferenceType')::integer
+                                AS ptype) t
+     CROSS JOIN LATERAL (
+           SELECT (SELECT e.email_id FROM prefs_profile_email e
+                    WHERE p.clist = 'Emails' AND e.profile_id = p.pid
+                      AND lower(e.address) = lower(p.c ->> 'EmailAddress'))
+                      AS email_id,
+                  (SELECT ph.phone_id FROM prefs_profile_phone ph
+                    WHERE p.clist = 'PhoneNumbers' AND ph.profile_id = p.pid
+                      AND ph.number = prefs_data_phone_norm(
+                                          p.c ->> 'PhoneNumber')) AS phone_id,
+                  (SELECT ad.address_id FROM prefs_profile_address ad
+                    WHERE p.clist = 'Addresses' AND ad.profile_id = p.pid
+                      AND lower(ad.line1) = lower(p.c ->> 'Address1')
+                      AND lower(ad.postal_code)
+                          = lower(coalesce(p.c ->> 'PostalCode', '')))
+                      AS address_id) x
+     ORDER BY p.i, p.o, p.cn, p.pn;
+
     -- the rendered copies, and the events in the order the per-profile
     -- functions write them: profile.created (its Data the copy), then
     -- alternate ids, emails, phones, addresses, custom fields, groups,
     -- tags, each list in body order
     WITH m AS (
-        SELECT u.i, u.pid, p_items -> u.i AS b
-          FROM unnest(v_i, v_pid) u(i, pid)
+        SELECT * FROM prefs_engine_bodies(p_items, v_i, v_pid)
     ), d AS (
         INSERT INTO prefs_profile_doc AS d (profile_id, src_xmin, doc)
         SELECT x.profile_id, x.xmin, prefs_data_profile_json(x, false)::text
@@ -636,6 +845,10 @@ BEGIN
         SELECT m.i, 4, x.address_id, m.pid, 'contacts.address.added',
                prefs_data_address_json(x)::jsonb
           FROM m JOIN prefs_profile_address x ON x.profile_id = m.pid
+        UNION ALL
+        SELECT m.i, 8, x.preference_id, m.pid, 'preference.added',
+               prefs_data_pref_json(x)::jsonb
+          FROM m JOIN prefs_preference x ON x.profile_id = m.pid
       ) ev
      WHERE NOT p_quiet
      ORDER BY ev.i, ev.o, ev.n;
@@ -671,7 +884,12 @@ CREATE OR REPLACE FUNCTION prefs_engine_run(p_account_id bigint,
     p_profile_id bigint DEFAULT NULL)
 RETURNS TABLE (item integer, profile_id text, outcome text, path text,
                message text, state text)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- The set-based statements' estimates (jsonb_array_elements: 100 rows a
+-- call, nested) exceed jit_above_cost by far, and compiling them took
+-- seconds a call, whatever the batch's size
+SET jit = off
+AS $$
 #variable_conflict use_column
 DECLARE
     o        jsonb;
@@ -698,6 +916,7 @@ DECLARE
     r_k      text[];
     r_pid    bigint[];
     v_fast   integer[];
+    v_bodies jsonb[];
 BEGIN
     -- the Data API's batch of one passes no options: their defaults
     o := CASE WHEN p_opts IS NULL OR p_opts = '{}' THEN
@@ -738,6 +957,9 @@ BEGIN
         END IF;
     END LOOP;
     last := coalesce((SELECT max(x) FROM unnest(v_round) x), 0);
+    -- the items as an array (p_items -> i would read the whole batch)
+    v_bodies := ARRAY(SELECT e.v FROM jsonb_array_elements(p_items)
+                                      WITH ORDINALITY e(v, n) ORDER BY e.n);
 
     PERFORM set_config('prefs.event_source', coalesce(o ->> 'Source', ''),
                        true);
@@ -808,7 +1030,7 @@ BEGIN
              WHERE u.i <> ALL (v_fast)
              ORDER BY u.i
         LOOP
-            b := p_items -> r.i;
+            b := v_bodies[r.i + 1];
             pid := r.pid;
             res := NULL;
             msg := NULL;
