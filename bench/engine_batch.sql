@@ -7,7 +7,8 @@
 --   create|update <profiles> <seconds> <profiles/s> <data rows> <rows/s> <events> <failed>
 -- (data rows: the rows the batch added or updated in the profile tables,
 -- counted by xmin; events: rows added to prefs_event).
---   psql -v acct=N -v uid=N -v n=1000 -v tag=SOMETHING [-v consents=0] -f bench/engine_batch.sql
+--   psql -v acct=N -v uid=N -v n=1000 -v tag=SOMETHING [-v consents=0] [-v per_item=1] \
+--        -f bench/engine_batch.sql
 -- consents=0: the same profiles without their consents, which the
 -- engine writes set-based (prefs_engine_plain); with consents each profile
 -- takes the engine's per-profile path.
@@ -73,6 +74,11 @@ SELECT jsonb_agg(jsonb_build_object(
 \if :{?consents}
 \else
 \set consents 1
+\endif
+-- per_item=1: every item through the per-profile path (the engine before
+-- its set-based path), for the same run's comparison
+\if :{?per_item}
+SET prefs.engine_set_based = off;
 \endif
 UPDATE eb_items SET items = (SELECT jsonb_agg(x.e - 'Consents' ORDER BY x.n)
                                FROM jsonb_array_elements(items)

@@ -425,12 +425,15 @@ write_n=$(done_reqs < "$out/profile_write.wrk")
 # profiles again by ProfileId (one preference changed each), after the
 # runs above (it adds profiles they do not pick)
 uid=$(psql -X -At -d "$db" -c "SELECT user_id FROM prefs_user WHERE account_id = $acct AND user_name = 'api'")
-for c in 1 0; do   # with consents (the per-profile path), without (set-based)
+# with consents (the per-profile path); without (set-based); without,
+# forced through the per-profile path (what the set-based path replaces)
+for c in 1 0 p; do
     psql -X -d "$db" -v ON_ERROR_STOP=1 -v acct="$acct" -v uid="$uid" -v n="${BATCH:-1000}" \
-        -v tag="batch$c" -v consents=$c -f bench/engine_batch.sql > "$out/engine_batch$c.txt" 2>&1 ||
+        -v tag="batch$c" -v consents=${c/p/0} $( [ "$c" = p ] && echo "-v per_item=1" ) \
+        -f bench/engine_batch.sql > "$out/engine_batch$c.txt" 2>&1 ||
         { echo "bench: bench/engine_batch.sql failed:" >&2; cat "$out/engine_batch$c.txt" >&2; exit 1; }
 done
-batch_line() { # create|update 1|0: the report's line
+batch_line() { # create|update 1|0|p: the report's line
     awk -v k="$1" '$1 == k { printf("%s profiles in %ss: %s profiles/s, %s rows/s (%s data rows, %s events, %s failed)",
                                     $2, $3, $4, $6, $5, $7, $8) }' "$out/engine_batch$2.txt"
 }
@@ -457,6 +460,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf("%.2f", b > 0 ? a / b : 0) }';
     echo "engine batch update        $(batch_line update 1)   (same profiles by ProfileId, one preference each)"
     echo "  without consents: create $(batch_line create 0)   (set-based path)"
     echo "  without consents: update $(batch_line update 0)"
+    echo "  the same, per profile:   $(batch_line create p)   (prefs.engine_set_based off)"
     echo "queries per read           $(per_req $((q1 - q0)) "$read_n")   ($((q1 - q0 - 1)) queries / $read_n requests; goal 1)"
     echo "queries per write          $(per_req $((q3 - q2)) "$write_n")   ($((q3 - q2 - 1)) queries / $write_n requests; goal 1)"
     echo "writes that changed        $(ratio $((e1 - e0)) "$write_n")   ($((e1 - e0)) preference.updated events / $write_n requests; $((a1 - a0)) events in all)"

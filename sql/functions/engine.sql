@@ -1,18 +1,20 @@
 -- The write engine (issue 11 §2): a batch of UserProfilePreference items
 -- (each exactly as POST Profiles/v4/{clientId}/Profile takes it, with
 -- "ProfileId" to address an existing profile) validated and applied in
--- the caller's transaction.  The interface is
--- /work/briefs/s4/engine-interface.md's and docs/architecture.md's "The
--- write engine": prefs_engine_validate and prefs_engine_apply.
+-- the caller's transaction: prefs_engine_validate and prefs_engine_apply
+-- (docs/architecture.md, "The write engine").
 --
 -- The stages over the whole batch are one statement each: the options
 -- and the items' shape and match keys (prefs_engine_plan), the match of
 -- every item of a round against the profiles (by ProfileId or by the
--- MatchCriteria alternate id), the contents a Refresh* option removes.
--- The merge of one item into the tables is still the Data API's
--- per-profile function (prefs_data_apply_ex), run in a subtransaction
--- per item so that a refused item writes nothing while the others are
--- applied: this is the part the engine has yet to take over.
+-- MatchCriteria alternate id), and for new profiles the checks against
+-- the configuration (prefs_engine_plain), one INSERT per table, the
+-- rendered copies and the events (prefs_engine_create).  What those
+-- checks do not pass (refused items, so that their errors are worded by
+-- the Data API's functions; consents; updates of existing profiles;
+-- deletes) is applied one item at a time by the per-profile functions
+-- (prefs_data_apply_ex) in a subtransaction each, so that a refused item
+-- writes nothing while the others are applied.
 --
 -- Items that address the same profile (the same ProfileId, or the same
 -- MatchCriteria value, matched or to be created) are applied in rounds:
