@@ -15,6 +15,9 @@
 # points, 5 consent rows over the 3 consent types (3 current, 2 history),
 # 5 custom fields; written straight into the tables with set-based SQL,
 # then their rendered copies built in one statement (prefs_profile_doc_build).
+# Then the write engine's batch figure: 1,000 profiles of that shape
+# through one prefs_engine_apply call (bench/engine_batch.sql), profiles/s
+# and rows/s, and the same profiles updated in one call.
 # Goals (issue 11): read >= 0.5 of pgbench -S, write >= 0.6 of pgbench -N
 # with p99 < 20 ms; one database round trip per request
 # (the workers' "Queries" counters of the status endpoint; the auth cache
@@ -416,6 +419,19 @@ q3=$(queries)
 e1=$(events); a1=$(allevents)
 write_n=$(done_reqs < "$out/profile_write.wrk")
 
+# the write engine's batch (bench/engine_batch.sql): 1,000 profiles of the
+# import's shape through one prefs_engine_apply call, then the same
+# profiles again by ProfileId (one preference changed each), after the
+# runs above (it adds profiles they do not pick)
+uid=$(psql -X -At -d "$db" -c "SELECT user_id FROM prefs_user WHERE account_id = $acct AND user_name = 'api'")
+psql -X -d "$db" -v ON_ERROR_STOP=1 -v acct="$acct" -v uid="$uid" -v n="${BATCH:-1000}" -v tag=batch \
+    -f bench/engine_batch.sql > "$out/engine_batch.txt" 2>&1 ||
+    { echo "bench: bench/engine_batch.sql failed:" >&2; cat "$out/engine_batch.txt" >&2; exit 1; }
+batch_line() { # create|update: the report's line
+    awk -v k="$1" '$1 == k { printf("%s profiles in %ss: %s profiles/s, %s rows/s (%s data rows, %s events, %s failed)",
+                                    $2, $3, $4, $6, $5, $7, $8) }' "$out/engine_batch.txt"
+}
+
 read_rps=$(rps < "$out/profile_read.wrk")
 write_rps=$(rps < "$out/profile_write.wrk")
 logged=$(grep -cE '\[(error|alert|crit|emerg)\]' "$prefix/logs/error.log" || true)
@@ -434,6 +450,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf("%.2f", b > 0 ? a / b : 0) }';
     echo "pgbench -N tps             $upd_tps   (p99 $upd_p99; same -c/-j)"
     echo "ratio write/pgbench -N     $(ratio "$write_rps" "$upd_tps")   (goal >= 0.60, p99 < 20 ms)"
     echo "prefs_profile_get alone    $sql_tps   (p99 $sql_p99; pgbench -M prepared, same -c/-j; read/this $(ratio "$read_rps" "$sql_tps"))"
+    echo "engine batch create        $(batch_line create)"
+    echo "engine batch update        $(batch_line update)   (same profiles by ProfileId, one preference each)"
     echo "queries per read           $(per_req $((q1 - q0)) "$read_n")   ($((q1 - q0 - 1)) queries / $read_n requests; goal 1)"
     echo "queries per write          $(per_req $((q3 - q2)) "$write_n")   ($((q3 - q2 - 1)) queries / $write_n requests; goal 1)"
     echo "writes that changed        $(ratio $((e1 - e0)) "$write_n")   ($((e1 - e0)) preference.updated events / $write_n requests; $((a1 - a0)) events in all)"

@@ -120,6 +120,11 @@ LANGUAGE plpgsql AS $$
 DECLARE
     id bigint;
 BEGIN
+    -- the write engine's SuppressEvents (prefs_engine_run sets it for its
+    -- batch): no event, so no webhook
+    IF current_setting('prefs.suppress_events', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO prefs_event (account_id, event_type, entity, subject,
                              profile_id, data, previous_data, recorded_by)
     VALUES (p_account_id, p_type, prefs_event_entity(p_type),

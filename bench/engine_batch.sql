@@ -1,0 +1,130 @@
+-- bench/engine_batch.sql: the batch figure of bench/profile.sh.  Writes
+-- :n profiles of the import bench's shape (2 emails, 1 mobile phone, 1
+-- address, 10 preferences, 5 consents, 5 custom fields, one alternate id)
+-- into the account :acct through ONE prefs_engine_apply call, then the
+-- same profiles again by ProfileId with one preference changed each (an
+-- update batch), each in its own transaction; prints one line per batch:
+--   create|update <profiles> <seconds> <profiles/s> <data rows> <rows/s> <events> <failed>
+-- (data rows: the rows the batch added or updated in the profile tables,
+-- counted by xmin; events: rows added to prefs_event).
+--   psql -v acct=N -v uid=N -v n=1000 -v tag=SOMETHING -f bench/engine_batch.sql
+\set QUIET on
+\pset format unaligned
+\pset tuples_only on
+\pset fieldsep ' '
+
+CREATE TEMP TABLE eb_items AS
+SELECT jsonb_agg(jsonb_build_object(
+    'CustomerName', jsonb_build_object('FirstName', 'First' || i, 'LastName', 'Last' || i),
+    'DefaultLocale', 'en-US', 'CustomerType', 'Consumer',
+    'AlternateIds', jsonb_build_array(jsonb_build_object('Type', 'CRMId',
+                                      'Value', :'tag' || '-' || i)),
+    'Emails', jsonb_build_array(
+        jsonb_build_object('EmailAddress', :'tag' || i || '.home@example.com',
+            'EmailAddressType', 'Personal', 'IsDefault', true,
+            'EmailPreferences', jsonb_build_array(
+                jsonb_build_object('FilterId', 'NewsletterEmail', 'PreferenceType', 1,
+                    'FrequencyId', 'W', 'PreferenceAttributes',
+                    jsonb_build_array(jsonb_build_object('Key', 'Topic', 'Value', 'Recipes'))),
+                jsonb_build_object('FilterId', 'ProductUpdatesEmail', 'PreferenceType', 1, 'FrequencyId', 'M'),
+                jsonb_build_object('FilterId', 'PartnerOffersEmail', 'PreferenceType', 2))),
+        jsonb_build_object('EmailAddress', :'tag' || i || '.work@example.com',
+            'EmailAddressType', 'Work',
+            'EmailPreferences', jsonb_build_array(
+                jsonb_build_object('FilterId', 'NewsletterEmail', 'PreferenceType', 2),
+                jsonb_build_object('FilterId', 'ProductUpdatesEmail', 'PreferenceType', 1),
+                jsonb_build_object('FilterId', 'PartnerOffersEmail', 'PreferenceType', 2)))),
+    'PhoneNumbers', jsonb_build_array(jsonb_build_object(
+        'PhoneNumber', '+1556' || lpad(i::text, 7, '0'), 'PhoneNumberType', 'Mobile',
+        'IsMobile', true, 'IsDefault', true,
+        'PhonePreferences', jsonb_build_array(
+            jsonb_build_object('FilterId', 'NewsletterText', 'PreferenceType', 1),
+            jsonb_build_object('FilterId', 'AccountAlertsText', 'PreferenceType', 1),
+            jsonb_build_object('FilterId', 'PartnerOffersPhone', 'PreferenceType', 2)))),
+    'Addresses', jsonb_build_array(jsonb_build_object(
+        'Address1', (1 + i % 9999) || ' Main St', 'City', 'Springfield', 'StateProvince', 'IL',
+        'PostalCode', lpad((i % 100000)::text, 5, '0'), 'CountryCode', 'US',
+        'AddressType', 'Home', 'IsDefault', true,
+        'AddressPreferences', jsonb_build_array(
+            jsonb_build_object('FilterId', 'ProductUpdatesMail', 'PreferenceType', 1)))),
+    'Consents', jsonb_build_array(
+        jsonb_build_object('ConsentType', 'Marketing', 'ConsentVersion', '2.0', 'ConsentStatus', 1,
+                           'ConsentDate', '2024-01-01T00:00:00Z'),
+        jsonb_build_object('ConsentType', 'DataSharing', 'ConsentVersion', '1.0', 'ConsentStatus', 2,
+                           'ConsentDate', '2024-01-02T00:00:00Z'),
+        jsonb_build_object('ConsentType', 'TextMessaging', 'ConsentVersion', '2024-01', 'ConsentStatus', 1,
+                           'ConsentDate', '2024-01-03T00:00:00Z'),
+        jsonb_build_object('ConsentType', 'DataSharing', 'ConsentVersion', '1.0', 'ConsentStatus', 1,
+                           'ConsentDate', '2024-02-01T00:00:00Z'),
+        jsonb_build_object('ConsentType', 'Marketing', 'ConsentVersion', '2.0', 'ConsentStatus', 1,
+                           'ConsentDate', '2024-03-01T00:00:00Z')),
+    'CustomFields', jsonb_build_array(
+        jsonb_build_object('Name', 'FavoriteCategory', 'Value', 'Garden'),
+        jsonb_build_object('Name', 'Nickname', 'Value', 'Nick' || i),
+        jsonb_build_object('Name', 'HouseholdSize', 'Value', (1 + i % 6)::text),
+        jsonb_build_object('Name', 'PaperlessBilling', 'Value', 'true'),
+        jsonb_build_object('Name', 'Birthday', 'Value', '1980-01-01')))
+    ORDER BY i) AS items
+  FROM generate_series(1, :n) i;
+
+-- the data rows a transaction wrote: rows of the profile tables whose
+-- xmin is one of its (sub)transactions' (newer than p_x0)
+CREATE OR REPLACE FUNCTION pg_temp.eb_rows(p_acct bigint, p_x0 bigint) RETURNS bigint
+LANGUAGE sql AS $$
+    SELECT sum(n)::bigint FROM (
+        SELECT count(*) n FROM prefs_profile WHERE account_id = p_acct AND xmin::text::bigint > p_x0
+        UNION ALL SELECT count(*) FROM prefs_profile_email WHERE account_id = p_acct AND xmin::text::bigint > p_x0
+        UNION ALL SELECT count(*) FROM prefs_profile_phone WHERE account_id = p_acct AND xmin::text::bigint > p_x0
+        UNION ALL SELECT count(*) FROM prefs_profile_address WHERE account_id = p_acct AND xmin::text::bigint > p_x0
+        UNION ALL SELECT count(*) FROM prefs_profile_alternate_id WHERE account_id = p_acct AND xmin::text::bigint > p_x0
+        UNION ALL SELECT count(*) FROM prefs_profile_custom_field WHERE account_id = p_acct AND xmin::text::bigint > p_x0
+        UNION ALL SELECT count(*) FROM prefs_preference WHERE account_id = p_acct AND xmin::text::bigint > p_x0
+        UNION ALL SELECT count(*) FROM prefs_consent WHERE account_id = p_acct AND xmin::text::bigint > p_x0
+        UNION ALL SELECT count(*) FROM prefs_consent_assoc WHERE account_id = p_acct AND xmin::text::bigint > p_x0) x
+$$;
+
+-- create: one call, one transaction (its commit renders nothing more:
+-- the creates kept their copies)
+SELECT clock_timestamp() AS t0, txid_current() AS x0,
+       (SELECT coalesce(max(event_id), 0) FROM prefs_event) AS e0 \gset
+BEGIN;
+CREATE TEMP TABLE eb_res AS
+SELECT * FROM prefs_engine_apply(:acct, :uid, (SELECT items FROM eb_items), '{"Source": "bench"}');
+COMMIT;
+SELECT extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) AS secs \gset
+SELECT 'create', count(*) FILTER (WHERE outcome = 'created'), round(:secs::numeric, 2),
+       round(count(*) FILTER (WHERE outcome = 'created') / :secs),
+       pg_temp.eb_rows(:acct, :x0), round(pg_temp.eb_rows(:acct, :x0) / :secs),
+       (SELECT count(*) FROM prefs_event WHERE event_id > :e0),
+       count(*) FILTER (WHERE outcome = 'failed')
+  FROM eb_res;
+SELECT 'first failure: ' || min(message) FROM eb_res WHERE outcome = 'failed' HAVING count(*) > 0;
+
+-- update: the same profiles by ProfileId, the home email's newsletter
+-- preference set to monthly
+SELECT jsonb_agg(jsonb_build_object('ProfileId', r.profile_id::bigint,
+           'Emails', jsonb_build_array(jsonb_build_object(
+               'EmailAddress', i.v #>> '{Emails,0,EmailAddress}',
+               'EmailPreferences', jsonb_build_array(jsonb_build_object(
+                   'FilterId', 'NewsletterEmail', 'PreferenceType', 1, 'FrequencyId', 'M',
+                   'PreferenceAttributes', jsonb_build_array(jsonb_build_object('Key', 'Topic',
+                                                                                'Value', 'Recipes')))))))
+           ORDER BY r.item) AS items
+  FROM eb_res r
+  JOIN eb_items x ON true
+ CROSS JOIN LATERAL (SELECT x.items -> r.item AS v) i
+ WHERE r.outcome = 'created' \gset upd_
+SELECT clock_timestamp() AS t0, txid_current() AS x0,
+       (SELECT coalesce(max(event_id), 0) FROM prefs_event) AS e0 \gset
+BEGIN;
+CREATE TEMP TABLE eb_res2 AS
+SELECT * FROM prefs_engine_apply(:acct, :uid, :'upd_items'::jsonb, '{"Source": "bench"}');
+COMMIT;
+SELECT extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) AS secs \gset
+SELECT 'update', count(*) FILTER (WHERE outcome = 'updated'), round(:secs::numeric, 2),
+       round(count(*) FILTER (WHERE outcome = 'updated') / :secs),
+       pg_temp.eb_rows(:acct, :x0), round(pg_temp.eb_rows(:acct, :x0) / :secs),
+       (SELECT count(*) FROM prefs_event WHERE event_id > :e0),
+       count(*) FILTER (WHERE outcome = 'failed')
+  FROM eb_res2;
+SELECT 'first failure: ' || min(message) FROM eb_res2 WHERE outcome = 'failed' HAVING count(*) > 0;

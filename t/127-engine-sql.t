@@ -1,0 +1,349 @@
+#!/usr/bin/perl
+# The write engine in SQL (sql/functions/engine.sql): prefs_engine_apply
+# and prefs_engine_validate over batches of UserProfilePreference items.
+# The same body gives the same rows, events and rendered copy as the Data
+# API's functions (prefs_profile_create / prefs_profile_update); a refused
+# item is reported with its index and field path and writes nothing while
+# the batch's other items are applied; the options (MatchCriteria,
+# Refresh*, ImportAction Delete, SuppressEvents, Source); items of one
+# batch that address the same profile are applied in order.
+#
+#   TEST_NGINX_PREFS_DATABASE  conninfo of a migrated database (skipped
+#                              when unset)
+#
+# Every test works in accounts of its own (configured from
+# conf/demo-config.json), so the file can be rerun on the same database.
+
+use strict;
+use warnings;
+
+use FindBin ();
+use lib $FindBin::Bin;
+use Test::More;
+
+BEGIN {
+    plan skip_all => 'TEST_NGINX_PREFS_DATABASE is not set'
+        unless $ENV{TEST_NGINX_PREFS_DATABASE};
+    $ENV{TEST_NGINX_PREFS_TOP} //= "$FindBin::Bin/..";
+}
+
+use File::Temp ();
+use JSON::PP ();
+use PrefsTest;
+
+my $J = JSON::PP->new->utf8->canonical;
+my $DEMO = do {
+    open my $fh, '<:raw', "$ENV{TEST_NGINX_PREFS_TOP}/conf/demo-config.json" or die $!;
+    local $/;
+    <$fh>;
+};
+
+sub acct {
+    my $client = make_account('engine');
+    my $id = psql_value("SELECT account_id FROM prefs_account WHERE client_id = :'c'", c => $client);
+    psql("SELECT prefs_config_import(CAST(:'a' AS bigint), CAST(:'d' AS jsonb))", a => $id, d => $DEMO);
+    return $id;
+}
+
+# prefs_engine_apply / _validate: their rows as hashes
+sub engine {
+    my ($fn, $acct, $items, $opts) = @_;
+    my $out = psql("SELECT coalesce(json_agg(row_to_json(r)), '[]') FROM prefs_engine_$fn("
+        . "CAST(:'a' AS bigint), 7, CAST(:'i' AS jsonb), CAST(:'o' AS jsonb)) r",
+        a => $acct, i => $J->encode($items), o => $J->encode($opts // {}));
+    return $J->decode($out);
+}
+sub apply    { engine('apply', @_) }
+sub validate { engine('validate', @_) }
+
+# An error of the options: the exception's message
+sub opts_error {
+    my ($acct, $opts) = @_;
+    my ($tmp, $file) = File::Temp::tempfile(UNLINK => 1);
+    print $tmp "SELECT * FROM prefs_engine_apply($acct, 7, '[]', CAST(:'o' AS jsonb));\n";
+    close $tmp;
+    my $pid = open(my $out, '-|') // die "fork: $!";
+    if (!$pid) {
+        open(STDERR, '>&', \*STDOUT);
+        exec('psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', $ENV{TEST_NGINX_PREFS_DATABASE},
+             '-v', "o=" . $J->encode($opts), '-f', $file) or exit 127;
+    }
+    local $/;
+    my $err = <$out> // '';
+    close $out;
+    return $err =~ /ERROR:\s+(.*)/ ? $1 : "no error: $err";
+}
+
+sub doc {
+    my $out = psql("SELECT prefs_profile_get(CAST(:'a' AS bigint), CAST(:'p' AS bigint), false)",
+                   a => $_[0], p => $_[1]);
+    return $out eq '' ? undef : $J->decode($out);
+}
+
+# The account's events after event id $after: [{type, data, prev, source}]
+sub events {
+    my ($acct, $after) = @_;
+    $J->decode(psql(q{SELECT coalesce(json_agg(json_build_object('type', event_type,
+        'profile', profile_id, 'data', data, 'prev', previous_data, 'source', source)
+        ORDER BY event_id), '[]') FROM prefs_event
+        WHERE account_id = CAST(:'a' AS bigint) AND event_id > CAST(:'e' AS bigint)},
+        a => $acct, e => $after // 0));
+}
+sub last_event {
+    psql_value("SELECT coalesce(max(event_id), 0) FROM prefs_event WHERE account_id = CAST(:'a' AS bigint)",
+               a => $_[0]);
+}
+
+# Rows of the account in every data table, counted
+my @TABLES = qw(prefs_profile prefs_profile_email prefs_profile_phone prefs_profile_address
+    prefs_profile_alternate_id prefs_profile_custom_field prefs_profile_group prefs_profile_tag
+    prefs_preference prefs_consent prefs_event);
+sub counts {
+    my ($acct) = @_;
+    return { map { split /\|/ } split /\n/, psql(join(' UNION ALL ', map {
+        "SELECT '$_', count(*) FROM $_ WHERE account_id = CAST(:'a' AS bigint)" } @TABLES),
+        a => $acct) };
+}
+
+# What differs between two accounts' renderings of the same data: ids,
+# times and the profile's own id, replaced by placeholders.
+sub norm {
+    my ($v, $k) = @_;
+    if (ref $v eq 'HASH') { return { map { $_ => norm($v->{$_}, $_) } keys %$v } }
+    if (ref $v eq 'ARRAY') { return [map { norm($_, $k) } @$v] }
+    return 'ID' if defined $k && $k =~ /(?:Id|By)$/ && defined $v && $v =~ /^\d+$/;
+    return 'TIME' if defined $v && $v =~ /^\d{4}-\d\d-\d\dT\d\d:\d\d/;
+    return 'SUBJECT' if defined $v && $v =~ m{^Profile/\d+$};
+    return $v;
+}
+sub evnorm { [map { norm({type => $_->{type}, data => $_->{data}, prev => $_->{prev}}) } @{$_[0]}] }
+
+my $BODY = {
+    CustomerName => {Prefix => 'Dr', FirstName => 'Rick', LastName => 'Sanchez'},
+    DefaultLocale => 'en-US', CustomerType => 'Consumer', RegistrationConfirmed => JSON::PP::true,
+    AlternateIds => [{Type => 'CRMId', Value => 'crm-1'}],
+    Emails => [
+        {EmailAddress => 'rick@example.com', EmailAddressType => 'Personal', IsDefault => JSON::PP::true,
+         EmailPreferences => [{FilterId => 'NewsletterEmail', PreferenceType => 1, FrequencyId => 'W'}]},
+        {EmailAddress => 'rick@work.example', EmailAddressType => 'Work',
+         EmailPreferences => [{FilterId => 'PartnerOffersEmail', PreferenceType => 2}]}],
+    PhoneNumbers => [{PhoneNumber => '+1 (555) 010-0100', PhoneNumberType => 'Mobile',
+                      IsMobile => JSON::PP::true, IsDefault => JSON::PP::true,
+                      PhonePreferences => [{FilterId => 'NewsletterText', PreferenceType => 1}]}],
+    Addresses => [{Address1 => '1 Main St', City => 'Springfield', PostalCode => '62701',
+                   CountryCode => 'US', AddressType => 'Home', IsDefault => JSON::PP::true}],
+    CustomFields => [{Name => 'FavoriteCategory', Value => 'Garden'}, {Name => 'Nickname', Value => 'R'}],
+    Groups => [{Type => 'Household', Name => 'Sanchez'}],
+    Tags => ['VIP', 'Early Adopter'],
+    ProfilePreferences => [{FilterId => 'ProductUpdatesEmail', PreferenceType => 1}],
+    Consents => [{ConsentType => 'DataSharing', ConsentVersion => '1.0', ConsentStatus => 1,
+                  ConsentDate => '2024-01-01T00:00:00Z'}],
+};
+sub body { my %o = @_; my $b = $J->decode($J->encode($BODY)); $b->{$_} = $o{$_} for keys %o; $b }
+
+# --- equivalence with the Data API's functions --------------------------
+
+{
+    my ($A, $B) = (acct(), acct());
+    my ($ea, $eb) = (last_event($A), last_event($B));
+    my $api = $J->decode(psql(q{SELECT row_to_json(r) FROM prefs_profile_create(
+        CAST(:'a' AS bigint), 7, CAST(:'b' AS jsonb)) r}, a => $A, b => $J->encode($BODY)));
+    is($api->{outcome}, 'created', 'API create') or diag explain $api;
+    my $r = apply($B, [$BODY]);
+    is_deeply([map { [$_->{item}, $_->{outcome}] } @$r], [[0, 'created']], 'engine create: one row, created');
+    like($r->[0]{profile_id}, qr/^\d+$/, 'engine create: its ProfileId');
+    is_deeply(norm(doc($B, $r->[0]{profile_id})), norm(doc($A, $api->{profile_id})),
+              'create: the same rendered copy as the API');
+    is_deeply(evnorm(events($B, $eb)), evnorm(events($A, $ea)), 'create: the same events');
+    is_deeply(counts($B), counts($A), 'create: the same rows in every table');
+    is(psql_value(q{SELECT count(*) FROM prefs_profile x JOIN prefs_profile_doc d
+        ON d.profile_id = x.profile_id AND d.src_xmin = x.xmin WHERE x.profile_id = CAST(:'p' AS bigint)},
+        p => $r->[0]{profile_id}), 1, 'create: the copy is current');
+
+    # update: the same change through prefs_profile_update and the engine
+    my $chg = {CustomerName => {FirstName => 'Richard'}, Tags => ['Do Not Call'],
+               Emails => [{EmailAddress => 'rick@example.com', EmailPreferences => [
+                   {FilterId => 'NewsletterEmail', PreferenceType => 2}]}],
+               Consents => [{ConsentType => 'DataSharing', ConsentVersion => '1.0', ConsentStatus => 3,
+                             ConsentDate => '2024-02-01T00:00:00Z'}]};
+    ($ea, $eb) = (last_event($A), last_event($B));
+    my $u = $J->decode(psql(q{SELECT row_to_json(r) FROM prefs_profile_update(CAST(:'a' AS bigint), 7,
+        CAST(:'p' AS bigint), CAST(:'b' AS jsonb)) r}, a => $A, p => $api->{profile_id}, b => $J->encode($chg)));
+    is($u->{outcome}, 'updated', 'API update');
+    $r = apply($B, [{%$chg, ProfileId => 0 + $r->[0]{profile_id}}]);
+    is($r->[0]{outcome}, 'updated', 'engine update by ProfileId: updated');
+    is_deeply(norm(doc($B, $r->[0]{profile_id})), norm(doc($A, $api->{profile_id})),
+              'update: the same rendered copy');
+    my $evb = events($B, $eb);
+    is_deeply(evnorm($evb), evnorm(events($A, $ea)), 'update: the same events');
+    is($evb->[-1]{type}, 'profile.updated', 'update: profile.updated last');
+    is($evb->[-1]{prev}{CustomerName}{FirstName}, 'Rick', 'update: its PreviousData is the profile before');
+    is_deeply(counts($B), counts($A), 'update: the same rows in every table');
+
+    # the same again changes nothing
+    $eb = last_event($B);
+    $r = apply($B, [{CustomerName => {FirstName => 'Richard'}, ProfileId => 0 + $r->[0]{profile_id}}]);
+    is($r->[0]{outcome}, 'unchanged', 'a body that changes nothing: unchanged');
+    is_deeply(events($B, $eb), [], 'unchanged: no event');
+}
+
+# --- per-item errors, nothing written for a refused item ----------------
+
+{
+    my $A = acct();
+    my $other = acct();
+    my $theirs = apply($other, [body(AlternateIds => [])])->[0]{profile_id};
+    my $before_other = doc($other, $theirs);
+    my $items = [
+        body(AlternateIds => [{Type => 'CRMId', Value => 'ok-0'}]),
+        body(AlternateIds => [{Type => 'CRMId', Value => 'bad-1'}],
+             Emails => [{EmailAddress => 'a@example.com'}, {EmailAddress => 'not an email'}]),
+        'a string',
+        {ProfileId => 'x'},
+        {ProfileId => 0 + $theirs, Tags => ['Do Not Call']},
+        body(AlternateIds => [{Type => 'CRMId', Value => 'bad-5'}], CustomFields => []),
+        body(AlternateIds => [{Type => 'CRMId', Value => 'bad-6'}], Emails => [{EmailAddres => 'x@example.com'}]),
+        body(AlternateIds => [{Type => 'CRMId', Value => 'ok-7'}]),
+    ];
+    my $c0 = counts($A);
+    my $e0 = last_event($A);
+    my $v = validate($A, $items);
+    is_deeply(counts($A), $c0, 'validate writes nothing');
+    my @want = (
+        [1, 'Emails[1].EmailAddress', 'Emails[1].EmailAddress must be an email address such as name@example.com'],
+        [2, '', 'the item must be a JSON object'],
+        [3, 'ProfileId', 'ProfileId must be a number'],
+        [4, 'ProfileId', "there is no profile $theirs"],
+        [5, 'CustomFields', q{CustomFields must include the required custom field 'FavoriteCategory'}],
+        [6, 'Emails[0].EmailAddres', 'Emails[0].EmailAddres is not a known field'],
+    );
+    is_deeply([map { [$_->{item}, $_->{path}, $_->{message}] } @$v], \@want,
+              'validate: one row per refused item: index, path, the API\'s message');
+
+    my $r = apply($A, $items);
+    is_deeply([map { [$_->{item}, $_->{outcome}] } @$r],
+              [[0, 'created'], [1, 'failed'], [2, 'failed'], [3, 'failed'], [4, 'failed'],
+               [5, 'failed'], [6, 'failed'], [7, 'created']], 'apply: every item\'s outcome, in order');
+    is_deeply([map { [$_->{item}, $_->{path}, $_->{message}] } grep { $_->{outcome} eq 'failed' } @$r],
+              \@want, 'apply: the same errors as validate');
+    ok(!defined $r->[1]{profile_id}, 'a refused new profile has no ProfileId');
+    my $c = counts($A);
+    is($c->{prefs_profile} - $c0->{prefs_profile}, 2, 'two profiles written, the refused ones none');
+    is(psql_value(q{SELECT string_agg(value, ',' ORDER BY value) FROM prefs_profile_alternate_id
+        WHERE account_id = CAST(:'a' AS bigint)}, a => $A), 'ok-0,ok-7', 'only the valid items\' rows');
+    is(psql_value(q{SELECT count(DISTINCT profile_id) FROM prefs_event WHERE account_id = CAST(:'a' AS bigint)
+        AND event_id > CAST(:'e' AS bigint)}, a => $A, e => $e0), 2, 'events of the valid items only');
+    is(psql_value(q{SELECT count(*) FROM prefs_profile_email WHERE account_id = CAST(:'a' AS bigint)
+        AND address = 'a@example.com'}, a => $A), 0, 'the refused item\'s valid part left no row');
+    is_deeply(doc($other, $theirs), $before_other, 'another account\'s profile is untouched');
+}
+
+# --- MatchCriteria, duplicates in one batch -----------------------------
+
+{
+    my $A = acct();
+    my $mc = {MatchCriteria => 'CRMId'};
+    my $r = apply($A, [
+        body(AlternateIds => [{Type => 'CRMId', Value => 'm-1'}]),
+        {AlternateIds => [{Type => 'CRMId', Value => 'm-1'}], CustomerName => {FirstName => 'Second'}},
+        {AlternateIds => [{Type => 'LoyaltyNumber', Value => 'L1'}]},
+        {AlternateIds => [{Type => 'CRMId', Value => 'm-1'}], CustomerName => {FirstName => 'Third'}, Tags => ['Do Not Call']},
+        body(AlternateIds => [{Type => 'CRMId', Value => 'm-2'}]),
+    ], $mc);
+    is_deeply([map { $_->{outcome} } @$r], [qw(created updated failed updated created)],
+              'MatchCriteria: the first item of a key creates, the next ones update it, in order');
+    is($r->[1]{profile_id}, $r->[0]{profile_id}, 'the second item updated the profile the first created');
+    is($r->[3]{profile_id}, $r->[0]{profile_id}, 'and so did the third');
+    isnt($r->[4]{profile_id}, $r->[0]{profile_id}, 'another key: another profile');
+    is_deeply([$r->[2]{path}, $r->[2]{message}],
+              ['AlternateIds', q{AlternateIds must hold the MatchCriteria alternate id 'CRMId'}],
+              'an item without the MatchCriteria alternate id is refused');
+    my $d = doc($A, $r->[0]{profile_id});
+    is($d->{CustomerName}{FirstName}, 'Third', 'the last item of the batch wins');
+    is_deeply([sort @{$d->{Tags}}], ['Do Not Call', 'Early Adopter', 'VIP'], 'merged, not replaced');
+
+    $r = apply($A, [{AlternateIds => [{Type => 'CRMId', Value => 'm-2'}], CustomerName => {LastName => 'Later'}}], $mc);
+    is_deeply([$r->[0]{outcome}, doc($A, $r->[0]{profile_id})->{CustomerName}{LastName}], ['updated', 'Later'],
+              'a later batch matches by the alternate id');
+
+    # by ProfileId: two items of one profile in one batch, in order
+    my $p = 0 + $r->[0]{profile_id};
+    $r = apply($A, [{ProfileId => $p, CustomerName => {MiddleName => 'A'}},
+                    {ProfileId => $p, CustomerName => {MiddleName => 'B'}}]);
+    is_deeply([map { $_->{outcome} } @$r], [qw(updated updated)], 'two items of one ProfileId: both applied');
+    is(doc($A, $p)->{CustomerName}{MiddleName}, 'B', 'in order');
+
+    like(opts_error($A, {MatchCriteria => 'Nope'}), qr/^MatchCriteria 'Nope' is not an active alternate id type/,
+         'an unknown MatchCriteria is refused');
+    like(opts_error($A, {Bogus => 1}), qr/^Bogus is not a known field/, 'an unknown option is refused');
+    like(opts_error($A, {ImportAction => 'Merge'}), qr/^ImportAction must be "Add" or "Delete"/,
+         'an unknown ImportAction is refused');
+}
+
+# --- Refresh* ------------------------------------------------------------
+
+{
+    my $A = acct();
+    my $p = apply($A, [body()])->[0]{profile_id};
+    my $item = {ProfileId => 0 + $p, AlternateIds => [], Emails => [{EmailAddress => 'rick@example.com'}],
+                PhoneNumbers => [], Addresses => [], CustomFields => [{Name => 'FavoriteCategory', Value => 'Garden'}],
+                Groups => [], Tags => ['VIP']};
+    my $r = apply($A, [$item]);
+    is($r->[0]{outcome}, 'unchanged', 'without Refresh*: merged, nothing to change');
+    my $d = doc($A, $p);
+    is(scalar @{$d->{Emails}}, 2, 'without RefreshContacts the other email stays');
+    $r = apply($A, [$item], {RefreshContacts => JSON::PP::true, RefreshTags => JSON::PP::true,
+                             RefreshCustomFields => JSON::PP::true});
+    is($r->[0]{outcome}, 'updated', 'with Refresh*: updated');
+    $d = doc($A, $p);
+    is_deeply([map { $_->{EmailAddress} } @{$d->{Emails}}], ['rick@example.com'],
+              'RefreshContacts: the email the item lacks is deactivated');
+    is_deeply([$d->{PhoneNumbers} // [], $d->{Addresses} // []], [[], []], 'and the phone and the address');
+    is_deeply($d->{Tags}, ['VIP'], 'RefreshTags: the tag the item lacks is removed');
+    is_deeply([map { $_->{Name} } @{$d->{CustomFields}}], ['FavoriteCategory'],
+              'RefreshCustomFields: the custom field the item lacks is removed');
+    is_deeply([map { $_->{Type} } @{$d->{AlternateIds}}], ['CRMId'], 'no RefreshAlternateIds: alternate ids kept');
+    is(scalar @{$d->{Groups}}, 1, 'no RefreshGroups: groups kept');
+    $r = apply($A, [$item], {RefreshAlternateIds => JSON::PP::true, RefreshGroups => JSON::PP::true});
+    $d = doc($A, $p);
+    is_deeply([$d->{AlternateIds} // [], $d->{Groups} // []], [[], []], 'RefreshAlternateIds, RefreshGroups');
+}
+
+# --- Delete, SuppressEvents, Source --------------------------------------
+
+{
+    my $A = acct();
+    my $e0 = last_event($A);
+    my $r = apply($A, [body(AlternateIds => [{Type => 'CRMId', Value => 'q-1'}])],
+                  {SuppressEvents => JSON::PP::true});
+    is($r->[0]{outcome}, 'created', 'SuppressEvents: created');
+    is_deeply(events($A, $e0), [], 'SuppressEvents: no event');
+    is(doc($A, $r->[0]{profile_id})->{CustomerName}{FirstName}, 'Rick', 'SuppressEvents: the profile reads');
+    is(psql_value(q{SELECT count(*) FROM prefs_profile x JOIN prefs_profile_doc d
+        ON d.profile_id = x.profile_id AND d.src_xmin = x.xmin WHERE x.profile_id = CAST(:'p' AS bigint)},
+        p => $r->[0]{profile_id}), 1, 'SuppressEvents: the copy was kept at commit');
+
+    $r = apply($A, [{AlternateIds => [{Type => 'CRMId', Value => 'q-1'}], Tags => ['Do Not Call']}],
+               {MatchCriteria => 'CRMId', Source => 'import:42'});
+    my $ev = events($A, $e0);
+    ok(@$ev && !grep({ ($_->{source} // '') ne 'import:42' } @$ev), 'Source: recorded with every event');
+    my $e1 = last_event($A);
+    psql("SELECT 1");
+    is(psql_value(q{SELECT count(*) FROM prefs_event WHERE account_id = CAST(:'a' AS bigint) AND source IS NOT NULL
+        AND event_id > CAST(:'e' AS bigint)}, a => $A, e => $e1), 0, 'later writes carry no source');
+
+    $e0 = last_event($A);
+    $r = apply($A, [{AlternateIds => [{Type => 'CRMId', Value => 'q-1'}], ReasonCode => 'gone'},
+                    {AlternateIds => [{Type => 'CRMId', Value => 'q-none'}]}],
+               {MatchCriteria => 'CRMId', ImportAction => 'Delete'});
+    is_deeply([map { $_->{outcome} } @$r], [qw(deleted failed)], 'Delete: matched deleted, unmatched failed');
+    is($r->[1]{message}, q{No profile matches alternate id 'CRMId' 'q-none'}, 'Delete: the unmatched item\'s message');
+    is(psql_value(q{SELECT is_active FROM prefs_profile WHERE profile_id = CAST(:'p' AS bigint)},
+        p => $r->[0]{profile_id}), 'f', 'Delete: the profile is inactive');
+    is_deeply([map { [$_->{type}, $_->{data}{ReasonCode}] } @{events($A, $e0)}],
+              [['profile.deactivated', 'gone']], 'Delete: the Data API\'s deactivate event');
+    $r = apply($A, [{ProfileId => 99999999999}], {ImportAction => 'Delete'});
+    is($r->[0]{message}, 'No profile matches ProfileId 99999999999', 'Delete by ProfileId: unmatched');
+}
+
+done_testing();
