@@ -169,6 +169,20 @@ BEGIN
         RETURN;
     END IF;
 
+    -- the options as the engine takes them (an unknown MatchValue type):
+    -- a refusal of the engine here, not of every Stage request later
+    BEGIN
+        PERFORM 1 FROM prefs_engine_validate(p_account_id, p_user_id, '[]',
+            jsonb_build_object(
+                'ImportAction', coalesce(p_body ->> 'ImportAction', 'Add'),
+                'MatchCriteria',
+                CASE WHEN p_body ->> 'MatchCriteria' = 'AlternateIdType'
+                     THEN p_body -> 'MatchValue' ELSE 'null'::jsonb END));
+    EXCEPTION WHEN SQLSTATE 'PF001' THEN
+        message := SQLERRM;
+        RETURN;
+    END;
+
     -- one initiation at a time per account: the quota is counted exactly
     PERFORM 1 FROM prefs_account WHERE account_id = p_account_id FOR UPDATE;
 

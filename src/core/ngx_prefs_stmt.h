@@ -72,6 +72,15 @@ typedef enum {
     NGX_PREFS_STMT_EVENTS_MAINTAIN,
     /* prefs_api metrics (sql/functions/metrics.sql) */
     NGX_PREFS_STMT_METRICS,
+    /* bulk import (sql/functions/import.sql) */
+    NGX_PREFS_STMT_IMPORT_INITIATE,
+    NGX_PREFS_STMT_IMPORT_STAGE_BEGIN,
+    NGX_PREFS_STMT_IMPORT_STAGE,
+    NGX_PREFS_STMT_IMPORT_STATUS,
+    NGX_PREFS_STMT_IMPORT_EXECUTE,
+    NGX_PREFS_STMT_IMPORT_EXCEPTIONS,
+    NGX_PREFS_STMT_IMPORT_RUN,
+    NGX_PREFS_STMT_IMPORT_PURGE,
 
     NGX_PREFS_STMT_MAX
 } ngx_prefs_stmt_e;
@@ -137,6 +146,8 @@ typedef enum {
     NGX_PREFS_COL_KIND,
     NGX_PREFS_COL_STATE,
     NGX_PREFS_COL_AUTH_OPTIONS,
+    NGX_PREFS_COL_PROCESSED,
+    NGX_PREFS_COL_REMAINING,
 
     NGX_PREFS_COL_MAX
 } ngx_prefs_col_e;

@@ -31,6 +31,13 @@
  */
 #define NGX_PREFS_API_IN_ASYNC     (1 << 16)
 
+/*
+ * In a route's API mask: the route takes its body spooled to a file, up to
+ * prefs_import_max_body, instead of read whole into memory (ctx->body is
+ * empty; the handler reads r->request_body itself): a bulk import's Stage.
+ */
+#define NGX_PREFS_API_FILE_BODY    (1 << 17)
+
 
 typedef struct ngx_prefs_api_ctx_s  ngx_prefs_api_ctx_t;
 
@@ -70,6 +77,7 @@ struct ngx_prefs_api_ctx_s {
     ngx_uint_t                    nargs;
 
     ngx_prefs_api_route_pt        authorized;  /* runs once authenticated */
+    void                         *route_data;  /* the handler's own state */
 
     json_t                       *query;       /* the query string, decoded */
     ngx_str_t                     body;        /* raw request body, if any */
