@@ -31,7 +31,13 @@ sub import_token {
 
 our %T = map { $_ => import_token('ImportCo') }
          qw(json ndjson bad restage exec exec_twice status other empty limit chunked malformed nul big_ndjson
-            exceptions types);
+            big_json exceptions types);
+
+# bodies of several chunks (about 1 MB each): 1,500 records of about 2 KB,
+# every 100th refused
+our @big = map { $_ % 100 == 99 ? { %{ rec("Big$_") }, Emails => [ { EmailAddress => "nope$_" } ] }
+                                : rec("Big$_", Emails => [ map { { EmailAddress => "e$_\@example.com" } } 1 .. 40 ]) }
+                 0 .. 1499;
 $T{other_account} = import_token('ImportOther');
 
 # a valid record, and one the engine refuses (its email address)
@@ -432,6 +438,52 @@ PrefsTest::auth('ImportCo', 'admin') . $::ct_json
 --- error_code: 200
 --- response_json eval
 { Status => 'Staging', TotalRecordsReceived => 0 }
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 21: a JSON Stage body of several chunks: every record staged once, in order, the refused ones where they were
+--- config
+location /Profiles/v4/ { prefs_api v4; client_max_body_size 30m; }
+--- request eval
+"POST $::api/$::T{big_json}/Stage\n" . JSON::PP::encode_json({ UserProfilePreferences => \@::big })
+--- more_headers eval
+PrefsTest::auth('ImportCo', 'admin') . $::ct_json
+--- timeout: 60
+--- error_code: 200
+--- response_json eval
+{ TotalRecordsReceived => 1500, ValidationSuccessful => 1485, ValidationFailed => 15 }
+--- sql eval
+"SELECT count(*), count(DISTINCT position), min(position), max(position),
+        count(*) FILTER (WHERE state = 'invalid' AND position % 100 = 99),
+        count(*) FILTER (WHERE record -> 'CustomerName' ->> 'FirstName' = 'Big' || position)
+   FROM prefs_import_record r JOIN prefs_import i USING (import_id) WHERE i.access_token = $::T{big_json}"
+--- sql_result
+1500|1500|0|1499|15|1500
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 22: an NDJSON Stage body of several chunks, the same
+--- config
+location /Profiles/v4/ { prefs_api v4; client_max_body_size 30m; }
+--- request eval
+"POST $::api/$::T{big_ndjson}/Stage\n" . CORE::join("\n", map { JSON::PP::encode_json($_) } @::big)
+--- more_headers eval
+PrefsTest::auth('ImportCo', 'admin') . $::ct_nd
+--- timeout: 60
+--- error_code: 200
+--- response_json eval
+{ TotalRecordsReceived => 1500, ValidationSuccessful => 1485, ValidationFailed => 15 }
+--- sql eval
+"SELECT count(*), count(DISTINCT position), min(position), max(position),
+        count(*) FILTER (WHERE state = 'invalid' AND position % 100 = 99),
+        count(*) FILTER (WHERE record -> 'CustomerName' ->> 'FirstName' = 'Big' || position)
+   FROM prefs_import_record r JOIN prefs_import i USING (import_id) WHERE i.access_token = $::T{big_ndjson}"
+--- sql_result
+1500|1500|0|1499|15|1500
 --- no_error_log
 [error]
 [alert]
