@@ -620,3 +620,47 @@ BEGIN
     END IF;
 END
 $$;
+
+
+-- A JSON value from text, or NULL when it is not one (a subtransaction
+-- each: only for the lines of a chunk that failed as a whole).
+CREATE OR REPLACE FUNCTION prefs_import_try_jsonb(p_text text)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN p_text::jsonb;
+EXCEPTION WHEN data_exception THEN
+    RETURN NULL;
+END
+$$;
+
+
+-- Stage from lines of text, one record a line (prefsctl import, NDJSON):
+-- the lines cast as one set; if one is not JSON, each is tried, and those
+-- that are not are exceptions of their own.  Then as prefs_import_stage.
+CREATE OR REPLACE FUNCTION prefs_import_stage_lines(p_account_id bigint,
+    p_user_id bigint, p_token text, p_request integer, p_first integer,
+    p_lines text[], OUT outcome text, OUT message text, OUT body text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_records jsonb;
+    v_bad     jsonb;
+BEGIN
+    BEGIN
+        SELECT coalesce(jsonb_agg(u.l::jsonb ORDER BY u.o), '[]')
+          INTO v_records
+          FROM unnest(p_lines) WITH ORDINALITY u(l, o);
+    EXCEPTION WHEN data_exception THEN
+        SELECT jsonb_agg(coalesce(t.j, '{}') ORDER BY t.o),
+               jsonb_object_agg(t.o - 1, 'The record is not valid JSON')
+                   FILTER (WHERE t.j IS NULL)
+          INTO v_records, v_bad
+          FROM (SELECT u.o, prefs_import_try_jsonb(u.l) AS j
+                  FROM unnest(p_lines) WITH ORDINALITY u(l, o)) t;
+    END;
+
+    SELECT s.outcome, s.message, s.body INTO outcome, message, body
+      FROM prefs_import_stage(p_account_id, p_user_id, p_token, p_request,
+                              p_first, v_records, v_bad) s;
+END
+$$;
