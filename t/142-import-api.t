@@ -31,7 +31,7 @@ sub import_token {
 
 our %T = map { $_ => import_token('ImportCo') }
          qw(json ndjson bad restage exec exec_twice status other empty limit chunked malformed nul big_ndjson
-            big_json exceptions types);
+            big_json exceptions types csv csv_bad_header csv_quote);
 
 # bodies of several chunks (about 1 MB each): 1,500 records of about 2 KB,
 # every 100th refused
@@ -278,7 +278,7 @@ PrefsTest::auth('ImportCo', 'admin') . $::ct_nd
 PrefsTest::auth('ImportCo', 'admin') . "Content-Type: text/plain\n"
 --- error_code: 415
 --- response_json eval
-{ Message => 'The body must be application/json or application/x-ndjson' }
+{ Message => 'The body must be application/json, application/x-ndjson or text/csv' }
 --- no_error_log
 [error]
 [alert]
@@ -484,6 +484,56 @@ PrefsTest::auth('ImportCo', 'admin') . $::ct_nd
    FROM prefs_import_record r JOIN prefs_import i USING (import_id) WHERE i.access_token = $::T{big_ndjson}"
 --- sql_result
 1500|1500|0|1499|15|1500
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 23: Stage CSV: the header names the fields (in any case), a row a record; bad rows are exceptions
+--- request eval
+"POST $::api/$::T{csv}/Stage\n"
+. "\xef\xbb\xbfFirstName,lastname,Email,AlternateId:CRMId,CustomField:FavoriteCategory,Tags,Phone,IsMobile\r\n"
+. "Ann,\"O'Neil, Jr\",ann\@example.com,csv-1,Garden,VIP;Early Adopter,,\r\n"
+. "\r\n"
+. "Bob,Two,not-an-address,csv-2,Garden,,,\r\n"
+. "Cy,\"multi\nline\",cy\@example.com,csv-3,Garden,,+1 555 0100,true\r\n"
+. "short,row\r\n"
+. "\"Di\"x,y,d\@example.com,csv-4,Garden,,,\r\n"
+--- more_headers eval
+PrefsTest::auth('ImportCo', 'admin') . "Content-Type: text/csv; charset=utf-8\n"
+--- error_code: 200
+--- response_json eval
+{ TotalRecordsReceived => 5, ValidationSuccessful => 2, ValidationFailed => 3 }
+--- sql eval
+"SELECT position, state, coalesce(message, ''), coalesce(record::text, '')
+   FROM prefs_import_record r JOIN prefs_import i USING (import_id)
+  WHERE i.access_token = $::T{csv} ORDER BY request_no, position"
+--- sql_result
+0|valid||{"Tags": ["VIP", "Early Adopter"], "Emails": [{"EmailAddress": "ann@example.com"}], "AlternateIds": [{"Type": "CRMId", "Value": "csv-1"}], "CustomFields": [{"Name": "FavoriteCategory", "Value": "Garden"}], "CustomerName": {"LastName": "O'Neil, Jr", "FirstName": "Ann"}}
+1|invalid|Emails[0].EmailAddress must be an email address such as name@example.com|{"Emails": [{"EmailAddress": "not-an-address"}], "AlternateIds": [{"Type": "CRMId", "Value": "csv-2"}], "CustomFields": [{"Name": "FavoriteCategory", "Value": "Garden"}], "CustomerName": {"LastName": "Two", "FirstName": "Bob"}}
+2|valid||{"Emails": [{"EmailAddress": "cy@example.com"}], "AlternateIds": [{"Type": "CRMId", "Value": "csv-3"}], "CustomFields": [{"Name": "FavoriteCategory", "Value": "Garden"}], "CustomerName": {"LastName": "multi\nline", "FirstName": "Cy"}, "PhoneNumbers": [{"IsMobile": true, "PhoneNumber": "+1 555 0100"}]}
+3|invalid|The row has 2 fields, the header 8|
+4|invalid|The row is not valid CSV: a quoted field is followed by something else than ,|
+--- no_error_log
+[error]
+[alert]
+
+
+=== TEST 24: a CSV header with an unknown column, or a quoted field left open: 400
+--- request eval
+[ "POST $::api/$::T{csv_bad_header}/Stage\nFirstName,Colour\nAnn,red\n",
+  "POST $::api/$::T{csv_quote}/Stage\nFirstName\n\"Ann\n" ]
+--- more_headers eval
+[ map { PrefsTest::auth('ImportCo', 'admin') . "Content-Type: text/csv\n" } 1, 2 ]
+--- error_code eval
+[ 400, 400 ]
+--- response_json_list eval
+[ { Message => 'Unknown CSV column Colour' }, { Message => 'The body is not valid: The body ends inside a quoted field' } ]
+--- sql eval
+"SELECT count(*) FROM prefs_import_record r JOIN prefs_import i USING (import_id)
+  WHERE i.access_token IN ($::T{csv_bad_header}, $::T{csv_quote})"
+--- sql_result
+0
 --- no_error_log
 [error]
 [alert]

@@ -1,5 +1,5 @@
-# Bulk import executed by the helper: the whole workflow over HTTP in JSON
-# and NDJSON with exact counters, the events written (with the import as
+# Bulk import executed by the helper: the whole workflow over HTTP in JSON,
+# NDJSON and CSV with exact counters, the events written (with the import as
 # their Source) or suppressed, matching by alternate id (updates), Delete,
 # one import of an account at a time, and exact counts (every record
 # applied once, none lost) when the helper is SIGKILLed, nginx reloads or
@@ -107,16 +107,22 @@ is($s->{ValidationFailed}, 1, 'the JSON stage refused the bad record');
 $s = stage($ng, $t1, [ map { rec("b$_") } 1 .. 20 ], 1);
 is_deeply([ @$s{qw(TotalRecordsReceived ValidationSuccessful ValidationFailed Status)} ], [ 50, 49, 1, 'Staging' ],
           'the NDJSON stage adds to the counters');
+my ($cst, $cj, $craw) = call($ng, 'POST', "Import/$t1/Stage",
+    "Email,AlternateId:CRMId,CustomField:FavoriteCategory,FirstName\n"
+    . join('', map { "v$_\@example.com,v$_,Garden,\"V, $_\"\n" } 1 .. 5), 'text/csv');
+is_deeply([ $cst, @{ $cj || {} }{qw(TotalRecordsReceived ValidationSuccessful)} ], [ 200, 55, 54 ],
+          'a CSV stage adds its rows') or diag($craw);
 my $e = execute($t1);
 is($e->{Status}, 'Queued', 'Execute queues the import');
 ok(completed($t1), 'the helper completes it');
 my $st = status($t1);
 is_deeply([ @$st{qw(TotalRecordsReceived ValidationSuccessful ValidationFailed Processed Pending Exceptions
-                    PercentComplete)} ], [ 50, 49, 1, 49, 0, 0, 100 ], 'its counters are exact');
+                    PercentComplete)} ], [ 55, 54, 1, 54, 0, 0, 100 ], 'its counters are exact');
 ok($st->{StartedDate} && $st->{CompletedDate} && $st->{RecordsPerSecond} > 0, 'with its dates and rate');
-is(outcomes($t1), "created|49\ninvalid|1", 'every valid record created a profile');
-is(crm_profiles('a%') . ' ' . crm_profiles('b%'), '29/29 20/20', 'one profile per record');
-is(created_events($t1), 49, 'a profile.created event each, with the import as Source');
+is(outcomes($t1), "created|54\ninvalid|1", 'every valid record created a profile');
+is(crm_profiles('a%') . ' ' . crm_profiles('b%') . ' ' . crm_profiles('v%'), '29/29 20/20 5/5',
+   'one profile per record, JSON, NDJSON or CSV');
+is(created_events($t1), 54, 'a profile.created event each, with the import as Source');
 is(import_sql("SELECT count(*) FROM prefs_import_record r JOIN prefs_import i USING (import_id)"
               . " WHERE i.access_token = :'t' AND r.state = 'applied' AND r.record IS NOT NULL", $t1), 0,
    'applied records keep no copy of themselves');
@@ -140,6 +146,27 @@ is(crm_profiles('a%'), '29/29', 'no profile was added');
 is(psql_value("SELECT count(*) FROM prefs_profile p JOIN prefs_profile_alternate_id a USING (profile_id)"
               . " WHERE a.account_id = :'a' AND a.type = 'CRMId' AND a.value IN ('a1','a2','a3','a4','a5')"
               . " AND p.first_name = 'Renamed'", a => $acct), 5, 'with the new names');
+
+# 3b. a Refresh flag: RefreshTags removes the tags a record does not carry; without it they stay
+sub tags_of {
+    return psql_value("SELECT string_agg(t.tag, ',' ORDER BY t.tag) FROM prefs_profile_tag t"
+                      . " JOIN prefs_profile_alternate_id a USING (profile_id)"
+                      . " WHERE a.account_id = :'a' AND a.type = 'CRMId' AND a.value = :'v'", a => $acct, v => $_[0]);
+}
+my $t8 = initiate(MatchCriteria => 'AlternateIdType', MatchValue => 'CRMId');
+stage($ng, $t8, [ map { rec($_, Tags => [ 'VIP', 'Early Adopter' ]) } 'a6', 'a7' ]);
+execute($t8);
+ok(completed($t8), 'tags added by an import');
+is(tags_of('a6') . ' ' . tags_of('a7'), 'Early Adopter,VIP Early Adopter,VIP', 'both profiles have both tags');
+my $t9 = initiate(MatchCriteria => 'AlternateIdType', MatchValue => 'CRMId', RefreshTags => JSON::PP::true);
+stage($ng, $t9, [ rec('a6', Tags => [ 'VIP' ]) ]);
+my $t10 = initiate(MatchCriteria => 'AlternateIdType', MatchValue => 'CRMId');
+stage($ng, $t10, [ rec('a7', Tags => [ 'VIP' ]) ]);
+execute($t9);
+execute($t10);
+ok(completed($t9) && completed($t10), 'a RefreshTags import and one without');
+is(tags_of('a6'), 'VIP', 'RefreshTags: the tag the record does not carry is removed');
+is(tags_of('a7'), 'Early Adopter,VIP', 'without it, merged');
 
 # 4. Delete: the matched profiles deactivated; an unmatched record is refused at stage time, and
 #    one whose profile no longer matches at execute time is an execute-time exception

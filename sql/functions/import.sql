@@ -664,3 +664,139 @@ BEGIN
                               p_first, v_records, v_bad) s;
 END
 $$;
+
+
+-- CSV Stage bodies (docs/bulk.md, "CSV"): the rows, each a JSON array of
+-- its fields, as records by the header's column names (in any case):
+--   ProfileId, Prefix, FirstName, MiddleName, LastName, Suffix,
+--   DefaultLocale, CustomerType, Email, EmailType, Phone, PhoneType,
+--   IsMobile, Address1, Address2, City, StateProvince, PostalCode,
+--   CountryCode, AddressType, Tags (separated by ";"),
+--   AlternateId:<type>, CustomField:<name>.
+-- An empty field is an absent one.  bad: {"<index>": "why"} for the rows
+-- whose number of fields is not the header's.  An unknown column raises
+-- PF002 with its name.
+CREATE OR REPLACE FUNCTION prefs_import_csv_records(p_header jsonb,
+    p_rows jsonb, OUT records jsonb, OUT bad jsonb)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_unknown text;
+BEGIN
+    SELECT h INTO v_unknown
+      FROM jsonb_array_elements_text(p_header) h
+     WHERE lower(h) NOT IN ('profileid', 'prefix', 'firstname', 'middlename',
+               'lastname', 'suffix', 'defaultlocale', 'customertype', 'email',
+               'emailtype', 'phone', 'phonetype', 'ismobile', 'address1',
+               'address2', 'city', 'stateprovince', 'postalcode',
+               'countrycode', 'addresstype', 'tags')
+       AND lower(h) !~ '^(alternateid|customfield):.+'
+     LIMIT 1;
+
+    IF v_unknown IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'PF002',
+            MESSAGE = format('Unknown CSV column %s', v_unknown);
+    END IF;
+
+    WITH rows_ AS (
+        SELECT r.row_, r.o
+          FROM jsonb_array_elements(p_rows) WITH ORDINALITY r(row_, o)),
+    cells AS (
+        SELECT r.o, lower(h.name) AS k, split_part(h.name, ':', 2) AS sub,
+               nullif(r.row_ ->> (h.i - 1)::integer, '') AS v
+          FROM rows_ r,
+               jsonb_array_elements_text(p_header) WITH ORDINALITY h(name, i)
+         WHERE jsonb_array_length(r.row_) = jsonb_array_length(p_header)),
+    recs AS (
+        SELECT c.o, jsonb_strip_nulls(jsonb_build_object(
+            'ProfileId', max(v) FILTER (WHERE k = 'profileid'),
+            'CustomerName', nullif(jsonb_strip_nulls(jsonb_build_object(
+                'Prefix', max(v) FILTER (WHERE k = 'prefix'),
+                'FirstName', max(v) FILTER (WHERE k = 'firstname'),
+                'MiddleName', max(v) FILTER (WHERE k = 'middlename'),
+                'LastName', max(v) FILTER (WHERE k = 'lastname'),
+                'Suffix', max(v) FILTER (WHERE k = 'suffix'))), '{}'),
+            'DefaultLocale', max(v) FILTER (WHERE k = 'defaultlocale'),
+            'CustomerType', max(v) FILTER (WHERE k = 'customertype'),
+            'Emails', CASE WHEN bool_or(k = 'email' AND v IS NOT NULL) THEN
+                jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
+                    'EmailAddress', max(v) FILTER (WHERE k = 'email'),
+                    'EmailAddressType', max(v) FILTER (WHERE k = 'emailtype'))))
+                END,
+            'PhoneNumbers', CASE WHEN bool_or(k = 'phone' AND v IS NOT NULL) THEN
+                jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
+                    'PhoneNumber', max(v) FILTER (WHERE k = 'phone'),
+                    'PhoneNumberType', max(v) FILTER (WHERE k = 'phonetype'),
+                    'IsMobile', CASE lower(max(v) FILTER (WHERE k = 'ismobile'))
+                                    WHEN 'true' THEN true WHEN 'false' THEN false
+                                END)))
+                END,
+            'Addresses', CASE WHEN bool_or(k = 'address1' AND v IS NOT NULL) THEN
+                jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
+                    'Address1', max(v) FILTER (WHERE k = 'address1'),
+                    'Address2', max(v) FILTER (WHERE k = 'address2'),
+                    'City', max(v) FILTER (WHERE k = 'city'),
+                    'StateProvince', max(v) FILTER (WHERE k = 'stateprovince'),
+                    'PostalCode', max(v) FILTER (WHERE k = 'postalcode'),
+                    'CountryCode', max(v) FILTER (WHERE k = 'countrycode'),
+                    'AddressType', max(v) FILTER (WHERE k = 'addresstype'))))
+                END,
+            'AlternateIds', jsonb_agg(jsonb_build_object('Type', sub, 'Value', v))
+                FILTER (WHERE k LIKE 'alternateid:%' AND v IS NOT NULL),
+            'CustomFields', jsonb_agg(jsonb_build_object('Name', sub, 'Value', v))
+                FILTER (WHERE k LIKE 'customfield:%' AND v IS NOT NULL),
+            'Tags', (SELECT jsonb_agg(btrim(t))
+                       FROM regexp_split_to_table(max(v) FILTER (WHERE k = 'tags'),
+                                                  ';') t
+                      WHERE btrim(t) <> ''))) AS rec
+          FROM cells c
+         GROUP BY c.o)
+    SELECT coalesce(jsonb_agg(coalesce(x.rec, '{}') ORDER BY r.o), '[]'),
+           jsonb_object_agg(r.o - 1, format('The row has %s fields, the header %s',
+                                            jsonb_array_length(r.row_),
+                                            jsonb_array_length(p_header)))
+               FILTER (WHERE jsonb_array_length(r.row_)
+                             <> jsonb_array_length(p_header))
+      INTO records, bad
+      FROM rows_ r LEFT JOIN recs x ON x.o = r.o;
+END
+$$;
+
+
+-- Stage CSV rows (each a JSON array of its fields) under their header: as
+-- prefs_import_stage once they are records; an unknown column refuses the
+-- request ("invalid").
+CREATE OR REPLACE FUNCTION prefs_import_stage_csv(p_account_id bigint,
+    p_user_id bigint, p_token text, p_request integer, p_first integer,
+    p_header jsonb, p_rows jsonb, p_bad jsonb,
+    OUT outcome text, OUT message text, OUT body text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_csv record;
+BEGIN
+    IF jsonb_typeof(p_header) IS DISTINCT FROM 'array'
+       OR jsonb_typeof(p_rows) IS DISTINCT FROM 'array'
+    THEN
+        outcome := 'invalid';
+        message := 'A CSV body needs a header row';
+        RETURN;
+    END IF;
+
+    -- a byte order mark before the first column's name
+    p_header := jsonb_set(p_header, '{0}',
+                          to_jsonb(ltrim(p_header ->> 0, U&'\FEFF')));
+
+    BEGIN
+        SELECT * INTO v_csv FROM prefs_import_csv_records(p_header, p_rows);
+    EXCEPTION WHEN SQLSTATE 'PF002' THEN
+        outcome := 'invalid';
+        message := SQLERRM;
+        RETURN;
+    END;
+
+    SELECT s.outcome, s.message, s.body INTO outcome, message, body
+      FROM prefs_import_stage(p_account_id, p_user_id, p_token, p_request,
+                              p_first, v_csv.records,
+                              nullif(coalesce(v_csv.bad, '{}')
+                                     || coalesce(p_bad, '{}'), '{}')) s;
+END
+$$;

@@ -455,6 +455,13 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
       7, 0,
       { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE, NGX_PREFS_COL_BODY } },
 
+    [NGX_PREFS_STMT_IMPORT_STAGE_CSV] = { "prefs_import_stage_csv",
+      "SELECT outcome, message, body FROM prefs_import_stage_csv($1::bigint,"
+      " $2::bigint, $3, $4::integer, $5::integer, $6::jsonb, $7::jsonb,"
+      " $8::jsonb)",
+      8, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE, NGX_PREFS_COL_BODY } },
+
     [NGX_PREFS_STMT_IMPORT_STATUS] = { "prefs_import_status",
       "SELECT outcome, message, body FROM prefs_import_status($1::bigint, $2)",
       2, 1,

@@ -45,6 +45,8 @@ static int prefs_bulk_json(prefs_bulk_t *b, const char *buf, size_t len,
     int eof, size_t *start, size_t *end, size_t *consumed, const char **err);
 static int prefs_bulk_ndjson(prefs_bulk_t *b, const char *buf, size_t len,
     int eof, size_t *start, size_t *end, size_t *consumed, const char **err);
+static int prefs_bulk_csv(prefs_bulk_t *b, const char *buf, size_t len,
+    int eof, size_t *start, size_t *end, size_t *consumed, const char **err);
 
 
 void
@@ -65,6 +67,10 @@ prefs_bulk_next(prefs_bulk_t *b, const char *buf, size_t len, int eof,
 
     if (b->format == PREFS_BULK_NDJSON) {
         return prefs_bulk_ndjson(b, buf, len, eof, start, end, consumed, err);
+    }
+
+    if (b->format == PREFS_BULK_CSV) {
+        return prefs_bulk_csv(b, buf, len, eof, start, end, consumed, err);
     }
 
     return prefs_bulk_json(b, buf, len, eof, start, end, consumed, err);
@@ -129,6 +135,189 @@ prefs_bulk_ndjson(prefs_bulk_t *b, const char *buf, size_t len, int eof,
     *end = i + used;
 
     return PREFS_BULK_RECORD;
+}
+
+
+/* a row ends at a line feed outside quotes; blank lines are skipped */
+
+static int
+prefs_bulk_csv(prefs_bulk_t *b, const char *buf, size_t len, int eof,
+    size_t *start, size_t *end, size_t *consumed, const char **err)
+{
+    int     quoted;
+    size_t  i, j;
+
+    for (i = 0; i < len && (buf[i] == '\r' || buf[i] == '\n'); i++) {
+        /* void */
+    }
+
+    *consumed = i;
+
+    if (i == len) {
+        return eof ? PREFS_BULK_END : PREFS_BULK_MORE;
+    }
+
+    quoted = 0;
+
+    for (j = i; j < len; j++) {
+        if (buf[j] == '"') {
+            quoted = !quoted;
+
+        } else if (buf[j] == '\n' && !quoted) {
+            break;
+        }
+    }
+
+    if (j == len && !eof) {
+        if (len - i >= b->max_record) {
+            *err = "A row is longer than the longest allowed";
+            return PREFS_BULK_ERROR;
+        }
+
+        return PREFS_BULK_MORE;
+    }
+
+    if (j - i > b->max_record) {
+        *err = "A row is longer than the longest allowed";
+        return PREFS_BULK_ERROR;
+    }
+
+    if (quoted) {
+        *err = "The body ends inside a quoted field";
+        return PREFS_BULK_ERROR;
+    }
+
+    *consumed = j < len ? j + 1 : j;
+    *start = i;
+    *end = (j > i && buf[j - 1] == '\r') ? j - 1 : j;
+
+    return PREFS_BULK_RECORD;
+}
+
+
+int
+prefs_bulk_csv_json(const char *p, size_t n, char *out, size_t size,
+    size_t *len, const char **err)
+{
+    int             quoted, rc;
+    size_t          i, o, u;
+    unsigned char   c;
+
+    static const char  hex[] = "0123456789abcdef";
+
+    /* the longest a byte can become is \u00XX: six bytes */
+
+#define prefs_bulk_room(k)                                                    \
+    if (o + (k) + 3 > size) {                                                 \
+        *err = "the row is too long once escaped";                            \
+        return -1;                                                            \
+    }
+
+    o = 0;
+    i = 0;
+    prefs_bulk_room(1);
+    out[o++] = '[';
+
+    for ( ;; ) {
+        prefs_bulk_room(2);
+
+        if (o > 1) {
+            out[o++] = ',';
+        }
+
+        out[o++] = '"';
+        quoted = (i < n && p[i] == '"');
+        i += quoted;
+
+        while (i < n) {
+            c = (unsigned char) p[i];
+
+            if (quoted && c == '"') {
+                if (i + 1 < n && p[i + 1] == '"') {
+                    i++;
+
+                } else {
+                    break;
+                }
+
+            } else if (!quoted && c == ',') {
+                break;
+
+            } else if (!quoted && c == '"') {
+                *err = "a quote inside a field that is not quoted";
+                return -1;
+            }
+
+            prefs_bulk_room(6);
+
+            if (c >= 0x80) {
+                rc = prefs_bulk_utf8((const unsigned char *) p + i, n - i, &u);
+                if (rc != 0) {
+                    *err = "a field is not UTF-8";
+                    return -1;
+                }
+
+                prefs_bulk_room(u);
+                memcpy(out + o, p + i, u);
+                o += u;
+                i += u;
+                continue;
+            }
+
+            if (c == '"' || c == '\\') {
+                out[o++] = '\\';
+                out[o++] = (char) c;
+
+            } else if (c < 0x20 || c == 0x7f) {
+                if (c == 0) {
+                    *err = "a field holds a NUL character";
+                    return -1;
+                }
+
+                out[o++] = '\\';
+                out[o++] = 'u';
+                out[o++] = '0';
+                out[o++] = '0';
+                out[o++] = hex[c >> 4];
+                out[o++] = hex[c & 0xf];
+
+            } else {
+                out[o++] = (char) c;
+            }
+
+            i++;
+        }
+
+        if (quoted) {
+            if (i == n) {
+                *err = "a quoted field is not closed";
+                return -1;
+            }
+
+            i++;    /* the closing quote */
+
+            if (i < n && p[i] != ',') {
+                *err = "a quoted field is followed by something else than ,";
+                return -1;
+            }
+        }
+
+        out[o++] = '"';
+
+        if (i == n) {
+            break;
+        }
+
+        i++;        /* the comma */
+    }
+
+    out[o++] = ']';
+    out[o] = '\0';
+    *len = o;
+
+    return 0;
+
+#undef prefs_bulk_room
 }
 
 

@@ -25,6 +25,7 @@
 
 #define PREFS_BULK_JSON     1
 #define PREFS_BULK_NDJSON   2
+#define PREFS_BULK_CSV      3    /* RFC 4180 rows, the first the header */
 
 #define PREFS_BULK_MAX_DEPTH  64
 
@@ -54,6 +55,14 @@ void prefs_bulk_init(prefs_bulk_t *b, int format, size_t max_record);
  */
 int prefs_bulk_next(prefs_bulk_t *b, const char *buf, size_t len, int eof,
     size_t *start, size_t *end, size_t *consumed, const char **err);
+
+/*
+ * A CSV row (a PREFS_BULK_RECORD of PREFS_BULK_CSV, without its line end)
+ * as a JSON array of strings, into out (size bytes, NUL-terminated): 0
+ * with *len, or -1 with *err when it is malformed or does not fit.
+ */
+int prefs_bulk_csv_json(const char *p, size_t n, char *out, size_t size,
+    size_t *len, const char **err);
 
 /*
  * One JSON value at p (after any whitespace): 0 with *used its length, 1

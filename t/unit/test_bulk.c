@@ -166,5 +166,41 @@ main(void)
            "blank lines only");
     is_str(out, "", "no record");
 
+    /* CSV: rows (quoted line feeds stay inside), then each as JSON */
+
+    for (w = 20; w <= 50; w += 5) {
+        is_int(split("Name,Note\r\n\"Ann\",\"two\nlines\"\r\n\nBob,x\n", PREFS_BULK_CSV, w,
+                     19, out), PREFS_BULK_END, "CSV, window %zu", w);
+        is_str(out, "Name,Note|\"Ann\",\"two\nlines\"|Bob,x|", "its rows, window %zu", w);
+    }
+
+    is_int(split("a,\"b\n", PREFS_BULK_CSV, 32, 16, out), PREFS_BULK_ERROR,
+           "a quote left open");
+
+    {
+        char         js[128];
+        size_t       n;
+        const char  *err;
+
+        static const char  row[] = "a,\"b,\"\"c\"\"\",,\"\",\\\t\xc3\xa9";
+
+        is_int(prefs_bulk_csv_json(row, sizeof(row) - 1, js, sizeof(js), &n,
+                                   &err), 0, "a row as JSON");
+        is_str(js, "[\"a\",\"b,\\\"c\\\"\",\"\",\"\",\"\\\\\\u0009\xc3\xa9\"]",
+               "quotes, empty fields, escapes, UTF-8");
+        is_int(n, strlen(js), "its length");
+        is_int(prefs_bulk_csv_json("", 0, js, sizeof(js), &n, &err), 0,
+               "an empty row");
+        is_str(js, "[\"\"]", "one empty field");
+        is_int(prefs_bulk_csv_json("a\"b", 3, js, sizeof(js), &n, &err), -1,
+               "a quote in a bare field");
+        is_int(prefs_bulk_csv_json("\"ab\"c", 5, js, sizeof(js), &n, &err), -1,
+               "text after a quoted field");
+        is_int(prefs_bulk_csv_json("\xff", 1, js, sizeof(js), &n, &err), -1,
+               "not UTF-8");
+        is_int(prefs_bulk_csv_json("abcdefghij", 10, js, 12, &n, &err), -1,
+               "too long once escaped");
+    }
+
     return unit_done();
 }

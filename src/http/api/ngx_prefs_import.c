@@ -16,6 +16,10 @@
  * Every answer but the exceptions' is the BulkImportStatus.  Another
  * account's token, or an unknown one, is 401.
  *
+ * A Stage body is JSON, NDJSON or CSV (its first row the header: each
+ * row goes to PostgreSQL as a JSON array of its fields, which
+ * prefs_import_stage_csv maps to a record by the header's names).
+ *
  * A Stage body is never held whole: the router spools it to a file
  * (NGX_PREFS_API_FILE_BODY, up to prefs_import_max_body); it is read
  * through a window of NGX_PREFS_IMPORT_WINDOW bytes, split into records
@@ -60,6 +64,8 @@ typedef struct {
 
     u_char                    *chunk;      /* "[record,...]" */
     size_t                     chunk_len;
+    u_char                    *header;     /* CSV: ["name",...] */
+    size_t                     header_len;
     u_char                    *bad;        /* {"index":"why",...} */
     size_t                     bad_len;
     ngx_uint_t                 n;          /* records in the chunk */
@@ -234,8 +240,8 @@ ngx_prefs_import_stage(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 
     if (format == 0) {
         return ngx_prefs_http_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                                    "The body must be application/json or "
-                                    "application/x-ndjson");
+                                    "The body must be application/json, "
+                                    "application/x-ndjson or text/csv");
     }
 
     st = ngx_pcalloc(r->pool, sizeof(ngx_prefs_import_stage_t));
@@ -250,8 +256,11 @@ ngx_prefs_import_stage(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
                                      + NGX_PREFS_IMPORT_MAX_RECORD + 8);
     st->bad = ngx_pnalloc(r->pool, NGX_PREFS_IMPORT_BAD
                                    + NGX_PREFS_IMPORT_BAD_ENTRY + 8);
+    st->header = ngx_pnalloc(r->pool, NGX_PREFS_IMPORT_MAX_RECORD + 8);
 
-    if (st->win == NULL || st->chunk == NULL || st->bad == NULL) {
+    if (st->win == NULL || st->chunk == NULL || st->bad == NULL
+        || st->header == NULL)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -296,7 +305,7 @@ ngx_prefs_import_stage(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 }
 
 
-/* 1: JSON, 2: NDJSON (PREFS_BULK_*), 0: neither */
+/* PREFS_BULK_JSON, _NDJSON or _CSV; 0: none of them */
 
 static ngx_int_t
 ngx_prefs_import_format(ngx_http_request_t *r)
@@ -307,6 +316,7 @@ ngx_prefs_import_format(ngx_http_request_t *r)
 
     static ngx_str_t  json = ngx_string("application/json");
     static ngx_str_t  ndjson = ngx_string("application/x-ndjson");
+    static ngx_str_t  csv = ngx_string("text/csv");
 
     if (r->headers_in.content_type == NULL) {
         return PREFS_BULK_JSON;
@@ -328,6 +338,10 @@ ngx_prefs_import_format(ngx_http_request_t *r)
         && ngx_strncasecmp(type->data, ndjson.data, len) == 0)
     {
         return PREFS_BULK_NDJSON;
+    }
+
+    if (len == csv.len && ngx_strncasecmp(type->data, csv.data, len) == 0) {
+        return PREFS_BULK_CSV;
     }
 
     return 0;
@@ -482,9 +496,11 @@ static ngx_int_t
 ngx_prefs_import_send_chunk(ngx_prefs_import_stage_t *st)
 {
     u_char                *p;
-    size_t                 start, end;
+    size_t                 start, end, used;
     ngx_int_t              rc;
+    ngx_uint_t             csv;
     const char            *err;
+    ngx_prefs_stmt_e       stmt;
     ngx_prefs_db_query_t  *q;
 
     if (st->done) {
@@ -499,6 +515,7 @@ ngx_prefs_import_send_chunk(ngx_prefs_import_stage_t *st)
         return ngx_prefs_http_query(st->r, q);
     }
 
+    csv = (st->bulk.format == PREFS_BULK_CSV);
     st->position += st->n;
     st->n = 0;
     st->chunk_len = 0;
@@ -520,24 +537,61 @@ ngx_prefs_import_send_chunk(ngx_prefs_import_stage_t *st)
             break;
         }
 
+        if (rc == PREFS_BULK_RECORD && csv && st->header_len == 0)
+        {
+            /* the header row: sent with every chunk */
+            if (prefs_bulk_csv_json((char *) st->win + start, end - start,
+                                    (char *) st->header,
+                                    NGX_PREFS_IMPORT_MAX_RECORD,
+                                    &st->header_len, &err)
+                != 0)
+            {
+                st->header_len = 0;
+                return ngx_prefs_http_error(st->r, NGX_HTTP_BAD_REQUEST,
+                                            "The CSV header is not valid: %s",
+                                            err);
+            }
+
+            continue;
+        }
+
         if (st->n) {
             st->chunk[st->chunk_len++] = ',';
         }
 
-        if (rc == PREFS_BULK_RECORD) {
+        p = st->chunk + st->chunk_len;
+
+        if (rc == PREFS_BULK_RECORD && csv) {
+            if (prefs_bulk_csv_json((char *) st->win + start, end - start,
+                                    (char *) st->chunk + st->chunk_len,
+                                    NGX_PREFS_IMPORT_MAX_RECORD, &used, &err)
+                == 0)
+            {
+                p += used;
+
+            } else {
+                rc = PREFS_BULK_BAD;
+            }
+        }
+
+        if (rc == PREFS_BULK_RECORD && !csv) {
             p = ngx_cpymem(st->chunk + st->chunk_len, st->win + start,
                            end - start);
 
-        } else {
+        } else if (rc == PREFS_BULK_BAD) {
             /* a placeholder, and why in the bad list */
-            p = ngx_cpymem(st->chunk + st->chunk_len, "{}", 2);
+            p = csv
+                ? ngx_cpymem(st->chunk + st->chunk_len, "[]", 2)
+                : ngx_cpymem(st->chunk + st->chunk_len, "{}", 2);
 
             st->bad[st->bad_len] = st->bad_len ? ',' : '{';
             st->bad_len++;
             st->bad_len = ngx_snprintf(st->bad + st->bad_len,
                                        NGX_PREFS_IMPORT_BAD_ENTRY,
-                                       "\"%ui\":\"The record is not valid "
-                                       "JSON: %s\"", st->n, err)
+                                       "\"%ui\":\"The %s is not valid %s: "
+                                       "%s\"", st->n,
+                                       csv ? "row" : "record",
+                                       csv ? "CSV" : "JSON", err)
                           - st->bad;
         }
 
@@ -559,8 +613,9 @@ ngx_prefs_import_send_chunk(ngx_prefs_import_stage_t *st)
         return ngx_prefs_import_send_chunk(st);
     }
 
-    q = ngx_prefs_api_query(st->r, st->ctx, NGX_PREFS_STMT_IMPORT_STAGE,
-                            ngx_prefs_import_staged);
+    stmt = csv ? NGX_PREFS_STMT_IMPORT_STAGE_CSV : NGX_PREFS_STMT_IMPORT_STAGE;
+
+    q = ngx_prefs_api_query(st->r, st->ctx, stmt, ngx_prefs_import_staged);
     if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -571,8 +626,17 @@ ngx_prefs_import_send_chunk(ngx_prefs_import_stage_t *st)
     q->values[2] = (char *) st->ctx->args[0].data;
     q->values[3] = st->request;
     q->values[4] = st->first;
-    q->values[5] = (char *) st->chunk;
-    q->values[6] = st->bad_len ? (char *) st->bad : NULL;
+
+    if (stmt == NGX_PREFS_STMT_IMPORT_STAGE_CSV) {
+        st->header[st->header_len] = '\0';
+        q->values[5] = (char *) st->header;
+        q->values[6] = (char *) st->chunk;
+        q->values[7] = st->bad_len ? (char *) st->bad : NULL;
+
+    } else {
+        q->values[5] = (char *) st->chunk;
+        q->values[6] = st->bad_len ? (char *) st->bad : NULL;
+    }
 
     return ngx_prefs_http_query(st->r, q);
 }
