@@ -241,6 +241,20 @@ is(import_sql("SELECT count(*) FROM prefs_job_run r JOIN prefs_import i ON i.job
               . " WHERE i.access_token = :'t' AND r.accepted", $t7), 1, 'its job completed once');
 $ng2->stop;
 
+# an import whose options the engine refuses at execute (its MatchValue type deactivated since
+# staging) has Failed, with the engine's message, and is not retried
+my $t11 = initiate(MatchCriteria => 'AlternateIdType', MatchValue => 'LoyaltyNumber');
+stage($ng, $t11, [ rec('f1', AlternateIds => [ { Type => 'LoyaltyNumber', Value => 'L1' } ]) ]);
+psql("UPDATE prefs_config_item SET is_active = false WHERE account_id = :'a' AND kind = 'AlternateIdType'"
+     . " AND key = 'LoyaltyNumber'", a => $acct);
+execute($t11);
+ok(wait_until(sub { (status($t11)->{Status} // '') eq 'Failed' }, 30), 'the import has Failed');
+like(status($t11)->{Error} // '', qr/LoyaltyNumber/, 'with the engine\'s message');
+is(import_sql("SELECT j.state FROM prefs_job j JOIN prefs_import i ON i.job_id = j.job_id"
+              . " WHERE i.access_token = :'t'", $t11), 'done', 'its job is over, not retried');
+psql("UPDATE prefs_config_item SET is_active = true WHERE account_id = :'a' AND kind = 'AlternateIdType'"
+     . " AND key = 'LoyaltyNumber'", a => $acct);
+
 # the purge, due when the import expires: records, then the import
 psql("UPDATE prefs_import SET expires = now() - interval '1 second' WHERE access_token = :'t'", t => $t1);
 psql("UPDATE prefs_job SET run_at = now() WHERE job_type = 'prefs.import' AND payload ->> 'purge' = 'true'"

@@ -52,6 +52,7 @@ LANGUAGE sql STABLE AS $$
                  ELSE round(i.processed / greatest(extract(epoch FROM
                           coalesce(i.completed_at, clock_timestamp())
                           - i.started_at), 0.001))::bigint END,
+        'Error', i.error,
         'CreatedDate', prefs_iso(i.created_at),
         'StartedDate', prefs_iso(i.started_at),
         'CompletedDate', prefs_iso(i.completed_at))
@@ -482,11 +483,12 @@ CREATE OR REPLACE FUNCTION prefs_import_run(p_import_id bigint,
     OUT outcome text, OUT processed bigint, OUT remaining bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_imp    prefs_import;
-    v_items  jsonb;
-    v_keys   integer[][];
-    v_n      integer;
-    v_failed integer;
+    v_imp     prefs_import;
+    v_items   jsonb;
+    v_applied jsonb;
+    v_keys    integer[][];
+    v_n       integer;
+    v_failed  integer;
 BEGIN
     SELECT * INTO v_imp FROM prefs_import WHERE import_id = p_import_id
        FOR UPDATE;
@@ -548,10 +550,27 @@ BEGIN
         RETURN;
     END IF;
 
-    WITH applied AS (
-        SELECT a.item, a.profile_id, a.outcome, a.path, a.message
+    -- the engine refuses the import's options as a whole (PF001: e.g. its
+    -- MatchValue type was deactivated since): no batch can succeed, the
+    -- import has Failed.  Any other error rolls the batch back for a retry.
+    BEGIN
+        SELECT jsonb_agg(to_jsonb(a)) INTO v_applied
           FROM prefs_engine_apply(v_imp.account_id, v_imp.user_id, v_items,
-                                  prefs_import_engine_opts(v_imp)) a),
+                                  prefs_import_engine_opts(v_imp)) a;
+    EXCEPTION WHEN SQLSTATE 'PF001' THEN
+        UPDATE prefs_import SET status = 'Failed', error = SQLERRM,
+               completed_at = clock_timestamp()
+         WHERE import_id = v_imp.import_id;
+        outcome := 'done';
+        processed := v_imp.processed;
+        remaining := v_imp.valid - v_imp.processed;
+        RETURN;
+    END;
+
+    WITH applied AS (
+        SELECT a.* FROM jsonb_to_recordset(v_applied)
+            AS a(item integer, profile_id text, outcome text, path text,
+                 message text)),
     upd AS (
         UPDATE prefs_import_record r
            SET state = CASE WHEN a.outcome = 'failed' THEN 'failed'
