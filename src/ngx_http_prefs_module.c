@@ -61,6 +61,8 @@ static char *ngx_http_prefs_webhook_retries(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_prefs_check_response_max(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_prefs_check_import_max_body(ngx_conf_t *cf, void *post,
+    void *data);
 static ngx_path_t *ngx_http_prefs_path_create(ngx_conf_t *cf,
     ngx_str_t *name);
 static ngx_int_t ngx_http_prefs_postconfiguration(ngx_conf_t *cf);
@@ -83,6 +85,21 @@ static ngx_conf_enum_t  ngx_http_prefs_api_types[] = {
 
 static ngx_conf_num_bounds_t  ngx_http_prefs_connections_bounds = {
     ngx_conf_check_num_bounds, 1, 64
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_prefs_import_quota_bounds = {
+    ngx_conf_check_num_bounds, 1, 1000000
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_prefs_import_batch_bounds = {
+    ngx_conf_check_num_bounds, 1, 100000
+};
+
+
+static ngx_conf_post_t  ngx_http_prefs_import_max_body_post = {
+    ngx_http_prefs_check_import_max_body
 };
 
 
@@ -328,6 +345,29 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       offsetof(ngx_http_prefs_main_conf_t, max_body),
       NULL },
 
+    /* bulk import (docs/bulk.md) */
+
+    { ngx_string("prefs_import_max_body"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, import.max_body),
+      &ngx_http_prefs_import_max_body_post },
+
+    { ngx_string("prefs_import_quota"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, import.quota),
+      &ngx_http_prefs_import_quota_bounds },
+
+    { ngx_string("prefs_import_batch"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, import.batch),
+      &ngx_http_prefs_import_batch_bounds },
+
     /* the webhook client */
 
     { ngx_string("prefs_webhook_allow_http"),
@@ -540,6 +580,9 @@ ngx_http_prefs_create_main_conf(ngx_conf_t *cf)
     pmcf->auth.unknown_user_time = NGX_CONF_UNSET_MSEC;
     pmcf->auth.token_ttl = NGX_CONF_UNSET;
     pmcf->max_body = NGX_CONF_UNSET_SIZE;
+    pmcf->import.max_body = NGX_CONF_UNSET_SIZE;
+    pmcf->import.quota = NGX_CONF_UNSET_UINT;
+    pmcf->import.batch = NGX_CONF_UNSET_UINT;
     pmcf->events.history_days = NGX_CONF_UNSET;
     pmcf->webhook.lease = NGX_CONF_UNSET_MSEC;
     pmcf->webhook.in_flight = NGX_CONF_UNSET_UINT;
@@ -584,6 +627,9 @@ ngx_http_prefs_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(pmcf->auth.unknown_user_time, 5000);
     ngx_conf_init_value(pmcf->auth.token_ttl, 3600);
     ngx_conf_init_size_value(pmcf->max_body, 1024 * 1024);
+    ngx_conf_init_size_value(pmcf->import.max_body, 25 * 1024 * 1024);
+    ngx_conf_init_uint_value(pmcf->import.quota, 100);
+    ngx_conf_init_uint_value(pmcf->import.batch, 2000);
     ngx_conf_init_value(pmcf->events.history_days, 15);
 
     /* the window as an SQL interval, for webhook deliveries */
@@ -907,6 +953,21 @@ ngx_http_prefs_check_response_max(ngx_conf_t *cf, void *post, void *data)
 
     if (*n > 1024 * 1024) {
         return "must be at most 1m";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* a Stage request: the reference's hard maximum is 28 MB */
+
+static char *
+ngx_http_prefs_check_import_max_body(ngx_conf_t *cf, void *post, void *data)
+{
+    size_t  *n = data;
+
+    if (*n < 1024 || *n > 28 * 1024 * 1024) {
+        return "must be from 1k to 28m";
     }
 
     return NGX_CONF_OK;

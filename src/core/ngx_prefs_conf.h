@@ -88,6 +88,14 @@ typedef struct {
 } ngx_prefs_conf_events_t;
 
 
+/* bulk import (src/http/api/ngx_prefs_import.c, src/helper/) */
+typedef struct {
+    size_t                     max_body;        /* a Stage request */
+    ngx_uint_t                 quota;           /* initiated a day */
+    ngx_uint_t                 batch;           /* records a transaction */
+} ngx_prefs_conf_import_t;
+
+
 typedef struct {
     ngx_array_t                pools;           /* ngx_prefs_db_pool_t * */
     ngx_shm_zone_t            *shm_zone;
@@ -100,6 +108,7 @@ typedef struct {
     ngx_prefs_conf_auth_t      auth;
     ngx_prefs_conf_webhook_t   webhook;
     ngx_prefs_conf_events_t    events;
+    ngx_prefs_conf_import_t    import;
 } ngx_http_prefs_main_conf_t;
 
 

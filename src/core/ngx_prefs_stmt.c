@@ -17,7 +17,7 @@ const char *const  ngx_prefs_stmt_col_names[NGX_PREFS_COL_MAX] = {
     "delivery_id", "url", "msg_id", "msg_ts", "secret", "secret_previous",
     "next_due_ms", "result", "removed", "count", "events", "n", "last_txid",
     "last_id", "has_more", "created", "dropped", "kind", "state",
-    "auth_options"
+    "auth_options", "processed", "remaining"
 };
 
 
@@ -434,4 +434,62 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
       0, 1,
       { NGX_PREFS_COL_NAME, NGX_PREFS_COL_KIND, NGX_PREFS_COL_STATE,
         NGX_PREFS_COL_COUNT } },
+
+    /* bulk import: the API's calls, then the helper's */
+
+    [NGX_PREFS_STMT_IMPORT_INITIATE] = { "prefs_import_initiate",
+      "SELECT outcome, message, body FROM prefs_import_initiate($1::bigint,"
+      " $2::bigint, $3::jsonb, $4::integer)",
+      4, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE, NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_IMPORT_STAGE_BEGIN] = { "prefs_import_stage_begin",
+      "SELECT outcome, message, body FROM prefs_import_stage_begin($1::bigint,"
+      " $2)",
+      2, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE, NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_IMPORT_STAGE] = { "prefs_import_stage",
+      "SELECT outcome, message, body FROM prefs_import_stage($1::bigint,"
+      " $2::bigint, $3, $4::integer, $5::integer, $6::jsonb, $7::jsonb)",
+      7, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE, NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_IMPORT_STAGE_CSV] = { "prefs_import_stage_csv",
+      "SELECT outcome, message, body FROM prefs_import_stage_csv($1::bigint,"
+      " $2::bigint, $3, $4::integer, $5::integer, $6::jsonb, $7::jsonb,"
+      " $8::jsonb)",
+      8, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE, NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_IMPORT_STATUS] = { "prefs_import_status",
+      "SELECT outcome, message, body FROM prefs_import_status($1::bigint, $2)",
+      2, 1,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE, NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_IMPORT_EXECUTE] = { "prefs_import_execute",
+      "SELECT outcome, message, body FROM prefs_import_execute($1::bigint,"
+      " $2)",
+      2, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE, NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_IMPORT_EXCEPTIONS] = { "prefs_import_exceptions",
+      "SELECT outcome, message, body FROM prefs_import_exceptions($1::bigint,"
+      " $2, $3::integer, $4::integer)",
+      4, 1,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE, NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_IMPORT_RUN] = { "prefs_import_run",
+      "SELECT outcome, processed::text, remaining::text"
+      " FROM prefs_import_run($1::bigint, $2::bigint, $3::bigint,"
+      " $4::integer)",
+      4, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_PROCESSED,
+        NGX_PREFS_COL_REMAINING } },
+
+    [NGX_PREFS_STMT_IMPORT_PURGE] = { "prefs_import_purge",
+      "SELECT outcome, deleted::text FROM prefs_import_purge($1::bigint,"
+      " $2::integer)",
+      2, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_DELETED } },
 };

@@ -484,6 +484,8 @@ ngx_prefs_helper_runner_start_job(ngx_prefs_helper_runner_t *rn,
     job->pool = pool;
     job->log = rn->log;
     job->runner = rn;
+    job->db = rn->pool;
+    job->pmcf = rn->pmcf;
 
 #define ngx_prefs_job_field(f, col)                                           \
     f.len = ngx_prefs_db_length(q, row, col);                                 \

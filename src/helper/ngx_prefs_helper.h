@@ -39,6 +39,8 @@ struct ngx_prefs_helper_job_s {
 
     ngx_event_t                timer;        /* for the job's own use */
     void                      *ctx;
+    ngx_prefs_db_pool_t       *db;           /* for the job's own queries */
+    ngx_http_prefs_main_conf_t *pmcf;
 
     /* private */
     ngx_queue_t                queue;

@@ -98,6 +98,22 @@ static const ngx_prefs_outcome_t  ngx_prefs_outcome_table[] = {
     { NGX_PREFS_OUTCOMES_PREFS, NULL, NGX_HTTP_BAD_REQUEST,
       NGX_PREFS_O_SQL_FIRST, NGX_PREFS_O_INVALID },
 
+    /* bulk import (sql/functions/import.sql): the body is the status */
+
+    { NGX_PREFS_OUTCOMES_IMPORT, "ok", NGX_HTTP_OK,
+      NGX_PREFS_O_FIXED, NULL },
+    { NGX_PREFS_OUTCOMES_IMPORT, "unauthorized", NGX_HTTP_UNAUTHORIZED,
+      NGX_PREFS_O_FIXED, "The access token is not valid" },
+    { NGX_PREFS_OUTCOMES_IMPORT, "conflict", NGX_HTTP_CONFLICT,
+      NGX_PREFS_O_SQL_FIRST, "The import cannot do that now" },
+    { NGX_PREFS_OUTCOMES_IMPORT, "quota", NGX_HTTP_TOO_MANY_REQUESTS,
+      NGX_PREFS_O_SQL_FIRST, "The account's import quota is used up" },
+    { NGX_PREFS_OUTCOMES_IMPORT, "too_large",
+      NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+      NGX_PREFS_O_SQL_FIRST, "The import holds too many records" },
+    { NGX_PREFS_OUTCOMES_IMPORT, "invalid", NGX_HTTP_BAD_REQUEST,
+      NGX_PREFS_O_SQL_FIRST, NGX_PREFS_O_INVALID },
+
     /* webhook subscriptions and replays */
 
     { NGX_PREFS_OUTCOMES_WEBHOOK_WRITE, "created", NGX_HTTP_CREATED,

@@ -8,11 +8,14 @@
  * The API locations ("prefs_api v4", "v3", "v3_async").  A request goes:
  *
  *   path      the raw path is decoded strictly; the clientId is the first
- *             segment after the location's own
+ *             segment after the location's own, or in a v4 location the
+ *             one after "Async" (the Integration API, whose routes are
+ *             marked NGX_PREFS_API_IN_ASYNC): "Async" is never a clientId
  *   query     the query string is decoded here, once, for every route
  *             (src/lib/prefs_query.c): handlers read ctx->query
  *   body      a POST, PUT, PATCH or DELETE body is read whole, within its
- *             limit
+ *             limit; or, for a route marked NGX_PREFS_API_FILE_BODY (a bulk
+ *             import's Stage), spooled to a file within prefs_import_max_body
  *   account   and credential, from the per-worker cache or in one query:
  *             an unknown clientId is 404, a bad credential 401 with the
  *             documented messages, repeated failures for a user name 429
@@ -37,6 +40,11 @@
 
 
 static void ngx_prefs_router_body_read(ngx_http_request_t *r);
+static const ngx_prefs_api_route_t *ngx_prefs_router_find(
+    ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx);
+static ngx_int_t ngx_prefs_router_file_body(ngx_http_request_t *r);
+static void ngx_prefs_router_file_body_read(ngx_http_request_t *r);
+static size_t ngx_prefs_router_body_size(ngx_http_request_t *r);
 static ngx_int_t ngx_prefs_router_query(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, char *err, size_t err_size);
 static ngx_int_t ngx_prefs_router_route(ngx_http_request_t *r,
@@ -67,11 +75,12 @@ ngx_prefs_router_init(const ngx_prefs_api_route_t *routes)
 ngx_int_t
 ngx_prefs_router_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                    rc;
-    char                         query_err[256];
-    const char                  *err;
-    ngx_prefs_api_ctx_t         *ctx;
-    ngx_http_prefs_main_conf_t  *pmcf;
+    ngx_int_t                     rc;
+    char                          query_err[256];
+    const char                   *err;
+    ngx_prefs_api_ctx_t          *ctx;
+    ngx_http_prefs_main_conf_t   *pmcf;
+    const ngx_prefs_api_route_t  *rt;
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_prefs_api_ctx_t));
     if (ctx == NULL) {
@@ -121,6 +130,12 @@ ngx_prefs_router_handler(ngx_http_request_t *r)
         }
 
         return ngx_prefs_auth_request(r, ctx);
+    }
+
+    rt = ngx_prefs_router_find(r, ctx);
+
+    if (rt && (rt->apis & NGX_PREFS_API_FILE_BODY)) {
+        return ngx_prefs_router_file_body(r);
     }
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
@@ -174,6 +189,113 @@ ngx_prefs_router_body_read(ngx_http_request_t *r)
 
 
 /*
+ * The route a path and method would take, before the request is
+ * authenticated: only to know how to read its body.
+ */
+
+static const ngx_prefs_api_route_t *
+ngx_prefs_router_find(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    ngx_uint_t                    n, api;
+    const ngx_prefs_api_route_t  *rt;
+
+    api = ngx_prefs_router_api(r, ctx);
+    n = ctx->path.n - ctx->first - 1;
+
+    for (rt = ngx_prefs_router_routes; rt->handler; rt++) {
+        if ((rt->apis & api) && (rt->methods & r->method)
+            && ngx_prefs_router_path_match(rt, &ctx->path.seg[ctx->first + 1],
+                                           n, NULL))
+        {
+            return rt;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * A body that may be large (up to prefs_import_max_body, 28 MB at most)
+ * goes to a temporary file, never into memory whole; its handler reads it
+ * from there.
+ */
+
+static ngx_int_t
+ngx_prefs_router_file_body(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_http_prefs_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
+
+    if (r->headers_in.content_length_n > (off_t) pmcf->import.max_body) {
+        r->keepalive = 0;
+        return ngx_prefs_http_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                    "The body is larger than %uz bytes",
+                                    pmcf->import.max_body);
+    }
+
+    r->request_body_in_file_only = 1;
+    r->request_body_in_clean_file = 1;
+
+    rc = ngx_http_read_client_request_body(r,
+                                           ngx_prefs_router_file_body_read);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_prefs_router_file_body_read(ngx_http_request_t *r)
+{
+    ngx_prefs_api_ctx_t         *ctx;
+    ngx_http_prefs_main_conf_t  *pmcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
+
+    /* a chunked body has no Content-Length to refuse early */
+
+    if (ngx_prefs_router_body_size(r) > pmcf->import.max_body) {
+        r->keepalive = 0;
+        ngx_http_finalize_request(r,
+            ngx_prefs_http_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                 "The body is larger than %uz bytes",
+                                 pmcf->import.max_body));
+        return;
+    }
+
+    ngx_http_finalize_request(r, ngx_prefs_auth_request(r, ctx));
+}
+
+
+static size_t
+ngx_prefs_router_body_size(ngx_http_request_t *r)
+{
+    size_t        len;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    len = 0;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
+         cl = cl->next)
+    {
+        b = cl->buf;
+        len += b->in_file ? (size_t) (b->file_last - b->file_pos)
+                          : (size_t) (b->last - b->pos);
+    }
+
+    return len;
+}
+
+
+/*
  * nginx has already decoded r->uri, leniently, merging slashes and dot
  * segments; the raw path is decoded here strictly instead, and the
  * location's own segments are skipped.  After a rewrite the raw path is
@@ -186,9 +308,10 @@ ngx_prefs_router_parse_path(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     int                        rc;
     char                      *buf;
     size_t                     len;
-    u_char                    *p, *end;
-    ngx_uint_t                 i;
-    ngx_http_core_loc_conf_t  *clcf;
+    u_char                     *p, *end;
+    ngx_uint_t                  i;
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_http_prefs_loc_conf_t  *plcf;
 
     if (r->valid_unparsed_uri) {
         p = r->unparsed_uri.data;
@@ -233,7 +356,37 @@ ngx_prefs_router_parse_path(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         }
     }
 
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
+
+    if (plcf->api == NGX_HTTP_PREFS_API_V4
+        && ctx->path.n > ctx->first
+        && ctx->path.seg[ctx->first].len == sizeof("Async") - 1
+        && ngx_strncasecmp((u_char *) ctx->path.seg[ctx->first].data,
+                           (u_char *) "Async", sizeof("Async") - 1)
+           == 0)
+    {
+        ctx->async = 1;
+        ctx->first++;
+    }
+
     return NULL;
+}
+
+
+/* the API bit a route must carry to serve the request */
+
+ngx_uint_t
+ngx_prefs_router_api(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    ngx_http_prefs_loc_conf_t  *plcf;
+
+    if (ctx->async) {
+        return NGX_PREFS_API_IN_ASYNC;
+    }
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
+
+    return (ngx_uint_t) 1 << plcf->api;
 }
 
 
@@ -309,11 +462,8 @@ ngx_prefs_router_route(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     ngx_uint_t                    j, n, allow, api;
     prefs_path_segment_t         *seg;
     const ngx_prefs_api_route_t  *rt;
-    ngx_http_prefs_loc_conf_t    *plcf;
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
-
-    api = (ngx_uint_t) 1 << plcf->api;
+    api = ngx_prefs_router_api(r, ctx);
     seg = &ctx->path.seg[ctx->first + 1];
     n = ctx->path.n - ctx->first - 1;
     allow = 0;

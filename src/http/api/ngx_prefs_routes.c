@@ -26,6 +26,7 @@
 #include "ngx_prefs_preferences.h"
 #include "ngx_prefs_deliveries.h"
 #include "ngx_prefs_events.h"
+#include "ngx_prefs_import.h"
 
 
 /* configuration collections: what each reads and writes */
@@ -436,6 +437,28 @@ const ngx_prefs_api_route_t  ngx_prefs_routes[] = {
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Events", "*", NULL },
       NGX_PREFS_PERM_EVENT_DATA_VIEW, NGX_PREFS_API_IN_V4,
       ngx_prefs_events_get, NULL },
+
+    /*
+     * The Integration API, /Profiles/v4/Async/{clientId}/...: bulk import
+     * (docs/bulk.md); Stage takes its body as a file
+     */
+
+    { NGX_HTTP_POST, { "Import", NULL },
+      NGX_PREFS_PERM_BULK_IMPORT, NGX_PREFS_API_IN_ASYNC,
+      ngx_prefs_import_initiate, NULL },
+    { NGX_HTTP_POST, { "Import", "*", "Stage", NULL },
+      NGX_PREFS_PERM_BULK_IMPORT,
+      NGX_PREFS_API_IN_ASYNC|NGX_PREFS_API_FILE_BODY,
+      ngx_prefs_import_stage, NULL },
+    { NGX_HTTP_POST, { "Import", "*", "Execute", NULL },
+      NGX_PREFS_PERM_BULK_IMPORT, NGX_PREFS_API_IN_ASYNC,
+      ngx_prefs_import_execute, NULL },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Import", "*", "Status", NULL },
+      NGX_PREFS_PERM_BULK_IMPORT, NGX_PREFS_API_IN_ASYNC,
+      ngx_prefs_import_status, NULL },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Import", "*", "Exceptions", NULL },
+      NGX_PREFS_PERM_BULK_IMPORT, NGX_PREFS_API_IN_ASYNC,
+      ngx_prefs_import_exceptions, NULL },
 
     { 0, { NULL }, 0, 0, NULL, NULL }
 };
