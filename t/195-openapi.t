@@ -53,7 +53,9 @@ my $routes = 0;
 while (<$dump>) {
     chomp;
     my ($api, $methods, $path) = split / /;
-    my $p = $kind_prefix{$api};
+    # the Integration API: "Async/" between a v4 location and the clientId
+    my $p = $api eq 'v4_async' && $kind_prefix{v4}
+            ? "$kind_prefix{v4}Async/" : $kind_prefix{$api};
     ok($p, "the API $api of route $methods $path has a location in conf/production.conf") or next;
     my @m = split /,/, $methods;
     my $has_get = grep { $_ eq 'GET' } @m;
@@ -98,7 +100,7 @@ for my $path (sort keys %{$doc->{paths}}) {
             if $op =~ /^(post|put|patch)$/;
         # what every route of an API location can answer: unknown account,
         # no or a bad credential, throttled, no permission, no database
-        if ($path =~ m{^/(?:Profiles/v4|api/3|API/3/async)/\{clientId\}/}) {
+        if ($path =~ m{^/(?:Profiles/v4(?:/Async)?|api/3|API/3/async)/\{clientId\}/}) {
             my @missing = grep { !$o->{responses}{$_} } qw(401 403 404 429 503);
             is("@missing", '', "$op $path documents 401, 403, 404, 429 and 503");
         }

@@ -24,6 +24,13 @@
 #define NGX_PREFS_API_IN_V3        (1 << NGX_HTTP_PREFS_API_V3)
 #define NGX_PREFS_API_IN_V3_ASYNC  (1 << NGX_HTTP_PREFS_API_V3_ASYNC)
 
+/*
+ * The Integration API of a "prefs_api v4" location: a path
+ * /Profiles/v4/Async/{clientId}/... matches only the routes marked so, and
+ * those routes' paths are written without the "Async" and clientId segments.
+ */
+#define NGX_PREFS_API_IN_ASYNC     (1 << 16)
+
 
 typedef struct ngx_prefs_api_ctx_s  ngx_prefs_api_ctx_t;
 
@@ -45,6 +52,7 @@ typedef struct {
 struct ngx_prefs_api_ctx_s {
     prefs_path_t                  path;
     ngx_uint_t                    first;       /* the clientId's segment */
+    ngx_uint_t                    async;       /* after an "Async" segment */
     ngx_str_t                     client_id;
 
     prefs_auth_t                  auth;

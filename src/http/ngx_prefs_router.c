@@ -8,7 +8,9 @@
  * The API locations ("prefs_api v4", "v3", "v3_async").  A request goes:
  *
  *   path      the raw path is decoded strictly; the clientId is the first
- *             segment after the location's own
+ *             segment after the location's own, or in a v4 location the
+ *             one after "Async" (the Integration API, whose routes are
+ *             marked NGX_PREFS_API_IN_ASYNC): "Async" is never a clientId
  *   query     the query string is decoded here, once, for every route
  *             (src/lib/prefs_query.c): handlers read ctx->query
  *   body      a POST, PUT, PATCH or DELETE body is read whole, within its
@@ -186,9 +188,10 @@ ngx_prefs_router_parse_path(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     int                        rc;
     char                      *buf;
     size_t                     len;
-    u_char                    *p, *end;
-    ngx_uint_t                 i;
-    ngx_http_core_loc_conf_t  *clcf;
+    u_char                     *p, *end;
+    ngx_uint_t                  i;
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_http_prefs_loc_conf_t  *plcf;
 
     if (r->valid_unparsed_uri) {
         p = r->unparsed_uri.data;
@@ -233,7 +236,37 @@ ngx_prefs_router_parse_path(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         }
     }
 
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
+
+    if (plcf->api == NGX_HTTP_PREFS_API_V4
+        && ctx->path.n > ctx->first
+        && ctx->path.seg[ctx->first].len == sizeof("Async") - 1
+        && ngx_strncasecmp((u_char *) ctx->path.seg[ctx->first].data,
+                           (u_char *) "Async", sizeof("Async") - 1)
+           == 0)
+    {
+        ctx->async = 1;
+        ctx->first++;
+    }
+
     return NULL;
+}
+
+
+/* the API bit a route must carry to serve the request */
+
+ngx_uint_t
+ngx_prefs_router_api(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    ngx_http_prefs_loc_conf_t  *plcf;
+
+    if (ctx->async) {
+        return NGX_PREFS_API_IN_ASYNC;
+    }
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
+
+    return (ngx_uint_t) 1 << plcf->api;
 }
 
 
@@ -309,11 +342,8 @@ ngx_prefs_router_route(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     ngx_uint_t                    j, n, allow, api;
     prefs_path_segment_t         *seg;
     const ngx_prefs_api_route_t  *rt;
-    ngx_http_prefs_loc_conf_t    *plcf;
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
-
-    api = (ngx_uint_t) 1 << plcf->api;
+    api = ngx_prefs_router_api(r, ctx);
     seg = &ctx->path.seg[ctx->first + 1];
     n = ctx->path.n - ctx->first - 1;
     allow = 0;

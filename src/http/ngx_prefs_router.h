@@ -35,6 +35,13 @@ const char *ngx_prefs_router_parse_path(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
 
 /*
+ * The API bit (NGX_PREFS_API_IN_*) a route must carry to serve the request
+ * whose path ctx holds: the location's, or NGX_PREFS_API_IN_ASYNC.
+ */
+ngx_uint_t ngx_prefs_router_api(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+
+/*
  * Whether a route's path matches the n segments after the clientId; its
  * arguments go to ctx->args when ctx is not NULL.
  */

@@ -125,7 +125,9 @@ ngx_prefs_vars_init(ngx_conf_t *cf, const ngx_prefs_api_route_t *routes,
         rt = &routes[i];
         name = &ngx_prefs_vars_names[ngx_prefs_vars_ntemplates];
 
-        len = 1;
+        /* the Integration API's templates start with "/Async" */
+
+        len = 1 + sizeof("/Async") - 1;
         for (j = 0; rt->path[j]; j++) {
             len += 1 + ngx_strlen(rt->path[j]);
         }
@@ -138,6 +140,10 @@ ngx_prefs_vars_init(ngx_conf_t *cf, const ngx_prefs_api_route_t *routes,
         p = name->data;
         ngx_prefs_vars_route_profile[i] = -1;
 
+        if (rt->apis & NGX_PREFS_API_IN_ASYNC) {
+            p = ngx_cpymem(p, "/Async", sizeof("/Async") - 1);
+        }
+
         for (j = 0; rt->path[j]; j++) {
             p = ngx_sprintf(p, "/%s", rt->path[j]);
 
@@ -149,7 +155,7 @@ ngx_prefs_vars_init(ngx_conf_t *cf, const ngx_prefs_api_route_t *routes,
             }
         }
 
-        if (j == 0) {
+        if (p == name->data) {
             *p++ = '/';
         }
 
@@ -373,7 +379,6 @@ ngx_prefs_vars_route(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
     ngx_uint_t                    n, api;
     prefs_path_segment_t         *seg;
-    ngx_http_prefs_loc_conf_t    *plcf;
     const ngx_prefs_api_route_t  *rt, *found;
 
     if (ctx->route) {
@@ -384,9 +389,7 @@ ngx_prefs_vars_route(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         return NULL;
     }
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
-
-    api = (ngx_uint_t) 1 << plcf->api;
+    api = ngx_prefs_router_api(r, ctx);
     seg = &ctx->path.seg[ctx->first + 1];
     n = ctx->path.n - ctx->first - 1;
     found = NULL;

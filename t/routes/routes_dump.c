@@ -33,6 +33,7 @@ static const struct {
     { NGX_PREFS_API_IN_V4, "v4" },
     { NGX_PREFS_API_IN_V3, "v3" },
     { NGX_PREFS_API_IN_V3_ASYNC, "v3_async" },
+    { NGX_PREFS_API_IN_ASYNC, "v4_async" },   /* /Profiles/v4/Async/{} */
 };
 
 int
