@@ -72,6 +72,12 @@ typedef enum {
     NGX_PREFS_STMT_EVENTS_MAINTAIN,
     /* prefs_api metrics (sql/functions/metrics.sql) */
     NGX_PREFS_STMT_METRICS,
+    /* segments and bulk export (sql/functions/segments.sql, export.sql) */
+    NGX_PREFS_STMT_SEGMENT_CALL,
+    NGX_PREFS_STMT_EXPORT_START,
+    NGX_PREFS_STMT_EXPORT_STATE,
+    NGX_PREFS_STMT_EXPORT_PAGE,
+    NGX_PREFS_STMT_EXPORT_RUN,
 
     NGX_PREFS_STMT_MAX
 } ngx_prefs_stmt_e;

@@ -28,6 +28,7 @@
 #include "ngx_prefs_helper.h"
 #include "ngx_prefs_json.h"
 #include "ngx_prefs_whclient.h"
+#include "ngx_prefs_export_job.h"
 #include "prefs_path.h"
 #include "prefs_b64.h"
 
@@ -46,6 +47,7 @@ static void ngx_prefs_jobs_http_posted(ngx_prefs_whclient_req_t *req);
 const ngx_prefs_helper_job_type_t  ngx_prefs_jobs_types[] = {
     { "prefs.echo", ngx_prefs_jobs_echo },
     { "prefs.http_post", ngx_prefs_jobs_http_post },
+    { "prefs.export", ngx_prefs_export_job_run },
     { NULL, NULL }
 };
 

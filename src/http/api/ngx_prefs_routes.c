@@ -26,6 +26,8 @@
 #include "ngx_prefs_preferences.h"
 #include "ngx_prefs_deliveries.h"
 #include "ngx_prefs_events.h"
+#include "ngx_prefs_segments.h"
+#include "ngx_prefs_export.h"
 
 
 /* configuration collections: what each reads and writes */
@@ -436,6 +438,41 @@ const ngx_prefs_api_route_t  ngx_prefs_routes[] = {
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Events", "*", NULL },
       NGX_PREFS_PERM_EVENT_DATA_VIEW, NGX_PREFS_API_IN_V4,
       ngx_prefs_events_get, NULL },
+
+    /* Segments and segment groups (ours: the admin side of the export) */
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST, { "Segments", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V4,
+      ngx_prefs_segments_call, NGX_PREFS_SEGMENTS_SEGMENT },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_PUT|NGX_HTTP_DELETE,
+      { "Segments", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V4,
+      ngx_prefs_segments_call, NGX_PREFS_SEGMENTS_SEGMENT },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST, { "SegmentGroups", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V4,
+      ngx_prefs_segments_call, NGX_PREFS_SEGMENTS_GROUP },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_PUT|NGX_HTTP_DELETE,
+      { "SegmentGroups", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V4,
+      ngx_prefs_segments_call, NGX_PREFS_SEGMENTS_GROUP },
+
+    /* Bulk export (Async/{clientId}/...): literal routes first */
+
+    { NGX_HTTP_POST, { "Export", "Segment", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_ASYNC,
+      ngx_prefs_export_start, NGX_PREFS_SEGMENTS_SEGMENT },
+    { NGX_HTTP_POST, { "Export", "SegmentGroup", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_ASYNC,
+      ngx_prefs_export_start, NGX_PREFS_SEGMENTS_GROUP },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Status", "Token", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_ASYNC,
+      ngx_prefs_export_state, NGX_PREFS_EXPORT_STATUS },
+    { NGX_HTTP_POST, { "Export", "*", "Commit", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_ASYNC,
+      ngx_prefs_export_state, NGX_PREFS_EXPORT_COMMIT },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Export", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_ASYNC,
+      ngx_prefs_export_page, NULL },
 
     { 0, { NULL }, 0, 0, NULL, NULL }
 };
