@@ -29,7 +29,6 @@ static ngx_int_t ngx_prefs_export_token(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, ngx_prefs_stmt_e stmt,
     ngx_prefs_db_query_t **q);
 static void ngx_prefs_export_done(ngx_prefs_db_query_t *q);
-static void ngx_prefs_export_page_done(ngx_prefs_db_query_t *q);
 
 
 ngx_int_t
@@ -132,8 +131,6 @@ ngx_prefs_export_page(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         return rc;
     }
 
-    q->handler = ngx_prefs_export_page_done;
-
     p = ngx_pnalloc(r->pool, 2 * (NGX_INT_T_LEN + 1));
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -183,18 +180,3 @@ ngx_prefs_export_done(ngx_prefs_db_query_t *q)
     ngx_prefs_outcome_reply(q, NGX_PREFS_OUTCOMES_EXPORT);
 }
 
-
-/* a page carries profiles: never kept by a cache */
-
-static void
-ngx_prefs_export_page_done(ngx_prefs_db_query_t *q)
-{
-    ngx_http_request_t  *r = q->data;
-
-    if (ngx_prefs_http_header(r, "Cache-Control", "no-store", 0) != NGX_OK) {
-        ngx_prefs_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_prefs_outcome_reply(q, NGX_PREFS_OUTCOMES_EXPORT);
-}
