@@ -1,0 +1,101 @@
+# The export through the helper (issue 13): POST Export/Segment/{name} with a
+# CallbackURL queues "prefs.export"; the helper of this suite's nginx runs
+# it (the snapshot, Status Complete) and queues the callback, which the
+# webhook client POSTs to a receiver of the test's own: the export's status.
+# A second run of a finished export does nothing (a job may run twice).
+#
+# prefs-test: exclusive (scripts/test.sh runs it alone): its jobs must be run by the helper of its own
+#   nginx, with that nginx's destination policy (127.0.0.1 allowed)
+use strict;
+use warnings;
+use Test::More;
+use JSON::PP;
+use IO::Socket::INET;
+use File::Temp qw(tempdir);
+use PrefsTest;
+
+plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE};
+
+my $dir = tempdir(CLEANUP => 1);
+
+# the receiver: records each request's body, answers 200
+my $listen = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1', LocalPort => 0, ReuseAddr => 1)
+    or die "listen: $!";
+my $rport = $listen->sockport;
+my $receiver = fork() // die "fork: $!";
+if ($receiver == 0) {
+    while (my $c = $listen->accept) {
+        my $raw = '';
+        while ($raw !~ /\r\n\r\n/) { sysread($c, my $b, 65536) or last; $raw .= $b }
+        my ($len) = $raw =~ /\r\nContent-Length:\s*(\d+)/i;
+        my ($head, $body) = split /\r\n\r\n/, $raw, 2;
+        while (length($body // '') < ($len // 0)) { sysread($c, my $b, 65536) or last; $body .= $b }
+        open my $fh, '>>', "$dir/received" or die;
+        print $fh encode_json({ head => $head, body => $body }), "\n";
+        close $fh;
+        print $c "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+        close $c;
+    }
+    exit 0;
+}
+END { kill 'TERM', $receiver if $receiver }
+
+my $client = make_account('exphelper');
+my $secret = make_user($client, 'admin', 'Administrators');
+my ($rc, $out) = prefsctl('config', 'import', $client, PrefsTest::top() . '/conf/demo-config.json');
+is($rc, 0, 'configuration imported') or diag($out);
+my $acct = psql_value("SELECT account_id FROM prefs_account WHERE client_id = :'c'", c => $client);
+for my $n (qw(Ann Bob)) {
+    like(psql_value("SELECT outcome FROM prefs_profile_create(CAST(:'a' AS bigint), NULL, CAST(:'b' AS jsonb))",
+                    a => $acct, b => qq({"CustomerName":{"FirstName":"$n","LastName":"Helper"},)
+                        . qq("CustomFields":[{"Name":"FavoriteCategory","Value":"Toys"}]})),
+         qr/^created$/, "profile $n");
+}
+is(psql_value("SELECT outcome FROM prefs_seg_call(CAST(:'a' AS bigint), 'Segment', 'POST', NULL, CAST(:'b' AS jsonb))",
+              a => $acct, b => '{"Name":"helpers","Criteria":[{"Field":"LastName","Operator":"Equals","Value":"Helper"}]}'),
+   'created', 'segment');
+
+my $ng = PrefsTest::start_nginx(name => 'exphelper',
+    http_config => 'prefs_webhook_allow_http on; prefs_webhook_allow_network 127.0.0.0/8;');
+
+sub api {
+    my ($method, $path, $body) = @_;
+    my ($status, $h, $b) = $ng->request(method => $method, path => "/Profiles/v4/Async/$client/$path",
+        body => $body, headers => { Authorization => pnauth($client, 'admin', $secret),
+                                    $body ? ('Content-Type' => 'application/json') : () });
+    return ($status, $b =~ /^\s*[\{\[]/ ? decode_json($b) : $b);
+}
+
+my ($status, $answer) = api('POST', 'Export/Segment/helpers',
+                            qq({"CallbackURL":"http://127.0.0.1:$rport/export-done"}));
+is($status, 200, 'export started') or diag(explain($answer));
+my $tok = $answer->{AccessToken};
+like($tok, qr/^\d+$/, 'an AccessToken');
+
+my $st;
+ok(PrefsTest::wait_until(sub { (undef, $st) = api('GET', "Status/Token/$tok"); ref $st && $st->{Status} ne 'Processing' }, 30),
+   'the helper finished the export');
+is($st->{Status}, 'Complete', 'Status Complete') or diag(explain($st));
+is($st->{RowCount}, 2, 'RowCount 2');
+is(psql_value("SELECT state || ' ' || (result->>'outcome') FROM prefs_job WHERE job_type = 'prefs.export'"
+              . " AND payload->>'access_token' = :'t'", t => $tok), 'done complete', 'the job is done');
+
+ok(PrefsTest::wait_until(sub { -s "$dir/received" }, 30), 'the callback arrived');
+my ($got) = map { decode_json($_) } split /\n/, (do { local (@ARGV, $/) = "$dir/received"; <> } // '');
+like($got->{head}, qr{^POST /export-done HTTP/1\.1}, 'POSTed to the CallbackURL');
+my $cb = decode_json($got->{body});
+is_deeply([ @$cb{qw(AccessToken Status RowCount)} ], [ $tok, 'Complete', 2 ], 'the callback is the status')
+    or diag(explain($cb));
+
+# a job run again (a killed helper's lease ran out) leaves a finished export alone
+is(psql_value("SELECT outcome FROM prefs_export_run(CAST(:'t' AS bigint))", t => $tok), 'done',
+   'a second run does nothing');
+
+($status, $answer) = api('GET', "Export/$tok");
+is($status, 200, 'the page');
+is_deeply([ map { $_->{CustomerName}{FirstName} } @{ $answer->{UserProfilePreferences} } ], ['Ann', 'Bob'],
+          'the profiles, in ProfileId order');
+
+unlike($ng->error_log, qr/\[(error|alert|crit)\]/, 'no error logged');
+$ng->stop;
+done_testing();
