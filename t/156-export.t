@@ -82,6 +82,18 @@ our @Since = (['000Z', 'Ann,Bob,Cid'], ['002', 'Ann,Bob,Cid'], ['003Z', 'Bob,Cid
               ['007Z', 'Cid'], ['009', 'Cid']);
 $Tok{"since$_->[0]"} = export($Acct, 'Segment', 'everyone', qq({"LastDateTime":"2026-01-01T00:00:00.$_->[0]"}))
     for @Since;
+# exports of 2,500 rows (documents of their own, as the job would have
+# copied them) for the NDJSON download, which asks for 1,000 at a time; the
+# newline in each (whitespace) becomes a space: a document is one line
+for my $k (qw(big bigkeep bigoffset)) {
+    $Tok{$k} = export($Acct, 'Segment', 'everyone', undef, processing => 1);
+    psql("INSERT INTO prefs_export_row (access_token, seq, profile_id, doc)"
+         . " SELECT CAST(:'t' AS bigint), i, i, '{\"n\": ' || i || ',\n \"x\": \"' || repeat('y', 100) || '\"}'"
+         . " FROM generate_series(1, 2500) i", t => $Tok{$k});
+    psql("UPDATE prefs_export SET status = 'Complete', row_count = 2500 WHERE access_token = CAST(:'t' AS bigint)",
+         t => $Tok{$k});
+}
+our $Lines = join('', map { qq({"n": $_,  "x": ") . ('y' x 100) . qq("}\n) } 1 .. 2500);
 psql("UPDATE prefs_export SET expires_at = now() - interval '1 second' WHERE access_token = CAST(:'t' AS bigint)",
      t => $Tok{expired});
 psql("UPDATE prefs_export SET status = 'Error', error = 'boom' WHERE access_token = CAST(:'t' AS bigint)",
@@ -591,5 +603,64 @@ SELECT count(*) FROM prefs_export WHERE account_id = (SELECT account_id FROM pre
 [400, 415]
 --- sql_unchanged
 SELECT count(*) FROM prefs_export WHERE account_id = (SELECT account_id FROM prefs_account WHERE client_id = 'ExportCo')
+--- no_error_log
+[error]
+
+
+=== TEST 36: NDJSON: the whole export as one streamed answer, a document a line, then ended
+--- request eval
+"GET /Profiles/v4/Async/ExportCo/Export/$::Tok{big}"
+--- more_headers eval
+PrefsTest::auth('ExportCo', 'admin') . "Accept: application/x-ndjson\n"
+--- error_code: 200
+--- response_headers
+Content-Type: application/x-ndjson
+Cache-Control: no-store
+--- response_body eval
+$::Lines
+--- sql eval
+"SELECT status || ' ' || (SELECT count(*) FROM prefs_export_row WHERE access_token = $::Tok{big}) FROM prefs_export WHERE access_token = $::Tok{big}"
+--- sql_result
+Expired 0
+--- no_error_log
+[error]
+
+
+=== TEST 37: NDJSON from an offset, with keepAlive: the export stays
+--- request eval
+"GET /Profiles/v4/Async/ExportCo/Export/$::Tok{bigkeep}?offset=2001&keepAlive=true"
+--- more_headers eval
+PrefsTest::auth('ExportCo', 'admin') . "Accept: application/json;q=0.5, application/x-ndjson\n"
+--- error_code: 200
+--- response_body eval
+CORE::join('', (split /(?<=\n)/, $::Lines)[2000 .. 2499])
+--- sql eval
+"SELECT status || ' ' || (SELECT count(*) FROM prefs_export_row WHERE access_token = $::Tok{bigkeep}) FROM prefs_export WHERE access_token = $::Tok{bigkeep}"
+--- sql_result
+Complete 2500
+--- no_error_log
+[error]
+
+
+=== TEST 38: NDJSON of a token that is no export of the account's, or still running: the page's answers
+--- request eval
+["GET /Profiles/v4/Async/ExportCo/Export/$::Tok{other}", "GET /Profiles/v4/Async/ExportCo/Export/$::Tok{running}",
+ "GET /Profiles/v4/Async/ExportCo/Export/x"]
+--- more_headers eval
+PrefsTest::auth('ExportCo', 'admin') . "Accept: application/x-ndjson\n"
+--- error_code eval
+[401, 409, 401]
+--- no_error_log
+[error]
+
+
+=== TEST 39: NDJSON of an export of a segment: its profiles' documents
+--- request eval
+"GET /Profiles/v4/Async/ExportCo/Export/$::Tok{alt}?keepAlive=true"
+--- more_headers eval
+PrefsTest::auth('ExportCo', 'admin') . "Accept: application/x-ndjson\n"
+--- error_code: 200
+--- response_body_like eval
+qr/^\{"ProfileId" ?: ?$::Id{Ann},[^\n]*"FirstName" ?: ?"Ann"[^\n]*\}\n\{"ProfileId" ?: ?$::Id{Cid},[^\n]*\}\n\z/
 --- no_error_log
 [error]

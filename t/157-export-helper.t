@@ -96,6 +96,43 @@ is($status, 200, 'the page');
 is_deeply([ map { $_->{CustomerName}{FirstName} } @{ $answer->{UserProfilePreferences} } ], ['Ann', 'Bob'],
           'the profiles, in ProfileId order');
 
+# the NDJSON download to a client that stops reading for a while: 20,000
+# documents of 1 KB (an export of the test's own, as the job would have
+# left it), sent a range at a time as the client takes them
+my $big = 4242424242 + $$;
+psql("INSERT INTO prefs_export (access_token, account_id, source_kind, source_name, selection, status, row_count,"
+     . " expires_at) VALUES (CAST(:'t' AS bigint), CAST(:'a' AS bigint), 'Segment', 'helpers', '{}', 'Complete',"
+     . " 20000, now() + interval '1 hour');"
+     . " INSERT INTO prefs_export_row (access_token, seq, profile_id, doc)"
+     . " SELECT CAST(:'t' AS bigint), i, i, '{\"n\": ' || i || ', \"x\": \"' || repeat('y', 1000) || '\"}'"
+     . " FROM generate_series(1, 20000) i", t => $big, a => $acct);
+my @workers = $ng->children('worker process');
+sub hwm { my $kb = 0; for my $p (@_) { my $s = do { local (@ARGV, $/) = "/proc/$p/status"; <> } // ''; $kb = $1 if $s =~ /VmHWM:\s+(\d+)/ && $1 > $kb } $kb }
+my $before = hwm(@workers);
+my $sock = PrefsTest::http_request(port => $ng->port, no_wait => 1, path => "/Profiles/v4/Async/$client/Export/$big",
+    headers => { Authorization => pnauth($client, 'admin', $secret), Accept => 'application/x-ndjson' });
+sleep 1;
+my ($st2, $h2, $body2) = PrefsTest::read_response($sock, 60);
+is($st2, 200, 'NDJSON: 200');
+my @lines = split /\n/, ($h2->{'transfer-encoding'} // '') =~ /chunked/i ? dechunk($body2) : $body2;
+is(scalar(@lines), 20000, 'NDJSON: 20,000 lines');
+like($lines[-1], qr/^\{"n": 20000, /, 'NDJSON: in order, to the last');
+my $after = hwm(@workers);
+diag("workers' peak RSS before and after a 20 MB NDJSON download: $before kB, $after kB");
+cmp_ok($after - $before, '<', 8192, "a worker's peak RSS grew by less than 8 MB for 20 MB sent");
+
+sub dechunk {
+    my ($raw) = @_;
+    my $out = '';
+    while ($raw =~ s/^([0-9a-fA-F]+)\r\n//) {
+        my $n = hex $1;
+        last if $n == 0;
+        $out .= substr($raw, 0, $n, '');
+        $raw =~ s/^\r\n//;
+    }
+    return $out;
+}
+
 unlike($ng->error_log, qr/\[(error|alert|crit)\]/, 'no error logged');
 $ng->stop;
 done_testing();

@@ -341,6 +341,53 @@ END
 $$;
 
 
+-- The rows from p_offset (1-based, up to p_limit) of a live export of the
+-- account, their documents joined with p_sep; the range that reaches the
+-- end ends the export unless p_keep_alive.  outcome ok, invalid_token,
+-- processing, failed (message: why).
+CREATE OR REPLACE FUNCTION prefs_export_rows(p_account_id bigint,
+    p_access_token bigint, p_limit integer, p_offset bigint,
+    p_keep_alive boolean, p_sep text,
+    OUT outcome text, OUT message text, OUT n bigint, OUT docs text,
+    OUT more boolean, OUT total bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    e  prefs_export := prefs_export_live(p_account_id, p_access_token);
+BEGIN
+    IF e.access_token IS NULL THEN
+        outcome := 'invalid_token';
+        RETURN;
+    ELSIF e.status = 'Processing' THEN
+        outcome := 'processing';
+        RETURN;
+    ELSIF e.status = 'Error' THEN
+        outcome := 'failed';
+        message := 'The export failed: ' || e.error;
+        RETURN;
+    END IF;
+
+    -- a newline in a document can only be whitespace: lines keep none
+    SELECT count(*), string_agg(CASE WHEN p_sep = E'\n'
+                                     THEN replace(r.doc, E'\n', ' ')
+                                     ELSE r.doc END, p_sep ORDER BY r.seq)
+      INTO n, docs
+      FROM prefs_export_row r
+     WHERE r.access_token = e.access_token
+       AND r.seq BETWEEN p_offset AND p_offset + p_limit - 1;
+
+    more := p_offset + p_limit - 1 < e.row_count;
+    total := e.row_count;
+    outcome := 'ok';
+
+    IF NOT more AND NOT p_keep_alive THEN
+        UPDATE prefs_export x SET status = 'Expired'
+         WHERE x.access_token = e.access_token;
+        DELETE FROM prefs_export_row r WHERE r.access_token = e.access_token;
+    END IF;
+END
+$$;
+
+
 -- GET Export/{accessToken}?limit=&offset=&keepAlive=: a page (offset
 -- 1-based); the last page ends the export unless keepAlive.  outcome ok,
 -- invalid_token, processing, failed.
@@ -348,41 +395,29 @@ CREATE OR REPLACE FUNCTION prefs_export_page(p_account_id bigint,
     p_access_token bigint, p_limit integer, p_offset bigint,
     p_keep_alive boolean)
 RETURNS TABLE (outcome text, body text)
-LANGUAGE plpgsql AS $$
-DECLARE
-    e     prefs_export := prefs_export_live(p_account_id, p_access_token);
-    docs  text;
-    n     bigint;
-    more  boolean;
-BEGIN
-    IF e.access_token IS NULL THEN
-        RETURN QUERY SELECT 'invalid_token', NULL::text;
-        RETURN;
-    ELSIF e.status = 'Processing' THEN
-        RETURN QUERY SELECT 'processing', NULL::text;
-        RETURN;
-    ELSIF e.status = 'Error' THEN
-        RETURN QUERY SELECT 'failed', 'The export failed: ' || e.error;
-        RETURN;
-    END IF;
-
-    SELECT count(*), string_agg(r.doc, ',' ORDER BY r.seq) INTO n, docs
-      FROM prefs_export_row r
-     WHERE r.access_token = e.access_token
-       AND r.seq BETWEEN p_offset AND p_offset + p_limit - 1;
-
-    more := p_offset + p_limit - 1 < e.row_count;
-
-    IF NOT more AND NOT p_keep_alive THEN
-        UPDATE prefs_export x SET status = 'Expired'
-         WHERE x.access_token = e.access_token;
-        DELETE FROM prefs_export_row r WHERE r.access_token = e.access_token;
-    END IF;
-
-    RETURN QUERY SELECT 'ok',
+LANGUAGE sql AS $$
+    SELECT x.outcome, CASE WHEN x.outcome = 'ok' THEN
         format('{"Count":%s,"HasMore":%s,"Limit":%s,"Offset":%s,'
                '"TotalResults":%s,"UserProfilePreferences":[%s]}',
-               n, CASE WHEN more THEN 'true' ELSE 'false' END, p_limit,
-               p_offset, e.row_count, coalesce(docs, ''));
-END
+               x.n, CASE WHEN x.more THEN 'true' ELSE 'false' END, p_limit,
+               p_offset, x.total, coalesce(x.docs, ''))
+        ELSE x.message END
+      FROM prefs_export_rows(p_account_id, p_access_token, p_limit, p_offset,
+                             p_keep_alive, ',') x
+$$;
+
+
+-- The NDJSON download: the rows from p_offset as lines.  more: whether
+-- rows follow.
+CREATE OR REPLACE FUNCTION prefs_export_lines(p_account_id bigint,
+    p_access_token bigint, p_limit integer, p_offset bigint,
+    p_keep_alive boolean)
+RETURNS TABLE (outcome text, body text, more boolean)
+LANGUAGE sql AS $$
+    SELECT x.outcome, CASE WHEN x.outcome <> 'ok' THEN x.message
+                           WHEN x.n = 0 THEN ''
+                           ELSE x.docs || E'\n' END,
+           coalesce(x.more, false)
+      FROM prefs_export_rows(p_account_id, p_access_token, p_limit, p_offset,
+                             p_keep_alive, E'\n') x
 $$;

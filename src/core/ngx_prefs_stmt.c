@@ -460,6 +460,13 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
       5, 0,
       { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY } },
 
+    /* the NDJSON download, a range of rows at a time */
+    [NGX_PREFS_STMT_EXPORT_LINES] = { "prefs_export_lines",
+      "SELECT outcome, body, more::text AS has_more FROM prefs_export_lines($1,"
+      " $2::bigint, $3::integer, $4::bigint, $5::boolean)",
+      5, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY, NGX_PREFS_COL_HAS_MORE } },
+
     /* the helper's job "prefs.export": not scoped, $1 is the token */
     [NGX_PREFS_STMT_EXPORT_RUN] = { "prefs_export_run",
       "SELECT outcome, message FROM prefs_export_run($1::bigint)",
