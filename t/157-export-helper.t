@@ -1,7 +1,9 @@
 # The export through the helper (issue 13): POST Export/Segment/{name} with a
 # CallbackURL queues "prefs.export"; the helper of this suite's nginx runs
-# it (the snapshot, Status Complete) and queues the callback, which the
-# webhook client POSTs to a receiver of the test's own: the export's status.
+# it (the snapshot, Status Complete), signs the callback with the account's
+# export secret (prefsctl export-secret) and queues it; the webhook client
+# POSTs it to a receiver of the test's own: the export's status, with
+# Standard Webhooks headers a receiver verifies.
 # A second run of a finished export does nothing (a job may run twice).
 #
 # prefs-test: exclusive (scripts/test.sh runs it alone): its jobs must be run by the helper of its own
@@ -55,6 +57,11 @@ is(psql_value("SELECT outcome FROM prefs_seg_call(CAST(:'a' AS bigint), 'Segment
               a => $acct, b => '{"Name":"helpers","Criteria":[{"Field":"LastName","Operator":"Equals","Value":"Helper"}]}'),
    'created', 'segment');
 
+($rc, $out) = prefsctl('export-secret', $client);
+is($rc, 0, 'prefsctl export-secret') or diag($out);
+my ($whsec) = $out =~ /"Secret": "(whsec_[A-Za-z0-9+\/=]+)"/;
+ok($whsec, 'the secret is printed once');
+
 my $ng = PrefsTest::start_nginx(name => 'exphelper',
     http_config => 'prefs_webhook_allow_http on; prefs_webhook_allow_network 127.0.0.0/8;');
 
@@ -77,19 +84,34 @@ ok(PrefsTest::wait_until(sub { (undef, $st) = api('GET', "Status/Token/$tok"); r
    'the helper finished the export');
 is($st->{Status}, 'Complete', 'Status Complete') or diag(explain($st));
 is($st->{RowCount}, 2, 'RowCount 2');
-is(psql_value("SELECT state || ' ' || (result->>'outcome') FROM prefs_job WHERE job_type = 'prefs.export'"
-              . " AND payload->>'access_token' = :'t'", t => $tok), 'done complete', 'the job is done');
+is(psql_value("SELECT state || ' ' || (result->>'outcome') || ' ' || (result->>'callback') FROM prefs_job"
+              . " WHERE job_type = 'prefs.export' AND payload->>'access_token' = :'t'", t => $tok),
+   'done complete queued', 'the job is done, its callback queued');
 
 ok(PrefsTest::wait_until(sub { -s "$dir/received" }, 30), 'the callback arrived');
 my ($got) = map { decode_json($_) } split /\n/, (do { local (@ARGV, $/) = "$dir/received"; <> } // '');
 like($got->{head}, qr{^POST /export-done HTTP/1\.1}, 'POSTed to the CallbackURL');
 my $cb = decode_json($got->{body});
+my %hdr = map { /^([^:]+):\s*(.*)$/ ? (lc $1, $2) : () } split /\r\n/, $got->{head};
+is($hdr{'webhook-id'}, "export_$tok", 'webhook-id: export_<AccessToken>');
+like($hdr{'webhook-timestamp'}, qr/^\d{10}$/, 'webhook-timestamp');
+{
+    require Digest::SHA;
+    require MIME::Base64;
+    (my $k = $whsec) =~ s/^whsec_//;
+    my $want = MIME::Base64::encode_base64(Digest::SHA::hmac_sha256(
+        "$hdr{'webhook-id'}.$hdr{'webhook-timestamp'}.$got->{body}", MIME::Base64::decode_base64($k)), '');
+    is($hdr{'webhook-signature'}, "v1,$want", 'webhook-signature: the body signed with the export secret');
+}
 is_deeply([ @$cb{qw(AccessToken Status RowCount)} ], [ $tok, 'Complete', 2 ], 'the callback is the status')
     or diag(explain($cb));
 
-# a job run again (a killed helper's lease ran out) leaves a finished export alone
-is(psql_value("SELECT outcome FROM prefs_export_run(CAST(:'t' AS bigint))", t => $tok), 'done',
-   'a second run does nothing');
+# a job run again (a killed helper's lease ran out) leaves a finished export
+# alone, and does not queue its callback again
+is(psql_value("SELECT outcome || ' ' || coalesce(url, 'no callback') FROM prefs_export_run(CAST(:'t' AS bigint))",
+              t => $tok), 'done no callback', 'a second run does nothing');
+is(psql_value("SELECT count(*) FROM prefs_job WHERE job_type = 'prefs.http_post' AND payload->>'url' = :'u'",
+              u => "http://127.0.0.1:$rport/export-done"), 1, 'one callback');
 
 ($status, $answer) = api('GET', "Export/$tok");
 is($status, 200, 'the page');

@@ -203,12 +203,15 @@ END
 $$;
 
 
--- The helper's job: fills the export's rows in one statement, then queues
--- the callback.  Idempotent: a second run of a finished export does
--- nothing, a rerun of an interrupted one starts again.  An error is the
--- export's (Status Error), not the job's.
+-- The helper's job: fills the export's rows in one statement.  Idempotent:
+-- a second run of a finished export does nothing, a rerun of an interrupted
+-- one starts again.  An error is the export's (Status Error), not the job's.
+-- While its callback has not been queued, every run answers what the helper
+-- needs to sign and queue it (prefs_export_callback): the URL, the body (the
+-- status), the account's sealed secret (NULL: none, sent unsigned).
 CREATE OR REPLACE FUNCTION prefs_export_run(p_access_token bigint)
-RETURNS TABLE (outcome text, message text)
+RETURNS TABLE (outcome text, message text, url text, body text,
+               secret text)
 LANGUAGE plpgsql AS $$
 DECLARE
     e     prefs_export;
@@ -216,74 +219,110 @@ DECLARE
     q     text;
     n     bigint;
     b     bigint;
+    done  boolean;
 BEGIN
     SELECT * INTO e FROM prefs_export x
      WHERE x.access_token = p_access_token FOR UPDATE;
-    IF NOT FOUND OR e.status <> 'Processing' THEN
-        RETURN QUERY SELECT 'done', coalesce(e.status, 'gone');
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'done', 'gone', NULL::text, NULL::text,
+                            NULL::text;
         RETURN;
     END IF;
 
-    sel := e.selection;
-    q := 'WITH ins AS (INSERT INTO prefs_export_row'
-      || ' (access_token, seq, profile_id, doc)'
-      || ' SELECT $3, row_number() OVER (ORDER BY s.profile_id),'
-      || ' s.profile_id, s.doc FROM (SELECT p.profile_id,'
-      || ' CASE WHEN d.src_xmin = p.xmin THEN d.doc'
-      || ' ELSE prefs_profile_doc_fill($1, p.profile_id) END AS doc'
-      || ' FROM prefs_profile p'
-      || ' LEFT JOIN prefs_profile_doc d ON d.profile_id = p.profile_id'
-      || ' WHERE p.account_id = $1 AND p.erased_at IS NULL AND '
-      || (sel ->> 'sql')
-      || CASE WHEN sel ? 'since' THEN ' AND p.edited_at >= ($4)::timestamptz'
-              ELSE '' END
-      || CASE sel ->> 'match'
-         WHEN 'ProfileId' THEN ' AND p.profile_id = ANY (ARRAY(SELECT'
-              || ' jsonb_array_elements_text($5)::bigint))'
-         WHEN 'AlternateId' THEN ' AND EXISTS (SELECT 1 FROM'
-              || ' prefs_profile_alternate_id a WHERE a.account_id = $1'
-              || ' AND a.profile_id = p.profile_id AND a.is_active'
-              || ' AND a.type = $6 AND a.value = ANY (ARRAY(SELECT'
-              || ' jsonb_array_elements_text($5))))'
-         WHEN 'PhoneNumber' THEN ' AND EXISTS (SELECT 1 FROM'
-              || ' prefs_profile_phone a WHERE a.account_id = $1'
-              || ' AND a.profile_id = p.profile_id AND a.is_active'
-              || ' AND ($6 IS NULL OR a.type = $6) AND a.number = ANY'
-              || ' (ARRAY(SELECT jsonb_array_elements_text($5))))'
-         WHEN 'EmailAddress' THEN ' AND EXISTS (SELECT 1 FROM'
-              || ' prefs_profile_email a WHERE a.account_id = $1'
-              || ' AND a.profile_id = p.profile_id AND a.is_active'
-              || ' AND ($6 IS NULL OR a.type = $6) AND lower(a.address) = ANY'
-              || ' (ARRAY(SELECT jsonb_array_elements_text($5))))'
-         ELSE '' END
-      || ') s WHERE s.doc IS NOT NULL'
-      || ' RETURNING octet_length(doc) AS bytes)'
-      || ' SELECT count(*), coalesce(sum(bytes), 0) FROM ins';
+    done := e.status <> 'Processing';
 
-    BEGIN
-        DELETE FROM prefs_export_row r WHERE r.access_token = e.access_token;
-        EXECUTE q INTO n, b
-            USING e.account_id, sel -> 'values', e.access_token,
-                  sel ->> 'since', sel -> 'match_values',
-                  sel ->> 'match_type';
-        UPDATE prefs_export x SET status = 'Complete', row_count = n,
-               byte_count = b, finished_at = now()
-         WHERE x.access_token = e.access_token RETURNING * INTO e;
-    EXCEPTION WHEN others THEN
-        UPDATE prefs_export x SET status = 'Error', error = SQLERRM,
-               finished_at = now()
-         WHERE x.access_token = e.access_token RETURNING * INTO e;
-    END;
+    IF NOT done THEN
+        sel := e.selection;
+        q := 'WITH ins AS (INSERT INTO prefs_export_row'
+          || ' (access_token, seq, profile_id, doc)'
+          || ' SELECT $3, row_number() OVER (ORDER BY s.profile_id),'
+          || ' s.profile_id, s.doc FROM (SELECT p.profile_id,'
+          || ' CASE WHEN d.src_xmin = p.xmin THEN d.doc'
+          || ' ELSE prefs_profile_doc_fill($1, p.profile_id) END AS doc'
+          || ' FROM prefs_profile p'
+          || ' LEFT JOIN prefs_profile_doc d ON d.profile_id = p.profile_id'
+          || ' WHERE p.account_id = $1 AND p.erased_at IS NULL AND '
+          || (sel ->> 'sql')
+          || CASE WHEN sel ? 'since'
+                  THEN ' AND p.edited_at >= ($4)::timestamptz' ELSE '' END
+          || CASE sel ->> 'match'
+             WHEN 'ProfileId' THEN ' AND p.profile_id = ANY (ARRAY(SELECT'
+                  || ' jsonb_array_elements_text($5)::bigint))'
+             WHEN 'AlternateId' THEN ' AND EXISTS (SELECT 1 FROM'
+                  || ' prefs_profile_alternate_id a WHERE a.account_id = $1'
+                  || ' AND a.profile_id = p.profile_id AND a.is_active'
+                  || ' AND a.type = $6 AND a.value = ANY (ARRAY(SELECT'
+                  || ' jsonb_array_elements_text($5))))'
+             WHEN 'PhoneNumber' THEN ' AND EXISTS (SELECT 1 FROM'
+                  || ' prefs_profile_phone a WHERE a.account_id = $1'
+                  || ' AND a.profile_id = p.profile_id AND a.is_active'
+                  || ' AND ($6 IS NULL OR a.type = $6) AND a.number = ANY'
+                  || ' (ARRAY(SELECT jsonb_array_elements_text($5))))'
+             WHEN 'EmailAddress' THEN ' AND EXISTS (SELECT 1 FROM'
+                  || ' prefs_profile_email a WHERE a.account_id = $1'
+                  || ' AND a.profile_id = p.profile_id AND a.is_active'
+                  || ' AND ($6 IS NULL OR a.type = $6)'
+                  || ' AND lower(a.address) = ANY'
+                  || ' (ARRAY(SELECT jsonb_array_elements_text($5))))'
+             ELSE '' END
+          || ') s WHERE s.doc IS NOT NULL'
+          || ' RETURNING octet_length(doc) AS bytes)'
+          || ' SELECT count(*), coalesce(sum(bytes), 0) FROM ins';
 
-    IF e.callback_url IS NOT NULL THEN
-        INSERT INTO prefs_job (account_id, job_type, payload)
-        VALUES (e.account_id, 'prefs.http_post',
-                jsonb_build_object('url', e.callback_url,
-                                   'body', prefs_export_status_json(e)));
+        BEGIN
+            DELETE FROM prefs_export_row r
+             WHERE r.access_token = e.access_token;
+            EXECUTE q INTO n, b
+                USING e.account_id, sel -> 'values', e.access_token,
+                      sel ->> 'since', sel -> 'match_values',
+                      sel ->> 'match_type';
+            UPDATE prefs_export x SET status = 'Complete', row_count = n,
+                   byte_count = b, finished_at = now()
+             WHERE x.access_token = e.access_token RETURNING * INTO e;
+        EXCEPTION WHEN others THEN
+            UPDATE prefs_export x SET status = 'Error', error = SQLERRM,
+                   finished_at = now()
+             WHERE x.access_token = e.access_token RETURNING * INTO e;
+        END;
     END IF;
 
-    RETURN QUERY SELECT lower(e.status), e.error;
+    RETURN QUERY
+        SELECT CASE WHEN done THEN 'done' ELSE lower(e.status) END, e.error,
+               c.url, c.body, c.secret
+          FROM (SELECT 1) one
+          LEFT JOIN (SELECT e.callback_url AS url,
+                            prefs_export_status_json(e) AS body,
+                            (SELECT s.secret_sealed FROM prefs_export_secret s
+                              WHERE s.account_id = e.account_id) AS secret
+                      WHERE e.callback_url IS NOT NULL
+                        AND NOT e.callback_queued
+                        AND e.status IN ('Complete', 'Error')) c ON true;
 END
+$$;
+
+
+-- The callback of an export, signed by the helper (p_headers: the Standard
+-- Webhooks headers), queued once for the webhook client (job
+-- prefs.http_post: its destination policy, its timeouts).
+CREATE OR REPLACE FUNCTION prefs_export_callback(p_access_token bigint,
+    p_headers jsonb)
+RETURNS TABLE (outcome text)
+LANGUAGE sql AS $$
+    WITH e AS (
+        UPDATE prefs_export x SET callback_queued = true
+         WHERE x.access_token = p_access_token AND NOT x.callback_queued
+           AND x.callback_url IS NOT NULL
+        RETURNING x.*),
+    j AS (
+        INSERT INTO prefs_job (account_id, job_type, payload)
+        SELECT e.account_id, 'prefs.http_post',
+               jsonb_build_object('url', e.callback_url,
+                                  'body', prefs_export_status_json(e),
+                                  'headers', p_headers)
+          FROM e
+        RETURNING job_id)
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM j) THEN 'queued'
+                ELSE 'already' END
 $$;
 
 

@@ -50,6 +50,9 @@ CREATE TABLE IF NOT EXISTS prefs_export (
     -- {"sql": predicate, "values": [...], "since": ..., "match": ...}
     selection     jsonb       NOT NULL,
     callback_url  text,
+    -- the callback has been queued (prefs_export_callback): a rerun of the
+    -- job does not queue it twice
+    callback_queued boolean   NOT NULL DEFAULT false,
     status        text        NOT NULL DEFAULT 'Processing'
                   CHECK (status IN ('Processing', 'Complete', 'Error',
                                     'Expired')),
@@ -75,6 +78,16 @@ CREATE TABLE IF NOT EXISTS prefs_export_row (
 );
 ALTER TABLE prefs_export_row ALTER COLUMN doc SET STORAGE MAIN;
 ALTER TABLE prefs_export_row ALTER COLUMN doc SET COMPRESSION lz4;
+
+-- The secret an account's export callbacks are signed with (Standard
+-- Webhooks, as deliveries are): "whsec_..." sealed with prefs_secret_key by
+-- prefsctl export-secret, which prints it once.
+CREATE TABLE IF NOT EXISTS prefs_export_secret (
+    account_id     bigint      PRIMARY KEY REFERENCES prefs_account
+                               ON DELETE CASCADE,
+    secret_sealed  text        NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now()
+);
 
 -- incremental exports (LastDateTime): the profiles changed since a time
 CREATE INDEX IF NOT EXISTS prefs_profile_account_edited

@@ -469,7 +469,15 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
 
     /* the helper's job "prefs.export": not scoped, $1 is the token */
     [NGX_PREFS_STMT_EXPORT_RUN] = { "prefs_export_run",
-      "SELECT outcome, message FROM prefs_export_run($1::bigint)",
+      "SELECT outcome, message, url, body, secret"
+      " FROM prefs_export_run($1::bigint)",
       1, 0,
-      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE } },
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE, NGX_PREFS_COL_URL,
+        NGX_PREFS_COL_BODY, NGX_PREFS_COL_SECRET } },
+
+    /* $2: the callback's Standard Webhooks headers */
+    [NGX_PREFS_STMT_EXPORT_CALLBACK] = { "prefs_export_callback",
+      "SELECT outcome FROM prefs_export_callback($1::bigint, $2::jsonb)",
+      2, 0,
+      { NGX_PREFS_COL_OUTCOME } },
 };
