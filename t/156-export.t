@@ -20,11 +20,12 @@ our $Acct = psql_value("SELECT account_id FROM prefs_account WHERE client_id = '
 our $Other = psql_value("SELECT account_id FROM prefs_account WHERE client_id = 'ExportOtherCo'");
 
 sub profile {
-    my ($acct, $first, $email, $edited) = @_;
+    my ($acct, $first, $email, $edited, $prefs) = @_;
     my $r = psql_value("SELECT outcome || ' ' || coalesce(profile_id::text, message)"
         . " FROM prefs_profile_create(CAST(:'a' AS bigint), NULL, CAST(:'b' AS jsonb))",
         a => $acct, b => qq({"CustomerName":{"FirstName":"$first","LastName":"Export"},)
-          . qq("CustomerType":"Consumer","Emails":[{"EmailAddress":"$email","EmailAddressType":"Personal"}],)
+          . qq("CustomerType":"Consumer","Emails":[{"EmailAddress":"$email","EmailAddressType":"Personal")
+          . ($prefs ? qq(,"EmailPreferences":$prefs) : '') . '}],'
           . qq("AlternateIds":[{"Type":"CRMId","Value":"exp-$first"}],)
           . qq("CustomFields":[{"Name":"FavoriteCategory","Value":"Toys"}]}));
     die "profile: $r\n" unless $r =~ /^created (\d+)$/;
@@ -36,7 +37,8 @@ sub profile {
 
 # changed at .003, .007 and .010 of the same second: the rounding's edges
 our %Id = (
-    Ann => profile($Acct, 'Ann', 'ann@example.com', '2026-01-01T00:00:00.003Z'),
+    Ann => profile($Acct, 'Ann', 'ann@example.com', '2026-01-01T00:00:00.003Z',
+                   '[{"FilterId":"NewsletterEmail","PreferenceType":1},{"FilterId":"PartnerOffersEmail","PreferenceType":2}]'),
     Bob => profile($Acct, 'Bob', 'bob@example.com', '2026-01-01T00:00:00.007Z'),
     Cid => profile($Acct, 'Cid', 'cid@example.com', '2026-01-01T00:00:00.010Z'),
 );
@@ -56,8 +58,8 @@ segment($Other, 'Segment', '{"Name":"everyone","Criteria":[{"Field":"LastName","
 # exports made and run as the helper runs them: the token of each
 sub export {
     my ($acct, $kind, $name, $body, %o) = @_;
-    my $b = psql_value("SELECT outcome || ' ' || body FROM prefs_export_start(CAST(:'a' AS bigint), NULL, :'k', :'n', CAST(:'b' AS jsonb))",
-                       a => $acct, k => $kind, n => $name, b => $body // '{}');
+    my $b = psql_value("SELECT outcome || ' ' || body FROM prefs_export_start(CAST(:'a' AS bigint), NULL, :'k', :'n', CAST(:'b' AS jsonb), :'f')",
+                       a => $acct, k => $kind, n => $name, b => $body // '{}', f => $o{format} // 'v4');
     die "export: $b\n" unless $b =~ /^created .*"AccessToken": (\d+)/;
     my $t = $1;
     psql("SELECT prefs_export_run(CAST(:'t' AS bigint))", t => $t) unless $o{processing};
@@ -77,6 +79,9 @@ our %Tok = (
     alt      => export($Acct, 'Segment', 'everyone', '{"MatchCriteria":"AlternateId","MatchType":"CRMId","Values":["exp-Cid","exp-Ann"]}'),
     ids      => export($Acct, 'Segment', 'everyone', qq({"MatchCriteria":"ProfileId","Values":[$Id{Bob}]})),
 );
+# MyPreferences 2.0's export: v3 Preferences
+$Tok{v3} = export($Acct, 'Segment', 'everyone', undef, format => 'v3');
+$Tok{v3commit} = export($Acct, 'Segment', 'everyone', undef, format => 'v3');
 # LastDateTime at each edge of the rounding: (given, who is exported)
 our @Since = (['000Z', 'Ann,Bob,Cid'], ['002', 'Ann,Bob,Cid'], ['003Z', 'Bob,Cid'], ['006', 'Bob,Cid'],
               ['007Z', 'Cid'], ['009', 'Cid']);
@@ -665,5 +670,64 @@ PrefsTest::auth('ExportCo', 'admin') . "Accept: application/x-ndjson\n"
 --- error_code: 200
 --- response_body_like eval
 qr/^\{"ProfileId" ?: ?$::Id{Ann},[^\n]*"FirstName" ?: ?"Ann"[^\n]*\}\n\{"ProfileId" ?: ?$::Id{Cid},[^\n]*\}\n\z/
+--- no_error_log
+[error]
+
+
+=== TEST 40: v3 (MyPreferences 2.0): POST export/Segment/{name} exports v3 Preferences
+--- request
+POST /API/3/async/ExportCo/export/Segment/everyone
+{"CallbackURL":"https://example.com/v3","LastDateTime":"2026-01-01T00:00:00.000"}
+--- more_headers eval
+PrefsTest::auth('ExportCo', 'admin') . "Content-Type: application/json\n"
+--- error_code: 200
+--- response_json eval
+{ AccessToken => qr/^\d+$/ }
+--- sql
+SELECT (selection->>'format') || ' ' || callback_url FROM prefs_export WHERE access_token = CAST(:'AccessToken' AS bigint)
+--- sql_result
+v3 https://example.com/v3
+--- no_error_log
+[error]
+
+
+=== TEST 41: v3: a page of export/Segment/{accessToken}: Preferences with their Operation
+--- request eval
+"GET /API/3/async/ExportCo/export/Segment/$::Tok{v3}?limit=1&keepAlive=true"
+--- more_headers eval
+PrefsTest::auth('ExportCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Count => 1, HasMore => JSON::PP::true(), Limit => 1, Offset => 1, TotalResults => 2,
+  Preferences => [ { Operation => 1, FilterID => 'NewsletterEmail', PreferenceType => 1, ChannelID => 'Email',
+                     ProgramID => 'Newsletters', FirstName => 'Ann', ContactElement => { Email => 'ann@example.com' } } ],
+  UserProfilePreferences => PrefsTest::absent() }
+--- no_error_log
+[error]
+
+
+=== TEST 42: v3: status/Token, then export/Segment/Commit/{accessToken} ends it
+--- request eval
+["GET /API/3/async/ExportCo/status/Token/$::Tok{v3commit}",
+ "POST /API/3/async/ExportCo/export/Segment/Commit/$::Tok{v3commit}",
+ "GET /API/3/async/ExportCo/status/Token/$::Tok{v3commit}"]
+--- more_headers eval
+PrefsTest::auth('ExportCo', 'admin')
+--- error_code eval
+[200, 200, 401]
+--- response_json_list eval
+[ { AccessToken => $::Tok{v3commit}, Status => 'Complete', RowCount => 2 },
+  { Status => 'Complete' }, { Message => qr/not valid/ } ]
+--- no_error_log
+[error]
+
+
+=== TEST 43: v3: an unknown segment is 404; the v4 routes are not under /API/3/async
+--- request eval
+["POST /API/3/async/ExportCo/export/Segment/nosuch", "GET /API/3/async/ExportCo/Export/$::Tok{v3}"]
+--- more_headers eval
+PrefsTest::auth('ExportCo', 'admin')
+--- error_code eval
+[404, 404]
 --- no_error_log
 [error]

@@ -548,7 +548,7 @@ DECLARE
     tok   bigint;
 BEGIN
     SELECT * INTO r FROM prefs_export_start(acct, NULL, p_kind, p_name,
-                                            p_body);
+                                            p_body, 'v4');
     IF r.outcome <> 'created' THEN
         RAISE EXCEPTION USING ERRCODE = 'PF001', MESSAGE = r.body;
     END IF;

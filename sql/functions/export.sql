@@ -154,10 +154,12 @@ END
 $$;
 
 
--- POST Export/Segment/{name}, Export/SegmentGroup/{name}.  outcome:
--- created (body {"AccessToken"}), not_found, invalid.
+-- POST Export/Segment/{name}, Export/SegmentGroup/{name} (p_format 'v4');
+-- v3's export/Segment/{name} (p_format 'v3': rows of v3 Preferences).
+-- outcome: created (body {"AccessToken"}), not_found, invalid.
 CREATE OR REPLACE FUNCTION prefs_export_start(p_account_id bigint,
-    p_user_id bigint, p_kind text, p_name text, p_body jsonb)
+    p_user_id bigint, p_kind text, p_name text, p_body jsonb,
+    p_format text)
 RETURNS TABLE (outcome text, body text)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -188,7 +190,8 @@ BEGIN
         INSERT INTO prefs_export (access_token, account_id, source_kind,
                                   source_name, selection, callback_url,
                                   created_by, expires_at)
-        VALUES (tok, p_account_id, p_kind, p_name, sel || opts,
+        VALUES (tok, p_account_id, p_kind, p_name,
+                sel || opts || jsonb_build_object('format', p_format),
                 opts ->> 'callback', p_user_id, now() + interval '12 hours')
         ON CONFLICT (access_token) DO NOTHING;
         EXIT WHEN FOUND;
@@ -233,14 +236,8 @@ BEGIN
 
     IF NOT done THEN
         sel := e.selection;
-        q := 'WITH ins AS (INSERT INTO prefs_export_row'
-          || ' (access_token, seq, profile_id, doc)'
-          || ' SELECT $3, row_number() OVER (ORDER BY s.profile_id),'
-          || ' s.profile_id, s.doc FROM (SELECT p.profile_id,'
-          || ' CASE WHEN d.src_xmin = p.xmin THEN d.doc'
-          || ' ELSE prefs_profile_doc_fill($1, p.profile_id) END AS doc'
-          || ' FROM prefs_profile p'
-          || ' LEFT JOIN prefs_profile_doc d ON d.profile_id = p.profile_id'
+        -- the members: the profiles of the selection
+        q := ' FROM prefs_profile p'
           || ' WHERE p.account_id = $1 AND p.erased_at IS NULL AND '
           || (sel ->> 'sql')
           || CASE WHEN sel ? 'since'
@@ -264,8 +261,46 @@ BEGIN
                   || ' AND ($6 IS NULL OR a.type = $6)'
                   || ' AND lower(a.address) = ANY'
                   || ' (ARRAY(SELECT jsonb_array_elements_text($5))))'
-             ELSE '' END
-          || ') s WHERE s.doc IS NOT NULL'
+             ELSE '' END;
+
+        IF sel ->> 'format' = 'v3' THEN
+            -- v3 (MyPreferences 2.0): a row per preference of the members,
+            -- the v3 Preference with its Operation (1 current, 2 archived)
+            q := 'SELECT p.profile_id, pr.preference_id AS k,'
+              || ' (jsonb_build_object(''Operation'', CASE WHEN'
+              || ' pr.is_archived THEN 2 ELSE 1 END)'
+              || ' || prefs_v3_pref_json(pr, p, (SELECT c.value FROM'
+              || ' prefs_profile_alternate_id c WHERE c.profile_id ='
+              || ' p.profile_id AND c.type = ''CID'' AND c.is_active'
+              || ' ORDER BY c.alternate_id_id LIMIT 1), f.body, em, ph,'
+              || ' ad)::jsonb)::text AS doc'
+              || replace(q, ' WHERE p.account_id = $1',
+                 ' JOIN prefs_preference pr ON pr.profile_id = p.profile_id'
+                 || ' LEFT JOIN prefs_config_item f ON f.account_id = $1'
+                 || ' AND f.kind = ''Filter'' AND f.key = pr.filter_id'
+                 || ' LEFT JOIN prefs_profile_email em'
+                 || ' ON em.email_id = pr.email_id'
+                 || ' LEFT JOIN prefs_profile_phone ph'
+                 || ' ON ph.phone_id = pr.phone_id'
+                 || ' LEFT JOIN prefs_profile_address ad'
+                 || ' ON ad.address_id = pr.address_id'
+                 || ' WHERE p.account_id = $1');
+        ELSE
+            -- v4: a row per member, its rendered copy
+            q := 'SELECT p.profile_id, 0::bigint AS k,'
+              || ' CASE WHEN d.src_xmin = p.xmin THEN d.doc'
+              || ' ELSE prefs_profile_doc_fill($1, p.profile_id) END AS doc'
+              || replace(q, ' WHERE p.account_id = $1',
+                 ' LEFT JOIN prefs_profile_doc d'
+                 || ' ON d.profile_id = p.profile_id'
+                 || ' WHERE p.account_id = $1');
+        END IF;
+
+        q := 'WITH ins AS (INSERT INTO prefs_export_row'
+          || ' (access_token, seq, profile_id, doc)'
+          || ' SELECT $3, row_number() OVER (ORDER BY s.profile_id, s.k),'
+          || ' s.profile_id, s.doc FROM (' || q || ') s'
+          || ' WHERE s.doc IS NOT NULL'
           || ' RETURNING octet_length(doc) AS bytes)'
           || ' SELECT count(*), coalesce(sum(bytes), 0) FROM ins';
 
@@ -388,7 +423,7 @@ CREATE OR REPLACE FUNCTION prefs_export_rows(p_account_id bigint,
     p_access_token bigint, p_limit integer, p_offset bigint,
     p_keep_alive boolean, p_sep text,
     OUT outcome text, OUT message text, OUT n bigint, OUT docs text,
-    OUT more boolean, OUT total bigint)
+    OUT more boolean, OUT total bigint, OUT collection text)
 LANGUAGE plpgsql AS $$
 DECLARE
     e  prefs_export := prefs_export_live(p_account_id, p_access_token);
@@ -417,6 +452,8 @@ BEGIN
     more := p_offset + p_limit - 1 < e.row_count;
     total := e.row_count;
     outcome := 'ok';
+    collection := CASE WHEN e.selection ->> 'format' = 'v3'
+                       THEN 'Preferences' ELSE 'UserProfilePreferences' END;
 
     IF NOT more AND NOT p_keep_alive THEN
         UPDATE prefs_export x SET status = 'Expired'
@@ -437,9 +474,9 @@ RETURNS TABLE (outcome text, body text)
 LANGUAGE sql AS $$
     SELECT x.outcome, CASE WHEN x.outcome = 'ok' THEN
         format('{"Count":%s,"HasMore":%s,"Limit":%s,"Offset":%s,'
-               '"TotalResults":%s,"UserProfilePreferences":[%s]}',
+               '"TotalResults":%s,"%s":[%s]}',
                x.n, CASE WHEN x.more THEN 'true' ELSE 'false' END, p_limit,
-               p_offset, x.total, coalesce(x.docs, ''))
+               p_offset, x.total, x.collection, coalesce(x.docs, ''))
         ELSE x.message END
       FROM prefs_export_rows(p_account_id, p_access_token, p_limit, p_offset,
                              p_keep_alive, ',') x

@@ -90,6 +90,9 @@ ngx_prefs_export_start(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     q->values[2] = (char *) ctx->route->data;
     q->values[3] = (char *) ctx->args[0].data;
     q->values[4] = text;
+    /* MyPreferences 2.0's routes export v3 Preferences, 3.0's profiles */
+    q->values[5] = (ctx->route->apis & NGX_PREFS_API_IN_V3_ASYNC) ? "v3"
+                                                                   : "v4";
 
     return ngx_prefs_http_query(r, q);
 }

@@ -474,5 +474,20 @@ const ngx_prefs_api_route_t  ngx_prefs_routes[] = {
       NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_ASYNC,
       ngx_prefs_export_page, NULL },
 
+    /* MyPreferences 2.0's export (prefs_api v3_async): v3 Preferences */
+
+    { NGX_HTTP_POST, { "export", "Segment", "Commit", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V3_ASYNC,
+      ngx_prefs_export_state, NGX_PREFS_EXPORT_COMMIT },
+    { NGX_HTTP_POST, { "export", "Segment", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V3_ASYNC,
+      ngx_prefs_export_start, NGX_PREFS_SEGMENTS_SEGMENT },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "export", "Segment", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V3_ASYNC,
+      ngx_prefs_export_page, NULL },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "status", "Token", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V3_ASYNC,
+      ngx_prefs_export_state, NGX_PREFS_EXPORT_STATUS },
+
     { 0, { NULL }, 0, 0, NULL, NULL }
 };
