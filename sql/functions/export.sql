@@ -206,6 +206,99 @@ END
 $$;
 
 
+-- The rows of an export, as a query over its selection ($1 the account,
+-- $2 the selection's values, $4 since, $5 and $6 the match): profile_id, k
+-- (the order within a profile) and doc, the row's text.  v4: a row per
+-- member, its rendered copy (rendered now when missing or stale); v3: a
+-- row per preference of the members.
+CREATE OR REPLACE FUNCTION prefs_export_query(sel jsonb) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    q  text;
+BEGIN
+    -- the members: the profiles of the selection
+    q := ' FROM prefs_profile p'
+      || ' WHERE p.account_id = $1 AND p.erased_at IS NULL AND '
+      || (sel ->> 'sql')
+      || CASE WHEN sel ? 'since'
+              THEN ' AND p.edited_at >= ($4)::timestamptz' ELSE '' END
+      || CASE sel ->> 'match'
+         WHEN 'ProfileId' THEN ' AND p.profile_id = ANY (ARRAY(SELECT'
+              || ' jsonb_array_elements_text($5)::bigint))'
+         WHEN 'AlternateId' THEN ' AND EXISTS (SELECT 1 FROM'
+              || ' prefs_profile_alternate_id a WHERE a.account_id = $1'
+              || ' AND a.profile_id = p.profile_id AND a.is_active'
+              || ' AND a.type = $6 AND a.value = ANY (ARRAY(SELECT'
+              || ' jsonb_array_elements_text($5))))'
+         WHEN 'PhoneNumber' THEN ' AND EXISTS (SELECT 1 FROM'
+              || ' prefs_profile_phone a WHERE a.account_id = $1'
+              || ' AND a.profile_id = p.profile_id AND a.is_active'
+              || ' AND ($6 IS NULL OR a.type = $6) AND a.number = ANY'
+              || ' (ARRAY(SELECT jsonb_array_elements_text($5))))'
+         WHEN 'EmailAddress' THEN ' AND EXISTS (SELECT 1 FROM'
+              || ' prefs_profile_email a WHERE a.account_id = $1'
+              || ' AND a.profile_id = p.profile_id AND a.is_active'
+              || ' AND ($6 IS NULL OR a.type = $6)'
+              || ' AND lower(a.address) = ANY'
+              || ' (ARRAY(SELECT jsonb_array_elements_text($5))))'
+         ELSE '' END;
+
+    IF sel ->> 'format' = 'v3' THEN
+        -- v3 (MyPreferences 2.0): a row per preference of the members,
+        -- the v3 Preference with its Operation (1 current, 2 archived)
+        q := 'SELECT p.profile_id, pr.preference_id AS k,'
+          || ' (jsonb_build_object(''Operation'', CASE WHEN'
+          || ' pr.is_archived THEN 2 ELSE 1 END)'
+          || ' || prefs_v3_pref_json(pr, p, (SELECT c.value FROM'
+          || ' prefs_profile_alternate_id c WHERE c.profile_id ='
+          || ' p.profile_id AND c.type = ''CID'' AND c.is_active'
+          || ' ORDER BY c.alternate_id_id LIMIT 1), f.body, em, ph,'
+          || ' ad)::jsonb)::text AS doc'
+          || replace(q, ' WHERE p.account_id = $1',
+             ' JOIN prefs_preference pr ON pr.profile_id = p.profile_id'
+             || ' LEFT JOIN prefs_config_item f ON f.account_id = $1'
+             || ' AND f.kind = ''Filter'' AND f.key = pr.filter_id'
+             || ' LEFT JOIN prefs_profile_email em'
+             || ' ON em.email_id = pr.email_id'
+             || ' LEFT JOIN prefs_profile_phone ph'
+             || ' ON ph.phone_id = pr.phone_id'
+             || ' LEFT JOIN prefs_profile_address ad'
+             || ' ON ad.address_id = pr.address_id'
+             || ' WHERE p.account_id = $1');
+    ELSE
+        -- v4: a row per member, its rendered copy
+        q := 'SELECT p.profile_id, 0::bigint AS k,'
+          || ' CASE WHEN d.src_xmin = p.xmin THEN d.doc'
+          || ' ELSE prefs_profile_doc_fill($1, p.profile_id) END AS doc'
+          || replace(q, ' WHERE p.account_id = $1',
+             ' LEFT JOIN prefs_profile_doc d'
+             || ' ON d.profile_id = p.profile_id'
+             || ' WHERE p.account_id = $1');
+    END IF;
+
+    RETURN q;
+END
+$$;
+
+
+-- The plan of an export's query (operators, bench/export.sh).
+CREATE OR REPLACE FUNCTION prefs_export_explain(p_access_token bigint)
+RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+    e  prefs_export;
+BEGIN
+    SELECT * INTO e FROM prefs_export x WHERE x.access_token = p_access_token;
+    IF FOUND THEN
+        RETURN QUERY EXECUTE 'EXPLAIN ' || prefs_export_query(e.selection)
+            USING e.account_id, e.selection -> 'values', e.access_token,
+                  e.selection ->> 'since', e.selection -> 'match_values',
+                  e.selection ->> 'match_type';
+    END IF;
+END
+$$;
+
+
 -- The helper's job: fills the export's rows in one statement.  Idempotent:
 -- a second run of a finished export does nothing, a rerun of an interrupted
 -- one starts again.  An error is the export's (Status Error), not the job's.
@@ -236,65 +329,7 @@ BEGIN
 
     IF NOT done THEN
         sel := e.selection;
-        -- the members: the profiles of the selection
-        q := ' FROM prefs_profile p'
-          || ' WHERE p.account_id = $1 AND p.erased_at IS NULL AND '
-          || (sel ->> 'sql')
-          || CASE WHEN sel ? 'since'
-                  THEN ' AND p.edited_at >= ($4)::timestamptz' ELSE '' END
-          || CASE sel ->> 'match'
-             WHEN 'ProfileId' THEN ' AND p.profile_id = ANY (ARRAY(SELECT'
-                  || ' jsonb_array_elements_text($5)::bigint))'
-             WHEN 'AlternateId' THEN ' AND EXISTS (SELECT 1 FROM'
-                  || ' prefs_profile_alternate_id a WHERE a.account_id = $1'
-                  || ' AND a.profile_id = p.profile_id AND a.is_active'
-                  || ' AND a.type = $6 AND a.value = ANY (ARRAY(SELECT'
-                  || ' jsonb_array_elements_text($5))))'
-             WHEN 'PhoneNumber' THEN ' AND EXISTS (SELECT 1 FROM'
-                  || ' prefs_profile_phone a WHERE a.account_id = $1'
-                  || ' AND a.profile_id = p.profile_id AND a.is_active'
-                  || ' AND ($6 IS NULL OR a.type = $6) AND a.number = ANY'
-                  || ' (ARRAY(SELECT jsonb_array_elements_text($5))))'
-             WHEN 'EmailAddress' THEN ' AND EXISTS (SELECT 1 FROM'
-                  || ' prefs_profile_email a WHERE a.account_id = $1'
-                  || ' AND a.profile_id = p.profile_id AND a.is_active'
-                  || ' AND ($6 IS NULL OR a.type = $6)'
-                  || ' AND lower(a.address) = ANY'
-                  || ' (ARRAY(SELECT jsonb_array_elements_text($5))))'
-             ELSE '' END;
-
-        IF sel ->> 'format' = 'v3' THEN
-            -- v3 (MyPreferences 2.0): a row per preference of the members,
-            -- the v3 Preference with its Operation (1 current, 2 archived)
-            q := 'SELECT p.profile_id, pr.preference_id AS k,'
-              || ' (jsonb_build_object(''Operation'', CASE WHEN'
-              || ' pr.is_archived THEN 2 ELSE 1 END)'
-              || ' || prefs_v3_pref_json(pr, p, (SELECT c.value FROM'
-              || ' prefs_profile_alternate_id c WHERE c.profile_id ='
-              || ' p.profile_id AND c.type = ''CID'' AND c.is_active'
-              || ' ORDER BY c.alternate_id_id LIMIT 1), f.body, em, ph,'
-              || ' ad)::jsonb)::text AS doc'
-              || replace(q, ' WHERE p.account_id = $1',
-                 ' JOIN prefs_preference pr ON pr.profile_id = p.profile_id'
-                 || ' LEFT JOIN prefs_config_item f ON f.account_id = $1'
-                 || ' AND f.kind = ''Filter'' AND f.key = pr.filter_id'
-                 || ' LEFT JOIN prefs_profile_email em'
-                 || ' ON em.email_id = pr.email_id'
-                 || ' LEFT JOIN prefs_profile_phone ph'
-                 || ' ON ph.phone_id = pr.phone_id'
-                 || ' LEFT JOIN prefs_profile_address ad'
-                 || ' ON ad.address_id = pr.address_id'
-                 || ' WHERE p.account_id = $1');
-        ELSE
-            -- v4: a row per member, its rendered copy
-            q := 'SELECT p.profile_id, 0::bigint AS k,'
-              || ' CASE WHEN d.src_xmin = p.xmin THEN d.doc'
-              || ' ELSE prefs_profile_doc_fill($1, p.profile_id) END AS doc'
-              || replace(q, ' WHERE p.account_id = $1',
-                 ' LEFT JOIN prefs_profile_doc d'
-                 || ' ON d.profile_id = p.profile_id'
-                 || ' WHERE p.account_id = $1');
-        END IF;
+        q := prefs_export_query(sel);
 
         q := 'WITH ins AS (INSERT INTO prefs_export_row'
           || ' (access_token, seq, profile_id, doc)'
