@@ -451,46 +451,52 @@ $$;
 
 
 -- The rows from p_offset (1-based, up to p_limit) of a live export of the
--- account, their documents joined with p_sep; the range that reaches the
--- end ends the export unless p_keep_alive.  outcome ok, invalid_token,
--- processing, failed (message: why).
+-- account, their documents joined with p_sep, each followed by p_end; the
+-- range that reaches the end ends the export unless p_keep_alive.  outcome
+-- ok, invalid_token, processing, failed (message: why).  The documents
+-- (megabytes) are aggregated once, by RETURN QUERY, never copied through
+-- variables.
 CREATE OR REPLACE FUNCTION prefs_export_rows(p_account_id bigint,
     p_access_token bigint, p_limit integer, p_offset bigint,
-    p_keep_alive boolean, p_sep text,
-    OUT outcome text, OUT message text, OUT n bigint, OUT docs text,
-    OUT more boolean, OUT total bigint, OUT collection text)
+    p_keep_alive boolean, p_sep text, p_end text)
+RETURNS TABLE (outcome text, message text, n bigint, docs text,
+               more boolean, total bigint, collection text)
 LANGUAGE plpgsql AS $$
 DECLARE
     e  prefs_export := prefs_export_live(p_account_id, p_access_token);
+    m  boolean;
 BEGIN
     IF e.access_token IS NULL THEN
-        outcome := 'invalid_token';
+        RETURN QUERY SELECT 'invalid_token', NULL::text, 0::bigint,
+                            NULL::text, false, 0::bigint, NULL::text;
         RETURN;
     ELSIF e.status = 'Processing' THEN
-        outcome := 'processing';
+        RETURN QUERY SELECT 'processing', NULL::text, 0::bigint, NULL::text,
+                            false, 0::bigint, NULL::text;
         RETURN;
     ELSIF e.status = 'Error' THEN
-        outcome := 'failed';
-        message := 'The export failed: ' || e.error;
+        RETURN QUERY SELECT 'failed', 'The export failed: ' || e.error,
+                            0::bigint, NULL::text, false, 0::bigint,
+                            NULL::text;
         RETURN;
     END IF;
 
+    m := p_offset + p_limit - 1 < e.row_count;
+
     -- a newline in a document can only be whitespace: lines keep none
-    SELECT count(*), string_agg(CASE WHEN p_sep = E'\n'
-                                     THEN replace(r.doc, E'\n', ' ')
-                                     ELSE r.doc END, p_sep ORDER BY r.seq)
-      INTO n, docs
-      FROM prefs_export_row r
-     WHERE r.access_token = e.access_token
-       AND r.seq BETWEEN p_offset AND p_offset + p_limit - 1;
+    RETURN QUERY
+        SELECT 'ok', NULL::text, count(*),
+               string_agg(CASE WHEN p_end = E'\n'
+                               THEN replace(r.doc, E'\n', ' ') || p_end
+                               ELSE r.doc END, p_sep ORDER BY r.seq),
+               m, e.row_count,
+               CASE WHEN e.selection ->> 'format' = 'v3' THEN 'Preferences'
+                    ELSE 'UserProfilePreferences' END
+          FROM prefs_export_row r
+         WHERE r.access_token = e.access_token
+           AND r.seq BETWEEN p_offset AND p_offset + p_limit - 1;
 
-    more := p_offset + p_limit - 1 < e.row_count;
-    total := e.row_count;
-    outcome := 'ok';
-    collection := CASE WHEN e.selection ->> 'format' = 'v3'
-                       THEN 'Preferences' ELSE 'UserProfilePreferences' END;
-
-    IF NOT more AND NOT p_keep_alive THEN
+    IF NOT m AND NOT p_keep_alive THEN
         UPDATE prefs_export x SET status = 'Expired'
          WHERE x.access_token = e.access_token;
         DELETE FROM prefs_export_row r WHERE r.access_token = e.access_token;
@@ -514,7 +520,7 @@ LANGUAGE sql AS $$
                p_offset, x.total, x.collection, coalesce(x.docs, ''))
         ELSE x.message END
       FROM prefs_export_rows(p_account_id, p_access_token, p_limit, p_offset,
-                             p_keep_alive, ',') x
+                             p_keep_alive, ',', '') x
 $$;
 
 
@@ -526,9 +532,8 @@ CREATE OR REPLACE FUNCTION prefs_export_lines(p_account_id bigint,
 RETURNS TABLE (outcome text, body text, more boolean)
 LANGUAGE sql AS $$
     SELECT x.outcome, CASE WHEN x.outcome <> 'ok' THEN x.message
-                           WHEN x.n = 0 THEN ''
-                           ELSE x.docs || E'\n' END,
-           coalesce(x.more, false)
+                           ELSE coalesce(x.docs, '') END,
+           x.more
       FROM prefs_export_rows(p_account_id, p_access_token, p_limit, p_offset,
-                             p_keep_alive, E'\n') x
+                             p_keep_alive, '', E'\n') x
 $$;
