@@ -532,3 +532,42 @@ BEGIN
     RETURN prefs_config_import(acct, doc::jsonb);
 END
 $$;
+
+
+-- export: what POST Export/Segment|SegmentGroup/{name} does, then the
+-- snapshot at once (in prefsctl's session, which has no statement timeout)
+-- rather than by the helper (its job finds the export done).  Refusals
+-- raise PF001 with the API's message.  "<AccessToken> <RowCount> <Status>
+-- <the status as Status/Token answers it>"
+CREATE OR REPLACE FUNCTION prefs_ctl_export(p_client text, p_kind text,
+    p_name text, p_body jsonb)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    acct  bigint := prefs_ctl_account(p_client);
+    r     record;
+    tok   bigint;
+BEGIN
+    SELECT * INTO r FROM prefs_export_start(acct, NULL, p_kind, p_name,
+                                            p_body, 'v4');
+    IF r.outcome <> 'created' THEN
+        RAISE EXCEPTION USING ERRCODE = 'PF001', MESSAGE = r.body;
+    END IF;
+    tok := CAST(r.body::jsonb ->> 'AccessToken' AS bigint);
+    PERFORM prefs_export_run(tok);
+    RETURN (SELECT concat_ws(' ', e.access_token, e.row_count, e.status,
+                             prefs_export_status_json(e))
+              FROM prefs_export e WHERE e.access_token = tok);
+END
+$$;
+
+
+-- export-secret: the account's secret for signing export callbacks, sealed
+-- by prefsctl; replaces the one before
+CREATE OR REPLACE FUNCTION prefs_ctl_export_secret(p_client text,
+    p_sealed text)
+RETURNS void LANGUAGE sql AS $$
+    INSERT INTO prefs_export_secret AS s (account_id, secret_sealed)
+    VALUES (prefs_ctl_account(p_client), p_sealed)
+    ON CONFLICT (account_id) DO UPDATE
+       SET secret_sealed = excluded.secret_sealed, created_at = now()
+$$;

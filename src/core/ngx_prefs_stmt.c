@@ -492,4 +492,49 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
       " $2::integer)",
       2, 0,
       { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_DELETED } },
+    /* $2 'Segment' | 'SegmentGroup', $3 the method, $4 the name or NULL */
+    [NGX_PREFS_STMT_SEGMENT_CALL] = { "prefs_segment_call",
+      "SELECT outcome, body FROM prefs_seg_call($1, $2, $3, $4, $5::jsonb)",
+      5, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_EXPORT_START] = { "prefs_export_start",
+      "SELECT outcome, body FROM prefs_export_start($1, $2::bigint, $3, $4,"
+      " $5::jsonb, $6)",
+      6, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY } },
+
+    /* $3: true to Commit (end) the export */
+    [NGX_PREFS_STMT_EXPORT_STATE] = { "prefs_export_state",
+      "SELECT outcome, body FROM prefs_export_state($1, $2::bigint,"
+      " $3::boolean)",
+      3, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_EXPORT_PAGE] = { "prefs_export_page",
+      "SELECT outcome, body FROM prefs_export_page($1, $2::bigint,"
+      " $3::integer, $4::bigint, $5::boolean)",
+      5, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY } },
+
+    /* the NDJSON download, a range of rows at a time */
+    [NGX_PREFS_STMT_EXPORT_LINES] = { "prefs_export_lines",
+      "SELECT outcome, body, more::text AS has_more FROM prefs_export_lines($1,"
+      " $2::bigint, $3::integer, $4::bigint, $5::boolean)",
+      5, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY, NGX_PREFS_COL_HAS_MORE } },
+
+    /* the helper's job "prefs.export": not scoped, $1 is the token */
+    [NGX_PREFS_STMT_EXPORT_RUN] = { "prefs_export_run",
+      "SELECT outcome, message, url, body, secret"
+      " FROM prefs_export_run($1::bigint)",
+      1, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE, NGX_PREFS_COL_URL,
+        NGX_PREFS_COL_BODY, NGX_PREFS_COL_SECRET } },
+
+    /* $2: the callback's Standard Webhooks headers */
+    [NGX_PREFS_STMT_EXPORT_CALLBACK] = { "prefs_export_callback",
+      "SELECT outcome FROM prefs_export_callback($1::bigint, $2::jsonb)",
+      2, 0,
+      { NGX_PREFS_COL_OUTCOME } },
 };

@@ -595,6 +595,24 @@ ngx_prefs_helper_job_done(ngx_prefs_helper_job_t *job, const char *result,
 }
 
 
+ngx_prefs_db_pool_t *
+ngx_prefs_helper_job_db(ngx_prefs_helper_job_t *job)
+{
+    ngx_prefs_helper_runner_t  *rn = job->runner;
+
+    return rn->pool;
+}
+
+
+ngx_http_prefs_main_conf_t *
+ngx_prefs_helper_job_conf(ngx_prefs_helper_job_t *job)
+{
+    ngx_prefs_helper_runner_t  *rn = job->runner;
+
+    return rn->pmcf;
+}
+
+
 static void
 ngx_prefs_helper_job_finish(ngx_prefs_helper_job_t *job)
 {

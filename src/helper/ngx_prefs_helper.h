@@ -67,5 +67,11 @@ void ngx_prefs_helper_stop(ngx_cycle_t *cycle);
 void ngx_prefs_helper_job_done(ngx_prefs_helper_job_t *job, const char *result,
     const char *error, ngx_msec_t retry_after);
 
+/* the database pool of the runner that claimed the job, for its queries */
+ngx_prefs_db_pool_t *ngx_prefs_helper_job_db(ngx_prefs_helper_job_t *job);
+/* the module's main configuration (prefs_secret_key, ...) */
+ngx_http_prefs_main_conf_t *ngx_prefs_helper_job_conf(
+    ngx_prefs_helper_job_t *job);
+
 
 #endif /* _NGX_PREFS_HELPER_H_INCLUDED_ */

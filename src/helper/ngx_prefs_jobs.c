@@ -29,6 +29,7 @@
 #include "ngx_prefs_json.h"
 #include "ngx_prefs_whclient.h"
 #include "ngx_prefs_import_job.h"
+#include "ngx_prefs_export_job.h"
 #include "prefs_path.h"
 #include "prefs_b64.h"
 
@@ -48,6 +49,7 @@ const ngx_prefs_helper_job_type_t  ngx_prefs_jobs_types[] = {
     { "prefs.echo", ngx_prefs_jobs_echo },
     { "prefs.http_post", ngx_prefs_jobs_http_post },
     { "prefs.import", ngx_prefs_import_job_run },
+    { "prefs.export", ngx_prefs_export_job_run },
     { NULL, NULL }
 };
 

@@ -82,6 +82,9 @@ struct ngx_prefs_api_ctx_s {
     json_t                       *query;       /* the query string, decoded */
     ngx_str_t                     body;        /* raw request body, if any */
     ngx_str_t                     locale_arg;  /* an explicit locale, as sent */
+
+    void                         *state;       /* a handler's own, kept
+                                                  across its queries */
 };
 
 

@@ -186,6 +186,34 @@ static const ngx_prefs_outcome_t  ngx_prefs_outcome_table[] = {
     { NGX_PREFS_OUTCOMES_IDEMPOTENCY, NULL, NGX_HTTP_OK,
       NGX_PREFS_O_FIXED, NULL },
 
+    /* segments and segment groups; bulk export */
+
+    { NGX_PREFS_OUTCOMES_SEGMENT|NGX_PREFS_OUTCOMES_EXPORT, "ok",
+      NGX_HTTP_OK, NGX_PREFS_O_FIXED, NULL },
+    { NGX_PREFS_OUTCOMES_SEGMENT, "created", NGX_HTTP_CREATED,
+      NGX_PREFS_O_FIXED, NULL },
+    { NGX_PREFS_OUTCOMES_EXPORT, "created", NGX_HTTP_OK,
+      NGX_PREFS_O_FIXED, NULL },
+    { NGX_PREFS_OUTCOMES_SEGMENT, "deleted", NGX_HTTP_NO_CONTENT,
+      NGX_PREFS_O_FIXED, NULL },
+    { NGX_PREFS_OUTCOMES_SEGMENT|NGX_PREFS_OUTCOMES_EXPORT, "not_found",
+      NGX_HTTP_NOT_FOUND, NGX_PREFS_O_SQL_FIRST,
+      "No such segment in this account" },
+    { NGX_PREFS_OUTCOMES_SEGMENT, "exists", NGX_HTTP_CONFLICT,
+      NGX_PREFS_O_SQL, NULL },
+    { NGX_PREFS_OUTCOMES_SEGMENT, "in_use", NGX_HTTP_CONFLICT,
+      NGX_PREFS_O_SQL, NULL },
+    { NGX_PREFS_OUTCOMES_SEGMENT|NGX_PREFS_OUTCOMES_EXPORT, "invalid",
+      NGX_HTTP_BAD_REQUEST, NGX_PREFS_O_SQL_FIRST, NGX_PREFS_O_INVALID },
+    { NGX_PREFS_OUTCOMES_EXPORT, "invalid_token", NGX_HTTP_UNAUTHORIZED,
+      NGX_PREFS_O_FIXED, "The access token is not valid: unknown, expired "
+                         "or another account's" },
+    { NGX_PREFS_OUTCOMES_EXPORT, "processing", NGX_HTTP_CONFLICT,
+      NGX_PREFS_O_FIXED, "The export is still processing: poll "
+                         "Status/Token/{accessToken} until it is Complete" },
+    { NGX_PREFS_OUTCOMES_EXPORT, "failed", NGX_HTTP_CONFLICT,
+      NGX_PREFS_O_SQL_FIRST, "The export failed" },
+
     { 0, NULL, 0, 0, NULL }
 };
 

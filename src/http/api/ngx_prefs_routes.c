@@ -27,6 +27,8 @@
 #include "ngx_prefs_deliveries.h"
 #include "ngx_prefs_events.h"
 #include "ngx_prefs_import.h"
+#include "ngx_prefs_segments.h"
+#include "ngx_prefs_export.h"
 
 
 /* configuration collections: what each reads and writes */
@@ -459,6 +461,55 @@ const ngx_prefs_api_route_t  ngx_prefs_routes[] = {
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Import", "*", "Exceptions", NULL },
       NGX_PREFS_PERM_BULK_IMPORT, NGX_PREFS_API_IN_ASYNC,
       ngx_prefs_import_exceptions, NULL },
+    /* Segments and segment groups (ours: the admin side of the export) */
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST, { "Segments", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V4,
+      ngx_prefs_segments_call, NGX_PREFS_SEGMENTS_SEGMENT },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_PUT|NGX_HTTP_DELETE,
+      { "Segments", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V4,
+      ngx_prefs_segments_call, NGX_PREFS_SEGMENTS_SEGMENT },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST, { "SegmentGroups", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V4,
+      ngx_prefs_segments_call, NGX_PREFS_SEGMENTS_GROUP },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_PUT|NGX_HTTP_DELETE,
+      { "SegmentGroups", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V4,
+      ngx_prefs_segments_call, NGX_PREFS_SEGMENTS_GROUP },
+
+    /* Bulk export (Async/{clientId}/...): literal routes first */
+
+    { NGX_HTTP_POST, { "Export", "Segment", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_ASYNC,
+      ngx_prefs_export_start, NGX_PREFS_SEGMENTS_SEGMENT },
+    { NGX_HTTP_POST, { "Export", "SegmentGroup", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_ASYNC,
+      ngx_prefs_export_start, NGX_PREFS_SEGMENTS_GROUP },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Status", "Token", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_ASYNC,
+      ngx_prefs_export_state, NGX_PREFS_EXPORT_STATUS },
+    { NGX_HTTP_POST, { "Export", "*", "Commit", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_ASYNC,
+      ngx_prefs_export_state, NGX_PREFS_EXPORT_COMMIT },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Export", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_ASYNC,
+      ngx_prefs_export_page, NULL },
+
+    /* MyPreferences 2.0's export (prefs_api v3_async): v3 Preferences */
+
+    { NGX_HTTP_POST, { "export", "Segment", "Commit", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V3_ASYNC,
+      ngx_prefs_export_state, NGX_PREFS_EXPORT_COMMIT },
+    { NGX_HTTP_POST, { "export", "Segment", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V3_ASYNC,
+      ngx_prefs_export_start, NGX_PREFS_SEGMENTS_SEGMENT },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "export", "Segment", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V3_ASYNC,
+      ngx_prefs_export_page, NULL },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "status", "Token", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V3_ASYNC,
+      ngx_prefs_export_state, NGX_PREFS_EXPORT_STATUS },
 
     { 0, { NULL }, 0, 0, NULL, NULL }
 };

@@ -1,0 +1,539 @@
+-- Bulk export (issue 13; tables in 026_segments_export.sql).
+--
+-- POST Export/Segment/{name} (or SegmentGroup) -> prefs_export_start: the
+-- body checked, the segment's selection compiled and kept with the export
+-- (a later change of the segment does not change an export under way), a
+-- "prefs.export" job queued.  The helper runs prefs_export_run: ONE
+-- INSERT ... SELECT copies the matching profiles' rendered documents
+-- (prefs_profile_doc, rendered now where missing or stale) into
+-- prefs_export_row, numbered 1..n in profile id order: one statement, one
+-- snapshot, and the helper holds nothing of it in memory.  Pages are range
+-- scans of (access_token, seq); the answer is assembled from the stored
+-- text without parsing it.
+
+
+-- LastDateTime: "YYYY-MM-DDTHH:mm:ss.sss" with or without "Z", UTC; its
+-- milliseconds rounded as the reference says (x000-x002 -> x003,
+-- x003-x006 -> x007, x007-x009 -> the next x000).  NULL when malformed.
+CREATE OR REPLACE FUNCTION prefs_export_since(s text) RETURNS timestamptz
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    ms  integer;
+    t   timestamptz;
+BEGIN
+    IF s !~ '^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z?$' THEN
+        RETURN NULL;
+    END IF;
+    BEGIN
+        t := left(s, 19)::timestamp AT TIME ZONE 'UTC';
+    EXCEPTION WHEN others THEN
+        RETURN NULL;
+    END;
+    ms := substr(s, 21, 3)::integer;
+    RETURN t + make_interval(secs => (ms - ms % 10
+        + CASE WHEN ms % 10 <= 2 THEN 3 WHEN ms % 10 <= 6 THEN 7 ELSE 10 END)
+        / 1000.0);
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION prefs_export_status_json(e prefs_export)
+RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('AccessToken', e.access_token,
+                              'Expires', prefs_iso(e.expires_at),
+                              'Status', e.status,
+                              'RowCount', e.row_count,
+                              'ByteCount', e.byte_count)::text
+$$;
+
+
+-- The body of POST Export/...: {CallbackURL, LastDateTime, MatchCriteria,
+-- MatchType, Values}, checked; the part of the selection it adds.
+CREATE OR REPLACE FUNCTION prefs_export_body(p_account_id bigint, b jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    k      text;
+    out_   jsonb := '{}';
+    mc     text;
+    mt     text;
+    vals   jsonb;
+    i      integer;
+    v      text;
+BEGIN
+    IF b IS NULL THEN
+        RETURN out_;
+    END IF;
+    IF jsonb_typeof(b) <> 'object' THEN
+        PERFORM prefs_cfg_fail('The body', 'must be a JSON object');
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(b) LOOP
+        IF NOT k = ANY ('{CallbackURL,LastDateTime,MatchCriteria,MatchType,Values}')
+        THEN
+            PERFORM prefs_cfg_fail(k, 'is not a field of this body');
+        END IF;
+    END LOOP;
+
+    IF prefs_cfg_get(b, 'CallbackURL') IS NOT NULL THEN
+        IF jsonb_typeof(b -> 'CallbackURL') <> 'string'
+           OR (b ->> 'CallbackURL') !~ '^https?://[^\s/?#]+([/?#]\S*)?$'
+           OR char_length(b ->> 'CallbackURL') > 2048 THEN
+            PERFORM prefs_cfg_fail('CallbackURL',
+                                   'must be an http or https URL');
+        END IF;
+        out_ := out_ || jsonb_build_object('callback', b ->> 'CallbackURL');
+    END IF;
+
+    IF prefs_cfg_get(b, 'LastDateTime') IS NOT NULL THEN
+        IF jsonb_typeof(b -> 'LastDateTime') <> 'string'
+           OR prefs_export_since(b ->> 'LastDateTime') IS NULL THEN
+            PERFORM prefs_cfg_fail('LastDateTime', 'must be a date and time '
+                'as YYYY-MM-DDTHH:mm:ss.sssZ or YYYY-MM-DDTHH:mm:ss.sss');
+        END IF;
+        out_ := out_ || jsonb_build_object('since',
+            prefs_iso(prefs_export_since(b ->> 'LastDateTime')));
+    END IF;
+
+    IF prefs_cfg_get(b, 'MatchCriteria') IS NULL THEN
+        IF prefs_cfg_get(b, 'MatchType') IS NOT NULL
+           OR prefs_cfg_get(b, 'Values') IS NOT NULL THEN
+            PERFORM prefs_cfg_fail('MatchCriteria',
+                                   'is required with MatchType and Values');
+        END IF;
+        RETURN out_;
+    END IF;
+
+    mc := b ->> 'MatchCriteria';
+    IF jsonb_typeof(b -> 'MatchCriteria') <> 'string'
+       OR NOT mc = ANY ('{ProfileId,AlternateId,PhoneNumber,EmailAddress}') THEN
+        PERFORM prefs_cfg_fail('MatchCriteria', 'must be ProfileId, '
+                               'AlternateId, PhoneNumber or EmailAddress');
+    END IF;
+    IF prefs_cfg_get(b, 'MatchType') IS NOT NULL THEN
+        mt := prefs_seg_string('MatchType', b -> 'MatchType');
+        IF mc = 'ProfileId' THEN
+            PERFORM prefs_cfg_fail('MatchType',
+                                   'is not taken with MatchCriteria ProfileId');
+        END IF;
+        k := CASE mc WHEN 'AlternateId' THEN 'AlternateIdType'
+                     WHEN 'PhoneNumber' THEN 'PhoneType' ELSE 'EmailType' END;
+        IF NOT prefs_seg_cfg_has(p_account_id, k, mt) THEN
+            PERFORM prefs_cfg_fail('MatchType', format(
+                'names no %s of this account: %s', k, prefs_cfg_quote(mt)));
+        END IF;
+    ELSIF mc = 'AlternateId' THEN
+        PERFORM prefs_cfg_fail('MatchType', 'is required with MatchCriteria '
+                               'AlternateId: the AlternateIdType');
+    END IF;
+    IF jsonb_typeof(b -> 'Values') IS DISTINCT FROM 'array'
+       OR jsonb_array_length(b -> 'Values') NOT BETWEEN 1 AND 1000 THEN
+        PERFORM prefs_cfg_fail('Values', 'must be an array of 1 to 1000 values');
+    END IF;
+    vals := '[]';
+    FOR i IN 0 .. jsonb_array_length(b -> 'Values') - 1 LOOP
+        IF mc = 'ProfileId' AND jsonb_typeof(b -> 'Values' -> i) = 'number' THEN
+            v := b -> 'Values' ->> i;
+        ELSE
+            v := prefs_seg_string(format('Values[%s]', i), b -> 'Values' -> i);
+        END IF;
+        IF mc = 'ProfileId' AND v !~ '^[1-9][0-9]{0,17}$' THEN
+            PERFORM prefs_cfg_fail(format('Values[%s]', i),
+                                   'must be a ProfileId');
+        END IF;
+        vals := vals || to_jsonb(CASE mc
+            WHEN 'EmailAddress' THEN lower(v)
+            WHEN 'PhoneNumber' THEN CASE WHEN v ~ '^\s*\+' THEN '+' ELSE '' END
+                                    || regexp_replace(v, '[^0-9]', '', 'g')
+            ELSE v END);
+    END LOOP;
+
+    RETURN out_ || jsonb_build_object('match', mc, 'match_type', mt,
+                                      'match_values', vals);
+END
+$$;
+
+
+-- POST Export/Segment/{name}, Export/SegmentGroup/{name} (p_format 'v4');
+-- v3's export/Segment/{name} (p_format 'v3': rows of v3 Preferences).
+-- outcome: created (body {"AccessToken"}), not_found, invalid.
+CREATE OR REPLACE FUNCTION prefs_export_start(p_account_id bigint,
+    p_user_id bigint, p_kind text, p_name text, p_body jsonb,
+    p_format text)
+RETURNS TABLE (outcome text, body text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    sel    jsonb;
+    opts   jsonb;
+    tok    bigint;
+BEGIN
+    BEGIN
+        opts := prefs_export_body(p_account_id, p_body);
+    EXCEPTION WHEN SQLSTATE 'PF001' THEN
+        RETURN QUERY SELECT 'invalid', SQLERRM;
+        RETURN;
+    END;
+
+    sel := prefs_seg_selection(p_account_id, p_kind, p_name);
+    IF sel IS NULL THEN
+        RETURN QUERY SELECT 'not_found', format('No %s %s in this account',
+            CASE p_kind WHEN 'Segment' THEN 'segment' ELSE 'segment group' END,
+            prefs_cfg_quote(p_name));
+        RETURN;
+    END IF;
+
+    PERFORM prefs_export_expire(p_account_id);
+
+    LOOP
+        -- an integer as the reference's, not guessable, below 2^53
+        tok := 1000000000 + floor(random() * 9000000000000000)::bigint;
+        INSERT INTO prefs_export (access_token, account_id, source_kind,
+                                  source_name, selection, callback_url,
+                                  created_by, expires_at)
+        VALUES (tok, p_account_id, p_kind, p_name,
+                sel || opts || jsonb_build_object('format', p_format),
+                opts ->> 'callback', p_user_id, now() + interval '12 hours')
+        ON CONFLICT (access_token) DO NOTHING;
+        EXIT WHEN FOUND;
+    END LOOP;
+
+    INSERT INTO prefs_job (account_id, job_type, payload)
+    VALUES (p_account_id, 'prefs.export',
+            jsonb_build_object('access_token', tok::text));
+
+    RETURN QUERY SELECT 'created', jsonb_build_object('AccessToken', tok)::text;
+END
+$$;
+
+
+-- The rows of an export, as a query over its selection ($1 the account,
+-- $2 the selection's values, $4 since, $5 and $6 the match): profile_id, k
+-- (the order within a profile) and doc, the row's text.  v4: a row per
+-- member, its rendered copy (rendered now when missing or stale); v3: a
+-- row per preference of the members.
+CREATE OR REPLACE FUNCTION prefs_export_query(sel jsonb) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    q  text;
+BEGIN
+    -- the members: the profiles of the selection
+    q := ' FROM prefs_profile p'
+      || ' WHERE p.account_id = $1 AND p.erased_at IS NULL AND '
+      || (sel ->> 'sql')
+      || CASE WHEN sel ? 'since'
+              THEN ' AND p.edited_at >= ($4)::timestamptz' ELSE '' END
+      || CASE sel ->> 'match'
+         WHEN 'ProfileId' THEN ' AND p.profile_id = ANY (ARRAY(SELECT'
+              || ' jsonb_array_elements_text($5)::bigint))'
+         WHEN 'AlternateId' THEN ' AND EXISTS (SELECT 1 FROM'
+              || ' prefs_profile_alternate_id a WHERE a.account_id = $1'
+              || ' AND a.profile_id = p.profile_id AND a.is_active'
+              || ' AND a.type = $6 AND a.value = ANY (ARRAY(SELECT'
+              || ' jsonb_array_elements_text($5))))'
+         WHEN 'PhoneNumber' THEN ' AND EXISTS (SELECT 1 FROM'
+              || ' prefs_profile_phone a WHERE a.account_id = $1'
+              || ' AND a.profile_id = p.profile_id AND a.is_active'
+              || ' AND ($6 IS NULL OR a.type = $6) AND a.number = ANY'
+              || ' (ARRAY(SELECT jsonb_array_elements_text($5))))'
+         WHEN 'EmailAddress' THEN ' AND EXISTS (SELECT 1 FROM'
+              || ' prefs_profile_email a WHERE a.account_id = $1'
+              || ' AND a.profile_id = p.profile_id AND a.is_active'
+              || ' AND ($6 IS NULL OR a.type = $6)'
+              || ' AND lower(a.address) = ANY'
+              || ' (ARRAY(SELECT jsonb_array_elements_text($5))))'
+         ELSE '' END;
+
+    IF sel ->> 'format' = 'v3' THEN
+        -- v3 (MyPreferences 2.0): a row per preference of the members,
+        -- the v3 Preference with its Operation (1 current, 2 archived)
+        q := 'SELECT p.profile_id, pr.preference_id AS k,'
+          || ' (jsonb_build_object(''Operation'', CASE WHEN'
+          || ' pr.is_archived THEN 2 ELSE 1 END)'
+          || ' || prefs_v3_pref_json(pr, p, (SELECT c.value FROM'
+          || ' prefs_profile_alternate_id c WHERE c.profile_id ='
+          || ' p.profile_id AND c.type = ''CID'' AND c.is_active'
+          || ' ORDER BY c.alternate_id_id LIMIT 1), f.body, em, ph,'
+          || ' ad)::jsonb)::text AS doc'
+          || replace(q, ' WHERE p.account_id = $1',
+             ' JOIN prefs_preference pr ON pr.profile_id = p.profile_id'
+             || ' LEFT JOIN prefs_config_item f ON f.account_id = $1'
+             || ' AND f.kind = ''Filter'' AND f.key = pr.filter_id'
+             || ' LEFT JOIN prefs_profile_email em'
+             || ' ON em.email_id = pr.email_id'
+             || ' LEFT JOIN prefs_profile_phone ph'
+             || ' ON ph.phone_id = pr.phone_id'
+             || ' LEFT JOIN prefs_profile_address ad'
+             || ' ON ad.address_id = pr.address_id'
+             || ' WHERE p.account_id = $1');
+    ELSE
+        -- v4: a row per member, its rendered copy
+        q := 'SELECT p.profile_id, 0::bigint AS k,'
+          || ' CASE WHEN d.src_xmin = p.xmin THEN d.doc'
+          || ' ELSE prefs_profile_doc_fill($1, p.profile_id) END AS doc'
+          || replace(q, ' WHERE p.account_id = $1',
+             ' LEFT JOIN prefs_profile_doc d'
+             || ' ON d.profile_id = p.profile_id'
+             || ' WHERE p.account_id = $1');
+    END IF;
+
+    RETURN q;
+END
+$$;
+
+
+-- The plan of an export's query (operators, bench/export.sh).
+CREATE OR REPLACE FUNCTION prefs_export_explain(p_access_token bigint)
+RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+    e  prefs_export;
+BEGIN
+    SELECT * INTO e FROM prefs_export x WHERE x.access_token = p_access_token;
+    IF FOUND THEN
+        RETURN QUERY EXECUTE 'EXPLAIN ' || prefs_export_query(e.selection)
+            USING e.account_id, e.selection -> 'values', e.access_token,
+                  e.selection ->> 'since', e.selection -> 'match_values',
+                  e.selection ->> 'match_type';
+    END IF;
+END
+$$;
+
+
+-- The helper's job: fills the export's rows in one statement.  Idempotent:
+-- a second run of a finished export does nothing, a rerun of an interrupted
+-- one starts again.  An error is the export's (Status Error), not the job's.
+-- While its callback has not been queued, every run answers what the helper
+-- needs to sign and queue it (prefs_export_callback): the URL, the body (the
+-- status), the account's sealed secret (NULL: none, sent unsigned).
+CREATE OR REPLACE FUNCTION prefs_export_run(p_access_token bigint)
+RETURNS TABLE (outcome text, message text, url text, body text,
+               secret text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    e     prefs_export;
+    sel   jsonb;
+    q     text;
+    n     bigint;
+    b     bigint;
+    done  boolean;
+BEGIN
+    SELECT * INTO e FROM prefs_export x
+     WHERE x.access_token = p_access_token FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'done', 'gone', NULL::text, NULL::text,
+                            NULL::text;
+        RETURN;
+    END IF;
+
+    done := e.status <> 'Processing';
+
+    IF NOT done THEN
+        sel := e.selection;
+        q := prefs_export_query(sel);
+
+        q := 'WITH ins AS (INSERT INTO prefs_export_row'
+          || ' (access_token, seq, profile_id, doc)'
+          || ' SELECT $3, row_number() OVER (ORDER BY s.profile_id, s.k),'
+          || ' s.profile_id, s.doc FROM (' || q || ') s'
+          || ' WHERE s.doc IS NOT NULL'
+          || ' RETURNING octet_length(doc) AS bytes)'
+          || ' SELECT count(*), coalesce(sum(bytes), 0) FROM ins';
+
+        BEGIN
+            DELETE FROM prefs_export_row r
+             WHERE r.access_token = e.access_token;
+            EXECUTE q INTO n, b
+                USING e.account_id, sel -> 'values', e.access_token,
+                      sel ->> 'since', sel -> 'match_values',
+                      sel ->> 'match_type';
+            UPDATE prefs_export x SET status = 'Complete', row_count = n,
+                   byte_count = b, finished_at = now()
+             WHERE x.access_token = e.access_token RETURNING * INTO e;
+        EXCEPTION WHEN others THEN
+            UPDATE prefs_export x SET status = 'Error', error = SQLERRM,
+                   finished_at = now()
+             WHERE x.access_token = e.access_token RETURNING * INTO e;
+        END;
+    END IF;
+
+    RETURN QUERY
+        SELECT CASE WHEN done THEN 'done' ELSE lower(e.status) END, e.error,
+               c.url, c.body, c.secret
+          FROM (SELECT 1) one
+          LEFT JOIN (SELECT e.callback_url AS url,
+                            prefs_export_status_json(e) AS body,
+                            (SELECT s.secret_sealed FROM prefs_export_secret s
+                              WHERE s.account_id = e.account_id) AS secret
+                      WHERE e.callback_url IS NOT NULL
+                        AND NOT e.callback_queued
+                        AND e.status IN ('Complete', 'Error')) c ON true;
+END
+$$;
+
+
+-- The callback of an export, signed by the helper (p_headers: the Standard
+-- Webhooks headers), queued once for the webhook client (job
+-- prefs.http_post: its destination policy, its timeouts).
+CREATE OR REPLACE FUNCTION prefs_export_callback(p_access_token bigint,
+    p_headers jsonb)
+RETURNS TABLE (outcome text)
+LANGUAGE sql AS $$
+    WITH e AS (
+        UPDATE prefs_export x SET callback_queued = true
+         WHERE x.access_token = p_access_token AND NOT x.callback_queued
+           AND x.callback_url IS NOT NULL
+        RETURNING x.*),
+    j AS (
+        INSERT INTO prefs_job (account_id, job_type, payload)
+        SELECT e.account_id, 'prefs.http_post',
+               jsonb_build_object('url', e.callback_url,
+                                  'body', prefs_export_status_json(e),
+                                  'headers', p_headers)
+          FROM e
+        RETURNING job_id)
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM j) THEN 'queued'
+                ELSE 'already' END
+$$;
+
+
+-- An account's exports past their time: Expired, their rows gone.
+CREATE OR REPLACE FUNCTION prefs_export_expire(p_account_id bigint)
+RETURNS void
+LANGUAGE sql AS $$
+    WITH gone AS (
+        UPDATE prefs_export x SET status = 'Expired'
+         WHERE x.account_id = p_account_id AND x.expires_at < now()
+           AND x.status <> 'Expired'
+        RETURNING x.access_token)
+    DELETE FROM prefs_export_row r USING gone
+     WHERE r.access_token = gone.access_token
+$$;
+
+
+-- An export of the account that has not expired (not locked: the job holds
+-- its row while it runs, and Status must answer meanwhile)
+CREATE OR REPLACE FUNCTION prefs_export_live(p_account_id bigint,
+    p_access_token bigint)
+RETURNS prefs_export
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM prefs_export x
+     WHERE x.access_token = p_access_token AND x.account_id = p_account_id
+       AND x.status <> 'Expired' AND x.expires_at >= now()
+$$;
+
+
+-- GET Status/Token/{accessToken}; POST Export/{accessToken}/Commit (which
+-- ends the export: its rows go, the token is spent).  outcome ok or
+-- invalid_token.
+CREATE OR REPLACE FUNCTION prefs_export_state(p_account_id bigint,
+    p_access_token bigint, p_commit boolean)
+RETURNS TABLE (outcome text, body text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    e  prefs_export := prefs_export_live(p_account_id, p_access_token);
+BEGIN
+    IF e.access_token IS NULL THEN
+        RETURN QUERY SELECT 'invalid_token', NULL::text;
+        RETURN;
+    END IF;
+    IF p_commit THEN
+        IF e.status = 'Processing' THEN
+            RETURN QUERY SELECT 'processing', NULL::text;
+            RETURN;
+        END IF;
+        UPDATE prefs_export x SET status = 'Expired'
+         WHERE x.access_token = e.access_token;
+        DELETE FROM prefs_export_row r WHERE r.access_token = e.access_token;
+    END IF;
+    RETURN QUERY SELECT 'ok', prefs_export_status_json(e);
+END
+$$;
+
+
+-- The rows from p_offset (1-based, up to p_limit) of a live export of the
+-- account, their documents joined with p_sep, each followed by p_end; the
+-- range that reaches the end ends the export unless p_keep_alive.  outcome
+-- ok, invalid_token, processing, failed (message: why).  The documents
+-- (megabytes) are aggregated once, by RETURN QUERY, never copied through
+-- variables.
+CREATE OR REPLACE FUNCTION prefs_export_rows(p_account_id bigint,
+    p_access_token bigint, p_limit integer, p_offset bigint,
+    p_keep_alive boolean, p_sep text, p_end text)
+RETURNS TABLE (outcome text, message text, n bigint, docs text,
+               more boolean, total bigint, collection text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    e  prefs_export := prefs_export_live(p_account_id, p_access_token);
+    m  boolean;
+BEGIN
+    IF e.access_token IS NULL THEN
+        RETURN QUERY SELECT 'invalid_token', NULL::text, 0::bigint,
+                            NULL::text, false, 0::bigint, NULL::text;
+        RETURN;
+    ELSIF e.status = 'Processing' THEN
+        RETURN QUERY SELECT 'processing', NULL::text, 0::bigint, NULL::text,
+                            false, 0::bigint, NULL::text;
+        RETURN;
+    ELSIF e.status = 'Error' THEN
+        RETURN QUERY SELECT 'failed', 'The export failed: ' || e.error,
+                            0::bigint, NULL::text, false, 0::bigint,
+                            NULL::text;
+        RETURN;
+    END IF;
+
+    m := p_offset + p_limit - 1 < e.row_count;
+
+    -- a newline in a document can only be whitespace: lines keep none
+    RETURN QUERY
+        SELECT 'ok', NULL::text, count(*),
+               string_agg(CASE WHEN p_end = E'\n'
+                               THEN replace(r.doc, E'\n', ' ') || p_end
+                               ELSE r.doc END, p_sep ORDER BY r.seq),
+               m, e.row_count,
+               CASE WHEN e.selection ->> 'format' = 'v3' THEN 'Preferences'
+                    ELSE 'UserProfilePreferences' END
+          FROM prefs_export_row r
+         WHERE r.access_token = e.access_token
+           AND r.seq BETWEEN p_offset AND p_offset + p_limit - 1;
+
+    IF NOT m AND NOT p_keep_alive THEN
+        UPDATE prefs_export x SET status = 'Expired'
+         WHERE x.access_token = e.access_token;
+        DELETE FROM prefs_export_row r WHERE r.access_token = e.access_token;
+    END IF;
+END
+$$;
+
+
+-- GET Export/{accessToken}?limit=&offset=&keepAlive=: a page (offset
+-- 1-based); the last page ends the export unless keepAlive.  outcome ok,
+-- invalid_token, processing, failed.
+CREATE OR REPLACE FUNCTION prefs_export_page(p_account_id bigint,
+    p_access_token bigint, p_limit integer, p_offset bigint,
+    p_keep_alive boolean)
+RETURNS TABLE (outcome text, body text)
+LANGUAGE sql AS $$
+    SELECT x.outcome, CASE WHEN x.outcome = 'ok' THEN
+        format('{"Count":%s,"HasMore":%s,"Limit":%s,"Offset":%s,'
+               '"TotalResults":%s,"%s":[%s]}',
+               x.n, CASE WHEN x.more THEN 'true' ELSE 'false' END, p_limit,
+               p_offset, x.total, x.collection, coalesce(x.docs, ''))
+        ELSE x.message END
+      FROM prefs_export_rows(p_account_id, p_access_token, p_limit, p_offset,
+                             p_keep_alive, ',', '') x
+$$;
+
+
+-- The NDJSON download: the rows from p_offset as lines.  more: whether
+-- rows follow.
+CREATE OR REPLACE FUNCTION prefs_export_lines(p_account_id bigint,
+    p_access_token bigint, p_limit integer, p_offset bigint,
+    p_keep_alive boolean)
+RETURNS TABLE (outcome text, body text, more boolean)
+LANGUAGE sql AS $$
+    SELECT x.outcome, CASE WHEN x.outcome <> 'ok' THEN x.message
+                           ELSE coalesce(x.docs, '') END,
+           x.more
+      FROM prefs_export_rows(p_account_id, p_access_token, p_limit, p_offset,
+                             p_keep_alive, '', E'\n') x
+$$;

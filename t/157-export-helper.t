@@ -1,0 +1,160 @@
+# The export through the helper (issue 13): POST Export/Segment/{name} with a
+# CallbackURL queues "prefs.export"; the helper of this suite's nginx runs
+# it (the snapshot, Status Complete), signs the callback with the account's
+# export secret (prefsctl export-secret) and queues it; the webhook client
+# POSTs it to a receiver of the test's own: the export's status, with
+# Standard Webhooks headers a receiver verifies.
+# A second run of a finished export does nothing (a job may run twice).
+#
+# prefs-test: exclusive (scripts/test.sh runs it alone): its jobs must be run by the helper of its own
+#   nginx, with that nginx's destination policy (127.0.0.1 allowed)
+use strict;
+use warnings;
+use Test::More;
+use JSON::PP;
+use IO::Socket::INET;
+use File::Temp qw(tempdir);
+use PrefsTest;
+
+plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE};
+
+my $dir = tempdir(CLEANUP => 1);
+
+# the receiver: records each request's body, answers 200
+my $listen = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1', LocalPort => 0, ReuseAddr => 1)
+    or die "listen: $!";
+my $rport = $listen->sockport;
+my $receiver = fork() // die "fork: $!";
+if ($receiver == 0) {
+    while (my $c = $listen->accept) {
+        my $raw = '';
+        while ($raw !~ /\r\n\r\n/) { sysread($c, my $b, 65536) or last; $raw .= $b }
+        my ($len) = $raw =~ /\r\nContent-Length:\s*(\d+)/i;
+        my ($head, $body) = split /\r\n\r\n/, $raw, 2;
+        while (length($body // '') < ($len // 0)) { sysread($c, my $b, 65536) or last; $body .= $b }
+        open my $fh, '>>', "$dir/received" or die;
+        print $fh encode_json({ head => $head, body => $body }), "\n";
+        close $fh;
+        print $c "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+        close $c;
+    }
+    exit 0;
+}
+END { kill 'TERM', $receiver if $receiver }
+
+my $client = make_account('exphelper');
+my $secret = make_user($client, 'admin', 'Administrators');
+my ($rc, $out) = prefsctl('config', 'import', $client, PrefsTest::top() . '/conf/demo-config.json');
+is($rc, 0, 'configuration imported') or diag($out);
+my $acct = psql_value("SELECT account_id FROM prefs_account WHERE client_id = :'c'", c => $client);
+for my $n (qw(Ann Bob)) {
+    like(psql_value("SELECT outcome FROM prefs_profile_create(CAST(:'a' AS bigint), NULL, CAST(:'b' AS jsonb))",
+                    a => $acct, b => qq({"CustomerName":{"FirstName":"$n","LastName":"Helper"},)
+                        . qq("CustomFields":[{"Name":"FavoriteCategory","Value":"Toys"}]})),
+         qr/^created$/, "profile $n");
+}
+is(psql_value("SELECT outcome FROM prefs_seg_call(CAST(:'a' AS bigint), 'Segment', 'POST', NULL, CAST(:'b' AS jsonb))",
+              a => $acct, b => '{"Name":"helpers","Criteria":[{"Field":"LastName","Operator":"Equals","Value":"Helper"}]}'),
+   'created', 'segment');
+
+($rc, $out) = prefsctl('export-secret', $client);
+is($rc, 0, 'prefsctl export-secret') or diag($out);
+my ($whsec) = $out =~ /"Secret": "(whsec_[A-Za-z0-9+\/=]+)"/;
+ok($whsec, 'the secret is printed once');
+
+my $ng = PrefsTest::start_nginx(name => 'exphelper',
+    http_config => 'prefs_webhook_allow_http on; prefs_webhook_allow_network 127.0.0.0/8;');
+
+sub api {
+    my ($method, $path, $body) = @_;
+    my ($status, $h, $b) = $ng->request(method => $method, path => "/Profiles/v4/Async/$client/$path",
+        body => $body, headers => { Authorization => pnauth($client, 'admin', $secret),
+                                    $body ? ('Content-Type' => 'application/json') : () });
+    return ($status, $b =~ /^\s*[\{\[]/ ? decode_json($b) : $b);
+}
+
+my ($status, $answer) = api('POST', 'Export/Segment/helpers',
+                            qq({"CallbackURL":"http://127.0.0.1:$rport/export-done"}));
+is($status, 200, 'export started') or diag(explain($answer));
+my $tok = $answer->{AccessToken};
+like($tok, qr/^\d+$/, 'an AccessToken');
+
+my $st;
+ok(PrefsTest::wait_until(sub { (undef, $st) = api('GET', "Status/Token/$tok"); ref $st && $st->{Status} ne 'Processing' }, 30),
+   'the helper finished the export');
+is($st->{Status}, 'Complete', 'Status Complete') or diag(explain($st));
+is($st->{RowCount}, 2, 'RowCount 2');
+is(psql_value("SELECT state || ' ' || (result->>'outcome') || ' ' || (result->>'callback') FROM prefs_job"
+              . " WHERE job_type = 'prefs.export' AND payload->>'access_token' = :'t'", t => $tok),
+   'done complete queued', 'the job is done, its callback queued');
+
+ok(PrefsTest::wait_until(sub { -s "$dir/received" }, 30), 'the callback arrived');
+my ($got) = map { decode_json($_) } split /\n/, (do { local (@ARGV, $/) = "$dir/received"; <> } // '');
+like($got->{head}, qr{^POST /export-done HTTP/1\.1}, 'POSTed to the CallbackURL');
+my $cb = decode_json($got->{body});
+my %hdr = map { /^([^:]+):\s*(.*)$/ ? (lc $1, $2) : () } split /\r\n/, $got->{head};
+is($hdr{'webhook-id'}, "export_$tok", 'webhook-id: export_<AccessToken>');
+like($hdr{'webhook-timestamp'}, qr/^\d{10}$/, 'webhook-timestamp');
+{
+    require Digest::SHA;
+    require MIME::Base64;
+    (my $k = $whsec) =~ s/^whsec_//;
+    my $want = MIME::Base64::encode_base64(Digest::SHA::hmac_sha256(
+        "$hdr{'webhook-id'}.$hdr{'webhook-timestamp'}.$got->{body}", MIME::Base64::decode_base64($k)), '');
+    is($hdr{'webhook-signature'}, "v1,$want", 'webhook-signature: the body signed with the export secret');
+}
+is_deeply([ @$cb{qw(AccessToken Status RowCount)} ], [ $tok, 'Complete', 2 ], 'the callback is the status')
+    or diag(explain($cb));
+
+# a job run again (a killed helper's lease ran out) leaves a finished export
+# alone, and does not queue its callback again
+is(psql_value("SELECT outcome || ' ' || coalesce(url, 'no callback') FROM prefs_export_run(CAST(:'t' AS bigint))",
+              t => $tok), 'done no callback', 'a second run does nothing');
+is(psql_value("SELECT count(*) FROM prefs_job WHERE job_type = 'prefs.http_post' AND payload->>'url' = :'u'",
+              u => "http://127.0.0.1:$rport/export-done"), 1, 'one callback');
+
+($status, $answer) = api('GET', "Export/$tok");
+is($status, 200, 'the page');
+is_deeply([ map { $_->{CustomerName}{FirstName} } @{ $answer->{UserProfilePreferences} } ], ['Ann', 'Bob'],
+          'the profiles, in ProfileId order');
+
+# the NDJSON download to a client that stops reading for a while: 20,000
+# documents of 1 KB (an export of the test's own, as the job would have
+# left it), sent a range at a time as the client takes them
+my $big = 4242424242 + $$;
+psql("INSERT INTO prefs_export (access_token, account_id, source_kind, source_name, selection, status, row_count,"
+     . " expires_at) VALUES (CAST(:'t' AS bigint), CAST(:'a' AS bigint), 'Segment', 'helpers', '{}', 'Complete',"
+     . " 20000, now() + interval '1 hour');"
+     . " INSERT INTO prefs_export_row (access_token, seq, profile_id, doc)"
+     . " SELECT CAST(:'t' AS bigint), i, i, '{\"n\": ' || i || ', \"x\": \"' || repeat('y', 1000) || '\"}'"
+     . " FROM generate_series(1, 20000) i", t => $big, a => $acct);
+my @workers = $ng->children('worker process');
+sub hwm { my $kb = 0; for my $p (@_) { my $s = do { local (@ARGV, $/) = "/proc/$p/status"; <> } // ''; $kb = $1 if $s =~ /VmHWM:\s+(\d+)/ && $1 > $kb } $kb }
+my $before = hwm(@workers);
+my $sock = PrefsTest::http_request(port => $ng->port, no_wait => 1, path => "/Profiles/v4/Async/$client/Export/$big",
+    headers => { Authorization => pnauth($client, 'admin', $secret), Accept => 'application/x-ndjson' });
+sleep 1;
+my ($st2, $h2, $body2) = PrefsTest::read_response($sock, 60);
+is($st2, 200, 'NDJSON: 200');
+my @lines = split /\n/, ($h2->{'transfer-encoding'} // '') =~ /chunked/i ? dechunk($body2) : $body2;
+is(scalar(@lines), 20000, 'NDJSON: 20,000 lines');
+like($lines[-1], qr/^\{"n": 20000, /, 'NDJSON: in order, to the last');
+my $after = hwm(@workers);
+diag("workers' peak RSS before and after a 20 MB NDJSON download: $before kB, $after kB");
+cmp_ok($after - $before, '<', 8192, "a worker's peak RSS grew by less than 8 MB for 20 MB sent");
+
+sub dechunk {
+    my ($raw) = @_;
+    my $out = '';
+    while ($raw =~ s/^([0-9a-fA-F]+)\r\n//) {
+        my $n = hex $1;
+        last if $n == 0;
+        $out .= substr($raw, 0, $n, '');
+        $raw =~ s/^\r\n//;
+    }
+    return $out;
+}
+
+unlike($ng->error_log, qr/\[(error|alert|crit)\]/, 'no error logged');
+$ng->stop;
+done_testing();
