@@ -19,6 +19,7 @@
 #include "ngx_prefs_auth.h"
 #include "ngx_prefs_oauth.h"
 #include "ngx_prefs_router.h"
+#include "ngx_prefs_link.h"
 #include "ngx_prefs_snap.h"
 #include "ngx_prefs_status.h"
 #include "ngx_prefs_exporter.h"
@@ -320,6 +321,20 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_prefs_loc_conf_t, public_url),
       &ngx_http_prefs_public_url_post },
+
+    { ngx_string("prefs_link_page"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_prefs_loc_conf_t, link_page),
+      NULL },
+
+    { ngx_string("prefs_link_cors_origin"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_array_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_prefs_loc_conf_t, link_origins),
+      NULL },
 
     { ngx_string("prefs_max_body"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -657,6 +672,7 @@ ngx_http_prefs_create_loc_conf(ngx_conf_t *cf)
      *     plcf->api = NGX_HTTP_PREFS_API_NONE;
      */
 
+    plcf->link_origins = NGX_CONF_UNSET_PTR;
     plcf->db.max_conns = NGX_CONF_UNSET_UINT;
     plcf->db.max_waiting = NGX_CONF_UNSET_UINT;
     plcf->db.connect_timeout = NGX_CONF_UNSET_MSEC;
@@ -695,6 +711,8 @@ ngx_http_prefs_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->db.keepalive_timeout,
                               prev->db.keepalive_timeout, 60000);
     ngx_conf_merge_str_value(conf->public_url, prev->public_url, "");
+    ngx_conf_merge_str_value(conf->link_page, prev->link_page, "");
+    ngx_conf_merge_ptr_value(conf->link_origins, prev->link_origins, NULL);
 
     if (conf->api == NGX_HTTP_PREFS_API_NONE) {
         return NGX_CONF_OK;
@@ -1084,7 +1102,7 @@ ngx_http_prefs_postconfiguration(ngx_conf_t *cf)
 
     pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_prefs_module);
 
-    ngx_prefs_router_init(ngx_prefs_routes);
+    ngx_prefs_router_init(ngx_prefs_routes, ngx_prefs_link_request);
 
     if (ngx_prefs_vars_init(cf, ngx_prefs_routes, NGX_PREFS_METRICS_ROUTES)
         != NGX_OK)

@@ -37,6 +37,7 @@
 #define NGX_PREFS_OUTCOMES_EVENTS           0x00002000
 #define NGX_PREFS_OUTCOMES_OAUTH            0x00004000
 #define NGX_PREFS_OUTCOMES_IDEMPOTENCY      0x00008000
+#define NGX_PREFS_OUTCOMES_LINK             0x00100000
 
 /* the message: as written, the function's own, or its own when it has one */
 #define NGX_PREFS_OUTCOME_FIXED             0

@@ -41,9 +41,12 @@ static ngx_int_t ngx_prefs_router_query(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, char *err, size_t err_size);
 static ngx_int_t ngx_prefs_router_route(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
+static ngx_int_t ngx_prefs_router_authenticate(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
 
 
 static const ngx_prefs_api_route_t  *ngx_prefs_router_routes;
+static ngx_prefs_router_hook_pt      ngx_prefs_router_before_auth;
 
 
 const ngx_prefs_router_method_t  ngx_prefs_router_methods[] = {
@@ -58,9 +61,11 @@ const ngx_prefs_router_method_t  ngx_prefs_router_methods[] = {
 
 
 void
-ngx_prefs_router_init(const ngx_prefs_api_route_t *routes)
+ngx_prefs_router_init(const ngx_prefs_api_route_t *routes,
+    ngx_prefs_router_hook_pt before_auth)
 {
     ngx_prefs_router_routes = routes;
+    ngx_prefs_router_before_auth = before_auth;
 }
 
 
@@ -120,7 +125,7 @@ ngx_prefs_router_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        return ngx_prefs_auth_request(r, ctx);
+        return ngx_prefs_router_authenticate(r, ctx);
     }
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
@@ -169,7 +174,26 @@ ngx_prefs_router_body_read(ngx_http_request_t *r)
         return;
     }
 
-    ngx_http_finalize_request(r, ngx_prefs_auth_request(r, ctx));
+    ngx_http_finalize_request(r, ngx_prefs_router_authenticate(r, ctx));
+}
+
+
+/* the hook (CORS, a per-profile link), or the API's credentials */
+
+static ngx_int_t
+ngx_prefs_router_authenticate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    if (ngx_prefs_router_before_auth) {
+        rc = ngx_prefs_router_before_auth(r, ctx);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
+    return ngx_prefs_auth_request(r, ctx);
 }
 
 
