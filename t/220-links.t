@@ -313,3 +313,95 @@ Content-Type: application/x-www-form-urlencoded
 preference.added 2, profile.updated 2
 --- no_error_log
 [error]
+
+
+
+=== TEST 11: one-click refusals: a filter the link lacks is 403, a body that is not RFC 8058's 400
+--- request eval
+[ "POST /Profiles/v4/LinkCo/Profile/$::p{unsub}/Unsubscribe/NewsletterText/"
+   . main::sign_link(profile => $::p{unsub}, scopes => ['unsubscribe:NewsletterEmail'])
+   . "\nList-Unsubscribe=One-Click",
+  "POST /Profiles/v4/LinkCo/Profile/$::p{peer}/Unsubscribe/NewsletterEmail/"
+   . main::sign_link(profile => $::p{unsub}, scopes => ['unsubscribe:NewsletterEmail'])
+   . "\nList-Unsubscribe=One-Click",
+  "POST /Profiles/v4/LinkCo/Profile/$::p{unsub}/Unsubscribe/NewsletterEmail/"
+   . main::sign_link(profile => $::p{unsub}, scopes => ['unsubscribe:NewsletterEmail'])
+   . "\nList-Unsubscribe=Yes" ]
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- error_code eval
+[ 403, 403, 400 ]
+--- response_body_like eval
+[ qr/"Message":"The link does not grant this request"/, qr/"Message":"The link does not grant this request"/,
+  qr/"Message":"The body must be List-Unsubscribe=One-Click"/ ]
+--- sql_unchanged
+SELECT count(*) FROM prefs_event WHERE profile_id IN (SELECT profile_id FROM prefs_profile WHERE account_id = (SELECT account_id FROM prefs_account WHERE client_id = 'LinkCo'))
+--- no_error_log
+[error]
+
+
+
+=== TEST 12: GET of the one-click URL shows the page with the filter chosen (303, the token in the fragment)
+--- config
+location /Profiles/v4/ { prefs_api v4; prefs_link_page /preference-center/; }
+--- request eval
+"GET /Profiles/v4/LinkCo/Profile/$::p{unsub}/Unsubscribe/NewsletterEmail/"
+   . main::sign_link(profile => $::p{unsub}, scopes => ['unsubscribe:NewsletterEmail'])
+--- error_code: 303
+--- response_headers_like eval
+"Location: ^/preference-center/\\?c=LinkCo&p=$::p{unsub}&f=NewsletterEmail#t=pl1\\.[^.]+\\.[A-Za-z0-9_-]{43}\$"
+--- no_error_log
+[error]
+
+
+
+=== TEST 13: CORS: an allowed origin's preflight is answered without a credential; its answers name it
+--- config
+location /Profiles/v4/ {
+    prefs_api v4;
+    prefs_link_cors_origin https://www.example.com;
+    prefs_link_cors_origin https://shop.example.com;
+}
+--- request eval
+[ "OPTIONS /Profiles/v4/LinkCo/Profile/$::p{main}/Preferences",
+  "GET /Profiles/v4/LinkCo/Profile/$::p{main}/Preferences" ]
+--- more_headers eval
+"Origin: https://shop.example.com\nAccess-Control-Request-Method: POST\n" . main::bearer()
+--- error_code eval
+[ 204, 200 ]
+--- response_headers eval
+[ "Access-Control-Allow-Origin: https://shop.example.com\nAccess-Control-Allow-Methods: GET, POST\nAccess-Control-Allow-Headers: Authorization, Content-Type, Accept-Language\nVary: Origin",
+  "Access-Control-Allow-Origin: https://shop.example.com\nVary: Origin" ]
+--- no_error_log
+[error]
+
+
+
+=== TEST 14: CORS: another origin's preflight is 403, and its answers name no origin
+--- config
+location /Profiles/v4/ { prefs_api v4; prefs_link_cors_origin https://www.example.com; }
+--- request eval
+[ "OPTIONS /Profiles/v4/LinkCo/Profile/$::p{main}/Preferences",
+  "GET /Profiles/v4/LinkCo/Profile/$::p{main}/Preferences" ]
+--- more_headers eval
+"Origin: https://evil.example\nAccess-Control-Request-Method: POST\n" . main::bearer()
+--- error_code eval
+[ 403, 200 ]
+--- response_headers eval
+[ "!Access-Control-Allow-Origin", "!Access-Control-Allow-Origin" ]
+--- no_error_log
+[error]
+
+
+
+=== TEST 15: without prefs_link_cors_origin a preflight gets no CORS answer (401: it has no credential)
+--- request eval
+"OPTIONS /Profiles/v4/LinkCo/Profile/$::p{main}/Preferences"
+--- more_headers
+Origin: https://www.example.com
+Access-Control-Request-Method: POST
+--- error_code: 401
+--- response_headers
+!Access-Control-Allow-Origin
+--- no_error_log
+[error]

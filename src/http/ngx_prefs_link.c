@@ -86,7 +86,8 @@ typedef struct {
 static ngx_int_t ngx_prefs_link_judge(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, ngx_prefs_link_state_t *st, ngx_str_t *token);
 static ngx_int_t ngx_prefs_link_refuse(ngx_http_request_t *r,
-    ngx_prefs_api_ctx_t *ctx, const char *why, const char *message);
+    ngx_prefs_api_ctx_t *ctx, const char *why, const char *message,
+    ngx_uint_t guess);
 static ngx_int_t ngx_prefs_link_throttle_answer(ngx_http_request_t *r,
     time_t wait);
 static void ngx_prefs_link_fail_key(ngx_http_request_t *r, ngx_str_t *key);
@@ -235,7 +236,7 @@ ngx_prefs_link_authenticate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         != PREFS_LINK_OK)
     {
         return ngx_prefs_link_refuse(r, ctx, "malformed",
-                                     NGX_PREFS_LINK_INVALID);
+                                     NGX_PREFS_LINK_INVALID, 1);
     }
 
     p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 1 + ctx->client_id.len);
@@ -351,7 +352,7 @@ ngx_prefs_link_judge(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 
     if (l->account_id != st->account_id) {
         return ngx_prefs_link_refuse(r, ctx, "made for another account",
-                                     NGX_PREFS_LINK_INVALID);
+                                     NGX_PREFS_LINK_INVALID, 1);
     }
 
     for (i = 0; i < st->nkeys; i++) {
@@ -366,21 +367,21 @@ ngx_prefs_link_judge(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
            != PREFS_LINK_OK)
     {
         return ngx_prefs_link_refuse(r, ctx, "signature does not match",
-                                     NGX_PREFS_LINK_INVALID);
+                                     NGX_PREFS_LINK_INVALID, 1);
     }
 
     tp = ngx_timeofday();
 
     if (l->expires <= (int64_t) tp->sec) {
         return ngx_prefs_link_refuse(r, ctx, "expired",
-                                     NGX_PREFS_LINK_EXPIRED);
+                                     NGX_PREFS_LINK_EXPIRED, 0);
     }
 
     if (l->account_gen != st->account_gen
         || l->profile_gen != ngx_prefs_link_profile_gen(st, l->profile_id))
     {
         return ngx_prefs_link_refuse(r, ctx, "revoked",
-                                     NGX_PREFS_LINK_REVOKED);
+                                     NGX_PREFS_LINK_REVOKED, 0);
     }
 
     ctx->account_id = l->account_id;
@@ -456,9 +457,15 @@ ngx_prefs_link_route(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 }
 
 
+/*
+ * A guess (a link that is malformed, altered, or of another account) counts
+ * against its source; a genuine link that expired or was revoked does not:
+ * people follow old links.
+ */
+
 static ngx_int_t
 ngx_prefs_link_refuse(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
-    const char *why, const char *message)
+    const char *why, const char *message, ngx_uint_t guess)
 {
     time_t                       wait;
     ngx_str_t                    fail;
@@ -469,6 +476,11 @@ ngx_prefs_link_refuse(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "prefs link: a link for \"%V\" refused: %s",
                   &ctx->client_id, why);
+
+    if (!guess) {
+        return ngx_prefs_auth_answer_later(r, NGX_HTTP_UNAUTHORIZED, 0,
+                                           message);
+    }
 
     ngx_prefs_link_fail_key(r, &fail);
 
@@ -1115,8 +1127,9 @@ ngx_prefs_link_issued(ngx_prefs_db_query_t *q)
         return;
     }
 
+    /* the request's pool owns the answer: send_json takes a reference */
     ngx_prefs_http_finalize(r, ngx_prefs_http_send_json(r, NGX_HTTP_CREATED,
-                                                        answer));
+                                                        json_incref(answer)));
 }
 
 

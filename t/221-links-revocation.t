@@ -1,0 +1,97 @@
+# Revoking links reaches every worker of every nginx within a second
+# (issue 15): links are verified from each worker's copy of the account's
+# link state, which the prefs_config notification of a revocation makes
+# stale, as it does configuration snapshots.  Two nginx (two workers, one
+# worker) on the same database: a profile's revocation, then an account's;
+# a link made after a revocation works at once everywhere.  The single
+# requests are t/220-links.t.
+use strict;
+use warnings;
+use Test::More;
+use JSON::PP;
+use Time::HiRes qw(time);
+use PrefsTest;
+
+plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE};
+
+my $http = 'prefs_auth_failure_delay 0;';
+my $ng = PrefsTest::start_nginx(name => 'links', workers => 2, http_config => $http);
+my $ng2 = PrefsTest::start_nginx(name => 'links2', workers => 1, http_config => $http);
+
+my $acme = make_account('links');
+my $secret = make_user($acme, 'admin', 'Administrators');
+api_config_import($acme);
+
+sub call {
+    my ($srv, $method, $path, %o) = @_;
+    my %h = $o{link} ? (Authorization => "Bearer $o{link}")
+                     : (Authorization => pnauth($acme, 'admin', $secret));
+    $h{'Content-Type'} = 'application/json' if defined $o{body};
+    my ($st, $hd, $b) = $srv->request(method => $method, path => "/Profiles/v4/$acme/$path", headers => \%h,
+                                      body => defined $o{body} ? encode_json($o{body}) : undef);
+    return ($st, eval { decode_json($b) }, $b);
+}
+
+my ($st, $j, $raw) = call($ng, 'POST', 'Profile', body => {
+    CustomFields => [ { Name => 'FavoriteCategory', Value => 'Toys' } ],
+    Emails => [ { EmailAddress => 'r@example.com', EmailAddressType => 'Personal', IsDefault => JSON::PP::true() } ] });
+is($st, 201, 'a profile') or diag $raw;
+my $pid = $j->{ProfileId};
+
+sub make_link {
+    my ($st, $j, $raw) = call($ng, 'POST', "Profile/$pid/Links", body => { Scopes => ['preferences:read'] });
+    is($st, 201, 'a link') or diag $raw;
+    return $j->{Token};
+}
+
+# every worker of both nginx: several connections each (a new one each
+# request, so the listening workers share them)
+sub statuses {
+    my ($link) = @_;
+    my %seen;
+    for my $srv ($ng, $ng2) {
+        for (1 .. 8) {
+            my ($st) = call($srv, 'GET', "Profile/$pid/Preferences", link => $link);
+            $seen{$st}++;
+        }
+    }
+    return join ',', sort keys %seen;
+}
+
+# how long until every worker refuses the link, in seconds (undef: never
+# within 5 s)
+sub refused_after {
+    my ($link, $t0) = @_;
+    return wait_until(sub { statuses($link) eq '401' }, 5) ? time - $t0 : undef;
+}
+
+my $link = make_link();
+is(statuses($link), '200', 'the link is served by every worker of both nginx');
+
+# --- a profile's links -------------------------------------------------------------
+
+my $t0 = time;
+($st) = call($ng2, 'DELETE', "Profile/$pid/Links");
+is($st, 204, "DELETE Profile/{id}/Links");
+my $took = refused_after($link, $t0);
+ok(defined $took && $took < 1.2, 'every worker refuses the profile\'s link within a second')
+    or diag 'took ' . ($took // 'more than 5') . ' s';
+note sprintf 'profile revocation seen everywhere after %.3f s', $took // -1;
+
+my $again = make_link();
+is(statuses($again), '200', 'a link made since is served at once everywhere');
+
+# --- an account's links ---------------------------------------------------------------
+
+$t0 = time;
+($st) = call($ng, 'DELETE', 'Links');
+is($st, 204, 'DELETE Links');
+$took = refused_after($again, $t0);
+ok(defined $took && $took < 1.2, 'every worker refuses the account\'s links within a second')
+    or diag 'took ' . ($took // 'more than 5') . ' s';
+note sprintf 'account revocation seen everywhere after %.3f s', $took // -1;
+is(statuses(make_link()), '200', 'a link made since is served at once everywhere');
+
+unlike($ng->error_log . $ng2->error_log, qr/\[(error|alert|crit|emerg)\]/, 'no error logged');
+
+done_testing;
