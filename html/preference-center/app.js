@@ -212,7 +212,7 @@
         };
 
         var label = el('label', { 'for': id, 'class': 'check' }, [
-            box, el('span', { text: tag(filter, 'Label', filter.Name) }, [
+            box, el('span', { text: tag(filter, 'Label', filter.Name) + ' ' }, [
                 filter.ChannelId ? el('span', { 'class': 'channel', text: filter.ChannelId }) : null ])
         ]);
         var div = el('div', { 'class': 'filter', id: id + '-row' }, [
