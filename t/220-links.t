@@ -160,7 +160,7 @@ PrefsTest::auth('LinkCo', 'admin') . "Content-Type: application/json\n"
 --- response_body_like eval
 [ (qr/"Message":"[^"]+"/) x 16 ]
 --- sql_unchanged
-SELECT count(*), max(sealed) FROM prefs_link_key
+SELECT count(*), max(sealed), (SELECT count(*) FROM prefs_link_revocation r WHERE r.account_id = k.account_id) FROM prefs_link_key k WHERE k.account_id = (SELECT account_id FROM prefs_account WHERE client_id = 'LinkCo') GROUP BY k.account_id
 --- no_error_log
 [error]
 
