@@ -6,9 +6,14 @@
 # API shows it, events are recorded); a reload shows it; a tampered or
 # expired link and another profile's id show the error view and change
 # nothing; an en-US browser sees English and reaches the first choice with
-# Tab; one-click unsubscribe opts out.  Screenshots go to build/browser/
+# Tab; one-click unsubscribe opts out.  A webhook subscriber of the
+# account receives the preference events of the visitor's changes.  Screenshots go to build/browser/
 # (docs/preference-center.md shows them).  Skipped, saying why, when
 # chromium or playwright-core is missing.
+#
+# prefs-test: exclusive (scripts/test.sh runs it alone): its webhook
+#   deliveries must be sent by its own nginx's helper, under its own
+#   destination policy
 use strict;
 use warnings;
 use utf8;
@@ -17,6 +22,7 @@ use JSON::PP;
 use Digest::SHA qw(hmac_sha256);
 use MIME::Base64 qw(encode_base64url);
 use File::Path qw(make_path);
+use File::Temp qw(tempdir);
 use PrefsTest;
 
 binmode(Test::More->builder->$_, ':encoding(UTF-8)') for qw(output failure_output todo_output);
@@ -30,7 +36,19 @@ plan skip_all => "no chromium at $chromium (scripts/deps.sh installs Debian's ch
 plan skip_all => 'no node_modules/playwright-core (scripts/npm.sh installs it): the browser suite is skipped'
     unless -f "$top/node_modules/playwright-core/package.json";
 
+# the webhook subscriber: answers the handshake, records every event
+my $record = tempdir(CLEANUP => 1) . '/received.jsonl';
+my ($rport, $receiver) = PrefsTest::webhook_receiver(record => $record);
+END { kill 'KILL', $receiver if $receiver }
+
+sub received {
+    open my $f, '<', $record or return ();
+    return grep { $_ } map { eval { decode_json($_)->{event} } } <$f>;
+}
+
 my $ng = PrefsTest::start_nginx(name => 'center', workers => 2,
+    http_config => 'prefs_webhook_allow_http on; prefs_webhook_allow_network 127.0.0.0/8;'
+                 . ' prefs_helper_poll_interval 1s;',
     config => "location /preference-center/ { alias $top/html/preference-center/;"
               . " types { text/html html; text/css css; text/javascript js; } }");
 
@@ -66,10 +84,22 @@ sub profile {
     return $j->{ProfileId};
 }
 
+ok(wait_until(sub {
+    my ($s, $h, $b) = $ng->request(path => '/prefs/status');
+    (eval { decode_json($b) } || {})->{Helper}{Listening};
+}, 30), 'the helper listens');
+my ($st, $j, $raw) = call('POST', 'Webhooks/Subscriptions', {
+    Name => 'Preferences', Url => "http://127.0.0.1:$rport/hook", State => 'Active',
+    Subscriptions => [ { Entity => 'Preferences', EventType => 'preference.updated' } ] });
+is($st, 201, 'a webhook subscription') or diag $raw;
+my $sid = $j->{Id};
+ok(wait_until(sub { ((call('GET', "Webhooks/Subscriptions/$sid"))[1] || {})->{State} eq 'Active' }, 30),
+   'the subscriber answered the handshake');
+
 my $pid = profile('visitor@example.com');
 my $other = profile('someone@example.com');
 
-my ($st, $j, $raw) = call('POST', "Profile/$pid/Links",
+($st, $j, $raw) = call('POST', "Profile/$pid/Links",
     { Scopes => ['preferences:read', 'preferences:write', 'consents:write', 'unsubscribe:NewsletterEmail'] });
 is($st, 201, 'a link for the visitor') or diag $raw;
 my $token = $j->{Token};
@@ -123,6 +153,13 @@ is($now{NewsletterEmail}{PreferenceType}, 1, 'and the other choice kept');
 my $events = psql("SELECT string_agg(event_type, ',' ORDER BY event_id) FROM prefs_event"
                   . " WHERE profile_id = :p AND event_id > :e", p => $pid, e => $e0);
 like($events, qr/preference\./, "events recorded ($events)");
+
+ok(wait_until(sub {
+    my %got = map { (($_->{Data} || {})->{FilterId} // '') => 1 }
+              grep { ($_->{EventType} // '') eq 'preference.updated' && ($_->{ProfileId} // 0) == $pid } received();
+    $got{ProductUpdatesEmail} && $got{NewsletterEmail};
+}, 30), 'the webhook subscriber received both preference.updated events')
+    or diag explain [ received() ];
 
 ok(!$seen->{reloaded}{labels}{'filter-ProductUpdatesEmail'}{checked}, 'reload: the opt-out is shown');
 is($seen->{reloaded}{frequencies}{'filter-NewsletterEmail-freq'}, 'M', 'reload: the frequency is shown');
