@@ -405,3 +405,23 @@ Access-Control-Request-Method: POST
 !Access-Control-Allow-Origin
 --- no_error_log
 [error]
+
+
+
+=== TEST 16: revoking refuses hostile ids and other accounts' profiles, and changes nothing
+--- request eval
+[ "DELETE /Profiles/v4/LinkCo/Profile/$::other_p/Links",
+  "DELETE /Profiles/v4/LinkCo/Profile/0/Links",
+  "DELETE /Profiles/v4/LinkCo/Profile/abc/Links",
+  "DELETE /Profiles/v4/LinkCo/Profile/99999999999999999999/Links",
+  "DELETE /Profiles/v4/LinkCo/Profile/1%27%3B--/Links" ]
+--- more_headers eval
+PrefsTest::auth('LinkCo', 'admin')
+--- error_code eval
+[ 404, 404, 404, 404, 404 ]
+--- response_body_like eval
+[ (qr/"Message":"No such profile in this account"/) x 5 ]
+--- sql_unchanged
+SELECT count(*), coalesce(sum(generation), 0) FROM prefs_link_revocation WHERE account_id IN (SELECT account_id FROM prefs_account WHERE client_id IN ('LinkCo', 'LinkOther'))
+--- no_error_log
+[error]

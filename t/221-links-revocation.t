@@ -1,5 +1,5 @@
-# Revoking links reaches every worker of every nginx within a second
-# (issue 15): links are verified from each worker's copy of the account's
+# Links are verified in the worker without a query, and revoking links
+# reaches every worker of every nginx within a second (issue 15): links are verified from each worker's copy of the account's
 # link state, which the prefs_config notification of a revocation makes
 # stale, as it does configuration snapshots.  Two nginx (two workers, one
 # worker) on the same database: a profile's revocation, then an account's;
@@ -9,7 +9,7 @@ use strict;
 use warnings;
 use Test::More;
 use JSON::PP;
-use Time::HiRes qw(time);
+use Time::HiRes qw(time sleep);
 use PrefsTest;
 
 plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE};
@@ -67,6 +67,30 @@ sub refused_after {
 
 my $link = make_link();
 is(statuses($link), '200', 'the link is served by every worker of both nginx');
+
+# --- no query to verify a link -------------------------------------------------------
+#
+# Configuration/Preference is answered from the worker's snapshot: once the
+# workers know the account, a request with a link sends no query at all.
+# The workers copy their counters to the status each second; the status
+# request itself runs one statement.
+
+sub queries {
+    my ($srv) = @_;
+    sleep 1.2;
+    my (undef, undef, $b) = $srv->request(path => '/prefs/status');
+    my $n = 0;
+    $n += $_->{Queries} for @{ (eval { decode_json($b) } || {})->{Workers} || [] };
+    return $n;
+}
+
+for (1 .. 8) { call($ng, 'GET', 'Configuration/Preference', link => $link) }
+my $q0 = queries($ng);
+my %got;
+$got{ (call($ng, 'GET', 'Configuration/Preference', link => $link))[0] }++ for 1 .. 40;
+my $q1 = queries($ng);
+is(join(',', keys %got), '200', '40 requests with the link');
+cmp_ok($q1 - $q0, '<=', 1, "and no query but the status's own (@{[ $q1 - $q0 ]})");
 
 # --- a profile's links -------------------------------------------------------------
 

@@ -122,6 +122,7 @@ local $ENV{PC_URL} = "$base&p=$pid#t=$token";
 local $ENV{PC_TAMPERED} = "$base&p=$pid#t=$tampered";
 local $ENV{PC_EXPIRED} = "$base&p=$pid#t=$expired";
 local $ENV{PC_OTHER} = "$base&p=$other#t=$token";
+local $ENV{PC_CHOSEN} = "$base&p=$pid&f=NewsletterEmail#t=$token";
 local $ENV{PC_SHOTS} = $shots;
 local $ENV{CHROMIUM} = $chromium;
 local $ENV{NODE_PATH} = "$top/node_modules";
@@ -180,6 +181,14 @@ is($seen->{en}{title}, 'Communication preferences', 'en-US: English');
 like($seen->{en}{labels}{'filter-NewsletterEmail'}{label} // '', qr/^Email newsletter/, 'en-US: the filter in English');
 is($seen->{en}{firstTab}, 'filter-NewsletterEmail', 'Tab from the heading reaches the first choice');
 ok(-s "$shots/preference-center-$_.png", "a screenshot ($_)") for qw(de-DE en-US);
+
+# --- the page a one-click URL's GET opens ------------------------------------------------------
+
+ok(!$seen->{chosen}{labels}{'filter-NewsletterEmail'}{checked}, "one-click page: the filter's opt-out is chosen");
+ok($seen->{chosen}{labels}{'filter-ProductUpdatesEmail'}{checked} == 0
+   && $seen->{chosen}{frequencies}{'filter-NewsletterEmail-freq'} eq 'M', 'one-click page: the rest as saved');
+is($seen->{chosen}{focused}, 'filter-NewsletterEmail', 'one-click page: the filter has the focus');
+is_deeply($seen->{chosen}{highlighted}, ['filter-NewsletterEmail-row'], 'one-click page: and is highlighted');
 
 # --- one-click unsubscribe --------------------------------------------------------------------
 

@@ -24,7 +24,7 @@
             saving: 'Saving…',
             saved: 'Your choices have been saved.',
             nothing: 'Nothing has changed.',
-            chosen: 'Untick it and save to unsubscribe.',
+            chosen: 'Save to unsubscribe from this.',
             expired: 'This link has expired. Please ask for a new one.',
             revoked: 'This link is no longer valid. Please ask for a new one.',
             invalid: 'This link is not valid.',
@@ -44,7 +44,7 @@
             saving: 'Wird gespeichert…',
             saved: 'Ihre Auswahl wurde gespeichert.',
             nothing: 'Es wurde nichts geändert.',
-            chosen: 'Entfernen Sie das Häkchen und speichern Sie, um sich abzumelden.',
+            chosen: 'Speichern Sie, um sich hiervon abzumelden.',
             expired: 'Dieser Link ist abgelaufen. Bitte fordern Sie einen neuen an.',
             revoked: 'Dieser Link ist nicht mehr gültig. Bitte fordern Sie einen neuen an.',
             invalid: 'Dieser Link ist ungültig.',
@@ -64,7 +64,7 @@
             saving: 'Enregistrement…',
             saved: 'Vos choix ont été enregistrés.',
             nothing: 'Rien n’a changé.',
-            chosen: 'Décochez la case et enregistrez pour vous désabonner.',
+            chosen: 'Enregistrez pour vous désabonner.',
             expired: 'Ce lien a expiré. Veuillez en demander un nouveau.',
             revoked: 'Ce lien n’est plus valide. Veuillez en demander un nouveau.',
             invalid: 'Ce lien n’est pas valide.',
@@ -222,6 +222,8 @@
                 el('label', { 'for': id + '-freq', text: T.frequency + ' ' }), select ]) : null
         ]);
         if (chosenFilter === filter.FilterId) {
+            /* from a one-click URL: the opt-out is chosen, saving confirms it */
+            box.checked = false;
             div.className += ' chosen';
             div.appendChild(el('p', { 'class': 'help', text: T.chosen }));
         }

@@ -6,6 +6,7 @@
 //   PC_URL        the page's link for the profile (…?c=…&p=…#t=…)
 //   PC_EXPIRED, PC_TAMPERED, PC_OTHER   the same page with an expired
 //                 token, an altered one, another profile's id
+//   PC_CHOSEN     the page as the GET of a one-click URL opens it (&f=)
 //   PC_SHOTS      where screenshots go
 //   CHROMIUM      the browser (default /usr/bin/chromium)
 //
@@ -85,6 +86,12 @@ try {
     await page.screenshot({ path: `${env.PC_SHOTS}/preference-center-en-US.png`, fullPage: true });
     await page.keyboard.press('Tab');
     seen.en.firstTab = await page.evaluate(() => document.activeElement.id);
+
+    // from a one-click URL's GET: that filter's opt-out chosen, focused
+    page = await open(en, env.PC_CHOSEN);
+    seen.chosen = await view(page);
+    seen.chosen.focused = await page.evaluate(() => document.activeElement.id);
+    seen.chosen.highlighted = await page.evaluate(() => [...document.querySelectorAll('.chosen')].map((e) => e.id));
     await en.close();
 } catch (e) {
     seen.failure = String(e && e.stack || e);
