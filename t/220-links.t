@@ -425,3 +425,19 @@ PrefsTest::auth('LinkCo', 'admin')
 SELECT count(*), coalesce(sum(generation), 0) FROM prefs_link_revocation WHERE account_id IN (SELECT account_id FROM prefs_account WHERE client_id IN ('LinkCo', 'LinkOther'))
 --- no_error_log
 [error]
+
+
+
+=== TEST 17: links at clientIds that do not exist count as guesses: the source is throttled, without a query
+--- http_config
+prefs_auth_max_failures 3;
+--- request eval
+[ map { "GET /Profiles/v4/NoSuchClient$_/Configuration/Preference" } 1 .. 4 ]
+--- more_headers eval
+main::bearer()
+--- error_code eval
+[ 404, 404, 404, 429 ]
+--- response_body_like eval
+[ (qr/"Message":"No account has the clientId/) x 3, qr/"Message":"Too many failed attempts/ ]
+--- no_error_log
+[error]

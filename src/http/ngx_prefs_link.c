@@ -298,7 +298,7 @@ ngx_prefs_link_authenticate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 static void
 ngx_prefs_link_state_done(ngx_prefs_db_query_t *q)
 {
-    ngx_str_t                keys, gens, token;
+    ngx_str_t                keys, gens, token, fail;
     ngx_http_request_t      *r = q->data;
     ngx_prefs_api_ctx_t     *ctx;
     ngx_prefs_link_state_t  *st;
@@ -311,6 +311,15 @@ ngx_prefs_link_state_done(ngx_prefs_db_query_t *q)
     }
 
     if (PQntuples(q->res) != 1) {
+        /* a guess too: a flood of junk clientIds ends throttled */
+        ngx_prefs_link_fail_key(r, &fail);
+
+        if (fail.data) {
+            ngx_prefs_auth_failed(
+                ngx_http_get_module_main_conf(r, ngx_http_prefs_module),
+                &fail);
+        }
+
         ngx_prefs_http_finalize(r,
             ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
                                  "No account has the clientId \"%V\"",

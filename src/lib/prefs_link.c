@@ -23,7 +23,7 @@
 
 
 #define PREFS_LINK_PREFIX_LEN   (sizeof(PREFS_LINK_PREFIX) - 1)
-#define PREFS_LINK_PAYLOAD_MAX  768
+#define PREFS_LINK_PAYLOAD_MAX  1024
 #define PREFS_LINK_SIG_B64      43          /* 32 bytes, unpadded */
 #define PREFS_LINK_FIELDS       9
 

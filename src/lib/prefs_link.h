@@ -41,7 +41,7 @@
 
 #define PREFS_LINK_MAX_FILTERS     8
 #define PREFS_LINK_FILTER_MAX      64
-#define PREFS_LINK_TOKEN_MAX       1024
+#define PREFS_LINK_TOKEN_MAX       1536
 #define PREFS_LINK_PREFIX          "pl1."
 
 

@@ -157,6 +157,28 @@ main(void)
     is_int(prefs_link_scope_add(&l, "unsubscribe:G", 13), PREFS_LINK_TOO_MANY,
            "at most %d filters", PREFS_LINK_MAX_FILTERS);
 
+    /* the largest link: every scope, 8 filters of 64 characters, 19 digits */
+
+    memset(&l, 0, sizeof(l));
+    l.account_id = INT64_MAX; l.profile_id = INT64_MAX; l.user_id = INT64_MAX;
+    l.expires = INT64_MAX; l.key_id = UINT32_MAX; l.account_gen = UINT32_MAX;
+    l.profile_gen = UINT32_MAX;
+    (void) prefs_link_scope_add(&l, "preferences:read", 16);
+    (void) prefs_link_scope_add(&l, "preferences:write", 17);
+    (void) prefs_link_scope_add(&l, "consents:write", 14);
+    for (m = 0; m < PREFS_LINK_MAX_FILTERS; m++) {
+        snprintf(text, sizeof(text), "unsubscribe:%ld%063d", m, 0);
+        (void) prefs_link_scope_add(&l, text, strlen(text));
+    }
+    is_int(l.nfilters, PREFS_LINK_MAX_FILTERS, "8 filters of 64 characters");
+    n = prefs_link_sign(&l, key, sizeof(key), tok, sizeof(tok));
+    ok(n > 0 && prefs_link_verify(tok, n, key, sizeof(key)) == PREFS_LINK_OK,
+       "the largest link is made and verifies (%ld characters)", n);
+    ok(prefs_link_parse(tok, n, &got) == PREFS_LINK_OK
+       && got.account_id == INT64_MAX && got.profile_gen == UINT32_MAX
+       && got.nfilters == PREFS_LINK_MAX_FILTERS
+       && strcmp(got.filters[7], l.filters[7]) == 0, "and reads back");
+
     l.account_id = 1; l.profile_id = 1; l.user_id = 1; l.key_id = 1;
     is_int(prefs_link_sign(&l, key, sizeof(key), tok, 40), PREFS_LINK_ERROR,
            "a short buffer");
