@@ -116,6 +116,24 @@ ok(defined $took && $took < 1.2, 'every worker refuses the account\'s links with
 note sprintf 'account revocation seen everywhere after %.3f s', $took // -1;
 is(statuses(make_link()), '200', 'a link made since is served at once everywhere');
 
+# --- prefsctl link revoke --------------------------------------------------------------
+
+my $third = make_link();
+is(statuses($third), '200', 'a new link is served everywhere');
+my ($rc, $out) = prefsctl('link', 'revoke', $acme, $pid);
+is($rc, 0, 'prefsctl link revoke CLIENTID PROFILEID') or diag $out;
+like($out, qr/"Revoked" *: *"Profile"/, 'says what it revoked');
+$took = refused_after($third, time);
+ok(defined $took && $took < 1.2, 'every worker refuses the link within a second');
+($rc, $out) = prefsctl('link', 'revoke', $acme, '999999999');
+is($rc, 1, 'an unknown profile: exit 1');
+like($out, qr/profile 999999999 not found/, 'saying so');
+($rc, $out) = prefsctl('link', 'revoke', $acme, '0x1');
+is($rc, 1, 'a ProfileId that is no number: exit 1');
+($rc, $out) = prefsctl('link', 'revoke', $acme);
+is($rc, 0, 'prefsctl link revoke CLIENTID: the whole account') or diag $out;
+like($out, qr/"Revoked" *: *"Account"/, 'says so');
+
 unlike($ng->error_log . $ng2->error_log, qr/\[(error|alert|crit|emerg)\]/, 'no error logged');
 
 done_testing;
