@@ -58,6 +58,8 @@ static char *ngx_http_prefs_check_realm(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_prefs_check_public_url(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_prefs_check_link_page(ngx_conf_t *cf, void *post,
+    void *data);
 static char *ngx_http_prefs_webhook_retries(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_prefs_check_response_max(ngx_conf_t *cf, void *post,
@@ -149,6 +151,10 @@ static ngx_conf_post_t  ngx_http_prefs_realm_post = {
 
 static ngx_conf_post_t  ngx_http_prefs_public_url_post = {
     ngx_http_prefs_check_public_url
+};
+
+static ngx_conf_post_t  ngx_http_prefs_link_page_post = {
+    ngx_http_prefs_check_link_page
 };
 
 
@@ -327,14 +333,14 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_prefs_loc_conf_t, link_page),
-      NULL },
+      &ngx_http_prefs_link_page_post },
 
     { ngx_string("prefs_link_cors_origin"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_array_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_prefs_loc_conf_t, link_origins),
-      NULL },
+      &ngx_http_prefs_public_url_post },
 
     { ngx_string("prefs_max_body"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -912,6 +918,41 @@ ngx_http_prefs_check_public_url(ngx_conf_t *cf, void *post, void *data)
 
     if (ngx_strlchr(p, end, '/') || ngx_strlchr(p, end, '?')) {
         return "must be only a scheme, a host and a port, without a path";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The page links lead to: an http or https URL, or a path; it goes into
+ * Location headers and JSON answers as it is, with a query added.
+ */
+
+static char *
+ngx_http_prefs_check_link_page(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t    *url = data;
+    ngx_uint_t    i;
+    prefs_url_t   u;
+
+    for (i = 0; i < url->len; i++) {
+        if (url->data[i] <= 0x20 || url->data[i] >= 0x7f
+            || url->data[i] == '"' || url->data[i] == '\\'
+            || url->data[i] == '#' || url->data[i] == '<'
+            || url->data[i] == '>')
+        {
+            return "must be a URL without spaces, quotes, \"#\" or "
+                   "control characters";
+        }
+    }
+
+    if (url->len && url->data[0] == '/') {
+        return NGX_CONF_OK;
+    }
+
+    if (prefs_url_parse((char *) url->data, url->len, &u) != PREFS_URL_OK) {
+        return "must be an http or https URL, or a path";
     }
 
     return NGX_CONF_OK;

@@ -441,3 +441,44 @@ main::bearer()
 [ (qr/"Message":"No account has the clientId/) x 3, qr/"Message":"Too many failed attempts/ ]
 --- no_error_log
 [error]
+
+
+
+=== TEST 18: GET of a one-click URL escapes the filter it names into the page's query
+--- config
+location /Profiles/v4/ { prefs_api v4; prefs_link_page https://prefs.example/center/?brand=acme; }
+--- request eval
+"GET /Profiles/v4/LinkCo/Profile/$::p{unsub}/Unsubscribe/A%26p%3D1%23x/"
+   . main::sign_link(profile => $::p{unsub}, scopes => ['preferences:write'])
+--- error_code: 303
+--- response_headers_like eval
+"Location: ^https://prefs\\.example/center/\\?brand=acme&c=LinkCo&p=$::p{unsub}&f=A%26p(=|%3D)1%23x#t=pl1\\.[^.]+\\.[A-Za-z0-9_-]{43}\$"
+--- no_error_log
+[error]
+
+
+
+=== TEST 19: prefs_link_page must be a URL or a path that a header can carry
+--- config
+location /Profiles/v4/ { prefs_api v4; prefs_link_page 'https://x.example/a b'; }
+--- must_die
+--- error_log
+must be a URL without spaces, quotes, "#" or control characters
+
+
+
+=== TEST 20: prefs_link_page is refused when it is no http or https URL
+--- config
+location /Profiles/v4/ { prefs_api v4; prefs_link_page javascript:alert(1); }
+--- must_die
+--- error_log
+must be an http or https URL, or a path
+
+
+
+=== TEST 21: prefs_link_cors_origin is an origin: no path
+--- config
+location /Profiles/v4/ { prefs_api v4; prefs_link_cors_origin https://www.example.com/page; }
+--- must_die
+--- error_log
+must be only a scheme, a host and a port, without a path

@@ -108,6 +108,8 @@ static ngx_int_t ngx_prefs_link_body(ngx_http_request_t *r,
 static void ngx_prefs_link_issued(ngx_prefs_db_query_t *q);
 static json_t *ngx_prefs_link_answer(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, prefs_link_t *l, const char *token);
+static u_char *ngx_prefs_link_page_url(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, size_t extra, u_char **end);
 static u_char *ngx_prefs_link_api_url(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, size_t extra, u_char **end);
 static void ngx_prefs_link_unsubscribed(ngx_prefs_db_query_t *q);
@@ -1196,20 +1198,12 @@ ngx_prefs_link_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     /* the page: the token in the fragment, which browsers never send */
 
     if (plcf->link_page.len) {
-        p = ngx_pnalloc(r->pool, plcf->link_page.len + 6 + 3 * ctx->client_id.len
-                                 + 3 + NGX_INT64_LEN + 3 + tlen + 1);
+        p = ngx_prefs_link_page_url(r, ctx, sizeof("&p=#t=") + NGX_INT64_LEN
+                                            + tlen, &end);
         if (p == NULL) {
             return NULL;
         }
 
-        end = ngx_sprintf(p, "%V%sc=", &plcf->link_page,
-                          ngx_strlchr(plcf->link_page.data,
-                                      plcf->link_page.data
-                                      + plcf->link_page.len, '?')
-                          ? "&" : "?");
-        end = (u_char *) ngx_escape_uri(end, ctx->client_id.data,
-                                        ctx->client_id.len,
-                                        NGX_ESCAPE_ARGS);
         end = ngx_sprintf(end, "&p=%L#t=%s", l->profile_id, token);
 
         if (json_object_set_new(answer, "Url",
@@ -1247,6 +1241,35 @@ ngx_prefs_link_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     }
 
     return answer;
+}
+
+
+/* prefs_link_page with "c=<clientId>" in its query, and room for extra */
+
+static u_char *
+ngx_prefs_link_page_url(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    size_t extra, u_char **end)
+{
+    u_char                     *p;
+    ngx_str_t                  *page;
+    ngx_http_prefs_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
+    page = &plcf->link_page;
+
+    p = ngx_pnalloc(r->pool, page->len + sizeof("?c=") - 1
+                             + 3 * ctx->client_id.len + extra);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    *end = ngx_sprintf(p, "%V%sc=", page,
+                       ngx_strlchr(page->data, page->data + page->len, '?')
+                       ? "&" : "?");
+    *end = (u_char *) ngx_escape_uri(*end, ctx->client_id.data,
+                                     ctx->client_id.len, NGX_ESCAPE_ARGS);
+
+    return p;
 }
 
 
@@ -1333,25 +1356,21 @@ ngx_prefs_link_unsubscribe(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
                                         "configured (prefs_link_page)");
         }
 
-        p = ngx_pnalloc(r->pool, plcf->link_page.len + 6
-                                 + 3 * ctx->client_id.len + 3 + NGX_INT64_LEN
-                                 + 3 + ctx->args[1].len + 3
-                                 + ctx->args[2].len);
+        /* the filter is any segment where the link may write preferences */
+        p = ngx_prefs_link_page_url(r, ctx, sizeof("&p=&f=#t=")
+                                            + ctx->args[0].len
+                                            + 3 * ctx->args[1].len
+                                            + ctx->args[2].len, &end);
         h = ngx_list_push(&r->headers_out.headers);
 
         if (p == NULL || h == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        end = ngx_sprintf(p, "%V%sc=", &plcf->link_page,
-                          ngx_strlchr(plcf->link_page.data,
-                                      plcf->link_page.data
-                                      + plcf->link_page.len, '?')
-                          ? "&" : "?");
-        end = (u_char *) ngx_escape_uri(end, ctx->client_id.data,
-                                        ctx->client_id.len, NGX_ESCAPE_ARGS);
-        end = ngx_sprintf(end, "&p=%V&f=%V#t=%V", &ctx->args[0],
-                          &ctx->args[1], &ctx->args[2]);
+        end = ngx_sprintf(end, "&p=%V&f=", &ctx->args[0]);
+        end = (u_char *) ngx_escape_uri(end, ctx->args[1].data,
+                                        ctx->args[1].len, NGX_ESCAPE_ARGS);
+        end = ngx_sprintf(end, "#t=%V", &ctx->args[2]);
 
         h->hash = 1;
         ngx_str_set(&h->key, "Location");
