@@ -482,3 +482,46 @@ location /Profiles/v4/ { prefs_api v4; prefs_link_cors_origin https://www.exampl
 --- must_die
 --- error_log
 must be only a scheme, a host and a port, without a path
+
+
+
+=== TEST 22: oversized and non-JSON bodies are refused before anything is made
+--- http_config
+prefs_max_body 1k;
+--- request eval
+[ "POST /Profiles/v4/LinkCo/Profile/$::p{main}/Links\n{\"Scopes\": [\"preferences:read\"], \"x\": \"" . ('a' x 2000) . "\"}",
+  "POST /Profiles/v4/LinkCo/Profile/$::p{main}/Links\nScopes=preferences:read" ]
+--- more_headers eval
+[ PrefsTest::auth('LinkCo', 'admin') . "Content-Type: application/json\n",
+  PrefsTest::auth('LinkCo', 'admin') . "Content-Type: application/x-www-form-urlencoded\n" ]
+--- error_code eval
+[ 413, 415 ]
+--- response_body_like eval
+[ qr/"Message":"The body is larger than 1024 bytes"/, qr/"Message":"[^"]+"/ ]
+--- sql_unchanged
+SELECT count(*), max(sealed) FROM prefs_link_key WHERE account_id = (SELECT account_id FROM prefs_account WHERE client_id = 'LinkCo')
+--- no_error_log
+[error]
+
+
+
+=== TEST 23: one-click: an oversized body is 413, one that is not UTF-8 is 400; nothing changes
+--- http_config
+prefs_max_body 1k;
+--- request eval
+[ "POST /Profiles/v4/LinkCo/Profile/$::p{peer}/Unsubscribe/NewsletterEmail/"
+   . main::sign_link(profile => $::p{peer}, scopes => ['unsubscribe:NewsletterEmail'])
+   . "\nList-Unsubscribe=One-Click" . ('&x=1' x 400),
+  "POST /Profiles/v4/LinkCo/Profile/$::p{peer}/Unsubscribe/NewsletterEmail/"
+   . main::sign_link(profile => $::p{peer}, scopes => ['unsubscribe:NewsletterEmail'])
+   . "\nList-Unsubscribe=One-Click\xff" ]
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- error_code eval
+[ 413, 400 ]
+--- response_body_like eval
+[ qr/"Message":"The body is larger than 1024 bytes"/, qr/"Message":"The body must be List-Unsubscribe=One-Click"/ ]
+--- sql_unchanged
+SELECT count(*) FROM prefs_event WHERE profile_id IN (SELECT profile_id FROM prefs_profile WHERE account_id = (SELECT account_id FROM prefs_account WHERE client_id = 'LinkCo'))
+--- no_error_log
+[error]
