@@ -464,6 +464,8 @@ location /Profiles/v4/ { prefs_api v4; prefs_link_page 'https://x.example/a b'; 
 --- must_die
 --- error_log
 must be a URL without spaces, quotes, "#" or control characters
+--- no_error_log
+[error]
 
 
 
@@ -473,6 +475,8 @@ location /Profiles/v4/ { prefs_api v4; prefs_link_page javascript:alert(1); }
 --- must_die
 --- error_log
 must be an http or https URL, or a path
+--- no_error_log
+[error]
 
 
 
@@ -482,6 +486,8 @@ location /Profiles/v4/ { prefs_api v4; prefs_link_cors_origin https://www.exampl
 --- must_die
 --- error_log
 must be only a scheme, a host and a port, without a path
+--- no_error_log
+[error]
 
 
 
