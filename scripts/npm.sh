@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the npm packages that package-lock.json pins (the OpenAPI lint,
-# @redocly/cli) into node_modules/, with the machine's node and npm
+# @redocly/cli; playwright-core for t/browser/, which drives the system's
+# chromium and downloads no browser) into node_modules/, with the machine's node and npm
 # (scripts/deps.sh installs them).  `make test` runs it; it does nothing when
 # node_modules/ already holds what package-lock.json says.
 #
@@ -16,7 +17,8 @@ stamp=node_modules/.prefs-lock.sum
 
 command -v npm >/dev/null 2>&1 || { echo "npm.sh: npm is missing (scripts/deps.sh installs it)" >&2; exit 1; }
 sum=$(cksum < package-lock.json)
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ] && [ -x node_modules/.bin/redocly ]; then
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ] && [ -x node_modules/.bin/redocly ] \
+        && [ -f node_modules/playwright-core/package.json ]; then
     exit 0
 fi
 

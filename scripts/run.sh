@@ -65,7 +65,7 @@ user=
 [ "$(id -u)" = 0 ] && user="user root;"
 sed -e "s|@MODULE@|$module|g" -e "s|@DATABASE@|$db|g" \
     -e "s|@PORT@|$port|g" -e "s|@PREFIX@|$prefix|g" -e "s|@USER@|$user|g" \
-    -e "s|@KEY@|$key|g" \
+    -e "s|@KEY@|$key|g" -e "s|@TOP@|$top|g" \
     "$top/conf/dev.conf.in" > "$prefix/nginx.conf"
 
 "$nginx_bin" -t -q -p "$prefix" -c "$prefix/nginx.conf"
@@ -97,6 +97,47 @@ MSG
 
 "$nginx_bin" -p "$prefix" -c "$prefix/nginx.conf" &
 nginx_pid=$!
+
+# The preference center, with a link for a demo profile (a new link each
+# run: links are signed, not stored).  The profile is the first with the
+# address jane.demo@example.com, made once.
+api="http://127.0.0.1:$port/Profiles/v4/demo"
+call() {
+    local method=$1 path=$2 body=${3:-}
+    curl -s --max-time 10 -X "$method" \
+         -H "Authorization: $("$top/tools/pnauth" demo admin "$secret")" \
+         ${body:+-H 'Content-Type: application/json' -d "$body"} "$api/$path"
+}
+for _ in $(seq 1 50); do
+    curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/prefs/status" && break
+    sleep 0.2
+done
+demo_id=$(call GET 'Profile/Email?emailAddress=jane.demo%40example.com' \
+          | sed -n 's/.*"ProfileId" *: *\([0-9][0-9]*\).*/\1/p' | head -1)
+if [ -z "$demo_id" ]; then
+    demo_id=$(call POST Profile '{"CustomerName":{"FirstName":"Jane","LastName":"Demo"},"CustomFields":[{"Name":"FavoriteCategory","Value":"Garden"}],"Emails":[{"EmailAddress":"jane.demo@example.com","EmailAddressType":"Personal","IsDefault":true}]}' \
+              | sed -n 's/.*"ProfileId" *: *\([0-9][0-9]*\).*/\1/p')
+fi
+link=$(call POST "Profile/$demo_id/Links" \
+       '{"Scopes":["preferences:read","preferences:write","consents:write","unsubscribe:NewsletterEmail"],"Lifetime":86400}')
+page=$(printf '%s' "$link" | sed -n 's/.*"Url" *: *"\([^"]*\)".*/\1/p')
+unsubscribe=$(printf '%s' "$link" | sed -n 's/.*"UnsubscribeUrls" *: *\[{[^]]*"Url" *: *"\([^"]*\)".*/\1/p')
+if [ -n "$page" ]; then
+    cat <<MSG
+  The preference center (html/preference-center/) is served at
+  http://127.0.0.1:$port/preference-center/ ; a link for the demo profile
+  $demo_id (valid one day):
+
+    $page
+
+  one-click unsubscribe (RFC 8058) from NewsletterEmail:
+
+    curl -s -d List-Unsubscribe=One-Click '$unsubscribe'
+
+MSG
+else
+    echo "  (no demo link: $link)" >&2
+fi
 
 while kill -0 "$nginx_pid" 2>/dev/null && kill -0 "$watch_pid" 2>/dev/null; do
     sleep 1 &

@@ -19,6 +19,7 @@
 #include "ngx_prefs_auth.h"
 #include "ngx_prefs_oauth.h"
 #include "ngx_prefs_router.h"
+#include "ngx_prefs_link.h"
 #include "ngx_prefs_snap.h"
 #include "ngx_prefs_status.h"
 #include "ngx_prefs_exporter.h"
@@ -56,6 +57,8 @@ static char *ngx_http_prefs_check_ttl(ngx_conf_t *cf, void *post,
 static char *ngx_http_prefs_check_realm(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_prefs_check_public_url(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_prefs_check_link_page(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_prefs_webhook_retries(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
@@ -165,6 +168,10 @@ static ngx_conf_post_t  ngx_http_prefs_realm_post = {
 
 static ngx_conf_post_t  ngx_http_prefs_public_url_post = {
     ngx_http_prefs_check_public_url
+};
+
+static ngx_conf_post_t  ngx_http_prefs_link_page_post = {
+    ngx_http_prefs_check_link_page
 };
 
 
@@ -336,6 +343,20 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_prefs_loc_conf_t, public_url),
+      &ngx_http_prefs_public_url_post },
+
+    { ngx_string("prefs_link_page"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_prefs_loc_conf_t, link_page),
+      &ngx_http_prefs_link_page_post },
+
+    { ngx_string("prefs_link_cors_origin"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_array_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_prefs_loc_conf_t, link_origins),
       &ngx_http_prefs_public_url_post },
 
     { ngx_string("prefs_max_body"),
@@ -703,6 +724,7 @@ ngx_http_prefs_create_loc_conf(ngx_conf_t *cf)
      *     plcf->api = NGX_HTTP_PREFS_API_NONE;
      */
 
+    plcf->link_origins = NGX_CONF_UNSET_PTR;
     plcf->db.max_conns = NGX_CONF_UNSET_UINT;
     plcf->db.max_waiting = NGX_CONF_UNSET_UINT;
     plcf->db.connect_timeout = NGX_CONF_UNSET_MSEC;
@@ -741,6 +763,8 @@ ngx_http_prefs_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->db.keepalive_timeout,
                               prev->db.keepalive_timeout, 60000);
     ngx_conf_merge_str_value(conf->public_url, prev->public_url, "");
+    ngx_conf_merge_str_value(conf->link_page, prev->link_page, "");
+    ngx_conf_merge_ptr_value(conf->link_origins, prev->link_origins, NULL);
 
     if (conf->api == NGX_HTTP_PREFS_API_NONE) {
         return NGX_CONF_OK;
@@ -946,6 +970,41 @@ ngx_http_prefs_check_public_url(ngx_conf_t *cf, void *post, void *data)
 }
 
 
+/*
+ * The page links lead to: an http or https URL, or a path; it goes into
+ * Location headers and JSON answers as it is, with a query added.
+ */
+
+static char *
+ngx_http_prefs_check_link_page(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t    *url = data;
+    ngx_uint_t    i;
+    prefs_url_t   u;
+
+    for (i = 0; i < url->len; i++) {
+        if (url->data[i] <= 0x20 || url->data[i] >= 0x7f
+            || url->data[i] == '"' || url->data[i] == '\\'
+            || url->data[i] == '#' || url->data[i] == '<'
+            || url->data[i] == '>')
+        {
+            return "must be a URL without spaces, quotes, \"#\" or "
+                   "control characters";
+        }
+    }
+
+    if (url->len && url->data[0] == '/') {
+        return NGX_CONF_OK;
+    }
+
+    if (prefs_url_parse((char *) url->data, url->len, &u) != PREFS_URL_OK) {
+        return "must be an http or https URL, or a path";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static char *
 ngx_http_prefs_check_response_max(ngx_conf_t *cf, void *post, void *data)
 {
@@ -1145,7 +1204,7 @@ ngx_http_prefs_postconfiguration(ngx_conf_t *cf)
 
     pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_prefs_module);
 
-    ngx_prefs_router_init(ngx_prefs_routes);
+    ngx_prefs_router_init(ngx_prefs_routes, ngx_prefs_link_request);
 
     if (ngx_prefs_vars_init(cf, ngx_prefs_routes, NGX_PREFS_METRICS_ROUTES)
         != NGX_OK)

@@ -14,9 +14,6 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(time sleep);
 use JSON::PP;
-use IO::Socket::INET;
-use MIME::Base64 qw(decode_base64);
-use Digest::SHA qw(hmac_sha256_base64);
 use File::Temp qw(tempdir);
 use PrefsTest;
 
@@ -31,49 +28,10 @@ sub set_secrets { open my $f, '>', "$secrets.tmp" or die; print $f join("\n", @_
                   rename "$secrets.tmp", $secrets or die }
 set_secrets();
 
-# The receiver: one request at a time; answers the handshake by echoing
-# its code, every event with 204; records each request and whether one of
-# its signatures is right for one of the secrets in the file.  It listens
-# on a port the system chooses, before the fork, so that nothing is sent
-# before it listens.
-my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 64, ReuseAddr => 1)
-    or die "receiver: $!";
-my $rport = $srv->sockport;
-my $receiver = fork // die;
-if (!$receiver) {
-    open my $log, '>>', $record or die;
-    $log->autoflush(1);
-    while (my $c = $srv->accept) {
-        my $buf = '';
-        while ($buf !~ /\r\n\r\n/) { sysread($c, $buf, 65536, length $buf) or last }
-        my ($head, $body) = split /\r\n\r\n/, $buf, 2;
-        $body //= '';
-        my ($len) = ($head // '') =~ /^content-length:\s*(\d+)/im;
-        while (length($body) < ($len // 0)) { sysread($c, $body, 65536, length $body) or last }
-        my %h;
-        for (split /\r\n/, $head // '') { $h{lc $1} = $2 if /^([^:]+):\s*(.*)$/ }
-        my ($id, $ts, $sigs) = @h{qw(webhook-id webhook-timestamp webhook-signature)};
-        my @keys = do { open my $f, '<', $secrets; map { chomp; $_ } grep { /\S/ } <$f> };
-        my $ok = 0;
-        for my $s (@keys) {
-            (my $k = $s) =~ s/^whsec_//;
-            my $want = hmac_sha256_base64("$id.$ts.$body", decode_base64($k));
-            $want .= '=' while length($want) % 4;
-            $ok = 1 if grep { $_ eq "v1,$want" } split / /, $sigs // '';
-        }
-        my $ev = eval { decode_json($body) } || {};
-        my $rb = defined $ev->{ValidationCode}
-            ? $json->encode({ ValidationResponse => $ev->{ValidationCode} }) : '';
-        print $log $json->encode({ id => $id, sig_ok => $ok, nsig => scalar(split / /, $sigs // ''),
-                                   fresh => (defined $ts && abs(time - $ts) < 300) ? 1 : 0,
-                                   event => $ev }), "\n";
-        print $c "HTTP/1.1 " . (length $rb ? 200 : 204) . " OK\r\nContent-Type: application/json\r\n"
-            . "Content-Length: " . length($rb) . "\r\nConnection: close\r\n\r\n$rb";
-        close $c;
-    }
-    exit 0;
-}
-close $srv;
+# The receiver (PrefsTest::webhook_receiver): answers the handshake, every
+# event with 204, and records whether one of its signatures is right for
+# one of the secrets in the file.
+my ($rport, $receiver) = PrefsTest::webhook_receiver(record => $record, secrets => $secrets);
 END { kill 'KILL', $receiver if $receiver }
 
 sub received {

@@ -142,6 +142,7 @@ is(readlink($enabled), $conf, "enabled the Debian way: $enabled -> $conf");
 ok(-x "/usr/bin/$_", "/usr/bin/$_") for qw(prefsctl prefs-secret);
 ok(-f '/usr/share/ngx-prefs/sql/migrations/001_foundation.sql', 'the migrations in /usr/share/ngx-prefs/sql');
 ok(-f '/usr/share/ngx-prefs/sql/functions/manifest', 'the functions in /usr/share/ngx-prefs/sql');
+ok(-f '/usr/share/ngx-prefs/preference-center/app.js', 'the preference center in /usr/share/ngx-prefs');
 ok(-f "/usr/share/doc/$PKG/examples/production.conf", 'the sample configuration');
 is(`perl -MTest::Nginx::Prefs -e 'print \$INC{"Test/Nginx/Prefs.pm"}'`, '/usr/share/perl5/Test/Nginx/Prefs.pm',
    'Test::Nginx::Prefs is on perl\'s path from /usr/share/perl5');

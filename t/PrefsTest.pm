@@ -188,6 +188,63 @@ sub free_port {
     return $port;
 }
 
+# webhook_receiver(record => FILE[, secrets => FILE]): a webhook endpoint
+# in a process of its own, one request at a time, listening before it
+# returns (port, pid) on a port the system chose: it echoes a handshake's
+# ValidationCode, answers every event 204, and appends to the record a JSON
+# line per request: {id, sig_ok, nsig, fresh, event}; sig_ok says whether
+# a signature is right for one of the secrets in the secrets file (read at
+# each request, one a line).  The caller kills it (KILL) when done.
+sub webhook_receiver {
+    my (%o) = @_;
+    require JSON::PP;
+    require MIME::Base64;
+    require Digest::SHA;
+    my $json = JSON::PP->new->canonical;
+    my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 64, ReuseAddr => 1)
+        or die "receiver: $!";
+    my $port = $srv->sockport;
+    my $pid = fork // die "fork: $!";
+    if ($pid) {
+        close $srv;
+        return ($port, $pid);
+    }
+    open my $log, '>>', $o{record} or die "$o{record}: $!";
+    $log->autoflush(1);
+    while (my $c = $srv->accept) {
+        my $buf = '';
+        while ($buf !~ /\r\n\r\n/) { sysread($c, $buf, 65536, length $buf) or last }
+        my ($head, $body) = split /\r\n\r\n/, $buf, 2;
+        $body //= '';
+        my ($len) = ($head // '') =~ /^content-length:\s*(\d+)/im;
+        while (length($body) < ($len // 0)) { sysread($c, $body, 65536, length $body) or last }
+        my %h;
+        for (split /\r\n/, $head // '') { $h{lc $1} = $2 if /^([^:]+):\s*(.*)$/ }
+        my ($id, $ts, $sigs) = @h{qw(webhook-id webhook-timestamp webhook-signature)};
+        my @keys;
+        if ($o{secrets} && open(my $f, '<', $o{secrets})) {
+            @keys = map { chomp; $_ } grep { /\S/ } <$f>;
+        }
+        my $ok = 0;
+        for my $s (@keys) {
+            (my $k = $s) =~ s/^whsec_//;
+            my $want = Digest::SHA::hmac_sha256_base64("$id.$ts.$body", MIME::Base64::decode_base64($k));
+            $want .= '=' while length($want) % 4;
+            $ok = 1 if grep { $_ eq "v1,$want" } split / /, $sigs // '';
+        }
+        my $ev = eval { JSON::PP::decode_json($body) } || {};
+        my $rb = defined $ev->{ValidationCode}
+            ? $json->encode({ ValidationResponse => $ev->{ValidationCode} }) : '';
+        print $log $json->encode({ id => $id, sig_ok => $ok, nsig => scalar(split / /, $sigs // ''),
+                                   fresh => (defined $ts && abs(time - $ts) < 300) ? 1 : 0,
+                                   event => $ev }), "\n";
+        print $c "HTTP/1.1 " . (length $rb ? 200 : 204) . " OK\r\nContent-Type: application/json\r\n"
+            . "Content-Length: " . length($rb) . "\r\nConnection: close\r\n\r\n$rb";
+        close $c;
+    }
+    POSIX::_exit(0);
+}
+
 # An nginx of the test's own, master on, in t/servroot-<name>, listening on
 # a free port ($ng->port); the server root is removed when the object goes
 # away, unless a test failed or TEST_NGINX_NO_CLEAN is set.

@@ -350,6 +350,29 @@ END
 $$;
 
 
+-- link revoke: every link of the account (p_profile NULL) or of one of
+-- its profiles made so far is refused from now on (prefs_link_revoke)
+CREATE OR REPLACE FUNCTION prefs_ctl_link_revoke(p_client text,
+    p_profile bigint)
+RETURNS json LANGUAGE plpgsql AS $$
+DECLARE
+    a  bigint;
+    r  record;
+BEGIN
+    a := prefs_ctl_account(p_client);
+    SELECT * INTO r FROM prefs_link_revoke(a, p_profile);
+    IF r.outcome <> 'deleted' THEN
+        PERFORM prefs_ctl_fail('no-profile');
+    END IF;
+    RETURN json_build_object(
+        'ClientId',  p_client,
+        'ProfileId', p_profile,
+        'Revoked',   CASE WHEN p_profile IS NULL THEN 'Account'
+                          ELSE 'Profile' END);
+END
+$$;
+
+
 -- job enqueue: NULL when p_client ('' for none) names no account; without
 -- p_max_attempts the column's default
 CREATE OR REPLACE FUNCTION prefs_ctl_job_enqueue(p_type text, p_payload jsonb,

@@ -119,6 +119,8 @@ typedef struct {
     u_char                    *api_file;
     ngx_uint_t                 api_line;
     ngx_str_t                  public_url;      /* Location's origin */
+    ngx_str_t                  link_page;       /* prefs_link_page */
+    ngx_array_t               *link_origins;    /* prefs_link_cors_origin */
 } ngx_http_prefs_loc_conf_t;
 
 

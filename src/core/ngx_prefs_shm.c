@@ -81,3 +81,32 @@ ngx_prefs_shm_refresh_handler(ngx_event_t *ev)
         ngx_add_timer(ev, NGX_PREFS_SHM_REFRESH);
     }
 }
+
+
+ngx_uint_t
+ngx_prefs_shm_config_fresh(ngx_prefs_shm_t *sh, int64_t account_id,
+    ngx_atomic_uint_t gen_seen, ngx_atomic_uint_t epoch_seen,
+    ngx_msec_t checked)
+{
+    if (sh == NULL) {
+        return (ngx_msec_int_t) (ngx_current_msec - checked)
+               < NGX_PREFS_SHM_FRESH;
+    }
+
+    if (sh->config_gen[account_id % NGX_PREFS_SHM_CONFIG_GENS] != gen_seen
+        || sh->config_epoch != epoch_seen)
+    {
+        return 0;
+    }
+
+    if (sh->config_listening
+        && (ngx_msec_int_t) (ngx_current_msec - sh->config_beat)
+           < NGX_PREFS_SHM_BEAT_AGE)
+    {
+        return 1;
+    }
+
+    /* nobody is known to listen for changes: check at most each second */
+    return (ngx_msec_int_t) (ngx_current_msec - checked)
+           < NGX_PREFS_SHM_FRESH;
+}

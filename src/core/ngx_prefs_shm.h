@@ -18,6 +18,10 @@
 /* configuration generations: account_id modulo this many counters */
 #define NGX_PREFS_SHM_CONFIG_GENS   4096
 
+/* how long what a worker keeps of an account may go unchecked */
+#define NGX_PREFS_SHM_FRESH         1000
+#define NGX_PREFS_SHM_BEAT_AGE      1200
+
 /* status slots: one per worker, then the helper's */
 #define NGX_PREFS_SHM_MAX_WORKERS   256
 #define NGX_PREFS_SHM_HELPER_SLOT   NGX_PREFS_SHM_MAX_WORKERS
@@ -92,6 +96,17 @@ ngx_prefs_shm_slot_t *ngx_prefs_shm_slot(ngx_prefs_shm_t *sh, ngx_uint_t n);
 ngx_int_t ngx_prefs_shm_start(ngx_cycle_t *cycle, ngx_prefs_shm_slot_t *slot,
     ngx_array_t *pools);
 ngx_prefs_shm_slot_t *ngx_prefs_shm_own_slot(void);
+
+/*
+ * Whether what a worker keeps of an account is current: it was read when
+ * the account's counter and the epoch were gen_seen and epoch_seen, and
+ * last checked at checked.  Stale when either has moved; else current
+ * while the helper says it listens (within NGX_PREFS_SHM_BEAT_AGE ms),
+ * or for NGX_PREFS_SHM_FRESH ms after it was checked when nobody does.
+ */
+ngx_uint_t ngx_prefs_shm_config_fresh(ngx_prefs_shm_t *sh, int64_t account_id,
+    ngx_atomic_uint_t gen_seen, ngx_atomic_uint_t epoch_seen,
+    ngx_msec_t checked);
 
 
 #endif /* _NGX_PREFS_SHM_H_INCLUDED_ */

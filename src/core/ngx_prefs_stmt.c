@@ -18,6 +18,7 @@ const char *const  ngx_prefs_stmt_col_names[NGX_PREFS_COL_MAX] = {
     "next_due_ms", "result", "removed", "count", "events", "n", "last_txid",
     "last_id", "has_more", "created", "dropped", "kind", "state",
     "auth_options", "processed", "remaining"
+    "auth_options", "link_keys", "link_gens"
 };
 
 
@@ -405,6 +406,32 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
      * The Events API (sql/functions/events.sql): $1 the account; a page of
      * events after a (txid, event_id) position, or one event by id.
      */
+
+    /* per-profile links (src/http/ngx_prefs_link.c, sql/functions/links.sql) */
+    [NGX_PREFS_STMT_LINK_ISSUE] = { "prefs_link_issue",
+      "SELECT outcome, message, link_keys, link_gens"
+      " FROM prefs_link_issue($1, $2::bigint, $3)",
+      3, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE, NGX_PREFS_COL_LINK_KEYS,
+        NGX_PREFS_COL_LINK_GENS } },
+
+    [NGX_PREFS_STMT_LINK_STATE] = { "prefs_link_state",
+      "SELECT account_id::text, link_keys, link_gens"
+      " FROM prefs_link_state($1)",
+      1, 1,
+      { NGX_PREFS_COL_ACCOUNT_ID, NGX_PREFS_COL_LINK_KEYS,
+        NGX_PREFS_COL_LINK_GENS } },
+
+    [NGX_PREFS_STMT_LINK_REVOKE] = { "prefs_link_revoke",
+      "SELECT outcome, message FROM prefs_link_revoke($1, $2::bigint)",
+      2, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE } },
+
+    [NGX_PREFS_STMT_LINK_UNSUBSCRIBE] = { "prefs_link_unsubscribe",
+      "SELECT outcome, message"
+      " FROM prefs_link_unsubscribe($1, $2, $3::bigint, $4)",
+      4, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE } },
 
     [NGX_PREFS_STMT_EVENTS_LIST] = { "prefs_events_list",
       "SELECT outcome, message, events, n::text, last_txid, last_id,"

@@ -16,6 +16,7 @@
 #include "ngx_prefs_conf.h"
 #include "prefs_path.h"
 #include "prefs_auth.h"
+#include "prefs_link.h"
 
 
 #define NGX_PREFS_API_MAX_ARGS  4
@@ -78,6 +79,10 @@ struct ngx_prefs_api_ctx_s {
 
     ngx_prefs_api_route_pt        authorized;  /* runs once authenticated */
     void                         *route_data;  /* the handler's own state */
+
+    /* a link's claims: the link that authenticated, or the one being made */
+    prefs_link_t                 *link;
+    ngx_prefs_api_route_pt        link_next;   /* routes a granted link */
 
     json_t                       *query;       /* the query string, decoded */
     ngx_str_t                     body;        /* raw request body, if any */

@@ -106,8 +106,6 @@ static ngx_int_t ngx_prefs_auth_unseal(ngx_http_request_t *r,
     ngx_prefs_auth_entry_t *e, u_char *list, size_t len);
 static ngx_int_t ngx_prefs_auth_refuse(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, const char *why, const char *message);
-static ngx_int_t ngx_prefs_auth_answer_later(ngx_http_request_t *r,
-    ngx_uint_t status, time_t retry_after, const char *message);
 static ngx_int_t ngx_prefs_auth_answer(ngx_http_request_t *r,
     ngx_uint_t status, time_t retry_after, const char *message);
 static void ngx_prefs_auth_delay_handler(ngx_event_t *ev);
@@ -1510,7 +1508,7 @@ ngx_prefs_auth_throttle_answer(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_prefs_auth_answer_later(ngx_http_request_t *r, ngx_uint_t status,
     time_t retry_after, const char *message)
 {

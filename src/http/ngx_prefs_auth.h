@@ -79,5 +79,9 @@ void ngx_prefs_auth_failed(ngx_http_prefs_main_conf_t *pmcf, ngx_str_t *key);
 ngx_int_t ngx_prefs_auth_unauthorized(ngx_http_request_t *r,
     const char *message);
 
+/* a refusal of a credential, answered after prefs_auth_failure_delay */
+ngx_int_t ngx_prefs_auth_answer_later(ngx_http_request_t *r,
+    ngx_uint_t status, time_t retry_after, const char *message);
+
 
 #endif /* _NGX_PREFS_AUTH_H_INCLUDED_ */

@@ -22,8 +22,6 @@
 
 
 static void ngx_prefs_http_check_broken(ngx_http_request_t *r);
-static ngx_int_t ngx_prefs_http_origin(ngx_http_request_t *r,
-    ngx_str_t *origin);
 
 
 static ngx_str_t  ngx_prefs_http_json_type =
@@ -75,7 +73,7 @@ ngx_prefs_http_retry_after(ngx_http_request_t *r, time_t seconds)
  * Location is then the path alone.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_prefs_http_origin(ngx_http_request_t *r, ngx_str_t *origin)
 {
     u_char                     *p, c;

@@ -23,6 +23,8 @@ ngx_int_t ngx_prefs_http_send_json(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_prefs_http_header(ngx_http_request_t *r, const char *name,
     const char *value, size_t len);
 ngx_int_t ngx_prefs_http_retry_after(ngx_http_request_t *r, time_t seconds);
+/* scheme://host[:port] of the location (prefs_public_url), or empty */
+ngx_int_t ngx_prefs_http_origin(ngx_http_request_t *r, ngx_str_t *origin);
 ngx_int_t ngx_prefs_http_location(ngx_http_request_t *r, ngx_str_t *base,
     const char *sub, u_char *key, size_t len);
 ngx_int_t ngx_prefs_http_send_buf(ngx_http_request_t *r, ngx_uint_t status,

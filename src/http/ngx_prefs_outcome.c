@@ -213,6 +213,18 @@ static const ngx_prefs_outcome_t  ngx_prefs_outcome_table[] = {
                          "Status/Token/{accessToken} until it is Complete" },
     { NGX_PREFS_OUTCOMES_EXPORT, "failed", NGX_HTTP_CONFLICT,
       NGX_PREFS_O_SQL_FIRST, "The export failed" },
+    /* per-profile links: made, revoked, one-click unsubscribe */
+
+    { NGX_PREFS_OUTCOMES_LINK, "created", NGX_HTTP_CREATED,
+      NGX_PREFS_O_FIXED, NULL },
+    { NGX_PREFS_OUTCOMES_LINK, "updated", NGX_HTTP_OK,
+      NGX_PREFS_O_FIXED, NULL },
+    { NGX_PREFS_OUTCOMES_LINK, "deleted", NGX_HTTP_NO_CONTENT,
+      NGX_PREFS_O_FIXED, NULL },
+    { NGX_PREFS_OUTCOMES_LINK, "not_found", NGX_HTTP_NOT_FOUND,
+      NGX_PREFS_O_FIXED, "No such profile in this account" },
+    { NGX_PREFS_OUTCOMES_LINK, NULL, NGX_HTTP_BAD_REQUEST,
+      NGX_PREFS_O_SQL_FIRST, NGX_PREFS_O_INVALID },
 
     { 0, NULL, 0, 0, NULL }
 };

@@ -49,9 +49,12 @@ static ngx_int_t ngx_prefs_router_query(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, char *err, size_t err_size);
 static ngx_int_t ngx_prefs_router_route(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
+static ngx_int_t ngx_prefs_router_authenticate(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
 
 
 static const ngx_prefs_api_route_t  *ngx_prefs_router_routes;
+static ngx_prefs_router_hook_pt      ngx_prefs_router_before_auth;
 
 
 const ngx_prefs_router_method_t  ngx_prefs_router_methods[] = {
@@ -66,9 +69,11 @@ const ngx_prefs_router_method_t  ngx_prefs_router_methods[] = {
 
 
 void
-ngx_prefs_router_init(const ngx_prefs_api_route_t *routes)
+ngx_prefs_router_init(const ngx_prefs_api_route_t *routes,
+    ngx_prefs_router_hook_pt before_auth)
 {
     ngx_prefs_router_routes = routes;
+    ngx_prefs_router_before_auth = before_auth;
 }
 
 
@@ -129,7 +134,7 @@ ngx_prefs_router_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        return ngx_prefs_auth_request(r, ctx);
+        return ngx_prefs_router_authenticate(r, ctx);
     }
 
     rt = ngx_prefs_router_find(r, ctx);
@@ -184,7 +189,26 @@ ngx_prefs_router_body_read(ngx_http_request_t *r)
         return;
     }
 
-    ngx_http_finalize_request(r, ngx_prefs_auth_request(r, ctx));
+    ngx_http_finalize_request(r, ngx_prefs_router_authenticate(r, ctx));
+}
+
+
+/* the hook (CORS, a per-profile link), or the API's credentials */
+
+static ngx_int_t
+ngx_prefs_router_authenticate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    if (ngx_prefs_router_before_auth) {
+        rc = ngx_prefs_router_before_auth(r, ctx);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
+    return ngx_prefs_auth_request(r, ctx);
 }
 
 

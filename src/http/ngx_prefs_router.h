@@ -24,8 +24,16 @@ typedef struct {
 /* the methods a route may take, by name; ends with a NULL name */
 extern const ngx_prefs_router_method_t  ngx_prefs_router_methods[];
 
-/* the route table, given once at configuration by the module */
-void ngx_prefs_router_init(const ngx_prefs_api_route_t *routes);
+/*
+ * Runs before the API's credentials are looked at (the per-profile links
+ * of src/http/ngx_prefs_link.c): NGX_DECLINED to go on with them.
+ */
+typedef ngx_int_t (*ngx_prefs_router_hook_pt)(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+
+/* the route table and the hook, given once at configuration by the module */
+void ngx_prefs_router_init(const ngx_prefs_api_route_t *routes,
+    ngx_prefs_router_hook_pt before_auth);
 
 /*
  * The request's path into ctx->path, decoded strictly, and the clientId's

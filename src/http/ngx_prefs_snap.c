@@ -35,8 +35,6 @@
 #include "ngx_prefs_snap.h"
 
 
-#define NGX_PREFS_SNAP_FRESH      1000
-#define NGX_PREFS_SNAP_BEAT_AGE   1200
 
 
 /* an account being loaded, and the requests that wait for it */
@@ -177,35 +175,14 @@ ngx_prefs_snap_find(ngx_rbtree_key_t key)
 static ngx_flag_t
 ngx_prefs_snap_fresh(ngx_prefs_snap_t *snap)
 {
-    ngx_prefs_shm_t             *sh;
     ngx_http_prefs_main_conf_t  *pmcf;
 
     pmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                ngx_http_prefs_module);
-    sh = pmcf->sh;
 
-    if (sh == NULL) {
-        return (ngx_msec_int_t) (ngx_current_msec - snap->checked)
-               < NGX_PREFS_SNAP_FRESH;
-    }
-
-    if (sh->config_gen[snap->account_id % NGX_PREFS_SHM_CONFIG_GENS]
-        != snap->gen_seen
-        || sh->config_epoch != snap->epoch_seen)
-    {
-        return 0;
-    }
-
-    if (sh->config_listening
-        && (ngx_msec_int_t) (ngx_current_msec - sh->config_beat)
-           < NGX_PREFS_SNAP_BEAT_AGE)
-    {
-        return 1;
-    }
-
-    /* nobody is known to listen for changes: check at most each second */
-    return (ngx_msec_int_t) (ngx_current_msec - snap->checked)
-           < NGX_PREFS_SNAP_FRESH;
+    return ngx_prefs_shm_config_fresh(pmcf->sh, snap->account_id,
+                                      snap->gen_seen, snap->epoch_seen,
+                                      snap->checked);
 }
 
 

@@ -19,6 +19,7 @@
 
 #include "ngx_prefs_routes.h"
 #include "ngx_prefs_auth.h"
+#include "ngx_prefs_link.h"
 #include "ngx_prefs_users.h"
 #include "ngx_prefs_configuration.h"
 #include "ngx_prefs_profile.h"
@@ -359,6 +360,17 @@ const ngx_prefs_api_route_t  ngx_prefs_routes[] = {
       NGX_PREFS_V4, ngx_prefs_profile_part_read, "Consents" },
     { NGX_HTTP_POST, { "Consents", "*", NULL }, NGX_PREFS_PW,
       NGX_PREFS_V4, ngx_prefs_profile_part_write, "Consents" },
+    /* per-profile links: the preference center, one-click unsubscribe */
+
+    { NGX_HTTP_POST, { "Profile", "*", "Links", NULL }, NGX_PREFS_PW,
+      NGX_PREFS_V4, ngx_prefs_link_issue, NULL },
+    { NGX_HTTP_DELETE, { "Profile", "*", "Links", NULL }, NGX_PREFS_PW,
+      NGX_PREFS_V4, ngx_prefs_link_revoke, NULL },
+    { NGX_HTTP_DELETE, { "Links", NULL }, NGX_PREFS_PW, NGX_PREFS_V4,
+      ngx_prefs_link_revoke, NULL },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST,
+      { "Profile", "*", "Unsubscribe", "*", "*", NULL }, NGX_PREFS_PW,
+      NGX_PREFS_V4, ngx_prefs_link_unsubscribe, NULL },
     { NGX_HTTP_POST, { "Profile", "*", "Groups", NULL }, NGX_PREFS_PW,
       NGX_PREFS_V4, ngx_prefs_profile_part_write, "Groups" },
     { NGX_HTTP_POST, { "Profile", "*", "Tags", NULL }, NGX_PREFS_PW,

@@ -1,0 +1,63 @@
+
+/*
+ * Copyright (C) ngx_prefs authors
+ */
+
+
+#ifndef _NGX_PREFS_LINK_H_INCLUDED_
+#define _NGX_PREFS_LINK_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_prefs_api.h"
+#include "prefs_link.h"
+
+
+/*
+ * The router's hook before authentication: CORS (a preflight is answered
+ * here), then a link's authentication; NGX_DECLINED when the request
+ * carries no link.
+ */
+ngx_int_t ngx_prefs_link_request(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+
+/*
+ * A link token the request carries: "Authorization: Bearer pl1...", or the
+ * last segment of Profile/{id}/Unsubscribe/{filterId}/{token} (a mail
+ * client's one-click POST sends no header).  NGX_DECLINED: none.
+ */
+ngx_int_t ngx_prefs_link_credential(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, ngx_str_t *token);
+
+/*
+ * Authenticates a link token for the request's clientId, from the
+ * worker's copy of the account's keys and revocations (one query when it
+ * has none or it is stale), then routes the request if the link grants
+ * it; or answers 401, 403, 404 or 429.
+ */
+ngx_int_t ngx_prefs_link_authenticate(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, ngx_str_t *token);
+
+/*
+ * CORS of an API location (prefs_link_cors_origin): the allowed Origin's
+ * headers, and the answer to a preflight.  NGX_DECLINED: go on.
+ */
+ngx_int_t ngx_prefs_link_cors(ngx_http_request_t *r);
+
+/* POST Profile/{id}/Links */
+ngx_int_t ngx_prefs_link_issue(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+
+/* DELETE Profile/{id}/Links, DELETE Links */
+ngx_int_t ngx_prefs_link_revoke(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+
+/* GET and POST Profile/{id}/Unsubscribe/{filterId}/{token} */
+ngx_int_t ngx_prefs_link_unsubscribe(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+
+
+#endif /* _NGX_PREFS_LINK_H_INCLUDED_ */

@@ -1,0 +1,139 @@
+# Links are verified in the worker without a query, and revoking links
+# reaches every worker of every nginx within a second (issue 15): links are verified from each worker's copy of the account's
+# link state, which the prefs_config notification of a revocation makes
+# stale, as it does configuration snapshots.  Two nginx (two workers, one
+# worker) on the same database: a profile's revocation, then an account's;
+# a link made after a revocation works at once everywhere.  The single
+# requests are t/220-links.t.
+use strict;
+use warnings;
+use Test::More;
+use JSON::PP;
+use Time::HiRes qw(time sleep);
+use PrefsTest;
+
+plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE};
+
+my $http = 'prefs_auth_failure_delay 0;';
+my $ng = PrefsTest::start_nginx(name => 'links', workers => 2, http_config => $http);
+my $ng2 = PrefsTest::start_nginx(name => 'links2', workers => 1, http_config => $http);
+
+my $acme = make_account('links');
+my $secret = make_user($acme, 'admin', 'Administrators');
+api_config_import($acme);
+
+sub call {
+    my ($srv, $method, $path, %o) = @_;
+    my %h = $o{link} ? (Authorization => "Bearer $o{link}")
+                     : (Authorization => pnauth($acme, 'admin', $secret));
+    $h{'Content-Type'} = 'application/json' if defined $o{body};
+    my ($st, $hd, $b) = $srv->request(method => $method, path => "/Profiles/v4/$acme/$path", headers => \%h,
+                                      body => defined $o{body} ? encode_json($o{body}) : undef);
+    return ($st, eval { decode_json($b) }, $b);
+}
+
+my ($st, $j, $raw) = call($ng, 'POST', 'Profile', body => {
+    CustomFields => [ { Name => 'FavoriteCategory', Value => 'Toys' } ],
+    Emails => [ { EmailAddress => 'r@example.com', EmailAddressType => 'Personal', IsDefault => JSON::PP::true() } ] });
+is($st, 201, 'a profile') or diag $raw;
+my $pid = $j->{ProfileId};
+
+sub make_link {
+    my ($st, $j, $raw) = call($ng, 'POST', "Profile/$pid/Links", body => { Scopes => ['preferences:read'] });
+    is($st, 201, 'a link') or diag $raw;
+    return $j->{Token};
+}
+
+# every worker of both nginx: several connections each (a new one each
+# request, so the listening workers share them)
+sub statuses {
+    my ($link) = @_;
+    my %seen;
+    for my $srv ($ng, $ng2) {
+        for (1 .. 8) {
+            my ($st) = call($srv, 'GET', "Profile/$pid/Preferences", link => $link);
+            $seen{$st}++;
+        }
+    }
+    return join ',', sort keys %seen;
+}
+
+# how long until every worker refuses the link, in seconds (undef: never
+# within 5 s)
+sub refused_after {
+    my ($link, $t0) = @_;
+    return wait_until(sub { statuses($link) eq '401' }, 5) ? time - $t0 : undef;
+}
+
+my $link = make_link();
+is(statuses($link), '200', 'the link is served by every worker of both nginx');
+
+# --- no query to verify a link -------------------------------------------------------
+#
+# Configuration/Preference is answered from the worker's snapshot: once the
+# workers know the account, a request with a link sends no query at all.
+# The workers copy their counters to the status each second; the status
+# request itself runs one statement.
+
+sub queries {
+    my ($srv) = @_;
+    sleep 1.2;
+    my (undef, undef, $b) = $srv->request(path => '/prefs/status');
+    my $n = 0;
+    $n += $_->{Queries} for @{ (eval { decode_json($b) } || {})->{Workers} || [] };
+    return $n;
+}
+
+for (1 .. 8) { call($ng, 'GET', 'Configuration/Preference', link => $link) }
+my $q0 = queries($ng);
+my %got;
+$got{ (call($ng, 'GET', 'Configuration/Preference', link => $link))[0] }++ for 1 .. 40;
+my $q1 = queries($ng);
+is(join(',', keys %got), '200', '40 requests with the link');
+cmp_ok($q1 - $q0, '<=', 1, "and no query but the status's own (@{[ $q1 - $q0 ]})");
+
+# --- a profile's links -------------------------------------------------------------
+
+my $t0 = time;
+($st) = call($ng2, 'DELETE', "Profile/$pid/Links");
+is($st, 204, "DELETE Profile/{id}/Links");
+my $took = refused_after($link, $t0);
+ok(defined $took && $took < 1.2, 'every worker refuses the profile\'s link within a second')
+    or diag 'took ' . ($took // 'more than 5') . ' s';
+note sprintf 'profile revocation seen everywhere after %.3f s', $took // -1;
+
+my $again = make_link();
+is(statuses($again), '200', 'a link made since is served at once everywhere');
+
+# --- an account's links ---------------------------------------------------------------
+
+$t0 = time;
+($st) = call($ng, 'DELETE', 'Links');
+is($st, 204, 'DELETE Links');
+$took = refused_after($again, $t0);
+ok(defined $took && $took < 1.2, 'every worker refuses the account\'s links within a second')
+    or diag 'took ' . ($took // 'more than 5') . ' s';
+note sprintf 'account revocation seen everywhere after %.3f s', $took // -1;
+is(statuses(make_link()), '200', 'a link made since is served at once everywhere');
+
+# --- prefsctl link revoke --------------------------------------------------------------
+
+my $third = make_link();
+is(statuses($third), '200', 'a new link is served everywhere');
+my ($rc, $out) = prefsctl('link', 'revoke', $acme, $pid);
+is($rc, 0, 'prefsctl link revoke CLIENTID PROFILEID') or diag $out;
+like($out, qr/"Revoked" *: *"Profile"/, 'says what it revoked');
+$took = refused_after($third, time);
+ok(defined $took && $took < 1.2, 'every worker refuses the link within a second');
+($rc, $out) = prefsctl('link', 'revoke', $acme, '999999999');
+is($rc, 1, 'an unknown profile: exit 1');
+like($out, qr/profile 999999999 not found/, 'saying so');
+($rc, $out) = prefsctl('link', 'revoke', $acme, '0x1');
+is($rc, 1, 'a ProfileId that is no number: exit 1');
+($rc, $out) = prefsctl('link', 'revoke', $acme);
+is($rc, 0, 'prefsctl link revoke CLIENTID: the whole account') or diag $out;
+like($out, qr/"Revoked" *: *"Account"/, 'says so');
+
+unlike($ng->error_log . $ng2->error_log, qr/\[(error|alert|crit|emerg)\]/, 'no error logged');
+
+done_testing;
