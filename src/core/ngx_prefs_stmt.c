@@ -17,8 +17,7 @@ const char *const  ngx_prefs_stmt_col_names[NGX_PREFS_COL_MAX] = {
     "delivery_id", "url", "msg_id", "msg_ts", "secret", "secret_previous",
     "next_due_ms", "result", "removed", "count", "events", "n", "last_txid",
     "last_id", "has_more", "created", "dropped", "kind", "state",
-    "auth_options", "processed", "remaining"
-    "auth_options", "link_keys", "link_gens"
+    "auth_options", "processed", "remaining", "link_keys", "link_gens"
 };
 
 
