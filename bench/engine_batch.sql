@@ -9,9 +9,7 @@
 -- counted by xmin; events: rows added to prefs_event).
 --   psql -v acct=N -v uid=N -v n=1000 -v tag=SOMETHING [-v consents=0] [-v per_item=1] \
 --        -f bench/engine_batch.sql
--- consents=0: the same profiles without their consents, which the
--- engine writes set-based (prefs_engine_plain); with consents each profile
--- takes the engine's per-profile path.
+-- consents=0: the same profiles without their consents.
 \set QUIET on
 \pset format unaligned
 \pset tuples_only on

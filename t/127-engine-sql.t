@@ -202,7 +202,7 @@ sub body { my %o = @_; my $b = $J->decode($J->encode($BODY)); $b->{$_} = $o{$_} 
 
 {
     my ($A, $B) = (acct(), acct());
-    # plain bodies (prefs_engine_plain): no consents
+    # plain bodies (prefs_engine_plain), consents and their links included
     my @plain = map {
         my $b = body(AlternateIds => [{Type => 'CRMId', Value => "plain-$_"}],
                      PhoneNumbers => [{PhoneNumber => "555 030 00$_",
@@ -225,7 +225,10 @@ sub body { my %o = @_; my $b = $J->decode($J->encode($BODY)); $b->{$_} = $o{$_} 
                      Groups => [{Type => 'Household', Name => "H$_"}, {Type => 'Company', Name => 'Acme'}],
                      DefaultLocale => 'de_de', CustomerName => {FirstName => "P$_", Suffix => undef},
                      PreservePreferences => JSON::PP::false);
-        delete $b->{Consents};
+        push @{$b->{Consents}}, {ConsentType => 'DataSharing', ConsentVersion => '1.0', ConsentStatus => 'Denied',
+                                 ConsentDate => '2024-02-03T04:05:06Z'},
+                                {ConsentType => 'Marketing', ConsentVersion => '2.0', ConsentStatus => 1},
+                                {ConsentType => 'TextMessaging', ConsentVersion => '2024-01', ConsentStatus => 4};
         $b->{Emails}[1]{EmailAddress} = "p$_\@work.example";
         $b->{Emails}[0]{EmailAddress} = "p$_\@example.com";
         $b;

@@ -335,6 +335,21 @@ $$;
 --   no longer requiring it)  consent.filterassociation.deactivated
 -- Returns whether it recorded anything.
 
+-- The consent a preference of that contact point links to for a type:
+-- the newest active record of the type for the contact point, else
+-- without one.  (prefs_data_assoc_sync; the engine's set-based path.)
+CREATE OR REPLACE FUNCTION prefs_data_assoc_consent(p_profile_id bigint,
+    p_type text, p_contact_key text)
+RETURNS TABLE (consent_id bigint, status smallint)
+LANGUAGE sql STABLE AS $$
+    SELECT c.consent_id, c.status FROM prefs_consent c
+     WHERE c.profile_id = p_profile_id AND c.type_name = p_type
+       AND c.is_active AND c.contact_key IN (p_contact_key, '')
+     ORDER BY c.contact_key = p_contact_key DESC, c.consent_id DESC
+     LIMIT 1
+$$;
+
+
 CREATE OR REPLACE FUNCTION prefs_data_assoc_sync(p_account_id bigint,
     p_user_id bigint, p_profile_id bigint)
 RETURNS boolean
@@ -357,14 +372,8 @@ BEGIN
                          p_account_id, 'Filter', pr.filter_id)
                          -> 'RequiredPreferenceConsents', '[]'))
                      WITH ORDINALITY AS x(x, n)) rc
-          JOIN LATERAL (
-              SELECT c.consent_id, c.status FROM prefs_consent c
-               WHERE c.profile_id = pr.profile_id
-                 AND c.type_name = rc.type_name AND c.is_active
-                 AND c.contact_key IN (pr.contact_key, '')
-               ORDER BY c.contact_key = pr.contact_key DESC,
-                        c.consent_id DESC
-               LIMIT 1) c ON true
+          JOIN LATERAL prefs_data_assoc_consent(pr.profile_id, rc.type_name,
+                                                pr.contact_key) c ON true
          WHERE pr.profile_id = p_profile_id AND NOT pr.is_archived
          ORDER BY pr.preference_id, rc.n
     LOOP

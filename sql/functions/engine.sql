@@ -11,8 +11,8 @@
 -- the configuration (prefs_engine_plain), one INSERT per table, the
 -- rendered copies and the events (prefs_engine_create).  What those
 -- checks do not pass (refused items, so that their errors are worded by
--- the Data API's functions; consents; updates of existing profiles;
--- deletes) is applied one item at a time by the per-profile functions
+-- the Data API's functions; the rarer fields listed at prefs_engine_plain;
+-- updates of existing profiles; deletes) is applied one item at a time by the per-profile functions
 -- (prefs_data_apply_ex) in a subtransaction each, so that a refused item
 -- writes nothing while the others are applied.
 --
@@ -234,7 +234,12 @@ $$;
 --   preferences ProfilePreferences and those of the contact points, with
 --               FilterId, PreferenceType, FrequencyId, PreferenceAttributes
 --               (no CustomerDate, no IsArchived), on a contact point the
---               item gives; no consents (their links take the other path)
+--               item gives
+--   consents    ConsentType, ConsentVersion (active), ConsentStatus,
+--               ConsentDate (UTC, "Z", not later than now); no ContactPoint,
+--               Locale, or revocation after a grant of the same type; their
+--               links to the preferences (kind F) written as
+--               prefs_data_assoc_sync does
 --   alternate   no other profile has it, no other item of the batch
 --   ids         carries it
 --   custom      every required one; values of type String, Number,
@@ -417,6 +422,19 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 
+-- A consent's ConsentStatus (1 Granted .. 4 NotSet, or that name), as
+-- prefs_data_consents reads it; NULL when it would refuse it.
+CREATE OR REPLACE FUNCTION prefs_engine_consent_status(v jsonb)
+RETURNS integer
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN jsonb_typeof(v) = 'string'
+                THEN array_position(ARRAY['granted', 'denied', 'revoked',
+                                          'notset'], lower(v #>> '{}'))
+                WHEN jsonb_typeof(v) = 'number' AND v::text IN ('1', '2', '3', '4')
+                THEN v::text::integer END
+$$;
+
+
 -- The items of p_idx (new profiles) that the set-based path can write.
 CREATE OR REPLACE FUNCTION prefs_engine_plain(p_account_id bigint,
     p_items jsonb, p_idx integer[])
@@ -444,7 +462,8 @@ LANGUAGE sql STABLE AS $$
                    'DefaultLocale', 'CustomerType', 'RegistrationConfirmed',
                    'AlternateIds', 'Emails', 'PhoneNumbers', 'Addresses',
                    'CustomFields', 'Groups', 'Tags', 'PreservePreferences',
-                   'PreserveConsents', 'ReasonCode', 'ProfilePreferences'])
+                   'PreserveConsents', 'ReasonCode', 'ProfilePreferences',
+                   'Consents'])
             OR EXISTS (SELECT 1 FROM unnest(ARRAY['AlternateIds', 'Emails',
                            'PhoneNumbers', 'Addresses', 'CustomFields',
                            'Groups', 'Tags']) l(k)
@@ -608,6 +627,47 @@ LANGUAGE sql STABLE AS $$
         UNION ALL
         SELECT p.i FROM pp p
          GROUP BY p.i, p.v ->> 'FilterId', p.clist, p.cn HAVING count(*) > 1
+        UNION ALL
+        -- consents: a type's active version, a status, a ConsentDate in
+        -- UTC that is not later than now (or none), nothing else (a
+        -- ContactPoint, a Locale or a revocation after a grant of the same
+        -- type take the per-profile path)
+        SELECT c.i FROM c
+         WHERE coalesce(jsonb_typeof(c.b -> 'Consents'), 'null')
+               NOT IN ('array', 'null')
+            OR jsonb_array_length(CASE WHEN jsonb_typeof(c.b -> 'Consents')
+                                            = 'array'
+                                       THEN c.b -> 'Consents' ELSE '[]' END)
+               > 100
+        UNION ALL
+        SELECT x.i FROM prefs_engine_explode(p_items, p_idx, NULL,
+                            ARRAY['Consents']) x
+         WHERE NOT coalesce((
+               prefs_engine_keys_ok(x.v, ARRAY['ConsentType', 'ConsentVersion',
+                   'ConsentStatus', 'ConsentDate'])
+               AND prefs_engine_str_ok(x.v -> 'ConsentType', 50, true)
+               AND prefs_engine_str_ok(x.v -> 'ConsentVersion', 50, true)
+               AND EXISTS (SELECT 1 FROM prefs_config_item i,
+                                jsonb_array_elements(i.body -> 'Versions') ver
+                            WHERE i.account_id = p_account_id
+                              AND i.kind = 'ConsentType' AND i.is_active
+                              AND i.key = x.v ->> 'ConsentType'
+                              AND ver ->> 'ConsentVersion'
+                                  = x.v ->> 'ConsentVersion'
+                              AND ver -> 'IsActive' = 'true')
+               AND prefs_engine_consent_status(x.v -> 'ConsentStatus')
+                   IS NOT NULL
+               AND (coalesce(x.v ->> 'ConsentDate', '') = ''
+                    OR (jsonb_typeof(x.v -> 'ConsentDate') = 'string'
+                        AND (x.v ->> 'ConsentDate') ~ '^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z$'
+                        AND (x.v ->> 'ConsentDate')::timestamptz <= now()))
+               AND NOT (prefs_engine_consent_status(x.v -> 'ConsentStatus') = 3
+                        AND EXISTS (SELECT 1 FROM prefs_engine_explode(p_items,
+                                        ARRAY[x.i], NULL, ARRAY['Consents']) y
+                                     WHERE y.n <> x.n
+                                       AND y.v ->> 'ConsentType'
+                                           = x.v ->> 'ConsentType'))),
+               false)
         UNION ALL
         -- two alike in one list
         SELECT el.i FROM el
@@ -791,6 +851,52 @@ BEGIN
                       AS address_id) x
      ORDER BY p.i, p.o, p.cn, p.pn;
 
+    -- the consents, in body order, then the links of the preferences to
+    -- the consents their filters require (prefs_data_assoc_sync's rule:
+    -- the newest consent of the type; Granted is Revoked for an opt-out)
+    INSERT INTO prefs_consent (account_id, profile_id, type_name, version,
+        status, recorded_by, customer_date, expiration_date, locale,
+        contact_key, contact_point)
+    SELECT p_account_id, x.pid, x.v ->> 'ConsentType',
+           x.v ->> 'ConsentVersion', t.st, p_user_id, t.cdate,
+           t.cdate + make_interval(days => (
+               SELECT (ver ->> 'ExpirationInDays')::integer
+                 FROM prefs_config_item i,
+                      jsonb_array_elements(i.body -> 'Versions') ver
+                WHERE i.account_id = p_account_id AND i.kind = 'ConsentType'
+                  AND i.is_active AND i.key = x.v ->> 'ConsentType'
+                  AND ver ->> 'ConsentVersion' = x.v ->> 'ConsentVersion'
+                  AND ver -> 'IsActive' = 'true'
+                LIMIT 1)),
+           NULL, '', NULL
+      FROM prefs_engine_explode(p_items, v_i, v_pid, ARRAY['Consents']) x
+     CROSS JOIN LATERAL (
+           SELECT prefs_engine_consent_status(x.v -> 'ConsentStatus') AS st) s
+     CROSS JOIN LATERAL (
+           SELECT s.st, prefs_data_consent_date(x.v,
+                      'Consents[' || x.n - 1 || ']', s.st) AS cdate) t
+     ORDER BY x.i, x.n;
+
+    INSERT INTO prefs_consent_assoc (account_id, profile_id, kind, type_name,
+                                     preference_id, consent_id, status)
+    SELECT p_account_id, pr.profile_id, 'F', rc.type_name, pr.preference_id,
+           c.consent_id,
+           CASE WHEN pr.preference_type = 2 AND c.status = 1 THEN 3
+                ELSE c.status END
+      FROM prefs_preference pr
+      JOIN prefs_config_item i ON i.account_id = p_account_id
+                              AND i.kind = 'Filter' AND i.is_active
+                              AND i.key = pr.filter_id
+     CROSS JOIN LATERAL (
+           SELECT x ->> 'TypeName' AS type_name, x.n
+             FROM jsonb_array_elements(coalesce(
+                      i.body -> 'RequiredPreferenceConsents', '[]'))
+                  WITH ORDINALITY AS x(x, n)) rc
+      JOIN LATERAL prefs_data_assoc_consent(pr.profile_id, rc.type_name,
+                                            pr.contact_key) c ON true
+     WHERE pr.profile_id = ANY (v_pid) AND NOT pr.is_archived
+     ORDER BY pr.profile_id, pr.preference_id, rc.n;
+
     -- the rendered copies, and the events in the order the per-profile
     -- functions write them: profile.created (its Data the copy), then
     -- alternate ids, emails, phones, addresses, custom fields, groups,
@@ -813,10 +919,10 @@ BEGIN
     INSERT INTO prefs_event (account_id, event_type, entity, subject,
                              profile_id, data, previous_data, recorded_by)
     SELECT p_account_id, ev.t, prefs_event_entity(ev.t), 'Profile/' || ev.pid,
-           ev.pid, ev.data, NULL, p_user_id
+           ev.pid, ev.data, ev.prev, p_user_id
       FROM (
         SELECT m.i, 0 AS o, 0::bigint AS n, m.pid, 'profile.created' AS t,
-               d.doc::jsonb AS data
+               d.doc::jsonb AS data, NULL::jsonb AS prev
           FROM m JOIN d ON d.profile_id = m.pid
         UNION ALL
         SELECT el.i, el.o, el.n, el.pid, CASE el.k
@@ -830,27 +936,46 @@ BEGIN
                        'Name', el.v ->> 'Name', 'Value', cf.value)
                    WHEN 'Groups' THEN jsonb_build_object(
                        'Type', el.v ->> 'Type', 'Name', el.v ->> 'Name')
-                   ELSE jsonb_build_object('Tag', el.v #>> '{}') END
+                   ELSE jsonb_build_object('Tag', el.v #>> '{}') END,
+               NULL
           FROM el
           LEFT JOIN prefs_profile_custom_field cf
             ON el.k = 'CustomFields' AND cf.profile_id = el.pid
            AND cf.name = el.v ->> 'Name'
         UNION ALL
         SELECT m.i, 2, x.email_id, m.pid, 'contacts.email.added',
-               prefs_data_email_json(x)::jsonb
+               prefs_data_email_json(x)::jsonb, NULL
           FROM m JOIN prefs_profile_email x ON x.profile_id = m.pid
         UNION ALL
         SELECT m.i, 3, x.phone_id, m.pid, 'contacts.phone.added',
-               prefs_data_phone_json(x)::jsonb
+               prefs_data_phone_json(x)::jsonb, NULL
           FROM m JOIN prefs_profile_phone x ON x.profile_id = m.pid
         UNION ALL
         SELECT m.i, 4, x.address_id, m.pid, 'contacts.address.added',
-               prefs_data_address_json(x)::jsonb
+               prefs_data_address_json(x)::jsonb, NULL
           FROM m JOIN prefs_profile_address x ON x.profile_id = m.pid
         UNION ALL
         SELECT m.i, 8, x.preference_id, m.pid, 'preference.added',
-               prefs_data_pref_json(x)::jsonb
+               prefs_data_pref_json(x)::jsonb, NULL
           FROM m JOIN prefs_preference x ON x.profile_id = m.pid
+        UNION ALL
+        SELECT m.i, 9, x.consent_id, m.pid,
+               CASE WHEN x.prev IS NULL THEN 'consent.added'
+                    ELSE 'consent.updated' END,
+               x.data, x.prev
+          FROM m JOIN (
+               SELECT c.profile_id, c.consent_id,
+                      prefs_data_consent_json(c)::jsonb AS data,
+                      lag(prefs_data_consent_json(c)::jsonb) OVER (
+                          PARTITION BY c.profile_id, c.type_name, c.contact_key
+                          ORDER BY c.consent_id) AS prev
+                 FROM prefs_consent c
+                WHERE c.profile_id = ANY (v_pid)) x ON x.profile_id = m.pid
+        UNION ALL
+        SELECT m.i, 10, x.assoc_id, m.pid,
+               'consent.filterassociation.created', prefs_data_assoc_json(x),
+               NULL
+          FROM m JOIN prefs_consent_assoc x ON x.profile_id = m.pid
       ) ev
      WHERE NOT p_quiet
      ORDER BY ev.i, ev.o, ev.n;
