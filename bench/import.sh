@@ -21,7 +21,7 @@ cd "$top"
 profiles=${PROFILES:-1000000}
 [[ $profiles =~ ^[1-9][0-9]*$ ]] || { echo "bench: PROFILES must be a positive integer" >&2; exit 1; }
 port=${PORT:-18182}
-batch=${BATCH:-2000}
+batch=${BATCH:-500}
 out="$top/bench/out"
 pgdir="$top/var/bench-import-pg"
 prefix="$top/var/bench-import-nginx"

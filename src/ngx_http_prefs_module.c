@@ -650,7 +650,7 @@ ngx_http_prefs_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_size_value(pmcf->max_body, 1024 * 1024);
     ngx_conf_init_size_value(pmcf->import.max_body, 25 * 1024 * 1024);
     ngx_conf_init_uint_value(pmcf->import.quota, 100);
-    ngx_conf_init_uint_value(pmcf->import.batch, 2000);
+    ngx_conf_init_uint_value(pmcf->import.batch, 500);
     ngx_conf_init_value(pmcf->events.history_days, 15);
 
     /* the window as an SQL interval, for webhook deliveries */

@@ -265,6 +265,21 @@ ok(wait_until(sub { import_sql("SELECT count(*) FROM prefs_import WHERE access_t
 my ($code) = call($ng, 'GET', "Import/$t1/Status");
 is($code, 401, 'its token is no longer valid');
 
+# a batch past the query timeout is rolled back, and the import goes on in smaller ones
+my $t12 = initiate();
+psql("SELECT prefs_import_stage_begin(:'a', :'t')", a => $acct, t => $t12);
+psql("SELECT prefs_import_stage(:'a', NULL, :'t', 1, 0, :'r', NULL)", a => $acct, t => $t12,
+     r => encode_json([ map { rec("h$_") } 1 .. 300 ]));
+$ng->stop;
+$ng = PrefsTest::start_nginx(name => 'import-exec',
+    http_config => 'prefs_job_lease 2s; prefs_helper_poll_interval 1s; prefs_import_batch 100000;'
+                 . ' prefs_db_query_timeout 250ms;');
+execute($t12);
+ok(completed($t12, 60), 'an import whose first batches run past the query timeout completes');
+is(outcomes($t12), 'created|300', 'every record applied once');
+like($ng->error_log, qr/import \d+: a batch ran past the query timeout, \d+ records a batch from now on/,
+     'the smaller batches are logged');
+
 my @bad = grep { /\[(alert|crit|emerg)\]/ && !/cache manager process \d+ exited on signal 9/ }
           split /\n/, $ng->error_log;
 is_deeply(\@bad, [], 'nothing worse than an error was logged');

@@ -13,7 +13,9 @@
  * so whatever stops the helper (SIGKILL, reload, the database restarting)
  * the next holder of the job's lease resumes after the last committed
  * batch, and no record is applied twice.  While another import of the
- * account is processing, the job waits (a timer) holding its lease.
+ * account is processing, the job waits (a timer) holding its lease.  A
+ * batch that runs past the query timeout is rolled back by the server and
+ * tried again at half the size.
  *
  * With "purge": true (queued at initiate, due when the import expires) the
  * job deletes the import's staged records, a batch at a time, then the
@@ -43,6 +45,7 @@ typedef struct {
     ngx_prefs_helper_job_t    *job;
     ngx_pool_t                *pool;       /* the batch's */
     ngx_uint_t                 purge;
+    ngx_uint_t                 size;       /* records a batch */
     char                       import_id[NGX_INT64_LEN + 1];
     char                       batch[NGX_INT_T_LEN + 1];
 } ngx_prefs_import_job_t;
@@ -100,7 +103,8 @@ ngx_prefs_import_job_run(ngx_prefs_helper_job_t *job)
 
     *ngx_sprintf((u_char *) ij->import_id, "%L",
                  (int64_t) json_integer_value(id)) = '\0';
-    *ngx_sprintf((u_char *) ij->batch, "%ui", job->pmcf->import.batch) = '\0';
+    ij->size = job->pmcf->import.batch;
+    *ngx_sprintf((u_char *) ij->batch, "%ui", ij->size) = '\0';
 
     job->ctx = ij;
     job->timer.handler = ngx_prefs_import_job_wake;
@@ -179,6 +183,25 @@ ngx_prefs_import_job_answered(ngx_prefs_db_query_t *q)
     char                    *outcome;
     ngx_prefs_import_job_t  *ij = q->data;
     ngx_prefs_helper_job_t  *job = ij->job;
+
+    if (q->status == NGX_PREFS_DB_TIMEOUT && !ij->purge && ij->size > 1) {
+        /*
+         * The batch was rolled back: smaller ones fit in the query timeout
+         * (the engine's rate varies with the records and the load)
+         */
+        ij->size /= 2;
+        *ngx_sprintf((u_char *) ij->batch, "%ui", ij->size) = '\0';
+
+        ngx_log_error(NGX_LOG_WARN, job->log, 0,
+                      "prefs helper: import %s: a batch ran past the query "
+                      "timeout, %ui records a batch from now on",
+                      ij->import_id, ij->size);
+
+        ngx_destroy_pool(ij->pool);
+        ij->pool = NULL;
+        ngx_prefs_import_job_next(ij);
+        return;
+    }
 
     if (q->status != NGX_PREFS_DB_OK || PQntuples(q->res) != 1) {
         /* nothing of the batch was committed: it is tried again */

@@ -4,6 +4,7 @@
  */
 
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -629,8 +630,12 @@ static int
 prefs_bulk_string(const char *p, size_t len, size_t *used, const char **err)
 {
     int             k;
+    char            hx[5];
     size_t          i, n;
+    unsigned long   cp, lo;
     unsigned char   c;
+
+    hx[4] = '\0';
 
     for (i = 1; i < len; /* void */) {
         c = (unsigned char) p[i];
@@ -666,9 +671,49 @@ prefs_bulk_string(const char *p, size_t len, size_t *used, const char **err)
                     }
                 }
 
-                if (strncmp(p + i + 2, "0000", 4) == 0) {
+                cp = strtoul(strncpy(hx, p + i + 2, 4), NULL, 16);
+
+                if (cp == 0) {
                     *err = "a string holds an escaped NUL character";
                     return -1;
+                }
+
+                /* PostgreSQL's jsonb takes surrogates only in pairs */
+
+                if (cp >= 0xdc00 && cp <= 0xdfff) {
+                    *err = "a string holds a lone surrogate escape";
+                    return -1;
+                }
+
+                if (cp >= 0xd800 && cp <= 0xdbff) {
+                    if ((i + 6 < len && p[i + 6] != '\\')
+                        || (i + 7 < len && p[i + 7] != 'u'))
+                    {
+                        *err = "a string holds a lone surrogate escape";
+                        return -1;
+                    }
+
+                    if (i + 12 > len) {
+                        return 1;
+                    }
+
+                    for (k = 8; k < 12; k++) {
+                        if (!strchr("0123456789abcdefABCDEF", p[i + k])
+                            || p[i + k] == '\0')
+                        {
+                            *err = "a string holds a bad unicode escape";
+                            return -1;
+                        }
+                    }
+
+                    lo = strtoul(strncpy(hx, p + i + 8, 4), NULL, 16);
+
+                    if (lo < 0xdc00 || lo > 0xdfff) {
+                        *err = "a string holds a lone surrogate escape";
+                        return -1;
+                    }
+
+                    i += 6;
                 }
 
                 i += 6;

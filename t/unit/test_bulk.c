@@ -109,6 +109,11 @@ main(void)
     is_int(value("[\"\x01\"]", &used), -1, "a control character");
     is_int(value("[\"\\u0000\"]", &used), -1, "\\u0000, which jsonb refuses");
     is_int(value("[\"\\x\"]", &used), -1, "a bad escape");
+    is_int(value("[\"\\ud83d\\ude00\"]", &used), 0, "a surrogate pair");
+    is_int(value("[\"\\ud83d\"]", &used), -1, "a lone high surrogate");
+    is_int(value("[\"\\ude00\"]", &used), -1, "a lone low surrogate");
+    is_int(value("[\"\\ud83d\\u0041\"]", &used), -1, "a high surrogate, then no low one");
+    is_int(value("[\"\\ud83d\\ud", &used), 1, "a pair cut short is a prefix");
     is_int(value("[\"\xc3\x28\"]", &used), -1, "bad UTF-8");
     is_int(value("[\"\xed\xa0\x80\"]", &used), -1, "an encoded surrogate");
     is_int(value("[\"\xc0\xaf\"]", &used), -1, "an overlong encoding");
