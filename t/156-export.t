@@ -4,6 +4,11 @@
 # pages with limit/offset/keepAlive, Commit, expiry; LastDateTime with the
 # reference's millisecond rounding at every boundary; MatchCriteria; another
 # account's token is 401; every kind of bad input changes nothing.
+#
+# prefs-test: exclusive (scripts/test.sh runs it alone): its exports queue
+#   "prefs.export" jobs (and callbacks) that no other suite's helper may run
+#   (any helper claims any queued job); this suite runs no helper and deletes
+#   them
 use lib 't';
 use Test::Nginx::Socket 'no_plan';
 use PrefsTest;
