@@ -4,6 +4,11 @@
 # pages with limit/offset/keepAlive, Commit, expiry; LastDateTime with the
 # reference's millisecond rounding at every boundary; MatchCriteria; another
 # account's token is 401; every kind of bad input changes nothing.
+#
+# prefs-test: exclusive (scripts/test.sh runs it alone): its exports queue
+#   "prefs.export" jobs (and callbacks) that no other suite's helper may run
+#   (any helper claims any queued job); this suite runs no helper and deletes
+#   them
 use lib 't';
 use Test::Nginx::Socket 'no_plan';
 use PrefsTest;
@@ -110,7 +115,8 @@ for my $k (qw(big bigkeep bigoffset)) {
 our $Lines = join('', map { qq({"n": $_,  "x": ") . ('y' x 100) . qq("}\n) } 1 .. 2500);
 # the jobs of the exports above are this preamble's to run: another
 # suite's helper must not run them (the "running" export stays Processing)
-psql("DELETE FROM prefs_job WHERE job_type = 'prefs.export' AND account_id = CAST(:'a' AS bigint)", a => $Acct);
+psql("DELETE FROM prefs_job WHERE job_type = 'prefs.export' AND account_id IN (CAST(:'a' AS bigint), CAST(:'o' AS bigint))",
+     a => $Acct, o => $Other);
 psql("UPDATE prefs_export SET expires_at = now() - interval '1 second' WHERE access_token = CAST(:'t' AS bigint)",
      t => $Tok{expired});
 psql("UPDATE prefs_export SET status = 'Error', error = 'boom' WHERE access_token = CAST(:'t' AS bigint)",
@@ -130,7 +136,7 @@ __DATA__
 === TEST 1: POST Export/Segment/{name}: an AccessToken, the job queued
 --- request
 POST /Profiles/v4/Async/ExportCo/Export/Segment/everyone
-{"CallbackURL":"https://example.com/done","LastDateTime":"2026-01-01T00:00:00.000Z"}
+{"CallbackURL":"https://callback.invalid/done","LastDateTime":"2026-01-01T00:00:00.000Z"}
 --- more_headers eval
 PrefsTest::auth('ExportCo', 'admin') . "Content-Type: application/json\n"
 --- error_code: 200
@@ -139,9 +145,11 @@ PrefsTest::auth('ExportCo', 'admin') . "Content-Type: application/json\n"
 --- sql
 SELECT j.job_type || ' ' || e.callback_url || ' ' || (e.selection->>'since')
   FROM prefs_job j JOIN prefs_export e ON e.access_token = CAST(j.payload->>'access_token' AS bigint)
- WHERE j.job_type = 'prefs.export' AND e.access_token = CAST(:'AccessToken' AS bigint)
+ WHERE j.job_type = 'prefs.export' AND e.access_token = CAST(:'AccessToken' AS bigint);
+-- no helper of another suite is to run it
+DELETE FROM prefs_job WHERE job_type = 'prefs.export' AND payload->>'access_token' = :'AccessToken';
 --- sql_result
-prefs.export https://example.com/done 2026-01-01T00:00:00.003Z
+prefs.export https://callback.invalid/done 2026-01-01T00:00:00.003Z
 --- no_error_log
 [error]
 
@@ -154,6 +162,11 @@ PrefsTest::auth('ExportCo', 'admin')
 --- error_code: 200
 --- response_json eval
 { AccessToken => qr/^\d+$/ }
+--- sql
+DELETE FROM prefs_job WHERE job_type = 'prefs.export' AND payload->>'access_token' = :'AccessToken';
+SELECT selection ? 'callback' FROM prefs_export WHERE access_token = CAST(:'AccessToken' AS bigint)
+--- sql_result
+f
 --- no_error_log
 [error]
 
@@ -686,16 +699,17 @@ qr/^\{"ProfileId" ?: ?$::Id{Ann},[^\n]*"FirstName" ?: ?"Ann"[^\n]*\}\n\{"Profile
 === TEST 40: v3 (MyPreferences 2.0): POST export/Segment/{name} exports v3 Preferences
 --- request
 POST /API/3/async/ExportCo/export/Segment/everyone
-{"CallbackURL":"https://example.com/v3","LastDateTime":"2026-01-01T00:00:00.000"}
+{"CallbackURL":"https://callback.invalid/v3","LastDateTime":"2026-01-01T00:00:00.000"}
 --- more_headers eval
 PrefsTest::auth('ExportCo', 'admin') . "Content-Type: application/json\n"
 --- error_code: 200
 --- response_json eval
 { AccessToken => qr/^\d+$/ }
 --- sql
+DELETE FROM prefs_job WHERE job_type = 'prefs.export' AND payload->>'access_token' = :'AccessToken';
 SELECT (selection->>'format') || ' ' || callback_url FROM prefs_export WHERE access_token = CAST(:'AccessToken' AS bigint)
 --- sql_result
-v3 https://example.com/v3
+v3 https://callback.invalid/v3
 --- no_error_log
 [error]
 

@@ -559,7 +559,7 @@ $$;
 
 -- export: what POST Export/Segment|SegmentGroup/{name} does, then the
 -- snapshot at once (in prefsctl's session, which has no statement timeout)
--- rather than by the helper (its job finds the export done).  Refusals
+-- rather than by the helper (its job is deleted in the same transaction).  Refusals
 -- raise PF001 with the API's message.  "<AccessToken> <RowCount> <Status>
 -- <the status as Status/Token answers it>"
 CREATE OR REPLACE FUNCTION prefs_ctl_export(p_client text, p_kind text,
@@ -576,6 +576,9 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'PF001', MESSAGE = r.body;
     END IF;
     tok := CAST(r.body::jsonb ->> 'AccessToken' AS bigint);
+    -- the snapshot is taken here: the job never becomes visible
+    DELETE FROM prefs_job j WHERE j.job_type = 'prefs.export'
+       AND j.payload ->> 'access_token' = tok::text AND j.state = 'queued';
     PERFORM prefs_export_run(tok);
     RETURN (SELECT concat_ws(' ', e.access_token, e.row_count, e.status,
                              prefs_export_status_json(e))
