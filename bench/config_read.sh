@@ -25,45 +25,28 @@ prefix="$top/var/bench-nginx"
 key="$top/var/bench-secret.key"
 report="$out/config_read.txt"
 
-command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)" >&2; exit 1; }
-make -s all >/dev/null
-mkdir -p "$out" "$prefix/logs" "$prefix/html"
+. bench/lib.sh
+bench_need wrk "apt-get install wrk"
+bench_build
+mkdir -p "$prefix/html"
 
 cleanup() {
-    local pid=''
-    if [ -f "$prefix/logs/nginx.pid" ]; then
-        pid=$(cat "$prefix/logs/nginx.pid" 2>/dev/null || true)
-    fi
-    if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
-        # the master exits after its workers and helper
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    fi
-    scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
-    rm -f -- "$key"
     # bench/out/ stays; the nginx prefix goes once nginx is gone
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        echo "bench: nginx $pid did not stop: $prefix left in place" >&2
-    else
+    if bench_stop_nginx; then
         rm -rf -- "$prefix"
+    else
+        echo "bench: nginx of $prefix did not stop: left in place" >&2
     fi
+    bench_cleanup
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
-scripts/pg.sh start "$pgdir" --fast >/dev/null 2>&1
-db=$(cat "$pgdir/conninfo")
-export PREFS_DATABASE="$db"
-(umask 077 && build/prefs-secret keygen > "$key")
-export PREFS_SECRET_KEY="$key"
-
-tools/prefsctl migrate >/dev/null
-tools/prefsctl account create bench --name Bench >/dev/null
-secret=$(tools/prefsctl user create bench reader --group ReadOnly | sed -n 's/.*"Secret" *: *"\([^"]*\)".*/\1/p')
-tools/prefsctl config import bench conf/demo-config.json >/dev/null
+bench_database
+bench_account bench ReadOnly reader
 
 cat > "$prefix/nginx.conf" <<CONF
-load_module $top/build/ngx_http_prefs_module.so;
+load_module $prefix/ngx_http_prefs_module.so;
 worker_processes 2;
 error_log logs/error.log warn;
 pid logs/nginx.pid;

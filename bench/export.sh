@@ -26,24 +26,13 @@ prefix="$top/var/bench-export-nginx"
 key="$top/var/bench-export-secret.key"
 report="$out/export.txt"
 
-command -v curl >/dev/null || { echo "bench: curl is missing" >&2; exit 1; }
-command -v jq >/dev/null || { echo "bench: jq is missing (apt-get install jq)" >&2; exit 1; }
-make -s all >/dev/null
-mkdir -p "$out" "$prefix/logs" "$prefix/spool"
-cp build/ngx_http_prefs_module.so "$prefix/ngx_http_prefs_module.so"
-rev="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src sql 2>/dev/null || echo ' + uncommitted changes in src/ or sql/')"
+. bench/lib.sh
+bench_need curl
+bench_need jq "apt-get install jq"
+bench_build
+mkdir -p "$prefix/spool"
 
-cleanup() {
-    local pid
-    if [ -f "$prefix/logs/nginx.pid" ]; then
-        pid=$(cat "$prefix/logs/nginx.pid" 2>/dev/null || true)
-        if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
-            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        fi
-    fi
-    sleep 1
-    scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
-}
+cleanup() { bench_cleanup; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -52,17 +41,8 @@ secs() { echo "$2 - $1" | bc -l | xargs printf '%.2f'; }
 rate() { echo "$1 / $2" | bc -l | xargs printf '%.0f'; }
 mb() { echo "$1 / 1048576 / $2" | bc -l | xargs printf '%.1f'; }
 
-scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
-scripts/pg.sh start "$pgdir" --fast >/dev/null 2>&1
-db=$(cat "$pgdir/conninfo")
-export PREFS_DATABASE="$db"
-(umask 077 && build/prefs-secret keygen > "$key")
-export PREFS_SECRET_KEY="$key"
-
-tools/prefsctl migrate >/dev/null
-tools/prefsctl account create bench --name Bench >/dev/null
-secret=$(tools/prefsctl user create bench api --group Integration | sed -n 's/.*"Secret" *: *"\([^"]*\)".*/\1/p')
-tools/prefsctl config import bench conf/demo-config.json >/dev/null
+bench_database
+bench_account bench Integration
 
 t0=$(now)
 psql -X -q -d "$db" -v ON_ERROR_STOP=1 -v n="$profiles" -f bench/profiles.sql

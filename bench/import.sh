@@ -29,41 +29,23 @@ key="$top/var/bench-import-secret.key"
 report="$out/import.txt"
 work="$prefix/data"
 
-command -v curl >/dev/null || { echo "bench: curl is missing" >&2; exit 1; }
-command -v jq >/dev/null || { echo "bench: jq is missing (apt-get install jq)" >&2; exit 1; }
-make -s all >/dev/null
-mkdir -p "$out" "$prefix/logs" "$work"
-cp build/ngx_http_prefs_module.so "$prefix/ngx_http_prefs_module.so"
-rev="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src sql 2>/dev/null || echo ' + uncommitted changes')"
+. bench/lib.sh
+bench_need curl
+bench_need jq "apt-get install jq"
+bench_build
+mkdir -p "$work"
 
 sampler=
 cleanup() {
-    local pid
     [ -z "$sampler" ] || kill "$sampler" 2>/dev/null || true
-    if [ -f "$prefix/logs/nginx.pid" ]; then
-        pid=$(cat "$prefix/logs/nginx.pid" 2>/dev/null || true)
-        if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
-            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        fi
-    fi
-    scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
+    bench_cleanup
     rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
-scripts/pg.sh start "$pgdir" --fast >/dev/null 2>&1
-db=$(cat "$pgdir/conninfo")
-export PREFS_DATABASE="$db"
-(umask 077 && build/prefs-secret keygen > "$key")
-export PREFS_SECRET_KEY="$key"
-
-tools/prefsctl migrate >/dev/null
-tools/prefsctl account create benchimport --name Bench >/dev/null
-secret=$(tools/prefsctl user create benchimport api --group Integration \
-         | sed -n 's/.*"Secret" *: *"\([^"]*\)".*/\1/p')
-tools/prefsctl config import benchimport conf/demo-config.json >/dev/null
+bench_database
+bench_account benchimport Integration
 acct=$(psql -X -At -d "$db" -c "SELECT account_id FROM prefs_account WHERE client_id = 'benchimport'")
 
 # --------------------------------------------------------------------------

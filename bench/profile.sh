@@ -41,42 +41,21 @@ prefix="$top/var/bench-nginx"
 key="$top/var/bench-secret.key"
 report="$out/profile.txt"
 
-command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)" >&2; exit 1; }
-command -v pgbench >/dev/null || { echo "bench: pgbench is missing (apt-get install postgresql-contrib)" >&2; exit 1; }
-command -v jq >/dev/null || { echo "bench: jq is missing (apt-get install jq)" >&2; exit 1; }
-make -s all >/dev/null
-mkdir -p "$out" "$prefix/logs"
-# nginx loads a copy: a rebuild during the run must not replace the code
-# under the workers' feet
-cp build/ngx_http_prefs_module.so "$prefix/ngx_http_prefs_module.so"
-rev="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src sql 2>/dev/null || echo ' + uncommitted changes in src/ or sql/')"
+. bench/lib.sh
+bench_need wrk "apt-get install wrk"
+bench_need pgbench "apt-get install postgresql-contrib"
+bench_need jq "apt-get install jq"
+bench_build
 
 cleanup() {
-    local pid
-    if [ -f "$prefix/logs/nginx.pid" ]; then
-        pid=$(cat "$prefix/logs/nginx.pid" 2>/dev/null || true)
-        if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
-            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        fi
-    fi
-    sleep 1
-    scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
+    bench_cleanup
     rm -rf "$prefix/pgbench"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
-scripts/pg.sh start "$pgdir" --fast >/dev/null 2>&1
-db=$(cat "$pgdir/conninfo")
-export PREFS_DATABASE="$db"
-(umask 077 && build/prefs-secret keygen > "$key")
-export PREFS_SECRET_KEY="$key"
-
-tools/prefsctl migrate >/dev/null
-tools/prefsctl account create bench --name Bench >/dev/null
-secret=$(tools/prefsctl user create bench api --group Integration | sed -n 's/.*"Secret" *: *"\([^"]*\)".*/\1/p')
-tools/prefsctl config import bench conf/demo-config.json >/dev/null
+bench_database
+bench_account bench Integration
 
 # --------------------------------------------------------------------------
 # 100,000 profiles, set-based, straight into the tables prefs_profile_get

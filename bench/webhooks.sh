@@ -32,30 +32,15 @@ prefix="$top/var/bench-wh-nginx"
 key="$top/var/bench-wh-secret.key"
 report="$out/webhooks.txt"
 
-make -s all >/dev/null
-mkdir -p "$out" "$prefix/logs" "$prefix/conf"
-cp build/ngx_http_prefs_module.so "$prefix/ngx_http_prefs_module.so"
-rev="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src sql 2>/dev/null || echo ' + uncommitted changes in src/ or sql/')"
+. bench/lib.sh
+bench_build
+mkdir -p "$prefix/conf"
 
-cleanup() {
-    local pid
-    if [ -f "$prefix/logs/nginx.pid" ]; then
-        pid=$(cat "$prefix/logs/nginx.pid" 2>/dev/null || true)
-        if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
-            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        fi
-    fi
-    scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
-}
+cleanup() { bench_cleanup; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
-scripts/pg.sh start "$pgdir" --fast >/dev/null 2>&1
-db=$(cat "$pgdir/conninfo")
-export PREFS_DATABASE="$db"
-(umask 077 && build/prefs-secret keygen > "$key")
-tools/prefsctl migrate >/dev/null
+bench_database
 tools/prefsctl account create bench --name Bench >/dev/null
 
 q() { psql -X -q -A -t -d "$db" -v ON_ERROR_STOP=1 "$@"; }

@@ -1,0 +1,68 @@
+# bench/lib.sh: what every benchmark sets up the same way, sourced by
+# bench/*.sh after `set -euo pipefail` and `cd "$top"`.  A script sets $out,
+# $pgdir, $prefix and $key first (each its own, so that benchmarks do not
+# share a database or an nginx), then calls what it needs of these:
+#
+#   bench_need CMD [HINT]       exit with a message when CMD is missing
+#   bench_build                 make; $prefix/logs; nginx loads a copy of the
+#                               module (a rebuild during the run must not
+#                               replace the code under the workers' feet);
+#                               $rev names what is measured
+#   bench_database              a fresh PostgreSQL under $pgdir, migrated;
+#                               $db, PREFS_DATABASE, PREFS_SECRET_KEY
+#   bench_account ID GROUP [USER]
+#                               an account with the demo configuration and
+#                               a user of GROUP; $secret is its secret
+#   bench_stop_nginx            stop the nginx of $prefix, waiting up to 5 s;
+#                               fails when it is still running
+#   bench_cleanup               bench_stop_nginx, then the database and the key
+#                               go (the scripts' EXIT traps call it)
+
+bench_need() {
+    command -v "$1" >/dev/null || {
+        echo "bench: $1 is missing${2:+ ($2)}" >&2
+        exit 1
+    }
+}
+
+bench_build() {
+    make -s all >/dev/null
+    mkdir -p "$out" "$prefix/logs"
+    cp build/ngx_http_prefs_module.so "$prefix/ngx_http_prefs_module.so"
+    rev="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src sql 2>/dev/null || echo ' + uncommitted changes in src/ or sql/')"
+}
+
+bench_database() {
+    scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
+    scripts/pg.sh start "$pgdir" --fast >/dev/null 2>&1
+    db=$(cat "$pgdir/conninfo")
+    export PREFS_DATABASE="$db"
+    (umask 077 && build/prefs-secret keygen > "$key")
+    export PREFS_SECRET_KEY="$key"
+    tools/prefsctl migrate >/dev/null
+}
+
+bench_account() {
+    tools/prefsctl account create "$1" --name Bench >/dev/null
+    secret=$(tools/prefsctl user create "$1" "${3:-api}" --group "$2" \
+             | sed -n 's/.*"Secret" *: *"\([^"]*\)".*/\1/p')
+    tools/prefsctl config import "$1" conf/demo-config.json >/dev/null
+}
+
+bench_stop_nginx() {
+    local pid=''
+    if [ -f "$prefix/logs/nginx.pid" ]; then
+        pid=$(cat "$prefix/logs/nginx.pid" 2>/dev/null || true)
+    fi
+    if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+        # the master exits after its workers and helper
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    ! { [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
+}
+
+bench_cleanup() {
+    bench_stop_nginx || echo "bench: nginx of $prefix did not stop" >&2
+    scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
+    rm -f -- "$key"
+}
