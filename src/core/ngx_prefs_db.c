@@ -1296,6 +1296,15 @@ ngx_prefs_db_columns(ngx_prefs_db_query_t *q)
 
     for (i = 0; i < NGX_PREFS_STMT_COLS && st->cols[i]; i++) {
         col = st->cols[i];
+
+        if (ngx_prefs_stmt_col_names[col] == NULL) {
+            ngx_log_error(NGX_LOG_ALERT, q->log, 0,
+                          "prefs db: %s reads column %d, which has no name "
+                          "in ngx_prefs_stmt_col_names", st->name, (int) col);
+            q->error = "the result lacks a column";
+            return NGX_ERROR;
+        }
+
         n = PQfnumber(q->res, ngx_prefs_stmt_col_names[col]);
 
         if (n < 0) {
