@@ -37,25 +37,38 @@ my $ng = PrefsTest::start_nginx(name => 'webhook-idle', workers => 1,
     http_config => 'prefs_webhook_allow_http on; prefs_webhook_allow_network 127.0.0.0/8;');
 
 sub status { eval { decode_json(($ng->request(path => '/prefs/status'))[2]) } || {} }
-sub helper_queries { status()->{Helper}{Database}{Queries} // -1 }
 
 ok(wait_until(sub { status()->{Helper}{Listening} }, 10), 'the helper runs and listens');
 
 # the default poll interval is 2 s: an idle helper sends its webhook claim
-# and its job poll once per interval, about one query a second in all
+# and its job poll once per interval, about one query a second in all.
+# Idle is a steady state: the start's own work (partitions, the first
+# polls, the claims of what the earlier suites left) can outlast the first
+# window on a slow or loaded machine, so up to three windows are measured
+# and the quietest counts; a helper that claims many times a second (what
+# this suite guards against) is busy in all three.  Each window says what
+# the helper did meanwhile, so a failure shows its cause.
 sub idle_rate {
     my ($what) = @_;
-    # past the start's own work (partitions, the first polls), even on a
-    # loaded machine
     sleep 4;
-    my $q0 = helper_queries();
-    my $t0 = time;
-    sleep 10;
-    my $n = helper_queries() - $q0;
-    my $secs = time - $t0;
-    diag sprintf('idle helper, %s: %d queries in %.1f s, %.2f a second', $what, $n, $secs, $n / $secs);
-    cmp_ok($n, '<=', 15, "$what: at most 15 queries in 10 s");
-    cmp_ok($n, '>=', 4, "$what: but it still polls for safety");
+    my $best;
+    for my $w (1 .. 3) {
+        my $s0 = status()->{Helper} // {};
+        my $t0 = time;
+        sleep 10;
+        my $s1 = status()->{Helper} // {};
+        my $secs = time - $t0;
+        my %d = map { $_ => ($s1->{$_} // 0) - ($s0->{$_} // 0) } qw(JobsDone JobsFailed JobsStale);
+        my $n = ($s1->{Database}{Queries} // -1) - ($s0->{Database}{Queries} // -1);
+        diag sprintf('idle helper, %s, window %d: %d queries in %.1f s, %.2f a second;'
+            . ' jobs done %d, failed %d, stale %d; partitions upkeep at %s',
+            $what, $w, $n, $secs, $n / $secs, @d{qw(JobsDone JobsFailed JobsStale)},
+            $s1->{EventPartitions}{LastRun} // 'never');
+        $best = $n if !defined $best || $n < $best;
+        last if $n <= 15;
+    }
+    cmp_ok($best, '<=', 15, "$what: at most 15 queries in 10 s");
+    cmp_ok($best, '>=', 4, "$what: but it still polls for safety");
 }
 idle_rate('no active subscription');
 
