@@ -168,6 +168,56 @@ ok(completed($t9) && completed($t10), 'a RefreshTags import and one without');
 is(tags_of('a6'), 'VIP', 'RefreshTags: the tag the record does not carry is removed');
 is(tags_of('a7'), 'Early Adopter,VIP', 'without it, merged');
 
+# 3c. the other Refresh flags: an import with RefreshAlternateIds, RefreshContacts,
+#     RefreshCustomFields and RefreshGroups leaves only what its record carries; the same
+#     record imported without them merges
+sub doc_of {
+    my $raw = psql("SELECT prefs_profile_get(a.account_id, a.profile_id, false) FROM prefs_profile_alternate_id a"
+                   . " WHERE a.account_id = :'a' AND a.type = 'CRMId' AND a.value = :'v' AND a.is_active",
+                   a => $acct, v => $_[0]);
+    return eval { decode_json($raw) } || {};
+}
+sub shape {
+    my ($d) = @_;
+    return join(' ', join(',', sort map { $_->{Type} } @{ $d->{AlternateIds} // [] }),
+                scalar @{ $d->{Emails} // [] } . 'e' . scalar @{ $d->{PhoneNumbers} // [] } . 'p'
+                . scalar @{ $d->{Addresses} // [] } . 'a',
+                join(',', sort map { $_->{Name} } @{ $d->{CustomFields} // [] }),
+                join(',', sort map { $_->{Name} } @{ $d->{Groups} // [] }));
+}
+my @full = (
+    AlternateIds => [ { Type => 'CRMId', Value => 'REPL' }, { Type => 'LoyaltyNumber', Value => 'L-REPL' } ],
+    Emails => [ { EmailAddress => 'REPL@example.com' }, { EmailAddress => 'REPL@work.example' } ],
+    PhoneNumbers => [ { PhoneNumber => '+15550100150', PhoneNumberType => 'Mobile' } ],
+    Addresses => [ { Address1 => '1 Main St', City => 'Springfield', PostalCode => '62701', CountryCode => 'US' } ],
+    CustomFields => [ { Name => 'FavoriteCategory', Value => 'Garden' }, { Name => 'Nickname', Value => 'R' } ],
+    Groups => [ { Type => 'Household', Name => 'REPL' } ]);
+sub full_rec {
+    my ($crm) = @_;
+    my $j = encode_json({ @full });
+    $j =~ s/REPL/$crm/g;
+    return rec($crm, %{ decode_json($j) });
+}
+my $tf = initiate();
+stage($ng, $tf, [ map { full_rec($_) } 'g1', 'g2' ]);
+execute($tf);
+ok(completed($tf), 'two full profiles imported');
+is(shape(doc_of('g1')), 'CRMId,LoyaltyNumber 2e1p1a FavoriteCategory,Nickname g1', 'with everything');
+my %refresh = map { $_ => JSON::PP::true } qw(RefreshAlternateIds RefreshContacts RefreshCustomFields RefreshGroups);
+my @slim = (PhoneNumbers => [], Addresses => [], Groups => []);
+my $tr = initiate(MatchCriteria => 'AlternateIdType', MatchValue => 'CRMId', %refresh);
+stage($ng, $tr, [ rec('g1', @slim) ]);
+my $tn = initiate(MatchCriteria => 'AlternateIdType', MatchValue => 'CRMId');
+stage($ng, $tn, [ rec('g2', @slim) ]);
+execute($tr);
+execute($tn);
+ok(completed($tr) && completed($tn), 'an import with the four other Refresh flags and one without');
+is(shape(doc_of('g1')), 'CRMId 1e0p0a FavoriteCategory ',
+   'Refresh*: the alternate id, contact points, custom field and group the record lacks are gone');
+is(shape(doc_of('g2')), 'CRMId,LoyaltyNumber 2e1p1a FavoriteCategory,Nickname g2', 'without them, merged');
+is(psql_value("SELECT count(*) FROM prefs_profile_alternate_id WHERE account_id = :'a' AND value = 'L-g1'"
+              . " AND is_active", a => $acct), 0, 'the alternate id is inactive in its table too');
+
 # 4. Delete: the matched profiles deactivated; an unmatched record is refused at stage time, and
 #    one whose profile no longer matches at execute time is an execute-time exception
 my $t4 = initiate(ImportAction => 'Delete', MatchCriteria => 'AlternateIdType', MatchValue => 'CRMId');
