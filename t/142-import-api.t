@@ -31,7 +31,7 @@ sub import_token {
 
 our %T = map { $_ => import_token('ImportCo') }
          qw(json ndjson bad restage exec exec_twice status other empty limit chunked malformed nul big_ndjson
-            big_json exceptions types csv csv_bad_header csv_quote);
+            big_json exceptions types csv csv_bad_header csv_quote csv_prefs);
 
 # bodies of several chunks (about 1 MB each): 1,500 records of about 2 KB
 # (mostly whitespace inside the record: cheap to validate, so that the
@@ -535,6 +535,34 @@ PrefsTest::auth('ImportCo', 'admin') . "Content-Type: text/csv; charset=utf-8\n"
   WHERE i.access_token IN ($::T{csv_bad_header}, $::T{csv_quote})"
 --- sql_result
 0
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 25: Stage CSV with preferences and consents: Preference:/Frequency: per filter, Consent:/ConsentVersion:/ConsentDate: per consent type, codes or their words; a value outside them is the engine's exception
+--- request eval
+"POST $::api/$::T{csv_prefs}/Stage\n"
+. "Email,CustomField:FavoriteCategory,Preference:NewsletterEmail,Frequency:NewsletterEmail,Preference:PartnerOffersEmail,Consent:DataSharing,ConsentVersion:DataSharing,ConsentDate:DataSharing\n"
+. "p1\@example.com,Garden,OptIn,W,2,Granted,1.0,2024-01-01T00:00:00Z\n"
+. "p2\@example.com,Garden,1,,,4,1.0,\n"
+. "p3\@example.com,Garden,maybe,,,,,\n"
+. "p4\@example.com,Garden,,,,Sure,1.0,\n"
+--- more_headers eval
+PrefsTest::auth('ImportCo', 'admin') . "Content-Type: text/csv\n"
+--- error_code: 200
+--- response_json eval
+{ TotalRecordsReceived => 4, ValidationSuccessful => 2, ValidationFailed => 2 }
+--- sql eval
+"SELECT position, state, coalesce(message, ''), coalesce(record::text, '')
+   FROM prefs_import_record r JOIN prefs_import i USING (import_id)
+  WHERE i.access_token = $::T{csv_prefs} ORDER BY request_no, position"
+--- sql_result
+0|valid||{"Emails": [{"EmailAddress": "p1@example.com"}], "Consents": [{"ConsentDate": "2024-01-01T00:00:00Z", "ConsentType": "DataSharing", "ConsentStatus": 1, "ConsentVersion": "1.0"}], "CustomFields": [{"Name": "FavoriteCategory", "Value": "Garden"}], "ProfilePreferences": [{"FilterId": "NewsletterEmail", "FrequencyId": "W", "PreferenceType": 1}, {"FilterId": "PartnerOffersEmail", "PreferenceType": 2}]}
+1|valid||{"Emails": [{"EmailAddress": "p2@example.com"}], "Consents": [{"ConsentType": "DataSharing", "ConsentStatus": 4, "ConsentVersion": "1.0"}], "CustomFields": [{"Name": "FavoriteCategory", "Value": "Garden"}], "ProfilePreferences": [{"FilterId": "NewsletterEmail", "PreferenceType": 1}]}
+2|invalid|ProfilePreferences[0].PreferenceType must be 1 (opt-in) or 2 (opt-out)|{"Emails": [{"EmailAddress": "p3@example.com"}], "CustomFields": [{"Name": "FavoriteCategory", "Value": "Garden"}], "ProfilePreferences": [{"FilterId": "NewsletterEmail", "PreferenceType": "maybe"}]}
+3|invalid|Consents[0].ConsentStatus must be 1 (Granted), 2 (Denied), 3 (Revoked) or 4 (NotSet), or that name|{"Emails": [{"EmailAddress": "p4@example.com"}], "Consents": [{"ConsentType": "DataSharing", "ConsentStatus": "Sure", "ConsentVersion": "1.0"}], "CustomFields": [{"Name": "FavoriteCategory", "Value": "Garden"}]}
 --- no_error_log
 [error]
 [alert]

@@ -685,13 +685,31 @@ END
 $$;
 
 
+-- A CSV cell of a coded field: its digits as a number, or a word of
+-- p_words (in any case, spaces ignored) as its code; anything else as the
+-- text it is, which the engine refuses naming the field.
+CREATE OR REPLACE FUNCTION prefs_import_csv_code(p_value text, p_words jsonb)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_value ~ '^[0-9]{1,9}$' THEN to_jsonb(p_value::integer)
+                ELSE coalesce(p_words -> lower(replace(p_value, ' ', '')),
+                              to_jsonb(p_value))
+           END
+$$;
+
+
 -- CSV Stage bodies (docs/bulk.md, "CSV"): the rows, each a JSON array of
 -- its fields, as records by the header's column names (in any case):
 --   ProfileId, Prefix, FirstName, MiddleName, LastName, Suffix,
 --   DefaultLocale, CustomerType, Email, EmailType, Phone, PhoneType,
 --   IsMobile, Address1, Address2, City, StateProvince, PostalCode,
 --   CountryCode, AddressType, Tags (separated by ";"),
---   AlternateId:<type>, CustomField:<name>.
+--   AlternateId:<type>, CustomField:<name>, Preference:<FilterId> (its
+--   PreferenceType: 1 or OptIn, 2 or OptOut) with Frequency:<FilterId>,
+--   Consent:<ConsentType> (its ConsentStatus: 1-4 or Granted, Denied,
+--   Revoked, NotSet) with ConsentVersion:<ConsentType> and
+--   ConsentDate:<ConsentType>.  A value not in those words is passed as it
+--   is, for the engine to refuse with its message.
 -- An empty field is an absent one.  bad: {"<index>": "why"} for the rows
 -- whose number of fields is not the header's.  An unknown column raises
 -- PF002 with its name.
@@ -708,7 +726,8 @@ BEGIN
                'emailtype', 'phone', 'phonetype', 'ismobile', 'address1',
                'address2', 'city', 'stateprovince', 'postalcode',
                'countrycode', 'addresstype', 'tags')
-       AND lower(h) !~ '^(alternateid|customfield):.+'
+       AND lower(h) !~ ('^(alternateid|customfield|preference|frequency'
+                        '|consent|consentversion|consentdate):.+')
      LIMIT 1;
 
     IF v_unknown IS NOT NULL THEN
@@ -720,7 +739,7 @@ BEGIN
         SELECT r.row_, r.o
           FROM jsonb_array_elements(p_rows) WITH ORDINALITY r(row_, o)),
     cells AS (
-        SELECT r.o, lower(h.name) AS k, split_part(h.name, ':', 2) AS sub,
+        SELECT r.o, h.i, lower(h.name) AS k, split_part(h.name, ':', 2) AS sub,
                nullif(r.row_ ->> (h.i - 1)::integer, '') AS v
           FROM rows_ r,
                jsonb_array_elements_text(p_header) WITH ORDINALITY h(name, i)
@@ -763,6 +782,30 @@ BEGIN
                 FILTER (WHERE k LIKE 'alternateid:%' AND v IS NOT NULL),
             'CustomFields', jsonb_agg(jsonb_build_object('Name', sub, 'Value', v))
                 FILTER (WHERE k LIKE 'customfield:%' AND v IS NOT NULL),
+            'ProfilePreferences', (
+                SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                           'FilterId', p.sub,
+                           'PreferenceType', prefs_import_csv_code(p.v,
+                               '{"optin": 1, "optout": 2}'),
+                           'FrequencyId', f.v)) ORDER BY p.i)
+                  FROM cells p LEFT JOIN cells f
+                    ON f.o = p.o AND f.k = 'frequency:' || lower(p.sub)
+                 WHERE p.o = c.o AND p.k LIKE 'preference:%'
+                   AND p.v IS NOT NULL),
+            'Consents', (
+                SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                           'ConsentType', s.sub,
+                           'ConsentStatus', prefs_import_csv_code(s.v,
+                               '{"granted": 1, "denied": 2, "revoked": 3,'
+                               ' "notset": 4}'),
+                           'ConsentVersion', ver.v,
+                           'ConsentDate', dt.v)) ORDER BY s.i)
+                  FROM cells s
+                  LEFT JOIN cells ver
+                    ON ver.o = s.o AND ver.k = 'consentversion:' || lower(s.sub)
+                  LEFT JOIN cells dt
+                    ON dt.o = s.o AND dt.k = 'consentdate:' || lower(s.sub)
+                 WHERE s.o = c.o AND s.k LIKE 'consent:%' AND s.v IS NOT NULL),
             'Tags', (SELECT jsonb_agg(btrim(t))
                        FROM regexp_split_to_table(max(v) FILTER (WHERE k = 'tags'),
                                                   ';') t
