@@ -245,25 +245,46 @@ END
 $$;
 
 
+-- The import of an access token, locked, while it may still be staged or
+-- executed; otherwise outcome says why ("unauthorized", or "conflict"
+-- with p_over in the message) and imp is NULL.
+CREATE OR REPLACE FUNCTION prefs_import_open(p_account_id bigint,
+    p_token text, p_over text,
+    OUT imp prefs_import, OUT outcome text, OUT message text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    imp := prefs_import_lock(p_account_id, p_token);
+
+    IF imp.import_id IS NULL THEN
+        outcome := 'unauthorized';
+        imp := NULL;
+    ELSIF imp.status NOT IN ('Initiated', 'Staging') THEN
+        outcome := 'conflict';
+        message := format('The import is %s: %s', imp.status, p_over);
+        imp := NULL;
+    END IF;
+END
+$$;
+
+
 -- A Stage request begins: its number (body) within the import.
 CREATE OR REPLACE FUNCTION prefs_import_stage_begin(p_account_id bigint,
     p_token text, OUT outcome text, OUT message text, OUT body text)
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_imp prefs_import;
+    v_imp  prefs_import;
+    v_open record;
 BEGIN
-    v_imp := prefs_import_lock(p_account_id, p_token);
+    SELECT * INTO v_open
+      FROM prefs_import_open(p_account_id, p_token, 'staging is over');
 
-    IF v_imp.import_id IS NULL THEN
-        outcome := 'unauthorized';
+    IF v_open.outcome IS NOT NULL THEN
+        outcome := v_open.outcome;
+        message := v_open.message;
         RETURN;
     END IF;
 
-    IF v_imp.status NOT IN ('Initiated', 'Staging') THEN
-        outcome := 'conflict';
-        message := format('The import is %s: staging is over', v_imp.status);
-        RETURN;
-    END IF;
+    v_imp := v_open.imp;
 
     UPDATE prefs_import SET status = 'Staging', requests = requests + 1
      WHERE import_id = v_imp.import_id
@@ -378,21 +399,19 @@ CREATE OR REPLACE FUNCTION prefs_import_execute(p_account_id bigint,
 LANGUAGE plpgsql AS $$
 DECLARE
     v_imp prefs_import;
-    v_job bigint;
+    v_job  bigint;
+    v_open record;
 BEGIN
-    v_imp := prefs_import_lock(p_account_id, p_token);
+    SELECT * INTO v_open
+      FROM prefs_import_open(p_account_id, p_token, 'it was executed already');
 
-    IF v_imp.import_id IS NULL THEN
-        outcome := 'unauthorized';
+    IF v_open.outcome IS NOT NULL THEN
+        outcome := v_open.outcome;
+        message := v_open.message;
         RETURN;
     END IF;
 
-    IF v_imp.status NOT IN ('Initiated', 'Staging') THEN
-        outcome := 'conflict';
-        message := format('The import is %s: it was executed already',
-                          v_imp.status);
-        RETURN;
-    END IF;
+    v_imp := v_open.imp;
 
     -- a job that waits for the account's other imports takes attempts
     INSERT INTO prefs_job (account_id, job_type, payload, max_attempts)
