@@ -8,8 +8,10 @@
 #                               module (a rebuild during the run must not
 #                               replace the code under the workers' feet);
 #                               $rev names what is measured
-#   bench_database              a fresh PostgreSQL under $pgdir, migrated;
-#                               $db, PREFS_DATABASE, PREFS_SECRET_KEY
+#   bench_database [durable]    a fresh PostgreSQL under $pgdir, migrated;
+#                               $db, PREFS_DATABASE, PREFS_SECRET_KEY;
+#                               fsync off unless "durable" (the soak test:
+#                               what was acknowledged must survive a restart)
 #   bench_account ID GROUP [USER]
 #                               an account with the demo configuration and
 #                               a user of GROUP; $secret is its secret
@@ -34,7 +36,7 @@ bench_build() {
 
 bench_database() {
     scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
-    scripts/pg.sh start "$pgdir" --fast >/dev/null 2>&1
+    scripts/pg.sh start "$pgdir" $( [ "${1:-}" = durable ] || echo --fast ) >/dev/null 2>&1
     db=$(cat "$pgdir/conninfo")
     export PREFS_DATABASE="$db"
     (umask 077 && build/prefs-secret keygen > "$key")

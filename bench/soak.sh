@@ -50,24 +50,16 @@ write_rate=$(rate 100)
 for c in wrk python3 curl psql; do
     command -v $c >/dev/null || { echo "soak: $c is missing (scripts/deps.sh)" >&2; exit 1; }
 done
-make -s all >/dev/null
+. bench/lib.sh
+bench_build
 rm -rf "$dir"
-mkdir -p "$dir" "$prefix/logs" "$prefix/spool"
-cp build/ngx_http_prefs_module.so "$prefix/ngx_http_prefs_module.so"
-rev="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src sql 2>/dev/null || echo ' + uncommitted changes in src/ or sql/')"
+mkdir -p "$dir" "$prefix/spool"
 
 pids=()
 cleanup() {
     local pid
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    if [ -f "$prefix/logs/nginx.pid" ]; then
-        pid=$(cat "$prefix/logs/nginx.pid" 2>/dev/null || true)
-        if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
-            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        fi
-    fi
-    scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
-    rm -f -- "$key"
+    bench_cleanup
     rm -rf -- "$prefix"
 }
 trap cleanup EXIT
@@ -75,19 +67,9 @@ trap 'exit 130' INT TERM
 
 say() { echo "soak: $*" >&2; }
 
-# a durable cluster (no --fast): what was acknowledged must survive
-scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
-scripts/pg.sh start "$pgdir" >/dev/null 2>&1
-db=$(cat "$pgdir/conninfo")
-export PREFS_DATABASE="$db"
-(umask 077 && build/prefs-secret keygen > "$key")
-export PREFS_SECRET_KEY="$key"
+bench_database durable
 q() { psql -X -q -A -t -d "$db" -v ON_ERROR_STOP=1 "$@"; }
-
-tools/prefsctl migrate >/dev/null
-tools/prefsctl account create soak --name Soak >/dev/null
-secret=$(tools/prefsctl user create soak api --group Integration | sed -n 's/.*"Secret" *: *"\([^"]*\)".*/\1/p')
-tools/prefsctl config import soak conf/demo-config.json >/dev/null
+bench_account soak Integration
 
 # profiles with a home email each, set-based
 q -v n="$profiles" <<'SQL'
