@@ -113,6 +113,12 @@ our $Echo = <<'CONF';
     }
 CONF
 
+our $Ok = <<'CONF';
+    location /ok {
+        return 200 "allowed\n";
+    }
+CONF
+
 our $Headers = <<'CONF';
         proxy_set_header X-Consent-Marketing $prefs_consent_Marketing;
         proxy_set_header X-Consent-DataSharing $prefs_consent_DataSharing;
@@ -375,3 +381,147 @@ location /x { prefs_edge EdgeCo $cookie_prefs; prefs_require_consent Marketing Y
 --- must_die
 --- error_log
 invalid consent status "Yes": Granted, Denied, Revoked or NotSet
+
+
+
+=== TEST 15: prefs_require_consent lets a granted visitor through, and answers 403 with a Message to the others
+--- config eval
+$::Echo . <<"CONF"
+    location /app {
+        prefs_edge EdgeCo \$cookie_prefs;
+        prefs_require_consent Marketing;
+$::Headers
+        proxy_pass http://127.0.0.1:\$server_port/echo;
+    }
+CONF
+--- request eval
+[ ("GET /app") x 4, "POST /app\n{\"x\": 1}" ]
+--- more_headers eval
+[ main::cookie($::tok{granted}), main::cookie($::tok{revoked}), main::cookie($::tok{unset}), "",
+  main::cookie($::tok{revoked}) . "Content-Type: application/json\n" ]
+--- error_code eval
+[ 200, 403, 403, 200, 403 ]
+--- response_body eval
+[ "m=Granted d=Denied t=NotSet n=1 u=0 id=$::p{granted} l=fr-FR\n",
+  qq({"Message":"This requires the consent \\"Marketing\\""}),
+  qq({"Message":"This requires the consent \\"Marketing\\""}),
+  "m= d= t= n= u= id= l=\n",
+  qq({"Message":"This requires the consent \\"Marketing\\""}) ]
+--- no_error_log
+[error]
+
+
+
+=== TEST 16: the statuses a requirement accepts, several requirements, and an opt-in
+--- config eval
+$::Ok . <<"CONF"
+    location /sharing-echo {
+        return 200 "sharing \$http_x_consent_datasharing\n";
+    }
+    location /sharing {
+        prefs_edge EdgeCo \$cookie_prefs;
+        prefs_require_consent DataSharing Denied NotSet;
+        proxy_set_header X-Consent-DataSharing \$prefs_consent_DataSharing;
+        proxy_pass http://127.0.0.1:\$server_port/sharing-echo;
+    }
+    location /news {
+        prefs_edge EdgeCo \$cookie_prefs;
+        prefs_require_consent Marketing Granted;
+        prefs_require_optin NewsletterEmail;
+        proxy_pass http://127.0.0.1:\$server_port/ok;
+    }
+    location /updates {
+        prefs_edge EdgeCo \$cookie_prefs;
+        prefs_require_optin ProductUpdatesEmail;
+        proxy_pass http://127.0.0.1:\$server_port/ok;
+    }
+CONF
+--- request eval
+[ "GET /sharing", "GET /sharing", "GET /news", "GET /news", "GET /updates" ]
+--- more_headers eval
+[ main::cookie($::tok{granted}), main::cookie($::tok{unset}), main::cookie($::tok{granted}),
+  main::cookie($::tok{revoked}), main::cookie($::tok{granted}) ]
+--- error_code eval
+[ 200, 200, 200, 403, 403 ]
+--- response_body eval
+[ "sharing Denied\n", "sharing NotSet\n", "allowed\n",
+  qq({"Message":"This requires the consent \\"Marketing\\""}),
+  qq({"Message":"This requires the opt-in \\"ProductUpdatesEmail\\""}) ]
+--- no_error_log
+[error]
+
+
+
+=== TEST 17: unknown visitors per prefs_edge_unknown: allow, deny, redirect
+--- config eval
+$::Ok . <<"CONF"
+    location /allow {
+        prefs_edge EdgeCo \$cookie_prefs;
+        prefs_require_consent Marketing;
+        proxy_pass http://127.0.0.1:\$server_port/ok;
+    }
+    location /deny {
+        prefs_edge EdgeCo \$cookie_prefs;
+        prefs_edge_unknown deny;
+        prefs_require_consent Marketing;
+        proxy_pass http://127.0.0.1:\$server_port/ok;
+    }
+    location /redirect {
+        prefs_edge EdgeCo \$cookie_prefs;
+        prefs_edge_unknown redirect;
+        prefs_edge_redirect https://prefs.example/center/;
+        prefs_require_optin NewsletterEmail;
+        proxy_pass http://127.0.0.1:\$server_port/ok;
+    }
+CONF
+--- request eval
+[ "GET /allow", "GET /deny", "GET /redirect", "GET /deny" ]
+--- more_headers eval
+[ "", main::cookie(main::tampered()), "", main::cookie($::tok{granted}) ]
+--- error_code eval
+[ 200, 403, 302, 200 ]
+--- response_headers_like eval
+[ "", "", "Location: https://prefs\\.example/center/\\?c=EdgeCo&f=NewsletterEmail", "" ]
+--- response_body_like eval
+[ qr/^allowed/, qr/^\{"Message":"This requires a known visitor"\}$/, qr/./, qr/^allowed/ ]
+--- no_error_log
+[error]
+
+
+
+=== TEST 18: a refusal redirects to the preference-center page with the missing choice pre-selected
+--- config eval
+$::Ok . <<"CONF"
+    location /offers {
+        prefs_edge EdgeCo \$cookie_prefs;
+        prefs_edge_redirect "https://prefs.example/center/?from=edge";
+        prefs_require_consent Marketing;
+        proxy_pass http://127.0.0.1:\$server_port/ok;
+    }
+    location /news {
+        prefs_edge EdgeCo \$cookie_prefs;
+        prefs_edge_redirect /center/;
+        prefs_require_optin ProductUpdatesEmail;
+        proxy_pass http://127.0.0.1:\$server_port/ok;
+    }
+CONF
+--- request eval
+[ "GET /offers", "GET /news" ]
+--- more_headers eval
+[ main::cookie($::tok{revoked}), main::cookie($::tok{granted}) ]
+--- error_code eval
+[ 302, 302 ]
+--- response_headers_like eval
+[ "Location: https://prefs\\.example/center/\\?from=edge&c=EdgeCo&p=$::p{revoked}&consent=Marketing",
+  "Location: (?:http://localhost:\\d+)?/center/\\?c=EdgeCo&p=$::p{granted}&f=ProductUpdatesEmail" ]
+--- no_error_log
+[error]
+
+
+
+=== TEST 19: prefs_edge_unknown redirect needs prefs_edge_redirect
+--- config
+location /x { prefs_edge EdgeCo $cookie_prefs; prefs_edge_unknown redirect; prefs_require_consent Marketing; return 204; }
+--- must_die
+--- error_log
+"prefs_edge_unknown redirect" needs "prefs_edge_redirect"
