@@ -525,3 +525,27 @@ location /x { prefs_edge EdgeCo $cookie_prefs; prefs_edge_unknown redirect; pref
 --- must_die
 --- error_log
 "prefs_edge_unknown redirect" needs "prefs_edge_redirect"
+
+
+
+=== TEST 20: prefs_edge of a server: its proxied locations have the visitor, its API location stays an API location
+--- config eval
+"prefs_edge EdgeCo \$cookie_prefs;\n" . $::Echo . <<"CONF"
+    location /app {
+$::Headers
+        proxy_pass http://127.0.0.1:\$server_port/echo;
+    }
+    location /Profiles/v4/ {
+        prefs_api v4;
+    }
+CONF
+--- request eval
+[ "GET /app", "GET /Profiles/v4/EdgeCo/Profile/$::p{granted}" ]
+--- more_headers eval
+[ main::cookie($::tok{granted}), "Authorization: Bearer $::tok{read}\n" ]
+--- error_code eval
+[ 200, 200 ]
+--- response_body_like eval
+[ qr/^m=Granted d=Denied t=NotSet n=1 u=0 id=$::p{granted} l=fr-FR\n\z/, qr/"ProfileId" ?: ?$::p{granted}\b/ ]
+--- no_error_log
+[error]

@@ -233,7 +233,11 @@ char *
 ngx_prefs_edge_merge(ngx_conf_t *cf, ngx_http_prefs_loc_conf_t *prev,
     ngx_http_prefs_loc_conf_t *conf)
 {
-    if (conf->edge_client_id.data == NULL) {
+    /* an API location inside a prefs_edge server is an API location */
+
+    if (conf->edge_client_id.data == NULL
+        && conf->api == NGX_HTTP_PREFS_API_NONE)
+    {
         conf->edge_client_id = prev->edge_client_id;
         conf->edge_token = prev->edge_token;
     }
