@@ -107,6 +107,14 @@ sub tampered {
 
 sub cookie { "Cookie: theme=dark; prefs=$_[0]; lang=en\n" }
 
+# a genuine token, and its text under another token's signature
+our $genuine = sign();
+our $forged = do {
+    (my $sig = sign(profile => $p{unset})) =~ s/^.*\.//;
+    (my $body = $genuine) =~ s/\.[^.]*$//;
+    "$body.$sig";
+};
+
 our $Echo = <<'CONF';
     location /echo {
         return 200 "m=$http_x_consent_marketing d=$http_x_consent_datasharing t=$http_x_consent_textmessaging n=$http_x_optin_news u=$http_x_optin_updates id=$http_x_profile l=$http_x_locale\n";
@@ -547,5 +555,22 @@ CONF
 [ 200, 200 ]
 --- response_body_like eval
 [ qr/^m=Granted d=Denied t=NotSet n=1 u=0 id=$::p{granted} l=fr-FR\n\z/, qr/"ProfileId" ?: ?$::p{granted}\b/ ]
+--- no_error_log
+[error]
+
+
+
+=== TEST 21: a worker that verified a token once still refuses its text under another signature
+--- config eval
+$::App
+--- request eval
+[ "GET /app", "GET /app", "GET /app", "GET /app" ]
+--- more_headers eval
+[ main::cookie($::genuine), main::cookie($::forged), main::cookie($::genuine . "x"), main::cookie($::genuine) ]
+--- error_code eval
+[ 200, 200, 200, 200 ]
+--- response_body eval
+[ "m=Granted d=Denied t=NotSet n=1 u=0 id=$::p{granted} l=fr-FR\n", "m= d= t= n= u= id= l=\n",
+  "m= d= t= n= u= id= l=\n", "m=Granted d=Denied t=NotSet n=1 u=0 id=$::p{granted} l=fr-FR\n" ]
 --- no_error_log
 [error]

@@ -69,7 +69,8 @@ static ngx_int_t ngx_prefs_edge_store(ngx_http_request_t *r,
 static void ngx_prefs_edge_stale(ngx_http_request_t *r,
     ngx_prefs_edge_ctx_t *ctx);
 static ngx_uint_t ngx_prefs_edge_holds(ngx_http_request_t *r,
-    ngx_prefs_edge_ctx_t *ctx, ngx_prefs_link_state_t *st);
+    ngx_prefs_edge_ctx_t *ctx, ngx_prefs_link_state_t *st,
+    prefs_edge_entry_t *e);
 static ngx_int_t ngx_prefs_edge_use(ngx_http_request_t *r,
     ngx_prefs_edge_ctx_t *ctx, prefs_edge_entry_t *e);
 static void ngx_prefs_edge_stamps(ngx_http_prefs_main_conf_t *pmcf,
@@ -399,13 +400,14 @@ ngx_prefs_edge_resolve(ngx_http_request_t *r, ngx_prefs_edge_ctx_t *ctx,
     cache = ngx_prefs_edge_cache(pmcf);
 
     if (st && fresh) {
-        if (!ngx_prefs_edge_holds(r, ctx, st)) {
-            return NGX_DECLINED;
-        }
-
+        /* the entry of the profile the token claims: checked next */
         e = cache ? prefs_edge_cache_get(cache, ctx->link.account_id,
                                          ctx->link.profile_id)
                   : NULL;
+
+        if (!ngx_prefs_edge_holds(r, ctx, st, e)) {
+            return NGX_DECLINED;
+        }
 
         if (e && ngx_prefs_edge_fresh(pmcf, e)) {
             return ngx_prefs_edge_use(r, ctx, e);
@@ -500,7 +502,7 @@ ngx_prefs_edge_store(ngx_http_request_t *r, ngx_prefs_edge_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    if (!ngx_prefs_edge_holds(r, ctx, st)) {
+    if (!ngx_prefs_edge_holds(r, ctx, st, NULL)) {
         return NGX_DECLINED;
     }
 
@@ -527,6 +529,8 @@ ngx_prefs_edge_store(ngx_http_request_t *r, ngx_prefs_edge_ctx_t *ctx,
     for (i = 0; i < PREFS_EDGE_STAMPS; i++) {
         e->stamp[i] = ctx->stamp[i];
     }
+
+    prefs_edge_entry_token_set(e, (char *) ctx->token.data, ctx->token.len);
 
     e->loaded = ngx_current_msec;
 
@@ -556,7 +560,7 @@ ngx_prefs_edge_stale(ngx_http_request_t *r, ngx_prefs_edge_ctx_t *ctx)
     if (st && e
         && (ngx_msec_int_t) (ngx_current_msec - e->loaded)
            < (ngx_msec_int_t) pmcf->edge.stale_time
-        && ngx_prefs_edge_holds(r, ctx, st))
+        && ngx_prefs_edge_holds(r, ctx, st, e))
     {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "prefs edge: the database did not answer: profile %s "
@@ -573,21 +577,35 @@ ngx_prefs_edge_stale(ngx_http_request_t *r, ngx_prefs_edge_ctx_t *ctx)
 }
 
 
-/* whether the token holds under the account's link state */
+/*
+ * Whether the token holds under the account's link state.  The profile's
+ * entry e (or NULL) remembers the last token text of the profile whose
+ * signature was computed: the same text again is not computed again (its
+ * key, expiry and revocations are checked all the same).
+ */
 
 static ngx_uint_t
 ngx_prefs_edge_holds(ngx_http_request_t *r, ngx_prefs_edge_ctx_t *ctx,
-    ngx_prefs_link_state_t *st)
+    ngx_prefs_link_state_t *st, prefs_edge_entry_t *e)
 {
+    ngx_uint_t                       known;
     const ngx_prefs_link_verdict_t  *v;
 
-    v = ngx_prefs_link_state_check(st, &ctx->link, &ctx->token);
+    known = e && prefs_edge_entry_token_is(e, (char *) ctx->token.data,
+                                           ctx->token.len);
+
+    v = ngx_prefs_link_state_check(st, &ctx->link, &ctx->token, known);
 
     if (v) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "prefs edge: a token refused: %s: unknown visitor",
                       v->why);
         return 0;
+    }
+
+    if (e && !known) {
+        prefs_edge_entry_token_set(e, (char *) ctx->token.data,
+                                   ctx->token.len);
     }
 
     return 1;

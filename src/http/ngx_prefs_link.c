@@ -348,7 +348,7 @@ ngx_prefs_link_judge(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 
     l = ctx->link;
 
-    v = ngx_prefs_link_state_check(st, l, token);
+    v = ngx_prefs_link_state_check(st, l, token, 0);
 
     if (v) {
         return ngx_prefs_link_refuse(r, ctx, v->why, v->message, v->guess);
@@ -368,12 +368,14 @@ ngx_prefs_link_judge(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 /*
  * Whether the link holds under its account's state: NULL, or why not.  A
  * guess (another account's link, a wrong signature) is told apart from a
- * genuine link that expired or was revoked.
+ * genuine link that expired or was revoked.  signed_before: the very same
+ * token text was verified before by this worker, its key is still the
+ * account's (checked here), so its signature is not computed again.
  */
 
 const ngx_prefs_link_verdict_t *
 ngx_prefs_link_state_check(ngx_prefs_link_state_t *st, prefs_link_t *l,
-    ngx_str_t *token)
+    ngx_str_t *token, ngx_uint_t signed_before)
 {
     ngx_uint_t   i;
     ngx_time_t  *tp;
@@ -402,9 +404,10 @@ ngx_prefs_link_state_check(ngx_prefs_link_state_t *st, prefs_link_t *l,
     }
 
     if (i == st->nkeys
-        || prefs_link_verify((char *) token->data, token->len, st->key[i],
-                             PREFS_AUTH_KEY_LEN)
-           != PREFS_LINK_OK)
+        || (!signed_before
+            && prefs_link_verify((char *) token->data, token->len,
+                                 st->key[i], PREFS_AUTH_KEY_LEN)
+               != PREFS_LINK_OK))
     {
         return &forged;
     }

@@ -71,9 +71,13 @@ ngx_prefs_link_state_t *ngx_prefs_link_state_find(ngx_str_t *key,
 ngx_prefs_link_state_t *ngx_prefs_link_state_load(ngx_http_request_t *r,
     ngx_str_t *key, ngx_prefs_db_query_t *q);
 
-/* NULL when the parsed link l holds under st, else why not */
+/*
+ * NULL when the parsed link l holds under st, else why not; signed_before:
+ * the same token text passed before, its signature is not computed again
+ */
 const ngx_prefs_link_verdict_t *ngx_prefs_link_state_check(
-    ngx_prefs_link_state_t *st, prefs_link_t *l, ngx_str_t *token);
+    ngx_prefs_link_state_t *st, prefs_link_t *l, ngx_str_t *token,
+    ngx_uint_t signed_before);
 
 /* POST Profile/{id}/Links */
 ngx_int_t ngx_prefs_link_issue(ngx_http_request_t *r,

@@ -261,6 +261,29 @@ prefs_edge_same(const char *a, size_t alen, const char *b, size_t blen)
 }
 
 
+void
+prefs_edge_entry_token_set(prefs_edge_entry_t *e, const char *token,
+    size_t len)
+{
+    if (len == 0 || len > PREFS_EDGE_TOKEN_KEEP) {
+        e->token_len = 0;
+        return;
+    }
+
+    memcpy(e->token, token, len);
+    e->token_len = len;
+}
+
+
+int
+prefs_edge_entry_token_is(const prefs_edge_entry_t *e, const char *token,
+    size_t len)
+{
+    return e->token_len && e->token_len == len
+           && memcmp(e->token, token, len) == 0;
+}
+
+
 int
 prefs_edge_cache_init(prefs_edge_cache_t *c, size_t max)
 {

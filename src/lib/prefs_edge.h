@@ -42,6 +42,7 @@
 
 #define PREFS_EDGE_STATE_MAX   8192
 #define PREFS_EDGE_STAMPS      4
+#define PREFS_EDGE_TOKEN_KEEP  192     /* a longer token is not remembered */
 
 
 typedef struct prefs_edge_entry_s  prefs_edge_entry_t;
@@ -53,6 +54,10 @@ struct prefs_edge_entry_s {
     /* what the caller read when it stored the state: counters, times */
     uint64_t              stamp[PREFS_EDGE_STAMPS];
     uint64_t              loaded;
+
+    /* the last token text of the profile verified by its signature */
+    size_t                token_len;
+    char                  token[PREFS_EDGE_TOKEN_KEEP];
 
     prefs_edge_entry_t   *hnext;
     prefs_edge_entry_t   *prev;      /* the LRU list, most recent first */
@@ -91,6 +96,14 @@ const char *prefs_edge_consent_name(const char *status, size_t len);
 
 /* the status digit of a consent name ("granted" as well), or 0 */
 int prefs_edge_consent_status(const char *name, size_t len);
+
+/* remembers the token text whose signature was verified (a longer one: no) */
+void prefs_edge_entry_token_set(prefs_edge_entry_t *e, const char *token,
+    size_t len);
+
+/* whether the token text is the one remembered */
+int prefs_edge_entry_token_is(const prefs_edge_entry_t *e, const char *token,
+    size_t len);
 
 /* a hash of a profile of an account (for the cache and the relay's slots) */
 uint64_t prefs_edge_mix(int64_t account_id, int64_t profile_id);

@@ -125,6 +125,25 @@ test_cache(void)
     ok(prefs_edge_cache_get(&c, 9, 9999) != NULL, "the last one");
     ok(prefs_edge_cache_get(&c, 9, 9996) == NULL, "an older one is gone");
 
+    /* the verified token text an entry remembers */
+    e = prefs_edge_cache_get(&c, 9, 9999);
+    ok(e && !prefs_edge_entry_token_is(e, "pl1.a.b", 7), "no token yet");
+    prefs_edge_entry_token_set(e, "pl1.a.b", 7);
+    ok(prefs_edge_entry_token_is(e, "pl1.a.b", 7), "the token remembered");
+    ok(!prefs_edge_entry_token_is(e, "pl1.a.c", 7), "another text is not it");
+    ok(!prefs_edge_entry_token_is(e, "pl1.a.b.", 8), "nor a longer one");
+    ok(!prefs_edge_entry_token_is(e, "pl1.a.", 6), "nor a prefix");
+    {
+        char  big[PREFS_EDGE_TOKEN_KEEP + 1];
+
+        memset(big, 'x', sizeof(big));
+        prefs_edge_entry_token_set(e, big, sizeof(big));
+        ok(!prefs_edge_entry_token_is(e, big, sizeof(big)),
+           "a token past the bound is not remembered");
+        ok(!prefs_edge_entry_token_is(e, "pl1.a.b", 7),
+           "and the one before is forgotten");
+    }
+
     prefs_edge_cache_free(&c);
     is_int(c.n, 0, "freed");
 }
