@@ -453,6 +453,7 @@ static void
 ngx_prefs_edge_loaded(ngx_prefs_db_query_t *q)
 {
     ngx_http_request_t    *r = q->data;
+    ngx_connection_t      *c;
     ngx_prefs_edge_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
@@ -477,8 +478,11 @@ ngx_prefs_edge_loaded(ngx_prefs_db_query_t *q)
         return;
     }
 
+    /* the request may be finished, and freed, by the phases */
+    c = r->connection;
+
     ngx_http_core_run_phases(r);
-    ngx_http_run_posted_requests(r->connection);
+    ngx_http_run_posted_requests(c);
 }
 
 
