@@ -84,6 +84,10 @@ LANGUAGE plpgsql AS $$
 DECLARE
     n record;
 BEGIN
+    -- no account served at the edge: nothing to look at
+    IF NOT EXISTS (SELECT 1 FROM prefs_edge_account) THEN
+        RETURN NULL;
+    END IF;
     FOR n IN
         SELECT c.account_id,
                CASE WHEN count(DISTINCT c.profile_id) > 100 THEN '*'
