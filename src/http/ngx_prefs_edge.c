@@ -60,6 +60,8 @@ typedef struct {
 } ngx_prefs_edge_ctx_t;
 
 
+static ngx_uint_t ngx_prefs_edge_name_char(u_char ch, ngx_uint_t first);
+static char *ngx_prefs_edge_merge_error(ngx_conf_t *cf, const char *message);
 static ngx_int_t ngx_prefs_edge_rewrite(ngx_http_request_t *r);
 static ngx_int_t ngx_prefs_edge_resolve(ngx_http_request_t *r,
     ngx_prefs_edge_ctx_t *ctx, ngx_http_prefs_loc_conf_t *plcf);
