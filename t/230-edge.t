@@ -489,7 +489,7 @@ CONF
 --- error_code eval
 [ 200, 403, 302, 200 ]
 --- response_headers_like eval
-[ "", "", "Location: https://prefs\\.example/center/\\?c=EdgeCo&f=NewsletterEmail", "" ]
+[ "", "", "Location: https://prefs\\.example/center/\\?c=EdgeCo&optin=NewsletterEmail", "" ]
 --- response_body_like eval
 [ qr/^allowed/, qr/^\{"Message":"This requires a known visitor"\}$/, qr/./, qr/^allowed/ ]
 --- no_error_log
@@ -521,7 +521,7 @@ CONF
 [ 302, 302 ]
 --- response_headers_like eval
 [ "Location: https://prefs\\.example/center/\\?from=edge&c=EdgeCo&p=$::p{revoked}&consent=Marketing",
-  "Location: (?:http://localhost:\\d+)?/center/\\?c=EdgeCo&p=$::p{granted}&f=ProductUpdatesEmail" ]
+  "Location: (?:http://localhost:\\d+)?/center/\\?c=EdgeCo&p=$::p{granted}&optin=ProductUpdatesEmail" ]
 --- no_error_log
 [error]
 

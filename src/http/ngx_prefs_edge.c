@@ -761,8 +761,9 @@ ngx_prefs_edge_access(ngx_http_request_t *r)
 
 /*
  * 403 with the module's JSON error, or with prefs_edge_redirect a 302 to
- * the preference-center page: ?c=clientId[&p=profile]&f=FilterId (the
- * page's own parameters) or &consent=ConsentType.
+ * the preference-center page: ?c=clientId[&p=profile] and optin=FilterId
+ * or consent=ConsentType, which the page highlights ("f" is the page's
+ * one-click opt-out: not that).
  */
 
 static ngx_int_t
@@ -808,7 +809,8 @@ ngx_prefs_edge_refuse(ngx_http_request_t *r, ngx_prefs_edge_ctx_t *ctx,
             p = ngx_sprintf(p, "&p=%s", ctx->profile);
         }
 
-        p = ngx_sprintf(p, req->optin ? "&f=%V" : "&consent=%V", &req->name);
+        p = ngx_sprintf(p, req->optin ? "&optin=%V" : "&consent=%V",
+                        &req->name);
 
         location->value.len = p - location->value.data;
 
