@@ -270,7 +270,7 @@
             state.consents[type.TypeName] = { box: box, on: box.checked, version: version.ConsentVersion,
                                               locale: fields.Locale || null };
             var asked = askedConsent === type.TypeName;
-            set.appendChild(el('div', { 'class': asked ? 'filter chosen' : 'filter' }, [
+            set.appendChild(el('div', { 'class': asked ? 'filter chosen' : 'filter', id: id + '-row' }, [
                 el('label', { 'for': id, 'class': 'check' }, [ box,
                     el('span', { text: (fields.Name || type.TypeName) + ': ' + T.consentGiven }) ]),
                 el('p', { 'class': 'consent-text', id: id + '-text',
