@@ -20,6 +20,7 @@
 #include "ngx_prefs_oauth.h"
 #include "ngx_prefs_router.h"
 #include "ngx_prefs_link.h"
+#include "ngx_prefs_edge.h"
 #include "ngx_prefs_snap.h"
 #include "ngx_prefs_status.h"
 #include "ngx_prefs_exporter.h"
@@ -169,6 +170,14 @@ static ngx_conf_post_t  ngx_http_prefs_realm_post = {
 static ngx_conf_post_t  ngx_http_prefs_public_url_post = {
     ngx_http_prefs_check_public_url
 };
+
+static ngx_conf_enum_t  ngx_http_prefs_edge_unknown[] = {
+    { ngx_string("allow"), NGX_PREFS_EDGE_ALLOW },
+    { ngx_string("deny"), NGX_PREFS_EDGE_DENY },
+    { ngx_string("redirect"), NGX_PREFS_EDGE_REDIRECT },
+    { ngx_null_string, 0 }
+};
+
 
 static ngx_conf_post_t  ngx_http_prefs_link_page_post = {
     ngx_http_prefs_check_link_page
@@ -351,6 +360,57 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_prefs_loc_conf_t, link_page),
       &ngx_http_prefs_link_page_post },
+
+    /* consent at the edge (docs/edge.md) */
+
+    { ngx_string("prefs_edge"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_prefs_edge_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("prefs_require_consent"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_prefs_edge_require_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("prefs_require_optin"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_prefs_edge_require_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("prefs_edge_unknown"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_prefs_loc_conf_t, edge_unknown),
+      &ngx_http_prefs_edge_unknown },
+
+    { ngx_string("prefs_edge_redirect"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_prefs_loc_conf_t, edge_redirect),
+      NULL },
+
+    { ngx_string("prefs_edge_cache_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, edge.cache_size),
+      NULL },
+
+    { ngx_string("prefs_edge_stale_time"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_prefs_main_conf_t, edge.stale_time),
+      NULL },
 
     { ngx_string("prefs_link_cors_origin"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -594,6 +654,8 @@ ngx_http_prefs_create_main_conf(ngx_conf_t *cf)
     pmcf->helper.job_lease = NGX_CONF_UNSET_MSEC;
     pmcf->auth.cache_time = NGX_CONF_UNSET_MSEC;
     pmcf->auth.cache_size = NGX_CONF_UNSET_UINT;
+    pmcf->edge.cache_size = NGX_CONF_UNSET_UINT;
+    pmcf->edge.stale_time = NGX_CONF_UNSET_MSEC;
     pmcf->auth.max_failures = NGX_CONF_UNSET_UINT;
     pmcf->auth.failure_window = NGX_CONF_UNSET_MSEC;
     pmcf->auth.source_max_failures = NGX_CONF_UNSET_UINT;
@@ -641,6 +703,14 @@ ngx_http_prefs_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(pmcf->helper.job_lease, 30000);
     ngx_conf_init_msec_value(pmcf->auth.cache_time, 10000);
     ngx_conf_init_uint_value(pmcf->auth.cache_size, 10000);
+    ngx_conf_init_uint_value(pmcf->edge.cache_size, 10000);
+    ngx_conf_init_msec_value(pmcf->edge.stale_time, 60000);
+
+    if (pmcf->edge.cache_size == 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"prefs_edge_cache_size\" must be at least 1");
+        return NGX_CONF_ERROR;
+    }
     ngx_conf_init_uint_value(pmcf->auth.max_failures, 10);
     ngx_conf_init_msec_value(pmcf->auth.failure_window, 60000);
     ngx_conf_init_uint_value(pmcf->auth.source_max_failures, 100);
@@ -725,6 +795,8 @@ ngx_http_prefs_create_loc_conf(ngx_conf_t *cf)
      */
 
     plcf->link_origins = NGX_CONF_UNSET_PTR;
+    plcf->edge_require = NGX_CONF_UNSET_PTR;
+    plcf->edge_unknown = NGX_CONF_UNSET_UINT;
     plcf->db.max_conns = NGX_CONF_UNSET_UINT;
     plcf->db.max_waiting = NGX_CONF_UNSET_UINT;
     plcf->db.connect_timeout = NGX_CONF_UNSET_MSEC;
@@ -742,6 +814,7 @@ ngx_http_prefs_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_prefs_loc_conf_t *prev = parent;
     ngx_http_prefs_loc_conf_t *conf = child;
 
+    char                        *rv;
     ngx_http_prefs_main_conf_t  *pmcf;
 
     if (conf->db.conninfo.data == NULL) {
@@ -766,7 +839,14 @@ ngx_http_prefs_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->link_page, prev->link_page, "");
     ngx_conf_merge_ptr_value(conf->link_origins, prev->link_origins, NULL);
 
-    if (conf->api == NGX_HTTP_PREFS_API_NONE) {
+    rv = ngx_prefs_edge_merge(cf, prev, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (conf->api == NGX_HTTP_PREFS_API_NONE
+        && conf->edge_client_id.data == NULL)
+    {
         return NGX_CONF_OK;
     }
 
@@ -1214,6 +1294,10 @@ ngx_http_prefs_postconfiguration(ngx_conf_t *cf)
 
     if (pmcf->pools.nelts == 0) {
         return NGX_OK;
+    }
+
+    if (ngx_prefs_edge_init(cf) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     if (pmcf->metrics) {

@@ -123,6 +123,8 @@ local $ENV{PC_TAMPERED} = "$base&p=$pid#t=$tampered";
 local $ENV{PC_EXPIRED} = "$base&p=$pid#t=$expired";
 local $ENV{PC_OTHER} = "$base&p=$other#t=$token";
 local $ENV{PC_CHOSEN} = "$base&p=$pid&f=NewsletterEmail#t=$token";
+local $ENV{PC_ASKED_OPTIN} = "$base&p=$pid&optin=ProductUpdatesEmail#t=$token";
+local $ENV{PC_ASKED_CONSENT} = "$base&p=$pid&consent=Marketing#t=$token";
 local $ENV{PC_SHOTS} = $shots;
 local $ENV{CHROMIUM} = $chromium;
 local $ENV{NODE_PATH} = "$top/node_modules";
@@ -189,6 +191,15 @@ ok($seen->{chosen}{labels}{'filter-ProductUpdatesEmail'}{checked} == 0
    && $seen->{chosen}{frequencies}{'filter-NewsletterEmail-freq'} eq 'M', 'one-click page: the rest as saved');
 is($seen->{chosen}{focused}, 'filter-NewsletterEmail', 'one-click page: the filter has the focus');
 is_deeply($seen->{chosen}{highlighted}, ['filter-NewsletterEmail-row'], 'one-click page: and is highlighted');
+
+# --- the page a refusal at the edge opens (docs/edge.md) -------------------------------------
+
+is($seen->{asked_optin}{focused}, 'filter-ProductUpdatesEmail', 'edge refusal: the opt-in asked for has the focus');
+is_deeply($seen->{asked_optin}{highlighted}, ['filter-ProductUpdatesEmail-row'], 'edge refusal: and is highlighted');
+is($seen->{asked_optin}{labels}{'filter-ProductUpdatesEmail'}{checked}, $seen->{chosen}{labels}{'filter-ProductUpdatesEmail'}{checked},
+   'edge refusal: its box as saved, not ticked for the visitor');
+is($seen->{asked_consent}{focused}, 'consent-Marketing', 'edge refusal: the consent asked for has the focus');
+is_deeply($seen->{asked_consent}{highlighted}, ['consent-Marketing-row'], 'edge refusal: and is highlighted');
 
 # --- one-click unsubscribe --------------------------------------------------------------------
 

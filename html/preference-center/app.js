@@ -25,6 +25,7 @@
             saved: 'Your choices have been saved.',
             nothing: 'Nothing has changed.',
             chosen: 'Save to unsubscribe from this.',
+            asked: 'This page needs your choice here.',
             expired: 'This link has expired. Please ask for a new one.',
             revoked: 'This link is no longer valid. Please ask for a new one.',
             invalid: 'This link is not valid.',
@@ -45,6 +46,7 @@
             saved: 'Ihre Auswahl wurde gespeichert.',
             nothing: 'Es wurde nichts geändert.',
             chosen: 'Speichern Sie, um sich hiervon abzumelden.',
+            asked: 'Diese Seite benötigt hier Ihre Wahl.',
             expired: 'Dieser Link ist abgelaufen. Bitte fordern Sie einen neuen an.',
             revoked: 'Dieser Link ist nicht mehr gültig. Bitte fordern Sie einen neuen an.',
             invalid: 'Dieser Link ist ungültig.',
@@ -65,6 +67,7 @@
             saved: 'Vos choix ont été enregistrés.',
             nothing: 'Rien n’a changé.',
             chosen: 'Enregistrez pour vous désabonner.',
+            asked: 'Cette page a besoin de votre choix ici.',
             expired: 'Ce lien a expiré. Veuillez en demander un nouveau.',
             revoked: 'Ce lien n’est plus valide. Veuillez en demander un nouveau.',
             invalid: 'Ce lien n’est pas valide.',
@@ -89,7 +92,9 @@
     var query = new URLSearchParams(location.search);
     var fragment = new URLSearchParams(location.hash.replace(/^#/, ''));
     var client = query.get('c'), profile = query.get('p'),
-        chosenFilter = query.get('f'), token = fragment.get('t');
+        chosenFilter = query.get('f'), token = fragment.get('t'),
+        /* from a refusal at the edge (docs/edge.md): highlighted, never ticked */
+        askedFilter = query.get('optin'), askedConsent = query.get('consent');
     var api = document.documentElement.getAttribute('data-api') || '/Profiles/v4/';
     if (api.charAt(api.length - 1) !== '/') { api += '/'; }
 
@@ -226,6 +231,9 @@
             box.checked = false;
             div.className += ' chosen';
             div.appendChild(el('p', { 'class': 'help', text: T.chosen }));
+        } else if (askedFilter === filter.FilterId) {
+            div.className += ' chosen';
+            div.appendChild(el('p', { 'class': 'help', text: T.asked }));
         }
         return div;
     }
@@ -261,11 +269,13 @@
             box.checked = status[type.TypeName] === GRANTED;
             state.consents[type.TypeName] = { box: box, on: box.checked, version: version.ConsentVersion,
                                               locale: fields.Locale || null };
-            set.appendChild(el('div', { 'class': 'filter' }, [
+            var asked = askedConsent === type.TypeName;
+            set.appendChild(el('div', { 'class': asked ? 'filter chosen' : 'filter', id: id + '-row' }, [
                 el('label', { 'for': id, 'class': 'check' }, [ box,
                     el('span', { text: (fields.Name || type.TypeName) + ': ' + T.consentGiven }) ]),
                 el('p', { 'class': 'consent-text', id: id + '-text',
-                          text: fields.ConsentLanguage || fields.Description || '' })
+                          text: fields.ConsentLanguage || fields.Description || '' }),
+                asked ? el('p', { 'class': 'help', text: T.asked }) : null
             ]));
         });
         $('consents').appendChild(set);
@@ -344,7 +354,9 @@
         $('form').addEventListener('submit', save);
         $('status').textContent = '';
         $('main').setAttribute('aria-busy', 'false');
-        var chosen = chosenFilter && state.filters[chosenFilter];
+        var chosen = (chosenFilter && state.filters[chosenFilter])
+                     || (askedFilter && state.filters[askedFilter])
+                     || (askedConsent && state.consents[askedConsent]);
         if (chosen) { chosen.box.focus(); } else { $('title').focus(); }
     }, function (err) {
         showError(problem(err.status, err.message));

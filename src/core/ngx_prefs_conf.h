@@ -31,6 +31,11 @@
 #define NGX_HTTP_PREFS_API_OAUTH     5
 #define NGX_HTTP_PREFS_API_METRICS   6
 
+/* prefs_edge_unknown */
+#define NGX_PREFS_EDGE_ALLOW         1
+#define NGX_PREFS_EDGE_DENY          2
+#define NGX_PREFS_EDGE_REDIRECT      3
+
 
 /* the helper process and its job loop (src/helper/) */
 typedef struct {
@@ -96,6 +101,22 @@ typedef struct {
 } ngx_prefs_conf_import_t;
 
 
+/* consent at the edge (src/http/ngx_prefs_edge.c) */
+typedef struct {
+    ngx_flag_t                 used;            /* a prefs_edge location */
+    ngx_uint_t                 cache_size;      /* prefs_edge_cache_size */
+    ngx_msec_t                 stale_time;      /* prefs_edge_stale_time */
+} ngx_prefs_conf_edge_t;
+
+
+/* one prefs_require_consent or prefs_require_optin */
+typedef struct {
+    ngx_str_t                  name;            /* ConsentType, FilterId */
+    ngx_uint_t                 optin;
+    ngx_uint_t                 statuses;        /* bit 1 << status */
+} ngx_prefs_conf_edge_require_t;
+
+
 typedef struct {
     ngx_array_t                pools;           /* ngx_prefs_db_pool_t * */
     ngx_shm_zone_t            *shm_zone;
@@ -109,6 +130,7 @@ typedef struct {
     ngx_prefs_conf_webhook_t   webhook;
     ngx_prefs_conf_events_t    events;
     ngx_prefs_conf_import_t    import;
+    ngx_prefs_conf_edge_t      edge;
 } ngx_http_prefs_main_conf_t;
 
 
@@ -121,6 +143,13 @@ typedef struct {
     ngx_str_t                  public_url;      /* Location's origin */
     ngx_str_t                  link_page;       /* prefs_link_page */
     ngx_array_t               *link_origins;    /* prefs_link_cors_origin */
+
+    /* consent at the edge: prefs_edge, prefs_require_*, prefs_edge_* */
+    ngx_str_t                  edge_client_id;
+    ngx_http_complex_value_t  *edge_token;
+    ngx_array_t               *edge_require;    /* edge_require_t */
+    ngx_uint_t                 edge_unknown;    /* NGX_PREFS_EDGE_* */
+    ngx_str_t                  edge_redirect;
 } ngx_http_prefs_loc_conf_t;
 
 

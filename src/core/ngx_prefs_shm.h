@@ -18,6 +18,9 @@
 /* configuration generations: account_id modulo this many counters */
 #define NGX_PREFS_SHM_CONFIG_GENS   4096
 
+/* changed profiles served at the edge: (account, profile) hashed */
+#define NGX_PREFS_SHM_EDGE_GENS     16384
+
 /* how long what a worker keeps of an account may go unchecked */
 #define NGX_PREFS_SHM_FRESH         1000
 #define NGX_PREFS_SHM_BEAT_AGE      1200
@@ -68,6 +71,14 @@ typedef struct {
     ngx_atomic_t               config_epoch;
     ngx_atomic_t               config_beat;       /* ngx_current_msec */
     ngx_atomic_t               config_listening;
+
+    /*
+     * Profiles changed in accounts served at the edge (NOTIFY prefs_edge,
+     * src/http/ngx_prefs_edge.c): a counter per profile, hashed with its
+     * account, and one per account for a change of many profiles.
+     */
+    ngx_atomic_t               edge_gen[NGX_PREFS_SHM_EDGE_GENS];
+    ngx_atomic_t               edge_account_gen[NGX_PREFS_SHM_CONFIG_GENS];
 
     /*
      * Failed authentications per source, per user name and source, per

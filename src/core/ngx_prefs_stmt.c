@@ -486,6 +486,14 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
       4, 0,
       { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE } },
 
+    /* consent at the edge (src/http/ngx_prefs_edge.c, sql/functions/edge.sql) */
+    [NGX_PREFS_STMT_EDGE_STATE] = { "prefs_edge_state",
+      "SELECT account_id::text, link_keys, link_gens, state"
+      " FROM prefs_edge_state($1, $2::bigint)",
+      2, 0,
+      { NGX_PREFS_COL_ACCOUNT_ID, NGX_PREFS_COL_LINK_KEYS,
+        NGX_PREFS_COL_LINK_GENS, NGX_PREFS_COL_STATE } },
+
     [NGX_PREFS_STMT_EVENTS_LIST] = { "prefs_events_list",
       "SELECT outcome, message, events, n::text, last_txid, last_id,"
       " has_more::text"

@@ -71,6 +71,8 @@ typedef enum {
     NGX_PREFS_STMT_LINK_STATE,
     NGX_PREFS_STMT_LINK_REVOKE,
     NGX_PREFS_STMT_LINK_UNSUBSCRIBE,
+    /* consent at the edge (sql/functions/edge.sql) */
+    NGX_PREFS_STMT_EDGE_STATE,
 
     NGX_PREFS_STMT_EVENTS_LIST,
     NGX_PREFS_STMT_EVENT_GET,

@@ -16,6 +16,9 @@
 
 void ngx_prefs_config_relay_changed(ngx_http_prefs_main_conf_t *pmcf,
     const char *payload);
+/* profiles served at the edge changed: "account:profile,..." or "account:*" */
+void ngx_prefs_config_relay_edge(ngx_http_prefs_main_conf_t *pmcf,
+    const char *payload);
 void ngx_prefs_config_relay_beat(ngx_http_prefs_main_conf_t *pmcf,
     ngx_flag_t listening);
 

@@ -218,7 +218,7 @@ ngx_prefs_helper_start(ngx_cycle_t *cycle, ngx_http_prefs_main_conf_t *pmcf)
 
     for (i = 0; i < ngx_prefs_helper_runners->nelts; i++) {
         if (ngx_prefs_db_listen(rn[i].pool, "prefs_job, prefs_config, "
-                                "prefs_event, prefs_webhook",
+                                "prefs_event, prefs_webhook, prefs_edge",
                                 ngx_prefs_helper_notify, &rn[i])
             != NGX_OK)
         {
@@ -327,6 +327,11 @@ ngx_prefs_helper_notify(void *data, const char *channel, const char *payload)
 
     if (ngx_strcmp(channel, "prefs_config") == 0) {
         ngx_prefs_config_relay_changed(rn->pmcf, payload);
+        return;
+    }
+
+    if (ngx_strcmp(channel, "prefs_edge") == 0) {
+        ngx_prefs_config_relay_edge(rn->pmcf, payload);
         return;
     }
 

@@ -59,7 +59,7 @@ typedef struct {
 
 
 /* what a worker keeps of an account to judge its links */
-typedef struct {
+struct ngx_prefs_link_state_s {
     ngx_str_node_t             sn;           /* "database:clientId" */
     ngx_queue_t                lru;
     ngx_msec_t                 checked;
@@ -73,7 +73,7 @@ typedef struct {
     u_char                     key[NGX_PREFS_LINK_KEYS][PREFS_AUTH_KEY_LEN];
     ngx_uint_t                 nprofiles;
     ngx_prefs_link_gen_t      *profiles;     /* by profile_id */
-} ngx_prefs_link_state_t;
+};
 
 
 /* what a link may ask: the route, and the scope it needs (0: any link) */
@@ -95,7 +95,6 @@ static void ngx_prefs_link_state_done(ngx_prefs_db_query_t *q);
 static ngx_int_t ngx_prefs_link_route(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
 static ngx_uint_t ngx_prefs_link_fresh(ngx_prefs_link_state_t *st);
-static ngx_prefs_link_state_t *ngx_prefs_link_state_get(ngx_str_t *key);
 static ngx_prefs_link_state_t *ngx_prefs_link_state_put(ngx_http_request_t *r,
     ngx_str_t *key, int64_t account_id, ngx_str_t *keys, ngx_str_t *gens);
 static void ngx_prefs_link_state_free(ngx_prefs_link_state_t *st);
@@ -218,8 +217,8 @@ ngx_int_t
 ngx_prefs_link_authenticate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_str_t *token)
 {
-    u_char                      *p;
     time_t                       wait;
+    ngx_uint_t                   fresh;
     ngx_str_t                    fail;
     ngx_prefs_db_query_t        *q;
     ngx_prefs_link_state_t      *st;
@@ -241,20 +240,16 @@ ngx_prefs_link_authenticate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                                      NGX_PREFS_LINK_INVALID, 1);
     }
 
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 1 + ctx->client_id.len);
-    if (p == NULL) {
+    if (ngx_prefs_link_state_key(r, plcf->pool, &ctx->client_id,
+                                 &ctx->cache_key)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->cache_key.data = p;
-    ctx->cache_key.len = ngx_sprintf(p, "%ui:%V",
-                                     ngx_prefs_db_pool_database(plcf->pool),
-                                     &ctx->client_id)
-                         - p;
+    st = ngx_prefs_link_state_find(&ctx->cache_key, &fresh);
 
-    st = ngx_prefs_link_state_get(&ctx->cache_key);
-
-    if (st && ngx_prefs_link_fresh(st)) {
+    if (st && fresh) {
         return ngx_prefs_link_judge(r, ctx, st, token);
     }
 
@@ -300,7 +295,7 @@ ngx_prefs_link_authenticate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 static void
 ngx_prefs_link_state_done(ngx_prefs_db_query_t *q)
 {
-    ngx_str_t                keys, gens, token, fail;
+    ngx_str_t                token, fail;
     ngx_http_request_t      *r = q->data;
     ngx_prefs_api_ctx_t     *ctx;
     ngx_prefs_link_state_t  *st;
@@ -329,14 +324,7 @@ ngx_prefs_link_state_done(ngx_prefs_db_query_t *q)
         return;
     }
 
-    keys.data = (u_char *) ngx_prefs_db_value(q, 0, NGX_PREFS_COL_LINK_KEYS);
-    keys.len = ngx_prefs_db_length(q, 0, NGX_PREFS_COL_LINK_KEYS);
-    gens.data = (u_char *) ngx_prefs_db_value(q, 0, NGX_PREFS_COL_LINK_GENS);
-    gens.len = ngx_prefs_db_length(q, 0, NGX_PREFS_COL_LINK_GENS);
-
-    st = ngx_prefs_link_state_put(r, &ctx->cache_key,
-             ngx_prefs_db_number(q, 0, NGX_PREFS_COL_ACCOUNT_ID),
-             &keys, &gens);
+    st = ngx_prefs_link_state_load(r, &ctx->cache_key, q);
     if (st == NULL) {
         ngx_prefs_http_finalize(r,
             ngx_prefs_http_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
@@ -355,44 +343,15 @@ static ngx_int_t
 ngx_prefs_link_judge(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_prefs_link_state_t *st, ngx_str_t *token)
 {
-    ngx_uint_t     i;
-    ngx_time_t    *tp;
-    prefs_link_t  *l;
+    prefs_link_t                    *l;
+    const ngx_prefs_link_verdict_t  *v;
 
     l = ctx->link;
 
-    if (l->account_id != st->account_id) {
-        return ngx_prefs_link_refuse(r, ctx, "made for another account",
-                                     NGX_PREFS_LINK_INVALID, 1);
-    }
+    v = ngx_prefs_link_state_check(st, l, token, 0);
 
-    for (i = 0; i < st->nkeys; i++) {
-        if (st->key_id[i] == l->key_id) {
-            break;
-        }
-    }
-
-    if (i == st->nkeys
-        || prefs_link_verify((char *) token->data, token->len, st->key[i],
-                             PREFS_AUTH_KEY_LEN)
-           != PREFS_LINK_OK)
-    {
-        return ngx_prefs_link_refuse(r, ctx, "signature does not match",
-                                     NGX_PREFS_LINK_INVALID, 1);
-    }
-
-    tp = ngx_timeofday();
-
-    if (l->expires <= (int64_t) tp->sec) {
-        return ngx_prefs_link_refuse(r, ctx, "expired",
-                                     NGX_PREFS_LINK_EXPIRED, 0);
-    }
-
-    if (l->account_gen != st->account_gen
-        || l->profile_gen != ngx_prefs_link_profile_gen(st, l->profile_id))
-    {
-        return ngx_prefs_link_refuse(r, ctx, "revoked",
-                                     NGX_PREFS_LINK_REVOKED, 0);
+    if (v) {
+        return ngx_prefs_link_refuse(r, ctx, v->why, v->message, v->guess);
     }
 
     ctx->account_id = l->account_id;
@@ -403,6 +362,110 @@ ngx_prefs_link_judge(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ctx->link_next = ctx->authorized;
 
     return ngx_prefs_link_route(r, ctx);
+}
+
+
+/*
+ * Whether the link holds under its account's state: NULL, or why not.  A
+ * guess (another account's link, a wrong signature) is told apart from a
+ * genuine link that expired or was revoked.  signed_before: the very same
+ * token text was verified before by this worker, its key is still the
+ * account's (checked here), so its signature is not computed again.
+ */
+
+const ngx_prefs_link_verdict_t *
+ngx_prefs_link_state_check(ngx_prefs_link_state_t *st, prefs_link_t *l,
+    ngx_str_t *token, ngx_uint_t signed_before)
+{
+    ngx_uint_t   i;
+    ngx_time_t  *tp;
+
+    static const ngx_prefs_link_verdict_t  other = {
+        "made for another account", NGX_PREFS_LINK_INVALID, 1
+    };
+    static const ngx_prefs_link_verdict_t  forged = {
+        "signature does not match", NGX_PREFS_LINK_INVALID, 1
+    };
+    static const ngx_prefs_link_verdict_t  expired = {
+        "expired", NGX_PREFS_LINK_EXPIRED, 0
+    };
+    static const ngx_prefs_link_verdict_t  revoked = {
+        "revoked", NGX_PREFS_LINK_REVOKED, 0
+    };
+
+    if (l->account_id != st->account_id) {
+        return &other;
+    }
+
+    for (i = 0; i < st->nkeys; i++) {
+        if (st->key_id[i] == l->key_id) {
+            break;
+        }
+    }
+
+    if (i == st->nkeys
+        || (!signed_before
+            && prefs_link_verify((char *) token->data, token->len,
+                                 st->key[i], PREFS_AUTH_KEY_LEN)
+               != PREFS_LINK_OK))
+    {
+        return &forged;
+    }
+
+    tp = ngx_timeofday();
+
+    if (l->expires <= (int64_t) tp->sec) {
+        return &expired;
+    }
+
+    if (l->account_gen != st->account_gen
+        || l->profile_gen != ngx_prefs_link_profile_gen(st, l->profile_id))
+    {
+        return &revoked;
+    }
+
+    return NULL;
+}
+
+
+/* the worker's name of an account's link state: "database:clientId" */
+
+ngx_int_t
+ngx_prefs_link_state_key(ngx_http_request_t *r, ngx_prefs_db_pool_t *pool,
+    ngx_str_t *client_id, ngx_str_t *key)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 1 + client_id->len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    key->data = p;
+    key->len = ngx_sprintf(p, "%ui:%V", ngx_prefs_db_pool_database(pool),
+                           client_id)
+               - p;
+
+    return NGX_OK;
+}
+
+
+/* the account's state from a row of account_id, link_keys, link_gens */
+
+ngx_prefs_link_state_t *
+ngx_prefs_link_state_load(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_prefs_db_query_t *q)
+{
+    ngx_str_t  keys, gens;
+
+    keys.data = (u_char *) ngx_prefs_db_value(q, 0, NGX_PREFS_COL_LINK_KEYS);
+    keys.len = ngx_prefs_db_length(q, 0, NGX_PREFS_COL_LINK_KEYS);
+    gens.data = (u_char *) ngx_prefs_db_value(q, 0, NGX_PREFS_COL_LINK_GENS);
+    gens.len = ngx_prefs_db_length(q, 0, NGX_PREFS_COL_LINK_GENS);
+
+    return ngx_prefs_link_state_put(r, key,
+               ngx_prefs_db_number(q, 0, NGX_PREFS_COL_ACCOUNT_ID),
+               &keys, &gens);
 }
 
 
@@ -557,10 +620,12 @@ ngx_prefs_link_fresh(ngx_prefs_link_state_t *st)
 }
 
 
-static ngx_prefs_link_state_t *
-ngx_prefs_link_state_get(ngx_str_t *key)
+ngx_prefs_link_state_t *
+ngx_prefs_link_state_find(ngx_str_t *key, ngx_uint_t *fresh)
 {
     ngx_prefs_link_state_t  *st;
+
+    *fresh = 0;
 
     if (!ngx_prefs_link_cache_ready) {
         return NULL;
@@ -572,6 +637,7 @@ ngx_prefs_link_state_get(ngx_str_t *key)
     if (st) {
         ngx_queue_remove(&st->lru);
         ngx_queue_insert_head(&ngx_prefs_link_cache_lru, &st->lru);
+        *fresh = ngx_prefs_link_fresh(st);
     }
 
     return st;
@@ -1040,8 +1106,8 @@ ngx_prefs_link_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
             return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                         "Scopes[%uz] is not a scope: "
                                         "preferences:read, "
-                                        "preferences:write, consents:write "
-                                        "or unsubscribe:{FilterId}", i);
+                                        "preferences:write, consents:write, "
+                                        "edge or unsubscribe:{FilterId}", i);
         }
     }
 

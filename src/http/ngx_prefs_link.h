@@ -47,6 +47,38 @@ ngx_int_t ngx_prefs_link_authenticate(ngx_http_request_t *r,
  */
 ngx_int_t ngx_prefs_link_cors(ngx_http_request_t *r);
 
+/*
+ * What a worker keeps of an account to judge its links (its keys, its
+ * revocations), shared with the edge (src/http/ngx_prefs_edge.c).
+ */
+typedef struct ngx_prefs_link_state_s  ngx_prefs_link_state_t;
+
+typedef struct {
+    const char                *why;          /* for the log */
+    const char                *message;      /* for the client */
+    ngx_uint_t                 guess;        /* not a genuine link */
+} ngx_prefs_link_verdict_t;
+
+/* "database:clientId", in the request's pool */
+ngx_int_t ngx_prefs_link_state_key(ngx_http_request_t *r,
+    ngx_prefs_db_pool_t *pool, ngx_str_t *client_id, ngx_str_t *key);
+
+/* the kept state, made the most recently used (*fresh: still current) */
+ngx_prefs_link_state_t *ngx_prefs_link_state_find(ngx_str_t *key,
+    ngx_uint_t *fresh);
+
+/* stores the state a row of account_id, link_keys, link_gens answers */
+ngx_prefs_link_state_t *ngx_prefs_link_state_load(ngx_http_request_t *r,
+    ngx_str_t *key, ngx_prefs_db_query_t *q);
+
+/*
+ * NULL when the parsed link l holds under st, else why not; signed_before:
+ * the same token text passed before, its signature is not computed again
+ */
+const ngx_prefs_link_verdict_t *ngx_prefs_link_state_check(
+    ngx_prefs_link_state_t *st, prefs_link_t *l, ngx_str_t *token,
+    ngx_uint_t signed_before);
+
 /* POST Profile/{id}/Links */
 ngx_int_t ngx_prefs_link_issue(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);

@@ -23,6 +23,7 @@
 #include <ngx_http.h>
 
 #include "ngx_prefs_conf.h"
+#include "ngx_prefs_edge.h"
 #include "ngx_prefs_router.h"
 #include "ngx_prefs_vars.h"
 
@@ -56,6 +57,17 @@ static ngx_http_variable_t  ngx_prefs_vars_list[] = {
 
     { ngx_string("prefs_profile_id"), NULL, ngx_prefs_vars_profile_id, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    /* consent at the edge (src/http/ngx_prefs_edge.c) */
+
+    { ngx_string("prefs_profile_locale"), NULL, ngx_prefs_edge_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("prefs_consent_"), NULL, ngx_prefs_edge_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
+
+    { ngx_string("prefs_optin_"), NULL, ngx_prefs_edge_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
 
     ngx_http_null_variable
 };
@@ -291,6 +303,11 @@ ngx_prefs_vars_profile_id(ngx_http_request_t *r,
     prefs_path_segment_t         *seg;
     ngx_prefs_api_ctx_t          *ctx;
     const ngx_prefs_api_route_t  *rt;
+
+    /* in a prefs_edge location: the visitor's */
+    if (ngx_prefs_edge_profile_id(r, v) == NGX_OK) {
+        return NGX_OK;
+    }
 
     ctx = ngx_prefs_vars_ctx(r);
     rt = ctx ? ngx_prefs_vars_route(r, ctx) : NULL;

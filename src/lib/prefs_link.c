@@ -35,6 +35,7 @@ static const struct {
     { "preferences:read", PREFS_LINK_PREFERENCES_READ },
     { "preferences:write", PREFS_LINK_PREFERENCES_WRITE },
     { "consents:write", PREFS_LINK_CONSENTS_WRITE },
+    { "edge", PREFS_LINK_EDGE },
     { NULL, 0 }
 };
 

@@ -19,8 +19,9 @@
  * signature base64url of HMAC-SHA-256 under the account's link key
  *           (key id "key") of "pl1." and the payload's base64url
  *
- * Scopes: preferences:read, preferences:write, consents:write and
- * unsubscribe:<FilterId> (FilterId of [A-Za-z0-9_.~-], 1-64 characters).
+ * Scopes: preferences:read, preferences:write, consents:write,
+ * unsubscribe:<FilterId> (FilterId of [A-Za-z0-9_.~-], 1-64 characters)
+ * and edge (the visitor of a prefs_edge location, docs/edge.md).
  */
 
 
@@ -38,6 +39,7 @@
 #define PREFS_LINK_PREFERENCES_WRITE  0x02
 #define PREFS_LINK_CONSENTS_WRITE     0x04
 #define PREFS_LINK_UNSUBSCRIBE        0x08
+#define PREFS_LINK_EDGE               0x10   /* a visitor at the edge */
 
 #define PREFS_LINK_MAX_FILTERS     8
 #define PREFS_LINK_FILTER_MAX      64

@@ -7,6 +7,8 @@
 //   PC_EXPIRED, PC_TAMPERED, PC_OTHER   the same page with an expired
 //                 token, an altered one, another profile's id
 //   PC_CHOSEN     the page as the GET of a one-click URL opens it (&f=)
+//   PC_ASKED_OPTIN, PC_ASKED_CONSENT   the page as a refusal at the edge
+//                 opens it (&optin=, &consent=: docs/edge.md)
 //   PC_SHOTS      where screenshots go
 //   CHROMIUM      the browser (default /usr/bin/chromium)
 //
@@ -92,6 +94,15 @@ try {
     seen.chosen = await view(page);
     seen.chosen.focused = await page.evaluate(() => document.activeElement.id);
     seen.chosen.highlighted = await page.evaluate(() => [...document.querySelectorAll('.chosen')].map((e) => e.id));
+
+    // from a refusal at the edge: the choice asked for highlighted, focused, not ticked
+    for (const [name, url] of [['optin', env.PC_ASKED_OPTIN], ['consent', env.PC_ASKED_CONSENT]]) {
+        if (!url) { continue; }
+        page = await open(en, url);
+        seen[`asked_${name}`] = await view(page);
+        seen[`asked_${name}`].focused = await page.evaluate(() => document.activeElement.id);
+        seen[`asked_${name}`].highlighted = await page.evaluate(() => [...document.querySelectorAll('.chosen')].map((e) => e.id));
+    }
     await en.close();
 } catch (e) {
     seen.failure = String(e && e.stack || e);

@@ -183,5 +183,25 @@ main(void)
     is_int(prefs_link_sign(&l, key, sizeof(key), tok, 40), PREFS_LINK_ERROR,
            "a short buffer");
 
+    /* the edge scope (docs/edge.md): a visitor's session token */
+    {
+        char          text[128];
+        prefs_link_t  e, back;
+
+        memset(&e, 0, sizeof(e));
+        e.account_id = 7; e.profile_id = 42; e.user_id = 3;
+        e.expires = 1900000000; e.key_id = 1;
+        is_int(prefs_link_scope_add(&e, "edge", 4), PREFS_LINK_OK,
+               "the edge scope");
+        ok(e.scopes == PREFS_LINK_EDGE, "edge alone");
+        ok(prefs_link_scopes_text(&e, text, sizeof(text)) > 0
+           && strcmp(text, "edge") == 0, "edge as text");
+        n = prefs_link_sign(&e, key, sizeof(key), tok, sizeof(tok));
+        ok(n > 0 && prefs_link_parse(tok, n, &back) == PREFS_LINK_OK
+           && back.scopes == PREFS_LINK_EDGE, "an edge token reads back");
+        is_int(prefs_link_scope_add(&e, "edges", 5), PREFS_LINK_BAD_SCOPE,
+               "edges is no scope");
+    }
+
     return unit_done();
 }
