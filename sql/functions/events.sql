@@ -156,6 +156,14 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 
+-- The horizon of one account's events (the Events API, the Sync feed).
+CREATE OR REPLACE FUNCTION prefs_event_horizon_for(p_account_id bigint)
+RETURNS xid8
+LANGUAGE sql STABLE AS $$
+    SELECT prefs_event_horizon()
+$$;
+
+
 -- The reference's misspelled type is an alias of the right one.
 CREATE OR REPLACE FUNCTION prefs_event_type_canonical(p_type text)
 RETURNS text LANGUAGE sql IMMUTABLE AS $$

@@ -617,4 +617,14 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
       "SELECT outcome FROM prefs_export_callback($1::bigint, $2::jsonb)",
       2, 0,
       { NGX_PREFS_COL_OUTCOME } },
+
+    /* the Sync feed: a page of changed profiles after a position */
+    [NGX_PREFS_STMT_SYNC_CHANGES] = { "prefs_sync_changes",
+      "SELECT outcome, message, changes AS events, n::text, last_txid,"
+      " last_id, has_more::text"
+      " FROM prefs_sync_changes($1, $2, $3::bigint, $4::integer)",
+      4, 1,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE, NGX_PREFS_COL_EVENTS,
+        NGX_PREFS_COL_N, NGX_PREFS_COL_LAST_TXID, NGX_PREFS_COL_LAST_ID,
+        NGX_PREFS_COL_HAS_MORE } },
 };

@@ -30,6 +30,7 @@
 #include "ngx_prefs_import.h"
 #include "ngx_prefs_segments.h"
 #include "ngx_prefs_export.h"
+#include "ngx_prefs_sync.h"
 
 
 /* configuration collections: what each reads and writes */
@@ -522,6 +523,12 @@ const ngx_prefs_api_route_t  ngx_prefs_routes[] = {
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "status", "Token", "*", NULL },
       NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V3_ASYNC,
       ngx_prefs_export_state, NGX_PREFS_EXPORT_STATUS },
+
+    /* the Sync feed (ours: docs/bulk.md "Sync") */
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Sync", "Changes", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V4,
+      ngx_prefs_sync_changes, NULL },
 
     { 0, { NULL }, 0, 0, NULL, NULL }
 };
