@@ -1,4 +1,11 @@
-# The Sync feed under fire: a consumer walks GET Sync/Changes for the whole
+# Fairness first (issue 12's note): while account A's import batch (a
+# transaction of seconds, held open here by a trigger) has its events
+# uncommitted, account B's events committed after it began are served at
+# once by the Events API and the Sync feed; A's own later events wait for
+# the batch, as they must; an unscoped open transaction still holds every
+# account back.
+#
+# Then the Sync feed under fire: a consumer walks GET Sync/Changes for the whole
 # run, alternating between two nginx on one database, while writers update
 # profiles through both, a writer holds its event uncommitted for a while
 # (out-of-order commits), the helper runs an import and is SIGKILLed in the
@@ -42,6 +49,119 @@ sub call {
                                            body => defined $body ? (ref $body ? encode_json($body) : $body) : undef,
                                            timeout => 30);
     return ($st, scalar(eval { decode_json($raw) }), $raw);
+}
+
+# --- fairness ------------------------------------------------------------------------------
+
+sub acall {
+    my ($c, $method, $path, $body, $type) = @_;
+    my %h = (Authorization => pnauth($c, 'admin', PrefsTest::api_secret($c, 'admin')));
+    $h{'Content-Type'} = $type // 'application/json' if defined $body;
+    my ($st, undef, $raw) = $ga->request(method => $method, path => $path, headers => \%h,
+                                         body => defined $body ? (ref $body ? encode_json($body) : $body) : undef,
+                                         timeout => 30);
+    return ($st, scalar(eval { decode_json($raw) }), $raw);
+}
+for my $c ('SyncFairACo', 'SyncFairBCo') {
+    PrefsTest::api_account($c);
+    PrefsTest::api_user($c, 'admin', 'Administrators');
+    PrefsTest::api_config_import($c);
+}
+my $fa = psql_value("SELECT account_id FROM prefs_account WHERE client_id = 'SyncFairACo'");
+my $fb = psql_value("SELECT account_id FROM prefs_account WHERE client_id = 'SyncFairBCo'");
+
+sub fair_profile {
+    my ($c, $first) = @_;
+    my ($st, $j, $raw) = acall($c, 'POST', "/Profiles/v4/$c/Profile",
+        { CustomerName => { FirstName => $first }, CustomFields => [ { Name => 'FavoriteCategory', Value => 'Garden' } ] });
+    die "profile: $st $raw\n" unless $st == 201;
+    return $j->{ProfileId};
+}
+my $bob = fair_profile('SyncFairBCo', 'Bob');
+my $amy = fair_profile('SyncFairACo', 'Amy');
+events_settled();
+my $bcursor = (acall('SyncFairBCo', 'GET', '/Profiles/v4/SyncFairBCo/Sync/Changes'))[1]{NextCursor};
+my $bev = (acall('SyncFairBCo', 'GET', '/Profiles/v4/SyncFairBCo/Events?limit=1000'))[1]{NextCursor};
+my $acursor = (acall('SyncFairACo', 'GET', '/Profiles/v4/SyncFairACo/Sync/Changes'))[1]{NextCursor};
+
+# A's batches take 6 s once their events are written (the progress update waits)
+psql(qq{CREATE FUNCTION t154_slow() RETURNS trigger LANGUAGE plpgsql AS \$\$
+        BEGIN PERFORM pg_sleep(6); RETURN NEW; END \$\$});
+psql(qq{CREATE TRIGGER t154_slow BEFORE UPDATE OF processed ON prefs_import FOR EACH ROW
+        WHEN (NEW.account_id = $fa AND NEW.processed > OLD.processed) EXECUTE FUNCTION t154_slow()});
+
+my ($st, $j, $raw) = acall('SyncFairACo', 'POST', '/Profiles/v4/Async/SyncFairACo/Import', { Name => 'fair' });
+die "initiate: $st $raw\n" unless $st == 200;
+my $ftoken = $j->{AccessToken};
+($st, $j, $raw) = acall('SyncFairACo', 'POST', "/Profiles/v4/Async/SyncFairACo/Import/$ftoken/Stage",
+    { UserProfilePreferences => [ map { { CustomerName => { FirstName => "A$_" },
+        CustomFields => [ { Name => 'FavoriteCategory', Value => 'Toys' } ] } } 1 .. 5 ] });
+die "stage: $st $raw\n" unless $st == 200;
+($st, $j, $raw) = acall('SyncFairACo', 'POST', "/Profiles/v4/Async/SyncFairACo/Import/$ftoken/Execute");
+die "execute: $st $raw\n" unless $st == 200;
+
+my $batch_open = sub {
+    psql_value("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%prefs_import_run%'"
+               . " AND wait_event = 'PgSleep' AND backend_xid IS NOT NULL") > 0 };
+ok(wait_until($batch_open, 20), "A's import batch is open, its events written and uncommitted");
+
+# B writes while A's batch is open; so does A
+($st, undef, $raw) = acall('SyncFairBCo', 'POST', "/Profiles/v4/SyncFairBCo/Profile/$bob",
+                           { CustomerName => { FirstName => 'Bobby' } });
+is($st, 200, "B changes a profile while A's batch is open") or diag $raw;
+($st, undef, $raw) = acall('SyncFairACo', 'POST', "/Profiles/v4/SyncFairACo/Profile/$amy",
+                           { CustomerName => { FirstName => 'Amelia' } });
+is($st, 200, 'so does A') or diag $raw;
+
+my ($bsync, $bevents);
+ok(wait_until(sub {
+    $bsync = (acall('SyncFairBCo', 'GET', "/Profiles/v4/SyncFairBCo/Sync/Changes?after=$bcursor"))[1];
+    $bevents = (acall('SyncFairBCo', 'GET', "/Profiles/v4/SyncFairBCo/Events?after=$bev"))[1];
+    $bsync->{Count} && $bevents->{Count} }, 4), "B's change is served while A's batch is still open");
+my $async = (acall('SyncFairACo', 'GET', "/Profiles/v4/SyncFairACo/Sync/Changes?after=$acursor"))[1];
+ok($batch_open->(), '(the batch was still open then)');
+is($async->{Count}, 0, "A's own later change waits behind A's open batch (its horizon)");
+is(join(',', map { $_->{ProfileId} } @{ $bsync->{Changes} || [] }), $bob, "B's Sync feed: Bob");
+is($bsync->{Changes}[0]{Profile}{CustomerName}{FirstName}, 'Bobby', 'in his new state');
+ok((grep { $_->{EventType} eq 'profile.updated' } @{ $bevents->{Events} || [] }), "B's Events: the update");
+
+# an open transaction of no declared account holds every account back
+{
+    local $ENV{PGAPPNAME} = "t154-unscoped-$$";
+    open(my $hold, '|-', 'psql', '-X', '-q', '-d', PrefsTest::db()) or die "psql: $!";
+    $hold->autoflush(1);
+    print $hold "BEGIN;\nSELECT pg_current_xact_id();\nSELECT pg_sleep(3);\nCOMMIT;\n";
+    ok(wait_until(sub { psql_value("SELECT count(*) FROM pg_stat_activity WHERE application_name = :'n'"
+                                   . " AND backend_xid IS NOT NULL", n => "t154-unscoped-$$") == 1 }, 5),
+       'an unscoped transaction is open');
+    my $c2 = $bsync->{NextCursor};
+    ($st, undef, $raw) = acall('SyncFairBCo', 'POST', "/Profiles/v4/SyncFairBCo/Profile/$bob",
+                               { CustomerName => { FirstName => 'Robert' } });
+    is($st, 200, 'B changes Bob again') or diag $raw;
+    is((acall('SyncFairBCo', 'GET', "/Profiles/v4/SyncFairBCo/Sync/Changes?after=$c2"))[1]{Count}, 0,
+       'that change waits behind the unscoped transaction');
+    close $hold;
+    ok(wait_until(sub { (acall('SyncFairBCo', 'GET', "/Profiles/v4/SyncFairBCo/Sync/Changes?after=$c2"))[1]{Count}
+                        == 1 }, 10), 'and comes once it ends');
+}
+
+ok(wait_until(sub { psql_value("SELECT status FROM prefs_import WHERE access_token = :'t'", t => $ftoken)
+                    eq 'Completed' }, 30), "A's import completes");
+psql("DROP TRIGGER t154_slow ON prefs_import");
+psql("DROP FUNCTION t154_slow()");
+ok(wait_until(sub { (acall('SyncFairACo', 'GET', "/Profiles/v4/SyncFairACo/Sync/Changes?after=$acursor&limit=1000"))[1]{Count}
+                    == 6 }, 10), "A's feed then has the 5 imported profiles and Amy");
+
+# a transaction scoped to one account cannot add another's event
+like(psql_err("BEGIN; SELECT prefs_event_scope($fa); SELECT prefs_event_add($fb, NULL, 'tag.added', $bob, '{}'); COMMIT;"),
+     qr/adds events of account $fa only/, 'a scoped transaction refuses another account\'s event');
+like(psql_err("BEGIN; SELECT prefs_event_scope($fa); SELECT prefs_event_scope($fb); COMMIT;"),
+     qr/adds events of account $fa only/, 'and a second scope');
+
+sub psql_err {
+    my ($sql) = @_;
+    my $out = `psql -X -q -d '@{[ PrefsTest::db() ]}' -c "$sql" 2>&1`;
+    return $out;
 }
 
 # the profiles the writers change
