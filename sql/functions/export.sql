@@ -197,9 +197,11 @@ BEGIN
         EXIT WHEN FOUND;
     END LOOP;
 
-    INSERT INTO prefs_job (account_id, job_type, payload)
+    -- attempts enough for the callback's retry schedule (at most 30
+    -- delays, prefs_webhook_retries) on top of the snapshot's own
+    INSERT INTO prefs_job (account_id, job_type, payload, max_attempts)
     VALUES (p_account_id, 'prefs.export',
-            jsonb_build_object('access_token', tok::text));
+            jsonb_build_object('access_token', tok::text), 40);
 
     RETURN QUERY SELECT 'created', jsonb_build_object('AccessToken', tok)::text;
 END
@@ -302,12 +304,12 @@ $$;
 -- The helper's job: fills the export's rows in one statement.  Idempotent:
 -- a second run of a finished export does nothing, a rerun of an interrupted
 -- one starts again.  An error is the export's (Status Error), not the job's.
--- While its callback has not been queued, every run answers what the helper
--- needs to sign and queue it (prefs_export_callback): the URL, the body (the
--- status), the account's sealed secret (NULL: none, sent unsigned).
+-- While its callback is not done (delivered or given up), every run
+-- answers what the helper needs to sign and send it: the URL, the body (the
+-- status) and the sealed secrets (prefs_export_callback_secrets).
 CREATE OR REPLACE FUNCTION prefs_export_run(p_access_token bigint)
 RETURNS TABLE (outcome text, message text, url text, body text,
-               secret text)
+               secrets text)
 LANGUAGE plpgsql AS $$
 DECLARE
     e     prefs_export;
@@ -358,41 +360,117 @@ BEGIN
 
     RETURN QUERY
         SELECT CASE WHEN done THEN 'done' ELSE lower(e.status) END, e.error,
-               c.url, c.body, c.secret
+               c.url, c.body, c.secrets
           FROM (SELECT 1) one
           LEFT JOIN (SELECT e.callback_url AS url,
                             prefs_export_status_json(e) AS body,
-                            (SELECT s.secret_sealed FROM prefs_export_secret s
-                              WHERE s.account_id = e.account_id) AS secret
+                            prefs_export_callback_secrets(e.account_id)
+                                AS secrets
                       WHERE e.callback_url IS NOT NULL
-                        AND NOT e.callback_queued
+                        AND NOT e.callback_done
                         AND e.status IN ('Complete', 'Error')) c ON true;
 END
 $$;
 
 
--- The callback of an export, signed by the helper (p_headers: the Standard
--- Webhooks headers), queued once for the webhook client (job
--- prefs.http_post: its destination policy, its timeouts).
+-- The secrets an export callback is signed with: those of the account's
+-- webhook subscriptions that are Active and validated (the ones deliveries
+-- are signed with now), each subscription's current secret and, during a
+-- rotation's grace, its previous one; at most 8 subscriptions, the oldest
+-- first.  A JSON array of sealed secrets ('[]': the callback goes
+-- unsigned).  Webhook secrets belong to subscriptions, not to the account:
+-- signing with each lets the receiver of any of them verify (Standard
+-- Webhooks carries several signatures, space-separated).
+CREATE OR REPLACE FUNCTION prefs_export_callback_secrets(p_account_id bigint)
+RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(jsonb_agg(x.secret ORDER BY x.subscription_id, x.n),
+                    '[]')::text
+      FROM (SELECT s.subscription_id, v.n, v.secret
+              FROM (SELECT * FROM prefs_webhook_subscription s
+                     WHERE s.account_id = p_account_id
+                       AND s.state = 'Active'
+                       AND s.validated_at IS NOT NULL
+                     ORDER BY s.subscription_id
+                     LIMIT 8) s,
+                   LATERAL (VALUES (1, s.secret_sealed),
+                                   (2, CASE WHEN s.secret_previous_until
+                                                 > now()
+                                            THEN s.secret_previous END)) v(n, secret)
+             WHERE v.secret IS NOT NULL) x
+$$;
+
+
+-- The outcome of one attempt of an export's callback, as the helper's
+-- webhook client saw it (p_outcome: {"status": HTTP status or 0,
+-- "retry_after": seconds or null, "error": text or null, "refused":
+-- bool}), classified as webhook deliveries are (prefs_webhook_result):
+--
+--   2xx                       delivered: done
+--   408, 429, 5xx, no answer  retried after prefs_webhook_backoff(attempt,
+--                             p_schedule (prefs_webhook_retries), its
+--                             Retry-After): outcome 'retry' and retry_ms;
+--                             the schedule spent: failed
+--   3xx, other 4xx, refused   failed at once (the destination policy, or
+--                             a receiver that refuses stays refused)
+--
+-- 'already' when the callback was done before (a job run twice).  The
+-- attempt and its result are recorded on the export.
 CREATE OR REPLACE FUNCTION prefs_export_callback(p_access_token bigint,
-    p_headers jsonb)
-RETURNS TABLE (outcome text)
-LANGUAGE sql AS $$
-    WITH e AS (
-        UPDATE prefs_export x SET callback_queued = true
-         WHERE x.access_token = p_access_token AND NOT x.callback_queued
-           AND x.callback_url IS NOT NULL
-        RETURNING x.*),
-    j AS (
-        INSERT INTO prefs_job (account_id, job_type, payload)
-        SELECT e.account_id, 'prefs.http_post',
-               jsonb_build_object('url', e.callback_url,
-                                  'body', prefs_export_status_json(e),
-                                  'headers', p_headers)
-          FROM e
-        RETURNING job_id)
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM j) THEN 'queued'
-                ELSE 'already' END
+    p_outcome jsonb, p_schedule integer[])
+RETURNS TABLE (outcome text, retry_ms bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    e        prefs_export;
+    st       integer := coalesce((p_outcome ->> 'status')::integer, 0);
+    what     text;
+    delay    interval;
+BEGIN
+    UPDATE prefs_export x SET callback_attempts = x.callback_attempts + 1
+     WHERE x.access_token = p_access_token AND NOT x.callback_done
+       AND x.callback_url IS NOT NULL
+    RETURNING * INTO e;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'already'::text, NULL::bigint;
+        RETURN;
+    END IF;
+
+    what := CASE WHEN st = 0
+                 THEN coalesce(p_outcome ->> 'error', 'no answer')
+                 ELSE 'HTTP ' || st END;
+
+    IF st BETWEEN 200 AND 299 THEN
+        UPDATE prefs_export x SET callback_done = true,
+               callback_result = 'Delivered: ' || what
+         WHERE x.access_token = p_access_token;
+        RETURN QUERY SELECT 'delivered'::text, NULL::bigint;
+        RETURN;
+    END IF;
+
+    IF NOT coalesce((p_outcome ->> 'refused')::boolean, false)
+       AND (st = 0 OR st IN (408, 429) OR st >= 500)
+    THEN
+        delay := prefs_webhook_backoff(e.callback_attempts, p_schedule,
+                                       (p_outcome ->> 'retry_after')::integer);
+        IF delay IS NOT NULL THEN
+            UPDATE prefs_export x
+               SET callback_result = 'Retrying: ' || what
+             WHERE x.access_token = p_access_token;
+            RETURN QUERY SELECT 'retry'::text,
+                (extract(epoch FROM delay) * 1000)::bigint;
+            RETURN;
+        END IF;
+    END IF;
+
+    UPDATE prefs_export x SET callback_done = true,
+           callback_result = 'Failed: '
+               || CASE WHEN coalesce((p_outcome ->> 'refused')::boolean,
+                                     false)
+                       THEN 'refused by the destination policy: ' ELSE '' END
+               || what || ' (attempt ' || e.callback_attempts || ')'
+     WHERE x.access_token = p_access_token;
+    RETURN QUERY SELECT 'failed'::text, NULL::bigint;
+END
 $$;
 
 
