@@ -580,8 +580,8 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
 
     [NGX_PREFS_STMT_EXPORT_START] = { "prefs_export_start",
       "SELECT outcome, body FROM prefs_export_start($1, $2::bigint, $3, $4,"
-      " $5::jsonb, $6)",
-      6, 0,
+      " $5::jsonb, $6, $7::jsonb)",
+      7, 0,
       { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY } },
 
     /* $3: true to Commit (end) the export */
