@@ -1,4 +1,5 @@
--- Bulk export (issue 13; tables in 026_segments_export.sql).
+-- Bulk export (issue 13; tables in 026_segments_export.sql and
+-- 030_export_callback_schedule.sql).
 --
 -- POST Export/Segment/{name} (or SegmentGroup) -> prefs_export_start: the
 -- body checked, the segment's selection compiled and kept with the export
