@@ -395,7 +395,9 @@ PrefsTest::auth('ExportCo', 'admin')
 PrefsTest::auth('ExportCo', 'admin')
 --- error_code: 200
 --- sql eval
-CORE::join(' UNION ALL ', map { main::names($::Tok{$_}) } qw(email alt ids))
+my @k = qw(email alt ids);
+'SELECT n FROM (' . CORE::join(' UNION ALL ', map { "SELECT $_ AS o, (" . main::names($::Tok{$k[$_]}) . ') AS n' } 0 .. $#k)
+. ') x ORDER BY o'
 --- sql_result
 Bob
 Ann,Cid
@@ -411,7 +413,8 @@ Bob
 PrefsTest::auth('ExportCo', 'admin')
 --- error_code: 200
 --- sql eval
-CORE::join(' UNION ALL ', map { "SELECT '$_->[0] ' || (" . main::names($::Tok{"since$_->[0]"}) . ")" } @::Since)
+'SELECT n FROM (' . CORE::join(' UNION ALL ', map { "SELECT $_ AS o, '$::Since[$_][0] ' || ("
+    . main::names($::Tok{"since$::Since[$_][0]"}) . ') AS n' } 0 .. $#::Since) . ') x ORDER BY o'
 --- sql_result eval
 CORE::join('', map { "$_->[0] $_->[1]\n" } @::Since)
 --- no_error_log
