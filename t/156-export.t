@@ -3,7 +3,9 @@
 # runs; t/157 runs it through the helper) takes the snapshot; Status/Token,
 # pages with limit/offset/keepAlive, Commit, expiry; LastDateTime with the
 # reference's millisecond rounding at every boundary; MatchCriteria; another
-# account's token is 401; every kind of bad input changes nothing.
+# account's token is 401; every kind of bad input changes nothing.  v3
+# export schedules: their configuration (ExportSchedules), exports with the
+# schedule's fields only, startDate/endDate, paging and Commit.
 #
 # prefs-test: exclusive (scripts/test.sh runs it alone): its exports queue
 #   "prefs.export" jobs (and callbacks) that no other suite's helper may run
@@ -59,6 +61,15 @@ segment($Acct, 'Segment', '{"Name":"everyone","Criteria":[{"Field":"LastName","O
 segment($Acct, 'Segment', '{"Name":"ann","Criteria":[{"Field":"FirstName","Operator":"Equals","Value":"Ann"}]}');
 segment($Acct, 'SegmentGroup', '{"Name":"not ann","Operator":"Except","Segments":["everyone","ann"]}');
 segment($Other, 'Segment', '{"Name":"everyone","Criteria":[{"Field":"LastName","Operator":"Equals","Value":"Export"}]}');
+# export schedules: of a segment with three fields, of every profile with one;
+# another account's
+segment($Acct, 'ExportSchedule', '{"Name":"weekly","Segment":"everyone","Fields":["CID","FilterID","PreferenceType"]}');
+segment($Acct, 'ExportSchedule', '{"Name":"all","Description":"every profile","Fields":["FilterID"]}');
+segment($Acct, 'ExportSchedule', '{"Name":"gone","Fields":["FilterID"]}');
+segment($Other, 'ExportSchedule', '{"Name":"theirs","Fields":["FilterID"]}');
+# Ann's two preferences last changed in January and in February
+psql("UPDATE prefs_preference SET updated_at = CASE filter_id WHEN 'NewsletterEmail' THEN timestamptz '2026-01-10T10:00Z'"
+     . " ELSE timestamptz '2026-02-10T10:00Z' END WHERE profile_id = CAST(:'p' AS bigint)", p => $Id{Ann});
 
 # exports made and run as the helper runs them: the token of each.  One
 # left Processing is made without a job: another suite's helper (any helper
@@ -73,8 +84,10 @@ sub export {
              t => $t, a => $acct, k => $kind, n => $name);
         return $t;
     }
-    my $b = psql_value("SELECT outcome || ' ' || body FROM prefs_export_start(CAST(:'a' AS bigint), NULL, :'k', :'n', CAST(:'b' AS jsonb), :'f')",
-                       a => $acct, k => $kind, n => $name, b => $body // '{}', f => $o{format} // 'v4');
+    my $b = psql_value("SELECT outcome || ' ' || body FROM prefs_export_start(CAST(:'a' AS bigint), NULL, :'k', :'n',"
+                       . " CAST(:'b' AS jsonb), :'f', CAST(:'g' AS jsonb))",
+                       a => $acct, k => $kind, n => $name, b => $body // '{}', f => $o{format} // 'v4',
+                       g => $o{args} // '{}');
     die "export: $b\n" unless $b =~ /^created .*"AccessToken": (\d+)/;
     psql("SELECT prefs_export_run(CAST(:'t' AS bigint))", t => $1);
     return $1;
@@ -96,6 +109,12 @@ our %Tok = (
 # MyPreferences 2.0's export: v3 Preferences
 $Tok{v3} = export($Acct, 'Segment', 'everyone', undef, format => 'v3');
 $Tok{v3commit} = export($Acct, 'Segment', 'everyone', undef, format => 'v3');
+# schedules' exports: all of it, January's changes only, one to commit
+$Tok{sched} = export($Acct, 'Schedule', 'weekly', undef, format => 'v3');
+$Tok{january} = export($Acct, 'Schedule', 'weekly', undef, format => 'v3',
+                       args => '{"startDate":"2026-01-01","endDate":"2026-01-31T00:00:00"}');
+$Tok{schedall} = export($Acct, 'Schedule', 'all', undef, format => 'v3');
+$Tok{schedcommit} = export($Acct, 'Schedule', 'weekly', undef, format => 'v3');
 # LastDateTime at each edge of the rounding: (given, who is exported)
 our @Since = (['000Z', 'Ann,Bob,Cid'], ['002', 'Ann,Bob,Cid'], ['003Z', 'Bob,Cid'], ['006', 'Bob,Cid'],
               ['007Z', 'Cid'], ['009', 'Cid']);
@@ -376,7 +395,9 @@ PrefsTest::auth('ExportCo', 'admin')
 PrefsTest::auth('ExportCo', 'admin')
 --- error_code: 200
 --- sql eval
-CORE::join(' UNION ALL ', map { main::names($::Tok{$_}) } qw(email alt ids))
+my @k = qw(email alt ids);
+'SELECT n FROM (' . CORE::join(' UNION ALL ', map { "SELECT $_ AS o, (" . main::names($::Tok{$k[$_]}) . ') AS n' } 0 .. $#k)
+. ') x ORDER BY o'
 --- sql_result
 Bob
 Ann,Cid
@@ -392,7 +413,8 @@ Bob
 PrefsTest::auth('ExportCo', 'admin')
 --- error_code: 200
 --- sql eval
-CORE::join(' UNION ALL ', map { "SELECT '$_->[0] ' || (" . main::names($::Tok{"since$_->[0]"}) . ")" } @::Since)
+'SELECT n FROM (' . CORE::join(' UNION ALL ', map { "SELECT $_ AS o, '$::Since[$_][0] ' || ("
+    . main::names($::Tok{"since$::Since[$_][0]"}) . ') AS n' } 0 .. $#::Since) . ') x ORDER BY o'
 --- sql_result eval
 CORE::join('', map { "$_->[0] $_->[1]\n" } @::Since)
 --- no_error_log
@@ -752,5 +774,229 @@ PrefsTest::auth('ExportCo', 'admin')
 PrefsTest::auth('ExportCo', 'admin')
 --- error_code eval
 [404, 404]
+--- no_error_log
+[error]
+
+
+=== TEST 44: export schedules: POST ExportSchedules makes one (201, Location), GET lists them, GET reads one
+--- request eval
+[ 'POST /Profiles/v4/ExportCo/ExportSchedules
+{"Name":"daily","Description":"two fields","Segment":"ann","Fields":["FilterID","ContactElement"]}',
+  'GET /Profiles/v4/ExportCo/ExportSchedules',
+  'GET /Profiles/v4/ExportCo/ExportSchedules/daily' ]
+--- more_headers eval
+PrefsTest::auth('ExportCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[201, 200, 200]
+--- response_headers_like eval
+[ 'Location: .*/Profiles/v4/ExportCo/ExportSchedules/daily', '', '' ]
+--- response_json_list eval
+[ { Name => 'daily', Description => 'two fields', Segment => 'ann', Fields => ['FilterID', 'ContactElement'],
+    CreatedDate => qr/^\d{4}-/, UpdatedDate => qr/^\d{4}-/ },
+  { ExportSchedules => [ { Name => 'all', Segment => undef, Fields => ['FilterID'] }, { Name => 'daily' },
+                         { Name => 'gone' }, { Name => 'weekly', Segment => 'everyone',
+                                               Fields => ['CID', 'FilterID', 'PreferenceType'] } ] },
+  { Name => 'daily', Fields => ['FilterID', 'ContactElement'] } ]
+--- sql
+DELETE FROM prefs_export_schedule WHERE name = 'daily'
+  AND account_id = (SELECT account_id FROM prefs_account WHERE client_id = 'ExportCo')
+RETURNING segment || ' ' || array_to_string(fields, ',')
+--- sql_result
+ann FilterID,ContactElement
+--- no_error_log
+[error]
+
+
+=== TEST 45: export schedules: PUT replaces one; PUT and DELETE of another account's are 404
+--- request eval
+[ 'PUT /Profiles/v4/ExportCo/ExportSchedules/gone
+{"Segment":"ann","Fields":["CID"]}',
+  'PUT /Profiles/v4/ExportCo/ExportSchedules/theirs
+{"Fields":["CID"]}',
+  'DELETE /Profiles/v4/ExportCo/ExportSchedules/theirs',
+  'GET /Profiles/v4/ExportCo/ExportSchedules/gone' ]
+--- more_headers eval
+PrefsTest::auth('ExportCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[200, 404, 404, 200]
+--- response_json_list eval
+[ { Name => 'gone', Segment => 'ann', Fields => ['CID'], Description => '' },
+  { Message => "No export schedule 'theirs' in this account" }, { Message => qr/theirs/ },
+  { Name => 'gone', Segment => 'ann', Fields => ['CID'] } ]
+--- sql
+SELECT count(*) FROM prefs_export_schedule s JOIN prefs_account a USING (account_id)
+ WHERE a.client_id = 'ExportOtherCo' AND s.fields = '{FilterID}'
+--- sql_result
+1
+--- no_error_log
+[error]
+
+
+=== TEST 53: export schedules: DELETE removes one (204), then GET is 404
+--- request eval
+[ 'DELETE /Profiles/v4/ExportCo/ExportSchedules/gone', 'GET /Profiles/v4/ExportCo/ExportSchedules/gone' ]
+--- more_headers eval
+PrefsTest::auth('ExportCo', 'admin')
+--- error_code eval
+[204, 404]
+--- response_body_like eval
+[ '^$', "No export schedule 'gone' in this account" ]
+--- sql
+INSERT INTO prefs_export_schedule (account_id, name, fields)
+SELECT account_id, 'gone', '{FilterID}' FROM prefs_account WHERE client_id = 'ExportCo';
+SELECT 1
+--- sql_result
+1
+--- no_error_log
+[error]
+
+
+=== TEST 46: export schedules: every kind of bad body is 400 naming the field; a duplicate name 409; nothing changes
+--- request eval
+[ map { "POST /Profiles/v4/ExportCo/ExportSchedules\n$_" }
+  ('{"Name":"x","Fields":[]}', '{"Name":"x"}', '{"Name":"x","Fields":["Email"]}', '{"Name":"x","Fields":["CID","CID"]}',
+   '{"Name":"x","Fields":"CID"}', '{"Name":"x","Fields":[1]}', '{"Name":"x","Segment":"nosuch","Fields":["CID"]}',
+   '{"Name":"x","Fields":["CID"],"Color":"red"}', '{"Name":"a/b","Fields":["CID"]}', '{"Fields":["CID"]}',
+   '{"Name":"x","Fields":["CID"]', '["CID"]', '{"Name":"weekly","Fields":["CID"]}', '{"Name":"x","Segment":7,"Fields":["CID"]}') ]
+--- more_headers eval
+PrefsTest::auth('ExportCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ (400) x 12, 409, 400 ]
+--- response_json_list eval
+[ { Message => qr/^Fields must be a non-empty array of v3 Preference fields: CID, FilterID/ },
+  { Message => qr/^Fields must be/ },
+  { Message => "Fields[0] is no v3 Preference field: 'Email'" },
+  { Message => "Fields[1] 'CID' is given twice" },
+  { Message => qr/^Fields must be/ },
+  { Message => qr/^Fields\[0\]/ },
+  { Message => "Segment names no segment of this account: 'nosuch'" },
+  { Message => qr/^Color is not a field of this body/ },
+  { Message => qr/^Name must not hold/ },
+  { Message => qr/^Name/ },
+  { Message => qr/./ }, { Message => qr/./ },
+  { Message => "Export schedule 'weekly' already exists" },
+  { Message => qr/^Segment/ } ]
+--- sql_unchanged
+SELECT s.name, s.segment, s.fields, s.updated_at FROM prefs_export_schedule s JOIN prefs_account a USING (account_id)
+ WHERE a.client_id = 'ExportCo' ORDER BY s.name
+--- no_error_log
+[error]
+
+
+=== TEST 47: export schedules: without BulkExport 403; a segment a schedule uses cannot be deleted (409)
+--- request eval
+[ 'GET /Profiles/v4/ExportCo/ExportSchedules', 'DELETE /Profiles/v4/ExportCo/Segments/everyone' ]
+--- more_headers eval
+[ PrefsTest::auth('ExportCo', 'reader'), PrefsTest::auth('ExportCo', 'admin') ]
+--- error_code eval
+[403, 409]
+--- response_json_list eval
+[ { Message => qr/BulkExport/ }, { Message => qr/used by (segment group 'not ann'|export schedule 'weekly')/ } ]
+--- sql_unchanged
+SELECT count(*) FROM prefs_segment s JOIN prefs_account a USING (account_id) WHERE a.client_id = 'ExportCo'
+--- no_error_log
+[error]
+
+
+=== TEST 48: v3: POST export/Schedule/{name}: an AccessToken, the schedule's fields and window in the export
+--- request eval
+[ 'POST /API/3/async/ExportCo/export/Schedule/weekly
+{"CallbackURL":"https://callback.invalid/sched"}',
+  'POST /API/3/async/ExportCo/export/Schedule/all?StartDate=2026-01-01T00:00:00&endDate=2026-02-01' ]
+--- more_headers eval
+PrefsTest::auth('ExportCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[200, 200]
+--- response_json_list eval
+[ { AccessToken => qr/^\d+$/ }, { AccessToken => qr/^\d+$/ } ]
+--- sql
+SELECT string_agg(e.source_kind || ' ' || e.source_name || ' ' || (e.selection->>'format') || ' '
+                  || (e.selection->'fields')::text || ' ' || coalesce(e.callback_url, '-') || ' '
+                  || coalesce(e.selection->>'start', '-') || ' ' || coalesce(e.selection->>'end', '-'), '|'
+                  ORDER BY e.created_at)
+  FROM prefs_export e WHERE e.access_token IN (SELECT CAST(j.payload->>'access_token' AS bigint) FROM prefs_job j
+       WHERE j.job_type = 'prefs.export' AND j.account_id = (SELECT account_id FROM prefs_account WHERE client_id = 'ExportCo'));
+DELETE FROM prefs_job WHERE job_type = 'prefs.export'
+   AND account_id = (SELECT account_id FROM prefs_account WHERE client_id = 'ExportCo');
+--- sql_result
+Schedule weekly v3 ["CID", "FilterID", "PreferenceType"] https://callback.invalid/sched - -|Schedule all v3 ["FilterID"] - 2026-01-01T00:00:00.000Z 2026-02-01T00:00:00.000Z
+--- no_error_log
+[error]
+
+
+=== TEST 49: v3: bad export/Schedule requests are 400 (404 for an unknown schedule), and start nothing
+--- request eval
+[ map { "POST /API/3/async/ExportCo/export/Schedule/$_" }
+  ('weekly?startDate=2026-01-01', 'weekly?endDate=2026-01-01', 'weekly?startDate=2026-02-01&endDate=2026-01-01',
+   'weekly?startDate=yesterday&endDate=2026-01-01', 'weekly?limit=5', 'weekly?startDate=2026-01-01&endDate=2026-01-01',
+   "weekly\n{\"LastDateTime\":\"2026-01-01T00:00:00.000Z\"}", "weekly\n{\"CallbackURL\":\"ftp://x\"}",
+   'nosuch', 'theirs') ]
+--- more_headers eval
+PrefsTest::auth('ExportCo', 'admin') . "Content-Type: application/json\n"
+--- error_code eval
+[ (400) x 8, 404, 404 ]
+--- response_json_list eval
+[ { Message => 'startDate and endDate go together: both or neither' },
+  { Message => 'startDate and endDate go together: both or neither' },
+  { Message => 'startDate must precede endDate' },
+  { Message => qr/^startDate must be an ISO 8601 date/ },
+  { Message => qr/^limit is not a query parameter of export\/Schedule/ },
+  { Message => 'startDate must precede endDate' },
+  { Message => qr/^LastDateTime is not a field of this body: a schedule's export takes CallbackURL only/ },
+  { Message => qr/^CallbackURL must be an http or https URL/ },
+  { Message => "No export schedule 'nosuch' in this account" },
+  { Message => "No export schedule 'theirs' in this account" } ]
+--- sql_unchanged
+SELECT count(*) FROM prefs_export e JOIN prefs_account a USING (account_id) WHERE a.client_id = 'ExportCo'
+--- no_error_log
+[error]
+
+
+=== TEST 50: v3: a page of a schedule's export: Operation and the schedule's fields only
+--- request eval
+"GET /API/3/async/ExportCo/export/Schedule/$::Tok{sched}?limit=10&keepAlive=true"
+--- more_headers eval
+PrefsTest::auth('ExportCo', 'admin')
+--- error_code: 200
+--- response_json eval
+{ Count => 2, HasMore => JSON::PP::false(), TotalResults => 2,
+  Preferences => PrefsTest::satisfies(sub { CORE::join('|', map { CORE::join(',', sort keys %$_) . ':' . $_->{FilterID} } @{ $_[0] })
+                                            eq 'CID,FilterID,Operation,PreferenceType:NewsletterEmail|'
+                                             . 'CID,FilterID,Operation,PreferenceType:PartnerOffersEmail' },
+                                      'Ann\'s two preferences, with Operation, CID, FilterID and PreferenceType only') }
+--- no_error_log
+[error]
+
+
+=== TEST 51: v3: startDate and endDate: only the preferences changed in the window; a schedule without a segment
+--- request eval
+[ "GET /API/3/async/ExportCo/export/Schedule/$::Tok{january}?keepAlive=true",
+  "GET /API/3/async/ExportCo/export/Schedule/$::Tok{schedall}?keepAlive=true" ]
+--- more_headers eval
+PrefsTest::auth('ExportCo', 'admin')
+--- error_code eval
+[200, 200]
+--- response_json_list eval
+[ { TotalResults => 1, Preferences => [ { Operation => 1, FilterID => 'NewsletterEmail', CID => undef, PreferenceType => 1 } ] },
+  { TotalResults => 2, Preferences => [ { Operation => 1, FilterID => 'NewsletterEmail' },
+                                        { Operation => 1, FilterID => 'PartnerOffersEmail' } ] } ]
+--- no_error_log
+[error]
+
+
+=== TEST 52: v3: status/Token, then export/Schedule/Commit/{accessToken} ends it; another account's token is 401
+--- request eval
+["GET /API/3/async/ExportCo/status/Token/$::Tok{schedcommit}",
+ "POST /API/3/async/ExportOtherCo/export/Schedule/Commit/$::Tok{schedcommit}",
+ "POST /API/3/async/ExportCo/export/Schedule/Commit/$::Tok{schedcommit}",
+ "GET /API/3/async/ExportCo/export/Schedule/$::Tok{schedcommit}"]
+--- more_headers eval
+[ PrefsTest::auth('ExportCo', 'admin'), PrefsTest::auth('ExportOtherCo', 'admin'), PrefsTest::auth('ExportCo', 'admin'),
+  PrefsTest::auth('ExportCo', 'admin') ]
+--- error_code eval
+[200, 401, 200, 401]
+--- response_json_list eval
+[ { AccessToken => $::Tok{schedcommit}, Status => 'Complete', RowCount => 2 }, { Message => qr/not valid/ },
+  { Status => 'Complete' }, { Message => qr/not valid/ } ]
 --- no_error_log
 [error]

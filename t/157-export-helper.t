@@ -1,10 +1,13 @@
 # The export through the helper (issue 13): POST Export/Segment/{name} with a
 # CallbackURL queues "prefs.export"; the helper of this suite's nginx runs
-# it (the snapshot, Status Complete), signs the callback with the account's
-# export secret (prefsctl export-secret) and queues it; the webhook client
-# POSTs it to a receiver of the test's own: the export's status, with
-# Standard Webhooks headers a receiver verifies.
-# A second run of a finished export does nothing (a job may run twice).
+# it (the snapshot, Status Complete) and POSTs the callback through the
+# webhook client to a receiver of the test's own: the export's status,
+# signed (Standard Webhooks) with the secrets of the account's active
+# webhook subscriptions (a paused one's is not used), and retried on the
+# webhook schedule: the receiver answers 503 first, then 200; each attempt
+# signed afresh.  A callback the destination policy refuses is given up at
+# once.  A second run of a finished export does nothing (a job may run
+# twice).
 #
 # prefs-test: exclusive (scripts/test.sh runs it alone): its jobs must be run by the helper of its own
 #   nginx, with that nginx's destination policy (127.0.0.1 allowed)
@@ -14,18 +17,21 @@ use Test::More;
 use JSON::PP;
 use IO::Socket::INET;
 use File::Temp qw(tempdir);
+use MIME::Base64 ();
 use PrefsTest;
 
 plan skip_all => 'needs the test database' unless $ENV{TEST_NGINX_PREFS_DATABASE};
 
 my $dir = tempdir(CLEANUP => 1);
 
-# the receiver: records each request's body, answers 200
+# the receiver: records each request's body; answers 503 to the first
+# request, 200 to the others
 my $listen = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1', LocalPort => 0, ReuseAddr => 1)
     or die "listen: $!";
 my $rport = $listen->sockport;
 my $receiver = fork() // die "fork: $!";
 if ($receiver == 0) {
+    my $n = 0;
     while (my $c = $listen->accept) {
         my $raw = '';
         while ($raw !~ /\r\n\r\n/) { sysread($c, my $b, 65536) or last; $raw .= $b }
@@ -35,7 +41,8 @@ if ($receiver == 0) {
         open my $fh, '>>', "$dir/received" or die;
         print $fh encode_json({ head => $head, body => $body }), "\n";
         close $fh;
-        print $c "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+        print $c ($n++ ? "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                       : "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         close $c;
     }
     exit 0;
@@ -57,13 +64,27 @@ is(psql_value("SELECT outcome FROM prefs_seg_call(CAST(:'a' AS bigint), 'Segment
               a => $acct, b => '{"Name":"helpers","Criteria":[{"Field":"LastName","Operator":"Equals","Value":"Helper"}]}'),
    'created', 'segment');
 
-($rc, $out) = prefsctl('export-secret', $client);
-is($rc, 0, 'prefsctl export-secret') or diag($out);
-my ($whsec) = $out =~ /"Secret": "(whsec_[A-Za-z0-9+\/=]+)"/;
-ok($whsec, 'the secret is printed once');
+# the account's webhook subscriptions, as the Webhooks API leaves them: an
+# active validated one (its secret signs the callback) and a paused one
+# (its secret does not)
+sub subscription {
+    my ($state, $whsec) = @_;
+    my $key = $ENV{TEST_NGINX_PREFS_KEY};
+    my $sealed = `printf '%s' '$whsec' | '@{[ PrefsTest::top() ]}/build/prefs-secret' seal '$key'`;
+    chomp $sealed;
+    die "seal failed\n" unless $sealed;
+    psql("INSERT INTO prefs_webhook_subscription (account_id, name, url, state, subscriptions, secret_sealed,"
+         . " validated_at) VALUES (CAST(:'a' AS bigint), 's', 'https://example.com/h', :'st', '[]', :'se', now())",
+         a => $acct, st => $state, se => $sealed);
+}
+my $whsec = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+my $paused = 'whsec_' . MIME::Base64::encode_base64('p' x 32, '');
+subscription('Active', $whsec);
+subscription('Paused', $paused);
 
 my $ng = PrefsTest::start_nginx(name => 'exphelper',
-    http_config => 'prefs_webhook_allow_http on; prefs_webhook_allow_network 127.0.0.0/8;');
+    http_config => 'prefs_webhook_allow_http on; prefs_webhook_allow_network 127.0.0.0/8;'
+                   . ' prefs_webhook_retries 1s 1s;');
 
 sub api {
     my ($method, $path, $body) = @_;
@@ -84,12 +105,21 @@ ok(PrefsTest::wait_until(sub { (undef, $st) = api('GET', "Status/Token/$tok"); r
    'the helper finished the export');
 is($st->{Status}, 'Complete', 'Status Complete') or diag(explain($st));
 is($st->{RowCount}, 2, 'RowCount 2');
-is(psql_value("SELECT state || ' ' || (result->>'outcome') || ' ' || (result->>'callback') FROM prefs_job"
+sub received { map { decode_json($_) } split /\n/, (do { local (@ARGV, $/) = "$dir/received"; <> } // '') }
+ok(PrefsTest::wait_until(sub { received() >= 2 }, 30), 'the callback arrived twice: refused with 503, then taken');
+ok(PrefsTest::wait_until(sub { psql_value("SELECT state FROM prefs_job WHERE job_type = 'prefs.export'"
+                                          . " AND payload->>'access_token' = :'t'", t => $tok) eq 'done' }, 10),
+   'the job is done');
+is(psql_value("SELECT (result->>'outcome') || ' ' || (result->>'callback') || ' ' || attempts FROM prefs_job"
               . " WHERE job_type = 'prefs.export' AND payload->>'access_token' = :'t'", t => $tok),
-   'done complete queued', 'the job is done, its callback queued');
-
-ok(PrefsTest::wait_until(sub { -s "$dir/received" }, 30), 'the callback arrived');
-my ($got) = map { decode_json($_) } split /\n/, (do { local (@ARGV, $/) = "$dir/received"; <> } // '');
+   'done delivered 2', 'the job ran again for the retry, and the callback was delivered');
+is(psql_value("SELECT callback_done || ' ' || callback_attempts || ' ' || callback_result FROM prefs_export"
+              . " WHERE access_token = CAST(:'t' AS bigint)", t => $tok),
+   'true 2 Delivered: HTTP 200', 'the export records two attempts, the last delivered');
+my @got = received();
+is(scalar(@got), 2, 'no third attempt');
+my %first = map { /^([^:]+):\s*(.*)$/ ? (lc $1, $2) : () } split /\r\n/, $got[0]{head};
+my $got = $got[1];
 like($got->{head}, qr{^POST /export-done HTTP/1\.1}, 'POSTed to the CallbackURL');
 my $cb = decode_json($got->{body});
 my %hdr = map { /^([^:]+):\s*(.*)$/ ? (lc $1, $2) : () } split /\r\n/, $got->{head};
@@ -101,7 +131,13 @@ like($hdr{'webhook-timestamp'}, qr/^\d{10}$/, 'webhook-timestamp');
     (my $k = $whsec) =~ s/^whsec_//;
     my $want = MIME::Base64::encode_base64(Digest::SHA::hmac_sha256(
         "$hdr{'webhook-id'}.$hdr{'webhook-timestamp'}.$got->{body}", MIME::Base64::decode_base64($k)), '');
-    is($hdr{'webhook-signature'}, "v1,$want", 'webhook-signature: the body signed with the export secret');
+    is($hdr{'webhook-signature'}, "v1,$want",
+       'webhook-signature: the body signed with the active subscription\'s secret (not the paused one\'s)');
+    my $want1 = MIME::Base64::encode_base64(Digest::SHA::hmac_sha256(
+        "$first{'webhook-id'}.$first{'webhook-timestamp'}.$got[0]{body}", MIME::Base64::decode_base64($k)), '');
+    is($first{'webhook-signature'}, "v1,$want1", 'the first attempt was signed too');
+    is($first{'webhook-id'}, $hdr{'webhook-id'}, 'with the same webhook-id');
+    cmp_ok($hdr{'webhook-timestamp'}, '>=', $first{'webhook-timestamp'} + 1, 'and its own, later, timestamp');
 }
 is_deeply([ @$cb{qw(AccessToken Status RowCount)} ], [ $tok, 'Complete', 2 ], 'the callback is the status')
     or diag(explain($cb));
@@ -111,7 +147,18 @@ is_deeply([ @$cb{qw(AccessToken Status RowCount)} ], [ $tok, 'Complete', 2 ], 't
 is(psql_value("SELECT outcome || ' ' || coalesce(url, 'no callback') FROM prefs_export_run(CAST(:'t' AS bigint))",
               t => $tok), 'done no callback', 'a second run does nothing');
 is(psql_value("SELECT count(*) FROM prefs_job WHERE job_type = 'prefs.http_post' AND payload->>'url' = :'u'",
-              u => "http://127.0.0.1:$rport/export-done"), 1, 'one callback');
+              u => "http://127.0.0.1:$rport/export-done"), 0, 'no prefs.http_post job: the export\'s job sends it');
+
+# a CallbackURL the destination policy refuses (a link-local address): given
+# up at once, not retried
+my ($s2, $a2) = api('POST', 'Export/Segment/helpers', '{"CallbackURL":"http://169.254.169.254/latest"}');
+is($s2, 200, 'an export with a refused CallbackURL') or diag(explain($a2));
+ok(PrefsTest::wait_until(sub { psql_value("SELECT callback_done FROM prefs_export WHERE access_token = CAST(:'t' AS bigint)",
+                                          t => $a2->{AccessToken}) eq 't' }, 30), 'its callback is done with');
+like(psql_value("SELECT callback_attempts || ' ' || callback_result FROM prefs_export WHERE access_token = CAST(:'t' AS bigint)",
+                t => $a2->{AccessToken}), qr/^1 Failed: refused by the destination policy/, 'refused at the first attempt');
+is(psql_value("SELECT state || ' ' || (result->>'callback') FROM prefs_job WHERE job_type = 'prefs.export'"
+              . " AND payload->>'access_token' = :'t'", t => $a2->{AccessToken}), 'done failed', 'the job is done');
 
 ($status, $answer) = api('GET', "Export/$tok");
 is($status, 200, 'the page');

@@ -587,13 +587,3 @@ END
 $$;
 
 
--- export-secret: the account's secret for signing export callbacks, sealed
--- by prefsctl; replaces the one before
-CREATE OR REPLACE FUNCTION prefs_ctl_export_secret(p_client text,
-    p_sealed text)
-RETURNS void LANGUAGE sql AS $$
-    INSERT INTO prefs_export_secret AS s (account_id, secret_sealed)
-    VALUES (prefs_ctl_account(p_client), p_sealed)
-    ON CONFLICT (account_id) DO UPDATE
-       SET secret_sealed = excluded.secret_sealed, created_at = now()
-$$;

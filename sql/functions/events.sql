@@ -125,6 +125,13 @@ BEGIN
     IF current_setting('prefs.suppress_events', true) = 'on' THEN
         RETURN NULL;
     END IF;
+    -- a transaction scoped to one account (prefs_event_scope) keeps to it:
+    -- other accounts' readers do not wait for it
+    IF coalesce(current_setting('prefs.event_scope', true), '')
+       NOT IN ('', p_account_id::text) THEN
+        RAISE EXCEPTION 'prefs_event_add: this transaction adds events of '
+                        'account % only', current_setting('prefs.event_scope');
+    END IF;
     INSERT INTO prefs_event (account_id, event_type, entity, subject,
                              profile_id, data, previous_data, recorded_by)
     VALUES (p_account_id, p_type, prefs_event_entity(p_type),
@@ -153,6 +160,104 @@ $$;
 CREATE OR REPLACE FUNCTION prefs_event_horizon() RETURNS xid8
 LANGUAGE sql STABLE AS $$
     SELECT pg_snapshot_xmin(pg_current_snapshot())
+$$;
+
+
+-- An account's event scope: the calling transaction declares that it adds
+-- events of this account only (an import batch, a Stage chunk: long
+-- transactions of one account).  A transaction-level shared advisory lock
+-- (class prefs_event_scope_class(), key the account folded to 31 bits),
+-- which readers see in pg_locks beside the transaction's id, and
+-- prefs.event_scope, which prefs_event_add checks: an event of another
+-- account in a scoped transaction is an error, so the declaration holds
+-- for the whole transaction.  Declaring the same account again is free.
+CREATE OR REPLACE FUNCTION prefs_event_scope_class() RETURNS integer
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT 1886545267       -- 'prfs'
+$$;
+
+CREATE OR REPLACE FUNCTION prefs_event_scope_key(p_account_id bigint)
+RETURNS integer
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT (p_account_id & 2147483647)::integer
+$$;
+
+CREATE OR REPLACE FUNCTION prefs_event_scope(p_account_id bigint)
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    cur  text := current_setting('prefs.event_scope', true);
+BEGIN
+    IF cur = p_account_id::text THEN
+        RETURN;
+    END IF;
+    IF coalesce(cur, '') <> '' THEN
+        RAISE EXCEPTION 'prefs_event_scope: this transaction adds events of '
+                        'account % only', cur;
+    END IF;
+    PERFORM pg_advisory_xact_lock_shared(prefs_event_scope_class(),
+                                         prefs_event_scope_key(p_account_id));
+    PERFORM set_config('prefs.event_scope', p_account_id::text, true);
+END
+$$;
+
+
+-- The horizon of one account's events (the Events API, the Sync feed):
+-- prefs_event_horizon, except that a running transaction scoped to
+-- another account (prefs_event_scope) does not hold it back, since it
+-- cannot add an event of this one.  Below it, every transaction that
+-- could have added one of the account's events has ended.  An unscoped
+-- transaction (any API write, a psql session) still holds every account
+-- back, as does a scoped one whose account's key is this account's
+-- (two accounts 2^31 apart).  A scoped transaction seen in pg_locks after
+-- the snapshot was taken only makes the horizon later when it was running
+-- at the snapshot (then it was scoped all along); one that ended since is
+-- not in pg_locks and holds the horizon back, the safe side.  On a hot
+-- standby pg_locks shows none of the primary's transactions: the horizon
+-- is prefs_event_horizon's there.
+CREATE OR REPLACE FUNCTION prefs_event_horizon_for(p_account_id bigint)
+RETURNS xid8
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    s      pg_snapshot := pg_current_snapshot();
+    h      xid8;
+BEGIN
+    IF pg_snapshot_xmin(s) = pg_snapshot_xmax(s) THEN
+        RETURN pg_snapshot_xmin(s);         -- nothing running
+    END IF;
+    -- Reading pg_locks costs about 0.1 ms; only import batches and Stage
+    -- chunks scope themselves, so without an import staging or processing
+    -- there is nothing to skip (one that starts meanwhile is not skipped:
+    -- the safe side)
+    IF NOT EXISTS (SELECT 1 FROM prefs_import i
+                    WHERE i.status IN ('Initiated', 'Staging', 'Queued',
+                                       'Processing'))
+    THEN
+        RETURN pg_snapshot_xmin(s);
+    END IF;
+    -- pg_locks read once: the scope locks of other accounts and the ids
+    -- of the transactions (by virtual transaction) that hold them
+    WITH l AS MATERIALIZED (
+        SELECT locktype, classid, objid, objsubid, virtualtransaction,
+               transactionid, mode, granted
+          FROM pg_locks
+         WHERE locktype IN ('advisory', 'transactionid') AND granted),
+    scoped AS (
+        SELECT t.transactionid
+          FROM l a
+          JOIN l t ON t.virtualtransaction = a.virtualtransaction
+                  AND t.locktype = 'transactionid'
+                  AND t.mode = 'ExclusiveLock'
+         WHERE a.locktype = 'advisory'
+           AND a.classid = prefs_event_scope_class()::oid
+           AND a.objsubid = 2
+           AND a.objid <> prefs_event_scope_key(p_account_id)::oid)
+    SELECT min(x) INTO h
+      FROM pg_snapshot_xip(s) x
+     WHERE NOT EXISTS (SELECT 1 FROM scoped c
+                        WHERE c.transactionid = x::xid);
+    RETURN coalesce(h, pg_snapshot_xmax(s));
+END
 $$;
 
 
@@ -417,7 +522,7 @@ DECLARE
     v_floor       timestamptz;
     v_subscribed  boolean := (p_kind = 'profile');
     v_after       xid8;
-    v_horizon     xid8 := prefs_event_horizon();
+    v_horizon     xid8 := prefs_event_horizon_for(p_account_id);
     v_users       bigint[];
     s_id          bigint;
     s_subs        jsonb;

@@ -1,4 +1,5 @@
--- Bulk export (issue 13; tables in 026_segments_export.sql).
+-- Bulk export (issue 13; tables in 026_segments_export.sql and
+-- 030_export_callback_schedule.sql).
 --
 -- POST Export/Segment/{name} (or SegmentGroup) -> prefs_export_start: the
 -- body checked, the segment's selection compiled and kept with the export
@@ -155,29 +156,50 @@ $$;
 
 
 -- POST Export/Segment/{name}, Export/SegmentGroup/{name} (p_format 'v4');
--- v3's export/Segment/{name} (p_format 'v3': rows of v3 Preferences).
--- outcome: created (body {"AccessToken"}), not_found, invalid.
+-- v3's export/Segment/{name} (p_format 'v3': rows of v3 Preferences) and
+-- export/Schedule/{name} (p_kind 'Schedule': a schedule's rows, p_args the
+-- query string's startDate and endDate).  outcome: created (body
+-- {"AccessToken"}), not_found, invalid.
 CREATE OR REPLACE FUNCTION prefs_export_start(p_account_id bigint,
     p_user_id bigint, p_kind text, p_name text, p_body jsonb,
-    p_format text)
+    p_format text, p_args jsonb DEFAULT NULL)
 RETURNS TABLE (outcome text, body text)
 LANGUAGE plpgsql AS $$
 DECLARE
     sel    jsonb;
     opts   jsonb;
     tok    bigint;
+    sch    prefs_export_schedule;
 BEGIN
     BEGIN
-        opts := prefs_export_body(p_account_id, p_body);
+        IF p_kind = 'Schedule' THEN
+            opts := prefs_export_schedule_args(p_body, p_args);
+        ELSE
+            opts := prefs_export_body(p_account_id, p_body);
+        END IF;
     EXCEPTION WHEN SQLSTATE 'PF001' THEN
         RETURN QUERY SELECT 'invalid', SQLERRM;
         RETURN;
     END;
 
-    sel := prefs_seg_selection(p_account_id, p_kind, p_name);
+    IF p_kind = 'Schedule' THEN
+        SELECT * INTO sch FROM prefs_export_schedule x
+         WHERE x.account_id = p_account_id AND x.name = p_name;
+        IF FOUND THEN
+            sel := CASE WHEN sch.segment IS NULL
+                        THEN jsonb_build_object('sql', 'true', 'values', '[]')
+                        ELSE prefs_seg_selection(p_account_id, 'Segment',
+                                                 sch.segment) END
+                   || jsonb_build_object('fields', to_jsonb(sch.fields));
+        END IF;
+    ELSE
+        sel := prefs_seg_selection(p_account_id, p_kind, p_name);
+    END IF;
     IF sel IS NULL THEN
         RETURN QUERY SELECT 'not_found', format('No %s %s in this account',
-            CASE p_kind WHEN 'Segment' THEN 'segment' ELSE 'segment group' END,
+            CASE p_kind WHEN 'Segment' THEN 'segment'
+                        WHEN 'Schedule' THEN 'export schedule'
+                        ELSE 'segment group' END,
             prefs_cfg_quote(p_name));
         RETURN;
     END IF;
@@ -197,17 +219,228 @@ BEGIN
         EXIT WHEN FOUND;
     END LOOP;
 
-    INSERT INTO prefs_job (account_id, job_type, payload)
+    -- attempts enough for the callback's retry schedule (at most 30
+    -- delays, prefs_webhook_retries) on top of the snapshot's own
+    INSERT INTO prefs_job (account_id, job_type, payload, max_attempts)
     VALUES (p_account_id, 'prefs.export',
-            jsonb_build_object('access_token', tok::text));
+            jsonb_build_object('access_token', tok::text), 40);
 
     RETURN QUERY SELECT 'created', jsonb_build_object('AccessToken', tok)::text;
 END
 $$;
 
 
+-- The body and query string of POST export/Schedule/{name}: the body
+-- holds CallbackURL only; startDate and endDate (in any case) both or
+-- neither, each an ISO 8601 date or date and time (UTC without an
+-- offset), startDate before endDate.  The part of the selection they add:
+-- {"callback", "start", "end"}.
+CREATE OR REPLACE FUNCTION prefs_export_schedule_args(b jsonb, a jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    k      text;
+    v      jsonb;
+    out_   jsonb := '{}';
+    t0     timestamptz;
+    t1     timestamptz;
+BEGIN
+    IF b IS NOT NULL THEN
+        IF jsonb_typeof(b) <> 'object' THEN
+            PERFORM prefs_cfg_fail('The body', 'must be a JSON object');
+        END IF;
+        FOR k IN SELECT jsonb_object_keys(b) LOOP
+            IF k <> 'CallbackURL' THEN
+                PERFORM prefs_cfg_fail(k, 'is not a field of this body: '
+                                       'a schedule''s export takes '
+                                       'CallbackURL only');
+            END IF;
+        END LOOP;
+        out_ := prefs_export_body(NULL, b);
+    END IF;
+
+    FOR k, v IN SELECT * FROM jsonb_each(coalesce(a, '{}')) LOOP
+        IF lower(k) NOT IN ('startdate', 'enddate') THEN
+            PERFORM prefs_cfg_fail(left(k, 64), 'is not a query parameter '
+                                   'of export/Schedule: startDate and '
+                                   'endDate');
+        END IF;
+        IF jsonb_typeof(v) <> 'string' THEN
+            PERFORM prefs_cfg_fail(k, 'is given twice');
+        END IF;
+        BEGIN
+            IF lower(k) = 'startdate' THEN
+                t0 := prefs_events_time(v, k);
+            ELSE
+                t1 := prefs_events_time(v, k);
+            END IF;
+        EXCEPTION WHEN SQLSTATE '22023' THEN
+            PERFORM prefs_cfg_fail(k, 'must be an ISO 8601 date such as '
+                                   '2026-01-31 or 2026-01-31T12:00:00Z');
+        END;
+    END LOOP;
+
+    IF (t0 IS NULL) <> (t1 IS NULL) THEN
+        PERFORM prefs_cfg_fail('startDate', 'and endDate go together: '
+                               'both or neither');
+    END IF;
+    IF t0 >= t1 THEN
+        PERFORM prefs_cfg_fail('startDate', 'must precede endDate');
+    END IF;
+    IF t0 IS NOT NULL THEN
+        out_ := out_ || jsonb_build_object('start', prefs_iso(t0),
+                                           'end', prefs_iso(t1));
+    END IF;
+    RETURN out_;
+END
+$$;
+
+
+-- The v3 Preference fields a schedule may output (Operation always is).
+CREATE OR REPLACE FUNCTION prefs_export_schedule_fields() RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT '{CID,FilterID,ProgramID,ChannelID,PreferenceType,ContactElement,
+             FrequencyID,PreferenceAttributes,CustomProperties,Prefix,
+             FirstName,MiddleName,LastName,Suffix,CustomerDate,
+             ExpirationDate,LastModifiedDate,UserID,SourceID}'::text[]
+$$;
+
+
+-- A row of a schedule's export: Operation and the schedule's fields.
+CREATE OR REPLACE FUNCTION prefs_export_fields(d jsonb, p_fields jsonb)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}')
+      FROM jsonb_each(d) e
+     WHERE e.key = 'Operation' OR p_fields ? e.key
+$$;
+
+
+CREATE OR REPLACE FUNCTION prefs_export_schedule_json(x prefs_export_schedule)
+RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('Name', x.name, 'Description', x.description,
+                              'Segment', x.segment,
+                              'Fields', to_jsonb(x.fields),
+                              'CreatedDate', prefs_iso(x.created_at),
+                              'UpdatedDate', prefs_iso(x.updated_at))
+$$;
+
+
+-- The admin routes of export schedules (prefs_seg_call's kind
+-- 'ExportSchedule': GET ExportSchedules, POST ExportSchedules, GET, PUT,
+-- DELETE ExportSchedules/{name}).  A body: Name, Description, Segment (a
+-- segment of the account, or null: every profile) and Fields (1 to 19
+-- distinct names of prefs_export_schedule_fields()).  Outcomes as
+-- prefs_seg_call's.
+CREATE OR REPLACE FUNCTION prefs_export_schedule_call(p_account_id bigint,
+    p_method text, p_name text, p_body jsonb)
+RETURNS TABLE (outcome text, body text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    x      prefs_export_schedule;
+    nm     record;
+    seg    text;
+    flds   text[];
+    i      integer;
+    f      text;
+BEGIN
+    IF p_method = 'GET' AND p_name IS NULL THEN
+        RETURN QUERY SELECT 'ok', jsonb_build_object('ExportSchedules',
+            coalesce(jsonb_agg(prefs_export_schedule_json(s) ORDER BY s.name),
+                     '[]'))::text
+          FROM prefs_export_schedule s WHERE s.account_id = p_account_id;
+        RETURN;
+    END IF;
+
+    IF p_method IN ('GET', 'DELETE', 'PUT') THEN
+        SELECT * INTO x FROM prefs_export_schedule s
+         WHERE s.account_id = p_account_id AND s.name = p_name FOR UPDATE;
+        IF NOT FOUND THEN
+            RETURN QUERY SELECT 'not_found', format(
+                'No export schedule %s in this account',
+                prefs_cfg_quote(p_name));
+            RETURN;
+        END IF;
+    END IF;
+
+    IF p_method = 'GET' THEN
+        RETURN QUERY SELECT 'ok', prefs_export_schedule_json(x)::text;
+        RETURN;
+    END IF;
+
+    IF p_method = 'DELETE' THEN
+        DELETE FROM prefs_export_schedule s
+         WHERE s.schedule_id = x.schedule_id;
+        RETURN QUERY SELECT 'deleted', '';
+        RETURN;
+    END IF;
+
+    -- POST (p_name NULL) or PUT
+    BEGIN
+        nm := prefs_seg_name(p_body, p_name,
+                             '{Name,Description,Segment,Fields}');
+        IF prefs_cfg_get(p_body, 'Segment') IS NOT NULL THEN
+            seg := prefs_seg_string('Segment', p_body -> 'Segment');
+            IF NOT EXISTS (SELECT 1 FROM prefs_segment s
+                            WHERE s.account_id = p_account_id
+                              AND s.name = seg) THEN
+                PERFORM prefs_cfg_fail('Segment', format(
+                    'names no segment of this account: %s',
+                    prefs_cfg_quote(seg)));
+            END IF;
+        END IF;
+        IF jsonb_typeof(p_body -> 'Fields') IS DISTINCT FROM 'array'
+           OR jsonb_array_length(p_body -> 'Fields') = 0 THEN
+            PERFORM prefs_cfg_fail('Fields', 'must be a non-empty array of '
+                'v3 Preference fields: '
+                || array_to_string(prefs_export_schedule_fields(), ', '));
+        END IF;
+        flds := '{}';
+        FOR i IN 0 .. jsonb_array_length(p_body -> 'Fields') - 1 LOOP
+            f := prefs_seg_string(format('Fields[%s]', i),
+                                  p_body -> 'Fields' -> i);
+            IF NOT f = ANY (prefs_export_schedule_fields()) THEN
+                PERFORM prefs_cfg_fail(format('Fields[%s]', i), format(
+                    'is no v3 Preference field: %s', prefs_cfg_quote(f)));
+            END IF;
+            IF f = ANY (flds) THEN
+                PERFORM prefs_cfg_fail(format('Fields[%s]', i), format(
+                    '%s is given twice', prefs_cfg_quote(f)));
+            END IF;
+            flds := flds || f;
+        END LOOP;
+    EXCEPTION WHEN SQLSTATE 'PF001' THEN
+        RETURN QUERY SELECT 'invalid', SQLERRM;
+        RETURN;
+    END;
+
+    IF p_method = 'POST' THEN
+        INSERT INTO prefs_export_schedule AS s (account_id, name, description,
+                                                segment, fields)
+        VALUES (p_account_id, nm.name, nm.description, seg, flds)
+        ON CONFLICT (account_id, name) DO NOTHING
+        RETURNING * INTO x;
+        IF NOT FOUND THEN
+            RETURN QUERY SELECT 'exists', format(
+                'Export schedule %s already exists', prefs_cfg_quote(nm.name));
+            RETURN;
+        END IF;
+        RETURN QUERY SELECT 'created', prefs_export_schedule_json(x)::text;
+        RETURN;
+    END IF;
+
+    UPDATE prefs_export_schedule s SET description = nm.description,
+           segment = seg, fields = flds, updated_at = now()
+     WHERE s.schedule_id = x.schedule_id RETURNING * INTO x;
+    RETURN QUERY SELECT 'ok', prefs_export_schedule_json(x)::text;
+END
+$$;
+
+
 -- The rows of an export, as a query over its selection ($1 the account,
--- $2 the selection's values, $4 since, $5 and $6 the match): profile_id, k
+-- $2 the selection's values, $4 since, $5 and $6 the match; a schedule's:
+-- $7 its fields, $8 and $9 its start and end): profile_id, k
 -- (the order within a profile) and doc, the row's text.  v4: a row per
 -- member, its rendered copy (rendered now when missing or stale); v3: a
 -- row per preference of the members.
@@ -246,14 +479,20 @@ BEGIN
     IF sel ->> 'format' = 'v3' THEN
         -- v3 (MyPreferences 2.0): a row per preference of the members,
         -- the v3 Preference with its Operation (1 current, 2 archived)
+        -- a schedule's: only its fields ($7), only the preferences
+        -- changed from its start ($8) to its end ($9)
         q := 'SELECT p.profile_id, pr.preference_id AS k,'
-          || ' (jsonb_build_object(''Operation'', CASE WHEN'
+          || CASE WHEN sel ? 'fields' THEN ' prefs_export_fields(' ELSE ' '
+             END
+          || '(jsonb_build_object(''Operation'', CASE WHEN'
           || ' pr.is_archived THEN 2 ELSE 1 END)'
           || ' || prefs_v3_pref_json(pr, p, (SELECT c.value FROM'
           || ' prefs_profile_alternate_id c WHERE c.profile_id ='
           || ' p.profile_id AND c.type = ''CID'' AND c.is_active'
           || ' ORDER BY c.alternate_id_id LIMIT 1), f.body, em, ph,'
-          || ' ad)::jsonb)::text AS doc'
+          || ' ad)::jsonb)'
+          || CASE WHEN sel ? 'fields' THEN ', $7)' ELSE '' END
+          || '::text AS doc'
           || replace(q, ' WHERE p.account_id = $1',
              ' JOIN prefs_preference pr ON pr.profile_id = p.profile_id'
              || ' LEFT JOIN prefs_config_item f ON f.account_id = $1'
@@ -264,7 +503,11 @@ BEGIN
              || ' ON ph.phone_id = pr.phone_id'
              || ' LEFT JOIN prefs_profile_address ad'
              || ' ON ad.address_id = pr.address_id'
-             || ' WHERE p.account_id = $1');
+             || ' WHERE p.account_id = $1')
+          || CASE WHEN sel ? 'start'
+                  THEN ' AND pr.updated_at >= ($8)::timestamptz'
+                       || ' AND pr.updated_at < ($9)::timestamptz'
+                  ELSE '' END;
     ELSE
         -- v4: a row per member, its rendered copy
         q := 'SELECT p.profile_id, 0::bigint AS k,'
@@ -293,7 +536,8 @@ BEGIN
         RETURN QUERY EXECUTE 'EXPLAIN ' || prefs_export_query(e.selection)
             USING e.account_id, e.selection -> 'values', e.access_token,
                   e.selection ->> 'since', e.selection -> 'match_values',
-                  e.selection ->> 'match_type';
+                  e.selection ->> 'match_type', e.selection -> 'fields',
+                  e.selection ->> 'start', e.selection ->> 'end';
     END IF;
 END
 $$;
@@ -302,12 +546,12 @@ $$;
 -- The helper's job: fills the export's rows in one statement.  Idempotent:
 -- a second run of a finished export does nothing, a rerun of an interrupted
 -- one starts again.  An error is the export's (Status Error), not the job's.
--- While its callback has not been queued, every run answers what the helper
--- needs to sign and queue it (prefs_export_callback): the URL, the body (the
--- status), the account's sealed secret (NULL: none, sent unsigned).
+-- While its callback is not done (delivered or given up), every run
+-- answers what the helper needs to sign and send it: the URL, the body (the
+-- status) and the sealed secrets (prefs_export_callback_secrets).
 CREATE OR REPLACE FUNCTION prefs_export_run(p_access_token bigint)
 RETURNS TABLE (outcome text, message text, url text, body text,
-               secret text)
+               secrets text)
 LANGUAGE plpgsql AS $$
 DECLARE
     e     prefs_export;
@@ -345,7 +589,8 @@ BEGIN
             EXECUTE q INTO n, b
                 USING e.account_id, sel -> 'values', e.access_token,
                       sel ->> 'since', sel -> 'match_values',
-                      sel ->> 'match_type';
+                      sel ->> 'match_type', sel -> 'fields',
+                      sel ->> 'start', sel ->> 'end';
             UPDATE prefs_export x SET status = 'Complete', row_count = n,
                    byte_count = b, finished_at = now()
              WHERE x.access_token = e.access_token RETURNING * INTO e;
@@ -358,41 +603,117 @@ BEGIN
 
     RETURN QUERY
         SELECT CASE WHEN done THEN 'done' ELSE lower(e.status) END, e.error,
-               c.url, c.body, c.secret
+               c.url, c.body, c.secrets
           FROM (SELECT 1) one
           LEFT JOIN (SELECT e.callback_url AS url,
                             prefs_export_status_json(e) AS body,
-                            (SELECT s.secret_sealed FROM prefs_export_secret s
-                              WHERE s.account_id = e.account_id) AS secret
+                            prefs_export_callback_secrets(e.account_id)
+                                AS secrets
                       WHERE e.callback_url IS NOT NULL
-                        AND NOT e.callback_queued
+                        AND NOT e.callback_done
                         AND e.status IN ('Complete', 'Error')) c ON true;
 END
 $$;
 
 
--- The callback of an export, signed by the helper (p_headers: the Standard
--- Webhooks headers), queued once for the webhook client (job
--- prefs.http_post: its destination policy, its timeouts).
+-- The secrets an export callback is signed with: those of the account's
+-- webhook subscriptions that are Active and validated (the ones deliveries
+-- are signed with now), each subscription's current secret and, during a
+-- rotation's grace, its previous one; at most 8 subscriptions, the oldest
+-- first.  A JSON array of sealed secrets ('[]': the callback goes
+-- unsigned).  Webhook secrets belong to subscriptions, not to the account:
+-- signing with each lets the receiver of any of them verify (Standard
+-- Webhooks carries several signatures, space-separated).
+CREATE OR REPLACE FUNCTION prefs_export_callback_secrets(p_account_id bigint)
+RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(jsonb_agg(x.secret ORDER BY x.subscription_id, x.n),
+                    '[]')::text
+      FROM (SELECT s.subscription_id, v.n, v.secret
+              FROM (SELECT * FROM prefs_webhook_subscription s
+                     WHERE s.account_id = p_account_id
+                       AND s.state = 'Active'
+                       AND s.validated_at IS NOT NULL
+                     ORDER BY s.subscription_id
+                     LIMIT 8) s,
+                   LATERAL (VALUES (1, s.secret_sealed),
+                                   (2, CASE WHEN s.secret_previous_until
+                                                 > now()
+                                            THEN s.secret_previous END)) v(n, secret)
+             WHERE v.secret IS NOT NULL) x
+$$;
+
+
+-- The outcome of one attempt of an export's callback, as the helper's
+-- webhook client saw it (p_outcome: {"status": HTTP status or 0,
+-- "retry_after": seconds or null, "error": text or null, "refused":
+-- bool}), classified as webhook deliveries are (prefs_webhook_result):
+--
+--   2xx                       delivered: done
+--   408, 429, 5xx, no answer  retried after prefs_webhook_backoff(attempt,
+--                             p_schedule (prefs_webhook_retries), its
+--                             Retry-After): outcome 'retry' and retry_ms;
+--                             the schedule spent: failed
+--   3xx, other 4xx, refused   failed at once (the destination policy, or
+--                             a receiver that refuses stays refused)
+--
+-- 'already' when the callback was done before (a job run twice).  The
+-- attempt and its result are recorded on the export.
 CREATE OR REPLACE FUNCTION prefs_export_callback(p_access_token bigint,
-    p_headers jsonb)
-RETURNS TABLE (outcome text)
-LANGUAGE sql AS $$
-    WITH e AS (
-        UPDATE prefs_export x SET callback_queued = true
-         WHERE x.access_token = p_access_token AND NOT x.callback_queued
-           AND x.callback_url IS NOT NULL
-        RETURNING x.*),
-    j AS (
-        INSERT INTO prefs_job (account_id, job_type, payload)
-        SELECT e.account_id, 'prefs.http_post',
-               jsonb_build_object('url', e.callback_url,
-                                  'body', prefs_export_status_json(e),
-                                  'headers', p_headers)
-          FROM e
-        RETURNING job_id)
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM j) THEN 'queued'
-                ELSE 'already' END
+    p_outcome jsonb, p_schedule integer[])
+RETURNS TABLE (outcome text, retry_ms bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    e        prefs_export;
+    st       integer := coalesce((p_outcome ->> 'status')::integer, 0);
+    what     text;
+    delay    interval;
+BEGIN
+    UPDATE prefs_export x SET callback_attempts = x.callback_attempts + 1
+     WHERE x.access_token = p_access_token AND NOT x.callback_done
+       AND x.callback_url IS NOT NULL
+    RETURNING * INTO e;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'already'::text, NULL::bigint;
+        RETURN;
+    END IF;
+
+    what := CASE WHEN st = 0
+                 THEN coalesce(p_outcome ->> 'error', 'no answer')
+                 ELSE 'HTTP ' || st END;
+
+    IF st BETWEEN 200 AND 299 THEN
+        UPDATE prefs_export x SET callback_done = true,
+               callback_result = 'Delivered: ' || what
+         WHERE x.access_token = p_access_token;
+        RETURN QUERY SELECT 'delivered'::text, NULL::bigint;
+        RETURN;
+    END IF;
+
+    IF NOT coalesce((p_outcome ->> 'refused')::boolean, false)
+       AND (st = 0 OR st IN (408, 429) OR st >= 500)
+    THEN
+        delay := prefs_webhook_backoff(e.callback_attempts, p_schedule,
+                                       (p_outcome ->> 'retry_after')::integer);
+        IF delay IS NOT NULL THEN
+            UPDATE prefs_export x
+               SET callback_result = 'Retrying: ' || what
+             WHERE x.access_token = p_access_token;
+            RETURN QUERY SELECT 'retry'::text,
+                (extract(epoch FROM delay) * 1000)::bigint;
+            RETURN;
+        END IF;
+    END IF;
+
+    UPDATE prefs_export x SET callback_done = true,
+           callback_result = 'Failed: '
+               || CASE WHEN coalesce((p_outcome ->> 'refused')::boolean,
+                                     false)
+                       THEN 'refused by the destination policy: ' ELSE '' END
+               || what || ' (attempt ' || e.callback_attempts || ')'
+     WHERE x.access_token = p_access_token;
+    RETURN QUERY SELECT 'failed'::text, NULL::bigint;
+END
 $$;
 
 

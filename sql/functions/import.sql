@@ -311,6 +311,9 @@ DECLARE
     v_n     integer;
     v_valid integer;
 BEGIN
+    -- a chunk is a transaction of seconds that adds no event: other
+    -- accounts' Events API and Sync feed do not wait for it
+    PERFORM prefs_event_scope(p_account_id);
     v_imp := prefs_import_lock(p_account_id, p_token);
 
     IF v_imp.import_id IS NULL THEN
@@ -511,6 +514,12 @@ DECLARE
 BEGIN
     SELECT * INTO v_imp FROM prefs_import WHERE import_id = p_import_id
        FOR UPDATE;
+
+    -- a batch adds events of its account only: other accounts' Events API
+    -- and Sync feed do not wait for it (prefs_event_horizon_for)
+    IF v_imp.import_id IS NOT NULL THEN
+        PERFORM prefs_event_scope(v_imp.account_id);
+    END IF;
 
     PERFORM 1 FROM prefs_job
      WHERE job_id = p_job_id AND state = 'running' AND lease_token = p_lease;

@@ -750,6 +750,14 @@ DECLARE
     sg    prefs_segment_group;
     used  text;
 BEGIN
+    -- export schedules (sql/functions/export.sql) share the admin routes'
+    -- handler
+    IF p_kind = 'ExportSchedule' THEN
+        RETURN QUERY SELECT * FROM prefs_export_schedule_call(p_account_id,
+            p_method, p_name, p_body);
+        RETURN;
+    END IF;
+
     IF p_method = 'GET' AND p_name IS NULL THEN
         IF p_kind = 'Segment' THEN
             RETURN QUERY SELECT 'ok', jsonb_build_object('Segments',
@@ -800,6 +808,16 @@ BEGIN
                 RETURN QUERY SELECT 'in_use', format(
                     'Segment %s is used by segment group %s: change or delete '
                     'the group first', prefs_cfg_quote(p_name),
+                    prefs_cfg_quote(used));
+                RETURN;
+            END IF;
+            SELECT x.name INTO used FROM prefs_export_schedule x
+             WHERE x.account_id = p_account_id AND x.segment = p_name
+             ORDER BY x.name LIMIT 1;
+            IF used IS NOT NULL THEN
+                RETURN QUERY SELECT 'in_use', format(
+                    'Segment %s is used by export schedule %s: change or '
+                    'delete the schedule first', prefs_cfg_quote(p_name),
                     prefs_cfg_quote(used));
                 RETURN;
             END IF;

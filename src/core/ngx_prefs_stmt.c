@@ -588,8 +588,8 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
 
     [NGX_PREFS_STMT_EXPORT_START] = { "prefs_export_start",
       "SELECT outcome, body FROM prefs_export_start($1, $2::bigint, $3, $4,"
-      " $5::jsonb, $6)",
-      6, 0,
+      " $5::jsonb, $6, $7::jsonb)",
+      7, 0,
       { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY } },
 
     /* $3: true to Commit (end) the export */
@@ -614,15 +614,26 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
 
     /* the helper's job "prefs.export": not scoped, $1 is the token */
     [NGX_PREFS_STMT_EXPORT_RUN] = { "prefs_export_run",
-      "SELECT outcome, message, url, body, secret"
+      "SELECT outcome, message, url, body, secrets"
       " FROM prefs_export_run($1::bigint)",
       1, 0,
       { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE, NGX_PREFS_COL_URL,
-        NGX_PREFS_COL_BODY, NGX_PREFS_COL_SECRET } },
+        NGX_PREFS_COL_BODY, NGX_PREFS_COL_SECRETS } },
 
-    /* $2: the callback's Standard Webhooks headers */
+    /* $2: what one attempt of the callback got; $3: the retry schedule */
     [NGX_PREFS_STMT_EXPORT_CALLBACK] = { "prefs_export_callback",
-      "SELECT outcome FROM prefs_export_callback($1::bigint, $2::jsonb)",
-      2, 0,
-      { NGX_PREFS_COL_OUTCOME } },
+      "SELECT outcome, retry_ms::text AS next_due_ms"
+      " FROM prefs_export_callback($1::bigint, $2::jsonb, $3::integer[])",
+      3, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_NEXT_DUE_MS } },
+
+    /* the Sync feed: a page of changed profiles after a position */
+    [NGX_PREFS_STMT_SYNC_CHANGES] = { "prefs_sync_changes",
+      "SELECT outcome, message, changes AS events, n::text, last_txid,"
+      " last_id, has_more::text"
+      " FROM prefs_sync_changes($1, $2, $3::bigint, $4::integer)",
+      4, 1,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE, NGX_PREFS_COL_EVENTS,
+        NGX_PREFS_COL_N, NGX_PREFS_COL_LAST_TXID, NGX_PREFS_COL_LAST_ID,
+        NGX_PREFS_COL_HAS_MORE } },
 };

@@ -97,6 +97,8 @@ typedef enum {
     NGX_PREFS_STMT_EXPORT_LINES,
     NGX_PREFS_STMT_EXPORT_RUN,
     NGX_PREFS_STMT_EXPORT_CALLBACK,
+    /* the Sync feed (sql/functions/sync.sql) */
+    NGX_PREFS_STMT_SYNC_CHANGES,
 
     NGX_PREFS_STMT_MAX
 } ngx_prefs_stmt_e;

@@ -10,8 +10,9 @@
  * sleep_ms (on a timer, never blocking), then answers its value back, or
  * fails its first fail_attempts attempts.
  *
- * "prefs.http_post" posts a body through the webhook client, for export
- * callbacks and to test the client end to end: payload {"url", "body"
+ * "prefs.http_post" posts a body through the webhook client, to test the
+ * client end to end (export callbacks are sent by the export's own job,
+ * ngx_prefs_export_job.c, signed afresh and retried): payload {"url", "body"
  * (a string, or any JSON value sent as its compact text), "headers":
  * {name: value}, "timeout_ms"}; result {"status", "retry_after",
  * "response" (or "response_base64" when it is not UTF-8 text), "error",

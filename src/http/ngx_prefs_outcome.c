@@ -169,6 +169,13 @@ static const ngx_prefs_outcome_t  ngx_prefs_outcome_table[] = {
     { NGX_PREFS_OUTCOMES_EVENTS, NULL, NGX_HTTP_NOT_FOUND,
       NGX_PREFS_O_SQL, NULL },
 
+    /* the Sync feed: a position no longer kept */
+
+    { NGX_PREFS_OUTCOMES_SYNC, "ok", NGX_HTTP_OK,
+      NGX_PREFS_O_FIXED, NULL },
+    { NGX_PREFS_OUTCOMES_SYNC, "gone", 410,     /* nginx names no 410 */
+      NGX_PREFS_O_SQL, NULL },
+
     /* the token endpoint: RFC 6749 section 5.2 errors */
 
     { NGX_PREFS_OUTCOMES_OAUTH, "invalid_client", NGX_HTTP_UNAUTHORIZED,

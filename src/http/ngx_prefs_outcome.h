@@ -41,6 +41,7 @@
 #define NGX_PREFS_OUTCOMES_SEGMENT          0x00100000
 #define NGX_PREFS_OUTCOMES_EXPORT           0x00200000
 #define NGX_PREFS_OUTCOMES_LINK             0x00400000
+#define NGX_PREFS_OUTCOMES_SYNC             0x00800000
 
 /* the message: as written, the function's own, or its own when it has one */
 #define NGX_PREFS_OUTCOME_FIXED             0

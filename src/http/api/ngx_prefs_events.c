@@ -63,7 +63,6 @@ static ngx_int_t ngx_prefs_events_params(ngx_http_request_t *r,
     ngx_prefs_events_params_t *pp);
 static ngx_int_t ngx_prefs_events_locale(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, json_t *value, const char **locale);
-static ngx_int_t ngx_prefs_events_limit(json_t *value);
 static void ngx_prefs_events_listed(ngx_prefs_db_query_t *q);
 static void ngx_prefs_events_got(ngx_prefs_db_query_t *q);
 static ngx_int_t ngx_prefs_events_headers(ngx_http_request_t *r,
@@ -198,11 +197,8 @@ ngx_prefs_events_params(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     char                        *text;
     void                        *tmp;
     json_t                      *args, *value, *locale;
-    int64_t                      id;
-    uint64_t                     txid;
     ngx_int_t                    rc;
     const char                  *name;
-    ngx_http_prefs_main_conf_t  *pmcf;
 
     ngx_memzero(pp, sizeof(ngx_prefs_events_params_t));
     pp->limit = NGX_PREFS_EVENTS_LIMIT;
@@ -231,7 +227,8 @@ ngx_prefs_events_params(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         } else if (ngx_strcasecmp((u_char *) name, (u_char *) "limit")
                    == 0)
         {
-            pp->limit = ngx_prefs_events_limit(value);
+            pp->limit = ngx_prefs_events_limit(value,
+                                               NGX_PREFS_EVENTS_LIMIT_MAX);
 
             if (pp->limit == NGX_ERROR) {
                 return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
@@ -243,14 +240,9 @@ ngx_prefs_events_params(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         } else if (ngx_strcasecmp((u_char *) name, (u_char *) "after")
                    == 0)
         {
-            pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
-
-            if (!json_is_string(value)
-                || prefs_cursor_decode(pmcf->auth.secret_key, ctx->account_id,
-                                       json_string_value(value),
-                                       json_string_length(value), &txid,
-                                       &id)
-                   != 0)
+            if (ngx_prefs_events_after(r, ctx, value, pp->after_txid,
+                                       pp->after_id)
+                != NGX_OK)
             {
                 return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
                                             "after is not a cursor of this "
@@ -260,8 +252,6 @@ ngx_prefs_events_params(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
             }
 
             pp->after = 1;
-            *ngx_sprintf((u_char *) pp->after_txid, "%uL", txid) = '\0';
-            *ngx_sprintf((u_char *) pp->after_id, "%L", id) = '\0';
 
         } else {
             continue;
@@ -285,6 +275,38 @@ ngx_prefs_events_params(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     }
 
     pp->args = text;
+
+    return NGX_OK;
+}
+
+
+/*
+ * An after= value: a cursor this server made for this account, decoded to
+ * the position's txid and event id as decimal text (NGX_INT64_LEN + 1
+ * bytes each); NGX_ERROR for anything else.
+ */
+
+ngx_int_t
+ngx_prefs_events_after(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    json_t *value, char *txid_text, char *id_text)
+{
+    int64_t                      id;
+    uint64_t                     txid;
+    ngx_http_prefs_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
+
+    if (!json_is_string(value)
+        || prefs_cursor_decode(pmcf->auth.secret_key, ctx->account_id,
+                               json_string_value(value),
+                               json_string_length(value), &txid, &id)
+           != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    *ngx_sprintf((u_char *) txid_text, "%uL", txid) = '\0';
+    *ngx_sprintf((u_char *) id_text, "%L", id) = '\0';
 
     return NGX_OK;
 }
@@ -356,8 +378,10 @@ ngx_prefs_events_locale(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 }
 
 
-static ngx_int_t
-ngx_prefs_events_limit(json_t *value)
+/* a limit= value: a whole number from 1 to max, else NGX_ERROR */
+
+ngx_int_t
+ngx_prefs_events_limit(json_t *value, ngx_int_t max)
 {
     size_t       i, len;
     ngx_int_t    n;
@@ -384,7 +408,7 @@ ngx_prefs_events_limit(json_t *value)
         n = n * 10 + (s[i] - '0');
     }
 
-    return (n > NGX_PREFS_EVENTS_LIMIT_MAX) ? NGX_ERROR : n;
+    return (n > max) ? NGX_ERROR : n;
 }
 
 
@@ -397,40 +421,72 @@ ngx_prefs_events_limit(json_t *value)
 static void
 ngx_prefs_events_listed(ngx_prefs_db_query_t *q)
 {
+    ngx_int_t             rc;
+    ngx_buf_t            *b;
+    ngx_http_request_t   *r = q->data;
+    ngx_prefs_api_ctx_t  *ctx;
+
+    rc = ngx_prefs_events_page(r, q, NGX_PREFS_OUTCOMES_EVENTS, "Events",
+                               q->values[5], q->values[6], &b);
+
+    if (b) {
+        ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
+
+        rc = ngx_prefs_events_headers(r, ctx, q->values[4]);
+
+        if (rc == NGX_OK) {
+            rc = ngx_prefs_http_send_buf(r, NGX_HTTP_OK, b);
+        }
+    }
+
+    ngx_prefs_http_finalize(r, rc);
+}
+
+
+/*
+ * The answer of a page of a commit-ordered listing (the Events API, the
+ * Sync feed) from its result (outcome, message, events, n, last_txid,
+ * last_id, has_more): *out is {"<field>": [...], "Count": n, "HasMore": b,
+ * "NextCursor": c}, the cursor after the page's last event, or the
+ * position asked from (after_txid, after_id; NULL when none) when the page
+ * is empty, or null when neither.  Otherwise *out is NULL and the return
+ * value is what the handler finalizes with (a refusal already answered
+ * from the outcomes' table, or an error).
+ */
+
+ngx_int_t
+ngx_prefs_events_page(ngx_http_request_t *r, ngx_prefs_db_query_t *q,
+    ngx_uint_t outcomes, const char *field, const char *after_txid,
+    const char *after_id, ngx_buf_t **out)
+{
     u_char                      *p;
     size_t                       len;
     int64_t                      id;
     uint64_t                     txid;
-    ngx_int_t                    rc;
     ngx_buf_t                   *b;
     const char                  *tx, *ev;
-    PGresult                    *res;
-    ngx_http_request_t          *r = q->data;
     ngx_prefs_api_ctx_t         *ctx;
-    char                         cursor[PREFS_CURSOR_SIZE];
     const ngx_prefs_outcome_t   *o;
+    char                         cursor[PREFS_CURSOR_SIZE];
     ngx_http_prefs_main_conf_t  *pmcf;
 
+    *out = NULL;
+
     if (q->status != NGX_PREFS_DB_OK) {
-        ngx_prefs_http_finalize(r, ngx_prefs_api_sql_error(r, q));
-        return;
+        return ngx_prefs_api_sql_error(r, q);
     }
 
-    res = q->res;
-    ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
-
-    if (PQntuples(res) != 1 || PQnfields(res) != 7) {
-        ngx_prefs_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
+    if (PQntuples(q->res) != 1 || PQnfields(q->res) != 7) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    o = ngx_prefs_outcome_of(q, NGX_PREFS_OUTCOMES_EVENTS);
+    o = ngx_prefs_outcome_of(q, outcomes);
 
     if (o->status >= NGX_HTTP_BAD_REQUEST) {
-        ngx_prefs_http_finalize(r,
-            ngx_prefs_outcome_answer(r, o, q, NGX_PREFS_COL_MESSAGE));
-        return;
+        return ngx_prefs_outcome_answer(r, o, q, NGX_PREFS_COL_MESSAGE);
     }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
 
     /* the position to go on from */
 
@@ -439,8 +495,8 @@ ngx_prefs_events_listed(ngx_prefs_db_query_t *q)
         ev = ngx_prefs_db_value(q, 0, NGX_PREFS_COL_LAST_ID);
 
     } else {
-        tx = q->values[5];
-        ev = q->values[6];
+        tx = after_txid;
+        ev = after_id;
     }
 
     cursor[0] = '\0';
@@ -455,23 +511,22 @@ ngx_prefs_events_listed(ngx_prefs_db_query_t *q)
                                 id, cursor, sizeof(cursor))
             != 0)
         {
-            ngx_prefs_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
-    len = sizeof("{\"Events\":,\"Count\":,\"HasMore\":false,"
+    len = sizeof("{\"\":,\"Count\":,\"HasMore\":false,"
                  "\"NextCursor\":\"\"}") - 1
+          + ngx_strlen(field)
           + ngx_prefs_db_length(q, 0, NGX_PREFS_COL_EVENTS) + NGX_INT_T_LEN
           + PREFS_CURSOR_LEN;
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
-        ngx_prefs_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_cpymem(b->last, "{\"Events\":", sizeof("{\"Events\":") - 1);
+    p = ngx_sprintf(b->last, "{\"%s\":", field);
     p = ngx_cpymem(p, ngx_prefs_db_value(q, 0, NGX_PREFS_COL_EVENTS),
                    ngx_prefs_db_length(q, 0, NGX_PREFS_COL_EVENTS));
     p = ngx_sprintf(p, ",\"Count\":%s,\"HasMore\":%s,\"NextCursor\":",
@@ -487,14 +542,9 @@ ngx_prefs_events_listed(ngx_prefs_db_query_t *q)
     }
 
     b->last = p;
+    *out = b;
 
-    rc = ngx_prefs_events_headers(r, ctx, q->values[4]);
-
-    if (rc == NGX_OK) {
-        rc = ngx_prefs_http_send_buf(r, NGX_HTTP_OK, b);
-    }
-
-    ngx_prefs_http_finalize(r, rc);
+    return NGX_OK;
 }
 
 

@@ -94,6 +94,14 @@ ngx_prefs_export_start(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     q->values[5] = (ctx->route->apis & NGX_PREFS_API_IN_V3_ASYNC) ? "v3"
                                                                    : "v4";
 
+    /* a schedule's export takes startDate and endDate from the query */
+    if (ngx_strcmp(ctx->route->data, NGX_PREFS_EXPORT_SCHEDULE) == 0) {
+        q->values[6] = ngx_prefs_json_text(r->pool, ctx->query);
+        if (q->values[6] == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
     return ngx_prefs_http_query(r, q);
 }
 

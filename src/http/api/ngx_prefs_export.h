@@ -20,6 +20,10 @@ ngx_int_t ngx_prefs_export_start(ngx_http_request_t *r,
 #define NGX_PREFS_EXPORT_STATUS  "false"
 #define NGX_PREFS_EXPORT_COMMIT  "true"
 
+/* route data: a v3 schedule's export, and the schedules' admin routes */
+#define NGX_PREFS_EXPORT_SCHEDULE   "Schedule"
+#define NGX_PREFS_EXPORT_SCHEDULES  "ExportSchedule"
+
 ngx_int_t ngx_prefs_export_state(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
 /* GET Export/{accessToken}?limit=&offset=&keepAlive= */

@@ -30,6 +30,7 @@
 #include "ngx_prefs_import.h"
 #include "ngx_prefs_segments.h"
 #include "ngx_prefs_export.h"
+#include "ngx_prefs_sync.h"
 
 
 /* configuration collections: what each reads and writes */
@@ -522,6 +523,31 @@ const ngx_prefs_api_route_t  ngx_prefs_routes[] = {
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "status", "Token", "*", NULL },
       NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V3_ASYNC,
       ngx_prefs_export_state, NGX_PREFS_EXPORT_STATUS },
+
+    /* v3 export schedules (docs/export.md), and their configuration */
+
+    { NGX_HTTP_POST, { "export", "Schedule", "Commit", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V3_ASYNC,
+      ngx_prefs_export_state, NGX_PREFS_EXPORT_COMMIT },
+    { NGX_HTTP_POST, { "export", "Schedule", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V3_ASYNC,
+      ngx_prefs_export_start, NGX_PREFS_EXPORT_SCHEDULE },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "export", "Schedule", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V3_ASYNC,
+      ngx_prefs_export_page, NULL },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST, { "ExportSchedules", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V4,
+      ngx_prefs_segments_call, NGX_PREFS_EXPORT_SCHEDULES },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_PUT|NGX_HTTP_DELETE,
+      { "ExportSchedules", "*", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V4,
+      ngx_prefs_segments_call, NGX_PREFS_EXPORT_SCHEDULES },
+
+    /* the Sync feed (ours: docs/bulk.md "Sync") */
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Sync", "Changes", NULL },
+      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V4,
+      ngx_prefs_sync_changes, NULL },
 
     { 0, { NULL }, 0, 0, NULL, NULL }
 };
