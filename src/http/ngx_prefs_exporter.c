@@ -52,6 +52,8 @@ typedef struct {
     ngx_uint_t                 config_accounts;
     size_t                     config_bytes;
     ngx_uint_t                 config_loads;
+    ngx_uint_t                 standby_ready;
+    ngx_msec_int_t             standby_lag;
 } ngx_prefs_exporter_sum_t;
 
 
@@ -420,6 +422,15 @@ ngx_prefs_exporter_processes(ngx_prefs_exporter_out_t *out,
         sum.db.busy += slot->db.busy;
         sum.db.waiting += slot->db.waiting;
         sum.db.connect_failures += slot->db.connect_failures;
+
+        if (slot->db.standbys) {
+            sum.db.standbys++;
+            sum.db.standby_queries += slot->db.standby_queries;
+            sum.db.standby_fallbacks += slot->db.standby_fallbacks;
+            sum.standby_ready +=
+                (slot->db.standby_state == NGX_PREFS_DB_STANDBY_READY);
+            sum.standby_lag = ngx_max(sum.standby_lag, slot->db.standby_lag);
+        }
     }
 
     slot = &pmcf->sh->slots[NGX_PREFS_SHM_HELPER_SLOT];
@@ -444,6 +455,28 @@ ngx_prefs_exporter_processes(ngx_prefs_exporter_out_t *out,
                                  ngx_prefs_exporter_process_values[i][2],
                                  values[i]);
     }
+
+    /* prefs_db_replica: only where a standby is configured */
+
+    if (sum.db.standbys == 0) {
+        return;
+    }
+
+    ngx_prefs_exporter_value(out, "prefs_db_standby_ready", "gauge",
+                             "Processes whose standby serves reads "
+                             "(within max_lag).", sum.standby_ready);
+    ngx_prefs_exporter_value(out, "prefs_db_standby_lag_milliseconds",
+                             "gauge", "How far behind the primary the "
+                             "standby was last known to be, the most any "
+                             "process saw.",
+                             sum.standby_lag > 0 ? sum.standby_lag : 0);
+    ngx_prefs_exporter_value(out, "prefs_db_standby_queries", "counter",
+                             "Queries the standby answered.",
+                             sum.db.standby_queries);
+    ngx_prefs_exporter_value(out, "prefs_db_standby_fallbacks", "counter",
+                             "Queries the standby passed on to the primary "
+                             "(down, late, refused, or not replayed yet).",
+                             sum.db.standby_fallbacks);
 }
 
 

@@ -20,6 +20,12 @@
  * the database's generation before it is used again: nothing stale is
  * served for longer than that.
  *
+ * A load may be answered by the location's standby (prefs_db_replica),
+ * which may not have replayed the change the helper heard of yet: such a
+ * snapshot serves, and a second later its generation is checked against
+ * the primary's, as above, so that what a standby lags is never kept
+ * longer than that either.
+ *
  * Responses point into the snapshot, which is reference-counted, so a
  * snapshot replaced while a slow client still reads from it lives on until
  * that response is done.
@@ -180,6 +186,13 @@ ngx_prefs_snap_fresh(ngx_prefs_snap_t *snap)
     pmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                ngx_http_prefs_module);
 
+    if (snap->unconfirmed
+        && (ngx_msec_int_t) (ngx_current_msec - snap->checked)
+           >= NGX_PREFS_SHM_FRESH)
+    {
+        return 0;
+    }
+
     return ngx_prefs_shm_config_fresh(pmcf->sh, snap->account_id,
                                       snap->gen_seen, snap->epoch_seen,
                                       snap->checked);
@@ -277,6 +290,9 @@ ngx_prefs_snap_wait(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                            : ngx_prefs_snap_loaded;
         q->data = load;
 
+        /* a generation check asks the primary: it is what confirms */
+        q->standby_ok = (check == NULL);
+
         ngx_rbtree_insert(&ngx_prefs_snap_load_tree, &load->node);
 
         ngx_prefs_db_submit(q);
@@ -338,6 +354,7 @@ ngx_prefs_snap_loaded(ngx_prefs_db_query_t *q)
         if (snap) {
             snap->gen_seen = load->gen_seen;
             snap->epoch_seen = load->epoch_seen;
+            snap->unconfirmed = q->by_standby;
             ngx_prefs_snap_install(snap);
         }
     }
@@ -360,6 +377,7 @@ ngx_prefs_snap_checked(ngx_prefs_db_query_t *q)
 
         if (generation == snap->generation && snap->current) {
             snap->checked = ngx_current_msec;
+            snap->unconfirmed = 0;
             snap->gen_seen = load->gen_seen;
             snap->epoch_seen = load->epoch_seen;
             ngx_prefs_snap_resume(load, snap, NULL);
