@@ -33,13 +33,18 @@ sub profile {
     my ($name) = @_;
     my $row = psql_value("SELECT outcome || ' ' || profile_id FROM prefs_profile_create(CAST(:'a' AS bigint),"
                          . " NULL, CAST(:'b' AS jsonb))",
-                         a => $acct, b => qq({"CustomerName":{"FirstName":"$name","LastName":"Replica"}}));
+                         a => $acct, b => qq({"CustomerName":{"FirstName":"$name","LastName":"Replica"},)
+                              . qq("CustomFields":[{"Name":"FavoriteCategory","Value":"Toys"}]}));
     my ($outcome, $id) = split ' ', $row;
     is($outcome, 'created', "profile $name created on the primary");
     return $id;
 }
 
+api_config_import($client);
 my $first = profile('Ann');
+my $client2 = make_account('replica2');
+my $secret2 = make_user($client2, 'ops', 'Administrators');
+api_config_import($client2);
 events_settled();
 
 # max_lag 3 s: probes every 750 ms
@@ -48,9 +53,11 @@ my $ng = PrefsTest::start_nginx(name => 'replica', workers => 1,
     config => 'location = /prefs/metrics { prefs_api metrics; }');
 
 sub api {
-    my ($path) = @_;
-    my ($st, $h, $b) = $ng->request(path => "/Profiles/v4/$path",
-                                    headers => { Authorization => pnauth($client, 'ops', $secret) });
+    my ($path, $method, $body) = @_;
+    my ($st, $h, $b) = $ng->request(path => "/Profiles/v4/$path", method => $method // 'GET',
+                                    body => defined $body ? encode_json($body) : undef,
+                                    headers => { Authorization => pnauth($client, 'ops', $secret),
+                                                 defined $body ? ('Content-Type' => 'application/json') : () });
     return ($st, scalar eval { decode_json($b) } // $b);
 }
 
@@ -126,6 +133,45 @@ $before = standby_status()->{Queries};
 ($st, $j) = api("$client/Events");
 ok(grep({ $_ == $second } @{ event_ids($j) }), 'the standby has the new event');
 cmp_ok(standby_status()->{Queries}, '>', $before, 'and answered');
+
+# configuration: snapshots are loaded from the standby.  After a change the
+# primary's generation is asked first, and a standby that has not replayed
+# it is not used; a first load (nothing to compare with) from a lagging
+# standby serves what the standby has and is confirmed against the primary
+# a second later.  Both well before the standby is found late.
+sub program_name {
+    my ($c) = @_;
+    my ($st, $h, $b) = $ng->request(path => "/Profiles/v4/$c/Programs/Newsletters",
+                                    headers => { Authorization => pnauth($c, 'ops', $c eq $client ? $secret : $secret2) });
+    my $j = eval { decode_json($b) };
+    return ref $j eq 'HASH' ? $j->{Programs}[0]{Name} // '' : '';
+}
+sub rename_program {
+    my ($c, $name) = @_;
+    my ($st, $h, $b) = $ng->request(path => "/Profiles/v4/$c/Programs/Newsletters", method => 'PUT',
+        body => encode_json({ ProgramId => 'Newsletters', Name => $name, DisplayOrder => 1 }),
+        headers => { Authorization => pnauth($c, 'ops', $c eq $client ? $secret : $secret2),
+                     'Content-Type' => 'application/json' });
+    is($st, 200, "$c: PUT Programs/Newsletters '$name' (on the primary)") or diag($b);
+}
+$before = standby_status()->{Queries};
+is(program_name($client), 'Newsletters', 'a configuration read');
+cmp_ok(standby_status()->{Queries}, '>', $before, 'its snapshot was loaded from the standby');
+
+psql_on($standby, 'SELECT pg_wal_replay_pause()');
+rename_program($client, 'Weekly letters');
+my $t1 = time;
+ok(wait_until(sub { program_name($client) eq 'Weekly letters' }, 1.5),
+   'a change the standby lacks is served at once (the primary\'s generation is newer)');
+is(standby_status()->{State}, 'Ready', 'with the standby still in use');
+
+rename_program($client2, 'Letters');
+is(program_name($client2), 'Newsletters', 'a first load from the paused standby serves what it has');
+ok(wait_until(sub { program_name($client2) eq 'Letters' }, 2), 'confirmed against the primary within about a second');
+is(standby_status()->{State}, 'Ready', 'before the standby is found late');
+diag(sprintf('%.2f s after the first change', time - $t1));
+psql_on($standby, 'SELECT pg_wal_replay_resume()');
+ok(wait_until(sub { (standby_status()->{State} // '') eq 'Ready' }, 10), 'the standby is ready again');
 
 # an export page that ends the export writes: the standby refuses it, the
 # primary answers; a page with keepAlive is the standby's

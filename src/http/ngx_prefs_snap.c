@@ -21,10 +21,12 @@
  * served for longer than that.
  *
  * A load may be answered by the location's standby (prefs_db_replica),
- * which may not have replayed the change the helper heard of yet: such a
- * snapshot serves, and a second later its generation is checked against
- * the primary's, as above, so that what a standby lags is never kept
- * longer than that either.
+ * which may not have replayed the latest change yet.  After a generation
+ * check the primary's generation is known: a standby's document older
+ * than that is not used, the primary's is loaded.  A first load has
+ * nothing to compare with: its snapshot serves, and a second later its
+ * generation is checked against the primary's, as above, so that what a
+ * standby lags is not kept longer than that either.
  *
  * Responses point into the snapshot, which is reference-counted, so a
  * snapshot replaced while a slow client still reads from it lives on until
@@ -52,6 +54,7 @@ typedef struct {
     ngx_atomic_uint_t          gen_seen;
     ngx_atomic_uint_t          epoch_seen;
     ngx_prefs_snap_t           *check;         /* a generation check */
+    int64_t                     want;          /* the primary's, if asked */
 } ngx_prefs_snap_load_t;
 
 
@@ -351,10 +354,22 @@ ngx_prefs_snap_loaded(ngx_prefs_db_query_t *q)
                         ngx_prefs_db_value(q, 0, NGX_PREFS_COL_DOCUMENT),
                         ngx_prefs_db_length(q, 0, NGX_PREFS_COL_DOCUMENT),
                         ngx_cycle->log);
+        if (snap && q->by_standby && snap->generation < load->want) {
+            /* the standby has not replayed what the primary has: ask it */
+            ngx_destroy_pool(snap->pool);
+
+            PQclear(q->res);
+            q->res = NULL;
+            q->standby_ok = 0;
+
+            ngx_prefs_db_submit(q);
+            return;
+        }
+
         if (snap) {
             snap->gen_seen = load->gen_seen;
             snap->epoch_seen = load->epoch_seen;
-            snap->unconfirmed = q->by_standby;
+            snap->unconfirmed = (q->by_standby && load->want == 0);
             ngx_prefs_snap_install(snap);
         }
     }
@@ -371,6 +386,7 @@ ngx_prefs_snap_checked(ngx_prefs_db_query_t *q)
     ngx_prefs_snap_t       *snap;
 
     snap = load->check;
+    generation = 0;
 
     if (q->status == NGX_PREFS_DB_OK && PQntuples(q->res) == 1) {
         generation = ngx_prefs_db_number(q, 0, NGX_PREFS_COL_GENERATION);
@@ -390,13 +406,18 @@ ngx_prefs_snap_checked(ngx_prefs_db_query_t *q)
         return;
     }
 
-    /* it changed: load it whole, for the same waiters */
+    /*
+     * It changed: load it whole, for the same waiters, from the standby
+     * if that has the generation the primary just said.
+     */
 
     ngx_prefs_snap_release(snap);
     load->check = NULL;
+    load->want = generation;
 
     q->stmt = NGX_PREFS_STMT_CONFIG_DOCUMENT;
     q->handler = ngx_prefs_snap_loaded;
+    q->standby_ok = 1;
 
     if (q->res) {
         PQclear(q->res);
