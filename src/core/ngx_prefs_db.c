@@ -286,8 +286,9 @@ ngx_prefs_db_pool_add(ngx_conf_t *cf, ngx_array_t *pools,
             && pool->conf.queue_timeout == dc->queue_timeout
             && pool->conf.keepalive_timeout == dc->keepalive_timeout
             && pool->conf.replica.len == dc->replica.len
-            && ngx_strncmp(pool->conf.replica.data, dc->replica.data,
-                           dc->replica.len) == 0
+            && (dc->replica.len == 0
+                || ngx_strncmp(pool->conf.replica.data, dc->replica.data,
+                               dc->replica.len) == 0)
             && pool->conf.max_lag == dc->max_lag)
         {
             return pool;
