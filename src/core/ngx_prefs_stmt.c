@@ -94,7 +94,7 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
      * NULL when it is not (or no longer) in recovery
      */
     [NGX_PREFS_STMT_WAL_POSITION] = { "prefs_wal_position",
-      "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::text AS lsn",
+      "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::text AS lsn",
       0, 1,
       { NGX_PREFS_COL_LSN } },
 
