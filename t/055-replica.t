@@ -47,9 +47,11 @@ my $secret2 = make_user($client2, 'ops', 'Administrators');
 api_config_import($client2);
 events_settled();
 
-# max_lag 3 s: probes every 750 ms
+# max_lag 5 s (the steps that expect the paused standby still in use take
+# well under that, even on a busy machine): probes every second
+my ($max_lag, $probe) = (5000, 1.0);
 my $ng = PrefsTest::start_nginx(name => 'replica', workers => 1,
-    http_config => qq(prefs_db_replica "$standby" max_lag=3s;),
+    http_config => qq(prefs_db_replica "$standby" max_lag=${max_lag}ms;),
     config => 'location = /prefs/metrics { prefs_api metrics; }');
 
 sub api {
@@ -87,11 +89,12 @@ cmp_ok(psql_on($standby, "SELECT count(*) FROM pg_stat_activity WHERE backend_ty
        'the helper has no standby (its jobs read and write the primary)');
 }
 
-# idle: no write for many times max_lag, and the standby is still current
-sleep 8;
+# idle: no write for more than twice max_lag, and the standby is still
+# current (src/lib/prefs_lag's unit test: a minute)
+sleep 12;
 my $s = standby_status();
 is($s->{State}, 'Ready', 'an idle standby does not look late');
-cmp_ok($s->{LagMs} // 1e9, '<', 3000, 'its lag is within max_lag') or diag(explain($s));
+cmp_ok($s->{LagMs} // 1e9, '<', $max_lag, 'its lag is within max_lag') or diag(explain($s));
 
 # replay paused: what is written now is not on the standby
 psql_on($standby, 'SELECT pg_wal_replay_pause()');
@@ -134,9 +137,10 @@ is($st, 200, 'an export page of a token the standby lacks: 200, not 401') or dia
 is(ref $j eq 'HASH' ? $j->{TotalResults} : undef, 2, 'the whole export');
 
 # the primary moved on and the standby did not: late after max_lag
-ok(wait_until(sub { (standby_status()->{State} // '') eq 'Late' }, 8), 'the paused standby is found late')
+ok(wait_until(sub { (standby_status()->{State} // '') eq 'Late' }, $max_lag / 1000 + 5),
+   'the paused standby is found late')
     or diag(explain(standby_status()));
-cmp_ok(standby_status()->{LagMs}, '>', 3000, 'its lag is past max_lag');
+cmp_ok(standby_status()->{LagMs}, '>', $max_lag, 'its lag is past max_lag');
 $before = standby_status()->{Queries};
 ($st, $j) = api("$client/Events");
 is($st, 200, 'Events with the standby late: 200');
@@ -224,7 +228,7 @@ is($ok, 40, 'Events with the standby down: all 200');
 my $took = time - $t0;
 ok(wait_until(sub { (standby_status()->{State} // '') eq 'Down' }, 5), 'the standby is found down');
 my $connects = $failed->() - $f0;
-cmp_ok($connects, '<=', 2 + int($took / 0.75) + 2, "no storm of connects: $connects in ${\ sprintf('%.1f', $took)} s");
+cmp_ok($connects, '<=', 2 + int($took / $probe) + 2, "no storm of connects: $connects in ${\ sprintf('%.1f', $took)} s");
 
 # back
 PrefsTest::pg_standby_start($dir);
