@@ -241,9 +241,16 @@ cmp_ok(standby_status()->{Queries}, '>', $before, 'the standby answers again');
 # the figures are in the metrics too
 my ($ms, $mh, $metrics) = $ng->request(path => '/prefs/metrics');
 SKIP: {
-    skip 'no metrics location', 2 unless $ms == 200;
+    skip 'no metrics location', 3 unless $ms == 200;
     like($metrics, qr/^prefs_db_standby_ready 1$/m, 'metrics: prefs_db_standby_ready');
     like($metrics, qr/^prefs_db_standby_queries(?:_total)? [1-9]/m, 'metrics: prefs_db_standby_queries');
+    like($metrics, qr/^prefs_db_standby_lag_seconds \d+\.\d{3}$/m, 'metrics: prefs_db_standby_lag_seconds');
+}
+SKIP: {
+    my ($rc, $out) = PrefsTest::promtool_check($metrics, "$ng->{root}/logs");
+    skip 'promtool is not installed (Debian package prometheus)', 2 unless defined $rc && $ms == 200;
+    is($rc, 0, 'promtool check metrics passes with the standby\'s metrics') or diag($out);
+    is($out, '', 'with nothing to say');
 }
 
 my $log = $ng->error_log;

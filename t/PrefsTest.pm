@@ -81,6 +81,22 @@ sub pg_standby_start {
 sub pg_standby_stop    { system(top() . '/scripts/pg.sh', 'stop', $_[0]) == 0 or die "pg standby stop failed\n" }
 sub pg_standby_destroy { system(top() . '/scripts/pg.sh', 'destroy', $_[0]) == 0 or die "pg standby destroy failed\n" }
 
+# promtool_check($metrics_text, $dir): `promtool check metrics` on a
+# scrape, (exit status, output); () when promtool is not installed (Debian
+# package prometheus)
+sub promtool_check {
+    my ($text, $dir) = @_;
+    my $promtool = `command -v promtool 2>/dev/null`;
+    chomp $promtool;
+    return () unless $promtool;
+    my $file = "$dir/metrics.txt";
+    open my $fh, '>', $file or die "$file: $!";
+    print $fh $text;
+    close $fh;
+    my $out = `'$promtool' check metrics < '$file' 2>&1`;
+    return ($? >> 8, $out);
+}
+
 sub pg_stop  { system(top() . '/scripts/pg.sh', 'stop', $ENV{TEST_NGINX_PREFS_PGDIR}) == 0 or die "pg stop failed\n" }
 sub pg_start { system(top() . '/scripts/pg.sh', 'start', $ENV{TEST_NGINX_PREFS_PGDIR}, '--fast') == 0 or die "pg start failed\n" }
 

@@ -391,6 +391,7 @@ ngx_prefs_exporter_processes(ngx_prefs_exporter_out_t *out,
 {
     uint64_t                   values[NGX_PREFS_EXPORTER_PROCESS_VALUES];
     ngx_uint_t                 i, helper;
+    ngx_msec_t                 lag;
     ngx_prefs_shm_slot_t      *slot;
     ngx_prefs_exporter_sum_t   sum;
 
@@ -465,11 +466,13 @@ ngx_prefs_exporter_processes(ngx_prefs_exporter_out_t *out,
     ngx_prefs_exporter_value(out, "prefs_db_standby_ready", "gauge",
                              "Processes whose standby serves reads "
                              "(within max_lag).", sum.standby_ready);
-    ngx_prefs_exporter_value(out, "prefs_db_standby_lag_milliseconds",
-                             "gauge", "How far behind the primary the "
-                             "standby was last known to be, the most any "
-                             "process saw.",
-                             sum.standby_lag > 0 ? sum.standby_lag : 0);
+    lag = sum.standby_lag > 0 ? (ngx_msec_t) sum.standby_lag : 0;
+
+    ngx_prefs_exporter_family(out, "prefs_db_standby_lag_seconds", "gauge",
+                              "How far behind the primary the standby was "
+                              "last known to be, the most any process saw.");
+    ngx_prefs_exporter_printf(out, "prefs_db_standby_lag_seconds %M.%03M\n",
+                              lag / 1000, lag % 1000);
     ngx_prefs_exporter_value(out, "prefs_db_standby_queries", "counter",
                              "Queries the standby answered.",
                              sum.db.standby_queries);
