@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A private PostgreSQL cluster living under a directory.
 #
-# Usage: scripts/pg.sh start   DIR [--fast]
+# Usage: scripts/pg.sh start   DIR [--fast] [--standby-of PRIMARY_DIR]
 #        scripts/pg.sh stop    DIR
 #        scripts/pg.sh status  DIR      (prints running/stopped; exit 0/3)
 #        scripts/pg.sh destroy DIR      (stop, then remove the cluster)
@@ -11,6 +11,9 @@
 # dbname=prefs user=prefs").  The server listens on the unix socket only,
 # trusts local connections, has the superuser "prefs" and a database "prefs".
 # --fast (for tests) turns off fsync, synchronous_commit and full_page_writes.
+# --standby-of PRIMARY_DIR makes a new cluster a streaming standby of the
+# cluster of PRIMARY_DIR (pg_basebackup -R over its socket: initdb's trust
+# lets local replication connections in) instead of an empty one.
 #
 # PostgreSQL refuses to run as root: as root the server runs as "postgres"
 # (or a system user "ngxprefs", created if needed).  When that user cannot
@@ -44,11 +47,16 @@ cmd=$1
 dir_arg=$2
 shift 2
 fast=0
-for opt in "$@"; do
-    case $opt in
+standby_of=
+while [ $# -gt 0 ]; do
+    case $1 in
         --fast) [ "$cmd" = start ] || usage; fast=1 ;;
-        *) say "unknown option '$opt'"; usage ;;
+        --standby-of)
+            [ "$cmd" = start ] && [ $# -ge 2 ] || usage
+            standby_of=$2; shift ;;
+        *) say "unknown option '$1'"; usage ;;
     esac
+    shift
 done
 case $cmd in
     start|stop|status|destroy) ;;
@@ -361,6 +369,17 @@ cmd_start() {
         if [ -n "$(ls -A -- "$data")" ]; then
             die "$data is not empty but holds no cluster"
         fi
+        if [ -n "$standby_of" ]; then
+            local psock
+            psock=$(sed -n 's/^host=\([^ ]*\) .*/\1/p' "$standby_of/conninfo" 2>/dev/null) \
+                && [ -n "$psock" ] || die "no running cluster in $standby_of"
+            say "pg_basebackup of $standby_of into $data"
+            as_pg "$bindir/pg_basebackup" -h "$psock" -p $PORT -U $SUPERUSER \
+                -D "$data" -R -X stream -c fast >&2 \
+                || die "pg_basebackup failed"
+        fi
+    fi
+    if [ ! -e "$data/PG_VERSION" ]; then
         say "initdb $data ($(basename "$(dirname "$bindir")"))"
         local ctype=C out
         if locale -a 2>/dev/null | grep -qix 'c\.utf-\?8'; then ctype=C.UTF-8; fi

@@ -43,6 +43,8 @@ static char *ngx_http_prefs_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_prefs_database(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_prefs_db_replica(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_prefs_spool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_prefs_secret_key(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -196,6 +198,13 @@ static ngx_command_t  ngx_http_prefs_commands[] = {
     { ngx_string("prefs_database"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_prefs_database,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("prefs_db_replica"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_prefs_db_replica,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -790,6 +799,7 @@ ngx_http_prefs_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     plcf->db.conninfo = { 0, NULL };
+     *     plcf->db.replica = { 0, NULL };
      *     plcf->pool = NULL;
      *     plcf->api = NGX_HTTP_PREFS_API_NONE;
      */
@@ -821,6 +831,15 @@ ngx_http_prefs_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->db.conninfo = prev->db.conninfo;
         conf->db.conf_file = prev->db.conf_file;
         conf->db.line = prev->db.line;
+    }
+
+    /* a standby is of its primary: a location naming its own has none */
+
+    if (conf->db.replica.data == NULL
+        && conf->db.conninfo.data == prev->db.conninfo.data)
+    {
+        conf->db.replica = prev->db.replica;
+        conf->db.max_lag = prev->db.max_lag;
     }
 
     ngx_conf_merge_uint_value(conf->db.max_conns, prev->db.max_conns, 16);
@@ -959,7 +978,57 @@ ngx_http_prefs_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     plcf->db.conf_file = cf->conf_file->file.name.data;
     plcf->db.line = cf->conf_file->line;
 
-    return ngx_prefs_db_conf_init(cf, &plcf->db);
+    return ngx_prefs_db_conf_init(cf, "prefs_database", &plcf->db.conninfo);
+}
+
+
+/* prefs_db_replica "conninfo" [max_lag=time] */
+
+static char *
+ngx_http_prefs_db_replica(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_prefs_loc_conf_t *plcf = conf;
+
+    ngx_str_t   *value, s;
+    ngx_msec_t   lag;
+
+    if (plcf->db.replica.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        return "is empty";
+    }
+
+    lag = 2000;
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "max_lag=", 8) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        s.data = value[2].data + 8;
+        s.len = value[2].len - 8;
+
+        lag = ngx_parse_time(&s, 0);
+
+        if (lag == (ngx_msec_t) NGX_ERROR || lag == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid max_lag \"%V\"", &s);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    /* the configuration parser leaves its tokens null-terminated */
+
+    plcf->db.replica = value[1];
+    plcf->db.max_lag = lag;
+
+    return ngx_prefs_db_conf_init(cf, "prefs_db_replica", &plcf->db.replica);
 }
 
 

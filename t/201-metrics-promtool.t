@@ -50,15 +50,9 @@ like($body, qr/^prefs_database_up 1$/m, 'the database was read');
 unlike($body, qr/\Q$client\E/, 'no clientId in any label');
 
 SKIP: {
-    my $promtool = `command -v promtool 2>/dev/null`;
-    chomp $promtool;
-    skip 'promtool is not installed (Debian package prometheus)', 2 unless $promtool;
-    my $file = "$ng->{root}/logs/metrics.txt";
-    open my $fh, '>', $file or die $!;
-    print $fh $body;
-    close $fh;
-    my $out = `'$promtool' check metrics < '$file' 2>&1`;
-    is($?, 0, 'promtool check metrics passes') or diag($out);
+    my ($rc, $out) = PrefsTest::promtool_check($body, "$ng->{root}/logs");
+    skip 'promtool is not installed (Debian package prometheus)', 2 unless defined $rc;
+    is($rc, 0, 'promtool check metrics passes') or diag($out);
     is($out, '', 'with nothing to say');
 }
 

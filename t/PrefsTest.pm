@@ -18,7 +18,8 @@ use Scalar::Util ();
 use Test::Builder;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(events_settled free_port db psql psql_value pg_stop pg_start prefsctl wait_until
+our @EXPORT = qw(events_settled free_port db psql psql_on psql_value pg_stop pg_start prefsctl wait_until
+                 pg_standby_start pg_standby_stop pg_standby_destroy
                  start_nginx http_request make_account make_user pnauth
                  api_account api_user api_blocks
                  user_create api_config_import);
@@ -29,9 +30,13 @@ sub top { $ENV{TEST_NGINX_PREFS_TOP} || '.' }
 
 # psql("SELECT ... :'name' ...", name => $value): values are psql variables,
 # quoted by psql itself, never pasted into the text.
-sub psql {
-    my ($sql, %vars) = @_;
-    my @cmd = ('psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', db());
+sub psql { psql_on(db(), @_) }
+
+# psql_on($conninfo, $sql, %vars): the same, on another database (a
+# standby of the test's own)
+sub psql_on {
+    my ($conninfo, $sql, %vars) = @_;
+    my @cmd = ('psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', $conninfo);
     push @cmd, '-v', "$_=$vars{$_}" for sort keys %vars;
     my ($tmp, $file) = tempfile(UNLINK => 1);
     print $tmp $sql;
@@ -59,6 +64,37 @@ sub prefsctl {
     my $res = <$out> // '';
     close $out;
     return ($? >> 8, $res);
+}
+
+# pg_standby_start($dir) / pg_standby_stop($dir): a streaming standby of
+# the test database (scripts/pg.sh --standby-of), made by pg_basebackup on
+# its first start; its conninfo.  pg_standby_destroy($dir) removes it.
+sub pg_standby_start {
+    my ($dir) = @_;
+    system(top() . '/scripts/pg.sh', 'start', $dir, '--fast', '--standby-of', $ENV{TEST_NGINX_PREFS_PGDIR}) == 0
+        or die "pg standby start failed\n";
+    open my $fh, '<', "$dir/conninfo" or die "$dir/conninfo: $!";
+    my $conninfo = <$fh>;
+    chomp $conninfo;
+    return $conninfo;
+}
+sub pg_standby_stop    { system(top() . '/scripts/pg.sh', 'stop', $_[0]) == 0 or die "pg standby stop failed\n" }
+sub pg_standby_destroy { system(top() . '/scripts/pg.sh', 'destroy', $_[0]) == 0 or die "pg standby destroy failed\n" }
+
+# promtool_check($metrics_text, $dir): `promtool check metrics` on a
+# scrape, (exit status, output); () when promtool is not installed (Debian
+# package prometheus)
+sub promtool_check {
+    my ($text, $dir) = @_;
+    my $promtool = `command -v promtool 2>/dev/null`;
+    chomp $promtool;
+    return () unless $promtool;
+    my $file = "$dir/metrics.txt";
+    open my $fh, '>', $file or die "$file: $!";
+    print $fh $text;
+    close $fh;
+    my $out = `'$promtool' check metrics < '$file' 2>&1`;
+    return ($? >> 8, $out);
 }
 
 sub pg_stop  { system(top() . '/scripts/pg.sh', 'stop', $ENV{TEST_NGINX_PREFS_PGDIR}) == 0 or die "pg stop failed\n" }

@@ -17,6 +17,18 @@
  * size.  A query owns no connection until one is free, so a request that
  * goes away only has to leave the queue, or detach from the connection,
  * which then drains its results and becomes idle again.
+ *
+ * A pool may have a standby (prefs_db_replica): a second pool, of the same
+ * code and settings, on a streaming replica, which the queries marked
+ * standby_ok go to while it is within max_lag of the primary.  Its lag is
+ * measured, not guessed: every probe interval this process asks the
+ * primary for its WAL position and then the standby for the position it
+ * has replayed (src/lib/prefs_lag.h says how that makes a lag in time: an
+ * idle standby stays current, one that stopped replaying falls behind from
+ * the first write it misses).  What the standby cannot answer goes to the
+ * primary (ngx_prefs_db_standby_declined()); a standby found down is not
+ * tried again before a probe finds it back, so a dead one costs one
+ * connect per probe interval and process, not one per request.
  */
 
 
@@ -26,9 +38,14 @@
 
 #include "ngx_prefs_db.h"
 #include "ngx_prefs_metrics.h"
+#include "prefs_lag.h"
 
 
 #define NGX_PREFS_DB_LISTEN_RETRY  1000
+
+/* a standby's probes: max_lag / 4, within these bounds */
+#define NGX_PREFS_DB_PROBE_MIN     100
+#define NGX_PREFS_DB_PROBE_MAX     1000
 
 
 typedef enum {
@@ -87,9 +104,45 @@ struct ngx_prefs_db_pool_s {
     ngx_prefs_db_notify_pt     notify;
     void                      *notify_data;
     ngx_event_t                listen_retry;
+
+    /* prefs_db_replica: a primary's standby; a standby's primary */
+    ngx_prefs_db_pool_t       *standby;
+    ngx_prefs_db_pool_t       *primary;
+
+    /* a standby's: what this process knows of its lag */
+    ngx_prefs_db_standby_e     state;
+    prefs_lag_t                lag;
+    unsigned                   probing:1;
+    ngx_msec_t                 probe_interval;
+    ngx_msec_t                 probe_sent;
+    ngx_event_t                probe;
+    ngx_prefs_db_query_t      *probe_wal;
+    ngx_prefs_db_query_t      *probe_replay;
 };
 
 
+static ngx_prefs_db_pool_t *ngx_prefs_db_pool_create(ngx_conf_t *cf,
+    ngx_prefs_db_conf_t *dc, ngx_uint_t index);
+static ngx_int_t ngx_prefs_db_pool_init(ngx_cycle_t *cycle,
+    ngx_prefs_db_pool_t *pool);
+static void ngx_prefs_db_pool_exit(ngx_prefs_db_pool_t *pool);
+static void ngx_prefs_db_pool_stats(ngx_prefs_db_pool_t *pool,
+    ngx_prefs_db_stats_t *st);
+static void ngx_prefs_db_enqueue(ngx_prefs_db_query_t *q,
+    ngx_prefs_db_pool_t *pool);
+static ngx_int_t ngx_prefs_db_probe_init(ngx_cycle_t *cycle,
+    ngx_prefs_db_pool_t *sb);
+static void ngx_prefs_db_probe_handler(ngx_event_t *ev);
+static void ngx_prefs_db_probe_wal_done(ngx_prefs_db_query_t *q);
+static void ngx_prefs_db_probe_replay_done(ngx_prefs_db_query_t *q);
+static int64_t ngx_prefs_db_probe_lsn(ngx_prefs_db_query_t *q);
+static ngx_msec_int_t ngx_prefs_db_standby_lag(ngx_prefs_db_pool_t *sb);
+static ngx_flag_t ngx_prefs_db_standby_usable(ngx_prefs_db_pool_t *sb);
+static void ngx_prefs_db_standby_set(ngx_prefs_db_pool_t *sb,
+    ngx_prefs_db_standby_e state, const char *why);
+static ngx_flag_t ngx_prefs_db_standby_declined(ngx_prefs_db_query_t *q,
+    ngx_prefs_db_status_e status);
+static ngx_flag_t ngx_prefs_db_standby_miss(ngx_prefs_db_query_t *q);
 static ngx_int_t ngx_prefs_db_connect(ngx_prefs_db_conn_t *dc);
 static void ngx_prefs_db_connect_poll(ngx_prefs_db_conn_t *dc);
 static ngx_int_t ngx_prefs_db_wrap_socket(ngx_prefs_db_conn_t *dc);
@@ -129,6 +182,21 @@ static int         ngx_prefs_db_cols[NGX_PREFS_STMT_MAX][NGX_PREFS_COL_MAX];
 static u_char      ngx_prefs_db_cols_known[NGX_PREFS_STMT_MAX];
 
 
+static const char *ngx_prefs_db_standby_texts[] = {
+    "Ready", "Unknown", "Late", "Down"
+};
+
+
+/*
+ * Outcomes with which a standby may only say that it has not replayed a
+ * change yet (a token or id made a moment ago, an export the primary has
+ * finished): the primary answers them.
+ */
+static const char *ngx_prefs_db_standby_misses[] = {
+    "invalid_token", "not_found", "processing", NULL
+};
+
+
 static const char *ngx_prefs_db_status_texts[] = {
     "ok",
     "the database refused the query",
@@ -139,7 +207,8 @@ static const char *ngx_prefs_db_status_texts[] = {
 
 
 char *
-ngx_prefs_db_conf_init(ngx_conf_t *cf, ngx_prefs_db_conf_t *dc)
+ngx_prefs_db_conf_init(ngx_conf_t *cf, const char *directive,
+    ngx_str_t *conninfo)
 {
     char                *err, *host, *hostaddr;
     PQconninfoOption    *opts, *o;
@@ -149,10 +218,10 @@ ngx_prefs_db_conf_init(ngx_conf_t *cf, ngx_prefs_db_conf_t *dc)
 
     /* catch a malformed conninfo at "nginx -t", not at the first request */
 
-    opts = PQconninfoParse((char *) dc->conninfo.data, &err);
+    opts = PQconninfoParse((char *) conninfo->data, &err);
     if (opts == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid prefs_database conninfo: %*s",
+                           "invalid %s conninfo: %*s", directive,
                            err ? ngx_prefs_db_chomp(err) : 13,
                            err ? err : "out of memory");
         if (err) {
@@ -180,10 +249,10 @@ ngx_prefs_db_conf_init(ngx_conf_t *cf, ngx_prefs_db_conf_t *dc)
         && !ngx_prefs_db_is_address(host))
     {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "prefs_database host \"%s\" is a name, which "
+                           "%s host \"%s\" is a name, which "
                            "libpq resolves with a blocking call in the "
                            "worker: prefer hostaddr= or a Unix socket",
-                           host);
+                           directive, host);
     }
 
     PQconninfoFree(opts);
@@ -196,7 +265,8 @@ ngx_prefs_db_pool_t *
 ngx_prefs_db_pool_add(ngx_conf_t *cf, ngx_array_t *pools,
     ngx_prefs_db_conf_t *dc)
 {
-    ngx_uint_t            i;
+    ngx_uint_t             i;
+    ngx_prefs_db_conf_t    sdc;
     ngx_prefs_db_pool_t  **pp, *pool;
 
     /* locations with the same settings share one pool */
@@ -214,22 +284,19 @@ ngx_prefs_db_pool_add(ngx_conf_t *cf, ngx_array_t *pools,
             && pool->conf.connect_timeout == dc->connect_timeout
             && pool->conf.query_timeout == dc->query_timeout
             && pool->conf.queue_timeout == dc->queue_timeout
-            && pool->conf.keepalive_timeout == dc->keepalive_timeout)
+            && pool->conf.keepalive_timeout == dc->keepalive_timeout
+            && pool->conf.replica.len == dc->replica.len
+            && (dc->replica.len == 0
+                || ngx_strncmp(pool->conf.replica.data, dc->replica.data,
+                               dc->replica.len) == 0)
+            && pool->conf.max_lag == dc->max_lag)
         {
             return pool;
         }
     }
 
-    pool = ngx_pcalloc(cf->pool, sizeof(ngx_prefs_db_pool_t));
+    pool = ngx_prefs_db_pool_create(cf, dc, pools->nelts);
     if (pool == NULL) {
-        return NULL;
-    }
-
-    pool->conf = *dc;
-    pool->index = pools->nelts;
-    pool->database = pool->index;
-
-    if (ngx_prefs_db_conn_params(cf, pool) != NGX_OK) {
         return NULL;
     }
 
@@ -243,12 +310,59 @@ ngx_prefs_db_pool_add(ngx_conf_t *cf, ngx_array_t *pools,
         }
     }
 
+    /*
+     * The standby is its primary's alone (its lag is measured against
+     * that primary) and stays out of the pools array: the helper runs its
+     * jobs on each database of the array, never on a standby.
+     */
+
+    if (dc->replica.len) {
+        sdc = *dc;
+        sdc.conninfo = dc->replica;
+        ngx_str_null(&sdc.replica);
+
+        pool->standby = ngx_prefs_db_pool_create(cf, &sdc, pool->index);
+        if (pool->standby == NULL) {
+            return NULL;
+        }
+
+        pool->standby->primary = pool;
+        pool->standby->database = pool->database;
+        pool->standby->probe_interval =
+            ngx_max(ngx_min(dc->max_lag / 4, NGX_PREFS_DB_PROBE_MAX),
+                    NGX_PREFS_DB_PROBE_MIN);
+    }
+
     pp = ngx_array_push(pools);
     if (pp == NULL) {
         return NULL;
     }
 
     *pp = pool;
+
+    return pool;
+}
+
+
+static ngx_prefs_db_pool_t *
+ngx_prefs_db_pool_create(ngx_conf_t *cf, ngx_prefs_db_conf_t *dc,
+    ngx_uint_t index)
+{
+    ngx_prefs_db_pool_t  *pool;
+
+    pool = ngx_pcalloc(cf->pool, sizeof(ngx_prefs_db_pool_t));
+    if (pool == NULL) {
+        return NULL;
+    }
+
+    pool->conf = *dc;
+    pool->index = index;
+    pool->database = index;
+    pool->state = NGX_PREFS_DB_STANDBY_UNKNOWN;
+
+    if (ngx_prefs_db_conn_params(cf, pool) != NGX_OK) {
+        return NULL;
+    }
 
     return pool;
 }
@@ -350,47 +464,76 @@ ngx_prefs_db_pool_database(ngx_prefs_db_pool_t *pool)
 ngx_int_t
 ngx_prefs_db_init_process(ngx_cycle_t *cycle, ngx_array_t *pools)
 {
-    ngx_uint_t            i, n;
+    ngx_uint_t            i;
     ngx_prefs_db_pool_t  **pp, *pool;
-    ngx_prefs_db_conn_t  *dc;
 
     pp = pools->elts;
 
     for (i = 0; i < pools->nelts; i++) {
         pool = pp[i];
 
-        pool->log = cycle->log;
-
-        pool->conns = ngx_pcalloc(cycle->pool,
-                            pool->conf.max_conns * sizeof(ngx_prefs_db_conn_t));
-        if (pool->conns == NULL) {
+        if (ngx_prefs_db_pool_init(cycle, pool) != NGX_OK) {
             return NGX_ERROR;
         }
 
-        ngx_queue_init(&pool->free);
-        ngx_queue_init(&pool->idle);
-        ngx_queue_init(&pool->waiting);
-
-        for (n = 0; n < pool->conf.max_conns; n++) {
-            dc = &pool->conns[n];
-            dc->pool = pool;
-            dc->timer.handler = ngx_prefs_db_timer_handler;
-            dc->timer.data = dc;
-            dc->timer.log = cycle->log;
-            ngx_queue_insert_tail(&pool->free, &dc->queue);
+        if (pool->standby == NULL) {
+            continue;
         }
 
-        pool->listener.pool = pool;
-        pool->listener.listen = 1;
-        pool->listener.timer.handler = ngx_prefs_db_timer_handler;
-        pool->listener.timer.data = &pool->listener;
-        pool->listener.timer.log = cycle->log;
+        if (ngx_prefs_db_pool_init(cycle, pool->standby) != NGX_OK) {
+            return NGX_ERROR;
+        }
 
-        pool->listen_retry.handler = ngx_prefs_db_listen_retry_handler;
-        pool->listen_retry.data = pool;
-        pool->listen_retry.log = cycle->log;
-        pool->listen_retry.cancelable = 1;
+        /* the helper's jobs read the primary: only workers probe */
+
+        if (ngx_process != NGX_PROCESS_HELPER
+            && ngx_prefs_db_probe_init(cycle, pool->standby) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_prefs_db_pool_init(ngx_cycle_t *cycle, ngx_prefs_db_pool_t *pool)
+{
+    ngx_uint_t            n;
+    ngx_prefs_db_conn_t  *dc;
+
+    pool->log = cycle->log;
+
+    pool->conns = ngx_pcalloc(cycle->pool,
+                        pool->conf.max_conns * sizeof(ngx_prefs_db_conn_t));
+    if (pool->conns == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_queue_init(&pool->free);
+    ngx_queue_init(&pool->idle);
+    ngx_queue_init(&pool->waiting);
+
+    for (n = 0; n < pool->conf.max_conns; n++) {
+        dc = &pool->conns[n];
+        dc->pool = pool;
+        dc->timer.handler = ngx_prefs_db_timer_handler;
+        dc->timer.data = dc;
+        dc->timer.log = cycle->log;
+        ngx_queue_insert_tail(&pool->free, &dc->queue);
+    }
+
+    pool->listener.pool = pool;
+    pool->listener.listen = 1;
+    pool->listener.timer.handler = ngx_prefs_db_timer_handler;
+    pool->listener.timer.data = &pool->listener;
+    pool->listener.timer.log = cycle->log;
+
+    pool->listen_retry.handler = ngx_prefs_db_listen_retry_handler;
+    pool->listen_retry.data = pool;
+    pool->listen_retry.log = cycle->log;
+    pool->listen_retry.cancelable = 1;
 
     return NGX_OK;
 }
@@ -399,29 +542,45 @@ ngx_prefs_db_init_process(ngx_cycle_t *cycle, ngx_array_t *pools)
 void
 ngx_prefs_db_exit_process(ngx_array_t *pools)
 {
-    ngx_uint_t            i, n;
-    ngx_prefs_db_pool_t  **pp, *pool;
+    ngx_uint_t            i;
+    ngx_prefs_db_pool_t  **pp;
 
     pp = pools->elts;
 
     for (i = 0; i < pools->nelts; i++) {
-        pool = pp[i];
-
-        if (pool->conns == NULL) {
-            continue;
+        if (pp[i]->standby) {
+            ngx_prefs_db_pool_exit(pp[i]->standby);
         }
 
-        pool->channel = NULL;
+        ngx_prefs_db_pool_exit(pp[i]);
+    }
+}
 
-        for (n = 0; n < pool->conf.max_conns; n++) {
-            ngx_prefs_db_close(&pool->conns[n]);
-        }
 
-        ngx_prefs_db_close(&pool->listener);
+static void
+ngx_prefs_db_pool_exit(ngx_prefs_db_pool_t *pool)
+{
+    ngx_uint_t  n;
 
-        if (pool->listen_retry.timer_set) {
-            ngx_del_timer(&pool->listen_retry);
-        }
+    if (pool->conns == NULL) {
+        return;
+    }
+
+    pool->channel = NULL;
+    pool->probing = 0;
+
+    if (pool->probe.timer_set) {
+        ngx_del_timer(&pool->probe);
+    }
+
+    for (n = 0; n < pool->conf.max_conns; n++) {
+        ngx_prefs_db_close(&pool->conns[n]);
+    }
+
+    ngx_prefs_db_close(&pool->listener);
+
+    if (pool->listen_retry.timer_set) {
+        ngx_del_timer(&pool->listen_retry);
     }
 }
 
@@ -449,6 +608,7 @@ ngx_prefs_db_query_create(ngx_pool_t *p, ngx_prefs_db_pool_t *pool,
     }
 
     q->pool = pool;
+    q->home = pool;
     q->stmt = stmt;
     q->nparams = n;
     q->log = log;
@@ -521,8 +681,23 @@ ngx_prefs_db_param(ngx_prefs_db_query_t *q, ngx_pool_t *p, int i,
 void
 ngx_prefs_db_submit(ngx_prefs_db_query_t *q)
 {
-    ngx_prefs_db_pool_t  *pool = q->pool;
+    ngx_prefs_db_pool_t  *pool = q->home;
 
+    if (q->standby_ok && pool->standby
+        && ngx_prefs_db_standby_usable(pool->standby))
+    {
+        pool = pool->standby;
+    }
+
+    ngx_prefs_db_enqueue(q, pool);
+}
+
+
+static void
+ngx_prefs_db_enqueue(ngx_prefs_db_query_t *q, ngx_prefs_db_pool_t *pool)
+{
+    q->pool = pool;
+    q->by_standby = 0;
     q->done = 0;
     q->status = NGX_PREFS_DB_OK;
     q->error = NULL;
@@ -583,26 +758,64 @@ ngx_prefs_db_status_text(ngx_prefs_db_query_t *q)
 void
 ngx_prefs_db_stats(ngx_array_t *pools, ngx_prefs_db_stats_t *st)
 {
-    ngx_uint_t            i;
-    ngx_prefs_db_pool_t  **pp, *pool;
+    ngx_uint_t             i;
+    ngx_msec_int_t         lag;
+    ngx_prefs_db_pool_t  **pp, *sb;
 
     ngx_memzero(st, sizeof(ngx_prefs_db_stats_t));
+    st->standby_lag = -1;
 
     pp = pools->elts;
 
     for (i = 0; i < pools->nelts; i++) {
-        pool = pp[i];
+        ngx_prefs_db_pool_stats(pp[i], st);
 
-        st->open += pool->nopen;
-        st->connecting += pool->nconnecting;
-        st->busy += pool->nbusy;
-        st->waiting += pool->nwaiting;
-        st->queries += pool->stats.queries;
-        st->errors += pool->stats.errors;
-        st->connect_failures += pool->stats.connect_failures;
-        st->timeouts += pool->stats.timeouts;
-        st->rejected += pool->stats.rejected;
+        sb = pp[i]->standby;
+
+        if (sb == NULL) {
+            continue;
+        }
+
+        ngx_prefs_db_pool_stats(sb, st);
+
+        if (!sb->probing) {
+            continue;
+        }
+
+        /* brings the state up to date with the time */
+        (void) ngx_prefs_db_standby_usable(sb);
+
+        st->standbys++;
+        st->standby_state = ngx_max(st->standby_state, (ngx_uint_t) sb->state);
+        st->standby_queries += sb->stats.standby_queries;
+        st->standby_fallbacks += sb->stats.standby_fallbacks;
+
+        lag = ngx_prefs_db_standby_lag(sb);
+        st->standby_lag = ngx_max(st->standby_lag, lag);
     }
+}
+
+
+static void
+ngx_prefs_db_pool_stats(ngx_prefs_db_pool_t *pool, ngx_prefs_db_stats_t *st)
+{
+    st->open += pool->nopen;
+    st->connecting += pool->nconnecting;
+    st->busy += pool->nbusy;
+    st->waiting += pool->nwaiting;
+    st->queries += pool->stats.queries;
+    st->errors += pool->stats.errors;
+    st->connect_failures += pool->stats.connect_failures;
+    st->timeouts += pool->stats.timeouts;
+    st->rejected += pool->stats.rejected;
+}
+
+
+const char *
+ngx_prefs_db_standby_state_text(ngx_uint_t state)
+{
+    return state <= NGX_PREFS_DB_STANDBY_DOWN
+           ? ngx_prefs_db_standby_texts[state] : "Unknown";
 }
 
 
@@ -1237,9 +1450,15 @@ ngx_prefs_db_result(ngx_prefs_db_conn_t *dc)
                                || ngx_strncmp(state, "P0", 2) == 0))
                     ? NGX_LOG_INFO : NGX_LOG_ERR;
 
+            /* a standby's refusal is asked of the primary: not an error */
+            if (pool->primary) {
+                level = NGX_LOG_INFO;
+            }
+
             ngx_log_error(level, q->log, 0,
-                          "prefs db: %s failed: %*s",
+                          "prefs db: %s failed%s: %*s",
                           ngx_prefs_stmt_catalogue[q->stmt].name,
+                          pool->primary ? " on the standby" : "",
                           ngx_prefs_db_chomp(PQresultErrorMessage(dc->error)),
                           PQresultErrorMessage(dc->error));
 
@@ -1394,15 +1613,21 @@ ngx_prefs_db_set_idle(ngx_prefs_db_conn_t *dc)
 static void
 ngx_prefs_db_fail(ngx_prefs_db_conn_t *dc, const char *why)
 {
+    ngx_uint_t             level;
     ngx_flag_t             connecting, retry;
     ngx_prefs_db_pool_t   *pool = dc->pool;
     ngx_prefs_db_query_t  *q = dc->query;
 
     connecting = (dc->state == NGX_PREFS_DB_CONNECTING);
 
+    /* a standby's failures are told once, as its state changes */
+
+    level = pool->primary ? NGX_LOG_INFO : NGX_LOG_ERR;
+
     if (why) {
-        ngx_log_error(NGX_LOG_ERR, pool->log, 0, "prefs db: %s: %*s",
+        ngx_log_error(level, pool->log, 0, "prefs db: %s%s: %*s",
                       connecting ? "connect failed" : "connection failed",
+                      pool->primary ? " (standby)" : "",
                       ngx_prefs_db_chomp(why), why);
     }
 
@@ -1548,6 +1773,33 @@ ngx_prefs_db_finish(ngx_prefs_db_query_t *q, ngx_prefs_db_status_e status)
         ngx_del_timer(&q->wait);
     }
 
+    if (q->pool != q->home) {
+
+        if (ngx_prefs_db_standby_declined(q, status)) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, q->log, 0,
+                           "prefs db: %s: the standby declined, "
+                           "asking the primary",
+                           ngx_prefs_stmt_catalogue[q->stmt].name);
+
+            q->pool->stats.standby_fallbacks++;
+
+            if (q->res) {
+                PQclear(q->res);
+                q->res = NULL;
+            }
+
+            q->error = NULL;
+            q->sqlstate[0] = '\0';
+            q->retried = 0;
+
+            ngx_prefs_db_enqueue(q, q->home);
+            return;
+        }
+
+        q->by_standby = 1;
+        q->pool->stats.standby_queries++;
+    }
+
     q->status = status;
     q->done = 1;
 
@@ -1615,6 +1867,298 @@ ngx_prefs_db_notifies(ngx_prefs_db_conn_t *dc)
 
         PQfreemem(n);
     }
+}
+
+
+/*
+ * The standby's probes: the primary's WAL position first, then the
+ * standby's replayed one, each probe interval, in each worker.
+ */
+
+static ngx_int_t
+ngx_prefs_db_probe_init(ngx_cycle_t *cycle, ngx_prefs_db_pool_t *sb)
+{
+    sb->probe_wal = ngx_prefs_db_query_create(cycle->pool, sb->primary,
+                                              NGX_PREFS_STMT_WAL_POSITION,
+                                              cycle->log);
+    sb->probe_replay = ngx_prefs_db_query_create(cycle->pool, sb,
+                                          NGX_PREFS_STMT_REPLAY_POSITION,
+                                          cycle->log);
+    if (sb->probe_wal == NULL || sb->probe_replay == NULL) {
+        return NGX_ERROR;
+    }
+
+    sb->probe_wal->handler = ngx_prefs_db_probe_wal_done;
+    sb->probe_wal->data = sb;
+    sb->probe_wal->done = 1;
+    sb->probe_replay->handler = ngx_prefs_db_probe_replay_done;
+    sb->probe_replay->data = sb;
+    sb->probe_replay->done = 1;
+
+    sb->probe.handler = ngx_prefs_db_probe_handler;
+    sb->probe.data = sb;
+    sb->probe.log = cycle->log;
+    sb->probe.cancelable = 1;
+    sb->probing = 1;
+
+    /* at once: until the first probe the standby serves nothing */
+    ngx_add_timer(&sb->probe, 1);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_prefs_db_probe_handler(ngx_event_t *ev)
+{
+    ngx_prefs_db_pool_t  *sb = ev->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate || !sb->probing) {
+        return;
+    }
+
+    if (!sb->probe_wal->done || !sb->probe_replay->done) {
+        /* the last probe is still out: its timeouts bound it */
+        ngx_add_timer(&sb->probe, sb->probe_interval);
+        return;
+    }
+
+    /* the position read is at least the one of every commit before now */
+    sb->probe_sent = ngx_current_msec;
+
+    ngx_prefs_db_submit(sb->probe_wal);
+}
+
+
+static void
+ngx_prefs_db_probe_wal_done(ngx_prefs_db_query_t *q)
+{
+    ngx_prefs_db_pool_t  *sb = q->data;
+
+    prefs_lag_primary(&sb->lag, sb->probe_sent, ngx_prefs_db_probe_lsn(q));
+
+    /* without a new position the standby's lag grows: it is still asked */
+    ngx_prefs_db_submit(sb->probe_replay);
+}
+
+
+static void
+ngx_prefs_db_probe_replay_done(ngx_prefs_db_query_t *q)
+{
+    int64_t               lsn;
+    const char           *why;
+    ngx_prefs_db_pool_t  *sb = q->data;
+
+    why = (q->status == NGX_PREFS_DB_OK) ? NULL : q->error;
+    lsn = ngx_prefs_db_probe_lsn(q);
+
+    if (why == NULL && lsn < 0) {
+        why = "it is not in recovery (a primary, or promoted)";
+    }
+
+    if (why) {
+        prefs_lag_forget(&sb->lag);
+        ngx_prefs_db_standby_set(sb, NGX_PREFS_DB_STANDBY_DOWN, why);
+
+    } else {
+        prefs_lag_standby(&sb->lag, lsn);
+
+        if (sb->state == NGX_PREFS_DB_STANDBY_DOWN) {
+            sb->state = NGX_PREFS_DB_STANDBY_UNKNOWN;
+        }
+
+        (void) ngx_prefs_db_standby_usable(sb);
+    }
+
+    if (sb->probing && !ngx_exiting && !sb->probe.timer_set) {
+        ngx_add_timer(&sb->probe, sb->probe_interval);
+    }
+}
+
+
+/* a probe's one position, -1 without one; the result is done with */
+
+static int64_t
+ngx_prefs_db_probe_lsn(ngx_prefs_db_query_t *q)
+{
+    int64_t  lsn;
+
+    lsn = -1;
+
+    if (q->status == NGX_PREFS_DB_OK && PQntuples(q->res) == 1
+        && !ngx_prefs_db_isnull(q, 0, NGX_PREFS_COL_LSN))
+    {
+        lsn = ngx_prefs_db_number(q, 0, NGX_PREFS_COL_LSN);
+    }
+
+    if (q->res) {
+        PQclear(q->res);
+        q->res = NULL;
+    }
+
+    return lsn;
+}
+
+
+/* how long ago the standby was known to hold all the primary held; -1 */
+
+static ngx_msec_int_t
+ngx_prefs_db_standby_lag(ngx_prefs_db_pool_t *sb)
+{
+    if (sb->state == NGX_PREFS_DB_STANDBY_DOWN) {
+        return -1;
+    }
+
+    return (ngx_msec_int_t) prefs_lag_ms(&sb->lag, ngx_current_msec);
+}
+
+
+static ngx_flag_t
+ngx_prefs_db_standby_usable(ngx_prefs_db_pool_t *sb)
+{
+    ngx_msec_int_t  lag;
+
+    if (sb->state == NGX_PREFS_DB_STANDBY_DOWN || !sb->probing) {
+        return 0;
+    }
+
+    lag = ngx_prefs_db_standby_lag(sb);
+
+    if (lag < 0) {
+        return 0;
+    }
+
+    if ((ngx_msec_t) lag > sb->primary->conf.max_lag) {
+        ngx_prefs_db_standby_set(sb, NGX_PREFS_DB_STANDBY_LATE, NULL);
+        return 0;
+    }
+
+    ngx_prefs_db_standby_set(sb, NGX_PREFS_DB_STANDBY_READY, NULL);
+
+    return 1;
+}
+
+
+static void
+ngx_prefs_db_standby_set(ngx_prefs_db_pool_t *sb,
+    ngx_prefs_db_standby_e state, const char *why)
+{
+    ngx_prefs_db_standby_e  was;
+
+    was = sb->state;
+
+    if (was == state) {
+        return;
+    }
+
+    sb->state = state;
+
+    switch (state) {
+
+    case NGX_PREFS_DB_STANDBY_READY:
+        ngx_log_error(NGX_LOG_NOTICE, sb->log, 0,
+                      "prefs db: the standby serves reads, %M ms behind "
+                      "the primary at most",
+                      (ngx_msec_t) ngx_prefs_db_standby_lag(sb));
+        break;
+
+    case NGX_PREFS_DB_STANDBY_LATE:
+        ngx_log_error(NGX_LOG_WARN, sb->log, 0,
+                      "prefs db: the standby is more than %M ms behind "
+                      "the primary: its reads go to the primary",
+                      sb->primary->conf.max_lag);
+        break;
+
+    case NGX_PREFS_DB_STANDBY_DOWN:
+        if (was != NGX_PREFS_DB_STANDBY_UNKNOWN || why) {
+            ngx_log_error(NGX_LOG_ERR, sb->log, 0,
+                          "prefs db: the standby cannot be used: %*s; its "
+                          "reads go to the primary",
+                          why ? ngx_prefs_db_chomp(why) : 7,
+                          why ? why : "unknown");
+        }
+        break;
+
+    default:
+        break;
+    }
+}
+
+
+/*
+ * Whether the primary should answer what the standby answered: it was
+ * unreachable, busy or slow (the standby is then left alone until a probe
+ * finds it back), refused the statement (a write, a conflict with
+ * recovery, a function the standby has not replayed yet), or said it has
+ * not seen the token or id.  A client's mistake (SQLSTATE classes 22, 23
+ * and P0) is the same on the primary: it stands.
+ */
+
+static ngx_flag_t
+ngx_prefs_db_standby_declined(ngx_prefs_db_query_t *q,
+    ngx_prefs_db_status_e status)
+{
+    switch (status) {
+
+    case NGX_PREFS_DB_OK:
+        return ngx_prefs_db_standby_miss(q);
+
+    case NGX_PREFS_DB_SQL_ERROR:
+        return !(ngx_strncmp(q->sqlstate, "22", 2) == 0
+                 || ngx_strncmp(q->sqlstate, "23", 2) == 0
+                 || ngx_strncmp(q->sqlstate, "P0", 2) == 0);
+
+    case NGX_PREFS_DB_BUSY:
+        return 1;
+
+    default:
+        ngx_prefs_db_standby_set(q->pool, NGX_PREFS_DB_STANDBY_DOWN,
+                                 ngx_prefs_db_status_texts[status]);
+        return 1;
+    }
+}
+
+
+static ngx_flag_t
+ngx_prefs_db_standby_miss(ngx_prefs_db_query_t *q)
+{
+    ngx_uint_t               i, k;
+    const char              *v;
+    ngx_prefs_col_e          col;
+    const ngx_prefs_stmt_t  *st;
+
+    if (PQresultStatus(q->res) != PGRES_TUPLES_OK) {
+        return 0;
+    }
+
+    if (PQntuples(q->res) == 0) {
+        return 1;
+    }
+
+    st = &ngx_prefs_stmt_catalogue[q->stmt];
+
+    for (i = 0; i < NGX_PREFS_STMT_COLS && st->cols[i]; i++) {
+        col = st->cols[i];
+
+        if (col == NGX_PREFS_COL_OUTCOME) {
+            v = ngx_prefs_db_value(q, 0, col);
+
+            for (k = 0; ngx_prefs_db_standby_misses[k]; k++) {
+                if (ngx_strcmp(v, ngx_prefs_db_standby_misses[k]) == 0) {
+                    return 1;
+                }
+            }
+
+        } else if ((col == NGX_PREFS_COL_BODY || col == NGX_PREFS_COL_DOCUMENT)
+                   && ngx_prefs_db_isnull(q, 0, col)
+                   && ngx_prefs_db_column(q, NGX_PREFS_COL_OUTCOME) < 0)
+        {
+            /* no outcome to say why: a row the standby lacks */
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

@@ -46,7 +46,23 @@ typedef struct {
     ngx_uint_t                 connect_failures;
     ngx_uint_t                 timeouts;
     ngx_uint_t                 rejected;
+
+    /* the standbys (prefs_db_replica) of this process's pools */
+    ngx_uint_t                 standbys;
+    ngx_uint_t                 standby_state;  /* the worst of them */
+    ngx_msec_int_t             standby_lag;    /* the largest, -1 unknown */
+    ngx_uint_t                 standby_queries;
+    ngx_uint_t                 standby_fallbacks;
 } ngx_prefs_db_stats_t;
+
+
+/* what a process knows of a standby, worst last */
+typedef enum {
+    NGX_PREFS_DB_STANDBY_READY = 0,    /* replaying within max_lag */
+    NGX_PREFS_DB_STANDBY_UNKNOWN,      /* not probed yet */
+    NGX_PREFS_DB_STANDBY_LATE,         /* further behind than max_lag */
+    NGX_PREFS_DB_STANDBY_DOWN          /* unreachable, or not a standby */
+} ngx_prefs_db_standby_e;
 
 
 /* configuration of one pool: one per distinct set of settings */
@@ -60,6 +76,10 @@ typedef struct {
     ngx_msec_t                 keepalive_timeout;
     u_char                    *conf_file;
     ngx_uint_t                 line;
+
+    /* prefs_db_replica: a read-only standby of this database, if any */
+    ngx_str_t                  replica;       /* null-terminated */
+    ngx_msec_t                 max_lag;
 } ngx_prefs_db_conf_t;
 
 
@@ -74,13 +94,24 @@ struct ngx_prefs_db_query_s {
     void                      *data;
     ngx_log_t                 *log;
 
+    /*
+     * The query may be answered by the pool's standby (prefs_db_replica)
+     * while that is within its max_lag: a route that tolerates a little
+     * lag sets it before each submit.  What the standby cannot answer (it
+     * is down, refuses, is read-only where the statement writes, or does
+     * not know the token or id yet) is asked of the primary.
+     */
+    unsigned                   standby_ok:1;
+
     /* set before the handler is called */
     ngx_prefs_db_status_e      status;
+    unsigned                   by_standby:1;   /* who answered */
     PGresult                  *res;
     char                       sqlstate[6];
     const char                *error;
 
     /* private */
+    ngx_prefs_db_pool_t       *home;           /* the pool it was made for */
     ngx_queue_t                queue;
     ngx_event_t                wait;
     ngx_prefs_db_conn_t       *conn;
@@ -91,7 +122,9 @@ struct ngx_prefs_db_query_s {
 };
 
 
-char *ngx_prefs_db_conf_init(ngx_conf_t *cf, ngx_prefs_db_conf_t *dc);
+/* checks a conninfo (null-terminated) at "nginx -t" */
+char *ngx_prefs_db_conf_init(ngx_conf_t *cf, const char *directive,
+    ngx_str_t *conninfo);
 ngx_int_t ngx_prefs_db_init_process(ngx_cycle_t *cycle, ngx_array_t *pools);
 void ngx_prefs_db_exit_process(ngx_array_t *pools);
 
@@ -128,6 +161,7 @@ int64_t ngx_prefs_db_number(ngx_prefs_db_query_t *q, int row,
     ngx_prefs_col_e col);
 
 void ngx_prefs_db_stats(ngx_array_t *pools, ngx_prefs_db_stats_t *st);
+const char *ngx_prefs_db_standby_state_text(ngx_uint_t state);
 
 /* a dedicated LISTEN connection, reconnected for as long as it is wanted */
 ngx_int_t ngx_prefs_db_listen(ngx_prefs_db_pool_t *pool, const char *channel,

@@ -22,6 +22,7 @@ const char *const  ngx_prefs_stmt_col_names[NGX_PREFS_COL_MAX] = {
     [NGX_PREFS_COL_VERSION] = "version",
     [NGX_PREFS_COL_QUEUED] = "queued",
     [NGX_PREFS_COL_RUNNING] = "running",
+    [NGX_PREFS_COL_LSN] = "lsn",
     [NGX_PREFS_COL_ACCOUNT_ID] = "account_id",
     [NGX_PREFS_COL_CLIENT_ID] = "client_id",
     [NGX_PREFS_COL_NAME] = "name",
@@ -86,6 +87,22 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
       " AS running",
       0, 1,
       { NGX_PREFS_COL_VERSION, NGX_PREFS_COL_QUEUED, NGX_PREFS_COL_RUNNING } },
+
+    /*
+     * A standby's lag (prefs_db_replica, src/core/ngx_prefs_db.c): the
+     * primary's WAL position, in bytes; the standby's replayed position,
+     * NULL when it is not (or no longer) in recovery
+     */
+    [NGX_PREFS_STMT_WAL_POSITION] = { "prefs_wal_position",
+      "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::text AS lsn",
+      0, 1,
+      { NGX_PREFS_COL_LSN } },
+
+    [NGX_PREFS_STMT_REPLAY_POSITION] = { "prefs_replay_position",
+      "SELECT CASE WHEN pg_is_in_recovery()"
+      " THEN (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::text END AS lsn",
+      0, 1,
+      { NGX_PREFS_COL_LSN } },
 
     [NGX_PREFS_STMT_ACCOUNT_BY_CLIENT_ID] = { "prefs_account_by_client_id",
       "SELECT account_id::text, client_id, name FROM prefs_account"

@@ -238,5 +238,8 @@ ngx_prefs_api_query(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     q->values[0] = ctx->account_text;
     q->handler = handler;
 
+    q->standby_ok = (ctx->route
+                     && (ctx->route->apis & NGX_PREFS_API_READ_REPLICA));
+
     return q;
 }

@@ -39,6 +39,15 @@
  */
 #define NGX_PREFS_API_FILE_BODY    (1 << 17)
 
+/*
+ * In a route's API mask: the route tolerates a little lag, so its queries
+ * may be answered by the location's standby (prefs_db_replica) while that
+ * is within max_lag; what the standby cannot answer goes to the primary
+ * (src/core/ngx_prefs_db.c).  Reads of data that only grows in commit
+ * order, or that is made once and then read: Events, export pages.
+ */
+#define NGX_PREFS_API_READ_REPLICA (1 << 18)
+
 
 typedef struct ngx_prefs_api_ctx_s  ngx_prefs_api_ctx_t;
 

@@ -52,6 +52,8 @@ typedef struct {
     ngx_uint_t                 config_accounts;
     size_t                     config_bytes;
     ngx_uint_t                 config_loads;
+    ngx_uint_t                 standby_ready;
+    ngx_msec_int_t             standby_lag;
 } ngx_prefs_exporter_sum_t;
 
 
@@ -389,6 +391,7 @@ ngx_prefs_exporter_processes(ngx_prefs_exporter_out_t *out,
 {
     uint64_t                   values[NGX_PREFS_EXPORTER_PROCESS_VALUES];
     ngx_uint_t                 i, helper;
+    ngx_msec_t                 lag;
     ngx_prefs_shm_slot_t      *slot;
     ngx_prefs_exporter_sum_t   sum;
 
@@ -420,6 +423,15 @@ ngx_prefs_exporter_processes(ngx_prefs_exporter_out_t *out,
         sum.db.busy += slot->db.busy;
         sum.db.waiting += slot->db.waiting;
         sum.db.connect_failures += slot->db.connect_failures;
+
+        if (slot->db.standbys) {
+            sum.db.standbys++;
+            sum.db.standby_queries += slot->db.standby_queries;
+            sum.db.standby_fallbacks += slot->db.standby_fallbacks;
+            sum.standby_ready +=
+                (slot->db.standby_state == NGX_PREFS_DB_STANDBY_READY);
+            sum.standby_lag = ngx_max(sum.standby_lag, slot->db.standby_lag);
+        }
     }
 
     slot = &pmcf->sh->slots[NGX_PREFS_SHM_HELPER_SLOT];
@@ -444,6 +456,30 @@ ngx_prefs_exporter_processes(ngx_prefs_exporter_out_t *out,
                                  ngx_prefs_exporter_process_values[i][2],
                                  values[i]);
     }
+
+    /* prefs_db_replica: only where a standby is configured */
+
+    if (sum.db.standbys == 0) {
+        return;
+    }
+
+    ngx_prefs_exporter_value(out, "prefs_db_standby_ready", "gauge",
+                             "Processes whose standby serves reads "
+                             "(within max_lag).", sum.standby_ready);
+    lag = sum.standby_lag > 0 ? (ngx_msec_t) sum.standby_lag : 0;
+
+    ngx_prefs_exporter_family(out, "prefs_db_standby_lag_seconds", "gauge",
+                              "How far behind the primary the standby was "
+                              "last known to be, the most any process saw.");
+    ngx_prefs_exporter_printf(out, "prefs_db_standby_lag_seconds %M.%03M\n",
+                              lag / 1000, lag % 1000);
+    ngx_prefs_exporter_value(out, "prefs_db_standby_queries", "counter",
+                             "Queries the standby answered.",
+                             sum.db.standby_queries);
+    ngx_prefs_exporter_value(out, "prefs_db_standby_fallbacks", "counter",
+                             "Queries the standby passed on to the primary "
+                             "(down, late, refused, or not replayed yet).",
+                             sum.db.standby_fallbacks);
 }
 
 

@@ -20,6 +20,14 @@
  * the database's generation before it is used again: nothing stale is
  * served for longer than that.
  *
+ * A load may be answered by the location's standby (prefs_db_replica),
+ * which may not have replayed the latest change yet.  After a generation
+ * check the primary's generation is known: a standby's document older
+ * than that is not used, the primary's is loaded.  A first load has
+ * nothing to compare with: its snapshot serves, and a second later its
+ * generation is checked against the primary's, as above, so that what a
+ * standby lags is not kept longer than that either.
+ *
  * Responses point into the snapshot, which is reference-counted, so a
  * snapshot replaced while a slow client still reads from it lives on until
  * that response is done.
@@ -46,6 +54,7 @@ typedef struct {
     ngx_atomic_uint_t          gen_seen;
     ngx_atomic_uint_t          epoch_seen;
     ngx_prefs_snap_t           *check;         /* a generation check */
+    int64_t                     want;          /* the primary's, if asked */
 } ngx_prefs_snap_load_t;
 
 
@@ -180,6 +189,13 @@ ngx_prefs_snap_fresh(ngx_prefs_snap_t *snap)
     pmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                ngx_http_prefs_module);
 
+    if (snap->unconfirmed
+        && (ngx_msec_int_t) (ngx_current_msec - snap->checked)
+           >= NGX_PREFS_SHM_FRESH)
+    {
+        return 0;
+    }
+
     return ngx_prefs_shm_config_fresh(pmcf->sh, snap->account_id,
                                       snap->gen_seen, snap->epoch_seen,
                                       snap->checked);
@@ -277,6 +293,9 @@ ngx_prefs_snap_wait(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
                            : ngx_prefs_snap_loaded;
         q->data = load;
 
+        /* a generation check asks the primary: it is what confirms */
+        q->standby_ok = (check == NULL);
+
         ngx_rbtree_insert(&ngx_prefs_snap_load_tree, &load->node);
 
         ngx_prefs_db_submit(q);
@@ -335,9 +354,22 @@ ngx_prefs_snap_loaded(ngx_prefs_db_query_t *q)
                         ngx_prefs_db_value(q, 0, NGX_PREFS_COL_DOCUMENT),
                         ngx_prefs_db_length(q, 0, NGX_PREFS_COL_DOCUMENT),
                         ngx_cycle->log);
+        if (snap && q->by_standby && snap->generation < load->want) {
+            /* the standby has not replayed what the primary has: ask it */
+            ngx_destroy_pool(snap->pool);
+
+            PQclear(q->res);
+            q->res = NULL;
+            q->standby_ok = 0;
+
+            ngx_prefs_db_submit(q);
+            return;
+        }
+
         if (snap) {
             snap->gen_seen = load->gen_seen;
             snap->epoch_seen = load->epoch_seen;
+            snap->unconfirmed = (q->by_standby && load->want == 0);
             ngx_prefs_snap_install(snap);
         }
     }
@@ -354,12 +386,14 @@ ngx_prefs_snap_checked(ngx_prefs_db_query_t *q)
     ngx_prefs_snap_t       *snap;
 
     snap = load->check;
+    generation = 0;
 
     if (q->status == NGX_PREFS_DB_OK && PQntuples(q->res) == 1) {
         generation = ngx_prefs_db_number(q, 0, NGX_PREFS_COL_GENERATION);
 
         if (generation == snap->generation && snap->current) {
             snap->checked = ngx_current_msec;
+            snap->unconfirmed = 0;
             snap->gen_seen = load->gen_seen;
             snap->epoch_seen = load->epoch_seen;
             ngx_prefs_snap_resume(load, snap, NULL);
@@ -372,13 +406,18 @@ ngx_prefs_snap_checked(ngx_prefs_db_query_t *q)
         return;
     }
 
-    /* it changed: load it whole, for the same waiters */
+    /*
+     * It changed: load it whole, for the same waiters, from the standby
+     * if that has the generation the primary just said.
+     */
 
     ngx_prefs_snap_release(snap);
     load->check = NULL;
+    load->want = generation;
 
     q->stmt = NGX_PREFS_STMT_CONFIG_DOCUMENT;
     q->handler = ngx_prefs_snap_loaded;
+    q->standby_ok = 1;
 
     if (q->res) {
         PQclear(q->res);

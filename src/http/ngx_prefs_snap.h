@@ -35,6 +35,7 @@ struct ngx_prefs_snap_s {
     int64_t                    account_id;
     ngx_uint_t                 refs;
     ngx_uint_t                 current:1;
+    ngx_uint_t                 unconfirmed:1;  /* read from a standby */
     ngx_pool_t                 *pool;
     ngx_str_t                  text;           /* the document, as loaded */
     int64_t                    generation;

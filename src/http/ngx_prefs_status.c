@@ -25,6 +25,7 @@
 static void ngx_prefs_status_done(ngx_prefs_db_query_t *q);
 static json_t *ngx_prefs_status_slot_json(ngx_prefs_shm_slot_t *slot);
 static json_t *ngx_prefs_status_db_json(ngx_prefs_db_stats_t *st);
+static json_t *ngx_prefs_status_standby_json(ngx_prefs_db_stats_t *st);
 static json_t *ngx_prefs_status_time(time_t t);
 
 
@@ -81,15 +82,18 @@ ngx_prefs_status_done(ngx_prefs_db_query_t *q)
     ngx_uint_t                   i, status;
     json_t                      *body, *db, *workers, *helper, *jobs;
     ngx_http_request_t          *r = q->data;
+    ngx_prefs_db_stats_t         own;
     ngx_prefs_shm_slot_t        *slot;
     ngx_http_prefs_main_conf_t  *pmcf;
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
 
+    ngx_prefs_db_stats(&pmcf->pools, &own);
+
     slot = ngx_prefs_shm_own_slot();
 
     if (slot) {
-        ngx_prefs_db_stats(&pmcf->pools, &slot->db);
+        slot->db = own;
     }
 
     body = json_object();
@@ -102,6 +106,12 @@ ngx_prefs_status_done(ngx_prefs_db_query_t *q)
 
     json_object_set_new(body, "Database", db);
     json_object_set_new(body, "Workers", workers);
+
+    /* the standby as the worker answering sees it; each worker's below */
+    if (own.standbys) {
+        json_object_set_new(db, "Standby",
+                            ngx_prefs_status_standby_json(&own));
+    }
 
     if (q->status == NGX_PREFS_DB_OK && PQntuples(q->res) == 1) {
         status = NGX_HTTP_OK;
@@ -239,19 +249,50 @@ ngx_prefs_status_slot_json(ngx_prefs_shm_slot_t *slot)
 static json_t *
 ngx_prefs_status_db_json(ngx_prefs_db_stats_t *st)
 {
-    return json_pack("{s:{s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:I,s:I,s:I}",
-                     "Connections",
-                         "Open", (json_int_t) st->open,
-                         "Connecting", (json_int_t) st->connecting,
-                         "Busy", (json_int_t) st->busy,
-                         "Idle", (json_int_t) (st->open - st->busy
-                                               - st->connecting),
-                     "Waiting", (json_int_t) st->waiting,
-                     "Queries", (json_int_t) st->queries,
-                     "Errors", (json_int_t) st->errors,
-                     "ConnectFailures", (json_int_t) st->connect_failures,
-                     "Timeouts", (json_int_t) st->timeouts,
-                     "Rejected", (json_int_t) st->rejected);
+    json_t  *j;
+
+    j = json_pack("{s:{s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:I,s:I,s:I}",
+                  "Connections",
+                      "Open", (json_int_t) st->open,
+                      "Connecting", (json_int_t) st->connecting,
+                      "Busy", (json_int_t) st->busy,
+                      "Idle", (json_int_t) (st->open - st->busy
+                                            - st->connecting),
+                  "Waiting", (json_int_t) st->waiting,
+                  "Queries", (json_int_t) st->queries,
+                  "Errors", (json_int_t) st->errors,
+                  "ConnectFailures", (json_int_t) st->connect_failures,
+                  "Timeouts", (json_int_t) st->timeouts,
+                  "Rejected", (json_int_t) st->rejected);
+
+    if (j && st->standbys) {
+        json_object_set_new(j, "Standby", ngx_prefs_status_standby_json(st));
+    }
+
+    return j;
+}
+
+
+/*
+ * prefs_db_replica: whether the standby serves (Ready) or its reads go to
+ * the primary (Late, Down, Unknown before the first probe), how far behind
+ * it was last known to be, the queries it answered and those it passed on
+ * to the primary.
+ */
+
+static json_t *
+ngx_prefs_status_standby_json(ngx_prefs_db_stats_t *st)
+{
+    const char  *state;
+
+    state = ngx_prefs_db_standby_state_text(st->standby_state);
+
+    return json_pack("{s:s,s:o,s:I,s:I}",
+                     "State", state,
+                     "LagMs", st->standby_lag >= 0
+                              ? json_integer(st->standby_lag) : json_null(),
+                     "Queries", (json_int_t) st->standby_queries,
+                     "Fallbacks", (json_int_t) st->standby_fallbacks);
 }
 
 

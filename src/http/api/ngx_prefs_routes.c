@@ -438,19 +438,23 @@ const ngx_prefs_api_route_t  ngx_prefs_routes[] = {
       NGX_PREFS_PERM_USER_MANAGE, NGX_PREFS_API_IN_V4,
       ngx_prefs_users_groups, NULL },
 
-    /* Events API */
+    /* Events API: from the standby, if any (NGX_PREFS_API_READ_REPLICA) */
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Events", NULL },
-      NGX_PREFS_PERM_EVENT_DATA_VIEW, NGX_PREFS_API_IN_V4,
+      NGX_PREFS_PERM_EVENT_DATA_VIEW,
+      NGX_PREFS_API_IN_V4|NGX_PREFS_API_READ_REPLICA,
       ngx_prefs_events_list, NGX_PREFS_EVENTS_ACCOUNT },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Events", "Subscription", "*", NULL },
-      NGX_PREFS_PERM_EVENT_DATA_VIEW, NGX_PREFS_API_IN_V4,
+      NGX_PREFS_PERM_EVENT_DATA_VIEW,
+      NGX_PREFS_API_IN_V4|NGX_PREFS_API_READ_REPLICA,
       ngx_prefs_events_list, NGX_PREFS_EVENTS_SUBSCRIPTION },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Events", "Profile", "*", NULL },
-      NGX_PREFS_PERM_EVENT_DATA_VIEW, NGX_PREFS_API_IN_V4,
+      NGX_PREFS_PERM_EVENT_DATA_VIEW,
+      NGX_PREFS_API_IN_V4|NGX_PREFS_API_READ_REPLICA,
       ngx_prefs_events_list, NGX_PREFS_EVENTS_PROFILE },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Events", "*", NULL },
-      NGX_PREFS_PERM_EVENT_DATA_VIEW, NGX_PREFS_API_IN_V4,
+      NGX_PREFS_PERM_EVENT_DATA_VIEW,
+      NGX_PREFS_API_IN_V4|NGX_PREFS_API_READ_REPLICA,
       ngx_prefs_events_get, NULL },
 
     /*
@@ -506,7 +510,8 @@ const ngx_prefs_api_route_t  ngx_prefs_routes[] = {
       NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_ASYNC,
       ngx_prefs_export_state, NGX_PREFS_EXPORT_COMMIT },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Export", "*", NULL },
-      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_ASYNC,
+      NGX_PREFS_PERM_BULK_EXPORT,
+      NGX_PREFS_API_IN_ASYNC|NGX_PREFS_API_READ_REPLICA,
       ngx_prefs_export_page, NULL },
 
     /* MyPreferences 2.0's export (prefs_api v3_async): v3 Preferences */
@@ -518,7 +523,8 @@ const ngx_prefs_api_route_t  ngx_prefs_routes[] = {
       NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V3_ASYNC,
       ngx_prefs_export_start, NGX_PREFS_SEGMENTS_SEGMENT },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "export", "Segment", "*", NULL },
-      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V3_ASYNC,
+      NGX_PREFS_PERM_BULK_EXPORT,
+      NGX_PREFS_API_IN_V3_ASYNC|NGX_PREFS_API_READ_REPLICA,
       ngx_prefs_export_page, NULL },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "status", "Token", "*", NULL },
       NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V3_ASYNC,
