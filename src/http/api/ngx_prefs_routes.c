@@ -539,7 +539,8 @@ const ngx_prefs_api_route_t  ngx_prefs_routes[] = {
       NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V3_ASYNC,
       ngx_prefs_export_start, NGX_PREFS_EXPORT_SCHEDULE },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "export", "Schedule", "*", NULL },
-      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V3_ASYNC,
+      NGX_PREFS_PERM_BULK_EXPORT,
+      NGX_PREFS_API_IN_V3_ASYNC|NGX_PREFS_API_READ_REPLICA,
       ngx_prefs_export_page, NULL },
     { NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST, { "ExportSchedules", NULL },
       NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V4,
@@ -549,10 +550,11 @@ const ngx_prefs_api_route_t  ngx_prefs_routes[] = {
       NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V4,
       ngx_prefs_segments_call, NGX_PREFS_EXPORT_SCHEDULES },
 
-    /* the Sync feed (ours: docs/bulk.md "Sync") */
+    /* the Sync feed (ours: docs/bulk.md "Sync"): from the standby, if any */
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, { "Sync", "Changes", NULL },
-      NGX_PREFS_PERM_BULK_EXPORT, NGX_PREFS_API_IN_V4,
+      NGX_PREFS_PERM_BULK_EXPORT,
+      NGX_PREFS_API_IN_V4|NGX_PREFS_API_READ_REPLICA,
       ngx_prefs_sync_changes, NULL },
 
     { 0, { NULL }, 0, 0, NULL, NULL }
