@@ -564,4 +564,55 @@ sub body { my %o = @_; my $b = $J->decode($J->encode($BODY)); $b->{$_} = $o{$_} 
     is($r->[0]{message}, 'No profile matches ProfileId 99999999999', 'Delete by ProfileId: unmatched');
 }
 
+# --- AllowPriorConsents ---------------------------------------------------
+
+{
+    # the demo's Marketing: versions 1.0 (no longer active) and 2.0
+    my $A = acct();
+    my $mk = sub { {ConsentType => 'Marketing', ConsentVersion => $_[0], ConsentStatus => 1,
+                    ConsentDate => '2024-01-01T00:00:00Z'} };
+    my $item = sub { my ($v, %o) = @_; body(AlternateIds => [], Consents => [$mk->($v)], %o) };
+    my $held = sub {
+        psql_value(q{SELECT string_agg(version, ',' ORDER BY consent_id) FROM prefs_consent
+            WHERE profile_id = CAST(:'p' AS bigint) AND type_name = 'Marketing'}, p => $_[0]);
+    };
+
+    my $c0 = counts($A);
+    my $r = apply($A, [$item->('1.0'), $item->('2.0')]);
+    is_deeply([map { [$_->{outcome}, $_->{path}, $_->{message}] } @$r],
+        [['nothonored', 'Consents[0].ConsentVersion', q{Consents[0].ConsentVersion '1.0' is a prior version }
+              . q{(AllowPriorConsents is false) of consent type 'Marketing': not honored}],
+         ['created', undef, undef]],
+        'without AllowPriorConsents a prior version is not honored; the newest is taken');
+    is(counts($A)->{prefs_profile}, $c0->{prefs_profile} + 1, 'the item not honored wrote nothing');
+
+    $r = apply($A, [$item->('1.0')], {AllowPriorConsents => JSON::PP::true});
+    is($r->[0]{outcome}, 'created', 'AllowPriorConsents: a prior version, even one no longer active, is recorded');
+    my $p = $r->[0]{profile_id};
+    is($held->($p), '1.0', 'AllowPriorConsents: the consent of version 1.0');
+    $r = apply($A, [$item->('2.0', ProfileId => 0 + $p)], {AllowPriorConsents => JSON::PP::true});
+    is($r->[0]{outcome}, 'updated', 'then the newer version');
+    my $c1 = counts($A);
+    my $e1 = last_event($A);
+    $r = apply($A, [$item->('1.0', ProfileId => 0 + $p)], {AllowPriorConsents => JSON::PP::true});
+    is_deeply([map { [$_->{outcome}, $_->{profile_id}, $_->{message}] } @$r],
+        [['nothonored', $p, q{Consents[0].ConsentVersion '1.0' is older than version '2.0', which the profile }
+                            . q{holds, of consent type 'Marketing': not honored}]],
+        'AllowPriorConsents: not when the profile holds a newer version');
+    is_deeply([counts($A), events($A, $e1)], [$c1, []], 'and nothing is written');
+    is($held->($p), '1.0,2.0', 'the profile keeps its consents');
+
+    # a prior version that is still active
+    psql(q{UPDATE prefs_config_item SET body = jsonb_set(body, '{Versions,0,IsActive}', 'true')
+            WHERE account_id = CAST(:'a' AS bigint) AND kind = 'ConsentType' AND key = 'Marketing'}, a => $A);
+    is(apply($A, [$item->('1.0')])->[0]{outcome}, 'nothonored', 'an active prior version: not honored without the option');
+    is(apply($A, [$item->('1.0')], {AllowPriorConsents => JSON::PP::true})->[0]{outcome}, 'created',
+       'and taken with it');
+
+    # the Data API passes no options: every active version, as before
+    my $api = $J->decode(psql(q{SELECT row_to_json(r) FROM prefs_profile_create(CAST(:'a' AS bigint), 7,
+        CAST(:'b' AS jsonb)) r}, a => $A, b => $J->encode($item->('1.0'))));
+    is($api->{outcome}, 'created', 'the Data API: an active version is taken whatever its place');
+}
+
 done_testing();

@@ -1308,6 +1308,59 @@ END
 $$;
 
 
+-- AllowPriorConsents (the bulk import's option; reference section 6: "allow
+-- adding an older consent version if no newer one exists", "stale
+-- consent versions need AllowPriorConsents"): the items of p_idx
+-- (profiles p_pid, NULL for new ones) that are not honored, with the
+-- consent that makes it so (its path and a message naming it).  The
+-- order of a type's versions is that of its Versions list; a version is
+-- prior when a later one of the list is active.
+--   p_allow false: an item with a consent of a prior version is not
+--     honored (without the option only the newest active version is
+--     taken);
+--   p_allow true: a prior version is recorded, even one no longer
+--     active, unless the profile holds a consent of that type of a later
+--     version: then the item is not honored.
+-- A not-honored item writes nothing; the import counts it as NotHonored.
+CREATE OR REPLACE FUNCTION prefs_engine_prior(p_account_id bigint,
+    p_items jsonb, p_idx integer[], p_pid bigint[], p_allow boolean)
+RETURNS TABLE (i integer, path text, message text)
+LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT ON (x.i) x.i,
+           'Consents[' || x.n - 1 || '].ConsentVersion',
+           format('Consents[%s].ConsentVersion %s %s of consent type %s: '
+                  'not honored', x.n - 1, prefs_cfg_quote(x.v ->> 'ConsentVersion'),
+                  CASE WHEN p_allow
+                       THEN 'is older than version '
+                            || prefs_cfg_quote(h.version) || ', which the '
+                            || 'profile holds,'
+                       ELSE 'is a prior version (AllowPriorConsents is '
+                            || 'false)' END,
+                  prefs_cfg_quote(t.key))
+      FROM prefs_engine_explode(p_items, p_idx, p_pid, ARRAY['Consents']) x
+      JOIN prefs_config_item t ON t.account_id = p_account_id
+       AND t.kind = 'ConsentType' AND t.is_active
+       AND t.key = x.v ->> 'ConsentType'
+     CROSS JOIN LATERAL (
+           SELECT max(v.n) FILTER (WHERE v.v ->> 'ConsentVersion'
+                                         = x.v ->> 'ConsentVersion') AS mine,
+                  max(v.n) FILTER (WHERE v.v -> 'IsActive' = 'true')
+                      AS newest
+             FROM jsonb_array_elements(t.body -> 'Versions')
+                  WITH ORDINALITY v(v, n)) o
+      LEFT JOIN LATERAL (
+           SELECT c.version, v.n
+             FROM prefs_consent c
+             JOIN jsonb_array_elements(t.body -> 'Versions')
+                  WITH ORDINALITY v(v, n) ON v.v ->> 'ConsentVersion' = c.version
+            WHERE p_allow AND c.profile_id = x.pid AND c.type_name = t.key
+            ORDER BY v.n DESC LIMIT 1) h ON true
+     WHERE jsonb_typeof(x.v) = 'object'
+       AND CASE WHEN p_allow THEN h.n > o.mine ELSE o.mine < o.newest END
+     ORDER BY x.i, x.n
+$$;
+
+
 -- The engine's one body.  p_mode:
 --   'apply'     prefs_engine_apply
 --   'validate'  prefs_engine_validate: every item's subtransaction is
@@ -1358,12 +1411,16 @@ DECLARE
     r_pid    bigint[];
     v_fast   integer[];
     v_bodies jsonb[];
+    v_skip   integer[];
+    apc      boolean;
+    old_apc  text := current_setting('prefs.allow_prior_consents', true);
 BEGIN
-    -- the Data API's batch of one passes no options: their defaults
-    o := CASE WHEN p_opts IS NULL OR p_opts = '{}' THEN
+    -- the Data API's batch of one passes no options (NULL): their
+    -- defaults, and no AllowPriorConsents check (every active version)
+    o := CASE WHEN p_opts IS NULL THEN
              '{"RefreshAlternateIds": false, "RefreshContacts": false,
                "RefreshCustomFields": false, "RefreshGroups": false,
-               "RefreshTags": false, "AllowPriorConsents": false,
+               "RefreshTags": false, "AllowPriorConsents": null,
                "SuppressEvents": false, "Delete": false,
                "MatchCriteria": null, "Source": null}'
          ELSE prefs_engine_opts(p_account_id, p_opts) END;
@@ -1371,6 +1428,7 @@ BEGIN
         PERFORM prefs_cfg_fail('', 'must be a JSON array of profiles');
     END IF;
     mc := o ->> 'MatchCriteria';
+    apc := (o ->> 'AllowPriorConsents')::boolean;
     del := (o ->> 'Delete')::boolean;
     quiet := (o ->> 'SuppressEvents')::boolean;
     refresh := (o ->> 'RefreshAlternateIds')::boolean
@@ -1378,6 +1436,23 @@ BEGIN
                OR (o ->> 'RefreshCustomFields')::boolean
                OR (o ->> 'RefreshGroups')::boolean
                OR (o ->> 'RefreshTags')::boolean;
+
+    -- the Data API's write to one profile (UpdateProfile, POST
+    -- Profile/{id}/Preferences): the short path first, when the body is
+    -- one it takes; the stages below only when it is not
+    IF p_mode = 'update' AND p_opts IS NULL
+       AND jsonb_array_length(p_items) = 1
+       AND current_setting('prefs.engine_set_based', true)
+           IS DISTINCT FROM 'off' THEN
+        FOR r IN SELECT * FROM prefs_engine_update(p_account_id, p_user_id,
+                     p_items, '{0}', ARRAY[p_profile_id], false) LOOP
+            item := r.item; profile_id := r.profile_id::text;
+            outcome := r.outcome; path := NULL; message := NULL;
+            state := NULL;
+            RETURN NEXT;
+            RETURN;
+        END LOOP;
+    END IF;
 
     -- stage 1: shape, keys and rounds of the whole batch
     FOR r IN SELECT x.item,
@@ -1406,6 +1481,8 @@ BEGIN
                        true);
     PERFORM set_config('prefs.suppress_events',
                        CASE WHEN quiet THEN 'on' ELSE '' END, true);
+    PERFORM set_config('prefs.allow_prior_consents',
+                       CASE WHEN apc THEN 'on' ELSE '' END, true);
 
     WHILE rnd < last LOOP
         rnd := rnd + 1;
@@ -1430,15 +1507,32 @@ BEGIN
               FROM unnest(v_item, v_key, v_round) AS u(i, k, rd)
                  WHERE u.rd = rnd) x;
 
+        -- AllowPriorConsents (an import's; the Data API passes none):
+        -- items not honored, for the others to skip
+        v_skip := '{}';
+        IF apc IS NOT NULL THEN
+            FOR r IN SELECT * FROM prefs_engine_prior(p_account_id, p_items,
+                         r_i, r_pid, apc) LOOP
+                item := r.i;
+                profile_id := (SELECT u.pid::text FROM unnest(r_i, r_pid)
+                                                     u(i, pid)
+                                WHERE u.i = r.i);
+                outcome := 'nothonored'; path := r.path;
+                message := r.message; state := 'NOTHONORED';
+                RETURN NEXT;
+                v_skip := v_skip || r.i;
+            END LOOP;
+        END IF;
+
         -- stage 3a: the plain new profiles of the round, set-based
         -- (prefs_engine_plain, prefs_engine_create)
-        v_fast := '{}';
+        v_fast := v_skip;
         IF NOT del AND p_mode <> 'update'
            AND current_setting('prefs.engine_set_based', true)
                IS DISTINCT FROM 'off' THEN
             v_fast := prefs_engine_plain(p_account_id, p_items,
                 ARRAY(SELECT u.i FROM unnest(r_i, r_k, r_pid) u(i, k, pid)
-                       WHERE u.pid IS NULL
+                       WHERE u.pid IS NULL AND u.i <> ALL (v_skip)
                          AND (mc IS NOT NULL OR u.k IS NULL)));
             IF p_dry THEN
                 FOR r IN SELECT u.i FROM unnest(v_fast) u(i) LOOP
@@ -1462,6 +1556,7 @@ BEGIN
                     v_fast := '{}';
                 END;
             END IF;
+            v_fast := v_fast || v_skip;
         END IF;
 
         -- stage 3b: existing profiles whose items change only their
@@ -1472,9 +1567,11 @@ BEGIN
             FOR r IN SELECT * FROM prefs_engine_update(p_account_id,
                          p_user_id, p_items,
                          ARRAY(SELECT u.i FROM unnest(r_i, r_pid) u(i, pid)
-                                WHERE u.pid IS NOT NULL ORDER BY u.i),
+                                WHERE u.pid IS NOT NULL
+                                  AND u.i <> ALL (v_fast) ORDER BY u.i),
                          ARRAY(SELECT u.pid FROM unnest(r_i, r_pid) u(i, pid)
-                                WHERE u.pid IS NOT NULL ORDER BY u.i),
+                                WHERE u.pid IS NOT NULL
+                                  AND u.i <> ALL (v_fast) ORDER BY u.i),
                          quiet) LOOP
                 item := r.item; profile_id := r.profile_id::text;
                 outcome := r.outcome; path := NULL; message := NULL;
@@ -1618,6 +1715,8 @@ BEGIN
 
     PERFORM set_config('prefs.event_source', coalesce(old_src, ''), true);
     PERFORM set_config('prefs.suppress_events', coalesce(old_sup, ''), true);
+    PERFORM set_config('prefs.allow_prior_consents', coalesce(old_apc, ''),
+                       true);
 END
 $$;
 
