@@ -615,4 +615,27 @@ sub body { my %o = @_; my $b = $J->decode($J->encode($BODY)); $b->{$_} = $o{$_} 
     is($api->{outcome}, 'created', 'the Data API: an active version is taken whatever its place');
 }
 
+# --- JSON Patch keeps the copy it renders ---------------------------------
+
+{
+    my $A = acct();
+    my $p = apply($A, [body(AlternateIds => [])])->[0]{profile_id};
+    my $e0 = last_event($A);
+    my $out = psql(q{SELECT row_to_json(r) FROM prefs_profile_patch(CAST(:'a' AS bigint), 7, CAST(:'p' AS bigint),
+        CAST(:'b' AS jsonb), NULL) r}, a => $A, p => $p,
+        b => $J->encode([{op => 'replace', path => '/CustomerName/FirstName', value => 'Patched'}]));
+    my $r = $J->decode($out);
+    is($r->{outcome}, 'patched', 'PATCH: patched');
+    my $kept = psql_value(q{SELECT d.doc FROM prefs_profile x JOIN prefs_profile_doc d
+        ON d.profile_id = x.profile_id AND d.src_xmin = x.xmin WHERE x.profile_id = CAST(:'p' AS bigint)}, p => $p);
+    is($kept, psql_value(q{SELECT prefs_data_profile_json(x, false)::text FROM prefs_profile x
+        WHERE x.profile_id = CAST(:'p' AS bigint)}, p => $p), 'PATCH: the copy is current, a full rendering');
+    is($r->{body}, $kept, 'PATCH: the answer is that copy');
+    my $ev = events($A, $e0);
+    is_deeply([map { $_->{type} } @$ev], ['standardfield.firstname.updated', 'profile.replaced'],
+              'PATCH: the change\'s event, then profile.replaced');
+    is_deeply($ev->[-1]{data}, $J->decode($kept), 'PATCH: its Data is the copy');
+    is($ev->[-1]{prev}{CustomerName}{FirstName}, 'Rick', 'PATCH: its PreviousData the profile before');
+}
+
 done_testing();

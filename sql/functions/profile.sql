@@ -2786,6 +2786,7 @@ DECLARE
     doc     jsonb;
     op      record;
     b       jsonb;
+    res     text;
 BEGIN
     -- lock, then read the document in a statement of its own (see
     -- prefs_profile_update): a patch applies to the profile as the
@@ -2799,6 +2800,8 @@ BEGIN
             format('there is no profile %s', p_profile_id);
         RETURN;
     END IF;
+    -- rendered from the tables, not the stored copy: the patch's tests
+    -- check the data as the previous writer committed it
     SELECT prefs_data_profile_json(p, false)::jsonb INTO before
       FROM prefs_profile p WHERE p.profile_id = p_profile_id;
     IF jsonb_typeof(p_patch) IS DISTINCT FROM 'array' THEN
@@ -2826,11 +2829,13 @@ BEGIN
         END IF;
         IF prefs_data_apply_ex(p_account_id, p_user_id, p_profile_id, b,
                                false) THEN
+            -- rendered once: the new copy, the event's Data and the answer
+            res := prefs_profile_doc_fill(p_account_id, p_profile_id);
             PERFORM prefs_event_add(p_account_id, p_user_id,
-                'profile.replaced', p_profile_id,
-                (SELECT prefs_data_profile_json(p, false)::jsonb
-                   FROM prefs_profile p WHERE p.profile_id = p_profile_id),
-                before);
+                'profile.replaced', p_profile_id, res::jsonb, before);
+        ELSE
+            SELECT prefs_data_profile_json(p, false)::text INTO res
+              FROM prefs_profile p WHERE p.profile_id = p_profile_id;
         END IF;
     EXCEPTION
         WHEN SQLSTATE 'PF001' THEN
@@ -2848,9 +2853,7 @@ BEGIN
                 ::text;
             RETURN;
     END;
-    RETURN QUERY SELECT 'patched'::text,
-        (SELECT prefs_data_profile_json(p, false)::text
-           FROM prefs_profile p WHERE p.profile_id = p_profile_id);
+    RETURN QUERY SELECT 'patched'::text, res;
 END
 $$;
 
