@@ -144,7 +144,50 @@ CREATE OR REPLACE FUNCTION prefs_data_profile_from(p prefs_profile,
     p_include_history boolean, p_before json, pm jsonb)
 RETURNS json
 LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_alt   json;
+    v_cf    json;
+    v_grp   json;
+    v_tags  json;
+    v_cons  json;
 BEGIN
+    -- the parts a preference write leaves as they were: from p_before,
+    -- else rendered (a statement of their own: a plan locks every table
+    -- it names, and the short path of the write engine touches none of
+    -- these)
+    IF p_before IS NOT NULL THEN
+        v_alt := p_before -> 'AlternateIds';
+        v_cf := p_before -> 'CustomFields';
+        v_grp := p_before -> 'Groups';
+        v_tags := p_before -> 'Tags';
+        v_cons := p_before -> 'Consents';
+    ELSE
+        SELECT coalesce((SELECT json_agg(json_build_object(
+                           'Type', a.type, 'Value', a.value)
+                           ORDER BY a.type, a.alternate_id_id)
+                       FROM prefs_profile_alternate_id a
+                       WHERE a.profile_id = p.profile_id AND a.is_active), '[]'),
+               coalesce((SELECT json_agg(json_build_object(
+                           'Name', cf.name, 'Value', cf.value) ORDER BY cf.name)
+                       FROM prefs_profile_custom_field cf
+                       WHERE cf.profile_id = p.profile_id), '[]'),
+               coalesce((SELECT json_agg(json_build_object(
+                           'Type', g.group_type, 'Name', g.group_name)
+                           ORDER BY g.group_type, g.group_name)
+                       FROM prefs_profile_group g
+                       WHERE g.profile_id = p.profile_id), '[]'),
+               coalesce((SELECT json_agg(t.tag ORDER BY t.tag)
+                       FROM prefs_profile_tag t WHERE t.profile_id = p.profile_id), '[]'),
+               coalesce((SELECT json_agg(prefs_data_consent_read_json(c)
+                           ORDER BY c.type_name, c.version, c.recorded_at, c.consent_id)
+                       FROM prefs_consent c
+                       WHERE c.profile_id = p.profile_id
+                         AND (p_include_history OR c.consent_id = (
+                               SELECT max(c2.consent_id) FROM prefs_consent c2
+                                WHERE c2.profile_id = p.profile_id
+                                  AND c2.type_name = c.type_name))), '[]')
+          INTO v_alt, v_cf, v_grp, v_tags, v_cons;
+    END IF;
     RETURN json_build_object(
             'ProfileId', p.profile_id,
             'CustomerName', json_build_object('Prefix', p.prefix,
@@ -155,12 +198,7 @@ BEGIN
             'RegistrationConfirmed', p.registration_confirmed,
             'IsActive', p.is_active,
             'ReasonCode', p.reason_code,
-            'AlternateIds', CASE WHEN p_before IS NOT NULL
-                THEN p_before -> 'AlternateIds' ELSE coalesce((SELECT json_agg(json_build_object(
-                    'Type', a.type, 'Value', a.value)
-                    ORDER BY a.type, a.alternate_id_id)
-                FROM prefs_profile_alternate_id a
-                WHERE a.profile_id = p.profile_id AND a.is_active), '[]') END,
+            'AlternateIds', v_alt,
             'Emails', coalesce((SELECT json_agg(prefs_data_email_json(e,
                     coalesce(pm -> ('E' || e.email_id), '[]')::json)
                     ORDER BY e.email_id)
@@ -176,30 +214,11 @@ BEGIN
                     ORDER BY ad.address_id)
                 FROM prefs_profile_address ad
                 WHERE ad.profile_id = p.profile_id AND ad.is_active), '[]'),
-            'CustomFields', CASE WHEN p_before IS NOT NULL
-                THEN p_before -> 'CustomFields' ELSE coalesce((SELECT json_agg(json_build_object(
-                    'Name', cf.name, 'Value', cf.value) ORDER BY cf.name)
-                FROM prefs_profile_custom_field cf
-                WHERE cf.profile_id = p.profile_id), '[]') END,
-            'Groups', CASE WHEN p_before IS NOT NULL
-                THEN p_before -> 'Groups' ELSE coalesce((SELECT json_agg(json_build_object(
-                    'Type', g.group_type, 'Name', g.group_name)
-                    ORDER BY g.group_type, g.group_name)
-                FROM prefs_profile_group g
-                WHERE g.profile_id = p.profile_id), '[]') END,
-            'Tags', CASE WHEN p_before IS NOT NULL
-                THEN p_before -> 'Tags' ELSE coalesce((SELECT json_agg(t.tag ORDER BY t.tag)
-                FROM prefs_profile_tag t WHERE t.profile_id = p.profile_id), '[]') END,
+            'CustomFields', v_cf,
+            'Groups', v_grp,
+            'Tags', v_tags,
             'ProfilePreferences', coalesce(pm -> '', '[]'),
-            'Consents', CASE WHEN p_before IS NOT NULL
-                THEN p_before -> 'Consents' ELSE coalesce((SELECT json_agg(prefs_data_consent_read_json(c)
-                    ORDER BY c.type_name, c.version, c.recorded_at, c.consent_id)
-                FROM prefs_consent c
-                WHERE c.profile_id = p.profile_id
-                  AND (p_include_history OR c.consent_id = (
-                        SELECT max(c2.consent_id) FROM prefs_consent c2
-                         WHERE c2.profile_id = p.profile_id
-                           AND c2.type_name = c.type_name))), '[]') END,
+            'Consents', v_cons,
             'Edited', json_build_object('By', p.edited_by,
                                         'Date', prefs_iso(p.edited_at)));
 END
