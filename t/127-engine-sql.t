@@ -272,6 +272,139 @@ sub body { my %o = @_; my $b = $J->decode($J->encode($BODY)); $b->{$_} = $o{$_} 
        'validate wrote nothing');
 }
 
+# --- the set-based path of preference updates: the same as per profile ---
+
+{
+    # the same profiles in two accounts; every change applied to A per
+    # profile (prefs.engine_set_based off) and to B by the engine's short
+    # path (prefs_engine_update), then compared
+    my ($A, $B) = (acct(), acct());
+    my @ids = map {
+        my $acct = $_;
+        [map { apply($acct, [body(AlternateIds => [{Type => 'CRMId', Value => "pu-$_"}],
+                                  Emails => [{%{$BODY->{Emails}[0]}, EmailAddress => "pu$_\@example.com"},
+                                             {%{$BODY->{Emails}[1]}, EmailAddress => "pu$_\@work.example"}],
+                                  PhoneNumbers => [{%{$BODY->{PhoneNumbers}[0]},
+                                                    PhoneNumber => "+1 (555) 040-00$_"}])])->[0]{profile_id} } 1 .. 2]
+    } ($A, $B);
+    my $stored = psql_value(q{SELECT number FROM prefs_profile_phone WHERE profile_id = CAST(:'p' AS bigint)},
+                            p => $ids[1][0]);
+    # how the profile was last written: by the short path, the profile's
+    # row is of the transaction itself (the per-profile path writes it in
+    # a subtransaction of its own)
+    my $short = sub {
+        psql_value(q{SELECT count(*) FROM prefs_profile x JOIN prefs_event e ON e.profile_id = x.profile_id
+            WHERE x.profile_id = CAST(:'p' AS bigint) AND e.event_type = 'profile.updated'
+              AND e.txid::text = x.xmin::text}, p => $_[0]);
+    };
+    my $current = sub {
+        psql_value(q{SELECT count(*) FROM prefs_profile x JOIN prefs_profile_doc d
+            ON d.profile_id = x.profile_id AND d.src_xmin = x.xmin
+            WHERE x.profile_id = ANY (CAST(:'p' AS bigint[])) AND d.doc = prefs_data_profile_json(x, false)::text},
+            p => '{' . join(',', @_) . '}');
+    };
+    my @changes = (
+        [ 'an email preference turned', 'updated', 1, [{Emails => [{EmailAddress => 'pu1@example.com',
+            EmailPreferences => [{FilterId => 'NewsletterEmail', PreferenceType => 2}]}]}] ],
+        [ 'the same again', 'unchanged', 0, [{Emails => [{EmailAddress => 'pu1@example.com',
+            EmailPreferences => [{FilterId => 'NewsletterEmail', PreferenceType => 2}]}]}] ],
+        [ 'a frequency and attributes', 'updated', 1, [{Emails => [{EmailAddress => 'pu1@example.com',
+            EmailPreferences => [{FilterId => 'NewsletterEmail', PreferenceType => 2, FrequencyId => 'M',
+                PreferenceAttributes => [{Key => 'Topic', Value => 'Recipes'}, {Key => 'Empty'}]}]}]}] ],
+        [ 'a new preference on the second email, and one on the first', 'updated', 1,
+          [{Emails => [{EmailAddress => 'pu1@work.example', EmailPreferences => [
+                           {FilterId => 'ProductUpdatesEmail', PreferenceType => 1, FrequencyId => ''}]},
+                       {EmailAddress => 'pu1@example.com', EmailPreferences => [
+                           {FilterId => 'PartnerOffersEmail', PreferenceType => 1}]}]}] ],
+        [ 'profile-level preferences (default email, mobile phone)', 'updated', 1,
+          [{ProfilePreferences => [{FilterId => 'NewsletterText', PreferenceType => 2},
+                                   {FilterId => 'ProductUpdatesEmail', PreferenceType => 2}]}] ],
+        [ 'a phone preference by the number as stored, ProfileId given', 'updated', 1,
+          [{ProfileId => 'PID', PhoneNumbers => [{PhoneNumber => $stored, PhonePreferences => [
+              {FilterId => 'PartnerOffersPhone', PreferenceType => 1}]}]}] ],
+        [ 'two profiles in one batch', 'updated updated', 1,
+          [{ProfileId => 'PID', ProfilePreferences => [{FilterId => 'NewsletterEmail', PreferenceType => 1}]},
+           {ProfileId => 'PID2', ProfilePreferences => [{FilterId => 'NewsletterEmail', PreferenceType => 2}]}] ],
+        # what the short path leaves to the per-profile path
+        [ 'an address (per profile)', 'updated', 0, [{Addresses => [{Address1 => '1 Main St', PostalCode => '62701',
+            AddressPreferences => [{FilterId => 'ProductUpdatesMail', PreferenceType => 2}]}]}] ],
+        [ 'an email written otherwise (per profile)', 'updated', 0, [{Emails => [{EmailAddress => 'PU1@example.com',
+            EmailPreferences => [{FilterId => 'NewsletterEmail', PreferenceType => 1}]}]}] ],
+        [ 'a name and a preference (per profile)', 'updated', 0, [{CustomerName => {FirstName => 'Pu'},
+            ProfilePreferences => [{FilterId => 'NewsletterEmail', PreferenceType => 2}]}] ],
+        [ 'a preference archived (per profile)', 'updated', 0, [{ProfilePreferences => [
+            {FilterId => 'NewsletterEmail', IsArchived => JSON::PP::true}]}] ],
+        [ 'and brought back', 'updated', 1, [{ProfilePreferences => [{FilterId => 'NewsletterEmail',
+            PreferenceType => 2}]}] ],
+        [ 'a refused preference', 'failed', 0, [{ProfilePreferences => [{FilterId => 'NewsletterEmail',
+            PreferenceType => 3}]}] ],
+        [ 'an unknown filter', 'failed', 0, [{Emails => [{EmailAddress => 'pu1@example.com',
+            EmailPreferences => [{FilterId => 'Nope', PreferenceType => 1}]}]}] ],
+        [ 'the same preference twice', 'failed', 0, [{ProfilePreferences => [
+            {FilterId => 'PartnerOffersEmail', PreferenceType => 2},
+            {FilterId => 'PartnerOffersEmail', PreferenceType => 1}]}] ],
+        [ 'an email the profile lacks (per profile)', 'updated', 0, [{Emails => [{EmailAddress => 'new@example.com',
+            EmailPreferences => [{FilterId => 'NewsletterEmail', PreferenceType => 1}]}]}] ],
+    );
+    for my $c (@changes) {
+        my ($what, $want, $fast, $items) = @$c;
+        my @ab = map {
+            my $k = $_;
+            [map { my %i = %$_;
+                   $i{ProfileId} = 0 + ($i{ProfileId} eq 'PID2' ? $ids[$k][1] : $ids[$k][0])
+                       if defined $i{ProfileId};
+                   $i{ProfileId} //= 0 + $ids[$k][0];
+                   \%i } @$items]
+        } 0, 1;
+        my ($ca, $cb) = (counts($A), counts($B));
+        my ($ea, $eb) = (last_event($A), last_event($B));
+        my $ra = apply_per_item($A, $ab[0]);
+        my $rb = apply($B, $ab[1]);
+        is(join(' ', map { $_->{outcome} } @$rb), $want, "$what: $want");
+        # (a message may name a contact point by its key: E<id>)
+        my $shape = sub { [map { [$_->{item}, $_->{outcome}, $_->{path},
+                                  defined $_->{message} ? $_->{message} =~ s/\b([EPA])\d+\b/$1#/gr : undef] }
+                           @{$_[0]}] };
+        is_deeply($shape->($rb), $shape->($ra), "$what: the same outcomes and errors as per profile");
+        is_deeply([map { norm(doc($B, $_)) } @{$ids[1]}], [map { norm(doc($A, $_)) } @{$ids[0]}],
+                  "$what: the same rendered copies");
+        # each profile's events in the per-profile path's order (a batch
+        # writes them stage by stage: its profiles' events interleave)
+        my $byprof = sub {
+            my ($ev, $k) = @_;
+            my %at = map { $ids[$k][$_] => $_ } 0 .. $#{$ids[$k]};
+            evnorm([sort { $at{$a->{profile}} <=> $at{$b->{profile}} } @$ev]);
+        };
+        is_deeply($byprof->(events($B, $eb), 1), $byprof->(events($A, $ea), 0),
+                  "$what: the same events, each profile's in the same order");
+        is_deeply(counts($B), counts($A), "$what: the same rows in every table");
+        is($current->(@{$ids[1]}), 2, "$what: the copies are current and equal a fresh rendering");
+        is($short->($ids[1][0]), $fast, "$what: " . ($fast ? 'the short path' : 'not the short path'))
+            if $want ne 'unchanged' && $want ne 'failed';
+        is_deeply(counts($B), $cb, "$what: nothing written") if $want eq 'failed';
+    }
+
+    # SuppressEvents: no event, the copy kept
+    my $eb = last_event($B);
+    my $r = apply($B, [{ProfileId => 0 + $ids[1][1], ProfilePreferences => [
+        {FilterId => 'NewsletterEmail', PreferenceType => 1, FrequencyId => 'M'}]}], {SuppressEvents => JSON::PP::true});
+    is($r->[0]{outcome}, 'updated', 'SuppressEvents: updated');
+    is_deeply(events($B, $eb), [], 'SuppressEvents: no event');
+    is($current->($ids[1][1]), 1, 'SuppressEvents: the copy is current');
+    is(doc($B, $ids[1][1])->{Emails}[0]{EmailPreferences}[0]{FrequencyId}, 'M', 'SuppressEvents: and shows the change');
+
+    # the API's route: POST Profile/{id}/Preferences takes the short path
+    $eb = last_event($B);
+    my $out = psql(q{SELECT row_to_json(r) FROM prefs_profile_preferences(CAST(:'a' AS bigint), 7,
+        CAST(:'p' AS bigint), CAST(:'b' AS jsonb)) r}, a => $B, p => $ids[1][1],
+        b => $J->encode({Emails => [{EmailAddress => 'pu2@example.com', EmailPreferences => [
+            {FilterId => 'NewsletterEmail', PreferenceType => 1, FrequencyId => 'W'}]}]}));
+    is($J->decode($out)->{outcome}, 'updated', 'POST Profile/{id}/Preferences: updated');
+    is_deeply([map { $_->{type} } @{events($B, $eb)}], ['preference.updated', 'profile.updated'],
+              'POST Profile/{id}/Preferences: its events');
+    is($short->($ids[1][1]), 1, 'POST Profile/{id}/Preferences: the short path');
+}
+
 # --- per-item errors, nothing written for a refused item ----------------
 
 {
@@ -429,6 +562,80 @@ sub body { my %o = @_; my $b = $J->decode($J->encode($BODY)); $b->{$_} = $o{$_} 
               [['profile.deactivated', 'gone']], 'Delete: the Data API\'s deactivate event');
     $r = apply($A, [{ProfileId => 99999999999}], {ImportAction => 'Delete'});
     is($r->[0]{message}, 'No profile matches ProfileId 99999999999', 'Delete by ProfileId: unmatched');
+}
+
+# --- AllowPriorConsents ---------------------------------------------------
+
+{
+    # the demo's Marketing: versions 1.0 (no longer active) and 2.0
+    my $A = acct();
+    my $mk = sub { {ConsentType => 'Marketing', ConsentVersion => $_[0], ConsentStatus => 1,
+                    ConsentDate => '2024-01-01T00:00:00Z'} };
+    my $item = sub { my ($v, %o) = @_; body(AlternateIds => [], Consents => [$mk->($v)], %o) };
+    my $held = sub {
+        psql_value(q{SELECT string_agg(version, ',' ORDER BY consent_id) FROM prefs_consent
+            WHERE profile_id = CAST(:'p' AS bigint) AND type_name = 'Marketing'}, p => $_[0]);
+    };
+
+    my $c0 = counts($A);
+    my $r = apply($A, [$item->('1.0'), $item->('2.0')]);
+    is_deeply([map { [$_->{outcome}, $_->{path}, $_->{message}] } @$r],
+        [['nothonored', 'Consents[0].ConsentVersion', q{Consents[0].ConsentVersion '1.0' is a prior version }
+              . q{(AllowPriorConsents is false) of consent type 'Marketing': not honored}],
+         ['created', undef, undef]],
+        'without AllowPriorConsents a prior version is not honored; the newest is taken');
+    is(counts($A)->{prefs_profile}, $c0->{prefs_profile} + 1, 'the item not honored wrote nothing');
+
+    $r = apply($A, [$item->('1.0')], {AllowPriorConsents => JSON::PP::true});
+    is($r->[0]{outcome}, 'created', 'AllowPriorConsents: a prior version, even one no longer active, is recorded');
+    my $p = $r->[0]{profile_id};
+    is($held->($p), '1.0', 'AllowPriorConsents: the consent of version 1.0');
+    $r = apply($A, [$item->('2.0', ProfileId => 0 + $p)], {AllowPriorConsents => JSON::PP::true});
+    is($r->[0]{outcome}, 'updated', 'then the newer version');
+    my $c1 = counts($A);
+    my $e1 = last_event($A);
+    $r = apply($A, [$item->('1.0', ProfileId => 0 + $p)], {AllowPriorConsents => JSON::PP::true});
+    is_deeply([map { [$_->{outcome}, $_->{profile_id}, $_->{message}] } @$r],
+        [['nothonored', $p, q{Consents[0].ConsentVersion '1.0' is older than version '2.0', which the profile }
+                            . q{holds, of consent type 'Marketing': not honored}]],
+        'AllowPriorConsents: not when the profile holds a newer version');
+    is_deeply([counts($A), events($A, $e1)], [$c1, []], 'and nothing is written');
+    is($held->($p), '1.0,2.0', 'the profile keeps its consents');
+
+    # a prior version that is still active
+    psql(q{UPDATE prefs_config_item SET body = jsonb_set(body, '{Versions,0,IsActive}', 'true')
+            WHERE account_id = CAST(:'a' AS bigint) AND kind = 'ConsentType' AND key = 'Marketing'}, a => $A);
+    is(apply($A, [$item->('1.0')])->[0]{outcome}, 'nothonored', 'an active prior version: not honored without the option');
+    is(apply($A, [$item->('1.0')], {AllowPriorConsents => JSON::PP::true})->[0]{outcome}, 'created',
+       'and taken with it');
+
+    # the Data API passes no options: every active version, as before
+    my $api = $J->decode(psql(q{SELECT row_to_json(r) FROM prefs_profile_create(CAST(:'a' AS bigint), 7,
+        CAST(:'b' AS jsonb)) r}, a => $A, b => $J->encode($item->('1.0'))));
+    is($api->{outcome}, 'created', 'the Data API: an active version is taken whatever its place');
+}
+
+# --- JSON Patch keeps the copy it renders ---------------------------------
+
+{
+    my $A = acct();
+    my $p = apply($A, [body(AlternateIds => [])])->[0]{profile_id};
+    my $e0 = last_event($A);
+    my $out = psql(q{SELECT row_to_json(r) FROM prefs_profile_patch(CAST(:'a' AS bigint), 7, CAST(:'p' AS bigint),
+        CAST(:'b' AS jsonb), NULL) r}, a => $A, p => $p,
+        b => $J->encode([{op => 'replace', path => '/CustomerName/FirstName', value => 'Patched'}]));
+    my $r = $J->decode($out);
+    is($r->{outcome}, 'patched', 'PATCH: patched');
+    my $kept = psql_value(q{SELECT d.doc FROM prefs_profile x JOIN prefs_profile_doc d
+        ON d.profile_id = x.profile_id AND d.src_xmin = x.xmin WHERE x.profile_id = CAST(:'p' AS bigint)}, p => $p);
+    is($kept, psql_value(q{SELECT prefs_data_profile_json(x, false)::text FROM prefs_profile x
+        WHERE x.profile_id = CAST(:'p' AS bigint)}, p => $p), 'PATCH: the copy is current, a full rendering');
+    is($r->{body}, $kept, 'PATCH: the answer is that copy');
+    my $ev = events($A, $e0);
+    is_deeply([map { $_->{type} } @$ev], ['standardfield.firstname.updated', 'profile.replaced'],
+              'PATCH: the change\'s event, then profile.replaced');
+    is_deeply($ev->[-1]{data}, $J->decode($kept), 'PATCH: its Data is the copy');
+    is($ev->[-1]{prev}{CustomerName}{FirstName}, 'Rick', 'PATCH: its PreviousData the profile before');
 }
 
 done_testing();

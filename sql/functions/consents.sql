@@ -160,8 +160,13 @@ BEGIN
                 '%s is not an active consent type', prefs_cfg_quote(t)));
         END IF;
         nv := prefs_cfg_text(e.v, ep, 'ConsentVersion', true, 50) #>> '{}';
+        -- (an import with AllowPriorConsents may record a prior version
+        -- that is no longer active: prefs_engine_prior)
         SELECT x INTO ver FROM jsonb_array_elements(cfg -> 'Versions') AS x
-         WHERE x ->> 'ConsentVersion' = nv AND x -> 'IsActive' = 'true';
+         WHERE x ->> 'ConsentVersion' = nv
+           AND (x -> 'IsActive' = 'true'
+                OR current_setting('prefs.allow_prior_consents', true)
+                   = 'on');
         IF ver IS NULL THEN
             PERFORM prefs_cfg_fail(ep || '.ConsentVersion', format(
                 '%s is not an active version of consent type %s',

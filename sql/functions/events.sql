@@ -112,6 +112,22 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 
+-- The wake-up of the webhook pump after an account's events (see
+-- prefs_event_add): a notification when the account has a subscription
+-- that can take them now.
+CREATE OR REPLACE FUNCTION prefs_event_wake(p_account_id bigint)
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM prefs_webhook_subscription s
+                WHERE s.account_id = p_account_id AND s.state = 'Active'
+                  AND s.validated_at IS NOT NULL) THEN
+        PERFORM pg_notify('prefs_event', '');
+    END IF;
+END
+$$;
+
+
 CREATE OR REPLACE FUNCTION prefs_event_add(p_account_id bigint,
     p_user_id bigint, p_type text, p_profile_id bigint, p_data jsonb,
     p_previous jsonb DEFAULT NULL)
@@ -147,11 +163,7 @@ BEGIN
     -- the pump's next claim (its timer, or any later notification): the
     -- fan-out reads every event in commit order, notified or not.
     -- One notification per transaction whatever the number of events.
-    IF EXISTS (SELECT 1 FROM prefs_webhook_subscription s
-                WHERE s.account_id = p_account_id AND s.state = 'Active'
-                  AND s.validated_at IS NOT NULL) THEN
-        PERFORM pg_notify('prefs_event', '');
-    END IF;
+    PERFORM prefs_event_wake(p_account_id);
     RETURN id;
 END
 $$;

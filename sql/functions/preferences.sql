@@ -562,9 +562,10 @@ BEGIN
         PERFORM 1 FROM prefs_profile p
          WHERE p.profile_id = pid AND p.erased_at IS NULL FOR UPDATE;
         IF NOT (st ? pid::text) THEN
+            -- the stored copy (rendered when it is not current)
             st := st || jsonb_build_object(pid::text, jsonb_build_object(
-                'before', (SELECT prefs_data_profile_json(p, false)::jsonb
-                             FROM prefs_profile p WHERE p.profile_id = pid)));
+                'before', prefs_profile_get(p_account_id, pid,
+                                            false)::jsonb));
         END IF;
         body := CASE WHEN it -> 'Names' <> '{}'
                      THEN jsonb_build_object('CustomerName', it -> 'Names')
@@ -879,18 +880,16 @@ BEGIN
                 'ChannelContactPreference with a ContactElement');
         END IF;
 
-        -- one profile event per customer
+        -- one profile event per customer, its Data the new copy (kept:
+        -- the commit finds it current)
         FOR k, v IN SELECT x.key, x.value FROM jsonb_each(st - 'last') x LOOP
+            it := prefs_profile_doc_fill(p_account_id, k::bigint)::jsonb;
             IF v ? 'created' THEN
                 UPDATE prefs_event x
-                   SET data = (SELECT prefs_data_profile_json(p, false)::jsonb
-                                 FROM prefs_profile p
-                                WHERE p.profile_id = k::bigint)
+                   SET data = it
                  WHERE x.event_id = (v ->> 'created')::bigint
                    AND x.account_id = p_account_id;
             ELSE
-                it := (SELECT prefs_data_profile_json(p, false)::jsonb
-                         FROM prefs_profile p WHERE p.profile_id = k::bigint);
                 IF it - 'Edited' <> (v -> 'before') - 'Edited' THEN
                     PERFORM prefs_event_add(p_account_id, p_user_id,
                         'profile.updated', k::bigint, it, v -> 'before');

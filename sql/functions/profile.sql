@@ -79,10 +79,23 @@ CREATE OR REPLACE FUNCTION prefs_data_profile_json(p prefs_profile,
     p_include_history boolean)
 RETURNS json
 LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    pm  jsonb;
 BEGIN
-    SELECT coalesce(jsonb_object_agg(x.k, x.v), '{}') INTO pm
+    RETURN prefs_data_profile_from(p, p_include_history, NULL,
+                                   prefs_data_pref_map(p.profile_id, NULL));
+END
+$$;
+
+
+-- A profile's preferences as the rendering groups them: contact key
+-- ('E<email_id>', 'P<phone_id>', 'A<address_id>'; '' for those without a
+-- contact point) -> the preferences of that contact point in id order;
+-- only the keys in p_keys (NULL: all of them).
+CREATE OR REPLACE FUNCTION prefs_data_pref_map(p_profile_id bigint,
+    p_keys text[])
+RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT coalesce(jsonb_object_agg(x.k, x.v), '{}')
       FROM (SELECT CASE WHEN pr.contact_key LIKE 'X%' THEN ''
                         ELSE pr.contact_key END AS k,
                    json_agg(prefs_data_pref_doc_json(pr, f.body ->> 'ProgramId')
@@ -91,8 +104,90 @@ BEGIN
               LEFT JOIN prefs_config_item f
                 ON f.account_id = pr.account_id AND f.kind = 'Filter'
                AND f.key = pr.filter_id
-             WHERE pr.profile_id = p.profile_id
-             GROUP BY 1) x;
+             WHERE pr.profile_id = p_profile_id
+               AND (p_keys IS NULL
+                    OR CASE WHEN pr.contact_key LIKE 'X%' THEN ''
+                            ELSE pr.contact_key END = ANY (p_keys))
+             GROUP BY 1) x);
+END
+$$;
+
+
+-- The same map as a rendered copy (p_doc) shows it: what the rendering
+-- took from prefs_data_pref_map, for every contact point the copy shows.
+-- (PL/pgSQL: its plan is kept for the session.)
+CREATE OR REPLACE FUNCTION prefs_data_doc_pref_map(p_doc jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN (SELECT coalesce(jsonb_object_agg(x.k, x.v), '{}')
+      FROM (SELECT l.c || (e ->> l.id) AS k, e -> l.sub AS v
+              FROM (VALUES ('Emails', 'EmailId', 'EmailPreferences', 'E'),
+                           ('PhoneNumbers', 'PhoneId', 'PhonePreferences', 'P'),
+                           ('Addresses', 'AddressId', 'AddressPreferences',
+                            'A')) l(list, id, sub, c),
+                   jsonb_array_elements(p_doc -> l.list) e
+            UNION ALL
+            SELECT '', p_doc -> 'ProfilePreferences') x
+     WHERE jsonb_array_length(x.v) > 0);
+END
+$$;
+
+
+-- The rendering, given the preference map (prefs_data_pref_map).  With
+-- p_before (the profile's stored copy, as json) the parts no preference
+-- write changes (alternate ids, custom fields, groups, tags, consents)
+-- are taken from it verbatim, so that the write engine's update of
+-- preferences (prefs_engine_update) changes the copy from the change and
+-- leaves the same text a full rendering gives.
+CREATE OR REPLACE FUNCTION prefs_data_profile_from(p prefs_profile,
+    p_include_history boolean, p_before json, pm jsonb)
+RETURNS json
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_alt   json;
+    v_cf    json;
+    v_grp   json;
+    v_tags  json;
+    v_cons  json;
+BEGIN
+    -- the parts a preference write leaves as they were: from p_before,
+    -- else rendered (a statement of their own: a plan locks every table
+    -- it names, and the short path of the write engine touches none of
+    -- these)
+    IF p_before IS NOT NULL THEN
+        v_alt := p_before -> 'AlternateIds';
+        v_cf := p_before -> 'CustomFields';
+        v_grp := p_before -> 'Groups';
+        v_tags := p_before -> 'Tags';
+        v_cons := p_before -> 'Consents';
+    ELSE
+        SELECT coalesce((SELECT json_agg(json_build_object(
+                           'Type', a.type, 'Value', a.value)
+                           ORDER BY a.type, a.alternate_id_id)
+                       FROM prefs_profile_alternate_id a
+                       WHERE a.profile_id = p.profile_id AND a.is_active), '[]'),
+               coalesce((SELECT json_agg(json_build_object(
+                           'Name', cf.name, 'Value', cf.value) ORDER BY cf.name)
+                       FROM prefs_profile_custom_field cf
+                       WHERE cf.profile_id = p.profile_id), '[]'),
+               coalesce((SELECT json_agg(json_build_object(
+                           'Type', g.group_type, 'Name', g.group_name)
+                           ORDER BY g.group_type, g.group_name)
+                       FROM prefs_profile_group g
+                       WHERE g.profile_id = p.profile_id), '[]'),
+               coalesce((SELECT json_agg(t.tag ORDER BY t.tag)
+                       FROM prefs_profile_tag t WHERE t.profile_id = p.profile_id), '[]'),
+               coalesce((SELECT json_agg(prefs_data_consent_read_json(c)
+                           ORDER BY c.type_name, c.version, c.recorded_at, c.consent_id)
+                       FROM prefs_consent c
+                       WHERE c.profile_id = p.profile_id
+                         AND (p_include_history OR c.consent_id = (
+                               SELECT max(c2.consent_id) FROM prefs_consent c2
+                                WHERE c2.profile_id = p.profile_id
+                                  AND c2.type_name = c.type_name))), '[]')
+          INTO v_alt, v_cf, v_grp, v_tags, v_cons;
+    END IF;
     RETURN json_build_object(
             'ProfileId', p.profile_id,
             'CustomerName', json_build_object('Prefix', p.prefix,
@@ -103,11 +198,7 @@ BEGIN
             'RegistrationConfirmed', p.registration_confirmed,
             'IsActive', p.is_active,
             'ReasonCode', p.reason_code,
-            'AlternateIds', coalesce((SELECT json_agg(json_build_object(
-                    'Type', a.type, 'Value', a.value)
-                    ORDER BY a.type, a.alternate_id_id)
-                FROM prefs_profile_alternate_id a
-                WHERE a.profile_id = p.profile_id AND a.is_active), '[]'),
+            'AlternateIds', v_alt,
             'Emails', coalesce((SELECT json_agg(prefs_data_email_json(e,
                     coalesce(pm -> ('E' || e.email_id), '[]')::json)
                     ORDER BY e.email_id)
@@ -123,26 +214,11 @@ BEGIN
                     ORDER BY ad.address_id)
                 FROM prefs_profile_address ad
                 WHERE ad.profile_id = p.profile_id AND ad.is_active), '[]'),
-            'CustomFields', coalesce((SELECT json_agg(json_build_object(
-                    'Name', cf.name, 'Value', cf.value) ORDER BY cf.name)
-                FROM prefs_profile_custom_field cf
-                WHERE cf.profile_id = p.profile_id), '[]'),
-            'Groups', coalesce((SELECT json_agg(json_build_object(
-                    'Type', g.group_type, 'Name', g.group_name)
-                    ORDER BY g.group_type, g.group_name)
-                FROM prefs_profile_group g
-                WHERE g.profile_id = p.profile_id), '[]'),
-            'Tags', coalesce((SELECT json_agg(t.tag ORDER BY t.tag)
-                FROM prefs_profile_tag t WHERE t.profile_id = p.profile_id), '[]'),
+            'CustomFields', v_cf,
+            'Groups', v_grp,
+            'Tags', v_tags,
             'ProfilePreferences', coalesce(pm -> '', '[]'),
-            'Consents', coalesce((SELECT json_agg(prefs_data_consent_read_json(c)
-                    ORDER BY c.type_name, c.version, c.recorded_at, c.consent_id)
-                FROM prefs_consent c
-                WHERE c.profile_id = p.profile_id
-                  AND (p_include_history OR c.consent_id = (
-                        SELECT max(c2.consent_id) FROM prefs_consent c2
-                         WHERE c2.profile_id = p.profile_id
-                           AND c2.type_name = c.type_name))), '[]'),
+            'Consents', v_cons,
             'Edited', json_build_object('By', p.edited_by,
                                         'Date', prefs_iso(p.edited_at)));
 END
@@ -2729,6 +2805,7 @@ DECLARE
     doc     jsonb;
     op      record;
     b       jsonb;
+    res     text;
 BEGIN
     -- lock, then read the document in a statement of its own (see
     -- prefs_profile_update): a patch applies to the profile as the
@@ -2742,6 +2819,8 @@ BEGIN
             format('there is no profile %s', p_profile_id);
         RETURN;
     END IF;
+    -- rendered from the tables, not the stored copy: the patch's tests
+    -- check the data as the previous writer committed it
     SELECT prefs_data_profile_json(p, false)::jsonb INTO before
       FROM prefs_profile p WHERE p.profile_id = p_profile_id;
     IF jsonb_typeof(p_patch) IS DISTINCT FROM 'array' THEN
@@ -2769,11 +2848,13 @@ BEGIN
         END IF;
         IF prefs_data_apply_ex(p_account_id, p_user_id, p_profile_id, b,
                                false) THEN
+            -- rendered once: the new copy, the event's Data and the answer
+            res := prefs_profile_doc_fill(p_account_id, p_profile_id);
             PERFORM prefs_event_add(p_account_id, p_user_id,
-                'profile.replaced', p_profile_id,
-                (SELECT prefs_data_profile_json(p, false)::jsonb
-                   FROM prefs_profile p WHERE p.profile_id = p_profile_id),
-                before);
+                'profile.replaced', p_profile_id, res::jsonb, before);
+        ELSE
+            SELECT prefs_data_profile_json(p, false)::text INTO res
+              FROM prefs_profile p WHERE p.profile_id = p_profile_id;
         END IF;
     EXCEPTION
         WHEN SQLSTATE 'PF001' THEN
@@ -2791,9 +2872,7 @@ BEGIN
                 ::text;
             RETURN;
     END;
-    RETURN QUERY SELECT 'patched'::text,
-        (SELECT prefs_data_profile_json(p, false)::text
-           FROM prefs_profile p WHERE p.profile_id = p_profile_id);
+    RETURN QUERY SELECT 'patched'::text, res;
 END
 $$;
 
