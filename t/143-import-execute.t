@@ -218,6 +218,30 @@ is(shape(doc_of('g2')), 'CRMId,LoyaltyNumber 2e1p1a FavoriteCategory,Nickname g2
 is(psql_value("SELECT count(*) FROM prefs_profile_alternate_id WHERE account_id = :'a' AND value = 'L-g1'"
               . " AND is_active", a => $acct), 0, 'the alternate id is inactive in its table too');
 
+# 3d. AllowPriorConsents: without it a record with a consent of a prior version (Marketing
+#     1.0; 2.0 is active) is executed but not honored (NotHonored, listed by Exceptions,
+#     nothing written); with it the prior version is recorded
+sub marketing { [ { ConsentType => 'Marketing', ConsentVersion => $_[0], ConsentStatus => 1,
+                    ConsentDate => '2024-01-01T00:00:00Z' } ] }
+my $tp = initiate();
+stage($ng, $tp, [ rec('zp1', Consents => marketing('1.0')), rec('zp2', Consents => marketing('2.0')) ]);
+execute($tp);
+ok(completed($tp), 'an import with a prior consent version completes');
+is_deeply([ @{ status($tp) }{qw(Processed Exceptions NotHonored)} ], [ 2, 0, 1 ],
+          'the prior version is counted NotHonored, not as an exception');
+my ($xs, $xj) = call($ng, 'GET', "Import/$tp/Exceptions");
+is_deeply([ $xs, $xj->{TotalResults}, map { @$_{qw(Position Stage Path)} } @{ $xj->{Exceptions} || [] } ],
+          [ 200, 1, 0, 'NotHonored', 'Consents[0].ConsentVersion' ], 'Exceptions lists it, with the consent\'s path')
+    or diag(explain($xj));
+like($xj->{Exceptions}[0]{Message} // '', qr/prior version.*AllowPriorConsents/, 'and says why');
+is(crm_profiles('zp%'), '1/1', 'the record not honored wrote nothing; the other its profile');
+my $ta = initiate(AllowPriorConsents => JSON::PP::true);
+stage($ng, $ta, [ rec('zp3', Consents => marketing('1.0')) ]);
+execute($ta);
+ok(completed($ta), 'an AllowPriorConsents import completes');
+is_deeply([ @{ status($ta) }{qw(Processed NotHonored)}, doc_of('zp3')->{Consents}[0]{ConsentVersion} ],
+          [ 1, 0, '1.0' ], 'with AllowPriorConsents the prior version is recorded');
+
 # 4. Delete: the matched profiles deactivated; an unmatched record is refused at stage time, and
 #    one whose profile no longer matches at execute time is an execute-time exception
 my $t4 = initiate(ImportAction => 'Delete', MatchCriteria => 'AlternateIdType', MatchValue => 'CRMId');

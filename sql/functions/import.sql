@@ -42,7 +42,7 @@ LANGUAGE sql STABLE AS $$
         'Pending', CASE WHEN i.status IN ('Queued', 'Processing')
                         THEN i.valid - i.processed ELSE 0 END,
         'Exceptions', i.exceptions,
-        'NotHonored', 0,
+        'NotHonored', i.not_honored,
         'PercentComplete',
             CASE WHEN i.status = 'Completed' THEN 100
                  WHEN i.valid = 0 THEN 0
@@ -436,7 +436,8 @@ $$;
 
 
 -- GET Import/{token}/Exceptions?limit=&offset= (offset 1-based): the
--- refused records in staging order, stage-time and execute-time.
+-- refused records in staging order, stage-time and execute-time, and
+-- those executed but not honored.
 CREATE OR REPLACE FUNCTION prefs_import_exceptions(p_account_id bigint,
     p_token text, p_limit integer, p_offset integer,
     OUT outcome text, OUT message text, OUT body text)
@@ -459,21 +460,22 @@ BEGIN
         SELECT r.*
           FROM prefs_import_record r
          WHERE r.import_id = v_imp.import_id
-           AND r.state IN ('invalid', 'failed')
+           AND r.state IN ('invalid', 'failed', 'nothonored')
          ORDER BY r.request_no, r.position
          OFFSET p_offset - 1 LIMIT p_limit)
     SELECT jsonb_build_object(
         'Count', (SELECT count(*) FROM page),
-        'TotalResults', v_imp.invalid + v_imp.exceptions,
+        'TotalResults', v_imp.invalid + v_imp.exceptions + v_imp.not_honored,
         'Limit', p_limit,
         'Offset', p_offset,
         'HasMore', p_offset - 1 + (SELECT count(*) FROM page)
-                   < v_imp.invalid + v_imp.exceptions,
+                   < v_imp.invalid + v_imp.exceptions + v_imp.not_honored,
         'Exceptions', coalesce((
             SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                 'StageRequest', p.request_no,
                 'Position', p.position,
                 'Stage', CASE p.state WHEN 'invalid' THEN 'Validation'
+                                      WHEN 'nothonored' THEN 'NotHonored'
                                       ELSE 'Execution' END,
                 'ProfileId', coalesce(p.profile_id, p.record ->> 'ProfileId'),
                 'AlternateIds', CASE WHEN jsonb_typeof(p.record) = 'object'
@@ -511,6 +513,7 @@ DECLARE
     v_keys    integer[][];
     v_n       integer;
     v_failed  integer;
+    v_declined integer;
 BEGIN
     SELECT * INTO v_imp FROM prefs_import WHERE import_id = p_import_id
        FOR UPDATE;
@@ -601,21 +604,25 @@ BEGIN
                  message text)),
     upd AS (
         UPDATE prefs_import_record r
-           SET state = CASE WHEN a.outcome = 'failed' THEN 'failed'
-                            ELSE 'applied' END,
+           SET state = CASE WHEN a.outcome IN ('failed', 'nothonored')
+                            THEN a.outcome ELSE 'applied' END,
                outcome = a.outcome, profile_id = a.profile_id,
                path = a.path, message = a.message,
-               record = CASE WHEN a.outcome = 'failed' THEN r.record END
+               record = CASE WHEN a.outcome IN ('failed', 'nothonored')
+                             THEN r.record END
           FROM applied a
          WHERE r.import_id = v_imp.import_id
            AND r.request_no = v_keys[a.item + 1][1]
            AND r.position = v_keys[a.item + 1][2]
         RETURNING r.state)
-    SELECT count(*) FILTER (WHERE state = 'failed') INTO v_failed FROM upd;
+    SELECT count(*) FILTER (WHERE state = 'failed'),
+           count(*) FILTER (WHERE state = 'nothonored')
+      INTO v_failed, v_declined FROM upd;
 
     UPDATE prefs_import
        SET processed = prefs_import.processed + v_n,
-           exceptions = exceptions + v_failed
+           exceptions = exceptions + v_failed,
+           not_honored = not_honored + v_declined
      WHERE import_id = v_imp.import_id
     RETURNING prefs_import.processed, valid - prefs_import.processed
       INTO processed, remaining;
