@@ -30,16 +30,7 @@ bench_need wrk "apt-get install wrk"
 bench_build
 mkdir -p "$prefix/html"
 
-cleanup() {
-    # bench/out/ stays; the nginx prefix goes once nginx is gone
-    if bench_stop_nginx; then
-        rm -rf -- "$prefix"
-    else
-        echo "bench: nginx of $prefix did not stop: left in place" >&2
-    fi
-    bench_cleanup
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 bench_database

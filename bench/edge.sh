@@ -32,15 +32,7 @@ bench_need wrk "apt-get install wrk"
 bench_need python3
 bench_build
 
-cleanup() {
-    if bench_stop_nginx; then
-        rm -rf -- "$prefix"
-    else
-        echo "bench: nginx of $prefix did not stop: left in place" >&2
-    fi
-    bench_cleanup
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 bench_database

@@ -39,7 +39,6 @@ sampler=
 cleanup() {
     [ -z "$sampler" ] || kill "$sampler" 2>/dev/null || true
     bench_cleanup
-    rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -17,8 +17,9 @@
 #                               a user of GROUP; $secret is its secret
 #   bench_stop_nginx            stop the nginx of $prefix, waiting up to 5 s;
 #                               fails when it is still running
-#   bench_cleanup               bench_stop_nginx, then the database and the key
-#                               go (the scripts' EXIT traps call it)
+#   bench_cleanup               bench_stop_nginx, then its prefix (when it
+#                               stopped), the database and the key go (the
+#                               scripts' EXIT traps call it)
 
 bench_need() {
     command -v "$1" >/dev/null || {
@@ -64,7 +65,12 @@ bench_stop_nginx() {
 }
 
 bench_cleanup() {
-    bench_stop_nginx || echo "bench: nginx of $prefix did not stop" >&2
+    # bench/out/ stays; the nginx prefix goes once nginx is gone
+    if bench_stop_nginx; then
+        rm -rf -- "$prefix"
+    else
+        echo "bench: nginx of $prefix did not stop: left in place" >&2
+    fi
     scripts/pg.sh destroy "$pgdir" >/dev/null 2>&1 || true
     rm -f -- "$key"
 }

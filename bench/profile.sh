@@ -47,11 +47,7 @@ bench_need pgbench "apt-get install postgresql-contrib"
 bench_need jq "apt-get install jq"
 bench_build
 
-cleanup() {
-    bench_cleanup
-    rm -rf "$prefix/pgbench"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 bench_database

@@ -60,7 +60,6 @@ cleanup() {
     local pid
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     bench_cleanup
-    rm -rf -- "$prefix"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
