@@ -113,6 +113,7 @@ ok(!$j->{HasMore}, 'HasMore false');
     close $hold;
     is($?, 0, 'the first writer commits');
 
+    events_settled();
     my ($rest) = walk('Events', 1, after => $c2);
     my @all = (@first, @$rest);
     my @new = grep { my $x = $_; !grep { $_ eq $x } @$ids } @{ db_ids($acct) };
@@ -127,6 +128,8 @@ ok(!$j->{HasMore}, 'HasMore false');
     my ($before) = walk('Events', 1000);
     psql("SELECT prefs_event_add(:'a', NULL, 'tag.added', :'p', jsonb_build_object('Name', 'bulk' || g))"
          . " FROM generate_series(1, 25) g", a => $acct, p => $p2);
+    # (another suite's open transaction would hide them from the walk)
+    events_settled();
     my ($all) = walk('Events', 4);
     my %old = map { $_ => 1 } @$before;
     my @bulk = grep { !$old{$_} } @$all;
