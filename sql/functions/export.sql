@@ -772,52 +772,63 @@ $$;
 
 
 -- The rows from p_offset (1-based, up to p_limit) of a live export of the
--- account, their documents joined with p_sep, each followed by p_end; the
--- range that reaches the end ends the export unless p_keep_alive.  outcome
--- ok, invalid_token, processing, failed (message: why).  The documents
--- (megabytes) are aggregated once, by RETURN QUERY, never copied through
--- variables.
+-- account; the range that reaches the end ends the export unless
+-- p_keep_alive.  The first row's outcome: ok, invalid_token, processing,
+-- failed (body: why); more: whether rows follow the range.  When ok, its
+-- body is p_lines' head: for a page (p_lines false)
+-- '{"Count":...,"UserProfilePreferences":[' (or "Preferences"), for the
+-- NDJSON download ''; the rows that follow (outcome 'doc') are the
+-- documents in order, as stored (for lines, each ended by a newline; a
+-- newline in a document can only be whitespace and becomes a space).  The
+-- worker joins them (a page: with ',', closed by ']}').  Rows, not one
+-- aggregated string: string_agg over megabytes, then a result spilled past
+-- work_mem, cost four times the read of the rows (docs/export.md, "Where
+-- the time goes").
 CREATE OR REPLACE FUNCTION prefs_export_rows(p_account_id bigint,
     p_access_token bigint, p_limit integer, p_offset bigint,
-    p_keep_alive boolean, p_sep text, p_end text)
-RETURNS TABLE (outcome text, message text, n bigint, docs text,
-               more boolean, total bigint, collection text)
+    p_keep_alive boolean, p_lines boolean)
+RETURNS TABLE (outcome text, body text, more boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
-    e  prefs_export := prefs_export_live(p_account_id, p_access_token);
-    m  boolean;
+    e     prefs_export := prefs_export_live(p_account_id, p_access_token);
+    m     boolean;
+    last  boolean;
 BEGIN
     IF e.access_token IS NULL THEN
-        RETURN QUERY SELECT 'invalid_token', NULL::text, 0::bigint,
-                            NULL::text, false, 0::bigint, NULL::text;
+        RETURN QUERY SELECT 'invalid_token', NULL::text, false;
         RETURN;
     ELSIF e.status = 'Processing' THEN
-        RETURN QUERY SELECT 'processing', NULL::text, 0::bigint, NULL::text,
-                            false, 0::bigint, NULL::text;
+        RETURN QUERY SELECT 'processing', NULL::text, false;
         RETURN;
     ELSIF e.status = 'Error' THEN
-        RETURN QUERY SELECT 'failed', 'The export failed: ' || e.error,
-                            0::bigint, NULL::text, false, 0::bigint,
-                            NULL::text;
+        RETURN QUERY SELECT 'failed', 'The export failed: ' || e.error, false;
         RETURN;
     END IF;
 
     m := p_offset + p_limit - 1 < e.row_count;
+    last := NOT m AND NOT p_keep_alive;
 
-    -- a newline in a document can only be whitespace: lines keep none
+    -- rows 1..row_count, without gaps
+    RETURN QUERY SELECT 'ok', CASE WHEN p_lines THEN '' ELSE format(
+        '{"Count":%s,"HasMore":%s,"Limit":%s,"Offset":%s,'
+        '"TotalResults":%s,"%s":[',
+        greatest(0, least(p_limit, e.row_count - p_offset + 1)),
+        CASE WHEN m THEN 'true' ELSE 'false' END, p_limit, p_offset,
+        e.row_count,
+        CASE WHEN e.selection ->> 'format' = 'v3' THEN 'Preferences'
+             ELSE 'UserProfilePreferences' END) END, m;
+
+    -- (the last range's documents are copied out of the rows it deletes)
     RETURN QUERY
-        SELECT 'ok', NULL::text, count(*),
-               string_agg(CASE WHEN p_end = E'\n'
-                               THEN replace(r.doc, E'\n', ' ') || p_end
-                               ELSE r.doc END, p_sep ORDER BY r.seq),
-               m, e.row_count,
-               CASE WHEN e.selection ->> 'format' = 'v3' THEN 'Preferences'
-                    ELSE 'UserProfilePreferences' END
+        SELECT 'doc', CASE WHEN p_lines THEN replace(r.doc, E'\n', ' ') || E'\n'
+                           WHEN last THEN r.doc || ''
+                           ELSE r.doc END, m
           FROM prefs_export_row r
          WHERE r.access_token = e.access_token
-           AND r.seq BETWEEN p_offset AND p_offset + p_limit - 1;
+           AND r.seq BETWEEN p_offset AND p_offset + p_limit - 1
+         ORDER BY r.seq;
 
-    IF NOT m AND NOT p_keep_alive THEN
+    IF last THEN
         UPDATE prefs_export x SET status = 'Expired'
          WHERE x.access_token = e.access_token;
         DELETE FROM prefs_export_row r WHERE r.access_token = e.access_token;
@@ -827,34 +838,31 @@ $$;
 
 
 -- GET Export/{accessToken}?limit=&offset=&keepAlive=: a page (offset
--- 1-based); the last page ends the export unless keepAlive.  outcome ok,
--- invalid_token, processing, failed.
+-- 1-based), as prefs_export_rows answers it; the last page ends the export
+-- unless keepAlive.
 CREATE OR REPLACE FUNCTION prefs_export_page(p_account_id bigint,
     p_access_token bigint, p_limit integer, p_offset bigint,
     p_keep_alive boolean)
 RETURNS TABLE (outcome text, body text)
-LANGUAGE sql AS $$
-    SELECT x.outcome, CASE WHEN x.outcome = 'ok' THEN
-        format('{"Count":%s,"HasMore":%s,"Limit":%s,"Offset":%s,'
-               '"TotalResults":%s,"%s":[%s]}',
-               x.n, CASE WHEN x.more THEN 'true' ELSE 'false' END, p_limit,
-               p_offset, x.total, x.collection, coalesce(x.docs, ''))
-        ELSE x.message END
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY SELECT x.outcome, x.body
       FROM prefs_export_rows(p_account_id, p_access_token, p_limit, p_offset,
-                             p_keep_alive, ',', '') x
+                             p_keep_alive, false) x;
+END
 $$;
 
 
--- The NDJSON download: the rows from p_offset as lines.  more: whether
--- rows follow.
+-- The NDJSON download: the rows from p_offset as lines, as
+-- prefs_export_rows answers them.
 CREATE OR REPLACE FUNCTION prefs_export_lines(p_account_id bigint,
     p_access_token bigint, p_limit integer, p_offset bigint,
     p_keep_alive boolean)
 RETURNS TABLE (outcome text, body text, more boolean)
-LANGUAGE sql AS $$
-    SELECT x.outcome, CASE WHEN x.outcome <> 'ok' THEN x.message
-                           ELSE coalesce(x.docs, '') END,
-           x.more
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY SELECT *
       FROM prefs_export_rows(p_account_id, p_access_token, p_limit, p_offset,
-                             p_keep_alive, '', E'\n') x
+                             p_keep_alive, true);
+END
 $$;
