@@ -7,3 +7,14 @@
 
 DROP FUNCTION IF EXISTS prefs_export_rows(bigint, bigint, integer, bigint,
     boolean, text, text);
+
+-- The snapshot in steps (prefs_export_run): each call of the helper's job
+-- copies the next chunk of members, after snap_after (the last profile id
+-- copied); a final check compares the members with what was copied (the
+-- profile's xmin, src_xmin) and takes again from the first that differs
+-- (snap_rounds counts those checks); snap_steps counts the calls.
+ALTER TABLE prefs_export
+    ADD COLUMN IF NOT EXISTS snap_after  bigint  NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS snap_steps  integer NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS snap_rounds integer NOT NULL DEFAULT 0;
+ALTER TABLE prefs_export_row ADD COLUMN IF NOT EXISTS src_xmin bigint;
