@@ -65,8 +65,8 @@ http {
     prefs_database "$db";
     prefs_secret_key $key;
     prefs_spool $prefix/spool;
-    # the snapshot is one statement: it must finish within the timeout
-    prefs_db_query_timeout 600s;
+    # the default prefs_db_query_timeout (30 s): the snapshot is taken in
+    # steps, each a statement within it
     server {
         listen 127.0.0.1:$port;
         location /Profiles/v4/ { prefs_api v4; }

@@ -7,7 +7,9 @@
 # webhook schedule: the receiver answers 503 first, then 200; each attempt
 # signed afresh.  A callback the destination policy refuses is given up at
 # once.  A second run of a finished export does nothing (a job may run
-# twice).
+# twice).  The snapshot in steps (prefs_export_run, a chunk of members a
+# call, then a check): writes that commit between steps are wholly in the
+# export; a second nginx's helper takes an export of several steps.
 #
 # prefs-test: exclusive (scripts/test.sh runs it alone): its jobs must be run by the helper of its own
 #   nginx, with that nginx's destination policy (127.0.0.1 allowed)
@@ -207,6 +209,74 @@ sub dechunk {
     return $out;
 }
 
+# The snapshot in steps (prefs_export_run as the helper calls it: a
+# session with a statement_timeout takes one step a call): a chunk of
+# members a step (prefs.export_chunk: 1 here), then a check; writes that
+# commit between the steps are wholly in the export, whatever chunk their
+# profiles fell in: a write over two profiles (one copied already, one not
+# yet), a profile that leaves the segment.
+my @step_ids;
+for my $n (qw(Ada Ben Cy Dee)) {
+    is(psql_value("SELECT outcome FROM prefs_profile_create(CAST(:'a' AS bigint), NULL, CAST(:'b' AS jsonb))",
+                  a => $acct, b => qq({"CustomerName":{"FirstName":"$n","LastName":"Stepper"},)
+                      . qq("CustomFields":[{"Name":"FavoriteCategory","Value":"Toys"}]})),
+       'created', "profile $n");
+    push @step_ids, psql_value("SELECT max(profile_id) FROM prefs_profile WHERE account_id = CAST(:'a' AS bigint)",
+                               a => $acct);
+}
+is(psql_value("SELECT outcome FROM prefs_seg_call(CAST(:'a' AS bigint), 'Segment', 'POST', NULL, CAST(:'b' AS jsonb))",
+              a => $acct, b => '{"Name":"steppers","Criteria":[{"Field":"LastName","Operator":"Equals","Value":"Stepper"}]}'),
+   'created', 'segment of four');
+# (started as the API starts it, its job deleted in the same transaction:
+# this suite's helper must not take it)
+my $stok = psql_value("BEGIN;\n SELECT body::jsonb->>'AccessToken' AS t FROM prefs_export_start(CAST(:'a' AS bigint),"
+                      . " NULL, 'Segment', 'steppers', NULL, 'v4') \\gset\n"
+                      . " DELETE FROM prefs_job WHERE job_type = 'prefs.export' AND payload->>'access_token' = :'t';"
+                      . " COMMIT; SELECT :'t';", a => $acct);
+like($stok, qr/^\d+$/, 'an export of the steppers');
+sub step { psql_value("SET statement_timeout = '60s'; SET prefs.export_chunk = 1;"
+                      . " SELECT outcome FROM prefs_export_run(CAST(:'t' AS bigint))", t => $stok) }
+is(step(), 'more', 'step 1: a chunk (Ada)');
+is(step(), 'more', 'step 2: a chunk (Ben)');
+psql("UPDATE prefs_profile SET first_name = first_name || '2', edited_at = now()"
+     . " WHERE profile_id IN (CAST(:'x' AS bigint), CAST(:'y' AS bigint))", x => $step_ids[0], y => $step_ids[3]);
+is(step(), 'more', 'step 3: a chunk (Cy)');
+psql("UPDATE prefs_profile SET last_name = 'Gone', edited_at = now() WHERE profile_id = CAST(:'x' AS bigint)",
+     x => $step_ids[1]);
+is(step(), 'more', 'step 4: a chunk (Dee2)');
+is(step(), 'more', 'step 5: the check finds Ben gone: taken again from him');
+my $steps = 0;
+$steps++ while $steps < 10 && step() eq 'more';
+is(psql_value("SELECT status || ' ' || row_count || ' ' || snap_rounds || ' '"
+              . " || (byte_count = (SELECT sum(octet_length(doc)) FROM prefs_export_row r"
+              . " WHERE r.access_token = x.access_token))"
+              . " FROM prefs_export x WHERE access_token = CAST(:'t' AS bigint)", t => $stok),
+   'Complete 3 2 true', 'Complete after a second check: three rows, their byte count');
+is(psql("SELECT seq || ' ' || (doc::jsonb->'CustomerName'->>'FirstName') FROM prefs_export_row"
+        . " WHERE access_token = CAST(:'t' AS bigint) ORDER BY seq", t => $stok),
+   "1 Ada2\n2 Cy\n3 Dee2\n",
+   'the state after both writes: the write over two profiles wholly in, the one that left out, numbered 1..3');
+
+
 unlike($ng->error_log, qr/\[(error|alert|crit)\]/, 'no error logged');
 $ng->stop;
+
+# the helper (of another nginx, alone now, whose connections take
+# prefs.export_chunk 1) takes a snapshot of several steps, each a statement
+# of its own within a 2 s prefs_db_query_timeout
+my $dbname = psql_value('SELECT current_database()');
+psql(qq(ALTER DATABASE "$dbname" SET prefs.export_chunk = 1));
+my $ng2 = PrefsTest::start_nginx(name => 'exphelper2', http_config => 'prefs_db_query_timeout 2s;');
+my ($s3, $h3, $b3) = $ng2->request(method => 'POST', path => "/Profiles/v4/Async/$client/Export/Segment/steppers",
+    headers => { Authorization => pnauth($client, 'admin', $secret) });
+psql(qq(ALTER DATABASE "$dbname" RESET prefs.export_chunk));
+is($s3, 200, 'an export through the helper') or diag($b3);
+my $htok = decode_json($b3)->{AccessToken};
+ok(PrefsTest::wait_until(sub { psql_value("SELECT status FROM prefs_export WHERE access_token = CAST(:'t' AS bigint)",
+                                          t => $htok) ne 'Processing' }, 30), 'finished');
+is(psql_value("SELECT status || ' ' || row_count || ' ' || snap_steps FROM prefs_export"
+              . " WHERE access_token = CAST(:'t' AS bigint)", t => $htok),
+   'Complete 3 4', 'Complete: three rows in three chunks and a check, four calls of the job');
+unlike($ng2->error_log, qr/\[(error|alert|crit)\]/, 'no error logged (the second nginx)');
+$ng2->stop;
 done_testing();

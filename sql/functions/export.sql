@@ -4,13 +4,13 @@
 -- POST Export/Segment/{name} (or SegmentGroup) -> prefs_export_start: the
 -- body checked, the segment's selection compiled and kept with the export
 -- (a later change of the segment does not change an export under way), a
--- "prefs.export" job queued.  The helper runs prefs_export_run: ONE
--- INSERT ... SELECT copies the matching profiles' rendered documents
--- (prefs_profile_doc, rendered now where missing or stale) into
--- prefs_export_row, numbered 1..n in profile id order: one statement, one
--- snapshot, and the helper holds nothing of it in memory.  Pages are range
--- scans of (access_token, seq); the answer is assembled from the stored
--- text without parsing it.
+-- "prefs.export" job queued.  The helper calls prefs_export_run, a step a
+-- call (prefs_export_step: a chunk of members' rendered documents
+-- (prefs_profile_doc, rendered now where missing or stale) copied into
+-- prefs_export_row, numbered in profile id order; then a check that makes
+-- the rows one snapshot's state), so no statement outgrows the query
+-- timeout, and the helper holds nothing of it in memory.  Pages are range
+-- scans of (access_token, seq), answered as rows the worker joins.
 
 
 -- LastDateTime: "YYYY-MM-DDTHH:mm:ss.sss" with or without "Z", UTC; its
@@ -543,23 +543,156 @@ END
 $$;
 
 
--- The helper's job: fills the export's rows in one statement.  Idempotent:
--- a second run of a finished export does nothing, a rerun of an interrupted
--- one starts again.  An error is the export's (Status Error), not the job's.
--- While its callback is not done (delivered or given up), every run
--- answers what the helper needs to sign and send it: the URL, the body (the
--- status) and the sealed secrets (prefs_export_callback_secrets).
+-- The members of a selection, without their documents: (profile_id, x),
+-- x the profile row's xmin (every write of any part of a profile writes
+-- its row), the query of prefs_export_query with another select list (v3
+-- has a row per preference: DISTINCT).
+CREATE OR REPLACE FUNCTION prefs_export_members_query(sel jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT 'SELECT ' || CASE WHEN sel ->> 'format' = 'v3'
+                             THEN 'DISTINCT ' ELSE '' END
+           || 'p.profile_id, p.xmin::text::bigint AS x'
+           || substr(q, strpos(q, ' FROM prefs_profile p'))
+      FROM prefs_export_query(sel) q
+$$;
+
+
+-- One step of an export's snapshot; outcome 'more' (call again), or the
+-- export is Complete (or Error: e.error).  A step copies the next chunk
+-- of members (prefs.export_chunk, 10,000 by default), the profiles after
+-- e.snap_after, in one statement.  After the last chunk a check, one
+-- statement, compares the members now (profile ids and xmins) with the
+-- copied rows: the same, the export is Complete, and it is the state of
+-- that statement's snapshot (every member's copy is of its version then;
+-- a write that committed during the export, even over several profiles,
+-- is wholly in it).  A member changed since its copy is copied again in
+-- that statement (v4: its one row, in place); a profile that joined or
+-- left the members (or, v3, changed: its rows are a number of
+-- preferences) makes the rows from it on go, to be taken again by the
+-- next steps (at most 20 checks: then Error).
+CREATE OR REPLACE FUNCTION prefs_export_step(e prefs_export)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    sel    jsonb := e.selection;
+    chunk  bigint := coalesce(nullif(current_setting('prefs.export_chunk',
+                                                     true), '')::bigint,
+                              10000);
+    upto   bigint;
+    first  bigint;
+    n      bigint;
+    b      bigint;
+BEGIN
+    -- the chunk's last member (NULL: no member after snap_after)
+    EXECUTE 'SELECT max(m.profile_id) FROM (SELECT s.profile_id FROM ('
+         || prefs_export_members_query(sel) || ') s'
+         || ' WHERE s.profile_id > $10 ORDER BY s.profile_id LIMIT $11) m'
+        INTO upto
+        USING e.account_id, sel -> 'values', e.access_token,
+              sel ->> 'since', sel -> 'match_values', sel ->> 'match_type',
+              sel -> 'fields', sel ->> 'start', sel ->> 'end',
+              e.snap_after, chunk;
+
+    IF upto IS NOT NULL THEN
+        EXECUTE 'WITH ins AS (INSERT INTO prefs_export_row'
+             || ' (access_token, seq, profile_id, doc, src_xmin)'
+             || ' SELECT $3, $12 + row_number() OVER (ORDER BY s.profile_id,'
+             || ' s.k), s.profile_id, s.doc, s.x FROM ('
+             || replace(prefs_export_query(sel), ' AS doc',
+                        ' AS doc, p.xmin::text::bigint AS x')
+             || ' AND p.profile_id > $10 AND p.profile_id <= $11) s'
+             || ' WHERE s.doc IS NOT NULL'
+             || ' RETURNING octet_length(doc) AS bytes)'
+             || ' SELECT count(*), coalesce(sum(bytes), 0) FROM ins'
+            INTO n, b
+            USING e.account_id, sel -> 'values', e.access_token,
+                  sel ->> 'since', sel -> 'match_values',
+                  sel ->> 'match_type', sel -> 'fields', sel ->> 'start',
+                  sel ->> 'end', e.snap_after, upto, e.row_count;
+        UPDATE prefs_export x SET snap_after = upto,
+               row_count = x.row_count + n, byte_count = x.byte_count + b
+         WHERE x.access_token = e.access_token;
+        RETURN 'more';
+    END IF;
+
+    -- the check: the first profile that joined or left the members, or
+    -- (v3: a row per preference) whose copy is not of its version now.  A
+    -- v4 member whose copy is not of its version now is copied again, in
+    -- place, in the same statement.
+    EXECUTE 'WITH c AS (' || prefs_export_members_query(sel) || '),'
+         || ' r AS (SELECT w.profile_id, w.src_xmin,'
+         || ' sum(octet_length(w.doc)) AS len FROM prefs_export_row w'
+         || ' WHERE w.access_token = $3 GROUP BY 1, 2),'
+         || ' d AS (SELECT c.profile_id AS cid, c.x, r.profile_id AS rid,'
+         || ' r.len'
+         || ' FROM c FULL JOIN r ON r.profile_id = c.profile_id'
+         || CASE WHEN sel ->> 'format' = 'v3'
+                 THEN ' AND r.src_xmin = c.x' ELSE '' END
+         || ' WHERE c.profile_id IS NULL OR r.profile_id IS NULL'
+         || ' OR r.src_xmin IS DISTINCT FROM c.x),'
+         || ' u AS (UPDATE prefs_export_row w SET src_xmin = d.x, doc ='
+         || ' prefs_profile_doc_fill($1, d.cid) FROM d'
+         || ' WHERE w.access_token = $3 AND w.profile_id = d.cid'
+         || ' AND d.rid = d.cid'
+         || ' RETURNING octet_length(w.doc) - d.len AS bytes)'
+         || ' SELECT (SELECT min(coalesce(d.cid, d.rid)) FROM d'
+         || ' WHERE d.cid IS NULL OR d.rid IS NULL),'
+         || ' (SELECT coalesce(sum(bytes), 0) FROM u)'
+        INTO first, b
+        USING e.account_id, sel -> 'values', e.access_token,
+              sel ->> 'since', sel -> 'match_values', sel ->> 'match_type',
+              sel -> 'fields', sel ->> 'start', sel ->> 'end';
+
+    UPDATE prefs_export x SET byte_count = x.byte_count + b
+     WHERE x.access_token = e.access_token;
+
+    IF first IS NULL THEN
+        UPDATE prefs_export x SET status = 'Complete', finished_at = now(),
+               snap_rounds = x.snap_rounds + 1
+         WHERE x.access_token = e.access_token;
+        RETURN 'complete';
+    END IF;
+
+    IF e.snap_rounds >= 19 THEN
+        RAISE EXCEPTION 'the profiles kept changing: % checks found a '
+                        'profile changed since it was copied',
+                        e.snap_rounds + 1;
+    END IF;
+
+    WITH gone AS (
+        DELETE FROM prefs_export_row w
+         WHERE w.access_token = e.access_token AND w.profile_id >= first
+        RETURNING octet_length(w.doc) AS bytes)
+    SELECT count(*), coalesce(sum(bytes), 0) INTO n, b FROM gone;
+    UPDATE prefs_export x SET snap_after = first - 1,
+           row_count = x.row_count - n, byte_count = x.byte_count - b,
+           snap_rounds = x.snap_rounds + 1
+     WHERE x.access_token = e.access_token;
+    RETURN 'more';
+END
+$$;
+
+
+-- The helper's job: takes the export's snapshot a step at a time
+-- (prefs_export_step), each call within prefs_db_query_timeout: 'more'
+-- while steps remain (the job calls again at once).  In a session without
+-- a statement_timeout (prefsctl) one call takes every step.  Idempotent:
+-- a run of a finished export does nothing, a run after an interrupted one
+-- goes on from the last step committed.  An error is the export's (Status
+-- Error), not the job's.  While its callback is not done (delivered or
+-- given up), every run answers what the helper needs to sign and send it:
+-- the URL, the body (the status) and the sealed secrets
+-- (prefs_export_callback_secrets).
 CREATE OR REPLACE FUNCTION prefs_export_run(p_access_token bigint)
 RETURNS TABLE (outcome text, message text, url text, body text,
                secrets text)
 LANGUAGE plpgsql AS $$
 DECLARE
     e     prefs_export;
-    sel   jsonb;
-    q     text;
-    n     bigint;
-    b     bigint;
     done  boolean;
+    step  text;
+    once  boolean := current_setting('statement_timeout') <> '0';
 BEGIN
     SELECT * INTO e FROM prefs_export x
      WHERE x.access_token = p_access_token FOR UPDATE;
@@ -572,33 +705,27 @@ BEGIN
     done := e.status <> 'Processing';
 
     IF NOT done THEN
-        sel := e.selection;
-        q := prefs_export_query(sel);
-
-        q := 'WITH ins AS (INSERT INTO prefs_export_row'
-          || ' (access_token, seq, profile_id, doc)'
-          || ' SELECT $3, row_number() OVER (ORDER BY s.profile_id, s.k),'
-          || ' s.profile_id, s.doc FROM (' || q || ') s'
-          || ' WHERE s.doc IS NOT NULL'
-          || ' RETURNING octet_length(doc) AS bytes)'
-          || ' SELECT count(*), coalesce(sum(bytes), 0) FROM ins';
-
         BEGIN
-            DELETE FROM prefs_export_row r
-             WHERE r.access_token = e.access_token;
-            EXECUTE q INTO n, b
-                USING e.account_id, sel -> 'values', e.access_token,
-                      sel ->> 'since', sel -> 'match_values',
-                      sel ->> 'match_type', sel -> 'fields',
-                      sel ->> 'start', sel ->> 'end';
-            UPDATE prefs_export x SET status = 'Complete', row_count = n,
-                   byte_count = b, finished_at = now()
-             WHERE x.access_token = e.access_token RETURNING * INTO e;
+            LOOP
+                UPDATE prefs_export x SET snap_steps = x.snap_steps + 1
+                 WHERE x.access_token = e.access_token RETURNING * INTO e;
+                step := prefs_export_step(e);
+                EXIT WHEN step <> 'more' OR once;
+                SELECT * INTO e FROM prefs_export x
+                 WHERE x.access_token = p_access_token;
+            END LOOP;
         EXCEPTION WHEN others THEN
             UPDATE prefs_export x SET status = 'Error', error = SQLERRM,
                    finished_at = now()
-             WHERE x.access_token = e.access_token RETURNING * INTO e;
+             WHERE x.access_token = e.access_token;
         END;
+        SELECT * INTO e FROM prefs_export x
+         WHERE x.access_token = p_access_token;
+        IF e.status = 'Processing' THEN
+            RETURN QUERY SELECT 'more', NULL::text, NULL::text, NULL::text,
+                                NULL::text;
+            RETURN;
+        END IF;
     END IF;
 
     RETURN QUERY
@@ -772,52 +899,63 @@ $$;
 
 
 -- The rows from p_offset (1-based, up to p_limit) of a live export of the
--- account, their documents joined with p_sep, each followed by p_end; the
--- range that reaches the end ends the export unless p_keep_alive.  outcome
--- ok, invalid_token, processing, failed (message: why).  The documents
--- (megabytes) are aggregated once, by RETURN QUERY, never copied through
--- variables.
+-- account; the range that reaches the end ends the export unless
+-- p_keep_alive.  The first row's outcome: ok, invalid_token, processing,
+-- failed (body: why); more: whether rows follow the range.  When ok, its
+-- body is p_lines' head: for a page (p_lines false)
+-- '{"Count":...,"UserProfilePreferences":[' (or "Preferences"), for the
+-- NDJSON download ''; the rows that follow (outcome 'doc') are the
+-- documents in order, as stored (for lines, each ended by a newline; a
+-- newline in a document can only be whitespace and becomes a space).  The
+-- worker joins them (a page: with ',', closed by ']}').  Rows, not one
+-- aggregated string: string_agg over megabytes, then a result spilled past
+-- work_mem, cost four times the read of the rows (docs/export.md, "Where
+-- the time goes").
 CREATE OR REPLACE FUNCTION prefs_export_rows(p_account_id bigint,
     p_access_token bigint, p_limit integer, p_offset bigint,
-    p_keep_alive boolean, p_sep text, p_end text)
-RETURNS TABLE (outcome text, message text, n bigint, docs text,
-               more boolean, total bigint, collection text)
+    p_keep_alive boolean, p_lines boolean)
+RETURNS TABLE (outcome text, body text, more boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
-    e  prefs_export := prefs_export_live(p_account_id, p_access_token);
-    m  boolean;
+    e     prefs_export := prefs_export_live(p_account_id, p_access_token);
+    m     boolean;
+    last  boolean;
 BEGIN
     IF e.access_token IS NULL THEN
-        RETURN QUERY SELECT 'invalid_token', NULL::text, 0::bigint,
-                            NULL::text, false, 0::bigint, NULL::text;
+        RETURN QUERY SELECT 'invalid_token', NULL::text, false;
         RETURN;
     ELSIF e.status = 'Processing' THEN
-        RETURN QUERY SELECT 'processing', NULL::text, 0::bigint, NULL::text,
-                            false, 0::bigint, NULL::text;
+        RETURN QUERY SELECT 'processing', NULL::text, false;
         RETURN;
     ELSIF e.status = 'Error' THEN
-        RETURN QUERY SELECT 'failed', 'The export failed: ' || e.error,
-                            0::bigint, NULL::text, false, 0::bigint,
-                            NULL::text;
+        RETURN QUERY SELECT 'failed', 'The export failed: ' || e.error, false;
         RETURN;
     END IF;
 
     m := p_offset + p_limit - 1 < e.row_count;
+    last := NOT m AND NOT p_keep_alive;
 
-    -- a newline in a document can only be whitespace: lines keep none
+    -- rows 1..row_count, without gaps
+    RETURN QUERY SELECT 'ok', CASE WHEN p_lines THEN '' ELSE format(
+        '{"Count":%s,"HasMore":%s,"Limit":%s,"Offset":%s,'
+        '"TotalResults":%s,"%s":[',
+        greatest(0, least(p_limit, e.row_count - p_offset + 1)),
+        CASE WHEN m THEN 'true' ELSE 'false' END, p_limit, p_offset,
+        e.row_count,
+        CASE WHEN e.selection ->> 'format' = 'v3' THEN 'Preferences'
+             ELSE 'UserProfilePreferences' END) END, m;
+
+    -- (the last range's documents are copied out of the rows it deletes)
     RETURN QUERY
-        SELECT 'ok', NULL::text, count(*),
-               string_agg(CASE WHEN p_end = E'\n'
-                               THEN replace(r.doc, E'\n', ' ') || p_end
-                               ELSE r.doc END, p_sep ORDER BY r.seq),
-               m, e.row_count,
-               CASE WHEN e.selection ->> 'format' = 'v3' THEN 'Preferences'
-                    ELSE 'UserProfilePreferences' END
+        SELECT 'doc', CASE WHEN p_lines THEN replace(r.doc, E'\n', ' ') || E'\n'
+                           WHEN last THEN r.doc || ''
+                           ELSE r.doc END, m
           FROM prefs_export_row r
          WHERE r.access_token = e.access_token
-           AND r.seq BETWEEN p_offset AND p_offset + p_limit - 1;
+           AND r.seq BETWEEN p_offset AND p_offset + p_limit - 1
+         ORDER BY r.seq;
 
-    IF NOT m AND NOT p_keep_alive THEN
+    IF last THEN
         UPDATE prefs_export x SET status = 'Expired'
          WHERE x.access_token = e.access_token;
         DELETE FROM prefs_export_row r WHERE r.access_token = e.access_token;
@@ -827,34 +965,31 @@ $$;
 
 
 -- GET Export/{accessToken}?limit=&offset=&keepAlive=: a page (offset
--- 1-based); the last page ends the export unless keepAlive.  outcome ok,
--- invalid_token, processing, failed.
+-- 1-based), as prefs_export_rows answers it; the last page ends the export
+-- unless keepAlive.
 CREATE OR REPLACE FUNCTION prefs_export_page(p_account_id bigint,
     p_access_token bigint, p_limit integer, p_offset bigint,
     p_keep_alive boolean)
 RETURNS TABLE (outcome text, body text)
-LANGUAGE sql AS $$
-    SELECT x.outcome, CASE WHEN x.outcome = 'ok' THEN
-        format('{"Count":%s,"HasMore":%s,"Limit":%s,"Offset":%s,'
-               '"TotalResults":%s,"%s":[%s]}',
-               x.n, CASE WHEN x.more THEN 'true' ELSE 'false' END, p_limit,
-               p_offset, x.total, x.collection, coalesce(x.docs, ''))
-        ELSE x.message END
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY SELECT x.outcome, x.body
       FROM prefs_export_rows(p_account_id, p_access_token, p_limit, p_offset,
-                             p_keep_alive, ',', '') x
+                             p_keep_alive, false) x;
+END
 $$;
 
 
--- The NDJSON download: the rows from p_offset as lines.  more: whether
--- rows follow.
+-- The NDJSON download: the rows from p_offset as lines, as
+-- prefs_export_rows answers them.
 CREATE OR REPLACE FUNCTION prefs_export_lines(p_account_id bigint,
     p_access_token bigint, p_limit integer, p_offset bigint,
     p_keep_alive boolean)
 RETURNS TABLE (outcome text, body text, more boolean)
-LANGUAGE sql AS $$
-    SELECT x.outcome, CASE WHEN x.outcome <> 'ok' THEN x.message
-                           ELSE coalesce(x.docs, '') END,
-           x.more
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY SELECT *
       FROM prefs_export_rows(p_account_id, p_access_token, p_limit, p_offset,
-                             p_keep_alive, '', E'\n') x
+                             p_keep_alive, true);
+END
 $$;

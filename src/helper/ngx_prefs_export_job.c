@@ -5,12 +5,14 @@
 
 
 /*
- * The job type "prefs.export": fills an export's rows.  The work is one
- * SQL call, prefs_export_run (sql/functions/export.sql): a single
- * INSERT ... SELECT of the matching profiles' rendered documents, so the
- * export is one transaction's snapshot and the helper holds none of it in
- * memory, whatever its size.  The call is idempotent (a finished export is
- * left alone, an interrupted one starts again), as a job must be; an error
+ * The job type "prefs.export": fills an export's rows.  The work is SQL
+ * calls of prefs_export_run (sql/functions/export.sql), each a step of the
+ * snapshot within prefs_db_query_timeout (a chunk of members copied, or
+ * the final check that makes the export one consistent state), called
+ * again at once while it answers "more"; the helper holds none of the
+ * export in memory, whatever its size.  The call is idempotent (a finished
+ * export is left alone, an interrupted one goes on from its last step), as
+ * a job must be; an error
  * of the export itself is recorded on the export (Status Error) and the
  * job is done; a call that got no answer is tried again.
  *
@@ -101,6 +103,14 @@ ngx_prefs_export_job_done(ngx_prefs_db_query_t *q)
     if (q->status != NGX_PREFS_DB_OK || PQntuples(q->res) != 1) {
         ngx_prefs_helper_job_done(job, NULL, ngx_prefs_db_status_text(q),
                                   NGX_PREFS_EXPORT_JOB_RETRY);
+        return;
+    }
+
+    if (ngx_strcmp(ngx_prefs_db_value(q, 0, NGX_PREFS_COL_OUTCOME), "more")
+        == 0)
+    {
+        /* the snapshot's next step, a statement of its own */
+        ngx_prefs_export_job_run(job);
         return;
     }
 

@@ -8,8 +8,9 @@
  * Bulk export, under /Profiles/v4/Async/{clientId}/ (BulkExport): start an
  * export of a segment or segment group, its status, its pages, Commit.
  * The export itself is the helper's job "prefs.export"
- * (src/helper/ngx_prefs_export_job.c); the pages are text the database
- * assembles from the stored documents, sent as they come.  With "Accept:
+ * (src/helper/ngx_prefs_export_job.c); a page is its head and the stored
+ * documents, rows of one result, joined here into one buffer without being
+ * parsed.  With "Accept:
  * application/x-ndjson" the whole export (from offset) is one streamed
  * answer, a document a line: a range of rows is asked for only once the
  * previous one has left for the client, and its result is freed then, so
@@ -34,6 +35,7 @@ static ngx_int_t ngx_prefs_export_token(ngx_http_request_t *r,
     ngx_prefs_db_query_t **q);
 static ngx_int_t ngx_prefs_export_invalid(ngx_http_request_t *r);
 static void ngx_prefs_export_done(ngx_prefs_db_query_t *q);
+static void ngx_prefs_export_page_done(ngx_prefs_db_query_t *q);
 static ngx_int_t ngx_prefs_export_lines(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, ngx_int_t offset, ngx_str_t *keep);
 static ngx_int_t ngx_prefs_export_lines_next(ngx_http_request_t *r,
@@ -53,6 +55,8 @@ typedef struct {
     char                     *keep;        /* "true" or "false" */
     ngx_prefs_db_query_t     *q;           /* the range being sent */
     ngx_flag_t                more;
+    ngx_buf_t                *bufs;        /* a range's lines, reused */
+    ngx_chain_t              *chain;
 } ngx_prefs_export_lines_t;
 
 
@@ -182,8 +186,57 @@ ngx_prefs_export_page(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     q->values[3] = (char *) p;
     *ngx_sprintf(p, "%i", offset) = '\0';
     q->values[4] = (keep.len == 4) ? "true" : "false";
+    q->handler = ngx_prefs_export_page_done;
 
     return ngx_prefs_http_query(r, q);
+}
+
+
+/* a page: the head (row 0), the documents (rows 1..n) joined with ',',
+ * then "]}"; a refusal is row 0 alone */
+
+static void
+ngx_prefs_export_page_done(ngx_prefs_db_query_t *q)
+{
+    int                  i, n;
+    size_t               len;
+    ngx_buf_t           *b;
+    ngx_http_request_t  *r = q->data;
+
+    if (q->status != NGX_PREFS_DB_OK || PQntuples(q->res) == 0
+        || ngx_strcmp(ngx_prefs_db_value(q, 0, NGX_PREFS_COL_OUTCOME), "ok")
+           != 0)
+    {
+        ngx_prefs_export_done(q);
+        return;
+    }
+
+    n = PQntuples(q->res);
+    len = sizeof("]}") - 1;
+
+    for (i = 0; i < n; i++) {
+        len += ngx_prefs_db_length(q, i, NGX_PREFS_COL_BODY) + 1;
+    }
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        ngx_prefs_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (i > 1) {
+            *b->last++ = ',';
+        }
+
+        b->last = ngx_cpymem(b->last,
+                             ngx_prefs_db_value(q, i, NGX_PREFS_COL_BODY),
+                             ngx_prefs_db_length(q, i, NGX_PREFS_COL_BODY));
+    }
+
+    b->last = ngx_cpymem(b->last, "]}", 2);
+
+    ngx_prefs_http_finalize(r, ngx_prefs_http_send_buf(r, NGX_HTTP_OK, b));
 }
 
 
@@ -267,6 +320,14 @@ ngx_prefs_export_lines(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    st->bufs = ngx_pcalloc(r->pool,
+                           NGX_PREFS_EXPORT_LINES_ROWS * sizeof(ngx_buf_t));
+    st->chain = ngx_palloc(r->pool,
+                           NGX_PREFS_EXPORT_LINES_ROWS * sizeof(ngx_chain_t));
+    if (st->bufs == NULL || st->chain == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     st->next = offset;
     st->keep = (keep->len == 4) ? "true" : "false";
     ctx->state = st;
@@ -305,9 +366,9 @@ ngx_prefs_export_lines_next(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 static void
 ngx_prefs_export_lines_done(ngx_prefs_db_query_t *q)
 {
+    int                         i, n;
     ngx_int_t                   rc;
     ngx_buf_t                  *b;
-    ngx_chain_t                 out;
     ngx_http_request_t         *r = q->data;
     ngx_prefs_api_ctx_t        *ctx;
     ngx_prefs_export_lines_t   *st;
@@ -357,27 +418,35 @@ ngx_prefs_export_lines_done(ngx_prefs_db_query_t *q)
                           "true") == 0;
     st->next += NGX_PREFS_EXPORT_LINES_ROWS;
 
-    if (ngx_prefs_db_length(q, 0, NGX_PREFS_COL_BODY) == 0) {
+    n = PQntuples(q->res) - 1;
+
+    if (n <= 0 || n > NGX_PREFS_EXPORT_LINES_ROWS) {
+        if (n > 0) {
+            ngx_prefs_http_finalize(r, NGX_ERROR);
+            return;
+        }
+
         ngx_prefs_export_lines_writer(r);
         return;
     }
 
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        ngx_prefs_http_finalize(r, NGX_ERROR);
-        return;
+    /* rows 1..n, the lines: the result's own memory, freed once sent; the
+     * bufs and links are the request's, the same for every range */
+
+    for (i = 0; i < n; i++) {
+        b = &st->bufs[i];
+        ngx_memzero(b, sizeof(ngx_buf_t));
+        b->pos = (u_char *) ngx_prefs_db_value(q, i + 1, NGX_PREFS_COL_BODY);
+        b->last = b->pos + ngx_prefs_db_length(q, i + 1, NGX_PREFS_COL_BODY);
+        b->memory = 1;
+
+        st->chain[i].buf = b;
+        st->chain[i].next = (i + 1 < n) ? &st->chain[i + 1] : NULL;
     }
 
-    /* the result's own memory: freed once it has been sent */
-    b->pos = (u_char *) ngx_prefs_db_value(q, 0, NGX_PREFS_COL_BODY);
-    b->last = b->pos + ngx_prefs_db_length(q, 0, NGX_PREFS_COL_BODY);
-    b->memory = 1;
     b->flush = 1;
 
-    out.buf = b;
-    out.next = NULL;
-
-    rc = ngx_http_output_filter(r, &out);
+    rc = ngx_http_output_filter(r, st->chain);
 
     if (rc == NGX_ERROR) {
         ngx_prefs_http_finalize(r, NGX_ERROR);
