@@ -78,12 +78,7 @@ PY
 
 start_nginx() {
     cat > "$prefix/nginx.conf" <<CONF
-load_module $prefix/ngx_http_prefs_module.so;
-worker_processes 2;
-error_log logs/error.log warn;
-pid logs/nginx.pid;
-$( [ "$(id -u)" = 0 ] && echo "user root;" )
-events { worker_connections 4096; }
+$(bench_nginx_head)
 http {
     access_log off;
     prefs_database "$db";

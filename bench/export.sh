@@ -54,12 +54,7 @@ psql -X -At -d "$db" -v ON_ERROR_STOP=1 -c "SELECT outcome FROM prefs_seg_call($
     '{\"Name\":\"everyone\",\"Criteria\":[{\"Field\":\"LastName\",\"Operator\":\"StartsWith\",\"Value\":\"last\"}]}')" >/dev/null
 
 cat > "$prefix/nginx.conf" <<CONF
-load_module $prefix/ngx_http_prefs_module.so;
-worker_processes 2;
-error_log logs/error.log warn;
-pid logs/nginx.pid;
-$( [ "$(id -u)" = 0 ] && echo "user root;" )
-events { worker_connections 1024; }
+$(bench_nginx_head 2 1024)
 http {
     access_log off;
     prefs_database "$db";

@@ -15,6 +15,11 @@
 #   bench_account ID GROUP [USER]
 #                               an account with the demo configuration and
 #                               a user of GROUP; $secret is its secret
+#   bench_nginx_head [WORKERS [CONNECTIONS]]
+#                               the main context of a benchmark's nginx.conf
+#                               (module, workers, error log, pid, events;
+#                               "user root" when run as root), for the
+#                               script's heredoc before its http block
 #   bench_stop_nginx            stop the nginx of $prefix, waiting up to 5 s;
 #                               fails when it is still running
 #   bench_cleanup               bench_stop_nginx, then its prefix (when it
@@ -50,6 +55,14 @@ bench_account() {
     secret=$(tools/prefsctl user create "$1" "${3:-api}" --group "$2" \
              | sed -n 's/.*"Secret" *: *"\([^"]*\)".*/\1/p')
     tools/prefsctl config import "$1" conf/demo-config.json >/dev/null
+}
+
+bench_nginx_head() {
+    printf '%s\n' "load_module $prefix/ngx_http_prefs_module.so;" \
+        "worker_processes ${1:-2};" "error_log logs/error.log warn;" \
+        "pid logs/nginx.pid;"
+    [ "$(id -u)" != 0 ] || echo "user root;"
+    echo "events { worker_connections ${2:-4096}; }"
 }
 
 bench_stop_nginx() {

@@ -84,12 +84,7 @@ pgbench -i -s 10 -q "$db" >"$out/pgbench-init.log" 2>&1 ||
     { cat "$out/pgbench-init.log" >&2; exit 1; }
 
 cat > "$prefix/nginx.conf" <<CONF
-load_module $prefix/ngx_http_prefs_module.so;
-worker_processes $workers;
-error_log logs/error.log warn;
-pid logs/nginx.pid;
-$( [ "$(id -u)" = 0 ] && echo "user root;" )
-events { worker_connections 4096; }
+$(bench_nginx_head "$workers")
 http {
     access_log off;
     prefs_database "$db";

@@ -101,12 +101,7 @@ SELECT account_id, 5000, 1 FROM prefs_account WHERE client_id = 'soak';
 SQL
 
 cat > "$prefix/nginx.conf" <<CONF
-load_module $prefix/ngx_http_prefs_module.so;
-worker_processes $workers;
-error_log logs/error.log warn;
-pid logs/nginx.pid;
-$( [ "$(id -u)" = 0 ] && echo "user root;" )
-events { worker_connections 4096; }
+$(bench_nginx_head "$workers")
 http {
     access_log off;
     prefs_database "$db";
