@@ -10,6 +10,7 @@
 use lib 't';
 use Test::Nginx::Socket 'no_plan';
 use PrefsTest;
+use LinkTest qw(link_profile link_make);
 use JSON::PP;
 use Digest::SHA qw(hmac_sha256);
 use MIME::Base64 qw(encode_base64url);
@@ -40,18 +41,9 @@ for my $c (qw(LinkCo LinkOther LinkGone)) {
                     a => $acct{$c}, s => $sealed);
 }
 
-sub profile {
-    my ($client, $email) = @_;
-    my ($st, undef, $j, $raw) = PrefsTest::api_request($client, 'admin', 'POST', 'Profile',
-        { CustomFields => [ { Name => 'FavoriteCategory', Value => 'Toys' } ],
-          Emails => [ { EmailAddress => $email, EmailAddressType => 'Personal', IsDefault => JSON::PP::true() } ] });
-    die "preparing a profile: $st $raw\n" unless $st == 201;
-    return $j->{ProfileId};
-}
-
-$p{$_} = profile('LinkCo', "$_\@example.com") for qw(main peer unsub revoked);
-$other_p = profile('LinkOther', 'other@example.com');
-$rev_p = profile('LinkGone', 'gone@example.com');
+$p{$_} = link_profile('LinkCo', "$_\@example.com") for qw(main peer unsub revoked);
+$other_p = link_profile('LinkOther', 'other@example.com');
+$rev_p = link_profile('LinkGone', 'gone@example.com');
 
 # revoked: the profile's links once, the account LinkGone's once
 my ($st) = PrefsTest::api_request('LinkCo', 'admin', 'DELETE', "Profile/$p{revoked}/Links");
@@ -394,13 +386,13 @@ location /Profiles/v4/ { prefs_api v4; prefs_link_cors_origin https://www.exampl
 
 
 
-=== TEST 15: without prefs_link_cors_origin a preflight gets no CORS answer (401: it has no credential)
+=== TEST 15: without prefs_link_cors_origin, nor origins of the account, a preflight is 403 and names no origin
 --- request eval
 "OPTIONS /Profiles/v4/LinkCo/Profile/$::p{main}/Preferences"
 --- more_headers
 Origin: https://www.example.com
 Access-Control-Request-Method: POST
---- error_code: 401
+--- error_code: 403
 --- response_headers
 !Access-Control-Allow-Origin
 --- no_error_log

@@ -134,6 +134,90 @@ is($rc, 1, 'a ProfileId that is no number: exit 1');
 is($rc, 0, 'prefsctl link revoke CLIENTID: the whole account') or diag $out;
 like($out, qr/"Revoked" *: *"Account"/, 'says so');
 
+# --- key rotation ------------------------------------------------------------------------
+#
+# A link of the key made by a rotation is served at once by every worker
+# (each knows the new key), the key before keeps working, and the next
+# rotation retires it everywhere within a second.
+
+my $before = make_link();
+is(statuses($before), '200', 'a link of the current key is served everywhere');
+($st, $j, $raw) = call($ng2, 'POST', 'Links/Key');
+is($st, 201, 'POST Links/Key') or diag $raw;
+my $rotated = make_link();
+is(statuses($rotated), '200', 'a link of the new key is served at once by every worker');
+is(statuses($before), '200', 'and the link of the key before still is');
+$t0 = time;
+($rc, $out) = prefsctl('link', 'rotate', $acme);
+is($rc, 0, 'prefsctl link rotate') or diag $out;
+like($out, qr/"KeyId" *: *\d+/, 'says the new key');
+$took = refused_after($before, $t0);
+ok(defined $took && $took < 1.2, 'every worker refuses the links of the retired key within a second')
+    or diag 'took ' . ($took // 'more than 5') . ' s';
+note sprintf 'key retirement seen everywhere after %.3f s', $took // -1;
+is(statuses($rotated), '200', 'the key before the newest still works everywhere');
+($rc, $out) = prefsctl('link', 'rotate', 'NoSuchAccount');
+is($rc, 1, 'prefsctl link rotate: an unknown account is exit 1');
+like($out, qr/account NoSuchAccount not found/, 'saying so');
+($rc, $out) = prefsctl('link', 'rotate');
+is($rc, 1, 'prefsctl link rotate without a ClientId: exit 1');
+
+# --- CORS origins of the account ------------------------------------------------------------
+
+sub preflights {
+    my ($origin) = @_;
+    my %seen;
+    for my $srv ($ng, $ng2) {
+        for (1 .. 8) {
+            my ($st) = $srv->request(method => 'OPTIONS', path => "/Profiles/v4/$acme/Profile/$pid/Preferences",
+                                     headers => { Origin => $origin, 'Access-Control-Request-Method' => 'POST' });
+            $seen{$st}++;
+        }
+    }
+    return join ',', sort keys %seen;
+}
+
+is(preflights('https://pages.example'), '403', 'an origin the account has not named: 403 everywhere');
+$t0 = time;
+($rc, $out) = prefsctl('link', 'origins', $acme, '--set', 'https://pages.example');
+is($rc, 0, 'prefsctl link origins --set') or diag $out;
+like($out, qr/"Origins" *: *\["https:\/\/pages\.example"\]/, 'says the origins');
+$took = wait_until(sub { preflights('https://pages.example') eq '204' }, 5) ? time - $t0 : undef;
+ok(defined $took && $took < 1.2, 'every worker answers its preflights within a second')
+    or diag 'took ' . ($took // 'more than 5') . ' s';
+note sprintf 'origins seen everywhere after %.3f s', $took // -1;
+($st, $j, $raw) = call($ng, 'PUT', 'Links/Origins', body => { Origins => [] });
+is($st, 200, 'PUT Links/Origins []') or diag $raw;
+$took = wait_until(sub { preflights('https://pages.example') eq '403' }, 5) ? time - $t0 : undef;
+ok(defined $took, 'and the origin is refused everywhere again');
+for my $bad ([ 'https://pages.example/x' ], [ 'javascript:alert(1)' ], [ "https://a.example\nhttps://b.example" ]) {
+    ($rc, $out) = prefsctl('link', 'origins', $acme, '--set', @$bad);
+    is($rc, 1, "prefsctl link origins refuses '$bad->[0]'") or diag $out;
+}
+($rc, $out) = prefsctl('link', 'origins', $acme);
+like($out, qr/"Origins" *: *\[\]/, 'and changed nothing');
+
+# --- prefsctl link create ----------------------------------------------------------------
+
+($rc, $out) = prefsctl('link', 'create', $acme, $pid, '--scope', 'preferences:read');
+is($rc, 0, 'prefsctl link create') or diag $out;
+my $made = eval { decode_json($out) } || {};
+is(statuses($made->{Token} // 'none'), '200', 'its link is served by every worker');
+($rc, $out) = prefsctl('link', 'create', $acme, '999999999');
+is($rc, 1, 'an unknown profile: exit 1');
+like($out, qr/profile 999999999 not found/, 'saying so');
+($rc, $out) = prefsctl('link', 'create', 'NoSuchAccount', $pid);
+is($rc, 1, 'an unknown account: exit 1');
+for my $bad ([ '--scope', 'admin' ], [ '--scope', 'unsubscribe:' ], [ '--scope', 'preferences:read,edge' ],
+             [ '--lifetime', 59 ], [ '--lifetime', 7776001 ], [ '--user', 'nobody' ],
+             [ '--page', 'javascript:alert(1)' ], [ '--api', 'https://api.example/v4#x' ]) {
+    my $keys = PrefsTest::psql_value("SELECT string_agg(key_id::text, ',') FROM prefs_link_key k JOIN prefs_account a USING (account_id) WHERE a.client_id = :'c'", c => $acme);
+    ($rc, $out) = prefsctl('link', 'create', $acme, $pid, @$bad);
+    is($rc, 1, "prefsctl link create refuses @$bad") or diag $out;
+    is(PrefsTest::psql_value("SELECT string_agg(key_id::text, ',') FROM prefs_link_key k JOIN prefs_account a USING (account_id) WHERE a.client_id = :'c'", c => $acme),
+       $keys, '... and changes nothing');
+}
+
 unlike($ng->error_log . $ng2->error_log, qr/\[(error|alert|crit|emerg)\]/, 'no error logged');
 
 done_testing;

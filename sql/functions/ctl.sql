@@ -373,6 +373,117 @@ END
 $$;
 
 
+-- link rotate: a new signing key for the account's links (p_sealed, made
+-- by prefs-secret link-key); prefs_link_rotate
+CREATE OR REPLACE FUNCTION prefs_ctl_link_rotate(p_client text,
+    p_sealed text)
+RETURNS json LANGUAGE plpgsql AS $$
+DECLARE
+    r  record;
+BEGIN
+    SELECT * INTO r FROM prefs_link_rotate(prefs_ctl_account(p_client),
+                                           p_sealed);
+    RETURN json_build_object('ClientId', p_client)::jsonb
+           || r.body::jsonb;
+END
+$$;
+
+
+-- link origins: the account's origins (CORS), replaced by p_origins (a
+-- JSON array) unless NULL; prefs_link_origins_put
+CREATE OR REPLACE FUNCTION prefs_ctl_link_origins(p_client text,
+    p_origins jsonb)
+RETURNS json LANGUAGE plpgsql AS $$
+DECLARE
+    a  bigint;
+    r  record;
+BEGIN
+    a := prefs_ctl_account(p_client);
+    IF p_origins IS NULL THEN
+        RETURN json_build_object('ClientId', p_client)::jsonb
+               || prefs_link_origins_json(a)::jsonb;
+    END IF;
+    SELECT * INTO r FROM prefs_link_origins_put(a,
+        jsonb_build_object('Origins', p_origins));
+    IF r.outcome <> 'updated' THEN
+        PERFORM prefs_ctl_fail('bad-origin', r.message);
+    END IF;
+    RETURN json_build_object('ClientId', p_client)::jsonb || r.body::jsonb;
+END
+$$;
+
+
+-- link create, first half: what prefs-secret link signs, as one line
+-- "key_id:sealed account profile user account_gen profile_gen": the
+-- account's newest key (p_sealed, made by prefs-secret link-key, is kept
+-- when it has none), the link's user (p_user, else the account's first
+-- active user) and the generations (prefs_link_issue)
+CREATE OR REPLACE FUNCTION prefs_ctl_link_claims(p_client text,
+    p_profile bigint, p_user text, p_sealed text)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    a    bigint;
+    u    bigint;
+    r    record;
+BEGIN
+    a := prefs_ctl_account(p_client);
+    IF p_user IS NULL THEN
+        SELECT min(x.user_id) INTO u FROM prefs_user x
+         WHERE x.account_id = a AND x.is_active;
+        IF u IS NULL THEN
+            PERFORM prefs_ctl_fail('no-active-user');
+        END IF;
+    ELSE
+        u := (prefs_ctl_user(p_client, p_user)).user_id;
+        IF NOT EXISTS (SELECT 1 FROM prefs_user x
+                        WHERE x.user_id = u AND x.is_active) THEN
+            PERFORM prefs_ctl_fail('user-inactive');
+        END IF;
+    END IF;
+    SELECT * INTO r FROM prefs_link_issue(a, p_profile, p_sealed);
+    IF r.outcome <> 'created' THEN
+        PERFORM prefs_ctl_fail('no-profile');
+    END IF;
+    RETURN r.link_keys || ' ' || a || ' ' || p_profile || ' ' || u || ' '
+           || replace(r.link_gens, ':', ' ');
+END
+$$;
+
+
+-- link create, second half: the answer of POST Profile/{id}/Links for the
+-- token prefs-secret link signed; the page's URL when p_page is given
+-- (prefs_link_page), the one-click URLs when p_api is (the API location's
+-- URL, as https://api.example/Profiles/v4)
+CREATE OR REPLACE FUNCTION prefs_ctl_link_answer(p_client text,
+    p_profile bigint, p_token text, p_expires bigint, p_scopes text[],
+    p_page text, p_api text)
+RETURNS json LANGUAGE sql STABLE AS $$
+    SELECT json_build_object(
+        'ClientId',  p_client,
+        'ProfileId', p_profile,
+        'Token',     p_token,
+        'ExpiresAt', to_char(to_timestamp(p_expires) AT TIME ZONE 'UTC',
+                             'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+        'Scopes',    to_json(p_scopes),
+        'Url',       CASE WHEN p_page IS NOT NULL THEN
+                         p_page || CASE WHEN strpos(p_page, '?') > 0
+                                        THEN '&' ELSE '?' END
+                         || 'c=' || p_client || '&p=' || p_profile
+                         || '#t=' || p_token END,
+        'UnsubscribeUrls', coalesce((
+            SELECT json_agg(json_build_object(
+                       'FilterId', substr(s, 13),
+                       'Url', CASE WHEN p_api IS NOT NULL THEN
+                                  rtrim(p_api, '/') || '/' || p_client
+                                  || '/Profile/' || p_profile
+                                  || '/Unsubscribe/' || substr(s, 13)
+                                  || '/' || p_token END)
+                       ORDER BY n)
+              FROM unnest(p_scopes) WITH ORDINALITY AS x(s, n)
+             WHERE s LIKE 'unsubscribe:%'), '[]'::json))
+$$;
+
+
 -- job enqueue: NULL when p_client ('' for none) names no account; without
 -- p_max_attempts the column's default
 CREATE OR REPLACE FUNCTION prefs_ctl_job_enqueue(p_type text, p_payload jsonb,

@@ -64,7 +64,10 @@ $$;
 
 
 -- What a worker keeps of an account to check its links without asking:
--- the account, its keys and its generations.  No row: no active account.
+-- the account, its keys and its generations, then the origins its pages
+-- may call from (CORS, beside prefs_link_cors_origin), space-separated:
+-- "account;profile:generation,...;origin origin...".  No row: no active
+-- account.
 CREATE OR REPLACE FUNCTION prefs_link_state(p_client_id text)
 RETURNS TABLE (account_id bigint, link_keys text, link_gens text)
 LANGUAGE sql STABLE AS $$
@@ -78,8 +81,126 @@ LANGUAGE sql STABLE AS $$
                        FROM prefs_link_revocation r
                       WHERE r.account_id = a.account_id
                         AND r.profile_id > 0), '')
+           || ';' ||
+           coalesce((SELECT string_agg(o.origin, ' ' ORDER BY o.origin)
+                       FROM prefs_link_origin o
+                      WHERE o.account_id = a.account_id), '')
       FROM prefs_account a
      WHERE a.client_id = p_client_id AND a.is_active
+$$;
+
+
+-- POST Links/Key (and prefsctl link rotate): a new signing key for the
+-- account's links (p_sealed, made and sealed by the caller).  New links
+-- are signed with it; links of the key before keep verifying until they
+-- expire; older keys are deleted, and their links refused, by every worker
+-- within a second.  Outcome: created, with {"KeyId", "PreviousKeyId"}.
+CREATE OR REPLACE FUNCTION prefs_link_rotate(p_account_id bigint,
+    p_sealed text)
+RETURNS TABLE (outcome text, message text, body text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    prev  integer;
+BEGIN
+    -- one rotation of an account at a time (a lock that lets rows that
+    -- refer to the account be written meanwhile)
+    PERFORM 1 FROM prefs_account a WHERE a.account_id = p_account_id
+        FOR NO KEY UPDATE;
+
+    SELECT max(k.key_id) INTO prev FROM prefs_link_key k
+     WHERE k.account_id = p_account_id;
+
+    INSERT INTO prefs_link_key (account_id, key_id, sealed)
+    VALUES (p_account_id, coalesce(prev, 0) + 1, p_sealed);
+
+    DELETE FROM prefs_link_key k
+     WHERE k.account_id = p_account_id AND k.key_id < prev;
+
+    PERFORM pg_notify('prefs_config', p_account_id::text);
+
+    RETURN QUERY SELECT 'created'::text, NULL::text,
+        json_build_object('KeyId', coalesce(prev, 0) + 1,
+                          'PreviousKeyId', prev)::text;
+END
+$$;
+
+
+-- The origins of an account's pages (CORS), as {"Origins": [...]}.
+CREATE OR REPLACE FUNCTION prefs_link_origins_json(p_account_id bigint)
+RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT json_build_object('Origins',
+               coalesce((SELECT json_agg(o.origin ORDER BY o.origin)
+                           FROM prefs_link_origin o
+                          WHERE o.account_id = p_account_id),
+                        '[]'::json))::text
+$$;
+
+
+-- GET Links/Origins.  Outcome: ok.
+CREATE OR REPLACE FUNCTION prefs_link_origins_get(p_account_id bigint)
+RETURNS TABLE (outcome text, message text, body text)
+LANGUAGE sql STABLE AS $$
+    SELECT 'ok'::text, NULL::text, prefs_link_origins_json(p_account_id)
+$$;
+
+
+-- PUT Links/Origins (and prefsctl link origins): p_body {"Origins":
+-- [origin, ...]} replaces the account's origins, lowercased; at most 32,
+-- each a scheme (http, https), a host and an optional port, nothing more.
+-- Every worker sees them within a second.  Outcomes: updated, invalid.
+CREATE OR REPLACE FUNCTION prefs_link_origins_put(p_account_id bigint,
+    p_body jsonb)
+RETURNS TABLE (outcome text, message text, body text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    o      jsonb;
+    i      integer := 0;
+    bad    text;
+BEGIN
+    IF jsonb_typeof(p_body) IS DISTINCT FROM 'object'
+       OR EXISTS (SELECT 1 FROM jsonb_object_keys(p_body) k
+                   WHERE k <> 'Origins')
+       OR jsonb_typeof(p_body -> 'Origins') IS DISTINCT FROM 'array'
+    THEN
+        RETURN QUERY SELECT 'invalid'::text,
+            'The body must be {"Origins": [origin, ...]}'::text, NULL::text;
+        RETURN;
+    END IF;
+
+    IF jsonb_array_length(p_body -> 'Origins') > 32 THEN
+        RETURN QUERY SELECT 'invalid'::text,
+            'An account has at most 32 origins'::text, NULL::text;
+        RETURN;
+    END IF;
+
+    FOR o IN SELECT * FROM jsonb_array_elements(p_body -> 'Origins') LOOP
+        IF jsonb_typeof(o) IS DISTINCT FROM 'string'
+           OR length(o #>> '{}') > 255
+           OR lower(o #>> '{}') !~ ('^https?://([a-z0-9]([a-z0-9-]{0,61}'
+                 || '[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*'
+                 || '|\[[0-9a-f:.]+\])(:[0-9]{1,5})?$')
+        THEN
+            bad := format('Origins[%s] is not an origin: a scheme (http or '
+                          'https), a host and an optional port, as '
+                          '"https://shop.example"', i);
+            RETURN QUERY SELECT 'invalid'::text, bad, NULL::text;
+            RETURN;
+        END IF;
+        i := i + 1;
+    END LOOP;
+
+    DELETE FROM prefs_link_origin x WHERE x.account_id = p_account_id;
+
+    INSERT INTO prefs_link_origin (account_id, origin)
+    SELECT DISTINCT p_account_id, lower(e)
+      FROM jsonb_array_elements_text(p_body -> 'Origins') e;
+
+    PERFORM pg_notify('prefs_config', p_account_id::text);
+
+    RETURN QUERY SELECT 'updated'::text, NULL::text,
+                        prefs_link_origins_json(p_account_id);
+END
 $$;
 
 

@@ -503,6 +503,22 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
       4, 0,
       { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE } },
 
+    [NGX_PREFS_STMT_LINK_ROTATE] = { "prefs_link_rotate",
+      "SELECT outcome, message, body FROM prefs_link_rotate($1, $2)",
+      2, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE, NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_LINK_ORIGINS_GET] = { "prefs_link_origins_get",
+      "SELECT outcome, message, body FROM prefs_link_origins_get($1)",
+      1, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE, NGX_PREFS_COL_BODY } },
+
+    [NGX_PREFS_STMT_LINK_ORIGINS_PUT] = { "prefs_link_origins_put",
+      "SELECT outcome, message, body"
+      " FROM prefs_link_origins_put($1, $2::jsonb)",
+      2, 0,
+      { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_MESSAGE, NGX_PREFS_COL_BODY } },
+
     /* consent at the edge (src/http/ngx_prefs_edge.c, sql/functions/edge.sql) */
     [NGX_PREFS_STMT_EDGE_STATE] = { "prefs_edge_state",
       "SELECT account_id::text, link_keys, link_gens, state"

@@ -77,6 +77,30 @@ ngx_prefs_api_json_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 
 
 ngx_int_t
+ngx_prefs_api_no_body(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    json_t     *body;
+    ngx_int_t   rc;
+
+    if (ctx->body.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_prefs_api_json_body(r, ctx, &body);
+    if (body == NULL) {
+        return rc;
+    }
+
+    if (!json_is_object(body) || json_object_size(body) != 0) {
+        return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
+                                    "The request takes no body (or {})");
+    }
+
+    return NGX_DECLINED;
+}
+
+
+ngx_int_t
 ngx_prefs_api_arg(ngx_prefs_api_ctx_t *ctx, const char *name,
     ngx_str_t *value)
 {

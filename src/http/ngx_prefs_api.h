@@ -110,6 +110,13 @@ ngx_int_t ngx_prefs_api_json_body(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, json_t **body);
 
 /*
+ * A request that takes no body, or {}: NGX_DECLINED, else the refusal's
+ * answer.
+ */
+ngx_int_t ngx_prefs_api_no_body(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+
+/*
  * A query parameter, by name in any case, from the query string the router
  * decoded (src/lib/prefs_query.c): NGX_OK with its value (terminated),
  * NGX_DECLINED when it is absent, NGX_ERROR when it is a list (name[n]).

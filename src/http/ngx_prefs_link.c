@@ -73,6 +73,8 @@ struct ngx_prefs_link_state_s {
     u_char                     key[NGX_PREFS_LINK_KEYS][PREFS_AUTH_KEY_LEN];
     ngx_uint_t                 nprofiles;
     ngx_prefs_link_gen_t      *profiles;     /* by profile_id */
+    ngx_uint_t                 norigins;
+    ngx_str_t                 *origins;      /* CORS, lowercased */
 };
 
 
@@ -92,6 +94,11 @@ static ngx_int_t ngx_prefs_link_throttle_answer(ngx_http_request_t *r,
     time_t wait);
 static void ngx_prefs_link_fail_key(ngx_http_request_t *r, ngx_str_t *key);
 static void ngx_prefs_link_state_done(ngx_prefs_db_query_t *q);
+static ngx_int_t ngx_prefs_link_state_ask(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx, ngx_prefs_link_state_t *st,
+    ngx_prefs_db_handler_pt handler);
+static void ngx_prefs_link_guessed(ngx_http_request_t *r);
+static char *ngx_prefs_link_key_new(ngx_http_request_t *r);
 static ngx_int_t ngx_prefs_link_route(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
 static ngx_uint_t ngx_prefs_link_fresh(ngx_prefs_link_state_t *st);
@@ -112,6 +119,17 @@ static u_char *ngx_prefs_link_page_url(ngx_http_request_t *r,
 static u_char *ngx_prefs_link_api_url(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, size_t extra, u_char **end);
 static void ngx_prefs_link_unsubscribed(ngx_prefs_db_query_t *q);
+static void ngx_prefs_link_replied(ngx_prefs_db_query_t *q);
+static ngx_int_t ngx_prefs_link_cors(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+static ngx_str_t *ngx_prefs_link_origin(ngx_http_request_t *r);
+static ngx_uint_t ngx_prefs_link_origin_in(ngx_str_t *origin,
+    ngx_str_t *list, ngx_uint_t n);
+static ngx_int_t ngx_prefs_link_cors_answer(ngx_http_request_t *r,
+    ngx_str_t *origin, ngx_uint_t allowed);
+static void ngx_prefs_link_cors_done(ngx_prefs_db_query_t *q);
+static ngx_int_t ngx_prefs_link_after_cors(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
 
 
 #define NGX_PREFS_LINK_GET   (NGX_HTTP_GET|NGX_HTTP_HEAD)
@@ -155,13 +173,28 @@ ngx_prefs_link_request(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     ngx_int_t  rc;
     ngx_str_t  token;
 
-    rc = ngx_prefs_link_cors(r);
+    rc = ngx_prefs_link_cors(r, ctx);
     if (rc != NGX_DECLINED) {
         return rc;
     }
 
     if (ngx_prefs_link_credential(r, ctx, &token) != NGX_OK) {
         return NGX_DECLINED;
+    }
+
+    return ngx_prefs_link_authenticate(r, ctx, &token);
+}
+
+
+/* after CORS waited for the account's origins: the link, or the API's */
+
+static ngx_int_t
+ngx_prefs_link_after_cors(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    ngx_str_t  token;
+
+    if (ngx_prefs_link_credential(r, ctx, &token) != NGX_OK) {
+        return ngx_prefs_auth_request(r, ctx);
     }
 
     return ngx_prefs_link_authenticate(r, ctx, &token);
@@ -217,15 +250,10 @@ ngx_int_t
 ngx_prefs_link_authenticate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_str_t *token)
 {
-    time_t                       wait;
-    ngx_uint_t                   fresh;
-    ngx_str_t                    fail;
-    ngx_prefs_db_query_t        *q;
-    ngx_prefs_link_state_t      *st;
-    ngx_http_prefs_loc_conf_t   *plcf;
-    ngx_http_prefs_main_conf_t  *pmcf;
+    ngx_uint_t                  fresh;
+    ngx_prefs_link_state_t     *st;
+    ngx_http_prefs_loc_conf_t  *plcf;
 
-    pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
 
     ctx->link = ngx_pcalloc(r->pool, sizeof(prefs_link_t));
@@ -253,11 +281,33 @@ ngx_prefs_link_authenticate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return ngx_prefs_link_judge(r, ctx, st, token);
     }
 
-    /*
-     * A source that keeps failing costs no more queries for accounts the
-     * worker does not know; a link of an account it knows is judged
-     * whatever the counters say.
-     */
+    /* the token lives in the request's own memory: the header or path */
+    ctx->auth.token = (char *) token->data;
+    ctx->auth.token_len = token->len;
+
+    return ngx_prefs_link_state_ask(r, ctx, st, ngx_prefs_link_state_done);
+}
+
+
+/*
+ * The query of the account's link state, which the worker has not (st
+ * NULL) or which is stale.  A source that keeps failing costs no more
+ * queries for accounts the worker does not know; the state of an account
+ * it knows is asked for whatever the counters say.
+ */
+
+static ngx_int_t
+ngx_prefs_link_state_ask(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
+    ngx_prefs_link_state_t *st, ngx_prefs_db_handler_pt handler)
+{
+    time_t                       wait;
+    ngx_str_t                    fail;
+    ngx_prefs_db_query_t        *q;
+    ngx_http_prefs_loc_conf_t   *plcf;
+    ngx_http_prefs_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
 
     if (st == NULL) {
         ngx_prefs_link_fail_key(r, &fail);
@@ -282,20 +332,32 @@ ngx_prefs_link_authenticate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
 
     /* the clientId segment is null-terminated by the path parser */
     q->values[0] = (char *) ctx->client_id.data;
-    q->handler = ngx_prefs_link_state_done;
-
-    /* the token lives in the request's own memory: the header or path */
-    ctx->auth.token = (char *) token->data;
-    ctx->auth.token_len = token->len;
+    q->handler = handler;
 
     return ngx_prefs_http_query(r, q);
+}
+
+
+/* a guess from the request's source: a flood of them ends throttled */
+
+static void
+ngx_prefs_link_guessed(ngx_http_request_t *r)
+{
+    ngx_str_t  fail;
+
+    ngx_prefs_link_fail_key(r, &fail);
+
+    if (fail.data) {
+        ngx_prefs_auth_failed(
+            ngx_http_get_module_main_conf(r, ngx_http_prefs_module), &fail);
+    }
 }
 
 
 static void
 ngx_prefs_link_state_done(ngx_prefs_db_query_t *q)
 {
-    ngx_str_t                token, fail;
+    ngx_str_t                token;
     ngx_http_request_t      *r = q->data;
     ngx_prefs_api_ctx_t     *ctx;
     ngx_prefs_link_state_t  *st;
@@ -309,13 +371,7 @@ ngx_prefs_link_state_done(ngx_prefs_db_query_t *q)
 
     if (PQntuples(q->res) != 1) {
         /* a guess too: a flood of junk clientIds ends throttled */
-        ngx_prefs_link_fail_key(r, &fail);
-
-        if (fail.data) {
-            ngx_prefs_auth_failed(
-                ngx_http_get_module_main_conf(r, ngx_http_prefs_module),
-                &fail);
-        }
+        ngx_prefs_link_guessed(r);
 
         ngx_prefs_http_finalize(r,
             ngx_prefs_http_error(r, NGX_HTTP_NOT_FOUND,
@@ -654,10 +710,11 @@ static ngx_prefs_link_state_t *
 ngx_prefs_link_state_put(ngx_http_request_t *r, ngx_str_t *key,
     int64_t account_id, ngx_str_t *keys, ngx_str_t *gens)
 {
-    u_char                      *p, *end, *next, *colon;
+    u_char                      *p, *end, *next, *colon, *pend;
     size_t                       size;
+    ngx_str_t                    origins;
     ngx_int_t                    n;
-    ngx_uint_t                   nprofiles;
+    ngx_uint_t                   nprofiles, norigins;
     ngx_queue_t                 *qe;
     ngx_prefs_link_state_t      *st, *old;
     ngx_http_prefs_main_conf_t  *pmcf;
@@ -671,17 +728,41 @@ ngx_prefs_link_state_put(ngx_http_request_t *r, ngx_str_t *key,
         ngx_prefs_link_cache_ready = 1;
     }
 
-    nprofiles = 0;
-    end = gens->data + gens->len;
+    /* "account;profile:generation,...;origin origin..." */
 
-    for (p = gens->data; p < end; p++) {
+    end = gens->data + gens->len;
+    pend = ngx_strlchr(gens->data, end, ';');
+    pend = pend ? ngx_strlchr(pend + 1, end, ';') : NULL;
+
+    if (pend == NULL) {
+        pend = end;
+        origins.data = end;
+        origins.len = 0;
+
+    } else {
+        origins.data = pend + 1;
+        origins.len = end - pend - 1;
+    }
+
+    nprofiles = 0;
+
+    for (p = gens->data; p < pend; p++) {
         if (*p == ':') {
             nprofiles++;
         }
     }
 
+    norigins = origins.len ? 1 : 0;
+
+    for (p = origins.data; p < end; p++) {
+        if (*p == ' ') {
+            norigins++;
+        }
+    }
+
     size = sizeof(ngx_prefs_link_state_t)
-           + nprofiles * sizeof(ngx_prefs_link_gen_t) + key->len;
+           + nprofiles * sizeof(ngx_prefs_link_gen_t)
+           + norigins * sizeof(ngx_str_t) + key->len + origins.len;
 
     st = ngx_alloc(size, r->connection->log);
     if (st == NULL) {
@@ -691,9 +772,25 @@ ngx_prefs_link_state_put(ngx_http_request_t *r, ngx_str_t *key,
     ngx_memzero(st, sizeof(ngx_prefs_link_state_t));
 
     st->profiles = (ngx_prefs_link_gen_t *) (st + 1);
-    st->sn.str.data = (u_char *) (st->profiles + nprofiles);
+    st->origins = (ngx_str_t *) (st->profiles + nprofiles);
+    st->sn.str.data = (u_char *) (st->origins + norigins);
     st->sn.str.len = key->len;
     ngx_memcpy(st->sn.str.data, key->data, key->len);
+
+    /* the origins, each a copy's part */
+
+    p = ngx_cpymem(st->sn.str.data + key->len, origins.data, origins.len);
+    end = p;
+
+    for (p = st->sn.str.data + key->len; p < end; p = next + 1) {
+        next = ngx_strlchr(p, end, ' ');
+        if (next == NULL) {
+            next = end;
+        }
+
+        st->origins[st->norigins].data = p;
+        st->origins[st->norigins++].len = next - p;
+    }
     st->sn.node.key = ngx_crc32_short(key->data, key->len);
     st->account_id = account_id;
     st->checked = ngx_current_msec;
@@ -729,7 +826,7 @@ ngx_prefs_link_state_put(ngx_http_request_t *r, ngx_str_t *key,
     /* the generations */
 
     p = gens->data;
-    end = gens->data + gens->len;
+    end = pend;
     next = ngx_strlchr(p, end, ';');
 
     if (next == NULL
@@ -871,64 +968,117 @@ ngx_prefs_link_profile_gen(ngx_prefs_link_state_t *st, int64_t profile_id)
 }
 
 
-ngx_int_t
-ngx_prefs_link_cors(ngx_http_request_t *r)
+/*
+ * CORS: an Origin that prefs_link_cors_origin of the location or the
+ * account (PUT Links/Origins) allows gets its headers, a preflight of it
+ * its answer, here, before any credential; a preflight of another origin
+ * is 403.  The account's origins come with its link state, kept like its
+ * keys (one query when the worker has none or they are stale).
+ */
+
+static ngx_int_t
+ngx_prefs_link_cors(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
-    ngx_str_t                  *origin, *allowed;
-    ngx_uint_t                  i;
-    ngx_list_part_t            *part;
-    ngx_table_elt_t            *h;
-    ngx_http_prefs_loc_conf_t  *plcf;
+    ngx_str_t                   *origin;
+    ngx_uint_t                   fresh;
+    ngx_prefs_link_state_t      *st;
+    ngx_http_prefs_loc_conf_t   *plcf;
 
-    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
-
-    if (plcf->link_origins == NULL) {
-        return NGX_DECLINED;
-    }
-
-    origin = NULL;
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == 6
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Origin", 6) == 0)
-        {
-            origin = &h[i].value;
-            break;
-        }
-    }
+    origin = ngx_prefs_link_origin(r);
 
     if (origin == NULL) {
         return NGX_DECLINED;
-    }
-
-    allowed = plcf->link_origins->elts;
-
-    for (i = 0; i < plcf->link_origins->nelts; i++) {
-        if (allowed[i].len == origin->len
-            && ngx_strncasecmp(allowed[i].data, origin->data, origin->len)
-               == 0)
-        {
-            break;
-        }
     }
 
     if (ngx_prefs_http_header(r, "Vary", "Origin", 0) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (i == plcf->link_origins->nelts) {
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_prefs_module);
+
+    if (plcf->link_origins
+        && ngx_prefs_link_origin_in(origin, plcf->link_origins->elts,
+                                    plcf->link_origins->nelts))
+    {
+        return ngx_prefs_link_cors_answer(r, origin, 1);
+    }
+
+    if (ngx_prefs_link_state_key(r, plcf->pool, &ctx->client_id,
+                                 &ctx->cache_key)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    st = ngx_prefs_link_state_find(&ctx->cache_key, &fresh);
+
+    if (st && fresh) {
+        return ngx_prefs_link_cors_answer(r, origin,
+                   ngx_prefs_link_origin_in(origin, st->origins,
+                                            st->norigins));
+    }
+
+    return ngx_prefs_link_state_ask(r, ctx, st, ngx_prefs_link_cors_done);
+}
+
+
+static void
+ngx_prefs_link_cors_done(ngx_prefs_db_query_t *q)
+{
+    ngx_int_t                rc;
+    ngx_str_t               *origin;
+    ngx_uint_t               allowed;
+    ngx_http_request_t      *r = q->data;
+    ngx_prefs_api_ctx_t     *ctx;
+    ngx_prefs_link_state_t  *st;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
+
+    if (q->status != NGX_PREFS_DB_OK) {
+        ngx_prefs_http_finalize(r, ngx_prefs_http_db_error(r, q));
+        return;
+    }
+
+    allowed = 0;
+    origin = ngx_prefs_link_origin(r);
+
+    if (PQntuples(q->res) != 1) {
+        /* no such account: a guess, as for links */
+        ngx_prefs_link_guessed(r);
+
+    } else {
+        st = ngx_prefs_link_state_load(r, &ctx->cache_key, q);
+        if (st == NULL) {
+            ngx_prefs_http_finalize(r,
+                ngx_prefs_http_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                     "Internal error"));
+            return;
+        }
+
+        allowed = ngx_prefs_link_origin_in(origin, st->origins,
+                                           st->norigins);
+    }
+
+    rc = ngx_prefs_link_cors_answer(r, origin, allowed);
+
+    if (rc == NGX_DECLINED) {
+        rc = ngx_prefs_link_after_cors(r, ctx);
+    }
+
+    ngx_prefs_http_finalize(r, rc);
+}
+
+
+/*
+ * The headers of an allowed origin, and a preflight's answer: 204 for an
+ * allowed origin, 403 for another.  NGX_DECLINED: the request goes on.
+ */
+
+static ngx_int_t
+ngx_prefs_link_cors_answer(ngx_http_request_t *r, ngx_str_t *origin,
+    ngx_uint_t allowed)
+{
+    if (!allowed) {
         if (r->method == NGX_HTTP_OPTIONS) {
             (void) ngx_http_discard_request_body(r);
             return ngx_prefs_http_error(r, NGX_HTTP_FORBIDDEN,
@@ -972,6 +1122,59 @@ ngx_prefs_link_cors(ngx_http_request_t *r)
 }
 
 
+/* the request's Origin header, or NULL */
+
+static ngx_str_t *
+ngx_prefs_link_origin(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == 6
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Origin", 6) == 0)
+        {
+            return &h[i].value;
+        }
+    }
+}
+
+
+static ngx_uint_t
+ngx_prefs_link_origin_in(ngx_str_t *origin, ngx_str_t *list, ngx_uint_t n)
+{
+    ngx_uint_t  i;
+
+    if (origin == NULL) {
+        return 0;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (list[i].len == origin->len
+            && ngx_strncasecmp(list[i].data, origin->data, origin->len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /*
  * POST Profile/{id}/Links: {"Scopes": [...], "Lifetime": seconds}.
  * ngx_prefs_link_body() is NGX_DECLINED for a body to go on with, else
@@ -984,14 +1187,10 @@ ngx_prefs_link_cors(ngx_http_request_t *r)
 ngx_int_t
 ngx_prefs_link_issue(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
-    u_char                       key[PREFS_AUTH_KEY_LEN];
-    char                        *sealed;
-    ngx_int_t                    rc;
-    prefs_link_t                *l;
-    ngx_prefs_db_query_t        *q;
-    ngx_http_prefs_main_conf_t  *pmcf;
-
-    pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
+    char                  *sealed;
+    ngx_int_t              rc;
+    prefs_link_t          *l;
+    ngx_prefs_db_query_t  *q;
 
     l = ngx_pcalloc(r->pool, sizeof(prefs_link_t));
     if (l == NULL) {
@@ -1012,21 +1211,10 @@ ngx_prefs_link_issue(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
         return rc;
     }
 
-    sealed = ngx_pnalloc(r->pool, PREFS_SECRET_B64_SIZE(PREFS_AUTH_KEY_LEN));
+    sealed = ngx_prefs_link_key_new(r);
     if (sealed == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    if (RAND_bytes(key, sizeof(key)) != 1
-        || prefs_seal_secret(pmcf->auth.secret_key, key, sizeof(key), sealed,
-                             PREFS_SECRET_B64_SIZE(PREFS_AUTH_KEY_LEN))
-           != PREFS_AUTH_OK)
-    {
-        prefs_hmac_wipe(key, sizeof(key));
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    prefs_hmac_wipe(key, sizeof(key));
 
     q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_LINK_ISSUE,
                             ngx_prefs_link_issued);
@@ -1041,6 +1229,35 @@ ngx_prefs_link_issue(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     ctx->link = l;
 
     return ngx_prefs_http_query(r, q);
+}
+
+
+/* a new link key, sealed under prefs_secret_key, or NULL */
+
+static char *
+ngx_prefs_link_key_new(ngx_http_request_t *r)
+{
+    char                        *sealed;
+    u_char                       key[PREFS_AUTH_KEY_LEN];
+    ngx_int_t                    rc;
+    ngx_http_prefs_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_prefs_module);
+
+    sealed = ngx_pnalloc(r->pool, PREFS_SECRET_B64_SIZE(PREFS_AUTH_KEY_LEN));
+    if (sealed == NULL) {
+        return NULL;
+    }
+
+    rc = RAND_bytes(key, sizeof(key)) == 1
+         && prefs_seal_secret(pmcf->auth.secret_key, key, sizeof(key),
+                              sealed,
+                              PREFS_SECRET_B64_SIZE(PREFS_AUTH_KEY_LEN))
+            == PREFS_AUTH_OK;
+
+    prefs_hmac_wipe(key, sizeof(key));
+
+    return rc ? sealed : NULL;
 }
 
 
@@ -1394,6 +1611,91 @@ ngx_prefs_link_revoke(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
     q->values[1] = ctx->nargs ? (char *) ctx->args[0].data : NULL;
 
     return ngx_prefs_http_query(r, q);
+}
+
+
+/*
+ * POST Links/Key: a new key for the account's links, made and sealed here
+ * as for the account's first link; the database keeps the key before it
+ * and deletes older ones (sql/functions/links.sql, prefs_link_rotate).
+ * No body, or {}.
+ */
+
+ngx_int_t
+ngx_prefs_link_rotate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    char                  *sealed;
+    ngx_int_t              rc;
+    ngx_prefs_db_query_t  *q;
+
+    rc = ngx_prefs_api_no_body(r, ctx);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    sealed = ngx_prefs_link_key_new(r);
+    if (sealed == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_LINK_ROTATE,
+                            ngx_prefs_link_replied);
+    if (q == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q->values[1] = sealed;
+
+    return ngx_prefs_http_query(r, q);
+}
+
+
+ngx_int_t
+ngx_prefs_link_origins_get(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    ngx_prefs_db_query_t  *q;
+
+    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_LINK_ORIGINS_GET,
+                            ngx_prefs_link_replied);
+    if (q == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_prefs_http_query(r, q);
+}
+
+
+/* PUT Links/Origins: {"Origins": [...]}, checked by the database */
+
+ngx_int_t
+ngx_prefs_link_origins_put(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
+{
+    json_t                *body;
+    ngx_int_t              rc;
+    ngx_prefs_db_query_t  *q;
+
+    rc = ngx_prefs_api_json_body(r, ctx, &body);
+    if (body == NULL) {
+        return rc;
+    }
+
+    q = ngx_prefs_api_query(r, ctx, NGX_PREFS_STMT_LINK_ORIGINS_PUT,
+                            ngx_prefs_link_replied);
+    if (q == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the body is null-terminated by the reader */
+    q->values[1] = (char *) ctx->body.data;
+
+    return ngx_prefs_http_query(r, q);
+}
+
+
+static void
+ngx_prefs_link_replied(ngx_prefs_db_query_t *q)
+{
+    ngx_prefs_outcome_reply(q, NGX_PREFS_OUTCOMES_LINK);
 }
 
 

@@ -41,11 +41,6 @@ ngx_int_t ngx_prefs_link_credential(ngx_http_request_t *r,
 ngx_int_t ngx_prefs_link_authenticate(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx, ngx_str_t *token);
 
-/*
- * CORS of an API location (prefs_link_cors_origin): the allowed Origin's
- * headers, and the answer to a preflight.  NGX_DECLINED: go on.
- */
-ngx_int_t ngx_prefs_link_cors(ngx_http_request_t *r);
 
 /*
  * What a worker keeps of an account to judge its links (its keys, its
@@ -85,6 +80,16 @@ ngx_int_t ngx_prefs_link_issue(ngx_http_request_t *r,
 
 /* DELETE Profile/{id}/Links, DELETE Links */
 ngx_int_t ngx_prefs_link_revoke(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+
+/* POST Links/Key: a new signing key, the one before kept, older retired */
+ngx_int_t ngx_prefs_link_rotate(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+
+/* GET and PUT Links/Origins: the account's CORS origins */
+ngx_int_t ngx_prefs_link_origins_get(ngx_http_request_t *r,
+    ngx_prefs_api_ctx_t *ctx);
+ngx_int_t ngx_prefs_link_origins_put(ngx_http_request_t *r,
     ngx_prefs_api_ctx_t *ctx);
 
 /* GET and POST Profile/{id}/Unsubscribe/{filterId}/{token} */

@@ -224,6 +224,8 @@ static const ngx_prefs_outcome_t  ngx_prefs_outcome_table[] = {
 
     { NGX_PREFS_OUTCOMES_LINK, "created", NGX_HTTP_CREATED,
       NGX_PREFS_O_FIXED, NULL },
+    { NGX_PREFS_OUTCOMES_LINK, "ok", NGX_HTTP_OK,
+      NGX_PREFS_O_FIXED, NULL },
     { NGX_PREFS_OUTCOMES_LINK, "updated", NGX_HTTP_OK,
       NGX_PREFS_O_FIXED, NULL },
     { NGX_PREFS_OUTCOMES_LINK, "deleted", NGX_HTTP_NO_CONTENT,

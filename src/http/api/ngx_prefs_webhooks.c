@@ -232,7 +232,6 @@ ngx_int_t
 ngx_prefs_webhooks_rotate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 {
     char                         *id;
-    json_t                       *body;
     ngx_int_t                     rc;
     ngx_prefs_db_query_t         *q;
     ngx_prefs_webhooks_secret_t  *secret;
@@ -244,16 +243,9 @@ ngx_prefs_webhooks_rotate(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
                                     &ctx->args[0]);
     }
 
-    if (ctx->body.len) {
-        rc = ngx_prefs_api_json_body(r, ctx, &body);
-        if (body == NULL) {
-            return rc;
-        }
-
-        if (!json_is_object(body) || json_object_size(body) != 0) {
-            return ngx_prefs_http_error(r, NGX_HTTP_BAD_REQUEST,
-                                        "The request takes no body (or {})");
-        }
+    rc = ngx_prefs_api_no_body(r, ctx);
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     secret = ngx_prefs_webhooks_secret_new(r);
