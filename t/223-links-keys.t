@@ -10,6 +10,7 @@ use lib 't';
 use Test::Nginx::Socket 'no_plan';
 use PrefsTest;
 use LinkTest qw(link_profile link_make);
+use PrefsOpenAPI;
 use JSON::PP;
 use MIME::Base64 qw(decode_base64url);
 
@@ -69,6 +70,7 @@ PrefsTest::api_prepared();
 sub bearer { "Authorization: Bearer $link{$_[0]}\n" }
 
 api_blocks();
+openapi_responses();
 run_tests();
 
 __DATA__

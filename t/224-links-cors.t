@@ -10,6 +10,7 @@ use lib 't';
 use Test::Nginx::Socket 'no_plan';
 use PrefsTest;
 use LinkTest qw(link_profile link_make);
+use PrefsOpenAPI;
 use JSON::PP;
 
 our (%p, %acct, %link);
@@ -37,11 +38,14 @@ sub bearer { "Authorization: Bearer $link{$_[0]}\n" }
 our $Preflight = "Access-Control-Allow-Methods: GET, POST\nAccess-Control-Allow-Headers: Authorization, Content-Type, Accept-Language\nVary: Origin";
 
 api_blocks();
+openapi_responses();
 run_tests();
 
 __DATA__
 
 === TEST 1: an origin of the account: its preflight is answered without a credential, its answers name it
+--- openapi_skip
+CORS preflights (OPTIONS) are answered before any route: no operation of the document
 --- request eval
 [ "OPTIONS /Profiles/v4/CorsCo/Profile/$::p{main}/Preferences",
   "GET /Profiles/v4/CorsCo/Profile/$::p{main}/Preferences" ]
@@ -59,6 +63,8 @@ __DATA__
 
 
 === TEST 2: another origin: its preflight is 403, its answers name no origin
+--- openapi_skip
+CORS preflights (OPTIONS) are answered before any route: no operation of the document
 --- request eval
 [ "OPTIONS /Profiles/v4/CorsCo/Profile/$::p{main}/Preferences",
   "GET /Profiles/v4/CorsCo/Profile/$::p{main}/Preferences",
@@ -79,6 +85,8 @@ __DATA__
 
 
 === TEST 3: the union of the directive's origins and the account's
+--- openapi_skip
+CORS preflights (OPTIONS) are answered before any route: no operation of the document
 --- config
 location /Profiles/v4/ { prefs_api v4; prefs_link_cors_origin https://www.example.com; }
 --- request eval
@@ -104,6 +112,8 @@ location /Profiles/v4/ { prefs_api v4; prefs_link_cors_origin https://www.exampl
 
 
 === TEST 4: one account's origins do nothing for another, nor for a link of another account
+--- openapi_skip
+CORS preflights (OPTIONS) are answered before any route: no operation of the document
 --- request eval
 [ "OPTIONS /Profiles/v4/CorsNone/Profile/$::p{none}/Preferences",
   "GET /Profiles/v4/CorsNone/Profile/$::p{none}/Preferences",
