@@ -37,14 +37,22 @@ BEGIN
         RETURN;
     END IF;
 
-    INSERT INTO prefs_link_key (account_id, key_id, sealed)
-    SELECT p_account_id, 1, p_sealed
-     WHERE NOT EXISTS (SELECT 1 FROM prefs_link_key k
-                        WHERE k.account_id = p_account_id)
-    ON CONFLICT DO NOTHING;
+    IF NOT EXISTS (SELECT 1 FROM prefs_link_key k
+                    WHERE k.account_id = p_account_id) THEN
+        -- the account's first key: after a rotation that may be making one
+        -- (prefs_link_rotate takes the same lock)
+        PERFORM 1 FROM prefs_account a WHERE a.account_id = p_account_id
+            FOR NO KEY UPDATE;
 
-    IF FOUND THEN
-        PERFORM pg_notify('prefs_config', p_account_id::text);
+        INSERT INTO prefs_link_key (account_id, key_id, sealed)
+        SELECT p_account_id, 1, p_sealed
+         WHERE NOT EXISTS (SELECT 1 FROM prefs_link_key k
+                            WHERE k.account_id = p_account_id)
+        ON CONFLICT DO NOTHING;
+
+        IF FOUND THEN
+            PERFORM pg_notify('prefs_config', p_account_id::text);
+        END IF;
     END IF;
 
     RETURN QUERY
