@@ -67,7 +67,7 @@ unit: $(UNIT_TESTS)
 # libFuzzer: each harness runs FUZZ_TIME seconds on a fresh copy of its
 # seed corpus; a crash or sanitizer report fails the target and leaves
 # the input in build/fuzz/<name>-crash-*.
-build/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard src/lib/*.h)
+build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(LIB_SRCS) $(wildcard src/lib/*.h)
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) -lcrypto -ljansson
 

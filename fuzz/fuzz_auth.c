@@ -28,16 +28,7 @@
 #include "prefs_seal.h"
 #include "prefs_b64.h"
 #include "prefs_path.h"
-
-
-#define check(cond)                                                           \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-                    #cond);                                                   \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
+#include "fuzz.h"
 
 
 static const unsigned char  fuzz_secret[] = "fuzz-secret";

@@ -19,16 +19,7 @@
 #include <string.h>
 
 #include "prefs_cursor.h"
-
-
-#define check(cond)                                                           \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-                    #cond);                                                   \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
+#include "fuzz.h"
 
 
 static const unsigned char  key[PREFS_CURSOR_KEY_LEN] =
@@ -42,9 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int64_t    id, id2;
     uint64_t   txid, txid2;
 
-    copy = malloc(size ? size : 1);
-    check(copy != NULL);
-    memcpy(copy, data, size);
+    copy = fuzz_copy(data, size);
 
     if (prefs_cursor_decode(key, 7, copy, size, &txid, &id) == 0) {
         check(prefs_cursor_encode(key, 7, txid, id, again, sizeof(again))

@@ -19,16 +19,7 @@
 #include <string.h>
 
 #include "prefs_edge.h"
-
-
-#define check(cond)                                                           \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-                    #cond);                                                   \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
+#include "fuzz.h"
 
 
 int
@@ -41,9 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     prefs_edge_cache_t   c;
     prefs_edge_entry_t  *e;
 
-    copy = malloc(size ? size : 1);
-    check(copy != NULL);
-    memcpy(copy, data, size);
+    copy = fuzz_copy(data, size);
 
     ok = (prefs_edge_state_check(copy, size) == PREFS_EDGE_OK);
 

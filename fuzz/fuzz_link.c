@@ -19,16 +19,7 @@
 #include <string.h>
 
 #include "prefs_link.h"
-
-
-#define check(cond)                                                           \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-                    #cond);                                                   \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
+#include "fuzz.h"
 
 
 static const unsigned char  key[32] = "fuzz key, thirty-two bytes long";
@@ -41,9 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char         *copy, again[PREFS_LINK_TOKEN_MAX + 1];
     prefs_link_t  l, back;
 
-    copy = malloc(size ? size : 1);
-    check(copy != NULL);
-    memcpy(copy, data, size);
+    copy = fuzz_copy(data, size);
 
     if (prefs_link_parse(copy, size, &l) == PREFS_LINK_OK) {
         n = prefs_link_sign(&l, key, sizeof(key), again, sizeof(again));

@@ -19,16 +19,7 @@
 #include <strings.h>
 
 #include "prefs_query.h"
-
-
-#define check(cond)                                                           \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-                    #cond);                                                   \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
+#include "fuzz.h"
 
 
 /* no two keys are one name in another case */
@@ -96,9 +87,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t   i;
     json_t  *out;
 
-    copy = malloc(size ? size : 1);
-    check(copy != NULL);
-    memcpy(copy, data, size);
+    copy = fuzz_copy(data, size);
 
     err[0] = '\0';
 

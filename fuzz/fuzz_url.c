@@ -20,16 +20,7 @@
 
 #include "prefs_url.h"
 #include "prefs_netpolicy.h"
-
-
-#define check(cond)                                                           \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-                    #cond);                                                   \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
+#include "fuzz.h"
 
 
 int
@@ -41,9 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     prefs_url_t             u;
     prefs_netpolicy_cidr_t  cidr;
 
-    copy = malloc(size ? size : 1);
-    check(copy != NULL);
-    memcpy(copy, data, size);
+    copy = fuzz_copy(data, size);
 
     rc = prefs_url_parse(copy, size, &u);
 

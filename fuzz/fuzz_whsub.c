@@ -24,22 +24,13 @@
 #include "prefs_json.h"
 #include "prefs_url.h"
 #include "prefs_whsub.h"
-
-
-#define check(cond)                                                           \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-                    #cond);                                                   \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
+#include "fuzz.h"
 
 
 static void
 fuzz_url(const char *s, size_t len)
 {
-    int           rc, rc_http;
+    int           rc, rc_http, rc_addr;
     char          msg[256], norm[PREFS_WHSUB_URL_MAX + 1];
     char          again[PREFS_WHSUB_URL_MAX + 1];
     prefs_url_t   u;
@@ -71,11 +62,12 @@ fuzz_url(const char *s, size_t len)
 
     /* the address policy at the API: a name always passes, an address
        exactly when the client's policy allows it */
-    rc = prefs_whsub_check_address(again, len, NULL, 0, msg, sizeof(msg));
-    check(rc == 0 || rc == -1);
-    check(u.host_type != PREFS_URL_HOST_NAME || rc == 0);
+    rc_addr = prefs_whsub_check_address(again, len, NULL, 0, msg,
+                                        sizeof(msg));
+    check(rc_addr == 0 || rc_addr == -1);
+    check(u.host_type != PREFS_URL_HOST_NAME || rc_addr == 0);
     check(u.host_type == PREFS_URL_HOST_NAME
-          || (rc == 0) == prefs_netpolicy_ip_allowed(
+          || (rc_addr == 0) == prefs_netpolicy_ip_allowed(
                               u.host_type == PREFS_URL_HOST_IPV4 ? 4 : 6,
                               u.addr, NULL, 0));
     check(memchr(s, '#', len) == NULL && memchr(s, ' ', len) == NULL);
