@@ -239,3 +239,23 @@ PrefsTest::auth('CorsApi', 'admin') . "Content-Type: application/json\n"
 "SELECT string_agg(account_id || origin, ' ' ORDER BY account_id, origin) FROM prefs_link_origin WHERE account_id IN ($::acct{CorsApi}, $::acct{CorsCo})"
 --- no_error_log
 [error]
+
+
+
+=== TEST 10: preflights at clientIds that do not exist count as guesses: a flood ends throttled
+--- openapi_skip
+CORS preflights (OPTIONS) are answered before any route: no operation of the document
+--- http_config
+prefs_auth_max_failures 3;
+prefs_auth_failure_delay 0;
+--- request eval
+[ map { "OPTIONS /Profiles/v4/NoSuchCors$_/Profile/1/Preferences" } 1 .. 5 ]
+--- more_headers
+Origin: https://shop.example
+Access-Control-Request-Method: POST
+--- error_code eval
+[ 403, 403, 403, 429, 429 ]
+--- response_headers eval
+[ ("!Access-Control-Allow-Origin") x 5 ]
+--- no_error_log
+[error]

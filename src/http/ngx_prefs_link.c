@@ -1043,8 +1043,13 @@ ngx_prefs_link_cors_done(ngx_prefs_db_query_t *q)
     origin = ngx_prefs_link_origin(r);
 
     if (PQntuples(q->res) != 1) {
-        /* no such account: a guess, as for links */
-        ngx_prefs_link_guessed(r);
+        /*
+         * No such account: a preflight is a guess, as a link is; another
+         * request is counted, if at all, by its credential's check
+         */
+        if (r->method == NGX_HTTP_OPTIONS) {
+            ngx_prefs_link_guessed(r);
+        }
 
     } else {
         st = ngx_prefs_link_state_load(r, &ctx->cache_key, q);
