@@ -1,7 +1,8 @@
 # Link keys (issue 15; docs/preference-center.md): rotating an account's
 # link key (POST Links/Key, prefsctl link rotate) signs new links with the
 # new key; links of the key before keep working until they expire; a second
-# rotation retires the oldest key, whose links are 401.  And links made by
+# rotation retires the oldest key, whose links are 401 "expired" (no
+# guesses: they are not throttled).  And links made by
 # prefsctl link create, which signs with the module's own code through
 # prefs-secret: its token works on its profile and scopes only, and not
 # for another account or profile.  Reaching every worker within a second:
@@ -128,14 +129,17 @@ main::bearer('k3')
 
 
 
-=== TEST 5: a second rotation retires the oldest key: its links are 401 with a Message
+=== TEST 5: a second rotation retires the oldest key: its links are 401, expired, and are no guesses
+--- http_config
+prefs_auth_max_failures 3;
 --- request eval
-"GET /Profiles/v4/KeyCo/Profile/$::p{main}/Preferences"
+[ ("GET /Profiles/v4/KeyCo/Profile/$::p{main}/Preferences") x 5 ]
 --- more_headers eval
 main::bearer('k1')
---- error_code: 401
+--- error_code eval
+[ (401) x 5 ]
 --- response_json eval
-{ Message => 'The link is not valid' }
+{ Message => 'The link has expired' }
 --- no_error_log
 [error]
 

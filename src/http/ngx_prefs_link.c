@@ -448,6 +448,9 @@ ngx_prefs_link_state_check(ngx_prefs_link_state_t *st, prefs_link_t *l,
     static const ngx_prefs_link_verdict_t  revoked = {
         "revoked", NGX_PREFS_LINK_REVOKED, 0
     };
+    static const ngx_prefs_link_verdict_t  retired = {
+        "its key was retired", NGX_PREFS_LINK_EXPIRED, 0
+    };
 
     if (l->account_id != st->account_id) {
         return &other;
@@ -457,6 +460,18 @@ ngx_prefs_link_state_check(ngx_prefs_link_state_t *st, prefs_link_t *l,
         if (st->key_id[i] == l->key_id) {
             break;
         }
+    }
+
+    /*
+     * A key older than the account's keys was retired by a rotation: its
+     * links are old links, not guesses (nothing can be signed with a key
+     * that is gone); keys are newest first
+     */
+
+    if (i == st->nkeys && st->nkeys
+        && l->key_id < st->key_id[st->nkeys - 1])
+    {
+        return &retired;
     }
 
     if (i == st->nkeys
