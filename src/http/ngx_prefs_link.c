@@ -806,6 +806,7 @@ ngx_prefs_link_state_put(ngx_http_request_t *r, ngx_str_t *key,
         st->origins[st->norigins].data = p;
         st->origins[st->norigins++].len = next - p;
     }
+
     st->sn.node.key = ngx_crc32_short(key->data, key->len);
     st->account_id = account_id;
     st->checked = ngx_current_msec;
