@@ -600,6 +600,9 @@ BEGIN
                 'PhoneNumbers', '[]'::jsonb, 'Addresses', '[]'::jsonb,
                 'ProfilePreferences', '[]'::jsonb)));
         IF pid IS NOT NULL THEN
+            -- locked now, in the request's order, as the engine will
+            PERFORM 1 FROM prefs_profile p
+             WHERE p.profile_id = pid AND p.erased_at IS NULL FOR UPDATE;
             st := jsonb_set(st, ARRAY['p', pid::text], to_jsonb(gi));
         END IF;
     END IF;

@@ -2031,9 +2031,9 @@ $$;
 
 -- The preferences of a body (prefs_data_pref_items' list), upserted by
 -- (FilterId, contact point) after the contact points are in place; an item
--- with IsArchived true archives that preference instead.  An item may
--- carry "key" (a contact key its caller resolved: the v3 routes).  Raises
--- PF001 naming the item's path.  Returns whether anything changed.
+-- with IsArchived true archives that preference instead.  Raises PF001
+-- naming the item's path.  Returns whether anything changed.  Called by
+-- prefs_data_apply_ex alone, so only inside the write engine.
 CREATE OR REPLACE FUNCTION prefs_data_prefs_apply(p_account_id bigint,
     p_user_id bigint, p_profile_id bigint, p_items jsonb, p_create boolean)
 RETURNS boolean
@@ -2095,8 +2095,7 @@ BEGIN
                 'must be on %s', prefs_cfg_quote(fid), chan,
                 regexp_replace(ep, '\.[A-Za-z]+\[\d+\]$', ''), want));
         END IF;
-        ckey := coalesce(it ->> 'key', prefs_data_pref_contact(p_profile_id,
-                             chan, lst, it -> 'c'));
+        ckey := prefs_data_pref_contact(p_profile_id, chan, lst, it -> 'c');
 
         IF prefs_cfg_get(v, 'IsArchived') IS NOT NULL
            AND prefs_cfg_bool(v, ep, 'IsArchived', false)::text::boolean THEN
