@@ -1419,10 +1419,10 @@ $$;
 
 -- The engine's erasure ("right to be forgotten"): names, contact points,
 -- alternate ids, custom fields, groups, tags and preference attributes go
--- for good;
--- preferences stay archived without contact point or attributes, consents
--- stay (type, version, status, dates).  The personal data of the
--- profile's earlier events is removed too.  Outcomes: erased, not_found.
+-- for good; preferences stay archived without contact point or
+-- attributes, consents stay (type, version, status, dates).  The personal
+-- data of the profile's earlier events is removed too.  Outcomes: erased,
+-- not_found.
 CREATE OR REPLACE FUNCTION prefs_engine_erase(p_account_id bigint,
     p_user_id bigint, p_profile_id bigint)
 RETURNS TABLE (outcome text, message text)

@@ -2943,9 +2943,10 @@ $$;
 
 -- Every write keeps the copy current, whatever function made it: at
 -- commit, a profile whose row this transaction updated and whose copy is
--- not of the row as it now is gets a fresh one (the create and
--- UpdateProfile functions have made theirs already, for their events:
--- the check finds it current).  An erased profile gets none.  INSERT is
+-- not of the row as it now is gets a fresh one (the write engine, behind
+-- every route, has made it already: the check finds it current; this
+-- keeps the copy of a write outside the engine).  An erased profile gets
+-- none.  INSERT is
 -- not watched: a new profile's parts come after its row, and the
 -- functions that create one keep its copy themselves.
 CREATE OR REPLACE FUNCTION prefs_profile_doc_keep() RETURNS trigger
