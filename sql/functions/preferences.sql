@@ -653,7 +653,9 @@ BEGIN
         -- no contact value: the customer's default contact point of the
         -- channel (prefs_data_pref_contact), which it must have, or that
         -- an earlier item of the request gives it
-        IF lst IS NOT NULL AND jsonb_array_length(g -> lst) = 0
+        IF lst IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(g -> lst) x
+                            WHERE chan <> 'Text' OR x -> 'IsMobile' = 'true')
            AND (g ->> 'pid' IS NULL
                 OR prefs_data_pref_contact((g ->> 'pid')::bigint, chan,
                                            NULL, NULL) IS NULL) THEN
