@@ -1370,6 +1370,102 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 
+-- The engine's deactivation (p_active false: ImportAction Delete, DELETE
+-- Profile/{id}) and activation (p_active true: POST Profile/{id}/Activate):
+-- outcomes deactivated / reactivated (also when the profile already was:
+-- no event then), invalid (a ReasonCode over 256 characters), not_found.
+-- An activated profile's alternate ids need no check: they are unique
+-- among active rows, which a deactivated profile's still are.
+CREATE OR REPLACE FUNCTION prefs_engine_set_active(p_account_id bigint,
+    p_user_id bigint, p_profile_id bigint, p_active boolean, p_reason text)
+RETURNS TABLE (outcome text, message text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    act  boolean;
+BEGIN
+    SELECT p.is_active INTO act FROM prefs_profile p
+     WHERE p.account_id = p_account_id AND p.profile_id = p_profile_id
+       AND p.erased_at IS NULL FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'not_found'::text,
+            format('there is no profile %s', p_profile_id);
+        RETURN;
+    END IF;
+    IF NOT p_active AND char_length(p_reason) > 256 THEN
+        RETURN QUERY SELECT 'invalid'::text,
+            'ReasonCode must be at most 256 characters'::text;
+        RETURN;
+    END IF;
+    IF act <> p_active THEN
+        UPDATE prefs_profile p
+           SET is_active = p_active,
+               reason_code = CASE WHEN NOT p_active
+                                  THEN nullif(p_reason, '') END,
+               updated_at = now(), edited_at = now(), edited_by = p_user_id
+         WHERE p.profile_id = p_profile_id;
+        PERFORM prefs_event_add(p_account_id, p_user_id,
+            CASE WHEN p_active THEN 'profile.reactivated'
+                 ELSE 'profile.deactivated' END, p_profile_id,
+            jsonb_build_object('ProfileId', p_profile_id)
+            || CASE WHEN p_active THEN '{}'::jsonb
+                    ELSE jsonb_build_object('ReasonCode',
+                                            nullif(p_reason, '')) END);
+    END IF;
+    RETURN QUERY SELECT CASE WHEN p_active THEN 'reactivated'
+                             ELSE 'deactivated' END, NULL::text;
+END
+$$;
+
+
+-- The engine's erasure ("right to be forgotten"): names, contact points,
+-- alternate ids, custom fields, groups, tags and preference attributes go
+-- for good; preferences stay archived without contact point or
+-- attributes, consents stay (type, version, status, dates).  The personal
+-- data of the profile's earlier events is removed too.  Outcomes: erased,
+-- not_found.
+CREATE OR REPLACE FUNCTION prefs_engine_erase(p_account_id bigint,
+    p_user_id bigint, p_profile_id bigint)
+RETURNS TABLE (outcome text, message text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM prefs_profile p
+     WHERE p.account_id = p_account_id AND p.profile_id = p_profile_id
+       AND p.erased_at IS NULL FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'not_found'::text,
+            format('there is no profile %s', p_profile_id);
+        RETURN;
+    END IF;
+    UPDATE prefs_preference x
+       SET attributes = '[]', email_id = NULL, phone_id = NULL,
+           address_id = NULL, contact_key = 'X' || x.preference_id,
+           is_archived = true, updated_at = now()
+     WHERE x.profile_id = p_profile_id;
+    DELETE FROM prefs_profile_email x WHERE x.profile_id = p_profile_id;
+    DELETE FROM prefs_profile_phone x WHERE x.profile_id = p_profile_id;
+    DELETE FROM prefs_profile_address x WHERE x.profile_id = p_profile_id;
+    DELETE FROM prefs_profile_alternate_id x WHERE x.profile_id = p_profile_id;
+    DELETE FROM prefs_profile_custom_field x WHERE x.profile_id = p_profile_id;
+    DELETE FROM prefs_profile_group x WHERE x.profile_id = p_profile_id;
+    DELETE FROM prefs_profile_tag x WHERE x.profile_id = p_profile_id;
+    UPDATE prefs_consent c SET recorded_by = NULL
+     WHERE c.profile_id = p_profile_id;
+    UPDATE prefs_profile p
+       SET prefix = '', first_name = '', middle_name = '', last_name = '',
+           suffix = '', default_locale = NULL, customer_type = NULL,
+           reason_code = NULL, is_active = false, erased_at = now(),
+           updated_at = now(), edited_at = now(), edited_by = p_user_id
+     WHERE p.profile_id = p_profile_id;
+    UPDATE prefs_event x
+       SET data = '{"Erased": true}', previous_data = NULL
+     WHERE x.account_id = p_account_id AND x.profile_id = p_profile_id;
+    PERFORM prefs_event_add(p_account_id, p_user_id, 'profile.deleted',
+        p_profile_id, jsonb_build_object('ProfileId', p_profile_id));
+    RETURN QUERY SELECT 'erased'::text, NULL::text;
+END
+$$;
+
+
 -- The engine's one body.  p_mode:
 --   'apply'     prefs_engine_apply
 --   'validate'  prefs_engine_validate: every item's subtransaction is
@@ -1379,6 +1475,19 @@ $$;
 --   'update'    UpdateProfile (prefs_profile_update): the batch's one item
 --               is applied to p_profile_id (the path's); a ProfileId in
 --               the body must be that one
+--   'patch'     JSON Patch (prefs_profile_patch): as 'update', the item
+--               being the UpdateProfile body the patch amounts to, never
+--               by the short path, and its event profile.replaced
+--   'deactivate', 'activate', 'erase'
+--               DELETE Profile/{id}, POST Profile/{id}/Activate, erasure
+--               (prefs_profile_state): the state of p_profile_id changed
+--               (prefs_engine_set_active with the item's ReasonCode, as
+--               ImportAction Delete does; prefs_engine_erase)
+--   'create_v3' a v3 customer (prefs_v3_write): as 'create', per profile,
+--               without the account's required custom fields (v3 has no
+--               custom fields); its CustomerName (checked by the v3
+--               route) goes into the new row, and so into profile.created
+--               alone, as the v3 routes always wrote it
 -- state: for a failed item, the SQLSTATE of its error (PF001 invalid,
 -- PF002 or 23505 a conflict, NOTFOUND no such profile), for the Data
 -- API's answers (400, 409, 404).
@@ -1423,6 +1532,11 @@ DECLARE
     v_skip   integer[];
     apc      boolean;
     old_apc  text := current_setting('prefs.allow_prior_consents', true);
+    old_eng  text := current_setting('prefs.engine', true);
+    one      boolean := p_mode IN ('update', 'patch', 'deactivate',
+                                   'activate', 'erase');
+    body     boolean := p_mode NOT IN ('deactivate', 'activate', 'erase');
+    mk       boolean := p_mode IN ('create', 'create_v3');
 BEGIN
     -- the Data API's batch of one passes no options (NULL): their
     -- defaults, and no AllowPriorConsents check (every active version)
@@ -1438,7 +1552,7 @@ BEGIN
     END IF;
     mc := o ->> 'MatchCriteria';
     apc := (o ->> 'AllowPriorConsents')::boolean;
-    del := (o ->> 'Delete')::boolean;
+    del := (o ->> 'Delete')::boolean OR p_mode = 'deactivate';
     quiet := (o ->> 'SuppressEvents')::boolean;
     refresh := (o ->> 'RefreshAlternateIds')::boolean
                OR (o ->> 'RefreshContacts')::boolean
@@ -1463,14 +1577,18 @@ BEGIN
         END LOOP;
     END IF;
 
+    -- the per-profile functions (prefs_data_apply_ex) refuse to run
+    -- outside the engine: a route that bypassed it would fail
+    PERFORM set_config('prefs.engine', 'on', true);
+
     -- stage 1: shape, keys and rounds of the whole batch
     FOR r IN SELECT x.item,
-                    CASE p_mode WHEN 'create' THEN NULL
-                                WHEN 'update' THEN p_profile_id::text
-                                ELSE x.key END AS key,
+                    CASE WHEN mk THEN NULL
+                         WHEN one THEN p_profile_id::text
+                         ELSE x.key END AS key,
                     x.round, x.path, x.message
                FROM prefs_engine_plan(p_items, mc) x LOOP
-        IF r.message IS NOT NULL AND (p_mode NOT IN ('create', 'update')
+        IF r.message IS NOT NULL AND ((NOT mk AND NOT one)
                                       OR r.path = '') THEN
             item := r.item; profile_id := NULL; outcome := 'failed';
             path := r.path; message := r.message; state := 'PF001';
@@ -1536,7 +1654,7 @@ BEGIN
         -- stage 3a: the plain new profiles of the round, set-based
         -- (prefs_engine_plain, prefs_engine_create)
         v_fast := v_skip;
-        IF NOT del AND p_mode <> 'update'
+        IF NOT del AND NOT one AND p_mode <> 'create_v3'
            AND current_setting('prefs.engine_set_based', true)
                IS DISTINCT FROM 'off' THEN
             v_fast := prefs_engine_plain(p_account_id, p_items,
@@ -1570,7 +1688,8 @@ BEGIN
 
         -- stage 3b: existing profiles whose items change only their
         -- preferences, set-based (prefs_engine_update)
-        IF NOT del AND NOT refresh AND NOT p_dry
+        IF NOT del AND NOT refresh AND NOT p_dry AND p_mode <> 'patch'
+           AND body
            AND current_setting('prefs.engine_set_based', true)
                IS DISTINCT FROM 'off' THEN
             FOR r IN SELECT * FROM prefs_engine_update(p_account_id,
@@ -1618,8 +1737,7 @@ BEGIN
                     path := 'ProfileId';
                     message := format('there is no profile %s', r.k);
                 END IF;
-                state := CASE WHEN p_mode = 'update' THEN 'NOTFOUND'
-                              ELSE 'PF001' END;
+                state := CASE WHEN one THEN 'NOTFOUND' ELSE 'PF001' END;
                 RETURN NEXT;
                 CONTINUE;
             END IF;
@@ -1628,21 +1746,47 @@ BEGIN
             BEGIN
                 IF del THEN
                     SELECT d.outcome, d.message INTO res, msg
-                      FROM prefs_profile_deactivate(p_account_id, p_user_id,
-                               pid, coalesce(b ->> 'ReasonCode', '')) d;
+                      FROM prefs_engine_set_active(p_account_id, p_user_id,
+                               pid, false, coalesce(b ->> 'ReasonCode', '')) d;
                     IF res <> 'deactivated' THEN
                         PERFORM prefs_cfg_fail('ReasonCode',
                             'must be at most 256 characters');
                     END IF;
+                    -- the copy kept current (prefs_profile_get renders
+                    -- it when the change made it stale)
+                    PERFORM prefs_profile_get(p_account_id, pid, false);
+                    res := 'deleted';
+                ELSIF p_mode = 'activate' THEN
+                    PERFORM prefs_engine_set_active(p_account_id, p_user_id,
+                                                    pid, true, '');
+                    PERFORM prefs_profile_get(p_account_id, pid, false);
+                    res := 'updated';
+                ELSIF p_mode = 'erase' THEN
+                    PERFORM prefs_engine_erase(p_account_id, p_user_id, pid);
                     res := 'deleted';
                 ELSIF pid IS NULL THEN
                     INSERT INTO prefs_profile AS p (account_id, edited_by)
                     VALUES (p_account_id, p_user_id)
                     RETURNING p.profile_id INTO pid;
+                    IF p_mode = 'create_v3' THEN
+                        UPDATE prefs_profile p
+                           SET prefix = coalesce(b #>> '{CustomerName,Prefix}',
+                                                 ''),
+                               first_name = coalesce(
+                                   b #>> '{CustomerName,FirstName}', ''),
+                               middle_name = coalesce(
+                                   b #>> '{CustomerName,MiddleName}', ''),
+                               last_name = coalesce(
+                                   b #>> '{CustomerName,LastName}', ''),
+                               suffix = coalesce(b #>> '{CustomerName,Suffix}',
+                                                 '')
+                         WHERE p.profile_id = pid;
+                        b := b - 'CustomerName';
+                    END IF;
                     ev := prefs_event_add(p_account_id, p_user_id,
                                           'profile.created', pid, NULL);
                     PERFORM prefs_data_apply_ex(p_account_id, p_user_id, pid,
-                                                b, true);
+                                                b, p_mode <> 'create_v3');
                     IF ev IS NOT NULL THEN
                         UPDATE prefs_event x
                            SET data = prefs_profile_doc_fill(p_account_id,
@@ -1672,7 +1816,9 @@ BEGIN
                                            false) THEN
                         IF NOT quiet THEN
                             PERFORM prefs_event_add(p_account_id, p_user_id,
-                                'profile.updated', pid,
+                                CASE WHEN p_mode = 'patch'
+                                     THEN 'profile.replaced'
+                                     ELSE 'profile.updated' END, pid,
                                 prefs_profile_doc_fill(p_account_id,
                                                        pid)::jsonb,
                                 before);
@@ -1695,8 +1841,7 @@ BEGIN
                 WHEN SQLSTATE 'PF004' THEN
                     res := 'failed';
                     msg := SQLERRM;
-                    state := CASE WHEN p_mode = 'update' THEN 'NOTFOUND'
-                                  ELSE 'PF001' END;
+                    state := CASE WHEN one THEN 'NOTFOUND' ELSE 'PF001' END;
                 WHEN unique_violation THEN
                     res := 'failed';
                     msg := 'an alternate id of the profile belongs to '
@@ -1726,6 +1871,7 @@ BEGIN
     PERFORM set_config('prefs.suppress_events', coalesce(old_sup, ''), true);
     PERFORM set_config('prefs.allow_prior_consents', coalesce(old_apc, ''),
                        true);
+    PERFORM set_config('prefs.engine', coalesce(old_eng, ''), true);
 END
 $$;
 

@@ -393,8 +393,9 @@ END
 $$;
 
 
--- A refusal of the v4 functions, in the v3 spelling: the v4 field path of
--- the body prefs_v3_apply built becomes the v3 path of the request.
+-- A refusal of the write engine, in the v3 spelling: the v4 field path of
+-- a v3 item's part of the body (prefs_v3_write gives it as
+-- ProfilePreferences[0] or <list>[0]) becomes the v3 path of the item.
 CREATE OR REPLACE FUNCTION prefs_v3_message(p_msg text, p_at text,
     p_cat text)
 RETURNS text
@@ -484,16 +485,27 @@ $$;
 -- One v3 preference item, normalized (see prefs_v3_preferences_write):
 --   {CID, Names: {...}, FilterID, PreferenceType, FrequencyID, Attributes,
 --    CustomerDate, Contact: {...}, Optional, At, ContactAt}
--- applied to its profile.  Raises PF001 (v3 paths) / PF002.  p_state
--- carries, per profile id, the profile before the request ("before") or
--- that it was created ("created"); returns it, with the id of the
--- preference written (or none: skipped) under "last".
+-- resolved to its customer and added to the customer's body: nothing is
+-- written here, the write engine applies the bodies (prefs_v3_write).
+-- Raises PF001 (v3 paths).  p_state, returned with this item added:
+--   g  the customers, in the order first named: {pid (NULL: a new one),
+--      cid, names, and the UserProfilePreference lists: Emails,
+--      PhoneNumbers, Addresses (each entry with its EmailPreferences ...),
+--      ProfilePreferences (a channel's default contact point)}
+--   k  a customer's index by its CID and by the contact values its items
+--      gave ("CID/...", "Email/...", "P/<digits>", "Mail/<line1>/<code>")
+--   p  a customer's index by profile id
+--   i  the items written: {g, at, cat, fid, chan, list, c (the contact
+--      entry of list), path (the preference's path in the body)}
+-- An item whose customer has no contact point of the filter's channel is
+-- skipped (Optional: a program or group item) or refused.
 CREATE OR REPLACE FUNCTION prefs_v3_apply(p_account_id bigint,
     p_user_id bigint, it jsonb, p_state jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
-    st     jsonb := p_state - 'last';
+    st     jsonb := coalesce(nullif(p_state, '{}'),
+                             '{"g": [], "k": {}, "p": {}, "i": []}');
     at     text := it ->> 'At';
     cat    text := it ->> 'ContactAt';
     cid    text := it ->> 'CID';
@@ -502,14 +514,16 @@ DECLARE
     cfg    jsonb;
     chan   text;
     pid    bigint;
-    body   jsonb;
-    cp     jsonb;
-    ckey   text;
     cval   text;
-    id     bigint;
-    prid   bigint;
-    f      text;
-    ev     bigint;
+    ckey   text;
+    gi     integer;
+    g      jsonb;
+    lst    text;
+    sub    text;
+    entry  jsonb;
+    ej     integer;
+    pref   jsonb;
+    path   text;
 BEGIN
     cfg := prefs_data_item(p_account_id, 'Filter', fid);
     IF cfg IS NULL THEN
@@ -517,9 +531,22 @@ BEGIN
             format('%s is not an active filter', prefs_cfg_quote(fid)));
     END IF;
     chan := cfg ->> 'ChannelId';
-    cval := CASE WHEN chan = 'Email' THEN ce ->> 'Email'
-                 WHEN chan IN ('Phone', 'Text', 'Fax') THEN ce ->> 'PFT'
-                 WHEN chan = 'Mail' THEN ce ->> 'Address1' END;
+    cval := nullif(CASE WHEN chan = 'Email' THEN ce ->> 'Email'
+                        WHEN chan IN ('Phone', 'Text', 'Fax') THEN ce ->> 'PFT'
+                        WHEN chan = 'Mail' THEN ce ->> 'Address1' END, '');
+    lst := CASE WHEN chan = 'Email' THEN 'Emails'
+                WHEN chan IN ('Phone', 'Text', 'Fax') THEN 'PhoneNumbers'
+                WHEN chan = 'Mail' THEN 'Addresses' END;
+    sub := CASE lst WHEN 'Emails' THEN 'EmailPreferences'
+                    WHEN 'PhoneNumbers' THEN 'PhonePreferences'
+                    WHEN 'Addresses' THEN 'AddressPreferences' END;
+    ckey := CASE WHEN cval IS NULL THEN NULL
+                 WHEN lst = 'PhoneNumbers'
+                     THEN 'P/' || prefs_data_phone_digits(cval)
+                 WHEN lst = 'Addresses'
+                     THEN 'Mail/' || lower(cval) || '/'
+                          || lower(coalesce(ce ->> 'PostalCode', ''))
+                 ELSE chan || '/' || lower(cval) END;
 
     -- the profile: by CID, else by the contact element.  Two requests for
     -- one new customer are serialized here, so that the second finds the
@@ -538,7 +565,7 @@ BEGIN
                 'account''s configuration');
         END IF;
         pid := prefs_data_alternate_profile(p_account_id, 'CID', cid);
-    ELSIF coalesce(cval, '') = '' THEN
+    ELSIF cval IS NULL THEN
         PERFORM prefs_cfg_fail(concat_ws('.', nullif(at, ''), 'CID'),
             format('is required unless the ContactElement names the %s '
                    'contact of filter %s', chan, prefs_cfg_quote(fid)));
@@ -558,131 +585,202 @@ BEGIN
            AND lower(x.postal_code) = lower(coalesce(ce ->> 'PostalCode', ''));
     END IF;
 
+    -- the customer of an earlier item of the request, or a new entry
     IF pid IS NOT NULL THEN
-        PERFORM 1 FROM prefs_profile p
-         WHERE p.profile_id = pid AND p.erased_at IS NULL FOR UPDATE;
-        IF NOT (st ? pid::text) THEN
-            -- the stored copy (rendered when it is not current)
-            st := st || jsonb_build_object(pid::text, jsonb_build_object(
-                'before', prefs_profile_get(p_account_id, pid,
-                                            false)::jsonb));
-        END IF;
-        body := CASE WHEN it -> 'Names' <> '{}'
-                     THEN jsonb_build_object('CustomerName', it -> 'Names')
-                     ELSE '{}' END;
+        gi := (st #>> ARRAY['p', pid::text])::integer;
     ELSE
-        -- a new customer: the names go into profile.created
-        INSERT INTO prefs_profile AS p (account_id, edited_by, prefix,
-            first_name, middle_name, last_name, suffix)
-        VALUES (p_account_id, p_user_id,
-            coalesce(it #>> '{Names,Prefix}', ''),
-            coalesce(it #>> '{Names,FirstName}', ''),
-            coalesce(it #>> '{Names,MiddleName}', ''),
-            coalesce(it #>> '{Names,LastName}', ''),
-            coalesce(it #>> '{Names,Suffix}', ''))
-        RETURNING p.profile_id INTO pid;
-        ev := prefs_event_add(p_account_id, p_user_id, 'profile.created', pid,
-                              NULL);
-        st := st || jsonb_build_object(pid::text,
-                                       jsonb_build_object('created', ev));
-        body := '{}';
-        IF cid <> '' THEN
-            body := jsonb_build_object('AlternateIds', jsonb_build_array(
-                jsonb_build_object('Type', 'CID', 'Value', cid)));
+        gi := (st -> 'k' ->> CASE WHEN cid <> '' THEN 'CID/' || cid
+                                  ELSE ckey END)::integer;
+    END IF;
+    IF gi IS NULL THEN
+        gi := jsonb_array_length(st -> 'g');
+        st := jsonb_set(st, '{g}', (st -> 'g') || jsonb_build_array(
+            jsonb_build_object('pid', pid, 'cid', nullif(cid, ''),
+                'names', '{}'::jsonb, 'Emails', '[]'::jsonb,
+                'PhoneNumbers', '[]'::jsonb, 'Addresses', '[]'::jsonb,
+                'ProfilePreferences', '[]'::jsonb)));
+        IF pid IS NOT NULL THEN
+            -- locked now, in the request's order, as the engine will
+            PERFORM 1 FROM prefs_profile p
+             WHERE p.profile_id = pid AND p.erased_at IS NULL FOR UPDATE;
+            st := jsonb_set(st, ARRAY['p', pid::text], to_jsonb(gi));
         END IF;
     END IF;
-
-    -- the contact point of the filter's channel, added or updated
-    IF coalesce(cval, '') <> '' THEN
-        IF chan = 'Email' THEN
-            body := body || jsonb_build_object('Emails', jsonb_build_array(
-                jsonb_build_object('EmailAddress', cval)));
-        ELSIF chan IN ('Phone', 'Text', 'Fax') THEN
-            body := body || jsonb_build_object('PhoneNumbers',
-                jsonb_build_array(jsonb_build_object('PhoneNumber', cval)
-                    || CASE WHEN chan = 'Text'
-                            THEN '{"IsMobile": true}'::jsonb
-                            ELSE '{}' END));
-        ELSIF chan = 'Mail' THEN
-            body := body || jsonb_build_object('Addresses', jsonb_build_array(
-                jsonb_build_object('Address1', cval,
-                    'Address2', ce ->> 'Address2', 'City', ce ->> 'City',
-                    'StateProvince', ce ->> 'StateProvince',
-                    'PostalCode', ce ->> 'PostalCode',
-                    'CountryCode', ce ->> 'CountryCode')));
-        END IF;
+    IF cid <> '' THEN
+        st := jsonb_set(st, ARRAY['k', 'CID/' || cid], to_jsonb(gi));
     END IF;
-    BEGIN
-        PERFORM prefs_data_apply(p_account_id, p_user_id, pid, body, false);
-    EXCEPTION WHEN SQLSTATE 'PF001' THEN
-        RAISE EXCEPTION USING ERRCODE = 'PF001',
-            MESSAGE = prefs_v3_message(SQLERRM, at, cat);
-    END;
-
-    -- the contact point: given, else the profile's default of the channel
-    IF chan = 'Email' THEN
-        SELECT x.email_id, to_jsonb(x.address) INTO id, cp
-          FROM prefs_profile_email x
-         WHERE x.profile_id = pid AND x.is_active
-           AND CASE WHEN coalesce(cval, '') <> ''
-                    THEN lower(x.address) = lower(cval) ELSE x.is_default END
-         ORDER BY x.email_id LIMIT 1;
-        ckey := 'E' || id;
-    ELSIF chan IN ('Phone', 'Text', 'Fax') THEN
-        SELECT x.phone_id, to_jsonb(x.number) INTO id, cp
-          FROM prefs_profile_phone x
-         WHERE x.profile_id = pid AND x.is_active
-           AND CASE WHEN coalesce(cval, '') <> ''
-                    THEN ltrim(x.number, '+')
-                         = prefs_data_phone_digits(cval)
-                    WHEN chan = 'Text' THEN x.is_mobile
-                    ELSE x.is_default END
-         ORDER BY x.is_default DESC, x.phone_id LIMIT 1;
-        ckey := 'P' || id;
-    ELSIF chan = 'Mail' THEN
-        SELECT x.address_id, to_jsonb(x.address_id) INTO id, cp
-          FROM prefs_profile_address x
-         WHERE x.profile_id = pid AND x.is_active
-           AND CASE WHEN coalesce(cval, '') <> ''
-                    THEN lower(x.line1) = lower(cval)
-                         AND lower(x.postal_code)
-                             = lower(coalesce(ce ->> 'PostalCode', ''))
-                    ELSE x.is_default END
-         ORDER BY x.address_id LIMIT 1;
-        ckey := 'A' || id;
-    ELSE
-        id := 0;
-        ckey := '';
+    IF ckey IS NOT NULL THEN
+        st := jsonb_set(st, ARRAY['k', ckey], to_jsonb(gi));
     END IF;
-    IF id IS NULL THEN
-        IF (it ->> 'Optional')::boolean THEN
-            RETURN st;               -- no contact point: skipped
-        END IF;
-        PERFORM prefs_cfg_fail(concat_ws('.', nullif(cat, ''),
-                                         'ContactElement'),
-            format('must give the %s of the customer (filter %s is on the '
-                   '%s channel)', CASE chan WHEN 'Email' THEN 'Email'
-                   WHEN 'Mail' THEN 'address (Address1, PostalCode)'
-                   ELSE 'phone number (PFT)' END, prefs_cfg_quote(fid), chan));
-    END IF;
+    g := st -> 'g' -> gi;
+    g := jsonb_set(g, '{names}', (g -> 'names') || (it -> 'Names'));
 
-    -- the preference, on the contact point found above
-    body := jsonb_build_object('FilterId', fid,
+    pref := jsonb_strip_nulls(jsonb_build_object('FilterId', fid,
         'PreferenceType', it -> 'PreferenceType',
         'FrequencyId', it -> 'FrequencyID',
-        'PreferenceAttributes', it -> 'Attributes',
-        'CustomerDate', it -> 'CustomerDate');
-    BEGIN
-        PERFORM prefs_data_prefs_apply(p_account_id, p_user_id, pid,
-            jsonb_build_array(jsonb_build_object('v', body,
-                'at', 'ProfilePreferences[0]', 'key', ckey)), false);
-    EXCEPTION WHEN SQLSTATE 'PF001' THEN
-        RAISE EXCEPTION USING ERRCODE = 'PF001',
-            MESSAGE = prefs_v3_message(SQLERRM, at, cat);
-    END;
-    SELECT x.preference_id INTO prid FROM prefs_preference x
-     WHERE x.profile_id = pid AND x.filter_id = fid AND x.contact_key = ckey;
-    RETURN st || jsonb_build_object('last', prid);
+        'CustomerDate', it -> 'CustomerDate'))
+        || jsonb_build_object('PreferenceAttributes',
+                              coalesce(it -> 'Attributes', '[]'));
+    entry := NULL;
+    IF cval IS NOT NULL THEN
+        -- the contact point of the filter's channel, added or updated,
+        -- with the preference nested in it
+        entry := CASE lst
+            WHEN 'Emails' THEN jsonb_build_object('EmailAddress', cval)
+            WHEN 'PhoneNumbers' THEN jsonb_build_object('PhoneNumber', cval)
+                || CASE WHEN chan = 'Text' THEN '{"IsMobile": true}'::jsonb
+                        ELSE '{}' END
+            ELSE jsonb_build_object('Address1', cval,
+                'Address2', ce ->> 'Address2', 'City', ce ->> 'City',
+                'StateProvince', ce ->> 'StateProvince',
+                'PostalCode', ce ->> 'PostalCode',
+                'CountryCode', ce ->> 'CountryCode') END;
+        SELECT x.n - 1 INTO ej
+          FROM jsonb_array_elements(g -> lst) WITH ORDINALITY x(v, n)
+         WHERE x.v - sub = entry
+         ORDER BY x.n LIMIT 1;
+        IF ej IS NULL THEN
+            ej := jsonb_array_length(g -> lst);
+            g := jsonb_set(g, ARRAY[lst], (g -> lst) || jsonb_build_array(
+                entry || jsonb_build_object(sub, '[]'::jsonb)));
+        END IF;
+        path := format('%s[%s].%s[%s]', lst, ej, sub,
+                       jsonb_array_length(g #> ARRAY[lst, ej::text, sub]));
+        g := jsonb_set(g, ARRAY[lst, ej::text, sub],
+                       (g #> ARRAY[lst, ej::text, sub])
+                       || jsonb_build_array(pref));
+    ELSE
+        -- no contact value: the customer's default contact point of the
+        -- channel (prefs_data_pref_contact), which it must have, or that
+        -- an earlier item of the request gives it
+        IF lst IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(g -> lst) x
+                            WHERE chan <> 'Text' OR x -> 'IsMobile' = 'true')
+           AND (g ->> 'pid' IS NULL
+                OR prefs_data_pref_contact((g ->> 'pid')::bigint, chan,
+                                           NULL, NULL) IS NULL) THEN
+            IF (it ->> 'Optional')::boolean THEN
+                RETURN jsonb_set(st, ARRAY['g', gi::text], g);  -- skipped
+            END IF;
+            PERFORM prefs_cfg_fail(concat_ws('.', nullif(cat, ''),
+                                             'ContactElement'),
+                format('must give the %s of the customer (filter %s is on '
+                       'the %s channel)', CASE chan WHEN 'Email' THEN 'Email'
+                       WHEN 'Mail' THEN 'address (Address1, PostalCode)'
+                       ELSE 'phone number (PFT)' END, prefs_cfg_quote(fid),
+                       chan));
+        END IF;
+        path := format('ProfilePreferences[%s]',
+                       jsonb_array_length(g -> 'ProfilePreferences'));
+        g := jsonb_set(g, '{ProfilePreferences}',
+                       (g -> 'ProfilePreferences') || jsonb_build_array(pref));
+        lst := NULL;
+    END IF;
+    st := jsonb_set(st, ARRAY['g', gi::text], g);
+    RETURN jsonb_set(st, '{i}', (st -> 'i') || jsonb_build_array(
+        jsonb_build_object('g', gi, 'at', at, 'cat', cat, 'fid', fid,
+                           'chan', chan, 'list', lst, 'c', entry,
+                           'path', path,
+                           'cpath', CASE WHEN lst IS NOT NULL
+                                         THEN format('%s[%s]', lst, ej) END)));
+END
+$$;
+
+
+-- The customers of a v3 request (prefs_v3_apply's state), each a batch of
+-- one through the write engine: a new customer created (its CID, names,
+-- contact points and preferences), a known one updated, with the
+-- engine's events and stored copy.  A refusal raises PF001 / PF002 /
+-- unique_violation in the v3 spelling, so that the request writes
+-- nothing.  Returns the ids of the preferences written, in item order.
+CREATE OR REPLACE FUNCTION prefs_v3_write(p_account_id bigint,
+    p_user_id bigint, st jsonb)
+RETURNS bigint[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    g        record;
+    it       record;
+    b        jsonb;
+    r        record;
+    pids     bigint[] := '{}';
+    msg      text;
+    written  bigint[] := '{}';
+    id       bigint;
+BEGIN
+    FOR g IN SELECT x.v, x.n - 1 AS gi
+               FROM jsonb_array_elements(st -> 'g') WITH ORDINALITY x(v, n)
+              ORDER BY x.n
+    LOOP
+        b := '{}';
+        IF g.v -> 'names' <> '{}' THEN
+            b := jsonb_build_object('CustomerName', g.v -> 'names');
+        END IF;
+        IF g.v ->> 'pid' IS NULL AND g.v ->> 'cid' IS NOT NULL THEN
+            b := b || jsonb_build_object('AlternateIds', jsonb_build_array(
+                jsonb_build_object('Type', 'CID', 'Value', g.v -> 'cid')));
+        END IF;
+        b := b || (SELECT coalesce(jsonb_object_agg(l, g.v -> l), '{}')
+                     FROM unnest(ARRAY['Emails', 'PhoneNumbers', 'Addresses',
+                                       'ProfilePreferences']) l
+                    WHERE g.v -> l <> '[]');
+        SELECT * INTO r
+          FROM prefs_engine_run(p_account_id, p_user_id, jsonb_build_array(b),
+                   NULL, CASE WHEN g.v ->> 'pid' IS NULL THEN 'create_v3'
+                              ELSE 'update' END,
+                   (g.v ->> 'pid')::bigint) x;
+        IF r.outcome = 'failed' THEN
+            IF r.state = '23505' THEN
+                RAISE EXCEPTION USING ERRCODE = 'unique_violation',
+                    MESSAGE = r.message;
+            END IF;
+            -- the v4 path of the body becomes the item's v3 path
+            msg := r.message;
+            FOR it IN SELECT x.v FROM jsonb_array_elements(st -> 'i') x(v)
+                       WHERE (x.v ->> 'g')::integer = g.gi
+            LOOP
+                IF msg = it.v ->> 'path'
+                   OR left(msg, char_length(it.v ->> 'path') + 1)
+                      IN ((it.v ->> 'path') || '.', (it.v ->> 'path') || ' ')
+                THEN
+                    msg := prefs_v3_message('ProfilePreferences[0]'
+                        || substr(msg, char_length(it.v ->> 'path') + 1),
+                        it.v ->> 'at', it.v ->> 'cat');
+                    EXIT;
+                ELSIF left(msg, char_length(it.v ->> 'cpath') + 1)
+                      IN ((it.v ->> 'cpath') || '.', (it.v ->> 'cpath') || ' ')
+                THEN
+                    msg := prefs_v3_message((it.v ->> 'list') || '[0]'
+                        || substr(msg, char_length(it.v ->> 'cpath') + 1),
+                        it.v ->> 'at', it.v ->> 'cat');
+                    EXIT;
+                ELSIF left(msg, 16) IN ('AlternateIds[0].', 'AlternateIds[0] ')
+                THEN
+                    msg := prefs_v3_message(msg, it.v ->> 'at',
+                                            it.v ->> 'cat');
+                    EXIT;
+                END IF;
+            END LOOP;
+            RAISE EXCEPTION USING ERRCODE = CASE WHEN r.state = 'PF002'
+                THEN 'PF002' ELSE 'PF001' END, MESSAGE = msg;
+        END IF;
+        pids := pids || r.profile_id::bigint;
+    END LOOP;
+
+    -- each item's preference, on the contact point the engine wrote
+    FOR it IN SELECT x.v FROM jsonb_array_elements(st -> 'i')
+                              WITH ORDINALITY x(v, n) ORDER BY x.n
+    LOOP
+        SELECT x.preference_id INTO id FROM prefs_preference x
+         WHERE x.profile_id = pids[(it.v ->> 'g')::integer + 1]
+           AND x.filter_id = it.v ->> 'fid'
+           AND x.contact_key = prefs_data_pref_contact(
+                   pids[(it.v ->> 'g')::integer + 1], it.v ->> 'chan',
+                   it.v ->> 'list', it.v -> 'c');
+        IF id IS NOT NULL THEN
+            written := written || id;
+        END IF;
+    END LOOP;
+    RETURN written;
 END
 $$;
 
@@ -743,7 +841,6 @@ DECLARE
     chans     jsonb := '{}';
     st        jsonb := '{}';
     written   bigint[] := '{}';
-    k         text;
     v         jsonb;
     ch        text;
     freq      jsonb;
@@ -870,32 +967,14 @@ BEGIN
 
         FOR it IN SELECT x FROM jsonb_array_elements(items) x LOOP
             st := prefs_v3_apply(p_account_id, p_user_id, it, st);
-            IF st ? 'last' THEN
-                written := written || (st ->> 'last')::bigint;
-            END IF;
         END LOOP;
-        IF written = '{}' THEN
+        IF st = '{}' OR st -> 'i' = '[]' THEN
             PERFORM prefs_cfg_fail('', 'sets no preference: the customer '
                 'has no contact point for the filters; give '
                 'ChannelContactPreference with a ContactElement');
         END IF;
-
-        -- one profile event per customer, its Data the new copy (kept:
-        -- the commit finds it current)
-        FOR k, v IN SELECT x.key, x.value FROM jsonb_each(st - 'last') x LOOP
-            it := prefs_profile_doc_fill(p_account_id, k::bigint)::jsonb;
-            IF v ? 'created' THEN
-                UPDATE prefs_event x
-                   SET data = it
-                 WHERE x.event_id = (v ->> 'created')::bigint
-                   AND x.account_id = p_account_id;
-            ELSE
-                IF it - 'Edited' <> (v -> 'before') - 'Edited' THEN
-                    PERFORM prefs_event_add(p_account_id, p_user_id,
-                        'profile.updated', k::bigint, it, v -> 'before');
-                END IF;
-            END IF;
-        END LOOP;
+        -- the customers' bodies through the write engine
+        written := prefs_v3_write(p_account_id, p_user_id, st);
     EXCEPTION
         WHEN SQLSTATE 'PF001' THEN
             RETURN QUERY SELECT 'invalid'::text, SQLERRM;

@@ -1139,39 +1139,40 @@ END
 $$;
 
 
+-- DELETE Profile/{id}, POST Profile/{id}/Activate and erasure: a batch of
+-- one through the write engine (its modes 'deactivate', 'activate',
+-- 'erase'; the changes themselves are prefs_engine_set_active and
+-- prefs_engine_erase).  Outcomes: p_ok, invalid (a ReasonCode over 256
+-- characters), not_found.
+CREATE OR REPLACE FUNCTION prefs_profile_state(p_account_id bigint,
+    p_user_id bigint, p_profile_id bigint, p_mode text, p_reason text,
+    p_ok text)
+RETURNS TABLE (outcome text, message text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY
+    SELECT CASE WHEN r.outcome <> 'failed' THEN p_ok
+                WHEN r.state = 'NOTFOUND' THEN 'not_found'
+                ELSE 'invalid' END,
+           CASE WHEN r.outcome <> 'failed' THEN NULL
+                WHEN r.state = 'NOTFOUND'
+                    THEN format('there is no profile %s', p_profile_id)
+                ELSE r.message END
+      FROM prefs_engine_run(p_account_id, p_user_id,
+               jsonb_build_array(jsonb_build_object('ReasonCode', p_reason)),
+               NULL, p_mode, p_profile_id) r;
+END
+$$;
+
+
 -- DELETE Profile/{id}: outcomes deactivated (also when already inactive:
 -- no event then), invalid (ReasonCode over 256 characters), not_found.
 CREATE OR REPLACE FUNCTION prefs_profile_deactivate(p_account_id bigint,
     p_user_id bigint, p_profile_id bigint, p_reason text)
 RETURNS TABLE (outcome text, message text)
-LANGUAGE plpgsql AS $$
-DECLARE
-    act  boolean;
-BEGIN
-    SELECT p.is_active INTO act FROM prefs_profile p
-     WHERE p.account_id = p_account_id AND p.profile_id = p_profile_id
-       AND p.erased_at IS NULL FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN QUERY SELECT 'not_found'::text,
-            format('there is no profile %s', p_profile_id);
-        RETURN;
-    END IF;
-    IF char_length(p_reason) > 256 THEN
-        RETURN QUERY SELECT 'invalid'::text,
-            'ReasonCode must be at most 256 characters'::text;
-        RETURN;
-    END IF;
-    IF act THEN
-        UPDATE prefs_profile p
-           SET is_active = false, reason_code = nullif(p_reason, ''),
-               updated_at = now(), edited_at = now(), edited_by = p_user_id
-         WHERE p.profile_id = p_profile_id;
-        PERFORM prefs_event_add(p_account_id, p_user_id, 'profile.deactivated',
-            p_profile_id, jsonb_build_object('ProfileId', p_profile_id,
-                                             'ReasonCode', nullif(p_reason, '')));
-    END IF;
-    RETURN QUERY SELECT 'deactivated'::text, NULL::text;
-END
+LANGUAGE sql AS $$
+    SELECT * FROM prefs_profile_state(p_account_id, p_user_id, p_profile_id,
+                                      'deactivate', p_reason, 'deactivated')
 $$;
 
 
@@ -1180,81 +1181,20 @@ $$;
 CREATE OR REPLACE FUNCTION prefs_profile_activate(p_account_id bigint,
     p_user_id bigint, p_profile_id bigint)
 RETURNS TABLE (outcome text, message text)
-LANGUAGE plpgsql AS $$
-DECLARE
-    act  boolean;
-BEGIN
-    SELECT p.is_active INTO act FROM prefs_profile p
-     WHERE p.account_id = p_account_id AND p.profile_id = p_profile_id
-       AND p.erased_at IS NULL FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN QUERY SELECT 'not_found'::text,
-            format('there is no profile %s', p_profile_id);
-        RETURN;
-    END IF;
-    IF NOT act THEN
-        BEGIN
-            -- its alternate ids may have been taken meanwhile: they are
-            -- unique among active rows, which a deactivated profile's
-            -- still are, so nothing to check here.
-            UPDATE prefs_profile p
-               SET is_active = true, reason_code = NULL, updated_at = now(),
-                   edited_at = now(), edited_by = p_user_id
-             WHERE p.profile_id = p_profile_id;
-        END;
-        PERFORM prefs_event_add(p_account_id, p_user_id, 'profile.reactivated',
-            p_profile_id, jsonb_build_object('ProfileId', p_profile_id));
-    END IF;
-    RETURN QUERY SELECT 'reactivated'::text, NULL::text;
-END
+LANGUAGE sql AS $$
+    SELECT * FROM prefs_profile_state(p_account_id, p_user_id, p_profile_id,
+                                      'activate', '', 'reactivated')
 $$;
 
 
--- Erasure ("right to be forgotten"): names, contact points, alternate ids,
--- custom fields, groups, tags and preference attributes go for good;
--- preferences stay archived without contact point or attributes, consents
--- stay (type, version, status, dates).  The personal data of the
--- profile's earlier events is removed too.  Outcomes: erased, not_found.
+-- Erasure ("right to be forgotten", prefs_engine_erase): erased,
+-- not_found.
 CREATE OR REPLACE FUNCTION prefs_profile_erase(p_account_id bigint,
     p_user_id bigint, p_profile_id bigint)
 RETURNS TABLE (outcome text, message text)
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM 1 FROM prefs_profile p
-     WHERE p.account_id = p_account_id AND p.profile_id = p_profile_id
-       AND p.erased_at IS NULL FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN QUERY SELECT 'not_found'::text,
-            format('there is no profile %s', p_profile_id);
-        RETURN;
-    END IF;
-    UPDATE prefs_preference x
-       SET attributes = '[]', email_id = NULL, phone_id = NULL,
-           address_id = NULL, contact_key = 'X' || x.preference_id,
-           is_archived = true, updated_at = now()
-     WHERE x.profile_id = p_profile_id;
-    DELETE FROM prefs_profile_email x WHERE x.profile_id = p_profile_id;
-    DELETE FROM prefs_profile_phone x WHERE x.profile_id = p_profile_id;
-    DELETE FROM prefs_profile_address x WHERE x.profile_id = p_profile_id;
-    DELETE FROM prefs_profile_alternate_id x WHERE x.profile_id = p_profile_id;
-    DELETE FROM prefs_profile_custom_field x WHERE x.profile_id = p_profile_id;
-    DELETE FROM prefs_profile_group x WHERE x.profile_id = p_profile_id;
-    DELETE FROM prefs_profile_tag x WHERE x.profile_id = p_profile_id;
-    UPDATE prefs_consent c SET recorded_by = NULL
-     WHERE c.profile_id = p_profile_id;
-    UPDATE prefs_profile p
-       SET prefix = '', first_name = '', middle_name = '', last_name = '',
-           suffix = '', default_locale = NULL, customer_type = NULL,
-           reason_code = NULL, is_active = false, erased_at = now(),
-           updated_at = now(), edited_at = now(), edited_by = p_user_id
-     WHERE p.profile_id = p_profile_id;
-    UPDATE prefs_event x
-       SET data = '{"Erased": true}', previous_data = NULL
-     WHERE x.account_id = p_account_id AND x.profile_id = p_profile_id;
-    PERFORM prefs_event_add(p_account_id, p_user_id, 'profile.deleted',
-        p_profile_id, jsonb_build_object('ProfileId', p_profile_id));
-    RETURN QUERY SELECT 'erased'::text, NULL::text;
-END
+LANGUAGE sql AS $$
+    SELECT * FROM prefs_profile_state(p_account_id, p_user_id, p_profile_id,
+                                      'erase', '', 'erased')
 $$;
 
 
@@ -2091,9 +2031,9 @@ $$;
 
 -- The preferences of a body (prefs_data_pref_items' list), upserted by
 -- (FilterId, contact point) after the contact points are in place; an item
--- with IsArchived true archives that preference instead.  An item may
--- carry "key" (a contact key its caller resolved: the v3 routes).  Raises
--- PF001 naming the item's path.  Returns whether anything changed.
+-- with IsArchived true archives that preference instead.  Raises PF001
+-- naming the item's path.  Returns whether anything changed.  Called by
+-- prefs_data_apply_ex alone, so only inside the write engine.
 CREATE OR REPLACE FUNCTION prefs_data_prefs_apply(p_account_id bigint,
     p_user_id bigint, p_profile_id bigint, p_items jsonb, p_create boolean)
 RETURNS boolean
@@ -2155,8 +2095,7 @@ BEGIN
                 'must be on %s', prefs_cfg_quote(fid), chan,
                 regexp_replace(ep, '\.[A-Za-z]+\[\d+\]$', ''), want));
         END IF;
-        ckey := coalesce(it ->> 'key', prefs_data_pref_contact(p_profile_id,
-                             chan, lst, it -> 'c'));
+        ckey := prefs_data_pref_contact(p_profile_id, chan, lst, it -> 'c');
 
         IF prefs_cfg_get(v, 'IsArchived') IS NOT NULL
            AND prefs_cfg_bool(v, ep, 'IsArchived', false)::text::boolean THEN
@@ -2287,8 +2226,6 @@ END
 $$;
 
 
--- The wrapper of prefs_data_apply.  Raises PF001 / PF002; the caller
--- runs it in a subtransaction.
 
 -- Every list of a profile body (or document) counted before any per-item
 -- work, so that a huge list costs one refusal (PF001 naming the list and
@@ -2305,6 +2242,11 @@ END
 $$;
 
 
+-- The per-profile path of the write engine (prefs_engine_run, stage 3c):
+-- one body applied to one profile.  Raises PF001 / PF002; the engine runs
+-- it in a subtransaction.  It runs only inside the engine, which is the
+-- one place where a profile changes: called from anywhere else it raises
+-- (XX000), so that a route writing around the engine fails its tests.
 CREATE OR REPLACE FUNCTION prefs_data_apply_ex(p_account_id bigint,
     p_user_id bigint, p_profile_id bigint, b jsonb, p_create boolean)
 RETURNS boolean   -- whether anything changed
@@ -2318,6 +2260,11 @@ DECLARE
     m        jsonb;
     items    jsonb;
 BEGIN
+    IF current_setting('prefs.engine', true) IS DISTINCT FROM 'on' THEN
+        RAISE EXCEPTION USING ERRCODE = 'XX000',
+            MESSAGE = 'prefs_data_apply_ex runs only inside the write '
+                      'engine (prefs_engine_run)';
+    END IF;
     IF b IS NULL OR jsonb_typeof(b) <> 'object' THEN
         PERFORM prefs_cfg_fail('', 'must be a JSON object');
     END IF;
@@ -2806,6 +2753,8 @@ DECLARE
     op      record;
     b       jsonb;
     res     text;
+    st      text;
+    msg     text;
 BEGIN
     -- lock, then read the document in a statement of its own (see
     -- prefs_profile_update): a patch applies to the profile as the
@@ -2843,19 +2792,6 @@ BEGIN
         END LOOP;
         PERFORM prefs_data_list_sizes(doc);
         b := prefs_jp_body(before, doc);
-        IF jsonb_typeof(p_flags) = 'object' THEN
-            b := b || p_flags;
-        END IF;
-        IF prefs_data_apply_ex(p_account_id, p_user_id, p_profile_id, b,
-                               false) THEN
-            -- rendered once: the new copy, the event's Data and the answer
-            res := prefs_profile_doc_fill(p_account_id, p_profile_id);
-            PERFORM prefs_event_add(p_account_id, p_user_id,
-                'profile.replaced', p_profile_id, res::jsonb, before);
-        ELSE
-            SELECT prefs_data_profile_json(p, false)::text INTO res
-              FROM prefs_profile p WHERE p.profile_id = p_profile_id;
-        END IF;
     EXCEPTION
         WHEN SQLSTATE 'PF001' THEN
             RETURN QUERY SELECT 'invalid'::text, SQLERRM;
@@ -2866,13 +2802,24 @@ BEGIN
         WHEN SQLSTATE 'PF003' THEN
             RETURN QUERY SELECT 'test_failed'::text, SQLERRM;
             RETURN;
-        WHEN unique_violation THEN
-            RETURN QUERY SELECT 'conflict'::text,
-                'an alternate id of the profile belongs to another profile'
-                ::text;
-            RETURN;
     END;
-    RETURN QUERY SELECT 'patched'::text, res;
+    IF jsonb_typeof(p_flags) = 'object' THEN
+        b := b || p_flags;
+    END IF;
+    -- the body the patch amounts to, a batch of one through the write
+    -- engine (its mode 'patch': the change, the copy, profile.replaced
+    -- with the copy before as PreviousData); the answer is the new copy
+    SELECT r.outcome, r.state, r.message INTO res, st, msg
+      FROM prefs_engine_run(p_account_id, p_user_id, jsonb_build_array(b),
+                            NULL, 'patch', p_profile_id) r;
+    IF res = 'failed' THEN
+        RETURN QUERY SELECT CASE WHEN st = 'NOTFOUND' THEN 'not_found'
+                                 WHEN st = 'PF001' THEN 'invalid'
+                                 ELSE 'conflict' END, msg;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT 'patched'::text,
+        prefs_profile_get(p_account_id, p_profile_id, false);
 END
 $$;
 
@@ -2996,9 +2943,10 @@ $$;
 
 -- Every write keeps the copy current, whatever function made it: at
 -- commit, a profile whose row this transaction updated and whose copy is
--- not of the row as it now is gets a fresh one (the create and
--- UpdateProfile functions have made theirs already, for their events:
--- the check finds it current).  An erased profile gets none.  INSERT is
+-- not of the row as it now is gets a fresh one (the write engine, behind
+-- every route, has made it already: the check finds it current; this
+-- keeps the copy of a write outside the engine).  An erased profile gets
+-- none.  INSERT is
 -- not watched: a new profile's parts come after its row, and the
 -- functions that create one keep its copy themselves.
 CREATE OR REPLACE FUNCTION prefs_profile_doc_keep() RETURNS trigger
