@@ -892,7 +892,7 @@ BEGIN
             ELSE
                 IF it - 'Edited' <> (v -> 'before') - 'Edited' THEN
                     PERFORM prefs_event_add(p_account_id, p_user_id,
-                        'profile.updated', k::bigint, it, v -> 'before');
+                        'profile.updated', k::bigint, it);
                 END IF;
             END IF;
         END LOOP;

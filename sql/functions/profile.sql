@@ -1125,7 +1125,7 @@ BEGIN
         RETURN;
     END IF;
     -- the write engine's batch of one (sql/functions/engine.sql): the
-    -- profile locked, its copy as PreviousData, the change, profile.updated
+    -- profile locked, the change, profile.updated (Data the new copy)
     RETURN QUERY
     SELECT CASE WHEN r.outcome <> 'failed' THEN 'updated'
                 WHEN r.state = 'NOTFOUND' THEN 'not_found'
