@@ -22,7 +22,8 @@
 # Goals (issue 11): read >= 0.5 of pgbench -S, write >= 0.6 of pgbench -N
 # with p99 < 20 ms; one database round trip per request
 # (the workers' "Queries" counters of the status endpoint; the auth cache
-# makes authentication free).
+# makes authentication free); and the WAL a write and a pgbench -N
+# transaction write (pg_current_wal_lsn before and after each run).
 #
 # Needs wrk and pgbench (Debian packages).  Writes bench/out/profile.txt.
 set -euo pipefail
@@ -175,6 +176,10 @@ sockerr() { local v; v=$(sed -n 's/^ *Socket errors: *//p'); echo "${v:-none}"; 
 queries() { sleep 1.5; curl -sf "$base/prefs/status" | jq '[.Workers[].Queries] | add'; }
 per_req() { awk -v q="$1" -v n="$2" 'BEGIN { printf("%.3f", n > 0 ? (q - 1) / n : 0) }'; }
 dberrors() { curl -sf "$base/prefs/status" | jq '[.Workers[].Errors] | add'; }
+# WAL written between two LSNs, per request (the other work of the
+# database meanwhile is small: the status requests, autovacuum)
+wal_lsn() { psql -X -At -d "$db" -c "SELECT pg_current_wal_lsn()"; }
+wal_per() { psql -X -At -d "$db" -c "SELECT round(pg_wal_lsn_diff('$2', '$1') / greatest($3, 1))"; }
 events() { psql -X -At -d "$db" -c "SELECT count(*) FROM prefs_event WHERE event_type = 'preference.updated'"; }
 allevents() { psql -X -At -d "$db" -c "SELECT count(*) FROM prefs_event"; }
 # one signature for every run (well inside the account's 900 s window), so
@@ -213,12 +218,16 @@ pgb_run pgbench_select -S
 sel_tps=$pgb sel_p99=$pgb_p99 sel_fail=${pgb_fail:-n/a}
 # pgbench -N: the simple-update transaction (three updates and an insert),
 # the baseline of the write
+wl0=$(wal_lsn)
 pgb_run pgbench_update -N
+wl1=$(wal_lsn)
 upd_tps=$pgb upd_p99=$pgb_p99 upd_fail=${pgb_fail:-n/a}
+upd_n=$(sed -n 's/^number of transactions actually processed: *\([0-9]*\).*/\1/p' "$out/pgbench_update.pgbench")
+upd_wal=$(wal_per "$wl0" "$wl1" "$upd_n")
 
 # diagnostic: the read's SQL alone, prepared as nginx prepares it, from
 # pgbench with the same connections: what the database can give
-printf '\\set id random(%s, %s)\nSELECT prefs_profile_get(%s, :id, false);\n' "$lo" "$hi" "$acct" \
+printf '\\set id random(%s, %s)\nSELECT body FROM prefs_profile_read(%s, :id, false);\n' "$lo" "$hi" "$acct" \
     > "$out/profile_get.pgbench.sql"
 pgb_run profile_get -M prepared -f "$out/profile_get.pgbench.sql"
 sql_tps=$pgb sql_p99=$pgb_p99
@@ -226,10 +235,13 @@ sql_tps=$pgb sql_p99=$pgb_p99
 # profile_write
 e0=$(events); a0=$(allevents)
 q2=$(queries)
+wl2=$(wal_lsn)
 wrk_run profile_write "$out/profile_write.lua"
+wl3=$(wal_lsn)
 q3=$(queries)
 e1=$(events); a1=$(allevents)
 write_n=$(done_reqs < "$out/profile_write.wrk")
+write_wal=$(wal_per "$wl2" "$wl3" "$write_n")
 
 # the write engine's batch (bench/engine_batch.sql): 1,000 profiles of the
 # import's shape through one prefs_engine_apply call, then the same
@@ -266,7 +278,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf("%.2f", b > 0 ? a / b : 0) }';
     echo "ratio read/pgbench -S      $(ratio "$read_rps" "$sel_tps")   (goal >= 0.50)"
     echo "pgbench -N tps             $upd_tps   (p99 $upd_p99; same -c/-j)"
     echo "ratio write/pgbench -N     $(ratio "$write_rps" "$upd_tps")   (goal >= 0.60, p99 < 20 ms)"
-    echo "prefs_profile_get alone    $sql_tps   (p99 $sql_p99; pgbench -M prepared, same -c/-j; read/this $(ratio "$read_rps" "$sql_tps"))"
+    echo "WAL per write              $write_wal bytes   (pgbench -N: $upd_wal bytes a transaction)"
+    echo "prefs_profile_read alone   $sql_tps   (p99 $sql_p99; pgbench -M prepared, same -c/-j; read/this $(ratio "$read_rps" "$sql_tps"))"
     echo "engine batch create        $(batch_line create 1)   (set-based)"
     echo "engine batch update        $(batch_line update 1)   (same profiles by ProfileId, one preference each)"
     echo "  create, per profile      $(batch_line create p)   (prefs.engine_set_based off)"

@@ -11,3 +11,7 @@ SELECT count(*) FROM prefs_event_partitions(7, 3650);
 
 -- (Rendered copies missing after a migration are built after this
 -- transaction, in batches: sql/after_migrate_batches.sql.)
+
+-- The row triggers that notify prefs_edge, naming the accounts served at
+-- the edge (sql/functions/edge.sql); none while no account is.
+SELECT prefs_edge_triggers();

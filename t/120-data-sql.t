@@ -514,8 +514,8 @@ is($e{'preference.updated'}{data}{EmailAddress}, 'JANE@example.com', 'preference
 is_deeply([$e{'consent.updated'}{data}{ConsentStatus}, $e{'consent.updated'}{prev}{ConsentStatus}],
           [3, 1], 'consent.updated: Data, PreviousData');
 is($e{'consent.added'}{data}{ConsentStatus}, 2, 'consent.added: status by number');
-is_deeply([$e{'profile.updated'}{data}{CustomerName}{FirstName}, $e{'profile.updated'}{prev}{CustomerName}{FirstName}],
-          ['Janet', 'Jane'], 'profile.updated: Data and PreviousData are the profile');
+is_deeply([$e{'profile.updated'}{data}{CustomerName}{FirstName}, $e{'profile.updated'}{prev}],
+          ['Janet', undef], 'profile.updated: Data is the profile after, no PreviousData');
 
 $p = get($A, $P);
 is($p->{CustomerName}{FirstName}, 'Janet', 'update: FirstName replaced');

@@ -244,7 +244,7 @@ PrefsTest::auth('DataChgCo', 'admin') . "Content-Type: application/json-patch+js
 "SELECT (" . main::events($::pa1) . "), data#>>'{CustomerName,FirstName}', previous_data#>>'{CustomerName,FirstName}' FROM prefs_event"
 . " WHERE profile_id = $::pa1 AND event_id > $::e0 AND event_type = 'profile.replaced'"
 --- sql_result
-standardfield.firstname.updated tag.added profile.replaced|Patricia|Pat
+standardfield.firstname.updated tag.added profile.replaced|Patricia|
 --- no_error_log
 [error]
 [alert]

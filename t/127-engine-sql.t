@@ -188,7 +188,8 @@ sub body { my %o = @_; my $b = $J->decode($J->encode($BODY)); $b->{$_} = $o{$_} 
     my $evb = events($B, $eb);
     is_deeply(evnorm($evb), evnorm(events($A, $ea)), 'update: the same events');
     is($evb->[-1]{type}, 'profile.updated', 'update: profile.updated last');
-    is($evb->[-1]{prev}{CustomerName}{FirstName}, 'Rick', 'update: its PreviousData is the profile before');
+    is($evb->[-1]{data}{CustomerName}{FirstName}, 'Richard', 'update: its Data is the profile after');
+    ok(!defined $evb->[-1]{prev}, 'update: no PreviousData');
     is_deeply(counts($B), counts($A), 'update: the same rows in every table');
 
     # the same again changes nothing

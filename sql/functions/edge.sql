@@ -30,6 +30,9 @@ BEGIN
                     WHERE e.account_id = acct) THEN
         INSERT INTO prefs_edge_account (account_id) VALUES (acct)
         ON CONFLICT DO NOTHING;
+        IF FOUND THEN
+            PERFORM prefs_edge_triggers();
+        END IF;
     END IF;
 
     RETURN QUERY
@@ -74,42 +77,66 @@ $$;
 
 
 -- Every change of a profile updates its prefs_profile row (015): for the
--- accounts served at the edge, the changed profiles are notified on
--- prefs_edge as "account:profile,profile,..." (the helper relays them to
--- the workers, src/helper/ngx_prefs_config_relay.c), or "account:*" past
--- 100 profiles in one statement (a bulk write: the account's whole cache
--- goes).  One notification per account and statement.
+-- accounts served at the edge, each changed profile is notified on
+-- prefs_edge as "account:profile" (the helper relays them to the workers,
+-- src/helper/ngx_prefs_config_relay.c; PostgreSQL sends a payload once a
+-- transaction however often it is notified), and past 100 changes of one
+-- account in one transaction (a bulk write) "account:*" once instead: the
+-- account's whole cache goes.  A row trigger, fired only for those
+-- accounts (prefs_edge_triggers).
 CREATE OR REPLACE FUNCTION prefs_edge_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    n record;
+    k  text := 'prefs.edge_changed_' || OLD.account_id;
+    n  integer := coalesce(nullif(current_setting(k, true), ''), '0')::integer
+                  + 1;
 BEGIN
-    -- no account served at the edge: nothing to look at
-    IF NOT EXISTS (SELECT 1 FROM prefs_edge_account) THEN
-        RETURN NULL;
+    PERFORM set_config(k, n::text, true);
+    IF n <= 100 THEN
+        PERFORM pg_notify('prefs_edge', OLD.account_id || ':'
+                                        || OLD.profile_id);
+    ELSIF n = 101 THEN
+        PERFORM pg_notify('prefs_edge', OLD.account_id || ':*');
     END IF;
-    FOR n IN
-        SELECT c.account_id,
-               CASE WHEN count(DISTINCT c.profile_id) > 100 THEN '*'
-                    ELSE string_agg(DISTINCT c.profile_id::text, ',') END
-               AS profiles
-          FROM prefs_edge_changed c
-          JOIN prefs_edge_account e ON e.account_id = c.account_id
-         GROUP BY c.account_id
-    LOOP
-        PERFORM pg_notify('prefs_edge', n.account_id || ':' || n.profiles);
-    END LOOP;
     RETURN NULL;
 END
 $$;
 
 
-CREATE OR REPLACE TRIGGER prefs_edge_updated
-    AFTER UPDATE ON prefs_profile
-    REFERENCING OLD TABLE AS prefs_edge_changed
-    FOR EACH STATEMENT EXECUTE FUNCTION prefs_edge_changed();
-
-CREATE OR REPLACE TRIGGER prefs_edge_deleted
-    AFTER DELETE ON prefs_profile
-    REFERENCING OLD TABLE AS prefs_edge_changed
-    FOR EACH STATEMENT EXECUTE FUNCTION prefs_edge_changed();
+-- The triggers that call prefs_edge_changed, made anew whenever the set of
+-- accounts served at the edge grows (prefs_edge_state) and on every
+-- migrate (sql/after_migrate.sql): row triggers whose WHEN names those
+-- accounts, so that a write of any other account queues no trigger event
+-- and runs no function (no trigger at all while no account is served at
+-- the edge).  Statement triggers with transition tables would copy every
+-- changed row of every account.  Making them takes a SHARE ROW EXCLUSIVE
+-- lock on prefs_profile, which waits for the writes under way and holds
+-- new ones until the commit: once in an account's life.  The accounts are
+-- read after the lock, so that two accounts made served at once are both
+-- named.
+CREATE OR REPLACE FUNCTION prefs_edge_triggers() RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    ids  text;
+    t    record;
+BEGIN
+    LOCK TABLE prefs_profile IN SHARE ROW EXCLUSIVE MODE;
+    SELECT string_agg(e.account_id::text, ', ' ORDER BY e.account_id)
+      INTO ids FROM prefs_edge_account e;
+    FOR t IN SELECT * FROM (VALUES ('prefs_edge_updated', 'UPDATE'),
+                                   ('prefs_edge_deleted', 'DELETE')) v(name, op)
+    LOOP
+        IF EXISTS (SELECT 1 FROM pg_trigger g
+                    WHERE g.tgrelid = 'prefs_profile'::regclass
+                      AND g.tgname = t.name) THEN
+            EXECUTE format('DROP TRIGGER %I ON prefs_profile', t.name);
+        END IF;
+        IF ids IS NOT NULL THEN
+            EXECUTE format('CREATE TRIGGER %I AFTER %s ON prefs_profile'
+                           ' FOR EACH ROW WHEN (OLD.account_id IN (%s))'
+                           ' EXECUTE FUNCTION prefs_edge_changed()',
+                           t.name, t.op, ids);
+        END IF;
+    END LOOP;
+END
+$$;

@@ -1060,8 +1060,8 @@ $$;
 -- body order (unchanged ones untouched), the consent links kept
 -- (prefs_data_assoc_sync, for profiles whose preferences were added or
 -- changed type), the profile's row touched, profile.updated with the
--- stored copy as PreviousData and the new copy as Data.  The new copy is
--- the old one with the preferences of the contact points written re-read
+-- new copy as Data (no PreviousData: docs/events.md).  The new copy is
+-- the stored one with the preferences of the contact points written re-read
 -- (prefs_data_profile_from); a profile whose consent links changed is
 -- rendered in full.  Returns (item, profile_id, outcome) for the items it wrote:
 -- updated, or unchanged when nothing differed.
@@ -1074,6 +1074,11 @@ LANGUAGE plpgsql
 -- choice here) planned the first statement anew in every call, 3 ms of a
 -- single write
 SET plan_cache_mode = force_generic_plan
+-- groups by sorting: the hash aggregates that the generic plans chose (for
+-- jsonb_array_elements' estimate of 100 rows a call) built and scanned
+-- tables sized for thousands of groups, 7% of a single write's CPU (perf
+-- on the backend); a batch of 1,000 updates takes as long either way
+SET enable_hashagg = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -1209,7 +1214,8 @@ BEGIN
     END IF;
     v_ch := ARRAY(SELECT DISTINCT (r ->> 'pid')::bigint
                     FROM jsonb_array_elements(v_rows) r);
-    -- the stored copies before the change (rendered when missing)
+    -- the stored copies before the change (rendered when missing): what
+    -- the new ones are made from
     SELECT array_agg(c.pid), array_agg(prefs_profile_get(p_account_id,
                                                          c.pid, false))
       INTO v_bpid, v_bdoc
@@ -1270,8 +1276,7 @@ BEGIN
        SET updated_at = now(), edited_at = now(), edited_by = p_user_id
      WHERE p.profile_id = ANY (v_ch);
 
-    -- the new copies, and profile.updated (Data the copy, PreviousData
-    -- the copy before)
+    -- the new copies, and profile.updated (Data the new copy)
     WITH b AS (
         SELECT u.pid, u.doc FROM unnest(v_bpid, v_bdoc) u(pid, doc)
     ), k AS (
@@ -1295,11 +1300,11 @@ BEGIN
         RETURNING d.profile_id, d.doc
     )
     INSERT INTO prefs_event (account_id, event_type, entity, subject,
-                             profile_id, data, previous_data, recorded_by)
+                             profile_id, data, recorded_by)
     SELECT p_account_id, 'profile.updated',
            prefs_event_entity('profile.updated'), 'Profile/' || d.profile_id,
-           d.profile_id, d.doc::jsonb, b.doc::jsonb, p_user_id
-      FROM d LEFT JOIN b ON b.pid = d.profile_id
+           d.profile_id, d.doc::jsonb, p_user_id
+      FROM d
      WHERE NOT p_quiet
      ORDER BY d.profile_id;
     GET DIAGNOSTICS n = ROW_COUNT;
@@ -1515,7 +1520,6 @@ DECLARE
     b        jsonb;
     pid      bigint;
     ev       bigint;
-    before   jsonb;
     res      text;
     msg      text;
     old_src  text := current_setting('prefs.event_source', true);
@@ -1805,10 +1809,6 @@ BEGIN
                         RAISE EXCEPTION USING ERRCODE = 'PF004',
                             MESSAGE = format('there is no profile %s', pid);
                     END IF;
-                    IF NOT quiet THEN
-                        before := prefs_profile_get(p_account_id, pid,
-                                                    false)::jsonb;
-                    END IF;
                     IF refresh THEN
                         b := prefs_engine_refresh(p_account_id, pid, b, o);
                     END IF;
@@ -1820,8 +1820,7 @@ BEGIN
                                      THEN 'profile.replaced'
                                      ELSE 'profile.updated' END, pid,
                                 prefs_profile_doc_fill(p_account_id,
-                                                       pid)::jsonb,
-                                before);
+                                                       pid)::jsonb);
                         END IF;
                         res := 'updated';
                     ELSE

@@ -270,7 +270,7 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
         NGX_PREFS_COL_MESSAGE } },
 
     [NGX_PREFS_STMT_PROFILE_GET] = { "prefs_profile_get",
-      "SELECT prefs_profile_get($1, $2, $3::boolean) AS body",
+      "SELECT body FROM prefs_profile_read($1, $2, $3::boolean)",
       3, 1,
       { NGX_PREFS_COL_BODY } },
 
