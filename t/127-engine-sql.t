@@ -636,7 +636,8 @@ sub body { my %o = @_; my $b = $J->decode($J->encode($BODY)); $b->{$_} = $o{$_} 
     is_deeply([map { $_->{type} } @$ev], ['standardfield.firstname.updated', 'profile.replaced'],
               'PATCH: the change\'s event, then profile.replaced');
     is_deeply($ev->[-1]{data}, $J->decode($kept), 'PATCH: its Data is the copy');
-    is($ev->[-1]{prev}{CustomerName}{FirstName}, 'Rick', 'PATCH: its PreviousData the profile before');
+    is($ev->[-1]{prev}, undef, 'PATCH: no PreviousData (as profile.updated)');
+    is($ev->[0]{prev}{FirstName}, 'Rick', 'PATCH: the name\'s event carries the value before');
 }
 
 done_testing();
