@@ -310,6 +310,7 @@ DECLARE
     v_imp   prefs_import;
     v_n     integer;
     v_valid integer;
+    v_gen   bigint;
 BEGIN
     -- a chunk is a transaction of seconds that adds no event: other
     -- accounts' Events API and Sync feed do not wait for it
@@ -335,6 +336,9 @@ BEGIN
     END IF;
 
     v_n := jsonb_array_length(p_records);
+    -- (read before the checks: a change of the configuration during them
+    -- leaves the records stamped with the generation before it)
+    v_gen := prefs_config_generation(p_account_id);
 
     IF v_imp.received + v_n > prefs_import_max_records() THEN
         outcome := 'too_large';
@@ -343,26 +347,39 @@ BEGIN
         RETURN;
     END IF;
 
-    WITH refused AS (
-        SELECT v.item, v.path, v.message
-          FROM prefs_engine_validate(p_account_id, p_user_id, p_records,
-                                     prefs_import_engine_opts(v_imp)) v),
+    -- the engine's findings (prefs_engine_run in validate mode): the
+    -- refused items, and those its set-based checks took as new profiles
+    -- (PLAIN), which Execute does not check again while the configuration
+    -- generation stamped here is the account's (prefs_import_run)
+    WITH v AS MATERIALIZED (
+        SELECT v.item, v.outcome, v.path, v.message, v.state
+          FROM prefs_engine_run(p_account_id, p_user_id, p_records,
+                                prefs_import_engine_opts(v_imp),
+                                'validate') v
+         WHERE v.outcome = 'failed' OR v.state = 'PLAIN'),
+    refused AS (
+        SELECT DISTINCT ON (v.item) v.item, v.path, v.message
+          FROM v WHERE v.outcome = 'failed' ORDER BY v.item),
     bad AS (
         SELECT key::integer AS item, value #>> '{}' AS message
           FROM jsonb_each(coalesce(p_bad, '{}'))),
     ins AS (
         INSERT INTO prefs_import_record (import_id, request_no, position,
-                                         state, record, path, message)
+                                         state, record, path, message,
+                                         config_generation, plain)
         SELECT v_imp.import_id, p_request, p_first + (e.ord - 1)::integer,
                CASE WHEN b.item IS NOT NULL OR r.item IS NOT NULL
                     THEN 'invalid' ELSE 'valid' END,
                CASE WHEN b.item IS NULL THEN e.rec END,
                CASE WHEN b.item IS NOT NULL THEN '' ELSE r.path END,
-               coalesce(b.message, r.message)
+               coalesce(b.message, r.message),
+               v_gen,
+               b.item IS NULL AND r.item IS NULL
+               AND EXISTS (SELECT 1 FROM v WHERE v.item = e.ord - 1
+                                              AND v.state = 'PLAIN')
           FROM jsonb_array_elements(p_records) WITH ORDINALITY e(rec, ord)
           LEFT JOIN bad b ON b.item = e.ord - 1
-          LEFT JOIN (SELECT DISTINCT ON (item) * FROM refused
-                      ORDER BY item) r ON r.item = e.ord - 1
+          LEFT JOIN refused r ON r.item = e.ord - 1
         RETURNING state)
     SELECT count(*) FILTER (WHERE state = 'valid') INTO v_valid FROM ins;
 
@@ -514,6 +531,9 @@ DECLARE
     v_n       integer;
     v_failed  integer;
     v_declined integer;
+    v_gen     bigint;
+    v_same    boolean;
+    v_plain   integer[];
 BEGIN
     SELECT * INTO v_imp FROM prefs_import WHERE import_id = p_import_id
        FOR UPDATE;
@@ -559,17 +579,26 @@ BEGIN
          WHERE import_id = v_imp.import_id;
     END IF;
 
-    SELECT jsonb_agg(b.record ORDER BY b.request_no, b.position),
-           array_agg(ARRAY[b.request_no, b.position]
-                     ORDER BY b.request_no, b.position),
-           count(*)
-      INTO v_items, v_keys, v_n
-      FROM (SELECT r.request_no, r.position, r.record
-              FROM prefs_import_record r
-             WHERE r.import_id = v_imp.import_id AND r.state = 'valid'
-             ORDER BY r.request_no, r.position
-             LIMIT p_batch
-               FOR UPDATE) b;
+    -- the batch, whether its records were all staged under the account's
+    -- configuration generation of now, and which of them (their indexes in
+    -- the batch) the engine's set-based checks took then
+    v_gen := prefs_config_generation(v_imp.account_id);
+    SELECT jsonb_agg(b.record ORDER BY b.n),
+           array_agg(ARRAY[b.request_no, b.position] ORDER BY b.n),
+           count(*),
+           bool_and(b.config_generation IS NOT DISTINCT FROM v_gen),
+           array_agg(b.n - 1 ORDER BY b.n) FILTER (WHERE b.plain)
+      INTO v_items, v_keys, v_n, v_same, v_plain
+      FROM (SELECT x.*, row_number() OVER (ORDER BY x.request_no,
+                                           x.position) AS n
+              FROM (SELECT r.request_no, r.position, r.record,
+                           r.config_generation, r.plain
+                      FROM prefs_import_record r
+                     WHERE r.import_id = v_imp.import_id
+                       AND r.state = 'valid'
+                     ORDER BY r.request_no, r.position
+                     LIMIT p_batch
+                       FOR UPDATE) x) b;
 
     IF v_n = 0 THEN
         UPDATE prefs_import SET status = 'Completed',
@@ -581,22 +610,47 @@ BEGIN
         RETURN;
     END IF;
 
-    -- the engine refuses the import's options as a whole (PF001: e.g. its
+    -- Records staged under the configuration of now: the engine's
+    -- set-based checks took them as new profiles then (plain) or sent
+    -- them to the per-profile path, and would again; their rerun was a
+    -- quarter of a batch's time, so prefs.engine_plain passes the finding
+    -- on.  Any other batch is checked as the Data API's writes are.  When
+    -- the generation moved while the batch ran (a statement of it may have
+    -- read the new configuration), the batch is undone and run again with
+    -- the checks.
+    -- The engine refuses the import's options as a whole (PF001: e.g. its
     -- MatchValue type was deactivated since): no batch can succeed, the
     -- import has Failed.  Any other error rolls the batch back for a retry.
-    BEGIN
-        SELECT jsonb_agg(to_jsonb(a)) INTO v_applied
-          FROM prefs_engine_apply(v_imp.account_id, v_imp.user_id, v_items,
-                                  prefs_import_engine_opts(v_imp)) a;
-    EXCEPTION WHEN SQLSTATE 'PF001' THEN
-        UPDATE prefs_import SET status = 'Failed', error = SQLERRM,
-               completed_at = clock_timestamp()
-         WHERE import_id = v_imp.import_id;
-        outcome := 'done';
-        processed := v_imp.processed;
-        remaining := v_imp.valid - v_imp.processed;
-        RETURN;
-    END;
+    LOOP
+        BEGIN
+            PERFORM set_config('prefs.engine_plain',
+                               CASE WHEN v_same
+                                    THEN coalesce(v_plain, '{}')::text
+                                    ELSE '' END, true);
+            SELECT jsonb_agg(to_jsonb(a)) INTO v_applied
+              FROM prefs_engine_apply(v_imp.account_id, v_imp.user_id,
+                                      v_items,
+                                      prefs_import_engine_opts(v_imp)) a;
+            PERFORM set_config('prefs.engine_plain', '', true);
+            IF v_same AND prefs_config_generation(v_imp.account_id) <> v_gen
+            THEN
+                RAISE EXCEPTION USING ERRCODE = 'PF0CG',
+                    MESSAGE = 'the configuration changed during the batch';
+            END IF;
+            EXIT;
+        EXCEPTION
+            WHEN SQLSTATE 'PF0CG' THEN
+                v_same := false;
+            WHEN SQLSTATE 'PF001' THEN
+                UPDATE prefs_import SET status = 'Failed', error = SQLERRM,
+                       completed_at = clock_timestamp()
+                 WHERE import_id = v_imp.import_id;
+                outcome := 'done';
+                processed := v_imp.processed;
+                remaining := v_imp.valid - v_imp.processed;
+                RETURN;
+        END;
+    END LOOP;
 
     WITH applied AS (
         SELECT a.* FROM jsonb_to_recordset(v_applied)
@@ -621,6 +675,7 @@ BEGIN
 
     UPDATE prefs_import
        SET processed = prefs_import.processed + v_n,
+           rechecked = rechecked + CASE WHEN v_same THEN 0 ELSE v_n END,
            exceptions = exceptions + v_failed,
            not_honored = not_honored + v_declined
      WHERE import_id = v_imp.import_id
