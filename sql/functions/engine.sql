@@ -1427,6 +1427,9 @@ DECLARE
     v_skip   integer[];
     apc      boolean;
     old_apc  text := current_setting('prefs.allow_prior_consents', true);
+    -- (read once: the array a row would be parsed for every item)
+    v_known  integer[] := nullif(current_setting('prefs.engine_plain', true),
+                                 '')::integer[];
 BEGIN
     -- the Data API's batch of one passes no options (NULL): their
     -- defaults, and no AllowPriorConsents check (every active version)
@@ -1550,11 +1553,9 @@ BEGIN
             -- the items the caller knows pass the checks (prefs.engine_plain:
             -- an import's records that passed them at stage time, under the
             -- configuration of now), else the checks
-            IF coalesce(current_setting('prefs.engine_plain', true), '') <> ''
-            THEN
+            IF v_known IS NOT NULL THEN
                 v_fast := ARRAY(SELECT u.i FROM unnest(v_fast) u(i)
-                                 WHERE u.i = ANY (current_setting(
-                                           'prefs.engine_plain')::integer[]));
+                                 WHERE u.i = ANY (v_known));
             ELSE
                 v_fast := prefs_engine_plain(p_account_id, p_items, v_fast);
             END IF;
