@@ -103,20 +103,25 @@ sub rec {
 
 # 1. valid at stage, made invalid by the configuration before Execute: checked again, refused
 my $t1 = initiate();
-my $s = stage($t1, [ (map { rec("g$_", 'Garden') } 1 .. 4), rec('k1', 'Toys'), rec('k2', 'Kitchen') ]);
-is($s->{ValidationSuccessful}, 6, 'six records valid at stage');
+my $s = stage($t1, [ (map { rec("g$_", 'Garden') } 1 .. 4), rec('k1', 'Toys'), rec('k2', 'Kitchen'), 7 ]);
+is_deeply([ @$s{qw(ValidationSuccessful ValidationFailed)} ], [ 6, 1 ], 'six records valid at stage, one refused');
 is(import_value("SELECT count(*) FILTER (WHERE r.config_generation = prefs_config_generation(:'a') AND r.plain)"
                 . " FROM prefs_import_record r JOIN prefs_import i USING (import_id) WHERE i.access_token = :'t'", $t1),
    6, 'each carries the configuration generation of its stage, and what the checks found');
 category_values([ grep { $_ ne 'Garden' } @all_categories ]);
 ok(run_import($t1), 'the import completes');
-is(outcomes($t1), join("\n", (map { "1/$_ failed CustomFields[0].Value" } 0 .. 3), '1/4 created', '1/5 created'),
+is(outcomes($t1), join("\n", (map { "1/$_ failed CustomFields[0].Value" } 0 .. 3), '1/4 created', '1/5 created',
+                      '1/6 invalid'),
    'the records the configuration now refuses failed at execute, the others were created');
 my ($xs, $xj) = call('GET', "Import/$t1/Exceptions");
 is_deeply([ $xs, $xj->{TotalResults}, map { "$_->{Stage} $_->{Position}" } @{ $xj->{Exceptions} || [] } ],
-          [ 200, 4, map { "Execution $_" } 0 .. 3 ], 'Exceptions lists them as execution exceptions');
-is($xj->{Exceptions}[0]{Message}, 'CustomFields[0].Value must be one of Electronics, Kitchen, Outdoor, Toys',
+          [ 200, 5, 'Validation 6', map { "Execution $_" } 0 .. 3 ],
+          'Exceptions lists them as execution exceptions, after the refusal of the stage (the order found)');
+is($xj->{Exceptions}[1]{Message}, 'CustomFields[0].Value must be one of Electronics, Kitchen, Outdoor, Toys',
    'with the message of the Data API');
+($xs, $xj) = call('GET', "Import/$t1/Exceptions?limit=2&offset=2");
+is_deeply([ $xs, @$xj{qw(Count HasMore)}, map { "$_->{Stage} $_->{Position}" } @{ $xj->{Exceptions} || [] } ],
+          [ 200, 2, JSON::PP::true, 'Execution 0', 'Execution 1' ], 'a page of them');
 is(rechecked($t1), 6, 'its batches were checked again');
 is(import_value("SELECT count(*) FROM prefs_profile_alternate_id WHERE account_id = :'a' AND value LIKE 'g_'"),
    0, 'no profile was written for a refused record');

@@ -15,6 +15,15 @@ CREATE OR REPLACE FUNCTION prefs_import_max_records() RETURNS bigint
 LANGUAGE sql IMMUTABLE AS $$ SELECT 10000000::bigint $$;
 
 
+-- The exceptions of an import so far: refused at stage, failed or not
+-- honored at execute.  The last one's exception_no.
+CREATE OR REPLACE FUNCTION prefs_import_exceptions_so_far(i prefs_import)
+RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT i.invalid + i.exceptions + i.not_honored
+$$;
+
+
 -- The BulkImportStatus of an import.
 CREATE OR REPLACE FUNCTION prefs_import_status_doc(i prefs_import)
 RETURNS jsonb
@@ -366,20 +375,26 @@ BEGIN
     ins AS (
         INSERT INTO prefs_import_record (import_id, request_no, position,
                                          state, record, path, message,
-                                         config_generation, plain)
+                                         config_generation, plain,
+                                         exception_no)
         SELECT v_imp.import_id, p_request, p_first + (e.ord - 1)::integer,
-               CASE WHEN b.item IS NOT NULL OR r.item IS NOT NULL
-                    THEN 'invalid' ELSE 'valid' END,
+               CASE WHEN x.refused THEN 'invalid' ELSE 'valid' END,
                CASE WHEN b.item IS NULL THEN e.rec END,
                CASE WHEN b.item IS NOT NULL THEN '' ELSE r.path END,
                coalesce(b.message, r.message),
                v_gen,
-               b.item IS NULL AND r.item IS NULL
+               NOT x.refused
                AND EXISTS (SELECT 1 FROM v WHERE v.item = e.ord - 1
-                                              AND v.state = 'PLAIN')
+                                              AND v.state = 'PLAIN'),
+               -- the next numbers of the import's exceptions
+               CASE WHEN x.refused THEN prefs_import_exceptions_so_far(v_imp)
+                    + count(*) FILTER (WHERE x.refused)
+                          OVER (ORDER BY e.ord) END
           FROM jsonb_array_elements(p_records) WITH ORDINALITY e(rec, ord)
           LEFT JOIN bad b ON b.item = e.ord - 1
           LEFT JOIN refused r ON r.item = e.ord - 1
+         CROSS JOIN LATERAL (SELECT b.item IS NOT NULL OR r.item IS NOT NULL
+                                    AS refused) x
         RETURNING state)
     SELECT count(*) FILTER (WHERE state = 'valid') INTO v_valid FROM ins;
 
@@ -453,8 +468,9 @@ $$;
 
 
 -- GET Import/{token}/Exceptions?limit=&offset= (offset 1-based): the
--- refused records in staging order, stage-time and execute-time, and
--- those executed but not honored.
+-- refused records, stage-time and execute-time, and those executed but
+-- not honored, in the order they were found (exception_no: those of Stage
+-- in staging order, then those of Execute in staging order).
 CREATE OR REPLACE FUNCTION prefs_import_exceptions(p_account_id bigint,
     p_token text, p_limit integer, p_offset integer,
     OUT outcome text, OUT message text, OUT body text)
@@ -473,20 +489,22 @@ BEGIN
         RETURN;
     END IF;
 
+    -- a range of exception numbers, read by index: page N costs what page
+    -- 1 does (no OFFSET)
     WITH page AS (
         SELECT r.*
           FROM prefs_import_record r
          WHERE r.import_id = v_imp.import_id
-           AND r.state IN ('invalid', 'failed', 'nothonored')
-         ORDER BY r.request_no, r.position
-         OFFSET p_offset - 1 LIMIT p_limit)
+           AND r.exception_no >= p_offset
+           AND r.exception_no < p_offset::bigint + p_limit
+         ORDER BY r.exception_no)
     SELECT jsonb_build_object(
         'Count', (SELECT count(*) FROM page),
-        'TotalResults', v_imp.invalid + v_imp.exceptions + v_imp.not_honored,
+        'TotalResults', prefs_import_exceptions_so_far(v_imp),
         'Limit', p_limit,
         'Offset', p_offset,
         'HasMore', p_offset - 1 + (SELECT count(*) FROM page)
-                   < v_imp.invalid + v_imp.exceptions + v_imp.not_honored,
+                   < prefs_import_exceptions_so_far(v_imp),
         'Exceptions', coalesce((
             SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                 'StageRequest', p.request_no,
@@ -499,7 +517,7 @@ BEGIN
                                      THEN p.record -> 'AlternateIds' END,
                 'Path', p.path,
                 'Message', p.message))
-                ORDER BY p.request_no, p.position)
+                ORDER BY p.exception_no)
               FROM page p), '[]'))::text
       INTO body;
 
@@ -653,13 +671,21 @@ BEGIN
     END LOOP;
 
     WITH applied AS (
-        SELECT a.* FROM jsonb_to_recordset(v_applied)
+        SELECT a.*,
+               -- the next numbers of the import's exceptions
+               CASE WHEN a.outcome IN ('failed', 'nothonored')
+                    THEN prefs_import_exceptions_so_far(v_imp)
+                         + count(*) FILTER (WHERE a.outcome IN ('failed',
+                                                  'nothonored'))
+                               OVER (ORDER BY a.item) END AS exception_no
+          FROM jsonb_to_recordset(v_applied)
             AS a(item integer, profile_id text, outcome text, path text,
                  message text)),
     upd AS (
         UPDATE prefs_import_record r
            SET state = CASE WHEN a.outcome IN ('failed', 'nothonored')
                             THEN a.outcome ELSE 'applied' END,
+               exception_no = a.exception_no,
                outcome = a.outcome, profile_id = a.profile_id,
                path = a.path, message = a.message,
                record = CASE WHEN a.outcome IN ('failed', 'nothonored')
