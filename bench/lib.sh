@@ -19,6 +19,9 @@
 #                               (bench/profiles.sql), VACUUM ANALYZE, then
 #                               their rendered copies, one statement for
 #                               each of $BENCH_JOBS (2) slices at once
+#   bench_read_lua CLIENT FILE  a wrk script to FILE: GET Profile/{id} of
+#                               CLIENT, ids at random in [lo, hi]; wrk's
+#                               arguments after --: AUTH LO HI HOST
 #   bench_nginx_head [WORKERS [CONNECTIONS]]
 #                               the main context of a benchmark's nginx.conf
 #                               (module, workers, error log, pid, events;
@@ -76,6 +79,22 @@ bench_profiles() {
         pids+=($!)
     done
     for k in "${pids[@]}"; do wait "$k"; done
+}
+
+bench_read_lua() {
+    # (Host set explicitly: wrk.format called from a script lacks it)
+    cat > "$2" <<LUA
+local n = 0
+function setup(thread) n = n + 1; thread:set("tid", n) end
+function init(args)
+    auth, lo, hi, host = args[1], tonumber(args[2]), tonumber(args[3]), args[4]
+    math.randomseed(os.time() * 100 + tid)
+end
+function request()
+    return wrk.format("GET", "/Profiles/v4/$1/Profile/" .. math.random(lo, hi),
+                      { ["Host"] = host, ["Authorization"] = auth })
+end
+LUA
 }
 
 bench_nginx_head() {
