@@ -45,9 +45,8 @@ bench_database
 bench_account bench Integration
 
 t0=$(now)
-psql -X -q -d "$db" -v ON_ERROR_STOP=1 -v n="$profiles" -f bench/profiles.sql
-psql -X -q -d "$db" -v ON_ERROR_STOP=1 -c 'VACUUM ANALYZE' >/dev/null
-psql -X -q -At -d "$db" -v ON_ERROR_STOP=1 -c "SELECT prefs_profile_doc_build(NULL)" >/dev/null
+bench_profiles "$profiles"
+psql -X -q -d "$db" -v ON_ERROR_STOP=1 -c 'VACUUM ANALYZE prefs_profile_doc' >/dev/null
 load=$(secs "$t0" "$(now)")
 acct=$(psql -X -At -d "$db" -c "SELECT account_id FROM prefs_account WHERE client_id = 'bench'")
 psql -X -At -d "$db" -v ON_ERROR_STOP=1 -c "SELECT outcome FROM prefs_seg_call($acct, 'Segment', 'POST', NULL,

@@ -13,7 +13,10 @@
 #
 #   PROFILES=20000 bench/import.sh       (a quick run, not for the goal)
 #
-# Needs curl and jq.  Writes bench/out/import.txt.
+# Then the read bench on the imported profiles (wrk on GET Profile/{id},
+# and prefs_profile_get alone from pgbench, as bench/profile.sh does).
+#
+# Needs curl, jq, wrk and pgbench.  Writes bench/out/import.txt.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +35,8 @@ work="$prefix/data"
 . bench/lib.sh
 bench_need curl
 bench_need jq "apt-get install jq"
+bench_need wrk "apt-get install wrk"
+bench_need pgbench "apt-get install postgresql-contrib"
 bench_build
 mkdir -p "$work"
 
@@ -133,6 +138,30 @@ stage_s=$(echo "$t_staged - $t_start" | bc)
 e2e_s=$(echo "$t_done - $t_start" | bc)
 
 # --------------------------------------------------------------------------
+# the read bench on the imported profiles: every one has its current
+# rendered copy (a read never renders); wrk on GET Profile/{id} at random,
+# and in the same run the read's SQL alone (prefs_profile_get, prepared,
+# from pgbench with as many connections as the workers' pools), as
+# bench/profile.sh measures both on the profiles it loads
+
+current=$(psql -X -At -d "$db" -c "SELECT count(*) FROM prefs_profile x JOIN prefs_profile_doc d
+                                   USING (profile_id) WHERE x.account_id = $acct AND d.src_xmin = x.xmin")
+read -r lo hi < <(psql -X -At -F ' ' -d "$db" -c \
+    "SELECT min(profile_id), max(profile_id) FROM prefs_profile WHERE account_id = $acct")
+bench_read_lua benchimport "$work/read.lua"
+rauth=$(tools/pnauth benchimport api "$secret")
+wrk -t2 -c32 -d3s -s "$work/read.lua" "http://127.0.0.1:$port" -- "$rauth" "$lo" "$hi" "127.0.0.1:$port" >/dev/null
+wrk -t2 -c32 -d"${READ_SECS:-10}s" --latency -s "$work/read.lua" "http://127.0.0.1:$port" -- \
+    "$rauth" "$lo" "$hi" "127.0.0.1:$port" > "$work/read.wrk"
+read_rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$work/read.wrk")
+read_p99=$(sed -n 's/^ *99% *\([0-9.]*[a-z]*\).*/\1/p' "$work/read.wrk")
+read_bad=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$work/read.wrk")
+printf '\\set id random(%s, %s)\nSELECT prefs_profile_get(%s, :id, false);\n' "$lo" "$hi" "$acct" \
+    > "$work/get.pgbench.sql"
+get_tps=$(pgbench -n -M prepared -c 16 -j 2 -T "${READ_SECS:-10}" -f "$work/get.pgbench.sql" "$db" 2>&1 |
+          sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+
+# --------------------------------------------------------------------------
 # the same final rows through plain COPY into tables of the same shape
 
 tables="prefs_profile prefs_profile_email prefs_profile_phone prefs_profile_address
@@ -170,4 +199,7 @@ rate() { echo "scale=0; $1 / $2" | bc; }
     echo "end to end / COPY: $(echo "scale=3; ($rows / $e2e_s) / ($rows / $copy_s)" | bc)  (goal >= 0.5)"
     echo "execute / COPY:    $(echo "scale=3; ($rows / $exec_s) / ($rows / $copy_s)" | bc)"
     echo "peak RSS: workers ${wrss} kB, helper ${hrss} kB"
+    echo "current rendered copies: $current of $processed profiles"
+    echo "read (wrk, 32 connections): ${read_rps} requests/s, p99 ${read_p99}, non-2xx ${read_bad:-0}"
+    echo "prefs_profile_get alone (pgbench, 16 connections): ${get_tps} tps; read/this $(echo "scale=2; $read_rps / $get_tps" | bc)"
 } | tee "$report"

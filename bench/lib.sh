@@ -15,6 +15,13 @@
 #   bench_account ID GROUP [USER]
 #                               an account with the demo configuration and
 #                               a user of GROUP; $secret is its secret
+#   bench_profiles N            N profiles of the account "bench"
+#                               (bench/profiles.sql), VACUUM ANALYZE, then
+#                               their rendered copies, one statement for
+#                               each of $BENCH_JOBS (2) slices at once
+#   bench_read_lua CLIENT FILE  a wrk script to FILE: GET Profile/{id} of
+#                               CLIENT, ids at random in [lo, hi]; wrk's
+#                               arguments after --: AUTH LO HI HOST
 #   bench_nginx_head [WORKERS [CONNECTIONS]]
 #                               the main context of a benchmark's nginx.conf
 #                               (module, workers, error log, pid, events;
@@ -55,6 +62,39 @@ bench_account() {
     secret=$(tools/prefsctl user create "$1" "${3:-api}" --group "$2" \
              | sed -n 's/.*"Secret" *: *"\([^"]*\)".*/\1/p')
     tools/prefsctl config import "$1" conf/demo-config.json >/dev/null
+}
+
+bench_profiles() {
+    local jobs=${BENCH_JOBS:-2} k pids=()
+    psql -X -q -d "$db" -v ON_ERROR_STOP=1 -v n="$1" -f bench/profiles.sql
+    psql -X -q -d "$db" -v ON_ERROR_STOP=1 -c 'VACUUM ANALYZE' >/dev/null
+    # the copies as the write functions store them (prefs_profile_doc_fill
+    # renders the same, but a statement a profile: twice the time)
+    for ((k = 0; k < jobs; k++)); do
+        psql -X -q -d "$db" -v ON_ERROR_STOP=1 -c "INSERT INTO prefs_profile_doc
+            (profile_id, src_xmin, doc)
+            SELECT x.profile_id, x.xmin, prefs_data_profile_json(x, false)::text
+              FROM prefs_profile x JOIN prefs_account a USING (account_id)
+             WHERE a.client_id = 'bench' AND x.profile_id % $jobs = $k" &
+        pids+=($!)
+    done
+    for k in "${pids[@]}"; do wait "$k"; done
+}
+
+bench_read_lua() {
+    # (Host set explicitly: wrk.format called from a script lacks it)
+    cat > "$2" <<LUA
+local n = 0
+function setup(thread) n = n + 1; thread:set("tid", n) end
+function init(args)
+    auth, lo, hi, host = args[1], tonumber(args[2]), tonumber(args[3]), args[4]
+    math.randomseed(os.time() * 100 + tid)
+end
+function request()
+    return wrk.format("GET", "/Profiles/v4/$1/Profile/" .. math.random(lo, hi),
+                      { ["Host"] = host, ["Authorization"] = auth })
+end
+LUA
 }
 
 bench_nginx_head() {

@@ -130,18 +130,7 @@ code=$(curl -s -o "$out/upsert-sample.json" -w '%{http_code}' -H "Authorization:
 
 # wrk scripts: random profile ids; Host set explicitly (wrk.format called
 # from a script lacks it otherwise)
-cat > "$out/profile_read.lua" <<'LUA'
-local n = 0
-function setup(thread) n = n + 1; thread:set("tid", n) end
-function init(args)
-    auth, lo, hi, host = args[1], tonumber(args[2]), tonumber(args[3]), args[4]
-    math.randomseed(os.time() * 100 + tid)
-end
-function request()
-    return wrk.format("GET", "/Profiles/v4/bench/Profile/" .. math.random(lo, hi),
-                      { ["Host"] = host, ["Authorization"] = auth })
-end
-LUA
+bench_read_lua bench "$out/profile_read.lua"
 cat > "$out/profile_write.lua" <<'LUA'
 -- one preference upserted: NewsletterEmail on the home email, its
 -- FrequencyId flipped from what this thread last set (seeded "W")

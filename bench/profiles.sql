@@ -1,10 +1,16 @@
 -- bench/profiles.sql: :n realistic profiles of the account "bench" (made
 -- with the demo configuration), written straight into the tables with
--- set-based SQL; bench/profile.sh and bench/export.sh load them so:
+-- set-based SQL; bench/profile.sh loads them so:
 --   psql -v ON_ERROR_STOP=1 -v n=N -f bench/profiles.sql
+-- and bench/export.sh through bench_profiles (bench/lib.sh), which renders
+-- their copies after.
 -- (the description of a profile is bench/profile.sh's).
 
 SELECT account_id AS acct FROM prefs_account WHERE client_id = 'bench' \gset
+-- (no foreign key checks for this session's inserts: every row refers to
+-- rows made just before it, and the checks, 27 for a profile, were a
+-- quarter of the inserts' time; no trigger fires on INSERT)
+SET session_replication_role = replica;
 SELECT user_id AS uid FROM prefs_user WHERE account_id = :acct AND user_name = 'api' \gset
 
 -- the configuration the data refers to must be there
@@ -162,3 +168,5 @@ SELECT :acct, pr.profile_id, 'F', rc.x ->> 'TypeName', pr.preference_id,
         LIMIT 1) c ON true
  WHERE pr.account_id = :acct AND NOT pr.is_archived
  ORDER BY pr.profile_id, pr.preference_id;
+
+RESET session_replication_role;

@@ -223,7 +223,11 @@ $$;
 -- rendered copies and the events.  Any other item, a refused one
 -- included, takes the per-profile path, which words its error.  (SET
 -- prefs.engine_set_based = off sends every item that way: the tests
--- compare the two.)
+-- compare the two.  SET LOCAL prefs.engine_plain = '{i,...}' names the
+-- items that pass the checks without running them: an import's Execute,
+-- for records that passed them at stage time under the same
+-- configuration generation; the other new profiles take the per-profile
+-- path.)
 --   top level   CustomerName, DefaultLocale, CustomerType,
 --               RegistrationConfirmed, AlternateIds, Emails, PhoneNumbers,
 --               Addresses, CustomFields, Groups, Tags, PreservePreferences,
@@ -1541,6 +1545,9 @@ DECLARE
                                    'activate', 'erase');
     body     boolean := p_mode NOT IN ('deactivate', 'activate', 'erase');
     mk       boolean := p_mode IN ('create', 'create_v3');
+    -- (read once: the array a row would be parsed for every item)
+    v_known  integer[] := nullif(current_setting('prefs.engine_plain', true),
+                                 '')::integer[];
 BEGIN
     -- the Data API's batch of one passes no options (NULL): their
     -- defaults, and no AllowPriorConsents check (every active version)
@@ -1661,14 +1668,24 @@ BEGIN
         IF NOT del AND NOT one AND p_mode <> 'create_v3'
            AND current_setting('prefs.engine_set_based', true)
                IS DISTINCT FROM 'off' THEN
-            v_fast := prefs_engine_plain(p_account_id, p_items,
-                ARRAY(SELECT u.i FROM unnest(r_i, r_k, r_pid) u(i, k, pid)
-                       WHERE u.pid IS NULL AND u.i <> ALL (v_skip)
-                         AND (mc IS NOT NULL OR u.k IS NULL)));
+            v_fast := ARRAY(SELECT u.i FROM unnest(r_i, r_k, r_pid)
+                                                u(i, k, pid)
+                             WHERE u.pid IS NULL AND u.i <> ALL (v_skip)
+                               AND (mc IS NOT NULL OR u.k IS NULL));
+            -- the items the caller knows pass the checks (prefs.engine_plain:
+            -- an import's records that passed them at stage time, under the
+            -- configuration of now), else the checks
+            IF v_known IS NOT NULL THEN
+                v_fast := ARRAY(SELECT u.i FROM unnest(v_fast) u(i)
+                                 WHERE u.i = ANY (v_known));
+            ELSE
+                v_fast := prefs_engine_plain(p_account_id, p_items, v_fast);
+            END IF;
             IF p_dry THEN
+                -- (state PLAIN: an import stores which records passed)
                 FOR r IN SELECT u.i FROM unnest(v_fast) u(i) LOOP
                     item := r.i; profile_id := NULL; outcome := 'created';
-                    path := NULL; message := NULL; state := NULL;
+                    path := NULL; message := NULL; state := 'PLAIN';
                     RETURN NEXT;
                 END LOOP;
             ELSIF cardinality(v_fast) > 0 THEN

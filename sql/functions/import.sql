@@ -15,6 +15,15 @@ CREATE OR REPLACE FUNCTION prefs_import_max_records() RETURNS bigint
 LANGUAGE sql IMMUTABLE AS $$ SELECT 10000000::bigint $$;
 
 
+-- The exceptions of an import so far: refused at stage, failed or not
+-- honored at execute.  The last one's exception_no.
+CREATE OR REPLACE FUNCTION prefs_import_exceptions_so_far(i prefs_import)
+RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT i.invalid + i.exceptions + i.not_honored
+$$;
+
+
 -- The BulkImportStatus of an import.
 CREATE OR REPLACE FUNCTION prefs_import_status_doc(i prefs_import)
 RETURNS jsonb
@@ -310,6 +319,7 @@ DECLARE
     v_imp   prefs_import;
     v_n     integer;
     v_valid integer;
+    v_gen   bigint;
 BEGIN
     -- a chunk is a transaction of seconds that adds no event: other
     -- accounts' Events API and Sync feed do not wait for it
@@ -335,6 +345,9 @@ BEGIN
     END IF;
 
     v_n := jsonb_array_length(p_records);
+    -- (read before the checks: a change of the configuration during them
+    -- leaves the records stamped with the generation before it)
+    v_gen := prefs_config_generation(p_account_id);
 
     IF v_imp.received + v_n > prefs_import_max_records() THEN
         outcome := 'too_large';
@@ -343,26 +356,45 @@ BEGIN
         RETURN;
     END IF;
 
-    WITH refused AS (
-        SELECT v.item, v.path, v.message
-          FROM prefs_engine_validate(p_account_id, p_user_id, p_records,
-                                     prefs_import_engine_opts(v_imp)) v),
+    -- the engine's findings (prefs_engine_run in validate mode): the
+    -- refused items, and those its set-based checks took as new profiles
+    -- (PLAIN), which Execute does not check again while the configuration
+    -- generation stamped here is the account's (prefs_import_run)
+    WITH v AS MATERIALIZED (
+        SELECT v.item, v.outcome, v.path, v.message, v.state
+          FROM prefs_engine_run(p_account_id, p_user_id, p_records,
+                                prefs_import_engine_opts(v_imp),
+                                'validate') v
+         WHERE v.outcome = 'failed' OR v.state = 'PLAIN'),
+    refused AS (
+        SELECT DISTINCT ON (v.item) v.item, v.path, v.message
+          FROM v WHERE v.outcome = 'failed' ORDER BY v.item),
     bad AS (
         SELECT key::integer AS item, value #>> '{}' AS message
           FROM jsonb_each(coalesce(p_bad, '{}'))),
     ins AS (
         INSERT INTO prefs_import_record (import_id, request_no, position,
-                                         state, record, path, message)
+                                         state, record, path, message,
+                                         config_generation, plain,
+                                         exception_no)
         SELECT v_imp.import_id, p_request, p_first + (e.ord - 1)::integer,
-               CASE WHEN b.item IS NOT NULL OR r.item IS NOT NULL
-                    THEN 'invalid' ELSE 'valid' END,
+               CASE WHEN x.refused THEN 'invalid' ELSE 'valid' END,
                CASE WHEN b.item IS NULL THEN e.rec END,
                CASE WHEN b.item IS NOT NULL THEN '' ELSE r.path END,
-               coalesce(b.message, r.message)
+               coalesce(b.message, r.message),
+               v_gen,
+               NOT x.refused
+               AND EXISTS (SELECT 1 FROM v WHERE v.item = e.ord - 1
+                                              AND v.state = 'PLAIN'),
+               -- the next numbers of the import's exceptions
+               CASE WHEN x.refused THEN prefs_import_exceptions_so_far(v_imp)
+                    + count(*) FILTER (WHERE x.refused)
+                          OVER (ORDER BY e.ord) END
           FROM jsonb_array_elements(p_records) WITH ORDINALITY e(rec, ord)
           LEFT JOIN bad b ON b.item = e.ord - 1
-          LEFT JOIN (SELECT DISTINCT ON (item) * FROM refused
-                      ORDER BY item) r ON r.item = e.ord - 1
+          LEFT JOIN refused r ON r.item = e.ord - 1
+         CROSS JOIN LATERAL (SELECT b.item IS NOT NULL OR r.item IS NOT NULL
+                                    AS refused) x
         RETURNING state)
     SELECT count(*) FILTER (WHERE state = 'valid') INTO v_valid FROM ins;
 
@@ -436,8 +468,9 @@ $$;
 
 
 -- GET Import/{token}/Exceptions?limit=&offset= (offset 1-based): the
--- refused records in staging order, stage-time and execute-time, and
--- those executed but not honored.
+-- refused records, stage-time and execute-time, and those executed but
+-- not honored, in the order they were found (exception_no: those of Stage
+-- in staging order, then those of Execute in staging order).
 CREATE OR REPLACE FUNCTION prefs_import_exceptions(p_account_id bigint,
     p_token text, p_limit integer, p_offset integer,
     OUT outcome text, OUT message text, OUT body text)
@@ -456,20 +489,22 @@ BEGIN
         RETURN;
     END IF;
 
+    -- a range of exception numbers, read by index: page N costs what page
+    -- 1 does (no OFFSET)
     WITH page AS (
         SELECT r.*
           FROM prefs_import_record r
          WHERE r.import_id = v_imp.import_id
-           AND r.state IN ('invalid', 'failed', 'nothonored')
-         ORDER BY r.request_no, r.position
-         OFFSET p_offset - 1 LIMIT p_limit)
+           AND r.exception_no >= p_offset
+           AND r.exception_no < p_offset::bigint + p_limit
+         ORDER BY r.exception_no)
     SELECT jsonb_build_object(
         'Count', (SELECT count(*) FROM page),
-        'TotalResults', v_imp.invalid + v_imp.exceptions + v_imp.not_honored,
+        'TotalResults', prefs_import_exceptions_so_far(v_imp),
         'Limit', p_limit,
         'Offset', p_offset,
         'HasMore', p_offset - 1 + (SELECT count(*) FROM page)
-                   < v_imp.invalid + v_imp.exceptions + v_imp.not_honored,
+                   < prefs_import_exceptions_so_far(v_imp),
         'Exceptions', coalesce((
             SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                 'StageRequest', p.request_no,
@@ -482,7 +517,7 @@ BEGIN
                                      THEN p.record -> 'AlternateIds' END,
                 'Path', p.path,
                 'Message', p.message))
-                ORDER BY p.request_no, p.position)
+                ORDER BY p.exception_no)
               FROM page p), '[]'))::text
       INTO body;
 
@@ -514,6 +549,9 @@ DECLARE
     v_n       integer;
     v_failed  integer;
     v_declined integer;
+    v_gen     bigint;
+    v_same    boolean;
+    v_plain   integer[];
 BEGIN
     SELECT * INTO v_imp FROM prefs_import WHERE import_id = p_import_id
        FOR UPDATE;
@@ -559,17 +597,26 @@ BEGIN
          WHERE import_id = v_imp.import_id;
     END IF;
 
-    SELECT jsonb_agg(b.record ORDER BY b.request_no, b.position),
-           array_agg(ARRAY[b.request_no, b.position]
-                     ORDER BY b.request_no, b.position),
-           count(*)
-      INTO v_items, v_keys, v_n
-      FROM (SELECT r.request_no, r.position, r.record
-              FROM prefs_import_record r
-             WHERE r.import_id = v_imp.import_id AND r.state = 'valid'
-             ORDER BY r.request_no, r.position
-             LIMIT p_batch
-               FOR UPDATE) b;
+    -- the batch, whether its records were all staged under the account's
+    -- configuration generation of now, and which of them (their indexes in
+    -- the batch) the engine's set-based checks took then
+    v_gen := prefs_config_generation(v_imp.account_id);
+    SELECT jsonb_agg(b.record ORDER BY b.n),
+           array_agg(ARRAY[b.request_no, b.position] ORDER BY b.n),
+           count(*),
+           bool_and(b.config_generation IS NOT DISTINCT FROM v_gen),
+           array_agg(b.n - 1 ORDER BY b.n) FILTER (WHERE b.plain)
+      INTO v_items, v_keys, v_n, v_same, v_plain
+      FROM (SELECT x.*, row_number() OVER (ORDER BY x.request_no,
+                                           x.position) AS n
+              FROM (SELECT r.request_no, r.position, r.record,
+                           r.config_generation, r.plain
+                      FROM prefs_import_record r
+                     WHERE r.import_id = v_imp.import_id
+                       AND r.state = 'valid'
+                     ORDER BY r.request_no, r.position
+                     LIMIT p_batch
+                       FOR UPDATE) x) b;
 
     IF v_n = 0 THEN
         UPDATE prefs_import SET status = 'Completed',
@@ -581,31 +628,64 @@ BEGIN
         RETURN;
     END IF;
 
-    -- the engine refuses the import's options as a whole (PF001: e.g. its
+    -- Records staged under the configuration of now: the engine's
+    -- set-based checks took them as new profiles then (plain) or sent
+    -- them to the per-profile path, and would again; their rerun was a
+    -- quarter of a batch's time, so prefs.engine_plain passes the finding
+    -- on.  Any other batch is checked as the Data API's writes are.  When
+    -- the generation moved while the batch ran (a statement of it may have
+    -- read the new configuration), the batch is undone and run again with
+    -- the checks.
+    -- The engine refuses the import's options as a whole (PF001: e.g. its
     -- MatchValue type was deactivated since): no batch can succeed, the
     -- import has Failed.  Any other error rolls the batch back for a retry.
-    BEGIN
-        SELECT jsonb_agg(to_jsonb(a)) INTO v_applied
-          FROM prefs_engine_apply(v_imp.account_id, v_imp.user_id, v_items,
-                                  prefs_import_engine_opts(v_imp)) a;
-    EXCEPTION WHEN SQLSTATE 'PF001' THEN
-        UPDATE prefs_import SET status = 'Failed', error = SQLERRM,
-               completed_at = clock_timestamp()
-         WHERE import_id = v_imp.import_id;
-        outcome := 'done';
-        processed := v_imp.processed;
-        remaining := v_imp.valid - v_imp.processed;
-        RETURN;
-    END;
+    LOOP
+        BEGIN
+            PERFORM set_config('prefs.engine_plain',
+                               CASE WHEN v_same
+                                    THEN coalesce(v_plain, '{}')::text
+                                    ELSE '' END, true);
+            SELECT jsonb_agg(to_jsonb(a)) INTO v_applied
+              FROM prefs_engine_apply(v_imp.account_id, v_imp.user_id,
+                                      v_items,
+                                      prefs_import_engine_opts(v_imp)) a;
+            PERFORM set_config('prefs.engine_plain', '', true);
+            IF v_same AND prefs_config_generation(v_imp.account_id) <> v_gen
+            THEN
+                RAISE EXCEPTION USING ERRCODE = 'PF0CG',
+                    MESSAGE = 'the configuration changed during the batch';
+            END IF;
+            EXIT;
+        EXCEPTION
+            WHEN SQLSTATE 'PF0CG' THEN
+                v_same := false;
+            WHEN SQLSTATE 'PF001' THEN
+                UPDATE prefs_import SET status = 'Failed', error = SQLERRM,
+                       completed_at = clock_timestamp()
+                 WHERE import_id = v_imp.import_id;
+                outcome := 'done';
+                processed := v_imp.processed;
+                remaining := v_imp.valid - v_imp.processed;
+                RETURN;
+        END;
+    END LOOP;
 
     WITH applied AS (
-        SELECT a.* FROM jsonb_to_recordset(v_applied)
+        SELECT a.*,
+               -- the next numbers of the import's exceptions
+               CASE WHEN a.outcome IN ('failed', 'nothonored')
+                    THEN prefs_import_exceptions_so_far(v_imp)
+                         + count(*) FILTER (WHERE a.outcome IN ('failed',
+                                                  'nothonored'))
+                               OVER (ORDER BY a.item) END AS exception_no
+          FROM jsonb_to_recordset(v_applied)
             AS a(item integer, profile_id text, outcome text, path text,
                  message text)),
     upd AS (
         UPDATE prefs_import_record r
            SET state = CASE WHEN a.outcome IN ('failed', 'nothonored')
                             THEN a.outcome ELSE 'applied' END,
+               exception_no = a.exception_no,
                outcome = a.outcome, profile_id = a.profile_id,
                path = a.path, message = a.message,
                record = CASE WHEN a.outcome IN ('failed', 'nothonored')
@@ -621,6 +701,7 @@ BEGIN
 
     UPDATE prefs_import
        SET processed = prefs_import.processed + v_n,
+           rechecked = rechecked + CASE WHEN v_same THEN 0 ELSE v_n END,
            exceptions = exceptions + v_failed,
            not_honored = not_honored + v_declined
      WHERE import_id = v_imp.import_id
