@@ -84,13 +84,23 @@ sub queries {
     return $n;
 }
 
+#
+# Other suites share the database, and their writes can make a worker reload
+# a snapshot now and then (one query, whatever the link requests do).  A
+# link verified by a query would cost 40 queries in every window, so the
+# quietest of up to three windows counts.
 for (1 .. 8) { call($ng, 'GET', 'Configuration/Preference', link => $link) }
-my $q0 = queries($ng);
-my %got;
-$got{ (call($ng, 'GET', 'Configuration/Preference', link => $link))[0] }++ for 1 .. 40;
-my $q1 = queries($ng);
-is(join(',', keys %got), '200', '40 requests with the link');
-cmp_ok($q1 - $q0, '<=', 1, "and no query but the status's own (@{[ $q1 - $q0 ]})");
+my (%got, $fewest);
+for my $window (1 .. 3) {
+    my $q0 = queries($ng);
+    $got{ (call($ng, 'GET', 'Configuration/Preference', link => $link))[0] }++ for 1 .. 40;
+    my $n = queries($ng) - $q0;
+    diag("window $window: $n queries for 40 link requests") if $n > 1;
+    $fewest = $n if !defined $fewest || $n < $fewest;
+    last if $fewest <= 1;
+}
+is(join(',', keys %got), '200', '40 requests with the link, in each window');
+cmp_ok($fewest, '<=', 1, "and no query but the status's own ($fewest)");
 
 # --- a profile's links -------------------------------------------------------------
 
