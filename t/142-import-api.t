@@ -5,6 +5,10 @@
 # refused twice), Status, Exceptions paging, another account's token and
 # unknown ones (401), permissions, and the size limits of a Stage body
 # (413 with a Message).  The helper's execution: t/143-import-execute.t.
+# prefs-test: exclusive (scripts/test.sh runs it alone): TEST 14 reads its
+# import Queued after Execute, and the helper of any suite running beside it
+# (the database is shared) claims a queued prefs.import job within
+# milliseconds of its NOTIFY (a fresh-clone run saw it Completed).
 use lib 't';
 use Test::Nginx::Socket 'no_plan';
 use PrefsTest;
