@@ -1379,6 +1379,19 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 
+-- A profile of the account, not erased, locked for the change: whether it
+-- is active, NULL when there is no such profile (prefs_engine_set_active,
+-- prefs_engine_erase).
+CREATE OR REPLACE FUNCTION prefs_engine_lock(p_account_id bigint,
+    p_profile_id bigint)
+RETURNS boolean
+LANGUAGE sql AS $$
+    SELECT p.is_active FROM prefs_profile p
+     WHERE p.account_id = p_account_id AND p.profile_id = p_profile_id
+       AND p.erased_at IS NULL FOR UPDATE
+$$;
+
+
 -- The engine's deactivation (p_active false: ImportAction Delete, DELETE
 -- Profile/{id}) and activation (p_active true: POST Profile/{id}/Activate):
 -- outcomes deactivated / reactivated (also when the profile already was:
@@ -1390,12 +1403,9 @@ CREATE OR REPLACE FUNCTION prefs_engine_set_active(p_account_id bigint,
 RETURNS TABLE (outcome text, message text)
 LANGUAGE plpgsql AS $$
 DECLARE
-    act  boolean;
+    act  boolean := prefs_engine_lock(p_account_id, p_profile_id);
 BEGIN
-    SELECT p.is_active INTO act FROM prefs_profile p
-     WHERE p.account_id = p_account_id AND p.profile_id = p_profile_id
-       AND p.erased_at IS NULL FOR UPDATE;
-    IF NOT FOUND THEN
+    IF act IS NULL THEN
         RETURN QUERY SELECT 'not_found'::text,
             format('there is no profile %s', p_profile_id);
         RETURN;
@@ -1437,10 +1447,7 @@ CREATE OR REPLACE FUNCTION prefs_engine_erase(p_account_id bigint,
 RETURNS TABLE (outcome text, message text)
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM 1 FROM prefs_profile p
-     WHERE p.account_id = p_account_id AND p.profile_id = p_profile_id
-       AND p.erased_at IS NULL FOR UPDATE;
-    IF NOT FOUND THEN
+    IF prefs_engine_lock(p_account_id, p_profile_id) IS NULL THEN
         RETURN QUERY SELECT 'not_found'::text,
             format('there is no profile %s', p_profile_id);
         RETURN;
