@@ -41,13 +41,18 @@ mkdir -p "$top/var"
 (umask 077 && "$top/build/prefs-secret" keygen > "$key")
 
 status=0
+failed_unit=
+# every prove run's output is kept too, so that the end of the output can
+# repeat what failed (a CI log is often read from its tail)
+log="$top/var/test-suites.log"
+: > "$log"
 
 # the OpenAPI lint of t/195-openapi.t (pinned in package-lock.json)
 "$top/scripts/npm.sh" || echo "npm.sh failed: t/195-openapi.t will fail" >&2
 
 if [ $# -gt 0 ]; then
     echo "== C unit tests"
-    "$top/scripts/unit.sh" "$@" || status=1
+    "$top/scripts/unit.sh" "$@" || { status=1; failed_unit=1; }
 fi
 
 export TEST_NGINX_BINARY=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
@@ -108,12 +113,13 @@ start=$(date +%s)
 if [ ${#parallel[@]} -gt 0 ]; then
     # shellcheck disable=SC2086
     prove "${inc[@]}" -I "$top/t" -j "${PREFS_TEST_JOBS:-2}" ${PROVE_FLAGS:-} \
-        "${parallel[@]}" || status=1
+        "${parallel[@]}" 2>&1 | tee -a "$log" || status=1
 fi
 if [ ${#exclusive[@]} -gt 0 ]; then
     echo "== suites that run alone"
     # shellcheck disable=SC2086
-    prove "${inc[@]}" -I "$top/t" ${PROVE_FLAGS:-} "${exclusive[@]}" || status=1
+    prove "${inc[@]}" -I "$top/t" ${PROVE_FLAGS:-} "${exclusive[@]}" 2>&1 | tee -a "$log" \
+        || status=1
 fi
 if [ ${#examples[@]} -gt 0 ]; then
     # alone, like the exclusive ones: its Events check wants no transaction
@@ -125,7 +131,7 @@ if [ ${#examples[@]} -gt 0 ]; then
                        --module "$module"); then
         # shellcheck disable=SC2086
         (eval "$env_lines" && prove "${inc[@]}" -I "$top/tools/perl" ${PROVE_FLAGS:-} \
-             "${examples[@]}") || status=1
+             "${examples[@]}") 2>&1 | tee -a "$log" || status=1
         "$top/tools/prefsctl" fixture drop "$fixture" >/dev/null || status=1
     else
         echo "prefsctl fixture create failed" >&2
@@ -142,6 +148,13 @@ if [ "${SANITIZE:-}" = 1 ]; then
     else
         echo "sanitizers: no reports"
     fi
+fi
+
+if [ $status -ne 0 ]; then
+    echo "== what failed (the whole output is above, the suites' also in $log)"
+    [ -z "$failed_unit" ] || echo "the C unit tests"
+    grep -A 6 '^#   Failed test' "$log" | head -n 80
+    sed -n '/^Test Summary Report/,/^Files=/p' "$log"
 fi
 
 exit $status
