@@ -57,13 +57,16 @@ sub get_users {
         return $n;
     };
     $get->() for 1 .. 20;    # warm both workers, most likely
-    my $before = $queries->();
-    my @codes = map { $get->() } 1 .. 20;
-    is_deeply([ sort { $a <=> $b } keys %{{ map { $_ => 1 } @codes }} ], [200], '20 signed requests served');
-    my $after = $queries->();
     # 20 listings, 1 status, and at most one authentication per worker
-    # that the warm-up happened to miss; 41 or more would mean one per request
-    my $delta = $after - $before;
+    # that the warm-up happened to miss; 41 or more would mean one per
+    # request (the quietest of up to three windows: PrefsTest::fewest)
+    my @codes;
+    my $delta = fewest(sub {
+        my $before = $queries->();
+        push @codes, map { $get->() } 1 .. 20;
+        return $queries->() - $before;
+    }, 23, 'queries for 20 listings and a status');
+    is_deeply([ sort { $a <=> $b } keys %{{ map { $_ => 1 } @codes }} ], [200], 'the signed requests served');
     ok($delta >= 21 && $delta <= 23, "20 listings cost $delta queries with the status: none per request to authenticate");
     $steady->stop;
 }

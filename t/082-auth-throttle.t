@@ -152,12 +152,15 @@ my $secretB = make_user($acctB, 'admin', 'Administrators');
     is($st, 200, 'the owner is served (and cached)');
     my @codes = map { (users_from($ng, '127.0.0.5', $acctA, pnauth($acctA, "junk$_", 'x')))[0] } 1 .. 5;
     is_deeply(\@codes, [(401) x 4, 429], 'five junk names from one source: the fifth locks the source');
-    my $before = queries($ng);
     my ($st2, $h, $j);
-    @codes = map { (users_from($ng, '127.0.0.5', $acctA, pnauth($acctA, "more$_", 'x')))[0] } 1 .. 20;
+    @codes = ();
+    my $cost = fewest(sub {
+        my $before = queries($ng);
+        push @codes, map { (users_from($ng, '127.0.0.5', $acctA, pnauth($acctA, "more$_", 'x')))[0] } 1 .. 20;
+        return queries($ng) - $before;
+    }, 1, 'queries for 20 junk names');
     is_deeply([ sort { $a <=> $b } keys %{{ map { $_ => 1 } @codes }} ], [429], 'twenty more junk names are 429');
-    my $after = queries($ng);
-    ok($after - $before <= 1, 'and cost no query (' . ($after - $before) . ': the first status request)');
+    ok($cost <= 1, "and cost no query ($cost: the first status request)");
     ($st2, $h, $j) = users_from($ng, '127.0.0.5', $acctA, pnauth($acctA, 'more', 'x'));
     like($j->{Message}, qr/from this address/, 'the 429 says the address is locked');
     ($st) = users_from($ng, '127.0.0.5', $acctA, pnauth($acctA, 'admin', $secretA));
@@ -180,11 +183,14 @@ my $secretB = make_user($acctB, 'admin', 'Administrators');
         http_config => 'prefs_auth_source_max_failures 0; prefs_auth_max_failures 0;'
                      . ' prefs_auth_failure_delay 0; prefs_auth_cache_time 60s;'
                      . ' prefs_auth_unknown_user_time 8s;');
-    my $before = queries($ng);
-    my @codes = map { (users_from($ng, '127.0.0.1', $acctA, pnauth($acctA, 'nosuchuser', 'x')))[0] } 1 .. 30;
+    my @codes;
+    my $cost = fewest(sub {
+        my $before = queries($ng);
+        push @codes, map { (users_from($ng, '127.0.0.1', $acctA, pnauth($acctA, 'nosuchuser', 'x')))[0] } 1 .. 30;
+        return queries($ng) - $before;
+    }, 3, 'queries for 30 requests of an unknown name');
     is_deeply([ sort { $a <=> $b } keys %{{ map { $_ => 1 } @codes }} ], [401], 'thirty requests of an unknown name are 401');
-    my $after = queries($ng);
-    ok($after - $before <= 3, 'and cost one query, not thirty (' . ($after - $before) . ' with the first status request)');
+    ok($cost <= 3, "and cost one query, not thirty ($cost with the first status request)");
 
     # created behind the module's back (no notification): within the time
     my ($st) = users_from($ng, '127.0.0.1', $acctA, pnauth($acctA, 'late', 'x'));
@@ -202,9 +208,10 @@ my $secretB = make_user($acctB, 'admin', 'Administrators');
     is($rc, 0, 'prefsctl user create');
     my $prompt = eval { decode_json($out)->{Secret} } // '';
     $t0 = time;
-    ok(wait_until(sub { (users_from($ng, '127.0.0.1', $acctA, pnauth($acctA, 'prompt', $prompt)))[0] == 200 }, 4)
-       && time - $t0 < 4,
-       sprintf('a user created through the API functions is served before the negative entry ends (%.1f s)', time - $t0));
+    my $served = wait_began(sub { (users_from($ng, '127.0.0.1', $acctA, pnauth($acctA, 'prompt', $prompt)))[0] == 200 }, 4);
+    ok($served && $served - $t0 < 4,
+       sprintf('a user created through the API functions is served before the negative entry ends (%.1f s)',
+               ($served // time) - $t0));
     $ng->stop;
 }
 

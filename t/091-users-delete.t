@@ -61,15 +61,16 @@ is($st, 204, 'DELETE Users/{id}: 204');
 my $t0 = time;
 
 # within a second, every request with the old credentials is refused
-ok(wait_until(sub {
+my $refused = wait_began(sub {
     my %c;
     for (1 .. 10) {
         $c{ (call(pnauth($client, 'victim', $secret), 'GET', 'Users'))[0] }++;
         $c{ (call("Bearer $token", 'GET', 'Users'))[0] }++;
     }
     return ($c{401} // 0) == 20;
-}, 1), 'the old signature and token are refused on every worker within a second');
-cmp_ok(time - $t0, '<', 1.5, 'checked within the second');
+}, 1);
+ok($refused, 'the old signature and token are refused on every worker within a second');
+cmp_ok(($refused // time) - $t0, '<', 1.5, 'checked within the second (when the check that saw it began)');
 %codes = ();
 for (1 .. 20) {
     $codes{ (call(pnauth($client, 'victim', $secret), 'GET', 'Users'))[0] }++;

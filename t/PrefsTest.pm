@@ -18,7 +18,7 @@ use Scalar::Util ();
 use Test::Builder;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(events_settled free_port db psql psql_on psql_value pg_stop pg_start prefsctl wait_until
+our @EXPORT = qw(events_settled free_port db psql psql_on psql_value pg_stop pg_start prefsctl wait_until wait_began fewest
                  pg_standby_start pg_standby_stop pg_standby_destroy
                  start_nginx http_request make_account make_user pnauth
                  api_account api_user api_blocks
@@ -156,6 +156,37 @@ sub wait_until {
         return $v if $v || time > $deadline;
         sleep 0.05;
     }
+}
+
+# wait_began(sub { ... }, $seconds): wait_until, answering the time at
+# which the check that succeeded began (undef when none did).  A bound on
+# how soon a change took effect ("within a second") compares that time, not
+# the end of the check: a check of several requests can itself take most of
+# a second on a loaded machine, which says nothing of the server.
+sub wait_began {
+    my ($cond, $timeout) = @_;
+    my $began;
+    wait_until(sub { $began = time; $cond->() }, $timeout) or return undef;
+    return $began;
+}
+
+# fewest(sub { ... }, $enough[, $label]): the least of up to three counts
+# the sub answers (queries one window of requests cost, say), stopping at
+# the first that is at most $enough.  Suites share the database, and a
+# worker reloads its configuration snapshot (a query) whenever any of them
+# changes one, which can fall in any single window; a cost paid by every
+# request shows in every window.  With a label, a window above $enough is
+# reported (diag).
+sub fewest {
+    my ($count, $enough, $label) = @_;
+    my $least;
+    for my $window (1 .. 3) {
+        my $n = $count->();
+        Test::More::diag("$label, window $window: $n") if defined $label && $n > $enough;
+        $least = $n if !defined $least || $n < $least;
+        last if $least <= $enough;
+    }
+    return $least;
 }
 
 # events_settled([$seconds]): waits until every transaction running now has
