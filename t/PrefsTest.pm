@@ -18,7 +18,7 @@ use Scalar::Util ();
 use Test::Builder;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(events_settled free_port db psql psql_on psql_value pg_stop pg_start prefsctl wait_until wait_began fewest
+our @EXPORT = qw(events_settled free_port db psql psql_on psql_value pg_stop pg_start prefsctl wait_until wait_began seen_after fewest
                  pg_standby_start pg_standby_stop pg_standby_destroy
                  start_nginx http_request make_account make_user pnauth
                  api_account api_user api_blocks
@@ -168,6 +168,14 @@ sub wait_began {
     my $began;
     wait_until(sub { $began = time; $cond->() }, $timeout) or return undef;
     return $began;
+}
+
+# seen_after($t0, sub { ... }, $seconds): how long after $t0 the check
+# that succeeded began (wait_began), undef when none did within $seconds
+sub seen_after {
+    my ($t0, $cond, $timeout) = @_;
+    my $began = wait_began($cond, $timeout);
+    return defined $began ? $began - $t0 : undef;
 }
 
 # fewest(sub { ... }, $enough[, $label]): the least of up to three counts
