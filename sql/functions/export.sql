@@ -907,10 +907,14 @@ $$;
 -- whether rows follow the range.  When ok, its body is p_lines' head: for
 -- a page (p_lines false) '{"Count":...,"UserProfilePreferences":[' (or
 -- "Preferences"), for the NDJSON download ''; the rows that follow
--- (outcome 'doc') are the documents in order, as stored (for lines, each
--- ended by a newline; a newline in a document can only be whitespace and
--- becomes a space).  The worker sends them (a page: joined with ',',
--- closed by ']}') from the result, without copying them.  Rows, not one
+-- (outcome 'doc') are the documents in order, as stored (for lines, a
+-- newline in a document, which can only be whitespace, becomes a space;
+-- a document without one stays as stored, compressed, as this function's
+-- result is kept until returned: 1,000 documents decompressed and copied
+-- for the newline a line ends with passed work_mem and went through a
+-- temporary file, twice the time of a page's range).  The worker sends
+-- them (a page: joined with ',', closed by ']}'; lines: each followed by
+-- a newline) from the result, without copying them.  Rows, not one
 -- aggregated string: string_agg over megabytes, then a result spilled past
 -- work_mem, cost four times the read of the rows (docs/export.md, "Where
 -- the time goes"); SQL, not PL/pgSQL, whose RETURN QUERY copied the rows
@@ -966,7 +970,8 @@ LANGUAGE sql AS $$
             -- rows p_offset.. of 1..row_count, without gaps
             SELECT r.seq,
                    'doc',
-                   CASE WHEN p_lines THEN replace(r.doc, E'\n', ' ') || E'\n'
+                   CASE WHEN p_lines AND strpos(r.doc, E'\n') > 0
+                        THEN replace(r.doc, E'\n', ' ')
                         ELSE r.doc END,
                    e.m
               FROM e JOIN prefs_export_row r

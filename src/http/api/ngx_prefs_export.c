@@ -330,6 +330,7 @@ static ngx_int_t
 ngx_prefs_export_lines(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_int_t offset, ngx_str_t *keep)
 {
+    size_t                     n;
     ngx_prefs_export_lines_t  *st;
 
     if (ngx_prefs_api_id(&ctx->args[0]) == 0) {
@@ -341,10 +342,12 @@ ngx_prefs_export_lines(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    st->bufs = ngx_pcalloc(r->pool,
-                           NGX_PREFS_EXPORT_LINES_ROWS * sizeof(ngx_buf_t));
-    st->chain = ngx_palloc(r->pool,
-                           NGX_PREFS_EXPORT_LINES_ROWS * sizeof(ngx_chain_t));
+    /* a line is a document and its newline: two buffers */
+
+    n = 2 * NGX_PREFS_EXPORT_LINES_ROWS;
+
+    st->bufs = ngx_pcalloc(r->pool, n * sizeof(ngx_buf_t));
+    st->chain = ngx_palloc(r->pool, n * sizeof(ngx_chain_t));
     if (st->bufs == NULL || st->chain == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -394,6 +397,8 @@ ngx_prefs_export_lines_done(ngx_prefs_db_query_t *q)
     ngx_prefs_api_ctx_t        *ctx;
     ngx_prefs_export_lines_t   *st;
     const ngx_prefs_outcome_t  *o;
+
+    static u_char  newline[] = "\n";
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
     st = ctx->state;
@@ -451,18 +456,29 @@ ngx_prefs_export_lines_done(ngx_prefs_db_query_t *q)
         return;
     }
 
-    /* rows 1..n, the lines: the result's own memory, freed once sent; the
-     * bufs and links are the request's, the same for every range */
+    /* rows 1..n, the documents: the result's own memory, freed once sent,
+     * each followed by a newline; the bufs and links are the request's,
+     * the same for every range */
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < 2 * n; i++) {
         b = &st->bufs[i];
         ngx_memzero(b, sizeof(ngx_buf_t));
-        b->pos = (u_char *) ngx_prefs_db_value(q, i + 1, NGX_PREFS_COL_BODY);
-        b->last = b->pos + ngx_prefs_db_length(q, i + 1, NGX_PREFS_COL_BODY);
+
+        if (i % 2 == 0) {
+            b->pos = (u_char *) ngx_prefs_db_value(q, i / 2 + 1,
+                                                   NGX_PREFS_COL_BODY);
+            b->last = b->pos + ngx_prefs_db_length(q, i / 2 + 1,
+                                                   NGX_PREFS_COL_BODY);
+
+        } else {
+            b->pos = newline;
+            b->last = newline + 1;
+        }
+
         b->memory = 1;
 
         st->chain[i].buf = b;
-        st->chain[i].next = (i + 1 < n) ? &st->chain[i + 1] : NULL;
+        st->chain[i].next = (i + 1 < 2 * n) ? &st->chain[i + 1] : NULL;
     }
 
     b->flush = 1;
