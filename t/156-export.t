@@ -123,7 +123,7 @@ $Tok{"since$_->[0]"} = export($Acct, 'Segment', 'everyone', qq({"LastDateTime":"
 # exports of 2,500 rows (documents of their own, as the job would have
 # copied them) for the NDJSON download, which asks for 1,000 at a time; the
 # newline in each (whitespace) becomes a space: a document is one line
-for my $k (qw(big bigkeep bigoffset)) {
+for my $k (qw(big bigkeep bigoffset bigpages bigend bigone)) {
     $Tok{$k} = export($Acct, 'Segment', 'everyone', undef, processing => 1);
     psql("INSERT INTO prefs_export_row (access_token, seq, profile_id, doc)"
          . " SELECT CAST(:'t' AS bigint), i, i, '{\"n\": ' || i || ',\n \"x\": \"' || repeat('y', 100) || '\"}'"
@@ -132,6 +132,16 @@ for my $k (qw(big bigkeep bigoffset)) {
          t => $Tok{$k});
 }
 our $Lines = join('', map { qq({"n": $_,  "x": ") . ('y' x 100) . qq("}\n) } 1 .. 2500);
+# a page of them as it must be, byte for byte: the documents as stored
+our @Docs = map { qq({"n": $_,\n "x": ") . ('y' x 100) . '"}' } 1 .. 2500;
+sub page {
+    my ($limit, $offset) = @_;
+    my $last = $offset + $limit - 1 < 2500 ? $offset + $limit - 1 : 2500;
+    my $n = $last >= $offset ? $last - $offset + 1 : 0;
+    return qq({"Count":$n,"HasMore":) . ($last < 2500 ? 'true' : 'false')
+         . qq(,"Limit":$limit,"Offset":$offset,"TotalResults":2500,"UserProfilePreferences":[)
+         . CORE::join(',', @Docs[$offset - 1 .. $last - 1]) . ']}';
+}
 # the jobs of the exports above are this preamble's to run: another
 # suite's helper must not run them (the "running" export stays Processing)
 psql("DELETE FROM prefs_job WHERE job_type = 'prefs.export' AND account_id IN (CAST(:'a' AS bigint), CAST(:'o' AS bigint))",
@@ -998,5 +1008,60 @@ PrefsTest::auth('ExportCo', 'admin')
 --- response_json_list eval
 [ { AccessToken => $::Tok{schedcommit}, Status => 'Complete', RowCount => 2 }, { Message => qr/not valid/ },
   { Status => 'Complete' }, { Message => qr/not valid/ } ]
+--- no_error_log
+[error]
+
+
+=== TEST 54: pages of 1,000 (the largest limit): the first, one between, the last, byte for byte; keepAlive keeps the export
+--- request eval
+["GET /Profiles/v4/Async/ExportCo/Export/$::Tok{bigpages}?limit=1000&offset=1&keepAlive=true",
+ "GET /Profiles/v4/Async/ExportCo/Export/$::Tok{bigpages}?limit=1000&offset=1001&keepAlive=true",
+ "GET /Profiles/v4/Async/ExportCo/Export/$::Tok{bigpages}?offset=2001&keepAlive=true"]
+--- more_headers eval
+PrefsTest::auth('ExportCo', 'admin')
+--- error_code eval
+[200, 200, 200]
+--- response_body eval
+[main::page(1000, 1), main::page(1000, 1001), main::page(1000, 2001)]
+--- sql eval
+"SELECT status || ' ' || (SELECT count(*) FROM prefs_export_row WHERE access_token = $::Tok{bigpages}) FROM prefs_export WHERE access_token = $::Tok{bigpages}"
+--- sql_result
+Complete 2500
+--- no_error_log
+[error]
+
+
+=== TEST 55: the last row alone, past the end (an empty page), then the last page without keepAlive ends the export
+--- request eval
+["GET /Profiles/v4/Async/ExportCo/Export/$::Tok{bigend}?limit=1&offset=2500&keepAlive=true",
+ "GET /Profiles/v4/Async/ExportCo/Export/$::Tok{bigend}?offset=2501&keepAlive=true",
+ "GET /Profiles/v4/Async/ExportCo/Export/$::Tok{bigend}?limit=1000&offset=1501",
+ "GET /Profiles/v4/Async/ExportCo/Export/$::Tok{bigend}?limit=1000&offset=1501"]
+--- more_headers eval
+PrefsTest::auth('ExportCo', 'admin')
+--- error_code eval
+[200, 200, 200, 401]
+--- response_body_like eval
+[qr/\A\Q${\ main::page(1, 2500)}\E\z/,
+ qr/\A\Q{"Count":0,"HasMore":false,"Limit":1000,"Offset":2501,"TotalResults":2500,"UserProfilePreferences":[]}\E\z/,
+ qr/\A\Q${\ main::page(1000, 1501)}\E\z/, qr/not valid/]
+--- sql eval
+"SELECT status || ' ' || (SELECT count(*) FROM prefs_export_row WHERE access_token = $::Tok{bigend}) FROM prefs_export WHERE access_token = $::Tok{bigend}"
+--- sql_result
+Expired 0
+--- no_error_log
+[error]
+
+
+=== TEST 56: a page's Content-Length is its body's
+--- request eval
+"GET /Profiles/v4/Async/ExportCo/Export/$::Tok{bigone}?limit=3&offset=7&keepAlive=true"
+--- more_headers eval
+PrefsTest::auth('ExportCo', 'admin')
+--- error_code: 200
+--- response_headers eval
+"Content-Type: application/json; charset=utf-8\nContent-Length: " . length(main::page(3, 7))
+--- response_body eval
+main::page(3, 7)
 --- no_error_log
 [error]

@@ -633,15 +633,15 @@ const ngx_prefs_stmt_t  ngx_prefs_stmt_catalogue[NGX_PREFS_STMT_MAX] = {
       { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY } },
 
     [NGX_PREFS_STMT_EXPORT_PAGE] = { "prefs_export_page",
-      "SELECT outcome, body FROM prefs_export_page($1, $2::bigint,"
-      " $3::integer, $4::bigint, $5::boolean)",
+      "SELECT outcome, body FROM prefs_export_rows($1, $2::bigint,"
+      " $3::integer, $4::bigint, $5::boolean, false)",
       5, 0,
       { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY } },
 
     /* the NDJSON download, a range of rows at a time */
     [NGX_PREFS_STMT_EXPORT_LINES] = { "prefs_export_lines",
-      "SELECT outcome, body, more::text AS has_more FROM prefs_export_lines($1,"
-      " $2::bigint, $3::integer, $4::bigint, $5::boolean)",
+      "SELECT outcome, body, more::text AS has_more FROM prefs_export_rows($1,"
+      " $2::bigint, $3::integer, $4::bigint, $5::boolean, true)",
       5, 0,
       { NGX_PREFS_COL_OUTCOME, NGX_PREFS_COL_BODY, NGX_PREFS_COL_HAS_MORE } },
 

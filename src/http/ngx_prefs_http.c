@@ -199,18 +199,36 @@ ngx_int_t
 ngx_prefs_http_send_buf(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t *b)
 {
-    ngx_int_t    rc;
     ngx_chain_t  out;
 
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_prefs_http_send_chain(r, status, &out, b->last - b->pos);
+}
+
+
+/* an answer of several buffers (len bytes in all), such as a page of
+ * documents sent from a result's memory; the last link ends it */
+
+ngx_int_t
+ngx_prefs_http_send_chain(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_chain_t *out, off_t len)
+{
+    ngx_int_t     rc;
+    ngx_chain_t  *cl;
+
+    for (cl = out; cl->next; cl = cl->next) { /* void */ }
+
+    cl->buf->last_buf = (r == r->main) ? 1 : 0;
+    cl->buf->last_in_chain = 1;
 
     r->headers_out.status = status;
     r->headers_out.content_type = ngx_prefs_http_json_type;
     r->headers_out.content_type_len = ngx_prefs_http_json_type.len;
-    r->headers_out.content_length_n = b->last - b->pos;
+    r->headers_out.content_length_n = len;
 
-    if (r->method == NGX_HTTP_HEAD || b->last == b->pos) {
+    if (r->method == NGX_HTTP_HEAD || len == 0) {
         r->header_only = 1;
     }
 
@@ -220,10 +238,7 @@ ngx_prefs_http_send_buf(ngx_http_request_t *r, ngx_uint_t status,
         return rc;
     }
 
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_output_filter(r, out);
 }
 
 

@@ -29,6 +29,8 @@ ngx_int_t ngx_prefs_http_location(ngx_http_request_t *r, ngx_str_t *base,
     const char *sub, u_char *key, size_t len);
 ngx_int_t ngx_prefs_http_send_buf(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t *b);
+ngx_int_t ngx_prefs_http_send_chain(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_chain_t *out, off_t len);
 ngx_int_t ngx_prefs_http_read_body(ngx_http_request_t *r, size_t max,
     ngx_str_t *body);
 ngx_int_t ngx_prefs_http_send_text(ngx_http_request_t *r, ngx_uint_t status,

@@ -9,14 +9,14 @@
  * export of a segment or segment group, its status, its pages, Commit.
  * The export itself is the helper's job "prefs.export"
  * (src/helper/ngx_prefs_export_job.c); a page is its head and the stored
- * documents, rows of one result, joined here into one buffer without being
- * parsed.  With "Accept:
- * application/x-ndjson" the whole export (from offset) is one streamed
- * answer, a document a line: a range of rows is asked for only once the
- * previous one has left for the client, and its result is freed then, so
- * a worker holds one range at a time whatever the export's size.  An access
- * token that is not a live export of the caller's account is 401, as the
- * reference answers an invalid one.
+ * documents, rows of one result, sent from the result's memory without
+ * being parsed or copied.  With "Accept: application/x-ndjson" the whole
+ * export (from offset) is one streamed answer, a document a line: a range
+ * of rows is asked for only once the previous one has left for the
+ * client, and its result is freed then, so a worker holds one range at a
+ * time whatever the export's size.  An access token that is not a live
+ * export of the caller's account is 401, as the reference answers an
+ * invalid one.
  */
 
 
@@ -193,15 +193,20 @@ ngx_prefs_export_page(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx)
 
 
 /* a page: the head (row 0), the documents (rows 1..n) joined with ',',
- * then "]}"; a refusal is row 0 alone */
+ * then "]}"; a refusal is row 0 alone.  It is sent from the result's own
+ * memory, which lives as long as the request: buffers over its values and
+ * over the separators, allocated at once, no copy of the documents */
 
 static void
 ngx_prefs_export_page_done(ngx_prefs_db_query_t *q)
 {
-    int                  i, n;
-    size_t               len;
+    int                  i, n, k;
+    off_t                len;
     ngx_buf_t           *b;
+    ngx_chain_t         *cl;
     ngx_http_request_t  *r = q->data;
+
+    static u_char  comma[] = ",", end[] = "]}";
 
     if (q->status != NGX_PREFS_DB_OK || PQntuples(q->res) == 0
         || ngx_strcmp(ngx_prefs_db_value(q, 0, NGX_PREFS_COL_OUTCOME), "ok")
@@ -211,32 +216,48 @@ ngx_prefs_export_page_done(ngx_prefs_db_query_t *q)
         return;
     }
 
+    /* the head, the n - 1 documents, a ',' between two, "]}": at most
+     * 2 n buffers */
+
     n = PQntuples(q->res);
-    len = sizeof("]}") - 1;
 
-    for (i = 0; i < n; i++) {
-        len += ngx_prefs_db_length(q, i, NGX_PREFS_COL_BODY) + 1;
-    }
-
-    b = ngx_create_temp_buf(r->pool, len);
-    if (b == NULL) {
+    b = ngx_pcalloc(r->pool, 2 * n * sizeof(ngx_buf_t));
+    cl = ngx_palloc(r->pool, 2 * n * sizeof(ngx_chain_t));
+    if (b == NULL || cl == NULL) {
         ngx_prefs_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
+    k = 0;
+
     for (i = 0; i < n; i++) {
         if (i > 1) {
-            *b->last++ = ',';
+            b[k].pos = comma;
+            b[k].last = comma + 1;
+            k++;
         }
 
-        b->last = ngx_cpymem(b->last,
-                             ngx_prefs_db_value(q, i, NGX_PREFS_COL_BODY),
-                             ngx_prefs_db_length(q, i, NGX_PREFS_COL_BODY));
+        b[k].pos = (u_char *) ngx_prefs_db_value(q, i, NGX_PREFS_COL_BODY);
+        b[k].last = b[k].pos + ngx_prefs_db_length(q, i, NGX_PREFS_COL_BODY);
+        k++;
     }
 
-    b->last = ngx_cpymem(b->last, "]}", 2);
+    b[k].pos = end;
+    b[k].last = end + sizeof(end) - 1;
+    k++;
 
-    ngx_prefs_http_finalize(r, ngx_prefs_http_send_buf(r, NGX_HTTP_OK, b));
+    len = 0;
+
+    for (i = 0; i < k; i++) {
+        b[i].memory = 1;
+        len += b[i].last - b[i].pos;
+
+        cl[i].buf = &b[i];
+        cl[i].next = (i + 1 < k) ? &cl[i + 1] : NULL;
+    }
+
+    ngx_prefs_http_finalize(r, ngx_prefs_http_send_chain(r, NGX_HTTP_OK, cl,
+                                                         len));
 }
 
 
@@ -309,6 +330,7 @@ static ngx_int_t
 ngx_prefs_export_lines(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
     ngx_int_t offset, ngx_str_t *keep)
 {
+    size_t                     n;
     ngx_prefs_export_lines_t  *st;
 
     if (ngx_prefs_api_id(&ctx->args[0]) == 0) {
@@ -320,10 +342,12 @@ ngx_prefs_export_lines(ngx_http_request_t *r, ngx_prefs_api_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    st->bufs = ngx_pcalloc(r->pool,
-                           NGX_PREFS_EXPORT_LINES_ROWS * sizeof(ngx_buf_t));
-    st->chain = ngx_palloc(r->pool,
-                           NGX_PREFS_EXPORT_LINES_ROWS * sizeof(ngx_chain_t));
+    /* a line is a document and its newline: two buffers */
+
+    n = 2 * NGX_PREFS_EXPORT_LINES_ROWS;
+
+    st->bufs = ngx_pcalloc(r->pool, n * sizeof(ngx_buf_t));
+    st->chain = ngx_palloc(r->pool, n * sizeof(ngx_chain_t));
     if (st->bufs == NULL || st->chain == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -373,6 +397,8 @@ ngx_prefs_export_lines_done(ngx_prefs_db_query_t *q)
     ngx_prefs_api_ctx_t        *ctx;
     ngx_prefs_export_lines_t   *st;
     const ngx_prefs_outcome_t  *o;
+
+    static u_char  newline[] = "\n";
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_prefs_module);
     st = ctx->state;
@@ -430,18 +456,29 @@ ngx_prefs_export_lines_done(ngx_prefs_db_query_t *q)
         return;
     }
 
-    /* rows 1..n, the lines: the result's own memory, freed once sent; the
-     * bufs and links are the request's, the same for every range */
+    /* rows 1..n, the documents: the result's own memory, freed once sent,
+     * each followed by a newline; the bufs and links are the request's,
+     * the same for every range */
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < 2 * n; i++) {
         b = &st->bufs[i];
         ngx_memzero(b, sizeof(ngx_buf_t));
-        b->pos = (u_char *) ngx_prefs_db_value(q, i + 1, NGX_PREFS_COL_BODY);
-        b->last = b->pos + ngx_prefs_db_length(q, i + 1, NGX_PREFS_COL_BODY);
+
+        if (i % 2 == 0) {
+            b->pos = (u_char *) ngx_prefs_db_value(q, i / 2 + 1,
+                                                   NGX_PREFS_COL_BODY);
+            b->last = b->pos + ngx_prefs_db_length(q, i / 2 + 1,
+                                                   NGX_PREFS_COL_BODY);
+
+        } else {
+            b->pos = newline;
+            b->last = newline + 1;
+        }
+
         b->memory = 1;
 
         st->chain[i].buf = b;
-        st->chain[i].next = (i + 1 < n) ? &st->chain[i + 1] : NULL;
+        st->chain[i].next = (i + 1 < 2 * n) ? &st->chain[i + 1] : NULL;
     }
 
     b->flush = 1;
