@@ -877,41 +877,67 @@ BEGIN
       INTO n;
 
     -- the preferences, after their contact points (in the order the
-    -- per-profile path writes them)
+    -- per-profile path writes them); each one's contact point joined from
+    -- the batch's (prefs_engine_plain leaves one match at most: it refuses
+    -- two alike in a list), the filters' default frequencies read once,
+    -- and the attributes built inline (as prefs_engine_pref_freq and
+    -- prefs_engine_pref_attrs do, without a call a row)
     INSERT INTO prefs_preference (account_id, profile_id, filter_id,
         channel_id, email_id, phone_id, address_id, contact_key,
         preference_type, frequency_id, attributes, customer_date,
         expiration_date)
-    SELECT p_account_id, p.pid, p.v ->> 'FilterId', p.chan, x.email_id,
-           x.phone_id, x.address_id,
-           coalesce('E' || x.email_id, 'P' || x.phone_id, 'A' || x.address_id,
-                    ''),
-           t.ptype,
-           prefs_engine_pref_freq(p.cfg, p.v), prefs_engine_pref_attrs(p.v),
-           now(), now() + prefs_engine_pref_days(p.cfg, t.ptype)
+    SELECT p_account_id, p.pid, p.v ->> 'FilterId', p.chan, e.email_id,
+           ph.phone_id, ad.address_id,
+           coalesce('E' || e.email_id, 'P' || ph.phone_id,
+                    'A' || ad.address_id, ''),
+           (p.v ->> 'PreferenceType')::integer,
+           CASE WHEN coalesce(p.v ->> 'FrequencyId', '') = '' THEN fd.freq
+                ELSE p.v ->> 'FrequencyId' END,
+           CASE WHEN jsonb_typeof(p.v -> 'PreferenceAttributes') = 'array'
+                THEN coalesce((SELECT jsonb_agg(jsonb_build_object(
+                         'Key', a -> 'Key',
+                         'Value', CASE WHEN coalesce(jsonb_typeof(a -> 'Value'),
+                                                     'null') = 'null'
+                                       THEN '""' ELSE a -> 'Value' END)
+                         ORDER BY a.n)
+                       FROM jsonb_array_elements(p.v -> 'PreferenceAttributes')
+                            WITH ORDINALITY a(a, n)), '[]')
+                ELSE '[]' END,
+           now(),
+           now() + prefs_engine_pref_days(p.cfg,
+                                          (p.v ->> 'PreferenceType')::integer)
       FROM prefs_engine_prefs(p_account_id, p_items, v_i, v_pid) p
-     CROSS JOIN LATERAL (SELECT (p.v ->> 'PreferenceType')::integer
-                                AS ptype) t
-     CROSS JOIN LATERAL (
-           SELECT (SELECT e.email_id FROM prefs_profile_email e
-                    WHERE p.clist = 'Emails' AND e.profile_id = p.pid
-                      AND lower(e.address) = lower(p.c ->> 'EmailAddress'))
-                      AS email_id,
-                  (SELECT ph.phone_id FROM prefs_profile_phone ph
-                    WHERE p.clist = 'PhoneNumbers' AND ph.profile_id = p.pid
-                      AND ph.number = prefs_data_phone_norm(
-                                          p.c ->> 'PhoneNumber')) AS phone_id,
-                  (SELECT ad.address_id FROM prefs_profile_address ad
-                    WHERE p.clist = 'Addresses' AND ad.profile_id = p.pid
-                      AND lower(ad.line1) = lower(p.c ->> 'Address1')
-                      AND lower(ad.postal_code)
-                          = lower(coalesce(p.c ->> 'PostalCode', '')))
-                      AS address_id) x
+      LEFT JOIN (SELECT i.key,
+                        (SELECT fr ->> 'FrequencyId' FROM jsonb_array_elements(
+                                i.body #> '{FrequencyLocales,0,Frequencies}') fr
+                          WHERE fr -> 'IsDefault' = 'true' LIMIT 1) AS freq
+                   FROM prefs_config_item i
+                  WHERE i.account_id = p_account_id AND i.kind = 'Filter'
+                    AND i.is_active) fd ON fd.key = p.v ->> 'FilterId'
+      LEFT JOIN (SELECT x.profile_id, x.email_id, lower(x.address) AS a
+                   FROM prefs_profile_email x
+                  WHERE x.profile_id = ANY (v_pid)) e
+        ON p.clist = 'Emails' AND e.profile_id = p.pid
+       AND e.a = lower(p.c ->> 'EmailAddress')
+      LEFT JOIN (SELECT x.profile_id, x.phone_id, x.number
+                   FROM prefs_profile_phone x
+                  WHERE x.profile_id = ANY (v_pid)) ph
+        ON p.clist = 'PhoneNumbers' AND ph.profile_id = p.pid
+       AND ph.number = prefs_data_phone_norm(p.c ->> 'PhoneNumber')
+      LEFT JOIN (SELECT x.profile_id, x.address_id, lower(x.line1) AS l,
+                        lower(x.postal_code) AS pc
+                   FROM prefs_profile_address x
+                  WHERE x.profile_id = ANY (v_pid)) ad
+        ON p.clist = 'Addresses' AND ad.profile_id = p.pid
+       AND ad.l = lower(p.c ->> 'Address1')
+       AND ad.pc = lower(coalesce(p.c ->> 'PostalCode', ''))
      ORDER BY p.i, p.o, p.cn, p.pn;
 
     -- the consents, in body order, then the links of the preferences to
-    -- the consents their filters require (prefs_data_assoc_sync's rule:
-    -- the newest consent of the type; Granted is Revoked for an opt-out)
+    -- the consents their filters require (prefs_data_assoc_sync's rule,
+    -- prefs_data_assoc_consent's choice made for the batch at once: the
+    -- newest active consent of the type for the preference's contact
+    -- point, else without one; Granted is Revoked for an opt-out)
     INSERT INTO prefs_consent (account_id, profile_id, type_name, version,
         status, recorded_by, customer_date, expiration_date, locale,
         contact_key, contact_point)
@@ -935,25 +961,46 @@ BEGIN
                       'Consents[' || x.n - 1 || ']', s.st) AS cdate) t
      ORDER BY x.i, x.n;
 
+    -- (each table read once for the batch: the planner's estimates for
+    -- jsonb_array_elements otherwise led it to scan a filter's
+    -- preferences of every profile)
+    WITH pr AS MATERIALIZED (
+        SELECT pr.profile_id, pr.preference_id, pr.filter_id, pr.contact_key,
+               pr.preference_type
+          FROM prefs_preference pr
+         WHERE pr.profile_id = ANY (v_pid) AND NOT pr.is_archived
+    ), rc AS MATERIALIZED (
+        SELECT i.key, x ->> 'TypeName' AS type_name, x.n
+          FROM prefs_config_item i,
+               jsonb_array_elements(coalesce(
+                   i.body -> 'RequiredPreferenceConsents', '[]'))
+                   WITH ORDINALITY AS x(x, n)
+         WHERE i.account_id = p_account_id AND i.kind = 'Filter'
+           AND i.is_active
+    ), c AS MATERIALIZED (
+        SELECT c.profile_id, c.type_name, c.contact_key, c.consent_id,
+               c.status
+          FROM prefs_consent c
+         WHERE c.profile_id = ANY (v_pid) AND c.is_active
+    )
     INSERT INTO prefs_consent_assoc (account_id, profile_id, kind, type_name,
                                      preference_id, consent_id, status)
-    SELECT p_account_id, pr.profile_id, 'F', rc.type_name, pr.preference_id,
-           c.consent_id,
-           CASE WHEN pr.preference_type = 2 AND c.status = 1 THEN 3
-                ELSE c.status END
-      FROM prefs_preference pr
-      JOIN prefs_config_item i ON i.account_id = p_account_id
-                              AND i.kind = 'Filter' AND i.is_active
-                              AND i.key = pr.filter_id
-     CROSS JOIN LATERAL (
-           SELECT x ->> 'TypeName' AS type_name, x.n
-             FROM jsonb_array_elements(coalesce(
-                      i.body -> 'RequiredPreferenceConsents', '[]'))
-                  WITH ORDINALITY AS x(x, n)) rc
-      JOIN LATERAL prefs_data_assoc_consent(pr.profile_id, rc.type_name,
-                                            pr.contact_key) c ON true
-     WHERE pr.profile_id = ANY (v_pid) AND NOT pr.is_archived
-     ORDER BY pr.profile_id, pr.preference_id, rc.n;
+    SELECT p_account_id, l.profile_id, 'F', l.type_name, l.preference_id,
+           l.consent_id, l.status
+      FROM (SELECT DISTINCT ON (pr.preference_id, rc.n)
+                   pr.profile_id, pr.preference_id, rc.type_name, rc.n,
+                   c.consent_id,
+                   CASE WHEN pr.preference_type = 2 AND c.status = 1 THEN 3
+                        ELSE c.status END AS status
+              FROM pr
+              JOIN rc ON rc.key = pr.filter_id
+              JOIN c ON c.profile_id = pr.profile_id
+                    AND c.type_name = rc.type_name
+                    AND c.contact_key IN (pr.contact_key, '')
+             ORDER BY pr.preference_id, rc.n,
+                      c.contact_key = pr.contact_key DESC,
+                      c.consent_id DESC) l
+     ORDER BY l.profile_id, l.preference_id, l.n;
 
     -- the rendered copies, and the events in the order the per-profile
     -- functions write them: profile.created (its Data the copy), then
@@ -963,8 +1010,8 @@ BEGIN
         SELECT * FROM prefs_engine_bodies(p_items, v_i, v_pid)
     ), d AS (
         INSERT INTO prefs_profile_doc AS d (profile_id, src_xmin, doc)
-        SELECT x.profile_id, x.xmin, prefs_data_profile_json(x, false)::text
-          FROM prefs_profile x JOIN m ON x.profile_id = m.pid
+        SELECT x.profile_id, x.src_xmin, x.doc
+          FROM prefs_data_profiles_json(p_account_id, v_pid) x
         ON CONFLICT (profile_id) DO UPDATE
            SET src_xmin = EXCLUDED.src_xmin, doc = EXCLUDED.doc
         RETURNING d.profile_id, d.doc
