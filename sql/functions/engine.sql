@@ -270,18 +270,15 @@ $$;
 
 
 -- An optional reference to the configuration (prefs_data_ref): absent,
--- null or "", or an active item of that kind.
-CREATE OR REPLACE FUNCTION prefs_engine_ref_ok(p_account_id bigint,
-    p_kind text, v jsonb)
+-- null or "", or one of p_keys, the active items of that kind.  (SQL
+-- without a sub-select, so that it is inlined: prefs_engine_plain reads
+-- each kind's keys once for the batch, instead of a query a reference.)
+CREATE OR REPLACE FUNCTION prefs_engine_ref_in(v jsonb, p_keys text[])
 RETURNS boolean
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN coalesce(v #>> '{}', '') = ''
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(v #>> '{}', '') = ''
         OR (prefs_engine_str_ok(v, 100, false)
-            AND EXISTS (SELECT 1 FROM prefs_config_item i
-                         WHERE i.account_id = p_account_id AND i.kind = p_kind
-                           AND i.key = v #>> '{}' AND i.is_active));
-END
+            AND (v #>> '{}') = ANY (coalesce(p_keys, '{}')))
 $$;
 
 
@@ -426,6 +423,26 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 
+-- PreferenceAttributes given (not null): an array of at most 1000
+-- {"Key","Value"} pairs with distinct keys (prefs_engine_pref_ok, below).
+CREATE OR REPLACE FUNCTION prefs_engine_attrs_ok(a jsonb)
+RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN jsonb_typeof(a) = 'array'
+           AND jsonb_array_length(a) <= 1000
+           AND NOT EXISTS (
+               SELECT 1 FROM jsonb_array_elements(a) x
+                WHERE NOT (prefs_engine_keys_ok(x, ARRAY['Key', 'Value'])
+                           AND prefs_engine_str_ok(x -> 'Key', 100, true)
+                           AND prefs_engine_str_ok(x -> 'Value', 4000,
+                                                   false)))
+           AND (SELECT count(*) = count(DISTINCT x ->> 'Key')
+                  FROM jsonb_array_elements(a) x);
+END
+$$;
+
+
 -- A preference item (ProfilePreferences[], EmailPreferences[] ...) of the
 -- filter cfg (NULL: not an active filter) that the per-profile path takes
 -- as it is and writes in a way that depends on the item alone: FilterId,
@@ -434,9 +451,12 @@ $$;
 -- else (CustomerDate, IsArchived and the read-only fields take that path).
 CREATE OR REPLACE FUNCTION prefs_engine_pref_ok(cfg jsonb, v jsonb)
 RETURNS boolean
-LANGUAGE plpgsql IMMUTABLE AS $$
-BEGIN
-    RETURN coalesce(
+-- (SQL without a sub-select, so that it is inlined: a call a preference
+-- was a fifth of a Stage chunk's checks; the filter's FrequencyIds are
+-- strings, prefs_cfg_id's, so containment finds the one given; STABLE as
+-- jsonb_build_object is, or it would not be inlined)
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(
                prefs_engine_keys_ok(v, ARRAY['FilterId', 'PreferenceType',
                    'FrequencyId', 'PreferenceAttributes'])
                AND cfg IS NOT NULL
@@ -445,30 +465,17 @@ BEGIN
                AND (v ->> 'PreferenceType') IN ('1', '2')
                AND (coalesce(v ->> 'FrequencyId', '') = ''
                     OR (prefs_engine_str_ok(v -> 'FrequencyId', 20, false)
-                        AND EXISTS (SELECT 1 FROM jsonb_array_elements(
-                                        cfg #> '{FrequencyLocales,0,Frequencies}') fr
-                                     WHERE fr ->> 'FrequencyId'
-                                           = v ->> 'FrequencyId')))
+                        AND coalesce(cfg #> '{FrequencyLocales,0,Frequencies}',
+                                     '[]')
+                            @> jsonb_build_array(jsonb_build_object(
+                                   'FrequencyId', v ->> 'FrequencyId'))))
                AND (coalesce(jsonb_typeof(v -> 'PreferenceAttributes'),
                              'null') = 'null'
-                    OR (jsonb_typeof(v -> 'PreferenceAttributes') = 'array'
-                        AND jsonb_array_length(v -> 'PreferenceAttributes')
-                            <= 1000
-                        AND NOT EXISTS (
-                            SELECT 1 FROM jsonb_array_elements(
-                                     v -> 'PreferenceAttributes') a
-                             WHERE NOT (prefs_engine_keys_ok(a, ARRAY['Key',
-                                            'Value'])
-                                        AND prefs_engine_str_ok(a -> 'Key',
-                                                                100, true)
-                                        AND prefs_engine_str_ok(a -> 'Value',
-                                                                4000, false)))
-                        AND (SELECT count(*) = count(DISTINCT a ->> 'Key')
-                               FROM jsonb_array_elements(
-                                        v -> 'PreferenceAttributes') a))),
-           false);
-END
+                    OR prefs_engine_attrs_ok(v -> 'PreferenceAttributes')),
+           false)
 $$;
+
+
 
 
 -- What prefs_data_prefs_apply stores for such an item: the FrequencyId
@@ -540,7 +547,10 @@ LANGUAGE sql STABLE AS $$
         SELECT i.kind, i.key, i.body FROM prefs_config_item i
          WHERE i.account_id = p_account_id AND i.is_active
            AND i.kind IN ('AlternateIdType', 'CustomField', 'GroupType',
-                          'Tag', 'Locale')
+                          'Tag', 'Locale', 'CustomerType', 'EmailType',
+                          'PhoneType', 'AddressType')
+    ), refs AS MATERIALIZED (
+        SELECT cfg.kind, array_agg(cfg.key) AS keys FROM cfg GROUP BY 1
     ), el AS MATERIALIZED (
         SELECT x.i, x.k, x.v, x.n
           FROM prefs_engine_explode(p_items, p_idx, NULL, ARRAY['AlternateIds',
@@ -581,8 +591,8 @@ LANGUAGE sql STABLE AS $$
                         AND EXISTS (SELECT 1 FROM cfg WHERE cfg.kind = 'Locale'
                                        AND cfg.key = prefs_locale_canonical(
                                            c.b ->> 'DefaultLocale'))))
-            OR NOT prefs_engine_ref_ok(p_account_id, 'CustomerType',
-                                       c.b -> 'CustomerType')
+            OR NOT prefs_engine_ref_in(c.b -> 'CustomerType',
+                       (SELECT r.keys FROM refs r WHERE r.kind = 'CustomerType'))
             OR EXISTS (SELECT 1 FROM unnest(ARRAY['RegistrationConfirmed',
                            'PreservePreferences', 'PreserveConsents']) f
                         WHERE jsonb_typeof(c.b -> f) NOT IN ('boolean', 'null'))
@@ -615,7 +625,8 @@ LANGUAGE sql STABLE AS $$
                     'EmailAddressType', 'IsDefault', 'EmailPreferences'])
                 AND prefs_engine_str_ok(el.v -> 'EmailAddress', 256, true)
                 AND (el.v ->> 'EmailAddress') ~ '^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:]]+\.[^@.[:space:][:cntrl:]]+$'
-                AND prefs_engine_ref_ok(p_account_id, 'EmailType', el.v -> 'EmailAddressType')
+                AND prefs_engine_ref_in(el.v -> 'EmailAddressType',
+                        (SELECT r.keys FROM refs r WHERE r.kind = 'EmailType'))
                 AND prefs_engine_default_ok(el.v -> 'IsDefault', el.n)
             WHEN 'PhoneNumbers' THEN
                 prefs_engine_keys_ok(el.v, ARRAY['PhoneNumber',
@@ -625,7 +636,8 @@ LANGUAGE sql STABLE AS $$
                 AND (el.v ->> 'PhoneNumber') ~ '^\s*\+?[0-9 ().-]+$'
                 AND length(prefs_data_phone_norm(el.v ->> 'PhoneNumber'))
                     BETWEEN 3 AND 16
-                AND prefs_engine_ref_ok(p_account_id, 'PhoneType', el.v -> 'PhoneNumberType')
+                AND prefs_engine_ref_in(el.v -> 'PhoneNumberType',
+                        (SELECT r.keys FROM refs r WHERE r.kind = 'PhoneType'))
                 AND coalesce(jsonb_typeof(el.v -> 'IsMobile'), 'null')
                     IN ('boolean', 'null')
                 AND prefs_engine_default_ok(el.v -> 'IsDefault', el.n)
@@ -639,7 +651,8 @@ LANGUAGE sql STABLE AS $$
                 AND prefs_engine_str_ok(el.v -> 'StateProvince', 50, false)
                 AND prefs_engine_str_ok(el.v -> 'PostalCode', 20, false)
                 AND prefs_engine_str_ok(el.v -> 'CountryCode', 50, false)
-                AND prefs_engine_ref_ok(p_account_id, 'AddressType', el.v -> 'AddressType')
+                AND prefs_engine_ref_in(el.v -> 'AddressType',
+                        (SELECT r.keys FROM refs r WHERE r.kind = 'AddressType'))
                 AND prefs_engine_default_ok(el.v -> 'IsDefault', el.n)
             WHEN 'CustomFields' THEN
                 prefs_engine_keys_ok(el.v, ARRAY['Name', 'Value'])
@@ -1592,6 +1605,8 @@ DECLARE
     v_fast   integer[];
     v_bodies jsonb[];
     v_skip   integer[];
+    d_i      integer[];
+    d_pid    bigint[];
     apc      boolean;
     old_apc  text := current_setting('prefs.allow_prior_consents', true);
     old_eng  text := current_setting('prefs.engine', true);
@@ -1782,6 +1797,87 @@ BEGIN
                 v_fast := v_fast || r.item;
                 RETURN NEXT;
             END LOOP;
+        END IF;
+
+        -- stage 3d: ImportAction Delete of the round's matched profiles,
+        -- set-based: locked in id order, deactivated in one UPDATE (a
+        -- profile's first item gives its ReasonCode; one already inactive
+        -- is left as it is, as prefs_engine_set_active leaves it), their
+        -- profile.deactivated events in item order, the copies that are
+        -- not current rendered at once.  A ReasonCode over 256 characters,
+        -- or a profile gone meanwhile, is left to the per-item path, which
+        -- words the error.  (validate: the same items pass, nothing done)
+        IF del AND NOT one
+           AND current_setting('prefs.engine_set_based', true)
+               IS DISTINCT FROM 'off' THEN
+            IF NOT p_dry THEN
+                PERFORM 1 FROM prefs_profile p
+                 WHERE p.account_id = p_account_id
+                   AND p.profile_id = ANY (r_pid) AND p.erased_at IS NULL
+                 ORDER BY p.profile_id
+                   FOR UPDATE;
+            END IF;
+            SELECT array_agg(u.i ORDER BY u.i), array_agg(u.pid ORDER BY u.i)
+              INTO d_i, d_pid
+              FROM unnest(r_i, r_pid) u(i, pid)
+             WHERE u.pid IS NOT NULL AND u.i <> ALL (v_fast)
+               AND char_length(coalesce(v_bodies[u.i + 1] ->> 'ReasonCode',
+                                        '')) <= 256
+               AND EXISTS (SELECT 1 FROM prefs_profile p
+                            WHERE p.account_id = p_account_id
+                              AND p.profile_id = u.pid
+                              AND p.erased_at IS NULL);
+            IF d_i IS NOT NULL AND NOT p_dry THEN
+                WITH f AS (
+                    SELECT DISTINCT ON (u.pid) u.i, u.pid,
+                           nullif(coalesce(v_bodies[u.i + 1] ->> 'ReasonCode',
+                                           ''), '') AS reason
+                      FROM unnest(d_i, d_pid) u(i, pid)
+                     ORDER BY u.pid, u.i
+                ), up AS (
+                    UPDATE prefs_profile p
+                       SET is_active = false, reason_code = f.reason,
+                           updated_at = now(), edited_at = now(),
+                           edited_by = p_user_id
+                      FROM f
+                     WHERE p.profile_id = f.pid AND p.is_active
+                    RETURNING p.profile_id
+                ), ins AS (
+                    INSERT INTO prefs_event (account_id, event_type, entity,
+                        subject, profile_id, data, previous_data, recorded_by)
+                    SELECT p_account_id, 'profile.deactivated',
+                           prefs_event_entity('profile.deactivated'),
+                           'Profile/' || f.pid, f.pid,
+                           jsonb_build_object('ProfileId', f.pid)
+                           || jsonb_build_object('ReasonCode', f.reason),
+                           NULL, p_user_id
+                      FROM f JOIN up ON up.profile_id = f.pid
+                     WHERE NOT quiet
+                     ORDER BY f.i
+                    RETURNING 1
+                )
+                SELECT count(*) INTO ev FROM ins;
+                IF ev > 0 THEN
+                    PERFORM prefs_event_wake(p_account_id);
+                END IF;
+                INSERT INTO prefs_profile_doc AS d (profile_id, src_xmin, doc)
+                SELECT x.profile_id, x.src_xmin, x.doc
+                  FROM prefs_data_profiles_json(p_account_id, ARRAY(
+                           SELECT x.profile_id FROM prefs_profile x
+                            WHERE x.profile_id = ANY (d_pid)
+                              AND NOT EXISTS (
+                                  SELECT 1 FROM prefs_profile_doc c
+                                   WHERE c.profile_id = x.profile_id
+                                     AND c.src_xmin = x.xmin))) x
+                ON CONFLICT (profile_id) DO UPDATE
+                   SET src_xmin = EXCLUDED.src_xmin, doc = EXCLUDED.doc;
+            END IF;
+            FOR r IN SELECT u.i, u.pid FROM unnest(d_i, d_pid) u(i, pid) LOOP
+                item := r.i; profile_id := r.pid::text; outcome := 'deleted';
+                path := NULL; message := NULL; state := NULL;
+                RETURN NEXT;
+            END LOOP;
+            v_fast := v_fast || coalesce(d_i, '{}');
         END IF;
 
         -- stage 3c: every other item on its own
