@@ -33,18 +33,7 @@ use PrefsTest;
 
 my $J = JSON::PP->new->utf8->canonical;
 my $T = JSON::PP::true;
-my $DEMO = do {
-    open my $fh, '<:raw', "$ENV{TEST_NGINX_PREFS_TOP}/conf/demo-config.json" or die $!;
-    local $/;
-    <$fh>;
-};
-
-sub acct {
-    my $client = make_account('copies');
-    my $id = psql_value("SELECT account_id FROM prefs_account WHERE client_id = :'c'", c => $client);
-    psql("SELECT prefs_config_import(CAST(:'a' AS bigint), CAST(:'d' AS jsonb))", a => $id, d => $DEMO);
-    return $id;
-}
+sub acct { demo_account('copies') }
 
 # prefs_engine_apply with an import's options; $plain: the items' indexes
 # the import passes as checked at stage time (prefs.engine_plain), as

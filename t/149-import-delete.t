@@ -28,18 +28,7 @@ use JSON::PP ();
 use PrefsTest;
 
 my $J = JSON::PP->new->utf8->canonical;
-my $DEMO = do {
-    open my $fh, '<:raw', "$ENV{TEST_NGINX_PREFS_TOP}/conf/demo-config.json" or die $!;
-    local $/;
-    <$fh>;
-};
-
-sub acct {
-    my $client = make_account('delete');
-    my $id = psql_value("SELECT account_id FROM prefs_account WHERE client_id = :'c'", c => $client);
-    psql("SELECT prefs_config_import(CAST(:'a' AS bigint), CAST(:'d' AS jsonb))", a => $id, d => $DEMO);
-    return $id;
-}
+sub acct { demo_account('delete') }
 
 # prefs_engine_apply's rows; $per_item: every item through the per-item path
 sub apply {
