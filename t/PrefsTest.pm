@@ -20,7 +20,7 @@ use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(events_settled free_port db psql psql_on psql_value pg_stop pg_start prefsctl wait_until wait_began seen_after fewest
                  pg_standby_start pg_standby_stop pg_standby_destroy
-                 start_nginx http_request make_account make_user pnauth
+                 start_nginx http_request make_account demo_account make_user pnauth
                  api_account api_user api_blocks
                  user_create api_config_import);
 
@@ -106,6 +106,18 @@ sub make_account {
     my $client = ($prefix // 'acct') . $$ . int(rand(1e6));
     psql("INSERT INTO prefs_account (client_id, name) VALUES (:'c', 'test')", c => $client);
     return $client;
+}
+
+# A new account of the test's own with the demo configuration
+# (conf/demo-config.json): its account_id (the SQL-level suites').
+sub demo_account {
+    my ($prefix) = @_;
+    open my $fh, '<:raw', top() . '/conf/demo-config.json' or die "demo-config.json: $!\n";
+    my $demo = do { local $/; <$fh> };
+    my $client = make_account($prefix);
+    my $id = psql_value("SELECT account_id FROM prefs_account WHERE client_id = :'c'", c => $client);
+    psql("SELECT prefs_config_import(CAST(:'a' AS bigint), CAST(:'d' AS jsonb))", a => $id, d => $demo);
+    return $id;
 }
 
 # make_user($client, $user, @groups): a user with a fresh secret, sealed by

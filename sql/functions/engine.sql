@@ -270,18 +270,15 @@ $$;
 
 
 -- An optional reference to the configuration (prefs_data_ref): absent,
--- null or "", or an active item of that kind.
-CREATE OR REPLACE FUNCTION prefs_engine_ref_ok(p_account_id bigint,
-    p_kind text, v jsonb)
+-- null or "", or one of p_keys, the active items of that kind.  (SQL
+-- without a sub-select, so that it is inlined: prefs_engine_plain reads
+-- each kind's keys once for the batch, instead of a query a reference.)
+CREATE OR REPLACE FUNCTION prefs_engine_ref_in(v jsonb, p_keys text[])
 RETURNS boolean
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN coalesce(v #>> '{}', '') = ''
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(v #>> '{}', '') = ''
         OR (prefs_engine_str_ok(v, 100, false)
-            AND EXISTS (SELECT 1 FROM prefs_config_item i
-                         WHERE i.account_id = p_account_id AND i.kind = p_kind
-                           AND i.key = v #>> '{}' AND i.is_active));
-END
+            AND (v #>> '{}') = ANY (coalesce(p_keys, '{}')))
 $$;
 
 
@@ -426,6 +423,26 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 
+-- PreferenceAttributes given (not null): an array of at most 1000
+-- {"Key","Value"} pairs with distinct keys (prefs_engine_pref_ok, below).
+CREATE OR REPLACE FUNCTION prefs_engine_attrs_ok(a jsonb)
+RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN jsonb_typeof(a) = 'array'
+           AND jsonb_array_length(a) <= 1000
+           AND NOT EXISTS (
+               SELECT 1 FROM jsonb_array_elements(a) x
+                WHERE NOT (prefs_engine_keys_ok(x, ARRAY['Key', 'Value'])
+                           AND prefs_engine_str_ok(x -> 'Key', 100, true)
+                           AND prefs_engine_str_ok(x -> 'Value', 4000,
+                                                   false)))
+           AND (SELECT count(*) = count(DISTINCT x ->> 'Key')
+                  FROM jsonb_array_elements(a) x);
+END
+$$;
+
+
 -- A preference item (ProfilePreferences[], EmailPreferences[] ...) of the
 -- filter cfg (NULL: not an active filter) that the per-profile path takes
 -- as it is and writes in a way that depends on the item alone: FilterId,
@@ -434,9 +451,12 @@ $$;
 -- else (CustomerDate, IsArchived and the read-only fields take that path).
 CREATE OR REPLACE FUNCTION prefs_engine_pref_ok(cfg jsonb, v jsonb)
 RETURNS boolean
-LANGUAGE plpgsql IMMUTABLE AS $$
-BEGIN
-    RETURN coalesce(
+-- (SQL without a sub-select, so that it is inlined: a call a preference
+-- was a fifth of a Stage chunk's checks; the filter's FrequencyIds are
+-- strings, prefs_cfg_id's, so containment finds the one given; STABLE as
+-- jsonb_build_object is, or it would not be inlined)
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(
                prefs_engine_keys_ok(v, ARRAY['FilterId', 'PreferenceType',
                    'FrequencyId', 'PreferenceAttributes'])
                AND cfg IS NOT NULL
@@ -445,30 +465,17 @@ BEGIN
                AND (v ->> 'PreferenceType') IN ('1', '2')
                AND (coalesce(v ->> 'FrequencyId', '') = ''
                     OR (prefs_engine_str_ok(v -> 'FrequencyId', 20, false)
-                        AND EXISTS (SELECT 1 FROM jsonb_array_elements(
-                                        cfg #> '{FrequencyLocales,0,Frequencies}') fr
-                                     WHERE fr ->> 'FrequencyId'
-                                           = v ->> 'FrequencyId')))
+                        AND coalesce(cfg #> '{FrequencyLocales,0,Frequencies}',
+                                     '[]')
+                            @> jsonb_build_array(jsonb_build_object(
+                                   'FrequencyId', v ->> 'FrequencyId'))))
                AND (coalesce(jsonb_typeof(v -> 'PreferenceAttributes'),
                              'null') = 'null'
-                    OR (jsonb_typeof(v -> 'PreferenceAttributes') = 'array'
-                        AND jsonb_array_length(v -> 'PreferenceAttributes')
-                            <= 1000
-                        AND NOT EXISTS (
-                            SELECT 1 FROM jsonb_array_elements(
-                                     v -> 'PreferenceAttributes') a
-                             WHERE NOT (prefs_engine_keys_ok(a, ARRAY['Key',
-                                            'Value'])
-                                        AND prefs_engine_str_ok(a -> 'Key',
-                                                                100, true)
-                                        AND prefs_engine_str_ok(a -> 'Value',
-                                                                4000, false)))
-                        AND (SELECT count(*) = count(DISTINCT a ->> 'Key')
-                               FROM jsonb_array_elements(
-                                        v -> 'PreferenceAttributes') a))),
-           false);
-END
+                    OR prefs_engine_attrs_ok(v -> 'PreferenceAttributes')),
+           false)
 $$;
+
+
 
 
 -- What prefs_data_prefs_apply stores for such an item: the FrequencyId
@@ -540,7 +547,10 @@ LANGUAGE sql STABLE AS $$
         SELECT i.kind, i.key, i.body FROM prefs_config_item i
          WHERE i.account_id = p_account_id AND i.is_active
            AND i.kind IN ('AlternateIdType', 'CustomField', 'GroupType',
-                          'Tag', 'Locale')
+                          'Tag', 'Locale', 'CustomerType', 'EmailType',
+                          'PhoneType', 'AddressType')
+    ), refs AS MATERIALIZED (
+        SELECT cfg.kind, array_agg(cfg.key) AS keys FROM cfg GROUP BY 1
     ), el AS MATERIALIZED (
         SELECT x.i, x.k, x.v, x.n
           FROM prefs_engine_explode(p_items, p_idx, NULL, ARRAY['AlternateIds',
@@ -581,8 +591,8 @@ LANGUAGE sql STABLE AS $$
                         AND EXISTS (SELECT 1 FROM cfg WHERE cfg.kind = 'Locale'
                                        AND cfg.key = prefs_locale_canonical(
                                            c.b ->> 'DefaultLocale'))))
-            OR NOT prefs_engine_ref_ok(p_account_id, 'CustomerType',
-                                       c.b -> 'CustomerType')
+            OR NOT prefs_engine_ref_in(c.b -> 'CustomerType',
+                       (SELECT r.keys FROM refs r WHERE r.kind = 'CustomerType'))
             OR EXISTS (SELECT 1 FROM unnest(ARRAY['RegistrationConfirmed',
                            'PreservePreferences', 'PreserveConsents']) f
                         WHERE jsonb_typeof(c.b -> f) NOT IN ('boolean', 'null'))
@@ -615,7 +625,8 @@ LANGUAGE sql STABLE AS $$
                     'EmailAddressType', 'IsDefault', 'EmailPreferences'])
                 AND prefs_engine_str_ok(el.v -> 'EmailAddress', 256, true)
                 AND (el.v ->> 'EmailAddress') ~ '^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:]]+\.[^@.[:space:][:cntrl:]]+$'
-                AND prefs_engine_ref_ok(p_account_id, 'EmailType', el.v -> 'EmailAddressType')
+                AND prefs_engine_ref_in(el.v -> 'EmailAddressType',
+                        (SELECT r.keys FROM refs r WHERE r.kind = 'EmailType'))
                 AND prefs_engine_default_ok(el.v -> 'IsDefault', el.n)
             WHEN 'PhoneNumbers' THEN
                 prefs_engine_keys_ok(el.v, ARRAY['PhoneNumber',
@@ -625,7 +636,8 @@ LANGUAGE sql STABLE AS $$
                 AND (el.v ->> 'PhoneNumber') ~ '^\s*\+?[0-9 ().-]+$'
                 AND length(prefs_data_phone_norm(el.v ->> 'PhoneNumber'))
                     BETWEEN 3 AND 16
-                AND prefs_engine_ref_ok(p_account_id, 'PhoneType', el.v -> 'PhoneNumberType')
+                AND prefs_engine_ref_in(el.v -> 'PhoneNumberType',
+                        (SELECT r.keys FROM refs r WHERE r.kind = 'PhoneType'))
                 AND coalesce(jsonb_typeof(el.v -> 'IsMobile'), 'null')
                     IN ('boolean', 'null')
                 AND prefs_engine_default_ok(el.v -> 'IsDefault', el.n)
@@ -639,7 +651,8 @@ LANGUAGE sql STABLE AS $$
                 AND prefs_engine_str_ok(el.v -> 'StateProvince', 50, false)
                 AND prefs_engine_str_ok(el.v -> 'PostalCode', 20, false)
                 AND prefs_engine_str_ok(el.v -> 'CountryCode', 50, false)
-                AND prefs_engine_ref_ok(p_account_id, 'AddressType', el.v -> 'AddressType')
+                AND prefs_engine_ref_in(el.v -> 'AddressType',
+                        (SELECT r.keys FROM refs r WHERE r.kind = 'AddressType'))
                 AND prefs_engine_default_ok(el.v -> 'IsDefault', el.n)
             WHEN 'CustomFields' THEN
                 prefs_engine_keys_ok(el.v, ARRAY['Name', 'Value'])
@@ -877,41 +890,67 @@ BEGIN
       INTO n;
 
     -- the preferences, after their contact points (in the order the
-    -- per-profile path writes them)
+    -- per-profile path writes them); each one's contact point joined from
+    -- the batch's (prefs_engine_plain leaves one match at most: it refuses
+    -- two alike in a list), the filters' default frequencies read once,
+    -- and the attributes built inline (as prefs_engine_pref_freq and
+    -- prefs_engine_pref_attrs do, without a call a row)
     INSERT INTO prefs_preference (account_id, profile_id, filter_id,
         channel_id, email_id, phone_id, address_id, contact_key,
         preference_type, frequency_id, attributes, customer_date,
         expiration_date)
-    SELECT p_account_id, p.pid, p.v ->> 'FilterId', p.chan, x.email_id,
-           x.phone_id, x.address_id,
-           coalesce('E' || x.email_id, 'P' || x.phone_id, 'A' || x.address_id,
-                    ''),
-           t.ptype,
-           prefs_engine_pref_freq(p.cfg, p.v), prefs_engine_pref_attrs(p.v),
-           now(), now() + prefs_engine_pref_days(p.cfg, t.ptype)
+    SELECT p_account_id, p.pid, p.v ->> 'FilterId', p.chan, e.email_id,
+           ph.phone_id, ad.address_id,
+           coalesce('E' || e.email_id, 'P' || ph.phone_id,
+                    'A' || ad.address_id, ''),
+           (p.v ->> 'PreferenceType')::integer,
+           CASE WHEN coalesce(p.v ->> 'FrequencyId', '') = '' THEN fd.freq
+                ELSE p.v ->> 'FrequencyId' END,
+           CASE WHEN jsonb_typeof(p.v -> 'PreferenceAttributes') = 'array'
+                THEN coalesce((SELECT jsonb_agg(jsonb_build_object(
+                         'Key', a -> 'Key',
+                         'Value', CASE WHEN coalesce(jsonb_typeof(a -> 'Value'),
+                                                     'null') = 'null'
+                                       THEN '""' ELSE a -> 'Value' END)
+                         ORDER BY a.n)
+                       FROM jsonb_array_elements(p.v -> 'PreferenceAttributes')
+                            WITH ORDINALITY a(a, n)), '[]')
+                ELSE '[]' END,
+           now(),
+           now() + prefs_engine_pref_days(p.cfg,
+                                          (p.v ->> 'PreferenceType')::integer)
       FROM prefs_engine_prefs(p_account_id, p_items, v_i, v_pid) p
-     CROSS JOIN LATERAL (SELECT (p.v ->> 'PreferenceType')::integer
-                                AS ptype) t
-     CROSS JOIN LATERAL (
-           SELECT (SELECT e.email_id FROM prefs_profile_email e
-                    WHERE p.clist = 'Emails' AND e.profile_id = p.pid
-                      AND lower(e.address) = lower(p.c ->> 'EmailAddress'))
-                      AS email_id,
-                  (SELECT ph.phone_id FROM prefs_profile_phone ph
-                    WHERE p.clist = 'PhoneNumbers' AND ph.profile_id = p.pid
-                      AND ph.number = prefs_data_phone_norm(
-                                          p.c ->> 'PhoneNumber')) AS phone_id,
-                  (SELECT ad.address_id FROM prefs_profile_address ad
-                    WHERE p.clist = 'Addresses' AND ad.profile_id = p.pid
-                      AND lower(ad.line1) = lower(p.c ->> 'Address1')
-                      AND lower(ad.postal_code)
-                          = lower(coalesce(p.c ->> 'PostalCode', '')))
-                      AS address_id) x
+      LEFT JOIN (SELECT i.key,
+                        (SELECT fr ->> 'FrequencyId' FROM jsonb_array_elements(
+                                i.body #> '{FrequencyLocales,0,Frequencies}') fr
+                          WHERE fr -> 'IsDefault' = 'true' LIMIT 1) AS freq
+                   FROM prefs_config_item i
+                  WHERE i.account_id = p_account_id AND i.kind = 'Filter'
+                    AND i.is_active) fd ON fd.key = p.v ->> 'FilterId'
+      LEFT JOIN (SELECT x.profile_id, x.email_id, lower(x.address) AS a
+                   FROM prefs_profile_email x
+                  WHERE x.profile_id = ANY (v_pid)) e
+        ON p.clist = 'Emails' AND e.profile_id = p.pid
+       AND e.a = lower(p.c ->> 'EmailAddress')
+      LEFT JOIN (SELECT x.profile_id, x.phone_id, x.number
+                   FROM prefs_profile_phone x
+                  WHERE x.profile_id = ANY (v_pid)) ph
+        ON p.clist = 'PhoneNumbers' AND ph.profile_id = p.pid
+       AND ph.number = prefs_data_phone_norm(p.c ->> 'PhoneNumber')
+      LEFT JOIN (SELECT x.profile_id, x.address_id, lower(x.line1) AS l,
+                        lower(x.postal_code) AS pc
+                   FROM prefs_profile_address x
+                  WHERE x.profile_id = ANY (v_pid)) ad
+        ON p.clist = 'Addresses' AND ad.profile_id = p.pid
+       AND ad.l = lower(p.c ->> 'Address1')
+       AND ad.pc = lower(coalesce(p.c ->> 'PostalCode', ''))
      ORDER BY p.i, p.o, p.cn, p.pn;
 
     -- the consents, in body order, then the links of the preferences to
-    -- the consents their filters require (prefs_data_assoc_sync's rule:
-    -- the newest consent of the type; Granted is Revoked for an opt-out)
+    -- the consents their filters require (prefs_data_assoc_sync's rule,
+    -- prefs_data_assoc_consent's choice made for the batch at once: the
+    -- newest active consent of the type for the preference's contact
+    -- point, else without one; Granted is Revoked for an opt-out)
     INSERT INTO prefs_consent (account_id, profile_id, type_name, version,
         status, recorded_by, customer_date, expiration_date, locale,
         contact_key, contact_point)
@@ -935,25 +974,46 @@ BEGIN
                       'Consents[' || x.n - 1 || ']', s.st) AS cdate) t
      ORDER BY x.i, x.n;
 
+    -- (each table read once for the batch: the planner's estimates for
+    -- jsonb_array_elements otherwise led it to scan a filter's
+    -- preferences of every profile)
+    WITH pr AS MATERIALIZED (
+        SELECT pr.profile_id, pr.preference_id, pr.filter_id, pr.contact_key,
+               pr.preference_type
+          FROM prefs_preference pr
+         WHERE pr.profile_id = ANY (v_pid) AND NOT pr.is_archived
+    ), rc AS MATERIALIZED (
+        SELECT i.key, x ->> 'TypeName' AS type_name, x.n
+          FROM prefs_config_item i,
+               jsonb_array_elements(coalesce(
+                   i.body -> 'RequiredPreferenceConsents', '[]'))
+                   WITH ORDINALITY AS x(x, n)
+         WHERE i.account_id = p_account_id AND i.kind = 'Filter'
+           AND i.is_active
+    ), c AS MATERIALIZED (
+        SELECT c.profile_id, c.type_name, c.contact_key, c.consent_id,
+               c.status
+          FROM prefs_consent c
+         WHERE c.profile_id = ANY (v_pid) AND c.is_active
+    )
     INSERT INTO prefs_consent_assoc (account_id, profile_id, kind, type_name,
                                      preference_id, consent_id, status)
-    SELECT p_account_id, pr.profile_id, 'F', rc.type_name, pr.preference_id,
-           c.consent_id,
-           CASE WHEN pr.preference_type = 2 AND c.status = 1 THEN 3
-                ELSE c.status END
-      FROM prefs_preference pr
-      JOIN prefs_config_item i ON i.account_id = p_account_id
-                              AND i.kind = 'Filter' AND i.is_active
-                              AND i.key = pr.filter_id
-     CROSS JOIN LATERAL (
-           SELECT x ->> 'TypeName' AS type_name, x.n
-             FROM jsonb_array_elements(coalesce(
-                      i.body -> 'RequiredPreferenceConsents', '[]'))
-                  WITH ORDINALITY AS x(x, n)) rc
-      JOIN LATERAL prefs_data_assoc_consent(pr.profile_id, rc.type_name,
-                                            pr.contact_key) c ON true
-     WHERE pr.profile_id = ANY (v_pid) AND NOT pr.is_archived
-     ORDER BY pr.profile_id, pr.preference_id, rc.n;
+    SELECT p_account_id, l.profile_id, 'F', l.type_name, l.preference_id,
+           l.consent_id, l.status
+      FROM (SELECT DISTINCT ON (pr.preference_id, rc.n)
+                   pr.profile_id, pr.preference_id, rc.type_name, rc.n,
+                   c.consent_id,
+                   CASE WHEN pr.preference_type = 2 AND c.status = 1 THEN 3
+                        ELSE c.status END AS status
+              FROM pr
+              JOIN rc ON rc.key = pr.filter_id
+              JOIN c ON c.profile_id = pr.profile_id
+                    AND c.type_name = rc.type_name
+                    AND c.contact_key IN (pr.contact_key, '')
+             ORDER BY pr.preference_id, rc.n,
+                      c.contact_key = pr.contact_key DESC,
+                      c.consent_id DESC) l
+     ORDER BY l.profile_id, l.preference_id, l.n;
 
     -- the rendered copies, and the events in the order the per-profile
     -- functions write them: profile.created (its Data the copy), then
@@ -963,8 +1023,8 @@ BEGIN
         SELECT * FROM prefs_engine_bodies(p_items, v_i, v_pid)
     ), d AS (
         INSERT INTO prefs_profile_doc AS d (profile_id, src_xmin, doc)
-        SELECT x.profile_id, x.xmin, prefs_data_profile_json(x, false)::text
-          FROM prefs_profile x JOIN m ON x.profile_id = m.pid
+        SELECT x.profile_id, x.src_xmin, x.doc
+          FROM prefs_data_profiles_json(p_account_id, v_pid) x
         ON CONFLICT (profile_id) DO UPDATE
            SET src_xmin = EXCLUDED.src_xmin, doc = EXCLUDED.doc
         RETURNING d.profile_id, d.doc
@@ -1545,6 +1605,8 @@ DECLARE
     v_fast   integer[];
     v_bodies jsonb[];
     v_skip   integer[];
+    d_i      integer[];
+    d_pid    bigint[];
     apc      boolean;
     old_apc  text := current_setting('prefs.allow_prior_consents', true);
     old_eng  text := current_setting('prefs.engine', true);
@@ -1735,6 +1797,87 @@ BEGIN
                 v_fast := v_fast || r.item;
                 RETURN NEXT;
             END LOOP;
+        END IF;
+
+        -- stage 3d: ImportAction Delete of the round's matched profiles,
+        -- set-based: locked in id order, deactivated in one UPDATE (a
+        -- profile's first item gives its ReasonCode; one already inactive
+        -- is left as it is, as prefs_engine_set_active leaves it), their
+        -- profile.deactivated events in item order, the copies that are
+        -- not current rendered at once.  A ReasonCode over 256 characters,
+        -- or a profile gone meanwhile, is left to the per-item path, which
+        -- words the error.  (validate: the same items pass, nothing done)
+        IF del AND NOT one
+           AND current_setting('prefs.engine_set_based', true)
+               IS DISTINCT FROM 'off' THEN
+            IF NOT p_dry THEN
+                PERFORM 1 FROM prefs_profile p
+                 WHERE p.account_id = p_account_id
+                   AND p.profile_id = ANY (r_pid) AND p.erased_at IS NULL
+                 ORDER BY p.profile_id
+                   FOR UPDATE;
+            END IF;
+            SELECT array_agg(u.i ORDER BY u.i), array_agg(u.pid ORDER BY u.i)
+              INTO d_i, d_pid
+              FROM unnest(r_i, r_pid) u(i, pid)
+             WHERE u.pid IS NOT NULL AND u.i <> ALL (v_fast)
+               AND char_length(coalesce(v_bodies[u.i + 1] ->> 'ReasonCode',
+                                        '')) <= 256
+               AND EXISTS (SELECT 1 FROM prefs_profile p
+                            WHERE p.account_id = p_account_id
+                              AND p.profile_id = u.pid
+                              AND p.erased_at IS NULL);
+            IF d_i IS NOT NULL AND NOT p_dry THEN
+                WITH f AS (
+                    SELECT DISTINCT ON (u.pid) u.i, u.pid,
+                           nullif(coalesce(v_bodies[u.i + 1] ->> 'ReasonCode',
+                                           ''), '') AS reason
+                      FROM unnest(d_i, d_pid) u(i, pid)
+                     ORDER BY u.pid, u.i
+                ), up AS (
+                    UPDATE prefs_profile p
+                       SET is_active = false, reason_code = f.reason,
+                           updated_at = now(), edited_at = now(),
+                           edited_by = p_user_id
+                      FROM f
+                     WHERE p.profile_id = f.pid AND p.is_active
+                    RETURNING p.profile_id
+                ), ins AS (
+                    INSERT INTO prefs_event (account_id, event_type, entity,
+                        subject, profile_id, data, previous_data, recorded_by)
+                    SELECT p_account_id, 'profile.deactivated',
+                           prefs_event_entity('profile.deactivated'),
+                           'Profile/' || f.pid, f.pid,
+                           jsonb_build_object('ProfileId', f.pid)
+                           || jsonb_build_object('ReasonCode', f.reason),
+                           NULL, p_user_id
+                      FROM f JOIN up ON up.profile_id = f.pid
+                     WHERE NOT quiet
+                     ORDER BY f.i
+                    RETURNING 1
+                )
+                SELECT count(*) INTO ev FROM ins;
+                IF ev > 0 THEN
+                    PERFORM prefs_event_wake(p_account_id);
+                END IF;
+                INSERT INTO prefs_profile_doc AS d (profile_id, src_xmin, doc)
+                SELECT x.profile_id, x.src_xmin, x.doc
+                  FROM prefs_data_profiles_json(p_account_id, ARRAY(
+                           SELECT x.profile_id FROM prefs_profile x
+                            WHERE x.profile_id = ANY (d_pid)
+                              AND NOT EXISTS (
+                                  SELECT 1 FROM prefs_profile_doc c
+                                   WHERE c.profile_id = x.profile_id
+                                     AND c.src_xmin = x.xmin))) x
+                ON CONFLICT (profile_id) DO UPDATE
+                   SET src_xmin = EXCLUDED.src_xmin, doc = EXCLUDED.doc;
+            END IF;
+            FOR r IN SELECT u.i, u.pid FROM unnest(d_i, d_pid) u(i, pid) LOOP
+                item := r.i; profile_id := r.pid::text; outcome := 'deleted';
+                path := NULL; message := NULL; state := NULL;
+                RETURN NEXT;
+            END LOOP;
+            v_fast := v_fast || coalesce(d_i, '{}');
         END IF;
 
         -- stage 3c: every other item on its own

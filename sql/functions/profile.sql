@@ -225,6 +225,152 @@ END
 $$;
 
 
+-- The rendered copies of the profiles p_ids at once, each the text
+-- prefs_data_profile_json(x, false) gives (the same constructors over the
+-- same rows, so the same text: t/148 compares them field kind by field
+-- kind), with the row's xmin.  Each table is read once for the whole set
+-- and grouped by profile, instead of eight statements and a call a
+-- consent for each profile: the copies of an import's batch
+-- (prefs_engine_create).  Profiles of other accounts than p_account_id
+-- are not rendered.
+CREATE OR REPLACE FUNCTION prefs_data_profiles_json(p_account_id bigint,
+    p_ids bigint[])
+RETURNS TABLE (profile_id bigint, src_xmin xid, doc text)
+LANGUAGE plpgsql STABLE AS $f$
+BEGIN
+    -- (EXECUTE: planned for the ids given, each call; a generic plan of
+    -- the statement, as a SQL function's, took seconds for a batch)
+    RETURN QUERY EXECUTE $q$
+    WITH pm AS (
+        SELECT pr.profile_id,
+               CASE WHEN pr.contact_key LIKE 'X%' THEN ''
+                    ELSE pr.contact_key END AS k,
+               json_agg(prefs_data_pref_doc_json(pr, f.body ->> 'ProgramId')
+                        ORDER BY pr.preference_id)::jsonb AS v
+          FROM prefs_preference pr
+          LEFT JOIN prefs_config_item f
+            ON f.account_id = pr.account_id AND f.kind = 'Filter'
+           AND f.key = pr.filter_id
+         WHERE pr.profile_id = ANY ($1) AND pr.account_id = $2
+         GROUP BY 1, 2
+    ), alt AS (
+        SELECT a.profile_id, json_agg(json_build_object(
+                   'Type', a.type, 'Value', a.value)
+                   ORDER BY a.type, a.alternate_id_id) AS j
+          FROM prefs_profile_alternate_id a
+         WHERE a.profile_id = ANY ($1) AND a.is_active
+         GROUP BY 1
+    ), cf AS (
+        SELECT c.profile_id, json_agg(json_build_object(
+                   'Name', c.name, 'Value', c.value) ORDER BY c.name) AS j
+          FROM prefs_profile_custom_field c
+         WHERE c.profile_id = ANY ($1)
+         GROUP BY 1
+    ), grp AS (
+        SELECT g.profile_id, json_agg(json_build_object(
+                   'Type', g.group_type, 'Name', g.group_name)
+                   ORDER BY g.group_type, g.group_name) AS j
+          FROM prefs_profile_group g
+         WHERE g.profile_id = ANY ($1)
+         GROUP BY 1
+    ), tg AS (
+        SELECT t.profile_id, json_agg(t.tag ORDER BY t.tag) AS j
+          FROM prefs_profile_tag t
+         WHERE t.profile_id = ANY ($1)
+         GROUP BY 1
+    ), em AS (
+        SELECT e.profile_id, json_agg(prefs_data_email_json(e,
+                   coalesce(pm.v, '[]')::json) ORDER BY e.email_id) AS j
+          FROM prefs_profile_email e
+          LEFT JOIN pm ON pm.profile_id = e.profile_id
+                      AND pm.k = 'E' || e.email_id
+         WHERE e.profile_id = ANY ($1) AND e.is_active
+         GROUP BY 1
+    ), ph AS (
+        SELECT p.profile_id, json_agg(prefs_data_phone_json(p,
+                   coalesce(pm.v, '[]')::json) ORDER BY p.phone_id) AS j
+          FROM prefs_profile_phone p
+          LEFT JOIN pm ON pm.profile_id = p.profile_id
+                      AND pm.k = 'P' || p.phone_id
+         WHERE p.profile_id = ANY ($1) AND p.is_active
+         GROUP BY 1
+    ), ad AS (
+        SELECT a.profile_id, json_agg(prefs_data_address_json(a,
+                   coalesce(pm.v, '[]')::json) ORDER BY a.address_id) AS j
+          FROM prefs_profile_address a
+          LEFT JOIN pm ON pm.profile_id = a.profile_id
+                      AND pm.k = 'A' || a.address_id
+         WHERE a.profile_id = ANY ($1) AND a.is_active
+         GROUP BY 1
+    ), flt AS (
+        -- the Filters of each consent (prefs_data_consent_read_json's)
+        SELECT a.consent_id, jsonb_agg(jsonb_build_object(
+                   'FilterId', p.filter_id, 'ChannelId', p.channel_id,
+                   'ContactPoint', CASE
+                       WHEN p.email_id IS NOT NULL THEN to_jsonb(e.address)
+                       WHEN p.phone_id IS NOT NULL THEN to_jsonb(ph.number)
+                       WHEN p.address_id IS NOT NULL
+                       THEN to_jsonb(p.address_id) END,
+                   'ConsentStatus', a.status)
+                   ORDER BY p.filter_id, p.contact_key) AS f
+          FROM prefs_consent_assoc a
+          JOIN prefs_preference p ON p.preference_id = a.preference_id
+          LEFT JOIN prefs_profile_email e ON e.email_id = p.email_id
+          LEFT JOIN prefs_profile_phone ph ON ph.phone_id = p.phone_id
+         WHERE a.profile_id = ANY ($1) AND a.kind = 'F' AND a.is_active
+         GROUP BY 1
+    ), cs AS (
+        -- each type's newest record
+        SELECT s.profile_id, json_agg((prefs_data_consent_json(s.c)::jsonb
+                   || jsonb_build_object('Filters', coalesce(flt.f, '[]')))::json
+                   ORDER BY (s.c).type_name, (s.c).version, (s.c).recorded_at,
+                            s.consent_id) AS j
+          FROM (SELECT c, c.profile_id, c.consent_id,
+                       max(c.consent_id) OVER (
+                           PARTITION BY c.profile_id, c.type_name) AS newest
+                  FROM prefs_consent c
+                 WHERE c.profile_id = ANY ($1)) s
+          LEFT JOIN flt ON flt.consent_id = s.consent_id
+         WHERE s.consent_id = s.newest
+         GROUP BY 1
+    )
+    SELECT x.profile_id, x.xmin, json_build_object(
+            'ProfileId', x.profile_id,
+            'CustomerName', json_build_object('Prefix', x.prefix,
+                'FirstName', x.first_name, 'MiddleName', x.middle_name,
+                'LastName', x.last_name, 'Suffix', x.suffix),
+            'DefaultLocale', x.default_locale,
+            'CustomerType', x.customer_type,
+            'RegistrationConfirmed', x.registration_confirmed,
+            'IsActive', x.is_active,
+            'ReasonCode', x.reason_code,
+            'AlternateIds', coalesce(alt.j, '[]'),
+            'Emails', coalesce(em.j, '[]'),
+            'PhoneNumbers', coalesce(ph.j, '[]'),
+            'Addresses', coalesce(ad.j, '[]'),
+            'CustomFields', coalesce(cf.j, '[]'),
+            'Groups', coalesce(grp.j, '[]'),
+            'Tags', coalesce(tg.j, '[]'),
+            'ProfilePreferences', coalesce(pp.v, '[]'),
+            'Consents', coalesce(cs.j, '[]'),
+            'Edited', json_build_object('By', x.edited_by,
+                                        'Date', prefs_iso(x.edited_at)))::text
+      FROM prefs_profile x
+      LEFT JOIN alt ON alt.profile_id = x.profile_id
+      LEFT JOIN em ON em.profile_id = x.profile_id
+      LEFT JOIN ph ON ph.profile_id = x.profile_id
+      LEFT JOIN ad ON ad.profile_id = x.profile_id
+      LEFT JOIN cf ON cf.profile_id = x.profile_id
+      LEFT JOIN grp ON grp.profile_id = x.profile_id
+      LEFT JOIN tg ON tg.profile_id = x.profile_id
+      LEFT JOIN pm pp ON pp.profile_id = x.profile_id AND pp.k = ''
+      LEFT JOIN cs ON cs.profile_id = x.profile_id
+     WHERE x.profile_id = ANY ($1) AND x.account_id = $2$q$
+    USING p_ids, p_account_id;
+END
+$f$;
+
+
 -- The body of the account's active configuration item, or NULL.
 -- (PL/pgSQL: a SQL function with a FROM is not inlined and is planned
 -- again in every transaction; this one's plan is kept for the session.)
