@@ -37,6 +37,26 @@ $$;
 -- a Granted consent Revoked for that preference only, which is what the
 -- consent.updated of the opt-out says (prefs_data_assoc_sync): the read
 -- shows the same thing.
+-- One element of a consent's Filters in a profile's copy: the filter, its
+-- channel, the preference's contact point (the email address, the phone
+-- number or the address's id) and the link's status.  One expression, so
+-- inlined where it is called: prefs_data_consent_read_json for a profile,
+-- prefs_data_profiles_json for a batch of them.
+CREATE OR REPLACE FUNCTION prefs_data_consent_filter_json(p_filter_id text,
+    p_channel_id text, p_email_id bigint, p_phone_id bigint,
+    p_address_id bigint, p_email text, p_phone text, p_status integer)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('FilterId', p_filter_id,
+               'ChannelId', p_channel_id,
+               'ContactPoint', CASE
+                   WHEN p_email_id IS NOT NULL THEN to_jsonb(p_email)
+                   WHEN p_phone_id IS NOT NULL THEN to_jsonb(p_phone)
+                   WHEN p_address_id IS NOT NULL THEN to_jsonb(p_address_id)
+                   END,
+               'ConsentStatus', p_status)
+$$;
+
+
 -- (PL/pgSQL: a SQL function with a sub-select is not inlined, and is
 -- parsed and planned again in every transaction that renders a profile;
 -- the contact points are joined, as in prefs_data_profile_json, rather
@@ -45,14 +65,9 @@ CREATE OR REPLACE FUNCTION prefs_data_consent_read_json(c prefs_consent)
 RETURNS json LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN (prefs_data_consent_json(c)::jsonb || jsonb_build_object(
-        'Filters', coalesce((SELECT jsonb_agg(jsonb_build_object(
-                    'FilterId', p.filter_id, 'ChannelId', p.channel_id,
-                    'ContactPoint', CASE
-                        WHEN p.email_id IS NOT NULL THEN to_jsonb(e.address)
-                        WHEN p.phone_id IS NOT NULL THEN to_jsonb(ph.number)
-                        WHEN p.address_id IS NOT NULL THEN to_jsonb(p.address_id)
-                        END,
-                    'ConsentStatus', a.status)
+        'Filters', coalesce((SELECT jsonb_agg(prefs_data_consent_filter_json(
+                    p.filter_id, p.channel_id, p.email_id, p.phone_id,
+                    p.address_id, e.address, ph.number, a.status)
                     ORDER BY p.filter_id, p.contact_key)
                 FROM prefs_consent_assoc a
                 JOIN prefs_preference p ON p.preference_id = a.preference_id

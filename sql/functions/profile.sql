@@ -304,14 +304,9 @@ BEGIN
          GROUP BY 1
     ), flt AS (
         -- the Filters of each consent (prefs_data_consent_read_json's)
-        SELECT a.consent_id, jsonb_agg(jsonb_build_object(
-                   'FilterId', p.filter_id, 'ChannelId', p.channel_id,
-                   'ContactPoint', CASE
-                       WHEN p.email_id IS NOT NULL THEN to_jsonb(e.address)
-                       WHEN p.phone_id IS NOT NULL THEN to_jsonb(ph.number)
-                       WHEN p.address_id IS NOT NULL
-                       THEN to_jsonb(p.address_id) END,
-                   'ConsentStatus', a.status)
+        SELECT a.consent_id, jsonb_agg(prefs_data_consent_filter_json(
+                   p.filter_id, p.channel_id, p.email_id, p.phone_id,
+                   p.address_id, e.address, ph.number, a.status)
                    ORDER BY p.filter_id, p.contact_key) AS f
           FROM prefs_consent_assoc a
           JOIN prefs_preference p ON p.preference_id = a.preference_id
